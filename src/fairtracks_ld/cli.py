@@ -1,0 +1,309 @@
+"""`fairtracks-ld`: thin commands over the pipeline. Exit codes: 0 ok, 1 failed, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import pyoxigraph as ox
+
+from fairtracks_ld.mapping.export import export_document
+from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
+from fairtracks_ld.standard import VARIANTS
+from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+RESULT_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "ttl": ox.RdfFormat.TURTLE,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+}
+DUMP_FORMATS = {
+    "nq": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "ttl": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "jsonld": ox.RdfFormat.JSON_LD,
+}
+
+
+class UsageError(Exception):
+    """Wrong input from the user (exit code 2)."""
+
+
+def _store(args: argparse.Namespace, read_only: bool = False) -> TrackStore:
+    return TrackStore(args.store, base=args.base_iri, read_only=read_only)
+
+
+@contextmanager
+def _output(path: str | None):
+    """stdout, a file, or a gzip file (by suffix), as a binary stream."""
+    if path in (None, "-"):
+        yield sys.stdout.buffer
+        sys.stdout.flush()
+    elif path.endswith(".gz"):
+        with gzip.open(path, "wb") as handle:
+            yield handle
+    else:
+        with open(path, "wb") as handle:
+            yield handle
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from fairtracks_ld.load import expand_sources, load_sources
+
+    sources = expand_sources(args.paths)
+    if not sources:
+        raise UsageError("no documents found in " + " ".join(args.paths))
+    store = _store(args)
+    bar = tqdm(total=len(sources), unit="doc", disable=None if len(sources) > 1 else True,
+               file=sys.stderr)
+    report = load_sources(store, sources, variant=args.variant, bulk=args.bulk,
+                          progress=lambda _: bar.update())
+    bar.close()
+    for source, version, notes in report.loaded:
+        current = "current" if version.current else "stored (a later-dated version is current)"
+        print(f"loaded {source} → {version.graph} [{version.variant}, {current}]")
+        for note in notes if args.verbose else [n for n in notes if n.level == "warning"]:
+            print(f"  {note.level}: {note.pointer}: {note.message}")
+    for error in report.failed:
+        print(f"error: {error}", file=sys.stderr)
+    print(f"{len(report.loaded)} loaded, {len(report.failed)} failed", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _read_query(text: str) -> str:
+    if text.startswith("@"):
+        path = Path(text[1:])
+        if not path.is_file():
+            raise UsageError(f"no query file {path}")
+        return path.read_text(encoding="utf-8")
+    if text == "-":
+        return sys.stdin.read()
+    return text
+
+
+def _print_table(solutions: ox.QuerySolutions, out: IO[str]) -> None:
+    names = [v.value for v in solutions.variables]
+    rows = [["" if row[n] is None else _short(row[n]) for n in names] for row in solutions]
+    widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
+    out.write("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip() + "\n")
+    for row in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    out.write(f"({len(rows)} rows)\n")
+
+
+def _short(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
+    return term.value if isinstance(term, ox.Literal) else str(term)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    store = _store(args, read_only=False)
+    sparql = _read_query(args.query)
+    try:
+        result = store.query(sparql, all_graphs=args.all_graphs)
+    except SyntaxError as error:
+        raise UsageError(f"SPARQL syntax error: {error}") from error
+    with _output(args.output) as out:
+        if isinstance(result, ox.QuerySolutions):
+            if args.format == "table":
+                import io
+
+                text = io.StringIO()
+                _print_table(result, text)
+                out.write(text.getvalue().encode())
+            elif args.format in RESULT_FORMATS:
+                result.serialize(out, RESULT_FORMATS[args.format])
+            else:
+                raise UsageError(f"--format {args.format} is for graphs; SELECT gives "
+                                 f"table/{'/'.join(RESULT_FORMATS)}")
+        elif isinstance(result, ox.QueryBoolean):
+            if args.format in RESULT_FORMATS:
+                result.serialize(out, RESULT_FORMATS[args.format])
+            else:
+                out.write(f"{bool(result)}\n".lower().encode())
+        else:
+            fmt = GRAPH_FORMATS.get(args.format if args.format != "table" else "turtle")
+            if fmt is None:
+                raise UsageError(f"--format {args.format} is for SELECT; graphs give "
+                                 f"{'/'.join(GRAPH_FORMATS)}")
+            result.serialize(out, fmt)
+    return EXIT_OK
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    store = _store(args)
+    with _output(args.output) as out:
+        store.dump(out, DUMP_FORMATS[args.format], graph=args.graph)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    store = _store(args)
+    wanted = args.collection
+    versions = [
+        v for v in store.versions()
+        if wanted in (v.collection, v.collection.rsplit("/", 1)[-1])
+        or wanted == _decoded_tail(v.collection)
+    ]
+    if args.version:
+        versions = [v for v in versions if v.doc_version == args.version]
+    else:
+        versions = [v for v in versions if v.current]
+    if args.document:
+        versions = [v for v in versions if _decoded_tail(v.document) == args.document]
+    if not versions:
+        print(f"error: no {'matching version of ' if args.version else ''}collection "
+              f"{wanted!r} in the store", file=sys.stderr)
+        return EXIT_FAILED
+    if len({v.document for v in versions}) > 1:
+        docs = ", ".join(sorted(_decoded_tail(v.document) for v in versions))
+        raise UsageError(f"collection {wanted!r} has several documents ({docs}); pick --document")
+    version = versions[-1]
+    document = export_document(store.graph_quads(version.graph), version.document)
+    with _output(args.output) as out:
+        out.write(json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n")
+    return EXIT_OK
+
+
+def _decoded_tail(iri: str) -> str:
+    from fairtracks_ld.mapping.iris import local_id_of
+
+    return local_id_of(iri)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    store = _store(args)
+    versions = store.versions()
+    counts = store.query(
+        "SELECT ?type (COUNT(?s) AS ?n) WHERE { ?s a ?type "
+        "FILTER(STRSTARTS(STR(?type), STR(ft:))) } GROUP BY ?type ORDER BY ?type"
+    )
+    stats = {
+        "store": str(args.store),
+        "base_iri": store.base,
+        "documents": len({v.document for v in versions}),
+        "document_versions": len(versions),
+        "collections": len({v.collection for v in versions if v.current}),
+        "quads": len(store.ox),
+        "current_view": {row["type"].value.split("#")[-1]: int(row["n"].value) for row in counts},
+    }
+    print(json.dumps(stats, indent=2))
+    return EXIT_OK
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from fairtracks_ld.generate import write_corpus
+
+    paths = write_corpus(Path(args.out), tracks=args.tracks, seed=args.seed,
+                         variant=args.variant or "v1-current",
+                         tracks_per_document=args.tracks_per_document, gzip=args.gzip)
+    print(f"wrote {len(paths)} documents with {args.tracks} tracks to {args.out}")
+    return EXIT_OK
+
+
+# ---- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fairtracks-ld",
+        description="FAIRtracks genomic track metadata as linked data in an Oxigraph store.",
+        epilog="Exit codes: 0 success, 1 failure (e.g. a document could not be loaded), "
+               "2 usage error.",
+    )
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE_PATH,
+                        help=f"store directory (default: {DEFAULT_STORE_PATH})")
+    parser.add_argument("--base-iri", default=None,
+                        help=f"base of minted IRIs for a new store (default: ${BASE_IRI_ENV} or "
+                             f"{DEFAULT_BASE_IRI}); an existing store keeps its own")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    load = commands.add_parser("load", help="load FAIRtracks documents",
+                               description="Load FAIRtracks JSON documents (files, folders, .gz, "
+                                           "'-' for stdin). Each document is all or nothing.")
+    load.add_argument("paths", nargs="+", metavar="PATH")
+    load.add_argument("--variant", choices=VARIANTS, help="schema variant (default: detect)")
+    load.add_argument("--bulk", action="store_true",
+                      help="use Oxigraph's bulk loader (fast for large batches of new documents)")
+    load.add_argument("-v", "--verbose", action="store_true", help="also print info notes")
+    load.set_defaults(func=cmd_load)
+
+    query = commands.add_parser("query", help="run a SPARQL query over the current view",
+                                description="Run SPARQL (text, @file.rq, or - for stdin).")
+    query.add_argument("query", metavar="SPARQL")
+    query.add_argument("--format", default="table",
+                       choices=["table", *RESULT_FORMATS, *GRAPH_FORMATS],
+                       help="table/json/csv/tsv/xml for SELECT and ASK; "
+                            "turtle/ntriples/jsonld/rdfxml for CONSTRUCT and DESCRIBE")
+    query.add_argument("--all-graphs", action="store_true",
+                       help="query every graph (all versions) instead of the current view")
+    query.add_argument("-o", "--output", help="write to a file instead of stdout")
+    query.set_defaults(func=cmd_query)
+
+    dump = commands.add_parser("dump", help="dump the store or one graph",
+                               description="Stream RDF; a .gz output path is gzip-compressed.")
+    dump.add_argument("--format", default="nq", choices=DUMP_FORMATS)
+    dump.add_argument("--graph", help="only this named graph (IRI)")
+    dump.add_argument("-o", "--output", help="output file (default: stdout)")
+    dump.set_defaults(func=cmd_dump)
+
+    export = commands.add_parser("export", help="export a collection as FAIRtracks JSON",
+                                 description="Rebuild a stored collection's FAIRtracks document.")
+    export.add_argument("collection", help="collection local_id or IRI")
+    export.add_argument("--version", help="a doc_version (default: the current one)")
+    export.add_argument("--document", help="document local_id, if the collection has several")
+    export.add_argument("-o", "--output", help="output file (default: stdout)")
+    export.set_defaults(func=cmd_export)
+
+    stats = commands.add_parser("stats", help="summarise the store")
+    stats.set_defaults(func=cmd_stats)
+
+    generate = commands.add_parser("generate", help="write a generated FAIRtracks corpus",
+                                   description="Write schema-valid generated documents.")
+    generate.add_argument("--tracks", type=int, required=True)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", required=True, help="output folder")
+    generate.add_argument("--variant", choices=VARIANTS)
+    generate.add_argument("--tracks-per-document", type=int, default=20_000)
+    generate.add_argument("--gzip", action="store_true")
+    generate.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

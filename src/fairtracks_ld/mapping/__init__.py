@@ -1,0 +1,1 @@
+"""FAIRtracks JSON → RDF and back: context, IRIs, CURIEs, conversion, export."""

@@ -1,0 +1,84 @@
+"""CURIE → resolvable IRI, offline, with the Bioregistry's prefix data.
+
+OBO Foundry prefixes resolve to OBO PURLs (so `taxonomy:9606` meets NCBITaxon in ontologies),
+everything else to identifiers.org. Two facts of real FAIRtracks data are handled explicitly:
+`taxonomy` is a synonym of `ncbitaxon`, and `insdc.gca:` values are often RefSeq `GCF_`
+accessions, which resolve under `refseq.gcf`. An unknown prefix or an identifier that breaks
+the registry's pattern yields no IRI and a note: never a silently wrong IRI.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+import bioregistry
+
+_GCF = re.compile(r"^GCF_[0-9]{9}(\.[0-9]+)?$")
+_IRI_UNSAFE = re.compile(r"[\x00-\x20<>\"{}|\\^`]")
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """What is needed to resolve identifiers of one prefix."""
+
+    name: str
+    uri_prefix: str
+    pattern: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of resolving one CURIE: an IRI, or why there is none."""
+
+    iri: str | None
+    problem: str | None = None
+    notice: str | None = None
+
+
+@cache
+def _prefix(name: str) -> Prefix | None:
+    normalised = bioregistry.normalize_prefix(name)
+    if normalised is None:
+        return None
+    resource = bioregistry.get_resource(normalised)
+    obo = resource.get_obofoundry_prefix()
+    miriam = resource.get_miriam_prefix()
+    if obo:
+        uri_prefix = f"http://purl.obolibrary.org/obo/{obo}_"
+    elif miriam:
+        uri_prefix = f"https://identifiers.org/{miriam}:"
+    else:
+        uri_prefix = f"https://bioregistry.io/{normalised}:"
+    pattern = resource.get_pattern()
+    return Prefix(normalised, uri_prefix, re.compile(pattern) if pattern else None)
+
+
+def is_known_prefix(name: str) -> bool:
+    """Whether the registry knows a prefix (synonyms included)."""
+    return _prefix(name) is not None
+
+
+@lru_cache(maxsize=65_536)  # bounded: corpora hold millions of distinct raw-file ids
+def resolve(curie: str) -> Resolution:
+    """Resolve a CURIE to an IRI, or say why it cannot be resolved."""
+    prefix_name, sep, identifier = curie.partition(":")
+    if not sep or not prefix_name or not identifier:
+        return Resolution(None, f"{curie!r} is not a CURIE (expected prefix:identifier)")
+    notice = None
+    if prefix_name.lower() == "insdc.gca" and _GCF.match(identifier):
+        prefix_name = "insdc.gcf"
+        notice = f"{curie!r} is a RefSeq (GCF) accession; resolved under refseq.gcf"
+    prefix = _prefix(prefix_name)
+    if prefix is None:
+        return Resolution(None, f"unknown CURIE prefix {prefix_name!r} in {curie!r}")
+    if prefix.pattern is not None and not prefix.pattern.match(identifier):
+        return Resolution(
+            None,
+            f"{identifier!r} does not match the {prefix.name} identifier pattern "
+            f"{prefix.pattern.pattern}",
+        )
+    if _IRI_UNSAFE.search(identifier):
+        return Resolution(None, f"{identifier!r} holds characters that cannot appear in an IRI")
+    return Resolution(prefix.uri_prefix + identifier, notice=notice)

@@ -1,0 +1,86 @@
+"""Stable IRIs for collections, documents, studies, experiments, samples and tracks.
+
+Pattern (under a configurable base, default the local server's address):
+
+    {base}collection/{collection}                                  the track collection
+    {base}collection/{collection}/document/{doc}                   a FAIRtracks document
+    {base}collection/{collection}/document/{doc}/version/{version} its named graph, per version
+    {base}collection/{collection}/{study|experiment|sample|track}/{local_id}
+    {entity}#{json/pointer}                                        nested objects (contact, …)
+
+FAIRtracks local_ids are "submitter-local (within investigation/hub)", so entities are scoped by
+their collection; `*_ref` values resolve in the same collection. Every segment is percent-encoded
+(only RFC 3986 unreserved characters and ':' stay), so any local_id maps to one IRI and back.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+DEFAULT_BASE_IRI = "http://localhost:8000/"
+BASE_IRI_ENV = "FAIRTRACKS_LD_BASE_IRI"
+DEFAULT_DOCUMENT_ID = "default"  # v1-current documents may omit doc_info.local_id
+
+ENTITY_KINDS = ("study", "experiment", "sample", "track")
+
+
+def default_base_iri() -> str:
+    """The base IRI from the environment, else the local server's address."""
+    return normalise_base(os.environ.get(BASE_IRI_ENV, DEFAULT_BASE_IRI))
+
+
+def normalise_base(base: str) -> str:
+    """A base IRI must be absolute http(s) and end with '/' so segments append cleanly."""
+    if not base.startswith(("http://", "https://")):
+        raise ValueError(f"base IRI must start with http:// or https://, got {base!r}")
+    return base if base.endswith("/") else base + "/"
+
+
+def encode_segment(value: str) -> str:
+    """Percent-encode one path segment; dot-only segments are encoded so they never collapse."""
+    encoded = quote(value, safe=":")
+    if encoded.strip(".") == "":
+        encoded = encoded.replace(".", "%2E")
+    return encoded
+
+
+def decode_segment(segment: str) -> str:
+    """Inverse of `encode_segment`."""
+    return unquote(segment)
+
+
+@dataclass(frozen=True)
+class IriMinter:
+    """Mints the IRIs of one collection under one base."""
+
+    base: str
+    collection: str
+
+    @property
+    def collection_iri(self) -> str:
+        return f"{self.base}collection/{encode_segment(self.collection)}"
+
+    def document_iri(self, doc_id: str) -> str:
+        return f"{self.collection_iri}/document/{encode_segment(doc_id)}"
+
+    def version_graph(self, doc_id: str, version: str) -> str:
+        return f"{self.document_iri(doc_id)}/version/{encode_segment(version)}"
+
+    def entity_iri(self, kind: str, local_id: str) -> str:
+        if kind == "collection":
+            return f"{self.base}collection/{encode_segment(local_id)}"
+        if kind == "document":
+            return self.document_iri(local_id)
+        return f"{self.collection_iri}/{kind}/{encode_segment(local_id)}"
+
+
+def local_id_of(iri: str) -> str:
+    """The local_id a minted entity IRI was made from (its last path segment)."""
+    return decode_segment(iri.rsplit("/", 1)[1])
+
+
+def fragment(node_iri: str, pointer: str) -> str:
+    """IRI of a nested object: its JSON Pointer below the entity, as a fragment."""
+    return f"{node_iri}#{quote(pointer, safe='/:')}"

@@ -1,0 +1,18 @@
+"""Namespace IRIs used across the mapping."""
+
+FT = "https://w3id.org/fairtracks-ld/vocab#"
+FTX = "https://w3id.org/fairtracks-ld/ext#"  # properties beyond the standard, kept losslessly
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+DCTERMS = "http://purl.org/dc/terms/"
+DCAT = "http://www.w3.org/ns/dcat#"
+PROV = "http://www.w3.org/ns/prov#"
+SDO = "https://schema.org/"
+SPDX = "http://spdx.org/rdf/terms#"
+OBO_PURL = "http://purl.obolibrary.org/obo/"
+VOID = "http://rdfs.org/ns/void#"
+
+RDF_TYPE = RDF + "type"
+RDF_JSON = RDF + "JSON"

@@ -1,0 +1,291 @@
+"""FAIRtracks JSON → JSON-LD input for the project context, safely.
+
+The user's JSON never reaches a JSON-LD processor as is. This step walks the document with the
+schema layout and writes a new JSON-LD tree in which
+- every collection, document, study, experiment, sample and track gets its minted `@id`, nested
+  objects get `{entity}#{pointer}`, and `*_ref` values become the IRIs they point at;
+- URLs and CURIEs keep their exact string and gain a `<key>_iri` link when they resolve;
+- keys beyond the standard (including JSON-LD keywords such as `@id`, `@context`, `@graph`) and
+  values of an unexpected JSON type go to the extension namespace under a percent-encoded key,
+  as plain literals or `@json` literals: nothing is lost and nothing can redirect the mapping
+  or describe a resource outside the document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from fairtracks_ld.mapping import curies
+from fairtracks_ld.mapping.context import (
+    IRI_SUFFIX,
+    POSITION_TERM,
+    load_context,
+    resolves,
+    term_name,
+)
+from fairtracks_ld.mapping.iris import DEFAULT_DOCUMENT_ID, IriMinter, fragment
+from fairtracks_ld.standard import (
+    ENTITY_ARRAYS,
+    SCHEMA_URL,
+    Layout,
+    Prop,
+    Variant,
+    detect_variant,
+    document_layout,
+)
+
+
+class MappingError(ValueError):
+    """A document cannot be given stable IRIs (the problem is named with a JSON Pointer)."""
+
+    def __init__(self, pointer: str, message: str) -> None:
+        super().__init__(f"{pointer or '/'}: {message}")
+        self.pointer = pointer
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the mapping noticed but could map anyway (reported, never silent)."""
+
+    pointer: str
+    level: str  # "warning" | "info"
+    message: str
+
+
+@dataclass
+class Prepared:
+    """A document ready for a JSON-LD processor, with what the store needs to know about it."""
+
+    node: dict[str, Any]
+    collection_iri: str
+    document_iri: str
+    graph: str
+    doc_version: str
+    doc_date: str | None
+    variant: Variant
+    notes: list[Note] = field(default_factory=list)
+
+    def jsonld(self, graph: str | None = None) -> dict[str, Any]:
+        """The JSON-LD document, its triples placed in `graph` (default: the version graph)."""
+        return {"@context": load_context(), "@id": graph or self.graph, "@graph": [self.node]}
+
+    def jsonld_bytes(self, graph: str | None = None) -> bytes:
+        try:
+            return json.dumps(self.jsonld(graph), ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as error:  # lone surrogates from "\ud800"-style escapes
+            raise MappingError("", f"text that is not valid Unicode: {error.reason}") from error
+
+
+def pointer_token(key: str) -> str:
+    """RFC 6901 escaping of one JSON Pointer token."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def extension_key(key: str) -> str:
+    """Compact IRI of a key beyond the standard: percent-encoded so it is never a keyword."""
+    return "ftx:" + quote(key, safe="")
+
+
+def extension_value(value: Any) -> Any:
+    """Scalars stay plain literals; null, objects and arrays become JSON literals."""
+    if isinstance(value, str | bool | int | float):
+        return value
+    return {"@value": value, "@type": "@json"}
+
+
+def is_iri(value: str) -> bool:
+    """Absolute IRI by the same rules the store applies."""
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        return False
+    return True
+
+
+class _Walker:
+    """One document's walk; collects notes and enforces unique local_ids per entity kind."""
+
+    def __init__(self, minter: IriMinter) -> None:
+        self.minter = minter
+        self.notes: list[Note] = []
+
+    def note(self, pointer: str, message: str, level: str = "warning") -> None:
+        self.notes.append(Note(pointer, level, message))
+
+    def obj(
+        self, value: dict[str, Any], layout: Layout, iri: str, entity: str, entity_ptr: str,
+        ptr: str,
+    ) -> dict[str, Any]:
+        node: dict[str, Any] = {"@id": iri, "@type": layout.rdf_class}
+        for key, item in value.items():
+            prop = layout.props.get(key)
+            item_ptr = f"{ptr}/{pointer_token(key)}"
+            if prop is None or not self.prop(node, prop, item, entity, entity_ptr, item_ptr):
+                node[extension_key(key)] = extension_value(item)
+        return node
+
+    def prop(
+        self, node: dict[str, Any], prop: Prop, value: Any, entity: str, entity_ptr: str,
+        ptr: str,
+    ) -> bool:
+        """Map one known property; False when its value does not have the declared JSON type."""
+        term = term_name(prop.key)
+        kind = prop.kind
+        if kind == "literal":
+            expected = bool if prop.json_type == "boolean" else str
+            if not isinstance(value, expected):
+                self.note(ptr, f"expected a {prop.json_type}; kept as an extension value")
+                return False
+            node[term] = value
+            if prop.resolvable:
+                self.resolve_into(node, term, [value], prop, ptr)
+        elif kind == "term":
+            if not isinstance(value, str) or not is_iri(value):
+                self.note(ptr, f"ontology term_id {value!r} is not an IRI; kept as an extension")
+                return False
+            node[term] = value
+        elif kind == "ref":
+            if not isinstance(value, str):
+                return False
+            node[term] = self.minter.entity_iri(prop.ref_target or "", value)
+        elif kind == "object":
+            if not isinstance(value, dict) or prop.layout is None:
+                return False
+            if prop.layout.path == "collection_info":
+                iri = self.minter.collection_iri
+                node[term] = self.obj(value, prop.layout, iri, iri, ptr, ptr)
+            else:
+                rel = ptr[len(entity_ptr) + 1:]
+                node[term] = self.obj(value, prop.layout, fragment(entity, rel), entity,
+                                      entity_ptr, ptr)
+        elif kind == "entities":
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                return False
+            node[term] = self.entities(value, prop, ptr)
+        elif kind == "list":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return False
+            node[term] = list(value)
+            if resolves(prop):
+                self.resolve_into(node, term, value, prop, ptr)
+        elif kind == "map":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                return False
+            node[term] = self.map_entries(value, prop, entity, entity_ptr, ptr)
+        return True
+
+    def entities(self, items: list[dict[str, Any]], prop: Prop, ptr: str) -> list[dict]:
+        kind = ENTITY_ARRAYS[prop.key]
+        seen: dict[str, int] = {}
+        nodes = []
+        for index, item in enumerate(items):
+            item_ptr = f"{ptr}/{index}"
+            local_id = item.get("local_id")
+            if not isinstance(local_id, str) or not local_id:
+                raise MappingError(item_ptr, f"a {kind} needs a non-empty string local_id "
+                                             "to get a stable IRI")
+            if local_id in seen:
+                raise MappingError(item_ptr + "/local_id", f"duplicate {kind} local_id "
+                                   f"{local_id!r} (also at {ptr}/{seen[local_id]})")
+            seen[local_id] = index
+            iri = self.minter.entity_iri(kind, local_id)
+            assert prop.layout is not None
+            node = self.obj(item, prop.layout, iri, iri, item_ptr, item_ptr)
+            node[POSITION_TERM] = index
+            nodes.append(node)
+        return nodes
+
+    def map_entries(
+        self, value: dict[str, str], prop: Prop, entity: str, entity_ptr: str, ptr: str
+    ) -> list[dict[str, Any]]:
+        assert prop.layout is not None
+        rel = ptr[len(entity_ptr) + 1:]
+        entries = []
+        for index, (ontology, version) in enumerate(value.items()):
+            entry = {
+                "@id": fragment(entity, f"{rel}/{index}"),
+                "@type": prop.layout.rdf_class,
+                "ontology": ontology,
+                "ontology_version": version,
+            }
+            for term, text in (("ontology", ontology), ("ontology_version", version)):
+                if is_iri(text):
+                    entry[term + IRI_SUFFIX] = text
+            entries.append(entry)
+        return entries
+
+    def resolve_into(
+        self, node: dict[str, Any], term: str, values: list[str], prop: Prop, ptr: str
+    ) -> None:
+        iris = []
+        for index, value in enumerate(values):
+            item_ptr = f"{ptr}/{index}" if prop.kind == "list" else ptr
+            if prop.format == "uri":
+                if is_iri(value):
+                    iris.append(value)
+                else:
+                    self.note(item_ptr, f"{value!r} is not a valid IRI; no link made")
+                continue
+            resolution = curies.resolve(value)
+            if resolution.iri:
+                iris.append(resolution.iri)
+            if resolution.problem:
+                self.note(item_ptr, resolution.problem + "; no link made")
+            if resolution.notice:
+                self.note(item_ptr, resolution.notice, "info")
+        if iris:
+            node[term + IRI_SUFFIX] = iris if prop.kind == "list" else iris[0]
+
+
+def _collection_key(document: dict[str, Any]) -> str:
+    info = document.get("collection_info")
+    if not isinstance(info, dict):
+        raise MappingError("/collection_info", "missing; it names the collection IRIs derive from")
+    for key in ("local_id", "short_name"):
+        if isinstance(info.get(key), str) and info[key]:
+            return info[key]
+    raise MappingError("/collection_info", "needs a local_id (or short_name) to mint IRIs")
+
+
+def _version_key(document: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """(version, doc_id, doc_date); documents without doc_version get a content hash."""
+    info = document.get("doc_info") if isinstance(document.get("doc_info"), dict) else {}
+    version = info.get("doc_version")
+    if not isinstance(version, str) or not version:
+        canonical = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
+        version = "sha256-" + hashlib.sha256(canonical).hexdigest()
+    doc_id = info.get("local_id") if isinstance(info.get("local_id"), str) else None
+    doc_date = info.get("doc_date") if isinstance(info.get("doc_date"), str) else None
+    return version, doc_id or None, doc_date
+
+
+def prepare(document: Any, base: str, variant: Variant | None = None) -> Prepared:
+    """Map one FAIRtracks document to JSON-LD input; raises MappingError if it cannot be."""
+    if not isinstance(document, dict):
+        raise MappingError("", "a FAIRtracks document is a JSON object")
+    schema = document.get("@schema")
+    if schema != SCHEMA_URL:
+        raise MappingError("/@schema", f"unknown @schema {schema!r}; expected {SCHEMA_URL}")
+    minter = IriMinter(base, _collection_key(document))
+    version, doc_id, doc_date = _version_key(document)
+    doc_id = doc_id or DEFAULT_DOCUMENT_ID
+    document_iri = minter.document_iri(doc_id)
+    walker = _Walker(minter)
+    node = walker.obj(document, document_layout(), document_iri, document_iri, "", "")
+    return Prepared(
+        node=node,
+        collection_iri=minter.collection_iri,
+        document_iri=document_iri,
+        graph=minter.version_graph(doc_id, version),
+        doc_version=version,
+        doc_date=doc_date,
+        variant=variant or detect_variant(document),
+        notes=walker.notes,
+    )

@@ -1,0 +1,258 @@
+"""The Oxigraph store: one named graph per document version, a catalog, a current view.
+
+Every loaded document version lives in its own named graph. A catalog graph records, per version
+graph, its document, collection, doc_version, doc_date, source, variant and load time, and which
+version of each document is current. Queries see the union of current versions by default
+(`current_graphs`); earlier versions stay queryable with GRAPH. A version only becomes visible when
+the catalog names it, in one SPARQL update, so a failed load never shows half a document.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import pyoxigraph as ox
+
+from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
+from fairtracks_ld.mapping.namespaces import DCTERMS, FT, PROV, XSD
+from fairtracks_ld.mapping.prepare import Prepared
+
+DEFAULT_STORE_PATH = Path("var/store")
+
+PREFIXES = {
+    "ft": FT,
+    "dcterms": DCTERMS,
+    "prov": PROV,
+    "xsd": XSD,
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+}
+
+
+class StoreError(RuntimeError):
+    """The store cannot do what was asked (wrong base IRI, unknown graph, …)."""
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """What the catalog needs of a document version (kept small: batches hold many)."""
+
+    graph: str
+    document: str
+    collection: str
+    doc_version: str
+    doc_date: str | None
+    variant: str
+    source: str
+
+    @classmethod
+    def of(cls, prepared: Prepared, source: str) -> VersionRecord:
+        return cls(prepared.graph, prepared.document_iri, prepared.collection_iri,
+                   prepared.doc_version, prepared.doc_date, prepared.variant, source)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One document version as the catalog records it."""
+
+    graph: str
+    document: str
+    collection: str
+    doc_version: str
+    doc_date: str | None
+    source: str
+    variant: str
+    loaded_at: str
+    current: bool
+
+
+def _lit(value: str, datatype: str | None = None) -> str:
+    literal = ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
+    return str(literal)
+
+
+class TrackStore:
+    """A fairtracks-ld dataset in an Oxigraph store on disk (or in memory when path is None)."""
+
+    def __init__(
+        self, path: Path | str | None = DEFAULT_STORE_PATH, base: str | None = None,
+        read_only: bool = False,
+    ) -> None:
+        if read_only:
+            if path is None or not Path(path).exists():
+                raise StoreError(f"no store at {path}; load documents first")
+            self.ox = ox.Store.read_only(str(path))
+        else:
+            if path is not None:
+                Path(path).mkdir(parents=True, exist_ok=True)
+            self.ox = ox.Store(str(path) if path is not None else None)
+        self.path = path
+        self.read_only = read_only
+        stored = self._stored_base()
+        if stored and base and normalise_base(base) != stored:
+            raise StoreError(f"store {path} was created with base IRI {stored}, not {base}")
+        self.base = stored or (normalise_base(base) if base else default_base_iri())
+        self.catalog = f"{self.base}graph/catalog"
+        if not stored and not read_only:
+            self.ox.update(
+                f"INSERT DATA {{ GRAPH <{self.catalog}> {{ <{self.catalog}> a ft:Catalog ; "
+                f"ft:base_iri <{self.base}> }} }}",
+                prefixes=PREFIXES,
+            )
+
+    def _stored_base(self) -> str | None:
+        rows = list(self.ox.query(
+            "SELECT ?base WHERE { GRAPH ?g { ?g a ft:Catalog ; ft:base_iri ?base } } LIMIT 1",
+            prefixes=PREFIXES,
+        ))
+        return rows[0]["base"].value if rows else None
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def versions(self, document: str | None = None) -> list[VersionInfo]:
+        """Catalog entries, optionally of one document, oldest load first."""
+        bind = f"VALUES ?doc {{ <{document}> }}" if document else ""
+        query = f"""
+            SELECT ?g ?doc ?coll ?ver ?date ?src ?variant ?at ?current WHERE {{
+              GRAPH <{self.catalog}> {{
+                {bind}
+                ?g a ft:DocumentVersion ; dcterms:isVersionOf ?doc ; ft:collection ?coll ;
+                   ft:doc_version ?ver ; dcterms:source ?src ; ft:variant ?variant ;
+                   prov:generatedAtTime ?at .
+                OPTIONAL {{ ?g ft:doc_date ?date }}
+                BIND(EXISTS {{ ?doc ft:current_version ?g }} AS ?current)
+              }}
+            }} ORDER BY ?at"""
+        return [
+            VersionInfo(
+                graph=row["g"].value, document=row["doc"].value, collection=row["coll"].value,
+                doc_version=row["ver"].value, doc_date=row["date"].value if row["date"] else None,
+                source=row["src"].value, variant=row["variant"].value, loaded_at=row["at"].value,
+                current=row["current"].value == "true",
+            )
+            for row in self.ox.query(query, prefixes=PREFIXES)
+        ]
+
+    def current_graphs(self) -> list[ox.NamedNode]:
+        """The version graphs queries see by default."""
+        rows = self.ox.query(
+            f"SELECT ?g WHERE {{ GRAPH <{self.catalog}> {{ ?doc ft:current_version ?g }} }}",
+            prefixes=PREFIXES,
+        )
+        return [row["g"] for row in rows]
+
+    def default_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph]:
+        """What a query's default graph is: current versions (and the store's default graph)."""
+        return [ox.DefaultGraph(), *self.current_graphs()]
+
+    def query(self, sparql: str, all_graphs: bool = False, **options) -> ox.QuerySolutions:
+        """Run SPARQL over the current view (or over every graph's union with all_graphs)."""
+        if all_graphs:
+            return self.ox.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES,
+                                 **options)
+        return self.ox.query(sparql, default_graph=self.default_graphs(), prefixes=PREFIXES,
+                             **options)
+
+    def graph_quads(self, graph: str) -> Iterator[ox.Quad]:
+        return self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+
+    def has_graph(self, graph: str) -> bool:
+        return self.ox.contains_named_graph(ox.NamedNode(graph))
+
+    def dump(self, output: IO[bytes], fmt: ox.RdfFormat, graph: str | None = None) -> None:
+        """Stream the dataset (or one graph) without building it in memory."""
+        if graph is not None:
+            if not self.has_graph(graph):
+                raise StoreError(f"no graph {graph} in the store")
+            self.ox.dump(output, format=fmt, from_graph=ox.NamedNode(graph))
+        elif not fmt.supports_datasets:
+            raise StoreError(f"{fmt.name} holds one graph; name it with --graph or use nq/trig")
+        else:
+            self.ox.dump(output, format=fmt)
+
+    # ---- writing -----------------------------------------------------------------------------
+
+    def write(self, prepared: Prepared, source: str) -> VersionInfo:
+        """Write one document version atomically: nothing is visible unless all of it is."""
+        graph = prepared.graph
+        replacing = self.has_graph(graph)
+        target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
+        try:
+            self.ox.load(prepared.jsonld_bytes(target), format=ox.RdfFormat.JSON_LD)
+            move = f"DROP SILENT GRAPH <{graph}> ; MOVE <{target}> TO <{graph}> ;" if replacing else ""
+            update = move + self._catalog_update(VersionRecord.of(prepared, source))
+            self.ox.update(update, prefixes=PREFIXES)
+        except BaseException:
+            self.ox.remove_graph(ox.NamedNode(target)) if self.has_graph(target) else None
+            raise
+        return self._version(graph)
+
+    def bulk_write(self, batch: Iterable[tuple[Prepared, str]]) -> list[VersionInfo]:
+        """Write many new document versions with Oxigraph's bulk loader, then catalog them.
+
+        Versions that replace an existing graph go through `write` (transactional). If anything
+        fails, the graphs this call started are removed again, so the store is as it was.
+        """
+        replacing: list[tuple[Prepared, str]] = []
+        fresh: dict[str, VersionRecord] = {}
+
+        def quads() -> Iterator[ox.Quad]:
+            for prepared, source in batch:
+                if prepared.graph in fresh or self.has_graph(prepared.graph):
+                    replacing.append((prepared, source))
+                    continue
+                fresh[prepared.graph] = VersionRecord.of(prepared, source)
+                yield from ox.parse(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD)
+
+        try:
+            self.ox.bulk_extend(quads())
+            if fresh:  # one update: the whole batch becomes visible at once
+                updates = ";\n".join(self._catalog_update(r) for r in fresh.values())
+                self.ox.update(updates, prefixes=PREFIXES)
+        except BaseException:
+            for graph in fresh:
+                self.ox.remove_graph(ox.NamedNode(graph))
+            raise
+        versions = {v.graph: v for v in self.versions()}
+        written = [versions[graph] for graph in fresh]
+        written += [self.write(prepared, source) for prepared, source in replacing]
+        return written
+
+    def _version(self, graph: str) -> VersionInfo:
+        return next(v for v in self.versions() if v.graph == graph)
+
+    def _catalog_update(self, record: VersionRecord) -> str:
+        """Record a version and make it current unless a later-dated version is current."""
+        g, doc, cat = record.graph, record.document, self.catalog
+        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        date = (f"; ft:doc_date {_lit(record.doc_date)}" if record.doc_date else "")
+        newer = (
+            f"FILTER NOT EXISTS {{ GRAPH <{cat}> {{ <{doc}> ft:current_version ?cur . "
+            f"?cur ft:doc_date ?curdate . FILTER(?cur != <{g}> && STR(?curdate) > "
+            f"{_lit(record.doc_date)}) }} }}"
+            if record.doc_date else ""
+        )
+        return f"""
+            DELETE WHERE {{ GRAPH <{cat}> {{ <{g}> ?p ?o }} }} ;
+            INSERT DATA {{ GRAPH <{cat}> {{
+              <{g}> a ft:DocumentVersion ; dcterms:isVersionOf <{doc}> ;
+                ft:collection <{record.collection}> ;
+                ft:doc_version {_lit(record.doc_version)} {date} ;
+                dcterms:source {_lit(record.source)} ; ft:variant {_lit(record.variant)} ;
+                prov:generatedAtTime {_lit(now, XSD + "dateTime")} .
+            }} }} ;
+            DELETE {{ GRAPH <{cat}> {{ <{doc}> ft:current_version ?old }} }}
+            INSERT {{ GRAPH <{cat}> {{ <{doc}> ft:current_version <{g}> }} }}
+            WHERE {{ OPTIONAL {{ GRAPH <{cat}> {{ <{doc}> ft:current_version ?old }} }} {newer} }}
+        """
+
+    def flush(self) -> None:
+        """Persist buffered writes (no-op on read-only stores)."""
+        if not self.read_only:
+            self.ox.flush()
