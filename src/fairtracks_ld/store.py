@@ -185,7 +185,7 @@ class TrackStore:
         target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
         try:
             self.ox.load(prepared.jsonld_bytes(target), format=ox.RdfFormat.JSON_LD)
-            move = f"DROP SILENT GRAPH <{graph}> ; MOVE <{target}> TO <{graph}> ;" if replacing else ""
+            move = f"MOVE <{target}> TO <{graph}> ;" if replacing else ""
             update = move + self._catalog_update(VersionRecord.of(prepared, source))
             self.ox.update(update, prefixes=PREFIXES)
         except BaseException:

@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-import bioregistry
-
 _GCF = re.compile(r"^GCF_[0-9]{9}(\.[0-9]+)?$")
 _IRI_UNSAFE = re.compile(r"[\x00-\x20<>\"{}|\\^`]")
 
@@ -39,6 +37,8 @@ class Resolution:
 
 @cache
 def _prefix(name: str) -> Prefix | None:
+    import bioregistry  # imported on first use: it takes a second to load its registry
+
     normalised = bioregistry.normalize_prefix(name)
     if normalised is None:
         return None

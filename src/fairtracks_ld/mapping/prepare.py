@@ -71,16 +71,26 @@ class Prepared:
     doc_date: str | None
     variant: Variant
     notes: list[Note] = field(default_factory=list)
+    _encoded: bytes | None = field(default=None, repr=False)
 
     def jsonld(self, graph: str | None = None) -> dict[str, Any]:
         """The JSON-LD document, its triples placed in `graph` (default: the version graph)."""
         return {"@context": load_context(), "@id": graph or self.graph, "@graph": [self.node]}
 
     def jsonld_bytes(self, graph: str | None = None) -> bytes:
+        """UTF-8 JSON-LD; encoded once for the version graph (`prepare` checks it encodes)."""
+        if graph is None and self._encoded is not None:
+            return self._encoded
         try:
-            return json.dumps(self.jsonld(graph), ensure_ascii=False).encode("utf-8")
+            encoded = json.dumps(self.jsonld(graph), ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as error:  # lone surrogates from "\ud800"-style escapes
             raise MappingError("", f"text that is not valid Unicode: {error.reason}") from error
+        if graph is None:
+            self._encoded = encoded
+        return encoded
+
+
+_TERM_SCHEMES = ("http://", "https://", "ftp://")  # the schemas' term_id pattern
 
 
 def pointer_token(key: str) -> str:
@@ -147,7 +157,8 @@ class _Walker:
             if prop.resolvable:
                 self.resolve_into(node, term, [value], prop, ptr)
         elif kind == "term":
-            if not isinstance(value, str) or not is_iri(value):
+            if not isinstance(value, str) or not value.startswith(_TERM_SCHEMES) \
+                    or not is_iri(value):
                 self.note(ptr, f"ontology term_id {value!r} is not an IRI; kept as an extension")
                 return False
             node[term] = value
@@ -259,7 +270,7 @@ def _version_key(document: dict[str, Any]) -> tuple[str, str | None, str | None]
     info = document.get("doc_info") if isinstance(document.get("doc_info"), dict) else {}
     version = info.get("doc_version")
     if not isinstance(version, str) or not version:
-        canonical = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
+        canonical = json.dumps(document, sort_keys=True).encode()
         version = "sha256-" + hashlib.sha256(canonical).hexdigest()
     doc_id = info.get("local_id") if isinstance(info.get("local_id"), str) else None
     doc_date = info.get("doc_date") if isinstance(info.get("doc_date"), str) else None
@@ -279,7 +290,7 @@ def prepare(document: Any, base: str, variant: Variant | None = None) -> Prepare
     document_iri = minter.document_iri(doc_id)
     walker = _Walker(minter)
     node = walker.obj(document, document_layout(), document_iri, document_iri, "", "")
-    return Prepared(
+    prepared = Prepared(
         node=node,
         collection_iri=minter.collection_iri,
         document_iri=document_iri,
@@ -289,3 +300,5 @@ def prepare(document: Any, base: str, variant: Variant | None = None) -> Prepare
         variant=variant or detect_variant(document),
         notes=walker.notes,
     )
+    prepared.jsonld_bytes()  # fail here, before any write, if the text cannot be encoded
+    return prepared

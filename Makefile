@@ -1,0 +1,51 @@
+# fairtracks-ld — the two commands a fresh machine needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STORE  ?= var/store
+DEMO_TRACKS ?= 5000
+
+.PHONY: install run demo test lint context lock bench clean
+
+# A virtualenv with the locked dependency versions, then the project itself (editable).
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+# Main job: load the bundled examples and a generated demo corpus into the on-disk store,
+# then print a query result.
+run: install
+	rm -rf $(STORE) var/demo-corpus
+	$(BIN)/fairtracks-ld generate --tracks $(DEMO_TRACKS) --seed 1 --out var/demo-corpus
+	$(BIN)/fairtracks-ld --store $(STORE) load standard/v1-current/examples/fairtracks.example.json standard/master/examples/fairtracks.example.json
+	$(BIN)/fairtracks-ld --store $(STORE) load --bulk var/demo-corpus
+	$(BIN)/fairtracks-ld --store $(STORE) stats
+	$(BIN)/fairtracks-ld --store $(STORE) query @queries/tracks-per-technique.rq
+
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests bench
+
+# Regenerate the JSON-LD context and vocabulary from the vendored schemas.
+context: install
+	$(BIN)/python -m fairtracks_ld.mapping.publish
+
+# Re-pin every dependency (run after changing pyproject.toml).
+lock:
+	rm -rf /tmp/fairtracks-ld-lock && $(PYTHON) -m venv /tmp/fairtracks-ld-lock
+	/tmp/fairtracks-ld-lock/bin/pip install --quiet -e '.[test]'
+	/tmp/fairtracks-ld-lock/bin/pip freeze --exclude-editable | grep -v '^fairtracks-ld' > requirements.lock
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) var bench/work

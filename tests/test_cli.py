@@ -1,0 +1,162 @@
+"""The `fairtracks-ld` command line, run as a real process: outputs parse, exit codes hold."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BASE, write_json
+from rdflib import Dataset, Graph
+
+from fairtracks_ld.standard import example_documents
+
+EXAMPLES = [str(p) for p in example_documents().values()]
+
+
+def run(store: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store), "--base-iri", BASE,
+         *args],
+        input=stdin, capture_output=True, timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Path:
+    store = tmp_path_factory.mktemp("cli") / "store"
+    result = run(store, "load", *EXAMPLES)
+    assert result.returncode == 0, result.stderr.decode()
+    return store
+
+
+def test_help_lists_every_command():
+    result = subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--help"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("load", "query", "dump", "export", "stats", "generate"):
+        assert command in result.stdout
+
+
+def test_load_reports_graphs_and_warnings(tmp_path):
+    result = run(tmp_path / "s", "load", EXAMPLES[0])
+    assert result.returncode == 0
+    out = result.stdout.decode()
+    assert "/collection/encode_example/document/0/version/" in out
+    assert "unknown CURIE prefix 'fairtracks'" in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "tsv", "xml", "table"])
+def test_select_results_in_every_format(loaded, fmt):
+    query = "SELECT ?t ?label WHERE { ?t a ft:Track ; ft:label_short ?label } ORDER BY ?t"
+    result = run(loaded, "query", query, "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.decode()
+    if fmt == "json":
+        bindings = json.loads(text)["results"]["bindings"]
+        assert len(bindings) == 8 and "label" in bindings[0]
+    else:
+        assert "H3K4me3 B cell peaks r1" in text
+
+
+@pytest.mark.parametrize(("fmt", "rdflib_format"),
+                         [("turtle", "turtle"), ("ntriples", "nt"), ("jsonld", "json-ld"),
+                          ("rdfxml", "xml")])
+def test_graph_results_parse_back(loaded, fmt, rdflib_format):
+    query = "CONSTRUCT { ?t ?p ?o } WHERE { ?t a ft:Track ; ?p ?o }"
+    result = run(loaded, "query", query, "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    graph = Graph().parse(data=result.stdout, format=rdflib_format)
+    assert len(graph) > 50
+
+
+def test_query_from_file_and_ask(loaded, tmp_path):
+    path = tmp_path / "q.rq"
+    path.write_text("ASK { ?t a ft:Track }")
+    result = run(loaded, "query", f"@{path}")
+    assert result.stdout.decode().strip() == "true"
+
+
+def test_bad_sparql_is_a_usage_error(loaded):
+    result = run(loaded, "query", "SELECT WHERE {")
+    assert result.returncode == 2
+    assert "SPARQL syntax error" in result.stderr.decode()
+
+
+@pytest.mark.parametrize(("fmt", "rdflib_format"), [("nq", "nquads"), ("trig", "trig")])
+def test_dump_the_whole_store(loaded, tmp_path, fmt, rdflib_format):
+    out = tmp_path / f"dump.{fmt}.gz"
+    assert run(loaded, "dump", "--format", fmt, "-o", str(out)).returncode == 0
+    dataset = Dataset()
+    dataset.parse(data=gzip.decompress(out.read_bytes()), format=rdflib_format)
+    assert len(list(dataset.graphs())) >= 3  # two versions + the catalog
+
+
+def test_dump_one_graph_as_turtle(loaded):
+    versions = run(loaded, "query", "SELECT ?g WHERE { GRAPH ?c { ?d ft:current_version ?g } }",
+                   "--format", "json")
+    graph = json.loads(versions.stdout)["results"]["bindings"][0]["g"]["value"]
+    result = run(loaded, "dump", "--format", "ttl", "--graph", graph)
+    assert result.returncode == 0
+    assert len(Graph().parse(data=result.stdout, format="turtle")) > 100
+    assert run(loaded, "dump", "--format", "ttl").returncode == 1  # ttl holds one graph
+    assert run(loaded, "dump", "--graph", BASE + "nope").returncode == 1
+
+
+def test_export_reproduces_the_current_document(loaded):
+    result = run(loaded, "export", "encode_example")
+    assert result.returncode == 0, result.stderr
+    master = json.loads(Path(EXAMPLES[1]).read_text())
+    assert json.loads(result.stdout) == master
+
+
+def test_export_an_earlier_version(loaded):
+    v1 = json.loads(Path(EXAMPLES[0]).read_text())
+    result = run(loaded, "export", BASE + "collection/encode_example",
+                 "--version", v1["doc_info"]["doc_version"])
+    assert json.loads(result.stdout) == v1
+
+
+def test_export_of_an_unknown_collection_fails(loaded):
+    assert run(loaded, "export", "no-such-collection").returncode == 1
+
+
+def test_stats(loaded):
+    stats = json.loads(run(loaded, "stats").stdout)
+    assert stats["document_versions"] == 2 and stats["documents"] == 1
+    assert stats["current_view"]["Track"] == 8
+    assert stats["base_iri"] == BASE
+
+
+def test_load_from_stdin_and_failure_exit_code(tmp_path, example):
+    store = tmp_path / "s"
+    assert run(store, "load", "-", stdin=json.dumps(example).encode()).returncode == 0
+    bad = write_json(tmp_path / "bad.json", {"@schema": "x"})
+    result = run(store, "load", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}: /@schema: unknown @schema" in result.stderr.decode()
+    assert run(store, "load", str(tmp_path / "missing.json")).returncode == 1
+
+
+def test_generate_then_bulk_load_then_export_round_trip(tmp_path):
+    corpus, store = tmp_path / "corpus", tmp_path / "s"
+    result = run(store, "generate", "--tracks", "300", "--seed", "3", "--out", str(corpus),
+                 "--tracks-per-document", "100", "--gzip")
+    assert result.returncode == 0, result.stderr
+    files = sorted(corpus.glob("*.json.gz"))
+    assert len(files) == 3
+    assert run(store, "load", "--bulk", str(corpus)).returncode == 0
+    stats = json.loads(run(store, "stats").stdout)
+    assert stats["current_view"]["Track"] == 300
+    original = json.loads(gzip.decompress(files[0].read_bytes()))
+    collection = original["collection_info"]["local_id"]
+    assert json.loads(run(store, "export", collection).stdout) == original
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run(tmp_path / "s", "load").returncode == 2
+    assert run(tmp_path / "s", "frobnicate").returncode == 2
+    assert run(tmp_path / "s", "query", "@/no/such/file.rq").returncode == 2
