@@ -13,13 +13,16 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from queue import Queue
+from threading import Thread
+from typing import Any, TypeVar
 
 from fairtracks_ld.mapping.prepare import MappingError, Note, Prepared, prepare
 from fairtracks_ld.standard import Variant
 from fairtracks_ld.store import TrackStore, VersionInfo
 
 STDIN = "-"
+T = TypeVar("T")
 
 
 class DocumentError(ValueError):
@@ -97,33 +100,50 @@ def load_sources(
     bulk: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> LoadReport:
-    """Load sources into the store; `bulk` uses Oxigraph's bulk loader for the whole batch."""
+    """Load sources into the store, each document all or nothing.
+
+    With `bulk`, Oxigraph's bulk loader writes each document while a worker thread already
+    reads and maps the next one (the loader releases the GIL), so mapping costs little extra.
+    """
     report = LoadReport()
 
-    def prepared() -> Iterator[tuple[Prepared, str]]:
+    def prepared() -> Iterator[tuple[str, Prepared | DocumentError]]:
         for source in sources:
             try:
-                yield prepare_source(source, store.base, variant), source
+                yield source, prepare_source(source, store.base, variant)
             except DocumentError as error:
-                report.failed.append(error)
-            if progress:
-                progress(source)
+                yield source, error
 
-    if bulk:
-        notes: dict[str, list[Note]] = {}
-        for version in store.bulk_write(_remember_notes(prepared(), notes)):
-            report.loaded.append((version.source, version, notes.get(version.graph, [])))
-    else:
-        for item, source in prepared():
-            version = store.write(item, source)
+    items = _prefetch(prepared()) if bulk else prepared()
+    for source, item in items:
+        if isinstance(item, DocumentError):
+            report.failed.append(item)
+        else:
+            version = store.write(item, source, bulk=bulk)
             report.loaded.append((source, version, item.notes))
+        if progress:
+            progress(source)
     store.flush()
     return report
 
 
-def _remember_notes(
-    items: Iterator[tuple[Prepared, str]], notes: dict[str, list[Note]]
-) -> Iterator[tuple[Prepared, str]]:
-    for item, source in items:
-        notes[item.graph] = item.notes
-        yield item, source
+def _prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run `items` in a worker thread, at most `depth` ahead (memory stays bounded)."""
+    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
+
+    def work() -> None:
+        try:
+            for item in items:
+                queue.put((True, item))
+            queue.put((False, None))
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            queue.put((False, error))
+
+    Thread(target=work, daemon=True).start()
+    while True:
+        more, item = queue.get()
+        if not more:
+            if item is not None:
+                raise item
+            return
+        yield item

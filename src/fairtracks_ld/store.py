@@ -10,7 +10,7 @@ the catalog names it, in one SPARQL update, so a failed load never shows half a 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,51 +178,31 @@ class TrackStore:
 
     # ---- writing -----------------------------------------------------------------------------
 
-    def write(self, prepared: Prepared, source: str) -> VersionInfo:
-        """Write one document version atomically: nothing is visible unless all of it is."""
+    def write(self, prepared: Prepared, source: str, bulk: bool = False) -> VersionInfo:
+        """Write one document version; it becomes visible only once all of it is written.
+
+        A new version goes straight into its graph (with Oxigraph's bulk loader when `bulk`,
+        which is several times faster and releases the GIL, else in one transaction), then one
+        catalog update makes it visible. A reload of an existing version is written to a staging
+        graph and moved into place together with the catalog change, in one transaction. On any
+        failure the graph written so far is removed: the store is as it was.
+        """
         graph = prepared.graph
         replacing = self.has_graph(graph)
         target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
         try:
-            self.ox.load(prepared.jsonld_bytes(target), format=ox.RdfFormat.JSON_LD)
+            if bulk and not replacing:
+                self.ox.bulk_load(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD)
+            else:
+                self.ox.load(prepared.jsonld_bytes(target), format=ox.RdfFormat.JSON_LD)
             move = f"MOVE <{target}> TO <{graph}> ;" if replacing else ""
             update = move + self._catalog_update(VersionRecord.of(prepared, source))
             self.ox.update(update, prefixes=PREFIXES)
         except BaseException:
-            self.ox.remove_graph(ox.NamedNode(target)) if self.has_graph(target) else None
+            if self.has_graph(target):
+                self.ox.remove_graph(ox.NamedNode(target))
             raise
         return self._version(graph)
-
-    def bulk_write(self, batch: Iterable[tuple[Prepared, str]]) -> list[VersionInfo]:
-        """Write many new document versions with Oxigraph's bulk loader, then catalog them.
-
-        Versions that replace an existing graph go through `write` (transactional). If anything
-        fails, the graphs this call started are removed again, so the store is as it was.
-        """
-        replacing: list[tuple[Prepared, str]] = []
-        fresh: dict[str, VersionRecord] = {}
-
-        def quads() -> Iterator[ox.Quad]:
-            for prepared, source in batch:
-                if prepared.graph in fresh or self.has_graph(prepared.graph):
-                    replacing.append((prepared, source))
-                    continue
-                fresh[prepared.graph] = VersionRecord.of(prepared, source)
-                yield from ox.parse(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD)
-
-        try:
-            self.ox.bulk_extend(quads())
-            if fresh:  # one update: the whole batch becomes visible at once
-                updates = ";\n".join(self._catalog_update(r) for r in fresh.values())
-                self.ox.update(updates, prefixes=PREFIXES)
-        except BaseException:
-            for graph in fresh:
-                self.ox.remove_graph(ox.NamedNode(graph))
-            raise
-        versions = {v.graph: v for v in self.versions()}
-        written = [versions[graph] for graph in fresh]
-        written += [self.write(prepared, source) for prepared, source in replacing]
-        return written
 
     def _version(self, graph: str) -> VersionInfo:
         return next(v for v in self.versions() if v.graph == graph)
