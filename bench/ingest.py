@@ -1,0 +1,247 @@
+"""Ingest benchmark: fairtracks-ld end to end vs the pyld + rdflib path vs Oxigraph's ceiling.
+
+For each corpus size, side by side in one run, each measurement in a fresh process (so peak RSS
+is its own) and repeated; medians and ratios are reported:
+
+- fairtracks-ld: `load --bulk` end to end from the JSON files on disk (read, map, JSON-LD → RDF,
+  bulk write, catalog), into an on-disk store;
+- bulk_load ceiling: pyoxigraph `Store.bulk_load` of exactly the same quads as N-Quads, the
+  store's own ceiling (the N-Quads file is produced beforehand and not timed);
+- pyld + rdflib: the same mapping to JSON-LD, then pyld expand/toRDF, rdflib parsing the N-Quads
+  into a Dataset, and a transactional load into an on-disk Oxigraph store; measured on a
+  sample of the corpus (pyld is slow) and reported as a rate.
+
+Usage: python bench/ingest.py [--sizes 10000 100000] [--repeat 3] [--pyld-sample 10000]
+Writes bench/results/ingest.json and bench/results/ingest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+RESULTS = HERE / "results"
+BASE = "http://localhost:8000/"
+TRACKS_PER_DOCUMENT = 20_000
+
+
+def corpus(size: int) -> Path:
+    """Generate (once) a corpus of `size` tracks."""
+    from fairtracks_ld.generate import write_corpus
+
+    folder = WORK / f"corpus-{size}"
+    marker = folder / ".complete"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        write_corpus(folder, tracks=size, seed=1, tracks_per_document=TRACKS_PER_DOCUMENT)
+        marker.touch()
+    return folder
+
+
+def files_of(folder: Path, limit_tracks: int | None = None) -> list[Path]:
+    """Corpus files, optionally only as many as hold `limit_tracks` tracks."""
+    files = sorted(folder.glob("*.json"))
+    if limit_tracks is None:
+        return files
+    chosen, total = [], 0
+    for path in files:
+        if total >= limit_tracks:
+            break
+        chosen.append(path)
+        total += len(json.loads(path.read_text())["tracks"])
+    return chosen
+
+
+# ---- measured runs (each in its own process) ---------------------------------------------------
+
+
+def run_fairtracks(files: list[Path], store_dir: Path) -> dict:
+    from fairtracks_ld.load import load_sources
+    from fairtracks_ld.mapping import curies
+    from fairtracks_ld.store import TrackStore
+
+    curies.resolve("geo:GSE1")  # registry start-up is a one-off cost, not ingest
+    store = TrackStore(store_dir, base=BASE)
+    start = time.perf_counter()
+    report = load_sources(store, [str(p) for p in files], bulk=True)
+    seconds = time.perf_counter() - start
+    assert report.ok, report.failed
+    return {"seconds": seconds, "quads": len(store.ox)}
+
+
+def run_ceiling(nquads: Path, store_dir: Path) -> dict:
+    import pyoxigraph as ox
+
+    store = ox.Store(str(store_dir))
+    start = time.perf_counter()
+    store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    store.flush()
+    return {"seconds": time.perf_counter() - start, "quads": len(store)}
+
+
+def run_pyld(files: list[Path], store_dir: Path) -> dict:
+    import pyoxigraph as ox
+    from pyld import jsonld
+    from rdflib import Dataset
+
+    from fairtracks_ld.load import prepare_source
+    from fairtracks_ld.mapping import curies
+
+    curies.resolve("geo:GSE1")
+    store = ox.Store(str(store_dir))
+    start = time.perf_counter()
+    tracks = 0
+    for path in files:
+        prepared = prepare_source(str(path), BASE)
+        tracks += len(prepared.node["tracks"])
+        nquads = jsonld.to_rdf(prepared.jsonld(), {"format": "application/n-quads"})
+        dataset = Dataset()
+        dataset.parse(data=nquads, format="nquads")
+        store.load(dataset.serialize(format="nquads"), format=ox.RdfFormat.N_QUADS)
+    store.flush()
+    return {"seconds": time.perf_counter() - start, "quads": len(store), "tracks": tracks}
+
+
+def child(kind: str, target: str, store_dir: str) -> None:
+    """Entry point of a measured process: prints one JSON line with its own peak RSS."""
+    if kind == "fairtracks-ld":
+        result = run_fairtracks(files_of(Path(target)), Path(store_dir))
+    elif kind == "ceiling":
+        result = run_ceiling(Path(target), Path(store_dir))
+    else:
+        folder, limit = target.rsplit("::", 1)
+        result = run_pyld(files_of(Path(folder), int(limit)), Path(store_dir))
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def measure(kind: str, target: str) -> dict:
+    store_dir = WORK / f"store-{kind}"
+    shutil.rmtree(store_dir, ignore_errors=True)
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", kind, target, str(store_dir)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    shutil.rmtree(store_dir, ignore_errors=True)
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def ceiling_input(folder: Path) -> Path:
+    """The quads fairtracks-ld stores for a corpus (data graphs only), as an N-Quads file."""
+    import pyoxigraph as ox
+
+    from fairtracks_ld.load import load_sources
+    from fairtracks_ld.store import TrackStore
+
+    nquads = folder.with_suffix(".nq")
+    if not nquads.exists():
+        store_dir = WORK / "store-reference"
+        shutil.rmtree(store_dir, ignore_errors=True)
+        store = TrackStore(store_dir, base=BASE)
+        load_sources(store, [str(p) for p in files_of(folder)], bulk=True)
+        with nquads.open("wb") as out:
+            for graph in store.current_graphs():
+                store.ox.dump(out, format=ox.RdfFormat.N_QUADS, from_graph=graph)
+        del store
+        shutil.rmtree(store_dir, ignore_errors=True)
+    return nquads
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def bench(sizes: list[int], repeat: int, pyld_sample: int) -> dict:
+    results = {
+        "machine": {"cpus": shutil.os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "repeat": repeat,
+        "sizes": [],
+    }
+    for size in sizes:
+        folder = corpus(size)
+        nquads = ceiling_input(folder)
+        sample = min(size, pyld_sample)
+        runs: dict[str, list[dict]] = {"fairtracks-ld": [], "ceiling": [], "pyld+rdflib": []}
+        for _ in range(repeat):  # interleaved, so drifting machine load hits every contender
+            runs["fairtracks-ld"].append(measure("fairtracks-ld", str(folder)))
+            runs["ceiling"].append(measure("ceiling", str(nquads)))
+            runs["pyld+rdflib"].append(measure("pyld+rdflib", f"{folder}::{sample}"))
+        quads = runs["fairtracks-ld"][0]["quads"]
+        entry = {"tracks": size, "quads": quads, "pyld_sample_tracks": sample, "contenders": {}}
+        for kind, measured in runs.items():
+            seconds = median_of(measured, "seconds")
+            tracks = measured[0].get("tracks", size)
+            entry["contenders"][kind] = {
+                "median_seconds": round(seconds, 3),
+                "all_seconds": [round(r["seconds"], 3) for r in measured],
+                "tracks_per_second": round(tracks / seconds),
+                "quads_per_second": round(measured[0]["quads"] / seconds),
+                "peak_rss_mb": round(median_of(measured, "peak_rss_mb")),
+            }
+        contenders = entry["contenders"]
+        fast = contenders["fairtracks-ld"]["quads_per_second"]
+        entry["ratio_vs_ceiling"] = round(fast / contenders["ceiling"]["quads_per_second"], 3)
+        entry["ratio_vs_pyld"] = round(fast / contenders["pyld+rdflib"]["quads_per_second"], 2)
+        results["sizes"].append(entry)
+        print(json.dumps(entry, indent=2), flush=True)
+    return results
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        "# Ingest benchmark (`bench/ingest.py`)",
+        "",
+        f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}. "
+        f"Medians of {results['repeat']} interleaved runs, each in a fresh process.",
+        "",
+        "| tracks | quads | contender | median s | tracks/s | quads/s | peak RSS MB |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for entry in results["sizes"]:
+        for kind, c in entry["contenders"].items():
+            note = f" (sample of {entry['pyld_sample_tracks']})" if kind == "pyld+rdflib" else ""
+            lines.append(
+                f"| {entry['tracks']:,} | {entry['quads']:,} | {kind}{note} | "
+                f"{c['median_seconds']} | {c['tracks_per_second']:,} | "
+                f"{c['quads_per_second']:,} | {c['peak_rss_mb']} |"
+            )
+    lines += ["", "| tracks | fairtracks-ld / bulk_load ceiling | fairtracks-ld / pyld+rdflib |",
+              "|---:|---:|---:|"]
+    for entry in results["sizes"]:
+        lines.append(f"| {entry['tracks']:,} | {entry['ratio_vs_ceiling']:.0%} | "
+                     f"{entry['ratio_vs_pyld']}x |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pyld-sample", type=int, default=10_000)
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "STORE"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    WORK.mkdir(parents=True, exist_ok=True)
+    results = bench(args.sizes, args.repeat, args.pyld_sample)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ingest.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "ingest.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
