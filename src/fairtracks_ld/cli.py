@@ -223,6 +223,39 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ontologies_build(args: argparse.Namespace) -> int:
+    from fairtracks_ld.ontology import build_bundle, shipped_sources
+
+    sources = [Path(s) for s in args.sources] or shipped_sources(Path(args.shared))
+    manifest = build_bundle(sources, Path(args.out))
+    for module in manifest.modules:
+        print(f"{module.file}: {module.ontology_iri} ({module.counts['classes']} classes)")
+    return EXIT_OK
+
+
+def cmd_ontologies_load(args: argparse.Namespace) -> int:
+    from fairtracks_ld.ontology.install import load_bundle
+
+    store = _store(args)
+    for iri in load_bundle(store, Path(args.bundle) if args.bundle else None):
+        print(f"loaded {iri}")
+    return EXIT_OK
+
+
+def cmd_ontologies_add(args: argparse.Namespace) -> int:
+    from fairtracks_ld.ontology.install import add_ontology
+
+    store = _store(args)
+    print(f"loaded {add_ontology(store, args.location)}")
+    return EXIT_OK
+
+
+def cmd_ontologies_list(args: argparse.Namespace) -> int:
+    for info in _store(args).ontologies():
+        print(f"{info.graph}\t{info.version_iri or '-'}\t{info.source}\t{info.loaded_at}")
+    return EXIT_OK
+
+
 # ---- parser -----------------------------------------------------------------------------------
 
 
@@ -289,7 +322,31 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--tracks-per-document", type=int, default=20_000)
     generate.add_argument("--gzip", action="store_true")
     generate.set_defaults(func=cmd_generate)
+    _add_ontology_commands(commands)
     return parser
+
+
+def _add_ontology_commands(commands: argparse._SubParsersAction) -> None:
+    ontologies = commands.add_parser("ontologies", help="build, load and list ontologies")
+    actions = ontologies.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = actions.add_parser("build", help="build the offline bundle from ontology sources",
+                               description="Read OBO / OWL (RDF/XML, Turtle, OWL/XML) / closure "
+                                           "JSON sources and write the modules and manifest.")
+    build.add_argument("sources", nargs="*", metavar="SOURCE")
+    build.add_argument("--shared", default="../shared/ontologies",
+                       help="folder of the reference releases (when no SOURCE is given)")
+    build.add_argument("--out", default="ontologies", help="bundle folder (default: ontologies)")
+    build.set_defaults(func=cmd_ontologies_build)
+    load = actions.add_parser("load", help="load the bundled ontologies into the store")
+    load.add_argument("--bundle", help="bundle folder (default: the shipped one)")
+    load.set_defaults(func=cmd_ontologies_load)
+    add = actions.add_parser("add", help="load any ontology release (file or URL)",
+                             description="Load an ontology into its own named graph, replacing "
+                                         "an earlier load atomically.")
+    add.add_argument("location", metavar="FILE|URL")
+    add.set_defaults(func=cmd_ontologies_add)
+    listing = actions.add_parser("list", help="list the ontologies in the store")
+    listing.set_defaults(func=cmd_ontologies_list)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -300,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (StoreError, OSError, ValueError) as error:
+    except (StoreError, OSError, ValueError, RuntimeError, SyntaxError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
 

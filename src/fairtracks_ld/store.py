@@ -40,6 +40,16 @@ class StoreError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class OntologyInfo:
+    """One ontology graph as the catalog records it."""
+
+    graph: str
+    version_iri: str | None
+    source: str
+    loaded_at: str
+
+
+@dataclass(frozen=True)
 class VersionRecord:
     """What the catalog needs of a document version (kept small: batches hold many)."""
 
@@ -147,9 +157,28 @@ class TrackStore:
         )
         return [row["g"] for row in rows]
 
+    def ontologies(self) -> list[OntologyInfo]:
+        """The ontology graphs of the store."""
+        rows = self.ox.query(
+            f"""SELECT ?g ?v ?src ?at WHERE {{ GRAPH <{self.catalog}> {{
+                  ?g a ft:OntologyGraph ; dcterms:source ?src ; prov:generatedAtTime ?at .
+                  OPTIONAL {{ ?g owl:versionIRI ?v }} }} }} ORDER BY ?g""",
+            prefixes=PREFIXES,
+        )
+        return [
+            OntologyInfo(row["g"].value, row["v"].value if row["v"] else None,
+                         row["src"].value, row["at"].value)
+            for row in rows
+        ]
+
     def default_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph]:
-        """What a query's default graph is: current versions (and the store's default graph)."""
-        return [ox.DefaultGraph(), *self.current_graphs()]
+        """A query's default graph: current document versions and the ontologies."""
+        rows = self.ox.query(
+            f"""SELECT ?g WHERE {{ GRAPH <{self.catalog}> {{
+                  {{ ?doc ft:current_version ?g }} UNION {{ ?g a ft:OntologyGraph }} }} }}""",
+            prefixes=PREFIXES,
+        )
+        return [ox.DefaultGraph(), *(row["g"] for row in rows)]
 
     def query(self, sparql: str, all_graphs: bool = False, **options) -> ox.QuerySolutions:
         """Run SPARQL over the current view (or over every graph's union with all_graphs)."""
@@ -203,6 +232,35 @@ class TrackStore:
                 self.ox.remove_graph(ox.NamedNode(target))
             raise
         return self._version(graph)
+
+    def load_ontology(
+        self, turtle: IO[bytes] | bytes, ontology_iri: str, version_iri: str | None, source: str
+    ) -> None:
+        """Load (or atomically replace) an ontology into the named graph of its IRI.
+
+        A new ontology is bulk-loaded straight into its graph; a replacement into a staging
+        graph that one update moves into place. Either way the catalog update that makes it
+        visible comes last, and a parse error removes what was written: nothing changes.
+        """
+        replacing = self.has_graph(ontology_iri)
+        target = f"{self.base}graph/staging/{uuid.uuid4().hex}" if replacing else ontology_iri
+        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        version = f"; owl:versionIRI <{version_iri}>" if version_iri else ""
+        move = f"MOVE <{target}> TO <{ontology_iri}> ;" if replacing else ""
+        try:
+            self.ox.bulk_load(turtle, format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(target))
+            self.ox.update(
+                f"""{move}
+                DELETE WHERE {{ GRAPH <{self.catalog}> {{ <{ontology_iri}> ?p ?o }} }} ;
+                INSERT DATA {{ GRAPH <{self.catalog}> {{
+                  <{ontology_iri}> a ft:OntologyGraph {version} ; dcterms:source {_lit(source)} ;
+                    prov:generatedAtTime {_lit(now, XSD + "dateTime")} }} }}""",
+                prefixes=PREFIXES,
+            )
+        except BaseException:
+            if self.has_graph(target):
+                self.ox.remove_graph(ox.NamedNode(target))
+            raise
 
     def _version(self, graph: str) -> VersionInfo:
         return next(v for v in self.versions() if v.graph == graph)
