@@ -42,6 +42,8 @@ def add_ontology(store: TrackStore, location: str) -> str:
         if not path.exists():
             raise OntologyInstallError(f"{location}: no such file")
         data = read_source(path)
+        if not data.terms:
+            raise OntologyInstallError(f"{location}: no ontology classes found")
         module = Path(tmp) / "module.ttl.gz"
         header = ModuleHeader(
             ontology_iri=data.ontology_iri, version_iri=data.version_iri, version=data.version,
