@@ -18,6 +18,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
+from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.mapping.namespaces import DCTERMS, FT, PROV, XSD
 from fairtracks_ld.mapping.prepare import Prepared
@@ -172,13 +173,21 @@ class TrackStore:
         ]
 
     def default_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph]:
-        """A query's default graph: current document versions and the ontologies."""
+        """A query's default graph: current document versions with their inferred companions,
+        the ontologies and their closure (so a new version's links replace the old ones)."""
         rows = self.ox.query(
-            f"""SELECT ?g WHERE {{ GRAPH <{self.catalog}> {{
-                  {{ ?doc ft:current_version ?g }} UNION {{ ?g a ft:OntologyGraph }} }} }}""",
+            f"""SELECT ?g ?current WHERE {{ GRAPH <{self.catalog}> {{
+                  {{ ?doc ft:current_version ?g BIND(true AS ?current) }}
+                  UNION {{ ?g a ft:OntologyGraph }} }} }}""",
             prefixes=PREFIXES,
         )
-        return [ox.DefaultGraph(), *(row["g"] for row in rows)]
+        graphs: list[ox.NamedNode | ox.DefaultGraph] = [ox.DefaultGraph()]
+        for row in rows:
+            graphs.append(row["g"])
+            if row["current"] is not None:
+                graphs.append(ox.NamedNode(reasoning.inferred_graph(row["g"].value)))
+        graphs.append(ox.NamedNode(reasoning.closure_graph(self)))
+        return graphs
 
     def query(self, sparql: str, all_graphs: bool = False, **options) -> ox.QuerySolutions:
         """Run SPARQL over the current view (or over every graph's union with all_graphs)."""
@@ -211,25 +220,34 @@ class TrackStore:
         """Write one document version; it becomes visible only once all of it is written.
 
         A new version goes straight into its graph (with Oxigraph's bulk loader when `bulk`,
-        which is several times faster and releases the GIL, else in one transaction), then one
-        catalog update makes it visible. A reload of an existing version is written to a staging
+        which is several times faster and releases the GIL, else in one transaction), its
+        inferred companion graph (track → ancestor links) is bulk-written next to it, then one
+        catalog update makes both visible. A reload of an existing version is written to a staging
         graph and moved into place together with the catalog change, in one transaction. On any
         failure the graph written so far is removed: the store is as it was.
         """
+        reasoning.ensure_current(self)
         graph = prepared.graph
         replacing = self.has_graph(graph)
         target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
+        inferred = reasoning.inferred_graph(target)
         try:
+            # lenient: `prepare` has already checked every IRI it wrote with Oxigraph's rules
             if bulk and not replacing:
-                self.ox.bulk_load(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD)
+                self.ox.bulk_load(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD,
+                                  lenient=True)
             else:
-                self.ox.load(prepared.jsonld_bytes(target), format=ox.RdfFormat.JSON_LD)
-            move = f"MOVE <{target}> TO <{graph}> ;" if replacing else ""
+                self.ox.load(prepared.jsonld_bytes(target), format=ox.RdfFormat.JSON_LD,
+                             lenient=True)
+            reasoning.write_companion(self, target)
+            move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
+                    f"<{reasoning.inferred_graph(graph)}> ;" if replacing else "")
             update = move + self._catalog_update(VersionRecord.of(prepared, source))
             self.ox.update(update, prefixes=PREFIXES)
         except BaseException:
-            if self.has_graph(target):
-                self.ox.remove_graph(ox.NamedNode(target))
+            for written in (target, inferred):
+                if self.has_graph(written):
+                    self.ox.remove_graph(ox.NamedNode(written))
             raise
         return self._version(graph)
 

@@ -79,6 +79,18 @@ def resolve(curie: str) -> Resolution:
             f"{identifier!r} does not match the {prefix.name} identifier pattern "
             f"{prefix.pattern.pattern}",
         )
-    if _IRI_UNSAFE.search(identifier):
+    iri = prefix.uri_prefix + identifier
+    if _IRI_UNSAFE.search(identifier) or not _valid_iri(iri):
         return Resolution(None, f"{identifier!r} holds characters that cannot appear in an IRI")
-    return Resolution(prefix.uri_prefix + identifier, notice=notice)
+    return Resolution(iri, notice=notice)
+
+
+def _valid_iri(iri: str) -> bool:
+    """The store's own IRI rules (the store loads leniently: every IRI is checked here)."""
+    import pyoxigraph
+
+    try:
+        pyoxigraph.NamedNode(iri)
+    except ValueError:
+        return False
+    return True

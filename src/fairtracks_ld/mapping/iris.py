@@ -33,8 +33,14 @@ def default_base_iri() -> str:
 
 def normalise_base(base: str) -> str:
     """A base IRI must be absolute http(s) and end with '/' so segments append cleanly."""
-    if not base.startswith(("http://", "https://")):
-        raise ValueError(f"base IRI must start with http:// or https://, got {base!r}")
+    import pyoxigraph
+
+    if not base.startswith(("http://", "https://")) or "#" in base or "?" in base:
+        raise ValueError(f"base IRI must be an http(s) IRI without query or fragment: {base!r}")
+    try:
+        pyoxigraph.NamedNode(base)
+    except ValueError as error:
+        raise ValueError(f"base IRI {base!r} is not a valid IRI: {error}") from error
     return base if base.endswith("/") else base + "/"
 
 
