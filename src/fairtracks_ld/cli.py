@@ -51,6 +51,13 @@ def _store(args: argparse.Namespace, read_only: bool = False) -> TrackStore:
     return TrackStore(args.store, base=args.base_iri, read_only=read_only)
 
 
+def _publish(store: TrackStore) -> None:
+    """Make what was written visible to running servers (they read published snapshots)."""
+    from fairtracks_ld.snapshots import publish
+
+    publish(store)
+
+
 @contextmanager
 def _output(path: str | None):
     """stdout, a file, or a gzip file (by suffix), as a binary stream."""
@@ -87,6 +94,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         print(f"loaded {source} → {version.graph} [{version.variant}, {current}]")
         for note in notes if args.verbose else [n for n in notes if n.level == "warning"]:
             print(f"  {note.level}: {note.pointer}: {note.message}")
+    _publish(store)
     for error in report.failed:
         print(f"error: {error}", file=sys.stderr)
     print(f"{len(report.loaded)} loaded, {len(report.failed)} failed", file=sys.stderr)
@@ -239,6 +247,7 @@ def cmd_ontologies_load(args: argparse.Namespace) -> int:
     store = _store(args)
     for iri in load_bundle(store, Path(args.bundle) if args.bundle else None):
         print(f"loaded {iri}")
+    _publish(store)
     return EXIT_OK
 
 
@@ -247,6 +256,7 @@ def cmd_ontologies_add(args: argparse.Namespace) -> int:
 
     store = _store(args)
     print(f"loaded {add_ontology(store, args.location)}")
+    _publish(store)
     return EXIT_OK
 
 
@@ -254,6 +264,19 @@ def cmd_ontologies_list(args: argparse.Namespace) -> int:
     for info in _store(args).ontologies():
         print(f"{info.graph}\t{info.version_iri or '-'}\t{info.source}\t{info.loaded_at}")
     return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from fairtracks_ld.web.serve import serve
+
+    extra = {}
+    if args.query_timeout is not None:
+        extra["FAIRTRACKS_LD_QUERY_TIMEOUT"] = str(args.query_timeout)
+    if args.allow_service:
+        extra["FAIRTRACKS_LD_SERVICE_ALLOW_LIST"] = " ".join(args.allow_service)
+    serve(args.store, args.host, args.port, args.base_iri, workers=args.workers,
+          extra_env=extra)
+    return EXIT_OK  # not reached: serve replaces this process with gunicorn
 
 
 # ---- parser -----------------------------------------------------------------------------------
@@ -323,6 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--gzip", action="store_true")
     generate.set_defaults(func=cmd_generate)
     _add_ontology_commands(commands)
+
+    serve = commands.add_parser("serve", help="serve the store over HTTP (gunicorn)",
+                                description="Serve dereferenceable IRIs and the SPARQL endpoint. "
+                                            "Admin token: $FAIRTRACKS_LD_ADMIN_TOKEN.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    serve.add_argument("--query-timeout", type=float, help="seconds (default 30)")
+    serve.add_argument("--allow-service", action="append", metavar="ENDPOINT",
+                       help="SPARQL endpoint SERVICE may reach (repeatable)")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 

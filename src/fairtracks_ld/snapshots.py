@@ -1,0 +1,83 @@
+"""Read-only snapshots of the store, so server processes read while the command line writes.
+
+Opening an Oxigraph store read-only while another process writes it is undefined behaviour, so
+readers never open the primary store. After every write command, the writer publishes a snapshot:
+an Oxigraph backup (hard links to the immutable files, cheap) in `<store>.snapshots/<n>`, and then
+atomically repoints the `current` symlink at it. Readers open the snapshot `current` names,
+read-only, and reopen when it changes: a load becomes visible without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from fairtracks_ld.store import TrackStore
+
+CURRENT = "current"
+KEEP = 3  # snapshots kept besides the current one, for readers still using them
+GRACE_SECONDS = 600  # an old snapshot is only removed once no reader can still be opening it
+
+
+def snapshot_dir(store_path: Path) -> Path:
+    return store_path.with_name(store_path.name + ".snapshots")
+
+
+def publish(store: TrackStore) -> Path:
+    """Snapshot the store and make the snapshot current; returns its folder."""
+    if store.path is None:
+        raise ValueError("only on-disk stores can publish snapshots")
+    folder = snapshot_dir(Path(store.path))
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / str(time.time_ns())
+    store.ox.flush()
+    store.ox.backup(str(target))
+    link = folder / f".{CURRENT}.{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(target.name)
+    os.replace(link, folder / CURRENT)  # atomic: readers see the old or the new snapshot
+    _prune(folder, keep=target.name)
+    return target
+
+
+def current_snapshot(store_path: Path) -> Path | None:
+    """The snapshot readers should use, or None before the first publish."""
+    link = snapshot_dir(store_path) / CURRENT
+    try:
+        return link.parent / os.readlink(link)
+    except FileNotFoundError:
+        return None
+
+
+def _prune(folder: Path, keep: str) -> None:
+    snapshots = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and p.name.isdigit() and p.name != keep),
+        key=lambda p: int(p.name),
+    )
+    now = time.time()
+    for old in snapshots[:-KEEP] if len(snapshots) > KEEP else []:
+        if now - old.stat().st_mtime > GRACE_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+class SnapshotReader:
+    """A read-only view that follows the current snapshot (one per server process)."""
+
+    def __init__(self, store_path: Path) -> None:
+        self.store_path = Path(store_path)
+        self._opened: Path | None = None
+        self._store: TrackStore | None = None
+
+    def store(self) -> TrackStore:
+        """The store of the current snapshot, reopened if a newer one was published."""
+        current = current_snapshot(self.store_path)
+        if current is None:
+            raise FileNotFoundError(
+                f"no published snapshot of {self.store_path}; run a load or `fairtracks-ld serve`"
+            )
+        if current != self._opened or self._store is None:
+            self._store = TrackStore(current, read_only=True)
+            self._opened = current
+        return self._store

@@ -1,0 +1,168 @@
+"""SPARQL execution in killable worker processes: timeouts and size limits that really hold.
+
+pyoxigraph cannot interrupt a running query, so each query runs in a worker process holding a
+read-only snapshot. The server thread waits at most `timeout` seconds, then kills the worker and
+starts a fresh one; other clients are served by the other workers meanwhile. Results are
+serialised in the worker into a capped buffer, so an oversized result is refused, not streamed
+forever.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import threading
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+RESULT_FORMATS = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+
+
+class QueryError(Exception):
+    """A query that cannot be answered; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class QueryRequest:
+    """What a worker needs to answer one query."""
+
+    query: str
+    result_type: str  # media type for SELECT/ASK results
+    graph_type: str  # media type for CONSTRUCT/DESCRIBE results
+    default_graphs: list[str] | None = None  # None: the store's current view
+    named_graphs: list[str] | None = None
+    substitutions: dict[str, Any] = field(default_factory=dict)
+
+
+class _Capped:
+    """A write-only buffer that refuses to grow past `limit` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.limit = limit
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise OverflowError
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def execute(store, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
+    """Run one query on a TrackStore; returns (media type, serialised result)."""
+    options: dict[str, Any] = {}
+    if request.default_graphs is not None:
+        options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
+    else:
+        options["default_graph"] = store.default_graphs()
+    if request.named_graphs is not None:
+        options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+    if request.substitutions:
+        options["substitutions"] = request.substitutions
+    from fairtracks_ld.store import PREFIXES
+
+    try:
+        result = store.ox.query(request.query, prefixes=PREFIXES, **options)
+    except SyntaxError as error:
+        raise QueryError(400, f"SPARQL syntax error: {error}") from error
+    out = _Capped(max_bytes)
+    try:
+        if isinstance(result, ox.QueryTriples):
+            result.serialize(out, GRAPH_FORMATS[request.graph_type])
+            media = request.graph_type
+        else:
+            result.serialize(out, RESULT_FORMATS[request.result_type])
+            media = request.result_type
+    except OverflowError as error:
+        raise QueryError(413, f"the result is larger than the server's limit of {max_bytes:,} "
+                              "bytes; narrow the query or add LIMIT") from error
+    return media, b"".join(out.parts)
+
+
+def _worker(conn: Connection, store_path: str, max_bytes: int) -> None:
+    from fairtracks_ld.snapshots import SnapshotReader
+
+    reader = SnapshotReader(Path(store_path))
+    while True:
+        request = conn.recv()
+        try:
+            conn.send(("ok", *execute(reader.store(), request, max_bytes)))
+        except QueryError as error:
+            conn.send(("error", error.status, error.message))
+        except Exception as error:  # reported to the client, the worker lives on
+            conn.send(("error", 500, f"{type(error).__name__}: {error}"))
+
+
+class QueryExecutor:
+    """A pool of query worker processes over the store's current snapshot."""
+
+    def __init__(self, store_path: Path, workers: int = 2, timeout: float = 30.0,
+                 max_bytes: int = 50_000_000) -> None:
+        self.store_path = str(store_path)
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self._context = mp.get_context("spawn")  # never fork a process holding RocksDB handles
+        self._idle: queue.Queue[tuple[Any, Connection]] = queue.Queue()
+        self._lock = threading.Lock()
+        for _ in range(workers):
+            self._idle.put(self._start())
+
+    def _start(self) -> tuple[Any, Connection]:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=_worker, args=(child, self.store_path, self.max_bytes), daemon=True
+        )
+        process.start()
+        return process, parent
+
+    def run(self, request: QueryRequest) -> tuple[str, bytes]:
+        """Answer a query or raise QueryError (400 syntax, 413 too large, 503 timeout)."""
+        process, conn = self._idle.get()
+        try:
+            conn.send(request)
+            if not conn.poll(self.timeout):
+                process.kill()
+                process.join()
+                process, conn = self._start()
+                raise QueryError(503, f"the query ran longer than the server's limit of "
+                                      f"{self.timeout:g} s and was stopped")
+            answer = conn.recv()
+        except (EOFError, OSError) as error:
+            process.kill()
+            process, conn = self._start()
+            raise QueryError(500, f"query worker failed: {error}") from error
+        finally:
+            self._idle.put((process, conn))
+        if answer[0] == "error":
+            raise QueryError(answer[1], answer[2])
+        return answer[1], answer[2]
+
+    def close(self) -> None:
+        while not self._idle.empty():
+            process, _ = self._idle.get()
+            process.kill()

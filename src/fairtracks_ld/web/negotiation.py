@@ -1,0 +1,65 @@
+"""Content negotiation for RDF: `Accept` with q-values, `?format=`, or a file suffix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyoxigraph as ox
+from flask import Response, request
+
+RDF_TYPES: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+}
+HTML = "text/html"
+SUFFIXES = {
+    ".ttl": "text/turtle",
+    ".jsonld": "application/ld+json",
+    ".nt": "application/n-triples",
+    ".rdf": "application/rdf+xml",
+    ".nq": "application/n-quads",
+    ".html": HTML,
+}
+FORMATS = {
+    "turtle": "text/turtle", "ttl": "text/turtle", "jsonld": "application/ld+json",
+    "json-ld": "application/ld+json", "ntriples": "application/n-triples",
+    "nt": "application/n-triples", "rdfxml": "application/rdf+xml", "xml": "application/rdf+xml",
+    "nquads": "application/n-quads", "nq": "application/n-quads", "html": HTML,
+}
+
+
+def choose(offers: list[str], suffix_type: str | None = None) -> str | None:
+    """The media type to answer with, or None (→ 406)."""
+    if suffix_type:
+        return suffix_type if suffix_type in offers else None
+    wanted = request.args.get("format")
+    if wanted:
+        media = FORMATS.get(wanted.lower(), wanted)
+        return media if media in offers else None
+    if not request.accept_mimetypes:
+        return offers[0]
+    return request.accept_mimetypes.best_match(offers)
+
+
+def serialize(triples: Iterable[ox.Triple | ox.Quad], media: str,
+              prefixes: dict[str, str] | None = None) -> bytes:
+    return ox.serialize(list(triples), format=RDF_TYPES[media], prefixes=prefixes)
+
+
+def rdf_response(triples: Iterable[ox.Triple], prefixes: dict[str, str] | None = None) -> Response:
+    """Serialise triples in the negotiated RDF syntax (Turtle by default)."""
+    offers = [t for t in RDF_TYPES if t != "application/n-quads"]
+    media = choose(offers)
+    if media is None:
+        return not_acceptable(offers)
+    response = Response(serialize(triples, media, prefixes), mimetype=media)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def not_acceptable(offers: list[str]) -> Response:
+    return Response("406 Not Acceptable: this resource is available as "
+                    + ", ".join(offers) + "\n", status=406, mimetype="text/plain")

@@ -1,0 +1,224 @@
+"""Dereferencing: every minted IRI answers with its description, negotiated per request.
+
+IRI pattern: direct content negotiation (no 303). `GET {iri}` answers HTML for browsers and
+Turtle, JSON-LD (compacted with the project context, so a track reads like FAIRtracks JSON),
+N-Triples, RDF/XML or N-Quads for machines, chosen by `Accept` (q-values), `?format=` or a suffix
+(`.ttl`, `.jsonld`, `.nt`, `.rdf`, `.nq`, `.html`). Answers carry `Vary: Accept`, an ETag
+(304 on `If-None-Match`) and `Content-Location`; unknown IRIs get 404, unsupported types 406.
+
+A description holds the resource's triples and those of its nested nodes (`{iri}#…`, lists), in
+the current view; HTML adds incoming links and ontology labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from urllib.parse import urlsplit
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from fairtracks_ld.mapping.context import load_context
+from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
+from fairtracks_ld.paths import CONTEXT_FILE, VOCABULARY_FILE, data_dir
+from fairtracks_ld.store import TrackStore
+from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
+
+blueprint = Blueprint("resources", __name__)
+
+OFFERS = [HTML, *RDF_TYPES]
+INCOMING_LIMIT = 500
+PREFIXES = {"ft": FT, "ftx": "https://w3id.org/fairtracks-ld/ext#",
+            "xsd": "http://www.w3.org/2001/XMLSchema#", "obo": "http://purl.obolibrary.org/obo/",
+            "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+
+
+def _raw_path() -> str:
+    """The request path exactly as sent (percent-encoding kept: it is part of the IRI)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
+    return urlsplit(raw).path
+
+
+def describe(store: TrackStore, iri: str) -> list[ox.Triple]:
+    """The resource's triples plus those of its nested nodes, in the current view."""
+    triples: list[ox.Triple] = []
+    seen: set[ox.NamedNode | ox.BlankNode] = set()
+    frontier: deque[ox.NamedNode | ox.BlankNode] = deque([ox.NamedNode(iri)])
+    while frontier:
+        node = frontier.popleft()
+        if node in seen:
+            continue
+        seen.add(node)
+        rows = store.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }",
+                           substitutions={ox.Variable("s"): node})
+        for row in rows:
+            obj = row["o"]
+            triples.append(ox.Triple(node, row["p"], obj))
+            if isinstance(obj, ox.BlankNode) or (
+                isinstance(obj, ox.NamedNode) and obj.value.startswith(iri + "#")
+            ):
+                frontier.append(obj)
+    return triples
+
+
+def incoming(store: TrackStore, iri: str) -> list[tuple[ox.NamedNode, ox.NamedNode]]:
+    rows = store.query(f"SELECT ?s ?p ?o WHERE {{ ?s ?p ?o }} LIMIT {INCOMING_LIMIT}",
+                       substitutions={ox.Variable("o"): ox.NamedNode(iri)})
+    return [(row["s"], row["p"]) for row in rows if isinstance(row["s"], ox.NamedNode)]
+
+
+def _etag(body: bytes) -> str:
+    return hashlib.sha1(body).hexdigest()
+
+
+def _respond(body: bytes, media: str, location: str) -> Response:
+    etag = _etag(body)
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(body, mimetype=media)
+    response.set_etag(etag)
+    response.headers["Vary"] = "Accept"
+    response.headers["Content-Location"] = location
+    return response
+
+
+def jsonld_compacted(triples: list[ox.Triple], iri: str) -> bytes:
+    """JSON-LD framed on the resource and compacted with the project context, so nested
+    objects sit where FAIRtracks JSON has them and a track reads like FAIRtracks JSON."""
+    from pyld import jsonld
+
+    nquads = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
+    expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads", "useNativeTypes": True})
+    compacted = jsonld.frame(expanded, {"@context": load_context(), "@id": iri},
+                             {"omitGraph": True, "embed": "@always"})
+    compacted["@context"] = url_for("resources.context", _external=True)
+    return json.dumps(compacted, indent=2, ensure_ascii=False).encode()
+
+
+def _labels(store: TrackStore, iris: set[str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for iri in iris:
+        rows = store.query("SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> "
+                           "?l } LIMIT 1", substitutions={ox.Variable("s"): ox.NamedNode(iri)})
+        for row in rows:
+            labels[iri] = row["l"].value
+    return labels
+
+
+@blueprint.route("/vocab")
+@blueprint.route("/vocab.ttl")
+def vocabulary() -> Response:
+    """The vocabulary the ft: terms are defined in."""
+    body = (data_dir("context") / VOCABULARY_FILE).read_bytes()
+    return _respond(body, "text/turtle", "/vocab.ttl")
+
+
+@blueprint.route("/context.jsonld")
+def context() -> Response:
+    """The JSON-LD context, for anyone mapping FAIRtracks JSON themselves."""
+    body = (data_dir("context") / CONTEXT_FILE).read_bytes()
+    return _respond(body, "application/ld+json", "/context.jsonld")
+
+
+@blueprint.route("/collection/<path:_rest>")
+@blueprint.route("/graph/<path:_rest>")
+def resource(_rest: str) -> Response:
+    store = current_app.extensions["snapshots"].store()
+    path = _raw_path()
+    iri = store.base + path.lstrip("/")
+    suffix_type = None
+    triples = describe(store, iri)
+    if not triples:
+        for suffix, media in SUFFIXES.items():
+            if iri.endswith(suffix):
+                triples = describe(store, iri[: -len(suffix)])
+                if triples:
+                    iri, suffix_type = iri[: -len(suffix)], media
+                break
+    links_in = incoming(store, iri)
+    if not triples and not links_in:
+        return Response(f"404 Not Found: no resource {iri} in this dataset\n", status=404,
+                        mimetype="text/plain")
+    media = choose(OFFERS, suffix_type)
+    if media is None:
+        return not_acceptable(OFFERS)
+    location = path if suffix_type else path + _suffix_for(media)
+    if media == HTML:
+        body = render_page(store, iri, triples, links_in).encode()
+    elif media == "application/ld+json":
+        body = jsonld_compacted(triples, iri)
+    elif media == "application/n-quads":
+        body = ox.serialize([ox.Quad(t.subject, t.predicate, t.object) for t in triples],
+                            format=ox.RdfFormat.N_QUADS)
+    else:
+        body = ox.serialize(triples, format=RDF_TYPES[media], prefixes=PREFIXES)
+    return _respond(body, media, location)
+
+
+def _suffix_for(media: str) -> str:
+    return next(s for s, m in SUFFIXES.items() if m == media)
+
+
+def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
+                links_in: list[tuple[ox.NamedNode, ox.NamedNode]]) -> str:
+    """The HTML page: properties with labels, nested objects, links in and out."""
+    iris = {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
+    iris |= {s.value for s, _ in links_in}
+    labels = _labels(store, iris)
+    edges: dict[object, list[ox.Triple]] = {}
+    for triple in triples:
+        edges.setdefault(triple.subject, []).append(triple)
+
+    def value(obj: object) -> dict[str, object]:
+        if isinstance(obj, ox.Literal):
+            return {"kind": "literal", "text": obj.value}
+        if isinstance(obj, ox.BlankNode):
+            return {"kind": "list", "items": [value(item) for item in _list_items(edges, obj)]}
+        text = obj.value
+        return {"kind": "iri", "href": text, "label": labels.get(text),
+                "internal": text.startswith(store.base), "short": _short(text)}
+
+    def rows(subject: ox.NamedNode) -> list[tuple[str, dict[str, object]]]:
+        return [(_short(t.predicate.value), value(t.object)) for t in edges.get(subject, [])
+                if t.predicate.value != RDF_TYPE]
+
+    subject = ox.NamedNode(iri)
+    nested = [(node.value.split("#", 1)[1], rows(node)) for node in edges
+              if isinstance(node, ox.NamedNode) and node != subject]
+    types = [t.object.value for t in edges.get(subject, []) if t.predicate.value == RDF_TYPE]
+    main = rows(subject)
+    return render_template(
+        "resource.html", iri=iri, types=[_short(t) for t in types], main=main,
+        nested=sorted(nested), title=_title(main, iri), labels=labels,
+        incoming=[(s.value, labels.get(s.value), _short(p.value)) for s, p in links_in],
+        formats=[(suffix, media) for suffix, media in SUFFIXES.items() if media != HTML],
+    )
+
+
+def _list_items(edges: dict[object, list[ox.Triple]], head: object) -> list[object]:
+    items = []
+    while isinstance(head, ox.BlankNode):
+        cell = {t.predicate.value.rsplit("#", 1)[-1]: t.object for t in edges.get(head, [])}
+        if "first" not in cell:
+            break
+        items.append(cell["first"])
+        head = cell.get("rest")
+    return items
+
+
+def _short(iri: str) -> str:
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace):
+            return f"{prefix}:{iri[len(namespace):]}"
+    return iri
+
+
+def _title(main: list[tuple[str, dict[str, object]]], iri: str) -> str:
+    for key in ("ft:label_short", "ft:short_name", "ft:study_name", "ft:local_id"):
+        for predicate, value in main:
+            if predicate == key and value["kind"] == "literal":
+                return str(value["text"])
+    return iri.rsplit("/", 1)[-1]

@@ -1,0 +1,25 @@
+"""Run the server with gunicorn: several worker processes reading the published snapshot."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from fairtracks_ld.snapshots import current_snapshot, publish
+from fairtracks_ld.store import TrackStore
+
+
+def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int = 2,
+          threads: int = 4, extra_env: dict[str, str] | None = None) -> None:
+    """Publish a snapshot if none exists, then replace this process with gunicorn."""
+    if current_snapshot(store) is None or base_iri:
+        writable = TrackStore(store, base=base_iri)
+        publish(writable)
+        del writable
+    env = dict(os.environ, FAIRTRACKS_LD_STORE=str(store), **(extra_env or {}))
+    print(f"fairtracks-ld serving {store} at http://{host}:{port}/", flush=True)
+    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
+            str(threads), "--bind", f"{host}:{port}", "--worker-class", "gthread",
+            "--timeout", "120", "--access-logfile", "-", "fairtracks_ld.web.wsgi:app"]
+    os.execve(sys.executable, args, env)

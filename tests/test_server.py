@@ -1,0 +1,278 @@
+"""The linked-data server as a real gunicorn process on loopback, used by real HTTP clients."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import write_json
+from rdflib import Dataset, Graph, URIRef
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import JSON, SPARQLWrapper
+
+from fairtracks_ld.standard import example_documents
+
+TOKEN = "test-admin-token"
+EXAMPLES = [str(p) for p in example_documents().values()]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli(store: Path, base: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
+                           "--base-iri", base, *args], capture_output=True, text=True,
+                          timeout=300, check=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, examples):
+    """A served store: the two example versions plus a hostile-label document."""
+    folder = tmp_path_factory.mktemp("server")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    store = folder / "store"
+    hostile = copy.deepcopy(examples["v1-current"])
+    hostile["collection_info"]["local_id"] = "hostile"
+    hostile["tracks"][0]["label_long"] = '<script>alert("x")</script>'
+    cli(store, base, "load", *EXAMPLES, str(write_json(folder / "hostile.json", hostile)))
+    env = dict(os.environ, FAIRTRACKS_LD_ADMIN_TOKEN=TOKEN,
+               FAIRTRACKS_LD_MAX_RESULT_BYTES="2000000")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store), "serve", "--port",
+         str(port), "--query-timeout", "3", "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if requests.get(base, timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError(process.stdout.read().decode())
+    yield {"base": base, "store": store, "folder": folder}
+    process.terminate()
+    process.wait(timeout=30)
+
+
+TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
+
+
+@pytest.mark.parametrize(("accept", "media", "rdflib_format"), [
+    ("text/turtle", "text/turtle", "turtle"),
+    ("application/n-triples", "application/n-triples", "nt"),
+    ("application/rdf+xml", "application/rdf+xml", "xml"),
+    ("application/ld+json", "application/ld+json", "json-ld"),
+])
+def test_a_track_dereferences_in_every_rdf_syntax(server, accept, media, rdflib_format):
+    url = server["base"] + TRACK
+    response = requests.get(url, headers={"Accept": accept}, timeout=30)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith(media)
+    assert response.headers["Vary"] == "Accept"
+    graph = Graph().parse(data=response.text, format=rdflib_format, publicID=url)
+    assert (URIRef(url), None, None) in graph
+    assert len(graph) > 20
+
+
+def test_json_ld_reads_like_fairtracks_json(server):
+    response = requests.get(server["base"] + TRACK, headers={"Accept": "application/ld+json"},
+                            timeout=30)
+    body = response.json()
+    assert body["@context"] == server["base"] + "context.jsonld"
+    assert body["label_short"] == "H3K4me3 B cell peaks r1"
+    assert body["file_format"]["term_id"] == "http://edamontology.org/format_3613"
+
+
+def test_n_quads_and_q_values_and_suffixes(server):
+    url = server["base"] + TRACK
+    weighted = requests.get(url, headers={
+        "Accept": "text/turtle;q=0.4, application/n-triples;q=0.9, text/html;q=0.1"}, timeout=30)
+    assert weighted.headers["Content-Type"].startswith("application/n-triples")
+    assert requests.get(url + ".ttl", timeout=30).headers["Content-Type"].startswith("text/turtle")
+    assert requests.get(url + ".nq", timeout=30).headers["Content-Type"].startswith(
+        "application/n-quads")
+    by_param = requests.get(url, params={"format": "jsonld"}, timeout=30)
+    assert by_param.headers["Content-Type"].startswith("application/ld+json")
+    browser = requests.get(url, headers={"Accept": "text/html,*/*;q=0.8"}, timeout=30)
+    assert browser.headers["Content-Type"].startswith("text/html")
+
+
+def test_etag_gives_304_and_unknown_iris_404_and_bad_types_406(server):
+    url = server["base"] + TRACK
+    first = requests.get(url, headers={"Accept": "text/turtle"}, timeout=30)
+    again = requests.get(url, headers={"Accept": "text/turtle",
+                                       "If-None-Match": first.headers["ETag"]}, timeout=30)
+    assert again.status_code == 304
+    assert requests.get(server["base"] + "collection/encode_example/track/nope",
+                        timeout=30).status_code == 404
+    assert requests.get(url, headers={"Accept": "image/png"}, timeout=30).status_code == 406
+
+
+def test_html_pages_show_labels_links_and_escape_literals(server):
+    sample = requests.get(server["base"] + "collection/encode_example/sample/encode:ENCBS192PUU",
+                          headers={"Accept": "text/html"}, timeout=30).text
+    assert "Linked from" in sample and "experiment/encode:ENCSR000DQP" in sample
+    track = requests.get(server["base"] + TRACK, headers={"Accept": "text/html"}, timeout=30)
+    assert "https://www.encodeproject.org/files/ENCFF625ZYB" in track.text  # download link
+    assert "0ab98dbd2a2193ab3e09df030ea4f934" in track.text  # checksum
+    assert "https://identifiers.org/refseq.gcf:GCF_000001405.26" in track.text  # CURIE link
+    hostile = requests.get(server["base"] + "collection/hostile/track/encode:ENCFF625ZYB",
+                           headers={"Accept": "text/html"}, timeout=30).text
+    assert "<script>alert" not in hostile and "&lt;script&gt;" in hostile
+
+
+def sparql(server, **kwargs) -> requests.Response:
+    return requests.request(kwargs.pop("method", "GET"), server["base"] + "sparql",
+                            timeout=30, **kwargs)
+
+
+COUNT = "SELECT (COUNT(?t) AS ?n) WHERE { ?t a ft:Track }"
+
+
+def test_sparql_protocol_get_post_form_and_direct(server):
+    get = sparql(server, params={"query": COUNT})
+    form = sparql(server, method="POST", data={"query": COUNT})
+    direct = sparql(server, method="POST", data=COUNT,
+                    headers={"Content-Type": "application/sparql-query"})
+    for response in (get, form, direct):
+        assert response.status_code == 200
+        assert response.json()["results"]["bindings"][0]["n"]["value"] == "12"  # 8 + 4
+    assert get.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize(("accept", "check"), [
+    ("application/sparql-results+xml", lambda t: "<sparql" in t),
+    ("text/csv", lambda t: t.startswith("n\r\n12")),
+    ("text/tab-separated-values", lambda t: t.startswith("?n\n12")),
+])
+def test_sparql_result_formats(server, accept, check):
+    response = sparql(server, params={"query": COUNT}, headers={"Accept": accept})
+    assert response.headers["Content-Type"].startswith(accept) and check(response.text)
+
+
+def test_default_and_named_graph_parameters(server):
+    versions = sparql(server, params={"query": "SELECT ?g WHERE { GRAPH ?c { ?d "
+                                      "ft:current_version ?x . ?g ft:doc_version ?v } }"})
+    graphs = {b["g"]["value"] for b in versions.json()["results"]["bindings"]}
+    old = next(g for g in graphs if "9e9fa2d4" in g)
+    response = sparql(server, params={"query": COUNT, "default-graph-uri": old})
+    assert response.json()["results"]["bindings"][0]["n"]["value"] == "4"
+    named = sparql(server, params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                   "named-graph-uri": old})
+    assert {b["g"]["value"] for b in named.json()["results"]["bindings"]} == {old}
+
+
+@pytest.mark.parametrize(("accept", "fmt"), [("text/turtle", "turtle"),
+                                             ("application/n-triples", "nt"),
+                                             ("application/ld+json", "json-ld"),
+                                             ("application/rdf+xml", "xml")])
+def test_graph_results_in_every_syntax(server, accept, fmt):
+    response = sparql(server, params={"query": "CONSTRUCT WHERE { ?t a ft:Track ; ?p ?o }"},
+                      headers={"Accept": accept})
+    assert response.status_code == 200
+    assert len(Graph().parse(data=response.text, format=fmt)) > 100
+
+
+def test_service_description_and_errors(server):
+    description = sparql(server, headers={"Accept": "text/turtle"})
+    graph = Graph().parse(data=description.text, format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    assert (None, URIRef(sd + "endpoint"), URIRef(server["base"] + "sparql")) in graph
+    bad = sparql(server, params={"query": "SELECT * WHERE { ?s ?p }"})
+    assert bad.status_code == 400 and "syntax error" in bad.text
+    outside = sparql(server, params={"query": "SELECT * { SERVICE <http://example.org/sparql> "
+                                              "{ ?s ?p ?o } }"})
+    assert outside.status_code == 403
+
+
+def test_real_sparql_clients(server):
+    wrapper = SPARQLWrapper(server["base"] + "sparql")
+    wrapper.setQuery("PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#> " + COUNT)
+    wrapper.setReturnFormat(JSON)
+    assert wrapper.query().convert()["results"]["bindings"][0]["n"]["value"] == "12"
+    store = SPARQLStore(server["base"] + "sparql", returnFormat="json")
+    rows = list(store.query("SELECT ?l WHERE { ?t <https://w3id.org/fairtracks-ld/vocab#"
+                            "label_short> ?l } ORDER BY ?l LIMIT 2"))
+    assert len(rows) == 2
+
+
+def test_heavy_queries_time_out_while_others_are_served(server):
+    heavy = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
+    outcome = {}
+
+    def run_heavy() -> None:
+        started = time.time()
+        outcome["response"] = sparql(server, params={"query": heavy})
+        outcome["seconds"] = time.time() - started
+
+    thread = threading.Thread(target=run_heavy)
+    thread.start()
+    time.sleep(0.5)
+    quick_start = time.time()
+    quick = sparql(server, params={"query": "ASK { ?s ?p ?o }"})
+    assert quick.status_code == 200 and time.time() - quick_start < 2.5
+    thread.join()
+    assert outcome["response"].status_code == 503
+    assert "limit of 3 s" in outcome["response"].text
+    assert outcome["seconds"] < 10
+
+
+def test_oversized_results_are_refused(server):
+    query = "SELECT * WHERE { ?s ?p ?o . ?a ?b ?c } LIMIT 100000"  # ~30 MB of JSON
+    response = sparql(server, params={"query": query})
+    assert response.status_code == 413 and "larger than" in response.text
+
+
+def test_updates_need_the_admin_token(server):
+    update = "INSERT DATA { <http://example.org/a> <http://example.org/b> 'c' }"
+    assert sparql(server, method="POST", data={"update": update}).status_code == 401
+    done = sparql(server, method="POST", data={"update": update},
+                  headers={"Authorization": f"Bearer {TOKEN}"})
+    assert done.status_code == 204
+    ask = sparql(server, params={"query": "ASK { <http://example.org/a> ?p ?o }"})
+    assert ask.json()["boolean"] is True
+
+
+def test_a_load_while_serving_becomes_visible_without_restart(server, generated):
+    path = write_json(server["folder"] / "more.json", generated[0])
+    cli(server["store"], server["base"], "load", str(path))
+    response = sparql(server, params={"query": COUNT})
+    expected = 12 + len(generated[0]["tracks"])
+    assert response.json()["results"]["bindings"][0]["n"]["value"] == str(expected)
+
+
+def test_void_description_and_dumps(server):
+    void = requests.get(server["base"] + ".well-known/void", timeout=30)
+    graph = Graph().parse(data=void.text, format="turtle")
+    vd = "http://rdfs.org/ns/void#"
+    for predicate in ("sparqlEndpoint", "dataDump", "uriSpace", "triples", "entities",
+                      "classes", "properties", "vocabulary"):
+        assert (None, URIRef(vd + predicate), None) in graph, predicate
+    dump = requests.get(server["base"] + "dumps/all.nq.gz", timeout=60)
+    dataset = Dataset()
+    dataset.parse(data=gzip.decompress(dump.content), format="nquads")
+    assert len(dataset) > 500
+    one = requests.get(server["base"] + "dumps/collection/encode_example.nq.gz", timeout=60)
+    assert one.status_code == 200 and b"ENCFF625ZYB" in gzip.decompress(one.content)
+    assert "void-link" in requests.get(server["base"], timeout=30).text
+    vocab = requests.get(server["base"] + "vocab", timeout=30)
+    assert "ft:file_url_iri" in vocab.text
+    context = json.loads(requests.get(server["base"] + "context.jsonld", timeout=30).text)
+    assert "@context" in context
