@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from fairtracks_ld.ontology.bundle import default_bundle_dir, load_bundle_modules, open_module
 from fairtracks_ld.ontology.readers import read_source
 from fairtracks_ld.ontology.writer import ModuleHeader, write_module
+from fairtracks_ld.reasoning import refresh
 from fairtracks_ld.store import TrackStore
 
 
@@ -24,19 +25,30 @@ class OntologyInstallError(RuntimeError):
     """A source could not be fetched or read; the store is unchanged."""
 
 
-def load_bundle(store: TrackStore, bundle_dir: Path | None = None) -> list[str]:
-    """Load every module of the (shipped) bundle; returns the ontology IRIs loaded."""
+def load_bundle(
+    store: TrackStore, bundle_dir: Path | None = None, reason: bool = True
+) -> list[str]:
+    """Load every module of the (shipped) bundle; returns the ontology IRIs loaded.
+
+    The closure and the tracks' ancestor links are recomputed once, after the last module
+    (`reason=False` leaves that to the next write or `fairtracks-ld reason`).
+    """
     loaded = []
     for module in load_bundle_modules(bundle_dir or default_bundle_dir()):
         with open_module(module.path) as turtle:
             store.load_ontology(turtle.read(), module.ontology_iri, module.version_iri,
                                 source=f"bundle:{module.path.name}")
         loaded.append(module.ontology_iri)
+    if reason:
+        refresh(store)
     return loaded
 
 
-def add_ontology(store: TrackStore, location: str) -> str:
-    """Load one ontology from a file or an http(s) URL; returns its ontology IRI."""
+def add_ontology(store: TrackStore, location: str, reason: bool = True) -> str:
+    """Load one ontology from a file or an http(s) URL; returns its ontology IRI.
+
+    Then the closure and the tracks' ancestor links are recomputed (unless `reason=False`).
+    """
     with tempfile.TemporaryDirectory(prefix="fairtracks-ld-") as tmp:
         path = _fetch(location, Path(tmp)) if _is_url(location) else Path(location)
         if not path.exists():
@@ -53,6 +65,8 @@ def add_ontology(store: TrackStore, location: str) -> str:
         write_module(data, header, module)
         with open_module(module) as turtle:
             store.load_ontology(turtle.read(), data.ontology_iri, data.version_iri, location)
+    if reason:
+        refresh(store)
     return data.ontology_iri
 
 

@@ -1,0 +1,550 @@
+"""Materialised reasoning, Ubergraph-style: class closures and per-track ancestor links.
+
+Ancestor-aware search ("lymphocyte" finds tracks annotated "B cell", "brain" finds tracks from
+"cerebellum") should be one index lookup, not a property path walked at query time. So the store
+keeps two kinds of inferred graphs, both recomputed whenever their inputs change:
+
+- the **closure graph** `{base}graph/closure`: `ft:subclass_of` (reflexive-transitive closure of
+  rdfs:subClassOf between named classes) and `ft:descends_from` (the same over is_a, part_of and
+  skos:broader), with owl:equivalentClass counted both ways. It is computed in Python from edges
+  fetched by SPARQL (cycles are collapsed into strongly connected components first), because
+  SPARQL property paths over ~50k classes take far too long to materialise.
+- per document version graph G, a **companion graph** `G/inferred` linking each track to every
+  ancestor of its annotations (`ft:cell_type_ancestor`, `ft:tissue_ancestor`, …). It is written
+  before the catalog makes G current, so a version is never visible without its links.
+
+Both are written with Oxigraph's bulk loader (N-Triples bytes, streamed), several times faster than
+transactional writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from fairtracks_ld.mapping.namespaces import FT, OWL, PROV, RDFS, XSD
+
+if TYPE_CHECKING:
+    from fairtracks_ld.store import TrackStore
+
+SKOS_BROADER = "http://www.w3.org/2004/02/skos/core#broader"
+PART_OF = "http://purl.obolibrary.org/obo/BFO_0000050"
+IAO_REPLACED_BY = "http://purl.obolibrary.org/obo/IAO_0100001"
+
+SUBCLASS_OF = FT + "subclass_of"
+DESCENDS_FROM = FT + "descends_from"
+INFERRED_SUFFIX = "/inferred"
+CLOSURE_PATH = "graph/closure"
+
+# Annotation kinds: the entity an annotation hangs off (track, experiment or sample), the path from
+# that entity to the annotation node, and the predicates that link a track to every ancestor of
+# the annotation's term. A track reaches its experiment by ft:experiment_ref and the experiment's
+# sample by ft:sample_ref.
+ANNOTATIONS: dict[str, tuple[str, str]] = {
+    "cell_type": ("sample", "ft:sample_type/ft:cell_type"),
+    "abnormal_cell_type": ("sample", "ft:sample_type/ft:abnormal_cell_type"),
+    "cell_line": ("sample", "ft:sample_type/ft:cell_line"),
+    "organism_part": ("sample", "ft:sample_type/ft:organism_part"),
+    "biospecimen_class": ("sample", "ft:biospecimen_class"),
+    "sample_phenotype": ("sample", "ft:phenotype"),
+    "technique": ("experiment", "ft:technique"),
+    "sequence_feature": ("experiment", "ft:target/ft:sequence_feature"),
+    "gene_product_type": ("experiment", "ft:target/ft:gene_product_type"),
+    "macromolecular_structure": ("experiment", "ft:target/ft:macromolecular_structure"),
+    "target_phenotype": ("experiment", "ft:target/ft:phenotype"),
+    "file_format": ("track", "ft:file_format"),
+}
+ANCESTOR_PREDICATES: dict[str, tuple[str, ...]] = {
+    "cell_type_ancestor": ("cell_type",),
+    "abnormal_cell_type_ancestor": ("abnormal_cell_type",),
+    "cell_line_ancestor": ("cell_line",),
+    "tissue_ancestor": ("organism_part",),
+    "sample_type_ancestor": ("cell_type", "abnormal_cell_type", "cell_line", "organism_part"),
+    "biospecimen_class_ancestor": ("biospecimen_class",),
+    "phenotype_ancestor": ("sample_phenotype", "target_phenotype"),
+    "technique_ancestor": ("technique",),
+    "target_ancestor": ("sequence_feature", "gene_product_type", "macromolecular_structure"),
+    "file_format_ancestor": ("file_format",),
+}
+KIND_PREDICATES: dict[str, tuple[str, ...]] = {
+    kind: tuple(FT + name for name, kinds in ANCESTOR_PREDICATES.items() if kind in kinds)
+    for kind in ANNOTATIONS
+}
+
+_PREFIXES = {"ft": FT, "rdfs": RDFS, "owl": OWL, "prov": PROV, "xsd": XSD}
+
+
+def closure_graph(store: TrackStore) -> str:
+    return store.base + CLOSURE_PATH
+
+
+def inferred_graph(graph: str) -> str:
+    """The companion graph of a document version graph."""
+    return graph + INFERRED_SUFFIX
+
+
+# ---- the class closure -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Direct relations between named classes, as read from the ontology graphs."""
+
+    classes: frozenset[str]
+    is_a: frozenset[tuple[str, str]]
+    part_of: frozenset[tuple[str, str]]
+    broader: frozenset[tuple[str, str]]
+    equivalent: frozenset[tuple[str, str]]
+
+
+_EDGE_QUERIES = {
+    "classes": "SELECT ?a WHERE { ?a a owl:Class FILTER isIRI(?a) }",
+    "is_a": "SELECT ?a ?b WHERE { ?a rdfs:subClassOf ?b FILTER(isIRI(?a) && isIRI(?b)) }",
+    "part_of": f"""SELECT ?a ?b WHERE {{ ?a rdfs:subClassOf ?r . ?r owl:onProperty <{PART_OF}> ;
+                     owl:someValuesFrom ?b FILTER(isIRI(?a) && isIRI(?b)) }}""",
+    "broader": f"SELECT ?a ?b WHERE {{ ?a <{SKOS_BROADER}> ?b FILTER(isIRI(?a) && isIRI(?b)) }}",
+    "equivalent": "SELECT ?a ?b WHERE { ?a owl:equivalentClass ?b FILTER(isIRI(?a) && isIRI(?b)) }",
+}
+
+
+def ontology_graphs(store: TrackStore) -> list[ox.NamedNode]:
+    return [ox.NamedNode(info.graph) for info in store.ontologies()]
+
+
+def fetch_edges(store: TrackStore) -> Edges:
+    """Every class and direct relation of the loaded ontologies (their union)."""
+    graphs = ontology_graphs(store)
+    found: dict[str, frozenset] = {}
+    for name, sparql in _EDGE_QUERIES.items():
+        if not graphs:
+            found[name] = frozenset()
+            continue
+        rows = store.ox.query(sparql, default_graph=graphs, prefixes=_PREFIXES)
+        if name == "classes":
+            found[name] = frozenset(row[0].value for row in rows)
+        else:
+            found[name] = frozenset((row[0].value, row[1].value) for row in rows)
+    return Edges(**found)
+
+
+def transitive_closure(
+    nodes: Iterable[str], edges: Iterable[tuple[str, str]]
+) -> dict[str, frozenset[str]]:
+    """Reflexive-transitive closure: node → every node reachable from it (itself included).
+
+    Tarjan's algorithm (iterative, so deep hierarchies cannot overflow the stack) emits strongly
+    connected components after every component they reach, so each component's ancestor set is
+    the union of its members and of already-finished successor sets: each set is built once.
+    """
+    succ: dict[str, set[str]] = defaultdict(set)
+    everything = set(nodes)
+    for child, parent in edges:
+        succ[child].add(parent)
+        everything.update((child, parent))
+    result: dict[str, frozenset[str]] = {}
+    for component in _components(everything, succ):
+        reach: set[str] = set(component)
+        for member in component:
+            for parent in succ.get(member, ()):
+                if parent not in reach:
+                    reach |= result[parent]
+        closed = frozenset(reach)
+        for member in component:
+            result[member] = closed
+    return result
+
+
+def _components(nodes: set[str], succ: Mapping[str, set[str]]) -> Iterator[list[str]]:
+    """Strongly connected components in reverse topological order (iterative Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    counter = 0
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, iter(succ.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(succ.get(child, ()))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                yield component
+
+
+@dataclass(frozen=True)
+class Closure:
+    """ft:subclass_of and ft:descends_from, class → ancestors (reflexive)."""
+
+    subclass_of: dict[str, frozenset[str]]
+    descends_from: dict[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, edges: Edges) -> Closure:
+        both_ways = edges.equivalent | {(b, a) for a, b in edges.equivalent}
+        return cls(
+            subclass_of=transitive_closure(edges.classes, edges.is_a | both_ways),
+            descends_from=transitive_closure(
+                edges.classes, edges.is_a | edges.part_of | edges.broader | both_ways
+            ),
+        )
+
+    def pairs(self) -> int:
+        return sum(map(len, self.subclass_of.values())) + sum(
+            map(len, self.descends_from.values()))
+
+
+# ---- writing inferred graphs -----------------------------------------------------------------
+
+
+class _ChunkReader(io.RawIOBase):
+    """A read-only binary stream over generated text chunks, so bulk loads stream flat."""
+
+    def __init__(self, chunks: Iterator[str]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        while not self._buffer:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buffer = chunk.encode("utf-8")
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def _batched(lines: Iterable[str], size: int = 20_000) -> Iterator[str]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+
+
+def bulk_write(store: TrackStore, graph: str, chunks: Iterator[str]) -> None:
+    """Bulk-load N-Triples text into `graph` (IRIs come from the store: already valid)."""
+    reader = io.BufferedReader(_ChunkReader(chunks), buffer_size=1 << 20)
+    store.ox.bulk_load(reader, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph),
+                       lenient=True)
+
+
+def closure_lines(closure: Closure) -> Iterator[str]:
+    for predicate, table in ((SUBCLASS_OF, closure.subclass_of),
+                             (DESCENDS_FROM, closure.descends_from)):
+        link = f"> <{predicate}> <"
+        for term, ancestors in table.items():
+            head = f"<{term}{link}"
+            yield "".join(f"{head}{ancestor}> .\n" for ancestor in ancestors)
+
+
+# ---- obsolete terms --------------------------------------------------------------------------
+
+
+def replacements(store: TrackStore, terms: Iterable[str] | None = None) -> dict[str, str | None]:
+    """Obsolete (owl:deprecated) classes → their IAO:0100001 replacement (None if none given)."""
+    graphs = ontology_graphs(store)
+    if not graphs:
+        return {}
+    values = values_clause("term", terms) if terms is not None else ""
+    rows = store.ox.query(
+        f"""SELECT ?term ?new WHERE {{ {values} ?term owl:deprecated true .
+              OPTIONAL {{ ?term <{IAO_REPLACED_BY}> ?new FILTER isIRI(?new) }} }}""",
+        default_graph=graphs, prefixes=_PREFIXES,
+    )
+    found: dict[str, str | None] = {}
+    for row in rows:
+        term = row["term"].value
+        if found.get(term) is None:
+            found[term] = row["new"].value if row["new"] is not None else None
+    return found
+
+
+def follow(term: str, replaced: Mapping[str, str | None]) -> str:
+    """The term a (chain of) replaced_by leads to; the term itself when live or unreplaced."""
+    seen = {term}
+    while (new := replaced.get(term)) is not None and new not in seen:
+        seen.add(new)
+        term = new
+    return term
+
+
+def effective_term(store: TrackStore, iri: str) -> str:
+    """`iri`, or what replaces it when obsolete (a rule naming OBI:0000011 means COB:0000035)."""
+    replaced: dict[str, str | None] = {}
+    term = iri
+    for _ in range(16):  # replacement chains are short; this bounds a cyclic one
+        found = replacements(store, [term])
+        if found.get(term) is None:
+            break
+        replaced.update(found)
+        term = follow(term, replaced)
+    return term
+
+
+def values_clause(name: str, iris: Iterable[str]) -> str:
+    """A VALUES block of IRIs that came from the store (so they are valid IRIs)."""
+    return f"VALUES ?{name} {{ {' '.join(str(ox.NamedNode(i)) for i in sorted(set(iris)))} }}"
+
+
+# ---- companion graphs: track → ancestor links ------------------------------------------------
+
+Ancestors = Callable[[set[str]], dict[str, frozenset[str]]]
+
+
+@dataclass
+class DocumentAnnotations:
+    """What one version graph says about its tracks' annotations (read by SPARQL)."""
+
+    tracks: dict[str, set[str]]  # track → experiments
+    samples: dict[str, set[str]]  # experiment → samples
+    terms: dict[str, set[tuple[str, str]]]  # track / experiment / sample → (kind, term)
+
+    def all_terms(self) -> set[str]:
+        return {term for pairs in self.terms.values() for _, term in pairs}
+
+
+def read_annotations(store: TrackStore, graph: str) -> DocumentAnnotations:
+    """The tracks of a version graph, their experiments and samples, and every term_id."""
+    g = str(ox.NamedNode(graph))
+    tracks: dict[str, set[str]] = {}
+    for row in store.ox.query(
+        f"SELECT ?t ?e WHERE {{ GRAPH {g} {{ ?t a ft:Track OPTIONAL {{ ?t ft:experiment_ref ?e }}"
+        " } }", prefixes=_PREFIXES,
+    ):
+        experiments = tracks.setdefault(row[0].value, set())
+        if row[1] is not None:
+            experiments.add(row[1].value)
+    samples: dict[str, set[str]] = defaultdict(set)
+    for row in store.ox.query(
+        f"SELECT ?e ?s WHERE {{ GRAPH {g} {{ ?e ft:sample_ref ?s }} }}", prefixes=_PREFIXES
+    ):
+        samples[row[0].value].add(row[1].value)
+    branches = " UNION ".join(
+        f'{{ ?node {path}/ft:term_id ?term BIND("{kind}" AS ?kind) }}'
+        for kind, (_, path) in ANNOTATIONS.items()
+    )
+    terms: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for row in store.ox.query(
+        f"SELECT ?node ?kind ?term WHERE {{ GRAPH {g} {{ {branches} FILTER isIRI(?term) }} }}",
+        prefixes=_PREFIXES,
+    ):
+        terms[row[0].value].add((row[1].value, row[2].value))
+    return DocumentAnnotations(tracks, dict(samples), dict(terms))
+
+
+def stored_ancestors(store: TrackStore) -> Ancestors:
+    """Ancestor lookup against the closure graph (for writes, without recomputing anything)."""
+    closure = str(ox.NamedNode(closure_graph(store)))
+
+    def lookup(terms: set[str]) -> dict[str, frozenset[str]]:
+        if not terms:
+            return {}
+        replaced = replacements(store, terms)
+        wanted = terms | {follow(t, replaced) for t in replaced}
+        found: dict[str, set[str]] = defaultdict(set)
+        rows = store.ox.query(
+            f"SELECT ?term ?anc WHERE {{ {values_clause('term', wanted)} "
+            f"GRAPH {closure} {{ ?term ft:descends_from ?anc }} }}", prefixes=_PREFIXES,
+        )
+        for row in rows:
+            found[row[0].value].add(row[1].value)
+        return {t: _with_replacement(t, found, replaced) for t in terms}
+
+    return lookup
+
+
+def memory_ancestors(closure: Closure, replaced: Mapping[str, str | None]) -> Ancestors:
+    """Ancestor lookup against a closure computed in this process (for recomputation)."""
+
+    def lookup(terms: set[str]) -> dict[str, frozenset[str]]:
+        return {t: _with_replacement(t, closure.descends_from, replaced) for t in terms}
+
+    return lookup
+
+
+def _with_replacement(
+    term: str, table: Mapping[str, Iterable[str]], replaced: Mapping[str, str | None]
+) -> frozenset[str]:
+    """A term's ancestors, and those of what replaces it when obsolete; at least itself."""
+    ancestors = {term, *table.get(term, ())}
+    effective = follow(term, replaced)
+    if effective != term:
+        ancestors.update((effective, *table.get(effective, ())))
+    return frozenset(ancestors)
+
+
+def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> Iterator[str]:
+    """N-Triples text linking each track to every ancestor of its annotations, track by track.
+
+    The (predicate, ancestor) part is built once per distinct combination of annotations and
+    stamped with each track's IRI, so a large document costs little Python time per track.
+    """
+    table = ancestors(annotations.all_terms())
+    terms, samples = annotations.terms, annotations.samples
+    templates: dict[frozenset[tuple[str, str]], str] = {}
+    for track, experiments in annotations.tracks.items():
+        pairs = set(terms.get(track, ()))
+        for experiment in experiments:
+            pairs.update(terms.get(experiment, ()))
+            for sample in samples.get(experiment, ()):
+                pairs.update(terms.get(sample, ()))
+        if not pairs:
+            continue
+        key = frozenset(pairs)
+        template = templates.get(key)
+        if template is None:
+            template = templates[key] = _template(key, table)
+        yield template.replace("\x00", f"<{track}")
+
+
+def _template(pairs: Iterable[tuple[str, str]], table: Mapping[str, frozenset[str]]) -> str:
+    links = {
+        (predicate, ancestor)
+        for kind, term in pairs
+        for predicate in KIND_PREDICATES[kind]
+        for ancestor in table.get(term, (term,))
+    }
+    return "".join(f"\x00> <{p}> <{a}> .\n" for p, a in sorted(links))
+
+
+def write_companion(store: TrackStore, graph: str, ancestors: Ancestors | None = None) -> None:
+    """(Re)write `graph`'s companion graph from the data in `graph`.
+
+    The graph always exists afterwards (empty for a document without annotated tracks), so a
+    reload can MOVE it into place.
+    """
+    target = inferred_graph(graph)
+    if store.has_graph(target):
+        store.ox.remove_graph(ox.NamedNode(target))
+    annotations = read_annotations(store, graph)
+    lines = companion_lines(annotations, ancestors or stored_ancestors(store))
+    bulk_write(store, target, _batched(lines, 200))
+    store.ox.add_graph(ox.NamedNode(target))
+
+
+# ---- keeping it all current ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """What a recomputation did, for the CLI and the benchmarks."""
+
+    classes: int
+    subclass_of: int
+    descends_from: int
+    companions: int
+    seconds_closure: float
+    seconds_companions: float
+
+
+def ontology_digest(store: TrackStore) -> str:
+    """Fingerprint of the loaded ontologies (a reload changes its load time, so its digest)."""
+    state = sorted((o.graph, o.version_iri or "", o.loaded_at) for o in store.ontologies())
+    return hashlib.sha256(repr(state).encode()).hexdigest()
+
+
+def recorded_digest(store: TrackStore) -> str | None:
+    rows = list(store.ox.query(
+        f"SELECT ?d WHERE {{ GRAPH <{store.catalog}> {{ <{closure_graph(store)}> "
+        "ft:ontology_digest ?d } }", prefixes=_PREFIXES,
+    ))
+    return rows[0]["d"].value if rows else None
+
+
+def ensure_current(store: TrackStore) -> RefreshReport | None:
+    """Recompute everything when the closure does not match the loaded ontologies."""
+    if store.read_only or recorded_digest(store) == ontology_digest(store):
+        return None
+    return refresh(store)
+
+
+def refresh(store: TrackStore) -> RefreshReport:
+    """Recompute the closure, then the companion of every current version.
+
+    Companions of versions that are no longer current are dropped (they would be stale). The
+    catalog's digest is written last, so an interrupted refresh is redone by the next write.
+    """
+    started = time.perf_counter()
+    closure = Closure.of(fetch_edges(store))
+    replaced = replacements(store)
+    target = closure_graph(store)
+    if store.has_graph(target):
+        store.ox.remove_graph(ox.NamedNode(target))
+    bulk_write(store, target, closure_lines(closure))
+    middle = time.perf_counter()
+    lookup = memory_ancestors(closure, replaced)
+    companions = 0
+    for version in store.versions():
+        if version.current:
+            write_companion(store, version.graph, lookup)
+            companions += 1
+        elif store.has_graph(inferred_graph(version.graph)):
+            store.ox.remove_graph(ox.NamedNode(inferred_graph(version.graph)))
+    _record(store, ontology_digest(store))
+    store.flush()
+    return RefreshReport(
+        classes=len(closure.descends_from),
+        subclass_of=sum(map(len, closure.subclass_of.values())),
+        descends_from=sum(map(len, closure.descends_from.values())),
+        companions=companions,
+        seconds_closure=middle - started,
+        seconds_companions=time.perf_counter() - middle,
+    )
+
+
+def _record(store: TrackStore, digest: str) -> None:
+    now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    stamp = ox.Literal(now, datatype=ox.NamedNode(XSD + "dateTime"))
+    closure = closure_graph(store)
+    store.ox.update(
+        f"""DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{closure}> ?p ?o }} }} ;
+        INSERT DATA {{ GRAPH <{store.catalog}> {{
+          <{closure}> a ft:InferredGraph ; ft:ontology_digest {ox.Literal(digest)} ;
+            prov:generatedAtTime {stamp} }} }}""",
+        prefixes=_PREFIXES,
+    )
