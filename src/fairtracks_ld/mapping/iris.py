@@ -16,7 +16,9 @@ their collection; `*_ref` values resolve in the same collection. Every segment i
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 DEFAULT_BASE_IRI = "http://localhost:8000/"
@@ -44,8 +46,13 @@ def normalise_base(base: str) -> str:
     return base if base.endswith("/") else base + "/"
 
 
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_~:-][A-Za-z0-9._~:-]*")
+
+
 def encode_segment(value: str) -> str:
     """Percent-encode one path segment; dot-only segments are encoded so they never collapse."""
+    if _SAFE_SEGMENT.fullmatch(value):
+        return value  # nothing to encode (the common case: keeps bulk mapping fast)
     encoded = quote(value, safe=":")
     if encoded.strip(".") == "":
         encoded = encoded.replace(".", "%2E")
@@ -89,4 +96,9 @@ def local_id_of(iri: str) -> str:
 
 def fragment(node_iri: str, pointer: str) -> str:
     """IRI of a nested object: its JSON Pointer below the entity, as a fragment."""
-    return f"{node_iri}#{quote(pointer, safe='/:')}"
+    return f"{node_iri}#{_fragment_text(pointer)}"
+
+
+@lru_cache(maxsize=1024)  # pointers repeat across entities: "checksum", "sample_type/cell_type"
+def _fragment_text(pointer: str) -> str:
+    return quote(pointer, safe="/:")

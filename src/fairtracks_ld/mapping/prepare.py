@@ -50,7 +50,7 @@ class MappingError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Note:
     """Something the mapping noticed but could map anyway (reported, never silent)."""
 
@@ -98,6 +98,19 @@ def pointer_token(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
+class _Pointer:
+    """A JSON Pointer built only when needed: most properties never need theirs."""
+
+    __slots__ = ("key", "parent")
+
+    def __init__(self, parent: str, key: str) -> None:
+        self.parent = parent
+        self.key = key
+
+    def __str__(self) -> str:
+        return f"{self.parent}/{pointer_token(self.key)}"
+
+
 def extension_key(key: str) -> str:
     """Compact IRI of a key beyond the standard: percent-encoded so it is never a keyword."""
     return "ftx:" + quote(key, safe="")
@@ -134,20 +147,25 @@ class _Walker:
         ptr: str,
     ) -> dict[str, Any]:
         node: dict[str, Any] = {"@id": iri, "@type": layout.rdf_class}
+        props = layout.props
         for key, item in value.items():
-            prop = layout.props.get(key)
-            item_ptr = f"{ptr}/{pointer_token(key)}"
-            if prop is None or not self.prop(node, prop, item, entity, entity_ptr, item_ptr):
+            prop = props.get(key)
+            if prop is None or not self.prop(node, prop, item, entity, entity_ptr,
+                                             _Pointer(ptr, key)):
                 node[extension_key(key)] = extension_value(item)
         return node
 
     def prop(
         self, node: dict[str, Any], prop: Prop, value: Any, entity: str, entity_ptr: str,
-        ptr: str,
+        where: _Pointer,
     ) -> bool:
         """Map one known property; False when its value does not have the declared JSON type."""
         term = term_name(prop.key)
         kind = prop.kind
+        if kind == "literal" and type(value) is str and not prop.resolvable:
+            node[term] = value  # the common case, kept short
+            return True
+        ptr = str(where)
         if kind == "literal":
             expected = bool if prop.json_type == "boolean" else str
             if not isinstance(value, expected):
