@@ -5,13 +5,19 @@ BIN    := $(VENV)/bin
 STORE  ?= var/store
 DEMO_TRACKS ?= 5000
 
-.PHONY: install run demo test lint context lock bench clean
+.PHONY: install run demo test lint context lock bench bench-endpoint clean
+
+# Test tools outside the library's dependencies: Playwright (the browser tests drive Debian's
+# Chromium with it, never a downloaded browser: .ci/run installs `chromium`) and the `oxigraph`
+# server command (federation tests, endpoint benchmark).
+TEST_TOOLS := playwright==1.65.2 greenlet==3.5.6 oxigraph==0.5.13
 
 # A virtualenv with the locked dependency versions, then the project itself (editable).
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(VENV)/.installed: requirements.lock pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet $(TEST_TOOLS)
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
@@ -46,6 +52,10 @@ lock:
 
 bench: install
 	$(BIN)/python bench/ingest.py
+
+# SPARQL endpoint latency/throughput vs `oxigraph serve` on 100k generated tracks.
+bench-endpoint: install
+	$(BIN)/python bench/endpoint.py
 
 clean:
 	rm -rf $(VENV) var bench/work

@@ -50,3 +50,28 @@ def store(tmp_path) -> TrackStore:
 def write_json(path: Path, document: Any) -> Path:
     path.write_text(json.dumps(document), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def bundle_template(tmp_path_factory) -> Path:
+    """A store holding the shipped ontology bundle and its closure, built once per session.
+
+    Tests never write to it: `copy_store` gives each module its own copy (an Oxigraph backup,
+    hard links, instant).
+    """
+    from fairtracks_ld.ontology.install import load_bundle
+
+    path = tmp_path_factory.mktemp("bundle") / "store"
+    store = TrackStore(path, base=BASE)
+    load_bundle(store)
+    store.flush()
+    del store
+    return path
+
+
+def copy_store(template: Path, target: Path) -> TrackStore:
+    """A writable copy of a closed store."""
+    import pyoxigraph as ox
+
+    ox.Store.read_only(str(template)).backup(str(target))
+    return TrackStore(target, base=BASE)

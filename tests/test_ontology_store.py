@@ -41,7 +41,7 @@ def labels(store: TrackStore, iri: str) -> list[str]:
 
 def test_the_bundle_loads_one_graph_per_ontology(tmp_path):
     store = TrackStore(tmp_path / "s", base=BASE)
-    loaded = load_bundle(store)
+    loaded = load_bundle(store, reason=False)  # the closure is tested in test_reasoning
     assert {info.graph for info in store.ontologies()} == set(loaded)
     assert len(loaded) == 7
     assert "B cell" in labels(store, "http://purl.obolibrary.org/obo/CL_0000236")

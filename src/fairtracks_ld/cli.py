@@ -112,8 +112,8 @@ def _read_query(text: str) -> str:
     return text
 
 
-def _print_table(solutions: ox.QuerySolutions, out: IO[str]) -> None:
-    names = [v.value for v in solutions.variables]
+def _print_table(solutions: ox.QuerySolutions, out: IO[str], skip: Sequence[str] = ()) -> None:
+    names = [v.value for v in solutions.variables if v.value not in skip]
     rows = [["" if row[n] is None else _short(row[n]) for n in names] for row in solutions]
     widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
     out.write("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip() + "\n")
@@ -266,6 +266,52 @@ def cmd_ontologies_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from fairtracks_ld.queries import QueryError, list_queries, load_query, parse_assignments, run
+
+    try:
+        if args.list or not args.query:
+            for named in list_queries():
+                params = " ".join(f"{p.name}=<{p.kind}{', optional' if p.optional else ''}>"
+                                  for p in named.params)
+                print(f"{named.name} {params}".rstrip())
+                print(f"    {named.description}")
+                for p in named.params:
+                    print(f"    {p.name}: {p.description}")
+            return EXIT_OK
+        named = load_query(args.query)
+        store = _store(args)
+        result, bound = run(store, named, parse_assignments(args.param))
+    except QueryError as error:
+        raise UsageError(str(error)) from error
+    except SyntaxError as error:
+        raise UsageError(f"SPARQL syntax error in {args.query}: {error}") from error
+    for note in bound.notes:
+        print(note, file=sys.stderr)
+    if not isinstance(result, ox.QuerySolutions):
+        raise UsageError(f"{named.name} is not a SELECT query; run it with `query @{named.path}`")
+    if args.format == "table":
+        _print_table(result, sys.stdout, skip=[p.name for p in named.params])
+    else:
+        result.serialize(sys.stdout.buffer, RESULT_FORMATS[args.format])
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_reason(args: argparse.Namespace) -> int:
+    from fairtracks_ld.reasoning import current_state, refresh
+
+    store = _store(args)
+    report = refresh(store, None if args.full else current_state(store))
+    print(f"closure: {report.classes} classes, {report.subclass_of} ft:subclass_of and "
+          f"{report.descends_from} ft:descends_from links ({report.seconds_closure:.1f} s)")
+    print(f"inferred track links: {report.companions} current versions "
+          f"({report.seconds_companions:.1f} s); {report.removed} links removed, "
+          f"{report.added} added{' (rewritten from scratch)' if args.full else ''}")
+    _publish(store)
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from fairtracks_ld.web.serve import serve
 
@@ -346,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--gzip", action="store_true")
     generate.set_defaults(func=cmd_generate)
     _add_ontology_commands(commands)
+    _add_search_commands(commands)
 
     serve = commands.add_parser("serve", help="serve the store over HTTP (gunicorn)",
                                 description="Serve dereferenceable IRIs and the SPARQL endpoint. "
@@ -358,6 +405,29 @@ def build_parser() -> argparse.ArgumentParser:
                        help="SPARQL endpoint SERVICE may reach (repeatable)")
     serve.set_defaults(func=cmd_serve)
     return parser
+
+
+def _add_search_commands(commands: argparse._SubParsersAction) -> None:
+    search = commands.add_parser(
+        "search", help="run a named, parameterised query (ancestor-aware term search)",
+        description="Run a named query from queries/ (or any .rq file) with parameters bound "
+                    "safely. Class parameters take an IRI, a CURIE (CL:0000236) or an exact "
+                    "label or synonym (\"B cell\"); subclasses and parts are found too.",
+    )
+    search.add_argument("query", nargs="?", metavar="QUERY", help="query name or .rq file")
+    search.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter value (repeatable)")
+    search.add_argument("--list", action="store_true", help="list the named queries")
+    search.add_argument("--format", default="table", choices=["table", *RESULT_FORMATS])
+    search.set_defaults(func=cmd_search)
+    reason = commands.add_parser(
+        "reason", help="recompute the class closure and the tracks' ancestor links",
+        description="Recompute the inferred graphs (done automatically after loads and "
+                    "ontology changes) and write what differs; --full rewrites them from "
+                    "scratch (slow on large stores: Oxigraph deletes slowly).",
+    )
+    reason.add_argument("--full", action="store_true", help="rewrite instead of comparing")
+    reason.set_defaults(func=cmd_reason)
 
 
 def _add_ontology_commands(commands: argparse._SubParsersAction) -> None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from fairtracks_ld.mapping.prepare import MappingError, Note, Prepared, prepare
 from fairtracks_ld.standard import Variant
 from fairtracks_ld.store import TrackStore, VersionInfo
+from fairtracks_ld.term_checks import document_notes
 
 STDIN = "-"
 T = TypeVar("T")
@@ -104,6 +105,8 @@ def load_sources(
 
     With `bulk`, Oxigraph's bulk loader writes each document while a worker thread already
     reads and maps the next one (the loader releases the GIL), so mapping costs little extra.
+    Each stored version's notes also say which annotations use obsolete terms and where its
+    doc_ontology_versions differ from the loaded ontologies.
     """
     report = LoadReport()
 
@@ -120,7 +123,8 @@ def load_sources(
             report.failed.append(item)
         else:
             version = store.write(item, source, bulk=bulk)
-            report.loaded.append((source, version, item.notes))
+            notes = item.notes + document_notes(store, version.graph)
+            report.loaded.append((source, version, notes))
         if progress:
             progress(source)
     store.flush()

@@ -225,9 +225,6 @@ class Closure:
             ),
         )
 
-    def pairs(self) -> int:
-        return sum(map(len, self.subclass_of.values())) + sum(
-            map(len, self.descends_from.values()))
 
 
 # ---- writing inferred graphs -----------------------------------------------------------------
@@ -418,6 +415,29 @@ def _with_replacement(
     return frozenset(ancestors)
 
 
+def track_pairs(annotations: DocumentAnnotations) -> Iterator[tuple[str, frozenset]]:
+    """Each track with every (annotation kind, term) it has, through experiment and sample."""
+    terms, samples = annotations.terms, annotations.samples
+    for track, experiments in annotations.tracks.items():
+        pairs = set(terms.get(track, ()))
+        for experiment in experiments:
+            pairs.update(terms.get(experiment, ()))
+            for sample in samples.get(experiment, ()):
+                pairs.update(terms.get(sample, ()))
+        if pairs:
+            yield track, frozenset(pairs)
+
+
+def links(pairs: Iterable[tuple[str, str]], table: Mapping[str, frozenset[str]]) -> set:
+    """(predicate, ancestor) links of a track with these annotations."""
+    return {
+        (predicate, ancestor)
+        for kind, term in pairs
+        for predicate in KIND_PREDICATES[kind]
+        for ancestor in table.get(term, (term,))
+    }
+
+
 def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> Iterator[str]:
     """N-Triples text linking each track to every ancestor of its annotations, track by track.
 
@@ -425,31 +445,13 @@ def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> I
     stamped with each track's IRI, so a large document costs little Python time per track.
     """
     table = ancestors(annotations.all_terms())
-    terms, samples = annotations.terms, annotations.samples
-    templates: dict[frozenset[tuple[str, str]], str] = {}
-    for track, experiments in annotations.tracks.items():
-        pairs = set(terms.get(track, ()))
-        for experiment in experiments:
-            pairs.update(terms.get(experiment, ()))
-            for sample in samples.get(experiment, ()):
-                pairs.update(terms.get(sample, ()))
-        if not pairs:
-            continue
-        key = frozenset(pairs)
-        template = templates.get(key)
+    templates: dict[frozenset, str] = {}
+    for track, pairs in track_pairs(annotations):
+        template = templates.get(pairs)
         if template is None:
-            template = templates[key] = _template(key, table)
+            template = templates[pairs] = "".join(
+                f"\x00> <{p}> <{a}> .\n" for p, a in sorted(links(pairs, table)))
         yield template.replace("\x00", f"<{track}")
-
-
-def _template(pairs: Iterable[tuple[str, str]], table: Mapping[str, frozenset[str]]) -> str:
-    links = {
-        (predicate, ancestor)
-        for kind, term in pairs
-        for predicate in KIND_PREDICATES[kind]
-        for ancestor in table.get(term, (term,))
-    }
-    return "".join(f"\x00> <{p}> <{a}> .\n" for p, a in sorted(links))
 
 
 def write_companion(store: TrackStore, graph: str, ancestors: Ancestors | None = None) -> None:
@@ -467,7 +469,92 @@ def write_companion(store: TrackStore, graph: str, ancestors: Ancestors | None =
     store.ox.add_graph(ox.NamedNode(target))
 
 
+# ---- applying changes instead of rewriting -----------------------------------------------------
+# Deleting is by far the slowest thing Oxigraph does (a whole graph of 1M quads takes tens of
+# seconds; bulk-writing it takes a few), so a recomputation after an ontology change writes only
+# the difference between what the inferred graphs hold (computed again from the ontologies as
+# they were) and what they must hold now.
+
+
+def closure_changes(old: Closure, new: Closure) -> tuple[list[str], list[str]]:
+    """N-Triples lines to remove and to add to turn `old`'s closure graph into `new`'s."""
+    removed: list[str] = []
+    added: list[str] = []
+    for predicate, before, after in ((SUBCLASS_OF, old.subclass_of, new.subclass_of),
+                                     (DESCENDS_FROM, old.descends_from, new.descends_from)):
+        for term in before.keys() | after.keys():
+            was, now = before.get(term, frozenset()), after.get(term, frozenset())
+            if was != now:
+                removed.extend(f"<{term}> <{predicate}> <{a}> .\n" for a in was - now)
+                added.extend(f"<{term}> <{predicate}> <{a}> .\n" for a in now - was)
+    return removed, added
+
+
+def companion_changes(
+    store: TrackStore, graph: str, old: Ancestors, new: Ancestors
+) -> tuple[list[str], list[str]]:
+    """Lines to remove from and add to `graph`'s companion when the ancestors change."""
+    g = str(ox.NamedNode(graph))
+    terms = {row[0].value for row in store.ox.query(
+        f"SELECT DISTINCT ?term WHERE {{ GRAPH {g} {{ ?node ft:term_id ?term }} }}",
+        prefixes=_PREFIXES,
+    )}
+    before, after = old(terms), new(terms)
+    changed = {t for t in terms if before[t] != after[t]}
+    removed: list[str] = []
+    added: list[str] = []
+    if not changed:
+        return removed, added
+    for track, pairs in track_pairs(read_annotations(store, graph)):
+        if any(term in changed for _, term in pairs):
+            was, now = links(pairs, before), links(pairs, after)
+            removed.extend(f"<{track}> <{p}> <{a}> .\n" for p, a in was - now)
+            added.extend(f"<{track}> <{p}> <{a}> .\n" for p, a in now - was)
+    return removed, added
+
+
+BULK_THRESHOLD = 100_000  # more added lines than this go through the bulk loader
+
+
+def apply_changes(store: TrackStore, graph: str, removed: list[str], added: list[str]) -> None:
+    """Remove and add N-Triples lines (built from store IRIs) in `graph`."""
+    g = str(ox.NamedNode(graph))
+    for start in range(0, len(removed), 10_000):
+        batch = "".join(removed[start:start + 10_000])
+        store.ox.update(f"DELETE DATA {{ GRAPH {g} {{ {batch} }} }}")
+    if len(added) > BULK_THRESHOLD:
+        bulk_write(store, graph, _batched(added))
+    elif added:
+        store.ox.load("".join(added).encode(), format=ox.RdfFormat.N_TRIPLES,
+                      to_graph=ox.NamedNode(graph))
+
+
 # ---- keeping it all current ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    """What the inferred graphs are computed from: the closure and the replacements."""
+
+    closure: Closure
+    replaced: dict[str, str | None]
+
+    def ancestors(self) -> Ancestors:
+        return memory_ancestors(self.closure, self.replaced)
+
+
+def compute_state(store: TrackStore) -> State:
+    return State(Closure.of(fetch_edges(store)), replacements(store))
+
+
+def current_state(store: TrackStore) -> State | None:
+    """The state the stored inferred graphs reflect, if they are current (else None).
+
+    Called before an ontology change, so that afterwards only the difference is written.
+    """
+    if store.read_only or recorded_digest(store) != ontology_digest(store):
+        return None
+    return compute_state(store)
 
 
 @dataclass(frozen=True)
@@ -478,6 +565,8 @@ class RefreshReport:
     subclass_of: int
     descends_from: int
     companions: int
+    removed: int
+    added: int
     seconds_closure: float
     seconds_companions: float
 
@@ -503,35 +592,51 @@ def ensure_current(store: TrackStore) -> RefreshReport | None:
     return refresh(store)
 
 
-def refresh(store: TrackStore) -> RefreshReport:
+def refresh(store: TrackStore, previous: State | None = None) -> RefreshReport:
     """Recompute the closure, then the companion of every current version.
 
-    Companions of versions that are no longer current are dropped (they would be stale). The
-    catalog's digest is written last, so an interrupted refresh is redone by the next write.
+    With `previous` (the state the stored graphs were computed from, see `current_state`) only
+    the difference is written; without it everything is rewritten from scratch. Companions of
+    versions that are no longer current are dropped (they would be stale). The catalog's digest
+    is written last, so an interrupted refresh is redone by the next write.
     """
     started = time.perf_counter()
-    closure = Closure.of(fetch_edges(store))
-    replaced = replacements(store)
+    state = compute_state(store)
     target = closure_graph(store)
-    if store.has_graph(target):
-        store.ox.remove_graph(ox.NamedNode(target))
-    bulk_write(store, target, closure_lines(closure))
+    removed: list[str] = []
+    added: list[str] = []
+    if previous is not None and store.has_graph(target):
+        removed, added = closure_changes(previous.closure, state.closure)
+        apply_changes(store, target, removed, added)
+    else:
+        if store.has_graph(target):
+            store.ox.remove_graph(ox.NamedNode(target))
+        bulk_write(store, target, closure_lines(state.closure))
+    counts = [len(removed), len(added)]
     middle = time.perf_counter()
-    lookup = memory_ancestors(closure, replaced)
     companions = 0
     for version in store.versions():
-        if version.current:
-            write_companion(store, version.graph, lookup)
-            companions += 1
-        elif store.has_graph(inferred_graph(version.graph)):
-            store.ox.remove_graph(ox.NamedNode(inferred_graph(version.graph)))
+        companion = inferred_graph(version.graph)
+        if not version.current:
+            if store.has_graph(companion):
+                store.ox.remove_graph(ox.NamedNode(companion))
+            continue
+        companions += 1
+        if previous is not None and store.has_graph(companion):
+            removed, added = companion_changes(store, version.graph, previous.ancestors(),
+                                               state.ancestors())
+            apply_changes(store, companion, removed, added)
+            counts = [counts[0] + len(removed), counts[1] + len(added)]
+        else:
+            write_companion(store, version.graph, state.ancestors())
     _record(store, ontology_digest(store))
     store.flush()
+    closure = state.closure
     return RefreshReport(
         classes=len(closure.descends_from),
         subclass_of=sum(map(len, closure.subclass_of.values())),
         descends_from=sum(map(len, closure.descends_from.values())),
-        companions=companions,
+        companions=companions, removed=counts[0], added=counts[1],
         seconds_closure=middle - started,
         seconds_companions=time.perf_counter() - middle,
     )

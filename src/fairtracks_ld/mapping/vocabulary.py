@@ -51,6 +51,9 @@ CLASS_TEXT: dict[str, tuple[str, str]] = {
     "DocumentVersion": ("Document version", "A named graph holding one version of a document, "
                         "as recorded in the store's catalog."),
     "Catalog": ("Store catalog", "The graph that records every document version in the store."),
+    "InferredGraph": ("Inferred graph", "A graph the store computes rather than loads: the class "
+                      "closure of the loaded ontologies ({base}graph/closure), recomputed when "
+                      "they change."),
 }
 CLASS_ALIGNMENT = {
     "Document": [URIRef("http://xmlns.com/foaf/0.1/Document")],
@@ -111,6 +114,48 @@ CATALOG_PROPERTIES = {
                 "(v1-current or master).", None),
     "base_iri": ("base IRI", "The base under which the store mints IRIs.", "Catalog"),
     "json_key": ("JSON key", "The FAIRtracks JSON key a property maps.", None),
+}
+# Inferred links (fairtracks_ld.reasoning), materialised Ubergraph-style so that ancestor-aware
+# search is an index lookup: the class closure lives in {base}graph/closure, the track links of
+# each current document version G in the companion graph G/inferred. All are reflexive: a class
+# descends from itself, and a term no loaded ontology knows still links a track to itself.
+_TRACK_LINK = ("Links a track to {what} and to every ancestor of it (reflexive, via "
+               "ft:descends_from), so searching for a class finds tracks annotated with any "
+               "class below it. Inferred, in the companion graph of the track's document version.")
+REASONING_PROPERTIES: dict[str, tuple[str, str, str]] = {
+    "subclass_of": ("subclass of (closure)", "Reflexive-transitive closure of rdfs:subClassOf "
+                    "between named classes of the loaded ontologies, owl:equivalentClass counted "
+                    "both ways. Inferred, in the closure graph.", "owl:Class"),
+    "descends_from": ("descends from (closure)", "Reflexive-transitive closure over is_a "
+                      "(rdfs:subClassOf), part_of (rdfs:subClassOf an owl:someValuesFrom "
+                      "restriction on BFO:0000050) and hierarchical parents (skos:broader), "
+                      "owl:equivalentClass counted both ways. Inferred, in the closure graph.",
+                      "owl:Class"),
+    "cell_type_ancestor": ("cell type or ancestor", _TRACK_LINK.format(
+        what="the cell type of its sample"), "Track"),
+    "abnormal_cell_type_ancestor": ("abnormal cell type or ancestor", _TRACK_LINK.format(
+        what="the abnormal cell type of its sample"), "Track"),
+    "cell_line_ancestor": ("cell line or ancestor", _TRACK_LINK.format(
+        what="the cell line of its sample"), "Track"),
+    "tissue_ancestor": ("tissue (organism part) or ancestor", _TRACK_LINK.format(
+        what="the organism part of its sample"), "Track"),
+    "sample_type_ancestor": ("sample type or ancestor", _TRACK_LINK.format(
+        what="the cell type, abnormal cell type, cell line and organism part of its sample"),
+        "Track"),
+    "biospecimen_class_ancestor": ("biospecimen class or ancestor", _TRACK_LINK.format(
+        what="the biospecimen class of its sample"), "Track"),
+    "phenotype_ancestor": ("phenotype or ancestor", _TRACK_LINK.format(
+        what="the phenotype of its sample and of its experiment's target"), "Track"),
+    "technique_ancestor": ("technique or ancestor", _TRACK_LINK.format(
+        what="the technique of its experiment"), "Track"),
+    "target_ancestor": ("target or ancestor", _TRACK_LINK.format(
+        what="the sequence feature, gene product type or macromolecular structure its "
+             "experiment targets"), "Track"),
+    "file_format_ancestor": ("file format or ancestor", _TRACK_LINK.format(
+        what="its file format"), "Track"),
+    "ontology_digest": ("ontology digest", "Fingerprint of the ontologies (graph, version IRI, "
+                        "load time) the closure was computed from, in the catalog; when it no "
+                        "longer matches, the inferred graphs are recomputed.", "InferredGraph"),
 }
 
 
@@ -182,6 +227,14 @@ def build_vocabulary() -> Graph:
         domain = {"Catalog"} if name == "base_iri" else set() if name == "json_key" \
             else {"DocumentVersion"}
         _property(graph, onto, name, kind, label, comment, domain)
+    for name, (label, comment, domain) in REASONING_PROPERTIES.items():
+        literal = name == "ontology_digest"
+        _property(graph, onto, name, OWL.DatatypeProperty if literal else OWL.ObjectProperty,
+                  label, comment, set() if domain == "owl:Class" else {domain})
+        if domain == "owl:Class":
+            graph.add((FT_NS[name], _SDO.domainIncludes, OWL.Class))
+        if not literal:
+            graph.add((FT_NS[name], _SDO.rangeIncludes, OWL.Class))
     missing = {t for t in context if not t.startswith("@") and t not in ("ft", "ftx", "xsd")
                and (FT_NS[t], None, None) not in graph}
     if missing:

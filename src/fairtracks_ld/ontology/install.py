@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from fairtracks_ld.ontology.bundle import default_bundle_dir, load_bundle_modules, open_module
 from fairtracks_ld.ontology.readers import read_source
 from fairtracks_ld.ontology.writer import ModuleHeader, write_module
-from fairtracks_ld.reasoning import refresh
+from fairtracks_ld.reasoning import current_state, refresh
 from fairtracks_ld.store import TrackStore
 
 
@@ -30,9 +30,11 @@ def load_bundle(
 ) -> list[str]:
     """Load every module of the (shipped) bundle; returns the ontology IRIs loaded.
 
-    The closure and the tracks' ancestor links are recomputed once, after the last module
-    (`reason=False` leaves that to the next write or `fairtracks-ld reason`).
+    The closure and the tracks' ancestor links are recomputed once, after the last module, and
+    only what changed is written (`reason=False` leaves it to the next write or
+    `fairtracks-ld reason`).
     """
+    previous = current_state(store) if reason else None
     loaded = []
     for module in load_bundle_modules(bundle_dir or default_bundle_dir()):
         with open_module(module.path) as turtle:
@@ -40,7 +42,7 @@ def load_bundle(
                                 source=f"bundle:{module.path.name}")
         loaded.append(module.ontology_iri)
     if reason:
-        refresh(store)
+        refresh(store, previous)
     return loaded
 
 
@@ -63,10 +65,11 @@ def add_ontology(store: TrackStore, location: str, reason: bool = True) -> str:
             comment=f"Loaded by fairtracks-ld from {location}",
         )
         write_module(data, header, module)
+        previous = current_state(store) if reason else None
         with open_module(module) as turtle:
             store.load_ontology(turtle.read(), data.ontology_iri, data.version_iri, location)
     if reason:
-        refresh(store)
+        refresh(store, previous)
     return data.ontology_iri
 
 

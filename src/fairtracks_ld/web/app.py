@@ -11,7 +11,7 @@ from fairtracks_ld.web.settings import Settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask application (gunicorn calls this once per worker process)."""
-    from fairtracks_ld.web import description, dumps, home, resources, sparql
+    from fairtracks_ld.web import description, dumps, home, query_page, resources, sparql
 
     settings = settings or Settings()
     app = Flask(__name__)
@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings.store, workers=settings.query_workers, timeout=settings.query_timeout,
         max_bytes=settings.max_result_bytes,
     )
-    for module in (home, sparql, description, dumps, resources):
+    for module in (home, query_page, sparql, description, dumps, resources):
         app.register_blueprint(module.blueprint)
 
     @app.after_request

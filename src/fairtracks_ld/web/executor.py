@@ -79,7 +79,9 @@ def execute(store, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
     if request.default_graphs is not None:
         options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
     else:
-        options["default_graph"] = store.default_graphs()
+        from fairtracks_ld.web.view import default_graphs
+
+        options["default_graph"] = default_graphs(store)  # cached per opened snapshot
     if request.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
     if request.substitutions:

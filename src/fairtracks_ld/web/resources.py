@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
+from itertools import islice
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
@@ -24,12 +25,14 @@ from fairtracks_ld.mapping.context import load_context
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, VOCABULARY_FILE, data_dir
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.web import view
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
 
 blueprint = Blueprint("resources", __name__)
 
 OFFERS = [HTML, *RDF_TYPES]
 INCOMING_LIMIT = 500
+RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 PREFIXES = {"ft": FT, "ftx": "https://w3id.org/fairtracks-ld/ext#",
             "xsd": "http://www.w3.org/2001/XMLSchema#", "obo": "http://purl.obolibrary.org/obo/",
             "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
@@ -46,27 +49,26 @@ def describe(store: TrackStore, iri: str) -> list[ox.Triple]:
     triples: list[ox.Triple] = []
     seen: set[ox.NamedNode | ox.BlankNode] = set()
     frontier: deque[ox.NamedNode | ox.BlankNode] = deque([ox.NamedNode(iri)])
+    nested = iri + "#"
     while frontier:
         node = frontier.popleft()
         if node in seen:
             continue
         seen.add(node)
-        rows = store.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }",
-                           substitutions={ox.Variable("s"): node})
-        for row in rows:
-            obj = row["o"]
-            triples.append(ox.Triple(node, row["p"], obj))
+        for triple in view.triples(store, node):
+            triples.append(triple)
+            obj = triple.object
             if isinstance(obj, ox.BlankNode) or (
-                isinstance(obj, ox.NamedNode) and obj.value.startswith(iri + "#")
+                isinstance(obj, ox.NamedNode) and obj.value.startswith(nested)
             ):
                 frontier.append(obj)
     return triples
 
 
 def incoming(store: TrackStore, iri: str) -> list[tuple[ox.NamedNode, ox.NamedNode]]:
-    rows = store.query(f"SELECT ?s ?p ?o WHERE {{ ?s ?p ?o }} LIMIT {INCOMING_LIMIT}",
-                       substitutions={ox.Variable("o"): ox.NamedNode(iri)})
-    return [(row["s"], row["p"]) for row in rows if isinstance(row["s"], ox.NamedNode)]
+    links = (t for t in view.triples(store, obj=ox.NamedNode(iri))
+             if isinstance(t.subject, ox.NamedNode))
+    return [(t.subject, t.predicate) for t in islice(links, INCOMING_LIMIT)]
 
 
 def _etag(body: bytes) -> str:
@@ -101,10 +103,9 @@ def jsonld_compacted(triples: list[ox.Triple], iri: str) -> bytes:
 def _labels(store: TrackStore, iris: set[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for iri in iris:
-        rows = store.query("SELECT ?s ?l WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> "
-                           "?l } LIMIT 1", substitutions={ox.Variable("s"): ox.NamedNode(iri)})
-        for row in rows:
-            labels[iri] = row["l"].value
+        for triple in view.triples(store, ox.NamedNode(iri), RDFS_LABEL):
+            labels[iri] = triple.object.value
+            break
     return labels
 
 

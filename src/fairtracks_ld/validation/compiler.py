@@ -1,0 +1,394 @@
+"""Shapes → SPARQL: set-based queries over every focus node at once.
+
+The queries are shaped for Oxigraph on large documents:
+- a value constraint scans its path first and tests focus membership only for the rows that
+  fail (`?this P ?value FILTER(cond) FILTER EXISTS { member }`): on valid data it costs one scan;
+- the "every focus node must have …" constraints of a shape (sh:minCount 1, sh:hasValue) are one
+  query per shape, a flag per constraint;
+- SHACL-SPARQL constraints keep their SELECT; membership is added at the end of its WHERE clause
+  (so, like every shipped template, a constraint must bind `$this` in a triple pattern);
+- the focus nodes of SPARQL-based targets are computed once per shape (materialised in a scratch
+  graph when the engine owns the store), and a shape with no focus node costs nothing.
+Nested shapes (`sh:node`, `sh:not`, `sh:and`, `sh:or`, `sh:xone`) become "fails" patterns used
+inside FILTER (NOT) EXISTS.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import count
+
+import pyoxigraph as ox
+
+from fairtracks_ld.validation.shapes import Constraint, PropertyPath, Shape, ShapesGraph, Target
+from fairtracks_ld.validation.vocab import FTS, RDF, RDFS, SH, XSD
+
+FOCUS_GRAPH = "urn:fairtracks-ld:validation:focus"
+FOCUS = FTS + "focus"
+# Datatypes whose lexical forms can be checked with a cast (ill-typed literals fail the cast).
+_CASTABLE = {XSD + t for t in ("dateTime", "date", "time", "boolean", "integer", "decimal",
+                               "double", "float")}
+_NODE_KINDS = {
+    SH + "IRI": "!isIRI({v})",
+    SH + "Literal": "!isLiteral({v})",
+    SH + "BlankNode": "!isBlank({v})",
+    SH + "BlankNodeOrIRI": "isLiteral({v})",
+    SH + "IRIOrLiteral": "isBlank({v})",
+    SH + "BlankNodeOrLiteral": "isIRI({v})",
+}
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+_FIRST_PATTERN = re.compile(r"^\s*\$this\s+\$PATH\s+\?value\s*\.", re.IGNORECASE)
+_FOCUS_LEVEL = {"MinCountConstraintComponent", "HasValueConstraintComponent"}
+
+
+@dataclass
+class Check:
+    """One constraint a query reports on; `flag` names its column in batched queries."""
+
+    shape: Shape  # sh:sourceShape
+    constraint: Constraint
+    messages: list[str]
+    flag: str | None = None
+
+    @property
+    def component(self) -> str:
+        return self.constraint.component
+
+    @property
+    def path(self) -> PropertyPath | None:
+        return self.shape.path
+
+
+@dataclass
+class FocusGroup:
+    """The focus nodes of one shape with targets."""
+
+    shape: Shape
+    select: str  # SELECT DISTINCT ?this (used to materialise and to test emptiness)
+    materialise: bool  # has SPARQL-based targets
+
+
+@dataclass
+class Query:
+    sparql: str
+    checks: list[Check]
+    group: int  # index of its FocusGroup
+    per_value: bool
+    needs: str | None = None  # a predicate that must occur in the data for any result
+
+
+@dataclass
+class Plan:
+    groups: list[FocusGroup] = field(default_factory=list)
+    queries: list[Query] = field(default_factory=list)
+
+
+def term(value: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
+    """A term as SPARQL text (blank nodes cannot be named in queries)."""
+    if isinstance(value, ox.BlankNode):
+        raise ValueError("blank nodes cannot be SHACL parameter values here")
+    return str(value)
+
+
+def first_predicate(path: PropertyPath | None) -> str | None:
+    """An IRI every value of the path is reached through first (None if there is none)."""
+    if path is None:
+        return None
+    if path.kind == "iri":
+        return path.iri
+    if path.kind == "sequence" and path.items and path.items[0].kind == "iri":
+        return path.items[0].iri
+    return None
+
+
+def _close_of_where(select: str) -> int:
+    """Index of the brace closing the WHERE group (string literals skipped)."""
+    match = _WHERE.search(select)
+    if match is None:
+        raise ValueError("sh:select has no WHERE clause")
+    depth, index, quote = 1, match.end(), None
+    while index < len(select):
+        char = select[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif select.startswith(quote, index):
+                index += len(quote) - 1
+                quote = None
+        elif select.startswith('"""', index) or select.startswith("'''", index):
+            quote = select[index:index + 3]
+            index += 2
+        elif char in "\"'":
+            quote = char
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    raise ValueError("sh:select has an unbalanced WHERE clause")
+
+
+class Compiler:
+    """Compiles a shapes graph. `subclasses`: targetClass needs rdfs:subClassOf* (only when the
+    data graph has subclass triples); `materialised`: SPARQL-target focus nodes will sit in
+    FOCUS_GRAPH (the engine owns the store)."""
+
+    def __init__(self, graph: ShapesGraph, subclasses: bool = True,
+                 materialised: bool = False) -> None:
+        self.graph = graph
+        self.subclasses = subclasses
+        self.materialised = materialised
+        self._fresh = count()
+
+    def var(self, stem: str = "v") -> str:
+        return f"?_{stem}{next(self._fresh)}"
+
+    def head(self, *prefix_maps: dict[str, str]) -> str:
+        merged = dict(self.graph.prefixes)
+        for prefixes in prefix_maps:
+            merged.update(prefixes)
+        return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(merged.items()))
+
+    # -- targets ------------------------------------------------------------------------------
+
+    def _target(self, target: Target) -> str:
+        """A pattern binding ?this to the target's nodes."""
+        if target.kind == "sparql":
+            return f"{{ {target.value} }}"
+        value = term(target.value)  # type: ignore[arg-type]
+        if target.kind == "class":
+            if self.subclasses:
+                return f"?this <{RDF}type>/<{RDFS}subClassOf>* {value} ."
+            return f"?this <{RDF}type> {value} ."
+        if target.kind == "node":
+            return f"VALUES ?this {{ {value} }}"
+        if target.kind == "subjectsOf":
+            return f"?this {value} ?_member ."
+        return f"?_member {value} ?this ."
+
+    def _union(self, patterns: list[str]) -> str:
+        if len(patterns) == 1:
+            return patterns[0]
+        return " UNION ".join(f"{{ {p} }}" for p in patterns)
+
+    def focus_select(self, shape: Shape) -> str:
+        prefixes = {p: ns for t in shape.targets for p, ns in t.prefixes.items()}
+        body = self._union([self._target(t) for t in shape.targets])
+        return self.head(prefixes) + f"SELECT DISTINCT ?this WHERE {{ {body} }}"
+
+    def member(self, shape: Shape, group: int, var: str = "?this") -> str:
+        """A pattern that holds when `var` (bound) is a focus node of the shape."""
+        patterns = []
+        for target in shape.targets:
+            if target.kind == "sparql":
+                if self.materialised:
+                    patterns.append(f"GRAPH <{FOCUS_GRAPH}> {{ {var} <{FOCUS}> {group} }}")
+                else:
+                    patterns.append(f"{{ {target.value} }}")
+            elif target.kind == "node":
+                patterns.append(f"VALUES {var} {{ {term(target.value)} }}")  # type: ignore[arg-type]
+            else:
+                patterns.append(self._target(target).replace("?this", var))
+        return self._union(patterns)
+
+    def focus(self, shape: Shape, group: int) -> str:
+        """A pattern enumerating the focus nodes (materialised ones from the scratch graph)."""
+        if self.materialised and any(t.kind == "sparql" for t in shape.targets):
+            return f"GRAPH <{FOCUS_GRAPH}> {{ ?this <{FOCUS}> {group} }}"
+        return self._union([self._target(t) for t in shape.targets])
+
+    # -- top level ----------------------------------------------------------------------------
+
+    def compile(self) -> Plan:
+        plan = Plan()
+        for shape in self.graph.shapes:
+            if shape.deactivated or not shape.targets:
+                continue
+            index = len(plan.groups)
+            plan.groups.append(FocusGroup(shape, self.focus_select(shape),
+                                          any(t.kind == "sparql" for t in shape.targets)))
+            prefixes = {p: ns for t in shape.targets for p, ns in t.prefixes.items()}
+            batched: list[Check] = []
+            for owner in (shape, *shape.properties):
+                if owner.deactivated:
+                    continue
+                for constraint in owner.constraints:
+                    name = constraint.component[len(SH):]
+                    limit = constraint.params.get("minCount")
+                    if name in _FOCUS_LEVEL and (limit is None or int(limit.value) == 1):
+                        batched.append(Check(owner, constraint, owner.messages))
+                    else:
+                        plan.queries.append(self.constraint_query(owner, constraint, index,
+                                                                  shape, prefixes))
+            if batched:
+                plan.queries.append(self.focus_level_query(batched, index, shape, prefixes))
+        return plan
+
+    def focus_level_query(self, checks: list[Check], group: int, shape: Shape,
+                          prefixes: dict[str, str]) -> Query:
+        """sh:minCount 1 and sh:hasValue of one shape: a flag per constraint, one scan."""
+        binds, flags = [], []
+        for index, check in enumerate(checks):
+            flag = f"?_f{index}"
+            check.flag = flag[1:]
+            path = check.shape.path.sparql() if check.shape.path else None
+            if "hasValue" in check.constraint.params:
+                value = term(check.constraint.params["hasValue"])
+                test = (f"NOT EXISTS {{ ?this {path} {value} }}" if path
+                        else f"!sameTerm(?this, {value})")
+            else:
+                test = f"NOT EXISTS {{ ?this {path} ?_any{index} }}"
+            binds.append(f"BIND({test} AS {flag})")
+            flags.append(flag)
+        sparql = (f"SELECT ?this {' '.join(flags)} WHERE {{\n{self.focus(shape, group)}\n"
+                  + "\n".join(binds) + f"\nFILTER({' || '.join(flags)})\n}}")
+        return Query(self.head(prefixes) + sparql, checks, group, False)
+
+    def constraint_query(self, owner: Shape, constraint: Constraint, group: int, shape: Shape,
+                         prefixes: dict[str, str]) -> Query:
+        name = constraint.component[len(SH):]
+        params = constraint.params
+        check = Check(owner, constraint, owner.messages)
+        if name == "SPARQLConstraintComponent":
+            return self.sparql_query(check, group, shape, prefixes)
+        path = owner.path.sparql() if owner.path else None
+        needs = first_predicate(owner.path)
+        member = self.member(shape, group)
+        head = self.head(prefixes)
+        if name in ("MinCountConstraintComponent", "MaxCountConstraintComponent"):
+            key = "minCount" if name.startswith("Min") else "maxCount"
+            limit = int(params[key].value)
+            if key == "maxCount" and limit == 0:
+                sparql = (f"SELECT DISTINCT ?this WHERE {{ ?this {path} ?_any "
+                          f"FILTER EXISTS {{ {member} }} }}")
+                return Query(head + sparql, [check], group, False, needs)
+            op, optional = (">", "") if key == "maxCount" else ("<", "OPTIONAL ")
+            sparql = (f"SELECT ?this WHERE {{\n{self.focus(shape, group)}\n"
+                      f"{optional}{{ ?this {path} ?value }}\n}} "
+                      f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) {op} {limit})")
+            return Query(head + sparql, [check], group, False,
+                         needs if key == "maxCount" else None)
+        if name == "HasValueConstraintComponent":  # batched unless on a node shape list
+            raise ValueError("sh:hasValue is compiled with the focus-level batch")
+        condition = self.value_condition(name, params, "?value")
+        if path is None:  # a node shape: the focus node is the value
+            sparql = (f"SELECT ?this ?value WHERE {{\n{self.focus(shape, group)}\n"
+                      f"BIND(?this AS ?value)\n{condition}\n}}")
+            return Query(head + sparql, [check], group, True)
+        sparql = (f"SELECT ?this ?value WHERE {{\n?this {path} ?value .\n{condition}\n"
+                  f"FILTER EXISTS {{ {member} }}\n}}")
+        return Query(head + sparql, [check], group, True, needs)
+
+    def sparql_query(self, check: Check, group: int, shape: Shape,
+                     prefixes: dict[str, str]) -> Query:
+        """The constraint's own SELECT, restricted to the focus nodes at the end of its WHERE."""
+        params = check.constraint.params
+        select: str = params["select"]
+        where = _WHERE.search(select)
+        needs = None
+        if check.shape.path is not None:
+            if where and _FIRST_PATTERN.match(select[where.end():]):
+                needs = first_predicate(check.shape.path)
+            select = select.replace("$PATH", check.shape.path.sparql())
+        close = _close_of_where(select)
+        select = (select[:close] + f"\n  {self.member(shape, group, '$this')}\n"
+                  + select[close:])
+        check.messages = params["messages"] or check.shape.messages
+        per_value = bool(re.search(r"SELECT[^{]*[?$]value\b", select, re.IGNORECASE))
+        return Query(self.head(prefixes, params["prefixes"]) + select, [check], group,
+                     per_value, needs)
+
+    # -- value conditions ---------------------------------------------------------------------
+
+    def value_condition(self, name: str, params: dict, v: str) -> str:
+        """A FILTER that keeps the value nodes violating one value-based constraint."""
+        return f"FILTER({self.violation(name, params, v)})"
+
+    def violation(self, name: str, params: dict, v: str) -> str:
+        """A boolean expression, true when value `v` violates one value-based constraint."""
+        if name == "DatatypeConstraintComponent":
+            datatype = params["datatype"].value
+            ok = f"isLiteral({v}) && datatype({v}) = <{datatype}>"
+            if datatype == XSD + "string":
+                ok += f" && lang({v}) = \"\""
+            elif datatype in _CASTABLE:
+                ok += f" && COALESCE(isLiteral(<{datatype}>(STR({v}))), false)"
+            return f"!({ok})"
+        if name == "NodeKindConstraintComponent":
+            return _NODE_KINDS[params["nodeKind"].value].format(v=v)
+        if name == "ClassConstraintComponent":
+            cls = term(params["class"])
+            return f"NOT EXISTS {{ {v} <{RDF}type>/<{RDFS}subClassOf>* {cls} }}"
+        if name == "InConstraintComponent":
+            allowed = " || ".join(f"sameTerm({v}, {term(t)})" for t in params["in"]) or "false"
+            return f"!({allowed})"
+        if name == "HasValueConstraintComponent":
+            return f"!sameTerm({v}, {term(params['hasValue'])})"
+        if name == "PatternConstraintComponent":
+            pattern = ox.Literal(params["pattern"].value)
+            flags = ox.Literal(params.get("flags", ""))
+            return f"(isBlank({v}) || !REGEX(STR({v}), {pattern}, {flags}))"
+        if name in ("MinLengthConstraintComponent", "MaxLengthConstraintComponent"):
+            key = "minLength" if name.startswith("Min") else "maxLength"
+            op = "<" if key == "minLength" else ">"
+            limit = int(params[key].value)
+            return f"(isBlank({v}) || STRLEN(STR({v})) {op} {limit})"
+        if name == "NodeConstraintComponent":
+            return self.fails(params["node"], v)
+        if name == "NotConstraintComponent":
+            return f"!({self.fails(params['not'], v)})"
+        if name in ("AndConstraintComponent", "OrConstraintComponent",
+                    "XoneConstraintComponent"):
+            key = {"And": "and", "Or": "or", "Xone": "xone"}[name[:-len("ConstraintComponent")]]
+            fails = [self.fails(shape, v) for shape in params[key]]
+            if key == "and":
+                return "(" + (" || ".join(fails) or "false") + ")"
+            if key == "or":
+                return "(" + (" && ".join(fails) or "true") + ")"
+            conforming = " + ".join(f"IF({f}, 0, 1)" for f in fails) or "0"
+            return f"(({conforming}) != 1)"
+        raise ValueError(f"constraint component {name} is not supported")
+
+    # -- nested shapes ------------------------------------------------------------------------
+
+    def fails(self, shape: Shape, node: str) -> str:
+        """A boolean expression, true iff `node` (bound) does not conform to `shape`.
+
+        Value constraints of node shapes stay plain expressions (no EXISTS), which keeps
+        `sh:or` / `sh:not` over patterns as cheap as a FILTER.
+        """
+        if shape.deactivated:
+            return "false"
+        parts = [self.constraint_fails(shape, c, node) for c in shape.constraints]
+        parts += [self.fails(p, node) for p in shape.properties if not p.deactivated]
+        return "(" + (" || ".join(parts) or "false") + ")"
+
+    def constraint_fails(self, shape: Shape, constraint: Constraint, node: str) -> str:
+        name = constraint.component[len(SH):]
+        params = constraint.params
+        if name == "SPARQLConstraintComponent":
+            raise ValueError("SPARQL constraints cannot be nested in logical constraints")
+        if shape.path is None:
+            if name in ("MinCountConstraintComponent", "MaxCountConstraintComponent"):
+                raise ValueError("sh:minCount/sh:maxCount need a property shape")
+            return self.violation(name, params, node)
+        path = shape.path.sparql()
+        first, second = self.var(), self.var()
+        if name == "HasValueConstraintComponent":
+            return f"NOT EXISTS {{ {node} {path} {term(params['hasValue'])} }}"
+        if name in ("MinCountConstraintComponent", "MaxCountConstraintComponent"):
+            key = "minCount" if name.startswith("Min") else "maxCount"
+            limit = int(params[key].value)
+            if key == "minCount" and limit == 1:
+                return f"NOT EXISTS {{ {node} {path} {first} }}"
+            if key == "maxCount" and limit == 0:
+                return f"EXISTS {{ {node} {path} {first} }}"
+            if key == "maxCount" and limit == 1:
+                return (f"EXISTS {{ {node} {path} {first} . {node} {path} {second} . "
+                        f"FILTER(!sameTerm({first}, {second})) }}")
+            raise ValueError(f"nested sh:{key} {limit} is not supported")
+        return (f"EXISTS {{ {node} {path} {first} . "
+                f"FILTER({self.violation(name, params, first)}) }}")

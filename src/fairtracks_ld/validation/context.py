@@ -1,0 +1,314 @@
+"""The data graph a document is validated as: its triples plus what the rules need to know.
+
+Validation runs before a document is stored, in a scratch in-memory store holding
+- the document's quads (its version graph, as the mapping makes them);
+- a context graph of facts read from the store and the ontologies, only those the document's
+  rules can reach: for every ontology term it uses and every term the shapes name, the named
+  ontologies that declare it (`rdfs:isDefinedBy`), `ft:descends_from`, `owl:deprecated`,
+  `obo:IAO_0100001`; the status of each ontology the shapes name; `fts:StoredEntity` records of
+  entities of the store's current view in other documents that share a local_id with the
+  document or that it references; the offline CURIE prefix table.
+
+The queries are set-based (VALUES over the document's terms and ids), so a large document costs
+a few index lookups per distinct value. Nothing is written to the user's store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from fairtracks_ld.mapping.namespaces import FT, OWL, RDF
+from fairtracks_ld.mapping.prepare import Prepared
+from fairtracks_ld.standard import iter_props
+from fairtracks_ld.validation import registry
+from fairtracks_ld.validation.shapes import ShapesGraph
+from fairtracks_ld.validation.vocab import (
+    ANCESTOR,
+    COMPLETE,
+    DEPRECATED,
+    DESCENDS_FROM,
+    DOCUMENT,
+    ENTITY,
+    ENTITY_CLASS,
+    IS_DEFINED_BY,
+    MISSING,
+    ONTOLOGY,
+    PARTIAL,
+    REPLACED_BY,
+    SKOS,
+    STATUS,
+    STORED_ENTITY,
+)
+
+if TYPE_CHECKING:
+    from fairtracks_ld.store import TrackStore
+
+MINTED_VERSIONS = "https://w3id.org/fairtracks-ld/ontologies/"  # subsets fairtracks-ld built
+UNIQUE_CLASSES = tuple(FT + c for c in ("DocumentInfo", "Collection", "Study", "Experiment",
+                                        "Sample", "Track"))
+_SUBCLASS_OF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+_EQUIVALENT = OWL + "equivalentClass"
+
+
+@dataclass(frozen=True)
+class OntologySource:
+    """Ontology graphs to read facts from: graph IRI → the IRI the schemas name it by."""
+
+    store: ox.Store
+    graphs: dict[str, str]
+    partial: frozenset[str]  # graphs that hold only part of their ontology
+    closure: str | None  # a graph of ft:descends_from, if materialised
+
+
+@cache
+def _schema_names() -> dict[str, str]:
+    """Bundle module IRI → the ontology IRI the schemas use (`cl-basic.owl` → `cl.owl`)."""
+    from fairtracks_ld.ontology import Manifest, default_bundle_dir
+
+    manifest = Manifest.load(default_bundle_dir())
+    return {m.ontology_iri: m.schema_ontology_iri or m.ontology_iri for m in manifest.modules}
+
+
+def store_ontologies(store: TrackStore) -> OntologySource | None:
+    """The ontologies loaded in a store (None when it has none)."""
+    infos = store.ontologies()
+    if not infos:
+        return None
+    names = _schema_names()
+    closure = store.base + "graph/closure"
+    return OntologySource(
+        store.ox,
+        {info.graph: names.get(info.graph, info.graph) for info in infos},
+        frozenset(i.graph for i in infos if (i.version_iri or "").startswith(MINTED_VERSIONS)),
+        closure if store.has_graph(closure) else None,
+    )
+
+
+@cache
+def bundled_ontologies() -> OntologySource:
+    """The shipped bundle in a memory store, read once per process (no closure: computed)."""
+    from fairtracks_ld.ontology import default_bundle_dir, load_bundle_modules, open_module
+
+    store = ox.Store()
+    names = _schema_names()
+    graphs, partial = {}, set()
+    for module in load_bundle_modules(default_bundle_dir()):
+        with open_module(module.path) as turtle:
+            store.bulk_load(turtle.read(), format=ox.RdfFormat.TURTLE,
+                            to_graph=ox.NamedNode(module.ontology_iri))
+        graphs[module.ontology_iri] = names.get(module.ontology_iri, module.ontology_iri)
+        if (module.version_iri or "").startswith(MINTED_VERSIONS):
+            partial.add(module.ontology_iri)
+    return OntologySource(store, graphs, frozenset(partial), None)
+
+
+def _values(iris: Iterable[str]) -> str:
+    return " ".join(f"<{i}>" for i in iris)
+
+
+def _nt(subject: str, predicate: str, obj: str) -> str:
+    return f"{subject} <{predicate}> {obj} .\n"
+
+
+def shape_names(shapes: ShapesGraph) -> tuple[set[str], set[str]]:
+    """Ontologies and ontology terms the shapes name (their `fts:` annotations)."""
+    ontologies, ancestors = set(), set()
+    for predicates in shapes.index.values():
+        ontologies.update(t.value for t in predicates.get(ONTOLOGY, []))
+        ancestors.update(t.value for t in predicates.get(ANCESTOR, []))
+    return ontologies, ancestors
+
+
+def ontology_facts(source: OntologySource | None, terms: set[str], ontologies: set[str],
+                   ancestors: set[str]) -> list[str]:
+    """N-Triples lines of what the ontology rules read about `terms` and `ancestors`.
+
+    Read with direct index lookups per term (a document uses a few thousand distinct terms at
+    most), which is much faster here than SPARQL over large VALUES blocks.
+    """
+    lines = []
+    for ontology in sorted(ontologies):
+        graphs = [g for g, name in (source.graphs.items() if source else ()) if name == ontology]
+        status = MISSING if not graphs else (
+            PARTIAL if all(g in source.partial for g in graphs) else COMPLETE)  # type: ignore[union-attr]
+        lines.append(_nt(f"<{ontology}>", STATUS, f"<{status}>"))
+    if source is None:
+        return lines
+    reader = _Reader(source)
+    replacements = set()
+    for term in sorted(terms | ancestors):
+        for predicate, obj in reader.annotations(term):
+            lines.append(_nt(f"<{term}>", predicate, obj))
+            if predicate == REPLACED_BY and term in ancestors:
+                replacements.add(obj[1:-1])
+    for term in sorted(terms | ancestors | replacements):
+        lines += [_nt(f"<{term}>", IS_DEFINED_BY, f"<{name}>") for name in reader.defined_by(term)]
+    for term in sorted(terms):
+        lines += [_nt(f"<{term}>", DESCENDS_FROM, f"<{a}>") for a in reader.descends_from(term)]
+    return lines
+
+
+class _Reader:
+    """Index lookups on the ontology graphs, ancestor sets memoised."""
+
+    def __init__(self, source: OntologySource) -> None:
+        self.source = source
+        self.store = source.store
+        self.graphs = {g: ox.NamedNode(g) for g in source.graphs}
+        self._ancestors: dict[str, frozenset[str]] = {}
+
+    def _objects(self, subject: ox.NamedNode | ox.BlankNode, predicate: str) -> list:
+        quads = self.store.quads_for_pattern(subject, ox.NamedNode(predicate), None)
+        return [q.object for q in quads if q.graph_name.value in self.graphs]
+
+    def annotations(self, term: str) -> list[tuple[str, str]]:
+        node = ox.NamedNode(term)
+        return [(p, str(o)) for p in (DEPRECATED, REPLACED_BY)
+                for o in dict.fromkeys(self._objects(node, p))]
+
+    def defined_by(self, term: str) -> list[str]:
+        """The schema names of the ontologies that declare the term (or an equivalent)."""
+        node = ox.NamedNode(term)
+        candidates = [node, *self._objects(node, _EQUIVALENT),
+                      *(q.subject for q in self.store.quads_for_pattern(
+                          None, ox.NamedNode(_EQUIVALENT), node, None))]
+        names = set()
+        for candidate in candidates:
+            for quad in self.store.quads_for_pattern(candidate, ox.NamedNode(RDF + "type"),
+                                                     ox.NamedNode(OWL + "Class"), None):
+                name = self.source.graphs.get(quad.graph_name.value)
+                if name is not None:
+                    names.add(name)
+        return sorted(names)
+
+    def descends_from(self, term: str) -> frozenset[str]:
+        if self.source.closure:
+            closure = ox.NamedNode(self.source.closure)
+            return frozenset(q.object.value for q in self.store.quads_for_pattern(
+                ox.NamedNode(term), ox.NamedNode(DESCENDS_FROM), None, closure))
+        return self._closure(term)
+
+    def _parents(self, term: str) -> set[str]:
+        node = ox.NamedNode(term)
+        parents = set()
+        for parent in self._objects(node, _SUBCLASS_OF):
+            if isinstance(parent, ox.NamedNode):
+                parents.add(parent.value)
+            elif isinstance(parent, ox.BlankNode):  # part_of restrictions
+                parents.update(v.value for v in self._objects(parent, OWL + "someValuesFrom")
+                               if isinstance(v, ox.NamedNode))
+        parents.update(o.value for o in self._objects(node, SKOS + "broader")
+                       if isinstance(o, ox.NamedNode))
+        parents.update(o.value for o in self._objects(node, _EQUIVALENT)
+                       if isinstance(o, ox.NamedNode))
+        parents.update(q.subject.value for q in self.store.quads_for_pattern(
+            None, ox.NamedNode(_EQUIVALENT), node, None) if q.graph_name.value in self.graphs
+            and isinstance(q.subject, ox.NamedNode))
+        return parents
+
+    def _closure(self, term: str) -> frozenset[str]:
+        """Reflexive-transitive ancestors over is_a + part_of + skos:broader + equivalence
+        (an iterative search; cycles through equivalences are fine)."""
+        if term in self._ancestors:
+            return self._ancestors[term]
+        seen = {term}
+        stack = [term]
+        while stack:
+            current = stack.pop()
+            known = self._ancestors.get(current)
+            if known is not None and current != term:
+                seen |= known
+                continue
+            for parent in self._parents(current):
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        result = frozenset(seen)
+        self._ancestors[term] = result
+        return result
+
+
+@cache
+def _ref_predicates() -> tuple[str, ...]:
+    return tuple(sorted({FT + prop.key for _, prop in iter_props() if prop.kind == "ref"}))
+
+
+def stored_entities(store: TrackStore, prepared: Prepared, data: ox.Store) -> list[str]:
+    """Records of entities of other current documents that the document's rules can meet:
+    same class and local_id (uniqueness), or an IRI the document references (integrity)."""
+    others = {v.graph: v.document for v in store.versions()
+              if v.current and v.document != prepared.document_iri}
+    if not others:
+        return []
+    graph = ox.NamedNode(prepared.graph)
+    local_id, rdf_type = ox.NamedNode(FT + "local_id"), ox.NamedNode(RDF + "type")
+    pairs = {(row["c"].value, row["id"]) for row in data.query(
+        f"SELECT DISTINCT ?c ?id WHERE {{ GRAPH {graph} {{ ?e a ?c ; <{FT}local_id> ?id }} "
+        f"VALUES ?c {{ {_values(UNIQUE_CLASSES)} }} }}")}
+    referenced = [row["t"] for row in data.query(
+        f"SELECT DISTINCT ?t WHERE {{ GRAPH {graph} {{ ?s ?p ?t FILTER NOT EXISTS {{ ?t a ?c }} "
+        f"}} VALUES ?p {{ {_values(_ref_predicates())} }} }}")]
+    found: dict[tuple[str, str, str], ox.Literal | None] = {}
+    for cls, identifier in pairs:
+        for quad in store.ox.quads_for_pattern(None, local_id, identifier, None):
+            if quad.graph_name.value in others and any(
+                    True for _ in store.ox.quads_for_pattern(
+                        quad.subject, rdf_type, ox.NamedNode(cls), quad.graph_name)):
+                found[(quad.subject.value, cls, quad.graph_name.value)] = identifier
+    for target in referenced:
+        for quad in store.ox.quads_for_pattern(target, rdf_type, None, None):
+            if quad.graph_name.value in others:
+                ids = [q.object for q in store.ox.quads_for_pattern(
+                    target, local_id, None, quad.graph_name)]
+                found[(target.value, quad.object.value, quad.graph_name.value)] = (
+                    ids[0] if ids else None)
+    lines = []
+    for index, ((entity, cls, graph_iri), identifier) in enumerate(sorted(
+            found.items(), key=lambda item: item[0])):
+        node = f"_:stored{index}"
+        lines += [_nt(node, RDF + "type", f"<{STORED_ENTITY}>"), _nt(node, ENTITY, f"<{entity}>"),
+                  _nt(node, ENTITY_CLASS, f"<{cls}>"),
+                  _nt(node, DOCUMENT, f"<{others[graph_iri]}>")]
+        if identifier is not None:
+            lines.append(_nt(node, FT + "local_id", str(identifier)))
+    return lines
+
+
+@dataclass
+class Dataset:
+    """A document ready to validate: a scratch store whose one graph is the data graph (one
+    graph, not a union of several, is several times faster to query)."""
+
+    store: ox.Store
+    graph: str
+
+    def ntriples(self) -> bytes:
+        """The data graph as N-Triples, e.g. for pySHACL."""
+        return self.store.dump(format=ox.RdfFormat.N_TRIPLES,
+                               from_graph=ox.NamedNode(self.graph)) or b""
+
+
+def build_dataset(
+    prepared: Prepared,
+    shapes: ShapesGraph,
+    store: TrackStore | None = None,
+    ontologies: OntologySource | None = None,
+) -> Dataset:
+    """The document's quads plus its context facts, in a fresh memory store."""
+    data = ox.Store()
+    data.bulk_load(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD)
+    graph = ox.NamedNode(prepared.graph)
+    terms = {row["t"].value for row in data.query(
+        f"SELECT DISTINCT ?t WHERE {{ GRAPH {graph} {{ ?s <{FT}term_id> ?t FILTER isIRI(?t) }} }}")}
+    named_ontologies, ancestors = shape_names(shapes)
+    lines = ontology_facts(ontologies, terms, named_ontologies, ancestors)
+    if store is not None:
+        lines += stored_entities(store, prepared, data)
+    text = "".join(lines) + registry.table_ntriples()
+    data.bulk_load(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+    return Dataset(data, prepared.graph)

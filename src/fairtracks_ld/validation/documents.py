@@ -1,0 +1,239 @@
+"""Validate FAIRtracks documents: files in, per-document reports out (what the CLI prints).
+
+`validate_documents(paths, store)` reads, maps and validates each document against the shapes,
+with the store's current view (other documents, ontologies, closure) as context; without a store
+the ontologies come from the shipped bundle. Each result carries the source file, a JSON Pointer
+into the original document, the schema rule, the offending value and a message. Exit code: 0 when
+every document is valid (warnings allowed), 1 otherwise (`exit_code`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from fairtracks_ld.mapping.iris import default_base_iri, local_id_of
+from fairtracks_ld.mapping.namespaces import FT
+from fairtracks_ld.mapping.prepare import MappingError, Prepared, prepare
+from fairtracks_ld.standard import Variant, iter_props
+from fairtracks_ld.validation.context import (
+    OntologySource,
+    build_dataset,
+    bundled_ontologies,
+    store_ontologies,
+)
+from fairtracks_ld.validation.engine import validate
+from fairtracks_ld.validation.pointers import PointerResolver
+from fairtracks_ld.validation.report import VIOLATION, Report, ValidationResult
+from fairtracks_ld.validation.shapes import ShapesGraph, default_shapes
+from fairtracks_ld.validation.vocab import SCHEMA_RULE, STANDARD
+
+if TYPE_CHECKING:
+    from fairtracks_ld.store import TrackStore
+
+EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+_REF_PREDICATES = {FT + prop.key for _, prop in iter_props() if prop.kind == "ref"}
+
+
+@dataclass
+class Finding:
+    """One problem, in the words of the JSON document."""
+
+    severity: str  # Violation | Warning | Info
+    pointer: str
+    message: str
+    value: Any = None
+    rules: list[str] = field(default_factory=list)  # schema keywords (file#pointer)
+    standard: bool = True  # a JSON Schema rule (False: FAIRtracks extension or advice)
+    focus_node: str | None = None
+    result_path: str | None = None
+    component: str | None = None
+    shape: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity, "pointer": self.pointer, "message": self.message,
+            "value": self.value, "rules": self.rules, "standard": self.standard,
+            "focus_node": self.focus_node, "result_path": self.result_path,
+            "component": self.component, "shape": self.shape,
+        }
+
+
+@dataclass
+class DocumentReport:
+    """The validation of one document."""
+
+    source: str
+    findings: list[Finding] = field(default_factory=list)
+    variant: str | None = None
+    graph: str | None = None  # the version graph the document maps to
+    report: Report | None = None  # the SHACL report (None when the document could not be mapped)
+
+    @property
+    def valid(self) -> bool:
+        return not any(f.severity == "Violation" for f in self.findings)
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "Warning"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.source, "variant": self.variant, "valid": self.valid,
+                "violations": len(self.violations), "warnings": len(self.warnings),
+                "graph": self.graph, "results": [f.to_json() for f in self.findings]}
+
+    def shacl_report(self, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
+        """The W3C sh:ValidationReport (empty when the document could not be mapped)."""
+        return (self.report or Report()).serialize(fmt)
+
+
+def exit_code(reports: Iterable[DocumentReport]) -> int:
+    """0 when every document is valid (warnings allowed), 1 when any is invalid."""
+    return EXIT_VALID if all(r.valid for r in reports) else EXIT_INVALID
+
+
+# ---- validating -------------------------------------------------------------------------------
+
+
+class Validator:
+    """Validates documents against one shapes graph and one store (or the bundled ontologies).
+
+    Reuse it for a batch: the shapes are compiled and the ontologies opened once.
+    """
+
+    def __init__(self, store: TrackStore | None = None, shapes: ShapesGraph | None = None,
+                 ontologies: OntologySource | None = None) -> None:
+        self.store = store
+        self.shapes = shapes or default_shapes()
+        self.ontologies = ontologies or (store_ontologies(store) if store else None) \
+            or bundled_ontologies()
+        self.base = store.base if store is not None else default_base_iri()
+
+    def document(self, document: Any, source: str = "<document>",
+                 variant: Variant | None = None) -> DocumentReport:
+        """Map and validate one parsed JSON document."""
+        try:
+            prepared = prepare(document, self.base, variant)
+        except MappingError as error:
+            return DocumentReport(source, [Finding("Violation", error.pointer, error.message,
+                                                   rules=["mapping"])])
+        return self.prepared(prepared, document, source)
+
+    def prepared(self, prepared: Prepared, document: Any = None,
+                 source: str = "<document>") -> DocumentReport:
+        """Validate a mapped document (`document`, the JSON, only improves list pointers)."""
+        dataset = build_dataset(prepared, self.shapes, self.store, self.ontologies)
+        report = validate(dataset.store, self.shapes, [ox.NamedNode(dataset.graph)], scratch=True)
+        resolver = PointerResolver(dataset.store, prepared, document)
+        findings = [self.finding(result, resolver) for result in report.results]
+        order = {"Violation": 0, "Warning": 1, "Info": 2}
+        findings.sort(key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
+        return DocumentReport(source, findings, prepared.variant, prepared.graph, report)
+
+    def finding(self, result: ValidationResult, resolver: PointerResolver) -> Finding:
+        shape = result.source_shape
+        rules = [t.value for t in self.shapes.values(shape, SCHEMA_RULE)]
+        standard = self.shapes.value(shape, STANDARD)
+        value = _json_value(result)
+        message = result.message or result.component.rsplit("#", 1)[-1]
+        if isinstance(result.value, ox.NamedNode) and value != result.value.value:
+            message = message.replace(result.value.value, str(value))
+        literal = result.value if isinstance(result.value, ox.Literal) else None
+        return Finding(
+            severity=result.severity_name,
+            pointer=resolver.pointer(result.focus.value, result.path, literal),
+            message=message, value=value, rules=rules,
+            standard=standard is None or standard.value == "true",
+            focus_node=str(result.focus.value),
+            result_path=result.path.sparql() if result.path else None,
+            component=result.component, shape=str(shape.value),
+        )
+
+
+def _json_value(result: ValidationResult) -> Any:
+    """The offending value as the document wrote it (a reference as its local_id)."""
+    value = result.value
+    if value is None or value == result.focus:
+        return None
+    if isinstance(value, ox.Literal):
+        if value.datatype.value.endswith("#boolean"):
+            return value.value == "true"
+        if value.datatype.value.endswith("#JSON"):
+            try:
+                return json.loads(value.value)
+            except ValueError:
+                return value.value
+        return value.value
+    path = result.path
+    if path is not None and path.kind == "iri" and path.iri in _REF_PREDICATES:
+        return local_id_of(value.value)
+    return value.value
+
+
+def _pointer_key(pointer: str) -> list:
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in pointer.split("/")]
+
+
+def validate_documents(
+    paths: Iterable[str], store: TrackStore | None = None, variant: Variant | None = None,
+    shapes: ShapesGraph | None = None,
+) -> list[DocumentReport]:
+    """Read, map and validate every document of `paths` (files, folders, '-')."""
+    from fairtracks_ld.load import DocumentError, expand_sources, read_json
+
+    validator = Validator(store, shapes)
+    reports = []
+    for source in expand_sources(paths):
+        try:
+            document = read_json(source)
+        except DocumentError as error:
+            reports.append(DocumentReport(source, [Finding("Violation", "", error.message,
+                                                           rules=["json"])]))
+            continue
+        reports.append(validator.document(document, source, variant))
+    return reports
+
+
+# ---- rendering --------------------------------------------------------------------------------
+
+
+def render_text(reports: Iterable[DocumentReport], per_rule: int = 10) -> str:
+    """A human summary: each document's verdict, then its findings (`per_rule` per shape)."""
+    lines = []
+    for report in reports:
+        verdict = "valid" if report.valid else "INVALID"
+        variant = f" [{report.variant}]" if report.variant else ""
+        lines.append(f"{report.source}: {verdict}{variant} — {len(report.violations)} "
+                     f"violation(s), {len(report.warnings)} warning(s)")
+        shown: dict[tuple, int] = defaultdict(int)
+        for finding in report.findings:
+            group = (finding.severity, finding.shape, finding.rules and finding.rules[0])
+            shown[group] += 1
+            if shown[group] > per_rule:
+                continue
+            value = "" if finding.value is None else f" (value: {json.dumps(finding.value)})"
+            lines.append(f"  {finding.severity.lower()} {finding.pointer or '/'}: "
+                         f"{finding.message}{value}")
+        for (severity, _, rule), count in shown.items():
+            if count > per_rule:
+                lines.append(f"  … and {count - per_rule} more {severity.lower()}s of {rule}")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(reports: Iterable[DocumentReport]) -> str:
+    return json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = [
+    "EXIT_INVALID", "EXIT_USAGE", "EXIT_VALID", "VIOLATION", "DocumentReport", "Finding",
+    "Validator", "exit_code", "render_json", "render_text", "validate_documents",
+]

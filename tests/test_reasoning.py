@@ -1,0 +1,329 @@
+"""Materialised reasoning: the class closure, per-track ancestor links, keeping them current."""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import pyoxigraph as ox
+import pytest
+from conftest import BASE, copy_store, write_json
+
+from fairtracks_ld import reasoning
+from fairtracks_ld.load import load_sources
+from fairtracks_ld.mapping.iris import IriMinter
+from fairtracks_ld.mapping.vocabulary import REASONING_PROPERTIES
+from fairtracks_ld.ontology.install import add_ontology
+from fairtracks_ld.store import TrackStore
+
+OBO = "http://purl.obolibrary.org/obo/"
+FT = "https://w3id.org/fairtracks-ld/vocab#"
+B_CELL, T_CELL, LYMPHOCYTE = OBO + "CL_0000236", OBO + "CL_0000084", OBO + "CL_0000542"
+CEREBELLUM, BRAIN = OBO + "UBERON_0002037", OBO + "UBERON_0000955"
+CHIP_SEQ, HISTONE_CHIP = OBO + "OBI_0000716", OBO + "OBI_0002017"
+PLANNED_PROCESS, EXECUTED_PLANNED_PROCESS = OBO + "OBI_0000011", OBO + "COB_0000035"
+
+# The same question as the inferred links, asked with property paths over the ontologies: every
+# annotation of a track (by where it sits), then is_a, part_of, hierarchical parents, equivalence.
+HIERARCHY = ("(rdfs:subClassOf|rdfs:subClassOf/owl:someValuesFrom|skos:broader"
+             "|owl:equivalentClass|^owl:equivalentClass)*")
+SAMPLE = "ft:experiment_ref/ft:sample_ref/"
+EXPERIMENT = "ft:experiment_ref/"
+PATHS = {
+    "cell_type_ancestor": [SAMPLE + "ft:sample_type/ft:cell_type"],
+    "abnormal_cell_type_ancestor": [SAMPLE + "ft:sample_type/ft:abnormal_cell_type"],
+    "cell_line_ancestor": [SAMPLE + "ft:sample_type/ft:cell_line"],
+    "tissue_ancestor": [SAMPLE + "ft:sample_type/ft:organism_part"],
+    "sample_type_ancestor": [SAMPLE + f"ft:sample_type/ft:{k}"
+                             for k in ("cell_type", "abnormal_cell_type", "cell_line",
+                                       "organism_part")],
+    "biospecimen_class_ancestor": [SAMPLE + "ft:biospecimen_class"],
+    "phenotype_ancestor": [SAMPLE + "ft:phenotype", EXPERIMENT + "ft:target/ft:phenotype"],
+    "technique_ancestor": [EXPERIMENT + "ft:technique"],
+    "target_ancestor": [EXPERIMENT + f"ft:target/ft:{k}" for k in (
+        "sequence_feature", "gene_product_type", "macromolecular_structure")],
+    "file_format_ancestor": ["ft:file_format"],
+}
+PREFIXES = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+
+
+def term(iri: str, label: str) -> dict[str, str]:
+    return {"term_id": iri, "term_label": label}
+
+
+def annotate(
+    document: dict, samples: dict[int, dict] | None = None,
+    techniques: dict[int, dict] | None = None, collection: str | None = None,
+) -> dict:
+    """A copy of a generated document with chosen sample types and techniques."""
+    doc = copy.deepcopy(document)
+    if collection:
+        doc["collection_info"]["local_id"] = collection
+        for study in doc["studies"]:
+            study["collection_ref"] = collection
+    for index, sample_type in (samples or {}).items():
+        doc["samples"][index]["sample_type"] = {**sample_type, "summary": "chosen"}
+    for index, technique in (techniques or {}).items():
+        doc["experiments"][index]["technique"] = technique
+    return doc
+
+
+def track_iris(doc: dict, sample: int | None = None, experiment: int | None = None) -> set[str]:
+    """IRIs of the tracks of one sample or experiment of a document."""
+    minter = IriMinter(BASE, doc["collection_info"]["local_id"])
+    experiments = {
+        e["local_id"] for i, e in enumerate(doc["experiments"])
+        if (experiment is None or i == experiment)
+        and (sample is None or e["sample_ref"] == doc["samples"][sample]["local_id"])
+    }
+    return {minter.entity_iri("track", t["local_id"]) for t in doc["tracks"]
+            if t["experiment_ref"] in experiments}
+
+
+def tracks(store: TrackStore, predicate: str, ancestor: str) -> set[str]:
+    rows = store.query(f"SELECT ?t WHERE {{ ?t ft:{predicate} <{ancestor}> }}")
+    return {row["t"].value for row in rows}
+
+
+@pytest.fixture(scope="module")
+def chosen(generated) -> dict:
+    """A document whose sample 0 is a B cell, sample 1 cerebellum, experiment 0 histone ChIP."""
+    return annotate(
+        generated[0],
+        samples={0: {"cell_type": term(B_CELL, "B cell")},
+                 1: {"organism_part": term(CEREBELLUM, "cerebellum")}},
+        techniques={0: term(HISTONE_CHIP, "histone modification identification by ChIP-Seq "
+                                          "assay")},
+        collection="chosen",
+    )
+
+
+@pytest.fixture(scope="module")
+def loaded(bundle_template, tmp_path_factory, generated, chosen) -> TrackStore:
+    """The shipped bundle plus the generated corpus and the chosen document."""
+    folder = tmp_path_factory.mktemp("reasoning")
+    store = copy_store(bundle_template, folder / "store")
+    paths = [str(write_json(folder / f"g{i}.json", d)) for i, d in enumerate(generated)]
+    report = load_sources(store, [*paths, str(write_json(folder / "chosen.json", chosen))])
+    assert report.ok
+    return store
+
+
+# ---- the closure -----------------------------------------------------------------------------
+
+
+def test_transitive_closure_handles_cycles_and_deep_chains():
+    edges = [("a", "b"), ("b", "c"), ("c", "a"), ("d", "a"), ("e", "f")]
+    closure = reasoning.transitive_closure(["g"], edges)
+    assert closure["d"] == {"a", "b", "c", "d"}
+    assert closure["a"] == closure["b"] == closure["c"] == {"a", "b", "c"}
+    assert closure["g"] == {"g"} and closure["f"] == {"f"}
+    chain = [(f"n{i}", f"n{i + 1}") for i in range(3_000)]  # deeper than the recursion limit
+    assert len(reasoning.transitive_closure([], chain)["n0"]) == 3_001
+
+
+def test_the_closure_follows_is_a_part_of_broader_and_equivalence(loaded):
+    def ancestors(predicate: str, iri: str) -> set[str]:
+        rows = loaded.query(f"SELECT ?a WHERE {{ <{iri}> ft:{predicate} ?a }}")
+        return {row["a"].value for row in rows}
+
+    assert {B_CELL, LYMPHOCYTE} <= ancestors("subclass_of", B_CELL)
+    assert CHIP_SEQ in ancestors("subclass_of", HISTONE_CHIP)
+    assert BRAIN in ancestors("descends_from", CEREBELLUM)  # Uberon: hierarchical parents
+    assert BRAIN not in ancestors("subclass_of", CEREBELLUM)  # … which are not is_a
+    # SO part_of (BFO:0000050 restrictions): a five_prime_UTR is part of an mRNA
+    assert OBO + "SO_0000234" in ancestors("descends_from", OBO + "SO_0000204")
+    assert OBO + "SO_0000234" not in ancestors("subclass_of", OBO + "SO_0000204")
+    efo = "http://www.ebi.ac.uk/efo/EFO_0002067"  # K562, and its OBO PURL spelling
+    assert ancestors("descends_from", OBO + "EFO_0002067") == ancestors("descends_from", efo)
+
+
+def test_subclass_of_matches_the_property_path_on_so_obi_and_cl(loaded):
+    rows = loaded.query("SELECT ?c WHERE { ?c a owl:Class FILTER(isIRI(?c)) }")
+    classes = sorted(row["c"].value for row in rows
+                     if row["c"].value.startswith((OBO + "SO_", OBO + "OBI_", OBO + "CL_")))
+    sample = [*random.Random(5).sample(classes, 60), B_CELL, HISTONE_CHIP]
+    for iri in sample:
+        closure = {row["a"].value for row in loaded.query(
+            f"SELECT ?a WHERE {{ <{iri}> ft:subclass_of ?a }}")}
+        path = {row["a"].value for row in loaded.query(
+            f"SELECT ?a WHERE {{ <{iri}> (rdfs:subClassOf|owl:equivalentClass"
+            f"|^owl:equivalentClass)* ?a FILTER isIRI(?a) }}")}
+        assert closure == path, iri
+
+
+def test_the_closure_is_recorded_against_the_loaded_ontologies(loaded):
+    assert reasoning.recorded_digest(loaded) == reasoning.ontology_digest(loaded)
+    assert loaded.has_graph(reasoning.closure_graph(loaded))
+    assert any(str(g) == f"<{BASE}graph/closure>" for g in loaded.default_graphs())
+
+
+def test_every_inferred_predicate_is_in_the_vocabulary():
+    inferred = {*reasoning.ANCESTOR_PREDICATES, "subclass_of", "descends_from"}
+    assert inferred <= set(REASONING_PROPERTIES)
+
+
+# ---- track links -----------------------------------------------------------------------------
+
+
+def test_lymphocyte_finds_tracks_annotated_b_cell(loaded, chosen):
+    b_cell_tracks = track_iris(chosen, sample=0)
+    assert b_cell_tracks
+    assert b_cell_tracks <= tracks(loaded, "cell_type_ancestor", LYMPHOCYTE)
+    assert b_cell_tracks <= tracks(loaded, "sample_type_ancestor", LYMPHOCYTE)
+    assert b_cell_tracks <= tracks(loaded, "cell_type_ancestor", B_CELL)
+    assert not b_cell_tracks & tracks(loaded, "cell_type_ancestor", T_CELL)
+
+
+def test_brain_finds_tracks_from_the_cerebellum(loaded, chosen):
+    cerebellum_tracks = track_iris(chosen, sample=1)
+    assert cerebellum_tracks
+    assert cerebellum_tracks <= tracks(loaded, "tissue_ancestor", BRAIN)
+    assert cerebellum_tracks <= tracks(loaded, "sample_type_ancestor", BRAIN)
+
+
+def test_chip_seq_assay_finds_histone_modification_chip_seq(loaded, chosen):
+    histone_tracks = track_iris(chosen, experiment=0)
+    assert histone_tracks
+    assert histone_tracks <= tracks(loaded, "technique_ancestor", CHIP_SEQ)
+
+
+@pytest.fixture(scope="module")
+def path_ancestors(loaded) -> dict[str, set[str]]:
+    """Every annotation term's ancestors, by a property path over the ontologies."""
+    rows = loaded.query(
+        f"{PREFIXES}SELECT DISTINCT ?term ?a WHERE {{ {{ SELECT DISTINCT ?term WHERE {{ "
+        f"?annotation ft:term_id ?term }} }} ?term {HIERARCHY} ?a FILTER isIRI(?a) }}"
+    )
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(row["term"].value, set()).add(row["a"].value)
+    return found
+
+
+@pytest.mark.parametrize("predicate", sorted(PATHS))
+def test_links_are_exactly_what_the_property_paths_give(loaded, path_ancestors, predicate):
+    alternatives = "|".join(f"{path}/ft:term_id" for path in PATHS[predicate])
+    rows = loaded.query(f"SELECT DISTINCT ?t ?term WHERE {{ ?t a ft:Track ; ({alternatives}) "
+                        "?term }")
+    expected = {(row["t"].value, a) for row in rows for a in path_ancestors[row["term"].value]}
+    stored = {(row["t"].value, row["a"].value) for row in loaded.query(
+        f"SELECT ?t ?a WHERE {{ ?t ft:{predicate} ?a }}")}
+    assert stored == expected
+    assert expected or predicate == "abnormal_cell_type_ancestor"
+
+
+def test_links_are_few_per_track(loaded):
+    versions = [v.graph for v in loaded.versions() if v.current]
+    n_tracks = sum(1 for v in versions for _ in loaded.ox.quads_for_pattern(
+        None, None, ox.NamedNode(FT + "Track"), ox.NamedNode(v)))
+    n_links = sum(len(list(loaded.graph_quads(reasoning.inferred_graph(v)))) for v in versions)
+    assert 20 < n_links / n_tracks < 150
+
+
+def test_a_new_version_replaces_the_old_links(bundle_template, tmp_path, chosen):
+    store = copy_store(bundle_template, tmp_path / "store")
+    first = write_json(tmp_path / "v1.json", chosen)
+    newer = annotate(chosen, samples={0: {"cell_type": term(T_CELL, "T cell")}})
+    newer["doc_info"]["doc_version"] = "v2"
+    newer["doc_info"]["doc_date"] = "2030-01-01T00:00:00Z"
+    second = write_json(tmp_path / "v2.json", newer)
+    moved = track_iris(chosen, sample=0)
+    assert load_sources(store, [str(first)]).ok
+    assert moved <= tracks(store, "cell_type_ancestor", B_CELL)
+    assert load_sources(store, [str(second)]).ok
+    assert not moved & tracks(store, "cell_type_ancestor", B_CELL)
+    assert moved <= tracks(store, "cell_type_ancestor", T_CELL)
+    track = sorted(moved)[0]
+    rows = store.query(f"SELECT ?a WHERE {{ <{track}> ft:cell_type_ancestor ?a }}")
+    links = [row["a"].value for row in rows]
+    assert len(links) == len(set(links))  # no leftovers of the old version, no duplicates
+    # reloading the current version replaces its links in place, through a staging graph
+    before = len(store.ox)
+    assert load_sources(store, [str(second)]).ok
+    assert len(store.ox) == before
+    assert not any("/staging/" in g.value for g in store.ox.named_graphs())
+
+
+TINY = """format-version: 1.2
+data-version: {version}
+ontology: favourites
+
+[Term]
+id: FAV:0000001
+name: favourite cell
+
+[Term]
+id: CL:0000236
+name: B cell
+{is_a}
+"""
+
+
+def test_adding_or_reloading_an_ontology_recomputes_closure_and_links(tmp_path, chosen):
+    store = TrackStore(tmp_path / "store", base=BASE)
+    assert load_sources(store, [str(write_json(tmp_path / "doc.json", chosen))]).ok
+    favourite = OBO + "FAV_0000001"
+    b_cell_tracks = track_iris(chosen, sample=0)
+    assert not tracks(store, "cell_type_ancestor", favourite)
+    source = tmp_path / "favourites.obo"
+    source.write_text(TINY.format(version="2024-01-01", is_a="is_a: FAV:0000001"))
+    add_ontology(store, str(source))
+    assert tracks(store, "cell_type_ancestor", favourite) == b_cell_tracks
+    assert bool(store.query(f"ASK {{ <{B_CELL}> ft:subclass_of <{favourite}> }}"))
+    source.write_text(TINY.format(version="2024-02-01", is_a=""))
+    add_ontology(store, str(source))
+    assert not tracks(store, "cell_type_ancestor", favourite)
+    assert not bool(store.query(f"ASK {{ <{B_CELL}> ft:subclass_of <{favourite}> }}"))
+    assert reasoning.recorded_digest(store) == reasoning.ontology_digest(store)
+
+
+def test_a_stale_closure_is_recomputed_before_the_next_write(tmp_path, chosen, generated):
+    store = TrackStore(tmp_path / "store", base=BASE)
+    source = tmp_path / "favourites.obo"
+    source.write_text(TINY.format(version="2024-01-01", is_a="is_a: FAV:0000001"))
+    add_ontology(store, str(source), reason=False)  # e.g. an interrupted refresh
+    assert reasoning.recorded_digest(store) != reasoning.ontology_digest(store)
+    assert load_sources(store, [str(write_json(tmp_path / "doc.json", chosen))]).ok
+    assert track_iris(chosen, sample=0) <= tracks(store, "cell_type_ancestor", OBO + "FAV_0000001")
+
+
+# ---- obsolete terms and ontology versions ----------------------------------------------------
+
+
+def test_obsolete_terms_are_reported_and_followed(bundle_template, tmp_path, chosen):
+    store = copy_store(bundle_template, tmp_path / "store")
+    doc = annotate(chosen, techniques={0: term(PLANNED_PROCESS, "planned process")},
+                   collection="obsolete")
+    report = load_sources(store, [str(write_json(tmp_path / "obsolete.json", doc))])
+    (_, _, notes), = report.loaded
+    warnings = [n for n in notes if "obsolete" in n.message]
+    assert [n.pointer for n in warnings] == ["/experiments/0/technique/term_id"]
+    assert "OBI:0000011 (obsolete planned process)" in warnings[0].message
+    assert "COB:0000035" in warnings[0].message and warnings[0].level == "warning"
+    assert reasoning.effective_term(store, PLANNED_PROCESS) == EXECUTED_PLANNED_PROCESS
+    assert reasoning.effective_term(store, CHIP_SEQ) == CHIP_SEQ
+    assert track_iris(doc, experiment=0) <= tracks(store, "technique_ancestor",
+                                                   EXECUTED_PLANNED_PROCESS)
+
+
+def test_doc_ontology_versions_differences_are_reported(bundle_template, tmp_path, chosen):
+    from fairtracks_ld.term_checks import ontology_version_notes
+
+    store = copy_store(bundle_template, tmp_path / "store")
+    doc = copy.deepcopy(chosen)
+    doc["doc_info"]["doc_ontology_versions"]["http://purl.obolibrary.org/obo/go.owl"] = (
+        "http://purl.obolibrary.org/obo/go/releases/2024-01-01/go.owl")
+    report = load_sources(store, [str(write_json(tmp_path / "versions.json", doc))])
+    (_, version, loader_notes), = report.loaded
+    notes = {n.pointer.rsplit("/", 1)[-1]: n for n in ontology_version_notes(store,
+                                                                             version.graph)}
+    assert all(note in loader_notes for note in notes.values())  # the loader reports them
+    so = notes["http:~1~1purl.obolibrary.org~1obo~1so.owl"]
+    assert so.level == "warning" and "so/2024-11-18/so.owl" in so.message
+    go = notes["http:~1~1purl.obolibrary.org~1obo~1go.owl"]
+    assert go.level == "warning" and "no http://purl.obolibrary.org/obo/go.owl is loaded" in (
+        go.message)
+    cl = notes["http:~1~1purl.obolibrary.org~1obo~1cl.owl"]
+    assert cl.level == "info"  # the same 2022-12-15 release, as cl-basic
+    assert "http:~1~1purl.obolibrary.org~1obo~1obi.owl" not in notes  # identical
