@@ -75,3 +75,71 @@ def copy_store(template: Path, target: Path) -> TrackStore:
 
     ox.Store.read_only(str(template)).backup(str(target))
     return TrackStore(target, base=BASE)
+
+
+OBO = "http://purl.obolibrary.org/obo/"
+B_CELL, CEREBELLUM = OBO + "CL_0000236", OBO + "UBERON_0002037"
+HISTONE_CHIP = OBO + "OBI_0002017"
+
+
+def term(iri: str, label: str) -> dict[str, str]:
+    return {"term_id": iri, "term_label": label}
+
+
+def annotate(
+    document: dict, samples: dict[int, dict] | None = None,
+    techniques: dict[int, dict] | None = None, collection: str | None = None,
+) -> dict:
+    """A copy of a generated document with chosen sample types and techniques."""
+    doc = copy.deepcopy(document)
+    if collection:
+        doc["collection_info"]["local_id"] = collection
+        for study in doc["studies"]:
+            study["collection_ref"] = collection
+    for index, sample_type in (samples or {}).items():
+        doc["samples"][index]["sample_type"] = {**sample_type, "summary": "chosen"}
+    for index, technique in (techniques or {}).items():
+        doc["experiments"][index]["technique"] = technique
+    return doc
+
+
+def track_iris(doc: dict, sample: int | None = None, experiment: int | None = None) -> set[str]:
+    """IRIs of the tracks of one sample or experiment of a document."""
+    from fairtracks_ld.mapping.iris import IriMinter
+
+    minter = IriMinter(BASE, doc["collection_info"]["local_id"])
+    experiments = {
+        e["local_id"] for i, e in enumerate(doc["experiments"])
+        if (experiment is None or i == experiment)
+        and (sample is None or e["sample_ref"] == doc["samples"][sample]["local_id"])
+    }
+    return {minter.entity_iri("track", t["local_id"]) for t in doc["tracks"]
+            if t["experiment_ref"] in experiments}
+
+
+@pytest.fixture(scope="session")
+def chosen(generated) -> dict:
+    """A document whose sample 0 is a B cell, sample 1 cerebellum, experiment 0 histone ChIP."""
+    return annotate(
+        generated[0],
+        samples={0: {"cell_type": term(B_CELL, "B cell")},
+                 1: {"organism_part": term(CEREBELLUM, "cerebellum")}},
+        techniques={0: term(HISTONE_CHIP, "histone modification identification by ChIP-Seq "
+                                          "assay")},
+        collection="chosen",
+    )
+
+
+@pytest.fixture(scope="session")
+def corpus_template(bundle_template, tmp_path_factory, generated, chosen) -> Path:
+    """The bundle plus the generated corpus and the chosen document, built once per session."""
+    from fairtracks_ld.load import load_sources
+
+    folder = tmp_path_factory.mktemp("corpus")
+    store = copy_store(bundle_template, folder / "store")
+    paths = [str(write_json(folder / f"g{i}.json", d)) for i, d in enumerate(generated)]
+    report = load_sources(store, [*paths, str(write_json(folder / "chosen.json", chosen))])
+    assert report.ok
+    store.flush()
+    del store
+    return folder / "store"

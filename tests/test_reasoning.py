@@ -7,20 +7,29 @@ import random
 
 import pyoxigraph as ox
 import pytest
-from conftest import BASE, copy_store, write_json
+from conftest import (
+    B_CELL,
+    BASE,
+    CEREBELLUM,
+    HISTONE_CHIP,
+    OBO,
+    annotate,
+    copy_store,
+    term,
+    track_iris,
+    write_json,
+)
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.load import load_sources
-from fairtracks_ld.mapping.iris import IriMinter
 from fairtracks_ld.mapping.vocabulary import REASONING_PROPERTIES
 from fairtracks_ld.ontology.install import add_ontology
 from fairtracks_ld.store import TrackStore
 
-OBO = "http://purl.obolibrary.org/obo/"
 FT = "https://w3id.org/fairtracks-ld/vocab#"
-B_CELL, T_CELL, LYMPHOCYTE = OBO + "CL_0000236", OBO + "CL_0000084", OBO + "CL_0000542"
-CEREBELLUM, BRAIN = OBO + "UBERON_0002037", OBO + "UBERON_0000955"
-CHIP_SEQ, HISTONE_CHIP = OBO + "OBI_0000716", OBO + "OBI_0002017"
+T_CELL, LYMPHOCYTE = OBO + "CL_0000084", OBO + "CL_0000542"
+BRAIN = OBO + "UBERON_0000955"
+CHIP_SEQ = OBO + "OBI_0000716"
 PLANNED_PROCESS, EXECUTED_PLANNED_PROCESS = OBO + "OBI_0000011", OBO + "COB_0000035"
 
 # The same question as the inferred links, asked with property paths over the ontologies: every
@@ -47,66 +56,15 @@ PATHS = {
 PREFIXES = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
 
 
-def term(iri: str, label: str) -> dict[str, str]:
-    return {"term_id": iri, "term_label": label}
-
-
-def annotate(
-    document: dict, samples: dict[int, dict] | None = None,
-    techniques: dict[int, dict] | None = None, collection: str | None = None,
-) -> dict:
-    """A copy of a generated document with chosen sample types and techniques."""
-    doc = copy.deepcopy(document)
-    if collection:
-        doc["collection_info"]["local_id"] = collection
-        for study in doc["studies"]:
-            study["collection_ref"] = collection
-    for index, sample_type in (samples or {}).items():
-        doc["samples"][index]["sample_type"] = {**sample_type, "summary": "chosen"}
-    for index, technique in (techniques or {}).items():
-        doc["experiments"][index]["technique"] = technique
-    return doc
-
-
-def track_iris(doc: dict, sample: int | None = None, experiment: int | None = None) -> set[str]:
-    """IRIs of the tracks of one sample or experiment of a document."""
-    minter = IriMinter(BASE, doc["collection_info"]["local_id"])
-    experiments = {
-        e["local_id"] for i, e in enumerate(doc["experiments"])
-        if (experiment is None or i == experiment)
-        and (sample is None or e["sample_ref"] == doc["samples"][sample]["local_id"])
-    }
-    return {minter.entity_iri("track", t["local_id"]) for t in doc["tracks"]
-            if t["experiment_ref"] in experiments}
-
-
 def tracks(store: TrackStore, predicate: str, ancestor: str) -> set[str]:
     rows = store.query(f"SELECT ?t WHERE {{ ?t ft:{predicate} <{ancestor}> }}")
     return {row["t"].value for row in rows}
 
 
 @pytest.fixture(scope="module")
-def chosen(generated) -> dict:
-    """A document whose sample 0 is a B cell, sample 1 cerebellum, experiment 0 histone ChIP."""
-    return annotate(
-        generated[0],
-        samples={0: {"cell_type": term(B_CELL, "B cell")},
-                 1: {"organism_part": term(CEREBELLUM, "cerebellum")}},
-        techniques={0: term(HISTONE_CHIP, "histone modification identification by ChIP-Seq "
-                                          "assay")},
-        collection="chosen",
-    )
-
-
-@pytest.fixture(scope="module")
-def loaded(bundle_template, tmp_path_factory, generated, chosen) -> TrackStore:
+def loaded(corpus_template, tmp_path_factory) -> TrackStore:
     """The shipped bundle plus the generated corpus and the chosen document."""
-    folder = tmp_path_factory.mktemp("reasoning")
-    store = copy_store(bundle_template, folder / "store")
-    paths = [str(write_json(folder / f"g{i}.json", d)) for i, d in enumerate(generated)]
-    report = load_sources(store, [*paths, str(write_json(folder / "chosen.json", chosen))])
-    assert report.ok
-    return store
+    return copy_store(corpus_template, tmp_path_factory.mktemp("reasoning") / "store")
 
 
 # ---- the closure -----------------------------------------------------------------------------
@@ -276,6 +234,28 @@ def test_adding_or_reloading_an_ontology_recomputes_closure_and_links(tmp_path, 
     assert not tracks(store, "cell_type_ancestor", favourite)
     assert not bool(store.query(f"ASK {{ <{B_CELL}> ft:subclass_of <{favourite}> }}"))
     assert reasoning.recorded_digest(store) == reasoning.ontology_digest(store)
+
+
+def test_the_reason_command_writes_only_differences_unless_told_to_rewrite(
+    tmp_path, chosen, capsys
+):
+    from fairtracks_ld.cli import main
+
+    path = tmp_path / "store"
+    store = TrackStore(path, base=BASE)
+    assert load_sources(store, [str(write_json(tmp_path / "doc.json", chosen))]).ok
+    source = tmp_path / "favourites.obo"
+    source.write_text(TINY.format(version="2024-01-01", is_a="is_a: FAV:0000001"))
+    add_ontology(store, str(source))
+    before = len(store.ox)
+    del store
+    assert main(["--store", str(path), "reason"]) == 0
+    assert "0 links removed, 0 added" in capsys.readouterr().out
+    assert main(["--store", str(path), "reason", "--full"]) == 0
+    assert "rewritten from scratch" in capsys.readouterr().out
+    store = TrackStore(path)
+    assert len(store.ox) == before
+    assert track_iris(chosen, sample=0) <= tracks(store, "cell_type_ancestor", OBO + "FAV_0000001")
 
 
 def test_a_stale_closure_is_recomputed_before_the_next_write(tmp_path, chosen, generated):

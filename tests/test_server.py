@@ -56,7 +56,7 @@ def server(tmp_path_factory, examples):
          str(port), "--query-timeout", "3", "--workers", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
-    deadline = time.time() + 60
+    deadline = time.time() + 180  # generous: CI machines may be busy
     while time.time() < deadline:
         try:
             if requests.get(base, timeout=2).status_code == 200:

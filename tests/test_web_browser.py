@@ -21,6 +21,7 @@ from conftest import write_json
 from test_server import EXAMPLES, TRACK, cli, free_port
 
 from fairtracks_ld.queries import list_queries
+from fairtracks_ld.web.query_page import examples
 
 CHROMIUM = os.environ.get("FAIRTRACKS_LD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -160,6 +161,20 @@ def test_literals_are_escaped_not_run(page, site):
     page.wait_for_timeout(300)
     assert page.seen["dialogs"] == []
     _only_this_server(page, site)
+
+
+def test_every_example_is_valid_sparql_with_its_parameters_bound():
+    import pyoxigraph as ox
+
+    empty = ox.Store()
+    assert sorted(e.name for e in examples()) == sorted(q.name for q in list_queries())
+    for example in examples():
+        result = empty.query(example.query)  # a syntax error raises here
+        if isinstance(result, ox.QuerySolutions):
+            assert list(result) == []
+    by_name = {e.name: e.query for e in examples()}
+    assert "VALUES ?term { <http://purl.obolibrary.org/obo/CL_0000542> }" in by_name[
+        "tracks-by-cell-type"]
 
 
 def test_query_page_runs_an_example_offline(page, site):

@@ -157,8 +157,11 @@ def sparql_target(location: str, variants: frozenset[str], condition: Condition 
         test, test_location = step(anchor, condition.test[:-1])
         last = condition.test[-1]
         path = "/".join(p for p in (test, step(test_location, (last,))[0]) if p)
-        values = " ".join(rdf_value(test_location, last, v) for v in condition.values)
-        lines.append(f"?anchor {path} ?test . VALUES ?test {{ {values} }}")
+        values = [rdf_value(test_location, last, v) for v in condition.values]
+        if len(values) == 1:
+            lines.append(f"?anchor {path} {values[0]} .")
+        else:
+            lines.append(f"?anchor {path} ?test . FILTER(?test IN ({', '.join(values)}))")
         lines += _walk("?anchor", anchor, location, "?this")
     if entry is not None:
         lines.append(f"?this ft:ontology {rdf_value(location, 'ontology', entry)} .")
@@ -306,7 +309,7 @@ def render_files() -> dict[str, str]:
         files[filename] = f"{HEADER}# Shapes for {about}.\n\n{_prefix_lines()}{body}"
     from fairtracks_ld.validation.readme import render_readme
 
-    files["README.md"] = render_readme(checks)
+    files["README.md"] = render_readme(_fold_conditionals(merged_rules()))
     return files
 
 

@@ -267,7 +267,7 @@ def _curie_checks(rule: Rule, path: str, label: str, params: tuple) -> list[Chec
             "the registry's pattern", "identifiers", severity))
     else:  # any registered prefix: the common ones statically, the others from the table
         common = registry.COMMON_PREFIXES
-        prefixed = "^(" + "|".join(re.escape(p) for p in common) + "):"
+        prefixed = "^(" + "|".join(re.escape(p) for p in common) + r"):\S*$"
         checks.append(Check(
             rule, path, f"sh:or ( [ sh:not [ sh:pattern {string(prefixed)} ] ] "
             f"[ sh:pattern {string(registry.namespace_regex(common))} ] )",

@@ -7,8 +7,8 @@ The queries are shaped for Oxigraph on large documents:
   query per shape, a flag per constraint;
 - SHACL-SPARQL constraints keep their SELECT; membership is added at the end of its WHERE clause
   (so, like every shipped template, a constraint must bind `$this` in a triple pattern);
-- the focus nodes of SPARQL-based targets are computed once per shape (materialised in a scratch
-  graph when the engine owns the store), and a shape with no focus node costs nothing.
+- a SPARQL-based target is inlined as a correlated pattern where membership is tested (cheap
+  index lookups from the bound node), and a shape with no focus node costs nothing.
 Nested shapes (`sh:node`, `sh:not`, `sh:and`, `sh:or`, `sh:xone`) become "fails" patterns used
 inside FILTER (NOT) EXISTS.
 """
@@ -22,10 +22,10 @@ from itertools import count
 import pyoxigraph as ox
 
 from fairtracks_ld.validation.shapes import Constraint, PropertyPath, Shape, ShapesGraph, Target
-from fairtracks_ld.validation.vocab import FTS, RDF, RDFS, SH, XSD
+from fairtracks_ld.validation.vocab import RDF, RDFS, SH, XSD
 
-FOCUS_GRAPH = "urn:fairtracks-ld:validation:focus"
-FOCUS = FTS + "focus"
+_TARGET = re.compile(r"^\s*SELECT\s+(?:DISTINCT\s+)?\?this\s+WHERE\s*\{(.*)\}\s*$",
+                     re.IGNORECASE | re.DOTALL)
 # Datatypes whose lexical forms can be checked with a cast (ill-typed literals fail the cast).
 _CASTABLE = {XSD + t for t in ("dateTime", "date", "time", "boolean", "integer", "decimal",
                                "double", "float")}
@@ -38,8 +38,11 @@ _NODE_KINDS = {
     SH + "BlankNodeOrLiteral": "isIRI({v})",
 }
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
-_FIRST_PATTERN = re.compile(r"^\s*\$this\s+\$PATH\s+\?value\s*\.", re.IGNORECASE)
+_FIRST_PATTERN = re.compile(r"\s*\$this\s+\$PATH\s+\?value\s*\.", re.IGNORECASE)
 _FOCUS_LEVEL = {"MinCountConstraintComponent", "HasValueConstraintComponent"}
+_VALUE_LEVEL = {c + "ConstraintComponent" for c in (
+    "Datatype", "NodeKind", "Class", "In", "Pattern", "MinLength", "MaxLength", "Node", "Not",
+    "And", "Or", "Xone")}
 
 
 @dataclass
@@ -65,8 +68,7 @@ class FocusGroup:
     """The focus nodes of one shape with targets."""
 
     shape: Shape
-    select: str  # SELECT DISTINCT ?this (used to materialise and to test emptiness)
-    materialise: bool  # has SPARQL-based targets
+    select: str  # SELECT DISTINCT ?this (to test emptiness and count)
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Query:
     group: int  # index of its FocusGroup
     per_value: bool
     needs: str | None = None  # a predicate that must occur in the data for any result
+    join: str | None = None  # the same query starting from the focus nodes (small sets)
 
 
 @dataclass
@@ -133,14 +136,11 @@ def _close_of_where(select: str) -> int:
 
 class Compiler:
     """Compiles a shapes graph. `subclasses`: targetClass needs rdfs:subClassOf* (only when the
-    data graph has subclass triples); `materialised`: SPARQL-target focus nodes will sit in
-    FOCUS_GRAPH (the engine owns the store)."""
+    data graph has subclass triples)."""
 
-    def __init__(self, graph: ShapesGraph, subclasses: bool = True,
-                 materialised: bool = False) -> None:
+    def __init__(self, graph: ShapesGraph, subclasses: bool = True) -> None:
         self.graph = graph
         self.subclasses = subclasses
-        self.materialised = materialised
         self._fresh = count()
 
     def var(self, stem: str = "v") -> str:
@@ -184,20 +184,27 @@ class Compiler:
         patterns = []
         for target in shape.targets:
             if target.kind == "sparql":
-                if self.materialised:
-                    patterns.append(f"GRAPH <{FOCUS_GRAPH}> {{ {var} <{FOCUS}> {group} }}")
-                else:
-                    patterns.append(f"{{ {target.value} }}")
+                patterns.append(self._inline(str(target.value), var))
             elif target.kind == "node":
                 patterns.append(f"VALUES {var} {{ {term(target.value)} }}")  # type: ignore[arg-type]
             else:
                 patterns.append(self._target(target).replace("?this", var))
         return self._union(patterns)
 
+    def _inline(self, select: str, var: str) -> str:
+        """A SPARQL target's WHERE body with ?this := var and its other variables renamed, so
+        that membership is tested from the bound node (a subquery would be evaluated whole)."""
+        match = _TARGET.match(select)
+        if match is None or ('"' in match.group(1) and "?" in match.group(1).split('"', 1)[1]) \
+                or re.search(r"\bSELECT\b", match.group(1), re.IGNORECASE):
+            return f"{{ {select} }}".replace("?this", var)
+        stem = self.var("t")[1:]
+        body = re.sub(r"[?$](\w+)", lambda m: var if m.group(1) == "this"
+                      else f"?{stem}_{m.group(1)}", match.group(1))
+        return f"{{ {body} }}"
+
     def focus(self, shape: Shape, group: int) -> str:
-        """A pattern enumerating the focus nodes (materialised ones from the scratch graph)."""
-        if self.materialised and any(t.kind == "sparql" for t in shape.targets):
-            return f"GRAPH <{FOCUS_GRAPH}> {{ ?this <{FOCUS}> {group} }}"
+        """A pattern enumerating the focus nodes."""
         return self._union([self._target(t) for t in shape.targets])
 
     # -- top level ----------------------------------------------------------------------------
@@ -208,21 +215,26 @@ class Compiler:
             if shape.deactivated or not shape.targets:
                 continue
             index = len(plan.groups)
-            plan.groups.append(FocusGroup(shape, self.focus_select(shape),
-                                          any(t.kind == "sparql" for t in shape.targets)))
+            plan.groups.append(FocusGroup(shape, self.focus_select(shape)))
             prefixes = {p: ns for t in shape.targets for p, ns in t.prefixes.items()}
             batched: list[Check] = []
+            by_path: dict[str, list[Check]] = {}
             for owner in (shape, *shape.properties):
                 if owner.deactivated:
                     continue
                 for constraint in owner.constraints:
                     name = constraint.component[len(SH):]
+                    check = Check(owner, constraint, owner.messages)
                     limit = constraint.params.get("minCount")
                     if name in _FOCUS_LEVEL and (limit is None or int(limit.value) == 1):
-                        batched.append(Check(owner, constraint, owner.messages))
+                        batched.append(check)
+                    elif name in _VALUE_LEVEL and owner.path is not None:
+                        by_path.setdefault(owner.path.sparql(), []).append(check)
                     else:
-                        plan.queries.append(self.constraint_query(owner, constraint, index,
-                                                                  shape, prefixes))
+                        plan.queries.append(self.constraint_query(check, index, shape,
+                                                                  prefixes))
+            for checks in by_path.values():
+                plan.queries.append(self.value_query(checks, index, shape, prefixes))
             if batched:
                 plan.queries.append(self.focus_level_query(batched, index, shape, prefixes))
         return plan
@@ -247,23 +259,45 @@ class Compiler:
                   + "\n".join(binds) + f"\nFILTER({' || '.join(flags)})\n}}")
         return Query(self.head(prefixes) + sparql, checks, group, False)
 
-    def constraint_query(self, owner: Shape, constraint: Constraint, group: int, shape: Shape,
+    def value_query(self, checks: list[Check], group: int, shape: Shape,
+                    prefixes: dict[str, str]) -> Query:
+        """Every value constraint on one path of one shape: one pass over the path's values.
+
+        Two forms: scan the path and test membership only where a constraint fails (large focus
+        sets), or join from the focus nodes (small ones); the engine picks one at run time.
+        """
+        path = checks[0].shape.path
+        assert path is not None
+        conditions = []
+        for index, check in enumerate(checks):
+            check.flag = f"_f{index}"
+            conditions.append(self.violation(check.component[len(SH):],
+                                             check.constraint.params, "?value"))
+        flags = " ".join(f"({c} AS ?_f{i})" for i, c in enumerate(conditions))
+        any_fails = " || ".join(f"({c})" for c in conditions)
+        head = self.head(prefixes) + f"SELECT ?this ?value {flags} WHERE {{\n"
+        scan = (f"{head}?this {path.sparql()} ?value .\n"
+                f"FILTER(IF({any_fails}, EXISTS {{ {self.member(shape, group)} }}, false))\n}}")
+        join = (f"{head}{self.focus(shape, group)}\n?this {path.sparql()} ?value .\n"
+                f"FILTER({any_fails})\n}}")
+        return Query(scan, checks, group, True, first_predicate(path), join)
+
+    def constraint_query(self, check: Check, group: int, shape: Shape,
                          prefixes: dict[str, str]) -> Query:
+        owner, constraint = check.shape, check.constraint
         name = constraint.component[len(SH):]
         params = constraint.params
-        check = Check(owner, constraint, owner.messages)
         if name == "SPARQLConstraintComponent":
             return self.sparql_query(check, group, shape, prefixes)
         path = owner.path.sparql() if owner.path else None
         needs = first_predicate(owner.path)
-        member = self.member(shape, group)
         head = self.head(prefixes)
         if name in ("MinCountConstraintComponent", "MaxCountConstraintComponent"):
             key = "minCount" if name.startswith("Min") else "maxCount"
             limit = int(params[key].value)
             if key == "maxCount" and limit == 0:
                 sparql = (f"SELECT DISTINCT ?this WHERE {{ ?this {path} ?_any "
-                          f"FILTER EXISTS {{ {member} }} }}")
+                          f"FILTER EXISTS {{ {self.member(shape, group)} }} }}")
                 return Query(head + sparql, [check], group, False, needs)
             op, optional = (">", "") if key == "maxCount" else ("<", "OPTIONAL ")
             sparql = (f"SELECT ?this WHERE {{\n{self.focus(shape, group)}\n"
@@ -271,35 +305,60 @@ class Compiler:
                       f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) {op} {limit})")
             return Query(head + sparql, [check], group, False,
                          needs if key == "maxCount" else None)
-        if name == "HasValueConstraintComponent":  # batched unless on a node shape list
-            raise ValueError("sh:hasValue is compiled with the focus-level batch")
-        condition = self.value_condition(name, params, "?value")
-        if path is None:  # a node shape: the focus node is the value
-            sparql = (f"SELECT ?this ?value WHERE {{\n{self.focus(shape, group)}\n"
-                      f"BIND(?this AS ?value)\n{condition}\n}}")
-            return Query(head + sparql, [check], group, True)
-        sparql = (f"SELECT ?this ?value WHERE {{\n?this {path} ?value .\n{condition}\n"
-                  f"FILTER EXISTS {{ {member} }}\n}}")
-        return Query(head + sparql, [check], group, True, needs)
+        if path is not None:
+            raise ValueError(f"{name} on a property shape is compiled with its path")
+        condition = self.value_condition(name, params, "?this")
+        sparql = (f"SELECT ?this ?value WHERE {{\n{self.focus(shape, group)}\n"
+                  f"BIND(?this AS ?value)\n{condition}\n}}")
+        return Query(head + sparql, [check], group, True)
 
     def sparql_query(self, check: Check, group: int, shape: Shape,
                      prefixes: dict[str, str]) -> Query:
-        """The constraint's own SELECT, restricted to the focus nodes at the end of its WHERE."""
+        """The constraint's own SELECT joined with the focus nodes: at the end of its WHERE
+        clause (large focus sets), or at its start (small ones; the engine picks).
+
+        When the WHERE clause is `$this $PATH ?value . REST` and REST never mentions `$this`,
+        REST only depends on the value: it is evaluated once per distinct value (a document has
+        100k term_id triples but a few thousand distinct terms), then joined back. Same results,
+        since joins commute; only the evaluation order changes.
+        """
         params = check.constraint.params
         select: str = params["select"]
-        where = _WHERE.search(select)
-        needs = None
-        if check.shape.path is not None:
-            if where and _FIRST_PATTERN.match(select[where.end():]):
-                needs = first_predicate(check.shape.path)
-            select = select.replace("$PATH", check.shape.path.sparql())
-        close = _close_of_where(select)
-        select = (select[:close] + f"\n  {self.member(shape, group, '$this')}\n"
-                  + select[close:])
         check.messages = params["messages"] or check.shape.messages
+        head = self.head(prefixes, params["prefixes"])
         per_value = bool(re.search(r"SELECT[^{]*[?$]value\b", select, re.IGNORECASE))
-        return Query(self.head(prefixes, params["prefixes"]) + select, [check], group,
-                     per_value, needs)
+        path = check.shape.path
+        steps = path.sparql() if path is not None else ""
+        where = _WHERE.search(select)
+        close = _close_of_where(select)
+        first = _FIRST_PATTERN.match(select, where.end()) if where and path else None
+        needs = first_predicate(path) if first else None
+        holder, member = (self.member(shape, group, v) for v in ("?_holder", "$this"))
+        if where and first and not re.search(r"[?$]this\b", select[first.end():close]):
+            rest = select[first.end():close].replace("$PATH", steps)
+            projection = select[:where.start()]
+            variables = [v for v in dict.fromkeys(re.findall(r"[?$](\w+)", projection))
+                         if v != "this"]
+            tail = select[close + 1:]
+
+            def factored(small: bool) -> str:
+                values = (f"{holder} ?_holder {steps} ?value ." if small
+                          else f"?_holder {steps} ?value . {holder}")
+                back = (f"{member}\n  $this {steps} ?value ." if small
+                        else f"$this {steps} ?value .\n  {member}")
+                return (f"{head}{projection}WHERE {{\n  {{ SELECT DISTINCT "
+                        f"{' '.join('?' + v for v in variables)} WHERE {{\n"
+                        f"    {{ SELECT DISTINCT ?value WHERE {{ {values} }} }}\n{rest}\n"
+                        f"  }} }}\n  {back}\n}}{tail}")
+
+            return Query(factored(False), [check], group, per_value, needs, factored(True))
+        select = select.replace("$PATH", steps)
+        where = _WHERE.search(select)
+        close = _close_of_where(select)
+        assert where is not None
+        last = select[:close] + f"\n  {member}\n" + select[close:]
+        start = select[:where.end()] + f"\n  {member}\n" + select[where.end():]
+        return Query(head + last, [check], group, per_value, needs, head + start)
 
     # -- value conditions ---------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ a few index lookups per distinct value. Nothing is written to the user's store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -238,14 +238,15 @@ def _ref_predicates() -> tuple[str, ...]:
     return tuple(sorted({FT + prop.key for _, prop in iter_props() if prop.kind == "ref"}))
 
 
-def stored_entities(store: TrackStore, prepared: Prepared, data: ox.Store) -> list[str]:
-    """Records of entities of other current documents that the document's rules can meet:
-    same class and local_id (uniqueness), or an IRI the document references (integrity)."""
+def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store,
+                    graph: ox.NamedNode) -> list[str]:
+    """Records of entities of other current documents that the documents' rules can meet:
+    same class and local_id (uniqueness), or an IRI a document references (integrity)."""
+    mine = {item.document_iri for item in batch}
     others = {v.graph: v.document for v in store.versions()
-              if v.current and v.document != prepared.document_iri}
+              if v.current and v.document not in mine}
     if not others:
         return []
-    graph = ox.NamedNode(prepared.graph)
     local_id, rdf_type = ox.NamedNode(FT + "local_id"), ox.NamedNode(RDF + "type")
     pairs = {(row["c"].value, row["id"]) for row in data.query(
         f"SELECT DISTINCT ?c ?id WHERE {{ GRAPH {graph} {{ ?e a ?c ; <{FT}local_id> ?id }} "
@@ -279,6 +280,19 @@ def stored_entities(store: TrackStore, prepared: Prepared, data: ox.Store) -> li
     return lines
 
 
+def curie_prefixes(shapes: ShapesGraph, data: ox.Store, graph: ox.NamedNode) -> set[str]:
+    """Prefixes of the values that shapes look up in the CURIE prefix table (only those
+    entries of the table are added)."""
+    paths = {shape.path.sparql() for shape in shapes._shapes.values() if shape.path is not None
+             and any("fts:prefix" in c.params.get("select", "") for c in shape.constraints)}
+    found: set[str] = set()
+    for path in sorted(paths):
+        query = (f"SELECT DISTINCT (STRBEFORE(STR(?v), ':') AS ?p) WHERE {{ GRAPH {graph} "
+                 f"{{ ?s {path} ?v }} }}")
+        found.update(row["p"].value for row in data.query(query) if row["p"] is not None)
+    return found
+
+
 @dataclass
 class Dataset:
     """A document ready to validate: a scratch store whose one graph is the data graph (one
@@ -294,21 +308,28 @@ class Dataset:
 
 
 def build_dataset(
-    prepared: Prepared,
+    prepared: Prepared | Sequence[Prepared],
     shapes: ShapesGraph,
     store: TrackStore | None = None,
     ontologies: OntologySource | None = None,
 ) -> Dataset:
-    """The document's quads plus its context facts, in a fresh memory store."""
+    """The documents' quads plus their context facts, in a fresh memory store, one graph.
+
+    Several documents may share a dataset (validated at once, as if loaded together) when
+    their collections differ, so that their nodes stay apart.
+    """
+    batch = [prepared] if isinstance(prepared, Prepared) else list(prepared)
+    graph = ox.NamedNode(batch[0].graph)
     data = ox.Store()
-    data.bulk_load(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD)
-    graph = ox.NamedNode(prepared.graph)
+    for index, item in enumerate(batch):
+        data.bulk_load(item.jsonld_bytes(None if index == 0 else graph.value),
+                       format=ox.RdfFormat.JSON_LD)
     terms = {row["t"].value for row in data.query(
         f"SELECT DISTINCT ?t WHERE {{ GRAPH {graph} {{ ?s <{FT}term_id> ?t FILTER isIRI(?t) }} }}")}
     named_ontologies, ancestors = shape_names(shapes)
     lines = ontology_facts(ontologies, terms, named_ontologies, ancestors)
     if store is not None:
-        lines += stored_entities(store, prepared, data)
-    text = "".join(lines) + registry.table_ntriples()
+        lines += stored_entities(store, batch, data, graph)
+    text = "".join(lines) + registry.table_ntriples(curie_prefixes(shapes, data, graph))
     data.bulk_load(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
-    return Dataset(data, prepared.graph)
+    return Dataset(data, graph.value)

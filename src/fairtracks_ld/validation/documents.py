@@ -131,19 +131,52 @@ class Validator:
     def prepared(self, prepared: Prepared, document: Any = None,
                  source: str = "<document>") -> DocumentReport:
         """Validate a mapped document (`document`, the JSON, only improves list pointers)."""
-        dataset = build_dataset(prepared, self.shapes, self.store, self.ontologies)
-        report = validate(dataset.store, self.shapes, [ox.NamedNode(dataset.graph)], scratch=True)
-        resolver = PointerResolver(dataset.store, prepared, document)
-        findings = [self.finding(result, resolver) for result in report.results]
-        order = {"Violation": 0, "Warning": 1, "Info": 2}
-        findings.sort(key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
-        return DocumentReport(source, findings, prepared.variant, prepared.graph, report)
+        return self.batch([(prepared, document, source)])[0]
 
-    def finding(self, result: ValidationResult, resolver: PointerResolver) -> Finding:
+    def batch(self, items: list[tuple[Prepared, Any, str]]) -> list[DocumentReport]:
+        """Validate mapped documents of distinct collections together, as if loaded together
+        (one dataset, one pass of the shapes: much cheaper for many small documents)."""
+        collections = [prepared.collection_iri for prepared, _, _ in items]
+        if len(set(collections)) != len(collections):
+            raise ValueError("documents validated together need distinct collections")
+        dataset = build_dataset([p for p, _, _ in items], self.shapes, self.store,
+                                self.ontologies)
+        graph = ox.NamedNode(dataset.graph)
+        report = validate(dataset.store, self.shapes, [graph])
+        resolvers = [PointerResolver(dataset.store, prepared, document, dataset.graph)
+                     for prepared, document, _ in items]
+        owners = {prepared.collection_iri: index for index, (prepared, _, _) in enumerate(items)}
+        per_document: list[list[ValidationResult]] = [[] for _ in items]
+        for result in report.results:
+            node = result.focus.value.partition("#")[0]  # {collection}[/{kind}/{local_id}]
+            owner = owners.get(node)
+            if owner is None:
+                owner = owners.get(node.rsplit("/", 2)[0], 0)
+            per_document[owner].append(result)
+        reports = []
+        order = {"Violation": 0, "Warning": 1, "Info": 2}
+        for (prepared, _, source), resolver, results in zip(items, resolvers, per_document,
+                                                            strict=True):
+            findings = [self.finding(r, resolver, dataset.store, graph) for r in results]
+            findings.sort(key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
+            reports.append(DocumentReport(source, findings, prepared.variant, prepared.graph,
+                                          Report(results)))
+        return reports
+
+    def finding(self, result: ValidationResult, resolver: PointerResolver,
+                data: ox.Store | None = None, graph: ox.NamedNode | None = None) -> Finding:
         shape = result.source_shape
         rules = [t.value for t in self.shapes.values(shape, SCHEMA_RULE)]
         standard = self.shapes.value(shape, STANDARD)
         value = _json_value(result)
+        if value is None and data is not None and result.component.endswith(
+                "#MaxCountConstraintComponent") and result.path and result.path.kind == "iri":
+            # "a value of the wrong type": show the value the document holds
+            for quad in data.quads_for_pattern(result.focus, ox.NamedNode(result.path.iri or ""),
+                                               None, graph):
+                value = _json_value(ValidationResult(result.focus, result.path, quad.object,
+                                                     result.component, result.severity, shape))
+                break
         message = result.message or result.component.rsplit("#", 1)[-1]
         if isinstance(result.value, ox.NamedNode) and value != result.value.value:
             message = message.replace(result.value.value, str(value))
@@ -165,8 +198,12 @@ def _json_value(result: ValidationResult) -> Any:
     if value is None or value == result.focus:
         return None
     if isinstance(value, ox.Literal):
-        if value.datatype.value.endswith("#boolean"):
+        datatype = value.datatype.value
+        if datatype.endswith("#boolean"):
             return value.value == "true"
+        if datatype.endswith(("#integer", "#double", "#decimal")):
+            number = float(value.value)
+            return int(number) if datatype.endswith("#integer") else number
         if value.datatype.value.endswith("#JSON"):
             try:
                 return json.loads(value.value)

@@ -6,15 +6,18 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 import pyoxigraph as ox
 
-from fairtracks_ld.validation.compiler import FOCUS, FOCUS_GRAPH, Check, Compiler, Plan, Query
+from fairtracks_ld.validation.compiler import Check, Compiler, Plan, Query
 from fairtracks_ld.validation.report import Report, ValidationResult
 from fairtracks_ld.validation.shapes import ShapesGraph, default_shapes
-from fairtracks_ld.validation.vocab import RDFS, XSD
+from fairtracks_ld.validation.vocab import RDF, RDFS
 
+RDF_TYPE = RDF + "type"
 _TEMPLATE = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
+_CAP = 300_000  # counts stop here: they only choose which side a query starts from
 
 
 @dataclass
@@ -26,13 +29,12 @@ class Timing:
     rows: int
 
 
-def plan(shapes: ShapesGraph, subclasses: bool, materialised: bool) -> Plan:
+def plan(shapes: ShapesGraph, subclasses: bool) -> Plan:
     """The compiled plan of a shapes graph (cached on it, per mode)."""
     cache = shapes.__dict__.setdefault("_plans", {})
-    key = (subclasses, materialised)
-    if key not in cache:
-        cache[key] = Compiler(shapes, subclasses, materialised).compile()
-    return cache[key]
+    if subclasses not in cache:
+        cache[subclasses] = Compiler(shapes, subclasses).compile()
+    return cache[subclasses]
 
 
 def _message(check: Check, row: ox.QuerySolution, variables: list[str]) -> str | None:
@@ -47,90 +49,108 @@ def _message(check: Check, row: ox.QuerySolution, variables: list[str]) -> str |
     return _TEMPLATE.sub(fill, check.messages[0])
 
 
-def _occurs(store: ox.Store, predicate: str, graphs: list) -> bool:
-    node = ox.NamedNode(predicate)
-    for graph in graphs:
-        for _ in store.quads_for_pattern(None, node, None, graph):
-            return True
-    return False
+def _any(store: ox.Store, pattern: tuple, graphs: list) -> bool:
+    return any(True for graph in graphs
+               for _ in islice(store.quads_for_pattern(*pattern, graph), 1))
+
+
+class _Stats:
+    """Predicate counts and focus-set sizes, counted inside Oxigraph and capped: a query starts
+    from its focus nodes when they are far fewer than the values it would otherwise scan."""
+
+    def __init__(self, store: ox.Store, compiled: Plan, options: dict) -> None:
+        self.store, self.compiled, self.options = store, compiled, options
+        self.values: dict[str, int] = {}
+        self.sizes: dict[tuple[int, int], int] = {}
+
+    def _count(self, head: str, select: str, cap: int) -> int:
+        query = f"{head}SELECT (COUNT(*) AS ?n) WHERE {{ {select} LIMIT {cap} }}"
+        return int(next(iter(self.store.query(query, **self.options)))["n"].value)
+
+    def start_from_focus(self, query: Query) -> bool:
+        if query.join is None or query.needs is None:
+            return False
+        if query.needs not in self.values:
+            self.values[query.needs] = self._count(
+                "", f"SELECT * WHERE {{ ?s <{query.needs}> ?o }}", _CAP)
+        limit = self.values[query.needs] // 3 + 1
+        key = (query.group, limit)
+        if key not in self.sizes:
+            select = self.compiled.groups[query.group].select
+            position = select.index("SELECT DISTINCT ?this")
+            self.sizes[key] = self._count(select[:position], select[position:], limit)
+        return self.sizes[key] < limit
 
 
 def validate(
     data: ox.Store | Iterable[ox.Quad | ox.Triple],
     shapes: ShapesGraph | None = None,
     graphs: list[ox.NamedNode | ox.DefaultGraph] | None = None,
-    scratch: bool | None = None,
     timings: list[Timing] | None = None,
 ) -> Report:
     """Validate a data graph against shapes (default: the shipped FAIRtracks shapes).
 
-    `data` is a store, whose data graph is the union of `graphs` (default: all its graphs), or
-    quads/triples. With `scratch` (default: only when the engine builds the store itself) the
-    engine may add a graph of focus nodes to the store, which makes conditional and
-    variant-specific shapes cheaper; it is removed before returning.
+    `data` is a store, whose data graph is the union of `graphs` (default: all its graphs; one
+    graph is much faster to query than a union), or quads/triples. Each constraint is one
+    SPARQL query over every focus node; the store is only read.
     """
-    owned = not isinstance(data, ox.Store)
-    if owned:
+    if isinstance(data, ox.Store):
+        store = data
+    else:
         store = ox.Store()
         store.extend(q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate, q.object)
                      for q in data)
-    else:
-        store = data  # type: ignore[assignment]
-    scratch = owned if scratch is None else scratch
     shapes = shapes or default_shapes()
-    focus_graph = ox.NamedNode(FOCUS_GRAPH)
     if graphs is None:
-        graphs = [g for g in store.named_graphs() if g != focus_graph]
-        if not graphs or any(True for _ in store.quads_for_pattern(None, None, None,
-                                                                   ox.DefaultGraph())):
+        graphs = list(store.named_graphs())
+        if not graphs or _any(store, (None, None, None), [ox.DefaultGraph()]):
             graphs.append(ox.DefaultGraph())
     options = {"default_graph": graphs}
-    subclasses = bool(store.query(f"ASK {{ ?a <{RDFS}subClassOf> ?b }}", **options))
-    compiled = plan(shapes, subclasses, scratch)
+    subclasses = _any(store, (None, ox.NamedNode(RDFS + "subClassOf"), None), graphs)
+    compiled = plan(shapes, subclasses)
     report = Report()
-    try:
-        empty = _prepare_groups(store, compiled, scratch, options)
-        seen: set[tuple] = set()
-        for query in compiled.queries:
-            if query.group in empty or (query.needs and not _occurs(store, query.needs,
-                                                                    graphs)):
+    empty = _empty_groups(store, compiled, options, subclasses)
+    seen: set[tuple] = set()
+    present: dict[str, bool] = {}
+    stats = _Stats(store, compiled, options)
+    for query in compiled.queries:
+        if query.group in empty:
+            continue
+        if query.needs:
+            if query.needs not in present:
+                present[query.needs] = _any(store, (None, ox.NamedNode(query.needs), None),
+                                            graphs)
+            if not present[query.needs]:
                 continue
-            started = time.perf_counter()
-            rows = _run(store, query, options, report, seen)
-            if timings is not None:
-                timings.append(Timing(query, time.perf_counter() - started, rows))
-    finally:
-        if scratch and store.contains_named_graph(focus_graph):
-            store.remove_graph(focus_graph)
+        sparql = query.join if stats.start_from_focus(query) else query.sparql
+        started = time.perf_counter()
+        rows = _run(store, query, sparql, options, report, seen)
+        if timings is not None:
+            timings.append(Timing(query, time.perf_counter() - started, rows))
     return report
 
 
-def _prepare_groups(store: ox.Store, compiled: Plan, scratch: bool, options: dict) -> set[int]:
-    """Materialise SPARQL-target focus nodes (scratch stores) and find empty focus sets."""
+def _empty_groups(store: ox.Store, compiled: Plan, options: dict, subclasses: bool) -> set[int]:
+    """Shapes without focus nodes: none of their constraints needs to run."""
     empty = set()
-    focus, focus_graph = ox.NamedNode(FOCUS), ox.NamedNode(FOCUS_GRAPH)
+    graphs = options["default_graph"]
     for index, group in enumerate(compiled.groups):
-        if scratch and group.materialise:
-            marker = ox.Literal(str(index), datatype=ox.NamedNode(XSD + "integer"))
-            graphs = options["default_graph"]
-            if all(isinstance(g, ox.NamedNode) for g in graphs):
-                head, _, body = group.select.partition("SELECT DISTINCT ?this WHERE")
-                using = "".join(f"USING <{g.value}> " for g in graphs)
-                store.update(f"{head}INSERT {{ GRAPH <{FOCUS_GRAPH}> {{ ?this <{FOCUS}> "
-                             f"{marker} }} }} {using}WHERE {body}")
-            else:
-                store.extend(ox.Quad(row["this"], focus, marker, focus_graph)
-                             for row in store.query(group.select, **options))
-            if not any(True for _ in store.quads_for_pattern(None, focus, marker, focus_graph)):
-                empty.add(index)
-        elif not store.query(group.select.replace("SELECT DISTINCT ?this WHERE", "ASK WHERE"),
-                             **options):
+        targets = group.shape.targets
+        if not subclasses and all(t.kind in ("class", "subjectsOf", "objectsOf")
+                                  for t in targets):
+            found = any(_any(store, (None, ox.NamedNode(RDF_TYPE), t.value) if t.kind == "class"
+                             else (None, t.value, None), graphs) for t in targets)
+        else:
+            found = bool(store.query(group.select.replace("SELECT DISTINCT ?this WHERE",
+                                                          "ASK WHERE", 1), **options))
+        if not found:
             empty.add(index)
     return empty
 
 
-def _run(store: ox.Store, query: Query, options: dict, report: Report, seen: set) -> int:
-    solutions = store.query(query.sparql, **options)
+def _run(store: ox.Store, query: Query, sparql: str, options: dict, report: Report,
+         seen: set) -> int:
+    solutions = store.query(sparql, **options)
     variables = [v.value for v in solutions.variables]
     rows = 0
     for row in solutions:

@@ -26,11 +26,12 @@ _MAP_KEYS = {FT + "ontology", FT + "ontology_version"}  # map entries: the key i
 class PointerResolver:
     """JSON Pointers for the nodes of one mapped document."""
 
-    def __init__(self, data: ox.Store, prepared: Prepared, document: Any = None) -> None:
+    def __init__(self, data: ox.Store, prepared: Prepared, document: Any = None,
+                 graph_iri: str | None = None) -> None:
         self.document = document
         self.document_iri = prepared.document_iri
         self.collection_iri = prepared.collection_iri
-        graph = ox.NamedNode(prepared.graph)
+        graph = ox.NamedNode(graph_iri or prepared.graph)
         self.entities: dict[str, str] = {}
         for row in data.query(f"""SELECT ?e ?p ?i WHERE {{ GRAPH {graph} {{
                 <{self.document_iri}> ?p ?e . ?e <{FT}position> ?i }} }}"""):
@@ -38,7 +39,8 @@ class PointerResolver:
             self.entities[row["e"].value] = f"/{key}/{row['i'].value}"
         self.entries: dict[str, str] = {}
         for row in data.query(f"""SELECT ?e ?o WHERE {{ GRAPH {graph} {{
-                ?e a <{FT}OntologyVersion> ; <{FT}ontology> ?o }} }}"""):
+                <{self.document_iri}> <{FT}doc_info>/<{FT}doc_ontology_versions> ?e .
+                ?e <{FT}ontology> ?o }} }}"""):
             self.entries[row["e"].value] = row["o"].value
 
     def node(self, iri: str) -> str | None:

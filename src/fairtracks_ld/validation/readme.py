@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from fairtracks_ld.standard import VARIANTS
-from fairtracks_ld.validation.checks import Check, condition_text, short
-from fairtracks_ld.validation.rules import Rule
+from fairtracks_ld.validation.checks import condition_text, short
+from fairtracks_ld.validation.rules import MergedRule, Rule
 
 _INTRO = """\
 # SHACL shapes
@@ -89,8 +89,13 @@ _NOT_COVERED = """
   identifier pattern". `ega.experiment` and `fairtracks` have no pattern offline: only their
   prefix is checked.
 - The ancestor `OBI_0000011` (planned process) is obsolete in current OBI; its replacement
-  (`COB_0000035`) is accepted as well. NCIT ancestry is only decided for the NCIT classes the
-  schemas name (the bundle holds no more of NCIt): other NCIT terms get a warning.
+  (`COB_0000035`) is accepted as well. The schemas' own conditional technique
+  `http://edamontology.org/topic_3517` (GWAS) is an EDAM *topic*, not an operation: the
+  ancestors rule rejects it, as the schema says. NCIT ancestry is only decided for the NCIT
+  classes the schemas name (the bundle holds no more of NCIt): other NCIT terms get a warning.
+- Registry patterns use ASCII `\\d` / `\\w`; raw-file prefixes common in FAIRtracks
+  collections (encode, geo, insdc.sra, ena.embl, arrayexpress, ega.dataset) are checked by a
+  static pattern, other prefixes through the offline prefix table.
 - Formats: `uri` is checked by RFC 3986 syntax (characters and scheme), `date-time` as RFC 3339
   plus a well-formed xsd:dateTime, `idn-email` as `local@domain` without spaces.
 - A document that cannot be mapped at all (malformed JSON, unknown `@schema`, entities without a
@@ -140,18 +145,15 @@ def _describe(rule: Rule) -> str:
     return _KIND_TEXT.get(kind, kind).format(*params)
 
 
-def render_readme(checks: list[Check]) -> str:
+def render_readme(rules: list[MergedRule]) -> str:
     from fairtracks_ld.validation.builder import CONCERNS, PREFIXES_FILE
 
     files = "\n".join(f"| `{name}` | {about} |" for name, about in CONCERNS.values())
     files += f"\n| `{PREFIXES_FILE}` | the prefixes SPARQL-based shapes declare |"
-    seen: dict[tuple, tuple[Rule, frozenset[str]]] = {}
-    for check in checks:
-        rule = check.rule
-        seen.setdefault((rule, check.variants), (rule, check.variants))
     by_place: dict[tuple[str, str], list[str]] = defaultdict(list)
     conditionals = []
-    for (rule, variants), _ in seen.items():
+    for merged in rules:
+        rule, variants = merged.rule, frozenset(merged.variants)
         if rule.condition is not None:
             place = "/".join(p for p in (rule.location, rule.key or "") if p)
             then = f"`{place}` {_describe(rule)}{_mark(variants)}"

@@ -188,7 +188,7 @@ class _Walker:
             return
         if "$ref" in node:
             ref = node["$ref"].split("#")[0]
-            self.add("type", location, f"{file}#{ptr}/$ref", condition, key=key, item=True,
+            self.add("type", location, f"{ref}#/type", condition, key=key, item=True,
                      params=(self.schemas[ref].get("type"),))
         self.obj(node, file, ptr, f"{key}/*", condition)
 

@@ -23,39 +23,54 @@ DATE_TIME_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 
 
-def _values(name: str, iris: tuple[str, ...]) -> str:
-    return f"VALUES ?{name} {{ {' '.join(iri(i) for i in iris)} }}"
+# SHACL-SPARQL forbids VALUES and MINUS in constraints (pre-binding): the templates use
+# constant patterns, FILTER(… IN …) and NOT EXISTS over single triple patterns instead, which
+# Oxigraph answers with one index lookup each.
 
 
-def _descends(ancestors: tuple[str, ...]) -> str:
-    """?value descends from one of the ancestors, or from what an obsolete one became."""
-    values = _values("ancestor", ancestors)
-    return (f"{{ {values} ?value ft:descends_from ?ancestor }} UNION "
-            f"{{ {values} ?ancestor obo:IAO_0100001 ?replacement . "
-            f"?value ft:descends_from ?replacement }}")
+def _in(var: str, iris: tuple[str, ...]) -> str:
+    return f"FILTER(?{var} IN ({', '.join(iri(i) for i in iris)}))"
 
 
-def _decidable(ontologies: tuple[str, ...], ancestors: tuple[str, ...], var: str) -> str:
-    """The named ontologies that are complete and declare an ancestor (or its replacement):
-    there, descent is decidable. Independent of the focus node: evaluated once."""
-    values = _values("ancestor", ancestors)
-    return (f"{{ SELECT DISTINCT ?{var} WHERE {{ {_values(var, ontologies)} "
-            f"?{var} fts:status fts:Complete . "
-            f"{{ {values} ?ancestor rdfs:isDefinedBy ?{var} }} UNION "
-            f"{{ {values} ?ancestor obo:IAO_0100001 ?replacement . "
-            f"?replacement rdfs:isDefinedBy ?{var} }} }} }}")
+def _any(expressions: list[str]) -> str:
+    return "(" + " || ".join(expressions) + ")"
+
+
+def _descends(ancestors: tuple[str, ...]) -> list[str]:
+    """FILTERs: ?value descends from none of the ancestors, nor from what an obsolete one
+    became."""
+    filters = []
+    for ancestor in ancestors:
+        filters.append(f"FILTER NOT EXISTS {{ ?value ft:descends_from {iri(ancestor)} }}")
+        filters.append(f"FILTER NOT EXISTS {{ {iri(ancestor)} obo:IAO_0100001 ?replacement_of"
+                       f"{len(filters)} . ?value ft:descends_from ?replacement_of"
+                       f"{len(filters)} }}")
+    return filters
+
+
+def _decided(ontologies: tuple[str, ...], ancestors: tuple[str, ...], var: str) -> str:
+    """A subquery of the named ontologies that are complete and declare one of the ancestors
+    (or its replacement): there, descent is decidable. It does not depend on the focus node."""
+    return (f"{{ SELECT DISTINCT ?{var} WHERE {{ ?{var} fts:status fts:Complete . "
+            f"{_in(var, ontologies)} "
+            f"{{ ?ancestor rdfs:isDefinedBy ?{var} . {_in('ancestor', ancestors)} }} UNION "
+            f"{{ ?ancestor obo:IAO_0100001 ?replacement . ?replacement rdfs:isDefinedBy ?{var} "
+            f". {_in('ancestor', ancestors)} }} }} }}")
 
 
 def term_defined(ontologies: tuple[str, ...], decidable: bool) -> str:
     """The term is declared by none of the named ontologies; decidable when all are complete
     (a violation), otherwise it cannot be checked offline (a warning)."""
-    test = f"?complete = {len(ontologies)}" if decidable else f"?complete < {len(ontologies)}"
+    lines = [f"FILTER NOT EXISTS {{ ?value rdfs:isDefinedBy {iri(o)} }}" for o in ontologies]
+    if decidable:
+        lines += [f"{iri(o)} fts:status fts:Complete ." for o in ontologies]
+    else:
+        lines.append("FILTER" + _any([f"NOT EXISTS {{ {iri(o)} fts:status fts:Complete }}"
+                                      for o in ontologies]))
+    body = "\n  ".join(lines)
     return f"""SELECT DISTINCT $this ?value WHERE {{
   $this $PATH ?value .
-  MINUS {{ ?value rdfs:isDefinedBy ?ontology . {_values("ontology", ontologies)} }}
-  {{ SELECT (COUNT(DISTINCT ?named) AS ?complete) WHERE {{
-    {_values("named", ontologies)} ?named fts:status fts:Complete }} }}
-  FILTER({test})
+  {body}
 }}"""
 
 
@@ -68,15 +83,18 @@ def term_ancestry(ontologies: tuple[str, ...], ancestors: tuple[str, ...],
     warning.
     """
     if decidable:
-        head = (f"  ?value rdfs:isDefinedBy ?ontology .\n"
-                f"  {_decidable(ontologies, ancestors, 'ontology')}\n")
+        lines = [f"?value rdfs:isDefinedBy ?decided . {_decided(ontologies, ancestors, 'decided')}"]
     else:
-        head = (f"  ?value rdfs:isDefinedBy ?ontology . {_values('ontology', ontologies)}\n"
-                f"  MINUS {{ ?value rdfs:isDefinedBy ?decided .\n"
-                f"    {_decidable(ontologies, ancestors, 'decided')} }}\n")
+        lines = [
+            "FILTER" + _any([f"EXISTS {{ ?value rdfs:isDefinedBy {iri(o)} }}" for o in ontologies]),
+            f"OPTIONAL {{ ?value rdfs:isDefinedBy ?decided . "
+            f"{_decided(ontologies, ancestors, 'decided')} }}",
+            "FILTER(!BOUND(?decided))",
+        ]
+    body = "\n  ".join(lines + _descends(ancestors))
     return f"""SELECT DISTINCT $this ?value WHERE {{
   $this $PATH ?value .
-{head}  MINUS {{ {_descends(ancestors)} }}
+  {body}
 }}"""
 
 
@@ -105,8 +123,8 @@ def reference(rdf_class: str) -> str:
     cls = iri(rdf_class)
     return f"""SELECT DISTINCT $this ?value WHERE {{
   $this $PATH ?value .
-  MINUS {{ ?value a {cls} }}
-  MINUS {{ ?record a fts:StoredEntity ; fts:entity ?value ; fts:entityClass {cls} }}
+  FILTER NOT EXISTS {{ ?value a {cls} }}
+  FILTER NOT EXISTS {{ ?record fts:entity ?value ; fts:entityClass {cls} }}
 }}"""
 
 
@@ -117,7 +135,7 @@ def registry_pattern(checked: str) -> str:
   $this $PATH ?value .
   FILTER(REGEX(STR(?value), {string(CURIE_PATTERN)}) && !REGEX(STR(?value), {string(checked)}))
   BIND(STRBEFORE(STR(?value), ":") AS ?prefix)
-  ?entry a fts:CuriePrefix ; fts:prefix ?prefix ; fts:pattern ?any .
+  ?entry fts:prefix ?prefix ; fts:pattern ?any .
   FILTER NOT EXISTS {{ ?entry fts:pattern ?pattern .
     FILTER(REGEX(STRAFTER(STR(?value), ":"), ?pattern)) }}
 }}"""
@@ -129,5 +147,5 @@ def registry_unknown(checked: str) -> str:
   $this $PATH ?value .
   FILTER(CONTAINS(STR(?value), ":") && !REGEX(STR(?value), {string(checked)}))
   BIND(STRBEFORE(STR(?value), ":") AS ?prefix)
-  MINUS {{ ?entry a fts:CuriePrefix ; fts:prefix ?prefix }}
+  FILTER NOT EXISTS {{ ?entry fts:prefix ?prefix }}
 }}"""

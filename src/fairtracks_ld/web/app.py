@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["snapshots"] = SnapshotReader(settings.store)
     app.extensions["executor"] = QueryExecutor(
         settings.store, workers=settings.query_workers, timeout=settings.query_timeout,
-        max_bytes=settings.max_result_bytes,
+        max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
     )
     for module in (home, query_page, sparql, description, dumps, resources):
         app.register_blueprint(module.blueprint)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -73,10 +74,15 @@ class _Capped:
         pass
 
 
-def execute(store, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
-    """Run one query on a TrackStore; returns (media type, serialised result)."""
+def execute(store, request: QueryRequest, max_bytes: int,
+            flat: ox.Store | None = None) -> tuple[str, bytes]:
+    """Run one query on a TrackStore, or on the one-graph copy of its view (`flat`, see
+    flatview) when given and the request names no graphs; returns (media type, bytes)."""
     options: dict[str, Any] = {}
-    if request.default_graphs is not None:
+    target = store.ox
+    if flat is not None and request.default_graphs is None and request.named_graphs is None:
+        target = flat
+    elif request.default_graphs is not None:
         options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
     else:
         from fairtracks_ld.web.view import default_graphs
@@ -89,7 +95,7 @@ def execute(store, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
     from fairtracks_ld.store import PREFIXES
 
     try:
-        result = store.ox.query(request.query, prefixes=PREFIXES, **options)
+        result = target.query(request.query, prefixes=PREFIXES, **options)
     except SyntaxError as error:
         raise QueryError(400, f"SPARQL syntax error: {error}") from error
     out = _Capped(max_bytes)
@@ -106,14 +112,22 @@ def execute(store, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
     return media, b"".join(out.parts)
 
 
-def _worker(conn: Connection, store_path: str, max_bytes: int) -> None:
+def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool) -> None:
     from fairtracks_ld.snapshots import SnapshotReader
+    from fairtracks_ld.web.flatview import FlatViews, answerable
 
     reader = SnapshotReader(Path(store_path))
+    views = FlatViews() if flat_view else None
+    if views is not None:
+        with suppress(OSError, RuntimeError):  # no snapshot yet: the first query will ask
+            views.get(Path(reader.store().path))  # start building the copy before any query
     while True:
         request = conn.recv()
         try:
-            conn.send(("ok", *execute(reader.store(), request, max_bytes)))
+            store = reader.store()
+            flat = (views.get(Path(store.path))
+                    if views is not None and answerable(request.query) else None)
+            conn.send(("ok", *execute(store, request, max_bytes, flat)))
         except QueryError as error:
             conn.send(("error", error.status, error.message))
         except Exception as error:  # reported to the client, the worker lives on
@@ -124,8 +138,9 @@ class QueryExecutor:
     """A pool of query worker processes over the store's current snapshot."""
 
     def __init__(self, store_path: Path, workers: int = 2, timeout: float = 30.0,
-                 max_bytes: int = 50_000_000) -> None:
+                 max_bytes: int = 50_000_000, flat_view: bool = True) -> None:
         self.store_path = str(store_path)
+        self.flat_view = flat_view
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._context = mp.get_context("spawn")  # never fork a process holding RocksDB handles
@@ -137,7 +152,8 @@ class QueryExecutor:
     def _start(self) -> tuple[Any, Connection]:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_worker, args=(child, self.store_path, self.max_bytes), daemon=True
+            target=_worker, args=(child, self.store_path, self.max_bytes, self.flat_view),
+            daemon=True
         )
         process.start()
         return process, parent

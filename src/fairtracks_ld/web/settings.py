@@ -21,5 +21,6 @@ class Settings:
         default_factory=lambda: int(_env("MAX_RESULT_BYTES", str(50_000_000))))
     query_workers: int = field(default_factory=lambda: int(_env("QUERY_WORKERS", "2")))
     admin_token: str | None = field(default_factory=lambda: _env("ADMIN_TOKEN", "") or None)
+    flat_view: bool = field(default_factory=lambda: _env("FLAT_VIEW", "1") not in ("0", "", "no"))
     service_allow_list: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("SERVICE_ALLOW_LIST", "").split() if s))

@@ -1,0 +1,95 @@
+"""pySHACL on the same shapes and data, for the tests and the benchmark (a development tool:
+pySHACL is a test dependency, imported only here).
+
+Results are compared as (focus node, result path, constraint component, severity, value), with
+blank nodes and literals written as N-Triples so both engines' terms compare equal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from fairtracks_ld.validation.report import Report
+from fairtracks_ld.validation.shapes import PropertyPath, shape_files
+from fairtracks_ld.validation.vocab import RDF, SH
+
+Key = tuple[str, PropertyPath | None, str, str, str | None]
+
+
+def _rdflib():
+    import rdflib
+
+    rdflib.NORMALIZE_LITERALS = False  # keep lexical forms as Oxigraph does
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)  # ill-typed literals are expected
+    return rdflib
+
+
+def load_shapes_graph(files: Iterable[Path] | None = None):
+    rdflib = _rdflib()
+    graph = rdflib.Graph()
+    for path in files if files is not None else shape_files():
+        graph.parse(path, format="turtle")
+    return graph
+
+
+def _term(node) -> str:
+    rdflib = _rdflib()
+    if isinstance(node, rdflib.BNode):
+        return "_:b"
+    return node.n3()
+
+
+def _path(graph, node) -> PropertyPath:
+    rdflib = _rdflib()
+    sh = rdflib.Namespace(SH)
+    if isinstance(node, rdflib.URIRef):
+        return PropertyPath("iri", str(node))
+    if (node, rdflib.URIRef(RDF + "first"), None) in graph:
+        items = list(rdflib.collection.Collection(graph, node))
+        return PropertyPath("sequence", items=tuple(_path(graph, i) for i in items))
+    for kind in ("inverse", "zeroOrMore", "oneOrMore", "zeroOrOne"):
+        inner = graph.value(node, sh[f"{kind}Path"])
+        if inner is not None:
+            return PropertyPath(kind, items=(_path(graph, inner),))
+    alternatives = graph.value(node, sh.alternativePath)
+    items = list(rdflib.collection.Collection(graph, alternatives))
+    return PropertyPath("alternative", items=tuple(_path(graph, i) for i in items))
+
+
+def pyshacl_keys(ntriples: bytes, shapes_graph=None) -> tuple[list[Key], object]:
+    """Run pySHACL (SHACL-AF on, no inference) and return its result keys and report graph."""
+    import pyshacl
+
+    rdflib = _rdflib()
+    sh = rdflib.Namespace(SH)
+    data = rdflib.Graph().parse(data=ntriples, format="nt")
+    shapes = shapes_graph if shapes_graph is not None else load_shapes_graph()
+    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, advanced=True, inference="none")
+    keys = []
+    for result in report.objects(None, sh.result):  # not the nested sh:detail results
+        path = report.value(result, sh.resultPath)
+        value = report.value(result, sh.value)
+        keys.append((
+            _term(report.value(result, sh.focusNode)),
+            _path(report, path) if path is not None else None,
+            str(report.value(result, sh.sourceConstraintComponent)),
+            str(report.value(result, sh.resultSeverity)),
+            _term(value) if value is not None else None,
+        ))
+    return keys, report
+
+
+def engine_keys(report: Report) -> list[Key]:
+    """The same keys from a fairtracks-ld report."""
+    keys = []
+    for result in report.results:
+        value = result.value
+        keys.append((
+            "_:b" if type(result.focus).__name__ == "BlankNode" else str(result.focus),
+            result.path, result.component, result.severity,
+            None if value is None else ("_:b" if type(value).__name__ == "BlankNode"
+                                        else str(value)),
+        ))
+    return keys
