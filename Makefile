@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STORE  ?= var/store
 DEMO_TRACKS ?= 5000
+PORT   ?= 8000
 
 .PHONY: install run demo test lint context lock bench bench-endpoint clean
 
@@ -23,15 +24,17 @@ $(VENV)/.installed: requirements.lock pyproject.toml Makefile
 
 install: $(VENV)/.installed
 
-# Main job: load the bundled examples and a generated demo corpus into the on-disk store,
-# then print a query result.
+# Main job: load the bundled ontologies, the example documents and a generated demo corpus into
+# the on-disk store, show an ancestor-aware search, then serve it on localhost (prints the URL).
 run: install
-	rm -rf $(STORE) var/demo-corpus
+	rm -rf $(STORE) $(STORE).snapshots var/demo-corpus
 	$(BIN)/fairtracks-ld generate --tracks $(DEMO_TRACKS) --seed 1 --out var/demo-corpus
+	$(BIN)/fairtracks-ld --store $(STORE) ontologies load
 	$(BIN)/fairtracks-ld --store $(STORE) load standard/v1-current/examples/fairtracks.example.json standard/master/examples/fairtracks.example.json
 	$(BIN)/fairtracks-ld --store $(STORE) load --bulk var/demo-corpus
-	$(BIN)/fairtracks-ld --store $(STORE) stats
 	$(BIN)/fairtracks-ld --store $(STORE) query @queries/tracks-per-technique.rq
+	$(BIN)/fairtracks-ld --store $(STORE) search tracks-by-cell-type --param term=lymphocyte
+	$(BIN)/fairtracks-ld --store $(STORE) serve --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(BIN)/ruff check src tests bench
