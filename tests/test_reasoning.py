@@ -307,3 +307,16 @@ def test_doc_ontology_versions_differences_are_reported(bundle_template, tmp_pat
     cl = notes["http:~1~1purl.obolibrary.org~1obo~1cl.owl"]
     assert cl.level == "info"  # the same 2022-12-15 release, as cl-basic
     assert "http:~1~1purl.obolibrary.org~1obo~1obi.owl" not in notes  # identical
+
+
+def test_annotations_read_from_memory_equal_those_read_from_the_store(tmp_path, generated):
+    """The write path reads annotations from the prepared tree; the store must agree."""
+    from fairtracks_ld.mapping.prepare import prepare
+    from fairtracks_ld.reasoning import annotations_of, read_annotations
+    from fairtracks_ld.store import TrackStore
+
+    store = TrackStore(tmp_path / "s", base="http://localhost:8000/")
+    for document in generated[:3]:
+        prepared = prepare(document, store.base)
+        store.write(prepared, "memory", bulk=True)
+        assert annotations_of(prepared.node) == read_annotations(store, prepared.graph)

@@ -239,7 +239,8 @@ class TrackStore:
             else:
                 self.ox.load(prepared.jsonld_bytes(target), format=ox.RdfFormat.JSON_LD,
                              lenient=True)
-            reasoning.write_companion(self, target)
+            reasoning.write_companion(self, target,
+                                      annotations=reasoning.annotations_of(prepared.node))
             move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
                     f"<{reasoning.inferred_graph(graph)}> ;" if replacing else "")
             update = move + self._catalog_update(VersionRecord.of(prepared, source))
