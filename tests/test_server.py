@@ -114,6 +114,19 @@ def test_n_quads_and_q_values_and_suffixes(server):
     assert browser.headers["Content-Type"].startswith("text/html")
 
 
+def test_document_and_version_graph_iris_dereference(server):
+    versions = sparql(server, params={"query": "SELECT ?g WHERE { GRAPH ?c { ?d "
+                                      "ft:current_version ?g } }"})
+    graph_iri = versions.json()["results"]["bindings"][0]["g"]["value"]
+    described = requests.get(graph_iri, headers={"Accept": "text/turtle"}, timeout=30)
+    assert described.status_code == 200
+    graph = Graph().parse(data=described.text, format="turtle")
+    assert (URIRef(graph_iri), URIRef("http://purl.org/dc/terms/isVersionOf"), None) in graph
+    document = requests.get(server["base"] + "collection/encode_example/document/0",
+                            headers={"Accept": "text/turtle"}, timeout=30)
+    assert document.status_code == 200
+
+
 def test_etag_gives_304_and_unknown_iris_404_and_bad_types_406(server):
     url = server["base"] + TRACK
     first = requests.get(url, headers={"Accept": "text/turtle"}, timeout=30)

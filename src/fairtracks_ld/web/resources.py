@@ -62,7 +62,15 @@ def describe(store: TrackStore, iri: str) -> list[ox.Triple]:
                 isinstance(obj, ox.NamedNode) and obj.value.startswith(nested)
             ):
                 frontier.append(obj)
-    return triples
+    return triples or catalog_entry(store, iri)
+
+
+def catalog_entry(store: TrackStore, iri: str) -> list[ox.Triple]:
+    """Graphs (document versions, ontologies, inferred graphs, the catalog itself) are
+    described by the catalog, which is not part of the data's default view."""
+    catalog = ox.NamedNode(store.catalog)
+    return [ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.ox.quads_for_pattern(ox.NamedNode(iri), None, None, catalog)]
 
 
 def incoming(store: TrackStore, iri: str) -> list[tuple[ox.NamedNode, ox.NamedNode]]:
