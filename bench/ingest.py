@@ -213,17 +213,19 @@ def markdown(results: dict) -> str:
         "# Ingest benchmark (`bench/ingest.py`)",
         "",
         f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}. "
-        f"Medians of {results['repeat']} interleaved runs, each in a fresh process.",
+        "Medians of interleaved runs (count per row), each in a fresh process.",
         "",
-        "| tracks | quads | contender | median s | tracks/s | quads/s | peak RSS MB |",
-        "|---:|---:|---|---:|---:|---:|---:|",
+        results.get("note", ""),
+        "",
+        "| tracks | quads | contender | runs | median s | tracks/s | quads/s | peak RSS MB |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for entry in results["sizes"]:
         for kind, c in entry["contenders"].items():
             note = f" (sample of {entry['pyld_sample_tracks']})" if kind == "pyld+rdflib" else ""
             lines.append(
                 f"| {entry['tracks']:,} | {entry['quads']:,} | {kind}{note} | "
-                f"{c['median_seconds']} | {c['tracks_per_second']:,} | "
+                f"{len(c['all_seconds'])} | {c['median_seconds']} | {c['tracks_per_second']:,} | "
                 f"{c['quads_per_second']:,} | {c['peak_rss_mb']} |"
             )
     lines += ["", "| tracks | fairtracks-ld / bulk_load ceiling | fairtracks-ld / pyld+rdflib |",
