@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from validation_support import (
+from test_validation_support import (
     OBO,
     ROOT,
     base_document,

@@ -147,21 +147,21 @@ def sparql_target(location: str, variants: frozenset[str], condition: Condition 
         else:
             lines.append(_variant_pattern(variant))
             lines += _walk("?doc", "", location, "?this")
-    else:
+    else:  # the tested value first: it selects few anchors (query engines keep this order)
         anchor = condition.anchor
-        if variant is None:
-            lines.append(f"?anchor a {_anchor_class(anchor)} .")
-        else:
-            lines.append(_variant_pattern(variant))
-            lines += _walk("?doc", "", anchor, "?anchor")
         test, test_location = step(anchor, condition.test[:-1])
         last = condition.test[-1]
         path = "/".join(p for p in (test, step(test_location, (last,))[0]) if p)
         values = [rdf_value(test_location, last, v) for v in condition.values]
-        if len(values) == 1:
-            lines.append(f"?anchor {path} {values[0]} .")
+        lines.append(f"?anchor {path} ?test . FILTER(?test IN ({', '.join(values)}))"
+                     if len(values) > 1 else f"?anchor {path} {values[0]} .")
+        if variant is None:
+            lines.append(f"?anchor a {_anchor_class(anchor)} .")
+        elif not anchor:  # the anchor is the document
+            lines.append(_variant_pattern(variant).replace("?doc", "?anchor"))
         else:
-            lines.append(f"?anchor {path} ?test . FILTER(?test IN ({', '.join(values)}))")
+            lines += _walk("?doc", "", anchor, "?anchor")
+            lines.append(_variant_pattern(variant))
         lines += _walk("?anchor", anchor, location, "?this")
     if entry is not None:
         lines.append(f"?this ft:ontology {rdf_value(location, 'ontology', entry)} .")

@@ -1,16 +1,19 @@
 """Shapes → SPARQL: set-based queries over every focus node at once.
 
-The queries are shaped for Oxigraph on large documents:
-- a value constraint scans its path first and tests focus membership only for the rows that
-  fail (`?this P ?value FILTER(cond) FILTER EXISTS { member }`): on valid data it costs one scan;
+The queries are shaped for Oxigraph on large documents (Oxigraph keeps the written join order,
+so the order is chosen here, per query, from cheap counts at run time):
+- the value constraints of a shape on one path are one query with a flag per constraint: it
+  scans the path and tests focus membership only where a constraint fails (large focus sets),
+  or starts from the focus nodes (small ones);
 - the "every focus node must have …" constraints of a shape (sh:minCount 1, sh:hasValue) are one
   query per shape, a flag per constraint;
-- SHACL-SPARQL constraints keep their SELECT; membership is added at the end of its WHERE clause
-  (so, like every shipped template, a constraint must bind `$this` in a triple pattern);
-- a SPARQL-based target is inlined as a correlated pattern where membership is tested (cheap
-  index lookups from the bound node), and a shape with no focus node costs nothing.
-Nested shapes (`sh:node`, `sh:not`, `sh:and`, `sh:or`, `sh:xone`) become "fails" patterns used
-inside FILTER (NOT) EXISTS.
+- a SHACL-SPARQL constraint keeps its SELECT, joined with the focus nodes; when its WHERE clause
+  is `$this $PATH ?value . REST` with REST free of `$this`, REST runs once per distinct value
+  (those value sets can be materialised once and shared by the constraints on the same path);
+- a SPARQL-based target is inlined as plain patterns (index lookups; a subquery would be
+  evaluated whole), and a shape without focus nodes costs nothing.
+Nested shapes (`sh:node`, `sh:not`, `sh:and`, `sh:or`, `sh:xone`) become boolean "fails"
+expressions (plain FILTER tests for value constraints, EXISTS for property constraints).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from itertools import count
 import pyoxigraph as ox
 
 from fairtracks_ld.validation.shapes import Constraint, PropertyPath, Shape, ShapesGraph, Target
-from fairtracks_ld.validation.vocab import RDF, RDFS, SH, XSD
+from fairtracks_ld.validation.vocab import FTS, RDF, RDFS, SH, XSD
 
+VALUES_GRAPH = "urn:fairtracks-ld:validation:values"
+VALUE = FTS + "value"  # <{VALUES_GRAPH}:{key}> fts:value ?value (values may be literals)
 _TARGET = re.compile(r"^\s*SELECT\s+(?:DISTINCT\s+)?\?this\s+WHERE\s*\{(.*)\}\s*$",
                      re.IGNORECASE | re.DOTALL)
 # Datatypes whose lexical forms can be checked with a cast (ill-typed literals fail the cast).
@@ -53,6 +58,7 @@ class Check:
     constraint: Constraint
     messages: list[str]
     flag: str | None = None
+    condition: tuple[str, int] | None = None  # value queries: (violation test, member index)
 
     @property
     def component(self) -> str:
@@ -79,6 +85,22 @@ class Query:
     per_value: bool
     needs: str | None = None  # a predicate that must occur in the data for any result
     join: str | None = None  # the same query starting from the focus nodes (small sets)
+    values: ValueSet | None = None  # the distinct values it reads, if it can share them
+    shared: str | None = None  # the same query reading the materialised value set
+    # start from the focus nodes when they are `factor` times fewer than the path's values:
+    # 3 where the other form tests membership per failing row only (value queries), 1 where
+    # both forms are joins (SPARQL constraints)
+    factor: int = 3
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    """The distinct values of one path on one shape's focus nodes (shared by the SPARQL
+    constraints on that path; materialised once when the engine owns the store)."""
+
+    key: int
+    scan: str  # SELECT DISTINCT ?value, path side first
+    join: str  # the same, focus side first
 
 
 @dataclass
@@ -142,6 +164,7 @@ class Compiler:
         self.graph = graph
         self.subclasses = subclasses
         self._fresh = count()
+        self.value_sets: dict[tuple[int, str], int] = {}
 
     def var(self, stem: str = "v") -> str:
         return f"?_{stem}{next(self._fresh)}"
@@ -184,28 +207,36 @@ class Compiler:
         patterns = []
         for target in shape.targets:
             if target.kind == "sparql":
-                patterns.append(self._inline(str(target.value), var))
+                patterns.append(self._inline(str(target.value), var, bound=True))
             elif target.kind == "node":
                 patterns.append(f"VALUES {var} {{ {term(target.value)} }}")  # type: ignore[arg-type]
             else:
                 patterns.append(self._target(target).replace("?this", var))
         return self._union(patterns)
 
-    def _inline(self, select: str, var: str) -> str:
-        """A SPARQL target's WHERE body with ?this := var and its other variables renamed, so
-        that membership is tested from the bound node (a subquery would be evaluated whole)."""
+    def _inline(self, select: str, var: str, bound: bool) -> str:
+        """A SPARQL target's WHERE body with ?this := var and its other variables renamed: as
+        a membership test from a bound node (`bound`), or as plain patterns that the rest of a
+        query joins with index lookups (a subquery would be evaluated whole, then hashed)."""
         match = _TARGET.match(select)
         if match is None or ('"' in match.group(1) and "?" in match.group(1).split('"', 1)[1]) \
                 or re.search(r"\bSELECT\b", match.group(1), re.IGNORECASE):
             return f"{{ {select} }}".replace("?this", var)
         stem = self.var("t")[1:]
+        body = match.group(1)
+        if bound and not re.search(r"\b(BIND|OPTIONAL|MINUS|VALUES)\b", body, re.IGNORECASE):
+            # patterns on the bound node first: Oxigraph keeps the written join order
+            lines = [line for line in body.split("\n") if line.strip()]
+            lines.sort(key=lambda line: not re.search(r"[?$]this\b", line))
+            body = "\n".join(lines)
         body = re.sub(r"[?$](\w+)", lambda m: var if m.group(1) == "this"
-                      else f"?{stem}_{m.group(1)}", match.group(1))
+                      else f"?{stem}_{m.group(1)}", body)
         return f"{{ {body} }}"
 
-    def focus(self, shape: Shape, group: int) -> str:
-        """A pattern enumerating the focus nodes."""
-        return self._union([self._target(t) for t in shape.targets])
+    def focus(self, shape: Shape, group: int, var: str = "?this") -> str:
+        """A pattern enumerating the focus nodes (into `var`)."""
+        return self._union([self._inline(str(t.value), var, bound=False) if t.kind == "sparql"
+                            else self._target(t).replace("?this", var) for t in shape.targets])
 
     # -- top level ----------------------------------------------------------------------------
 
@@ -233,11 +264,52 @@ class Compiler:
                     else:
                         plan.queries.append(self.constraint_query(check, index, shape,
                                                                   prefixes))
-            for checks in by_path.values():
-                plan.queries.append(self.value_query(checks, index, shape, prefixes))
+            for path, checks in by_path.items():
+                entry = (index, shape, prefixes, checks, self.value_parts(checks, index, shape))
+                plan.queries.append(self.value_query(path, [entry]))
             if batched:
                 plan.queries.append(self.focus_level_query(batched, index, shape, prefixes))
         return plan
+
+    def value_parts(self, checks: list[Check], group: int, shape: Shape) -> list[str]:
+        """Per check, the expression that holds when a value of a focus node violates it."""
+        return [self.violation(c.component[len(SH):], c.constraint.params, "?value")
+                for c in checks]
+
+    def value_query(self, path: str, entries: list) -> Query:
+        """Every value constraint on one path of a shape (or of several shapes: `entries`): one
+        pass over the path's values.
+
+        The path is scanned once and membership is tested only where a constraint fails; a path
+        of one shape also gets the form that joins from its focus nodes (small focus sets; the
+        engine picks one at run time). Merging shapes that share a path measured no faster
+        (the join form then goes), so the compiler keeps one query per shape and path.
+        """
+        prefixes: dict[str, str] = {}
+        checks: list[Check] = []
+        tests = []
+        for group, shape, group_prefixes, group_checks, conditions in entries:
+            prefixes.update(group_prefixes)
+            failing = " || ".join(f"({c})" for c in conditions)
+            tests.append(f"IF({failing}, EXISTS {{ {self.member(shape, group)} }}, false)")
+            for check, condition in zip(group_checks, conditions, strict=True):
+                check.flag = f"_f{len(checks)}"
+                checks.append(check)
+                check.condition = (condition, len(tests) - 1)
+        member_of = {i: f"EXISTS {{ {self.member(e[1], e[0])} }}" for i, e in enumerate(entries)}
+        flags = " ".join(f"(({c.condition[0]}) && {member_of[c.condition[1]]} AS ?{c.flag})"
+                         for c in checks if c.condition)
+        head = self.head(prefixes) + f"SELECT ?this ?value {flags} WHERE {{\n"
+        scan = f"{head}?this {path} ?value .\nFILTER({' || '.join(tests)})\n}}"
+        needs = first_predicate(entries[0][3][0].shape.path)
+        if len(entries) > 1:
+            return Query(scan, checks, -1, True, needs)
+        group, shape = entries[0][0], entries[0][1]
+        any_fails = " || ".join(f"({c.condition[0]})" for c in checks if c.condition)
+        join_flags = " ".join(f"({c.condition[0]} AS ?{c.flag})" for c in checks if c.condition)
+        join = (f"{self.head(prefixes)}SELECT ?this ?value {join_flags} WHERE {{\n"
+                f"{self.focus(shape, group)}\n?this {path} ?value .\nFILTER({any_fails})\n}}")
+        return Query(scan, checks, group, True, needs, join)
 
     def focus_level_query(self, checks: list[Check], group: int, shape: Shape,
                           prefixes: dict[str, str]) -> Query:
@@ -258,29 +330,6 @@ class Compiler:
         sparql = (f"SELECT ?this {' '.join(flags)} WHERE {{\n{self.focus(shape, group)}\n"
                   + "\n".join(binds) + f"\nFILTER({' || '.join(flags)})\n}}")
         return Query(self.head(prefixes) + sparql, checks, group, False)
-
-    def value_query(self, checks: list[Check], group: int, shape: Shape,
-                    prefixes: dict[str, str]) -> Query:
-        """Every value constraint on one path of one shape: one pass over the path's values.
-
-        Two forms: scan the path and test membership only where a constraint fails (large focus
-        sets), or join from the focus nodes (small ones); the engine picks one at run time.
-        """
-        path = checks[0].shape.path
-        assert path is not None
-        conditions = []
-        for index, check in enumerate(checks):
-            check.flag = f"_f{index}"
-            conditions.append(self.violation(check.component[len(SH):],
-                                             check.constraint.params, "?value"))
-        flags = " ".join(f"({c} AS ?_f{i})" for i, c in enumerate(conditions))
-        any_fails = " || ".join(f"({c})" for c in conditions)
-        head = self.head(prefixes) + f"SELECT ?this ?value {flags} WHERE {{\n"
-        scan = (f"{head}?this {path.sparql()} ?value .\n"
-                f"FILTER(IF({any_fails}, EXISTS {{ {self.member(shape, group)} }}, false))\n}}")
-        join = (f"{head}{self.focus(shape, group)}\n?this {path.sparql()} ?value .\n"
-                f"FILTER({any_fails})\n}}")
-        return Query(scan, checks, group, True, first_predicate(path), join)
 
     def constraint_query(self, check: Check, group: int, shape: Shape,
                          prefixes: dict[str, str]) -> Query:
@@ -342,23 +391,36 @@ class Compiler:
             tail = select[close + 1:]
 
             def factored(small: bool) -> str:
-                values = (f"{holder} ?_holder {steps} ?value ." if small
-                          else f"?_holder {steps} ?value . {holder}")
-                back = (f"{member}\n  $this {steps} ?value ." if small
-                        else f"$this {steps} ?value .\n  {member}")
+                values = (f"{self.focus(shape, group, '?_holder')} ?_holder {steps} ?value ."
+                          if small else f"?_holder {steps} ?value . {holder}")
+                back = (f"{self.focus(shape, group, '$this')}\n  $this {steps} ?value ."
+                        if small else f"$this {steps} ?value .\n  {member}")
                 return (f"{head}{projection}WHERE {{\n  {{ SELECT DISTINCT "
                         f"{' '.join('?' + v for v in variables)} WHERE {{\n"
                         f"    {{ SELECT DISTINCT ?value WHERE {{ {values} }} }}\n{rest}\n"
                         f"  }} }}\n  {back}\n}}{tail}")
 
-            return Query(factored(False), [check], group, per_value, needs, factored(True))
+            key = self.value_sets.setdefault((group, steps), len(self.value_sets))
+            distinct = {small: (f"SELECT DISTINCT ?value WHERE {{ "
+                                f"{self.focus(shape, group, '?_holder')} ?_holder {steps} "
+                                f"?value . }}" if small else
+                                f"SELECT DISTINCT ?value WHERE {{ ?_holder {steps} ?value . "
+                                f"{holder} }}") for small in (False, True)}
+            shared = (f"{head}{projection}WHERE {{\n  {{ SELECT DISTINCT "
+                      f"{' '.join('?' + v for v in variables)} WHERE {{\n"
+                      f"    GRAPH <{VALUES_GRAPH}> {{ <{VALUES_GRAPH}:{key}> <{VALUE}> ?value }}"
+                      f"\n{rest}\n"
+                      f"  }} }}\n  $this {steps} ?value .\n  {member}\n}}{tail}")
+            return Query(factored(False), [check], group, per_value, needs, factored(True),
+                         ValueSet(key, head + distinct[False], head + distinct[True]), shared, 1)
         select = select.replace("$PATH", steps)
         where = _WHERE.search(select)
         close = _close_of_where(select)
         assert where is not None
         last = select[:close] + f"\n  {member}\n" + select[close:]
-        start = select[:where.end()] + f"\n  {member}\n" + select[where.end():]
-        return Query(head + last, [check], group, per_value, needs, head + start)
+        start = (select[:where.end()] + f"\n  {self.focus(shape, group, '$this')}\n"
+                 + select[where.end():])
+        return Query(head + last, [check], group, per_value, needs, head + start, factor=1)
 
     # -- value conditions ---------------------------------------------------------------------
 

@@ -91,6 +91,13 @@ class DocumentReport:
                 "violations": len(self.violations), "warnings": len(self.warnings),
                 "graph": self.graph, "results": [f.to_json() for f in self.findings]}
 
+    def summary(self, limit: int = 3) -> str:
+        """One line for a refusal: the number of violations and the first few."""
+        shown = "; ".join(f"{f.pointer or '/'}: {f.message}" for f in self.violations[:limit])
+        more = len(self.violations) - limit
+        return (f"{len(self.violations)} violation(s): {shown}"
+                + (f"; … and {more} more" if more > 0 else ""))
+
     def shacl_report(self, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
         """The W3C sh:ValidationReport (empty when the document could not be mapped)."""
         return (self.report or Report()).serialize(fmt)
@@ -142,7 +149,7 @@ class Validator:
         dataset = build_dataset([p for p, _, _ in items], self.shapes, self.store,
                                 self.ontologies)
         graph = ox.NamedNode(dataset.graph)
-        report = validate(dataset.store, self.shapes, [graph])
+        report = validate(dataset.store, self.shapes, [graph], scratch=True)
         resolvers = [PointerResolver(dataset.store, prepared, document, dataset.graph)
                      for prepared, document, _ in items]
         owners = {prepared.collection_iri: index for index, (prepared, _, _) in enumerate(items)}

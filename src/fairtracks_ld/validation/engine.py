@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 
 import pyoxigraph as ox
 
-from fairtracks_ld.validation.compiler import Check, Compiler, Plan, Query
+from fairtracks_ld.validation.compiler import (
+    VALUE,
+    VALUES_GRAPH,
+    Check,
+    Compiler,
+    Plan,
+    Query,
+)
 from fairtracks_ld.validation.report import Report, ValidationResult
 from fairtracks_ld.validation.shapes import ShapesGraph, default_shapes
 from fairtracks_ld.validation.vocab import RDF, RDFS
 
 RDF_TYPE = RDF + "type"
 _TEMPLATE = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
-_CAP = 300_000  # counts stop here: they only choose which side a query starts from
+_SMALL = 150_000  # focus sets this large are scanned from the path side (counts stop here)
+_VALUES_CAP = 450_000
+_THREADS = 4
 
 
 @dataclass
@@ -55,31 +66,47 @@ def _any(store: ox.Store, pattern: tuple, graphs: list) -> bool:
 
 
 class _Stats:
-    """Predicate counts and focus-set sizes, counted inside Oxigraph and capped: a query starts
-    from its focus nodes when they are far fewer than the values it would otherwise scan."""
+    """Focus-set sizes and predicate counts, counted inside Oxigraph and capped (they only
+    choose where a query starts): from its focus nodes when they are far fewer than the values
+    it would otherwise scan."""
 
     def __init__(self, store: ox.Store, compiled: Plan, options: dict) -> None:
         self.store, self.compiled, self.options = store, compiled, options
-        self.values: dict[str, int] = {}
-        self.sizes: dict[tuple[int, int], int] = {}
+        self.sizes: dict[int, int] = {}  # group -> focus nodes counted (up to counted[group])
+        self.counted: dict[int, int] = {}
+        self.values: dict[str, tuple[int, bool]] = {}  # predicate -> (count, exact)
 
     def _count(self, head: str, select: str, cap: int) -> int:
         query = f"{head}SELECT (COUNT(*) AS ?n) WHERE {{ {select} LIMIT {cap} }}"
         return int(next(iter(self.store.query(query, **self.options)))["n"].value)
 
+    def _focus_below(self, group: int, limit: int) -> bool:
+        """Whether the shape has fewer than `limit` focus nodes (counted up to `limit`)."""
+        known = self.sizes.get(group)
+        if known is None or (known >= self.counted.get(group, 0) and self.counted[group] < limit):
+            select = self.compiled.groups[group].select
+            position = select.index("SELECT DISTINCT ?this")
+            body = select[position:].replace("SELECT DISTINCT ?this", "SELECT ?this", 1)
+            known = self._count(select[:position], body, limit)
+            self.sizes[group], self.counted[group] = known, limit
+        return known < limit
+
+    def _values(self, predicate: str) -> int:
+        if predicate not in self.values:
+            count = self._count("", f"SELECT * WHERE {{ ?s <{predicate}> ?o }}", _VALUES_CAP)
+            self.values[predicate] = (count, count < _VALUES_CAP)
+        return self.values[predicate][0]
+
     def start_from_focus(self, query: Query) -> bool:
         if query.join is None or query.needs is None:
             return False
-        if query.needs not in self.values:
-            self.values[query.needs] = self._count(
-                "", f"SELECT * WHERE {{ ?s <{query.needs}> ?o }}", _CAP)
-        limit = self.values[query.needs] // 3 + 1
-        key = (query.group, limit)
-        if key not in self.sizes:
-            select = self.compiled.groups[query.group].select
-            position = select.index("SELECT DISTINCT ?this")
-            self.sizes[key] = self._count(select[:position], select[position:], limit)
-        return self.sizes[key] < limit
+        return self.small_focus(query)
+
+    def small_focus(self, query: Query) -> bool:
+        """Whether the focus set is `factor` times smaller than the path's values."""
+        assert query.needs is not None
+        limit = min(_SMALL, self._values(query.needs) // query.factor)
+        return limit > 0 and self._focus_below(query.group, limit)
 
 
 def validate(
@@ -87,22 +114,28 @@ def validate(
     shapes: ShapesGraph | None = None,
     graphs: list[ox.NamedNode | ox.DefaultGraph] | None = None,
     timings: list[Timing] | None = None,
+    scratch: bool | None = None,
 ) -> Report:
     """Validate a data graph against shapes (default: the shipped FAIRtracks shapes).
 
     `data` is a store, whose data graph is the union of `graphs` (default: all its graphs; one
     graph is much faster to query than a union), or quads/triples. Each constraint is one
-    SPARQL query over every focus node; the store is only read.
+    SPARQL query over every focus node. With `scratch` (default: only when the engine builds
+    the store itself) the engine may write a working graph into the store, removed before it
+    returns: the distinct values SPARQL constraints share are then computed once.
     """
+    owned = not isinstance(data, ox.Store)
     if isinstance(data, ox.Store):
         store = data
     else:
         store = ox.Store()
         store.extend(q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate, q.object)
                      for q in data)
+    scratch = owned if scratch is None else scratch
     shapes = shapes or default_shapes()
+    values_graph = ox.NamedNode(VALUES_GRAPH)
     if graphs is None:
-        graphs = list(store.named_graphs())
+        graphs = [g for g in store.named_graphs() if g != values_graph]
         if not graphs or _any(store, (None, None, None), [ox.DefaultGraph()]):
             graphs.append(ox.DefaultGraph())
     options = {"default_graph": graphs}
@@ -113,6 +146,8 @@ def validate(
     seen: set[tuple] = set()
     present: dict[str, bool] = {}
     stats = _Stats(store, compiled, options)
+    named = all(isinstance(g, ox.NamedNode) for g in graphs)
+    runnable = []
     for query in compiled.queries:
         if query.group in empty:
             continue
@@ -122,12 +157,44 @@ def validate(
                                             graphs)
             if not present[query.needs]:
                 continue
-        sparql = query.join if stats.start_from_focus(query) else query.sparql
-        started = time.perf_counter()
-        rows = _run(store, query, sparql, options, report, seen)
-        if timings is not None:
-            timings.append(Timing(query, time.perf_counter() - started, rows))
+        runnable.append(query)
+    # Oxigraph evaluates queries without the GIL for much of the time: a few threads help
+    workers = max(2, min(_THREADS, os.cpu_count() or 1))
+    shared: dict[int, Query] = {}
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            def choose(query: Query) -> str:
+                if scratch and named and query.values is not None and query.shared is not None:
+                    return query.shared
+                return query.join if stats.start_from_focus(query) else query.sparql
+
+            chosen = list(pool.map(choose, runnable))
+            for query, sparql in zip(runnable, chosen, strict=True):
+                if sparql is query.shared and query.values is not None:
+                    shared.setdefault(query.values.key, query)
+            list(pool.map(lambda q: _share(store, q, stats.small_focus(q), graphs),
+                          shared.values()))
+            outcomes = list(pool.map(lambda item: _rows(store, item[0], item[1], options),
+                                     zip(runnable, chosen, strict=True)))
+        for query, (rows, seconds) in zip(runnable, outcomes, strict=True):
+            _collect(query, rows, report, seen)
+            if timings is not None:
+                timings.append(Timing(query, seconds, len(rows[1])))
+    finally:
+        if shared:
+            store.remove_graph(values_graph)
     return report
+
+
+def _share(store: ox.Store, query: Query, small: bool, graphs: list) -> None:
+    """Materialise the distinct values of a query's path on its focus nodes."""
+    assert query.values is not None
+    select = query.values.join if small else query.values.scan
+    position = select.index("SELECT DISTINCT ?value")
+    using = "".join(f"USING <{g.value}> " for g in graphs)
+    store.update(f"{select[:position]}INSERT {{ GRAPH <{VALUES_GRAPH}> {{ "
+                 f"<{VALUES_GRAPH}:{query.values.key}> <{VALUE}> ?value }} }} "
+                 f"{using}WHERE {{ {select[position:]} }}")
 
 
 def _empty_groups(store: ox.Store, compiled: Plan, options: dict, subclasses: bool) -> set[int]:
@@ -148,13 +215,20 @@ def _empty_groups(store: ox.Store, compiled: Plan, options: dict, subclasses: bo
     return empty
 
 
-def _run(store: ox.Store, query: Query, sparql: str, options: dict, report: Report,
-         seen: set) -> int:
+def _rows(store: ox.Store, query: Query, sparql: str, options: dict
+          ) -> tuple[tuple[list[str], list[ox.QuerySolution]], float]:
+    """Evaluate one query (in a worker thread): its variables and solutions, and the time."""
+    started = time.perf_counter()
     solutions = store.query(sparql, **options)
     variables = [v.value for v in solutions.variables]
-    rows = 0
+    rows = list(solutions)
+    return (variables, rows), time.perf_counter() - started
+
+
+def _collect(query: Query, rows: tuple[list[str], list[ox.QuerySolution]], report: Report,
+             seen: set) -> None:
+    variables, solutions = rows
     for row in solutions:
-        rows += 1
         for check in query.checks:
             if check.flag is not None:
                 flag = row[check.flag]
@@ -170,4 +244,3 @@ def _run(store: ox.Store, query: Query, sparql: str, options: dict, report: Repo
             if identity not in seen:
                 seen.add(identity)
                 report.results.append(result)
-    return rows

@@ -49,13 +49,16 @@ def _descends(ancestors: tuple[str, ...]) -> list[str]:
 
 
 def _decided(ontologies: tuple[str, ...], ancestors: tuple[str, ...], var: str) -> str:
-    """A subquery of the named ontologies that are complete and declare one of the ancestors
-    (or its replacement): there, descent is decidable. It does not depend on the focus node."""
-    return (f"{{ SELECT DISTINCT ?{var} WHERE {{ ?{var} fts:status fts:Complete . "
-            f"{_in(var, ontologies)} "
-            f"{{ ?ancestor rdfs:isDefinedBy ?{var} . {_in('ancestor', ancestors)} }} UNION "
-            f"{{ ?ancestor obo:IAO_0100001 ?replacement . ?replacement rdfs:isDefinedBy ?{var} "
-            f". {_in('ancestor', ancestors)} }} }} }}")
+    """Patterns: ?value is declared by ?var, a named ontology that is complete and declares
+    one of the ancestors (or its replacement), so that descent is decidable there. No
+    subquery: SHACL-SPARQL wants subqueries to return the pre-bound `$this`."""
+    tests = []
+    for index, ancestor in enumerate(ancestors):
+        tests.append(f"EXISTS {{ {iri(ancestor)} rdfs:isDefinedBy ?{var} }}")
+        tests.append(f"EXISTS {{ {iri(ancestor)} obo:IAO_0100001 ?new{index} . "
+                     f"?new{index} rdfs:isDefinedBy ?{var} }}")
+    return (f"?value rdfs:isDefinedBy ?{var} . ?{var} fts:status fts:Complete . "
+            f"{_in(var, ontologies)} FILTER{_any(tests)}")
 
 
 def term_defined(ontologies: tuple[str, ...], decidable: bool) -> str:
@@ -83,13 +86,11 @@ def term_ancestry(ontologies: tuple[str, ...], ancestors: tuple[str, ...],
     warning.
     """
     if decidable:
-        lines = [f"?value rdfs:isDefinedBy ?decided . {_decided(ontologies, ancestors, 'decided')}"]
+        lines = [_decided(ontologies, ancestors, "decided")]
     else:
         lines = [
             "FILTER" + _any([f"EXISTS {{ ?value rdfs:isDefinedBy {iri(o)} }}" for o in ontologies]),
-            f"OPTIONAL {{ ?value rdfs:isDefinedBy ?decided . "
-            f"{_decided(ontologies, ancestors, 'decided')} }}",
-            "FILTER(!BOUND(?decided))",
+            f"FILTER NOT EXISTS {{ {_decided(ontologies, ancestors, 'decided')} }}",
         ]
     body = "\n  ".join(lines + _descends(ancestors))
     return f"""SELECT DISTINCT $this ?value WHERE {{

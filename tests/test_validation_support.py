@@ -1,5 +1,5 @@
-"""Helpers shared by the validation tests: JSON Schema validation of the vendored schemas, rich
-base documents, and a validator reused across tests."""
+"""Helpers shared by the validation tests (no tests here): JSON Schema validation of the
+vendored schemas, rich base documents, and a validator reused across tests."""
 
 from __future__ import annotations
 
