@@ -160,3 +160,23 @@ def test_usage_errors_exit_2(tmp_path):
     assert run(tmp_path / "s", "load").returncode == 2
     assert run(tmp_path / "s", "frobnicate").returncode == 2
     assert run(tmp_path / "s", "query", "@/no/such/file.rq").returncode == 2
+
+
+def test_validate_exit_codes_and_reports(tmp_path, generated):
+    store = tmp_path / "s"
+    valid = write_json(tmp_path / "valid.json", generated[0])
+    result = run(store, "validate", str(valid))
+    assert result.returncode == 0, result.stdout.decode()[-2000:]
+    broken = dict(generated[0])
+    broken["tracks"] = [dict(generated[0]["tracks"][0])]
+    broken["tracks"][0].pop("file_url")
+    bad = write_json(tmp_path / "bad.json", broken)
+    result = run(store, "validate", str(bad), "--format", "json")
+    assert result.returncode == 1
+    findings = json.loads(result.stdout)[0]["results"]
+    assert any(f["pointer"] == "/tracks/0/file_url" and f["severity"] == "Violation"
+               for f in findings)
+    report = run(store, "validate", str(bad), "--format", "turtle")
+    graph = Graph().parse(data=report.stdout, format="turtle")
+    assert len(graph) > 5
+    assert run(store, "validate", str(tmp_path / "nothing-here")).returncode in (1, 2)

@@ -325,6 +325,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK  # not reached: serve replaces this process with gunicorn
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from fairtracks_ld.load import expand_sources
+    from fairtracks_ld.validation import exit_code, render_json, render_text, validate_documents
+
+    if not expand_sources(args.paths):
+        raise UsageError("no documents found in " + " ".join(args.paths))
+    store = _store(args) if args.against_store and Path(args.store).exists() else None
+    reports = validate_documents(args.paths, store=store, variant=args.variant)
+    if args.format == "json":
+        sys.stdout.write(render_json(reports))
+    elif args.format in ("turtle", "jsonld"):
+        fmt = ox.RdfFormat.TURTLE if args.format == "turtle" else ox.RdfFormat.JSON_LD
+        for report in reports:
+            sys.stdout.buffer.write(report.shacl_report(fmt))
+    else:
+        sys.stdout.write(render_text(reports))
+    return exit_code(reports)
+
+
 # ---- parser -----------------------------------------------------------------------------------
 
 
@@ -392,6 +411,20 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--gzip", action="store_true")
     generate.set_defaults(func=cmd_generate)
     _add_ontology_commands(commands)
+
+    validate = commands.add_parser(
+        "validate", help="check documents against the FAIRtracks shapes",
+        description="Validate FAIRtracks documents with the SHACL shapes in shapes/ (run inside "
+                    "Oxigraph). Exit 0 when every document is valid (warnings allowed), 1 when "
+                    "any is invalid, 2 on usage errors.")
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.add_argument("--variant", choices=VARIANTS, help="schema variant (default: detect)")
+    validate.add_argument("--format", default="text", choices=["text", "json", "turtle", "jsonld"],
+                          help="text/json reports with JSON Pointers, or the W3C "
+                               "sh:ValidationReport in Turtle or JSON-LD")
+    validate.add_argument("--against-store", action="store_true",
+                          help="also check uniqueness and references against the store")
+    validate.set_defaults(func=cmd_validate)
     _add_search_commands(commands)
 
     serve = commands.add_parser("serve", help="serve the store over HTTP (gunicorn)",
