@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import time
@@ -133,6 +134,17 @@ def validate(
                      for q in data)
     scratch = owned if scratch is None else scratch
     shapes = shapes or default_shapes()
+    collecting = gc.isenabled()
+    gc.disable()  # results allocate many small objects; cyclic GC over a caller's big
+    try:          # document (held in memory) would cost seconds and free nothing
+        return _validate(store, shapes, graphs, timings, scratch)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
+              timings: list[Timing] | None, scratch: bool) -> Report:
     values_graph = ox.NamedNode(VALUES_GRAPH)
     if graphs is None:
         graphs = [g for g in store.named_graphs() if g != values_graph]
