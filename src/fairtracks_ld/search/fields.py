@@ -1,0 +1,62 @@
+"""The search fields: what each one reads from the store and how SPARQL expresses a filter on it.
+
+Ontology fields reuse the reasoning module's annotation kinds, so a filter on "T cell" means
+exactly what `?track ft:sample_type_ancestor <T cell>` means. Literal fields hold plain strings
+(assembly name, species name, …); the collection field holds collection IRIs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fairtracks_ld.mapping.namespaces import FT
+from fairtracks_ld.reasoning import ANCESTOR_PREDICATES
+
+TO_SAMPLE = ("experiment_ref", "sample_ref")
+TO_STUDY = ("experiment_ref", "study_ref")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One facet. `kinds` (ontology fields) are reasoning.ANNOTATIONS kinds; `path` (literal and
+    IRI fields) is the chain of ft: properties from the track to the value."""
+
+    name: str
+    title: str
+    kinds: tuple[str, ...] = ()
+    path: tuple[str, ...] = ()
+    iris: bool = False  # values are IRIs (always so for ontology fields)
+
+    @property
+    def ontology(self) -> bool:
+        return bool(self.kinds)
+
+    @property
+    def predicate(self) -> str:
+        """The inferred track → ancestor predicate (ontology fields)."""
+        return f"{FT}{self.name}_ancestor"
+
+    def sparql_path(self) -> str:
+        """The property path from ?track to a value, in `ft:` terms."""
+        if self.ontology:
+            return f"ft:{self.name}_ancestor"
+        return "/".join(f"ft:{step}" for step in self.path)
+
+
+def _ontology(name: str, title: str) -> Field:
+    return Field(name, title, kinds=ANCESTOR_PREDICATES[f"{name}_ancestor"], iris=True)
+
+
+FIELDS: tuple[Field, ...] = (
+    _ontology("sample_type", "Cell/tissue type"),
+    _ontology("technique", "Technique"),
+    _ontology("target", "Target"),
+    Field("assembly", "Genome assembly", path=("assembly_name",)),
+    _ontology("file_format", "File format"),
+    Field("type_of_condensed_data", "Type of condensed data", path=("type_of_condensed_data",)),
+    Field("geometric_track_type", "Geometric track type", path=("geometric_track_type",)),
+    _ontology("phenotype", "Phenotype"),
+    Field("species", "Species", path=(*TO_SAMPLE, "species_name")),
+    Field("collection", "Collection", path=(*TO_STUDY, "collection_ref"), iris=True),
+)
+BY_NAME = {field.name: field for field in FIELDS}

@@ -1,0 +1,199 @@
+"""The facet index of one store snapshot: per field, per track a value-combination id, and per
+combination the ids of every value it matches (ontology ancestors included).
+
+Built from per-graph segments (reader.py), which are kept across snapshots: a version graph
+never changes, so after a load only the new graph is read. Ancestors come from the stored class
+closure through reasoning.stored_ancestors, the very lookup that writes the inferred
+`ft:*_ancestor` links, so the index and the SPARQL the page shows find the same tracks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from itertools import islice
+
+import numpy as np
+import pyoxigraph as ox
+
+from fairtracks_ld import reasoning
+from fairtracks_ld.ontology.iris import canonical_iri
+from fairtracks_ld.queries import LABEL_TIERS
+from fairtracks_ld.search.fields import FIELDS, Field
+from fairtracks_ld.search.reader import Segment, Values, read_segment
+from fairtracks_ld.store import TrackStore
+
+NAME_PROPERTIES = {p: tier for tier, props in LABEL_TIERS for p in props}
+
+
+@dataclass
+class FieldIndex:
+    """One field: values (keys: IRIs or texts), per track a combination, per combination the
+    value ids it matches as CSR arrays, and the value tree (ontology fields)."""
+
+    field: Field
+    keys: list[str]
+    ids: dict[str, int]
+    column: np.ndarray  # combination id per track
+    starts: np.ndarray  # CSR: combination c matches members[starts[c]:starts[c + 1]]
+    members: np.ndarray
+    hidden: np.ndarray  # bool per value: an alternative IRI of a listed one
+    parents: dict[int, list[int]] = field(default_factory=dict)
+    children: dict[int, list[int]] = field(default_factory=dict)
+
+    def combination_mask(self, values: np.ndarray) -> np.ndarray:
+        """bool per combination: it matches any of `values` (value ids)."""
+        chosen = np.zeros(len(self.keys) + 1, dtype=bool)
+        chosen[values] = True
+        hits = np.zeros(len(self.starts), dtype=np.int64)  # one spare cell for empty tails
+        np.add.at(hits, self._owner, chosen[self.members])
+        return hits[:-1] > 0
+
+    def counts(self, tracks: np.ndarray | None) -> np.ndarray:
+        """Tracks per value among `tracks` (indices; None: all tracks)."""
+        column = self.column if tracks is None else self.column[tracks]
+        per_combo = np.bincount(column, minlength=len(self.starts) - 1)
+        return np.bincount(self.members, weights=per_combo[self._owner],
+                           minlength=len(self.keys)).astype(np.int64)
+
+    @property
+    def _owner(self) -> np.ndarray:
+        owner = getattr(self, "_owner_cache", None)
+        if owner is None:
+            owner = np.repeat(np.arange(len(self.starts) - 1), np.diff(self.starts))
+            self._owner_cache = owner
+        return owner
+
+
+@dataclass
+class FacetIndex:
+    """Everything the search needs of one snapshot, in memory."""
+
+    snapshot: str
+    tracks: list[str]
+    fields: dict[str, FieldIndex]
+    text: str  # every track's lowercased labels, one line each, in track order
+    line_starts: np.ndarray
+    labels: dict[str, str]  # value key → display label
+    names: list[tuple[str, str, str, str]]  # (lowercased name, field, key, how) for lookup
+    totals: dict[str, np.ndarray]  # field → tracks per value over the whole index
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key, key)
+
+
+# ---- building --------------------------------------------------------------------------------
+
+_SEGMENTS: dict[tuple[str, str], Segment] = {}
+_LOCK = threading.Lock()
+
+
+def _segments(store: TrackStore) -> list[Segment]:
+    """The current versions' segments, read once per process per (graph, load time)."""
+    wanted = [(v.graph, v.loaded_at) for v in store.versions() if v.current]
+    for key in wanted:
+        if key not in _SEGMENTS:
+            _SEGMENTS[key] = read_segment(store.ox, key[0])
+    for key in set(_SEGMENTS) - set(wanted):
+        del _SEGMENTS[key]
+    return [_SEGMENTS[key] for key in sorted(wanted)]
+
+
+def build_index(store: TrackStore, snapshot: str = "") -> FacetIndex:
+    """The facet index of a store's current view (reads only what no earlier build read)."""
+    with _LOCK:
+        segments = _segments(store)
+    tracks = [t for s in segments for t in s.tracks]
+    order = np.array(sorted(range(len(tracks)), key=tracks.__getitem__), dtype=np.int64)
+    tracks = [tracks[i] for i in order]
+    fields = {f.name: _field_index(store, f, segments, order) for f in FIELDS}
+    texts = [t for s in segments for t in s.text]
+    lines = [texts[i] for i in order]
+    lengths = np.fromiter((len(line) + 1 for line in lines), dtype=np.int64, count=len(lines))
+    line_starts = np.concatenate(([0], np.cumsum(lengths)))[:-1]
+    labels, names = _names(store, fields)
+    totals = {name: f.counts(None) for name, f in fields.items()}
+    return FacetIndex(snapshot, tracks, fields, "\n".join(lines), line_starts, labels, names,
+                      totals)
+
+
+def _field_index(store: TrackStore, field: Field, segments: list[Segment],
+                 order: np.ndarray) -> FieldIndex:
+    combos: dict[Values, int] = {frozenset(): 0}
+    parts = []
+    for segment in segments:
+        column, local = segment.combos[field.name]
+        remap = np.fromiter((combos.setdefault(c, len(combos)) for c in local), dtype=np.int32,
+                            count=len(local))
+        parts.append(remap[column])
+    column = (np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32))[order]
+    direct = {v for combo in combos for v in combo}
+    ancestors = (reasoning.stored_ancestors(store)(direct) if field.ontology
+                 else {v: frozenset((v,)) for v in direct})
+    keys = sorted({a for found in ancestors.values() for a in found})
+    ids = {key: i for i, key in enumerate(keys)}
+    starts, members = [0], []
+    for combo in combos:
+        matched = sorted({ids[a] for v in combo for a in ancestors[v]})
+        members.extend(matched)
+        starts.append(len(members))
+    hidden = np.array([canonical_iri(k) != k and canonical_iri(k) in ids for k in keys],
+                      dtype=bool)
+    index = FieldIndex(field, keys, ids, column, np.array(starts, dtype=np.int64),
+                       np.array(members, dtype=np.int64), hidden)
+    if field.ontology:
+        _tree(index, store)
+    return index
+
+
+def _tree(index: FieldIndex, store: TrackStore) -> None:
+    """Parents and children among the field's listed values (nearest listed ancestors)."""
+    listed = {k for k, h in zip(index.keys, index.hidden, strict=True) if not h}
+    ancestors = reasoning.stored_ancestors(store)(listed)
+    strict = {k: {canonical_iri(a) for a in ancestors[k]} & listed - {k} for k in listed}
+    strict = {k: {a for a in found if k not in strict[a]} for k, found in strict.items()}
+    for key, found in strict.items():
+        covered = set().union(*(strict[a] for a in found)) if found else set()
+        parents = sorted(index.ids[a] for a in found - covered)
+        index.parents[index.ids[key]] = parents
+        for parent in parents:
+            index.children.setdefault(parent, []).append(index.ids[key])
+
+
+def _names(store: TrackStore, fields: dict[str, FieldIndex]
+           ) -> tuple[dict[str, str], list[tuple[str, str, str, str]]]:
+    """Display labels of every value, and the names (labels, synonyms) term lookup searches."""
+    labels: dict[str, str] = {}
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    terms = sorted({k for f in fields.values() if f.field.ontology for k in f.keys})
+    graphs = reasoning.ontology_graphs(store)
+    props = " ".join(f"<{p}>" for p in NAME_PROPERTIES)
+    iterator = iter(terms)
+    while graphs and (batch := list(islice(iterator, 2000))):
+        rows = store.ox.query(
+            f"SELECT ?c ?p ?n WHERE {{ {reasoning.values_clause('c', batch)} "
+            f"VALUES ?p {{ {props} }} ?c ?p ?n FILTER isLiteral(?n) }}", default_graph=graphs)
+        for row in rows:
+            found[row[0].value].append((NAME_PROPERTIES[row[1].value], row[2].value))
+    collections = fields["collection"].keys
+    if collections:
+        rows = store.query(f"SELECT ?c ?n WHERE {{ {reasoning.values_clause('c', collections)} "
+                           "?c ft:short_name ?n }")
+        for row in rows:
+            found[row[0].value].append(("label", row[1].value))
+    for key in [t for t in terms if t not in found][:500]:  # no ontology knows it: the
+        rows = list(store.query(  # documents' own term_label (one index lookup each)
+            f"SELECT ?l WHERE {{ ?n ft:term_id {ox.NamedNode(key)} ; ft:term_label ?l }} "
+            "LIMIT 1"))
+        if rows:
+            found[key].append(("label", rows[0][0].value))
+    names = []
+    for name, index in fields.items():
+        for key, hidden in zip(index.keys, index.hidden, strict=True):
+            if hidden:
+                continue
+            entries = found.get(key) or [("label", key)]
+            labels[key] = next((n for how, n in entries if how == "label"), entries[0][1])
+            names.extend((n.lower(), name, key, how) for how, n in entries)
+    return labels, sorted(set(names))

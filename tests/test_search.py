@@ -1,0 +1,211 @@
+"""Track search and the TrackFind-compatible API on a real server over a real store (the bundle
+plus a generated corpus): ancestor-aware filters agree with the SPARQL the page shows, counts
+narrow, exports follow GSuite and FAIRtracks, bad input gets JSON 400s, loads become visible."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import requests
+from conftest import B_CELL, HISTONE_CHIP, annotate, copy_store, term, track_iris, write_json
+from test_server import cli, free_port
+from test_web_browser import serve
+
+from fairtracks_ld.mapping.iris import local_id_of
+
+BASE = "http://localhost:8000/"  # the stores' base IRI (conftest's BASE)
+LYMPHOCYTE = "http://purl.obolibrary.org/obo/CL_0000542"
+T_CELL = "http://purl.obolibrary.org/obo/CL_0000084"
+
+
+def renamed(document: dict, collection: str) -> dict:
+    """A copy of a document as another collection (its own document id too)."""
+    doc = copy.deepcopy(document)
+    doc["collection_info"]["local_id"] = collection
+    doc["doc_info"]["local_id"] = doc["collection_info"]["doc_ref"] = f"{collection}-doc"
+    for study in doc["studies"]:
+        study["collection_ref"] = collection
+    return doc
+
+
+@pytest.fixture(scope="module")
+def chosen(generated) -> dict:
+    """Collection `chosen`: sample 0 is a B cell, experiment 0 a histone ChIP-seq."""
+    return renamed(annotate(generated[0], samples={0: {"cell_type": term(B_CELL, "B cell")}},
+                            techniques={0: term(HISTONE_CHIP, "histone ChIP-Seq")}), "chosen")
+
+
+@pytest.fixture(scope="module")
+def site(bundle_template, generated, chosen, tmp_path_factory):
+    """The bundle, the generated corpus (`chosen` in place of its first document), served."""
+    folder = tmp_path_factory.mktemp("search")
+    port = free_port()
+    store = copy_store(bundle_template, folder / "store")
+    del store
+    paths = [str(write_json(folder / f"g{i}.json", d)) for i, d in enumerate(generated) if i]
+    cli(folder / "store", BASE, "load", *paths,
+        str(write_json(folder / "chosen.json", chosen)))
+    with serve(folder / "store", port, env={"FAIRTRACKS_LD_FLAT_VIEW": "0"}) as base:
+        yield {"base": base, "store": folder / "store", "folder": folder}
+
+
+def get(site, url: str, **params) -> requests.Response:
+    return requests.get(site["base"] + url.lstrip("/"), params=params, timeout=60)
+
+
+def sparql_tracks(site, query: str) -> list[str]:
+    response = requests.get(site["base"] + "sparql", params={"query": query}, timeout=60)
+    assert response.status_code == 200, response.text
+    return [b["track"]["value"] for b in response.json()["results"]["bindings"]]
+
+
+def test_ancestor_aware_search_finds_what_its_sparql_finds(site, chosen):
+    body = get(site, "search/facets.json", sample_type="CL:0000542", size="500").json()
+    assert body["total"] == len(body["tracks"]) > 0
+    assert track_iris(chosen, sample=0) <= set(body["tracks"])  # B cell, two levels below
+    assert body["tracks"] == sparql_tracks(site, body["sparql"])  # same tracks, same order
+    counts = {v["key"]: v["count"] for v in body["facets"]["sample_type"]}
+    assert counts[B_CELL] <= counts[LYMPHOCYTE] == body["total"]  # disjunctive: own field kept
+
+
+def test_choosing_values_narrows_the_other_fields(site):
+    everything = get(site, "search/facets.json").json()
+    technique = everything["facets"]["technique"][-1]["key"]  # a rarely used technique
+    narrowed = get(site, "search/facets.json", technique=technique, size="500").json()
+    assert 0 < narrowed["total"] < everything["total"]
+    for assembly in narrowed["facets"]["assembly"]:
+        query = ("SELECT (COUNT(DISTINCT ?track) AS ?n) WHERE { ?track ft:technique_ancestor "
+                 f"<{technique}> ; ft:assembly_name {json.dumps(assembly['key'])} }}")
+        found = requests.get(site["base"] + "sparql", params={"query": query}, timeout=60)
+        assert int(found.json()["results"]["bindings"][0]["n"]["value"]) == assembly["count"]
+    assert sum(v["count"] for v in narrowed["facets"]["assembly"]) == narrowed["total"]
+    both = get(site, "search/facets.json", technique=technique,
+               assembly=narrowed["facets"]["assembly"][0]["key"], size="500").json()
+    assert set(both["tracks"]) <= set(narrowed["tracks"])
+    assert both["tracks"] == sparql_tracks(site, both["sparql"])
+
+
+def test_free_text_and_paging(site):
+    first = get(site, "search/facets.json", q="peaks", size="7").json()
+    second = get(site, "search/facets.json", q="peaks", size="7", page="2").json()
+    assert first["total"] > 14 and len(first["tracks"]) == 7
+    assert first["tracks"] + second["tracks"] == sparql_tracks(
+        site, first["sparql"].replace("LIMIT 7", "LIMIT 14"))
+
+
+def test_value_tree_and_term_lookup(site):
+    children = get(site, "search/children", field="sample_type", value=LYMPHOCYTE).json()
+    assert children and all(c["count"] > 0 for c in children)
+    assert all(c["url"].startswith("/search?") for c in children)
+    found = get(site, "search/terms", text="B-lymph").json()
+    assert found[0]["key"] == B_CELL and found[0]["how"] == "exact synonym"
+    assert found[0]["url"] == "/search?sample_type=" + requests.utils.quote(B_CELL, safe="")
+
+
+@pytest.mark.parametrize(("url", "params", "words"), [
+    ("search/facets.json", {"colour": "red"}, "unknown parameter"),
+    ("search/facets.json", {"sample_type": "not a term"}, "no track has"),
+    ("search/facets.json", {"sample_type": "http://bad iri"}, "no track has"),
+    ("search/facets.json", {"page": "0"}, "page must be"),
+    ("search/facets.json", {"size": "x"}, "size must be"),
+    ("search", {"size": "100000"}, "size must be"),
+    ("search/children", {"field": "assembly", "value": "hg38"}, "ontology fields"),
+    ("search/terms", {"text": ""}, "1 to 200"),
+    ("api/v1/search/data.example.org/chosen", {"query": "tracks->local_id = 'x"}, "bad query"),
+    ("api/v1/search/data.example.org/chosen", {"query": "lab->x = 'y'"}, "unknown category"),
+    ("api/v1/search/data.example.org/chosen", {"query": "tracks->a = 'b' c"}, "AND or OR"),
+    ("api/v1/search/data.example.org/chosen", {"query": "tracks->a = 'b'; DROP"}, "bad query"),
+    ("api/v1/search/data.example.org/chosen", {"query": "x", "limit": "-1"}, "bad query"),
+    ("api/v1/search/data.example.org/chosen", {}, "query is required"),
+    ("api/v1/values/data.example.org/chosen/samples", {}, "path is required"),
+    ("api/v1/attributes/data.example.org/chosen/labs", {}, "unknown category"),
+    ("api/v1/metamodel/data.example.org/chosen", {"flat": "maybe"}, "true or false"),
+])
+def test_bad_input_gets_a_json_400(site, url, params, words):
+    response = get(site, url, **params)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert words in response.json()["error"]
+
+
+def test_gsuite_export_follows_the_format(site, chosen):
+    response = get(site, "search/export.gsuite", sample_type=B_CELL, collection=(
+        BASE + "collection/chosen"))
+    assert response.status_code == 200
+    lines = response.text.splitlines()
+    headers = [line for line in lines if line.startswith("##") and not line.startswith("###")]
+    assert [h.split(":")[0] for h in headers] == ["##location", "##file format", "##track type",
+                                                   "##genome"]
+    assert "##location: remote" in headers
+    columns = next(line for line in lines if line.startswith("###"))[3:].split("\t")
+    assert columns[:5] == ["uri", "title", "file_format", "track_type", "genome"]
+    rows = [line.split("\t") for line in lines if not line.startswith("#")]
+    assert len(rows) == len(track_iris(chosen, sample=0))
+    assert all(len(row) == len(columns) for row in rows)
+    titles = [row[1] for row in rows]
+    assert len(set(titles)) == len(titles)
+    assert {row[columns.index("track_iri")] for row in rows} == track_iris(chosen, sample=0)
+
+
+def test_json_export_is_a_fairtracks_document_of_the_selection(site, chosen):
+    response = get(site, "search/export.json", sample_type=B_CELL,
+                   collection=BASE + "collection/chosen")
+    document = response.json()
+    assert document["collection_info"]["local_id"] == "chosen"
+    assert {t["local_id"] for t in document["tracks"]} == {
+        local_id_of(t) for t in track_iris(chosen, sample=0)}
+    assert {e["local_id"] for e in document["experiments"]} == {
+        t["experiment_ref"] for t in document["tracks"]}
+    assert [s["local_id"] for s in document["samples"]] == [chosen["samples"][0]["local_id"]]
+    spanning = get(site, "search/export.json", technique="OBI:0000070")
+    assert spanning.status_code == 400 and "one collection" in spanning.json()["error"]
+
+
+def test_trackfind_api_lists_describes_and_searches(site, chosen):
+    assert "data.example.org" in get(site, "api/v1/repositories").json()
+    hubs = get(site, "api/v1/hubs/data.example.org").json()
+    assert "chosen" in hubs
+    hub = "api/v1/{}/data.example.org/chosen"
+    assert get(site, hub.format("categories")).json()[:4] == [
+        "tracks", "experiments", "samples", "studies"]
+    assert "cell_type" in get(site, hub.format("attributes") + "/samples",
+                              path="sample_type").json()
+    labels = get(site, hub.format("values") + "/samples",
+                 path="sample_type->cell_type->term_label").json()
+    assert "B cell" in labels
+    flat = get(site, hub.format("metamodel"), flat="true").json()
+    assert "B cell" in flat["samples"]["sample_type->cell_type->term_label"]
+    nested = get(site, hub.format("metamodel")).json()
+    assert "B cell" in nested["samples"]["sample_type"]["cell_type"]["term_label"]
+    query = "samples->sample_type->cell_type->term_label = 'B cell' AND tracks->local_id ~ 'FF'"
+    found = get(site, hub.format("search"), query=query, categories="tracks,samples").json()
+    assert {r["tracks"]["local_id"] for r in found} == {
+        local_id_of(t) for t in track_iris(chosen, sample=0)}
+    assert set(found[0]) == {"tracks", "samples"}
+    assert len(get(site, hub.format("search"), query=query, limit="1").json()) == 1
+    text = requests.get(site["base"] + hub.format("search"), timeout=60,
+                        params={"query": query, "attributes": "samples->species_name"},
+                        headers={"Accept": "text/plain"})
+    assert text.headers["Content-Type"].startswith("text/plain")
+    lines = text.text.splitlines()
+    assert lines[4] == "###uri\ttitle\tfile_format\ttrack_type\tgenome\tsamples->species_name"
+    assert len(lines) == 5 + len(found)
+    spec = get(site, "api/v1/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    assert {"/repositories", "/search/{repository}/{hub}"} <= set(spec["paths"])
+    assert "structured filter" in spec["info"]["description"]
+
+
+def test_a_load_while_serving_becomes_searchable(site):
+    from fairtracks_ld.generate import generate_documents
+
+    doc = renamed(annotate(next(generate_documents(tracks=30, seed=99)),
+                           samples={0: {"cell_type": term(B_CELL, "B cell")}}), "late")
+    late = BASE + "collection/late"
+    assert get(site, "search/facets.json", collection=late).status_code == 400
+    cli(site["store"], BASE, "load", str(write_json(site["folder"] / "late.json", doc)))
+    body = get(site, "search/facets.json", collection=late, sample_type=B_CELL).json()
+    assert body["total"] == len(track_iris(doc, sample=0)) > 0
+    assert all(t.startswith(late + "/") for t in body["tracks"])
