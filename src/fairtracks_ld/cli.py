@@ -79,6 +79,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fairtracks_ld.load import expand_sources, load_sources
+    from fairtracks_ld.models import describe
 
     sources = expand_sources(args.paths)
     if not sources:
@@ -87,11 +88,11 @@ def cmd_load(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(sources), unit="doc", disable=None if len(sources) > 1 else True,
                file=sys.stderr)
     report = load_sources(store, sources, variant=args.variant, bulk=args.bulk,
-                          progress=lambda _: bar.update())
+                          progress=lambda _: bar.update(), model=args.model)
     bar.close()
     for source, version, notes in report.loaded:
         current = "current" if version.current else "stored (a later-dated version is current)"
-        print(f"loaded {source} → {version.graph} [{version.variant}, {current}]")
+        print(f"loaded {source} → {version.graph} [{describe(version.variant)}, {current}]")
         for note in notes if args.verbose else [n for n in notes if n.level == "warning"]:
             print(f"  {note.level}: {note.pointer}: {note.message}")
     _publish(store)
@@ -332,7 +333,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not expand_sources(args.paths):
         raise UsageError("no documents found in " + " ".join(args.paths))
     store = _store(args) if args.against_store and Path(args.store).exists() else None
-    reports = validate_documents(args.paths, store=store, variant=args.variant)
+    reports = validate_documents(args.paths, store=store, variant=args.variant,
+                                 model=args.model)
     if args.format == "json":
         sys.stdout.write(render_json(reports))
     elif args.format in ("turtle", "jsonld"):
@@ -366,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "'-' for stdin). Each document is all or nothing.")
     load.add_argument("paths", nargs="+", metavar="PATH")
     load.add_argument("--variant", choices=VARIANTS, help="schema variant (default: detect)")
+    _add_model_option(load)
     load.add_argument("--bulk", action="store_true",
                       help="use Oxigraph's bulk loader (fast for large batches of new documents)")
     load.add_argument("-v", "--verbose", action="store_true", help="also print info notes")
@@ -419,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "any is invalid, 2 on usage errors.")
     validate.add_argument("paths", nargs="+", metavar="PATH")
     validate.add_argument("--variant", choices=VARIANTS, help="schema variant (default: detect)")
+    _add_model_option(validate)
     validate.add_argument("--format", default="text", choices=["text", "json", "turtle", "jsonld"],
                           help="text/json reports with JSON Pointers, or the W3C "
                                "sh:ValidationReport in Turtle or JSON-LD")
@@ -438,6 +442,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="SPARQL endpoint SERVICE may reach (repeatable)")
     serve.set_defaults(func=cmd_serve)
     return parser
+
+
+def _add_model_option(command: argparse.ArgumentParser) -> None:
+    from fairtracks_ld.models import AUTO, CHOICES
+
+    command.add_argument("--model", choices=CHOICES, default=AUTO,
+                         help="input model: a FAIRtracks document or one Ensembl-style track "
+                              "(default: auto, by the document's keys)")
 
 
 def _add_search_commands(commands: argparse._SubParsersAction) -> None:

@@ -17,7 +17,8 @@ from queue import Queue
 from threading import Thread
 from typing import Any, TypeVar
 
-from fairtracks_ld.mapping.prepare import MappingError, Note, Prepared, prepare
+from fairtracks_ld.mapping.prepare import MappingError, Note, Prepared
+from fairtracks_ld.models import AUTO, prepare_document
 from fairtracks_ld.standard import Variant
 from fairtracks_ld.store import TrackStore, VersionInfo
 from fairtracks_ld.term_checks import document_notes
@@ -85,11 +86,12 @@ def read_json(source: str) -> Any:
         raise DocumentError(source, f"cannot read: {error}") from error
 
 
-def prepare_source(source: str, base: str, variant: Variant | None = None) -> Prepared:
-    """Read and map one source."""
+def prepare_source(source: str, base: str, variant: Variant | None = None,
+                   model: str = AUTO) -> Prepared:
+    """Read and map one source, as `model` or as the model it has the shape of."""
     document = read_json(source)
     try:
-        return prepare(document, base, variant)
+        return prepare_document(document, base, model, variant)
     except MappingError as error:
         raise DocumentError(source, str(error)) from error
 
@@ -100,6 +102,7 @@ def load_sources(
     variant: Variant | None = None,
     bulk: bool = False,
     progress: Callable[[str], None] | None = None,
+    model: str = AUTO,
 ) -> LoadReport:
     """Load sources into the store, each document all or nothing.
 
@@ -113,7 +116,7 @@ def load_sources(
     def prepared() -> Iterator[tuple[str, Prepared | DocumentError]]:
         for source in sources:
             try:
-                yield source, prepare_source(source, store.base, variant)
+                yield source, prepare_source(source, store.base, variant, model)
             except DocumentError as error:
                 yield source, error
 

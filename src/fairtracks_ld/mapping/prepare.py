@@ -69,13 +69,16 @@ class Prepared:
     graph: str
     doc_version: str
     doc_date: str | None
-    variant: Variant
+    variant: str  # a FAIRtracks Variant, or "ensembl" (recorded in the catalog)
     notes: list[Note] = field(default_factory=list)
+    model: str = "fairtracks"  # the input model (fairtracks_ld.models)
+    context: dict[str, Any] | None = None  # the model's context (default: FAIRtracks')
     _encoded: bytes | None = field(default=None, repr=False)
 
     def jsonld(self, graph: str | None = None) -> dict[str, Any]:
         """The JSON-LD document, its triples placed in `graph` (default: the version graph)."""
-        return {"@context": load_context(), "@id": graph or self.graph, "@graph": [self.node]}
+        return {"@context": self.context or load_context(), "@id": graph or self.graph,
+                "@graph": [self.node]}
 
     def jsonld_bytes(self, graph: str | None = None) -> bytes:
         """UTF-8 JSON-LD; encoded once for the version graph (`prepare` checks it encodes)."""

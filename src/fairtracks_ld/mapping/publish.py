@@ -1,7 +1,9 @@
-"""Regenerate `context/` from the vendored schemas (`make context`); tests check it is current."""
+"""Regenerate `context/` from the vendored schemas and the Ensembl track model (`make context`);
+tests check it is current."""
 
 from __future__ import annotations
 
+from fairtracks_ld.mapping import ensembl_context
 from fairtracks_ld.mapping.context import render_context
 from fairtracks_ld.mapping.vocabulary import render_vocabulary
 from fairtracks_ld.paths import CONTEXT_FILE, VOCABULARY_FILE, data_dir
@@ -9,7 +11,8 @@ from fairtracks_ld.paths import CONTEXT_FILE, VOCABULARY_FILE, data_dir
 
 def published_files() -> dict[str, str]:
     """File name in `context/` → the text it must hold."""
-    return {CONTEXT_FILE: render_context(), VOCABULARY_FILE: render_vocabulary()}
+    return {CONTEXT_FILE: render_context(), VOCABULARY_FILE: render_vocabulary(),
+            ensembl_context.CONTEXT_FILE: ensembl_context.render_context()}
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from fairtracks_ld.mapping.context import (
     resolves,
     term_name,
 )
+from fairtracks_ld.mapping.ensembl_context import add_vocabulary as add_ensembl_vocabulary
 from fairtracks_ld.mapping.namespaces import DCAT, FT, FTX, OBO_PURL, PROV, SDO, SPDX
 from fairtracks_ld.standard import ONTOLOGY_TERM_CLASS, iter_props
 
@@ -235,6 +236,7 @@ def build_vocabulary() -> Graph:
             graph.add((FT_NS[name], _SDO.domainIncludes, OWL.Class))
         if not literal:
             graph.add((FT_NS[name], _SDO.rangeIncludes, OWL.Class))
+    add_ensembl_vocabulary(graph, onto, _property)
     missing = {t for t in context if not t.startswith("@") and t not in ("ft", "ftx", "xsd")
                and (FT_NS[t], None, None) not in graph}
     if missing:

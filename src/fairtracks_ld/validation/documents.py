@@ -13,13 +13,15 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from fairtracks_ld.mapping.iris import default_base_iri, local_id_of
 from fairtracks_ld.mapping.namespaces import FT
-from fairtracks_ld.mapping.prepare import MappingError, Prepared, prepare
+from fairtracks_ld.mapping.prepare import MappingError, Prepared
+from fairtracks_ld.models import AUTO, ENSEMBL, prepare_document
 from fairtracks_ld.standard import Variant, iter_props
 from fairtracks_ld.validation.context import (
     OntologySource,
@@ -28,6 +30,8 @@ from fairtracks_ld.validation.context import (
     store_ontologies,
 )
 from fairtracks_ld.validation.engine import validate
+from fairtracks_ld.validation.ensembl_pointers import EnsemblPointers
+from fairtracks_ld.validation.ensembl_shapes import ensembl_shapes
 from fairtracks_ld.validation.pointers import PointerResolver
 from fairtracks_ld.validation.report import VIOLATION, Report, ValidationResult
 from fairtracks_ld.validation.shapes import ShapesGraph, default_shapes
@@ -112,7 +116,8 @@ def exit_code(reports: Iterable[DocumentReport]) -> int:
 
 
 class Validator:
-    """Validates documents against one shapes graph and one store (or the bundled ontologies).
+    """Validates documents against their model's shapes and one store (or the bundled
+    ontologies); `shapes`, when given, are used for every document.
 
     Reuse it for a batch: the shapes are compiled and the ontologies opened once.
     """
@@ -120,16 +125,27 @@ class Validator:
     def __init__(self, store: TrackStore | None = None, shapes: ShapesGraph | None = None,
                  ontologies: OntologySource | None = None) -> None:
         self.store = store
+        self.fixed_shapes = shapes is not None
         self.shapes = shapes or default_shapes()
-        self.ontologies = ontologies or (store_ontologies(store) if store else None) \
-            or bundled_ontologies()
+        self._ontologies = ontologies
         self.base = store.base if store is not None else default_base_iri()
 
+    @cached_property
+    def ontologies(self) -> OntologySource:
+        """The store's ontologies, else the shipped bundle (read when a rule first needs them:
+        Ensembl tracks name no ontology)."""
+        return self._ontologies or (store_ontologies(self.store) if self.store else None) \
+            or bundled_ontologies()
+
+    def shapes_for(self, model: str) -> ShapesGraph:
+        """The shapes a document of `model` is checked against."""
+        return ensembl_shapes() if model == ENSEMBL and not self.fixed_shapes else self.shapes
+
     def document(self, document: Any, source: str = "<document>",
-                 variant: Variant | None = None) -> DocumentReport:
-        """Map and validate one parsed JSON document."""
+                 variant: Variant | None = None, model: str = AUTO) -> DocumentReport:
+        """Map (as `model`, or the model it has the shape of) and validate one JSON document."""
         try:
-            prepared = prepare(document, self.base, variant)
+            prepared = prepare_document(document, self.base, model, variant)
         except MappingError as error:
             return DocumentReport(source, [Finding("Violation", error.pointer, error.message,
                                                    rules=["mapping"])])
@@ -143,16 +159,22 @@ class Validator:
     def batch(self, items: list[tuple[Prepared, Any, str]]) -> list[DocumentReport]:
         """Validate mapped documents of distinct collections together, as if loaded together
         (one dataset, one pass of the shapes: much cheaper for many small documents)."""
-        collections = [prepared.collection_iri for prepared, _, _ in items]
-        if len(set(collections)) != len(collections):
+        scopes = [_scope(prepared) for prepared, _, _ in items]
+        if len(set(scopes)) != len(scopes):
             raise ValueError("documents validated together need distinct collections")
-        dataset = build_dataset([p for p, _, _ in items], self.shapes, self.store,
-                                self.ontologies)
+        models = {prepared.model for prepared, _, _ in items}
+        if len(models) != 1:
+            raise ValueError("documents validated together must be of one model")
+        model = models.pop()
+        shapes = self.shapes_for(model)
+        dataset = build_dataset([p for p, _, _ in items], shapes, self.store,
+                                None if model == ENSEMBL else self.ontologies)
         graph = ox.NamedNode(dataset.graph)
-        report = validate(dataset.store, self.shapes, [graph], scratch=True)
-        resolvers = [PointerResolver(dataset.store, prepared, document, dataset.graph)
+        report = validate(dataset.store, shapes, [graph], scratch=True)
+        resolvers = [EnsemblPointers(document) if prepared.model == ENSEMBL
+                     else PointerResolver(dataset.store, prepared, document, dataset.graph)
                      for prepared, document, _ in items]
-        owners = {prepared.collection_iri: index for index, (prepared, _, _) in enumerate(items)}
+        owners = {scope: index for index, scope in enumerate(scopes)}
         per_document: list[list[ValidationResult]] = [[] for _ in items]
         for result in report.results:
             node = result.focus.value.partition("#")[0]  # {collection}[/{kind}/{local_id}]
@@ -164,17 +186,19 @@ class Validator:
         order = {"Violation": 0, "Warning": 1, "Info": 2}
         for (prepared, _, source), resolver, results in zip(items, resolvers, per_document,
                                                             strict=True):
-            findings = [self.finding(r, resolver, dataset.store, graph) for r in results]
+            findings = [self.finding(r, resolver, dataset.store, graph, shapes) for r in results]
             findings.sort(key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
             reports.append(DocumentReport(source, findings, prepared.variant, prepared.graph,
                                           Report(results)))
         return reports
 
-    def finding(self, result: ValidationResult, resolver: PointerResolver,
-                data: ox.Store | None = None, graph: ox.NamedNode | None = None) -> Finding:
+    def finding(self, result: ValidationResult, resolver: PointerResolver | EnsemblPointers,
+                data: ox.Store | None = None, graph: ox.NamedNode | None = None,
+                shapes: ShapesGraph | None = None) -> Finding:
+        shapes = shapes or self.shapes
         shape = result.source_shape
-        rules = [t.value for t in self.shapes.values(shape, SCHEMA_RULE)]
-        standard = self.shapes.value(shape, STANDARD)
+        rules = [t.value for t in shapes.values(shape, SCHEMA_RULE)]
+        standard = shapes.value(shape, STANDARD)
         value = _json_value(result)
         if value is None and data is not None and result.component.endswith(
                 "#MaxCountConstraintComponent") and result.path and result.path.kind == "iri":
@@ -223,15 +247,22 @@ def _json_value(result: ValidationResult) -> Any:
     return value.value
 
 
+def _scope(prepared: Prepared) -> str:
+    """The IRI every node of a document starts with: its collection (FAIRtracks) or, for an
+    Ensembl track, the track (tracks of one release share a collection)."""
+    return prepared.document_iri if prepared.model == ENSEMBL else prepared.collection_iri
+
+
 def _pointer_key(pointer: str) -> list:
     return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in pointer.split("/")]
 
 
 def validate_documents(
     paths: Iterable[str], store: TrackStore | None = None, variant: Variant | None = None,
-    shapes: ShapesGraph | None = None,
+    shapes: ShapesGraph | None = None, model: str = AUTO,
 ) -> list[DocumentReport]:
-    """Read, map and validate every document of `paths` (files, folders, '-')."""
+    """Read, map and validate every document of `paths` (files, folders, '-'), each as `model`
+    or, by default, as the model it has the shape of."""
     from fairtracks_ld.load import DocumentError, expand_sources, read_json
 
     validator = Validator(store, shapes)
@@ -243,7 +274,7 @@ def validate_documents(
             reports.append(DocumentReport(source, [Finding("Violation", "", error.message,
                                                            rules=["json"])]))
             continue
-        reports.append(validator.document(document, source, variant))
+        reports.append(validator.document(document, source, variant, model))
     return reports
 
 
