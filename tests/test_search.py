@@ -17,7 +17,7 @@ from fairtracks_ld.mapping.iris import local_id_of
 
 BASE = "http://localhost:8000/"  # the stores' base IRI (conftest's BASE)
 LYMPHOCYTE = "http://purl.obolibrary.org/obo/CL_0000542"
-T_CELL = "http://purl.obolibrary.org/obo/CL_0000084"
+HOSTILE = '<script>alert("x")</script>'
 
 
 def renamed(document: dict, collection: str) -> dict:
@@ -32,9 +32,12 @@ def renamed(document: dict, collection: str) -> dict:
 
 @pytest.fixture(scope="module")
 def chosen(generated) -> dict:
-    """Collection `chosen`: sample 0 is a B cell, experiment 0 a histone ChIP-seq."""
-    return renamed(annotate(generated[0], samples={0: {"cell_type": term(B_CELL, "B cell")}},
-                            techniques={0: term(HISTONE_CHIP, "histone ChIP-Seq")}), "chosen")
+    """Collection `chosen`: sample 0 is a B cell, experiment 0 a histone ChIP-seq, and one track
+    has a label that is HTML."""
+    doc = renamed(annotate(generated[0], samples={0: {"cell_type": term(B_CELL, "B cell")}},
+                           techniques={0: term(HISTONE_CHIP, "histone ChIP-Seq")}), "chosen")
+    doc["tracks"][-1]["label_short"] = HOSTILE
+    return doc
 
 
 @pytest.fixture(scope="module")

@@ -122,6 +122,10 @@ def page() -> Response | str:
         rows = fetch_rows(tracks)
     except QueryError as error:
         return bad_request(error.message, error.status)
+    base = current_app.extensions["snapshots"].store().base
+    for row in rows:  # IRIs under the base resolve here: link them on this server
+        track = str(row["track"])
+        row["href"] = "/" + track[len(base):] if track.startswith(base) else track
     facets = [(f, facet_values(ix, search, result, f.name, roots(ix, f.name))) for f in FIELDS]
     chosen = [(BY_NAME[name], key, ix.label(key), search_url(search, remove=(name, key)))
               for name, keys in search.filters.items() for key in keys]
