@@ -27,8 +27,13 @@ def examples() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture
 def example(examples) -> dict[str, Any]:
-    """A fresh copy of the v1-current example, safe to mutate."""
-    return copy.deepcopy(examples["v1-current"])
+    """A fresh copy of the v1-current example, safe to mutate, with its one slip fixed: the
+    official example writes the CURIE "encode: ENCFF207FGO" (a space), which the standard's
+    CURIE rule refuses, so `load` would refuse the document."""
+    document = copy.deepcopy(examples["v1-current"])
+    assert document["tracks"][0]["raw_file_ids"][0] == "encode: ENCFF207FGO"
+    document["tracks"][0]["raw_file_ids"][0] = "encode:ENCFF207FGO"
+    return document
 
 
 @pytest.fixture(scope="session")
@@ -86,18 +91,38 @@ def term(iri: str, label: str) -> dict[str, str]:
     return {"term_id": iri, "term_label": label}
 
 
+BIOSPECIMEN_CLASSES = {
+    field: {"term_id": f"http://purl.obolibrary.org/obo/NCIT_{code}", "term_label": label}
+    for field, code, label in [("cell_type", "C12508", "Cell"),
+                               ("abnormal_cell_type", "C12913", "Abnormal Cell"),
+                               ("cell_line", "C16403", "Cell Line"),
+                               ("organism_part", "C103199", "Organism Part")]
+}
+
+
 def annotate(
     document: dict, samples: dict[int, dict] | None = None,
     techniques: dict[int, dict] | None = None, collection: str | None = None,
 ) -> dict:
-    """A copy of a generated document with chosen sample types and techniques."""
+    """A copy of a generated document with chosen sample types and techniques; with
+    `collection`, a copy into that collection with its own local_ids (which the standard wants
+    unique across the store), references renamed alike."""
     doc = copy.deepcopy(document)
     if collection:
         doc["collection_info"]["local_id"] = collection
         for study in doc["studies"]:
             study["collection_ref"] = collection
+        doc["doc_info"]["local_id"] = f"{collection}-{doc['doc_info']['local_id']}"
+        doc["collection_info"]["doc_ref"] = doc["doc_info"]["local_id"]
+        for key in ("studies", "experiments", "samples", "tracks"):
+            for item in doc[key]:
+                for field in ("local_id", "study_ref", "sample_ref", "experiment_ref"):
+                    if field in item:
+                        item[field] = f"{collection}-{item[field]}"
     for index, sample_type in (samples or {}).items():
         doc["samples"][index]["sample_type"] = {**sample_type, "summary": "chosen"}
+        kind, = sample_type  # the biospecimen class the standard pairs with that field
+        doc["samples"][index]["biospecimen_class"] = BIOSPECIMEN_CLASSES[kind]
     for index, technique in (techniques or {}).items():
         doc["experiments"][index]["technique"] = technique
     return doc

@@ -28,7 +28,7 @@ def run(store: Path, *args: str, stdin: bytes | None = None) -> subprocess.Compl
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("cli") / "store"
-    result = run(store, "load", *EXAMPLES)
+    result = run(store, "load", "--allow-invalid", *EXAMPLES)
     assert result.returncode == 0, result.stderr.decode()
     return store
 
@@ -41,12 +41,35 @@ def test_help_lists_every_command():
         assert command in result.stdout
 
 
-def test_load_reports_graphs_and_warnings(tmp_path):
-    result = run(tmp_path / "s", "load", EXAMPLES[0])
-    assert result.returncode == 0
+def test_load_refuses_a_document_breaking_the_standard_and_changes_nothing(tmp_path):
+    store = tmp_path / "s"
+    assert run(store, "load", EXAMPLES[1]).returncode == 0  # the master example is valid
+    before = run(store, "dump", "--format", "nq").stdout
+    result = run(store, "load", EXAMPLES[0])  # the v1-current one writes "encode: ENCFF207FGO"
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "breaks the standard: 1 violation(s): /tracks/0/raw_file_ids/0" in err
+    assert "--allow-invalid" in err and '(value: "encode: ENCFF207FGO")' in err
+    assert run(store, "dump", "--format", "nq").stdout == before
+
+
+def test_allow_invalid_loads_and_keeps_the_report(tmp_path):
+    store = tmp_path / "s"
+    result = run(store, "load", "--allow-invalid", EXAMPLES[0])
+    assert result.returncode == 0, result.stderr.decode()
     out = result.stdout.decode()
     assert "/collection/encode_example/document/0/version/" in out
+    assert "INVALID, loaded with --allow-invalid: 1 violation(s)" in out
     assert "unknown CURIE prefix 'fairtracks'" in out
+    query = """PREFIX sh: <http://www.w3.org/ns/shacl#>
+        SELECT ?conforms ?violations ?value WHERE {
+          GRAPH ?catalog { ?g ft:conforms ?conforms ; ft:violation_count ?violations ;
+                              ft:validation_report ?report }
+          GRAPH ?report { ?r sh:resultSeverity sh:Violation ; sh:value ?value } }"""
+    rows = json.loads(run(store, "query", "--all-graphs", query, "--format", "json").stdout)
+    row, = rows["results"]["bindings"]
+    assert row["conforms"]["value"] == "false" and row["violations"]["value"] == "1"
+    assert row["value"]["value"] == "encode: ENCFF207FGO"
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "tsv", "xml", "table"])

@@ -62,7 +62,7 @@ def endpoints(tmp_path_factory) -> Iterator[dict[str, str]]:
         _wait_for(oxi, process)
         base = f"http://127.0.0.1:{our_port}/"
         store = folder / "store"
-        cli(store, base, "load", *EXAMPLES)
+        cli(store, base, "load", "--allow-invalid", *EXAMPLES)
         with serve(store, our_port, "--allow-service", oxi) as served:
             yield {"ours": served + "sparql", "oxigraph": oxi}
     finally:

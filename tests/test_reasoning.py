@@ -276,7 +276,8 @@ def test_obsolete_terms_are_reported_and_followed(bundle_template, tmp_path, cho
     doc = annotate(chosen, techniques={0: term(PLANNED_PROCESS, "planned process")},
                    collection="obsolete")
     report = load_sources(store, [str(write_json(tmp_path / "obsolete.json", doc))])
-    (_, _, notes), = report.loaded
+    notes = report.loaded[0].notes
+    assert len(report.loaded) == 1
     warnings = [n for n in notes if "obsolete" in n.message]
     assert [n.pointer for n in warnings] == ["/experiments/0/technique/term_id"]
     assert "OBI:0000011 (obsolete planned process)" in warnings[0].message
@@ -295,7 +296,7 @@ def test_doc_ontology_versions_differences_are_reported(bundle_template, tmp_pat
     doc["doc_info"]["doc_ontology_versions"]["http://purl.obolibrary.org/obo/go.owl"] = (
         "http://purl.obolibrary.org/obo/go/releases/2024-01-01/go.owl")
     report = load_sources(store, [str(write_json(tmp_path / "versions.json", doc))])
-    (_, version, loader_notes), = report.loaded
+    (_, version, loader_notes, _), = report.loaded
     notes = {n.pointer.rsplit("/", 1)[-1]: n for n in ontology_version_notes(store,
                                                                              version.graph)}
     assert all(note in loader_notes for note in notes.values())  # the loader reports them

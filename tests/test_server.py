@@ -48,7 +48,8 @@ def server(tmp_path_factory, examples):
     hostile = copy.deepcopy(examples["v1-current"])
     hostile["collection_info"]["local_id"] = "hostile"
     hostile["tracks"][0]["label_long"] = '<script>alert("x")</script>'
-    cli(store, base, "load", *EXAMPLES, str(write_json(folder / "hostile.json", hostile)))
+    cli(store, base, "load", "--allow-invalid", *EXAMPLES,
+        str(write_json(folder / "hostile.json", hostile)))
     env = dict(os.environ, FAIRTRACKS_LD_ADMIN_TOKEN=TOKEN,
                FAIRTRACKS_LD_MAX_RESULT_BYTES="2000000")
     process = subprocess.Popen(

@@ -40,7 +40,7 @@ def test_a_document_lives_in_its_own_graph_with_provenance(store, tmp_path, exam
     source = write_json(tmp_path / "doc.json", example)
     report = load_sources(store, [str(source)])
     assert report.ok
-    (_, version, _), = report.loaded
+    (_, version, _, _), = report.loaded
     assert version.current and version.variant == "v1-current"
     assert version.doc_version == example["doc_info"]["doc_version"]
     assert version.doc_date == example["doc_info"]["doc_date"]

@@ -76,7 +76,8 @@ def site(tmp_path_factory, examples) -> Iterator[str]:
     hostile = copy.deepcopy(examples["v1-current"])
     hostile["collection_info"]["local_id"] = "hostile"
     hostile["tracks"][0]["label_long"] = '<script>alert("x")</script>'
-    cli(store, base, "load", *EXAMPLES, str(write_json(folder / "hostile.json", hostile)))
+    cli(store, base, "load", "--allow-invalid", *EXAMPLES,
+        str(write_json(folder / "hostile.json", hostile)))
     (folder / "mini-cl.ttl").write_text(MINI_CL, encoding="utf-8")
     cli(store, base, "ontologies", "add", str(folder / "mini-cl.ttl"))
     with serve(store, port) as served:

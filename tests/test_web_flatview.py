@@ -24,7 +24,7 @@ JSON = "application/sparql-results+json"
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("flat") / "store"
-    cli(store, BASE, "load", *EXAMPLES)
+    cli(store, BASE, "load", "--allow-invalid", *EXAMPLES)
     return current_snapshot(store)
 
 

@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
 from fairtracks_ld.standard import VARIANTS
-from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore
+from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore, report_graph
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -88,16 +88,26 @@ def cmd_load(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(sources), unit="doc", disable=None if len(sources) > 1 else True,
                file=sys.stderr)
     report = load_sources(store, sources, variant=args.variant, bulk=args.bulk,
-                          progress=lambda _: bar.update(), model=args.model)
+                          progress=lambda _: bar.update(), allow_invalid=args.allow_invalid,
+                          model=args.model)
     bar.close()
-    for source, version, notes in report.loaded:
+    for source, version, notes, validation in report.loaded:
         current = "current" if version.current else "stored (a later-dated version is current)"
         print(f"loaded {source} → {version.graph} [{describe(version.variant)}, {current}]")
+        if validation is not None and not validation.valid:
+            print(f"  INVALID, loaded with --allow-invalid: {validation.summary()}\n"
+                  f"  the W3C report is kept in graph <{report_graph(version.graph)}>")
         for note in notes if args.verbose else [n for n in notes if n.level == "warning"]:
             print(f"  {note.level}: {note.pointer}: {note.message}")
     _publish(store)
     for error in report.failed:
         print(f"error: {error}", file=sys.stderr)
+    refused = [e.validation for e in report.failed if e.validation is not None]
+    if refused:
+        from fairtracks_ld.validation import render_text
+
+        print("refused (nothing of these was stored; fix them, or load with --allow-invalid):\n"
+              + render_text(refused), file=sys.stderr, end="")
     print(f"{len(report.loaded)} loaded, {len(report.failed)} failed", file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -365,12 +375,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("load", help="load FAIRtracks documents",
                                description="Load FAIRtracks JSON documents (files, folders, .gz, "
-                                           "'-' for stdin). Each document is all or nothing.")
+                                           "'-' for stdin). Each document is validated, then "
+                                           "stored all or nothing; invalid ones are refused.")
     load.add_argument("paths", nargs="+", metavar="PATH")
     load.add_argument("--variant", choices=VARIANTS, help="schema variant (default: detect)")
     _add_model_option(load)
     load.add_argument("--bulk", action="store_true",
                       help="use Oxigraph's bulk loader (fast for large batches of new documents)")
+    load.add_argument("--allow-invalid", action="store_true",
+                      help="store documents that break the standard too (each is validated "
+                           "first either way; the report is kept in the store)")
     load.add_argument("-v", "--verbose", action="store_true", help="also print info notes")
     load.set_defaults(func=cmd_load)
 

@@ -24,6 +24,7 @@ from fairtracks_ld.mapping.namespaces import DCTERMS, FT, PROV, XSD
 from fairtracks_ld.mapping.prepare import Prepared
 
 DEFAULT_STORE_PATH = Path("var/store")
+REPORT_SUFFIX = "/validation-report"
 
 PREFIXES = {
     "ft": FT,
@@ -69,6 +70,18 @@ class VersionRecord:
 
 
 @dataclass(frozen=True)
+class Conformance:
+    """A document version's validation outcome, kept with it: the catalog says whether it
+    conforms and how many violations and warnings it has; the W3C sh:ValidationReport (Turtle)
+    goes into the version's report graph."""
+
+    conforms: bool
+    violations: int
+    warnings: int
+    report: bytes
+
+
+@dataclass(frozen=True)
 class VersionInfo:
     """One document version as the catalog records it."""
 
@@ -81,11 +94,17 @@ class VersionInfo:
     variant: str
     loaded_at: str
     current: bool
+    conforms: bool | None = None  # None: loaded without validation
 
 
 def _lit(value: str, datatype: str | None = None) -> str:
     literal = ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
     return str(literal)
+
+
+def report_graph(graph: str) -> str:
+    """The graph holding the validation report of a document version graph."""
+    return graph + REPORT_SUFFIX
 
 
 class TrackStore:
@@ -130,13 +149,14 @@ class TrackStore:
         """Catalog entries, optionally of one document, oldest load first."""
         bind = f"VALUES ?doc {{ <{document}> }}" if document else ""
         query = f"""
-            SELECT ?g ?doc ?coll ?ver ?date ?src ?variant ?at ?current WHERE {{
+            SELECT ?g ?doc ?coll ?ver ?date ?src ?variant ?at ?current ?conforms WHERE {{
               GRAPH <{self.catalog}> {{
                 {bind}
                 ?g a ft:DocumentVersion ; dcterms:isVersionOf ?doc ; ft:collection ?coll ;
                    ft:doc_version ?ver ; dcterms:source ?src ; ft:variant ?variant ;
                    prov:generatedAtTime ?at .
                 OPTIONAL {{ ?g ft:doc_date ?date }}
+                OPTIONAL {{ ?g ft:conforms ?conforms }}
                 BIND(EXISTS {{ ?doc ft:current_version ?g }} AS ?current)
               }}
             }} ORDER BY ?at"""
@@ -146,6 +166,7 @@ class TrackStore:
                 doc_version=row["ver"].value, doc_date=row["date"].value if row["date"] else None,
                 source=row["src"].value, variant=row["variant"].value, loaded_at=row["at"].value,
                 current=row["current"].value == "true",
+                conforms=row["conforms"].value == "true" if row["conforms"] else None,
             )
             for row in self.ox.query(query, prefixes=PREFIXES)
         ]
@@ -216,7 +237,8 @@ class TrackStore:
 
     # ---- writing -----------------------------------------------------------------------------
 
-    def write(self, prepared: Prepared, source: str, bulk: bool = False) -> VersionInfo:
+    def write(self, prepared: Prepared, source: str, bulk: bool = False,
+              conformance: Conformance | None = None) -> VersionInfo:
         """Write one document version; it becomes visible only once all of it is written.
 
         A new version goes straight into its graph (with Oxigraph's bulk loader when `bulk`,
@@ -224,13 +246,15 @@ class TrackStore:
         inferred companion graph (track → ancestor links) is bulk-written next to it, then one
         catalog update makes both visible. A reload of an existing version is written to a staging
         graph and moved into place together with the catalog change, in one transaction. On any
-        failure the graph written so far is removed: the store is as it was.
+        failure the graph written so far is removed: the store is as it was. A `conformance`
+        is recorded in the catalog, its report in the report graph `{graph}/validation-report`.
         """
         reasoning.ensure_current(self)
         graph = prepared.graph
         replacing = self.has_graph(graph)
         target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
         inferred = reasoning.inferred_graph(target)
+        report = report_graph(target)
         try:
             # lenient: `prepare` has already checked every IRI it wrote with Oxigraph's rules
             if bulk and not replacing:
@@ -241,12 +265,18 @@ class TrackStore:
                              lenient=True)
             reasoning.write_companion(self, target,
                                       annotations=reasoning.annotations_of(prepared.node))
-            move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
-                    f"<{reasoning.inferred_graph(graph)}> ;" if replacing else "")
-            update = move + self._catalog_update(VersionRecord.of(prepared, source))
+            if conformance is not None:
+                self.ox.bulk_load(conformance.report, format=ox.RdfFormat.TURTLE,
+                                  to_graph=ox.NamedNode(report))
+            move = ""
+            if replacing:  # a missing report leaves none behind: MOVE of an empty graph drops
+                move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
+                        f"<{reasoning.inferred_graph(graph)}> ; "
+                        f"MOVE SILENT <{report}> TO <{report_graph(graph)}> ;")
+            update = move + self._catalog_update(VersionRecord.of(prepared, source), conformance)
             self.ox.update(update, prefixes=PREFIXES)
         except BaseException:
-            for written in (target, inferred):
+            for written in (target, inferred, report):
                 if self.has_graph(written):
                     self.ox.remove_graph(ox.NamedNode(written))
             raise
@@ -284,11 +314,17 @@ class TrackStore:
     def _version(self, graph: str) -> VersionInfo:
         return next(v for v in self.versions() if v.graph == graph)
 
-    def _catalog_update(self, record: VersionRecord) -> str:
+    def _catalog_update(self, record: VersionRecord, conformance: Conformance | None) -> str:
         """Record a version and make it current unless a later-dated version is current."""
         g, doc, cat = record.graph, record.document, self.catalog
         now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-        date = (f"; ft:doc_date {_lit(record.doc_date)}" if record.doc_date else "")
+        facts = (f"; ft:doc_date {_lit(record.doc_date)}" if record.doc_date else "")
+        if conformance is not None:
+            count = XSD + "integer"
+            facts += (f"; ft:conforms {_lit(str(conformance.conforms).lower(), XSD + 'boolean')}"
+                     f"; ft:violation_count {_lit(str(conformance.violations), count)}"
+                     f"; ft:warning_count {_lit(str(conformance.warnings), count)}"
+                     f"; ft:validation_report <{report_graph(g)}>")
         newer = (
             f"FILTER NOT EXISTS {{ GRAPH <{cat}> {{ <{doc}> ft:current_version ?cur . "
             f"?cur ft:doc_date ?curdate . FILTER(?cur != <{g}> && STR(?curdate) > "
@@ -300,7 +336,7 @@ class TrackStore:
             INSERT DATA {{ GRAPH <{cat}> {{
               <{g}> a ft:DocumentVersion ; dcterms:isVersionOf <{doc}> ;
                 ft:collection <{record.collection}> ;
-                ft:doc_version {_lit(record.doc_version)} {date} ;
+                ft:doc_version {_lit(record.doc_version)} {facts} ;
                 dcterms:source {_lit(record.source)} ; ft:variant {_lit(record.variant)} ;
                 prov:generatedAtTime {_lit(now, XSD + "dateTime")} .
             }} }} ;

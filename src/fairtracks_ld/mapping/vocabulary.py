@@ -115,6 +115,15 @@ CATALOG_PROPERTIES = {
                 "(v1-current or master).", None),
     "base_iri": ("base IRI", "The base under which the store mints IRIs.", "Catalog"),
     "json_key": ("JSON key", "The FAIRtracks JSON key a property maps.", None),
+    "conforms": ("conforms", "Whether a document version met every rule of the shapes when it "
+                 "was loaded (false: stored with --allow-invalid).", None),
+    "violation_count": ("violation count", "The number of rule violations found when a "
+                        "document version was loaded.", None),
+    "warning_count": ("warning count", "The number of warnings found when a document version "
+                      "was loaded.", None),
+    "validation_report": ("validation report", "The named graph holding the W3C "
+                          "sh:ValidationReport of a document version, made when it was loaded.",
+                          "DocumentVersion"),
 }
 # Inferred links (fairtracks_ld.reasoning), materialised Ubergraph-style so that ancestor-aware
 # search is an index lookup: the class closure lives in {base}graph/closure, the track links of
