@@ -8,17 +8,11 @@ PORT   ?= 8000
 
 .PHONY: install run demo test lint context lock bench bench-endpoint clean
 
-# Test tools outside the library's dependencies: Playwright (the browser tests drive Debian's
-# Chromium with it, never a downloaded browser: .ci/run installs `chromium`) and the `oxigraph`
-# server command (federation tests, endpoint benchmark).
-TEST_TOOLS := playwright==1.65.2 greenlet==3.5.6 oxigraph==0.5.13
-
 # A virtualenv with the locked dependency versions, then the project itself (editable).
 $(VENV)/.installed: requirements.lock pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet $(TEST_TOOLS)
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
