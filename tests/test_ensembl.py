@@ -222,7 +222,8 @@ def test_a_new_version_replaces_the_old_in_the_current_view(mixed, tmp_path):
     {"name": "neither model"},
     [{"short_name": "an array of tracks"}],
     {k: v for k, v in EXAMPLES["mysql"].items() if k != "release"},       # no IRI can be minted
-], ids=["neither", "array", "no-release"])
+    {**EXAMPLES["mysql"], "location": {"location_type": "mysql"}},       # breaks the shapes
+], ids=["neither", "array", "no-release", "invalid"])
 def test_bad_documents_are_refused_and_the_store_is_unchanged(mixed, tmp_path, document):
     before = _snapshot(mixed)
     report = load_sources(mixed, [str(write_json(tmp_path / "bad.json", document))])
