@@ -191,6 +191,11 @@ def test_default_and_named_graph_parameters(server):
     named = sparql(server, params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
                                    "named-graph-uri": old})
     assert {b["g"]["value"] for b in named.json()["results"]["bindings"]} == {old}
+    own = COUNT.replace("WHERE", f"FROM <{old}> WHERE")  # the query's own dataset
+    response = sparql(server, params={"query": own})
+    assert response.json()["results"]["bindings"][0]["n"]["value"] == "4"
+    overridden = sparql(server, params={"query": own, "default-graph-uri": old + "-none"})
+    assert overridden.json()["results"]["bindings"][0]["n"]["value"] == "0"  # protocol wins
 
 
 @pytest.mark.parametrize(("accept", "fmt"), [("text/turtle", "turtle"),

@@ -20,6 +20,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from fairtracks_ld.web.query_text import declares_dataset
+
 RESULT_FORMATS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
     "application/sparql-results+xml": ox.QueryResultsFormat.XML,
@@ -77,13 +79,18 @@ class _Capped:
 def execute(store, request: QueryRequest, max_bytes: int,
             flat: ox.Store | None = None) -> tuple[str, bytes]:
     """Run one query on a TrackStore, or on the one-graph copy of its view (`flat`, see
-    flatview) when given and the request names no graphs; returns (media type, bytes)."""
+    flatview) when given and the request names no graphs; returns (media type, bytes).
+
+    The dataset is the protocol's (default-graph-uri / named-graph-uri) when given, else the
+    query's own (FROM / FROM NAMED), else the current view."""
     options: dict[str, Any] = {}
     target = store.ox
     if flat is not None and request.default_graphs is None and request.named_graphs is None:
         target = flat
-    elif request.default_graphs is not None:
+    elif request.default_graphs is not None:  # the protocol's dataset overrides the query's
         options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
+    elif request.named_graphs is None and declares_dataset(request.query):
+        pass  # the query's own FROM / FROM NAMED
     else:
         from fairtracks_ld.web.view import default_graphs
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -31,8 +30,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from fairtracks_ld.web.query_text import names_graphs
+
 SUFFIX = ".view"
-_NAMES_GRAPHS = re.compile(r"\b(GRAPH|FROM)\b", re.IGNORECASE)
 
 
 def flat_path(snapshot: Path) -> Path:
@@ -40,9 +40,8 @@ def flat_path(snapshot: Path) -> Path:
 
 
 def answerable(query: str) -> bool:
-    """Whether a query can run on the copy: it names no graphs (conservative: any GRAPH or
-    FROM token, even inside a string, sends it to the snapshot)."""
-    return _NAMES_GRAPHS.search(query) is None
+    """Whether a query can run on the copy: it names no graphs (no GRAPH, no FROM)."""
+    return not names_graphs(query)
 
 
 class FlatViews:
