@@ -277,6 +277,30 @@ def test_a_load_while_serving_becomes_visible_without_restart(server, generated)
     assert response.json()["results"]["bindings"][0]["n"]["value"] == str(expected)
 
 
+def test_the_vocabulary_dereferences_with_an_anchor_per_term(server):
+    from fairtracks_ld.mapping.namespaces import FT
+
+    url = server["base"] + "vocab"
+    turtle = requests.get(url, headers={"Accept": "text/turtle"}, timeout=30)
+    assert turtle.headers["Content-Type"].startswith("text/turtle")
+    assert "Accept" in turtle.headers["Vary"]
+    terms = {str(s)[len(FT):] for s in Graph().parse(data=turtle.text, format="turtle").subjects()
+             if str(s).startswith(FT)}
+    assert {"file_url", "Track", "cell_type_ancestor", "conforms"} <= terms
+    page = requests.get(url, headers={"Accept": "text/html"}, timeout=30)
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert all(f'id="{term}"' in page.text for term in terms)
+    jsonld = requests.get(url + ".jsonld", timeout=30)
+    assert len(Graph().parse(data=jsonld.text, format="json-ld")) == len(
+        Graph().parse(data=turtle.text, format="turtle"))
+    assert requests.get(url, headers={"Accept": "application/pdf"}, timeout=30).status_code == 406
+    again = requests.get(url, headers={"Accept": "text/turtle",
+                                       "If-None-Match": turtle.headers["ETag"]}, timeout=30)
+    assert again.status_code == 304
+    ext = requests.get(server["base"] + "ext", timeout=30)
+    assert ext.status_code == 200 and "https://w3id.org/fairtracks-ld/ext#" in ext.text
+
+
 def test_void_description_and_dumps(server):
     void = requests.get(server["base"] + ".well-known/void", timeout=30)
     graph = Graph().parse(data=void.text, format="turtle")

@@ -23,7 +23,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from fairtracks_ld.mapping.context import load_context
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
-from fairtracks_ld.paths import CONTEXT_FILE, VOCABULARY_FILE, data_dir
+from fairtracks_ld.paths import CONTEXT_FILE, data_dir
 from fairtracks_ld.store import TrackStore
 from fairtracks_ld.web import view
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
@@ -115,14 +115,6 @@ def _labels(store: TrackStore, iris: set[str]) -> dict[str, str]:
             labels[iri] = triple.object.value
             break
     return labels
-
-
-@blueprint.route("/vocab")
-@blueprint.route("/vocab.ttl")
-def vocabulary() -> Response:
-    """The vocabulary the ft: terms are defined in."""
-    body = (data_dir("context") / VOCABULARY_FILE).read_bytes()
-    return _respond(body, "text/turtle", "/vocab.ttl")
 
 
 @blueprint.route("/context.jsonld")
