@@ -212,3 +212,24 @@ def test_a_load_while_serving_becomes_searchable(site):
     body = get(site, "search/facets.json", collection=late, sample_type=B_CELL).json()
     assert body["total"] == len(track_iris(doc, sample=0)) > 0
     assert all(t.startswith(late + "/") for t in body["tracks"])
+
+
+def test_segments_kept_on_disk_rebuild_the_same_index(site, tmp_path, monkeypatch):
+    from fairtracks_ld.search import index as facet_index
+    from fairtracks_ld.snapshots import current_snapshot
+    from fairtracks_ld.store import TrackStore
+
+    store = TrackStore(current_snapshot(site["store"]), read_only=True)
+    first = facet_index.build_index(store, "first", tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == len(store.current_graphs())
+    monkeypatch.setattr(facet_index, "_SEGMENTS", {})
+
+    def unread(*_):
+        raise AssertionError("a graph was read again although its segment is on disk")
+
+    monkeypatch.setattr(facet_index, "read_segment", unread)
+    second = facet_index.build_index(store, "second", tmp_path)
+    assert second.tracks == first.tracks and second.text == first.text
+    for name, facet in first.fields.items():
+        assert second.fields[name].keys == facet.keys
+        assert (second.totals[name] == first.totals[name]).all()

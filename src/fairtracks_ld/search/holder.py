@@ -1,5 +1,6 @@
 """One facet index per server process, for the current snapshot: rebuilt when a load publishes
-a new snapshot (only the new version graphs are read), first built in the background at start."""
+a new snapshot (only the new version graphs are read; segments are shared on disk with the other
+processes in `<store>.snapshots/search-segments/`), first built in the background at start."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 from contextlib import suppress
 
 from fairtracks_ld.search.index import FacetIndex, build_index
-from fairtracks_ld.snapshots import SnapshotReader
+from fairtracks_ld.snapshots import SnapshotReader, snapshot_dir
 
 
 class IndexHolder:
@@ -15,6 +16,7 @@ class IndexHolder:
 
     def __init__(self, reader: SnapshotReader) -> None:
         self.reader = reader
+        self.folder = snapshot_dir(reader.store_path) / "search-segments"
         self._index: FacetIndex | None = None
         self._lock = threading.Lock()
 
@@ -26,7 +28,7 @@ class IndexHolder:
             return index
         with self._lock:
             if self._index is None or self._index.snapshot != key:
-                self._index = build_index(store, key)
+                self._index = build_index(store, key, self.folder)
             return self._index
 
     def warm(self) -> None:

@@ -13,6 +13,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 
 import numpy as np
 import pyoxigraph as ox
@@ -20,6 +21,7 @@ import pyoxigraph as ox
 from fairtracks_ld import reasoning
 from fairtracks_ld.ontology.iris import canonical_iri
 from fairtracks_ld.queries import LABEL_TIERS
+from fairtracks_ld.search import segments
 from fairtracks_ld.search.fields import FIELDS, Field
 from fairtracks_ld.search.reader import Segment, Values, read_segment
 from fairtracks_ld.store import TrackStore
@@ -89,26 +91,37 @@ _SEGMENTS: dict[tuple[str, str], Segment] = {}
 _LOCK = threading.Lock()
 
 
-def _segments(store: TrackStore) -> list[Segment]:
-    """The current versions' segments, read once per process per (graph, load time)."""
+def _segments(store: TrackStore, folder: Path | None) -> list[Segment]:
+    """The current versions' segments, read once per (graph, load time): kept in this process
+    and, with a `folder`, on disk for other processes."""
     wanted = [(v.graph, v.loaded_at) for v in store.versions() if v.current]
     for key in wanted:
-        if key not in _SEGMENTS:
-            _SEGMENTS[key] = read_segment(store.ox, key[0])
+        if key in _SEGMENTS:
+            continue
+        found = segments.load(folder, *key) if folder else None
+        if found is None:
+            found = read_segment(store.ox, key[0])
+            if folder:
+                segments.save(folder, *key, found)
+        _SEGMENTS[key] = found
     for key in set(_SEGMENTS) - set(wanted):
         del _SEGMENTS[key]
+    if folder:
+        segments.prune(folder, set(wanted))
     return [_SEGMENTS[key] for key in sorted(wanted)]
 
 
-def build_index(store: TrackStore, snapshot: str = "") -> FacetIndex:
-    """The facet index of a store's current view (reads only what no earlier build read)."""
+def build_index(store: TrackStore, snapshot: str = "", folder: Path | None = None
+                ) -> FacetIndex:
+    """The facet index of a store's current view (reads only what no earlier build read;
+    segments are kept in `folder` when given)."""
     with _LOCK:
-        segments = _segments(store)
-    tracks = [t for s in segments for t in s.tracks]
+        parts = _segments(store, folder)
+    tracks = [t for s in parts for t in s.tracks]
     order = np.array(sorted(range(len(tracks)), key=tracks.__getitem__), dtype=np.int64)
     tracks = [tracks[i] for i in order]
-    fields = {f.name: _field_index(store, f, segments, order) for f in FIELDS}
-    texts = [t for s in segments for t in s.text]
+    fields = {f.name: _field_index(store, f, parts, order) for f in FIELDS}
+    texts = [t for s in parts for t in s.text]
     lines = [texts[i] for i in order]
     lengths = np.fromiter((len(line) + 1 for line in lines), dtype=np.int64, count=len(lines))
     line_starts = np.concatenate(([0], np.cumsum(lengths)))[:-1]
@@ -118,16 +131,16 @@ def build_index(store: TrackStore, snapshot: str = "") -> FacetIndex:
                       totals)
 
 
-def _field_index(store: TrackStore, field: Field, segments: list[Segment],
+def _field_index(store: TrackStore, field: Field, parts: list[Segment],
                  order: np.ndarray) -> FieldIndex:
     combos: dict[Values, int] = {frozenset(): 0}
-    parts = []
-    for segment in segments:
+    columns = []
+    for segment in parts:
         column, local = segment.combos[field.name]
         remap = np.fromiter((combos.setdefault(c, len(combos)) for c in local), dtype=np.int32,
                             count=len(local))
-        parts.append(remap[column])
-    column = (np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32))[order]
+        columns.append(remap[column])
+    column = (np.concatenate(columns) if columns else np.zeros(0, dtype=np.int32))[order]
     direct = {v for combo in combos for v in combo}
     ancestors = (reasoning.stored_ancestors(store)(direct) if field.ontology
                  else {v: frozenset((v,)) for v in direct})

@@ -100,6 +100,6 @@ def read_segment(store: ox.Store, graph: str) -> Segment:
             dtype=np.int32, count=len(tracks))
         combos[field.name] = (column, list(ids))
     short, long = scanner.objects("label_short"), scanner.objects("label_long")
-    text = [" ".join(o.value for o in (*short.get(t, ()), *long.get(t, ()))).lower()
-            for t in tracks]
+    text = [" ".join(" ".join(o.value for o in (*short.get(t, ()), *long.get(t, ()))).split())
+            .lower() for t in tracks]  # one line per track: whitespace runs become a space
     return Segment(tracks, combos, text)

@@ -1,0 +1,66 @@
+"""Segments on disk, so a server process (or a restart) does not read a graph another process
+has read already: reading a million tracks' graphs takes minutes, loading their segments
+seconds. One `.npz` file per (version graph, load time), written atomically, no pickles."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fairtracks_ld.search.reader import Segment
+
+GRACE_SECONDS = 600  # files of graphs no longer current are kept this long for other readers
+
+
+def _name(graph: str, loaded_at: str) -> str:
+    return hashlib.sha256(f"{graph}\0{loaded_at}".encode()).hexdigest()[:32] + ".npz"
+
+
+def _blob(lines: list[str]) -> np.ndarray:
+    return np.frombuffer("\n".join(lines).encode(), dtype=np.uint8)
+
+
+def _lines(blob: np.ndarray, count: int) -> list[str]:
+    return blob.tobytes().decode().split("\n") if count else []
+
+
+def save(folder: Path, graph: str, loaded_at: str, segment: Segment) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {"tracks": _blob(segment.tracks), "text": _blob(segment.text)}
+    for name, (column, combos) in segment.combos.items():
+        arrays[f"column:{name}"] = column
+        arrays[f"combos:{name}"] = np.frombuffer(
+            json.dumps([sorted(c) for c in combos]).encode(), dtype=np.uint8)
+    temporary = folder / f".{_name(graph, loaded_at)}.{os.getpid()}.npz"
+    np.savez(temporary, **arrays)
+    os.replace(temporary, folder / _name(graph, loaded_at))
+
+
+def load(folder: Path, graph: str, loaded_at: str) -> Segment | None:
+    path = folder / _name(graph, loaded_at)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            combos = {}
+            for key in data.files:
+                if key.startswith("column:"):
+                    name = key.removeprefix("column:")
+                    listed = json.loads(data[f"combos:{name}"].tobytes().decode())
+                    combos[name] = (data[key], [frozenset(c) for c in listed])
+            count = len(next(iter(combos.values()))[0]) if combos else 0
+            return Segment(_lines(data["tracks"], count), combos, _lines(data["text"], count))
+    except (OSError, ValueError, KeyError):  # missing or unreadable: read the graph again
+        return None
+
+
+def prune(folder: Path, keep: set[tuple[str, str]]) -> None:
+    """Remove the files of graphs no longer current, once no other reader can want them."""
+    wanted = {_name(*key) for key in keep}
+    now = time.time()
+    for path in folder.glob("*.npz"):
+        if path.name not in wanted and now - path.stat().st_mtime > GRACE_SECONDS:
+            path.unlink(missing_ok=True)
