@@ -356,6 +356,56 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return exit_code(reports)
 
 
+def cmd_augment(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from fairtracks_ld.augment import augment
+    from fairtracks_ld.load import DocumentError, read_json
+    from fairtracks_ld.models import FAIRTRACKS
+    from fairtracks_ld.validation import Validator, render_text
+    from fairtracks_ld.validation.context import bundled_ontologies, store_ontologies
+
+    stdin, output = args.path == "-", args.output or "-"
+    if not stdin and not Path(args.path).is_file():
+        raise UsageError(f"no such file {args.path}")
+    if (output != "-" and not stdin and Path(output).resolve() == Path(args.path).resolve()
+            and not args.in_place):
+        raise UsageError(f"-o {output} would overwrite the input; add --in-place to do that")
+    try:
+        document = read_json(args.path)
+    except DocumentError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    store = _store(args, read_only=True) if Path(args.store).exists() else None
+    ontologies = (store_ontologies(store) if store else None) or bundled_ontologies()
+    validator = Validator(ontologies=ontologies)
+    source = "<stdin>" if stdin else args.path
+    report = validator.document(document, source, model=FAIRTRACKS)
+    if not report.valid:
+        print("error: not a valid FAIRtracks v1 document, nothing augmented:\n"
+              + render_text([report]), file=sys.stderr, end="")
+        return EXIT_FAILED
+    result = augment(document, ontologies)
+    for note in result.notes if args.verbose else result.warnings:
+        print(f"{note.level}: {note.pointer}: {note.message}", file=sys.stderr)
+    checked = validator.document(result.document, f"{source} (augmented)", model=FAIRTRACKS)
+    if not checked.valid:
+        print("error: the augmented document does not validate, nothing written:\n"
+              + render_text([checked]), file=sys.stderr, end="")
+        return EXIT_FAILED
+    text = json.dumps(result.document, indent=4, ensure_ascii=False) + "\n"
+    if output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    target = Path(output)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent,
+                                     delete=False, suffix=".partial") as handle:
+        handle.write(text)
+    os.replace(handle.name, target)  # whole or not at all, also with --in-place
+    return EXIT_OK
+
+
 # ---- parser -----------------------------------------------------------------------------------
 
 
@@ -443,6 +493,23 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--against-store", action="store_true",
                           help="also check uniqueness and references against the store")
     validate.set_defaults(func=cmd_validate)
+
+    augment = commands.add_parser(
+        "augment", help="fill a document's augmented fields offline (labels, summaries, …)",
+        description="Do what the FAIRtracks augmentation service does, offline: term labels "
+                    "from the ontologies (the store's when it has them, else the bundle), "
+                    "file names, sample_type and target summaries, species names, "
+                    "doc_ontology_versions and has_augmented_metadata. The input must be a "
+                    "valid FAIRtracks v1 document and the result must validate as an augmented "
+                    "(master) document: exit 0, else 1 (nothing written); 2 on usage errors.")
+    augment.add_argument("path", metavar="FILE", help="a FAIRtracks JSON document, '-' for stdin")
+    augment.add_argument("-o", "--output", help="output file (default: stdout)")
+    augment.add_argument("--in-place", action="store_true",
+                         help="allow -o to name the input file (it is never overwritten "
+                              "otherwise)")
+    augment.add_argument("-v", "--verbose", action="store_true",
+                         help="also print info notes (replaced values)")
+    augment.set_defaults(func=cmd_augment)
     _add_search_commands(commands)
 
     serve = commands.add_parser("serve", help="serve the store over HTTP (gunicorn)",

@@ -176,6 +176,12 @@ def species(production_name: str) -> Species | None:
     return None
 
 
+def scientific_name(taxon_id: str) -> str | None:
+    """The NCBI Taxonomy scientific name of a taxon id, if the offline table knows it (used to
+    fill FAIRtracks `species_name` offline)."""
+    return next((s.scientific_name for s in _species().values() if s.taxon_id == taxon_id), None)
+
+
 def assembly(name: str) -> Assembly | None:
     """The assembly an Ensembl assembly name names, if the offline table knows it."""
     return _assemblies().get(name)

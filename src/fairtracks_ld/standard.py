@@ -68,6 +68,7 @@ class Prop:
     descriptions: list[str] = field(default_factory=list)
     format: str | None = None
     namespaces: tuple[str, ...] = ()
+    ontologies: tuple[str, ...] = ()  # `ontology` of a term_id: the ontologies its terms come from
     ref_target: str | None = None
     resolvable: bool = False  # a URL or CURIE that also gets a resolved IRI link
     layout: Layout | None = None  # child layout of objects, entity arrays and maps
@@ -163,6 +164,7 @@ def _merge_prop(
             getattr(prop, attr).append(value)
     prop.format = prop.format or node.get("format")
     prop.namespaces = prop.namespaces or _as_tuple(node.get("namespace"))
+    prop.ontologies = prop.ontologies or _as_tuple(node.get("ontology"))
     if kind == "literal":
         prop.resolvable = node.get("format") in ("uri", "curie") or bool(prop.namespaces)
     elif kind == "ref":

@@ -174,13 +174,14 @@ def _compare(ontology: str, version: str, module: LoadedOntology | None) -> tupl
     if version == module.version_iri:
         return None
     loaded = module.version_iri or module.version or "an unversioned release"
-    if _tokens(version) & (_tokens(module.version_iri) | _tokens(module.version)):
+    loaded_tokens = release_tokens(module.version_iri) | release_tokens(module.version)
+    if release_tokens(version) & loaded_tokens:
         return ("info", f"the document names release {version}; the store has the same release "
                         f"as {loaded}")
     return ("warning", f"the document follows {version}, but the store has {loaded} of "
                        f"{module.graph}: ancestor-aware search uses the loaded release")
 
 
-def _tokens(text: str | None) -> set[str]:
+def release_tokens(text: str | None) -> set[str]:
     """Release identifiers in an IRI or version string (dates, dotted numbers), without 'v'."""
     return set(_VERSION_TOKEN.findall(text or ""))
