@@ -1,17 +1,20 @@
 """Track search and the TrackFind-compatible API on a real server over a real store (the bundle
 plus a generated corpus): ancestor-aware filters agree with the SPARQL the page shows, counts
-narrow, exports follow GSuite and FAIRtracks, bad input gets JSON 400s, loads become visible."""
+narrow, exports follow GSuite and FAIRtracks, bad input gets JSON 400s, loads become visible;
+and the page in Debian's Chromium: term lookup by synonym, tree browsing, narrowing, paging,
+shareable URLs, links to track pages, escaping."""
 
 from __future__ import annotations
 
 import copy
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from conftest import B_CELL, HISTONE_CHIP, annotate, copy_store, term, track_iris, write_json
 from test_server import cli, free_port
-from test_web_browser import serve
+from test_web_browser import browser, serve  # noqa: F401  (browser: a module fixture)
 
 from fairtracks_ld.mapping.iris import local_id_of
 
@@ -199,6 +202,91 @@ def test_trackfind_api_lists_describes_and_searches(site, chosen):
     assert spec["openapi"].startswith("3.")
     assert {"/repositories", "/search/{repository}/{hub}"} <= set(spec["paths"])
     assert "structured filter" in spec["info"]["description"]
+
+
+# ---- the page in Debian's Chromium (Playwright) ------------------------------------------
+
+
+@pytest.fixture
+def page(browser, site):  # noqa: F811  (browser: the fixture imported above)
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    tab = context.new_page()
+    tab.seen = {"errors": [], "dialogs": [], "outside": []}
+    origin = urlsplit(site["base"]).netloc
+    tab.on("pageerror", lambda e: tab.seen["errors"].append(str(e)))
+    tab.on("dialog", lambda d: (tab.seen["dialogs"].append(d.message), d.dismiss()))
+    tab.on("request", lambda r: urlsplit(r.url).netloc == origin or r.url.startswith("data:")
+           or tab.seen["outside"].append(r.url))
+    tab.set_default_timeout(20_000)
+    yield tab
+    assert tab.seen == {"errors": [], "dialogs": [], "outside": []}
+    context.close()
+
+
+def total(tab) -> int:
+    return int(tab.locator("#total strong").inner_text().replace(",", ""))
+
+
+def test_find_a_term_by_synonym_and_see_its_tracks(page, site, chosen):
+    page.goto(site["base"])
+    page.locator("a#search-link").click()
+    page.wait_for_url("**/search")
+    everything = total(page)
+    page.locator("#term-input").fill("B-lymph")
+    suggestion = page.locator("#suggestions a.suggestion", has_text="B cell").first
+    suggestion.click()
+    page.wait_for_url("**/search?sample_type=*")
+    assert parse_qs(urlsplit(page.url).query)["sample_type"] == [B_CELL]
+    expected = get(site, "search/facets.json", sample_type=B_CELL).json()["total"]
+    assert total(page) == expected < everything
+    assert expected >= len(track_iris(chosen, sample=0))
+    assert "ft:sample_type_ancestor <http://purl.obolibrary.org/obo/CL_0000236>" in \
+        page.locator("#search-sparql").inner_text()
+    assert "VALUES ?track" in page.locator("#rows-sparql").inner_text()
+    # the other fields are narrowed: their counts add up to the matches
+    assemblies = page.locator("#facet-assembly .count").all_inner_texts()
+    assert sum(map(int, assemblies)) == total(page)
+    # the shareable URL gives the same search; a row leads to its track page
+    shared = page.locator("a#share").get_attribute("href")
+    page.goto(shared)
+    assert total(page) == expected
+    first = page.locator("#results tbody a").first
+    label = first.inner_text()
+    first.click()
+    page.wait_for_url("**/track/**")
+    assert page.locator("h1").inner_text() == label
+
+
+def test_browse_the_tree_and_narrow(page, site):
+    page.goto(site["base"] + "search")
+    facet = page.locator("#facet-sample_type")
+    facet.locator("button.expand").first.click()
+    child = facet.locator("li > ul > li").first
+    child.wait_for()
+    expected = int(child.locator(".count").first.inner_text())
+    child.locator("a.value").first.click()
+    page.wait_for_url("**/search?sample_type=*")
+    assert total(page) == expected
+    assert page.locator("#chosen a.chosen").count() == 1
+    page.locator("#chosen a.chosen").click()  # removing the filter restores everything
+    page.wait_for_url("**/search")
+    assert page.locator("#chosen a.chosen").count() == 0
+
+
+def test_paging_and_free_text(page, site):
+    page.goto(site["base"] + "search?size=5")
+    rows = page.locator("#results tbody tr")
+    assert rows.count() == 5
+    first_page = rows.all_inner_texts()
+    page.locator("a#next").click()
+    page.wait_for_url("**page=2**")
+    assert rows.count() == 5 and rows.all_inner_texts() != first_page
+    page.locator("#text-input").fill("<script>alert")
+    page.locator("#text-search button").click()
+    page.wait_for_url("**q=**")
+    assert total(page) == 1
+    assert page.locator("#results tbody a").inner_text() == HOSTILE  # shown as text, not run
+    assert page.locator("main script:not([src])").count() == 0
 
 
 def test_a_load_while_serving_becomes_searchable(site):
