@@ -271,6 +271,22 @@ def cmd_ontologies_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ontologies_check_reasoner(args: argparse.Namespace) -> int:
+    from fairtracks_ld.ontology.reasoner_check import check_bundle
+
+    try:
+        results = check_bundle(args.module, args.reasoner, args.timeout, args.java_memory,
+                               Path(args.bundle) if args.bundle else None)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    if args.json:
+        print(json.dumps([result.as_json() for result in results], indent=1))
+    else:
+        for result in results:
+            print("\n".join(result.describe()))
+    return EXIT_OK if all(result.agree for result in results) else EXIT_FAILED
+
+
 def cmd_ontologies_list(args: argparse.Namespace) -> int:
     for info in _store(args).ontologies():
         print(f"{info.graph}\t{info.version_iri or '-'}\t{info.source}\t{info.loaded_at}")
@@ -310,10 +326,21 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_reason(args: argparse.Namespace) -> int:
-    from fairtracks_ld.reasoning import current_state, refresh
+    from fairtracks_ld.reasoning import FAST, current_state, ontology_graphs, refresh
 
     store = _store(args)
-    report = refresh(store, None if args.full else current_state(store))
+    subclass_of, reasoner = None, FAST
+    if args.owl_reasoner:
+        from fairtracks_ld.ontology.owl_reasoner import classify_graphs
+
+        found = classify_graphs(store.ox, ontology_graphs(store), args.owl_reasoner,
+                                args.owl_timeout, args.java_memory)
+        subclass_of, reasoner = found.subclass_of, args.owl_reasoner
+        print(f"{reasoner}: {found.pairs} ft:subclass_of links ({found.seconds:.1f} s)")
+        if found.unsatisfiable:
+            print(f"warning: {len(found.unsatisfiable)} unsatisfiable classes, e.g. "
+                  f"{sorted(found.unsatisfiable)[0]}", file=sys.stderr)
+    report = refresh(store, None if args.full else current_state(store), subclass_of, reasoner)
     print(f"closure: {report.classes} classes, {report.subclass_of} ft:subclass_of and "
           f"{report.descends_from} ft:descends_from links ({report.seconds_closure:.1f} s)")
     print(f"inferred track links: {report.companions} current versions "
@@ -553,7 +580,20 @@ def _add_search_commands(commands: argparse._SubParsersAction) -> None:
                     "scratch (slow on large stores: Oxigraph deletes slowly).",
     )
     reason.add_argument("--full", action="store_true", help="rewrite instead of comparing")
+    reason.add_argument("--owl-reasoner", choices=["hermit", "pellet"],
+                        help="compute ft:subclass_of with this OWL reasoner (needs Java) "
+                             "instead of the fast closure; the next automatic recomputation "
+                             "returns to the fast closure")
+    _add_java_options(reason, "--owl-timeout")
     reason.set_defaults(func=cmd_reason)
+
+
+def _add_java_options(command: argparse.ArgumentParser, timeout_flag: str) -> None:
+    command.add_argument(timeout_flag, type=float, default=600.0, metavar="SECONDS",
+                         help="stop the reasoner (and its Java process) after this long "
+                              "(default 600)")
+    command.add_argument("--java-memory", type=int, default=1500, metavar="MB",
+                         help="Java heap for the reasoner (default 1500)")
 
 
 def _add_ontology_commands(commands: argparse._SubParsersAction) -> None:
@@ -577,6 +617,18 @@ def _add_ontology_commands(commands: argparse._SubParsersAction) -> None:
     add.set_defaults(func=cmd_ontologies_add)
     listing = actions.add_parser("list", help="list the ontologies in the store")
     listing.set_defaults(func=cmd_ontologies_list)
+    check = actions.add_parser(
+        "check-reasoner", help="compare the fast closure with a full OWL reasoner (needs Java)",
+        description="Per bundled module: classes, ft:subclass_of pairs from the fast closure "
+                    "and from the reasoner, and the pairs only one side has. Exit 0 when they "
+                    "agree on every module, 1 otherwise.")
+    check.add_argument("--module", action="append", default=[], metavar="KEY",
+                       help="only this module (so, obi, cl, edam, uberon, efo, ncit); repeatable")
+    check.add_argument("--reasoner", choices=["hermit", "pellet"], default="hermit")
+    check.add_argument("--bundle", help="bundle folder (default: the shipped one)")
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
+    _add_java_options(check, "--timeout")
+    check.set_defaults(func=cmd_ontologies_check_reasoner)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

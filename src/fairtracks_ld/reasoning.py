@@ -24,7 +24,7 @@ import io
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,8 @@ PART_OF = "http://purl.obolibrary.org/obo/BFO_0000050"
 IAO_REPLACED_BY = "http://purl.obolibrary.org/obo/IAO_0100001"
 
 SUBCLASS_OF = FT + "subclass_of"
+SUBCLASS_REASONER = FT + "subclass_reasoner"
+FAST = "fast"  # the reasoner name recorded for the fast closure
 DESCENDS_FROM = FT + "descends_from"
 INFERRED_SUFFIX = "/inferred"
 CLOSURE_PATH = "graph/closure"
@@ -121,13 +123,17 @@ def ontology_graphs(store: TrackStore) -> list[ox.NamedNode]:
 
 def fetch_edges(store: TrackStore) -> Edges:
     """Every class and direct relation of the loaded ontologies (their union)."""
-    graphs = ontology_graphs(store)
+    return read_edges(store.ox, ontology_graphs(store))
+
+
+def read_edges(source: ox.Store, graphs: list) -> Edges:
+    """Every class and direct relation in the union of `graphs` of any Oxigraph store."""
     found: dict[str, frozenset] = {}
     for name, sparql in _EDGE_QUERIES.items():
         if not graphs:
             found[name] = frozenset()
             continue
-        rows = store.ox.query(sparql, default_graph=graphs, prefixes=_PREFIXES)
+        rows = source.query(sparql, default_graph=graphs, prefixes=_PREFIXES)
         if name == "classes":
             found[name] = frozenset(row[0].value for row in rows)
         else:
@@ -208,23 +214,32 @@ def _components(nodes: set[str], succ: Mapping[str, set[str]]) -> Iterator[list[
                 yield component
 
 
+Table = dict[str, frozenset[str]]  # class → ancestors (reflexive)
+
+
 @dataclass(frozen=True)
 class Closure:
     """ft:subclass_of and ft:descends_from, class → ancestors (reflexive)."""
 
-    subclass_of: dict[str, frozenset[str]]
-    descends_from: dict[str, frozenset[str]]
+    subclass_of: Table
+    descends_from: Table
 
     @classmethod
-    def of(cls, edges: Edges) -> Closure:
+    def of(cls, edges: Edges, subclass_of: Table | None = None) -> Closure:
+        """The fast closure; `subclass_of` replaces its first half (a full OWL reasoner's)."""
         both_ways = edges.equivalent | {(b, a) for a, b in edges.equivalent}
         return cls(
-            subclass_of=transitive_closure(edges.classes, edges.is_a | both_ways),
+            subclass_of=subclass_table(edges) if subclass_of is None else subclass_of,
             descends_from=transitive_closure(
                 edges.classes, edges.is_a | edges.part_of | edges.broader | both_ways
             ),
         )
 
+
+def subclass_table(edges: Edges) -> Table:
+    """ft:subclass_of: rdfs:subClassOf between named classes, owl:equivalentClass both ways."""
+    both_ways = edges.equivalent | {(b, a) for a, b in edges.equivalent}
+    return transitive_closure(edges.classes, edges.is_a | both_ways)
 
 
 # ---- writing inferred graphs -----------------------------------------------------------------
@@ -573,9 +588,23 @@ class State:
     def ancestors(self) -> Ancestors:
         return memory_ancestors(self.closure, self.replaced)
 
+    def with_subclass_of(self, table: Table) -> State:
+        return State(replace(self.closure, subclass_of=table), self.replaced)
 
-def compute_state(store: TrackStore) -> State:
-    return State(Closure.of(fetch_edges(store)), replacements(store))
+
+def compute_state(store: TrackStore, subclass_of: Table | None = None) -> State:
+    return State(Closure.of(fetch_edges(store), subclass_of), replacements(store))
+
+
+def stored_subclass_of(store: TrackStore) -> Table:
+    """The ft:subclass_of links the closure graph holds (whoever computed them)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in store.ox.query(
+        f"SELECT ?a ?b WHERE {{ GRAPH <{closure_graph(store)}> {{ ?a ft:subclass_of ?b }} }}",
+        prefixes=_PREFIXES,
+    ):
+        found[row[0].value].add(row[1].value)
+    return {term: frozenset(ancestors) for term, ancestors in found.items()}
 
 
 def current_state(store: TrackStore) -> State | None:
@@ -609,9 +638,18 @@ def ontology_digest(store: TrackStore) -> str:
 
 
 def recorded_digest(store: TrackStore) -> str | None:
+    return _recorded(store, "ft:ontology_digest")
+
+
+def recorded_reasoner(store: TrackStore) -> str:
+    """Who computed the stored ft:subclass_of: "fast", or a full OWL reasoner ("hermit")."""
+    return _recorded(store, "ft:subclass_reasoner") or FAST
+
+
+def _recorded(store: TrackStore, predicate: str) -> str | None:
     rows = list(store.ox.query(
         f"SELECT ?d WHERE {{ GRAPH <{store.catalog}> {{ <{closure_graph(store)}> "
-        "ft:ontology_digest ?d } }", prefixes=_PREFIXES,
+        f"{predicate} ?d }} }}", prefixes=_PREFIXES,
     ))
     return rows[0]["d"].value if rows else None
 
@@ -623,20 +661,30 @@ def ensure_current(store: TrackStore) -> RefreshReport | None:
     return refresh(store)
 
 
-def refresh(store: TrackStore, previous: State | None = None) -> RefreshReport:
+def refresh(
+    store: TrackStore, previous: State | None = None,
+    subclass_of: Table | None = None, reasoner: str = FAST,
+) -> RefreshReport:
     """Recompute the closure, then the companion of every current version.
 
     With `previous` (the state the stored graphs were computed from, see `current_state`) only
     the difference is written; without it everything is rewritten from scratch. Companions of
     versions that are no longer current are dropped (they would be stale). The catalog's digest
     is written last, so an interrupted refresh is redone by the next write.
+
+    `subclass_of`, computed by `reasoner` (a full OWL reasoner, see `ontology.owl_reasoner`),
+    replaces the fast ft:subclass_of; the catalog records who computed it, and the next refresh
+    without it returns to the fast closure. Companions use ft:descends_from only, so they do not
+    depend on it.
     """
     started = time.perf_counter()
-    state = compute_state(store)
+    state = compute_state(store, subclass_of)
     target = closure_graph(store)
     removed: list[str] = []
     added: list[str] = []
     if previous is not None and store.has_graph(target):
+        if subclass_of is not None or recorded_reasoner(store) != FAST:
+            previous = previous.with_subclass_of(stored_subclass_of(store))
         removed, added = closure_changes(previous.closure, state.closure)
         apply_changes(store, target, removed, added)
     else:
@@ -660,7 +708,7 @@ def refresh(store: TrackStore, previous: State | None = None) -> RefreshReport:
             counts = [counts[0] + len(removed), counts[1] + len(added)]
         else:
             write_companion(store, version.graph, state.ancestors())
-    _record(store, ontology_digest(store))
+    _record(store, ontology_digest(store), reasoner if subclass_of is not None else FAST)
     store.flush()
     closure = state.closure
     return RefreshReport(
@@ -673,7 +721,7 @@ def refresh(store: TrackStore, previous: State | None = None) -> RefreshReport:
     )
 
 
-def _record(store: TrackStore, digest: str) -> None:
+def _record(store: TrackStore, digest: str, reasoner: str) -> None:
     now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     stamp = ox.Literal(now, datatype=ox.NamedNode(XSD + "dateTime"))
     closure = closure_graph(store)
@@ -681,6 +729,6 @@ def _record(store: TrackStore, digest: str) -> None:
         f"""DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{closure}> ?p ?o }} }} ;
         INSERT DATA {{ GRAPH <{store.catalog}> {{
           <{closure}> a ft:InferredGraph ; ft:ontology_digest {ox.Literal(digest)} ;
-            prov:generatedAtTime {stamp} }} }}""",
+            ft:subclass_reasoner {ox.Literal(reasoner)} ; prov:generatedAtTime {stamp} }} }}""",
         prefixes=_PREFIXES,
     )

@@ -166,6 +166,10 @@ REASONING_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "ontology_digest": ("ontology digest", "Fingerprint of the ontologies (graph, version IRI, "
                         "load time) the closure was computed from, in the catalog; when it no "
                         "longer matches, the inferred graphs are recomputed.", "InferredGraph"),
+    "subclass_reasoner": ("subclass reasoner", "Who computed the closure's subclass_of links, "
+                          "in the catalog: \"fast\" (the default materialised closure) or a "
+                          "full OWL reasoner (\"hermit\", \"pellet\") run by `fairtracks-ld "
+                          "reason --owl-reasoner`.", "InferredGraph"),
 }
 
 
@@ -238,7 +242,7 @@ def build_vocabulary() -> Graph:
             else {"DocumentVersion"}
         _property(graph, onto, name, kind, label, comment, domain)
     for name, (label, comment, domain) in REASONING_PROPERTIES.items():
-        literal = name == "ontology_digest"
+        literal = name in ("ontology_digest", "subclass_reasoner")
         _property(graph, onto, name, OWL.DatatypeProperty if literal else OWL.ObjectProperty,
                   label, comment, set() if domain == "owl:Class" else {domain})
         if domain == "owl:Class":
