@@ -62,6 +62,13 @@ def test_an_ensembl_track_dereferences(served):
     assert requests.get(served + TRACK + "x", timeout=30).status_code == 404
 
 
+def test_the_ensembl_release_collection_dereferences(served):
+    collection = served + TRACK.split("/track/")[0]
+    page = requests.get(collection, headers={"Accept": "text/html"}, timeout=30)
+    assert page.status_code == 200
+    assert "/track/mus_musculus/GRCm38/GENCODE%20M24/version/" in page.text  # its versions
+
+
 def test_the_endpoint_lists_tracks_of_both_models(served):
     query = """PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>
         SELECT ?track ?assembly ?ensembl WHERE { ?track a ft:Track ; ft:assembly_name ?assembly

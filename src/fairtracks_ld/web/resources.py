@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from itertools import islice
+from itertools import chain, islice
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
@@ -74,8 +74,14 @@ def catalog_entry(store: TrackStore, iri: str) -> list[ox.Triple]:
 
 
 def incoming(store: TrackStore, iri: str) -> list[tuple[ox.NamedNode, ox.NamedNode]]:
-    links = (t for t in view.triples(store, obj=ox.NamedNode(iri))
-             if isinstance(t.subject, ox.NamedNode))
+    """Links to the resource from the data, then from the catalog (which names, e.g., the
+    collection of every document version: a collection no entity describes still resolves)."""
+    node = ox.NamedNode(iri)
+    from_data = (t for t in view.triples(store, obj=node) if isinstance(t.subject, ox.NamedNode))
+    from_catalog = (q for q in store.ox.quads_for_pattern(None, None, node,
+                                                          ox.NamedNode(store.catalog))
+                    if isinstance(q.subject, ox.NamedNode))
+    links = chain(from_data, from_catalog)
     return [(t.subject, t.predicate) for t in islice(links, INCOMING_LIMIT)]
 
 
