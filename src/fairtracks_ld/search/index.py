@@ -98,10 +98,13 @@ def _segments(store: TrackStore, folder: Path | None) -> list[Segment]:
     for key in wanted:
         if key in _SEGMENTS:
             continue
-        found = segments.load(folder, *key) if folder else None
-        if found is None:
-            found = read_segment(store.ox, key[0])
-            if folder:
+        if folder is None:
+            _SEGMENTS[key] = read_segment(store.ox, key[0])
+            continue
+        with segments.claimed(folder, *key):
+            found = segments.load(folder, *key)
+            if found is None:
+                found = read_segment(store.ox, key[0])
                 segments.save(folder, *key, found)
         _SEGMENTS[key] = found
     for key in set(_SEGMENTS) - set(wanted):

@@ -4,10 +4,13 @@ seconds. One `.npz` file per (version graph, load time), written atomically, no 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,16 @@ GRACE_SECONDS = 600  # files of graphs no longer current are kept this long for 
 
 def _name(graph: str, loaded_at: str) -> str:
     return hashlib.sha256(f"{graph}\0{loaded_at}".encode()).hexdigest()[:32] + ".npz"
+
+
+@contextmanager
+def claimed(folder: Path, graph: str, loaded_at: str) -> Iterator[None]:
+    """Hold a graph's segment across processes: the server's workers start together, and one
+    reading the graph is enough; the others wait, then load what it saved."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / (_name(graph, loaded_at) + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _blob(lines: list[str]) -> np.ndarray:
@@ -61,6 +74,7 @@ def prune(folder: Path, keep: set[tuple[str, str]]) -> None:
     """Remove the files of graphs no longer current, once no other reader can want them."""
     wanted = {_name(*key) for key in keep}
     now = time.time()
-    for path in folder.glob("*.npz"):
-        if path.name not in wanted and now - path.stat().st_mtime > GRACE_SECONDS:
+    for path in [*folder.glob("*.npz"), *folder.glob("*.npz.lock")]:
+        old = now - path.stat().st_mtime > GRACE_SECONDS
+        if old and path.name.removesuffix(".lock") not in wanted:
             path.unlink(missing_ok=True)
