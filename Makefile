@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STORE  ?= var/store
 DEMO_TRACKS ?= 5000
 PORT   ?= 8000
+# IRIs are minted under the address the demo is served at, so they dereference there.
+BASE_IRI ?= http://localhost:$(PORT)/
 
 .PHONY: install run demo test lint context lock bench bench-endpoint clean
 
@@ -25,12 +27,12 @@ install: $(VENV)/.installed
 run: install
 	rm -rf $(STORE) $(STORE).snapshots var/demo-corpus
 	$(BIN)/fairtracks-ld generate --tracks $(DEMO_TRACKS) --seed 1 --out var/demo-corpus
-	$(BIN)/fairtracks-ld --store $(STORE) ontologies load
-	$(BIN)/fairtracks-ld --store $(STORE) load --allow-invalid standard/v1-current/examples/fairtracks.example.json standard/master/examples/fairtracks.example.json
-	$(BIN)/fairtracks-ld --store $(STORE) load --bulk var/demo-corpus
-	$(BIN)/fairtracks-ld --store $(STORE) query @queries/tracks-per-technique.rq
-	$(BIN)/fairtracks-ld --store $(STORE) search tracks-by-cell-type --param term=lymphocyte
-	$(BIN)/fairtracks-ld --store $(STORE) serve --host 127.0.0.1 --port $(PORT)
+	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) ontologies load
+	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) load --allow-invalid standard/v1-current/examples/fairtracks.example.json standard/master/examples/fairtracks.example.json
+	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) load --bulk var/demo-corpus
+	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) query @queries/tracks-per-technique.rq
+	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) search tracks-by-cell-type --param term=lymphocyte
+	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) serve --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(BIN)/ruff check src tests bench
