@@ -1,10 +1,11 @@
 """The facet index of one store snapshot: per field, per track a value-combination id, and per
 combination the ids of every value it matches (ontology ancestors included).
 
-Built from per-graph segments (reader.py), which are kept across snapshots: a version graph
-never changes, so after a load only the new graph is read. Ancestors come from the stored class
-closure through reasoning.stored_ancestors, the very lookup that writes the inferred
-`ft:*_ancestor` links, so the index and the SPARQL the page shows find the same tracks.
+Built from per-graph segments (reader.py), which are kept across snapshots (segments.py): a
+version graph never changes, so after a load only the new graph is read. Ancestors come from
+the stored class closure through reasoning.stored_ancestors, the very lookup that writes the
+inferred `ft:*_ancestor` links, so the index and the SPARQL the page shows find the same
+tracks.
 """
 
 from __future__ import annotations
@@ -94,26 +95,27 @@ _LOCK = threading.Lock()
 
 
 def _segments(store: TrackStore, folder: Path | None) -> list[Segment]:
-    """The current versions' segments, read once per (graph, load time): kept in this process
-    and, with a `folder`, on disk for other processes."""
-    wanted = [(v.graph, v.loaded_at) for v in store.versions() if v.current]
+    """The current versions' segments, each read once per (graph, load time): kept on disk in
+    `folder` for every process (loading them is fast, and memory holds only the index), or in
+    this process's memory without one."""
+    wanted = sorted((v.graph, v.loaded_at) for v in store.versions() if v.current)
+    if folder is None:
+        for key in set(_SEGMENTS) - set(wanted):
+            del _SEGMENTS[key]
+        for key in wanted:
+            if key not in _SEGMENTS:
+                _SEGMENTS[key] = read_segment(store.ox, key[0])
+        return [_SEGMENTS[key] for key in wanted]
+    parts = []
     for key in wanted:
-        if key in _SEGMENTS:
-            continue
-        if folder is None:
-            _SEGMENTS[key] = read_segment(store.ox, key[0])
-            continue
         with segments.claimed(folder, *key):
             found = segments.load(folder, *key)
             if found is None:
                 found = read_segment(store.ox, key[0])
                 segments.save(folder, *key, found)
-        _SEGMENTS[key] = found
-    for key in set(_SEGMENTS) - set(wanted):
-        del _SEGMENTS[key]
-    if folder:
-        segments.prune(folder, set(wanted))
-    return [_SEGMENTS[key] for key in sorted(wanted)]
+        parts.append(found)
+    segments.prune(folder, set(wanted))
+    return parts
 
 
 def build_index(store: TrackStore, snapshot: str = "", folder: Path | None = None
