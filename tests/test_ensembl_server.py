@@ -3,15 +3,10 @@ and the SPARQL endpoint answers one query over tracks of both models."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
 import pytest
 import requests
 from rdflib import Graph, Literal, URIRef
-from test_server import cli, free_port
+from servers import cli, free_port, serve
 
 from fairtracks_ld.ensembl_model import example_documents as ensembl_examples
 from fairtracks_ld.mapping.namespaces import FT, OBO_PURL
@@ -28,23 +23,8 @@ def served(tmp_path_factory):
     store = folder / "store"
     cli(store, base, "load", str(example_documents()["master"]),
         *(str(p) for p in ensembl_examples().values()))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store), "serve", "--port",
-         str(port), "--workers", "1"],
-        env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            if requests.get(base, timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError(process.stdout.read().decode())
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    with serve(store, port, workers=1) as served:
+        yield served
 
 
 def test_an_ensembl_track_dereferences(served):

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_server import EXAMPLES, cli, free_port
-from test_web_browser import serve
+from servers import EXAMPLES, cli, free_port, serve
 
 EX = "https://example.org/kg#"
 KNOWLEDGE_GRAPH = f"""\

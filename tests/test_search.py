@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from conftest import B_CELL, HISTONE_CHIP, annotate, copy_store, term, track_iris, write_json
-from test_server import cli, free_port
-from test_web_browser import browser, serve  # noqa: F401  (browser: a module fixture)
+from servers import cli, free_port, serve
+from test_web_browser import browser  # noqa: F401  (a module fixture)
 
 from fairtracks_ld.mapping.iris import local_id_of
 

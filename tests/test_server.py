@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import gzip
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 from conftest import write_json
 from rdflib import Dataset, Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from servers import EXAMPLES, cli, free_port, hostile_document, serve
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from fairtracks_ld.standard import example_documents
-
 TOKEN = "test-admin-token"
-EXAMPLES = [str(p) for p in example_documents().values()]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cli(store: Path, base: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
-                           "--base-iri", base, *args], capture_output=True, text=True,
-                          timeout=300, check=True)
 
 
 @pytest.fixture(scope="module")
@@ -43,33 +23,12 @@ def server(tmp_path_factory, examples):
     """A served store: the two example versions plus a hostile-label document."""
     folder = tmp_path_factory.mktemp("server")
     port = free_port()
-    base = f"http://127.0.0.1:{port}/"
     store = folder / "store"
-    hostile = copy.deepcopy(examples["v1-current"])
-    hostile["collection_info"]["local_id"] = "hostile"
-    hostile["tracks"][0]["label_long"] = '<script>alert("x")</script>'
-    cli(store, base, "load", "--allow-invalid", *EXAMPLES,
-        str(write_json(folder / "hostile.json", hostile)))
-    env = dict(os.environ, FAIRTRACKS_LD_ADMIN_TOKEN=TOKEN,
-               FAIRTRACKS_LD_MAX_RESULT_BYTES="2000000")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store), "serve", "--port",
-         str(port), "--query-timeout", "3", "--workers", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 180  # generous: CI machines may be busy
-    while time.time() < deadline:
-        try:
-            if requests.get(base, timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError(process.stdout.read().decode())
-    yield {"base": base, "store": store, "folder": folder}
-    process.terminate()
-    process.wait(timeout=30)
+    cli(store, f"http://127.0.0.1:{port}/", "load", "--allow-invalid", *EXAMPLES,
+        str(write_json(folder / "hostile.json", hostile_document(examples))))
+    env = {"FAIRTRACKS_LD_ADMIN_TOKEN": TOKEN, "FAIRTRACKS_LD_MAX_RESULT_BYTES": "2000000"}
+    with serve(store, port, "--query-timeout", "3", env=env) as base:
+        yield {"base": base, "store": store, "folder": folder}
 
 
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"

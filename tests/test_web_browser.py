@@ -4,21 +4,16 @@ these tests fail and say what to install (`.ci/run` installs both)."""
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from conftest import write_json
-from test_server import EXAMPLES, TRACK, cli, free_port
+from servers import EXAMPLES, cli, free_port, hostile_document, serve
+from test_server import TRACK
 
 from fairtracks_ld.queries import list_queries
 from fairtracks_ld.web.query_page import examples
@@ -39,33 +34,6 @@ obo:CL_0000236 a owl:Class ; rdfs:label "B cell" ; rdfs:subClassOf obo:CL_000094
 """
 
 
-@contextmanager
-def serve(store: Path, port: int, *args: str, env: dict[str, str] | None = None
-          ) -> Iterator[str]:
-    """A real `fairtracks-ld serve` on 127.0.0.1:port; yields its base URL, stops it after."""
-    base = f"http://127.0.0.1:{port}/"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store), "serve", "--port",
-         str(port), "--workers", "2", *args],
-        env=dict(os.environ, **(env or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(base, timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                if process.poll() is not None or time.time() > deadline:
-                    process.kill()
-                    raise RuntimeError(process.stdout.read().decode()) from None
-                time.sleep(0.3)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, examples) -> Iterator[str]:
     """The examples, a document with a hostile label and a tiny cell ontology, served."""
@@ -73,11 +41,8 @@ def site(tmp_path_factory, examples) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
     store = folder / "store"
-    hostile = copy.deepcopy(examples["v1-current"])
-    hostile["collection_info"]["local_id"] = "hostile"
-    hostile["tracks"][0]["label_long"] = '<script>alert("x")</script>'
     cli(store, base, "load", "--allow-invalid", *EXAMPLES,
-        str(write_json(folder / "hostile.json", hostile)))
+        str(write_json(folder / "hostile.json", hostile_document(examples))))
     (folder / "mini-cl.ttl").write_text(MINI_CL, encoding="utf-8")
     cli(store, base, "ontologies", "add", str(folder / "mini-cl.ttl"))
     with serve(store, port) as served:

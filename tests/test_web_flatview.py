@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from test_server import EXAMPLES, cli
+from servers import EXAMPLES, cli
 
 from fairtracks_ld.snapshots import current_snapshot
 from fairtracks_ld.store import PREFIXES, TrackStore

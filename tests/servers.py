@@ -1,0 +1,69 @@
+"""Real server processes for the tests: the CLI as a subprocess and `fairtracks-ld serve` on a
+free loopback port, shared by every module that talks to a live server."""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from fairtracks_ld.standard import example_documents
+
+EXAMPLES = [str(p) for p in example_documents().values()]
+STARTUP_SECONDS = 180  # generous: CI machines may be busy
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli(store: Path, base: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
+                           "--base-iri", base, *args], capture_output=True, text=True,
+                          timeout=300, check=True)
+
+
+def hostile_document(examples: dict[str, Any]) -> dict[str, Any]:
+    """The v1-current example in its own collection, with a script tag as a track label."""
+    hostile = copy.deepcopy(examples["v1-current"])
+    hostile["collection_info"]["local_id"] = "hostile"
+    hostile["tracks"][0]["label_long"] = '<script>alert("x")</script>'
+    return hostile
+
+
+@contextmanager
+def serve(store: Path, port: int, *args: str, env: dict[str, str] | None = None,
+          workers: int = 2) -> Iterator[str]:
+    """A real `fairtracks-ld serve` on 127.0.0.1:port; yields its base URL, stops it after."""
+    base = f"http://127.0.0.1:{port}/"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store), "serve", "--port",
+         str(port), "--workers", str(workers), *args],
+        env=dict(os.environ, **(env or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.time() + STARTUP_SECONDS
+        while True:
+            try:
+                if requests.get(base, timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                if process.poll() is not None or time.time() > deadline:
+                    process.kill()
+                    raise RuntimeError(process.stdout.read().decode()) from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
