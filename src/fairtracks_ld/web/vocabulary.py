@@ -10,39 +10,37 @@ an HTML page with one anchor per term for people, the Turtle (or any RDF syntax)
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request
 
-from fairtracks_ld.mapping.namespaces import FT, FTX
+from fairtracks_ld.mapping.namespaces import FT, FTX, OWL, RDF, RDF_TYPE, RDFS, SDO, XSD
 from fairtracks_ld.paths import VOCABULARY_FILE, data_dir
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
 
 blueprint = Blueprint("vocabulary", __name__)
 
-OWL = "http://www.w3.org/2002/07/owl#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SDO = "https://schema.org/"
-PREFIXES = {"ft": FT, "owl": OWL, "rdfs": RDFS, "sdo": SDO,
-            "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-            "xsd": "http://www.w3.org/2001/XMLSchema#"}
+PREFIXES = {"ft": FT, "owl": OWL, "rdfs": RDFS, "sdo": SDO, "rdf": RDF, "xsd": XSD}
 _OFFERS = [HTML, *(t for t in RDF_TYPES if t != "application/n-quads")]
 
 
-def _triples() -> list[ox.Triple]:
-    return list(ox.parse((data_dir("context") / VOCABULARY_FILE).read_bytes(),
+@cache
+def _triples() -> tuple[ox.Triple, ...]:
+    """The shipped vocabulary, parsed once per process (it cannot change while serving)."""
+    return tuple(ox.parse((data_dir("context") / VOCABULARY_FILE).read_bytes(),
                          format=ox.RdfFormat.TURTLE))
 
 
 def _curie(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> str:
     value = term.value
-    for prefix, namespace in (("ft", FT), ("owl", OWL), ("rdfs", RDFS), ("sdo", SDO)):
+    for prefix, namespace in PREFIXES.items():
         if value.startswith(namespace):
             return f"{prefix}:{value[len(namespace):]}"
     return value
 
 
-def _terms(triples: list[ox.Triple]) -> dict[str, list[dict[str, object]]]:
+def _terms(triples: tuple[ox.Triple, ...]) -> dict[str, list[dict[str, object]]]:
     """Classes and properties of the ft: namespace, each with what a reader needs."""
     facts: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for triple in triples:
@@ -50,20 +48,20 @@ def _terms(triples: list[ox.Triple]) -> dict[str, list[dict[str, object]]]:
             facts[triple.subject.value][triple.predicate.value].append(triple.object)
     groups: dict[str, list[dict[str, object]]] = {"classes": [], "properties": []}
     for iri, by_predicate in sorted(facts.items(), key=lambda item: item[0].lower()):
-        types = {t.value for t in by_predicate.get(ox.NamedNode(
-            PREFIXES["rdf"] + "type").value, [])}
-        first = {p: values[0].value for p, values in by_predicate.items() if values}
+        types = by_predicate.get(RDF_TYPE, [])
+        first = {p: values[0].value for p, values in by_predicate.items()}
         entry = {
             "name": iri[len(FT):], "iri": iri, "label": first.get(RDFS + "label", ""),
             "comment": first.get(RDFS + "comment", ""), "json_key": first.get(FT + "json_key"),
-            "kind": ", ".join(sorted(_curie(ox.NamedNode(t)) for t in types)),
+            "kind": ", ".join(sorted(_curie(t) for t in types)),
             "domain": [_curie(d) for d in by_predicate.get(SDO + "domainIncludes", [])],
             "range": [_curie(r) for r in by_predicate.get(RDFS + "range", [])
                       + by_predicate.get(SDO + "rangeIncludes", [])],
             "super": [_curie(s) for s in by_predicate.get(RDFS + "subPropertyOf", [])
                       + by_predicate.get(RDFS + "subClassOf", [])],
         }
-        groups["classes" if OWL + "Class" in types else "properties"].append(entry)
+        is_class = ox.NamedNode(OWL + "Class") in types
+        groups["classes" if is_class else "properties"].append(entry)
     return groups
 
 
