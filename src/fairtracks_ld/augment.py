@@ -225,10 +225,7 @@ def _fill_file_name(track: dict[str, Any], pointer: str, notes: list[Note]) -> N
         notes.append(Note(pointer + "/file_name", "warning",
                           f"file_url {url!r} names no file: file_name not filled"))
         return
-    if track.get("file_name") not in (None, name):
-        notes.append(Note(pointer + "/file_name", "info",
-                          f"replaced {track['file_name']!r} by {name!r} from file_url"))
-    _put(track, "file_name", name, "file_url")
+    _derive(track, "file_name", name, "file_url", pointer, notes, "from file_url")
 
 
 def _fill_sample(sample: dict[str, Any], pointer: str, notes: list[Note]) -> None:
@@ -245,10 +242,15 @@ def _fill_sample(sample: dict[str, Any], pointer: str, notes: list[Note]) -> Non
         notes.append(Note(pointer + "/species_name", "warning",
                           f"species {species_id!r} is not in the offline species table: {kept}"))
         return
-    if sample.get("species_name") not in (None, name):
-        notes.append(Note(pointer + "/species_name", "info",
-                          f"replaced {sample['species_name']!r} by {name!r} ({species_id})"))
-    _put(sample, "species_name", name, "species_id")
+    _derive(sample, "species_name", name, "species_id", pointer, notes, f"({species_id})")
+
+
+def _derive(obj: dict[str, Any], key: str, value: str, source: str, pointer: str,
+            notes: list[Note], why: str) -> None:
+    """Set a value derived from `source` (placed after it), noting a replaced one."""
+    if obj.get(key) not in (None, value):
+        notes.append(Note(f"{pointer}/{key}", "info", f"replaced {obj[key]!r} by {value!r} {why}"))
+    _put(obj, key, value, source)
 
 
 def _sample_summary(sample: dict[str, Any], sample_type: dict[str, Any]) -> str | None:
