@@ -4,16 +4,19 @@ graphs, and pruned once its snapshot is no longer current."""
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from conftest import annotate, write_json
 from servers import EXAMPLES, cli
 
-from fairtracks_ld.snapshots import current_snapshot
+from fairtracks_ld.snapshots import current_snapshot, publish
 from fairtracks_ld.store import PREFIXES, TrackStore
+from fairtracks_ld.web import flatview
 from fairtracks_ld.web.executor import QueryRequest, execute
 from fairtracks_ld.web.flatview import answerable, build, flat_path, prune
 
@@ -67,6 +70,55 @@ def test_only_queries_naming_no_graphs_use_the_copy(snapshot):
     _, body = execute(source, QueryRequest(catalog, JSON, "text/turtle",
                                            default_graphs=[BASE + "graph/catalog"]), 10**6, marker)
     assert b"true" in body  # default-graph-uri given: the snapshot answers, not the copy
+
+
+def triples(path: Path) -> set[str]:
+    return {str(quad) for quad in ox.Store.read_only(str(path))}
+
+
+def from_scratch(snapshot: Path, folder: Path) -> set[str]:
+    flatview._copy(TrackStore(snapshot, read_only=True), folder / "view")
+    return triples(folder / "view")
+
+
+def refuse(*_args) -> None:
+    raise AssertionError("this path must not be taken")
+
+
+def test_a_later_copy_is_the_earlier_one_brought_up_to_date(tmp_path, example, monkeypatch):
+    store = tmp_path / "store"
+    cli(store, BASE, "load", str(write_json(tmp_path / "v1.json", example)))
+    first = build(current_snapshot(store))
+    old_label = example["tracks"][0]["label_short"]
+    assert any(old_label in t for t in triples(first))
+    newer = copy.deepcopy(example)  # a new version: one label changed, the rest shared
+    newer["doc_info"]["doc_version"] = "v2"
+    newer["doc_info"]["doc_date"] = "2030-01-01T00:00:00Z"
+    newer["tracks"][0]["label_short"] = "renamed in v2"
+    other = annotate(example, collection="other")  # and a new document, same labels
+    cli(store, BASE, "load", str(write_json(tmp_path / "v2.json", newer)),
+        str(write_json(tmp_path / "other.json", other)))
+    snapshot = current_snapshot(store)
+    monkeypatch.setattr(flatview, "_copy", refuse)
+    updated = triples(build(snapshot))
+    monkeypatch.undo()
+    assert updated == from_scratch(snapshot, tmp_path)  # blank nodes included, by label
+    assert any("renamed in v2" in t for t in updated)
+    assert {t.split()[0] for t in updated if f'"{old_label}"' in t} == {  # the new document's
+        t.split()[0] for t in updated if f'"{old_label}"' in t and "/collection/other/" in t}
+
+
+def test_a_sparql_update_makes_the_next_copy_start_afresh(tmp_path, example, monkeypatch):
+    store = tmp_path / "store"
+    cli(store, BASE, "load", str(write_json(tmp_path / "v1.json", example)))
+    build(current_snapshot(store))
+    writable = TrackStore(store)
+    writable.ox.update("INSERT DATA { <http://example.org/s> <http://example.org/p> 1 }")
+    writable.mark_modified()
+    snapshot = publish(writable)
+    del writable
+    monkeypatch.setattr(flatview, "_update", refuse)
+    assert any("http://example.org/s" in t for t in triples(build(snapshot)))
 
 
 def test_copies_of_earlier_snapshots_are_pruned(snapshot, monkeypatch):

@@ -345,6 +345,16 @@ class TrackStore:
             WHERE {{ OPTIONAL {{ GRAPH <{cat}> {{ <{doc}> ft:current_version ?old }} }} {newer} }}
         """
 
+    def mark_modified(self) -> None:
+        """Record (dcterms:modified of the catalog) that the store was changed outside the
+        loaders, e.g. by SPARQL Update, so whatever mirrors it cannot trust per-graph stamps."""
+        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        cat = self.catalog
+        self.ox.update(
+            f"DELETE WHERE {{ GRAPH <{cat}> {{ <{cat}> dcterms:modified ?m }} }} ; "
+            f"INSERT DATA {{ GRAPH <{cat}> {{ <{cat}> dcterms:modified "
+            f"{_lit(now, XSD + 'dateTime')} }} }}", prefixes=PREFIXES)
+
     def flush(self) -> None:
         """Persist buffered writes (no-op on read-only stores)."""
         if not self.read_only:

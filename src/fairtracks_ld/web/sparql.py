@@ -130,6 +130,7 @@ def _update(update: str) -> Response:
         return error(503, f"the store is busy (another process is writing): {failure}")
     try:
         store.ox.update(update, prefixes=PREFIXES)
+        store.mark_modified()  # any graph may have changed: copies of the view start afresh
         publish(store)
     except SyntaxError as failure:
         return error(400, f"SPARQL syntax error: {failure}")
