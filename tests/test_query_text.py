@@ -2,7 +2,7 @@
 
 import pytest
 
-from fairtracks_ld.web.query_text import declares_dataset, names_graphs
+from fairtracks_ld.web.query_text import declares_dataset, describes_constants, names_graphs
 
 
 @pytest.mark.parametrize(("query", "dataset", "graphs"), [
@@ -21,3 +21,19 @@ from fairtracks_ld.web.query_text import declares_dataset, names_graphs
 def test_keywords_are_found_only_where_they_are_keywords(query, dataset, graphs):
     assert declares_dataset(query) is dataset
     assert names_graphs(query) is graphs
+
+
+@pytest.mark.parametrize(("query", "constant"), [
+    ("DESCRIBE <http://e/t1>", True),
+    ("  describe <http://e/t1> <http://e/t2>\n", True),
+    ("PREFIX ex: <http://e/>\nBASE <http://b/>\nDESCRIBE ex:t1 <t2> :x", True),
+    ("# DESCRIBE ?s WHERE { ?s ?p ?o }\nDESCRIBE <http://e/a#frag> # done", True),
+    ("DESCRIBE ?s WHERE { ?s ?p ?o }", False),
+    ("DESCRIBE <http://e/t1> WHERE { }", False),
+    ("DESCRIBE *", False),
+    ("DESCRIBE <http://e/t1> FROM <http://g>", False),
+    ("SELECT * WHERE { ?s ?p ?o }", False),
+    ("DESCRIBE ex:t1 ?s", False),
+])
+def test_only_describes_of_constants_are_bounded(query, constant):
+    assert describes_constants(query) is constant

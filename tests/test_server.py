@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 from conftest import write_json
-from rdflib import Dataset, Graph, URIRef
+from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from servers import EXAMPLES, cli, free_port, hostile_document, serve
 from SPARQLWrapper import JSON, SPARQLWrapper
@@ -166,6 +166,23 @@ def test_graph_results_in_every_syntax(server, accept, fmt):
                       headers={"Accept": accept})
     assert response.status_code == 200
     assert len(Graph().parse(data=response.text, format=fmt)) > 100
+
+
+def test_describe_of_iris_answers_what_dereferencing_gives(server):
+    url = server["base"] + TRACK
+    described = sparql(server, params={"query": f"DESCRIBE <{url}>"},
+                       headers={"Accept": "application/n-triples"})
+    assert described.status_code == 200
+    graph = Graph().parse(data=described.text, format="nt")
+    dereferenced = Graph().parse(data=requests.get(url + ".nt", timeout=30).text, format="nt")
+    about = {t for t in dereferenced if t[0] == URIRef(url) and not isinstance(t[2], BNode)}
+    assert len(about) > 20 and about <= set(graph)
+    several = sparql(server, params={"query": f"PREFIX t: <{server['base']}collection/"
+                                              f"encode_example/track/>\n# two tracks\n"
+                                              f"DESCRIBE <{url}> <{url}-none>"})
+    assert len(Graph().parse(data=several.text, format="turtle")) == len(graph)
+    undefined = sparql(server, params={"query": "DESCRIBE nope:x"})
+    assert undefined.status_code == 400 and "syntax error" in undefined.text
 
 
 def test_service_description_and_errors(server):

@@ -5,6 +5,11 @@ read-only snapshot. The server thread waits at most `timeout` seconds, then kill
 starts a fresh one; other clients are served by the other workers meanwhile. Results are
 serialised in the worker into a capped buffer, so an oversized result is refused, not streamed
 forever.
+
+One kind of query skips the worker: DESCRIBE of constant IRIs (a linked-data client's commonest
+request). Its cost is bounded by the triples about those resources, so it cannot run away, and
+the round trip to a worker process (pickling, two pipe hops, a context switch) would cost more
+than the query itself. It runs in the server thread on the same snapshot (and copy of the view).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from fairtracks_ld.web.query_text import declares_dataset
+from fairtracks_ld.web.query_text import declares_dataset, describes_constants
 
 RESULT_FORMATS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -141,8 +146,33 @@ def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool) 
             conn.send(("error", 500, f"{type(error).__name__}: {error}"))
 
 
+class _InlineRunner:
+    """Runs bounded queries in the calling thread, on the current snapshot and its view copy."""
+
+    def __init__(self, store_path: str, max_bytes: int, flat_view: bool) -> None:
+        from fairtracks_ld.snapshots import SnapshotReader
+        from fairtracks_ld.web.flatview import FlatViews
+
+        self.reader = SnapshotReader(Path(store_path))
+        self.views = FlatViews() if flat_view else None
+        self.max_bytes = max_bytes
+        self.lock = threading.Lock()
+
+    def run(self, request: QueryRequest) -> tuple[str, bytes]:
+        try:
+            with self.lock:  # the reader and the copies follow snapshots: one thread at a time
+                store = self.reader.store()
+                flat = self.views.get(Path(store.path)) if self.views is not None else None
+            return execute(store, request, self.max_bytes, flat)
+        except QueryError:
+            raise
+        except Exception as error:  # as a worker reports it
+            raise QueryError(500, f"{type(error).__name__}: {error}") from error
+
+
 class QueryExecutor:
-    """A pool of query worker processes over the store's current snapshot."""
+    """A pool of query worker processes over the store's current snapshot (bounded queries are
+    answered in the calling thread)."""
 
     def __init__(self, store_path: Path, workers: int = 2, timeout: float = 30.0,
                  max_bytes: int = 50_000_000, flat_view: bool = True) -> None:
@@ -152,9 +182,9 @@ class QueryExecutor:
         self.max_bytes = max_bytes
         self._context = mp.get_context("spawn")  # never fork a process holding RocksDB handles
         self._idle: queue.Queue[tuple[Any, Connection]] = queue.Queue()
-        self._lock = threading.Lock()
         for _ in range(workers):
             self._idle.put(self._start())
+        self._inline = _InlineRunner(self.store_path, max_bytes, flat_view)
 
     def _start(self) -> tuple[Any, Connection]:
         parent, child = self._context.Pipe()
@@ -167,6 +197,9 @@ class QueryExecutor:
 
     def run(self, request: QueryRequest) -> tuple[str, bytes]:
         """Answer a query or raise QueryError (400 syntax, 413 too large, 503 timeout)."""
+        if (request.default_graphs is None and request.named_graphs is None
+                and describes_constants(request.query)):
+            return self._inline.run(request)
         process, conn = self._idle.get()
         try:
             conn.send(request)

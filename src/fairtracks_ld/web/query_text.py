@@ -19,6 +19,13 @@ _LITERAL_OR_IRI_OR_COMMENT = re.compile(
     r"|#[^\n]*",
     re.DOTALL,
 )
+_IRI = r"<[^<>\"{}|^`\\\s]*>"
+_PREFIXED_NAME = r"(?:[A-Za-z][\w.-]*)?:(?:[\w-](?:[\w.-]*[\w-])?)?"
+_CONSTANT_DESCRIBE = re.compile(
+    rf"\s*(?:(?:BASE\s*{_IRI}|PREFIX\s+(?:[A-Za-z][\w.-]*)?:\s*{_IRI})\s*)*"
+    rf"DESCRIBE(?:\s*(?:{_IRI}|{_PREFIXED_NAME}))+\s*",
+    re.IGNORECASE,
+)
 _KEYWORD = r"(?<![\w?$:.-])({})(?![\w:-])"
 _DATASET = re.compile(_KEYWORD.format("FROM"), re.IGNORECASE)
 _GRAPHS = re.compile(_KEYWORD.format("FROM|GRAPH"), re.IGNORECASE)
@@ -27,6 +34,17 @@ _GRAPHS = re.compile(_KEYWORD.format("FROM|GRAPH"), re.IGNORECASE)
 def _code(query: str) -> str:
     """The query with strings, IRIs and comments blanked out."""
     return _LITERAL_OR_IRI_OR_COMMENT.sub(" ", query)
+
+
+def _without_comments(query: str) -> str:
+    return _LITERAL_OR_IRI_OR_COMMENT.sub(
+        lambda match: " " if match.group().startswith("#") else match.group(), query)
+
+
+def describes_constants(query: str) -> bool:
+    """Whether the query is only `DESCRIBE` of IRIs (after a prologue): no pattern, no
+    variables, no dataset; its cost is bounded by the triples about those resources."""
+    return _CONSTANT_DESCRIBE.fullmatch(_without_comments(query)) is not None
 
 
 def declares_dataset(query: str) -> bool:
