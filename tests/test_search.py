@@ -16,10 +16,18 @@ from conftest import B_CELL, HISTONE_CHIP, annotate, copy_store, term, track_iri
 from servers import cli, free_port, serve
 from test_web_browser import browser  # noqa: F401  (a module fixture)
 
+from fairtracks_ld.ensembl_model import example_documents as ensembl_examples
 from fairtracks_ld.mapping.iris import local_id_of
+from fairtracks_ld.ontology.iris import EFO_IRI_PREFIX, EFO_PURL_PREFIX
+from fairtracks_ld.search.sparql import rows_query
 
 BASE = "http://localhost:8000/"  # the stores' base IRI (conftest's BASE)
 LYMPHOCYTE = "http://purl.obolibrary.org/obo/CL_0000542"
+T_CELL = "http://purl.obolibrary.org/obo/CL_0000084"
+ENSEMBL = BASE + "collection/ensembl-ensembl-89/track/"
+MOUSE_TRACK = ENSEMBL + "mus_musculus/GRCm38/GENCODE%20M24"
+HUMAN_TRACK = ENSEMBL + "homo_sapiens/GRCh37/Constrained%20elements"
+SAMPLE_TYPES = ("cell_type", "abnormal_cell_type", "cell_line", "organism_part")
 HOSTILE = '<script>alert("x")</script>'
 
 
@@ -45,14 +53,16 @@ def chosen(generated) -> dict:
 
 @pytest.fixture(scope="module")
 def site(bundle_template, generated, chosen, tmp_path_factory):
-    """The bundle, the generated corpus (`chosen` in place of its first document), served."""
+    """The bundle, the generated corpus (`chosen` in place of its first document) and the
+    Ensembl examples (a mouse and a human track), served."""
     folder = tmp_path_factory.mktemp("search")
     port = free_port()
     store = copy_store(bundle_template, folder / "store")
     del store
     paths = [str(write_json(folder / f"g{i}.json", d)) for i, d in enumerate(generated) if i]
     cli(folder / "store", BASE, "load", *paths,
-        str(write_json(folder / "chosen.json", chosen)))
+        str(write_json(folder / "chosen.json", chosen)),
+        *(str(p) for p in ensembl_examples().values()))
     with serve(folder / "store", port, env={"FAIRTRACKS_LD_FLAT_VIEW": "0"}) as base:
         yield {"base": base, "store": folder / "store", "folder": folder}
 
@@ -110,6 +120,90 @@ def test_value_tree_and_term_lookup(site):
     assert found[0]["url"] == "/search?sample_type=" + requests.utils.quote(B_CELL, safe="")
 
 
+def test_ensembl_tracks_are_searched_by_their_own_species(site):
+    """An Ensembl track names its species itself (no experiment → sample): the species field
+    counts it there, alongside FAIRtracks tracks, and the SPARQL shown finds the same."""
+    everything = get(site, "search/facets.json").json()["facets"]
+    assert {"Mus musculus", "Homo sapiens"} <= {v["key"] for v in everything["species"]}
+    for species, track, others in [("Mus musculus", MOUSE_TRACK, HUMAN_TRACK),
+                                   ("Homo sapiens", HUMAN_TRACK, MOUSE_TRACK)]:
+        body = get(site, "search/facets.json", species=species, size="500").json()
+        assert track in body["tracks"] and others not in body["tracks"]
+        assert body["total"] == len(body["tracks"])
+        assert body["tracks"] == sparql_tracks(site, body["sparql"])
+    human = get(site, "search/facets.json", species="Homo sapiens", size="500").json()
+    assert any(not t.startswith(ENSEMBL) for t in human["tracks"])  # both models together
+    mouse_assembly = get(site, "search/facets.json", assembly="GRCm38").json()
+    assert mouse_assembly["tracks"] == [MOUSE_TRACK]
+    assert {v["key"]: v["count"] for v in mouse_assembly["facets"]["species"]} == {
+        "Mus musculus": 1}
+    rows = requests.get(site["base"] + "sparql", params={"query": rows_query([MOUSE_TRACK])},
+                        timeout=60).json()["results"]["bindings"]
+    assert rows[0]["species_"]["value"] == "Mus musculus"  # the results table shows it too
+
+
+def test_segments_of_another_format_are_read_again(site, tmp_path, monkeypatch):
+    from fairtracks_ld.search import segments
+    from fairtracks_ld.search.reader import read_segment
+    from fairtracks_ld.snapshots import current_snapshot
+    from fairtracks_ld.store import TrackStore
+
+    store = TrackStore(current_snapshot(site["store"]), read_only=True)
+    version = next(v for v in store.versions() if v.current)
+    segment = read_segment(store.ox, version.graph)
+    with monkeypatch.context() as older:
+        older.setattr(segments, "FORMAT", "an older format")
+        segments.save(tmp_path, version.graph, version.loaded_at, segment)
+        assert segments.load(tmp_path, version.graph, version.loaded_at) is not None
+    assert segments.load(tmp_path, version.graph, version.loaded_at) is None
+
+
+def api_search(site, query: str, hub: str = "chosen") -> set[str]:
+    """local_ids of the tracks the TrackFind-compatible search finds in a hub."""
+    response = get(site, f"api/v1/search/data.example.org/{hub}", query=query)
+    assert response.status_code == 200, response.text
+    return {r["tracks"]["local_id"] for r in response.json()}
+
+
+def under(term: str, kinds: tuple[str, ...] = SAMPLE_TYPES, negated: bool = False) -> str:
+    word = "NOT UNDER" if negated else "under"  # keywords in any case
+    return " OR ".join(f"samples->sample_type->{kind}->term_id {word} '{term}'"
+                       for kind in kinds)
+
+
+def test_api_under_finds_descendants_as_the_search_page_does(site, chosen):
+    b_and_t = {local_id_of(t) for t in track_iris(chosen, sample=0) | track_iris(chosen, sample=1)}
+    assert chosen["samples"][1]["sample_type"]["cell_type"]["term_id"] == T_CELL
+    by_label = api_search(site, under("lymphocyte", ("cell_type",)))
+    assert b_and_t <= by_label
+    assert by_label == api_search(site, under("CL:0000542", ("cell_type",))) == api_search(
+        site, under(LYMPHOCYTE, ("cell_type",)))
+    page = get(site, "search/facets.json", sample_type="CL:0000542", size="500",
+               collection=BASE + "collection/chosen").json()
+    assert api_search(site, under("lymphocyte")) == {local_id_of(t) for t in page["tracks"]}
+    every = {local_id_of(t) for t in track_iris(chosen)}
+    outside = api_search(site, under("lymphocyte", ("cell_type",), negated=True))
+    assert outside == every - by_label
+    assert outside == api_search(site, "NOT " + under("lymphocyte", ("cell_type",)))
+    labels = get(site, "api/v1/values/data.example.org/chosen/samples",
+                 path="sample_type->cell_type->term_label", query=under("lymphocyte")).json()
+    assert {"B cell", "T cell"} <= set(labels)
+
+
+def test_api_under_takes_either_efo_iri(site, chosen):
+    line = next(s["sample_type"]["cell_line"]["term_id"] for s in chosen["samples"]
+                if s["sample_type"].get("cell_line", {}).get("term_id", "")
+                .startswith(EFO_IRI_PREFIX))
+    purl = line.replace(EFO_IRI_PREFIX, EFO_PURL_PREFIX)
+    curie = line.replace(EFO_IRI_PREFIX, "EFO:")
+    found = api_search(site, under(line, ("cell_line",)))
+    assert found and found == api_search(site, under(purl, ("cell_line",))) == api_search(
+        site, under(curie, ("cell_line",)))
+    page = get(site, "search/facets.json", sample_type=purl, size="500",
+               collection=BASE + "collection/chosen").json()
+    assert api_search(site, under(purl)) == {local_id_of(t) for t in page["tracks"]}
+
+
 @pytest.mark.parametrize(("url", "params", "words"), [
     ("search/facets.json", {"colour": "red"}, "unknown parameter"),
     ("search/facets.json", {"sample_type": "not a term"}, "no track has"),
@@ -125,6 +219,14 @@ def test_value_tree_and_term_lookup(site):
     ("api/v1/search/data.example.org/chosen", {"query": "tracks->a = 'b'; DROP"}, "bad query"),
     ("api/v1/search/data.example.org/chosen", {"query": "x", "limit": "-1"}, "bad query"),
     ("api/v1/search/data.example.org/chosen", {}, "query is required"),
+    ("api/v1/search/data.example.org/chosen",
+     {"query": "samples->sample_type->cell_type->term_id UNDER 'no such cell'"}, "unknown term"),
+    ("api/v1/search/data.example.org/chosen", {"query": "tracks->a UNDER 'CL:9999999'"},
+     "unknown term"),
+    ("api/v1/search/data.example.org/chosen", {"query": "tracks->a UNDER 'CL:1>'"}, "not a valid"),
+    ("api/v1/search/data.example.org/chosen", {"query": "tracks->a NOT = 'b'"}, "expected UNDER"),
+    ("api/v1/values/data.example.org/chosen/samples",
+     {"path": "local_id", "query": "samples->x UNDER 'no such cell'"}, "unknown term"),
     ("api/v1/values/data.example.org/chosen/samples", {}, "path is required"),
     ("api/v1/attributes/data.example.org/chosen/labs", {}, "unknown category"),
     ("api/v1/metamodel/data.example.org/chosen", {"flat": "maybe"}, "true or false"),

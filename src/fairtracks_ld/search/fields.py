@@ -2,7 +2,9 @@
 
 Ontology fields reuse the reasoning module's annotation kinds, so a filter on "T cell" means
 exactly what `?track ft:sample_type_ancestor <T cell>` means. Literal fields hold plain strings
-(assembly name, species name, …); the collection field holds collection IRIs.
+(assembly name, species name, …); the collection field holds collection IRIs. A field may read
+several paths (their values together): a FAIRtracks track's species is its sample's, an Ensembl
+track carries its own.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ TO_STUDY = ("experiment_ref", "study_ref")
 
 @dataclass(frozen=True)
 class Field:
-    """One facet. `kinds` (ontology fields) are reasoning.ANNOTATIONS kinds; `path` (literal and
-    IRI fields) is the chain of ft: properties from the track to the value."""
+    """One facet. `kinds` (ontology fields) are reasoning.ANNOTATIONS kinds; `paths` (literal and
+    IRI fields) are chains of ft: properties from the track to a value."""
 
     name: str
     title: str
     kinds: tuple[str, ...] = ()
-    path: tuple[str, ...] = ()
+    paths: tuple[tuple[str, ...], ...] = ()
     iris: bool = False  # values are IRIs (always so for ontology fields)
 
     @property
@@ -40,7 +42,8 @@ class Field:
         """The property path from ?track to a value, in `ft:` terms."""
         if self.ontology:
             return f"ft:{self.name}_ancestor"
-        return "/".join(f"ft:{step}" for step in self.path)
+        chains = ["/".join(f"ft:{step}" for step in path) for path in self.paths]
+        return chains[0] if len(chains) == 1 else f"({'|'.join(chains)})"
 
 
 def _ontology(name: str, title: str) -> Field:
@@ -51,12 +54,13 @@ FIELDS: tuple[Field, ...] = (
     _ontology("sample_type", "Cell/tissue type"),
     _ontology("technique", "Technique"),
     _ontology("target", "Target"),
-    Field("assembly", "Genome assembly", path=("assembly_name",)),
+    Field("assembly", "Genome assembly", paths=(("assembly_name",),)),
     _ontology("file_format", "File format"),
-    Field("type_of_condensed_data", "Type of condensed data", path=("type_of_condensed_data",)),
-    Field("geometric_track_type", "Geometric track type", path=("geometric_track_type",)),
+    Field("type_of_condensed_data", "Type of condensed data",
+          paths=(("type_of_condensed_data",),)),
+    Field("geometric_track_type", "Geometric track type", paths=(("geometric_track_type",),)),
     _ontology("phenotype", "Phenotype"),
-    Field("species", "Species", path=(*TO_SAMPLE, "species_name")),
-    Field("collection", "Collection", path=(*TO_STUDY, "collection_ref"), iris=True),
+    Field("species", "Species", paths=((*TO_SAMPLE, "species_name"), ("species_name",))),
+    Field("collection", "Collection", paths=((*TO_STUDY, "collection_ref"),), iris=True),
 )
 BY_NAME = {field.name: field for field in FIELDS}

@@ -1,10 +1,17 @@
 """The structured filter syntax the TrackFind-compatible API takes where TrackFind takes SQL.
 
     query := and ("OR" and)*          and := cond ("AND" cond)*
-    cond  := "(" query ")" | "NOT" cond | path op 'value'
+    cond  := "(" query ")" | "NOT" cond | path op 'value' | path ["NOT"] "UNDER" 'term'
     path  := category->key->key…      e.g. samples->sample_type->cell_line->term_label
     op    := =  (equals; an array matches if one element does; `?` is the same, as in TrackFind)
            | != (no element equals)   | ~ (contains, any case)
+
+UNDER is ontology-aware: true when a value at the path (a term_id, e.g.
+samples->sample_type->cell_type->term_id UNDER 'CL:0000542') is the term or one of its
+descendants (is_a, part_of, skos:broader; EFO's two IRI forms are one term; an obsolete value
+counts as its replacement), as the search page's ancestor-aware fields count. The term is an IRI,
+a CURIE or an exact label or synonym (any case); an unknown or ambiguous one is a 400. NOT UNDER:
+no value at the path is. Keywords (AND, OR, NOT, UNDER) are case-insensitive.
 
 Values are single-quoted ('' inside for a quote). The filter is parsed into a tree and evaluated
 in Python over the documents' JSON: no text of it reaches SQL or SPARQL.
@@ -22,6 +29,7 @@ _TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<op>!=|=|~|\?)|(?P<arrow>
 MAX_LENGTH = 4000
 Record = Mapping[str, Any]
 Test = Callable[[Record], bool]
+Below = Callable[[str], frozenset[str]]  # a term as given → the IRIs of it and its descendants
 
 
 class FilterError(ValueError):
@@ -63,11 +71,12 @@ def _text(value: Any) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, below: Below | None) -> None:
         if len(text) > MAX_LENGTH:
             raise FilterError(f"the query is longer than {MAX_LENGTH} characters")
         self.tokens = _tokens(text)
         self.at = 0
+        self.below = below
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.at] if self.at < len(self.tokens) else ("end", "")
@@ -117,10 +126,27 @@ class _Parser:
             path.append(self.take("word", "an attribute name after '->'"))
         if not path:
             raise FilterError(f"{category} needs an attribute path (e.g. {category}->local_id)")
-        op = self.take("op", "an operator (=, !=, ~, ?)")
+        if self.keyword("NOT"):
+            if not self.keyword("UNDER"):
+                raise FilterError("expected UNDER after NOT (NOT before a condition negates it)")
+            inner = self.under(category, path)
+            return lambda r: not inner(r)
+        if self.keyword("UNDER"):
+            return self.under(category, path)
+        op = self.take("op", "an operator (=, !=, ~, ?, UNDER, NOT UNDER)")
+        return _compare(category, path, op, self.value())
+
+    def value(self) -> str:
         raw = self.take("str", "a single-quoted value")
-        value = raw[1:-1].replace("''", "'")
-        return _compare(category, path, op, value)
+        return raw[1:-1].replace("''", "'")
+
+    def under(self, category: str, path: list[str]) -> Test:
+        """`path UNDER 'term'`: the term is resolved (and its descendants found) once, here."""
+        given = self.value()
+        if self.below is None:
+            raise FilterError("UNDER is not available here (it needs the store's ontologies)")
+        terms = self.below(given)
+        return lambda r: any(_text(v) in terms for v in values_at(r.get(category), path))
 
 
 def _compare(category: str, path: list[str], op: str, value: str) -> Test:
@@ -137,9 +163,10 @@ def _compare(category: str, path: list[str], op: str, value: str) -> Test:
     return test
 
 
-def parse_filter(text: str) -> Test:
-    """A predicate over search records ({category: content}); FilterError when malformed."""
-    parser = _Parser(text)
+def parse_filter(text: str, below: Below | None = None) -> Test:
+    """A predicate over search records ({category: content}); FilterError when malformed.
+    `below` resolves the term of an UNDER condition (FilterError when it cannot)."""
+    parser = _Parser(text, below)
     if not parser.tokens:
         raise FilterError("the query is empty")
     test = parser.query()

@@ -77,12 +77,11 @@ def _kind_path(kind: str) -> tuple[str, ...]:
 
 
 def _field_values(scanner: _Scanner, field: Field) -> dict[str, set[str]]:
-    if not field.ontology:
-        return scanner.follow(field.path, field.iris)
+    paths = [_kind_path(kind) for kind in field.kinds] if field.ontology else field.paths
     merged: dict[str, set[str]] = defaultdict(set)
-    for kind in field.kinds:
-        for track, terms in scanner.follow(_kind_path(kind), True).items():
-            merged[track] |= terms
+    for path in paths:
+        for track, found in scanner.follow(path, field.iris).items():
+            merged[track] |= found
     return merged
 
 

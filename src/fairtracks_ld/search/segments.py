@@ -1,6 +1,8 @@
 """Segments on disk, so a server process (or a restart) does not read a graph another process
 has read already: reading a million tracks' graphs takes minutes, loading their segments
-seconds. One `.npz` file per (version graph, load time), written atomically, no pickles."""
+seconds. One `.npz` file per (version graph, load time, format), written atomically, no pickles.
+The format names what the reader reads (the fields and their paths), so after an upgrade that
+changes it, segments cached by an older version are read again, not loaded stale."""
 
 from __future__ import annotations
 
@@ -15,13 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
+from fairtracks_ld.reasoning import ANNOTATIONS
+from fairtracks_ld.search.fields import FIELDS
 from fairtracks_ld.search.reader import Segment
 
 GRACE_SECONDS = 600  # files of graphs no longer current are kept this long for other readers
+READER_VERSION = 2  # raise when reader.py reads the same fields differently
+FORMAT = hashlib.sha256(repr((READER_VERSION, FIELDS, ANNOTATIONS)).encode()).hexdigest()[:16]
 
 
 def _name(graph: str, loaded_at: str) -> str:
-    return hashlib.sha256(f"{graph}\0{loaded_at}".encode()).hexdigest()[:32] + ".npz"
+    key = f"{FORMAT}\0{graph}\0{loaded_at}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32] + ".npz"
 
 
 @contextmanager

@@ -17,6 +17,7 @@ ROW_COLUMNS = """\
   OPTIONAL { ?track ft:assembly_name ?assembly }
   OPTIONAL { ?track ft:geometric_track_type ?track_type }
   OPTIONAL { ?track ft:type_of_condensed_data ?condensed }
+  OPTIONAL { ?track ft:species_name ?species }
   OPTIONAL { ?track ft:file_format/ft:term_label ?format }
   OPTIONAL { ?track ft:experiment_ref ?experiment
     OPTIONAL { ?experiment ft:technique/ft:term_label ?technique }
@@ -43,16 +44,17 @@ def search_query(search: Search) -> str:
         else:
             lines.append(f"  VALUES ?v{number} {{ {' '.join(term(name, k) for k in keys)} }}")
             lines.append(f"  ?track {path} ?v{number} .")
-    if search.words:
+    # a field read along several paths may end on another subject too (a sample's species)
+    alternatives = any(len(BY_NAME[name].paths) > 1 for name in search.filters)
+    if search.words or alternatives or not lines:
         lines.append("  ?track a ft:Track .")
+    if search.words:
         lines.append("  OPTIONAL { ?track ft:label_short ?short }")
         lines.append("  OPTIONAL { ?track ft:label_long ?long }")
         lines.append('  BIND(LCASE(CONCAT(COALESCE(?short, ""), " ", COALESCE(?long, ""))) '
                      "AS ?text)")
         for word in search.words:
             lines.append(f"  FILTER(CONTAINS(?text, {ox.Literal(word)}))")
-    if not lines:
-        lines.append("  ?track a ft:Track .")
     offset = (search.page - 1) * search.size
     return (PREFIX + "SELECT DISTINCT ?track WHERE {\n" + "\n".join(lines) + "\n}\n"
             f"ORDER BY STR(?track)\nLIMIT {search.size}" + (f" OFFSET {offset}" if offset else ""))

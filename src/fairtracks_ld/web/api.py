@@ -4,7 +4,8 @@ attributes, values, search), described by `/api/v1/openapi.json`.
 Mapping: a repository is a collection's source (the host of its `source_repo_url`), a hub is a
 collection (its local_id), categories are the document's object types. Search records join each
 track with its experiment, sample and study, as TrackFind's do. Where TrackFind takes an SQL
-fragment (`query`), this API takes the structured filter syntax of search.filters.
+fragment (`query`), this API takes the structured filter syntax of search.filters, which adds
+an ontology-aware `UNDER` (descendants from the snapshot's closure, search.descendants).
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from flask import Blueprint, Response, current_app, request
 
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import local_id_of
-from fairtracks_ld.search.filters import CATEGORIES, FilterError, parse_filter, values_at
+from fairtracks_ld.search.descendants import Descendants
+from fairtracks_ld.search.filters import CATEGORIES, FilterError, Test, parse_filter, values_at
 from fairtracks_ld.search.gsuite import gsuite
 from fairtracks_ld.web.openapi import openapi
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 CACHED_HUBS = 8
 _CACHE: OrderedDict[tuple[str, str], dict[str, list[dict]]] = OrderedDict()
+_TERMS: dict[str, Descendants] = {}  # the current snapshot's only
 _LOCK = threading.Lock()
 Record = dict[str, Any]
 
@@ -93,6 +96,21 @@ def _hub(repository: str, hub: str) -> dict[str, list[dict]]:
         while len(_CACHE) > CACHED_HUBS:
             _CACHE.popitem(last=False)
     return merged
+
+
+def _descendants() -> Descendants:
+    """The current snapshot's term descendants (a new snapshot starts afresh)."""
+    store = current_app.extensions["snapshots"].store()
+    key = str(store.path)
+    with _LOCK:
+        if key not in _TERMS:
+            _TERMS.clear()
+            _TERMS[key] = Descendants(store)
+        return _TERMS[key]
+
+
+def _filter(query: str) -> Test:
+    return parse_filter(query, _descendants())
 
 
 def records(hub: dict[str, list[dict]]) -> list[Record]:
@@ -222,7 +240,7 @@ def values(repository: str, hub: str, category: str) -> Response:
     content = _hub(repository, hub)
     query = request.args.get("query")
     if query:
-        test = parse_filter(query)
+        test = _filter(query)
         items = [r[category] for r in records(content) if test(r)]
     else:
         items = content[category]
@@ -245,7 +263,7 @@ def search(repository: str, hub: str) -> Response:
     if not query:
         raise ApiError(400, "query is required, e.g. query=samples->species_name = 'Homo "
                             "sapiens' (structured filter syntax: see /api/v1/openapi.json)")
-    test = parse_filter(query)
+    test = _filter(query)
     wanted = [c.strip() for c in request.args.get("categories", "").split(",") if c.strip()]
     for category in wanted:
         _category(category)

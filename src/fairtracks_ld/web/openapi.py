@@ -13,7 +13,11 @@ DIFFERENCES = (
     "fragment but the structured filter syntax below (TrackFind's "
     "`samples.content->'sample_type'->'cell_line'->'term_label' ? 'H1-hESC'` is written "
     "`samples->sample_type->cell_line->term_label = 'H1-hESC'`); no user text ever reaches a "
-    "query language. Bad parameters get 400 with a JSON body {\"error\": …}."
+    "query language. Beyond TrackFind, `UNDER` filters by an ontology term or any of its "
+    "descendants, from the ontologies loaded in the store "
+    "(`samples->sample_type->cell_type->term_id UNDER 'lymphocyte'` finds B and T cells); "
+    "TrackFind matches terms only as written. Bad parameters, unknown terms included, get 400 "
+    "with a JSON body {\"error\": …}."
 )
 
 
@@ -27,7 +31,8 @@ REPO = _param("repository", "path", "repository name (from /repositories)")
 HUB = _param("hub", "path", "hub name: a collection's local_id (from /hubs/{repository})")
 CATEGORY = _param("category", "path", "tracks, experiments, samples, studies, collection_info "
                                       "or doc_info")
-QUERY = _param("query", "query", "structured filter (see the API description)")
+QUERY = _param("query", "query", "structured filter, UNDER for ontology descendants (see the "
+                                  "API description)")
 LIST = {"type": "array", "items": {"type": "string"}}
 
 
