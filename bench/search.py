@@ -23,7 +23,8 @@ in a worker process killed after --timeout seconds.
 Usage: python bench/search.py [--store bench/work/descendants-100000/store] [--repeat 15]
        [--sparql-repeat 3] [--timeout 60] [--tile 10]
        [--segments DIR]
-Writes bench/results/search.json and bench/results/search.md.
+Writes bench/results/search.json and bench/results/search.md (one section per store: a run
+replaces its own store's figures and keeps the others').
 """
 
 from __future__ import annotations
@@ -252,7 +253,7 @@ def markdown(report: dict) -> str:
             else "")
 
     lines = [
-        "# Faceted search benchmark", "",
+        f"## {index['tracks']:,} tracks", "",
         f"Store: `{report['store']}` ({index['tracks']:,} tracks), {report['machine']}. "
         f"Load average when starting: {report['load_average']}.", "",
         "Search: sample type = leukocyte (CL:0000738), technique = ChIP-seq assay "
@@ -321,9 +322,22 @@ def main() -> None:
     report["inferred"] = measure_sparql(args.store, "inferred", args.sparql_repeat, args.timeout)
     report["paths"] = measure_sparql(args.store, "paths", args.sparql_repeat, args.timeout)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "search.json").write_text(json.dumps(report, indent=1) + "\n")
-    (RESULTS / "search.md").write_text(markdown(report))
+    runs = previous_runs() | {report["store"]: report}
+    ordered = sorted(runs.values(), key=lambda r: r["index"]["tracks"])
+    (RESULTS / "search.json").write_text(json.dumps({"runs": ordered}, indent=1) + "\n")
+    (RESULTS / "search.md").write_text(
+        "# Faceted search benchmark\n\nOne section per store measured (latest run of each).\n\n"
+        + "\n\n".join(markdown(r) for r in ordered))
     print(markdown(report))
+
+
+def previous_runs() -> dict[str, dict]:
+    """Earlier results by store (a run replaces only its own store's)."""
+    path = RESULTS / "search.json"
+    if not path.exists():
+        return {}
+    saved = json.loads(path.read_text())
+    return {r["store"]: r for r in saved.get("runs", [saved])}
 
 
 if __name__ == "__main__":
