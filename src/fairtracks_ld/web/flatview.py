@@ -181,28 +181,47 @@ def _update(previous: tuple[Path, dict[str, str]], source: TrackStore, state: di
             target_path: Path) -> None:
     """The previous copy (an Oxigraph backup: hard links) brought up to this snapshot's view.
 
-    A graph whose stamp changed or that left the view takes its triples out of the copy, read
-    from the previous snapshot, except those another graph of the new view still holds (the copy
-    is an RDF merge); a graph whose stamp changed or that joined adds its triples. Blank nodes
-    keep their identity: snapshots are backups of one store and copies reuse their labels.
+    Graphs whose stamp changed or that left the view (read from the previous snapshot) give the
+    triples that may leave the copy; graphs whose stamp changed or that joined give those that
+    enter it. A new version of a document shares most triples with the old one: only the
+    difference is written, and a leaving triple stays if another graph of the new view still
+    holds it (the copy is an RDF merge). Blank nodes keep their identity: snapshots are backups
+    of one store and copies reuse their labels.
     """
     old_snapshot, old_state = previous
     ox.Store.read_only(str(flat_path(old_snapshot))).backup(str(target_path))
     target = ox.Store(str(target_path))
     old = ox.Store.read_only(str(old_snapshot))
+    leaving = _graph_triples(old, [g for g, stamp in old_state.items()
+                                   if g != WHOLE and state.get(g) != stamp])
+    entering = _graph_triples(source.ox, [g for g, stamp in state.items()
+                                          if g != WHOLE and old_state.get(g) != stamp])
     view = frozenset(source.default_graphs())
-    gone = [g for g, stamp in old_state.items() if g != WHOLE and state.get(g) != stamp]
-    for graph in gone:
-        for quad in old.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
-            kept = any(q.graph_name in view for q in source.ox.quads_for_pattern(
-                quad.subject, quad.predicate, quad.object, None))
-            if not kept:
-                target.remove(ox.Quad(quad.subject, quad.predicate, quad.object))
-    for graph, stamp in state.items():
-        if graph != WHOLE and old_state.get(graph) != stamp:
-            target.bulk_extend(_triples(source.ox, ox.NamedNode(graph)))
+    gone = [t for t in leaving - entering if not any(
+        q.graph_name in view for q in source.ox.quads_for_pattern(t.subject, t.predicate,
+                                                                   t.object, None))]
+    _remove(target, gone)
+    target.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in entering - leaving)
     target.flush()
     del target
+
+
+def _graph_triples(store: ox.Store, graphs: list[str]) -> set[ox.Triple]:
+    return {q.triple for g in graphs
+            for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g))}
+
+
+def _remove(target: ox.Store, triples: list[ox.Triple], batch: int = 10_000) -> None:
+    """Delete triples from the copy's default graph: ground ones by DELETE DATA in batches (one
+    transaction each), those with blank nodes (which DELETE DATA cannot name) one by one."""
+    ground = [t for t in triples
+              if not isinstance(t.subject, ox.BlankNode) and not isinstance(t.object, ox.BlankNode)]
+    for start in range(0, len(ground), batch):
+        target.update("DELETE DATA { " + " ".join(
+            f"{t} ." for t in ground[start:start + batch]) + " }")
+    for t in triples:
+        if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode):
+            target.remove(ox.Quad(t.subject, t.predicate, t.object))
 
 
 def prune(folder: Path) -> None:
