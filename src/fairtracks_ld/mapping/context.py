@@ -74,16 +74,25 @@ def build_context() -> dict[str, Any]:
     return {"@context": terms}
 
 
+def context_text(context: dict[str, Any]) -> str:
+    """A context file's exact text (both models' contexts are written alike)."""
+    return json.dumps(context, indent=2, ensure_ascii=False) + "\n"
+
+
+def read_published(file_name: str) -> dict[str, Any]:
+    """A published context file in `context/`, as its `@context` value."""
+    return json.loads((data_dir("context") / file_name).read_text(encoding="utf-8"))["@context"]
+
+
 def render_context() -> str:
     """The context file's exact text."""
-    return json.dumps(build_context(), indent=2, ensure_ascii=False) + "\n"
+    return context_text(build_context())
 
 
 @cache
 def load_context() -> dict[str, Any]:
     """The published context (the file in `context/`), as the `@context` value."""
-    path = data_dir("context") / CONTEXT_FILE
-    return json.loads(path.read_text(encoding="utf-8"))["@context"]
+    return read_published(CONTEXT_FILE)
 
 
 @cache

@@ -11,7 +11,6 @@ both models. The mapping adds the links FAIRtracks tracks have: `ft:species_id_i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -20,8 +19,8 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
 from fairtracks_ld import ensembl_model
+from fairtracks_ld.mapping.context import context_text, read_published
 from fairtracks_ld.mapping.namespaces import FT, FTX, XSD
-from fairtracks_ld.paths import data_dir
 
 CONTEXT_FILE = "ensembl-track.context.jsonld"
 CLASSES = ("Track", "EnsemblTrack")
@@ -73,14 +72,13 @@ def build_context() -> dict[str, Any]:
 
 
 def render_context() -> str:
-    return json.dumps(build_context(), indent=2, ensure_ascii=False) + "\n"
+    return context_text(build_context())
 
 
 @cache
 def load_context() -> dict[str, Any]:
     """The published Ensembl context (`context/ensembl-track.context.jsonld`), its `@context`."""
-    path = data_dir("context") / CONTEXT_FILE
-    return json.loads(path.read_text(encoding="utf-8"))["@context"]
+    return read_published(CONTEXT_FILE)
 
 
 Declare = Callable[..., None]  # vocabulary._property
