@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["snapshots"] = SnapshotReader(settings.store)
     app.extensions["search_index"] = IndexHolder(SnapshotReader(settings.store))
     app.extensions["executor"] = QueryExecutor(
-        settings.store, workers=settings.query_workers, timeout=settings.query_timeout,
+        app.extensions["snapshots"], workers=settings.query_workers, timeout=settings.query_timeout,
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
     )
     for module in (home, query_page, sparql, description, dumps, search, api, vocabulary,

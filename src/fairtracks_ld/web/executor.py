@@ -25,6 +25,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from fairtracks_ld.snapshots import SnapshotReader
 from fairtracks_ld.web.query_text import declares_dataset, describes_constants
 
 RESULT_FORMATS = {
@@ -124,59 +125,59 @@ def execute(store, request: QueryRequest, max_bytes: int,
     return media, b"".join(out.parts)
 
 
-def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool) -> None:
-    from fairtracks_ld.snapshots import SnapshotReader
-    from fairtracks_ld.web.flatview import FlatViews, answerable
+class _SnapshotQueries:
+    """Answers queries on the current snapshot, or on its view copy where one applies, as one
+    process sees them (a worker process, or a server process for bounded queries)."""
 
-    reader = SnapshotReader(Path(store_path))
-    views = FlatViews() if flat_view else None
-    if views is not None:
-        with suppress(OSError, RuntimeError):  # no snapshot yet: the first query will ask
-            views.get(Path(reader.store().path))  # start building the copy before any query
-    while True:
-        request = conn.recv()
-        try:
-            store = reader.store()
-            flat = (views.get(Path(store.path))
-                    if views is not None and answerable(request.query) else None)
-            conn.send(("ok", *execute(store, request, max_bytes, flat)))
-        except QueryError as error:
-            conn.send(("error", error.status, error.message))
-        except Exception as error:  # reported to the client, the worker lives on
-            conn.send(("error", 500, f"{type(error).__name__}: {error}"))
-
-
-class _InlineRunner:
-    """Runs bounded queries in the calling thread, on the current snapshot and its view copy."""
-
-    def __init__(self, store_path: str, max_bytes: int, flat_view: bool) -> None:
-        from fairtracks_ld.snapshots import SnapshotReader
+    def __init__(self, reader: SnapshotReader, max_bytes: int, flat_view: bool) -> None:
         from fairtracks_ld.web.flatview import FlatViews
 
-        self.reader = SnapshotReader(Path(store_path))
+        self.reader = reader
         self.views = FlatViews() if flat_view else None
         self.max_bytes = max_bytes
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the reader and the copies follow snapshots
 
-    def run(self, request: QueryRequest) -> tuple[str, bytes]:
+    def start_copy(self) -> None:
+        """Ask for the current snapshot's view copy before any query needs it."""
+        if self.views is not None:
+            with suppress(OSError, RuntimeError):  # no snapshot yet: the first query will ask
+                self.views.get(Path(self.reader.store().path))
+
+    def answer(self, request: QueryRequest) -> tuple[str, bytes]:
+        """(media type, bytes), or QueryError (any other failure becomes a 500)."""
+        from fairtracks_ld.web.flatview import answerable
+
         try:
-            with self.lock:  # the reader and the copies follow snapshots: one thread at a time
+            with self.lock:
                 store = self.reader.store()
-                flat = self.views.get(Path(store.path)) if self.views is not None else None
+                flat = (self.views.get(Path(store.path))
+                        if self.views is not None and answerable(request.query) else None)
             return execute(store, request, self.max_bytes, flat)
         except QueryError:
             raise
-        except Exception as error:  # as a worker reports it
+        except Exception as error:  # reported to the client; the process lives on
             raise QueryError(500, f"{type(error).__name__}: {error}") from error
+
+
+def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool) -> None:
+    queries = _SnapshotQueries(SnapshotReader(Path(store_path)), max_bytes, flat_view)
+    queries.start_copy()
+    while True:
+        request = conn.recv()
+        try:
+            conn.send(("ok", *queries.answer(request)))
+        except QueryError as error:
+            conn.send(("error", error.status, error.message))
 
 
 class QueryExecutor:
     """A pool of query worker processes over the store's current snapshot (bounded queries are
     answered in the calling thread)."""
 
-    def __init__(self, store_path: Path, workers: int = 2, timeout: float = 30.0,
+    def __init__(self, reader: SnapshotReader, workers: int = 2, timeout: float = 30.0,
                  max_bytes: int = 50_000_000, flat_view: bool = True) -> None:
-        self.store_path = str(store_path)
+        """`reader`: the server process's own snapshot reader, shared with bounded queries."""
+        self.store_path = str(reader.store_path)
         self.flat_view = flat_view
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -184,7 +185,7 @@ class QueryExecutor:
         self._idle: queue.Queue[tuple[Any, Connection]] = queue.Queue()
         for _ in range(workers):
             self._idle.put(self._start())
-        self._inline = _InlineRunner(self.store_path, max_bytes, flat_view)
+        self._inline = _SnapshotQueries(reader, max_bytes, flat_view)
 
     def _start(self) -> tuple[Any, Connection]:
         parent, child = self._context.Pipe()
@@ -199,7 +200,7 @@ class QueryExecutor:
         """Answer a query or raise QueryError (400 syntax, 413 too large, 503 timeout)."""
         if (request.default_graphs is None and request.named_graphs is None
                 and describes_constants(request.query)):
-            return self._inline.run(request)
+            return self._inline.answer(request)
         process, conn = self._idle.get()
         try:
             conn.send(request)
