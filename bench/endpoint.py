@@ -12,6 +12,12 @@ below it, via ft:cell_type_ancestor; a technique filter if the store has no ance
 facet counts (techniques among those tracks); DESCRIBE of a track; and all four interleaved.
 Then dereferencing a track as Turtle, one request at a time (latency).
 
+Each server's CPU time per request (its whole process tree, from /proc, warm-up included) is
+reported next to throughput: on a shared 2-core machine it is steadier than requests/s. As a
+floor for the Python web stack, the DESCRIBE requests are also sent to a Flask app under the
+same gunicorn settings that answers each with a constant Turtle body (bench/floor_app.py): no
+server built on Flask can pass that throughput.
+
 Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000]
 Writes bench/results/endpoint.json and bench/results/endpoint.md.
 """
@@ -112,8 +118,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # exited meanwhile
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo += children.get(current, [])
+    return total
+
+
 @contextmanager
-def server(args: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def server(args: list[str], probe: str, env: dict[str, str] | None = None) -> Iterator[int]:
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=dict(os.environ, **(env or {})))
     try:
@@ -128,13 +155,13 @@ def server(args: list[str], probe: str, env: dict[str, str] | None = None) -> It
             if process.poll() is not None or time.time() > deadline:
                 raise RuntimeError(f"server did not start: {args}")
             time.sleep(0.3)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         process.wait(timeout=60)
 
 
-def ours(port: int, flat_view: bool) -> AbstractContextManager[None]:
+def ours(port: int, flat_view: bool) -> AbstractContextManager[int]:
     return server([str(BIN / "fairtracks-ld"), "--store", str(WORK / "store"), "serve",
                    "--port", str(port)], f"http://127.0.0.1:{port}/",
                   env={"FAIRTRACKS_LD_FLAT_VIEW": "1" if flat_view else "0"})
@@ -159,10 +186,18 @@ def wait_for_flat_view(minutes: float = 30) -> float:
     return waited
 
 
-def oxigraph(port: int) -> AbstractContextManager[None]:
+def oxigraph(port: int) -> AbstractContextManager[int]:
     return server([str(BIN / "oxigraph"), "serve-read-only", "--location",
                    str(WORK / "oxigraph"), "--bind", f"127.0.0.1:{port}"],
                   f"http://127.0.0.1:{port}/query?query=ASK%7B%7D")
+
+
+def floor(port: int, body: Path) -> AbstractContextManager[int]:
+    """The constant-answer Flask app, with the gunicorn settings `fairtracks-ld serve` uses."""
+    return server([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
+                   "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--timeout",
+                   "120", "--access-logfile", "-", "--chdir", str(HERE), "floor_app:app"],
+                  f"http://127.0.0.1:{port}/", env={"FLOOR_BODY": str(body)})
 
 
 # ---- load generation -------------------------------------------------------------------------
@@ -196,6 +231,7 @@ def measure(url: str, requests: list[Request], concurrency: int, seconds: float,
 
     A request counts when it starts after the warm-up and ends within the window."""
     counter = itertools.count()
+    completed = itertools.count()  # every answered request, warm-up included (for CPU/request)
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -215,6 +251,7 @@ def measure(url: str, requests: list[Request], concurrency: int, seconds: float,
                 conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
                 status = 0
             done = time.perf_counter()
+            next(completed)
             if now >= measure_from and done <= stop:
                 if status == 200:
                     mine.append(done - now)
@@ -230,7 +267,7 @@ def measure(url: str, requests: list[Request], concurrency: int, seconds: float,
         thread.start()
     for thread in threads:
         thread.join()
-    return summary(latencies, seconds, errors[0])
+    return {**summary(latencies, seconds, errors[0]), "answered": next(completed)}
 
 
 def summary(latencies: list[float], seconds: float | None, errors: int = 0) -> dict[str, float]:
@@ -330,6 +367,9 @@ SERVERS = {
             "view (fairtracks_ld.web.flatview)",
     "ours_without_flat_view": "the same with FAIRTRACKS_LD_FLAT_VIEW=0: every query on the "
                               "snapshot, default graph = the list of view graphs",
+    "floor": "bench/floor_app.py under the same gunicorn settings: a Flask route answering every "
+             "DESCRIBE request with one constant Turtle answer (no store), the ceiling of any "
+             "Flask server on this machine",
 }
 
 
@@ -344,8 +384,12 @@ def main() -> None:
     rng = random.Random(1)
     port = free_port()
     oxi_url = f"http://127.0.0.1:{port}/query"
+    floor_body = WORK / "describe-answer.ttl"
     with oxigraph(port):
         queries = query_mix(oxi_url, rng)
+        _, answer = request(oxi_url, requests_of(queries["describe track"][:1])[0][0],
+                                 "text/turtle")
+        floor_body.write_bytes(answer)
     tracks = queries.pop("_tracks")
     mix = {kind: requests_of(q) for kind, q in queries.items()}
     mix["mixed (all four interleaved)"] = interleaved(mix)
@@ -354,18 +398,20 @@ def main() -> None:
         "oxigraph": lambda: oxigraph(ports["oxigraph"]),
         "ours": lambda: ours(ports["ours"], True),
         "ours_without_flat_view": lambda: ours(ports["ours_without_flat_view"], False),
+        "floor": lambda: floor(ports["floor"], floor_body),
     }
     results: dict[str, dict] = {}
     for name, launch in launches.items():
         results[name] = {}
         path = "/query" if name == "oxigraph" else "/sparql"
         url = f"http://127.0.0.1:{ports[name]}{path}"
-        with launch():
+        kinds = {"describe track": mix["describe track"]} if name == "floor" else mix
+        with launch() as pid:
             if name == "ours":
                 results["flat_view_wait_s"] = round(wait_for_flat_view(), 1)
-            for kind, reqs in mix.items():
+            for kind, reqs in kinds.items():
                 print(f"{name}: {kind}…", flush=True)
-                results[name][kind] = measure(url, reqs, args.concurrency, args.seconds)
+                results[name][kind] = measured(url, reqs, args.concurrency, args.seconds, pid)
             if name == "ours":
                 results["dereference_turtle"] = dereference(tracks, ports[name])
     report = {
@@ -378,11 +424,24 @@ def main() -> None:
         **results,
         "throughput_ratio": ratios(results, "ours", mix),
         "throughput_ratio_without_flat_view": ratios(results, "ours_without_flat_view", mix),
+        "throughput_ratio_floor": ratios(results, "floor", results["floor"]),
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "endpoint.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / "endpoint.md").write_text(markdown(report))
     print(markdown(report))
+
+
+def measured(url: str, requests: list[Request], concurrency: int, seconds: float,
+             pid: int) -> dict[str, float]:
+    """measure(), plus the server's CPU milliseconds per answered request."""
+    before = tree_cpu_seconds(pid)
+    result = measure(url, requests, concurrency, seconds)
+    answered = result.pop("answered")
+    if answered:
+        result["server_cpu_ms_per_request"] = round(
+            (tree_cpu_seconds(pid) - before) * 1000 / answered, 2)
+    return result
 
 
 def ratios(results: dict[str, dict], name: str, kinds) -> dict[str, float]:
@@ -423,12 +482,30 @@ def markdown(report: dict) -> str:
             f"| {report['throughput_ratio'].get(kind, 'n/a')} "
             f"| {cell(report['ours_without_flat_view'][kind])} "
             f"| {report['throughput_ratio_without_flat_view'].get(kind, 'n/a')} |")
+    lines += [
+        "",
+        "Server CPU milliseconds per answered request (the server's whole process tree; steadier "
+        "than requests/s on a shared machine):",
+        "",
+        "| query | oxigraph | fairtracks-ld | without flat view |",
+        "| --- | --- | --- | --- |",
+    ]
+    for kind in report["oxigraph"]:
+        lines.append("| " + " | ".join([kind, *(
+            str(report[name][kind].get("server_cpu_ms_per_request", "n/a"))
+            for name in ("oxigraph", "ours", "ours_without_flat_view"))]) + " |")
+    floor_describe = report["floor"]["describe track"]
     deref = report["dereference_turtle"]
     lines += [
         "",
         "ratio = fairtracks-ld requests/s ÷ oxigraph serve requests/s at the same concurrency "
         "(goal ≥ 0.70). Non-200 answers are counted as errors in endpoint.json, which also "
         "lists one query of each kind.",
+        "",
+        f"Floor of the web stack: the constant-answer Flask app took the DESCRIBE requests at "
+        f"{floor_describe.get('requests_per_s', 0)} req/s (ratio "
+        f"{report['throughput_ratio_floor'].get('describe track', 'n/a')} to oxigraph), "
+        f"{floor_describe.get('server_cpu_ms_per_request', 'n/a')} ms CPU per request.",
         "",
         f"Dereferencing a track as Turtle (one request at a time, {deref['requests']} requests): "
         f"median {deref['median_ms']} ms, p95 {deref['p95_ms']} ms (goal: median < 10 ms).",
