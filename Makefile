@@ -32,7 +32,7 @@ run: install
 	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) load --bulk var/demo-corpus
 	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) query @queries/tracks-per-technique.rq
 	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) search tracks-by-cell-type --param term=lymphocyte
-	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) serve --host 127.0.0.1 --port $(PORT)
+	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) serve --host 127.0.0.1 --port $(PORT) --access-log -
 
 test: install
 	$(BIN)/ruff check src tests bench

@@ -196,7 +196,7 @@ def floor(port: int, body: Path) -> AbstractContextManager[int]:
     """The constant-answer Flask app, with the gunicorn settings `fairtracks-ld serve` uses."""
     return server([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
                    "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--timeout",
-                   "120", "--access-logfile", "-", "--chdir", str(HERE), "floor_app:app"],
+                   "120", "--chdir", str(HERE), "floor_app:app"],
                   f"http://127.0.0.1:{port}/", env={"FLOOR_BODY": str(body)})
 
 

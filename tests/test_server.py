@@ -27,7 +27,8 @@ def server(tmp_path_factory, examples):
     cli(store, f"http://127.0.0.1:{port}/", "load", "--allow-invalid", *EXAMPLES,
         str(write_json(folder / "hostile.json", hostile_document(examples))))
     env = {"FAIRTRACKS_LD_ADMIN_TOKEN": TOKEN, "FAIRTRACKS_LD_MAX_RESULT_BYTES": "2000000"}
-    with serve(store, port, "--query-timeout", "3", env=env) as base:
+    with serve(store, port, "--query-timeout", "3", "--access-log", str(folder / "access.log"),
+               env=env) as base:
         yield {"base": base, "store": store, "folder": folder}
 
 
@@ -49,6 +50,15 @@ def test_a_track_dereferences_in_every_rdf_syntax(server, accept, media, rdflib_
     graph = Graph().parse(data=response.text, format=rdflib_format, publicID=url)
     assert (URIRef(url), None, None) in graph
     assert len(graph) > 20
+
+
+def test_requests_are_logged_where_asked(server):
+    requests.get(server["base"] + TRACK + "?format=ttl", timeout=30)
+    log = server["folder"] / "access.log"
+    deadline = time.time() + 10  # gunicorn writes the line after answering
+    while f"GET /{TRACK}" not in (log.read_text() if log.exists() else ""):
+        assert time.time() < deadline, "the request was not logged"
+        time.sleep(0.1)
 
 
 def test_json_ld_reads_like_fairtracks_json(server):

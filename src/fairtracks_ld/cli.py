@@ -359,7 +359,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.allow_service:
         extra["FAIRTRACKS_LD_SERVICE_ALLOW_LIST"] = " ".join(args.allow_service)
     serve(args.store, args.host, args.port, args.base_iri, workers=args.workers,
-          extra_env=extra)
+          extra_env=extra, access_log=args.access_log)
     return EXIT_OK  # not reached: serve replaces this process with gunicorn
 
 
@@ -548,6 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--query-timeout", type=float, help="seconds (default 30)")
     serve.add_argument("--allow-service", action="append", metavar="ENDPOINT",
                        help="SPARQL endpoint SERVICE may reach (repeatable)")
+    serve.add_argument("--access-log", metavar="FILE",
+                       help="log every request to FILE ('-': stdout); off by default")
     serve.set_defaults(func=cmd_serve)
     return parser
 

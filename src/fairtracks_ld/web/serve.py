@@ -11,8 +11,12 @@ from fairtracks_ld.store import TrackStore
 
 
 def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int = 2,
-          threads: int = 4, extra_env: dict[str, str] | None = None) -> None:
-    """Publish a snapshot if none exists, then replace this process with gunicorn."""
+          threads: int = 4, extra_env: dict[str, str] | None = None,
+          access_log: str | None = None) -> None:
+    """Publish a snapshot if none exists, then replace this process with gunicorn.
+
+    `access_log`: a file, or "-" for stdout; none by default (gunicorn's default), since
+    writing a line per request costs about 0.35 ms of CPU, a quarter of a trivial request's."""
     if current_snapshot(store) is None or base_iri:
         writable = TrackStore(store, base=base_iri)
         publish(writable)
@@ -21,5 +25,6 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
     print(f"fairtracks-ld serving {store} at http://{host}:{port}/", flush=True)
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
             str(threads), "--bind", f"{host}:{port}", "--worker-class", "gthread",
-            "--timeout", "120", "--access-logfile", "-", "fairtracks_ld.web.wsgi:app"]
+            "--timeout", "120", *(["--access-logfile", access_log] if access_log else []),
+            "fairtracks_ld.web.wsgi:app"]
     os.execve(sys.executable, args, env)
