@@ -19,7 +19,6 @@ from test_web_browser import browser  # noqa: F401  (a module fixture)
 from fairtracks_ld.ensembl_model import example_documents as ensembl_examples
 from fairtracks_ld.mapping.iris import local_id_of
 from fairtracks_ld.ontology.iris import EFO_IRI_PREFIX, EFO_PURL_PREFIX
-from fairtracks_ld.search.sparql import rows_query
 
 BASE = "http://localhost:8000/"  # the stores' base IRI (conftest's BASE)
 LYMPHOCYTE = "http://purl.obolibrary.org/obo/CL_0000542"
@@ -137,9 +136,26 @@ def test_ensembl_tracks_are_searched_by_their_own_species(site):
     assert mouse_assembly["tracks"] == [MOUSE_TRACK]
     assert {v["key"]: v["count"] for v in mouse_assembly["facets"]["species"]} == {
         "Mus musculus": 1}
-    rows = requests.get(site["base"] + "sparql", params={"query": rows_query([MOUSE_TRACK])},
+    rows = requests.get(site["base"] + "sparql", params={"query": mouse_assembly["sparql_rows"]},
                         timeout=60).json()["results"]["bindings"]
     assert rows[0]["species_"]["value"] == "Mus musculus"  # the results table shows it too
+
+
+def test_page_rows_are_read_from_the_tracks_own_graphs(site):
+    """The rows query names only the version graphs of the page's tracks, and loses nothing
+    against the same query over the whole view."""
+    scoped = get(site, "search/facets.json", size="60").json()["sparql_rows"]
+    assert "\nFROM <" in scoped
+    everywhere = "\n".join(line for line in scoped.splitlines() if not line.startswith("FROM "))
+
+    def rows(query: str) -> list[str]:
+        response = requests.post(site["base"] + "sparql", data={"query": query}, timeout=60)
+        assert response.status_code == 200, response.text
+        found = response.json()["results"]["bindings"]
+        return sorted(json.dumps(row, sort_keys=True) for row in found)
+
+    assert rows(scoped) == rows(everywhere)
+    assert len(rows(scoped)) == 60
 
 
 def test_segments_of_another_format_are_read_again(site, tmp_path, monkeypatch):

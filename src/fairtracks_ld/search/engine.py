@@ -137,6 +137,11 @@ def run_search(index: FacetIndex, search: Search, counts: bool = True) -> Result
     return Result(matches, found)
 
 
-def page_of(index: FacetIndex, search: Search, result: Result) -> list[str]:
+def page_positions(search: Search, result: Result) -> np.ndarray:
+    """The index positions of the page's tracks."""
     start = (search.page - 1) * search.size
-    return [index.tracks[i] for i in result.matches[start:start + search.size]]
+    return result.matches[start:start + search.size]
+
+
+def page_of(index: FacetIndex, search: Search, result: Result) -> list[str]:
+    return [index.tracks[i] for i in page_positions(search, result)]

@@ -83,9 +83,15 @@ class FacetIndex:
     labels: dict[str, str]  # value key → display label
     names: list[tuple[str, str, str, str]]  # (lowercased name, field, key, how) for lookup
     totals: dict[str, np.ndarray]  # field → tracks per value over the whole index
+    graphs: list[str]  # the version graphs the tracks were read from
+    track_graph: np.ndarray  # per track, its graph's position in `graphs`
 
     def label(self, key: str) -> str:
         return self.labels.get(key, key)
+
+    def graphs_of(self, positions: np.ndarray) -> list[str]:
+        """The version graphs holding these tracks: a query about them needs no other graph."""
+        return [self.graphs[g] for g in np.unique(self.track_graph[positions])]
 
 
 # ---- building --------------------------------------------------------------------------------
@@ -94,10 +100,10 @@ _SEGMENTS: dict[tuple[str, str], Segment] = {}
 _LOCK = threading.Lock()
 
 
-def _segments(store: TrackStore, folder: Path | None) -> list[Segment]:
-    """The current versions' segments, each read once per (graph, load time): kept on disk in
-    `folder` for every process (loading them is fast, and memory holds only the index), or in
-    this process's memory without one."""
+def _segments(store: TrackStore, folder: Path | None) -> list[tuple[str, Segment]]:
+    """The current versions' (graph, segment)s, each read once per (graph, load time): kept on
+    disk in `folder` for every process (loading them is fast, and memory holds only the index),
+    or in this process's memory without one."""
     wanted = sorted((v.graph, v.loaded_at) for v in store.versions() if v.current)
     if folder is None:
         for key in set(_SEGMENTS) - set(wanted):
@@ -105,7 +111,7 @@ def _segments(store: TrackStore, folder: Path | None) -> list[Segment]:
         for key in wanted:
             if key not in _SEGMENTS:
                 _SEGMENTS[key] = read_segment(store.ox, key[0])
-        return [_SEGMENTS[key] for key in wanted]
+        return [(key[0], _SEGMENTS[key]) for key in wanted]
     parts = []
     for key in wanted:
         with segments.claimed(folder, *key):
@@ -113,7 +119,7 @@ def _segments(store: TrackStore, folder: Path | None) -> list[Segment]:
             if found is None:
                 found = read_segment(store.ox, key[0])
                 segments.save(folder, *key, found)
-        parts.append(found)
+        parts.append((key[0], found))
     segments.prune(folder, set(wanted))
     return parts
 
@@ -123,7 +129,8 @@ def build_index(store: TrackStore, snapshot: str = "", folder: Path | None = Non
     """The facet index of a store's current view (reads only what no earlier build read;
     segments are kept in `folder` when given)."""
     with _LOCK:
-        parts = _segments(store, folder)
+        found = _segments(store, folder)
+    graphs, parts = [g for g, _ in found], [s for _, s in found]
     tracks = [t for s in parts for t in s.tracks]
     order = np.array(sorted(range(len(tracks)), key=tracks.__getitem__), dtype=np.int64)
     tracks = [tracks[i] for i in order]
@@ -134,8 +141,10 @@ def build_index(store: TrackStore, snapshot: str = "", folder: Path | None = Non
     line_starts = np.concatenate(([0], np.cumsum(lengths)))[:-1]
     labels, names = _names(store, fields)
     totals = {name: f.counts(None) for name, f in fields.items()}
+    track_graph = np.repeat(np.arange(len(parts), dtype=np.int32),
+                            [len(s.tracks) for s in parts])[order]
     return FacetIndex(snapshot, tracks, fields, "\n".join(lines), line_starts, labels, names,
-                      totals)
+                      totals, graphs, track_graph)
 
 
 def _field_index(store: TrackStore, field: Field, parts: list[Segment],

@@ -19,7 +19,7 @@ from fairtracks_ld.search.engine import (
     Result,
     Search,
     SearchError,
-    page_of,
+    page_positions,
     parse_search,
     run_search,
 )
@@ -60,16 +60,23 @@ def search_url(search: Search, endpoint: str = "search.page", **changes: Any) ->
     return url_for(endpoint) + ("?" + urlencode(pairs) if pairs else "")
 
 
-def fetch_rows(tracks: list[str]) -> list[dict[str, str | None]]:
-    """The table columns of `tracks` by SPARQL through the query workers, in their order."""
+def page_rows_query(ix: FacetIndex, positions: np.ndarray) -> str:
+    """The rows query of these index positions (their tracks, FROM their graphs)."""
+    return rows_query([ix.tracks[i] for i in positions], ix.graphs_of(positions))
+
+
+def fetch_rows(ix: FacetIndex, positions: np.ndarray) -> list[dict[str, str | None]]:
+    """The table columns of the tracks at `positions` by SPARQL through the query workers, in
+    their order."""
     found: dict[str, dict[str, str | None]] = {}
-    for start in range(0, len(tracks), BATCH):
+    for start in range(0, len(positions), BATCH):
         _, body = current_app.extensions["executor"].run(QueryRequest(
-            query=rows_query(tracks[start:start + BATCH]),
+            query=page_rows_query(ix, positions[start:start + BATCH]),
             result_type="application/sparql-results+json", graph_type="text/turtle"))
         for binding in json.loads(body)["results"]["bindings"]:
             row = {c: binding.get(c + "_", {}).get("value") for c in COLUMNS}
             found[binding["track"]["value"]] = row
+    tracks = [ix.tracks[i] for i in positions]
     return [{"track": t, **found.get(t, dict.fromkeys(COLUMNS))} for t in tracks]
 
 
@@ -116,10 +123,10 @@ def page() -> Response | str:
     except SearchError as error:
         return bad_request(str(error))
     result = run_search(ix, search)
-    tracks = page_of(ix, search, result)
-    sparql_rows = rows_query(tracks) if tracks else ""
+    positions = page_positions(search, result)
+    sparql_rows = page_rows_query(ix, positions) if len(positions) else ""
     try:
-        rows = fetch_rows(tracks)
+        rows = fetch_rows(ix, positions)
     except QueryError as error:
         return bad_request(error.message, error.status)
     base = current_app.extensions["snapshots"].store().base
@@ -141,14 +148,17 @@ def page() -> Response | str:
 
 @blueprint.route("/search/facets.json")
 def facets_json() -> Response:
-    """Every field's possible values with counts, the total and the page's tracks."""
+    """Every field's possible values with counts, the total, the page's tracks, the SPARQL
+    equivalent to the search and the SPARQL that reads the page's table rows."""
     try:
         ix, search = _parse()
     except SearchError as error:
         return bad_request(str(error))
     result = run_search(ix, search)
+    positions = page_positions(search, result)
     body = {"total": result.total, "search": search.args(),
-            "tracks": page_of(ix, search, result), "sparql": search_query(search),
+            "tracks": [ix.tracks[i] for i in positions], "sparql": search_query(search),
+            "sparql_rows": page_rows_query(ix, positions) if len(positions) else "",
             "facets": {f.name: facet_values(ix, search, result, f.name) for f in FIELDS}}
     return Response(json.dumps(body), mimetype="application/json")
 
@@ -217,10 +227,9 @@ def export_gsuite() -> Response:
     if isinstance(selection, Response):
         return selection
     ix, matches = selection
-    tracks = [ix.tracks[i] for i in matches]
     rows = [{"uri": r["file_url"] or r["track"], "title": r["label"] or r["local_id"],
              "file_format": r["format"], "track_type": r["track_type"], "genome": r["assembly"],
-             **r} for r in fetch_rows(tracks)]
+             **r} for r in fetch_rows(ix, matches)]
     response = Response(gsuite(rows, GSUITE_METADATA), mimetype="text/plain")
     response.headers["Content-Disposition"] = 'attachment; filename="selection.gsuite"'
     return response
