@@ -142,6 +142,3 @@ def page_positions(search: Search, result: Result) -> np.ndarray:
     start = (search.page - 1) * search.size
     return result.matches[start:start + search.size]
 
-
-def page_of(index: FacetIndex, search: Search, result: Result) -> list[str]:
-    return [index.tracks[i] for i in page_positions(search, result)]

@@ -61,7 +61,10 @@ def search_url(search: Search, endpoint: str = "search.page", **changes: Any) ->
 
 
 def page_rows_query(ix: FacetIndex, positions: np.ndarray) -> str:
-    """The rows query of these index positions (their tracks, FROM their graphs)."""
+    """The rows query of these index positions (their tracks, FROM their graphs); no tracks,
+    no query."""
+    if not len(positions):
+        return ""
     return rows_query([ix.tracks[i] for i in positions], ix.graphs_of(positions))
 
 
@@ -124,7 +127,7 @@ def page() -> Response | str:
         return bad_request(str(error))
     result = run_search(ix, search)
     positions = page_positions(search, result)
-    sparql_rows = page_rows_query(ix, positions) if len(positions) else ""
+    sparql_rows = page_rows_query(ix, positions)
     try:
         rows = fetch_rows(ix, positions)
     except QueryError as error:
@@ -158,7 +161,7 @@ def facets_json() -> Response:
     positions = page_positions(search, result)
     body = {"total": result.total, "search": search.args(),
             "tracks": [ix.tracks[i] for i in positions], "sparql": search_query(search),
-            "sparql_rows": page_rows_query(ix, positions) if len(positions) else "",
+            "sparql_rows": page_rows_query(ix, positions),
             "facets": {f.name: facet_values(ix, search, result, f.name) for f in FIELDS}}
     return Response(json.dumps(body), mimetype="application/json")
 
