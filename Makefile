@@ -8,7 +8,7 @@ PORT   ?= 8000
 # IRIs are minted under the address the demo is served at, so they dereference there.
 BASE_IRI ?= http://localhost:$(PORT)/
 
-.PHONY: install run demo test lint context lock bench bench-endpoint clean
+.PHONY: install run demo test lint context docs lock bench bench-endpoint clean
 
 # A virtualenv with the locked dependency versions, then the project itself (editable).
 $(VENV)/.installed: requirements.lock pyproject.toml Makefile
@@ -44,6 +44,10 @@ lint: install
 # Regenerate the JSON-LD context and vocabulary from the vendored schemas.
 context: install
 	$(BIN)/python -m fairtracks_ld.mapping.publish
+
+# Rewrite the generated reference pages (docs/cli.md, from the argument parser).
+docs: install
+	$(BIN)/python -m fairtracks_ld.cli_reference > docs/cli.md
 
 # Re-pin every dependency (run after changing pyproject.toml).
 lock:
