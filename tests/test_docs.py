@@ -21,3 +21,9 @@ def test_every_command_is_in_the_reference():
     commands = next(a for a in parser._actions if a.dest == "command").choices
     for name in commands:
         assert f"`fairtracks-ld {name}`" in text
+
+
+def test_every_docs_page_is_linked_from_the_readme():
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    missing = [p.name for p in sorted(DOCS.glob("*.md")) if f"(docs/{p.name})" not in readme]
+    assert not missing, f"README.md does not link these docs pages: {missing}"
