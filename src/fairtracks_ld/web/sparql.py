@@ -11,13 +11,13 @@ import hmac
 
 from flask import Blueprint, Response, current_app, request
 
+from fairtracks_ld.sparql.policy import PolicyError, check_query
 from fairtracks_ld.web.executor import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
     QueryError,
     QueryRequest,
 )
-from fairtracks_ld.web.federation import check_services
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -89,7 +89,7 @@ def endpoint() -> Response:
 
             return service_description()
         settings = current_app.config["SETTINGS"]
-        check_services(query, settings.service_allow_list)
+        check_query(query, settings.service_allow_list)
         result_type = _negotiate(RESULT_FORMATS, "application/sparql-results+json")
         graph_type = _negotiate(GRAPH_FORMATS, "text/turtle")
         if result_type is None and graph_type is None:
@@ -104,6 +104,8 @@ def endpoint() -> Response:
         ))
     except QueryError as failure:
         return error(failure.status, failure.message)
+    except PolicyError as refused:
+        return error(403, refused.message)
     if (media in RESULT_FORMATS and result_type is None) or (
             media in GRAPH_FORMATS and graph_type is None):
         return error(406, f"this query's results are {media}-like; the request does not accept "
