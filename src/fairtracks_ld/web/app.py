@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["snapshots"] = SnapshotReader(settings.store)
     app.extensions["search_index"] = IndexHolder(SnapshotReader(settings.store))
     app.extensions["executor"] = QueryExecutor(
