@@ -96,7 +96,7 @@ def execute(store, request: QueryRequest, max_bytes: int,
     if flat is not None and request.default_graphs is None and request.named_graphs is None:
         target = flat
     elif request.default_graphs is not None:  # the protocol's dataset overrides the query's
-        options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
+        options["default_graph"] = _graph_nodes(request.default_graphs)
     elif request.named_graphs is None and declares_dataset(request.query):
         pass  # the query's own FROM / FROM NAMED
     else:
@@ -104,7 +104,7 @@ def execute(store, request: QueryRequest, max_bytes: int,
 
         options["default_graph"] = default_graphs(store)  # cached per opened snapshot
     if request.named_graphs is not None:
-        options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+        options["named_graphs"] = _graph_nodes(request.named_graphs)
     if request.substitutions:
         options["substitutions"] = request.substitutions
     from fairtracks_ld.store import PREFIXES
@@ -125,6 +125,15 @@ def execute(store, request: QueryRequest, max_bytes: int,
         raise QueryError(413, f"the result is larger than the server's limit of {max_bytes:,} "
                               "bytes; narrow the query or add LIMIT") from error
     return media, b"".join(out.parts)
+
+
+def _graph_nodes(iris: list[str]) -> list[ox.NamedNode]:
+    """The protocol's graph IRIs as nodes; 400 for one that is not an IRI."""
+    try:
+        return [ox.NamedNode(iri) for iri in iris]
+    except ValueError as error:
+        raise QueryError(400, f"a default-graph-uri or named-graph-uri is not an IRI: "
+                              f"{error}") from error
 
 
 class _SnapshotQueries:
