@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 IRI = "iri"
 PNAME = "pname"
@@ -57,7 +56,7 @@ _TOKEN = re.compile(
     r'|"""(?:(?:"|"")?(?:[^"\\]|\\.))*"""'
     r"|'(?:[^'\\\n\r]|\\.)*'"
     r'|"(?:[^"\\\n\r]|\\.)*")'
-    rf"|(?P<iri><(?:{_IRI_CHAR}|\\u{_HEX}{{4}}|\\U{_HEX}{{8}})*>)"
+    rf"|(?P<iri><(?:{_IRI_CHAR}++|\\u{_HEX}{{4}}|\\U{_HEX}{{8}})*+>)"
     rf"|(?P<bnode>_:[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)"
     rf"|(?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)"
     rf"|(?P<var>[?$]{_VARNAME})"
@@ -80,8 +79,7 @@ class LexError(ValueError):
         self.position = position
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One token: its kind, its text as read, where it starts, and for IRIs and prefixed names
     the absolute IRI it names (None when it cannot be resolved: undeclared prefix, no base)."""
 

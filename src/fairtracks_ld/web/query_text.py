@@ -9,17 +9,30 @@ which reports the syntax error; the answers here only have to be safe for it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from fairtracks_ld.sparql.tokens import IRI, PNAME, WORD, LexError, Token, tokenize
 
 
-def _tokens(query: str) -> list[Token] | None:
+def _tokens(query: str) -> tuple[Token, ...] | None:
+    """The query's tokens, None when it is not SPARQL tokens; short queries are cached, since
+    one query is asked about several times on its way to a worker."""
+    return _cached_tokens(query) if len(query) < 20_000 else _read(query)
+
+
+@lru_cache(maxsize=64)
+def _cached_tokens(query: str) -> tuple[Token, ...] | None:
+    return _read(query)
+
+
+def _read(query: str) -> tuple[Token, ...] | None:
     try:
-        return tokenize(query)
+        return tuple(tokenize(query))
     except LexError:
         return None
 
 
-def _keywords(tokens: list[Token]) -> set[str]:
+def _keywords(tokens: tuple[Token, ...]) -> set[str]:
     return {token.keyword for token in tokens if token.kind == WORD}
 
 
