@@ -136,6 +136,40 @@ def test_the_allowed_endpoint_is_really_reached(site):
     assert site["unlisted"].connections == 0
 
 
+class _Redirect(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(302)
+        self.send_header("Location", self.server.target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_an_allowed_endpoint_cannot_redirect_elsewhere():
+    """Oxigraph's HTTP client (SERVICE and LOAD) follows no redirect: keep it so."""
+    import pyoxigraph as ox
+
+    unlisted = Recorder()
+    redirector = ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    redirector.target = unlisted.endpoint
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    allowed = f"http://127.0.0.1:{redirector.server_address[1]}/sparql"
+    try:
+        with pytest.raises(OSError, match="redirect"):
+            list(ox.Store().query(f"SELECT * WHERE {{ SERVICE <{allowed}> {{ ?s ?p ?o }} }}"))
+        with pytest.raises(OSError, match="redirect"):
+            ox.Store().update(f"LOAD <{allowed}>")
+        assert unlisted.connections == 0
+    finally:
+        redirector.shutdown()
+        unlisted.shutdown()
+
+
 def test_isolated_query_workers_cannot_connect_anywhere(site):
     """With an empty allow-list the workers drop their network: even a SERVICE that reached a
     worker (the executor itself applies no policy) finds no loopback to connect to."""
