@@ -404,3 +404,27 @@ def test_fuzzing_finds_no_server_error(site):
             if response.request.method != "HEAD":
                 assert response.text.strip(), described
     assert len(seen) > 5, seen  # the run reached many different answers
+
+
+def test_admin_required_guards_any_route(tmp_path):
+    """The decorator future write routes (submission, Graph Store) use; Flask's test client
+    suffices here, the live server above covers the same checks over HTTP."""
+    from flask import Flask
+
+    from fairtracks_ld.web.auth import admin_required
+    from fairtracks_ld.web.settings import Settings
+
+    app = Flask(__name__)
+    app.config["SETTINGS"] = Settings(store=tmp_path, admin_token="secret", admin_token_file=None)
+
+    @app.route("/write", methods=["POST"])
+    @admin_required
+    def write():
+        return "written"
+
+    client = app.test_client()
+    assert client.post("/write").status_code == 401
+    assert client.post("/write", headers={"Authorization": "secret"}).status_code == 401
+    assert client.post("/write", headers={"Authorization": "Bearer secret"}).data == b"written"
+    app.config["SETTINGS"] = Settings(store=tmp_path, admin_token=None, admin_token_file=None)
+    assert client.post("/write", headers={"Authorization": "Bearer secret"}).status_code == 403
