@@ -357,6 +357,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.query_timeout is not None:
         extra["FAIRTRACKS_LD_QUERY_TIMEOUT"] = str(args.query_timeout)
     if args.allow_service:
+        from fairtracks_ld.sparql.policy import allowed_endpoints
+
+        allowed_endpoints(args.allow_service)  # ValueError names an entry that never matches
         extra["FAIRTRACKS_LD_SERVICE_ALLOW_LIST"] = " ".join(args.allow_service)
     serve(args.store, args.host, args.port, args.base_iri, workers=args.workers,
           extra_env=extra, access_log=args.access_log)
@@ -541,13 +544,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the store over HTTP (gunicorn)",
                                 description="Serve dereferenceable IRIs and the SPARQL endpoint. "
-                                            "Admin token: $FAIRTRACKS_LD_ADMIN_TOKEN.")
+                                            "Admin token: $FAIRTRACKS_LD_ADMIN_TOKEN or the file "
+                                            "$FAIRTRACKS_LD_ADMIN_TOKEN_FILE (see "
+                                            "docs/endpoint-security.md).")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     serve.add_argument("--query-timeout", type=float, help="seconds (default 30)")
     serve.add_argument("--allow-service", action="append", metavar="ENDPOINT",
-                       help="SPARQL endpoint SERVICE may reach (repeatable)")
+                       help="SPARQL endpoint SERVICE and LOAD may reach, matched exactly "
+                            "(repeatable; none by default, and then query workers have no "
+                            "network)")
     serve.add_argument("--access-log", metavar="FILE",
                        help="log every request to FILE ('-': stdout); off by default")
     serve.set_defaults(func=cmd_serve)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from fairtracks_ld.search.holder import IndexHolder
@@ -16,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api,
         description,
         dumps,
+        errors,
         home,
         query_page,
         resources,
@@ -27,15 +30,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["snapshots"] = SnapshotReader(settings.store)
     app.extensions["search_index"] = IndexHolder(SnapshotReader(settings.store))
     app.extensions["executor"] = QueryExecutor(
         app.extensions["snapshots"], workers=settings.query_workers, timeout=settings.query_timeout,
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
+        isolate_network=not settings.service_allow_list,
     )
     for module in (home, query_page, sparql, description, dumps, search, api, vocabulary,
                    resources):
         app.register_blueprint(module.blueprint)
+    errors.register(app)
+    _log_to_server_log()
     app.extensions["search_index"].warm()
 
     @app.after_request
@@ -46,3 +53,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         return response
 
     return app
+
+
+def _log_to_server_log() -> None:
+    """Send the package's log records (writes, unexpected errors) to gunicorn's error log."""
+    server = logging.getLogger("gunicorn.error")
+    package = logging.getLogger("fairtracks_ld")
+    if server.handlers and not package.handlers:
+        package.handlers = list(server.handlers)
+        package.setLevel(logging.INFO)
+        package.propagate = False

@@ -10,6 +10,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, stream_with_context
 
 from fairtracks_ld.mapping.iris import local_id_of
+from fairtracks_ld.web.errors import error_response
 
 blueprint = Blueprint("dumps", __name__)
 BATCH = 20_000
@@ -49,8 +50,7 @@ def dump_collection(collection: str) -> Response:
     graphs = [v.graph for v in store.versions()
               if v.current and local_id_of(v.collection) == collection]
     if not graphs:
-        return Response(f"404 Not Found: no collection {collection!r}\n", status=404,
-                        mimetype="text/plain")
+        return error_response(404, f"404 Not Found: no collection {collection!r}")
 
     def quads() -> Iterator[ox.Quad]:
         for graph in graphs:

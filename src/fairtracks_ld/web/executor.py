@@ -14,6 +14,7 @@ than the query itself. It runs in the server thread on the same snapshot (and co
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import queue
 import threading
@@ -26,6 +27,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from fairtracks_ld.snapshots import SnapshotReader
+from fairtracks_ld.sparql.policy import mentions_network
 from fairtracks_ld.web.query_text import declares_dataset, describes_constants
 
 RESULT_FORMATS = {
@@ -94,7 +96,7 @@ def execute(store, request: QueryRequest, max_bytes: int,
     if flat is not None and request.default_graphs is None and request.named_graphs is None:
         target = flat
     elif request.default_graphs is not None:  # the protocol's dataset overrides the query's
-        options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs]
+        options["default_graph"] = _graph_nodes(request.default_graphs)
     elif request.named_graphs is None and declares_dataset(request.query):
         pass  # the query's own FROM / FROM NAMED
     else:
@@ -102,7 +104,7 @@ def execute(store, request: QueryRequest, max_bytes: int,
 
         options["default_graph"] = default_graphs(store)  # cached per opened snapshot
     if request.named_graphs is not None:
-        options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+        options["named_graphs"] = _graph_nodes(request.named_graphs)
     if request.substitutions:
         options["substitutions"] = request.substitutions
     from fairtracks_ld.store import PREFIXES
@@ -123,6 +125,15 @@ def execute(store, request: QueryRequest, max_bytes: int,
         raise QueryError(413, f"the result is larger than the server's limit of {max_bytes:,} "
                               "bytes; narrow the query or add LIMIT") from error
     return media, b"".join(out.parts)
+
+
+def _graph_nodes(iris: list[str]) -> list[ox.NamedNode]:
+    """The protocol's graph IRIs as nodes; 400 for one that is not an IRI."""
+    try:
+        return [ox.NamedNode(iri) for iri in iris]
+    except ValueError as error:
+        raise QueryError(400, f"a default-graph-uri or named-graph-uri is not an IRI: "
+                              f"{error}") from error
 
 
 class _SnapshotQueries:
@@ -155,11 +166,25 @@ class _SnapshotQueries:
             return execute(store, request, self.max_bytes, flat)
         except QueryError:
             raise
+        except OSError as error:
+            if not mentions_network(request.query):
+                raise QueryError(500, f"{type(error).__name__}: {error}") from error
+            raise QueryError(502, f"a SERVICE endpoint failed: {error}") from error
         except Exception as error:  # reported to the client; the process lives on
             raise QueryError(500, f"{type(error).__name__}: {error}") from error
 
 
-def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool) -> None:
+def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool,
+            isolate: bool, warn: bool) -> None:
+    """Answer queries from the pipe; first leave the network when `isolate` (see isolation)."""
+    if isolate:
+        from fairtracks_ld.web.isolation import drop_network
+
+        reason = drop_network()
+        if reason is not None and warn:
+            logging.getLogger(__name__).warning(
+                "query workers keep network access (%s); the SERVICE policy is the only guard",
+                reason)
     queries = _SnapshotQueries(SnapshotReader(Path(store_path)), max_bytes, flat_view)
     queries.start_copy()
     while True:
@@ -175,9 +200,13 @@ class QueryExecutor:
     answered in the calling thread)."""
 
     def __init__(self, reader: SnapshotReader, workers: int = 2, timeout: float = 30.0,
-                 max_bytes: int = 50_000_000, flat_view: bool = True) -> None:
-        """`reader`: the server process's own snapshot reader, shared with bounded queries."""
+                 max_bytes: int = 50_000_000, flat_view: bool = True,
+                 isolate_network: bool = False) -> None:
+        """`reader`: the server process's own snapshot reader, shared with bounded queries;
+        `isolate_network`: workers run without network (when no SERVICE is allowed)."""
         self.store_path = str(reader.store_path)
+        self.isolate_network = isolate_network
+        self._warned = False  # a failed isolation is logged by the first worker only
         self.flat_view = flat_view
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -190,9 +219,11 @@ class QueryExecutor:
     def _start(self) -> tuple[Any, Connection]:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_worker, args=(child, self.store_path, self.max_bytes, self.flat_view),
+            target=_worker, args=(child, self.store_path, self.max_bytes, self.flat_view,
+                                  self.isolate_network, not self._warned),
             daemon=True
         )
+        self._warned = True
         process.start()
         return process, parent
 

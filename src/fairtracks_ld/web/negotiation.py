@@ -7,6 +7,8 @@ from collections.abc import Iterable
 import pyoxigraph as ox
 from flask import Response, request
 
+from fairtracks_ld.web.errors import error_response
+
 RDF_TYPES: dict[str, ox.RdfFormat] = {
     "text/turtle": ox.RdfFormat.TURTLE,
     "application/ld+json": ox.RdfFormat.JSON_LD,
@@ -61,5 +63,5 @@ def rdf_response(triples: Iterable[ox.Triple], prefixes: dict[str, str] | None =
 
 
 def not_acceptable(offers: list[str]) -> Response:
-    return Response("406 Not Acceptable: this resource is available as "
-                    + ", ".join(offers) + "\n", status=406, mimetype="text/plain")
+    return error_response(406, "406 Not Acceptable: this resource is available as "
+                          + ", ".join(offers))

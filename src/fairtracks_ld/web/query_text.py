@@ -1,57 +1,70 @@
-"""What a SPARQL query's text says about the graphs it reads, without parsing all of SPARQL.
+"""What a SPARQL query's text says about the graphs it reads, from its tokens (sparql.tokens).
 
 pyoxigraph exposes no query algebra, and a `default_graph=` option silently overrides a query's
 own FROM clauses, so the server must know whether a query declares its dataset (FROM / FROM
-NAMED) or names graphs (GRAPH). Keywords are found in the query's tokens outside strings, IRIs
-and comments; `?from`, `ex:graph` or `"FROM"` are not keywords.
+NAMED) or names graphs (GRAPH). Keywords are words outside strings, IRIs and comments; `?from`,
+`ex:graph` or `"FROM"` are not keywords. Text that is not SPARQL tokens is left to Oxigraph,
+which reports the syntax error; the answers here only have to be safe for it.
 """
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 
-_LITERAL_OR_IRI_OR_COMMENT = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'  # long strings first
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r"|<[^<>\"{}|^`\\\s]*>"  # IRIREF: no spaces, so `?a < ?b` is not one
-    r"|#[^\n]*",
-    re.DOTALL,
-)
-_IRI = r"<[^<>\"{}|^`\\\s]*>"
-_PREFIXED_NAME = r"(?:[A-Za-z][\w.-]*)?:(?:[\w-](?:[\w.-]*[\w-])?)?"
-_CONSTANT_DESCRIBE = re.compile(
-    rf"\s*(?:(?:BASE\s*{_IRI}|PREFIX\s+(?:[A-Za-z][\w.-]*)?:\s*{_IRI})\s*)*"
-    rf"DESCRIBE(?:\s*(?:{_IRI}|{_PREFIXED_NAME}))+\s*",
-    re.IGNORECASE,
-)
-_KEYWORD = r"(?<![\w?$:.-])({})(?![\w:-])"
-_DATASET = re.compile(_KEYWORD.format("FROM"), re.IGNORECASE)
-_GRAPHS = re.compile(_KEYWORD.format("FROM|GRAPH"), re.IGNORECASE)
+from fairtracks_ld.sparql.tokens import IRI, PNAME, WORD, LexError, Token, tokenize
 
 
-def _code(query: str) -> str:
-    """The query with strings, IRIs and comments blanked out."""
-    return _LITERAL_OR_IRI_OR_COMMENT.sub(" ", query)
+def _tokens(query: str) -> tuple[Token, ...] | None:
+    """The query's tokens, None when it is not SPARQL tokens; short queries are cached, since
+    one query is asked about several times on its way to a worker."""
+    return _cached_tokens(query) if len(query) < 20_000 else _read(query)
 
 
-def _without_comments(query: str) -> str:
-    return _LITERAL_OR_IRI_OR_COMMENT.sub(
-        lambda match: " " if match.group().startswith("#") else match.group(), query)
+@lru_cache(maxsize=64)
+def _cached_tokens(query: str) -> tuple[Token, ...] | None:
+    return _read(query)
+
+
+def _read(query: str) -> tuple[Token, ...] | None:
+    try:
+        return tuple(tokenize(query))
+    except LexError:
+        return None
+
+
+def _keywords(tokens: tuple[Token, ...]) -> set[str]:
+    return {token.keyword for token in tokens if token.kind == WORD}
 
 
 def describes_constants(query: str) -> bool:
     """Whether the query is only `DESCRIBE` of IRIs (after a prologue): no pattern, no
     variables, no dataset; its cost is bounded by the triples about those resources."""
-    return _CONSTANT_DESCRIBE.fullmatch(_without_comments(query)) is not None
+    tokens = _tokens(query)
+    if not tokens:
+        return False
+    index = 0
+    while index < len(tokens) and tokens[index].kind == WORD:  # the prologue
+        if tokens[index].keyword == "base" and tokens[index + 1: index + 2] and \
+                tokens[index + 1].kind == IRI:
+            index += 2
+        elif tokens[index].keyword == "prefix" and len(tokens) > index + 2 and \
+                tokens[index + 1].kind == PNAME and tokens[index + 2].kind == IRI:
+            index += 3
+        else:
+            break
+    rest = tokens[index:]
+    return (len(rest) >= 2 and rest[0].kind == WORD and rest[0].keyword == "describe"
+            and all(token.kind in (IRI, PNAME) for token in rest[1:]))
 
 
 def declares_dataset(query: str) -> bool:
     """Whether the query has FROM or FROM NAMED clauses (its own RDF dataset)."""
-    return _DATASET.search(_code(query)) is not None
+    tokens = _tokens(query)
+    return tokens is not None and "from" in _keywords(tokens)
 
 
 def names_graphs(query: str) -> bool:
-    """Whether the query reads named graphs or declares its dataset (FROM or GRAPH)."""
-    return _GRAPHS.search(_code(query)) is not None
+    """Whether the query reads named graphs or declares its dataset (FROM or GRAPH); True
+    when the text cannot be read (the full store is the safe place to report its error)."""
+    tokens = _tokens(query)
+    return tokens is None or bool(_keywords(tokens) & {"from", "graph"})

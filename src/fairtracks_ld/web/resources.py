@@ -26,6 +26,7 @@ from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
 from fairtracks_ld.store import TrackStore
 from fairtracks_ld.web import view
+from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
 
 blueprint = Blueprint("resources", __name__)
@@ -91,7 +92,7 @@ def _etag(body: bytes) -> str:
 
 def _respond(body: bytes, media: str, location: str) -> Response:
     etag = _etag(body)
-    if request.if_none_match.contains(etag):
+    if request.if_none_match.contains_weak(etag):  # RFC 9110: weak comparison
         response = Response(status=304)
     else:
         response = Response(body, mimetype=media)
@@ -147,8 +148,7 @@ def resource(_rest: str) -> Response:
                 break
     links_in = incoming(store, iri)
     if not triples and not links_in:
-        return Response(f"404 Not Found: no resource {iri} in this dataset\n", status=404,
-                        mimetype="text/plain")
+        return error_response(404, f"404 Not Found: no resource {iri} in this dataset")
     media = choose(OFFERS, suffix_type)
     if media is None:
         return not_acceptable(OFFERS)

@@ -24,7 +24,8 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
     env = dict(os.environ, FAIRTRACKS_LD_STORE=str(store), **(extra_env or {}))
     print(f"fairtracks-ld serving {store} at http://{host}:{port}/", flush=True)
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
-            str(threads), "--bind", f"{host}:{port}", "--worker-class", "gthread",
+            str(threads), "--bind", f"{host}:{port}",
+            "--worker-class", "fairtracks_ld.web.worker.TextErrorWorker",
             "--timeout", "120", *(["--access-logfile", access_log] if access_log else []),
             "fairtracks_ld.web.wsgi:app"]
     os.execve(sys.executable, args, env)

@@ -19,8 +19,13 @@ class Settings:
     query_timeout: float = field(default_factory=lambda: float(_env("QUERY_TIMEOUT", "30")))
     max_result_bytes: int = field(
         default_factory=lambda: int(_env("MAX_RESULT_BYTES", str(50_000_000))))
+    max_request_bytes: int = field(  # larger request bodies get 413
+        default_factory=lambda: int(_env("MAX_REQUEST_BYTES", str(16_000_000))))
     query_workers: int = field(default_factory=lambda: int(_env("QUERY_WORKERS", "2")))
     admin_token: str | None = field(default_factory=lambda: _env("ADMIN_TOKEN", "") or None)
+    admin_token_file: Path | None = field(  # read on each write: rotate by replacing the file
+        default_factory=lambda: Path(_env("ADMIN_TOKEN_FILE", "")) if _env("ADMIN_TOKEN_FILE", "")
+        else None)
     flat_view: bool = field(default_factory=lambda: _env("FLAT_VIEW", "1") not in ("0", "", "no"))
     service_allow_list: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("SERVICE_ALLOW_LIST", "").split() if s))

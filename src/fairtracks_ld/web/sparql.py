@@ -7,17 +7,17 @@ processes (see executor), so a heavy query cannot stall the server or outlive it
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, Response, current_app, request
 
+from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update, mentions_network
+from fairtracks_ld.web.auth import audit, authenticate
+from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.executor import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
     QueryError,
     QueryRequest,
 )
-from fairtracks_ld.web.federation import check_services
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -36,7 +36,7 @@ FORMAT_ALIASES = {
 
 
 def error(status: int, message: str) -> Response:
-    return Response(message + "\n", status=status, mimetype="text/plain")
+    return error_response(status, message)
 
 
 def _negotiate(choices: dict, default: str) -> str | None:
@@ -89,7 +89,7 @@ def endpoint() -> Response:
 
             return service_description()
         settings = current_app.config["SETTINGS"]
-        check_services(query, settings.service_allow_list)
+        check_query(query, settings.service_allow_list)
         result_type = _negotiate(RESULT_FORMATS, "application/sparql-results+json")
         graph_type = _negotiate(GRAPH_FORMATS, "text/turtle")
         if result_type is None and graph_type is None:
@@ -104,6 +104,8 @@ def endpoint() -> Response:
         ))
     except QueryError as failure:
         return error(failure.status, failure.message)
+    except PolicyError as refused:
+        return error(403, refused.message)
     if (media in RESULT_FORMATS and result_type is None) or (
             media in GRAPH_FORMATS and graph_type is None):
         return error(406, f"this query's results are {media}-like; the request does not accept "
@@ -114,26 +116,46 @@ def endpoint() -> Response:
 
 
 def _update(update: str) -> Response:
-    """SPARQL Update on the primary store, only for the configured admin token."""
+    """SPARQL Update on the primary store, only for the admin token (see auth)."""
+    refused = authenticate()
+    if refused is not None:
+        return refused
     settings = current_app.config["SETTINGS"]
-    token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not settings.admin_token:
-        return error(403, "this endpoint is read-only (no admin token is configured)")
-    if not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
-        return error(401, "SPARQL Update needs the admin token (Authorization: Bearer …)")
+    try:
+        check_update(update, settings.service_allow_list)
+    except PolicyError as failure:
+        return error(403, failure.message)
+    audit("SPARQL Update", update)
     from fairtracks_ld.snapshots import publish
-    from fairtracks_ld.store import PREFIXES, TrackStore
+    from fairtracks_ld.store import TrackStore
 
     try:
         store = TrackStore(settings.store)
     except OSError as failure:
         return error(503, f"the store is busy (another process is writing): {failure}")
     try:
-        store.ox.update(update, prefixes=PREFIXES)
+        refused = _apply(store, update)
+        if refused is not None:
+            return refused
         store.mark_modified()  # any graph may have changed: copies of the view start afresh
         publish(store)
-    except SyntaxError as failure:
-        return error(400, f"SPARQL syntax error: {failure}")
     finally:
         del store
     return Response(status=204)
+
+
+def _apply(store, update: str) -> Response | None:
+    """Run the update; the error answer when Oxigraph refuses it (None when it ran)."""
+    from fairtracks_ld.store import PREFIXES
+
+    try:
+        store.ox.update(update, prefixes=PREFIXES)
+    except SyntaxError as failure:
+        return error(400, f"SPARQL syntax error: {failure}")
+    except RuntimeError as failure:  # Oxigraph's refusals: graph exists, graph missing, ...
+        return error(400, f"the update failed: {failure}")
+    except OSError as failure:
+        if not mentions_network(update):
+            raise
+        return error(502, f"LOAD or SERVICE failed: {failure}")
+    return None

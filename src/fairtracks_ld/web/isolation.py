@@ -1,0 +1,26 @@
+"""Defence in depth for query workers: a process that evaluates queries with no network at all.
+
+With an empty SERVICE allow-list, no query needs the network, so the worker processes move into
+their own network namespace (`unshare(CLONE_NEWNET)`, Linux): it has only a loopback interface,
+and that is down, so even a query that got past the SERVICE policy could connect to nothing, not
+even this host's loopback services. Creating the namespace needs CAP_SYS_ADMIN (root, or a user
+namespace); where the kernel refuses, the caller logs why and the policy remains the only guard.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+CLONE_NEWNET = 0x40000000
+
+
+def drop_network() -> str | None:
+    """Move this process into a new, empty network namespace; None when done, else why not."""
+    try:
+        unshare = ctypes.CDLL(None, use_errno=True).unshare
+    except (OSError, AttributeError):
+        return "this system has no unshare()"
+    if unshare(CLONE_NEWNET) != 0:
+        return f"unshare(CLONE_NEWNET) failed: {os.strerror(ctypes.get_errno())}"
+    return None

@@ -1,0 +1,155 @@
+"""The SPARQL lexer and the SERVICE/LOAD policy, checked against Oxigraph's own reading.
+
+Oxigraph is the judge: prologue resolution is compared with the IRIs Oxigraph binds, and every
+bypass attempt Oxigraph would really send out (port 9 makes its HTTP client fail at once, without
+any traffic) must be refused by the policy.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+from bypass_corpus import allowed_queries, bypass_attempts
+
+from fairtracks_ld.sparql.policy import (
+    PolicyError,
+    allowed_endpoints,
+    check_query,
+    check_update,
+    normalise_endpoint,
+)
+from fairtracks_ld.sparql.tokens import IRI, PNAME, STRING, VAR, LexError, tokenize, unescape
+from fairtracks_ld.store import PREFIXES
+
+EVIL = "http://127.0.0.1:9/sparql"  # Oxigraph refuses port 9 before connecting
+ALLOWED = "http://127.0.0.1:7/sparql"
+ATTEMPTS = bypass_attempts(EVIL, ALLOWED)
+
+
+def check(kind: str, text: str, allow: tuple[str, ...] = (ALLOWED,)) -> None:
+    (check_query if kind == "query" else check_update)(text, allow)
+
+
+@pytest.mark.parametrize(("kind", "text"), ATTEMPTS)
+def test_every_bypass_attempt_is_refused(kind, text):
+    with pytest.raises(PolicyError) as refused:
+        check(kind, text)
+    assert refused.value.message
+
+
+def test_the_attempts_are_real_oxigraph_would_send_them():
+    """Most attempts make Oxigraph itself reach out: the corpus tests something real."""
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("x:s"), ox.NamedNode("x:p"), ox.Literal("o")))
+    reached = []
+    for kind, text in ATTEMPTS:
+        try:
+            if kind == "query":
+                list(store.query(text, prefixes=PREFIXES))
+            else:
+                ox.Store().update(text, prefixes=PREFIXES)
+        except OSError:
+            reached.append(text)
+        except (SyntaxError, RuntimeError):  # not valid, or nothing to call
+            pass
+    assert len(reached) >= 30, len(reached)
+
+
+@pytest.mark.parametrize("text", allowed_queries(ALLOWED))
+def test_allowed_endpoints_pass(text):
+    check_query(text, (ALLOWED,))
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * WHERE { ?s ?p 'SERVICE <http://evil/>' }",
+    "SELECT * WHERE { ?s ?p ?o } # LOAD <http://evil/>",
+    "SELECT ?service WHERE { ?service a "
+    "<http://www.w3.org/ns/sparql-service-description#Service> }",
+    "PREFIX sd: <http://www.w3.org/ns/sparql-service-description#> "
+    "SELECT * WHERE { ?s a sd:Service ; ft:download ?d }",
+    "SELECT * WHERE { ?s ?p ?o FILTER(?o < 3) }",
+])
+def test_mentions_that_are_not_keywords_pass_with_an_empty_allow_list(text):
+    check_query(text, ())
+
+
+def test_anything_unreadable_is_refused_when_it_mentions_service():
+    with pytest.raises(PolicyError, match="cannot be read"):
+        check_query(f"SELECT * WHERE {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }} ~", (ALLOWED,))
+    check_query("SELECT * WHERE { ?s ?p ?o } ~", ())  # no mention: Oxigraph reports the error
+
+
+@pytest.mark.parametrize(("iri", "normal"), [
+    ("HTTP://Example.ORG:80/sparql", "http://example.org/sparql"),
+    ("https://example.org:443", "https://example.org/"),
+    ("http://example.org:8080/%7euser/a%2fb", "http://example.org:8080/~user/a%2Fb"),
+    ("http://[::1]:3030/ds/query", "http://[::1]:3030/ds/query"),
+])
+def test_endpoints_are_normalised(iri, normal):
+    assert normalise_endpoint(iri) == normal
+
+
+@pytest.mark.parametrize("iri", [
+    "http://user@example.org/sparql", "http://example.org/a/../sparql", "http://example.org/./s",
+    "http://example.org/a/%2E%2e/s", "ftp://example.org/sparql", "http://example.org:99999/",
+    "http:///sparql", "http://exa%6dple.org/", "http://example.org/a b",
+])
+def test_endpoints_that_can_never_match(iri):
+    with pytest.raises(ValueError):
+        normalise_endpoint(iri)
+    with pytest.raises(ValueError, match="allow-list entry"):
+        allowed_endpoints([iri])
+
+
+def test_codepoint_escapes():
+    assert unescape(r"\u0053ERVICE \U0001F600 \u00") == "SERVICE \U0001F600 \\u00"
+    first = tokenize(r'"\u0022" ?x "\u0022"', escapes="first")
+    assert [t.kind for t in first] == [STRING] and first[0].text.startswith('"""')
+    in_tokens = tokenize(r'"\u0022" ?x "\u0022"')
+    assert [t.kind for t in in_tokens] == [STRING, VAR, STRING]
+
+
+def test_tokens_keep_strings_comments_and_operators_apart():
+    tokens = tokenize("SELECT ?x WHERE { ?x ex:a\\.b 'it''s' . FILTER(?a<?b && ?c>?d) } # x")
+    assert [t.text for t in tokens if t.kind == PNAME] == ["ex:a\\.b"]
+    assert not [t for t in tokens if t.kind == IRI]
+    assert tokens[-1].text == "}"
+    with pytest.raises(LexError):
+        tokenize("SELECT ~")
+
+
+@pytest.mark.parametrize(("prologue", "term", "base"), [
+    ("", "ft:Track", None),
+    ("PREFIX ft: <http://other/> ", "ft:Track", None),
+    ("BASE <http://one/x/y> ", "<../../../g>", None),
+    ("BASE <http://one/x/y> ", "<.>", None),
+    ("BASE <http://one/x/y> ", "<g;x?q#f>", None),
+    ("BASE <http://one/x/> BASE <../y/> ", "<a>", None),
+    ("BASE <http://one/a/../b/> ", "<c>", None),
+    ("BASE <http://one/x/> ", "<//h/a>", None),
+    ("BASE <http://one/x/?q> ", "<>", None),
+    ("BASE <http://one/x/> PREFIX ex: <y/> BASE <http://two/z/> ", "ex:a", None),
+    ("PREFIX ex: <http://one/a/../b/> ", "ex:a", None),
+    ("PREFIX : <http://one/> ", ":a\\/b%2F\\.c", None),
+    ("", "<http://one/a/../b>", None),
+    ("", "<HTTP://One:80/%7e>", None),
+    ("", "<http://one/\\u0041>", None),
+    ("PREFIX ex: <rel/> ", "ex:a", "http://b/c/"),
+    *[("", f"<{ref}>", base) for base, ref in [
+        ("http://one/a/../b/", "../c"), ("http://one/a/../b/", "../../c"),
+        ("http://one/a/../b/", "../../../../c"), ("http://one/a/./b/", "./c"),
+        ("http://one/a/b/..", "c"), ("http://one/a/..", "?q"), ("http://one/a/..", ""),
+        ("http://one/a/../b/", "/c/../d"), ("http://one/a/../b/", "//h/c/../d"),
+        ("http://one/a/../b/", "#f"), ("http://one", "c"), ("urn:a:b", "c"),
+        ("http://one/a/b?q#f", "../x/./y/.."), ("http://one/a/b", "g/."), ("http://one/a/", ".."),
+        ("http://one/a/b", "x:y/../z"), ("http://one/a", "?"), ("http://one/a/b", ";p"),
+    ]],
+    ("", "<rel>", "http://b/c/d"),
+])
+def test_iris_resolve_as_oxigraph_resolves_them(prologue, term, base):
+    query = f"{prologue}SELECT ?x WHERE {{ BIND({term} AS ?x) }}"
+    expected = next(iter(ox.Store().query(query, prefixes=PREFIXES, base_iri=base)))["x"].value
+    tokens = tokenize(query, base=base, prefixes=PREFIXES)
+    end = query.index(" AS ")
+    bound = next(t for t in reversed(tokens) if t.kind in (IRI, PNAME) and t.start < end)
+    assert bound.iri == expected
