@@ -16,6 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         api,
         description,
         dumps,
+        graph_store,
         home,
         query_page,
         resources,
@@ -33,8 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.extensions["snapshots"], workers=settings.query_workers, timeout=settings.query_timeout,
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
     )
-    for module in (home, query_page, sparql, description, dumps, search, api, vocabulary,
-                   resources):
+    for module in (home, query_page, sparql, graph_store, description, dumps, search, api,
+                   vocabulary, resources):
         app.register_blueprint(module.blueprint)
     app.extensions["search_index"].warm()
 
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def cors(response):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Authorization"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
         return response
 
     return app

@@ -1,0 +1,1 @@
+"""SPARQL text handling the server needs beyond what pyoxigraph offers (protocol rewrites)."""
