@@ -218,7 +218,8 @@ def _update(update: str) -> Response:
             store.ox.update(update, prefixes=PREFIXES, base_iri=_base_iri())
         except SyntaxError as failure:
             return error(400, f"SPARQL syntax error: {failure}")
-        except (ValueError, OSError) as failure:  # e.g. a LOAD that could not be read
+        except (ValueError, OSError, RuntimeError) as failure:
+            # e.g. a LOAD that could not be read, CLEAR of a missing graph without SILENT
             return error(400, f"the update failed: {failure}")
         if not store.ox.contains_named_graph(ox.NamedNode(catalog)):  # e.g. after DROP ALL
             store.ox.update(f"INSERT DATA {{ GRAPH <{catalog}> {{ <{catalog}> a ft:Catalog ; "
