@@ -98,6 +98,17 @@ def test_post_merges_and_creates(server):
     assert len(Graph().parse(data=answer.text, format="nt")) == 2
 
 
+def test_post_to_the_store_creates_a_graph_and_says_where(server):
+    created = requests.post(server["url"], data=TURTLE.encode(), timeout=60,
+                            headers={"Content-Type": "text/turtle", **AUTH})
+    assert created.status_code == 201, created.text
+    location = created.headers["Location"]
+    assert location.startswith(server["url"] + "?graph=")
+    read = requests.get(location, headers={"Accept": "text/turtle"}, timeout=60)
+    assert read.status_code == 200
+    assert len(Graph().parse(data=read.text, format="turtle")) == 4
+
+
 def test_head_answers_like_get_without_a_body(server):
     _put(server, TURTLE)
     head = requests.head(_graph_url(server), headers={"Accept": "application/ld+json"},

@@ -2,8 +2,10 @@
 
 GET/HEAD read a named graph (`?graph=<iri>`) or the default view (`?default`: the graphs a query
 sees by default) from the current snapshot, in any RDF syntax. PUT (replace), POST (merge) and
-DELETE write named graphs with the admin token, on the primary store (the writer: one process at a
-time, so a busy store answers 503), and publish a snapshot so the change is visible at once.
+DELETE write named graphs with the admin token (a POST naming no graph creates one under
+`<base>graph-store/` and answers its address in `Location`), on the primary store (the writer:
+one process at a time, so a busy store answers 503), and publish a snapshot so the change is
+visible at once.
 
 The graphs fairtracks-ld manages itself are refused for writing: document version graphs, their
 inferred and validation-report companions, ontology graphs, the catalog, the closure and anything
@@ -16,10 +18,11 @@ so a write leaves the view and its one-graph copy (see flatview) valid.
 from __future__ import annotations
 
 import hmac
+import uuid
 from datetime import UTC, datetime
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, request, url_for
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.store import PREFIXES, REPORT_SUFFIX, TrackStore
@@ -69,6 +72,9 @@ def _target() -> str | None:
 @blueprint.route(GRAPH_STORE_PATH, methods=["GET", "HEAD", "PUT", "POST", "DELETE"])
 def graph_store() -> Response:
     try:
+        if request.method == "POST" and "default" not in request.args and (
+                not request.args.getlist("graph")):
+            return _write(_new_graph(), created=True)  # POST to the store itself (spec 5.5)
         graph = _target()
         if request.method in ("GET", "HEAD"):
             return _read(graph)
@@ -145,7 +151,13 @@ def _managed(store: TrackStore, graph: str) -> str | None:
     return None
 
 
-def _write(graph: str | None) -> Response:
+def _new_graph() -> str:
+    """A fresh IRI for a graph the server names (under the store's base, outside graph/)."""
+    base = current_app.extensions["snapshots"].store().base
+    return f"{base}graph-store/{uuid.uuid4().hex}"
+
+
+def _write(graph: str | None, created: bool = False) -> Response:
     _authorised()
     if graph is None:
         raise GraphStoreError(403, "the default graph is the view computed from the catalog "
@@ -173,7 +185,9 @@ def _write(graph: str | None) -> Response:
         del store
     if request.method != "DELETE" and not existed:
         response = Response(status=201)
-        response.headers["Location"] = request.url
+        response.headers["Location"] = (
+            url_for("graph_store.graph_store", graph=graph, _external=True) if created
+            else request.url)
         return response
     return Response(status=204)
 
