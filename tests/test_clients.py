@@ -135,6 +135,9 @@ def test_a_format_for_another_query_form_leaves_the_choice_to_accept(server):
     unknown = requests.get(server["endpoint"], timeout=30, params={
         "query": _queries(server["base"])["SELECT"], "format": "yaml"})
     assert unknown.status_code == 406 and "unknown format" in unknown.text
+    refused = requests.get(server["endpoint"], timeout=30, headers={"Accept": "image/png"},
+                           params={"query": _queries(server["base"])["SELECT"]})
+    assert refused.status_code == 406 and refused.headers["Vary"] == "Accept"
 
 
 @pytest.mark.parametrize(("accept", "rdflib_format"), [

@@ -170,7 +170,7 @@ def test_unknown_content_types_are_415_and_unacceptable_accept_406(server):
     assert _put(server, TURTLE, media="text/x-unknown").status_code == 415
     answer = requests.get(server["url"] + "?default", headers={"Accept": "image/png"},
                           timeout=60)
-    assert answer.status_code == 406
+    assert answer.status_code == 406 and answer.headers["Vary"] == "Accept"
 
 
 def test_graphs_the_tool_manages_are_refused_with_a_reason(server):

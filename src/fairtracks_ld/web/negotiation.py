@@ -64,5 +64,7 @@ def rdf_response(triples: Iterable[ox.Triple], prefixes: dict[str, str] | None =
 
 
 def not_acceptable(offers: list[str]) -> Response:
-    return Response("406 Not Acceptable: this resource is available as "
-                    + ", ".join(offers) + "\n", status=406, mimetype="text/plain")
+    response = Response("406 Not Acceptable: this resource is available as "
+                        + ", ".join(offers) + "\n", status=406, mimetype="text/plain")
+    response.headers["Vary"] = "Accept"
+    return response

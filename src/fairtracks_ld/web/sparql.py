@@ -60,7 +60,10 @@ GRAPH_ACCEPT_ALIASES = {"application/json": "application/ld+json",
 
 
 def error(status: int, message: str) -> Response:
-    return Response(message + "\n", status=status, mimetype="text/plain")
+    response = Response(message + "\n", status=status, mimetype="text/plain")
+    if status == 406:  # the answer depended on Accept, as a successful one would
+        response.headers["Vary"] = "Accept"
+    return response
 
 
 def _format_parameter() -> str | None:
