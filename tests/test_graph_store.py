@@ -166,6 +166,17 @@ def test_unparsable_rdf_is_400_with_the_parser_message_and_changes_nothing(serve
     assert _ask(server, f'ASK {{ GRAPH <{GRAPH}> {{ ?s ?p "first note" }} }}')
 
 
+def test_an_empty_put_makes_an_empty_graph_and_quads_must_stay_in_it(server):
+    empty = GRAPH + "/empty"
+    assert _put(server, "", graph=empty).status_code == 201
+    answer = requests.get(_graph_url(server, empty), timeout=60,
+                          headers={"Accept": "application/n-triples"})
+    assert answer.status_code == 200 and answer.text.strip() == ""
+    other_graph = _put(server, "<https://example.org/g> { <https://example.org/a> "
+                               "<https://example.org/b> 1 }", graph=empty, media="application/trig")
+    assert other_graph.status_code == 400 and "Named graphs" in other_graph.text
+
+
 def test_unknown_content_types_are_415_and_unacceptable_accept_406(server):
     assert _put(server, TURTLE, media="text/x-unknown").status_code == 415
     answer = requests.get(server["url"] + "?default", headers={"Accept": "image/png"},
