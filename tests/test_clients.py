@@ -159,6 +159,16 @@ def test_head_answers_like_get_without_a_body(server):
     assert requests.head(server["endpoint"], timeout=30).status_code == 200  # the description
 
 
+def test_request_bodies_must_be_utf8(server):
+    form = requests.post(server["endpoint"], data="query=ASK {}".encode("utf-16"), timeout=30,
+                         headers={"Content-Type":
+                                  "application/x-www-form-urlencoded; charset=UTF-16"})
+    assert form.status_code == 400 and "UTF-8" in form.text
+    direct = requests.post(server["endpoint"], data=b"ASK { ?s ?p \"\xe9\" }", timeout=30,
+                           headers={"Content-Type": "application/sparql-query"})
+    assert direct.status_code == 400 and "UTF-8" in direct.text
+
+
 def test_put_on_the_query_endpoint_is_refused(server):
     answer = requests.put(server["endpoint"], data=b"ASK {}", timeout=30,
                           headers={"Content-Type": "application/sparql-query"})

@@ -102,11 +102,16 @@ def _is_form() -> bool:
     return (request.mimetype or "").lower() == "application/x-www-form-urlencoded"
 
 
-def _text(body: bytes) -> str:
-    """A direct POST body as text: the protocol allows UTF-8 only."""
+def _check_charset() -> None:
+    """The protocol allows UTF-8 request bodies only."""
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise QueryError(400, f"the request body must be UTF-8, not {charset}")
+
+
+def _text(body: bytes) -> str:
+    """A direct POST body as text."""
+    _check_charset()
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as failure:
@@ -131,6 +136,7 @@ def _protocol_parts() -> tuple[str | None, str | None]:
     if content_type == "application/sparql-update":
         return None, _text(request.get_data())
     if content_type == "application/x-www-form-urlencoded":
+        _check_charset()
         query = _single(request.form.getlist("query"), "query")
         update = _single(request.form.getlist("update"), "update")
         if query is not None and update is not None:
