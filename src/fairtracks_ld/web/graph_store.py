@@ -105,7 +105,8 @@ def _read(graph: str | None) -> Response:
         ox.serialize(content, out, format=RDF_TYPES[media], prefixes=PREFIXES)
     except OverflowError:
         raise GraphStoreError(413, f"the graph is larger than the server's limit of {limit:,} "
-                                   "bytes; use the dumps (/dump) or SPARQL with LIMIT") from None
+                                   "bytes; use the dumps (/dumps/all.nq.gz) or SPARQL with "
+                                   "LIMIT") from None
     response = Response(b"".join(out.parts), mimetype=media)
     response.headers["Vary"] = "Accept"
     return response
