@@ -20,6 +20,7 @@ from servers import EXAMPLES, cli, free_port, serve
 from fairtracks_ld.store import TrackStore
 
 TOKEN = "graph-store-token"
+LIMIT = 1_000_000  # bytes of one answer
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 GRAPH = "https://example.org/graphs/notes"
 TURTLE = """@prefix ex: <https://example.org/ns#> .
@@ -37,7 +38,8 @@ def server(tmp_path_factory):
     port = free_port()
     store = folder / "store"
     cli(store, f"http://127.0.0.1:{port}/", "load", "--allow-invalid", *EXAMPLES)
-    with serve(store, port, env={"FAIRTRACKS_LD_ADMIN_TOKEN": TOKEN}) as base:
+    env = {"FAIRTRACKS_LD_ADMIN_TOKEN": TOKEN, "FAIRTRACKS_LD_MAX_RESULT_BYTES": str(LIMIT)}
+    with serve(store, port, env=env) as base:
         yield {"base": base, "url": base + "rdf-graph-store", "store": store}
 
 
@@ -107,6 +109,17 @@ def test_post_to_the_store_creates_a_graph_and_says_where(server):
     read = requests.get(location, headers={"Accept": "text/turtle"}, timeout=60)
     assert read.status_code == 200
     assert len(Graph().parse(data=read.text, format="turtle")) == 4
+
+
+def test_a_graph_larger_than_the_answer_limit_is_413(server):
+    big = GRAPH + "/big"
+    lines = "".join(f'<https://example.org/s{i}> <https://example.org/p> "{i:040d}" .\n'
+                    for i in range(LIMIT // 60))
+    assert _put(server, lines, graph=big, media="application/n-triples").status_code == 201
+    answer = requests.get(_graph_url(server, big), timeout=60,
+                          headers={"Accept": "application/n-triples"})
+    assert answer.status_code == 413 and "dumps" in answer.text
+    requests.delete(_graph_url(server, big), headers=AUTH, timeout=60)
 
 
 def test_head_answers_like_get_without_a_body(server):
