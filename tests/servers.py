@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from fairtracks_ld.standard import example_documents
@@ -26,6 +28,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def oxigraph() -> str:
+    """The `oxigraph` command of the PyPI package, next to this interpreter."""
+    found = Path(sys.executable).with_name("oxigraph")
+    if found.exists():
+        return str(found)
+    if shutil.which("oxigraph"):
+        return str(shutil.which("oxigraph"))
+    pytest.fail("the oxigraph command is missing: `make install` installs the PyPI package "
+                "oxigraph", pytrace=False)
 
 
 def cli(store: Path, base: str, *args: str) -> subprocess.CompletedProcess:

@@ -4,21 +4,21 @@ This server (`fairtracks-ld serve --allow-service <oxigraph>/query`) joins its t
 external knowledge graph held by an `oxigraph serve` instance, keyed by the IRIs our data links
 to (the assembly's identifiers.org IRI, the cell type's OBO IRI); and that Oxigraph instance joins
 its facts with our tracks through `SERVICE <this server>/sparql`. A SERVICE outside the
-allow-list is refused before the query runs.
+allow-list is refused before the query runs. A federated engine, Comunica, joins the two
+endpoints itself.
 """
 
 from __future__ import annotations
 
-import shutil
+import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from servers import EXAMPLES, cli, free_port, serve
+from servers import EXAMPLES, cli, free_port, oxigraph, serve
 
 EX = "https://example.org/kg#"
 KNOWLEDGE_GRAPH = f"""\
@@ -32,17 +32,6 @@ KNOWLEDGE_GRAPH = f"""\
 """
 PREFIXES = f"PREFIX ex: <{EX}>\nPREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>\n"
 B_CELL_TRACKS = 8  # the two example versions: 4 + 4 B cell tracks, all on GRCh38
-
-
-def oxigraph() -> str:
-    """The `oxigraph` command of the PyPI package, next to this interpreter."""
-    found = Path(sys.executable).with_name("oxigraph")
-    if found.exists():
-        return str(found)
-    if shutil.which("oxigraph"):
-        return str(shutil.which("oxigraph"))
-    pytest.fail("the oxigraph command is missing: `make install` installs the PyPI package "
-                "oxigraph", pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +118,33 @@ def test_service_outside_the_allow_list_is_refused(endpoints):
         "query": "SELECT * WHERE { VALUES ?e { <https://example.org/sparql> } "
                  "SERVICE ?e { ?s ?p ?o } }"})
     assert variable.status_code in (400, 403)
+
+
+def comunica() -> str:
+    """Comunica's command line, installed from tests/js/package-lock.json by `npm ci`."""
+    found = Path(__file__).parent / "js" / "node_modules" / ".bin" / "comunica-sparql"
+    if not found.exists():
+        pytest.fail("Comunica is missing: run `npm ci` in tests/js (.ci/run does)",
+                    pytrace=False)
+    return str(found)
+
+
+def test_comunica_joins_this_endpoint_with_oxigraph(endpoints):
+    """A federated engine reads both endpoints as sources and joins them itself (no SERVICE)."""
+    query = PREFIXES + """
+        SELECT ?track ?label ?assembly ?marker WHERE {
+          ?track a ft:Track ; ft:label_short ?label ; ft:assembly_id_iri ?genome ;
+                 ft:cell_type_ancestor ?cell .
+          ?genome ex:assembly_name ?assembly .
+          ?cell ex:marker_gene/ex:symbol ?marker
+        }"""
+    run = subprocess.run(
+        [comunica(), f"sparql@{endpoints['ours']}", f"sparql@{endpoints['oxigraph']}",
+         "-t", "application/sparql-results+json", query],
+        capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = [{k: v["value"] for k, v in row.items()}
+            for row in json.loads(run.stdout)["results"]["bindings"]]
+    assert len(rows) == B_CELL_TRACKS
+    assert {(r["assembly"], r["marker"]) for r in rows} == {("GRCh38", "CD19")}
+    assert all("B cell" in r["label"] for r in rows)

@@ -52,6 +52,9 @@ CLASS_TEXT: dict[str, tuple[str, str]] = {
     "DocumentVersion": ("Document version", "A named graph holding one version of a document, "
                         "as recorded in the store's catalog."),
     "Catalog": ("Store catalog", "The graph that records every document version in the store."),
+    "GraphStoreGraph": ("Graph Store graph", "A named graph written through the SPARQL 1.1 Graph "
+                        "Store HTTP Protocol (/rdf-graph-store), as recorded in the store's "
+                        "catalog; not part of the default view."),
     "InferredGraph": ("Inferred graph", "A graph the store computes rather than loads: the class "
                       "closure of the loaded ontologies ({base}graph/closure), recomputed when "
                       "they change."),

@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         description,
         dumps,
         errors,
+        graph_store,
         home,
         query_page,
         resources,
@@ -38,8 +39,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
         isolate_network=not settings.service_allow_list,
     )
-    for module in (home, query_page, sparql, description, dumps, search, api, vocabulary,
-                   resources):
+    for module in (home, query_page, sparql, graph_store, description, dumps, search, api,
+                   vocabulary, resources):
         app.register_blueprint(module.blueprint)
     errors.register(app)
     _log_to_server_log()
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def cors(response):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Authorization"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
         return response
 
     return app

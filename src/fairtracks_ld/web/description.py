@@ -16,6 +16,8 @@ blueprint = Blueprint("description", __name__)
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 LICENCE = "https://creativecommons.org/licenses/by/4.0/"
+RDFS_SEE_ALSO = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
+GRAPH_STORE_PROTOCOL = "http://www.w3.org/TR/sparql11-http-rdf-update/"
 VOCABULARIES = [FT, "http://www.w3.org/ns/dcat#", "http://www.w3.org/ns/prov#",
                 "http://purl.org/dc/terms/", "http://www.w3.org/2002/07/owl#"]
 
@@ -49,6 +51,14 @@ def service_description() -> Response:
     ]
     if settings.admin_token:
         triples.append(_t(endpoint, SD + "supportedLanguage", SD + "SPARQL11Update"))
+    graph_store = url_for("graph_store.graph_store", _external=True)
+    triples += [  # the Graph Store HTTP Protocol has no service-description term of its own
+        _t(endpoint, RDFS_SEE_ALSO, graph_store),
+        _t(graph_store, DCTERMS + "conformsTo", GRAPH_STORE_PROTOCOL),
+        _t(graph_store, DCTERMS + "description", ox.Literal(
+            "SPARQL 1.1 Graph Store HTTP Protocol: GET/HEAD ?default or ?graph=<iri>; "
+            "PUT/POST/DELETE of named graphs with the admin token")),
+    ]
     formats = {
         "application/sparql-results+json": "http://www.w3.org/ns/formats/SPARQL_Results_JSON",
         "application/sparql-results+xml": "http://www.w3.org/ns/formats/SPARQL_Results_XML",
@@ -58,6 +68,8 @@ def service_description() -> Response:
         "application/n-triples": "http://www.w3.org/ns/formats/N-Triples",
         "application/ld+json": "http://www.w3.org/ns/formats/JSON-LD",
         "application/rdf+xml": "http://www.w3.org/ns/formats/RDF_XML",
+        "application/n-quads": "http://www.w3.org/ns/formats/N-Quads",
+        "application/trig": "http://www.w3.org/ns/formats/TriG",
     }
     for media in [*RESULT_FORMATS, *GRAPH_FORMATS]:
         triples.append(_t(endpoint, SD + "resultFormat", formats[media]))

@@ -41,6 +41,8 @@ GRAPH_FORMATS = {
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
     "application/ld+json": ox.RdfFormat.JSON_LD,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
+    "application/n-quads": ox.RdfFormat.N_QUADS,
+    "application/trig": ox.RdfFormat.TRIG,
 }
 
 
@@ -62,10 +64,11 @@ class QueryRequest:
     graph_type: str  # media type for CONSTRUCT/DESCRIBE results
     default_graphs: list[str] | None = None  # None: the store's current view
     named_graphs: list[str] | None = None
+    base_iri: str | None = None  # relative IRIs in the query resolve against it
     substitutions: dict[str, Any] = field(default_factory=dict)
 
 
-class _Capped:
+class CappedBuffer:
     """A write-only buffer that refuses to grow past `limit` bytes."""
 
     def __init__(self, limit: int) -> None:
@@ -107,13 +110,15 @@ def execute(store, request: QueryRequest, max_bytes: int,
         options["named_graphs"] = _graph_nodes(request.named_graphs)
     if request.substitutions:
         options["substitutions"] = request.substitutions
+    if request.base_iri:
+        options["base_iri"] = request.base_iri
     from fairtracks_ld.store import PREFIXES
 
     try:
         result = target.query(request.query, prefixes=PREFIXES, **options)
     except SyntaxError as error:
         raise QueryError(400, f"SPARQL syntax error: {error}") from error
-    out = _Capped(max_bytes)
+    out = CappedBuffer(max_bytes)
     try:
         if isinstance(result, ox.QueryTriples):
             result.serialize(out, GRAPH_FORMATS[request.graph_type])

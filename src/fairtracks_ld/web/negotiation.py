@@ -15,6 +15,7 @@ RDF_TYPES: dict[str, ox.RdfFormat] = {
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
     "application/n-quads": ox.RdfFormat.N_QUADS,
+    "application/trig": ox.RdfFormat.TRIG,
 }
 HTML = "text/html"
 SUFFIXES = {
@@ -23,13 +24,15 @@ SUFFIXES = {
     ".nt": "application/n-triples",
     ".rdf": "application/rdf+xml",
     ".nq": "application/n-quads",
+    ".trig": "application/trig",
     ".html": HTML,
 }
 FORMATS = {
     "turtle": "text/turtle", "ttl": "text/turtle", "jsonld": "application/ld+json",
     "json-ld": "application/ld+json", "ntriples": "application/n-triples",
     "nt": "application/n-triples", "rdfxml": "application/rdf+xml", "xml": "application/rdf+xml",
-    "nquads": "application/n-quads", "nq": "application/n-quads", "html": HTML,
+    "nquads": "application/n-quads", "nq": "application/n-quads", "trig": "application/trig",
+    "html": HTML,
 }
 
 

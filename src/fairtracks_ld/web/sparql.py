@@ -1,15 +1,20 @@
 """`/sparql`: the SPARQL 1.1 Protocol (query via GET, form POST and direct POST; update by token).
 
-Results are negotiated from `Accept` (q-values honoured) or `format=`; the default graph is the
-store's current view unless the request names `default-graph-uri`s. Queries run in killable worker
-processes (see executor), so a heavy query cannot stall the server or outlive its time limit.
+Results are negotiated from `Accept` (q-values honoured) or `format=`/`output=` (Fuseki's short
+names, read per query form); the default graph is the store's current view unless the request
+names `default-graph-uri`s; relative IRIs resolve against the endpoint's IRI. Update requests may
+name their dataset (`using-graph-uri`, `using-named-graph-uri`), written into the update's text.
+Queries run in killable worker processes (see executor), so a heavy query cannot stall the server
+or outlive its time limit.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, request, url_for
 
 from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update, mentions_network
+from fairtracks_ld.sparql.update_dataset import UpdateDatasetError, with_update_dataset
 from fairtracks_ld.web.auth import audit, authenticate
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.executor import (
@@ -21,62 +26,135 @@ from fairtracks_ld.web.executor import (
 
 blueprint = Blueprint("sparql", __name__)
 
-FORMAT_ALIASES = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "turtle": "text/turtle",
-    "ttl": "text/turtle",
-    "ntriples": "application/n-triples",
-    "nt": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "rdfxml": "application/rdf+xml",
+# Short names for `format=` / `output=`, as Apache Jena Fuseki and SPARQLWrapper use them. A
+# name is read for the query form it applies to: `xml` is SPARQL XML results for SELECT/ASK and
+# RDF/XML for CONSTRUCT/DESCRIBE, and a name that does not apply to the form (`csv` for
+# CONSTRUCT) leaves the choice to `Accept`. Full media types are accepted as well.
+RESULT_NAMES = {
+    "json": "application/sparql-results+json", "srj": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml", "srx": "application/sparql-results+xml",
+    "csv": "text/csv", "tsv": "text/tab-separated-values", "text": "text/tab-separated-values",
+    "application/json": "application/sparql-results+json",
+    "application/xml": "application/sparql-results+xml",
 }
+GRAPH_NAMES = {
+    "turtle": "text/turtle", "ttl": "text/turtle", "n3": "text/turtle",
+    "nt": "application/n-triples", "ntriples": "application/n-triples",
+    "n-triples": "application/n-triples", "text": "application/n-triples",
+    "nq": "application/n-quads", "nquads": "application/n-quads",
+    "n-quads": "application/n-quads", "trig": "application/trig",
+    "jsonld": "application/ld+json", "json-ld": "application/ld+json",
+    "json": "application/ld+json", "application/json": "application/ld+json",
+    "xml": "application/rdf+xml", "rdf": "application/rdf+xml", "rdfxml": "application/rdf+xml",
+    "rdf+xml": "application/rdf+xml", "application/xml": "application/rdf+xml",
+    "text/n3": "text/turtle", "text/rdf+n3": "text/turtle",
+    "text/plain": "application/n-triples",
+}
+# What `Accept` may name besides the exact media types (older or generic names).
+RESULT_ACCEPT_ALIASES = {"application/json": "application/sparql-results+json",
+                         "application/xml": "application/sparql-results+xml"}
+GRAPH_ACCEPT_ALIASES = {"application/json": "application/ld+json",
+                        "application/xml": "application/rdf+xml",
+                        "text/n3": "text/turtle", "text/rdf+n3": "text/turtle",
+                        "application/x-turtle": "text/turtle"}
 
 
 def error(status: int, message: str) -> Response:
     return error_response(status, message)
 
 
-def _negotiate(choices: dict, default: str) -> str | None:
-    """Best supported media type for the request; None when Accept excludes them all."""
-    wanted = request.args.get("format") or request.form.get("format")
+def _format_parameter() -> str | None:
+    """The `format=` or `output=` parameter (query string or form), if any."""
+    for name in ("format", "output"):
+        value = request.args.get(name) or (request.form.get(name) if _is_form() else None)
+        if value:
+            return value.strip()
+    return None
+
+
+def _negotiate(choices: dict, names: dict[str, str], aliases: dict[str, str],
+               default: str) -> str | None:
+    """Best media type among `choices` for the request; None when it accepts none of them."""
+    wanted = _format_parameter()
     if wanted:
-        media = FORMAT_ALIASES.get(wanted, wanted)
-        return media if media in choices else None
+        media = names.get(wanted.lower(), wanted.lower())
+        if media in choices:
+            return media
     if not request.accept_mimetypes:
         return default
-    aliases = {"application/json": "application/sparql-results+json",
-               "application/xml": "application/sparql-results+xml"}
     offers = [default, *[m for m in choices if m != default], *aliases]
     best = request.accept_mimetypes.best_match(offers)
     return aliases.get(best, best) if best else None
 
 
+def _check_format_parameter() -> None:
+    wanted = _format_parameter()
+    if wanted and wanted.lower() not in {*RESULT_NAMES, *GRAPH_NAMES, *RESULT_FORMATS,
+                                         *GRAPH_FORMATS}:
+        raise QueryError(406, f"unknown format {wanted!r}; use one of "
+                              + ", ".join(sorted({*RESULT_NAMES, *GRAPH_NAMES})))
+
+
+def _is_form() -> bool:
+    return (request.mimetype or "").lower() == "application/x-www-form-urlencoded"
+
+
+def _check_charset() -> None:
+    """The protocol allows UTF-8 request bodies only."""
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise QueryError(400, f"the request body must be UTF-8, not {charset}")
+
+
+def _text(body: bytes) -> str:
+    """A direct POST body as text."""
+    _check_charset()
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as failure:
+        raise QueryError(400, f"the request body is not valid UTF-8: {failure}") from failure
+
+
+def _single(values: list[str], name: str) -> str | None:
+    if len(values) > 1:
+        raise QueryError(400, f"more than one {name} parameter; send one per request")
+    return values[0] if values else None
+
+
 def _protocol_parts() -> tuple[str | None, str | None]:
     """(query, update) from whichever of the protocol's request forms was used."""
     content_type = (request.mimetype or "").lower()
-    if request.method == "GET":
-        queries = request.args.getlist("query")
-        if len(queries) > 1:
-            raise QueryError(400, "more than one query parameter")
-        return (queries[0] if queries else None), None
+    if request.method in ("GET", "HEAD"):
+        if "update" in request.args:
+            raise QueryError(400, "SPARQL Update must be sent with POST, never GET")
+        return _single(request.args.getlist("query"), "query"), None
     if content_type == "application/sparql-query":
-        return request.get_data(as_text=True), None
+        return _text(request.get_data()), None
     if content_type == "application/sparql-update":
-        return None, request.get_data(as_text=True)
+        return None, _text(request.get_data())
     if content_type == "application/x-www-form-urlencoded":
-        return request.form.get("query"), request.form.get("update")
-    raise QueryError(415, f"unsupported content type {content_type!r} for a SPARQL request")
+        _check_charset()
+        query = _single(request.form.getlist("query"), "query")
+        update = _single(request.form.getlist("update"), "update")
+        if query is not None and update is not None:
+            raise QueryError(400, "a request carries either a query or an update, not both")
+        return query, update
+    raise QueryError(415, f"unsupported content type {content_type!r} for a SPARQL request; "
+                          "use application/sparql-query, application/sparql-update or "
+                          "application/x-www-form-urlencoded")
+
+
+def _base_iri() -> str:
+    """The base IRI relative IRIs in a request resolve against: the endpoint's own IRI."""
+    return url_for("sparql.endpoint", _external=True)
 
 
 def _graphs(name: str) -> list[str] | None:
-    values = request.args.getlist(name) + request.form.getlist(name)
+    values = request.args.getlist(name) + (request.form.getlist(name) if _is_form() else [])
     return values or None
 
 
-@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+@blueprint.route("/sparql", methods=["GET", "HEAD", "POST", "OPTIONS"])
 def endpoint() -> Response:
     if request.method == "OPTIONS":
         return Response(status=204)
@@ -90,8 +168,10 @@ def endpoint() -> Response:
             return service_description()
         settings = current_app.config["SETTINGS"]
         check_query(query, settings.service_allow_list)
-        result_type = _negotiate(RESULT_FORMATS, "application/sparql-results+json")
-        graph_type = _negotiate(GRAPH_FORMATS, "text/turtle")
+        _check_format_parameter()
+        result_type = _negotiate(RESULT_FORMATS, RESULT_NAMES, RESULT_ACCEPT_ALIASES,
+                                 "application/sparql-results+json")
+        graph_type = _negotiate(GRAPH_FORMATS, GRAPH_NAMES, GRAPH_ACCEPT_ALIASES, "text/turtle")
         if result_type is None and graph_type is None:
             return error(406, "none of the accepted media types can carry SPARQL results; use "
                               + ", ".join([*RESULT_FORMATS, *GRAPH_FORMATS]))
@@ -101,6 +181,7 @@ def endpoint() -> Response:
             graph_type=graph_type or "text/turtle",
             default_graphs=_graphs("default-graph-uri"),
             named_graphs=_graphs("named-graph-uri"),
+            base_iri=_base_iri(),
         ))
     except QueryError as failure:
         return error(failure.status, failure.message)
@@ -121,22 +202,34 @@ def _update(update: str) -> Response:
     if refused is not None:
         return refused
     settings = current_app.config["SETTINGS"]
+    if request.args.getlist("query"):
+        return error(400, "a request carries either a query or an update, not both")
     try:
+        update = with_update_dataset(update, _graphs("using-graph-uri") or [],
+                                     _graphs("using-named-graph-uri") or [])
         check_update(update, settings.service_allow_list)
+    except UpdateDatasetError as failure:
+        return error(400, str(failure))
     except PolicyError as failure:
         return error(403, failure.message)
     audit("SPARQL Update", update)
     from fairtracks_ld.snapshots import publish
-    from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.store import PREFIXES, TrackStore
 
     try:
         store = TrackStore(settings.store)
     except OSError as failure:
-        return error(503, f"the store is busy (another process is writing): {failure}")
+        response = error(503, f"the store is busy (another process is writing): {failure}")
+        response.headers["Retry-After"] = "5"
+        return response
     try:
+        base, catalog = store.base, store.catalog
         refused = _apply(store, update)
         if refused is not None:
             return refused
+        if not store.ox.contains_named_graph(ox.NamedNode(catalog)):  # e.g. after DROP ALL
+            store.ox.update(f"INSERT DATA {{ GRAPH <{catalog}> {{ <{catalog}> a ft:Catalog ; "
+                            f"ft:base_iri <{base}> }} }}", prefixes=PREFIXES)
         store.mark_modified()  # any graph may have changed: copies of the view start afresh
         publish(store)
     finally:
@@ -149,7 +242,7 @@ def _apply(store, update: str) -> Response | None:
     from fairtracks_ld.store import PREFIXES
 
     try:
-        store.ox.update(update, prefixes=PREFIXES)
+        store.ox.update(update, prefixes=PREFIXES, base_iri=_base_iri())
     except SyntaxError as failure:
         return error(400, f"SPARQL syntax error: {failure}")
     except RuntimeError as failure:  # Oxigraph's refusals: graph exists, graph missing, ...
