@@ -153,3 +153,55 @@ def test_iris_resolve_as_oxigraph_resolves_them(prologue, term, base):
     end = query.index(" AS ")
     bound = next(t for t in reversed(tokens) if t.kind in (IRI, PNAME) and t.start < end)
     assert bound.iri == expected
+
+
+def test_mutated_attempts_that_oxigraph_sends_out_are_all_refused():
+    """Differential fuzzing (fixed seed, bounded): mutate the corpus and queries that hide a
+    SERVICE in strings, comments and IRIs; whenever Oxigraph would call the unlisted endpoint,
+    the policy must have refused the text."""
+    import random
+
+    hidden = [
+        ("query", f"SELECT * WHERE {{ BIND(\"a SERVICE <{EVIL}> {{ }} b\" AS ?x) }}"),
+        ("query", f"SELECT * WHERE {{ BIND(''' SERVICE <{EVIL}> {{ }} ''' AS ?x) }}"),
+        ("query", f"SELECT * WHERE {{ BIND(1 AS ?a) FILTER(?a<?b) # SERVICE <{EVIL}> {{ }}\n}}"),
+        ("query", "PREFIX e: <http://127.0.0.1:9/> SELECT * WHERE { BIND(<x:a#SERVICE> AS ?x) "
+                  "?s ?p 'e:sparql { }' }"),
+        ("update", f"INSERT DATA {{ <x:a> <x:b> 'LOAD <{EVIL}>' }} # ; LOAD <{EVIL}>"),
+        ("query", f"SELECT * WHERE {{ ?s ?p ?o FILTER(?o<?x) }} ## }}SERVICE<{EVIL}>{{}}"),
+    ]
+    seeds = ATTEMPTS + hidden + [
+        ("query", q.replace("SERVICE <", "SERVICE SILENT <")) for q in allowed_queries(ALLOWED)]
+    noise = [*"{}()<>\"'#?$:.;,\\^@*+-/!=|&\n\t\r ", "\\u0022", "\\u0027", "\\u003C", "\\u003E",
+             "\\u0023", "\\u000A", "SERVICE", " LOAD ", "true", "'''", '"""', "?a<?b", "FILTER(",
+             f"SERVICE <{EVIL}> {{ }}", f"}}SERVICE<{EVIL}>{{}}", "e:", "\\'", '\\"']
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("x:s"), ox.NamedNode("x:p"), ox.Literal("o")))
+    rng = random.Random(20261205)
+    reached = 0
+    for _ in range(4000):
+        kind, text = rng.choice(seeds)
+        for _ in range(rng.randint(1, 5)):
+            at, roll = rng.randrange(len(text) + 1), rng.random()
+            if roll < 0.6:
+                text = text[:at] + rng.choice(noise) + text[at:]
+            elif roll < 0.8:
+                text = text[:at] + text[at + rng.randint(1, 6):]
+            else:
+                other = rng.randrange(len(text) + 1)
+                text = text[:at] + text[min(at, other):max(at, other)] + text[at:]
+        try:
+            if kind == "query":
+                list(store.query(text, prefixes=PREFIXES))
+            else:
+                ox.Store().update(text, prefixes=PREFIXES)
+            continue
+        except OSError as error:
+            if "port 9 " not in str(error):
+                continue
+        except (SyntaxError, RuntimeError, ValueError):
+            continue
+        reached += 1
+        with pytest.raises(PolicyError):
+            check(kind, text)
+    assert reached > 30, reached
