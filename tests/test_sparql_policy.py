@@ -73,10 +73,35 @@ def test_mentions_that_are_not_keywords_pass_with_an_empty_allow_list(text):
     check_query(text, ())
 
 
+@pytest.mark.parametrize("text", [
+    f"SELECT * WHERE {{ ?s ?p 'x'@enSERVICE <{EVIL}> {{ }} }}",
+    "SELECT * WHERE { ?s ?p ?o . SERVICEex:x { } }",
+    "PREFIX service: <http://127.0.0.1:7/> SELECT * WHERE { service:sparql { } }",
+    f"BASE <{ALLOWED}> BASEx <http://127.0.0.1:9/> SELECT * WHERE {{ SERVICE <> {{ }} }}",
+    "SELECT * WHERE { SERVICE SILENTex:sparql { } }",
+    "SELECT * WHERE { SERVICE { } }",
+    "SELECT * WHERE { SERVICE 'http://x' { } }",
+    "SELECT * WHERE { SERVICE <relative> { } }",
+    "SELECT * WHERE { SERVICE undeclared:sparql { } }",
+    "SELECT * WHERE { SERVICE <file:///etc/passwd> { } }",
+    "LOAD <file:///etc/passwd>",
+])
+def test_spellings_that_cannot_be_proved_are_refused(text):
+    with pytest.raises(PolicyError):
+        check("update" if text.startswith("LOAD") else "query", text)
+
+
+def test_a_relative_target_resolves_against_the_callers_base():
+    query = "SELECT * WHERE { SERVICE <sparql> { } }"
+    check_query(query, (ALLOWED,), base="http://127.0.0.1:7/x")
+    with pytest.raises(PolicyError):
+        check_query(query, (ALLOWED,), base="http://127.0.0.1:9/x")
+
+
 def test_anything_unreadable_is_refused_when_it_mentions_service():
     with pytest.raises(PolicyError, match="cannot be read"):
-        check_query(f"SELECT * WHERE {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }} ~", (ALLOWED,))
-    check_query("SELECT * WHERE { ?s ?p ?o } ~", ())  # no mention: Oxigraph reports the error
+        check_query(f"SELECT * WHERE {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }} `", (ALLOWED,))
+    check_query("SELECT * WHERE { ?s ?p ?o } `", ())  # no mention: Oxigraph reports the error
 
 
 @pytest.mark.parametrize(("iri", "normal"), [
@@ -115,7 +140,7 @@ def test_tokens_keep_strings_comments_and_operators_apart():
     assert not [t for t in tokens if t.kind == IRI]
     assert tokens[-1].text == "}"
     with pytest.raises(LexError):
-        tokenize("SELECT ~")
+        tokenize("SELECT `")
 
 
 @pytest.mark.parametrize(("prologue", "term", "base"), [

@@ -163,7 +163,7 @@ def _targets(tokens: list[Token]) -> Iterator[tuple[str, Token]]:
             depth -= 1
         elif token.kind == IRI:
             _refuse_ambiguous_iri(token, tokens[index - 1] if index else None, depth)
-        if token.kind not in (WORD, PNAME):
+        if token.kind not in (WORD, PNAME, LANGTAG):
             continue
         word = token.keyword
         if word in NETWORK_KEYWORDS:
