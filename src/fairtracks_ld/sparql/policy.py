@@ -54,7 +54,10 @@ class PolicyError(ValueError):
 
 def check_query(text: str, allow_list: Iterable[str], *, base: str | None = None,
                 prefixes: Mapping[str, str] | None = None) -> None:
-    """Raise PolicyError unless every SERVICE (and LOAD) in a query is allowed."""
+    """Raise PolicyError unless every SERVICE (and LOAD) in a query is allowed.
+
+    `base` and `prefixes` must be what Oxigraph is given with the same text (`base_iri=`,
+    `prefixes=`); prefixes None means the server's (`fairtracks_ld.store.PREFIXES`)."""
     _check(text, allow_list, base, prefixes)
 
 
