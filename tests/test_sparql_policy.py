@@ -73,10 +73,35 @@ def test_mentions_that_are_not_keywords_pass_with_an_empty_allow_list(text):
     check_query(text, ())
 
 
+@pytest.mark.parametrize("text", [
+    f"SELECT * WHERE {{ ?s ?p 'x'@enSERVICE <{EVIL}> {{ }} }}",
+    "SELECT * WHERE { ?s ?p ?o . SERVICEex:x { } }",
+    "PREFIX service: <http://127.0.0.1:7/> SELECT * WHERE { service:sparql { } }",
+    f"BASE <{ALLOWED}> BASEx <http://127.0.0.1:9/> SELECT * WHERE {{ SERVICE <> {{ }} }}",
+    "SELECT * WHERE { SERVICE SILENTex:sparql { } }",
+    "SELECT * WHERE { SERVICE { } }",
+    "SELECT * WHERE { SERVICE 'http://x' { } }",
+    "SELECT * WHERE { SERVICE <relative> { } }",
+    "SELECT * WHERE { SERVICE undeclared:sparql { } }",
+    "SELECT * WHERE { SERVICE <file:///etc/passwd> { } }",
+    "LOAD <file:///etc/passwd>",
+])
+def test_spellings_that_cannot_be_proved_are_refused(text):
+    with pytest.raises(PolicyError):
+        check("update" if text.startswith("LOAD") else "query", text)
+
+
+def test_a_relative_target_resolves_against_the_callers_base():
+    query = "SELECT * WHERE { SERVICE <sparql> { } }"
+    check_query(query, (ALLOWED,), base="http://127.0.0.1:7/x")
+    with pytest.raises(PolicyError):
+        check_query(query, (ALLOWED,), base="http://127.0.0.1:9/x")
+
+
 def test_anything_unreadable_is_refused_when_it_mentions_service():
     with pytest.raises(PolicyError, match="cannot be read"):
-        check_query(f"SELECT * WHERE {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }} ~", (ALLOWED,))
-    check_query("SELECT * WHERE { ?s ?p ?o } ~", ())  # no mention: Oxigraph reports the error
+        check_query(f"SELECT * WHERE {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }} `", (ALLOWED,))
+    check_query("SELECT * WHERE { ?s ?p ?o } `", ())  # no mention: Oxigraph reports the error
 
 
 @pytest.mark.parametrize(("iri", "normal"), [
@@ -115,7 +140,7 @@ def test_tokens_keep_strings_comments_and_operators_apart():
     assert not [t for t in tokens if t.kind == IRI]
     assert tokens[-1].text == "}"
     with pytest.raises(LexError):
-        tokenize("SELECT ~")
+        tokenize("SELECT `")
 
 
 @pytest.mark.parametrize(("prologue", "term", "base"), [
@@ -153,3 +178,55 @@ def test_iris_resolve_as_oxigraph_resolves_them(prologue, term, base):
     end = query.index(" AS ")
     bound = next(t for t in reversed(tokens) if t.kind in (IRI, PNAME) and t.start < end)
     assert bound.iri == expected
+
+
+def test_mutated_attempts_that_oxigraph_sends_out_are_all_refused():
+    """Differential fuzzing (fixed seed, bounded): mutate the corpus and queries that hide a
+    SERVICE in strings, comments and IRIs; whenever Oxigraph would call the unlisted endpoint,
+    the policy must have refused the text."""
+    import random
+
+    hidden = [
+        ("query", f"SELECT * WHERE {{ BIND(\"a SERVICE <{EVIL}> {{ }} b\" AS ?x) }}"),
+        ("query", f"SELECT * WHERE {{ BIND(''' SERVICE <{EVIL}> {{ }} ''' AS ?x) }}"),
+        ("query", f"SELECT * WHERE {{ BIND(1 AS ?a) FILTER(?a<?b) # SERVICE <{EVIL}> {{ }}\n}}"),
+        ("query", "PREFIX e: <http://127.0.0.1:9/> SELECT * WHERE { BIND(<x:a#SERVICE> AS ?x) "
+                  "?s ?p 'e:sparql { }' }"),
+        ("update", f"INSERT DATA {{ <x:a> <x:b> 'LOAD <{EVIL}>' }} # ; LOAD <{EVIL}>"),
+        ("query", f"SELECT * WHERE {{ ?s ?p ?o FILTER(?o<?x) }} ## }}SERVICE<{EVIL}>{{}}"),
+    ]
+    seeds = ATTEMPTS + hidden + [
+        ("query", q.replace("SERVICE <", "SERVICE SILENT <")) for q in allowed_queries(ALLOWED)]
+    noise = [*"{}()<>\"'#?$:.;,\\^@*+-/!=|&\n\t\r ", "\\u0022", "\\u0027", "\\u003C", "\\u003E",
+             "\\u0023", "\\u000A", "SERVICE", " LOAD ", "true", "'''", '"""', "?a<?b", "FILTER(",
+             f"SERVICE <{EVIL}> {{ }}", f"}}SERVICE<{EVIL}>{{}}", "e:", "\\'", '\\"']
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("x:s"), ox.NamedNode("x:p"), ox.Literal("o")))
+    rng = random.Random(20261205)
+    reached = 0
+    for _ in range(4000):
+        kind, text = rng.choice(seeds)
+        for _ in range(rng.randint(1, 5)):
+            at, roll = rng.randrange(len(text) + 1), rng.random()
+            if roll < 0.6:
+                text = text[:at] + rng.choice(noise) + text[at:]
+            elif roll < 0.8:
+                text = text[:at] + text[at + rng.randint(1, 6):]
+            else:
+                other = rng.randrange(len(text) + 1)
+                text = text[:at] + text[min(at, other):max(at, other)] + text[at:]
+        try:
+            if kind == "query":
+                list(store.query(text, prefixes=PREFIXES))
+            else:
+                ox.Store().update(text, prefixes=PREFIXES)
+            continue
+        except OSError as error:
+            if "port 9 " not in str(error):
+                continue
+        except (SyntaxError, RuntimeError, ValueError):
+            continue
+        reached += 1
+        with pytest.raises(PolicyError):
+            check(kind, text)
+    assert reached > 30, reached

@@ -54,7 +54,10 @@ class PolicyError(ValueError):
 
 def check_query(text: str, allow_list: Iterable[str], *, base: str | None = None,
                 prefixes: Mapping[str, str] | None = None) -> None:
-    """Raise PolicyError unless every SERVICE (and LOAD) in a query is allowed."""
+    """Raise PolicyError unless every SERVICE (and LOAD) in a query is allowed.
+
+    `base` and `prefixes` must be what Oxigraph is given with the same text (`base_iri=`,
+    `prefixes=`); prefixes None means the server's (`fairtracks_ld.store.PREFIXES`)."""
     _check(text, allow_list, base, prefixes)
 
 
@@ -163,7 +166,7 @@ def _targets(tokens: list[Token]) -> Iterator[tuple[str, Token]]:
             depth -= 1
         elif token.kind == IRI:
             _refuse_ambiguous_iri(token, tokens[index - 1] if index else None, depth)
-        if token.kind not in (WORD, PNAME):
+        if token.kind not in (WORD, PNAME, LANGTAG):
             continue
         word = token.keyword
         if word in NETWORK_KEYWORDS:

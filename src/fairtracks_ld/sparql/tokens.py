@@ -49,9 +49,9 @@ _PN_LOCAL = (rf"(?:[{_PN_CHARS_U}:0-9]|{_PLX})"
 _VARNAME = rf"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*"
 _IRI_CHAR = r'[^<>"{}|^`\\\x00-\x20]'
 _EXPONENT = r"[eE][+-]?[0-9]+"
-_TOKEN = re.compile(
-    r"(?P<space>[ \t\r\n]+)"
-    r"|(?P<comment>#[^\r\n]*)"  # Oxigraph ends a comment at CR as well as LF
+_TOKEN = re.compile(  # spaces before a token are skipped inside the match: fewer matches
+    r"[ \t\r\n]*+(?:"
+    r"(?P<comment>#[^\r\n]*)"  # Oxigraph ends a comment at CR as well as LF
     r"|(?P<string>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''"
     r'|"""(?:(?:"|"")?(?:[^"\\]|\\.))*"""'
     r"|'(?:[^'\\\n\r]|\\.)*'"
@@ -64,8 +64,9 @@ _TOKEN = re.compile(
     r"|[0-9]*\.[0-9]+|[0-9]+)"
     r"|(?P<langtag>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)"
     r"|(?P<word>[^\W\d]\w*)"
-    r"|(?P<punct>\^\^|&&|\|\||<=|>=|!=|[{}()\[\].,;*/+\-=!<>|^?$])"
-    r"|(?P<error>.)",
+    r"|(?P<punct>\^\^|&&|\|\||<=|>=|!=|[{}()\[\].,;*/+\-=!<>|^?$~])"  # `~`: RDF 1.2
+    r"|(?P<error>[^ \t\r\n])"
+    r"|(?P<end>\Z))",
     re.DOTALL,
 )
 _LOCAL_ESCAPE = re.compile(r"\\(.)")
@@ -111,13 +112,17 @@ def tokenize(text: str, *, base: str | None = None, prefixes: Mapping[str, str] 
     """The tokens of a query or update, without spaces and comments; raises LexError."""
     source = unescape(text) if escapes == "first" else text
     tokens: list[Token] = []
+    position = 0
     for match in _TOKEN.finditer(source):
+        if match.start() != position:  # every character belongs to some match: none skipped
+            raise LexError("unreadable text", position)
+        position = match.end()
         kind = match.lastgroup
-        if kind in ("space", "comment"):
+        if kind in ("comment", "end"):
             continue
         if kind == "error":
-            raise LexError(f"unexpected character {match.group()!r}", match.start())
-        tokens.append(Token(kind, match.group(), match.start()))
+            raise LexError(f"unexpected character {match.group(kind)!r}", match.start(kind))
+        tokens.append(Token(kind, match.group(kind), match.start(kind)))
     return _resolve(tokens, base, dict(prefixes or {}))
 
 

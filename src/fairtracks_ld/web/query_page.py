@@ -16,13 +16,13 @@ from flask import Blueprint, render_template, url_for
 
 from fairtracks_ld.ontology.iris import curie_to_iri
 from fairtracks_ld.queries import NamedQuery, Param, list_queries, resolve_facet
+from fairtracks_ld.sparql.tokens import VAR, WORD, LexError, Token, tokenize
 
 blueprint = Blueprint("query_page", __name__)
 
 _CURIE = re.compile(r"\b([A-Za-z][A-Za-z_]*:[A-Za-z]*\d+)\b")
 _QUOTED = re.compile(r"\"([^\"]+)\"")
 _WORD = re.compile(r"[a-z_]+")
-_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,49 +54,41 @@ def example_value(param: Param) -> str | None:
     return None
 
 
-def _block_end(text: str, start: int) -> int:
-    """Index just past the `}` closing the `{` at `start` (strings and IRIs are skipped)."""
-    depth, i = 0, start
-    while i < len(text):
-        char = text[i]
-        if char in "\"'":
-            end = text.find(char, i + 1)
-            i = end if end > 0 else len(text)
-        elif char == "<" and re.match(r"<[^\s<>\"{}|^`\\]*>", text[i:]):
-            i = text.index(">", i)
-        elif char == "#":
-            end = text.find("\n", i)
-            i = end if end > 0 else len(text)
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return len(text)
+def _block_end(tokens: tuple[Token, ...], brace: int) -> int:
+    """Index of the `}` token closing the `{` token at `brace`."""
+    depth = 0
+    for index in range(brace, len(tokens)):
+        depth += {"{": 1, "}": -1}.get(tokens[index].text, 0)
+        if depth == 0:
+            return index
+    return len(tokens)
 
 
 def bind_examples(text: str, values: dict[str, str]) -> str:
     """Insert `VALUES ?x { v }` lines into the innermost WHERE group that uses each variable."""
-    wheres = list(_WHERE.finditer(text))
-    if not wheres or not values:
+    try:
+        tokens = tuple(tokenize(text))
+    except LexError:
+        return text
+    braces = [index + 1 for index, token in enumerate(tokens[:-1])  # each WHERE's `{`
+              if token.kind == WORD and token.keyword == "where" and tokens[index + 1].text == "{"]
+    if not braces or not values:
         return text
     inserts: dict[int, list[str]] = {}
     for name, value in values.items():
-        used = re.compile(rf"[?$]{re.escape(name)}\b")
-        chosen = wheres[0]
-        for match in reversed(wheres):
-            brace = match.end() - 1
-            if used.search(text, brace, _block_end(text, brace)):
-                chosen = match
+        chosen = braces[0]
+        for brace in reversed(braces):
+            if any(token.kind == VAR and token.text[1:] == name
+                   for token in tokens[brace:_block_end(tokens, brace)]):
+                chosen = brace
                 break
-        inserts.setdefault(chosen.end(), []).append(f"VALUES ?{name} {{ {value} }}")
+        inserts.setdefault(chosen, []).append(f"VALUES ?{name} {{ {value} }}")
     out = text
-    for at in sorted(inserts, reverse=True):
-        indent = "  " * max(1, text.count("{", 0, at) - text.count("}", 0, at))
-        lines = "".join(f"\n{indent}{line}  # example value: change it or remove this line"
-                        for line in inserts[at])
+    for brace in sorted(inserts, reverse=True):
+        depth = sum({"{": 1, "}": -1}.get(token.text, 0) for token in tokens[:brace + 1])
+        at = tokens[brace].start + 1
+        lines = "".join(f"\n{'  ' * max(1, depth)}{line}  # example value: change it or remove "
+                        "this line" for line in inserts[brace])
         out = out[:at] + lines + out[at:]
     return out
 

@@ -39,7 +39,7 @@ def _keywords(tokens: tuple[Token, ...]) -> set[str]:
 def describes_constants(query: str) -> bool:
     """Whether the query is only `DESCRIBE` of IRIs (after a prologue): no pattern, no
     variables, no dataset; its cost is bounded by the triples about those resources."""
-    tokens = _tokens(query)
+    tokens = _tokens(query) if "describe" in query.casefold() else None
     if not tokens:
         return False
     index = 0
@@ -59,12 +59,17 @@ def describes_constants(query: str) -> bool:
 
 def declares_dataset(query: str) -> bool:
     """Whether the query has FROM or FROM NAMED clauses (its own RDF dataset)."""
+    if "from" not in query.casefold():  # a keyword is spelled out: no token needed to say no
+        return False
     tokens = _tokens(query)
     return tokens is not None and "from" in _keywords(tokens)
 
 
 def names_graphs(query: str) -> bool:
     """Whether the query reads named graphs or declares its dataset (FROM or GRAPH); True
-    when the text cannot be read (the full store is the safe place to report its error)."""
+    when it mentions them but cannot be read (the full store then reports the error)."""
+    folded = query.casefold()
+    if "from" not in folded and "graph" not in folded:
+        return False
     tokens = _tokens(query)
     return tokens is None or bool(_keywords(tokens) & {"from", "graph"})
