@@ -167,7 +167,7 @@ def endpoint() -> Response:
 
             return service_description()
         settings = current_app.config["SETTINGS"]
-        check_query(query, settings.service_allow_list)
+        check_query(query, settings.service_allow_list, base=_base_iri())
         _check_format_parameter()
         result_type = _negotiate(RESULT_FORMATS, RESULT_NAMES, RESULT_ACCEPT_ALIASES,
                                  "application/sparql-results+json")
@@ -207,7 +207,7 @@ def _update(update: str) -> Response:
     try:
         update = with_update_dataset(update, _graphs("using-graph-uri") or [],
                                      _graphs("using-named-graph-uri") or [])
-        check_update(update, settings.service_allow_list)
+        check_update(update, settings.service_allow_list, base=_base_iri())
     except UpdateDatasetError as failure:
         return error(400, str(failure))
     except PolicyError as failure:
