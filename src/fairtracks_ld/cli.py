@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
 from fairtracks_ld.standard import VARIANTS
-from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore, report_graph
+from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -51,11 +51,11 @@ def _store(args: argparse.Namespace, read_only: bool = False) -> TrackStore:
     return TrackStore(args.store, base=args.base_iri, read_only=read_only)
 
 
-def _publish(store: TrackStore) -> None:
+def _publish(store: TrackStore) -> Path:
     """Make what was written visible to running servers (they read published snapshots)."""
     from fairtracks_ld.snapshots import publish
 
-    publish(store)
+    return publish(store)
 
 
 @contextmanager
@@ -78,8 +78,8 @@ def _output(path: str | None):
 def cmd_load(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from fairtracks_ld import load_output
     from fairtracks_ld.load import expand_sources, load_sources
-    from fairtracks_ld.models import describe
 
     sources = expand_sources(args.paths)
     if not sources:
@@ -91,25 +91,25 @@ def cmd_load(args: argparse.Namespace) -> int:
                           progress=lambda _: bar.update(), allow_invalid=args.allow_invalid,
                           model=args.model)
     bar.close()
-    for source, version, notes, validation in report.loaded:
-        current = "current" if version.current else "stored (a later-dated version is current)"
-        print(f"loaded {source} → {version.graph} [{describe(version.variant)}, {current}]")
-        if validation is not None and not validation.valid:
-            print(f"  INVALID, loaded with --allow-invalid: {validation.summary()}\n"
-                  f"  the W3C report is kept in graph <{report_graph(version.graph)}>")
-        for note in notes if args.verbose else [n for n in notes if n.level == "warning"]:
-            print(f"  {note.level}: {note.pointer}: {note.message}")
-    _publish(store)
-    for error in report.failed:
-        print(f"error: {error}", file=sys.stderr)
-    refused = [e.validation for e in report.failed if e.validation is not None]
-    if refused:
-        from fairtracks_ld.validation import render_text
-
-        print("refused (nothing of these was stored; fix them, or load with --allow-invalid):\n"
-              + render_text(refused), file=sys.stderr, end="")
-    print(f"{len(report.loaded)} loaded, {len(report.failed)} failed", file=sys.stderr)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    for line in load_output.loaded_lines(report, args.verbose):
+        print(line)
+    sys.stdout.flush()
+    for line in load_output.problem_lines(report, args.verbose):
+        print(line, file=sys.stderr)
+    snapshot, published = None, True
+    if report.loaded:  # what loaded is published even when other files were not
+        try:
+            snapshot = _publish(store)
+        except (OSError, RuntimeError) as error:
+            published = False
+            print(f"error: the loaded documents are stored but could not be published for "
+                  f"servers ({error}); the next load or `serve` publishes them", file=sys.stderr)
+    for line in load_output.summary_lines(report, snapshot):
+        print(line, file=sys.stderr)
+    if args.report:
+        load_output.write_report(args.report,
+                                 load_output.report_json(report, str(args.store), snapshot))
+    return EXIT_OK if report.ok and published else EXIT_FAILED
 
 
 def _read_query(text: str) -> str:
@@ -379,7 +379,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for report in reports:
             sys.stdout.buffer.write(report.shacl_report(fmt))
     else:
-        sys.stdout.write(render_text(reports))
+        sys.stdout.write(render_text(reports, verbose=args.verbose))
     return exit_code(reports)
 
 
@@ -462,7 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--allow-invalid", action="store_true",
                       help="store documents that break the standard too (each is validated "
                            "first either way; the report is kept in the store)")
-    load.add_argument("-v", "--verbose", action="store_true", help="also print info notes")
+    load.add_argument("-v", "--verbose", action="store_true",
+                      help="list every note and finding (default: grouped by kind, with a count "
+                           "and the first few JSON Pointers) and print info notes too")
+    load.add_argument("--report", metavar="FILE.json",
+                      help="also write everything as JSON: per source its status, version graph, "
+                           "notes and findings with JSON Pointers")
     load.set_defaults(func=cmd_load)
 
     query = commands.add_parser("query", help="run a SPARQL query over the current view",
@@ -517,6 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", default="text", choices=["text", "json", "turtle", "jsonld"],
                           help="text/json reports with JSON Pointers, or the W3C "
                                "sh:ValidationReport in Turtle or JSON-LD")
+    validate.add_argument("-v", "--verbose", action="store_true",
+                          help="text format: list every finding (default: grouped by rule, "
+                               "with a count and the first few JSON Pointers)")
     validate.add_argument("--against-store", action="store_true",
                           help="also check uniqueness and references against the store")
     validate.set_defaults(func=cmd_validate)

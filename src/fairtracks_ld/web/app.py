@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         dumps,
         home,
         query_page,
+        resolve,
         resources,
         search,
         sparql,
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
     )
     for module in (home, query_page, sparql, description, dumps, search, api, vocabulary,
-                   resources):
+                   resolve, resources):
         app.register_blueprint(module.blueprint)
     app.extensions["search_index"].warm()
 
