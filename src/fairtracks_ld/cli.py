@@ -123,14 +123,17 @@ def _read_query(text: str) -> str:
     return text
 
 
-def _print_table(solutions: ox.QuerySolutions, out: IO[str], skip: Sequence[str] = ()) -> None:
+def _print_table(solutions: ox.QuerySolutions, out: IO[str], skip: Sequence[str] = (),
+                 limit: int | None = None) -> None:
     names = [v.value for v in solutions.variables if v.value not in skip]
     rows = [["" if row[n] is None else _short(row[n]) for n in names] for row in solutions]
-    widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
+    shown = rows if limit is None else rows[:limit]
+    widths = [max([len(n), *(len(r[i]) for r in shown)]) for i, n in enumerate(names)]
     out.write("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip() + "\n")
-    for row in rows:
+    for row in shown:
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
-    out.write(f"({len(rows)} rows)\n")
+    more = f", the first {len(shown)} shown" if len(shown) < len(rows) else ""
+    out.write(f"({len(rows)} rows{more})\n")
 
 
 def _short(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
@@ -318,7 +321,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not isinstance(result, ox.QuerySolutions):
         raise UsageError(f"{named.name} is not a SELECT query; run it with `query @{named.path}`")
     if args.format == "table":
-        _print_table(result, sys.stdout, skip=[p.name for p in named.params])
+        _print_table(result, sys.stdout, skip=[p.name for p in named.params], limit=args.limit)
     else:
         result.serialize(sys.stdout.buffer, RESULT_FORMATS[args.format])
         sys.stdout.flush()
@@ -582,6 +585,8 @@ def _add_search_commands(commands: argparse._SubParsersAction) -> None:
                         help="a parameter value (repeatable)")
     search.add_argument("--list", action="store_true", help="list the named queries")
     search.add_argument("--format", default="table", choices=["table", *RESULT_FORMATS])
+    search.add_argument("--limit", type=int, metavar="N",
+                        help="table format: print the first N rows (and how many there are)")
     search.set_defaults(func=cmd_search)
     reason = commands.add_parser(
         "reason", help="recompute the class closure and the tracks' ancestor links",

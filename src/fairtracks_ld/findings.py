@@ -20,10 +20,11 @@ from typing import Any, Protocol
 
 LEVELS = ("violation", "warning", "info")  # most severe first: groups are shown in this order
 SHOWN = 3  # pointers shown per group unless verbose
+VALUE_CHARS = 40  # a value shown beside a group's pointer is cut to this length
 TIMES = "\u00d7"  # the multiplication sign: "warning TIMES 500" reads "500 warnings"
 
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_IRI = re.compile(r"<?\bhttps?://[^\s,;<>()]+>?")
+_IRI = re.compile(r"<?\bhttps?://[^\s,;<>()]*[^\s,;<>().:]>?")
 _NUMBER = re.compile(r"(?<![\w/.-])\d+(?:\.\d+)?(?![\w/.-])")
 
 
@@ -81,7 +82,7 @@ class Group:
 def template(message: str) -> str:
     """A message with its values (quoted strings, IRIs, numbers) blanked out as '…'."""
     blanked = _QUOTED.sub("'…'", message)
-    blanked = _IRI.sub("<…>", blanked)
+    blanked = _IRI.sub("…", blanked)
     return _NUMBER.sub("…", blanked)
 
 
@@ -118,10 +119,11 @@ def render(items: Iterable[Item], verbose: bool = False, shown: int = SHOWN,
             lines.extend(f"{indent}  {_place(item)}: {item.message}{_value(item)}"
                          for item in found.items)
         else:
-            places = ", ".join(_place(item) + _value(item) for item in found.items[:shown])
+            places = ", ".join(_place(item) + _value(item, VALUE_CHARS)
+                               for item in found.items[:shown])
             more = f" … and {found.count - shown} more" if found.count > shown else ""
             lines.append(f"{indent}{found.level} {TIMES}{found.count}: {found.message} "
-                         f"at {places}{more}")
+                         f"— at {places}{more}")
     return lines
 
 
@@ -137,5 +139,10 @@ def _place(item: Item) -> str:
     return item.pointer or "/"
 
 
-def _value(item: Item) -> str:
-    return "" if item.value is None else f" (value: {json.dumps(item.value, ensure_ascii=False)})"
+def _value(item: Item, limit: int | None = None) -> str:
+    if item.value is None:
+        return ""
+    text = json.dumps(item.value, ensure_ascii=False)
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return f" (value: {text})"
