@@ -39,9 +39,9 @@ run: install
 	@$(FTLD) load --allow-invalid standard/v1-current/examples/fairtracks.example.json standard/master/examples/fairtracks.example.json
 	@$(FTLD) load --bulk $(DEMO)/corpus
 	@echo "--- tracks per technique (queries/tracks-per-technique.rq):"
-	@$(FTLD) query @queries/tracks-per-technique.rq
+	@$(FTLD) query @queries/tracks-per-technique.rq --limit 8
 	@echo "--- tracks of lymphocytes and every cell type below (named query tracks-by-cell-type):"
-	@$(FTLD) search tracks-by-cell-type --param term=lymphocyte --limit 10
+	@$(FTLD) search tracks-by-cell-type --param term=lymphocyte --limit 8
 	@echo "--- serving $(DEMO_STORE) (Ctrl-C stops):"
 	@$(FTLD) serve --host 127.0.0.1 --port $(PORT) --access-log -
 

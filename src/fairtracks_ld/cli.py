@@ -153,7 +153,7 @@ def cmd_query(args: argparse.Namespace) -> int:
                 import io
 
                 text = io.StringIO()
-                _print_table(result, text)
+                _print_table(result, text, limit=args.limit)
                 out.write(text.getvalue().encode())
             elif args.format in RESULT_FORMATS:
                 result.serialize(out, RESULT_FORMATS[args.format])
@@ -483,6 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--all-graphs", action="store_true",
                        help="query every graph (all versions) instead of the current view")
     query.add_argument("-o", "--output", help="write to a file instead of stdout")
+    query.add_argument("--limit", type=int, metavar="N",
+                       help="table format: print the first N rows (and how many there are)")
     query.set_defaults(func=cmd_query)
 
     dump = commands.add_parser("dump", help="dump the store or one graph",

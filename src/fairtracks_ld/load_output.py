@@ -42,8 +42,10 @@ def problem_lines(report: LoadReport, verbose: bool = False) -> list[str]:
     """Each document not loaded: why, and the grouped findings of a refused one."""
     lines = []
     for error in report.not_loaded:
-        lines.append(f"error: {error}")
-        if error.validation is not None:
+        if error.validation is None:
+            lines.append(f"error: {error}")
+        else:  # the reason, then every violation and warning, grouped
+            lines.append(f"error: {error.source}: {_reason(error)}:")
             lines.extend(findings.render(error.validation.items(), verbose=verbose))
     if any(e.validation is not None for e in report.refused):
         lines.append("refused documents were not stored; fix them, or load them with "
@@ -54,13 +56,16 @@ def problem_lines(report: LoadReport, verbose: bool = False) -> list[str]:
 def summary_lines(report: LoadReport, snapshot: Path | None) -> list[str]:
     """Counts, the reason for each document not loaded, and what servers now see."""
     total = len(report.loaded) + len(report.not_loaded)
+    documents = f"{total} document{'s' if total != 1 else ''}"
+    published = f"published snapshot {snapshot}" if snapshot is not None else ""
+    if report.ok:
+        return [f"all {documents} loaded" + (f"; {published}" if published else "")]
     lines = [f"{len(report.loaded)} loaded, {len(report.refused)} refused (breaks the standard), "
-             f"{len(report.failed)} failed (could not be read or written) of {total} "
-             f"document{'s' if total != 1 else ''}"]
+             f"{len(report.failed)} failed (could not be read or written) of {documents}"]
     lines.extend(f"  {_status(error)} {error.source}: {_reason(error)}"
                  for error in report.not_loaded)
-    if snapshot is not None:
-        lines.append(f"published snapshot {snapshot}: servers now see what was loaded")
+    if published:
+        lines.append(f"{published}: servers now see the documents that loaded")
     elif not report.loaded:
         lines.append("nothing loaded: no new snapshot published")
     return lines
