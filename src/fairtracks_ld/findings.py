@@ -21,7 +21,7 @@ from typing import Any, Protocol
 LEVELS = ("violation", "warning", "info")  # most severe first: groups are shown in this order
 SHOWN = 3  # pointers shown per group unless verbose
 VALUE_CHARS = 40  # a value shown beside a group's pointer is cut to this length
-TIMES = "\u00d7"  # the multiplication sign: "warning TIMES 500" reads "500 warnings"
+PLURALS = {"violation": "violations", "warning": "warnings", "info": "info notes"}
 
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _IRI = re.compile(r"<?\bhttps?://[^\s,;<>()]*[^\s,;<>().:]>?")
@@ -115,24 +115,20 @@ def render(items: Iterable[Item], verbose: bool = False, shown: int = SHOWN,
             lines.append(f"{indent}{found.level}: {_place(found.items[0])}: "
                          f"{found.items[0].message}{_value(found.items[0])}")
         elif verbose:
-            lines.append(f"{indent}{found.level} {TIMES}{found.count}: {found.message}")
+            lines.append(f"{indent}{found.count} {_plural(found.level)}: {found.message}")
             lines.extend(f"{indent}  {_place(item)}: {item.message}{_value(item)}"
                          for item in found.items)
         else:
             places = ", ".join(_place(item) + _value(item, VALUE_CHARS)
                                for item in found.items[:shown])
             more = f" … and {found.count - shown} more" if found.count > shown else ""
-            lines.append(f"{indent}{found.level} {TIMES}{found.count}: {found.message} "
+            lines.append(f"{indent}{found.count} {_plural(found.level)}: {found.message} "
                          f"— at {places}{more}")
     return lines
 
 
-def counts(items: Iterable[Item]) -> dict[str, int]:
-    """How many findings of each level, e.g. {"warning": 3}."""
-    totals: dict[str, int] = {}
-    for item in items:
-        totals[item.level] = totals.get(item.level, 0) + 1
-    return totals
+def _plural(level: str) -> str:
+    return PLURALS.get(level, level + "s")
 
 
 def _place(item: Item) -> str:
@@ -144,5 +140,5 @@ def _value(item: Item, limit: int | None = None) -> str:
         return ""
     text = json.dumps(item.value, ensure_ascii=False)
     if limit is not None and len(text) > limit:
-        text = text[:limit - 1] + "…"
+        text = text[:limit - 1] + ("…\"" if text.startswith('"') else "…")
     return f" (value: {text})"
