@@ -72,19 +72,19 @@ class LoadReport:
     be read or written)."""
 
     loaded: list[Loaded] = field(default_factory=list)
-    refused: list[RefusedDocument] = field(default_factory=list)
-    failed: list[DocumentError] = field(default_factory=list)
+    not_loaded: list[DocumentError] = field(default_factory=list)  # in the order of the batch
 
     @property
     def ok(self) -> bool:
-        return not self.refused and not self.failed
+        return not self.not_loaded
 
     @property
-    def not_loaded(self) -> list[DocumentError]:
-        return [*self.refused, *self.failed]
+    def refused(self) -> list[DocumentError]:
+        return [e for e in self.not_loaded if isinstance(e, RefusedDocument)]
 
-    def add_error(self, error: DocumentError) -> None:
-        (self.refused if isinstance(error, RefusedDocument) else self.failed).append(error)
+    @property
+    def failed(self) -> list[DocumentError]:
+        return [e for e in self.not_loaded if not isinstance(e, RefusedDocument)]
 
 
 def expand_sources(paths: Iterable[str]) -> list[str]:
@@ -169,7 +169,7 @@ def load_sources(
     items = _prefetch(mapped()) if bulk else mapped()
     for source, item in items:
         if isinstance(item, DocumentError):
-            report.add_error(item)
+            report.not_loaded.append(item)
         else:
             if validate and validator is None:
                 from fairtracks_ld.validation import Validator
@@ -182,7 +182,7 @@ def load_sources(
             except Exception as error:  # store.write rolled this file back
                 outcome = DocumentError(source, f"could not be stored: {_describe(error)}")
             if isinstance(outcome, DocumentError):
-                report.add_error(outcome)
+                report.not_loaded.append(outcome)
             else:
                 report.loaded.append(outcome)
         if progress:
