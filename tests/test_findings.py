@@ -42,9 +42,11 @@ def test_kinds_levels_and_values():
     assert groups[1].message == "'label_long' is too long"  # all alike: the message itself
     lines = findings.render(items)
     assert lines[0] == "  violation: /tracks/0/file_url: 'file_url' is required"
-    assert lines[1].startswith("  4 warnings: 'label_long' is too long — at /tracks/0/label_long "
-                               '(value: "a long label a long label a long label…"), ')
-    assert lines[1].endswith(" … and 1 more")
+    assert lines[1] == ("  4 warnings: 'label_long' is too long — at /tracks/0/label_long, "
+                        "/tracks/1/label_long, /tracks/2/label_long … and 1 more")
+    verbose = findings.render(items, verbose=True)
+    value = "a long label " * 10
+    assert verbose[2] == f"    /tracks/0/label_long: 'label_long' is too long (value: \"{value}\")"
     assert findings.template("the document follows http://a.org/v1.owl, but the store has "
                              "http://a.org/v2.owl: search uses 2 releases") == (
         "the document follows …, but the store has …: search uses … releases")

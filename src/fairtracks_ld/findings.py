@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 LEVELS = ("violation", "warning", "info")  # most severe first: groups are shown in this order
 SHOWN = 3  # pointers shown per group unless verbose
-VALUE_CHARS = 40  # a value shown beside a group's pointer is cut to this length
 PLURALS = {"violation": "violations", "warning": "warnings", "info": "info notes"}
 
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -108,7 +107,7 @@ def group(items: Iterable[Item]) -> list[Group]:
 def render(items: Iterable[Item], verbose: bool = False, shown: int = SHOWN,
            indent: str = "  ") -> list[str]:
     """Text lines: one per group (count, message, first `shown` pointers), or with `verbose`
-    one per finding under its group's heading."""
+    one per finding (with its value) under its group's heading."""
     lines = []
     for found in group(items):
         if found.count == 1:
@@ -119,8 +118,7 @@ def render(items: Iterable[Item], verbose: bool = False, shown: int = SHOWN,
             lines.extend(f"{indent}  {_place(item)}: {item.message}{_value(item)}"
                          for item in found.items)
         else:
-            places = ", ".join(_place(item) + _value(item, VALUE_CHARS)
-                               for item in found.items[:shown])
+            places = ", ".join(_place(item) for item in found.items[:shown])
             more = f" … and {found.count - shown} more" if found.count > shown else ""
             lines.append(f"{indent}{found.count} {_plural(found.level)}: {found.message} "
                          f"— at {places}{more}")
@@ -135,10 +133,8 @@ def _place(item: Item) -> str:
     return item.pointer or "/"
 
 
-def _value(item: Item, limit: int | None = None) -> str:
-    if item.value is None:
+def _value(item: Item) -> str:
+    """The value, unless the message already says it."""
+    if item.value is None or (isinstance(item.value, str) and item.value in item.message):
         return ""
-    text = json.dumps(item.value, ensure_ascii=False)
-    if limit is not None and len(text) > limit:
-        text = text[:limit - 1] + ("…\"" if text.startswith('"') else "…")
-    return f" (value: {text})"
+    return f" (value: {json.dumps(item.value, ensure_ascii=False)})"
