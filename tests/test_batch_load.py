@@ -116,3 +116,5 @@ def test_all_loaded_exits_0_and_usage_errors_exit_2(tmp_path, generated):
     (tmp_path / "empty").mkdir()
     result = run(store, "load", str(tmp_path / "empty"))
     assert result.returncode == 2 and "no documents found" in result.stderr
+    result = run(store, "load", str(good), "--report", str(tmp_path / "no" / "report.json"))
+    assert result.returncode == 2 and "no such folder" in result.stderr

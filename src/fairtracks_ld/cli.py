@@ -84,6 +84,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     sources = expand_sources(args.paths)
     if not sources:
         raise UsageError("no documents found in " + " ".join(args.paths))
+    if args.report and not Path(args.report).resolve().parent.is_dir():
+        raise UsageError(f"--report {args.report}: no such folder")
     store = _store(args)
     bar = tqdm(total=len(sources), unit="doc", disable=None if len(sources) > 1 else True,
                file=sys.stderr)
@@ -390,6 +392,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
+    from fairtracks_ld import findings
     from fairtracks_ld.augment import augment
     from fairtracks_ld.load import DocumentError, read_json
     from fairtracks_ld.models import FAIRTRACKS
@@ -417,8 +420,9 @@ def cmd_augment(args: argparse.Namespace) -> int:
               + render_text([report]), file=sys.stderr, end="")
         return EXIT_FAILED
     result = augment(document, ontologies)
-    for note in result.notes if args.verbose else result.warnings:
-        print(f"{note.level}: {note.pointer}: {note.message}", file=sys.stderr)
+    notes = findings.from_notes(result.notes if args.verbose else result.warnings)
+    for line in findings.render(notes, verbose=args.verbose, indent=""):
+        print(line, file=sys.stderr)
     checked = validator.document(result.document, f"{source} (augmented)", model=FAIRTRACKS)
     if not checked.valid:
         print("error: the augmented document does not validate, nothing written:\n"
