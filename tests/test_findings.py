@@ -21,8 +21,9 @@ def unknown_prefix(index: int) -> Item:
 def test_alike_messages_group_into_one_line_with_a_count_and_three_pointers():
     items = [unknown_prefix(i) for i in range(1000)]
     lines = findings.render(items)
-    assert lines == ["  1000 warnings: unknown CURIE prefix '…' in '…'; no link made — at "
-                     "/tracks/0/global_id, /tracks/1/global_id, /tracks/2/global_id … and 997 more"]
+    assert lines == ["  1000 warnings like: unknown CURIE prefix 'nowhere' in 'nowhere:0'; no link "
+                     "made — at /tracks/0/global_id, /tracks/1/global_id, /tracks/2/global_id … "
+                     "and 997 more"]
     verbose = findings.render(items, verbose=True)
     assert len(verbose) == 1001 and verbose[1] == (
         "    /tracks/0/global_id: unknown CURIE prefix 'nowhere' in 'nowhere:0'; no link made")
@@ -39,7 +40,7 @@ def test_kinds_levels_and_values():
     groups = findings.group(items)
     assert [(g.level, g.count) for g in groups] == [("violation", 1), ("warning", 4),
                                                     ("warning", 1), ("info", 1)]
-    assert groups[1].message == "'label_long' is too long"  # all alike: the message itself
+    assert groups[1].heading == "4 warnings: 'label_long' is too long"  # all say the same
     lines = findings.render(items)
     assert lines[0] == "  violation: /tracks/0/file_url: 'file_url' is required"
     assert lines[1] == ("  4 warnings: 'label_long' is too long — at /tracks/0/label_long, "
@@ -69,12 +70,12 @@ def test_load_and_validate_group_repeated_warnings(tmp_path, generated):
     result = run(tmp_path / "store", "load", str(path))
     assert result.returncode == 0, result.stderr
     prefix = [line for line in result.stdout.splitlines() if "unknown CURIE prefix" in line]
-    assert prefix == [f"  {len(tracks)} warnings: unknown CURIE prefix '…' in '…'; no link made"
-                      f" — at /tracks/0/global_id, /tracks/1/global_id, /tracks/2/global_id "
-                      f"… and {len(tracks) - 3} more"]
+    assert prefix == [f"  {len(tracks)} warnings like: unknown CURIE prefix 'nowhere' in "
+                      f"'nowhere:0'; no link made — at /tracks/0/global_id, /tracks/1/global_id, "
+                      f"/tracks/2/global_id … and {len(tracks) - 3} more"]
     assert len(result.stdout.splitlines()) < 10
     verbose = run(tmp_path / "store2", "load", "--verbose", str(path))
-    assert sum("unknown CURIE prefix 'nowhere'" in line
+    assert sum(line.startswith("    /tracks/") and "unknown CURIE prefix 'nowhere'" in line
                for line in verbose.stdout.splitlines()) == len(tracks)
     checked = run(tmp_path / "store", "validate", str(path))
     assert checked.returncode == 0, checked.stdout

@@ -70,12 +70,12 @@ class Group:
         return len(self.items)
 
     @property
-    def message(self) -> str:
-        """The message when every finding says the same, else the message's template."""
+    def heading(self) -> str:
+        """'500 warnings: {message}' when all say the same, else '500 warnings like: {first}'
+        (the first message names real values, which says more than the template)."""
         first = self.items[0].message
-        if all(item.message == first for item in self.items):
-            return first
-        return template(first)
+        alike = "" if all(item.message == first for item in self.items) else " like"
+        return f"{self.count} {PLURALS.get(self.level, self.level + 's')}{alike}: {first}"
 
 
 def template(message: str) -> str:
@@ -114,19 +114,14 @@ def render(items: Iterable[Item], verbose: bool = False, shown: int = SHOWN,
             lines.append(f"{indent}{found.level}: {_place(found.items[0])}: "
                          f"{found.items[0].message}{_value(found.items[0])}")
         elif verbose:
-            lines.append(f"{indent}{found.count} {_plural(found.level)}: {found.message}")
+            lines.append(f"{indent}{found.heading}")
             lines.extend(f"{indent}  {_place(item)}: {item.message}{_value(item)}"
                          for item in found.items)
         else:
             places = ", ".join(_place(item) for item in found.items[:shown])
             more = f" … and {found.count - shown} more" if found.count > shown else ""
-            lines.append(f"{indent}{found.count} {_plural(found.level)}: {found.message} "
-                         f"— at {places}{more}")
+            lines.append(f"{indent}{found.heading} — at {places}{more}")
     return lines
-
-
-def _plural(level: str) -> str:
-    return PLURALS.get(level, level + "s")
 
 
 def _place(item: Item) -> str:
