@@ -22,7 +22,7 @@ LEVELS = ("violation", "warning", "info")  # most severe first: groups are shown
 SHOWN = 3  # pointers shown per group unless verbose
 PLURALS = {"violation": "violations", "warning": "warnings", "info": "info notes"}
 
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_QUOTED = re.compile(r"'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\"")
 _IRI = re.compile(r"<?\bhttps?://[^\s,;<>()]*[^\s,;<>().:]>?")
 _NUMBER = re.compile(r"(?<![\w/.-])\d+(?:\.\d+)?(?![\w/.-])")
 
@@ -87,8 +87,7 @@ def template(message: str) -> str:
 
 def from_notes(notes: Iterable[Noted]) -> list[Item]:
     """Loader or augmentation notes as findings."""
-    return [Item(note.level, note.pointer, note.message, getattr(note, "kind", "") or "")
-            for note in notes]
+    return [Item(note.level, note.pointer, note.message) for note in notes]
 
 
 def group(items: Iterable[Item]) -> list[Group]:
