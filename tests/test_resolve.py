@@ -77,6 +77,9 @@ def test_several_declaring_objects_give_300_with_the_candidates(server):
                            headers={"Accept": "text/html"})
     assert as_html.status_code == 300 and as_html.headers["Content-Type"].startswith("text/html")
     assert all(f'href="{iri}"' in as_html.text for iri in tracks)
+    turtle = requests.get(server + "resolve/fairtracks:1", allow_redirects=False, timeout=30,
+                          headers={"Accept": "text/turtle"})
+    assert turtle.status_code == 406
 
 
 def test_other_global_ids_resolve_too_and_encoded_paths_decode(server):
