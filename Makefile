@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STORE  ?= var/store
+# The demo's own folder (store, its snapshots, the generated corpus). `make run` rebuilds it only
+# when its marker says `make run` made it: the CLI's default store var/store is never touched.
+DEMO   ?= var/demo
+DEMO_STORE := $(DEMO)/store
+DEMO_MARKER := $(DEMO)/.made-by-make-run
 DEMO_TRACKS ?= 5000
 PORT   ?= 8000
 # IRIs are minted under the address the demo is served at, so they dereference there.
@@ -21,18 +25,25 @@ $(VENV)/.installed: requirements.lock pyproject.toml Makefile
 install: $(VENV)/.installed
 
 # Main job: load the bundled ontologies, the example documents and a generated demo corpus into
-# the on-disk store, show an ancestor-aware search, then serve it on localhost (prints the URL).
+# the demo's own store, show an ancestor-aware search, then serve it on localhost (prints the URL).
 # The official v1-current example breaks one CURIE rule ("encode: ENCFF207FGO"), so it is loaded
 # with --allow-invalid, its validation report kept in the store.
+FTLD := $(BIN)/fairtracks-ld --store $(DEMO_STORE) --base-iri $(BASE_IRI)
 run: install
-	rm -rf $(STORE) $(STORE).snapshots var/demo-corpus
-	$(BIN)/fairtracks-ld generate --tracks $(DEMO_TRACKS) --seed 1 --out var/demo-corpus
-	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) ontologies load
-	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) load --allow-invalid standard/v1-current/examples/fairtracks.example.json standard/master/examples/fairtracks.example.json
-	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) load --bulk var/demo-corpus
-	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) query @queries/tracks-per-technique.rq
-	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) search tracks-by-cell-type --param term=lymphocyte
-	$(BIN)/fairtracks-ld --store $(STORE) --base-iri $(BASE_IRI) serve --host 127.0.0.1 --port $(PORT) --access-log -
+	@if [ -e $(DEMO) ] && [ ! -e $(DEMO_MARKER) ]; then \
+	  echo "error: $(DEMO) exists but make run did not create it, so it is left alone;" \
+	       "move it away or run: make run DEMO=another/folder" >&2; exit 1; fi
+	@rm -rf $(DEMO) && mkdir -p $(DEMO) && echo "made by make run, which deletes and rebuilds $(DEMO)" > $(DEMO_MARKER)
+	@$(BIN)/fairtracks-ld generate --tracks $(DEMO_TRACKS) --seed 1 --out $(DEMO)/corpus
+	@$(FTLD) ontologies load
+	@$(FTLD) load --allow-invalid standard/v1-current/examples/fairtracks.example.json standard/master/examples/fairtracks.example.json
+	@$(FTLD) load --bulk $(DEMO)/corpus
+	@echo "--- tracks per technique (queries/tracks-per-technique.rq):"
+	@$(FTLD) query @queries/tracks-per-technique.rq --limit 8
+	@echo "--- tracks of lymphocytes and every cell type below (named query tracks-by-cell-type):"
+	@$(FTLD) search tracks-by-cell-type --param term=lymphocyte --limit 8
+	@echo "--- serving $(DEMO_STORE) (Ctrl-C stops):"
+	@$(FTLD) serve --host 127.0.0.1 --port $(PORT) --access-log -
 
 test: install
 	$(BIN)/ruff check src tests bench
@@ -62,5 +73,7 @@ bench: install
 bench-endpoint: install
 	$(BIN)/python bench/endpoint.py
 
+# Removes the demo only when `make run` made it; other stores under var/ (var/store) stay.
 clean:
-	rm -rf $(VENV) var bench/work
+	rm -rf $(VENV) bench/work
+	@if [ -e $(DEMO_MARKER) ]; then rm -rf $(DEMO); fi

@@ -200,12 +200,15 @@ def test_unresolvable_curies_are_reported_not_guessed(curie):
     assert resolution.iri is None and resolution.problem
 
 
-def test_unknown_prefix_is_reported_in_mapping_notes(examples):
+def test_unresolvable_curies_are_reported_in_mapping_notes(examples):
     prepared = prepare(examples["v1-current"], BASE)
     notes = {(n.pointer, n.level) for n in prepared.notes}
-    assert ("/tracks/0/global_id", "warning") in notes  # fairtracks: is not a registered prefix
     assert ("/tracks/0/raw_file_ids/0", "warning") in notes  # "encode: ENCFF207FGO"
     assert ("/tracks/0/assembly_id", "info") in notes
+    # the standard's own fairtracks: global_ids (no registry has the prefix) link to /resolve
+    assert not [n for n in prepared.notes if n.pointer.endswith("/global_id")]
+    track = prepared.node["tracks"][0]
+    assert track["global_id_iri"] == BASE + "resolve/fairtracks:1"
 
 
 @pytest.mark.parametrize(

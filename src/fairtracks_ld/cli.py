@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
 from fairtracks_ld.standard import VARIANTS
-from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore, report_graph
+from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -51,11 +51,11 @@ def _store(args: argparse.Namespace, read_only: bool = False) -> TrackStore:
     return TrackStore(args.store, base=args.base_iri, read_only=read_only)
 
 
-def _publish(store: TrackStore) -> None:
+def _publish(store: TrackStore) -> Path:
     """Make what was written visible to running servers (they read published snapshots)."""
     from fairtracks_ld.snapshots import publish
 
-    publish(store)
+    return publish(store)
 
 
 @contextmanager
@@ -78,12 +78,14 @@ def _output(path: str | None):
 def cmd_load(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from fairtracks_ld import load_output
     from fairtracks_ld.load import expand_sources, load_sources
-    from fairtracks_ld.models import describe
 
     sources = expand_sources(args.paths)
     if not sources:
         raise UsageError("no documents found in " + " ".join(args.paths))
+    if args.report and not Path(args.report).resolve().parent.is_dir():
+        raise UsageError(f"--report {args.report}: no such folder")
     store = _store(args)
     bar = tqdm(total=len(sources), unit="doc", disable=None if len(sources) > 1 else True,
                file=sys.stderr)
@@ -91,25 +93,25 @@ def cmd_load(args: argparse.Namespace) -> int:
                           progress=lambda _: bar.update(), allow_invalid=args.allow_invalid,
                           model=args.model)
     bar.close()
-    for source, version, notes, validation in report.loaded:
-        current = "current" if version.current else "stored (a later-dated version is current)"
-        print(f"loaded {source} → {version.graph} [{describe(version.variant)}, {current}]")
-        if validation is not None and not validation.valid:
-            print(f"  INVALID, loaded with --allow-invalid: {validation.summary()}\n"
-                  f"  the W3C report is kept in graph <{report_graph(version.graph)}>")
-        for note in notes if args.verbose else [n for n in notes if n.level == "warning"]:
-            print(f"  {note.level}: {note.pointer}: {note.message}")
-    _publish(store)
-    for error in report.failed:
-        print(f"error: {error}", file=sys.stderr)
-    refused = [e.validation for e in report.failed if e.validation is not None]
-    if refused:
-        from fairtracks_ld.validation import render_text
-
-        print("refused (nothing of these was stored; fix them, or load with --allow-invalid):\n"
-              + render_text(refused), file=sys.stderr, end="")
-    print(f"{len(report.loaded)} loaded, {len(report.failed)} failed", file=sys.stderr)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    for line in load_output.loaded_lines(report, args.verbose):
+        print(line)
+    sys.stdout.flush()
+    for line in load_output.problem_lines(report, args.verbose):
+        print(line, file=sys.stderr)
+    snapshot, published = None, True
+    if report.loaded:  # what loaded is published even when other files were not
+        try:
+            snapshot = _publish(store)
+        except (OSError, RuntimeError) as error:
+            published = False
+            print(f"error: the loaded documents are stored but could not be published for "
+                  f"servers ({error}); the next load or `serve` publishes them", file=sys.stderr)
+    for line in load_output.summary_lines(report, snapshot):
+        print(line, file=sys.stderr)
+    if args.report:
+        load_output.write_report(args.report,
+                                 load_output.report_json(report, str(args.store), snapshot))
+    return EXIT_OK if report.ok and published else EXIT_FAILED
 
 
 def _read_query(text: str) -> str:
@@ -123,14 +125,17 @@ def _read_query(text: str) -> str:
     return text
 
 
-def _print_table(solutions: ox.QuerySolutions, out: IO[str], skip: Sequence[str] = ()) -> None:
+def _print_table(solutions: ox.QuerySolutions, out: IO[str], skip: Sequence[str] = (),
+                 limit: int | None = None) -> None:
     names = [v.value for v in solutions.variables if v.value not in skip]
     rows = [["" if row[n] is None else _short(row[n]) for n in names] for row in solutions]
-    widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
+    shown = rows if limit is None else rows[:limit]
+    widths = [max([len(n), *(len(r[i]) for r in shown)]) for i, n in enumerate(names)]
     out.write("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip() + "\n")
-    for row in rows:
+    for row in shown:
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
-    out.write(f"({len(rows)} rows)\n")
+    more = f", the first {len(shown)} shown" if len(shown) < len(rows) else ""
+    out.write(f"({len(rows)} rows{more})\n")
 
 
 def _short(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
@@ -150,7 +155,7 @@ def cmd_query(args: argparse.Namespace) -> int:
                 import io
 
                 text = io.StringIO()
-                _print_table(result, text)
+                _print_table(result, text, limit=args.limit)
                 out.write(text.getvalue().encode())
             elif args.format in RESULT_FORMATS:
                 result.serialize(out, RESULT_FORMATS[args.format])
@@ -318,7 +323,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not isinstance(result, ox.QuerySolutions):
         raise UsageError(f"{named.name} is not a SELECT query; run it with `query @{named.path}`")
     if args.format == "table":
-        _print_table(result, sys.stdout, skip=[p.name for p in named.params])
+        _print_table(result, sys.stdout, skip=[p.name for p in named.params], limit=args.limit)
     else:
         result.serialize(sys.stdout.buffer, RESULT_FORMATS[args.format])
         sys.stdout.flush()
@@ -382,7 +387,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for report in reports:
             sys.stdout.buffer.write(report.shacl_report(fmt))
     else:
-        sys.stdout.write(render_text(reports))
+        sys.stdout.write(render_text(reports, verbose=args.verbose))
     return exit_code(reports)
 
 
@@ -390,6 +395,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
+    from fairtracks_ld import findings
     from fairtracks_ld.augment import augment
     from fairtracks_ld.load import DocumentError, read_json
     from fairtracks_ld.models import FAIRTRACKS
@@ -417,8 +423,9 @@ def cmd_augment(args: argparse.Namespace) -> int:
               + render_text([report]), file=sys.stderr, end="")
         return EXIT_FAILED
     result = augment(document, ontologies)
-    for note in result.notes if args.verbose else result.warnings:
-        print(f"{note.level}: {note.pointer}: {note.message}", file=sys.stderr)
+    notes = findings.from_notes(result.notes if args.verbose else result.warnings)
+    for line in findings.render(notes, verbose=args.verbose, indent=""):
+        print(line, file=sys.stderr)
     checked = validator.document(result.document, f"{source} (augmented)", model=FAIRTRACKS)
     if not checked.valid:
         print("error: the augmented document does not validate, nothing written:\n"
@@ -465,7 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--allow-invalid", action="store_true",
                       help="store documents that break the standard too (each is validated "
                            "first either way; the report is kept in the store)")
-    load.add_argument("-v", "--verbose", action="store_true", help="also print info notes")
+    load.add_argument("-v", "--verbose", action="store_true",
+                      help="list every note and finding (default: grouped by kind, with a count "
+                           "and the first few JSON Pointers) and print info notes too")
+    load.add_argument("--report", metavar="FILE.json",
+                      help="also write everything as JSON: per source its status, version graph, "
+                           "notes and findings with JSON Pointers")
     load.set_defaults(func=cmd_load)
 
     query = commands.add_parser("query", help="run a SPARQL query over the current view",
@@ -478,6 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--all-graphs", action="store_true",
                        help="query every graph (all versions) instead of the current view")
     query.add_argument("-o", "--output", help="write to a file instead of stdout")
+    query.add_argument("--limit", type=int, metavar="N",
+                       help="table format: print the first N rows (and how many there are)")
     query.set_defaults(func=cmd_query)
 
     dump = commands.add_parser("dump", help="dump the store or one graph",
@@ -520,6 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", default="text", choices=["text", "json", "turtle", "jsonld"],
                           help="text/json reports with JSON Pointers, or the W3C "
                                "sh:ValidationReport in Turtle or JSON-LD")
+    validate.add_argument("-v", "--verbose", action="store_true",
+                          help="text format: list every finding (default: grouped by rule, "
+                               "with a count and the first few JSON Pointers)")
     validate.add_argument("--against-store", action="store_true",
                           help="also check uniqueness and references against the store")
     validate.set_defaults(func=cmd_validate)
@@ -581,6 +598,8 @@ def _add_search_commands(commands: argparse._SubParsersAction) -> None:
                         help="a parameter value (repeatable)")
     search.add_argument("--list", action="store_true", help="list the named queries")
     search.add_argument("--format", default="table", choices=["table", *RESULT_FORMATS])
+    search.add_argument("--limit", type=int, metavar="N",
+                        help="table format: print the first N rows (and how many there are)")
     search.set_defaults(func=cmd_search)
     reason = commands.add_parser(
         "reason", help="recompute the class closure and the tracks' ancestor links",

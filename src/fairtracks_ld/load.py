@@ -1,10 +1,12 @@
 """The load pipeline: read files → parse JSON → map → validate → store, all or nothing per document.
 
-A document that cannot be read, parsed or mapped, or that breaks the standard, is reported with
-its file and the problem and leaves the store untouched; the others still load. Validation runs
-against the store (uniqueness and references across documents) before anything is written; with
-`allow_invalid` an invalid document is stored anyway, its report kept with it. Documents are read
-one at a time, so memory stays flat however many files a batch holds.
+Each source is loaded all or nothing and stops only itself: one that breaks the standard is
+*refused* (it cannot be mapped, or it does not validate), one that cannot be read or written (a
+missing file, malformed JSON, an unexpected store error) has *failed*; either leaves the store as
+it was and the others still load. Validation runs against the store (uniqueness and references
+across documents) before anything is written; with `allow_invalid` an invalid document is stored
+anyway, its report kept with it. Documents are read one at a time, so memory stays flat however
+many files a batch holds.
 """
 
 from __future__ import annotations
@@ -26,14 +28,15 @@ from fairtracks_ld.store import Conformance, TrackStore, VersionInfo
 from fairtracks_ld.term_checks import document_notes
 
 if TYPE_CHECKING:
-    from fairtracks_ld.validation import DocumentReport
+    from fairtracks_ld.validation import DocumentReport, Validator
 
 STDIN = "-"
 T = TypeVar("T")
 
 
 class DocumentError(ValueError):
-    """A source that is not a loadable FAIRtracks document, named with its file."""
+    """A source that could not be loaded, named with its file: it could not be read or written
+    (a `RefusedDocument` when it was read but breaks the standard)."""
 
     def __init__(self, source: str, message: str,
                  validation: DocumentReport | None = None) -> None:
@@ -41,6 +44,10 @@ class DocumentError(ValueError):
         self.source = source
         self.message = message
         self.validation = validation  # set when the document was refused for breaking rules
+
+
+class RefusedDocument(DocumentError):
+    """A source that was read but breaks the standard: it cannot be mapped or does not validate."""
 
 
 class Loaded(NamedTuple):
@@ -61,14 +68,23 @@ class Mapped(NamedTuple):
 
 @dataclass
 class LoadReport:
-    """What a load did, per source."""
+    """What a load did, per source: loaded, refused (breaks the standard) or failed (could not
+    be read or written)."""
 
     loaded: list[Loaded] = field(default_factory=list)
-    failed: list[DocumentError] = field(default_factory=list)
+    not_loaded: list[DocumentError] = field(default_factory=list)  # in the order of the batch
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.not_loaded
+
+    @property
+    def refused(self) -> list[DocumentError]:
+        return [e for e in self.not_loaded if isinstance(e, RefusedDocument)]
+
+    @property
+    def failed(self) -> list[DocumentError]:
+        return [e for e in self.not_loaded if not isinstance(e, RefusedDocument)]
 
 
 def expand_sources(paths: Iterable[str]) -> list[str]:
@@ -116,7 +132,7 @@ def map_source(source: str, base: str, variant: Variant | None = None,
     try:
         return Mapped(document, prepare_document(document, base, model, variant))
     except MappingError as error:
-        raise DocumentError(source, str(error)) from error
+        raise RefusedDocument(source, str(error)) from error
 
 
 def load_sources(
@@ -147,31 +163,56 @@ def load_sources(
                 yield source, map_source(source, store.base, variant, model)
             except DocumentError as error:
                 yield source, error
+            except Exception as error:  # whatever breaks one file stops only it
+                yield source, DocumentError(source, f"cannot be read: {_describe(error)}")
 
     items = _prefetch(mapped()) if bulk else mapped()
     for source, item in items:
         if isinstance(item, DocumentError):
-            report.failed.append(item)
+            report.not_loaded.append(item)
         else:
-            validation = None
-            if validate:  # in this thread: it must see the documents written before it
-                if validator is None:
-                    from fairtracks_ld.validation import Validator
+            if validate and validator is None:
+                from fairtracks_ld.validation import Validator
 
-                    validator = Validator(store)
-                validation = validator.prepared(item.prepared, item.document, source)
-            if validation is not None and not validation.valid and not allow_invalid:
-                report.failed.append(DocumentError(
-                    source, "breaks the standard: " + validation.summary(), validation))
+                validator = Validator(store)
+            try:
+                outcome = _store_one(store, validator, source, item, bulk, allow_invalid)
+            except DocumentError as error:
+                outcome = error
+            except Exception as error:  # store.write rolled this file back
+                outcome = DocumentError(source, f"could not be stored: {_describe(error)}")
+            if isinstance(outcome, DocumentError):
+                report.not_loaded.append(outcome)
             else:
-                version = store.write(item.prepared, source, bulk=bulk,
-                                      conformance=_conformance(validation))
-                notes = item.prepared.notes + document_notes(store, version.graph)
-                report.loaded.append(Loaded(source, version, notes, validation))
+                report.loaded.append(outcome)
         if progress:
             progress(source)
     store.flush()
     return report
+
+
+def _store_one(store: TrackStore, validator: Validator | None, source: str, item: Mapped,
+               bulk: bool, allow_invalid: bool) -> Loaded:
+    """Validate (in this thread: it must see the documents written before it) and write one
+    mapped document; a RefusedDocument when it breaks the standard."""
+    validation = None
+    if validator is not None:
+        validation = validator.prepared(item.prepared, item.document, source)
+    if validation is not None and not validation.valid and not allow_invalid:
+        raise RefusedDocument(source, "breaks the standard: " + validation.summary(), validation)
+    version = store.write(item.prepared, source, bulk=bulk, conformance=_conformance(validation))
+    try:
+        notes = item.prepared.notes + document_notes(store, version.graph)
+    except Exception as error:  # the document is stored; only the checks failed
+        notes = [*item.prepared.notes,
+                 Note("", "warning", f"term checks failed: {_describe(error)}")]
+    return Loaded(source, version, notes, validation)
+
+
+def _describe(error: BaseException) -> str:
+    """An unexpected error in one sentence: its message, or its type when it has none."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
 
 
 def _conformance(validation: DocumentReport | None) -> Conformance | None:

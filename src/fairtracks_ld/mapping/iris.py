@@ -7,6 +7,7 @@ Pattern (under a configurable base, default the local server's address):
     {base}collection/{collection}/document/{doc}/version/{version} its named graph, per version
     {base}collection/{collection}/{study|experiment|sample|track}/{local_id}
     {entity}#{json/pointer}                                        nested objects (contact, …)
+    {base}resolve/{curie}                                          a global_id's resolver
 
 FAIRtracks local_ids are "submitter-local (within investigation/hub)", so entities are scoped by
 their collection; `*_ref` values resolve in the same collection. Every segment is percent-encoded
@@ -87,6 +88,12 @@ class IriMinter:
         if kind == "document":
             return self.document_iri(local_id)
         return f"{self.collection_iri}/{kind}/{encode_segment(local_id)}"
+
+
+def resolver_iri(base: str, curie: str) -> str:
+    """Where this dataset resolves a global identifier: `{base}resolve/{curie}` (the server
+    redirects to the object that declares it as its global_id)."""
+    return f"{base}resolve/{encode_segment(curie)}"
 
 
 def local_id_of(iri: str) -> str:

@@ -29,7 +29,7 @@ from fairtracks_ld.mapping.context import (
     resolves,
     term_name,
 )
-from fairtracks_ld.mapping.iris import DEFAULT_DOCUMENT_ID, IriMinter, fragment
+from fairtracks_ld.mapping.iris import DEFAULT_DOCUMENT_ID, IriMinter, fragment, resolver_iri
 from fairtracks_ld.standard import (
     ENTITY_ARRAYS,
     SCHEMA_URL,
@@ -39,6 +39,10 @@ from fairtracks_ld.standard import (
     detect_variant,
     document_layout,
 )
+
+# The standard's own global track identifiers (no registry knows the prefix yet): they link to
+# this dataset's resolver, `{base}resolve/fairtracks:…`, instead of getting a warning.
+FAIRTRACKS_PREFIX = "fairtracks:"
 
 
 class MappingError(ValueError):
@@ -264,6 +268,9 @@ class _Walker:
                     iris.append(value)
                 else:
                     self.note(item_ptr, f"{value!r} is not a valid IRI; no link made")
+                continue
+            if value.startswith(FAIRTRACKS_PREFIX) and len(value) > len(FAIRTRACKS_PREFIX):
+                iris.append(resolver_iri(self.minter.base, value))  # resolved by this dataset
                 continue
             resolution = curies.resolve(value)
             if resolution.iri:

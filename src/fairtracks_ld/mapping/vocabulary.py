@@ -227,7 +227,9 @@ def build_vocabulary() -> Graph:
             _property(graph, onto, term + IRI_SUFFIX, OWL.ObjectProperty,
                       f"{label} (resolved IRI)",
                       f"The resolvable IRI of the URL or CURIE in ft:{term}, when it resolves "
-                      "offline (OBO PURLs for OBO Foundry prefixes, identifiers.org otherwise).",
+                      "offline (OBO PURLs for OBO Foundry prefixes, identifiers.org otherwise; "
+                      "a FAIRtracks global identifier, fairtracks:…, links to the dataset's own "
+                      "resolver, {base}resolve/fairtracks:…).",
                       domains[term])
     for name in MAP_ENTRY_TERMS:
         text = "ontology" if name == "ontology" else "ontology version"

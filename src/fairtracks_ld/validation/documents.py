@@ -10,7 +10,6 @@ every document is valid (warnings allowed), 1 otherwise (`exit_code`).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from fairtracks_ld import findings
 from fairtracks_ld.mapping.iris import default_base_iri, local_id_of
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
@@ -101,6 +101,12 @@ class DocumentReport:
         more = len(self.violations) - limit
         return (f"{len(self.violations)} violation(s): {shown}"
                 + (f"; … and {more} more" if more > 0 else ""))
+
+    def items(self) -> list[findings.Item]:
+        """The findings for grouping (`fairtracks_ld.findings`): one kind per shape."""
+        return [findings.Item(f.severity.lower(), f.pointer, f.message,
+                              f.shape or (f.rules[0] if f.rules else ""), f.value)
+                for f in self.findings]
 
     def shacl_report(self, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
         """The W3C sh:ValidationReport (empty when the document could not be mapped)."""
@@ -281,26 +287,16 @@ def validate_documents(
 # ---- rendering --------------------------------------------------------------------------------
 
 
-def render_text(reports: Iterable[DocumentReport], per_rule: int = 10) -> str:
-    """A human summary: each document's verdict, then its findings (`per_rule` per shape)."""
+def render_text(reports: Iterable[DocumentReport], verbose: bool = False) -> str:
+    """A human summary: each document's verdict, then its findings grouped by rule (a count and
+    the first few JSON Pointers per rule; `verbose` lists every finding)."""
     lines = []
     for report in reports:
         verdict = "valid" if report.valid else "INVALID"
         variant = f" [{report.variant}]" if report.variant else ""
         lines.append(f"{report.source}: {verdict}{variant} — {len(report.violations)} "
                      f"violation(s), {len(report.warnings)} warning(s)")
-        shown: dict[tuple, int] = defaultdict(int)
-        for finding in report.findings:
-            group = (finding.severity, finding.shape, finding.rules and finding.rules[0])
-            shown[group] += 1
-            if shown[group] > per_rule:
-                continue
-            value = "" if finding.value is None else f" (value: {json.dumps(finding.value)})"
-            lines.append(f"  {finding.severity.lower()} {finding.pointer or '/'}: "
-                         f"{finding.message}{value}")
-        for (severity, _, rule), count in shown.items():
-            if count > per_rule:
-                lines.append(f"  … and {count - per_rule} more {severity.lower()}s of {rule}")
+        lines.extend(findings.render(report.items(), verbose=verbose))
     return "\n".join(lines) + "\n"
 
 

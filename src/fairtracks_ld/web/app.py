@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         graph_store,
         home,
         query_page,
+        resolve,
         resources,
         search,
         sparql,
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         isolate_network=not settings.service_allow_list,
     )
     for module in (home, query_page, sparql, graph_store, description, dumps, search, api,
-                   vocabulary, resources):
+                   vocabulary, resolve, resources):
         app.register_blueprint(module.blueprint)
     errors.register(app)
     _log_to_server_log()
