@@ -47,7 +47,8 @@ FORMATS = {f.name: f for f in (
 )}
 EDAM_FORMATS = {"format_3006": "bigWig", "format_3004": "bigBed", "format_2572": "BAM",
                 "format_3462": "CRAM", "format_3016": "VCF", "format_3003": "BED",
-                "format_3613": "narrowPeak", "format_3614": "broadPeak", "format_3612": "narrowPeak",
+                "format_3613": "narrowPeak", "format_3614": "broadPeak",
+                "format_3612": "narrowPeak",
                 "format_3583": "bedGraph", "format_3005": "WIG", "format_2306": "GTF",
                 "format_1975": "GFF3", "format_2305": "GFF3"}
 EXTENSIONS = [(".bigwig", "bigWig"), (".bw", "bigWig"), (".bigbed", "bigBed"), (".bb", "bigBed"),
@@ -112,10 +113,8 @@ def _index_url(url: str, fmt: Format) -> str | None:
 def ucsc_link(url: str, fmt: Format, db: str, name: str) -> str:
     """hgTracks with the file as a custom track (`hgt.customText`: a track line naming the
     file for binary formats, the file's URL for text formats)."""
-    if fmt.binary:
-        text = f"track type={fmt.ucsc} name=\"{_quoted(name)}\" bigDataUrl={url}"
-    else:
-        text = url
+    text = (f'track type={fmt.ucsc} name="{_quoted(name)}" bigDataUrl={url}' if fmt.binary
+            else url)
     return "https://genome.ucsc.edu/cgi-bin/hgTracks?" + urlencode(
         {"db": db, "hgt.customText": text})
 

@@ -28,7 +28,8 @@ ANNOTATION = FT + "OntologyAnnotation"
 REFS = ("experiment_ref", "sample_ref", "study_ref", "collection_ref")
 MAX_HOPS = 3
 FIELD_TITLES = {
-    "file_format": "file format", "technique": "technique", "biospecimen_class": "biospecimen class",
+    "file_format": "file format", "technique": "technique",
+    "biospecimen_class": "biospecimen class",
     "phenotype": "phenotype", "sample_type/cell_type": "cell type",
     "sample_type/abnormal_cell_type": "abnormal cell type", "sample_type/cell_line": "cell line",
     "sample_type/organism_part": "organism part", "target/sequence_feature": "target feature",
@@ -101,7 +102,7 @@ def annotations(triples: list[ox.Triple], iri: str, owner: str) -> list[Annotati
             continue
         place = node.value.split("#", 1)[1]
         label = first_text(triples, node, "term_label") or ""
-        found.append(Annotation(FIELD_TITLES.get(place, place.replace("/", " › ")),
+        found.append(Annotation(FIELD_TITLES.get(place, place.replace("/", " / ")),
                                 term[0].value, iri_to_curie(term[0].value), label, owner))
     return sorted(found, key=lambda a: a.title)
 
