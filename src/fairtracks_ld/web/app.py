@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         query_page,
         resources,
         search,
+        selections,
         sparql,
         vocabulary,
     )
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
     )
     for module in (home, query_page, sparql, description, dumps, search, api, vocabulary,
-                   resources):
+                   selections, resources):
         app.register_blueprint(module.blueprint)
     app.extensions["search_index"].warm()
 

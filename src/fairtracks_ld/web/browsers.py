@@ -51,6 +51,10 @@ EDAM_FORMATS = {"format_3006": "bigWig", "format_3004": "bigBed", "format_2572":
                 "format_3612": "narrowPeak",
                 "format_3583": "bedGraph", "format_3005": "WIG", "format_2306": "GTF",
                 "format_1975": "GFF3", "format_2305": "GFF3"}
+EDAM_LABELS = {"bigwig": "bigWig", "bigbed": "bigBed", "bam": "BAM", "cram": "CRAM", "vcf": "VCF",
+               "bed": "BED", "encode narrow peak format": "narrowPeak",
+               "encode broad peak format": "broadPeak", "encode peak format": "narrowPeak",
+               "bedgraph": "bedGraph", "wig": "WIG", "gtf": "GTF", "gff3": "GFF3", "gff": "GFF3"}
 EXTENSIONS = [(".bigwig", "bigWig"), (".bw", "bigWig"), (".bigbed", "bigBed"), (".bb", "bigBed"),
               (".bam", "BAM"), (".cram", "CRAM"), (".vcf.gz", "VCF.gz"), (".vcf.bgz", "VCF.gz"),
               (".vcf", "VCF"), (".inter.bb", "bigInteract"), (".hic", "hic"),
@@ -71,10 +75,12 @@ CONTROLLED_HOSTS = ("ega-archive.org", "www.ebi.ac.uk/ega", "dbgap.ncbi.nlm.nih.
                     "controlled-access")
 
 
-def file_format(term: str | None, url: str | None, name: str | None = None) -> Format | None:
-    """The format by the EDAM term, else by the file name's extension (gzip spelled out for VCF,
-    ignored for text formats that browsers read gzipped)."""
+def file_format(term: str | None, url: str | None, name: str | None = None,
+                label: str | None = None) -> Format | None:
+    """The format by the EDAM term (or its label), else by the file name's extension (gzip
+    spelled out for VCF, ignored for text formats that browsers read gzipped)."""
     found = EDAM_FORMATS.get(term[len(EDAM):]) if term and term.startswith(EDAM) else None
+    found = found or EDAM_LABELS.get((label or "").strip().lower())
     path = (name or urlsplit(url or "").path).lower()
     by_extension = next((fmt for ext, fmt in EXTENSIONS
                          if path.endswith(ext) or path.endswith(ext + ".gz")), None)

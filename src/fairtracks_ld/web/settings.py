@@ -28,3 +28,6 @@ class Settings:
     # readers cannot reach igv.org's genome list (and for the tests' tiny reference)
     igv_genomes: Path | None = field(default_factory=lambda: Path(_env("IGV_GENOMES", "")) if
                                      _env("IGV_GENOMES", "") else None)
+    # the contact a UCSC track hub names (hub.txt `email`, which UCSC requires)
+    contact_email: str = field(default_factory=lambda: _env("CONTACT_EMAIL",
+                                                            "fairtracks-ld@localhost"))
