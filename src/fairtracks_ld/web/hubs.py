@@ -129,8 +129,9 @@ def _visibility(kind: str) -> str:
     return "full" if kind in ("bigWig", "hic") else "dense"
 
 
-def igv_session(db: str, tracks: list[dict[str, object]], reference: object | None = None
-                ) -> dict[str, object]:
-    """An igv.js / IGV-Web session (JSON): the genome and the tracks."""
-    head: dict[str, object] = {"reference": reference} if reference else {"genome": db}
+def igv_session(db: str, tracks: list[dict[str, object]],
+                options: dict[str, object] | None = None) -> dict[str, object]:
+    """An igv.js / IGV-Web session (JSON): the genome (or the site's configured reference
+    options) and the tracks."""
+    head: dict[str, object] = options if options else {"genome": db}
     return {**head, "tracks": tracks}

@@ -31,9 +31,10 @@ def collection_of(iri: str, base: str, found: summary.Summary,
     return base + "/".join(parts[:2]) if len(parts) > 2 and parts[0] == "collection" else None
 
 
-def igv_genomes() -> dict[str, Any]:
-    """Site-configured igv.js references by genome name (Settings.igv_genomes), else none: igv.js
-    then loads the genome by name from igv.org, in the reader's browser."""
+def igv_genomes() -> dict[str, dict[str, Any]]:
+    """Site-configured igv.js options by genome name (Settings.igv_genomes: a `reference` and
+    maybe a `locus`), else none: igv.js then loads the genome by name from igv.org, in the
+    reader's browser."""
     path = current_app.config["SETTINGS"].igv_genomes
     return json.loads(path.read_text(encoding="utf-8")) if path else {}
 
@@ -48,7 +49,9 @@ def genome_view(found: summary.Summary, assembly: str | None, title: str) -> dic
     reason = next((o.reason for o in offers if o.browser == "IGV-Web" and o.reason), None)
     if reason is None and fmt is not None and db is not None:
         genomes = igv_genomes()
-        igv = {**({"reference": genomes[db]} if db in genomes else {"genome": db}),
+        # a configured reference needs no genome list from igv.org
+        igv = {**({**genomes[db], "loadDefaultGenomes": False} if db in genomes
+                  else {"genome": db}),
                "tracks": [browsers.igv_track(file["url"], fmt, title)]}
     return {"offers": offers, "igv": igv, "igv_reason": reason,
             "controlled": bool(file.get("url")) and browsers.controlled(file["url"]),

@@ -121,8 +121,8 @@ def igv_session() -> Response:
     if wanted not in found.igv:
         return bad_request(f"choose a genome with genome=: the selection's IGV tracks are on "
                            f"{', '.join(sorted(found.igv)) or 'no genome IGV knows'}")
-    reference = igv_genomes().get(wanted)
-    response = Response(json.dumps(hubs.igv_session(wanted, found.igv[wanted], reference),
+    options = igv_genomes().get(wanted)
+    response = Response(json.dumps(hubs.igv_session(wanted, found.igv[wanted], options),
                                    indent=1), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="igv-session-{wanted}.json"'
     return response
