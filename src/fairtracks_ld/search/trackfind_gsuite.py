@@ -6,7 +6,8 @@ length, then bytewise; it reads them back into Java `HashMap`s, which iterate by
 at most 75% full), keys of one bucket in insertion order. Its GSuite lists `uri` (the track's
 `file_url`, its path percent-encoded: `@@` becomes `%40%40`), `title` (`label_short`), then
 every attribute path (`a->b`) of the track, then of the other categories in that order (nested
-objects keep jsonb order), values as stored (lists joined by commas, no trimming). Its headers
+objects keep jsonb order), values as stored (lists joined by commas, no trimming) but
+percent-decoded, rows by uri. Its headers
 say `file format` and `track type` `unknown` (no such columns) and name the genome from
 `assembly_name`.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from fairtracks_ld.search.gsuite import REMOTE
 
@@ -82,12 +83,14 @@ def encode_uri(uri: str) -> str:
     return urlunsplit(parts._replace(path=quote(parts.path, safe="/%")))
 
 
-def _cell(value: str | None) -> str:
-    """A value as stored; only tabs and line breaks, which would break the table, become
-    spaces; a missing value is `.`."""
+def _cell(value: str | None, column: str) -> str:
+    """A value as stored (no trimming), percent-decoded like TrackFind's GSuite service does
+    for metadata (`CD20%2B` → `CD20+`; the uri column stays encoded); tabs and line breaks,
+    which would break the table, become spaces; a missing value is `.`."""
     if value is None or value == "":
         return "."
-    return value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    text = value if column == "uri" else unquote(value)
+    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
 
 
 def _summary(values: list[str | None]) -> str:
@@ -112,7 +115,9 @@ def record_row(record: Mapping[str, Any]) -> dict[str, str]:
 
 def trackfind_gsuite(records: Iterable[Mapping[str, Any]]) -> str:
     """The GSuite of search records, every attribute a column, as TrackFind writes it."""
-    rows = [record_row(r) for r in records]
+    # TrackFind's row order follows database ids given out in hash order; by uri is stable
+    # and agrees with its fixture
+    rows = sorted((record_row(r) for r in records), key=lambda row: row["uri"])
     columns: dict[str, None] = {"uri": None, "title": None}
     for row in rows:
         columns.update(dict.fromkeys(row))
@@ -122,5 +127,5 @@ def trackfind_gsuite(records: Iterable[Mapping[str, Any]]) -> str:
     out = [f"##location: {_summary(locations)}", "##file format: unknown",
            "##track type: unknown", f"##genome: {_summary(genomes)}",
            "###" + "\t".join(columns)]
-    out += ["\t".join(_cell(row.get(c)) for c in columns) for row in rows]
+    out += ["\t".join(_cell(row.get(c), c) for c in columns) for row in rows]
     return "\n".join(out) + "\n"
