@@ -244,3 +244,83 @@ def test_hub_labels_are_clipped_and_names_made_unique():
     assert hubs.track_name("1-abc", taken) == "t1_abc"
     assert hubs.clip("  a  very long label that goes on ", 17) == "a very long label"
     assert json.dumps(hubs.igv_session("hg38", [])) == '{"genome": "hg38", "tracks": []}'
+
+
+# ---- FAIR Signposting and schema.org ---------------------------------------------------------
+
+
+def test_signposting_in_link_headers_and_html(site):
+    from signposting import find_signposting_html, find_signposting_http
+
+    url = site + TRACK
+    for found in (find_signposting_http(url), find_signposting_html(url)):
+        assert str(found.citeAs.target) == url
+        described = {str(s.type): str(s.target) for s in found.describedBy}
+        assert described["text/turtle"] == url + ".ttl"
+        assert described["application/ld+json"] == url + ".jsonld"
+        assert {str(t.target) for t in found.types} == {"https://schema.org/Dataset",
+                                                        "https://schema.org/AboutPage"}
+        assert {str(i.target) for i in found.items} == {
+            "https://www.encodeproject.org/files/ENCFF625ZYB/@@download/ENCFF625ZYB.bed.gz"}
+        assert str(found.collection.target) == site + "collection/encode_example"
+        assert found.license is None  # not stated by the provider: no link is made up
+    for path in ("collection/encode_example", "collection/encode_example/study/U54HG004592"):
+        assert str(find_signposting_http(site + path).citeAs.target) == site + path
+    described = requests.get(url + ".ttl", headers={"Accept": "text/turtle"}, timeout=30)
+    assert described.status_code == 200
+
+
+def embedded_json_ld(text: str) -> list[dict]:
+    return [json.loads(html.unescape(block)) for block in re.findall(
+        r'<script type="application/ld\+json">(.*?)</script>', text, re.S)]
+
+
+def schema_terms(node, found: set[str]) -> set[str]:
+    """Every schema.org class and property a JSON-LD tree uses."""
+    if isinstance(node, list):
+        for item in node:
+            schema_terms(item, found)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "@type":
+                found.add(value)
+            elif not key.startswith("@") and not key.startswith("dct:"):
+                found.add(key)
+                schema_terms(value, found)
+    return found
+
+
+BIOSCHEMAS_REQUIRED = {"description", "identifier", "keywords", "license", "name", "url"}
+
+
+@pytest.mark.parametrize(("path", "recommended"), [
+    (TRACK, {"citation", "creator", "datePublished", "distribution", "includedInDataCatalog",
+             "measurementTechnique", "variableMeasured", "version"}),
+    ("collection/encode_example", {"creator", "datePublished", "distribution",
+                                   "includedInDataCatalog", "measurementTechnique",
+                                   "version"}),
+])
+def test_schema_org_dataset_follows_bioschemas(site, path, recommended):
+    from rdflib.namespace import SDO
+
+    (body,) = embedded_json_ld(page(site, path))
+    assert body["@type"] == "Dataset" and body["@id"] == site + path
+    unknown = schema_terms(body, set()) - set(SDO.__annotations__)
+    assert not unknown, f"not schema.org terms: {unknown}"
+    assert set(body) >= BIOSCHEMAS_REQUIRED | recommended
+    assert body["license"] == {"@type": "CreativeWork", "name": "licence not stated"}
+    graph = Graph().parse(data=json.dumps(body), format="json-ld")
+    assert len(graph) > 20
+
+
+def test_the_site_is_a_data_catalog_and_a_file_a_data_download(site):
+    from rdflib.namespace import SDO
+
+    (catalog,) = embedded_json_ld(page(site, ""))
+    assert catalog["@type"] == "DataCatalog"
+    assert site + "collection/encode_example" in {d["@id"] for d in catalog["dataset"]}
+    assert not schema_terms(catalog, set()) - set(SDO.__annotations__)
+    (track,) = embedded_json_ld(page(site, TRACK))
+    (file,) = track["distribution"]
+    assert file["@type"] == "DataDownload" and file["contentUrl"].endswith("ENCFF625ZYB.bed.gz")
+    assert file["encodingFormat"] == "http://edamontology.org/format_3613"

@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         resources,
         search,
         selections,
+        signposting,
         sparql,
         vocabulary,
     )
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
     )
     for module in (home, query_page, sparql, description, dumps, search, api, vocabulary,
-                   selections, resources):
+                   selections, signposting, resources):
         app.register_blueprint(module.blueprint)
     app.extensions["search_index"].warm()
 

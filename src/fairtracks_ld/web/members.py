@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fairtracks_ld.search.engine import SearchError, page_positions, parse_search, run_search
+from fairtracks_ld.search.rollup import used_values
 from fairtracks_ld.web.search import fetch_rows, index
 
 PAGE_SIZE = 50
@@ -25,6 +26,7 @@ class Members:
     page: int
     pages: int
     search_url: str
+    techniques: list[str]  # the techniques its tracks' experiments use, most tracks first
 
 
 def collection_tracks(base: str, collection: str, page_text: str | None) -> Members | None:
@@ -39,11 +41,14 @@ def collection_tracks(base: str, collection: str, page_text: str | None) -> Memb
                                    "size": [str(PAGE_SIZE)]})
     except SearchError:
         return None
-    result = run_search(ix, search, counts=False)
+    result = run_search(ix, search)
     pages = max(1, -(-result.total // PAGE_SIZE))
     rows = fetch_rows(ix, page_positions(search, result)) if page <= pages else []
     for row in rows:
         track = str(row["track"])
         row["href"] = "/" + track[len(base):] if track.startswith(base) else track
+    technique = ix.fields["technique"]
+    used = used_values(technique, result.counts["technique"])
     return Members(rows, result.total, page, pages,
-                   "/search?" + urlencode({"collection": collection}))
+                   "/search?" + urlencode({"collection": collection}),
+                   [ix.label(technique.keys[v]) for v in used])

@@ -10,9 +10,9 @@ import pyoxigraph as ox
 from flask import current_app
 
 from fairtracks_ld.store import TrackStore
-from fairtracks_ld.web import browsers, summary
+from fairtracks_ld.web import browsers, schema_org, signposting, summary
 from fairtracks_ld.web.licence import NOT_STATED, licence_of
-from fairtracks_ld.web.members import collection_tracks
+from fairtracks_ld.web.members import Members, collection_tracks
 
 TRACK_KINDS = ("track", "Ensembl track")
 
@@ -76,4 +76,24 @@ def page_context(store: TrackStore, iri: str, triples: list[ox.Triple],
     if found.kind in TRACK_KINDS and found.file:
         assembly = summary.first_text(triples, ox.NamedNode(iri), "assembly_name")
         context["genome_view"] = genome_view(found, assembly, title)
+    file_url = found.file.get("url") if found.kind in TRACK_KINDS else None
+    context["signposts"] = signposting.signposts(iri, found.kind, collection, licence, file_url)
+    signposting.offer(context["signposts"])
+    context["schema_org"] = _schema_org(store.base, iri, title, found, prov, collection,
+                                        licence, context["members"])
     return context
+
+
+def _schema_org(base: str, iri: str, title: str, found: summary.Summary,
+                prov: summary.Provenance | None, collection: str | None, licence: str | None,
+                members: Members | None) -> dict[str, Any] | None:
+    """The page's schema.org JSON-LD: a Dataset for a track or a collection, else none."""
+    if found.kind not in (*TRACK_KINDS, "collection"):
+        return None
+    name = title if collection == iri else next(
+        (r.label for r in found.related if r.iri == collection), collection)
+    local = collection[len(base):].split("/", 1)[-1] if collection else None
+    dump = f"{base}dumps/collection/{local}.nq.gz" if found.kind == "collection" else None
+    return schema_org.dataset(iri, title, found, prov,
+                              (collection, name or collection) if collection else None, base,
+                              licence, dump, members.techniques if members else None)

@@ -69,6 +69,8 @@ class Summary:
     annotations: list[Annotation] = field(default_factory=list)
     related: list[Related] = field(default_factory=list)
     file: dict[str, str] = field(default_factory=dict)
+    citations: list[str] = field(default_factory=list)  # publication IRIs (own or the study's)
+    contacts: list[tuple[str, str | None]] = field(default_factory=list)  # name, e-mail
 
 
 def values(triples: Iterable[ox.Triple], subject: ox.NamedNode, name: str) -> list[ox.Term]:
@@ -150,10 +152,13 @@ def summarise(store: TrackStore, iri: str, triples: list[ox.Triple], describe: D
                     following.append((target, linked))
                     if kind == "sample":
                         _species(summary, linked, target)
+                    if kind == "study":
+                        _credits(summary, linked, target)
         frontier = following
     _species(summary, triples, subject)
     _assembly(summary, triples, subject)
     _descriptive(summary, triples, subject)
+    _credits(summary, triples, subject)
     summary.file = file_facts(triples, subject)
     return summary
 
@@ -199,6 +204,19 @@ def _descriptive(summary: Summary, triples: list[ox.Triple], node: ox.NamedNode)
             mail = first_text(triples, contact, "e-mail")
             summary.facts.append(("contact", f"{who} <{mail}>" if mail else who,
                                   f"mailto:{mail}" if mail else None))
+
+
+def _credits(summary: Summary, triples: list[ox.Triple], node: ox.NamedNode) -> None:
+    """Publications and contacts, for citing and crediting (schema.org citation, creator)."""
+    for value in values(triples, node, "publication_iri"):
+        if value.value not in summary.citations:
+            summary.citations.append(value.value)
+    for contact in values(triples, node, "contact"):
+        if isinstance(contact, ox.NamedNode):
+            who = (first_text(triples, contact, "name") or "",
+                   first_text(triples, contact, "e-mail"))
+            if who[0] and who not in summary.contacts:
+                summary.contacts.append(who)
 
 
 def file_facts(triples: list[ox.Triple], node: ox.NamedNode) -> dict[str, str]:
