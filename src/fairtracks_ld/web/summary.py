@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 import pyoxigraph as ox
 
@@ -308,25 +309,38 @@ class Context:
     ancestors: list[tuple[str, str, str]]  # iri, CURIE, label
 
 
+# per opened read-only snapshot (its closure cannot change): term → its ancestors, labelled
+_ANCESTORS: WeakKeyDictionary[TrackStore, dict[str, list[tuple[str, str, str]]]] = (
+    WeakKeyDictionary())
+
+
 def ontology_context(store: TrackStore, found: list[Annotation]) -> list[Context]:
-    closure = ox.NamedNode(reasoning.closure_graph(store))
-    descends = ox.NamedNode(reasoning.DESCENDS_FROM)
     contexts, done = [], set()
     for annotation in found:
         term = canonical_iri(annotation.term)
-        if term in done:
-            continue
-        done.add(term)
-        ancestors: dict[str, int] = {}
-        for quad in store.ox.quads_for_pattern(ox.NamedNode(term), descends, None, closure):
-            ancestor = canonical_iri(quad.object.value)
-            if ancestor != term and ancestor not in ancestors:
-                ancestors[ancestor] = sum(1 for _ in store.ox.quads_for_pattern(
-                    ox.NamedNode(ancestor), descends, None, closure))
-        ordered = sorted(ancestors, key=lambda a: (-ancestors[a], a))
-        contexts.append(Context(annotation, [(a, iri_to_curie(a), _label(store, a))
-                                             for a in ordered]))
+        if term not in done:
+            done.add(term)
+            contexts.append(Context(annotation, ancestors_of(store, term)))
     return contexts
+
+
+def ancestors_of(store: TrackStore, term: str) -> list[tuple[str, str, str]]:
+    """A term's ancestors in the closure (IRI, CURIE, label), those with more ancestors of
+    their own (the more specific) first; remembered per read-only snapshot."""
+    cache = _ANCESTORS.setdefault(store, {}) if store.read_only else {}
+    if term in cache:
+        return cache[term]
+    closure = ox.NamedNode(reasoning.closure_graph(store))
+    descends = ox.NamedNode(reasoning.DESCENDS_FROM)
+    depth: dict[str, int] = {}
+    for quad in store.ox.quads_for_pattern(ox.NamedNode(term), descends, None, closure):
+        ancestor = canonical_iri(quad.object.value)
+        if ancestor != term and ancestor not in depth:
+            depth[ancestor] = sum(1 for _ in store.ox.quads_for_pattern(
+                ox.NamedNode(ancestor), descends, None, closure))
+    ordered = sorted(depth, key=lambda a: (-depth[a], a))
+    cache[term] = [(a, iri_to_curie(a), _label(store, a)) for a in ordered]
+    return cache[term]
 
 
 def _label(store: TrackStore, iri: str) -> str:
