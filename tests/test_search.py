@@ -119,6 +119,41 @@ def test_value_tree_and_term_lookup(site):
     assert found[0]["url"] == "/search?sample_type=" + requests.utils.quote(B_CELL, safe="")
 
 
+def test_fields_list_the_values_documents_use_first(site):
+    body = get(site, "search/facets.json").json()
+    used = body["used"]["sample_type"]
+    counts = [v["count"] for v in used]
+    assert counts == sorted(counts, reverse=True) and B_CELL in [v["key"] for v in used]
+    annotated = {b["t"]["value"] for b in requests.get(site["base"] + "sparql", params={
+        "query": "PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#> SELECT DISTINCT ?t "
+                 "WHERE { ?s ft:sample_type/(ft:cell_type|ft:abnormal_cell_type|ft:cell_line|"
+                 "ft:organism_part)/ft:term_id ?t }"}, timeout=60).json()["results"]["bindings"]}
+    assert {v["key"] for v in used} <= annotated | {
+        k.replace(EFO_IRI_PREFIX, EFO_PURL_PREFIX) for k in annotated}
+    assert LYMPHOCYTE not in {v["key"] for v in used} or LYMPHOCYTE in annotated
+    # literal fields list every value, as before
+    assert body["used"]["assembly"] == body["facets"]["assembly"]
+
+
+def test_the_roll_up_skips_classes_that_divide_nothing():
+    import numpy as np
+
+    from fairtracks_ld.search.fields import BY_NAME
+    from fairtracks_ld.search.index import FieldIndex
+    from fairtracks_ld.search.rollup import rolled_up, used_values
+
+    # root ⊃ a ⊃ {b, c ⊃ d}; root ⊃ e; documents use b, d and e
+    facet = FieldIndex(BY_NAME["sample_type"], list("0abcde"), {}, np.zeros(0, dtype=np.int32),
+                       np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                       np.zeros(6, dtype=bool), children={0: [1, 5], 1: [2, 3], 3: [4]},
+                       direct=np.array([0, 0, 1, 0, 1, 1], dtype=bool))
+    counts = np.array([10, 7, 4, 3, 3, 3])
+    assert used_values(facet, counts) == [2, 4, 5]
+    assert rolled_up(facet, counts, [0]) == [1, 5]  # the root holds every track: skipped
+    assert rolled_up(facet, counts, [2, 3]) == [2, 4]  # c's one child holds its tracks
+    assert rolled_up(facet, np.array([10, 7, 4, 3, 3, 0]), [0]) == [2, 4]  # e gone: a holds all
+
+
 def test_ensembl_tracks_are_searched_by_their_own_species(site):
     """An Ensembl track names its species itself (no experiment → sample): the species field
     counts it there, alongside FAIRtracks tracks, and the SPARQL shown finds the same."""
@@ -240,6 +275,9 @@ def test_api_under_takes_either_efo_iri(site, chosen):
     ("api/v1/search/data.example.org/chosen", {"query": "tracks->a UNDER 'CL:9999999'"},
      "unknown term"),
     ("api/v1/search/data.example.org/chosen", {"query": "tracks->a UNDER 'CL:1>'"}, "not a valid"),
+    ("api/v1/search/data.example.org/chosen",
+     {"query": "samples->sample_type->cell_type UNDER 'CL:0000542'"},
+     "is an object, not a value: continue the path with ->term_id or ->term_label"),
     ("api/v1/search/data.example.org/chosen", {"query": "tracks->a NOT = 'b'"}, "expected UNDER"),
     ("api/v1/values/data.example.org/chosen/samples",
      {"path": "local_id", "query": "samples->x UNDER 'no such cell'"}, "unknown term"),
@@ -378,7 +416,13 @@ def test_find_a_term_by_synonym_and_see_its_tracks(page, site, chosen):
 def test_browse_the_tree_and_narrow(page, site):
     page.goto(site["base"] + "search")
     facet = page.locator("#facet-sample_type")
-    facet.locator("button.expand").first.click()
+    # the field first lists the values documents use; the tree is a roll-up view on request
+    used = get(site, "search/facets.json").json()["used"]["sample_type"]
+    assert facet.locator("ul.used").first.locator("a.value").all_inner_texts() == [
+        v["label"] for v in used[:12]]
+    assert not facet.locator("ul.tree").is_visible()
+    facet.locator("details.rollup summary").click()
+    facet.locator("ul.tree button.expand").first.click()
     child = facet.locator("li > ul > li").first
     child.wait_for()
     expected = int(child.locator(".count").first.inner_text())

@@ -52,6 +52,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 def values_at(content: Any, path: list[str]) -> list[Any]:
     """Scalars at `path` below `content` (arrays are looked through)."""
+    return [v for v in _nodes_at(content, path) if not isinstance(v, dict | list)]
+
+
+def _nodes_at(content: Any, path: list[str]) -> list[Any]:
     found = [content]
     for key in path:
         step = []
@@ -63,7 +67,25 @@ def values_at(content: Any, path: list[str]) -> list[Any]:
     flat = []
     for item in found:
         flat.extend(item if isinstance(item, list) else [item])
-    return [v for v in flat if not isinstance(v, dict | list)]
+    return flat
+
+
+def check_paths(paths: list[tuple[str, list[str]]], records: list[Record]) -> None:
+    """FilterError for a path that ends at an object (an ontology annotation, a contact …),
+    which no value equals: it names the keys that continue it (`->term_id`, `->term_label`)."""
+    for category, path in paths:
+        keys: set[str] = set()
+        scalars = False
+        for record in records:
+            for node in _nodes_at(record.get(category), path):
+                if isinstance(node, dict):
+                    keys.update(node)
+                else:
+                    scalars = True
+        if keys and not scalars:
+            where = "->".join((category, *path))
+            raise FilterError(f"{where} is an object, not a value: continue the path with "
+                              f"{' or '.join('->' + k for k in sorted(keys))}")
 
 
 def _text(value: Any) -> str:
@@ -77,6 +99,7 @@ class _Parser:
         self.tokens = _tokens(text)
         self.at = 0
         self.below = below
+        self.paths: list[tuple[str, list[str]]] = []
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.at] if self.at < len(self.tokens) else ("end", "")
@@ -126,6 +149,7 @@ class _Parser:
             path.append(self.take("word", "an attribute name after '->'"))
         if not path:
             raise FilterError(f"{category} needs an attribute path (e.g. {category}->local_id)")
+        self.paths.append((category, path))
         if self.keyword("NOT"):
             if not self.keyword("UNDER"):
                 raise FilterError("expected UNDER after NOT (NOT before a condition negates it)")
@@ -163,10 +187,14 @@ def _compare(category: str, path: list[str], op: str, value: str) -> Test:
     return test
 
 
-def parse_filter(text: str, below: Below | None = None) -> Test:
+def parse_filter(text: str, below: Below | None = None,
+                 paths: list[tuple[str, list[str]]] | None = None) -> Test:
     """A predicate over search records ({category: content}); FilterError when malformed.
-    `below` resolves the term of an UNDER condition (FilterError when it cannot)."""
+    `below` resolves the term of an UNDER condition (FilterError when it cannot); the
+    attribute paths the filter names are added to `paths` when given (for check_paths)."""
     parser = _Parser(text, below)
+    if paths is not None:
+        parser.paths = paths
     if not parser.tokens:
         raise FilterError("the query is empty")
     test = parser.query()

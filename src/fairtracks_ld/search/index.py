@@ -46,6 +46,8 @@ class FieldIndex:
     hidden: np.ndarray  # bool per value: an alternative IRI of a listed one
     parents: dict[int, list[int]] = field(default_factory=dict)
     children: dict[int, list[int]] = field(default_factory=dict)
+    # bool per value: a document annotates it (not only inferred as an ancestor)
+    direct: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def combination_mask(self, values: np.ndarray) -> np.ndarray:
         """bool per combination: it matches any of `values` (value ids)."""
@@ -169,8 +171,10 @@ def _field_index(store: TrackStore, field: Field, parts: list[Segment],
         starts.append(len(members))
     hidden = np.array([canonical_iri(k) != k and canonical_iri(k) in ids for k in keys],
                       dtype=bool)
+    used = direct | {canonical_iri(v) for v in direct} if field.iris else direct
     index = FieldIndex(field, keys, ids, column, np.array(starts, dtype=np.int64),
-                       np.array(members, dtype=np.int64), hidden)
+                       np.array(members, dtype=np.int64), hidden,
+                       direct=np.array([k in used for k in keys], dtype=bool))
     if field.ontology:
         _tree(index, store)
     return index

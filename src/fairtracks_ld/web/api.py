@@ -21,8 +21,16 @@ from flask import Blueprint, Response, current_app, request
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import local_id_of
 from fairtracks_ld.search.descendants import Descendants
-from fairtracks_ld.search.filters import CATEGORIES, FilterError, Test, parse_filter, values_at
+from fairtracks_ld.search.filters import (
+    CATEGORIES,
+    FilterError,
+    Test,
+    check_paths,
+    parse_filter,
+    values_at,
+)
 from fairtracks_ld.search.gsuite import gsuite
+from fairtracks_ld.search.trackfind_gsuite import trackfind_gsuite
 from fairtracks_ld.web.openapi import openapi
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -263,12 +271,15 @@ def search(repository: str, hub: str) -> Response:
     if not query:
         raise ApiError(400, "query is required, e.g. query=samples->species_name = 'Homo "
                             "sapiens' (structured filter syntax: see /api/v1/openapi.json)")
-    test = _filter(query)
+    named: list[tuple[str, list[str]]] = []
+    test = parse_filter(query, _descendants(), named)
     wanted = [c.strip() for c in request.args.get("categories", "").split(",") if c.strip()]
     for category in wanted:
         _category(category)
     limit = _limit()
-    found = [r for r in records(_hub(repository, hub)) if test(r)]
+    every = records(_hub(repository, hub))
+    check_paths(named, every)
+    found = [r for r in every if test(r)]
     if limit:
         found = found[:limit]
     accept = request.accept_mimetypes
@@ -278,7 +289,10 @@ def search(repository: str, hub: str) -> Response:
 
 
 def _gsuite(found: list[Record]) -> str:
+    """Every attribute as TrackFind lays it out; with `attributes=`, those columns only."""
     columns = [c.strip() for c in request.args.get("attributes", "").split(",") if c.strip()]
+    if not columns:
+        return trackfind_gsuite(found)
     for column in columns:
         category = column.split("->", 1)[0]
         if category not in CATEGORIES or "->" not in column:

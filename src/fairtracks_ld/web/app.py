@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         resolve,
         resources,
         search,
+        selections,
+        signposting,
         sparql,
         vocabulary,
     )
@@ -41,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         isolate_network=not settings.service_allow_list,
     )
     for module in (home, query_page, sparql, graph_store, description, dumps, search, api,
-                   vocabulary, resolve, resources):
+                   vocabulary, resolve, selections, signposting, resources):
         app.register_blueprint(module.blueprint)
     errors.register(app)
     _log_to_server_log()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from fairtracks_ld.web import schema_org
+
 blueprint = Blueprint("home", __name__)
 
 
@@ -14,5 +16,7 @@ def index() -> str:
     for version in store.versions():
         if version.current:
             collections[version.collection] = version
-    return render_template("home.html", collections=sorted(collections.items()),
-                           ontologies=store.ontologies(), base=store.base)
+    listed = sorted(collections.items())
+    return render_template("home.html", collections=listed, ontologies=store.ontologies(),
+                           base=store.base, catalog=schema_org.catalog(
+                               store.base, [(iri, iri.rsplit("/", 1)[-1]) for iri, _ in listed]))

@@ -24,8 +24,8 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from fairtracks_ld.mapping.context import load_context
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
-from fairtracks_ld.store import TrackStore
-from fairtracks_ld.web import view
+from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
+from fairtracks_ld.web import people, view
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
 
@@ -71,7 +71,15 @@ def catalog_entry(store: TrackStore, iri: str) -> list[ox.Triple]:
     described by the catalog, which is not part of the data's default view."""
     catalog = ox.NamedNode(store.catalog)
     return [ox.Triple(q.subject, q.predicate, q.object)
-            for q in store.ox.quads_for_pattern(ox.NamedNode(iri), None, None, catalog)]
+            for q in store.ox.quads_for_pattern(ox.NamedNode(iri), None, None, catalog)
+            ] or report_content(store, iri)
+
+
+def report_content(store: TrackStore, iri: str) -> list[ox.Triple]:
+    """A document version's validation report graph answers with the report it holds."""
+    if not iri.endswith(REPORT_SUFFIX) or not store.has_graph(iri):
+        return []
+    return [quad.triple for quad in store.graph_quads(iri)]
 
 
 def incoming(store: TrackStore, iri: str) -> list[tuple[ox.NamedNode, ox.NamedNode]]:
@@ -197,12 +205,19 @@ def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
               if isinstance(node, ox.NamedNode) and node != subject]
     types = [t.object.value for t in edges.get(subject, []) if t.predicate.value == RDF_TYPE]
     main = rows(subject)
+    title = _title(main, iri)
     return render_template(
-        "resource.html", iri=iri, types=[_short(t) for t in types], main=main,
-        nested=sorted(nested), title=_title(main, iri), labels=labels,
+        "resource.html", iri=iri, types=[_short(t) for t in types], main=_ordered(main),
+        nested=sorted(nested), title=title, labels=labels,
+        **people.page_context(store, iri, triples, describe, request.args.get("page"), title),
         incoming=[(s.value, labels.get(s.value), _short(p.value)) for s, p in links_in],
         formats=[(suffix, media) for suffix, media in SUFFIXES.items() if media != HTML],
     )
+
+
+def _ordered(rows: list[tuple[str, dict[str, object]]]) -> list[tuple[str, dict[str, object]]]:
+    """Properties by name, inferred ancestor links last (the ontology context sums them up)."""
+    return sorted(rows, key=lambda row: (row[0].endswith("_ancestor"), row[0]))
 
 
 def _list_items(edges: dict[object, list[ox.Triple]], head: object) -> list[object]:

@@ -26,6 +26,7 @@ from fairtracks_ld.search.engine import (
 from fairtracks_ld.search.fields import BY_NAME, FIELDS
 from fairtracks_ld.search.gsuite import gsuite
 from fairtracks_ld.search.index import FacetIndex
+from fairtracks_ld.search.rollup import rolled_up, used_values
 from fairtracks_ld.search.sparql import COLUMNS, rows_query, search_query
 from fairtracks_ld.web.executor import QueryError, QueryRequest
 
@@ -114,6 +115,19 @@ def roots(ix: FacetIndex, field: str) -> list[int] | None:
     return [v for v, parents in facet.parents.items() if not parents]
 
 
+def field_views(ix: FacetIndex, search: Search, result: Result, field: str
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """What a field lists first (the values documents use, most tracks first) and, for an
+    ontology field, its roll-up tree's top (classes that divide nothing skipped)."""
+    tree = roots(ix, field)
+    if tree is None:
+        return facet_values(ix, search, result, field), None
+    facet, counts = ix.fields[field], result.counts[field]
+    used = [{**entry, "children": False}  # a flat list: the tree is the roll-up view
+            for entry in facet_values(ix, search, result, field, used_values(facet, counts))]
+    return used, facet_values(ix, search, result, field, rolled_up(facet, counts, tree))
+
+
 def _parse(extra: tuple[str, ...] = ()) -> tuple[FacetIndex, Search]:
     ix = index()
     return ix, parse_search(ix, request_args(), extra)
@@ -136,7 +150,7 @@ def page() -> Response | str:
     for row in rows:  # IRIs under the base resolve here: link them on this server
         track = str(row["track"])
         row["href"] = "/" + track[len(base):] if track.startswith(base) else track
-    facets = [(f, facet_values(ix, search, result, f.name, roots(ix, f.name))) for f in FIELDS]
+    facets = [(f, *field_views(ix, search, result, f.name)) for f in FIELDS]
     chosen = [(BY_NAME[name], key, ix.label(key), search_url(search, remove=(name, key)))
               for name, keys in search.filters.items() for key in keys]
     pages = max(1, -(-result.total // search.size))
@@ -151,8 +165,9 @@ def page() -> Response | str:
 
 @blueprint.route("/search/facets.json")
 def facets_json() -> Response:
-    """Every field's possible values with counts, the total, the page's tracks, the SPARQL
-    equivalent to the search and the SPARQL that reads the page's table rows."""
+    """Every field's possible values with counts (`facets`; `used`: those documents annotate,
+    as the page lists them first), the total, the page's tracks, the SPARQL equivalent to the
+    search and the SPARQL that reads the page's table rows."""
     try:
         ix, search = _parse()
     except SearchError as error:
@@ -162,7 +177,8 @@ def facets_json() -> Response:
     body = {"total": result.total, "search": search.args(),
             "tracks": [ix.tracks[i] for i in positions], "sparql": search_query(search),
             "sparql_rows": page_rows_query(ix, positions),
-            "facets": {f.name: facet_values(ix, search, result, f.name) for f in FIELDS}}
+            "facets": {f.name: facet_values(ix, search, result, f.name) for f in FIELDS},
+            "used": {f.name: field_views(ix, search, result, f.name)[0] for f in FIELDS}}
     return Response(json.dumps(body), mimetype="application/json")
 
 
@@ -181,7 +197,8 @@ def children() -> Response:
     except SearchError as error:
         return bad_request(str(error))
     result = run_search(ix, search)
-    found = facet_values(ix, search, result, field, facet.children.get(facet.ids[value], []))
+    below = rolled_up(facet, result.counts[field], facet.children.get(facet.ids[value], []))
+    found = facet_values(ix, search, result, field, below)
     return Response(json.dumps(found), mimetype="application/json")
 
 

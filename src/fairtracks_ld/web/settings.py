@@ -29,3 +29,10 @@ class Settings:
     flat_view: bool = field(default_factory=lambda: _env("FLAT_VIEW", "1") not in ("0", "", "no"))
     service_allow_list: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("SERVICE_ALLOW_LIST", "").split() if s))
+    # a JSON file mapping genome names (hg38 …) to igv.js options (`reference`, `locus`), for
+    # sites whose readers cannot reach igv.org's genome list (and for the tests' tiny reference)
+    igv_genomes: Path | None = field(default_factory=lambda: Path(_env("IGV_GENOMES", "")) if
+                                     _env("IGV_GENOMES", "") else None)
+    # the contact a UCSC track hub names (hub.txt `email`, which UCSC requires)
+    contact_email: str = field(default_factory=lambda: _env("CONTACT_EMAIL",
+                                                            "fairtracks-ld@localhost"))
