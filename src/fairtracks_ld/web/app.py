@@ -25,7 +25,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         resources,
         search,
         sparql,
+        submissions,
         vocabulary,
+        withdrawals,
     )
 
     settings = settings or Settings()
@@ -40,9 +42,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         isolate_network=not settings.service_allow_list,
     )
     for module in (home, query_page, sparql, graph_store, description, dumps, search, api,
-                   vocabulary, resources):
+                   vocabulary, resources, submissions, withdrawals):
         app.register_blueprint(module.blueprint)
     errors.register(app)
+    submissions.resume_queued(settings.store, settings.submission_retry_seconds)
     _log_to_server_log()
     app.extensions["search_index"].warm()
 
