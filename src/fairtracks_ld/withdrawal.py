@@ -17,7 +17,7 @@ import pyoxigraph as ox
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.iris import IriMinter
-from fairtracks_ld.mapping.namespaces import FT, PROV, XSD
+from fairtracks_ld.mapping.namespaces import FT, PROV, RDF_TYPE, XSD
 from fairtracks_ld.store import PREFIXES, TrackStore, report_graph
 
 WITHDRAWN = FT + "Withdrawn"
@@ -84,7 +84,7 @@ def withdraw(store: TrackStore, collection: str, document: str | None, reason: s
     documents = " ".join(f"<{v.document}>" for v in current)
     graphs = " ; ".join(f"<{VERSION}> <{v.graph}>" for v in current)
     store.ox.update(
-        f"""DELETE WHERE {{ GRAPH <{cat}> {{ <{target}> ?p ?o }} }} ;
+        f"""{_forget(cat, target)} ;
         DELETE {{ GRAPH <{cat}> {{ ?doc ft:current_version ?g }} }}
         WHERE {{ VALUES ?doc {{ {documents} }} GRAPH <{cat}> {{ ?doc ft:current_version ?g }} }} ;
         INSERT DATA {{ GRAPH <{cat}> {{ <{target}> a <{WITHDRAWN}> ;
@@ -97,10 +97,15 @@ def withdraw(store: TrackStore, collection: str, document: str | None, reason: s
 def reinstate_update(store: TrackStore, collection: str, document: str) -> str:
     """SPARQL update operations removing the withdrawal records a new submission of this
     document supersedes (its own and its collection's)."""
-    cat = store.catalog
-    return " ; ".join(
-        f"DELETE WHERE {{ GRAPH <{cat}> {{ <{iri}> ?p ?o . <{iri}> a <{WITHDRAWN}> }} }}"
-        for iri in (target_iri(store, collection), target_iri(store, collection, document)))
+    return " ; ".join(_forget(store.catalog, iri) for iri in (
+        target_iri(store, collection), target_iri(store, collection, document)))
+
+
+def _forget(catalog: str, iri: str) -> str:
+    """An update removing the withdrawal record of `iri` (and nothing else said about it)."""
+    return (f"DELETE {{ GRAPH <{catalog}> {{ <{iri}> ?p ?o }} }} WHERE {{ GRAPH <{catalog}> {{ "
+            f"<{iri}> ?p ?o VALUES ?p {{ <{RDF_TYPE}> <{AT}> <{REASON}> <{BY}> <{VERSION}> }} "
+            f"FILTER(?p != <{RDF_TYPE}> || ?o = <{WITHDRAWN}>) }} }}")
 
 
 def withdrawals(store: TrackStore) -> list[Withdrawal]:
