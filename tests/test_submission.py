@@ -153,6 +153,14 @@ def test_exports_carry_the_licence(server):
     assert any(line.endswith("CC-BY-4.0; Cite the consortium; "
                              "http://purl.obolibrary.org/obo/DUO_0000042")
                for line in gsuite.text.splitlines())
+    own = requests.get(server["base"] + "search/export.json",
+                       params={"collection": server["iri"]}, timeout=120)
+    assert own.status_code == 200, own.text
+    assert own.headers["Link"] == '<https://spdx.org/licenses/CC-BY-4.0>; rel="license"'
+    assert own.json()["collection_info"]["local_id"] == COLLECTION  # still a FAIRtracks document
+    other = requests.get(server["base"] + "search/export.json", timeout=120,
+                         params={"collection": f"{server['base']}collection/{server['other']}"})
+    assert other.headers["Licence"].startswith("CC-BY-NC-4.0")
 
 
 def test_a_busy_store_queues_the_submission_and_a_worker_completes_it(server, document):
