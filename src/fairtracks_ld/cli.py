@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import gzip
 import json
 import sys
@@ -446,6 +447,22 @@ def cmd_augment(args: argparse.Namespace) -> int:
 # ---- parser -----------------------------------------------------------------------------------
 
 
+def cmd_withdraw(args: argparse.Namespace) -> int:
+    from fairtracks_ld.withdrawal import WithdrawalError, withdraw
+
+    store = _store(args)
+    try:
+        done = withdraw(store, args.collection, args.document, args.reason,
+                        args.by or getpass.getuser())
+    except WithdrawalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    _publish(store)
+    print(f"withdrew {done.target} ({len(done.graphs)} current version(s); they stay in the "
+          f"store): {done.reason}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fairtracks-ld",
@@ -479,6 +496,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also write everything as JSON: per source its status, version graph, "
                            "notes and findings with JSON Pointers")
     load.set_defaults(func=cmd_load)
+
+    withdraw = commands.add_parser(
+        "withdraw", help="withdraw a collection or one of its documents",
+        description="Take a collection (or one document) out of the current view, dumps and "
+                    "search; its IRIs then answer 410 Gone with a tombstone, and its versions "
+                    "stay in the store (GRAPH).")
+    withdraw.add_argument("collection", metavar="COLLECTION", help="the collection's local id")
+    withdraw.add_argument("--document", help="withdraw only this document (its local id)")
+    withdraw.add_argument("--reason", required=True, help="why (shown on the tombstone)")
+    withdraw.add_argument("--by",
+                          help="who withdraws it (default: the current user)")
+    withdraw.set_defaults(func=cmd_withdraw)
 
     query = commands.add_parser("query", help="run a SPARQL query over the current view",
                                 description="Run SPARQL (text, @file.rq, or - for stdin).")

@@ -238,7 +238,7 @@ class TrackStore:
     # ---- writing -----------------------------------------------------------------------------
 
     def write(self, prepared: Prepared, source: str, bulk: bool = False,
-              conformance: Conformance | None = None) -> VersionInfo:
+              conformance: Conformance | None = None, catalog_extra: str = "") -> VersionInfo:
         """Write one document version; it becomes visible only once all of it is written.
 
         A new version goes straight into its graph (with Oxigraph's bulk loader when `bulk`,
@@ -248,6 +248,7 @@ class TrackStore:
         graph and moved into place together with the catalog change, in one transaction. On any
         failure the graph written so far is removed: the store is as it was. A `conformance`
         is recorded in the catalog, its report in the report graph `{graph}/validation-report`.
+        `catalog_extra` (SPARQL update operations, e.g. who submitted it) runs in the same update.
         """
         reasoning.ensure_current(self)
         graph = prepared.graph
@@ -274,6 +275,8 @@ class TrackStore:
                         f"<{reasoning.inferred_graph(graph)}> ; "
                         f"MOVE SILENT <{report}> TO <{report_graph(graph)}> ;")
             update = move + self._catalog_update(VersionRecord.of(prepared, source), conformance)
+            if catalog_extra:
+                update += " ; " + catalog_extra
             self.ox.update(update, prefixes=PREFIXES)
         except BaseException:
             for written in (target, inferred, report):

@@ -28,7 +28,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         selections,
         signposting,
         sparql,
+        submissions,
         vocabulary,
+        withdrawals,
     )
 
     settings = settings or Settings()
@@ -43,9 +45,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         isolate_network=not settings.service_allow_list,
     )
     for module in (home, query_page, sparql, graph_store, description, dumps, search, api,
-                   vocabulary, resolve, selections, signposting, resources):
+                   vocabulary, resolve, selections, signposting, submissions, withdrawals,
+                   resources):
         app.register_blueprint(module.blueprint)
     errors.register(app)
+    submissions.resume_queued(settings.store, settings.submission_retry_seconds)
     _log_to_server_log()
     app.extensions["search_index"].warm()
 

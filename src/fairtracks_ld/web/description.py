@@ -7,15 +7,16 @@ import hashlib
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, url_for
 
-from fairtracks_ld import __version__
+from fairtracks_ld import __version__, licences
+from fairtracks_ld.mapping.iris import local_id_of
 from fairtracks_ld.mapping.namespaces import DCAT, DCTERMS, FT, RDF_TYPE, VOID, XSD
+from fairtracks_ld.store import TrackStore
 from fairtracks_ld.web.executor import GRAPH_FORMATS, RESULT_FORMATS
 from fairtracks_ld.web.negotiation import rdf_response
 
 blueprint = Blueprint("description", __name__)
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
-LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 RDFS_SEE_ALSO = "http://www.w3.org/2000/01/rdf-schema#seeAlso"
 GRAPH_STORE_PROTOCOL = "http://www.w3.org/TR/sparql11-http-rdf-update/"
 VOCABULARIES = [FT, "http://www.w3.org/ns/dcat#", "http://www.w3.org/ns/prov#",
@@ -78,7 +79,9 @@ def service_description() -> Response:
 
 @blueprint.route("/.well-known/void")
 def void() -> Response:
-    """VoID + DCAT: size, classes, properties, endpoint, dumps, URI space, licence."""
+    """VoID + DCAT: size, classes, properties, endpoint, dumps, URI space, and per collection
+    a dataset with the licence and data-use conditions its provider stated (none is claimed for
+    the whole: the publisher licenses no data it did not license)."""
     store = current_app.extensions["snapshots"].store()
     dataset = url_for("description.void", _external=True)
     endpoint = url_for("sparql.endpoint", _external=True)
@@ -94,7 +97,6 @@ def void() -> Response:
         _t(dataset, DCTERMS + "description", ox.Literal(
             "FAIRtracks documents published as linked data by fairtracks-ld "
             f"{__version__}, with the ontologies they use.")),
-        _t(dataset, DCTERMS + "license", LICENCE),
         _t(dataset, VOID + "sparqlEndpoint", endpoint),
         _t(dataset, VOID + "dataDump", dump),
         _t(dataset, VOID + "uriSpace", ox.Literal(store.base)),
@@ -124,10 +126,36 @@ def void() -> Response:
             _t(partition, VOID + "class", row["c"].value),
             _t(partition, VOID + "entities", _int(int(row["n"].value))),
         ]
+    collections: set[str] = set()
     for version in store.versions():
         if version.current:
             subset = url_for("dumps.dump_collection", _external=True,
                              collection=version.collection.rsplit("/", 1)[-1])
             triples += [_t(dataset, VOID + "subset", version.graph),
                         _t(version.graph, VOID + "dataDump", subset)]
+            collections.add(version.collection)
+    for collection in sorted(collections):
+        triples += collection_dataset(store, dataset, collection)
     return rdf_response(triples)
+
+
+def collection_dataset(store: TrackStore, dataset: str, collection: str) -> list[ox.Triple]:
+    """A collection as a dcat:Dataset of its own: its licence (`dct:license`) and data-use
+    conditions as its provider stated them, or `dct:rights` "licence not stated"."""
+    terms = licences.terms_of(store, collection)
+    dump = url_for("dumps.dump_collection", _external=True,
+                   collection=local_id_of(collection))
+    triples = [_t(dataset, VOID + "subset", collection), _t(collection, RDF_TYPE, VOID + "Dataset"),
+               _t(collection, RDF_TYPE, DCAT + "Dataset"), _t(collection, VOID + "dataDump", dump)]
+    if terms.licence is not None:
+        triples.append(_t(collection, DCTERMS + "license", terms.licence.iri))
+        triples.append(_t(collection, FT + "open_licence",
+                          ox.Literal(str(licences.is_open(terms.licence)).lower(),
+                                     datatype=ox.NamedNode(XSD + "boolean"))))
+    else:
+        triples.append(_t(collection, DCTERMS + "rights", ox.Literal(licences.NOT_STATED)))
+    if terms.conditions:
+        triples.append(_t(collection, licences.CONDITIONS, ox.Literal(terms.conditions)))
+    if terms.duo:
+        triples.append(_t(collection, licences.DUO_TERM, terms.duo))
+    return triples

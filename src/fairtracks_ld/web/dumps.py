@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, stream_with_context
 
 from fairtracks_ld.mapping.iris import local_id_of
 from fairtracks_ld.web.errors import error_response
+from fairtracks_ld.withdrawal import hidden_graphs
 
 blueprint = Blueprint("dumps", __name__)
 BATCH = 20_000
@@ -38,9 +39,14 @@ def _download(quads: Iterable[ox.Quad], name: str) -> Response:
 
 @blueprint.route("/dumps/all.nq.gz")
 def dump_all() -> Response:
-    """Every graph of the store: current and earlier versions, ontologies, catalog."""
+    """Every graph of the store: current and earlier versions, ontologies, catalog; not the
+    graphs of withdrawn documents (they stay in the store, see fairtracks_ld.withdrawal)."""
     store = current_app.extensions["snapshots"].store()
-    return _download(store.ox.quads_for_pattern(None, None, None, None), "fairtracks-ld")
+    quads = store.ox.quads_for_pattern(None, None, None, None)
+    hidden = hidden_graphs(store)
+    if hidden:
+        quads = (quad for quad in quads if quad.graph_name not in hidden)
+    return _download(quads, "fairtracks-ld")
 
 
 @blueprint.route("/dumps/collection/<collection>.nq.gz")

@@ -9,9 +9,9 @@ from typing import Any
 import pyoxigraph as ox
 from flask import current_app
 
+from fairtracks_ld import licences
 from fairtracks_ld.store import TrackStore
 from fairtracks_ld.web import browsers, schema_org, signposting, summary
-from fairtracks_ld.web.licence import NOT_STATED, licence_of
 from fairtracks_ld.web.members import Members, collection_tracks
 
 TRACK_KINDS = ("track", "Ensembl track")
@@ -64,10 +64,11 @@ def page_context(store: TrackStore, iri: str, triples: list[ox.Triple],
     found = summary.summarise(store, iri, triples, describe)
     prov = summary.provenance(store, iri)
     collection = collection_of(iri, store.base, found, prov)
-    licence = licence_of(store, collection)
+    stated = licences.licence_of(store, collection) if collection else None
+    licence = stated.iri if stated else None
     context: dict[str, Any] = {
         "summary": found, "provenance": prov, "collection": collection,
-        "licence": licence, "licence_text": licence or NOT_STATED,
+        "licence": licence, "licence_text": stated.label if stated else licences.NOT_STATED,
         "ontology_context": summary.ontology_context(store, found.annotations),
         "members": None, "genome_view": None,
     }

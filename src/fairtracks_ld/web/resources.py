@@ -25,7 +25,7 @@ from fairtracks_ld.mapping.context import load_context
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
-from fairtracks_ld.web import people, view
+from fairtracks_ld.web import people, tombstone, view
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
 
@@ -154,6 +154,9 @@ def resource(_rest: str) -> Response:
                 if triples:
                     iri, suffix_type = iri[: -len(suffix)], media
                 break
+    stone = tombstone.find_with_suffix(store, iri, suffix_type)
+    if stone is not None:  # withdrawn: 410 Gone with what it was, when and why
+        return tombstone.answer(*stone)
     links_in = incoming(store, iri)
     if not triples and not links_in:
         return error_response(404, f"404 Not Found: no resource {iri} in this dataset")

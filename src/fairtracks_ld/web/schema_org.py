@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fairtracks_ld.web.licence import NOT_STATED
+from fairtracks_ld.licences import NOT_STATED
 from fairtracks_ld.web.summary import Provenance, Summary
 
 CONTEXT = "https://schema.org"

@@ -29,13 +29,15 @@ from fairtracks_ld.search.index import FacetIndex
 from fairtracks_ld.search.rollup import rolled_up, used_values
 from fairtracks_ld.search.sparql import COLUMNS, rows_query, search_query
 from fairtracks_ld.web.executor import QueryError, QueryRequest
+from fairtracks_ld.web.licence_headers import collection_terms
 
 blueprint = Blueprint("search", __name__)
 EXPORT_LIMIT = 100_000
 BATCH = 500
 GSUITE_METADATA = {"condensed": "type_of_condensed_data", "technique": "experiments->technique",
                    "target": "experiments->target", "cell_type": "samples->sample_type",
-                   "species": "samples->species_name", "track": "track_iri"}
+                   "species": "samples->species_name", "track": "track_iri",
+                   "licence": "licence"}
 
 
 def bad_request(message: str, status: int = 400) -> Response:
@@ -247,10 +249,13 @@ def export_gsuite() -> Response:
     if isinstance(selection, Response):
         return selection
     ix, matches = selection
+    terms = collection_terms(ix, matches)
     rows = [{"uri": r["file_url"] or r["track"], "title": r["label"] or r["local_id"],
              "file_format": r["format"], "track_type": r["track_type"], "genome": r["assembly"],
-             **r} for r in fetch_rows(ix, matches)]
+             **r, "licence": terms[collection].summary}
+            for r, collection in zip(fetch_rows(ix, matches), terms.of, strict=True)]
     response = Response(gsuite(rows, GSUITE_METADATA), mimetype="text/plain")
+    terms.headers(response)
     response.headers["Content-Disposition"] = 'attachment; filename="selection.gsuite"'
     return response
 
@@ -278,6 +283,7 @@ def export_json() -> Response:
     tracks = {local_id_of(ix.tracks[i]) for i in matches}
     response = Response(json.dumps(subset(document, tracks),
                                    indent=1), mimetype="application/json")
+    collection_terms(ix, matches).headers(response)
     response.headers["Content-Disposition"] = 'attachment; filename="selection.json"'
     return response
 

@@ -26,6 +26,11 @@ class Settings:
     admin_token_file: Path | None = field(  # read on each write: rotate by replacing the file
         default_factory=lambda: Path(_env("ADMIN_TOKEN_FILE", "")) if _env("ADMIN_TOKEN_FILE", "")
         else None)
+    submitters_file: Path | None = field(  # data providers' tokens (web/auth.py), re-read
+        default_factory=lambda: Path(_env("SUBMITTERS_FILE", "")) if _env("SUBMITTERS_FILE", "")
+        else None)
+    submission_retry_seconds: float = field(  # a busy store is tried again this often
+        default_factory=lambda: float(_env("SUBMISSION_RETRY", "2")))
     flat_view: bool = field(default_factory=lambda: _env("FLAT_VIEW", "1") not in ("0", "", "no"))
     service_allow_list: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("SERVICE_ALLOW_LIST", "").split() if s))
