@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         resources,
         search,
         sparql,
+        validate,
         vocabulary,
     )
 
@@ -33,8 +34,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.extensions["snapshots"], workers=settings.query_workers, timeout=settings.query_timeout,
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
     )
-    for module in (home, query_page, sparql, description, dumps, search, api, vocabulary,
-                   resources):
+    for module in (home, query_page, sparql, description, dumps, search, api, validate,
+                   vocabulary, resources):
         app.register_blueprint(module.blueprint)
     app.extensions["search_index"].warm()
 

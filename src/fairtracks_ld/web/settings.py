@@ -24,3 +24,10 @@ class Settings:
     flat_view: bool = field(default_factory=lambda: _env("FLAT_VIEW", "1") not in ("0", "", "no"))
     service_allow_list: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("SERVICE_ALLOW_LIST", "").split() if s))
+    # the validation service: request body, archive members and files, decompressed bytes
+    validate_max_body: int = field(
+        default_factory=lambda: int(_env("VALIDATE_MAX_BODY", str(32 * 1024 * 1024))))
+    validate_max_members: int = field(
+        default_factory=lambda: int(_env("VALIDATE_MAX_MEMBERS", "1000")))
+    validate_max_unpacked: int = field(
+        default_factory=lambda: int(_env("VALIDATE_MAX_UNPACKED", str(256 * 1024 * 1024))))
