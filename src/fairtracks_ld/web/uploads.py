@@ -97,12 +97,18 @@ def read_archive(data: bytes, budget: Budget, prefix: str = "") -> list[Upload]:
     uploads = []
     try:
         for name, handle, declared in reader(data, budget):
-            uploads.append(parse_json(prefix + name, _read(handle, budget, declared)))
+            uploads.append(parse_json(prefix + _member_name(name),
+                                      _read(handle, budget, declared)))
     except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError,
             NotImplementedError, RuntimeError) as error:  # corrupt, truncated, encrypted
         uploads.append(Upload(prefix.removesuffix("::") or "(archive)",
                               error=f"cannot read the {kind} archive: {error}"))
     return uploads
+
+
+def _member_name(name: str) -> str:
+    """A member's path as the client wrote it, without a leading './'."""
+    return "/".join(p for p in name.split("/") if p not in ("", "."))
 
 
 def _wanted(name: str) -> bool:
@@ -135,7 +141,7 @@ def _tar_members(data: bytes, budget: Budget) -> Iterator[tuple[str, IO[bytes], 
                 continue
             handle = archive.extractfile(member)
             if handle is not None:
-                yield member.name.removeprefix("./"), handle, member.size
+                yield member.name, handle, member.size
 
 
 def _read(handle: IO[bytes], budget: Budget, counted: int | None) -> bytes:
