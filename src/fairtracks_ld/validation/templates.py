@@ -3,7 +3,9 @@
 Each query is a SHACL-SPARQL `sh:select`: `$this` is the focus node and `$PATH` the property
 shape's path. They read the facts the validation context adds to the data graph (see
 `validation.context`): `rdfs:isDefinedBy` (which named ontology declares a term),
-`ft:descends_from` (the reflexive-transitive closure over is_a + part_of + skos:broader),
+`fts:imports` (a named ontology includes another's classes: EFO imports CL and UBERON, so a term
+of an imported ontology is a class of the importer too), `ft:descends_from` (the
+reflexive-transitive closure over is_a + part_of + skos:broader),
 `owl:deprecated` / `obo:IAO_0100001`, `fts:status` of each named ontology
 (Complete, Partial or Missing), `fts:StoredEntity` records of the store's other documents and the
 `fts:CuriePrefix` table. Every query binds `$this` in its first triple pattern, so it reads the
@@ -22,6 +24,10 @@ DATE_TIME_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}
                      r"([Zz]|[+-][0-9]{2}:[0-9]{2})$")
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 
+
+# A class of a named ontology: declared by it, or by an ontology it imports (a path, so that a
+# term of CL counts as a class of EFO, which imports CL).
+MEMBER_OF = "rdfs:isDefinedBy/^fts:imports*"
 
 # SHACL-SPARQL forbids VALUES and MINUS in constraints (pre-binding): the templates use
 # constant patterns, FILTER(… IN …) and NOT EXISTS over single triple patterns instead, which
@@ -49,8 +55,10 @@ def _descends(ancestors: tuple[str, ...]) -> list[str]:
 
 
 def _decided(ontologies: tuple[str, ...], ancestors: tuple[str, ...], var: str) -> str:
-    """Patterns: ?value is declared by ?var, a named ontology that is complete and declares
-    one of the ancestors (or its replacement), so that descent is decidable there. No
+    """Patterns: ?value is declared by ?var, a complete ontology (named, or imported by a named
+    one) that declares one of the ancestors (or its replacement) too, so that descent is
+    decidable there: CL decides a CL term's descent from a CL class; EFO, whose bundle lacks
+    the CL/CLO ancestry of its own cell lines, decides nothing about descent from CL. No
     subquery: SHACL-SPARQL wants subqueries to return the pre-bound `$this`."""
     tests = []
     for index, ancestor in enumerate(ancestors):
@@ -58,18 +66,25 @@ def _decided(ontologies: tuple[str, ...], ancestors: tuple[str, ...], var: str) 
         tests.append(f"EXISTS {{ {iri(ancestor)} obo:IAO_0100001 ?new{index} . "
                      f"?new{index} rdfs:isDefinedBy ?{var} }}")
     return (f"?value rdfs:isDefinedBy ?{var} . ?{var} fts:status fts:Complete . "
-            f"{_in(var, ontologies)} FILTER{_any(tests)}")
+            f"?{var} ^fts:imports* ?{var}_named . {_in(var + '_named', ontologies)} "
+            f"FILTER{_any(tests)}")
 
 
 def term_defined(ontologies: tuple[str, ...], decidable: bool) -> str:
-    """The term is declared by none of the named ontologies; decidable when all are complete
-    (a violation), otherwise it cannot be checked offline (a warning)."""
-    lines = [f"FILTER NOT EXISTS {{ ?value rdfs:isDefinedBy {iri(o)} }}" for o in ontologies]
+    """The term is a class of none of the named ontologies (declared by one, or by an ontology
+    one imports); decidable when all of them and their imports are complete (a violation),
+    otherwise it cannot be checked offline (a warning)."""
+    lines = [f"FILTER NOT EXISTS {{ ?value {MEMBER_OF} {iri(o)} }}" for o in ontologies]
+    incomplete_imports = [f"EXISTS {{ {iri(o)} fts:imports ?imported{i} FILTER NOT EXISTS "
+                          f"{{ ?imported{i} fts:status fts:Complete }} }}"
+                          for i, o in enumerate(ontologies)]
     if decidable:
         lines += [f"{iri(o)} fts:status fts:Complete ." for o in ontologies]
+        lines += [f"FILTER(NOT {test})" for test in incomplete_imports]
     else:
-        lines.append("FILTER" + _any([f"NOT EXISTS {{ {iri(o)} fts:status fts:Complete }}"
-                                      for o in ontologies]))
+        lines.append("FILTER" + _any(
+            [f"NOT EXISTS {{ {iri(o)} fts:status fts:Complete }}" for o in ontologies]
+            + incomplete_imports))
     body = "\n  ".join(lines)
     return f"""SELECT DISTINCT $this ?value WHERE {{
   $this $PATH ?value .
@@ -89,7 +104,7 @@ def term_ancestry(ontologies: tuple[str, ...], ancestors: tuple[str, ...],
         lines = [_decided(ontologies, ancestors, "decided")]
     else:
         lines = [
-            "FILTER" + _any([f"EXISTS {{ ?value rdfs:isDefinedBy {iri(o)} }}" for o in ontologies]),
+            "FILTER" + _any([f"EXISTS {{ ?value {MEMBER_OF} {iri(o)} }}" for o in ontologies]),
             f"FILTER NOT EXISTS {{ {_decided(ontologies, ancestors, 'decided')} }}",
         ]
     body = "\n  ".join(lines + _descends(ancestors))
