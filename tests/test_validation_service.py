@@ -16,6 +16,7 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 import requests
+from conftest import annotate
 from servers import cli, free_port, serve
 from test_web_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
@@ -73,6 +74,19 @@ def test_an_array_answers_per_document(service, invalid, example):
     assert [a["file"] for a in answer] == ["(inline0)", "(inline1)", "(inline2)"]
     assert [a["validated"] for a in answer] == [False, True, False]
     assert answer[2]["errors"][0]["reason"] == "fatal"  # neither model: says which keys decide
+
+
+def test_documents_of_one_request_are_checked_together(service, example):
+    """Like the FAIRtracks validator across the files it is given: a local_id used in two
+    documents of one request is a duplicate (dup_pk), as it would be once both are published."""
+    first = annotate(example, collection="fresh")  # ids of its own: fresh-…
+    second = copy.deepcopy(first)  # the same ids, in another collection
+    second["collection_info"]["local_id"] = second["studies"][0]["collection_ref"] = "fresh2"
+    second["doc_info"]["local_id"] = second["collection_info"]["doc_ref"] = "fresh2-0"
+    for alone in (first, second):
+        assert requests.post(service, json=alone, timeout=120).json()["validated"] is True
+    answer = requests.post(service + "/array", json=[first, second], timeout=120).json()
+    assert {e["reason"] for a in answer for e in a["errors"]} == {"dup_pk"}
 
 
 def test_not_json_is_a_400_in_the_validators_shape(service):

@@ -123,14 +123,17 @@ OBSOLETE = """SELECT DISTINCT $this ?value ?replacement WHERE {
 
 
 def unique(rdf_class: str) -> str:
-    """Another entity of the same class, here or in another document of the store, has the id."""
+    """Another entity of the same class, here or in another document of the store, has the id.
+    (The FILTER stands outside the UNION: inside, `$this` would be unbound where it is joined
+    rather than pre-bound, and the test would never hold.)"""
     cls = iri(rdf_class)
     return f"""SELECT DISTINCT $this ?value ?other WHERE {{
   $this $PATH ?value .
   {{ ?record a fts:StoredEntity ; fts:entityClass {cls} ; ft:local_id ?value ;
       fts:document ?other . }}
   UNION
-  {{ ?entity a {cls} ; ft:local_id ?value . FILTER(?entity != $this) BIND(?entity AS ?other) }}
+  {{ ?entity a {cls} ; ft:local_id ?value . BIND(?entity AS ?other) }}
+  FILTER(?other != $this)
 }}"""
 
 

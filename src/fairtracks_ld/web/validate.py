@@ -23,12 +23,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from fairtracks_ld.mapping.prepare import MappingError, Prepared
+from fairtracks_ld.models import prepare_document
 from fairtracks_ld.validation import DocumentReport, Validator
 from fairtracks_ld.web.answers import answer, fatal, unreadable
 from fairtracks_ld.web.negotiation import choose, not_acceptable
@@ -110,20 +113,49 @@ def validator() -> Validator:
 
 
 def check(uploads: list[Upload]) -> list[Checked]:
-    """Validate every readable upload, each on its own, against the current snapshot."""
-    checked: list[Checked] = []
-    for upload in uploads:
+    """Validate every readable upload against the current snapshot. The documents of one
+    request are validated together, as if published together (a local_id used in two of them
+    is reported), when they can be: one model, distinct collections; otherwise each alone."""
+    checker = validator()
+    reports: dict[int, DocumentReport] = {}
+    mapped: dict[str, list[tuple[int, Prepared, Upload]]] = {}
+    for index, upload in enumerate(uploads):
         if upload.error is not None:
-            checked.append((upload, None))
             continue
         try:
-            report = validator().document(upload.document, upload.name)
-        except Exception:  # a validator bug must not become a traceback for the provider
-            _log.exception("validating %s", upload.name)
-            upload.error = "the validator failed on this document (logged on the server)"
-            report = None
-        checked.append((upload, report))
-    return checked
+            prepared = prepare_document(upload.document, checker.base)
+        except MappingError:  # the validator words it (as one finding)
+            reports[index] = _guarded(lambda u=upload: checker.document(u.document, u.name),
+                                      upload)
+            continue
+        except Exception:
+            _log.exception("mapping %s", upload.name)
+            upload.error = "the document could not be mapped (logged on the server)"
+            continue
+        mapped.setdefault(prepared.model, []).append((index, prepared, upload))
+    for group in mapped.values():
+        try:
+            together = checker.batch([(p, u.document, u.name) for _, p, u in group])
+        except ValueError:  # two versions of one collection: each alone
+            together = [_guarded(lambda p=p, u=u: checker.prepared(p, u.document, u.name), u)
+                        for _, p, u in group]
+        except Exception:
+            _log.exception("validating %d documents together", len(group))
+            together = [_guarded(lambda p=p, u=u: checker.prepared(p, u.document, u.name), u)
+                        for _, p, u in group]
+        for (index, _, _), report in zip(group, together, strict=True):
+            reports[index] = report
+    return [(upload, reports.get(index)) for index, upload in enumerate(uploads)]
+
+
+def _guarded(run: Callable[[], DocumentReport], upload: Upload) -> DocumentReport | None:
+    """A validator bug must not become a traceback for the provider."""
+    try:
+        return run()
+    except Exception:
+        _log.exception("validating %s", upload.name)
+        upload.error = "the validator failed on this document (logged on the server)"
+        return None
 
 
 def respond(checked: list[Checked], single: bool = False) -> Response:
