@@ -89,6 +89,17 @@ def test_documents_of_one_request_are_checked_together(service, example):
     assert {e["reason"] for a in answer for e in a["errors"]} == {"dup_pk"}
 
 
+def test_the_v2_draft_is_answered_as_unsupported(service, examples):
+    draft = copy.deepcopy(examples["v1-current"])
+    draft["document"] = draft.pop("doc_info")
+    [error] = requests.post(service, json=draft, timeout=120).json()["errors"]
+    assert error["reason"] == "schema_unknown" and error["path"] == "/document"
+    assert "v2 draft, which fairtracks-ld does not support" in error["message"]
+    assert "whole FAIRtracks v1 document" in error["hint"]
+    [error] = requests.post(service, json={"tracks": []}, timeout=120).json()["errors"]
+    assert error["reason"] == "no_id"
+
+
 def test_not_json_is_a_400_in_the_validators_shape(service):
     response = requests.post(service, data=b"{not json", timeout=30)
     assert response.status_code == 400

@@ -25,10 +25,6 @@ DATE_TIME_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 
 
-# A class of a named ontology: declared by it, or by an ontology it imports (a path, so that a
-# term of CL counts as a class of EFO, which imports CL).
-MEMBER_OF = "rdfs:isDefinedBy/^fts:imports*"
-
 # SHACL-SPARQL forbids VALUES and MINUS in constraints (pre-binding): the templates use
 # constant patterns, FILTER(… IN …) and NOT EXISTS over single triple patterns instead, which
 # Oxigraph answers with one index lookup each.
@@ -54,6 +50,16 @@ def _descends(ancestors: tuple[str, ...]) -> list[str]:
     return filters
 
 
+def _member(ontology: str, index: int) -> str:
+    """?value is a class of the ontology: declared by it, or by an ontology it imports (a CL
+    term counts as a class of EFO, which imports CL). Two lookups with ?value bound, not a
+    property path: Oxigraph evaluates `?x p? ?y` over every node of the graph."""
+    named = iri(ontology)
+    return (f"(EXISTS {{ ?value rdfs:isDefinedBy {named} }} || "
+            f"EXISTS {{ {named} fts:imports ?imported_by{index} . "
+            f"?value rdfs:isDefinedBy ?imported_by{index} }})")
+
+
 def _decided(ontologies: tuple[str, ...], ancestors: tuple[str, ...], var: str) -> str:
     """Patterns: ?value is declared by ?var, a complete ontology (named, or imported by a named
     one) that declares one of the ancestors (or its replacement) too, so that descent is
@@ -65,16 +71,17 @@ def _decided(ontologies: tuple[str, ...], ancestors: tuple[str, ...], var: str) 
         tests.append(f"EXISTS {{ {iri(ancestor)} rdfs:isDefinedBy ?{var} }}")
         tests.append(f"EXISTS {{ {iri(ancestor)} obo:IAO_0100001 ?new{index} . "
                      f"?new{index} rdfs:isDefinedBy ?{var} }}")
+    own = _any([f"?{var} IN ({', '.join(iri(o) for o in ontologies)})"]
+               + [f"EXISTS {{ {iri(o)} fts:imports ?{var} }}" for o in ontologies])
     return (f"?value rdfs:isDefinedBy ?{var} . ?{var} fts:status fts:Complete . "
-            f"?{var} ^fts:imports* ?{var}_named . {_in(var + '_named', ontologies)} "
-            f"FILTER{_any(tests)}")
+            f"FILTER{own} FILTER{_any(tests)}")
 
 
 def term_defined(ontologies: tuple[str, ...], decidable: bool) -> str:
     """The term is a class of none of the named ontologies (declared by one, or by an ontology
     one imports); decidable when all of them and their imports are complete (a violation),
     otherwise it cannot be checked offline (a warning)."""
-    lines = [f"FILTER NOT EXISTS {{ ?value {MEMBER_OF} {iri(o)} }}" for o in ontologies]
+    lines = [f"FILTER(!{_member(o, i)})" for i, o in enumerate(ontologies)]
     incomplete_imports = [f"EXISTS {{ {iri(o)} fts:imports ?imported{i} FILTER NOT EXISTS "
                           f"{{ ?imported{i} fts:status fts:Complete }} }}"
                           for i, o in enumerate(ontologies)]
@@ -104,7 +111,7 @@ def term_ancestry(ontologies: tuple[str, ...], ancestors: tuple[str, ...],
         lines = [_decided(ontologies, ancestors, "decided")]
     else:
         lines = [
-            "FILTER" + _any([f"EXISTS {{ ?value {MEMBER_OF} {iri(o)} }}" for o in ontologies]),
+            "FILTER" + _any([_member(o, i) for i, o in enumerate(ontologies)]),
             f"FILTER NOT EXISTS {{ {_decided(ontologies, ancestors, 'decided')} }}",
         ]
     body = "\n  ".join(lines + _descends(ancestors))
@@ -124,16 +131,17 @@ OBSOLETE = """SELECT DISTINCT $this ?value ?replacement WHERE {
 
 def unique(rdf_class: str) -> str:
     """Another entity of the same class, here or in another document of the store, has the id.
-    (The FILTER stands outside the UNION: inside, `$this` would be unbound where it is joined
-    rather than pre-bound, and the test would never hold.)"""
+    (The inequality stands outside the UNION: inside it, `$this` is unbound where it is joined
+    rather than pre-bound, and the test never held; the holder of the id is joined on the id
+    in the main group, so that the query stays linear.)"""
     cls = iri(rdf_class)
     return f"""SELECT DISTINCT $this ?value ?other WHERE {{
   $this $PATH ?value .
-  {{ ?record a fts:StoredEntity ; fts:entityClass {cls} ; ft:local_id ?value ;
-      fts:document ?other . }}
+  ?holder ft:local_id ?value .
+  {{ ?holder a fts:StoredEntity ; fts:entityClass {cls} ; fts:document ?other . }}
   UNION
-  {{ ?entity a {cls} ; ft:local_id ?value . BIND(?entity AS ?other) }}
-  FILTER(?other != $this)
+  {{ ?holder a {cls} . BIND(?holder AS ?other) }}
+  FILTER(?holder != $this)
 }}"""
 
 

@@ -71,8 +71,10 @@ def reason(finding: Finding) -> str:
     if finding.rules == ["json"]:
         return "fatal"
     if finding.rules == ["mapping"]:
-        if finding.pointer == "/@schema":
-            return "schema_unknown" if "None" not in finding.message else "no_id"
+        if finding.pointer == "/@schema" and "@schema None" in finding.message:
+            return "no_id"
+        if finding.pointer == "/@schema" or "does not support" in finding.message:
+            return "schema_unknown"  # another version of the standard, or a single object
         return "fatal"
     shape = finding.shape or ""
     if shape.endswith("-unique"):
@@ -96,9 +98,10 @@ def hint(finding: Finding) -> str | None:
     value = finding.value
     if kind == "pattern" and isinstance(value, str) and _SPACES.search(value):
         return f"remove the spaces: {_SPACES.sub('', value)!r}"
-    if finding.rules == ["mapping"] and finding.pointer == "/@schema":
-        return ("FAIRtracks v1 documents name the v1 top-level schema in '@schema'; see "
-                "/validate/api for the supported versions")
+    if reason(finding) in ("schema_unknown", "no_id"):
+        return ("send a whole FAIRtracks v1 document: '@schema' names the v1 top-level schema "
+                "and 'doc_info' holds the document's details (see /validate/api for the "
+                "supported versions)")
     return {
         "minCount": f"add '{key}' here: the schema requires it",
         "maxCount": f"give '{key}' a single value of the type the schema asks for",
