@@ -242,3 +242,39 @@ def test_cli(example, examples, tmp_path, validator):
     assert run(str(mine), "-o", str(mine), store=nostore).returncode == 2
     assert mine.read_bytes() == before
     assert run(str(tmp_path / "absent.json"), store=nostore).returncode == 2
+
+
+SERVICE_INPUT = Path(__file__).parent / "data" / "fairtracks_augment" / \
+    "fairtracks.minimal.example.json"
+NCIT_RELEASE = "ncit=http://purl.obolibrary.org/obo/ncit/releases/2020-07-17/ncit.owl"
+
+
+def test_the_augmentation_services_own_test_input(tmp_path, validator):
+    """Minimal input (no labels, summaries, file names, species names or ontology versions) is
+    accepted as the service accepts it; its one real problem is reported alone; the output is
+    what is validated."""
+    nostore = tmp_path / "no-store"
+    refused = run(str(SERVICE_INPUT), store=nostore)
+    assert refused.returncode == 1
+    errors = refused.stderr.decode()
+    assert "1 violation(s)" in errors and "/tracks/0/raw_file_ids/0" in errors
+    assert "is required" not in errors  # the fields augmentation writes are not held against it
+
+    minimal = json.loads(SERVICE_INPUT.read_text(encoding="utf-8"))
+    minimal["tracks"][0]["raw_file_ids"][0] = "encode:ENCFF207FGO"
+    assert "term_label" not in json.dumps(minimal)
+    stdin = json.dumps(minimal).encode()
+    unknown_ncit = run("-", stdin=stdin, store=nostore)  # the bundled NCIT has no release
+    assert unknown_ncit.returncode == 1 and unknown_ncit.stdout == b""
+    assert b"--ontology-version" in unknown_ncit.stderr
+
+    done = run("-", "--ontology-version", NCIT_RELEASE, stdin=stdin, store=nostore)
+    assert done.returncode == 0, done.stderr.decode()
+    augmented = json.loads(done.stdout)
+    assert check(validator, augmented).valid
+    versions = augmented["doc_info"]["doc_ontology_versions"]
+    assert versions["http://purl.obolibrary.org/obo/ncit.owl"] == NCIT_RELEASE.split("=")[1]
+    sample = augmented["samples"][0]
+    assert sample["sample_type"]["cell_line"]["term_label"] and sample["species_name"]
+    assert augmented["tracks"][0]["file_name"]
+    assert run("-", "--ontology-version", "nope=x", stdin=stdin, store=nostore).returncode == 2

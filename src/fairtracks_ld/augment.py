@@ -19,6 +19,9 @@ JSON Pointers for what was replaced or could not be filled. It follows the servi
 - `species_name`: the NCBI Taxonomy scientific name of `species_id`, from the offline species
   table (`standard/ensembl/species.tsv`); unknown taxa keep the document's name or stay unset;
 - `doc_info.has_augmented_metadata`: true.
+
+Like the service, it takes minimal documents: a missing field that augmentation writes is not a
+reason to refuse the input (`fills`); the output is what must validate.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from fairtracks_ld.mapping.prepare import Note
 from fairtracks_ld.ontology.iris import iri_to_curie
 from fairtracks_ld.standard import iter_layouts, load_schemas
 from fairtracks_ld.term_checks import release_tokens
+from fairtracks_ld.validation import Finding
 from fairtracks_ld.validation.context import OntologySource
 
 OBO = "http://purl.obolibrary.org/obo/"
@@ -54,6 +58,19 @@ TARGET_SUMMARY_SOURCES = (  # in the service's order of preference
 )
 
 
+FILLED_KEYS = frozenset({"term_label", "summary", "file_name", "species_name",
+                         "doc_ontology_versions", "has_augmented_metadata"})
+_MIN_COUNT = "http://www.w3.org/ns/shacl#MinCountConstraintComponent"
+
+
+def fills(finding: Finding) -> bool:
+    """Whether a finding on the input is a missing field that augmentation writes (the
+    augmentation service's own test input lacks them all)."""
+    if finding.component != _MIN_COUNT or not finding.result_path:
+        return False
+    return finding.result_path.rsplit("#", 1)[-1].rstrip(">") in FILLED_KEYS
+
+
 @dataclass
 class Augmented:
     """The augmented document and what could not be filled or was replaced."""
@@ -66,8 +83,11 @@ class Augmented:
         return [n for n in self.notes if n.level == "warning"]
 
 
-def augment(document: dict[str, Any], ontologies: OntologySource) -> Augmented:
-    """The document with every augmented field filled (see the module docstring)."""
+def augment(document: dict[str, Any], ontologies: OntologySource,
+            releases: dict[str, str] | None = None) -> Augmented:
+    """The document with every augmented field filled (see the module docstring); `releases`:
+    version IRIs the caller states for ontologies loaded without a release (schema ontology
+    IRI → version IRI; the bundled NCIT is a subset with none)."""
     doc = copy.deepcopy(document)
     notes: list[Note] = []
     labels = _Labels(ontologies)
@@ -75,7 +95,7 @@ def augment(document: dict[str, Any], ontologies: OntologySource) -> Augmented:
         for term, pointer in _objects(doc, path.split("/"), ""):
             _fill_label(term, pointer, names, labels, notes)
     doc_info = doc.setdefault("doc_info", {})
-    _fill_versions(doc_info, ontologies, notes)
+    _fill_versions(doc_info, ontologies, notes, releases or {})
     for index, track in enumerate(_items(doc, "tracks")):
         _fill_file_name(track, f"/tracks/{index}", notes)
     for index, sample in enumerate(_items(doc, "samples")):
@@ -160,6 +180,11 @@ def _version_rules() -> dict[str, tuple[re.Pattern[str], str]]:
     return {iri: (re.compile(e["pattern"]), e["examples"][0]) for iri, e in entries.items()}
 
 
+def ontology_names() -> tuple[str, ...]:
+    """The ontologies doc_ontology_versions names (schema ontology IRIs)."""
+    return tuple(_version_rules())
+
+
 def loaded_releases(source: OntologySource) -> dict[str, list[str]]:
     """Schema ontology IRI → what its loaded graph says of its release (owl:versionIRI, then
     owl:versionInfo)."""
@@ -191,7 +216,8 @@ def schema_version_iri(ontology: str, release: list[str]) -> str | None:
     return None
 
 
-def _fill_versions(doc_info: dict[str, Any], source: OntologySource, notes: list[Note]) -> None:
+def _fill_versions(doc_info: dict[str, Any], source: OntologySource, notes: list[Note],
+                   stated: dict[str, str]) -> None:
     versions = doc_info.setdefault("doc_ontology_versions", {})
     if not isinstance(versions, dict):
         notes.append(Note("/doc_info/doc_ontology_versions", "warning",
@@ -203,10 +229,14 @@ def _fill_versions(doc_info: dict[str, Any], source: OntologySource, notes: list
             "/", "~1")
         old = versions.get(ontology)
         new = schema_version_iri(ontology, loaded[ontology]) if ontology in loaded else None
+        if new is None and ontology in stated:
+            new = stated[ontology]
+            notes.append(Note(pointer, "info", f"{new}: the release given for {ontology}"))
         if new is None:
             why = ("is not loaded" if ontology not in loaded else
                    f"is loaded without a release ({', '.join(loaded[ontology]) or 'no version'})")
-            kept = f"kept the document's {old!r}" if old is not None else "left unset"
+            kept = (f"kept the document's {old!r}" if old is not None else
+                    "left unset (state it with --ontology-version)")
             notes.append(Note(pointer, "info" if old else "warning", f"{ontology} {why}: {kept}"))
         elif new != old:
             if old is not None:

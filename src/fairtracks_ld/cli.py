@@ -393,11 +393,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_augment(args: argparse.Namespace) -> int:
+    import dataclasses
     import os
     import tempfile
 
     from fairtracks_ld import findings
-    from fairtracks_ld.augment import augment
+    from fairtracks_ld.augment import augment, fills
     from fairtracks_ld.load import DocumentError, read_json
     from fairtracks_ld.models import FAIRTRACKS
     from fairtracks_ld.validation import Validator, render_text
@@ -419,11 +420,12 @@ def cmd_augment(args: argparse.Namespace) -> int:
     validator = Validator(ontologies=ontologies)
     source = "<stdin>" if stdin else args.path
     report = validator.document(document, source, model=FAIRTRACKS)
-    if not report.valid:
+    report = dataclasses.replace(report, findings=[f for f in report.findings if not fills(f)])
+    if not report.valid:  # missing fields that augmentation writes are not reasons to refuse
         print("error: not a valid FAIRtracks v1 document, nothing augmented:\n"
               + render_text([report]), file=sys.stderr, end="")
         return EXIT_FAILED
-    result = augment(document, ontologies)
+    result = augment(document, ontologies, _stated_releases(args.ontology_version or []))
     notes = findings.from_notes(result.notes if args.verbose else result.warnings)
     for line in findings.render(notes, verbose=args.verbose, indent=""):
         print(line, file=sys.stderr)
@@ -442,6 +444,23 @@ def cmd_augment(args: argparse.Namespace) -> int:
         handle.write(text)
     os.replace(handle.name, target)  # whole or not at all, also with --in-place
     return EXIT_OK
+
+
+def _stated_releases(given: list[str]) -> dict[str, str]:
+    """`ONTOLOGY=VERSION_IRI` options → schema ontology IRI → version IRI (ONTOLOGY: the IRI
+    doc_ontology_versions uses, or its short name: ncit)."""
+    from fairtracks_ld.augment import ontology_names
+
+    stated = {}
+    for option in given:
+        name, _, iri = option.partition("=")
+        known = [o for o in ontology_names() if name in (o, o.rsplit("/", 1)[-1].removesuffix(
+            ".owl").lower())]
+        if not iri or len(known) != 1:
+            raise UsageError(f"--ontology-version {option}: write ONTOLOGY=VERSION_IRI with "
+                             "ONTOLOGY one of " + ", ".join(ontology_names()))
+        stated[known[0]] = iri
+    return stated
 
 
 # ---- parser -----------------------------------------------------------------------------------
@@ -585,6 +604,11 @@ def build_parser() -> argparse.ArgumentParser:
                               "otherwise)")
     augment.add_argument("-v", "--verbose", action="store_true",
                          help="also print info notes (replaced values)")
+    augment.add_argument("--ontology-version", action="append", metavar="ONTOLOGY=IRI",
+                         help="the release of an ontology loaded without one, for "
+                              "doc_ontology_versions (e.g. ncit=http://purl.obolibrary.org/obo/"
+                              "ncit/releases/2020-07-17/ncit.owl; the bundled NCIT is a subset "
+                              "with no release); repeatable")
     augment.set_defaults(func=cmd_augment)
     _add_search_commands(commands)
 

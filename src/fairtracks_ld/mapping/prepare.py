@@ -30,9 +30,9 @@ from fairtracks_ld.mapping.context import (
     term_name,
 )
 from fairtracks_ld.mapping.iris import DEFAULT_DOCUMENT_ID, IriMinter, fragment, resolver_iri
+from fairtracks_ld.mapping.versions import unsupported
 from fairtracks_ld.standard import (
     ENTITY_ARRAYS,
-    SCHEMA_URL,
     Layout,
     Prop,
     Variant,
@@ -309,9 +309,9 @@ def prepare(document: Any, base: str, variant: Variant | None = None) -> Prepare
     """Map one FAIRtracks document to JSON-LD input; raises MappingError if it cannot be."""
     if not isinstance(document, dict):
         raise MappingError("", "a FAIRtracks document is a JSON object")
-    schema = document.get("@schema")
-    if schema != SCHEMA_URL:
-        raise MappingError("/@schema", f"unknown @schema {schema!r}; expected {SCHEMA_URL}")
+    refused = unsupported(document)
+    if refused is not None:
+        raise MappingError(*refused)
     minter = IriMinter(base, _collection_key(document))
     version, doc_id, doc_date = _version_key(document)
     doc_id = doc_id or DEFAULT_DOCUMENT_ID

@@ -5,7 +5,8 @@ Validation runs before a document is stored, in a scratch in-memory store holdin
 - a context graph of facts read from the store and the ontologies, only those the document's
   rules can reach: for every ontology term it uses and every term the shapes name, the named
   ontologies that declare it (`rdfs:isDefinedBy`), `ft:descends_from`, `owl:deprecated`,
-  `obo:IAO_0100001`; the status of each ontology the shapes name; `fts:StoredEntity` records of
+  `obo:IAO_0100001`; the status of each ontology the shapes name, and which of them imports
+  which (`fts:imports`: EFO imports CL and UBERON); `fts:StoredEntity` records of
   entities of the store's current view in other documents that share a local_id with the
   document or that it references; the offline CURIE prefix table.
 
@@ -35,6 +36,7 @@ from fairtracks_ld.validation.vocab import (
     DOCUMENT,
     ENTITY,
     ENTITY_CLASS,
+    IMPORTS,
     IS_DEFINED_BY,
     MISSING,
     ONTOLOGY,
@@ -51,6 +53,14 @@ if TYPE_CHECKING:
 MINTED_VERSIONS = "https://w3id.org/fairtracks-ld/ontologies/"  # subsets fairtracks-ld built
 UNIQUE_CLASSES = tuple(FT + c for c in ("DocumentInfo", "Collection", "Study", "Experiment",
                                         "Sample", "Track"))
+# Ontologies a schema ontology imports, among those the schemas name: EFO imports CL and UBERON
+# (a CL cell type is a class of efo.owl, as the FAIRtracks validator, which reads the whole EFO,
+# sees it), but the bundled EFO holds only EFO-namespace classes: CL and UBERON terms are found
+# in their own graphs, and count for EFO through `fts:imports`.
+ONTOLOGY_IMPORTS = {
+    "http://www.ebi.ac.uk/efo/efo.owl": ("http://purl.obolibrary.org/obo/cl.owl",
+                                         "http://purl.obolibrary.org/obo/uberon.owl"),
+}
 _SUBCLASS_OF = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 _EQUIVALENT = OWL + "equivalentClass"
 
@@ -132,7 +142,11 @@ def ontology_facts(source: OntologySource | None, terms: set[str], ontologies: s
     most), which is much faster here than SPARQL over large VALUES blocks.
     """
     lines = []
+    imported = {i for o in ontologies for i in ONTOLOGY_IMPORTS.get(o, ())}
     for ontology in sorted(ontologies):
+        lines += [_nt(f"<{ontology}>", IMPORTS, f"<{i}>")
+                  for i in ONTOLOGY_IMPORTS.get(ontology, ())]
+    for ontology in sorted(ontologies | imported):
         graphs = [g for g, name in (source.graphs.items() if source else ()) if name == ontology]
         status = MISSING if not graphs else (
             PARTIAL if all(g in source.partial for g in graphs) else COMPLETE)  # type: ignore[union-attr]

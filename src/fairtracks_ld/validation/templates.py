@@ -3,7 +3,9 @@
 Each query is a SHACL-SPARQL `sh:select`: `$this` is the focus node and `$PATH` the property
 shape's path. They read the facts the validation context adds to the data graph (see
 `validation.context`): `rdfs:isDefinedBy` (which named ontology declares a term),
-`ft:descends_from` (the reflexive-transitive closure over is_a + part_of + skos:broader),
+`fts:imports` (a named ontology includes another's classes: EFO imports CL and UBERON, so a term
+of an imported ontology is a class of the importer too), `ft:descends_from` (the
+reflexive-transitive closure over is_a + part_of + skos:broader),
 `owl:deprecated` / `obo:IAO_0100001`, `fts:status` of each named ontology
 (Complete, Partial or Missing), `fts:StoredEntity` records of the store's other documents and the
 `fts:CuriePrefix` table. Every query binds `$this` in its first triple pattern, so it reads the
@@ -48,28 +50,48 @@ def _descends(ancestors: tuple[str, ...]) -> list[str]:
     return filters
 
 
+def _member(ontology: str, index: int) -> str:
+    """?value is a class of the ontology: declared by it, or by an ontology it imports (a CL
+    term counts as a class of EFO, which imports CL). Two lookups with ?value bound, not a
+    property path: Oxigraph evaluates `?x p? ?y` over every node of the graph."""
+    named = iri(ontology)
+    return (f"(EXISTS {{ ?value rdfs:isDefinedBy {named} }} || "
+            f"EXISTS {{ {named} fts:imports ?imported_by{index} . "
+            f"?value rdfs:isDefinedBy ?imported_by{index} }})")
+
+
 def _decided(ontologies: tuple[str, ...], ancestors: tuple[str, ...], var: str) -> str:
-    """Patterns: ?value is declared by ?var, a named ontology that is complete and declares
-    one of the ancestors (or its replacement), so that descent is decidable there. No
+    """Patterns: ?value is declared by ?var, a complete ontology (named, or imported by a named
+    one) that declares one of the ancestors (or its replacement) too, so that descent is
+    decidable there: CL decides a CL term's descent from a CL class; EFO, whose bundle lacks
+    the CL/CLO ancestry of its own cell lines, decides nothing about descent from CL. No
     subquery: SHACL-SPARQL wants subqueries to return the pre-bound `$this`."""
     tests = []
     for index, ancestor in enumerate(ancestors):
         tests.append(f"EXISTS {{ {iri(ancestor)} rdfs:isDefinedBy ?{var} }}")
         tests.append(f"EXISTS {{ {iri(ancestor)} obo:IAO_0100001 ?new{index} . "
                      f"?new{index} rdfs:isDefinedBy ?{var} }}")
+    own = _any([f"?{var} IN ({', '.join(iri(o) for o in ontologies)})"]
+               + [f"EXISTS {{ {iri(o)} fts:imports ?{var} }}" for o in ontologies])
     return (f"?value rdfs:isDefinedBy ?{var} . ?{var} fts:status fts:Complete . "
-            f"{_in(var, ontologies)} FILTER{_any(tests)}")
+            f"FILTER{own} FILTER{_any(tests)}")
 
 
 def term_defined(ontologies: tuple[str, ...], decidable: bool) -> str:
-    """The term is declared by none of the named ontologies; decidable when all are complete
-    (a violation), otherwise it cannot be checked offline (a warning)."""
-    lines = [f"FILTER NOT EXISTS {{ ?value rdfs:isDefinedBy {iri(o)} }}" for o in ontologies]
+    """The term is a class of none of the named ontologies (declared by one, or by an ontology
+    one imports); decidable when all of them and their imports are complete (a violation),
+    otherwise it cannot be checked offline (a warning)."""
+    lines = [f"FILTER(!{_member(o, i)})" for i, o in enumerate(ontologies)]
+    incomplete_imports = [f"EXISTS {{ {iri(o)} fts:imports ?imported{i} FILTER NOT EXISTS "
+                          f"{{ ?imported{i} fts:status fts:Complete }} }}"
+                          for i, o in enumerate(ontologies)]
     if decidable:
         lines += [f"{iri(o)} fts:status fts:Complete ." for o in ontologies]
+        lines += [f"FILTER(NOT {test})" for test in incomplete_imports]
     else:
-        lines.append("FILTER" + _any([f"NOT EXISTS {{ {iri(o)} fts:status fts:Complete }}"
-                                      for o in ontologies]))
+        lines.append("FILTER" + _any(
+            [f"NOT EXISTS {{ {iri(o)} fts:status fts:Complete }}" for o in ontologies]
+            + incomplete_imports))
     body = "\n  ".join(lines)
     return f"""SELECT DISTINCT $this ?value WHERE {{
   $this $PATH ?value .
@@ -89,7 +111,7 @@ def term_ancestry(ontologies: tuple[str, ...], ancestors: tuple[str, ...],
         lines = [_decided(ontologies, ancestors, "decided")]
     else:
         lines = [
-            "FILTER" + _any([f"EXISTS {{ ?value rdfs:isDefinedBy {iri(o)} }}" for o in ontologies]),
+            "FILTER" + _any([_member(o, i) for i, o in enumerate(ontologies)]),
             f"FILTER NOT EXISTS {{ {_decided(ontologies, ancestors, 'decided')} }}",
         ]
     body = "\n  ".join(lines + _descends(ancestors))
@@ -108,14 +130,18 @@ OBSOLETE = """SELECT DISTINCT $this ?value ?replacement WHERE {
 
 
 def unique(rdf_class: str) -> str:
-    """Another entity of the same class, here or in another document of the store, has the id."""
+    """Another entity of the same class, here or in another document of the store, has the id.
+    (The inequality stands outside the UNION: inside it, `$this` is unbound where it is joined
+    rather than pre-bound, and the test never held; the holder of the id is joined on the id
+    in the main group, so that the query stays linear.)"""
     cls = iri(rdf_class)
     return f"""SELECT DISTINCT $this ?value ?other WHERE {{
   $this $PATH ?value .
-  {{ ?record a fts:StoredEntity ; fts:entityClass {cls} ; ft:local_id ?value ;
-      fts:document ?other . }}
+  ?holder ft:local_id ?value .
+  {{ ?holder a fts:StoredEntity ; fts:entityClass {cls} ; fts:document ?other . }}
   UNION
-  {{ ?entity a {cls} ; ft:local_id ?value . FILTER(?entity != $this) BIND(?entity AS ?other) }}
+  {{ ?holder a {cls} . BIND(?holder AS ?other) }}
+  FILTER(?holder != $this)
 }}"""
 
 

@@ -32,6 +32,7 @@ ENTITY_CLASS = FTS + "entityClass"
 DOCUMENT = FTS + "document"
 STATUS = FTS + "status"  # of an ontology the schemas name: Complete | Partial | Missing
 COMPLETE, PARTIAL, MISSING = FTS + "Complete", FTS + "Partial", FTS + "Missing"
+IMPORTS = FTS + "imports"  # a named ontology imports another (EFO imports CL and UBERON)
 CURIE_PREFIX = FTS + "CuriePrefix"
 PREFIX = FTS + "prefix"
 PATTERN = FTS + "pattern"

@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         signposting,
         sparql,
         submissions,
+        validate,
         vocabulary,
         withdrawals,
     )
@@ -45,8 +46,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         isolate_network=not settings.service_allow_list,
     )
     for module in (home, query_page, sparql, graph_store, description, dumps, search, api,
-                   vocabulary, resolve, selections, signposting, submissions, withdrawals,
-                   resources):
+                   validate, vocabulary, resolve, selections, signposting, submissions,
+                   withdrawals, resources):
         app.register_blueprint(module.blueprint)
     errors.register(app)
     submissions.resume_queued(settings.store, settings.submission_retry_seconds)

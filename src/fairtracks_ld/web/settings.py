@@ -41,3 +41,10 @@ class Settings:
     # the contact a UCSC track hub names (hub.txt `email`, which UCSC requires)
     contact_email: str = field(default_factory=lambda: _env("CONTACT_EMAIL",
                                                             "fairtracks-ld@localhost"))
+    # the validation service: request body, archive members and files, decompressed bytes
+    validate_max_body: int = field(
+        default_factory=lambda: int(_env("VALIDATE_MAX_BODY", str(32 * 1024 * 1024))))
+    validate_max_members: int = field(
+        default_factory=lambda: int(_env("VALIDATE_MAX_MEMBERS", "1000")))
+    validate_max_unpacked: int = field(
+        default_factory=lambda: int(_env("VALIDATE_MAX_UNPACKED", str(256 * 1024 * 1024))))
