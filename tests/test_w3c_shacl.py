@@ -19,8 +19,7 @@ from rdflib.collection import Collection
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from fairtracks_ld.validation.crosscheck import _rdflib
-from fairtracks_ld.validation.engine import validate
-from fairtracks_ld.validation.shacl import read_rdf, shapes_graph
+from fairtracks_ld.validation.shacl import read_rdf, shapes_graph, validate_rdf
 from fairtracks_ld.validation.shapes import UnsupportedShape
 
 ROOT = Path(__file__).parent / "w3c" / "shacl"
@@ -101,10 +100,10 @@ def test_w3c(case: Case) -> None:
     expected = manifest.value(case.entry, MF.result)
     if expected == SHT.Failure:
         with pytest.raises(UnsupportedShape) as refused:
-            validate(read_rdf(case.data), shapes_graph([case.shapes]))
+            validate_rdf(read_rdf(case.data), shapes_graph([case.shapes]))
         assert str(refused.value)
         return
-    report = validate(read_rdf(case.data), shapes_graph([case.shapes]))
+    report = validate_rdf(read_rdf(case.data), shapes_graph([case.shapes]))
     actual = Graph().parse(data=report.serialize(), format="turtle")
     actual_report = actual.value(None, RDF.type, SH.ValidationReport, any=True)
     mine, theirs = _results(actual, actual_report), _results(manifest, expected)

@@ -22,7 +22,7 @@ from fairtracks_ld.validation.compiler import (
     Query,
 )
 from fairtracks_ld.validation.report import Report, ValidationResult
-from fairtracks_ld.validation.shapes import ShapesGraph, default_shapes
+from fairtracks_ld.validation.shapes import PropertyPath, ShapesGraph, default_shapes
 from fairtracks_ld.validation.vocab import RDF, RDFS
 
 RDF_TYPE = RDF + "type"
@@ -246,13 +246,20 @@ def _collect(query: Query, rows: tuple[list[str], list[ox.QuerySolution]], repor
                 flag = row[check.flag]
                 if flag is None or flag.value != "true":
                     continue
+            path = check.path
+            if "_path" in variables:  # sh:closed: the property is the result path
+                path = PropertyPath("iri", row["_path"].value)
             result = ValidationResult(
-                focus=row["this"], path=check.path,
+                focus=row["this"], path=path,
                 value=row["value"] if query.per_value else None,
                 component=check.component, severity=check.shape.severity,
                 source_shape=check.shape.node, message=_message(check, row, variables),
             )
-            identity = (result.key(), str(result.source_shape), result.message)
+            # one result per constraint (a shape may have two sh:class), and per ?_key where
+            # a query tells results of one focus node apart (sh:uniqueLang: per language)
+            key = row["_key"] if "_key" in variables else None
+            identity = (result.key(), str(result.source_shape), result.message,
+                        id(check.constraint), key)
             if identity not in seen:
                 seen.add(identity)
                 report.results.append(result)

@@ -10,11 +10,13 @@ Literals are checked as written (`literals`), before Oxigraph stores them in can
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from fairtracks_ld.validation.engine import validate
+from fairtracks_ld.validation.literals import decode, encode_quads
 from fairtracks_ld.validation.report import Report
 from fairtracks_ld.validation.shapes import ShapesGraph, UnsupportedShape
 from fairtracks_ld.validation.vocab import OWL, RDF
@@ -104,5 +106,12 @@ def validate_files(data: Sequence[Path | str], shapes: Sequence[Path | str],
                    catalog: Path | str | None = None) -> Report:
     """Validate the union of data files against the union of shapes files."""
     graph = shapes_graph(shapes, read_catalog(catalog) if catalog is not None else None)
-    quads = [quad for path in data for quad in read_rdf(path)]
-    return validate(quads, graph)
+    return validate_rdf([quad for path in data for quad in read_rdf(path)], graph)
+
+
+def validate_rdf(data: Iterable[ox.Quad | ox.Triple], shapes: ShapesGraph) -> Report:
+    """Validate parsed data (its literals checked as written) against shapes."""
+    report = validate(encode_quads(data), shapes)
+    report.results = [replace(r, focus=decode(r.focus), value=decode(r.value))
+                      for r in report.results]
+    return report

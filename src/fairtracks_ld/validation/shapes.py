@@ -40,11 +40,28 @@ COMPONENTS = {
     "or": "OrConstraintComponent",
     "xone": "XoneConstraintComponent",
     "sparql": "SPARQLConstraintComponent",
+    "minInclusive": "MinInclusiveConstraintComponent",
+    "maxInclusive": "MaxInclusiveConstraintComponent",
+    "minExclusive": "MinExclusiveConstraintComponent",
+    "maxExclusive": "MaxExclusiveConstraintComponent",
+    "languageIn": "LanguageInConstraintComponent",
+    "equals": "EqualsConstraintComponent",
+    "disjoint": "DisjointConstraintComponent",
+    "lessThan": "LessThanConstraintComponent",
+    "lessThanOrEquals": "LessThanOrEqualsConstraintComponent",
+    "uniqueLang": "UniqueLangConstraintComponent",
+    "closed": "ClosedConstraintComponent",
+    "qualifiedValueShape": "",  # QualifiedMin/MaxCountConstraintComponent, by its counts
 }
-UNSUPPORTED = ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive", "equals",
-               "disjoint", "lessThan", "lessThanOrEquals", "uniqueLang", "languageIn",
-               "qualifiedValueShape", "closed")
-_LIST_PARAMS = ("in", "and", "or", "xone")
+# sh: terms a shape may carry besides the component parameters (targets, paths, reports,
+# non-validating annotations and the parameters read with another one)
+_OTHER = {"path", "severity", "message", "deactivated", "property", "targetClass", "targetNode",
+          "targetSubjectsOf", "targetObjectsOf", "target", "name", "description", "order",
+          "group", "defaultValue", "flags", "ignoredProperties", "qualifiedMinCount",
+          "qualifiedMaxCount", "qualifiedValueShapesDisjoint", "declare", "prefixes"}
+_PROPERTY_ONLY = {"lessThan", "lessThanOrEquals", "uniqueLang", "qualifiedValueShape",
+                  "minCount", "maxCount"}
+_LIST_PARAMS = ("in", "and", "or", "xone", "languageIn")
 _SHAPE_PARAMS = ("node", "not")
 
 
@@ -174,20 +191,73 @@ class ShapesGraph:
         deactivated = self.value(node, SH + "deactivated")
         shape.deactivated = deactivated is not None and deactivated.value == "true"
         shape.targets = self._targets(node)
-        for parameter in UNSUPPORTED:
-            if self.values(node, SH + parameter):
-                raise UnsupportedShape(f"{node}: sh:{parameter} is not supported")
+        for predicate in self.index.get(node, {}):
+            name = predicate[len(SH):]
+            if predicate.startswith(SH) and name not in COMPONENTS and name not in _OTHER:
+                raise UnsupportedShape(f"{node}: sh:{name} is not supported")
         for parameter, component in COMPONENTS.items():
             for value in self.values(node, SH + parameter):
-                shape.constraints.append(self._constraint(node, parameter, component, value))
+                if parameter in _PROPERTY_ONLY and shape.path is None:
+                    raise UnsupportedShape(f"{node}: sh:{parameter} needs a property shape "
+                                           "(sh:path)")
+                shape.constraints += self._constraints(node, parameter, component, value)
         shape.properties = [self.shape(p) for p in self.values(node, SH + "property")]
+        for constraint in shape.constraints:
+            if constraint.component == SH + "ClosedConstraintComponent":
+                if shape.path is not None:
+                    raise UnsupportedShape(f"{node}: sh:closed on a property shape")
+                constraint.params["allowed"] = sorted(
+                    {p.path.iri for p in shape.properties
+                     if p.path is not None and p.path.kind == "iri"}
+                    | {i.value for i in constraint.params["ignored"]})
         return shape
+
+    def _constraints(self, node: Term, parameter: str, component: str, value: Term
+                     ) -> list[Constraint]:
+        """The constraints one parameter value makes (none for `sh:uniqueLang false`)."""
+        if parameter in ("uniqueLang", "closed"):
+            if not (isinstance(value, ox.Literal) and value.value == "true"):
+                return []
+            params: dict[str, Any] = {parameter: True}
+            if parameter == "closed":
+                ignored = self.value(node, SH + "ignoredProperties")
+                params["ignored"] = self.rdf_list(ignored) if ignored is not None else []
+            return [Constraint(SH + component, params, node)]
+        if parameter == "qualifiedValueShape":
+            disjoint = self.value(node, SH + "qualifiedValueShapesDisjoint")
+            made = []
+            for bound in ("qualifiedMinCount", "qualifiedMaxCount"):
+                limit = self.value(node, SH + bound)
+                if limit is None:
+                    continue
+                made.append(Constraint(
+                    f"{SH}Q{bound[1:]}ConstraintComponent",
+                    {"shape": self.shape(value), "limit": int(limit.value), "max": "Max" in bound,
+                     "disjoint": disjoint is not None and disjoint.value == "true",
+                     "qualified": value}, node))
+            return made
+        return [self._constraint(node, parameter, component, value)]
+
+    def siblings(self, node: Term, qualified: Term) -> list[Shape]:
+        """The sibling shapes of a qualified value shape (SHACL 4.7.3): the other
+        sh:qualifiedValueShape of the property shapes of the shapes that have `node` as a
+        property."""
+        found = []
+        for parent, predicates in self.index.items():
+            if node not in predicates.get(SH + "property", []):
+                continue
+            for sibling in predicates[SH + "property"]:
+                for other in self.values(sibling, SH + "qualifiedValueShape"):
+                    if other != qualified and self.shape(other) not in found:
+                        found.append(self.shape(other))
+        return found
 
     def _constraint(self, node: Term, parameter: str, component: str, value: Term) -> Constraint:
         params: dict[str, Any] = {parameter: value}
         if parameter in _LIST_PARAMS:
             items = self.rdf_list(value)
-            params[parameter] = [self.shape(i) for i in items] if parameter != "in" else items
+            params[parameter] = items if parameter in ("in", "languageIn") else \
+                [self.shape(i) for i in items]
         elif parameter in _SHAPE_PARAMS:
             params[parameter] = self.shape(value)
         elif parameter == "pattern":
