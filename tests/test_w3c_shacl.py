@@ -23,6 +23,10 @@ from fairtracks_ld.validation.shacl import read_rdf, shapes_graph, validate_rdf
 from fairtracks_ld.validation.shapes import UnsupportedShape
 
 ROOT = Path(__file__).parent / "w3c" / "shacl"
+# owl:imports of the suite: one test imports its own file; DASH is not needed by any test
+CATALOG = {"http://datashapes.org/sh/tests/sparql/node/prefixes-001.test":
+           ROOT / "sparql" / "node" / "prefixes-001.ttl"}
+SKIPPED_IMPORTS = {"http://datashapes.org/dash"}
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 SHT = Namespace("http://www.w3.org/ns/shacl-test#")
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -94,16 +98,28 @@ def _nt(graph: Graph) -> str:
     return "\n".join(sorted(line for line in graph.serialize(format="nt").splitlines() if line))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+# A nested shape reached through two parents gives its results once, not once per route
+# (docs/shacl.md, differences): these two tests expect the duplicates.
+ROUTE_DUPLICATES = {"core/property/property-001", "core/validation-reports/shared"}
+
+
+def _param(case: Case):
+    marks = [pytest.mark.xfail(strict=True, reason="results per route are merged")] \
+        if case.name in ROUTE_DUPLICATES else []
+    return pytest.param(case, id=case.name, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_w3c(case: Case) -> None:
     manifest = _parse(case.manifest)
     expected = manifest.value(case.entry, MF.result)
     if expected == SHT.Failure:
         with pytest.raises(UnsupportedShape) as refused:
-            validate_rdf(read_rdf(case.data), shapes_graph([case.shapes]))
+            validate_rdf(read_rdf(case.data), shapes_graph([case.shapes], CATALOG, SKIPPED_IMPORTS))
         assert str(refused.value)
         return
-    report = validate_rdf(read_rdf(case.data), shapes_graph([case.shapes]))
+    shapes = shapes_graph([case.shapes], CATALOG, SKIPPED_IMPORTS)
+    report = validate_rdf(read_rdf(case.data), shapes)
     actual = Graph().parse(data=report.serialize(), format="turtle")
     actual_report = actual.value(None, RDF.type, SH.ValidationReport, any=True)
     mine, theirs = _results(actual, actual_report), _results(manifest, expected)

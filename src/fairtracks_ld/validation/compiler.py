@@ -25,6 +25,12 @@ from itertools import count
 import pyoxigraph as ox
 
 from fairtracks_ld.validation.literals import datatype_written, encode, typed
+from fairtracks_ld.validation.prebound import (
+    SHAPES_GRAPH,
+    Prebound,
+    check_prebinding,
+    joinable,
+)
 from fairtracks_ld.validation.shapes import (
     Constraint,
     PropertyPath,
@@ -32,6 +38,7 @@ from fairtracks_ld.validation.shapes import (
     ShapesGraph,
     Target,
     UnsupportedShape,
+    Validator,
 )
 from fairtracks_ld.validation.vocab import FTS, RDF, RDFS, SH, XSD
 
@@ -107,6 +114,7 @@ class Query:
     # 3 where the other form tests membership per failing row only (value queries), 1 where
     # both forms are joins (SPARQL constraints)
     factor: int = 3
+    prebound: Prebound | None = None  # run per focus node instead (`sparql` selects them)
 
 
 @dataclass(frozen=True)
@@ -380,7 +388,13 @@ class Compiler:
         owner, constraint = check.shape, check.constraint
         name = constraint.component[len(SH):]
         params = constraint.params
+        if "validator" in params:
+            return self.component_query(check, group, shape, prefixes)
         if name == "SPARQLConstraintComponent":
+            check_prebinding(params["select"], str(constraint.node))
+            if not joinable(params["select"]):
+                return self.prebound_query(check, group, shape, prefixes, params["select"],
+                                           False, params["prefixes"], {})
             return self.sparql_query(check, group, shape, prefixes)
         path = owner.path.sparql() if owner.path else None
         needs = first_predicate(owner.path)
@@ -407,6 +421,35 @@ class Compiler:
         sparql = (f"SELECT ?this ?value WHERE {{\n{self.focus(shape, group)}\n"
                   f"BIND(?this AS ?value)\n{condition}\n}}")
         return Query(head + sparql, [check], group, True)
+
+    def component_query(self, check: Check, group: int, shape: Shape,
+                        prefixes: dict[str, str]) -> Query:
+        """A SPARQL-based constraint component: its validator, parameters pre-bound."""
+        validator: Validator = check.constraint.params["validator"]
+        arguments = check.constraint.params["arguments"]
+        check_prebinding(validator.text, str(validator.node), tuple(arguments))
+        check.messages = validator.messages or check.shape.messages
+        return self.prebound_query(check, group, shape, prefixes, validator.text, validator.ask,
+                                   validator.prefixes, arguments)
+
+    def prebound_query(self, check: Check, group: int, shape: Shape, prefixes: dict[str, str],
+                       text: str, ask: bool, own_prefixes: dict[str, str],
+                       arguments: dict) -> Query:
+        """User SPARQL run once per focus node (or value node) with pre-bound variables."""
+        if check.component == SH + "SPARQLConstraintComponent":
+            check.messages = check.constraint.params["messages"] or check.shape.messages
+        owner = check.shape
+        path = owner.path.sparql() if owner.path else None
+        head = self.head(own_prefixes)
+        bindings = {name: encode(v) if isinstance(v, ox.Literal) else v
+                    for name, v in arguments.items()}
+        bindings["currentShape"] = owner.node
+        bindings["shapesGraph"] = ox.NamedNode(SHAPES_GRAPH)
+        values = (f"SELECT DISTINCT ?value WHERE {{ $this {path} ?value }}"
+                  if ask and path else None)
+        body = text.replace("$PATH", path) if path else text
+        prebound = Prebound(head + body, ask, owner, bindings, values)
+        return Query(self.focus_select(shape), [check], group, True, prebound=prebound)
 
     def focus_query(self, check: Check, group: int, shape: Shape, head: str) -> Query:
         """Property-pair, uniqueLang, closed and qualified constraints: one query over the
@@ -608,7 +651,7 @@ class Compiler:
     def constraint_fails(self, shape: Shape, constraint: Constraint, node: str) -> str:
         name = constraint.component[len(SH):]
         params = constraint.params
-        if name == "SPARQLConstraintComponent":
+        if name == "SPARQLConstraintComponent" or "validator" in params:
             raise UnsupportedShape(f"{shape.node}: SPARQL constraints (sh:sparql) inside "
                                    "sh:node/sh:not/sh:and/sh:or/sh:xone are not supported")
         first, second = self.var(), self.var()
