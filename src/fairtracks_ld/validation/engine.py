@@ -24,7 +24,12 @@ from fairtracks_ld.validation.compiler import (
 )
 from fairtracks_ld.validation.prebound import SHAPES_GRAPH
 from fairtracks_ld.validation.report import Report, ValidationResult
-from fairtracks_ld.validation.shapes import PropertyPath, ShapesGraph, default_shapes
+from fairtracks_ld.validation.shapes import (
+    PropertyPath,
+    ShapesGraph,
+    UnsupportedShape,
+    default_shapes,
+)
 from fairtracks_ld.validation.vocab import RDF, RDFS, SH
 
 RDF_TYPE = RDF + "type"
@@ -247,9 +252,15 @@ def _rows(store: ox.Store, query: Query, sparql: str, options: dict, compiled: P
     """Evaluate one query (in a worker thread): its variables and solutions, and the time."""
     started = time.perf_counter()
     if query.prebound is not None:
-        found = prebound.run(store, query.prebound, compiled.groups[query.group].select,
-                             options, deadline)
-        return found, time.perf_counter() - started
+        try:
+            found = prebound.run(store, query.prebound, compiled.groups[query.group].select,
+                                 options, deadline)
+            return found, time.perf_counter() - started
+        except (prebound.SparqlTimeout, UnsupportedShape) as error:
+            # raised again without the frames holding this thread's query iterators, which
+            # Oxigraph does not allow to be dropped on another thread
+            failure = (type(error), str(error))
+        raise failure[0](failure[1])
     solutions = store.query(sparql, **options)
     variables = [v.value for v in solutions.variables]
     rows = list(solutions)

@@ -2,13 +2,16 @@
 
 - `read_rdf(path)`: quads of a file, the format chosen by its extension;
 - `validate_files(data, shapes, catalog=None) -> Report`: the `fairtracks-ld shacl` command;
-- `shapes_graph(paths, catalog=None)`: shapes files read (owl:imports resolved from a catalog).
+- `validate_rdf(quads, shapes) -> Report`: parsed data;
+- `shapes_graph(paths, catalog=None)`: shapes files read (owl:imports resolved from a catalog);
+- `render_text(report)`: the command's text report (`Report.serialize` gives Turtle / JSON-LD).
 
 Literals are checked as written (`literals`), before Oxigraph stores them in canonical form.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -118,3 +121,35 @@ def validate_rdf(data: Iterable[ox.Quad | ox.Triple], shapes: ShapesGraph) -> Re
     report.results = [replace(r, focus=decode(r.focus), value=decode(r.value))
                       for r in report.results]
     return report
+
+
+def _short(term) -> str:
+    if term is None:
+        return ""
+    return f"<{term.value}>" if isinstance(term, ox.NamedNode) else str(term)
+
+
+def render_text(report: Report, per_shape: int = 10) -> str:
+    """A human summary: the verdict, then each result (`per_shape` per shape and component;
+    the rest counted)."""
+    counts = {name: sum(1 for r in report.results if r.severity_name == name)
+              for name in ("Violation", "Warning", "Info")}
+    verdict = "conforms" if report.conforms else "does not conform"
+    lines = [f"{verdict}: {counts['Violation']} violation(s), {counts['Warning']} warning(s), "
+             f"{counts['Info']} info(s)"]
+    shown: dict[tuple, int] = defaultdict(int)
+    for result in report.results:
+        group = (result.severity_name, str(result.source_shape), result.component)
+        shown[group] += 1
+        if shown[group] > per_shape:
+            continue
+        path = f" {result.path.sparql()}" if result.path is not None else ""
+        value = f" (value: {_short(result.value)})" if result.value is not None else ""
+        what = result.message or result.component.rsplit("#", 1)[-1]
+        lines.append(f"  {result.severity_name.lower()} {_short(result.focus)}{path}: "
+                     f"{what}{value}")
+    for (severity, shape, component), count in shown.items():
+        if count > per_shape:
+            lines.append(f"  … and {count - per_shape} more {severity.lower()}s of "
+                         f"{component.rsplit('#', 1)[-1]} from shape {shape}")
+    return "\n".join(lines) + "\n"
