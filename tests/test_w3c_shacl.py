@@ -98,18 +98,7 @@ def _nt(graph: Graph) -> str:
     return "\n".join(sorted(line for line in graph.serialize(format="nt").splitlines() if line))
 
 
-# A nested shape reached through two parents gives its results once, not once per route
-# (docs/shacl.md, differences): these two tests expect the duplicates.
-ROUTE_DUPLICATES = {"core/property/property-001", "core/validation-reports/shared"}
-
-
-def _param(case: Case):
-    marks = [pytest.mark.xfail(strict=True, reason="results per route are merged")] \
-        if case.name in ROUTE_DUPLICATES else []
-    return pytest.param(case, id=case.name, marks=marks)
-
-
-@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_w3c(case: Case) -> None:
     manifest = _parse(case.manifest)
     expected = manifest.value(case.entry, MF.result)

@@ -98,6 +98,8 @@ class FocusGroup:
 
     shape: Shape
     select: str  # SELECT DISTINCT ?this (to test emptiness and count)
+    parent: int | None = None  # nested property shapes: the group whose values they check
+    routes: str | None = None  # SELECT DISTINCT ?holder ?this: parent focus → focus node
 
 
 @dataclass
@@ -282,17 +284,22 @@ class Compiler:
         for shape in self.graph.shapes:
             if shape.deactivated or not shape.targets:
                 continue
-            self.compile_group(plan, shape, 0)
+            self.compile_group(plan, shape, 0, None)
         return plan
 
-    def compile_group(self, plan: Plan, shape: Shape, depth: int) -> None:
+    def compile_group(self, plan: Plan, shape: Shape, depth: int, parent: int | None) -> None:
         """The queries of one shape with targets; the property shapes of a property shape
         (`sh:property` under a shape with `sh:path`) get a group of their own, whose focus
         nodes are the value nodes of their parent."""
         if depth > 8:
             raise UnsupportedShape(f"{shape.node}: sh:property nested more than 8 deep")
         index = len(plan.groups)
-        plan.groups.append(FocusGroup(shape, self.focus_select(shape)))
+        plan.groups.append(FocusGroup(shape, self.focus_select(shape), parent))
+        if parent is not None:
+            holder, path = plan.groups[parent].shape, shape.targets[0].value[1]  # type: ignore
+            plan.groups[-1].routes = (
+                self.head(shape.targets[0].prefixes) + "SELECT DISTINCT ?_holder ?this WHERE { "
+                f"{self.focus(holder, parent, '?_holder')} ?_holder {path.sparql()} ?this }}")
         prefixes = {p: ns for t in shape.targets for p, ns in t.prefixes.items()}
         batched: list[Check] = []
         by_path: dict[str, list[Check]] = {}
@@ -305,7 +312,7 @@ class Compiler:
                     if not nested.deactivated:
                         self.compile_group(plan, replace(
                             nested, targets=[Target("values", (shape, owner.path), prefixes)]),
-                            depth + 1)
+                            depth + 1, index)
             for constraint in owner.constraints:
                 name = constraint.component[len(SH):]
                 check = Check(owner, constraint, owner.messages)

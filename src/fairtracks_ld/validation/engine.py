@@ -207,9 +207,10 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
                                                          compiled, deadline),
                                      zip(runnable, chosen, strict=True)))
         for query, (rows, seconds) in zip(runnable, outcomes, strict=True):
-            _collect(query, rows, report, seen)
+            _collect(query, rows, report, seen, compiled)
             if timings is not None:
                 timings.append(Timing(query, seconds, len(rows[1])))
+        _repeat_per_route(store, compiled, report, options)
     finally:
         if shared:
             store.remove_graph(values_graph)
@@ -268,7 +269,7 @@ def _rows(store: ox.Store, query: Query, sparql: str, options: dict, compiled: P
 
 
 def _collect(query: Query, rows: tuple[list[str], list[ox.QuerySolution]], report: Report,
-             seen: set) -> None:
+             seen: set, compiled: Plan) -> None:
     variables, solutions = rows
     for row in solutions:
         for check in query.checks:
@@ -286,14 +287,17 @@ def _collect(query: Query, rows: tuple[list[str], list[ox.QuerySolution]], repor
                 component=check.component, severity=check.shape.severity,
                 source_shape=check.shape.node, message=_message(check, row, variables),
             )
-            # one result per constraint (a shape may have two sh:class), and per ?_key where
-            # a query tells results of one focus node apart (sh:uniqueLang: per language)
+            # one result per constraint (a shape may have two sh:class), per ?_key where a
+            # query tells results of one focus node apart (sh:uniqueLang: per language), and
+            # per group (a property shape nested under two parents checks twice)
             key = row["_key"] if "_key" in variables else None
             identity = (result.key(), str(result.source_shape), result.message,
-                        id(check.constraint), key)
+                        id(check.constraint), key, query.group)
             if identity not in seen:
                 seen.add(identity)
                 report.results.append(result)
+                if compiled.groups[query.group].parent is not None:
+                    report.__dict__.setdefault("_nested", []).append((result, query.group))
 
 
 def _sparql_terms(check: Check, row, variables: list[str], path: PropertyPath | None) -> tuple:
@@ -306,3 +310,27 @@ def _sparql_terms(check: Check, row, variables: list[str], path: PropertyPath | 
     if check.shape.path is None and isinstance(found, ox.NamedNode):
         path = PropertyPath("iri", found.value)
     return value, path
+
+
+def _repeat_per_route(store: ox.Store, compiled: Plan, report: Report, options: dict) -> None:
+    """A nested property shape validates each value node once per route to it (each parent
+    focus node, itself reached once per route): its results repeat as many times (SHACL
+    validates the value node again for every parent)."""
+    nested = report.__dict__.pop("_nested", [])
+    routes: dict[int, dict] = {}
+
+    def count(group: int) -> dict:
+        """Routes to each focus node of a group (top-level groups: one each)."""
+        if group not in routes:
+            spec = compiled.groups[group]
+            found: dict = {}
+            if spec.parent is not None and spec.routes is not None:
+                above = count(spec.parent)
+                for row in store.query(spec.routes, **options):
+                    found[row["this"]] = found.get(row["this"], 0) + above.get(row["_holder"], 1)
+            routes[group] = found
+        return routes[group]
+
+    for result, group in nested:
+        times = count(group).get(result.focus, 1)
+        report.results.extend([result] * (times - 1))
