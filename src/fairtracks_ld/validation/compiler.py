@@ -249,6 +249,13 @@ class Compiler:
                 patterns.append(self._inline(str(target.value), var, bound=True))
             elif target.kind == "node":
                 patterns.append(f"VALUES {var} {{ {term(target.value)} }}")  # type: ignore[arg-type]
+            elif target.kind == "values":  # from the bound node up to its parent (join order)
+                parent, path = target.value  # type: ignore[misc]
+                holder = self.var("p")
+                # a nested EXISTS of one pattern each: Oxigraph evaluates a two-pattern EXISTS
+                # in time growing with the rows already seen (measured 120 s vs 0.1 s on 15k)
+                patterns.append(f"{{ {holder} {path.sparql()} {var} . "
+                                f"FILTER EXISTS {{ {self.member(parent, -1, holder)} }} }}")
             else:
                 patterns.append(self._target(target).replace("?this", var))
         return self._union(patterns)
@@ -497,8 +504,10 @@ class Compiler:
             return Query(head + sparql, [check], group, True)
         conforming = self.qualified_conforms(owner, params, "?value")
         op = ">" if params["max"] else "<"
-        sparql = (f"SELECT ?this WHERE {{\n{focus}\nOPTIONAL {{ SELECT DISTINCT ?this ?value "
-                  f"WHERE {{ {focus} ?this {path} ?value }} }}\n"
+        values = (f"OPTIONAL {{ ?this {path} ?value }}" if owner.path.kind == "iri" else
+                  f"OPTIONAL {{ SELECT DISTINCT ?this ?value WHERE {{ {focus} ?this {path} "
+                  "?value } }")  # an IRI path gives each value once
+        sparql = (f"SELECT ?this WHERE {{\n{focus}\n{values}\n"
                   f"BIND(IF(BOUND(?value) && {conforming}, 1, 0) AS ?_n)\n}} "
                   f"GROUP BY ?this HAVING (SUM(?_n) {op} {params['limit']})")
         return Query(head + sparql, [check], group, False)

@@ -21,7 +21,8 @@ from fairtracks_ld.validation.vocab import XSD
 
 AS_WRITTEN = "urn:fairtracks-ld:as-written:"  # + the written XSD datatype (well-formed)
 ILL_TYPED = "urn:fairtracks-ld:ill-typed:"  # + the written XSD datatype (ill-formed)
-_KEPT = {XSD + "string"}
+_STRING = XSD + "string"
+_KEPT = {_STRING}
 _CANONICAL_INTEGER = re.compile(r"^(0|-?[1-9][0-9]*)$")
 
 
@@ -70,16 +71,21 @@ def encode(literal: ox.Literal) -> ox.Literal:
 
 def encode_quads(quads: Iterable[ox.Quad | ox.Triple]) -> list[ox.Quad]:
     """Quads whose typed literals Oxigraph would rewrite (or that are ill-typed) encoded."""
-    quads = [q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate, q.object)
+    quads = [q if type(q) is ox.Quad else ox.Quad(q.subject, q.predicate, q.object)
              for q in quads]
-    pending = {q.object for q in quads if isinstance(q.object, ox.Literal)
-               and _needs_check(q.object)}
-    if not pending:
+    typed = {o for q in quads if type(o := q.object) is ox.Literal
+             and (d := o.datatype.value) != _STRING and d.startswith(XSD)}  # strings: most
+    written = [literal for literal in typed if _needs_check(literal)]
+    if not written:
         return quads
-    written = list(pending)
-    mapping = {literal: _encoded(literal, stored)
-               for literal, stored in zip(written, _stored(written), strict=True)}
-    return [ox.Quad(q.subject, q.predicate, mapping.get(q.object, q.object), q.graph_name)
+    mapping = {}
+    for literal, stored in zip(written, _stored(written), strict=True):
+        encoded = _encoded(literal, stored)
+        if encoded is not literal:
+            mapping[literal] = encoded
+    if not mapping:
+        return quads
+    return [ox.Quad(q.subject, q.predicate, mapping[q.object], q.graph_name)
             if q.object in mapping else q for q in quads]
 
 
