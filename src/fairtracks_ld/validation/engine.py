@@ -169,6 +169,7 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
     report = Report()
     empty = _empty_groups(store, compiled, options, subclasses)
     seen: set[tuple] = set()
+    nested: list[tuple[ValidationResult, int]] = []  # results of nested property shapes
     present: dict[str, bool] = {}
     stats = _Stats(store, compiled, options)
     named = all(isinstance(g, ox.NamedNode) for g in graphs)
@@ -207,10 +208,10 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
                                                          compiled, deadline),
                                      zip(runnable, chosen, strict=True)))
         for query, (rows, seconds) in zip(runnable, outcomes, strict=True):
-            _collect(query, rows, report, seen, compiled)
+            _collect(query, rows, report, seen, compiled, nested)
             if timings is not None:
                 timings.append(Timing(query, seconds, len(rows[1])))
-        _repeat_per_route(store, compiled, report, options)
+        _repeat_per_route(store, compiled, report, options, nested)
     finally:
         if shared:
             store.remove_graph(values_graph)
@@ -269,7 +270,7 @@ def _rows(store: ox.Store, query: Query, sparql: str, options: dict, compiled: P
 
 
 def _collect(query: Query, rows: tuple[list[str], list[ox.QuerySolution]], report: Report,
-             seen: set, compiled: Plan) -> None:
+             seen: set, compiled: Plan, nested: list) -> None:
     variables, solutions = rows
     for row in solutions:
         for check in query.checks:
@@ -297,7 +298,7 @@ def _collect(query: Query, rows: tuple[list[str], list[ox.QuerySolution]], repor
                 seen.add(identity)
                 report.results.append(result)
                 if compiled.groups[query.group].parent is not None:
-                    report.__dict__.setdefault("_nested", []).append((result, query.group))
+                    nested.append((result, query.group))
 
 
 def _sparql_terms(check: Check, row, variables: list[str], path: PropertyPath | None) -> tuple:
@@ -312,11 +313,11 @@ def _sparql_terms(check: Check, row, variables: list[str], path: PropertyPath | 
     return value, path
 
 
-def _repeat_per_route(store: ox.Store, compiled: Plan, report: Report, options: dict) -> None:
+def _repeat_per_route(store: ox.Store, compiled: Plan, report: Report, options: dict,
+                      nested: list[tuple[ValidationResult, int]]) -> None:
     """A nested property shape validates each value node once per route to it (each parent
     focus node, itself reached once per route): its results repeat as many times (SHACL
     validates the value node again for every parent)."""
-    nested = report.__dict__.pop("_nested", [])
     routes: dict[int, dict] = {}
 
     def count(group: int) -> dict:

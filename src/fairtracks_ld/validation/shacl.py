@@ -66,6 +66,8 @@ def read_rdf(path: Path | str, base_iri: str | None = None) -> list[ox.Quad]:
 def read_catalog(folder: Path | str) -> dict[str, Path]:
     """A local catalog of ontologies: every RDF file of a folder, by the IRI of each
     `owl:Ontology` it declares (and by its own file URI)."""
+    if not Path(folder).is_dir():
+        raise InputError(f"{folder}: no such catalog folder")
     catalog: dict[str, Path] = {}
     for path in sorted(Path(folder).rglob("*")):
         if path.suffix.lower() not in FORMATS or not path.is_file():
