@@ -140,6 +140,11 @@ def test_user_sparql_rules_and_time_limit():
                               f'"SELECT $this WHERE {{ $this ?p ?o . {forbidden} }}" ] .')
         with pytest.raises(UnsupportedShape):
             validate_rdf(data, shapes)
+    target = parse_shapes(PREFIXES + 'ex:S sh:target [ sh:select "SELECT ?this WHERE { '
+                          'SERVICE <http://example.org/s> { ?this ?p ?o } }" ] ; '
+                          'sh:nodeKind sh:IRI .')
+    with pytest.raises(UnsupportedShape, match="SERVICE"):
+        validate_rdf(data, target)
     slow = parse_shapes(PREFIXES + 'ex:S sh:targetClass ex:Person ; sh:sparql [ sh:select '
                         '"SELECT $this WHERE { { FILTER(bound($this)) } }" ] .')
     assert len(validate_rdf(data, slow).results) == 2  # pre-bound: one result per focus node

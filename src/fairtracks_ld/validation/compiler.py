@@ -11,7 +11,13 @@ so the order is chosen here, per query, from cheap counts at run time):
   is `$this $PATH ?value . REST` with REST free of `$this`, REST runs once per distinct value
   (those value sets can be materialised once and shared by the constraints on the same path);
 - a SPARQL-based target is inlined as plain patterns (index lookups; a subquery would be
-  evaluated whole), and a shape without focus nodes costs nothing.
+  evaluated whole), and a shape without focus nodes costs nothing;
+- property pairs (sh:equals, sh:disjoint, sh:lessThan(OrEquals)), sh:uniqueLang, sh:closed and
+  qualified value shapes are one query per constraint over the focus nodes;
+- the property shapes of a property shape form a group of their own, whose focus nodes are the
+  parent's value nodes;
+- SPARQL that a join would change (`prebound.joinable`) and SPARQL-based constraint components
+  run once per focus node with pre-bound variables (`prebound.run`).
 Nested shapes (`sh:node`, `sh:not`, `sh:and`, `sh:or`, `sh:xone`) become boolean "fails"
 expressions (plain FILTER tests for value constraints, EXISTS for property constraints).
 """
@@ -28,6 +34,7 @@ from fairtracks_ld.validation.literals import datatype_written, encode, typed
 from fairtracks_ld.validation.prebound import (
     SHAPES_GRAPH,
     Prebound,
+    check_policy,
     check_prebinding,
     joinable,
 )
@@ -237,6 +244,9 @@ class Compiler:
         return " UNION ".join(f"{{ {p} }}" for p in patterns)
 
     def focus_select(self, shape: Shape) -> str:
+        for target in shape.targets:
+            if target.kind == "sparql":
+                check_policy(str(target.value))
         prefixes = {p: ns for t in shape.targets for p, ns in t.prefixes.items()}
         body = self._union([self._target(t) for t in shape.targets])
         return self.head(prefixes) + f"SELECT DISTINCT ?this WHERE {{ {body} }}"

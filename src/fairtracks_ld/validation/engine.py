@@ -265,6 +265,17 @@ def _rows(store: ox.Store, query: Query, sparql: str, options: dict, compiled: P
         raise failure[0](failure[1])
     solutions = store.query(sparql, **options)
     variables = [v.value for v in solutions.variables]
+    if any(c.component == SPARQL_COMPONENT for c in query.checks):  # user SPARQL: time limit
+        rows = []
+        for row in solutions:
+            rows.append(row)
+            if len(rows) % 1000 == 0 and time.monotonic() > deadline:
+                failure = "SPARQL in the shapes ran longer than the time limit"
+                break
+        else:
+            return (variables, rows), time.perf_counter() - started
+        del solutions, row  # dropped in this thread (Oxigraph's iterators are unsendable)
+        raise prebound.SparqlTimeout(failure)
     rows = list(solutions)
     return (variables, rows), time.perf_counter() - started
 
