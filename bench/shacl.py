@@ -194,9 +194,10 @@ def big(count: int) -> dict:
         store = ox.Store()
         load_seconds, _ = timed(store.bulk_load, path=str(path), format=ox.RdfFormat.N_TRIPLES)
         triples = len(store)
-        seconds, report = timed(validate, store, parse_shapes(SHAPES))
+        seconds, cpu, report = cpu_timed(validate, store, parse_shapes(SHAPES))
     return {"people": count, "triples": triples, "load_s": round(load_seconds, 1),
-            "validate_s": round(seconds, 1), "results": len(report.results),
+            "validate_s": round(seconds, 1), "validate_cpu_s": round(cpu, 1),
+            "results": len(report.results),
             "triples_per_s": round(triples / seconds)}
 
 
@@ -241,7 +242,8 @@ def render_markdown(result: dict) -> str:
             f"fairtracks-ld alone (load average {big_row.get('load_at_start')} at its start), "
             f"{big_row['people']:,} people = {big_row['triples']:,} "
             f"triples (N-Triples bulk-loaded in {big_row['load_s']} s, not included): "
-            f"validation {big_row['validate_s']} s ({big_row['triples_per_s']:,} triples/s), "
+            f"validation {big_row['validate_s']} s wall, {big_row.get('validate_cpu_s', '?')} s "
+            f"CPU ({big_row['triples_per_s']:,} triples/s wall), "
             f"{big_row['results']:,} results.",
             "",
         ]
