@@ -149,6 +149,8 @@ def test_quads_input_and_w3c_report():
     assert len(parsed) > len(report.results) * 5
 
 
-def test_unsupported_components_are_refused():
-    with pytest.raises(UnsupportedShape):
-        parse_shapes(PREFIXES + "ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:closed true .")
+def test_unsupported_constructs_are_refused_by_name():
+    with pytest.raises(UnsupportedShape, match="sh:entailment"):
+        parse_shapes(PREFIXES + "ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:entailment ex:E .")
+    with pytest.raises(UnsupportedShape, match="sh:uniqueLang needs a property shape"):
+        parse_shapes(PREFIXES + "ex:S a sh:NodeShape ; sh:targetClass ex:T ; sh:uniqueLang true .")

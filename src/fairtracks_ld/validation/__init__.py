@@ -1,6 +1,8 @@
 """SHACL validation of FAIRtracks documents, compiled to SPARQL and run inside Oxigraph.
 
 - `validate(data, shapes) -> Report`: any data graph (store or quads) against any shapes;
+- `validation.shacl`: the general validator (files by extension, literals checked as written,
+  owl:imports from a catalog), behind `fairtracks-ld shacl` (docs/shacl.md);
 - `validate_documents(paths, store=None) -> list[DocumentReport]` and `exit_code(reports)`: the
   FAIRtracks use, with JSON Pointers into the original documents;
 - `Validator(store).prepared(prepared, document, source)`: for the load pipeline, which already

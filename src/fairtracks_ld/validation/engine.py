@@ -13,6 +13,7 @@ from itertools import islice
 
 import pyoxigraph as ox
 
+from fairtracks_ld.validation import prebound
 from fairtracks_ld.validation.compiler import (
     VALUE,
     VALUES_GRAPH,
@@ -21,15 +22,23 @@ from fairtracks_ld.validation.compiler import (
     Plan,
     Query,
 )
+from fairtracks_ld.validation.prebound import SHAPES_GRAPH
 from fairtracks_ld.validation.report import Report, ValidationResult
-from fairtracks_ld.validation.shapes import ShapesGraph, default_shapes
-from fairtracks_ld.validation.vocab import RDF, RDFS
+from fairtracks_ld.validation.shapes import (
+    PropertyPath,
+    ShapesGraph,
+    UnsupportedShape,
+    default_shapes,
+)
+from fairtracks_ld.validation.vocab import RDF, RDFS, SH
 
 RDF_TYPE = RDF + "type"
 _TEMPLATE = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
 _SMALL = 150_000  # focus sets this large are scanned from the path side (counts stop here)
 _VALUES_CAP = 450_000
 _THREADS = 4
+TIME_LIMIT = 60.0  # seconds for the SPARQL of the shapes that runs per focus node
+SPARQL_COMPONENT = SH + "SPARQLConstraintComponent"
 
 
 @dataclass
@@ -116,6 +125,7 @@ def validate(
     graphs: list[ox.NamedNode | ox.DefaultGraph] | None = None,
     timings: list[Timing] | None = None,
     scratch: bool | None = None,
+    time_limit: float = TIME_LIMIT,
 ) -> Report:
     """Validate a data graph against shapes (default: the shipped FAIRtracks shapes).
 
@@ -124,6 +134,7 @@ def validate(
     SPARQL query over every focus node. With `scratch` (default: only when the engine builds
     the store itself) the engine may write a working graph into the store, removed before it
     returns: the distinct values SPARQL constraints share are then computed once.
+    SPARQL that runs per focus node stops after `time_limit` seconds (`SparqlTimeout`).
     """
     owned = not isinstance(data, ox.Store)
     if isinstance(data, ox.Store):
@@ -137,17 +148,19 @@ def validate(
     collecting = gc.isenabled()
     gc.disable()  # results allocate many small objects; cyclic GC over a caller's big
     try:          # document (held in memory) would cost seconds and free nothing
-        return _validate(store, shapes, graphs, timings, scratch)
+        return _validate(store, shapes, graphs, timings, scratch,
+                         time.monotonic() + time_limit)
     finally:
         if collecting:
             gc.enable()
 
 
 def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
-              timings: list[Timing] | None, scratch: bool) -> Report:
+              timings: list[Timing] | None, scratch: bool, deadline: float) -> Report:
     values_graph = ox.NamedNode(VALUES_GRAPH)
+    shapes_graph = ox.NamedNode(SHAPES_GRAPH)
     if graphs is None:
-        graphs = [g for g in store.named_graphs() if g != values_graph]
+        graphs = [g for g in store.named_graphs() if g not in (values_graph, shapes_graph)]
         if not graphs or _any(store, (None, None, None), [ox.DefaultGraph()]):
             graphs.append(ox.DefaultGraph())
     options = {"default_graph": graphs}
@@ -156,6 +169,7 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
     report = Report()
     empty = _empty_groups(store, compiled, options, subclasses)
     seen: set[tuple] = set()
+    nested: list[tuple[ValidationResult, int]] = []  # results of nested property shapes
     present: dict[str, bool] = {}
     stats = _Stats(store, compiled, options)
     named = all(isinstance(g, ox.NamedNode) for g in graphs)
@@ -173,7 +187,11 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
     # Oxigraph evaluates queries without the GIL for much of the time: a few threads help
     workers = max(2, min(_THREADS, os.cpu_count() or 1))
     shared: dict[int, Query] = {}
+    reads_shapes = any(q.prebound is not None and q.prebound.reads_shapes for q in runnable)
     try:
+        if reads_shapes:  # $shapesGraph: the shapes as a named graph, removed afterwards
+            store.extend(ox.Quad(t.subject, t.predicate, t.object, shapes_graph)
+                         for t in shapes.triples)
         with ThreadPoolExecutor(workers) as pool:
             def choose(query: Query) -> str:
                 if scratch and named and query.values is not None and query.shared is not None:
@@ -186,15 +204,19 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
                     shared.setdefault(query.values.key, query)
             list(pool.map(lambda q: _share(store, q, stats.small_focus(q), graphs),
                           shared.values()))
-            outcomes = list(pool.map(lambda item: _rows(store, item[0], item[1], options),
+            outcomes = list(pool.map(lambda item: _rows(store, item[0], item[1], options,
+                                                         compiled, deadline),
                                      zip(runnable, chosen, strict=True)))
         for query, (rows, seconds) in zip(runnable, outcomes, strict=True):
-            _collect(query, rows, report, seen)
+            _collect(query, rows, report, seen, compiled, nested)
             if timings is not None:
                 timings.append(Timing(query, seconds, len(rows[1])))
+        _repeat_per_route(store, compiled, report, options, nested)
     finally:
         if shared:
             store.remove_graph(values_graph)
+        if reads_shapes:
+            store.remove_graph(shapes_graph)
     return report
 
 
@@ -227,18 +249,39 @@ def _empty_groups(store: ox.Store, compiled: Plan, options: dict, subclasses: bo
     return empty
 
 
-def _rows(store: ox.Store, query: Query, sparql: str, options: dict
-          ) -> tuple[tuple[list[str], list[ox.QuerySolution]], float]:
+def _rows(store: ox.Store, query: Query, sparql: str, options: dict, compiled: Plan,
+          deadline: float) -> tuple[tuple[list[str], list], float]:
     """Evaluate one query (in a worker thread): its variables and solutions, and the time."""
     started = time.perf_counter()
+    if query.prebound is not None:
+        try:
+            found = prebound.run(store, query.prebound, compiled.groups[query.group].select,
+                                 options, deadline)
+            return found, time.perf_counter() - started
+        except (prebound.SparqlTimeout, UnsupportedShape) as error:
+            # raised again without the frames holding this thread's query iterators, which
+            # Oxigraph does not allow to be dropped on another thread
+            failure = (type(error), str(error))
+        raise failure[0](failure[1])
     solutions = store.query(sparql, **options)
     variables = [v.value for v in solutions.variables]
+    if any(c.component == SPARQL_COMPONENT for c in query.checks):  # user SPARQL: time limit
+        rows = []
+        for row in solutions:
+            rows.append(row)
+            if len(rows) % 1000 == 0 and time.monotonic() > deadline:
+                failure = "SPARQL in the shapes ran longer than the time limit"
+                break
+        else:
+            return (variables, rows), time.perf_counter() - started
+        del solutions, row  # dropped in this thread (Oxigraph's iterators are unsendable)
+        raise prebound.SparqlTimeout(failure)
     rows = list(solutions)
     return (variables, rows), time.perf_counter() - started
 
 
 def _collect(query: Query, rows: tuple[list[str], list[ox.QuerySolution]], report: Report,
-             seen: set) -> None:
+             seen: set, compiled: Plan, nested: list) -> None:
     variables, solutions = rows
     for row in solutions:
         for check in query.checks:
@@ -246,13 +289,60 @@ def _collect(query: Query, rows: tuple[list[str], list[ox.QuerySolution]], repor
                 flag = row[check.flag]
                 if flag is None or flag.value != "true":
                     continue
+            path, value = check.path, row["value"] if query.per_value else None
+            if "_path" in variables and row["_path"] is not None:  # sh:closed, ?path
+                path = PropertyPath("iri", row["_path"].value)
+            if "validator" in check.constraint.params or check.component == SPARQL_COMPONENT:
+                value, path = _sparql_terms(check, row, variables, path)
             result = ValidationResult(
-                focus=row["this"], path=check.path,
-                value=row["value"] if query.per_value else None,
+                focus=row["this"], path=path, value=value,
                 component=check.component, severity=check.shape.severity,
                 source_shape=check.shape.node, message=_message(check, row, variables),
             )
-            identity = (result.key(), str(result.source_shape), result.message)
+            # one result per constraint (a shape may have two sh:class), per ?_key where a
+            # query tells results of one focus node apart (sh:uniqueLang: per language), and
+            # per group (a property shape nested under two parents checks twice)
+            key = row["_key"] if "_key" in variables else None
+            identity = (result.key(), str(result.source_shape), result.message,
+                        id(check.constraint), key, query.group)
             if identity not in seen:
                 seen.add(identity)
                 report.results.append(result)
+                if compiled.groups[query.group].parent is not None:
+                    nested.append((result, query.group))
+
+
+def _sparql_terms(check: Check, row, variables: list[str], path: PropertyPath | None) -> tuple:
+    """SHACL 5.3.2 for SPARQL results: sh:value is ?value, else a node shape's focus node; a
+    node shape's result path is ?path when it is an IRI."""
+    value = row["value"] if "value" in variables else None
+    if value is None and check.shape.path is None:
+        value = row["this"]
+    found = row["path"] if "path" in variables else None
+    if check.shape.path is None and isinstance(found, ox.NamedNode):
+        path = PropertyPath("iri", found.value)
+    return value, path
+
+
+def _repeat_per_route(store: ox.Store, compiled: Plan, report: Report, options: dict,
+                      nested: list[tuple[ValidationResult, int]]) -> None:
+    """A nested property shape validates each value node once per route to it (each parent
+    focus node, itself reached once per route): its results repeat as many times (SHACL
+    validates the value node again for every parent)."""
+    routes: dict[int, dict] = {}
+
+    def count(group: int) -> dict:
+        """Routes to each focus node of a group (top-level groups: one each)."""
+        if group not in routes:
+            spec = compiled.groups[group]
+            found: dict = {}
+            if spec.parent is not None and spec.routes is not None:
+                above = count(spec.parent)
+                for row in store.query(spec.routes, **options):
+                    found[row["this"]] = found.get(row["this"], 0) + above.get(row["_holder"], 1)
+            routes[group] = found
+        return routes[group]
+
+    for result, group in nested:
+        times = count(group).get(result.focus, 1)
+        report.results.extend([result] * (times - 1))

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import product
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from fairtracks_ld.validation.vocab import RDF, RDFS, SH
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 RDF_TYPE = RDF + "type"
 RDF_FIRST, RDF_REST, RDF_NIL = RDF + "first", RDF + "rest", RDF + "nil"
+OWL_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
 
 # parameter → constraint component (local names under sh:)
 COMPONENTS = {
@@ -40,11 +42,28 @@ COMPONENTS = {
     "or": "OrConstraintComponent",
     "xone": "XoneConstraintComponent",
     "sparql": "SPARQLConstraintComponent",
+    "minInclusive": "MinInclusiveConstraintComponent",
+    "maxInclusive": "MaxInclusiveConstraintComponent",
+    "minExclusive": "MinExclusiveConstraintComponent",
+    "maxExclusive": "MaxExclusiveConstraintComponent",
+    "languageIn": "LanguageInConstraintComponent",
+    "equals": "EqualsConstraintComponent",
+    "disjoint": "DisjointConstraintComponent",
+    "lessThan": "LessThanConstraintComponent",
+    "lessThanOrEquals": "LessThanOrEqualsConstraintComponent",
+    "uniqueLang": "UniqueLangConstraintComponent",
+    "closed": "ClosedConstraintComponent",
+    "qualifiedValueShape": "",  # QualifiedMin/MaxCountConstraintComponent, by its counts
 }
-UNSUPPORTED = ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive", "equals",
-               "disjoint", "lessThan", "lessThanOrEquals", "uniqueLang", "languageIn",
-               "qualifiedValueShape", "closed")
-_LIST_PARAMS = ("in", "and", "or", "xone")
+# sh: terms a shape may carry besides the component parameters (targets, paths, reports,
+# non-validating annotations and the parameters read with another one)
+_OTHER = {"path", "severity", "message", "deactivated", "property", "targetClass", "targetNode",
+          "targetSubjectsOf", "targetObjectsOf", "target", "name", "description", "order",
+          "group", "defaultValue", "flags", "ignoredProperties", "qualifiedMinCount",
+          "qualifiedMaxCount", "qualifiedValueShapesDisjoint", "declare", "prefixes"}
+_PROPERTY_ONLY = {"lessThan", "lessThanOrEquals", "uniqueLang", "qualifiedValueShape",
+                  "minCount", "maxCount"}
+_LIST_PARAMS = ("in", "and", "or", "xone", "languageIn")
 _SHAPE_PARAMS = ("node", "not")
 
 
@@ -82,6 +101,26 @@ class Constraint:
 
 
 @dataclass
+class Validator:
+    """A SPARQL-based validator of a constraint component (sh:ask or sh:select)."""
+
+    node: Term
+    ask: bool
+    text: str
+    messages: list[str]
+    prefixes: dict[str, str]
+
+
+@dataclass
+class Component:
+    """A SPARQL-based constraint component declared in the shapes graph."""
+
+    node: ox.NamedNode
+    parameters: list[tuple[str, str, bool]]  # (variable name, predicate, optional)
+    validators: dict[str, Validator]  # "any" | "node" | "property"
+
+
+@dataclass
 class Target:
     kind: str  # class | node | subjectsOf | objectsOf | sparql
     value: Term | str  # the node, or the SELECT of a SPARQL-based target
@@ -116,6 +155,7 @@ class ShapesGraph:
             self.triples.append(triple)
         self._shapes: dict[Term, Shape] = {}
         self.prefixes: dict[str, str] = self._declared_prefixes()
+        self.components = self._components()
         self.shapes = [self.shape(node) for node in self._targeted()]
 
     # -- reading ------------------------------------------------------------------------------
@@ -174,20 +214,141 @@ class ShapesGraph:
         deactivated = self.value(node, SH + "deactivated")
         shape.deactivated = deactivated is not None and deactivated.value == "true"
         shape.targets = self._targets(node)
-        for parameter in UNSUPPORTED:
-            if self.values(node, SH + parameter):
-                raise UnsupportedShape(f"{node}: sh:{parameter} is not supported")
+        for predicate in self.index.get(node, {}):
+            name = predicate[len(SH):]
+            if name == "select" and self._is_sparql_constraint(node):
+                continue
+            if predicate.startswith(SH) and name not in COMPONENTS and name not in _OTHER:
+                raise UnsupportedShape(f"{node}: sh:{name} is not supported")
         for parameter, component in COMPONENTS.items():
             for value in self.values(node, SH + parameter):
-                shape.constraints.append(self._constraint(node, parameter, component, value))
+                if parameter in _PROPERTY_ONLY and shape.path is None:
+                    raise UnsupportedShape(f"{node}: sh:{parameter} needs a property shape "
+                                           "(sh:path)")
+                shape.constraints += self._constraints(node, parameter, component, value)
+        for component in self.components:
+            shape.constraints += self._component_constraints(node, shape, component)
         shape.properties = [self.shape(p) for p in self.values(node, SH + "property")]
+        for constraint in shape.constraints:
+            if constraint.component == SH + "ClosedConstraintComponent":
+                if shape.path is not None:
+                    raise UnsupportedShape(f"{node}: sh:closed on a property shape")
+                constraint.params["allowed"] = sorted(
+                    {p.path.iri for p in shape.properties
+                     if p.path is not None and p.path.kind == "iri"}
+                    | {i.value for i in constraint.params["ignored"]})
         return shape
 
-    def _constraint(self, node: Term, parameter: str, component: str, value: Term) -> Constraint:
+    def _constraints(self, node: Term, parameter: str, component: str, value: Term
+                     ) -> list[Constraint]:
+        """The constraints one parameter value makes (none for `sh:uniqueLang false`)."""
+        if parameter in ("uniqueLang", "closed"):
+            if not (isinstance(value, ox.Literal) and value.value == "true"):
+                return []
+            params: dict[str, Any] = {parameter: True}
+            if parameter == "closed":
+                ignored = self.value(node, SH + "ignoredProperties")
+                params["ignored"] = self.rdf_list(ignored) if ignored is not None else []
+            return [Constraint(SH + component, params, node)]
+        if parameter == "qualifiedValueShape":
+            disjoint = self.value(node, SH + "qualifiedValueShapesDisjoint")
+            made = []
+            for bound in ("qualifiedMinCount", "qualifiedMaxCount"):
+                limit = self.value(node, SH + bound)
+                if limit is None:
+                    continue
+                made.append(Constraint(
+                    f"{SH}Q{bound[1:]}ConstraintComponent",
+                    {"shape": self.shape(value), "limit": int(limit.value), "max": "Max" in bound,
+                     "disjoint": disjoint is not None and disjoint.value == "true",
+                     "qualified": value}, node))
+            return made
+        constraint = self._constraint(node, parameter, component, value)
+        return [constraint] if constraint else []
+
+    def _components(self) -> list[Component]:
+        kinds = {SH + "ConstraintComponent"}  # and its subclasses in the shapes graph
+        while True:
+            more = {str(s.value) for s, predicates in self.index.items()
+                    if any(c.value in kinds for c in predicates.get(RDFS + "subClassOf", []))}
+            if more <= kinds:
+                break
+            kinds |= more
+        found = []
+        for node, predicates in self.index.items():
+            if not any(t.value in kinds for t in predicates.get(RDF_TYPE, [])):
+                continue
+            parameters = []
+            for parameter in predicates.get(SH + "parameter", []):
+                path = self.value(parameter, SH + "path")
+                if not isinstance(path, ox.NamedNode):
+                    raise UnsupportedShape(f"{node}: a parameter needs an IRI sh:path")
+                optional = self.value(parameter, SH + "optional")
+                name = path.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+                parameters.append((name, path.value,
+                                   optional is not None and optional.value == "true"))
+            validators = {}
+            for kind, predicate in (("any", "validator"), ("node", "nodeValidator"),
+                                    ("property", "propertyValidator")):
+                validator = self.value(node, SH + predicate)
+                if validator is not None:
+                    validators[kind] = self._validator(node, validator)
+            found.append(Component(node, parameters, validators))  # type: ignore[arg-type]
+        return found
+
+    def _validator(self, component: Term, node: Term) -> Validator:
+        ask, select = self.value(node, SH + "ask"), self.value(node, SH + "select")
+        if ask is None and select is None:
+            raise UnsupportedShape(f"{component}: only SPARQL validators (sh:ask / sh:select) "
+                                   "are supported")
+        text = (ask or select).value  # type: ignore[union-attr]
+        return Validator(node, ask is not None, text,
+                         [m.value for m in self.values(node, SH + "message")],
+                         self._prefixes_of(node))
+
+    def _component_constraints(self, node: Term, shape: Shape, component: Component
+                               ) -> list[Constraint]:
+        """A constraint per combination of parameter values, when the shape has every
+        mandatory parameter of the component."""
+        present = {name: self.values(node, predicate)
+                   for name, predicate, _ in component.parameters}
+        if not component.parameters or any(
+                not present[name] for name, _, optional in component.parameters if not optional):
+            return []
+        kind = "node" if shape.path is None else "property"
+        validator = component.validators.get(kind) or component.validators.get("any")
+        if validator is None:
+            raise UnsupportedShape(f"{node}: constraint component {component.node} has no "
+                                   f"validator for {kind} shapes")
+        names = [name for name in present if present[name]]
+        made = []
+        for values in product(*(present[name] for name in names)):
+            made.append(Constraint(component.node.value,
+                                   {"validator": validator,
+                                    "arguments": dict(zip(names, values, strict=True))}, node))
+        return made
+
+    def siblings(self, node: Term, qualified: Term) -> list[Shape]:
+        """The sibling shapes of a qualified value shape (SHACL 4.7.3): the other
+        sh:qualifiedValueShape of the property shapes of the shapes that have `node` as a
+        property."""
+        found = []
+        for predicates in self.index.values():
+            if node not in predicates.get(SH + "property", []):
+                continue
+            for sibling in predicates[SH + "property"]:
+                for other in self.values(sibling, SH + "qualifiedValueShape"):
+                    if other != qualified and self.shape(other) not in found:
+                        found.append(self.shape(other))
+        return found
+
+    def _constraint(self, node: Term, parameter: str, component: str, value: Term
+                    ) -> Constraint | None:
         params: dict[str, Any] = {parameter: value}
         if parameter in _LIST_PARAMS:
             items = self.rdf_list(value)
-            params[parameter] = [self.shape(i) for i in items] if parameter != "in" else items
+            params[parameter] = items if parameter in ("in", "languageIn") else \
+                [self.shape(i) for i in items]
         elif parameter in _SHAPE_PARAMS:
             params[parameter] = self.shape(value)
         elif parameter == "pattern":
@@ -197,15 +358,27 @@ class ShapesGraph:
             select = self.value(value, SH + "select")
             if select is None:
                 raise UnsupportedShape(f"{node}: only SPARQL SELECT constraints are supported")
+            deactivated = self.value(value, SH + "deactivated")
+            if deactivated is not None and deactivated.value == "true":
+                return None
             params["select"] = select.value
             params["messages"] = [m.value for m in self.values(value, SH + "message")]
             params["prefixes"] = self._prefixes_of(value)
             return Constraint(SH + component, params, value)
         return Constraint(SH + component, params, node)
 
+    def _is_sparql_constraint(self, node: Term) -> bool:
+        """A shape may also be the SPARQL constraint it names (sh:sparql pointing to itself)."""
+        return node in self.values(node, SH + "sparql") or any(
+            t.value == SH + "SPARQLConstraint" for t in self.values(node, RDF_TYPE))
+
     def _prefixes_of(self, node: Term) -> dict[str, str]:
+        """The sh:declare prefixes of the sh:prefixes nodes and of what they owl:import."""
         found: dict[str, str] = {}
-        for holder in self.values(node, SH + "prefixes"):
+        holders = list(self.values(node, SH + "prefixes"))
+        for holder in holders:
+            holders += [i for i in self.values(holder, OWL_IMPORTS) if i not in holders]
+        for holder in holders:
             for declaration in self.values(holder, SH + "declare"):
                 prefix = self.value(declaration, SH + "prefix")
                 namespace = self.value(declaration, SH + "namespace")
