@@ -69,20 +69,28 @@ def _challenge(message: str, given: bool) -> Response:
     return response
 
 
+def _bearer(needs: str) -> str | Response:
+    """The request's Bearer credentials, or the 401 answer when it has none (RFC 6750: the
+    scheme is case-insensitive; nothing but `Bearer <token>` is accepted)."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return _challenge(f"{needs}: Authorization: Bearer <token>", given=False)
+    scheme, _, credentials = header.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() != "bearer" or not credentials:
+        return _challenge("the Authorization header must read 'Bearer <token>'", given=True)
+    return credentials
+
+
 def authenticate() -> Response | None:
     """None when the request carries the admin token; otherwise the response refusing it."""
     expected = configured_token()
     if expected is None:
         return error_response(403, "this server is read-only: no admin token is configured "
                                    "(FAIRTRACKS_LD_ADMIN_TOKEN or FAIRTRACKS_LD_ADMIN_TOKEN_FILE)")
-    header = request.headers.get("Authorization")
-    if header is None:
-        return _challenge("this request writes and needs the admin token: "
-                          "Authorization: Bearer <token>", given=False)
-    scheme, _, credentials = header.strip().partition(" ")
-    credentials = credentials.strip()
-    if scheme.lower() != "bearer" or not credentials:
-        return _challenge("the Authorization header must read 'Bearer <token>'", given=True)
+    credentials = _bearer("this request writes and needs the admin token")
+    if isinstance(credentials, Response):
+        return credentials
     if not hmac.compare_digest(_digest(credentials), _digest(expected)):
         return _challenge("the admin token is not valid", given=True)
     return None
@@ -186,14 +194,9 @@ def submitter() -> Submitter | Response:
     if not entries:
         return error_response(403, "this server takes no submissions: no submitter tokens are "
                                    "configured (FAIRTRACKS_LD_SUBMITTERS_FILE)")
-    header = request.headers.get("Authorization")
-    if header is None:
-        return _challenge("submitting or withdrawing needs your token: "
-                          "Authorization: Bearer <token>", given=False)
-    scheme, _, credentials = header.strip().partition(" ")
-    credentials = credentials.strip()
-    if scheme.lower() != "bearer" or not credentials:
-        return _challenge("the Authorization header must read 'Bearer <token>'", given=True)
+    credentials = _bearer("submitting or withdrawing needs your token")
+    if isinstance(credentials, Response):
+        return credentials
     given = _digest(credentials)
     found = None
     for digest, who in entries:  # every entry compared: the time does not say which matched
