@@ -24,6 +24,7 @@ from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.paths import data_dir
 from fairtracks_ld.standard import CLASS_BY_PATH, VARIANTS
 from fairtracks_ld.validation.checks import Check, checks_of, rdf_value, step
+from fairtracks_ld.validation.readme import render_readme
 from fairtracks_ld.validation.rules import MAP_LOCATION, Condition, MergedRule, merged_rules
 from fairtracks_ld.validation.turtle import iri, long_string, string
 from fairtracks_ld.validation.vocab import PREFIXES, SHAPES_ONTOLOGY, SPARQL_PREFIXES
@@ -307,9 +308,7 @@ def render_files() -> dict[str, str]:
         shapes = _group(by_concern[concern])
         body = "\n".join(_render_shape(shape, used) for shape in shapes)
         files[filename] = f"{HEADER}# Shapes for {about}.\n\n{_prefix_lines()}{body}"
-    from fairtracks_ld.validation.readme import render_readme
-
-    files["README.md"] = render_readme(_fold_conditionals(merged_rules()))
+    files["README.md"] = render_readme(_fold_conditionals(merged_rules()), CONCERNS, PREFIXES_FILE)
     return files
 
 

@@ -145,11 +145,11 @@ def _describe(rule: Rule) -> str:
     return _KIND_TEXT.get(kind, kind).format(*params)
 
 
-def render_readme(rules: list[MergedRule]) -> str:
-    from fairtracks_ld.validation.builder import CONCERNS, PREFIXES_FILE
-
-    files = "\n".join(f"| `{name}` | {about} |" for name, about in CONCERNS.values())
-    files += f"\n| `{PREFIXES_FILE}` | the prefixes SPARQL-based shapes declare |"
+def render_readme(rules: list[MergedRule], concerns: dict[str, tuple[str, str]],
+                  prefixes_file: str) -> str:
+    """The shapes README; `concerns` and `prefixes_file` name the files the builder writes."""
+    files = "\n".join(f"| `{name}` | {about} |" for name, about in concerns.values())
+    files += f"\n| `{prefixes_file}` | the prefixes SPARQL-based shapes declare |"
     by_place: dict[tuple[str, str], list[str]] = defaultdict(list)
     conditionals = []
     for merged in rules:
