@@ -123,17 +123,21 @@ def _update(update: str) -> Response:
         return error(401, "SPARQL Update needs the admin token (Authorization: Bearer …)")
     from fairtracks_ld.snapshots import publish
     from fairtracks_ld.store import PREFIXES, TrackStore
+    from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 
     try:
-        store = TrackStore(settings.store)
-    except OSError as failure:
-        return error(503, f"the store is busy (another process is writing): {failure}")
-    try:
-        store.ox.update(update, prefixes=PREFIXES)
-        store.mark_modified()  # any graph may have changed: copies of the view start afresh
-        publish(store)
+        with writer_lock(settings.store, command="SPARQL Update (server)"):
+            store = TrackStore(settings.store)
+            try:
+                store.ox.update(update, prefixes=PREFIXES)
+                store.mark_modified()  # any graph may have changed: views start afresh
+                publish(store)
+            finally:
+                del store
+    except StoreLocked as failure:
+        return error(503, str(failure))
     except SyntaxError as failure:
         return error(400, f"SPARQL syntax error: {failure}")
-    finally:
-        del store
+    except OSError as failure:
+        return error(503, f"the store cannot be written now: {failure}")
     return Response(status=204)
