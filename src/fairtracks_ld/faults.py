@@ -7,10 +7,10 @@ there, or removes the file to let it go on. While `FAIRTRACKS_LD_PAUSE_AT` is se
 passed is also printed to stderr (`checkpoint STAGE`), so a test can tell how far a process got.
 
 Stages, in the order a load passes them: `parse` (a source was read, before it is parsed),
-`bulk-write` (the version graph is written, its companion and report are not), `ingested`
-(everything is written, the catalog does not name it yet), `catalog-update` (just before the one
-update that makes the version visible), `catalog-updated` (just after it), `publish` (before
-the snapshot is published).
+`staging` (a version already catalogued is being replaced: the slow path), `bulk-write` (the
+version graph is written, its companion and report are not), `ingested` (everything is written,
+the one catalog update that makes it visible comes next), `catalog-updated` (just after it),
+`publish` (the snapshot is copied, the `current` link not yet switched to it).
 """
 
 from __future__ import annotations

@@ -256,6 +256,8 @@ class TrackStore:
         if not replacing:
             self._drop_uncatalogued(graph)
         target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
+        if replacing:
+            checkpoint("staging")
         inferred = reasoning.inferred_graph(target)
         report = report_graph(target)
         try:
