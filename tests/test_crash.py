@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from conftest import BASE, write_json
+from servers import free_port, serve
 
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
@@ -242,6 +244,32 @@ def test_readers_work_during_a_load_and_see_the_last_snapshot(store, small):
     assert process.wait(timeout=300) == 0
     after = json.loads(run(store, "stats").stdout)
     assert after["document_versions"] == json.loads(before.stdout)["document_versions"] + 1
+
+
+def test_a_server_starts_during_a_load_on_the_last_snapshot(store, small):
+    process, marker = paused(store, "ingested", "load", small)
+    try:
+        with serve(store, free_port(), workers=1) as base:
+            found = requests.get(base + "sparql", timeout=60, params={
+                "query": "SELECT (COUNT(*) AS ?n) WHERE { ?t a ft:Track }"},
+                headers={"Accept": "application/sparql-results+json"})
+            assert found.status_code == 200
+            assert found.json()["results"]["bindings"][0]["n"]["value"] != "300"
+    finally:
+        marker.unlink()
+    assert process.wait(timeout=300) == 0
+
+
+def test_a_process_holding_the_store_without_the_lock_is_named_in_one_line(store, small):
+    opened = TrackStore(store, base=BASE)  # a Python program that skips the writer lock
+    try:
+        result = run(store, "load", small)
+        reader = run(store, "stats")
+    finally:
+        del opened
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "does not take the writer lock" in result.stderr
+    assert reader.returncode == 0, reader.stderr  # readers read the snapshot
 
 
 def test_a_refused_load_publishes_no_snapshot(store, tmp_path, examples):
