@@ -11,6 +11,8 @@ import pytest
 import requests
 from servers import EXAMPLES, cli, free_port, serve
 
+from fairtracks_ld.store import TrackStore
+
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
 
 
@@ -33,6 +35,9 @@ def site(tmp_path_factory):
     mounted.mkdir()
     port = free_port()
     cli(data / "store", f"http://127.0.0.1:{port}/", "load", "--allow-invalid", *EXAMPLES)
+    bare = TrackStore(data / "bare", base=f"http://127.0.0.1:{port}/")  # never published
+    bare.flush()
+    del bare
     reason = _mount_read_only(data, mounted)
     if reason:
         pytest.skip(f"cannot bind-mount read-only here: {reason}")
@@ -95,3 +100,11 @@ def test_readers_work_on_a_read_only_store(site):
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert '"document_versions": 2' in result.stdout
+
+
+def test_readers_read_an_unpublished_read_only_store_directly(site):
+    result = subprocess.run(
+        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(site["mounted"] / "bare"),
+         "stats"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert '"document_versions": 0' in result.stdout

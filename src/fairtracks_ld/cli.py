@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gzip
 import json
 import sys
@@ -80,7 +81,9 @@ def _reader(args: argparse.Namespace) -> TrackStore:
         try:
             with writer_lock(path, wait=args.wait):
                 _publish(TrackStore(path, base=args.base_iri))
-        except PermissionError:  # a read-only store nobody writes: read it directly
+        except OSError as error:  # a read-only store nobody writes: read it directly
+            if error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
             return TrackStore(path, base=args.base_iri, read_only=True)
     return TrackStore(current_snapshot(path), base=args.base_iri, read_only=True)
 
@@ -722,8 +725,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _explain(error: OSError, store: Path) -> str:
     """An operating-system error in one sentence that says what to do."""
-    import errno
-
     text = str(error)
     if error.errno == errno.ENOSPC or "No space left on device" in text:
         return (f"the disk holding {store} is full (No space left on device), so nothing of "
