@@ -154,11 +154,13 @@ def test_a_load_killed_mid_bulk_load_leaves_bulk_files_that_are_swept(store, tmp
     process.wait()
     left = bulk_files(store)
     assert left and all(p.name.startswith("bulk-") for p in left)
+    after = state(store)
+    assert after["catalog"] == before["catalog"] and after["view"] == before["view"]
     swept = run(store, "load", "--bulk", big, env={PAUSE_AT: "none"})
     assert "swept the debris of an interrupted write" in swept.stderr
     assert swept.returncode == 0, swept.stderr
+    assert "checkpoint staging" not in swept.stderr
     assert not bulk_files(store)
-    del before
 
 
 def test_a_replacement_killed_during_the_catalog_update_changes_nothing(store, tmp_path):
