@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import gzip
 import json
@@ -18,6 +19,7 @@ from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
 from fairtracks_ld.standard import VARIANTS
 from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore
+from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -48,8 +50,43 @@ class UsageError(Exception):
     """Wrong input from the user (exit code 2)."""
 
 
-def _store(args: argparse.Namespace, read_only: bool = False) -> TrackStore:
-    return TrackStore(args.store, base=args.base_iri, read_only=read_only)
+def _store(args: argparse.Namespace, sweep: bool = True) -> TrackStore:
+    """The primary store, for a command that holds the writer lock (see `main`); debris of an
+    interrupted earlier write is swept first (unless `sweep` is False)."""
+    from fairtracks_ld import recovery
+
+    try:
+        store = TrackStore(args.store, base=args.base_iri)
+    except OSError as error:
+        if "lock" not in str(error).lower():
+            raise
+        raise StoreLocked(f"store {args.store} is open in another process that does not take "
+                          "the writer lock (a Python program?); stop it and run this again"
+                          ) from error
+    debris = recovery.sweep(store) if sweep else None
+    if debris:
+        print(f"swept the debris of an interrupted write: {debris.describe()} "
+              f"({debris.seconds:.1f} s)", file=sys.stderr)
+    return store
+
+
+def _reader(args: argparse.Namespace) -> TrackStore:
+    """The last published snapshot, read-only: readers never open the store a load may be
+    writing. A store without one gets its first snapshot now (under the writer lock)."""
+    from fairtracks_ld.snapshots import current_snapshot
+
+    path = Path(args.store)
+    if current_snapshot(path) is None:
+        if not path.is_dir():
+            raise StoreError(f"no store at {path}; load documents first")
+        try:
+            with writer_lock(path, wait=args.wait):
+                _publish(TrackStore(path, base=args.base_iri))
+        except OSError as error:  # a read-only store nobody writes: read it directly
+            if error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            return TrackStore(path, base=args.base_iri, read_only=True)
+    return TrackStore(current_snapshot(path), base=args.base_iri, read_only=True)
 
 
 def _publish(store: TrackStore) -> Path:
@@ -144,8 +181,8 @@ def _short(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    store = _store(args, read_only=False)
     sparql = _read_query(args.query)
+    store = _reader(args)
     try:
         result = store.query(sparql, all_graphs=args.all_graphs)
     except SyntaxError as error:
@@ -178,14 +215,14 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _reader(args)
     with _output(args.output) as out:
         store.dump(out, DUMP_FORMATS[args.format], graph=args.graph)
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _reader(args)
     wanted = args.collection
     versions = [
         v for v in store.versions()
@@ -219,7 +256,7 @@ def _decoded_tail(iri: str) -> str:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = _reader(args)
     versions = store.versions()
     counts = store.query(
         "SELECT ?type (COUNT(?s) AS ?n) WHERE { ?s a ?type "
@@ -294,7 +331,7 @@ def cmd_ontologies_check_reasoner(args: argparse.Namespace) -> int:
 
 
 def cmd_ontologies_list(args: argparse.Namespace) -> int:
-    for info in _store(args).ontologies():
+    for info in _reader(args).ontologies():
         print(f"{info.graph}\t{info.version_iri or '-'}\t{info.source}\t{info.loaded_at}")
     return EXIT_OK
 
@@ -313,7 +350,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                     print(f"    {p.name}: {p.description}")
             return EXIT_OK
         named = load_query(args.query)
-        store = _store(args)
+        store = _reader(args)
         result, bound = run(store, named, parse_assignments(args.param))
     except QueryError as error:
         raise UsageError(str(error)) from error
@@ -356,6 +393,16 @@ def cmd_reason(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from fairtracks_ld import doctor
+
+    if not Path(args.store).is_dir():
+        raise StoreError(f"no store at {args.store}")
+    findings = doctor.check(_store(args, sweep=False), repair=args.repair)
+    print(doctor.render(findings, args.repair), end="")
+    return EXIT_FAILED if doctor.remaining(findings) else EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from fairtracks_ld.web.serve import serve
 
@@ -378,7 +425,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     if not expand_sources(args.paths):
         raise UsageError("no documents found in " + " ".join(args.paths))
-    store = _store(args) if args.against_store and Path(args.store).exists() else None
+    store = _reader(args) if args.against_store and Path(args.store).exists() else None
     reports = validate_documents(args.paths, store=store, variant=args.variant,
                                  model=args.model)
     if args.format == "json":
@@ -431,7 +478,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     except DocumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    store = _store(args, read_only=True) if Path(args.store).exists() else None
+    store = _reader(args) if Path(args.store).exists() else None
     ontologies = (store_ontologies(store) if store else None) or bundled_ontologies()
     validator = Validator(ontologies=ontologies)
     source = "<stdin>" if stdin else args.path
@@ -507,6 +554,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE_PATH,
                         help=f"store directory (default: {DEFAULT_STORE_PATH})")
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="a command that writes waits this long for another writer to "
+                             "finish (default 0: it is told at once who is writing)")
     parser.add_argument("--base-iri", default=None,
                         help=f"base of minted IRIs for a new store (default: ${BASE_IRI_ENV} or "
                              f"{DEFAULT_BASE_IRI}); an existing store keeps its own")
@@ -642,6 +692,17 @@ def build_parser() -> argparse.ArgumentParser:
     augment.set_defaults(func=cmd_augment)
     _add_search_commands(commands)
 
+    doctor = commands.add_parser(
+        "doctor", help="check the store's invariants (and --repair what is safe)",
+        description="Check the catalog against the graphs, the current versions, companions "
+                    "and reports, the closure, debris of interrupted writes, the published "
+                    "snapshot and the search segments. Exit 0 when healthy (or everything "
+                    "was repaired), 1 when problems remain.")
+    doctor.add_argument("--repair", action="store_true",
+                        help="fix what is safe: recompute derived graphs, remove debris and "
+                             "stale segments, publish a snapshot")
+    doctor.set_defaults(func=cmd_doctor)
+
     serve = commands.add_parser("serve", help="serve the store over HTTP (gunicorn)",
                                 description="Serve dereferenceable IRIs and the SPARQL endpoint. "
                                             "Admin token: $FAIRTRACKS_LD_ADMIN_TOKEN or the file "
@@ -742,17 +803,46 @@ def _add_ontology_commands(commands: argparse._SubParsersAction) -> None:
     check.set_defaults(func=cmd_ontologies_check_reasoner)
 
 
+WRITERS = {cmd_load, cmd_ontologies_load, cmd_ontologies_add, cmd_reason, cmd_doctor}
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run a command; one that writes holds the writer lock throughout (and its store is
+    closed before the lock is released, when the command's frame is gone)."""
+    if args.func not in WRITERS:
+        return args.func(args)
+    with writer_lock(args.store, wait=args.wait):
+        return args.func(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        return _run(args)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (StoreError, OSError, ValueError, RuntimeError, SyntaxError) as error:
+    except OSError as error:
+        print(f"error: {_explain(error, args.store)}", file=sys.stderr)
+        return EXIT_FAILED
+    except (StoreError, ValueError, RuntimeError, SyntaxError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _explain(error: OSError, store: Path) -> str:
+    """An operating-system error in one sentence that says what to do."""
+    text = str(error)
+    if error.errno == errno.ENOSPC or "No space left on device" in text:
+        return (f"the disk holding {store} is full (No space left on device), so nothing of "
+                "the document being written was stored; free some space and run the command "
+                "again (the next write command sweeps what the failed write left)")
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and not isinstance(
+            error, FileNotFoundError):
+        return (f"{text}: {store} cannot be written here; readers (query, stats, dump, export, "
+                "serve) work on a read-only store, writers need a writable one")
+    return text
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from queue import Queue
 from threading import Thread
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.prepare import MappingError, Note, Prepared
 from fairtracks_ld.models import AUTO, prepare_document
 from fairtracks_ld.standard import Variant
@@ -114,6 +115,7 @@ def read_json(source: str) -> Any:
                 text = handle.read()
         else:
             text = Path(source).read_bytes()
+        checkpoint("parse")
         return json.loads(text)
     except FileNotFoundError as error:
         raise DocumentError(source, "no such file") from error

@@ -14,6 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
+from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.store import TrackStore
 
 CURRENT = "current"
@@ -34,6 +35,7 @@ def publish(store: TrackStore) -> Path:
     target = folder / str(time.time_ns())
     store.ox.flush()
     store.ox.backup(str(target))
+    checkpoint("publish")
     link = folder / f".{CURRENT}.{os.getpid()}"
     link.unlink(missing_ok=True)
     link.symlink_to(target.name)

@@ -19,6 +19,7 @@ from typing import IO
 import pyoxigraph as ox
 
 from fairtracks_ld import reasoning
+from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.mapping.namespaces import DCTERMS, FT, PROV, XSD
 from fairtracks_ld.mapping.prepare import Prepared
@@ -252,8 +253,12 @@ class TrackStore:
         """
         reasoning.ensure_current(self)
         graph = prepared.graph
-        replacing = self.has_graph(graph)
+        replacing = self.catalogued(graph)  # an uncatalogued graph is a killed load's debris
+        if not replacing:
+            self._drop_uncatalogued(graph)
         target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
+        if replacing:
+            checkpoint("staging")
         inferred = reasoning.inferred_graph(target)
         report = report_graph(target)
         try:
@@ -264,11 +269,13 @@ class TrackStore:
             else:
                 self.ox.load(prepared.jsonld_bytes(target), format=ox.RdfFormat.JSON_LD,
                              lenient=True)
+            checkpoint("bulk-write")
             reasoning.write_companion(self, target,
                                       annotations=reasoning.annotations_of(prepared.node))
             if conformance is not None:
                 self.ox.bulk_load(conformance.report, format=ox.RdfFormat.TURTLE,
                                   to_graph=ox.NamedNode(report))
+            checkpoint("ingested")
             move = ""
             if replacing:  # a missing report leaves none behind: MOVE of an empty graph drops
                 move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
@@ -278,12 +285,25 @@ class TrackStore:
             if catalog_extra:
                 update += " ; " + catalog_extra
             self.ox.update(update, prefixes=PREFIXES)
+            checkpoint("catalog-updated")
         except BaseException:
             for written in (target, inferred, report):
                 if self.has_graph(written):
                     self.ox.remove_graph(ox.NamedNode(written))
             raise
         return self._version(graph)
+
+    def catalogued(self, graph: str) -> bool:
+        """Whether the catalog records `graph` as a document version."""
+        return bool(self.ox.query(
+            f"ASK {{ GRAPH <{self.catalog}> {{ <{graph}> a ft:DocumentVersion }} }}",
+            prefixes=PREFIXES))
+
+    def _drop_uncatalogued(self, graph: str) -> None:
+        """Remove what a killed write of `graph` left (normally swept already)."""
+        for leftover in (graph, reasoning.inferred_graph(graph), report_graph(graph)):
+            if self.has_graph(leftover):
+                self.ox.remove_graph(ox.NamedNode(leftover))
 
     def load_ontology(
         self, turtle: IO[bytes] | bytes, ontology_iri: str, version_iri: str | None, source: str

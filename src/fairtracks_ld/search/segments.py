@@ -2,7 +2,11 @@
 has read already: reading a million tracks' graphs takes minutes, loading their segments
 seconds. One `.npz` file per (version graph, load time, format), written atomically, no pickles.
 The format names what the reader reads (the fields and their paths), so after an upgrade that
-changes it, segments cached by an older version are read again, not loaded stale."""
+changes it, segments cached by an older version are read again, not loaded stale.
+
+The folder may be read-only (a read-only deployment): segments found there are used, new ones
+stay in memory. The locks that let one process read a graph while the others wait live in a
+per-user runtime folder ($XDG_RUNTIME_DIR or the temporary folder), never beside the segments."""
 
 from __future__ import annotations
 
@@ -10,9 +14,10 @@ import fcntl
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +31,30 @@ READER_VERSION = 2  # raise when reader.py reads the same fields differently
 FORMAT = hashlib.sha256(repr((READER_VERSION, FIELDS, ANNOTATIONS)).encode()).hexdigest()[:16]
 
 
-def _name(graph: str, loaded_at: str) -> str:
+def segment_name(graph: str, loaded_at: str) -> str:
     key = f"{FORMAT}\0{graph}\0{loaded_at}"
     return hashlib.sha256(key.encode()).hexdigest()[:32] + ".npz"
+
+
+def _lock_folder() -> Path:
+    root = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return Path(root) / f"fairtracks-ld-{os.getuid()}" / "segment-locks"
 
 
 @contextmanager
 def claimed(folder: Path, graph: str, loaded_at: str) -> Iterator[None]:
     """Hold a graph's segment across processes: the server's workers start together, and one
-    reading the graph is enough; the others wait, then load what it saved."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / (_name(graph, loaded_at) + ".lock"), "w") as lock:
+    reading the graph is enough; the others wait, then load what it saved. Without a writable
+    lock folder each process reads for itself."""
+    key = hashlib.sha256(f"{folder.resolve()}\0{segment_name(graph, loaded_at)}".encode())
+    try:
+        locks = _lock_folder()
+        locks.mkdir(parents=True, exist_ok=True)
+        lock = open(locks / (key.hexdigest()[:32] + ".lock"), "w")  # noqa: SIM115
+    except OSError:
+        yield
+        return
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -49,20 +67,29 @@ def _lines(blob: np.ndarray, count: int) -> list[str]:
     return blob.tobytes().decode().split("\n") if count else []
 
 
-def save(folder: Path, graph: str, loaded_at: str, segment: Segment) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+def save(folder: Path, graph: str, loaded_at: str, segment: Segment) -> bool:
+    """Keep a segment for the other processes; False when the folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write(folder, graph, loaded_at, segment)
+    except OSError:
+        return False
+    return True
+
+
+def _write(folder: Path, graph: str, loaded_at: str, segment: Segment) -> None:
     arrays = {"tracks": _blob(segment.tracks), "text": _blob(segment.text)}
     for name, (column, combos) in segment.combos.items():
         arrays[f"column:{name}"] = column
         arrays[f"combos:{name}"] = np.frombuffer(
             json.dumps([sorted(c) for c in combos]).encode(), dtype=np.uint8)
-    temporary = folder / f".{_name(graph, loaded_at)}.{os.getpid()}.npz"
+    temporary = folder / f".{segment_name(graph, loaded_at)}.{os.getpid()}.npz"
     np.savez(temporary, **arrays)
-    os.replace(temporary, folder / _name(graph, loaded_at))
+    os.replace(temporary, folder / segment_name(graph, loaded_at))
 
 
 def load(folder: Path, graph: str, loaded_at: str) -> Segment | None:
-    path = folder / _name(graph, loaded_at)
+    path = folder / segment_name(graph, loaded_at)
     try:
         with np.load(path, allow_pickle=False) as data:
             combos = {}
@@ -79,9 +106,10 @@ def load(folder: Path, graph: str, loaded_at: str) -> Segment | None:
 
 def prune(folder: Path, keep: set[tuple[str, str]]) -> None:
     """Remove the files of graphs no longer current, once no other reader can want them."""
-    wanted = {_name(*key) for key in keep}
+    wanted = {segment_name(*key) for key in keep}
     now = time.time()
-    for path in [*folder.glob("*.npz"), *folder.glob("*.npz.lock")]:
-        old = now - path.stat().st_mtime > GRACE_SECONDS
-        if old and path.name.removesuffix(".lock") not in wanted:
-            path.unlink(missing_ok=True)
+    for path in [*folder.glob("*.npz"), *folder.glob("*.npz.lock")]:  # .lock: older versions'
+        with suppress(OSError):  # gone meanwhile, or a read-only folder
+            old = now - path.stat().st_mtime > GRACE_SECONDS
+            if old and path.name.removesuffix(".lock") not in wanted:
+                path.unlink()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
@@ -28,6 +29,7 @@ from fairtracks_ld.store import PREFIXES, REPORT_SUFFIX, TrackStore
 from fairtracks_ld.web.auth import audit, authenticate
 from fairtracks_ld.web.executor import CappedBuffer
 from fairtracks_ld.web.negotiation import RDF_TYPES, choose, not_acceptable
+from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 
 blueprint = Blueprint("graph_store", __name__)
 
@@ -157,14 +159,27 @@ def _write(graph: str | None, created: bool = False) -> Response:
                                    "or write a named graph with ?graph=<iri>")
     payload = _payload(graph) if request.method in ("PUT", "POST") else []
     audit(f"Graph Store {request.method}", graph)
-    from fairtracks_ld.snapshots import publish
-
     settings = current_app.config["SETTINGS"]
     try:
-        store = TrackStore(settings.store)
-    except OSError as failure:
+        with writer_lock(settings.store, command=f"Graph Store {request.method} (server)"):
+            existed = _apply(settings.store, graph, payload)
+    except (StoreLocked, OSError) as failure:
         raise GraphStoreError(503, f"the store is busy (another process is writing): "
                                    f"{failure}") from None
+    if request.method != "DELETE" and not existed:
+        response = Response(status=201)
+        response.headers["Location"] = (
+            url_for("graph_store.graph_store", graph=graph, _external=True) if created
+            else request.url)
+        return response
+    return Response(status=204)
+
+
+def _apply(store_path: Path, graph: str, payload: list[ox.Triple]) -> bool:
+    """Write the graph and its catalog record, then publish; whether the graph existed."""
+    from fairtracks_ld.snapshots import publish
+
+    store = TrackStore(store_path)
     try:
         reason = _managed(store, graph)
         if reason:
@@ -176,13 +191,7 @@ def _write(graph: str | None, created: bool = False) -> Response:
         publish(store)
     finally:
         del store
-    if request.method != "DELETE" and not existed:
-        response = Response(status=201)
-        response.headers["Location"] = (
-            url_for("graph_store.graph_store", graph=graph, _external=True) if created
-            else request.url)
-        return response
-    return Response(status=204)
+    return existed
 
 
 def _update_text(store: TrackStore, graph: str, method: str, payload: list[ox.Triple]) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fairtracks_ld.snapshots import current_snapshot, publish
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 
 
 def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int = 2,
@@ -18,9 +19,7 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
     `access_log`: a file, or "-" for stdout; none by default (gunicorn's default), since
     writing a line per request costs about 0.35 ms of CPU, a quarter of a trivial request's."""
     if current_snapshot(store) is None or base_iri:
-        writable = TrackStore(store, base=base_iri)
-        publish(writable)
-        del writable
+        _publish_first(store, base_iri)
     env = dict(os.environ, FAIRTRACKS_LD_STORE=str(store), **(extra_env or {}))
     print(f"fairtracks-ld serving {store} at http://{host}:{port}/", flush=True)
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
@@ -29,3 +28,16 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
             "--timeout", "120", *(["--access-logfile", access_log] if access_log else []),
             "fairtracks_ld.web.wsgi:app"]
     os.execve(sys.executable, args, env)
+
+
+def _publish_first(store: Path, base_iri: str | None) -> None:
+    """Publish a snapshot to serve (under the writer lock). A store being written, or one on a
+    read-only disk, is served from the snapshot it already has."""
+    try:
+        with writer_lock(store):
+            writable = TrackStore(store, base=base_iri)
+            publish(writable)
+            del writable
+    except (StoreLocked, PermissionError, OSError):
+        if current_snapshot(store) is None:
+            raise

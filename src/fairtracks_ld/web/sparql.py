@@ -215,26 +215,35 @@ def _update(update: str) -> Response:
     audit("SPARQL Update", update)
     from fairtracks_ld.snapshots import publish
     from fairtracks_ld.store import PREFIXES, TrackStore
+    from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 
     try:
-        store = TrackStore(settings.store)
+        with writer_lock(settings.store, command="SPARQL Update (server)"):
+            store = TrackStore(settings.store)
+            try:
+                base, catalog = store.base, store.catalog
+                refused = _apply(store, update)
+                if refused is not None:
+                    return refused
+                if not store.ox.contains_named_graph(ox.NamedNode(catalog)):  # after DROP ALL
+                    store.ox.update(f"INSERT DATA {{ GRAPH <{catalog}> {{ <{catalog}> a "
+                                    f"ft:Catalog ; ft:base_iri <{base}> }} }}", prefixes=PREFIXES)
+                store.mark_modified()  # any graph may have changed: views start afresh
+                publish(store)
+            finally:
+                del store
+    except StoreLocked as failure:
+        return _busy(str(failure))
     except OSError as failure:
-        response = error(503, f"the store is busy (another process is writing): {failure}")
-        response.headers["Retry-After"] = "5"
-        return response
-    try:
-        base, catalog = store.base, store.catalog
-        refused = _apply(store, update)
-        if refused is not None:
-            return refused
-        if not store.ox.contains_named_graph(ox.NamedNode(catalog)):  # e.g. after DROP ALL
-            store.ox.update(f"INSERT DATA {{ GRAPH <{catalog}> {{ <{catalog}> a ft:Catalog ; "
-                            f"ft:base_iri <{base}> }} }}", prefixes=PREFIXES)
-        store.mark_modified()  # any graph may have changed: copies of the view start afresh
-        publish(store)
-    finally:
-        del store
+        return _busy(f"the store cannot be written now: {failure}")
     return Response(status=204)
+
+
+def _busy(message: str) -> Response:
+    """503 for a store another writer holds (or that cannot be written now): retry later."""
+    response = error(503, message)
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def _apply(store, update: str) -> Response | None:

@@ -37,6 +37,7 @@ from fairtracks_ld.store import TrackStore
 from fairtracks_ld.submission import collection_of, map_document, publish_document
 from fairtracks_ld.web.auth import audit, submitter
 from fairtracks_ld.web.errors import error_response
+from fairtracks_ld.writer_lock import StoreLocked, writing
 
 blueprint = Blueprint("submissions", __name__)
 log = logging.getLogger("fairtracks_ld.web.submissions")
@@ -94,13 +95,10 @@ def _submit(expected: str | None) -> Response:
            "created": datetime.now(UTC).isoformat(timespec="seconds")}
     settings = current_app.config["SETTINGS"]
     try:
-        store = TrackStore(settings.store)
-    except OSError:
+        with writing(settings.store, command=f"submission by {who.name} (server)") as store:
+            status, body = _run(store, document, job)
+    except StoreLocked:
         return _queue(job, document)
-    try:
-        status, body = _run(store, document, job)
-    finally:
-        del store
     return _json(body, status)
 
 
@@ -220,14 +218,11 @@ class Worker:
                            message="the store stayed busy; submit again")
             else:
                 try:
-                    store = TrackStore(self.store)
-                except OSError:
+                    with writing(self.store, command="queued submission (server)") as store:
+                        http_status, answer = _run(
+                            store, json.loads(body.read_text(encoding="utf-8")), job)
+                except StoreLocked:
                     return
-                try:
-                    http_status, answer = _run(
-                        store, json.loads(body.read_text(encoding="utf-8")), job)
-                finally:
-                    del store
                 job.update(answer, status=answer["status"], http_status=http_status,
                            completed=datetime.now(UTC).isoformat(timespec="seconds"))
             _write_job(self.folder, job)

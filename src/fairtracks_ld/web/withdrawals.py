@@ -12,10 +12,10 @@ import json
 from flask import Blueprint, Response, current_app, request
 
 from fairtracks_ld.snapshots import publish
-from fairtracks_ld.store import TrackStore
 from fairtracks_ld.web.auth import audit, submitter
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.withdrawal import WithdrawalError, withdraw
+from fairtracks_ld.writer_lock import StoreLocked, writing
 
 blueprint = Blueprint("withdrawals", __name__)
 
@@ -53,20 +53,17 @@ def _withdraw(collection: str, document: str | None) -> Response:
     if not reason:
         return error_response(400, "say why: ?reason=… or a JSON body {\"reason\": \"…\"}")
     try:
-        store = TrackStore(current_app.config["SETTINGS"].store)
-    except OSError as failure:
-        response = error_response(503, f"the store is busy (another process is writing): "
-                                       f"{failure}; try again")
+        with writing(current_app.config["SETTINGS"].store,
+                     command=f"withdrawal by {who.name} (server)") as store:
+            done = withdraw(store, collection, document, reason, who.name)
+            audit("withdrawal", f"{who.name} withdraws {done.target}: {reason}")
+            publish(store)
+    except StoreLocked as failure:
+        response = error_response(503, f"{failure}; try again")
         response.headers["Retry-After"] = "5"
         return response
-    try:
-        done = withdraw(store, collection, document, reason, who.name)
-        audit("withdrawal", f"{who.name} withdraws {done.target}: {reason}")
-        publish(store)
     except WithdrawalError as failure:
         return error_response(failure.status, str(failure))
-    finally:
-        del store
     body = {"status": "withdrawn", "withdrawn": done.target, "kind": done.kind,
             "at": done.at, "reason": done.reason, "by": done.by, "versions": list(done.graphs)}
     return Response(json.dumps(body, indent=1) + "\n", mimetype="application/json")

@@ -1,0 +1,183 @@
+"""`fairtracks-ld doctor`: check the store's invariants, and repair what is safe to repair.
+
+The invariants: the catalog names only graphs that exist, and each document's current version
+is a catalogued version; every current version has its inferred companion and every recorded
+validation report its graph; the class closure matches the loaded ontologies; no debris of an
+interrupted write (see recovery.py); the published snapshot `current` exists and shows the
+store's catalog; the search segments belong to versions of that snapshot.
+
+Repairs only ever recompute derived data (companions, closure, snapshot) or remove what nothing
+refers to (debris, stale segments). Data the catalog names but that is gone cannot be made up:
+those problems are reported with what to do (load the document again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fairtracks_ld import reasoning, recovery
+from fairtracks_ld.snapshots import current_snapshot, publish, snapshot_dir
+from fairtracks_ld.store import PREFIXES, StoreError, TrackStore
+
+SEGMENTS = "search-segments"
+
+
+@dataclass
+class Finding:
+    """One broken invariant: what is wrong, and whether (and how) --repair fixes it."""
+
+    problem: str
+    repair: str | None = None  # what --repair does; None: nothing safe can be done
+    advice: str = ""
+    repaired: bool = False
+
+
+def check(store: TrackStore, repair: bool = False) -> list[Finding]:
+    """Every broken invariant of `store` (an opened, writable primary store), repaired when
+    `repair` and a safe repair exists; a repaired store is published."""
+    findings: list[Finding] = []
+    for finding, fix in _findings(store):
+        if repair and fix is not None:
+            fix()
+            finding.repaired = True
+        findings.append(finding)
+    if repair and any(f.repaired for f in findings) and store.path is not None:
+        publish(store)  # what was repaired becomes what readers see
+    return findings
+
+
+def _findings(store: TrackStore) -> Iterator[tuple[Finding, object]]:
+    yield from _catalog(store)
+    debris = recovery.find(store)
+    if debris:
+        yield (Finding(f"debris of an interrupted write: {debris.describe()}",
+                       "remove it (every write command does this too)"),
+               lambda: recovery.sweep(store))
+    if store.path is not None:
+        yield from _snapshots(store)
+        yield from _segments(store)
+
+
+def _catalog(store: TrackStore) -> Iterator[tuple[Finding, object]]:
+    graphs = {g.value for g in store.ox.named_graphs()}
+    versions = store.versions()
+    catalogued = {v.graph for v in versions}
+    for version in versions:
+        if version.graph not in graphs:
+            yield Finding(f"the catalog names version graph <{version.graph}> but the store "
+                          "has no such graph",
+                          advice=f"load {version.source} again"), None
+    rows = store.ox.query(
+        f"SELECT ?doc ?g WHERE {{ GRAPH <{store.catalog}> {{ ?doc ft:current_version ?g }} }}",
+        prefixes=PREFIXES)
+    for row in rows:
+        if row["g"].value not in catalogued:
+            yield Finding(f"document <{row['doc'].value}> has current version <{row['g'].value}>, "
+                          "which the catalog does not record",
+                          advice="load the document again"), None
+    for version in versions:
+        companion = reasoning.inferred_graph(version.graph)
+        if version.current and version.graph in graphs and companion not in graphs:
+            yield (Finding(f"current version <{version.graph}> has no inferred companion "
+                           f"<{companion}>", "recompute it from the version graph"),
+                   lambda graph=version.graph: reasoning.write_companion(store, graph))
+    rows = store.ox.query(
+        f"SELECT ?g ?r WHERE {{ GRAPH <{store.catalog}> {{ ?g ft:validation_report ?r }} }}",
+        prefixes=PREFIXES)
+    for row in rows:
+        if row["r"].value not in graphs:
+            yield Finding(f"version <{row['g'].value}> has lost its validation report graph "
+                          f"<{row['r'].value}>", advice="load the document again"), None
+    ontologies = [o.graph for o in store.ontologies()]
+    for graph in ontologies:
+        if graph not in graphs:
+            yield Finding(f"the catalog names ontology graph <{graph}> but the store has no "
+                          "such graph", advice="run `fairtracks-ld ontologies load`"), None
+    if ontologies and reasoning.recorded_digest(store) != reasoning.ontology_digest(store):
+        yield (Finding("the class closure does not match the loaded ontologies",
+                       "recompute the closure and the companions"),
+               lambda: reasoning.refresh(store))
+
+
+def _snapshots(store: TrackStore) -> Iterator[tuple[Finding, object]]:
+    path = Path(store.path)
+    current = current_snapshot(path)
+    fix = _published_by_check
+    if current is None:
+        yield Finding("no published snapshot: servers and readers have nothing to read",
+                      "publish one"), fix
+        return
+    if not current.is_dir():
+        yield Finding(f"the snapshot link {snapshot_dir(path) / 'current'} points at missing "
+                      f"{current}", "publish a new snapshot"), fix
+        return
+    try:
+        snapshot = TrackStore(current, read_only=True)
+        same = _catalog_quads(snapshot) == _catalog_quads(store)
+        del snapshot
+    except (OSError, StoreError) as error:
+        yield Finding(f"the current snapshot {current} cannot be opened: {error}",
+                      "publish a new snapshot"), fix
+        return
+    if not same:
+        yield Finding(f"the current snapshot {current.name} is older than the store's catalog "
+                      "(a write was not published)", "publish a new snapshot"), fix
+
+
+def _published_by_check() -> None:
+    """`check` publishes once after every repair."""
+
+
+def _catalog_quads(store: TrackStore) -> set[str]:
+    return {str(q) for q in store.graph_quads(store.catalog)}
+
+
+def stale_segments(store_path: Path) -> list[Path]:
+    """Files in the search-segment folder that belong to no current version of the current
+    snapshot (older versions, older formats, unfinished writes, lock files)."""
+    from fairtracks_ld.search import segments
+
+    folder = snapshot_dir(store_path) / SEGMENTS
+    current = current_snapshot(store_path)
+    if not folder.is_dir() or current is None or not current.is_dir():
+        return []
+    snapshot = TrackStore(current, read_only=True)
+    wanted = {segments.segment_name(v.graph, v.loaded_at) for v in snapshot.versions()
+              if v.current}
+    del snapshot
+    return sorted(p for p in folder.iterdir() if p.name not in wanted)
+
+
+def _segments(store: TrackStore) -> Iterator[tuple[Finding, object]]:
+    stale = stale_segments(Path(store.path))
+    if stale:
+        def remove() -> None:
+            for path in stale:
+                path.unlink(missing_ok=True)
+
+        yield Finding(f"{len(stale)} search segment file(s) of versions no longer current "
+                      "(servers prune them after a grace period)", "remove them"), remove
+
+
+def render(findings: list[Finding], repair: bool) -> str:
+    if not findings:
+        return "healthy: the store keeps every invariant\n"
+    lines = []
+    for finding in findings:
+        if finding.repaired:
+            lines.append(f"repaired: {finding.problem} ({finding.repair})")
+        elif finding.repair is not None:
+            lines.append(f"problem: {finding.problem} (--repair would {finding.repair})")
+        else:
+            lines.append(f"problem: {finding.problem}; {finding.advice}")
+    left = sum(not f.repaired for f in findings)
+    lines.append(f"{len(findings)} problem(s), {len(findings) - left} repaired, {left} left"
+                 if repair else f"{len(findings)} problem(s)")
+    return "\n".join(lines) + "\n"
+
+
+def remaining(findings: list[Finding]) -> int:
+    return sum(not f.repaired for f in findings)
+

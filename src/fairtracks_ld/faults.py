@@ -1,0 +1,38 @@
+"""A fault-injection seam, so the crash tests can kill the loader at a chosen stage.
+
+The writers call `checkpoint(stage)` at their stage boundaries. Normally that does nothing (one
+environment lookup). When `FAIRTRACKS_LD_PAUSE_AT` names the stage, the process writes its pid to
+the file `FAIRTRACKS_LD_PAUSE_FILE` and sleeps until that file is removed: the test SIGKILLs it
+there, or removes the file to let it go on. While `FAIRTRACKS_LD_PAUSE_AT` is set every stage
+passed is also printed to stderr (`checkpoint STAGE`), so a test can tell how far a process got.
+
+Stages, in the order a load passes them: `parse` (a source was read, before it is parsed),
+`staging` (a version already catalogued is being replaced: the slow path), `bulk-write` (the
+version graph is written, its companion and report are not), `ingested` (everything is written,
+the one catalog update that makes it visible comes next), `catalog-updated` (just after it),
+`publish` (the snapshot is copied, the `current` link not yet switched to it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+PAUSE_AT = "FAIRTRACKS_LD_PAUSE_AT"
+PAUSE_FILE = "FAIRTRACKS_LD_PAUSE_FILE"
+
+
+def checkpoint(stage: str) -> None:
+    """Pause here if a test asked for this stage (see the module docstring)."""
+    wanted = os.environ.get(PAUSE_AT)
+    if wanted is None:
+        return
+    print(f"checkpoint {stage}", file=sys.stderr, flush=True)
+    if wanted != stage:
+        return
+    marker = Path(os.environ.get(PAUSE_FILE, f"fairtracks-ld-paused-{os.getpid()}"))
+    marker.write_text(f"{os.getpid()} {stage}\n")
+    while marker.exists():
+        time.sleep(0.02)

@@ -1,0 +1,118 @@
+"""What an interrupted write leaves behind, and sweeping it away under the writer lock.
+
+A write never changes the current view until its last step, one catalog update, so a killed
+load leaves the store's view intact but may leave debris: graphs the catalog does not name (a
+version graph and its companions written before the catalog update, `…/staging/…` graphs of a
+replacement), `bulk-*.sst` files of an Oxigraph bulk load killed before it ingested them, and
+snapshot folders or links of a publish killed halfway. Only a process holding the writer lock may
+remove them (another writer could be producing them), so every write command sweeps right after
+taking the lock. Graphs outside the store's own naming scheme (e.g. written by SPARQL Update) are
+never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from fairtracks_ld import reasoning
+from fairtracks_ld.snapshots import CURRENT, current_snapshot, snapshot_dir
+from fairtracks_ld.store import PREFIXES, TrackStore, report_graph
+
+STAGING = "/staging/"
+
+
+@dataclass
+class Debris:
+    """What an interrupted write left: graphs, bulk files and snapshot leftovers."""
+
+    graphs: list[str] = field(default_factory=list)
+    bulk_files: list[Path] = field(default_factory=list)
+    snapshot_leftovers: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self.graphs or self.bulk_files or self.snapshot_leftovers)
+
+    def describe(self) -> str:
+        parts = [f"{len(self.graphs)} uncatalogued graph(s)" if self.graphs else "",
+                 f"{len(self.bulk_files)} bulk file(s)" if self.bulk_files else "",
+                 f"{len(self.snapshot_leftovers)} unfinished snapshot(s)"
+                 if self.snapshot_leftovers else ""]
+        return ", ".join(p for p in parts if p)
+
+
+def expected_graphs(store: TrackStore) -> set[str]:
+    """Every graph the catalog accounts for: itself, the closure, the ontologies, and each
+    catalogued version with its inferred companion and its validation report."""
+    expected = {store.catalog, reasoning.closure_graph(store)}
+    rows = store.ox.query(
+        f"SELECT ?g ?kind WHERE {{ GRAPH <{store.catalog}> {{ ?g a ?kind "
+        f"VALUES ?kind {{ ft:DocumentVersion ft:OntologyGraph }} }} }}", prefixes=PREFIXES)
+    for row in rows:
+        graph = row["g"].value
+        expected.add(graph)
+        if row["kind"].value.endswith("DocumentVersion"):
+            expected.update((reasoning.inferred_graph(graph), report_graph(graph)))
+    return expected
+
+
+def ours(store: TrackStore, graph: str) -> bool:
+    """Whether a graph name follows the store's own scheme (versions, companions, staging)."""
+    return (graph.startswith(store.base + "graph" + STAGING)
+            or (graph.startswith(store.base + "collection/") and "/version/" in graph))
+
+
+def orphan_graphs(store: TrackStore) -> list[str]:
+    """Graphs of the store's scheme that no catalog entry accounts for."""
+    expected = expected_graphs(store)
+    return sorted(g.value for g in store.ox.named_graphs()
+                  if g.value not in expected and ours(store, g.value))
+
+
+def bulk_files(store_path: Path) -> list[Path]:
+    """SST files an Oxigraph bulk load writes beside the store's own, before ingesting them."""
+    return sorted(store_path.glob("bulk-*.sst"))
+
+
+def snapshot_leftovers(store_path: Path) -> list[Path]:
+    """A publish killed halfway: snapshot folders newer than `current`, temporary links."""
+    folder = snapshot_dir(store_path)
+    if not folder.is_dir():
+        return []
+    current = current_snapshot(store_path)
+    newest = int(current.name) if current is not None and current.name.isdigit() else -1
+    found = [p for p in folder.iterdir()
+             if (p.name.isdigit() and p.is_dir() and int(p.name) > newest)
+             or p.name.startswith(f".{CURRENT}.")]
+    return sorted(found)
+
+
+def find(store: TrackStore) -> Debris:
+    path = Path(store.path) if store.path is not None else None
+    return Debris(orphan_graphs(store), bulk_files(path) if path else [],
+                  snapshot_leftovers(path) if path else [])
+
+
+def sweep(store: TrackStore) -> Debris:
+    """Remove what interrupted writes left (the caller holds the writer lock)."""
+    started = time.perf_counter()
+    debris = find(store)
+    for graph in debris.graphs:
+        store.ox.remove_graph(ox.NamedNode(graph))
+    for path in debris.bulk_files:
+        path.unlink(missing_ok=True)
+    for path in debris.snapshot_leftovers:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if debris.graphs:
+        store.flush()
+    debris.seconds = time.perf_counter() - started
+    return debris
+

@@ -1,0 +1,313 @@
+"""Crash safety: a real `fairtracks-ld load` is SIGKILLed at every stage of a write (the stages
+of faults.py, and mid Oxigraph bulk load); the store must open with exactly the view and catalog
+it had before, the next write command must sweep the debris, and a re-run must take the fast
+path. Also the writer lock, readers during a load, and a full disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import BASE, write_json
+from servers import free_port, serve
+
+from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
+from fairtracks_ld.generate import generate_documents
+from fairtracks_ld.recovery import bulk_files, orphan_graphs
+from fairtracks_ld.snapshots import current_snapshot
+from fairtracks_ld.standard import example_documents
+from fairtracks_ld.store import TrackStore
+from fairtracks_ld.writer_lock import writer_lock
+
+MASTER = str(example_documents()["master"])
+
+
+def command(store: Path, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    return [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store), "--base-iri", BASE,
+            *args]
+
+
+def run(store: Path, *args: str, env: dict[str, str] | None = None,
+        timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(command(store, *args), capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ, **(env or {})))
+
+
+def paused(store: Path, stage: str, *args: str) -> tuple[subprocess.Popen, Path]:
+    """Start a CLI command that pauses at `stage`; returns once it is paused there."""
+    marker = store.parent / f"paused-{stage}"
+    marker.unlink(missing_ok=True)
+    process = subprocess.Popen(command(store, *args), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, **{PAUSE_AT: stage, PAUSE_FILE: str(marker)}))
+    deadline = time.time() + 300
+    while not marker.exists():
+        if process.poll() is not None or time.time() > deadline:
+            process.kill()
+            raise AssertionError(f"never reached {stage}: {process.communicate()[1]}")
+        time.sleep(0.02)
+    return process, marker
+
+
+def kill(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGKILL)
+    return process.communicate()[1]
+
+
+def state(path: Path) -> dict[str, set[str]]:
+    """The primary store's catalog quads, default-view triples and graph names."""
+    store = TrackStore(path, base=BASE)
+    found = {
+        "catalog": {str(q) for q in store.graph_quads(store.catalog)},
+        "view": {str(t) for t in store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")},
+        "graphs": {g.value for g in store.ox.named_graphs()},
+    }
+    del store
+    return found
+
+
+def documents(tmp: Path, tracks: int, seed: int) -> str:
+    document, = generate_documents(tracks=tracks, seed=seed, tracks_per_document=tracks)
+    return str(write_json(tmp / f"gen-{tracks}-{seed}.json", document))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A store holding the master example, published: the state every kill starts from."""
+    folder = tmp_path_factory.mktemp("template")
+    result = run(folder / "store", "load", MASTER)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> str:
+    return documents(tmp_path_factory.mktemp("docs"), 300, 11)
+
+
+@pytest.fixture
+def store(template, tmp_path) -> Path:
+    """A private copy of the template store (store, snapshots, lock file)."""
+    for path in template.iterdir():
+        if path.is_dir():
+            shutil.copytree(path, tmp_path / path.name, symlinks=True)
+        else:
+            shutil.copy2(path, tmp_path / path.name)
+    return tmp_path / "store"
+
+
+def assert_recovers(store: Path, before: dict[str, set[str]], source: str,
+                    *load_args: str) -> None:
+    """After a kill: the view is the pre-load one; a re-run sweeps and takes the fast path."""
+    snapshot = current_snapshot(store)
+    after = state(store)
+    assert after["catalog"] == before["catalog"]
+    assert after["view"] == before["view"]
+    rerun = run(store, "load", *load_args, source, env={PAUSE_AT: "none"})
+    assert rerun.returncode == 0, rerun.stderr
+    assert "checkpoint staging" not in rerun.stderr  # the fast path, not the replace path
+    assert current_snapshot(store) != snapshot
+    assert not bulk_files(store)
+    healthy = run(store, "doctor")
+    assert healthy.returncode == 0, healthy.stdout
+    loaded = TrackStore(store, base=BASE)
+    assert not orphan_graphs(loaded)
+    assert len(loaded.versions()) == 2
+    del loaded
+
+
+@pytest.mark.parametrize("stage", ["parse", "bulk-write", "ingested"])
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "plain"])
+def test_a_load_killed_at_any_stage_changes_nothing_and_is_swept(store, small, stage, bulk):
+    before = state(store)
+    options = ["--bulk"] if bulk else []
+    process, _ = paused(store, stage, "load", *options, small)
+    kill(process)
+    debris = set(state(store)["graphs"]) - before["graphs"]
+    if stage == "parse":
+        assert not debris
+    else:  # the version graph (and its companions) is there, uncatalogued
+        assert any(g.endswith(tuple("0123456789abcdef")) for g in debris), debris
+        doctor = run(store, "doctor")
+        assert doctor.returncode == 1 and "debris of an interrupted write" in doctor.stdout
+    assert_recovers(store, before, small, *options)
+
+
+def test_a_load_killed_mid_bulk_load_leaves_bulk_files_that_are_swept(store, tmp_path):
+    """A real kill while Oxigraph writes its bulk-*.sst files (polled for, no checkpoint)."""
+    big = documents(tmp_path, 2000, 12)
+    before = state(store)
+    process = subprocess.Popen(command(store, "load", "--bulk", big),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while not bulk_files(store):
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    left = bulk_files(store)
+    assert left and all(p.name.startswith("bulk-") for p in left)
+    after = state(store)
+    assert after["catalog"] == before["catalog"] and after["view"] == before["view"]
+    swept = run(store, "load", "--bulk", big, env={PAUSE_AT: "none"})
+    assert "swept the debris of an interrupted write" in swept.stderr
+    assert swept.returncode == 0, swept.stderr
+    assert "checkpoint staging" not in swept.stderr
+    assert not bulk_files(store)
+
+
+def test_a_replacement_killed_during_the_catalog_update_changes_nothing(store, tmp_path):
+    """The replace path's one update MOVEs the staging graphs; killed in it, nothing moved."""
+    source = documents(tmp_path, 1500, 13)
+    assert run(store, "load", source).returncode == 0
+    before = state(store)
+    process, marker = paused(store, "ingested", "load", source)
+    marker.unlink()  # go on into the update …
+    time.sleep(1.0)  # … which moves ~70k quads (seconds) …
+    err = kill(process)  # … and die in it
+    assert "checkpoint staging" in err
+    assert "checkpoint catalog-updated" not in err, "the update ended before the kill"
+    after = state(store)
+    assert after["catalog"] == before["catalog"] and after["view"] == before["view"]
+    staging = [g for g in after["graphs"] if "/staging/" in g]
+    assert staging
+    swept = run(store, "reason")  # any write command sweeps
+    assert "swept the debris" in swept.stderr, swept.stderr
+    assert state(store)["graphs"] == before["graphs"]
+
+
+def test_a_kill_while_publishing_leaves_the_old_snapshot_current(store, small):
+    snapshot = current_snapshot(store)
+    process, _ = paused(store, "publish", "load", small)
+    kill(process)
+    assert current_snapshot(store) == snapshot  # readers still see the pre-load view
+    doctor = run(store, "doctor")
+    assert doctor.returncode == 1
+    assert "unfinished snapshot" in doctor.stdout and "older than the store" in doctor.stdout
+    repaired = run(store, "doctor", "--repair")
+    assert repaired.returncode == 0, repaired.stdout
+    assert current_snapshot(store) != snapshot
+    assert len([p for p in store.with_name("store.snapshots").iterdir()
+                if p.name.isdigit()]) == 2
+
+
+# ---- the writer lock and readers during a load ------------------------------------------------
+
+
+def test_a_second_writer_is_told_who_holds_the_lock(store, small):
+    with writer_lock(store, command="fairtracks-ld load big.json"):
+        result = run(store, "load", small)
+        started = time.time()
+        waited = run(store, "--wait", "1", "load", small)
+        assert time.time() - started >= 1
+    assert result.returncode == 1 and waited.returncode == 1
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and "Traceback" not in message
+    assert f"is being written by process {os.getpid()}" in message
+    assert "`fairtracks-ld load big.json`" in message and "--wait SECONDS" in message
+    assert "waited 1 s" in waited.stderr
+
+
+def test_a_waiting_writer_runs_once_the_lock_is_free(store, small):
+    process, marker = paused(store, "ingested", "load", MASTER)
+    waiting = subprocess.Popen(command(store, "--wait", "120", "load", small),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    assert waiting.poll() is None  # still waiting
+    marker.unlink()
+    assert process.wait(timeout=120) == 0
+    assert waiting.wait(timeout=300) == 0, waiting.stderr.read()
+
+
+def test_readers_work_during_a_load_and_see_the_last_snapshot(store, small):
+    before = run(store, "stats")
+    assert before.returncode == 0, before.stderr
+    process, marker = paused(store, "ingested", "load", small)
+    try:
+        stats = run(store, "stats")
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout) == json.loads(before.stdout)
+        count = run(store, "query", "SELECT (COUNT(*) AS ?n) WHERE { ?t a ft:Track }",
+                    "--format", "csv")
+        assert count.returncode == 0, count.stderr
+        dump = run(store, "dump", "--format", "nq")
+        assert dump.returncode == 0 and "gen-300" not in dump.stdout
+        export = run(store, "export", "encode_example")
+        assert export.returncode in (0, 1) and "Traceback" not in export.stderr
+    finally:
+        marker.unlink()
+    assert process.wait(timeout=300) == 0
+    after = json.loads(run(store, "stats").stdout)
+    assert after["document_versions"] == json.loads(before.stdout)["document_versions"] + 1
+
+
+def test_a_server_starts_during_a_load_on_the_last_snapshot(store, small):
+    process, marker = paused(store, "ingested", "load", small)
+    try:
+        with serve(store, free_port(), workers=1) as base:
+            found = requests.get(base + "sparql", timeout=60, params={
+                "query": "SELECT (COUNT(*) AS ?n) WHERE { ?t a ft:Track }"},
+                headers={"Accept": "application/sparql-results+json"})
+            assert found.status_code == 200
+            assert found.json()["results"]["bindings"][0]["n"]["value"] != "300"
+    finally:
+        marker.unlink()
+    assert process.wait(timeout=300) == 0
+
+
+def test_a_process_holding_the_store_without_the_lock_is_named_in_one_line(store, small):
+    opened = TrackStore(store, base=BASE)  # a Python program that skips the writer lock
+    try:
+        result = run(store, "load", small)
+        reader = run(store, "stats")
+    finally:
+        del opened
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "does not take the writer lock" in result.stderr
+    assert reader.returncode == 0, reader.stderr  # readers read the snapshot
+
+
+def test_a_refused_load_publishes_no_snapshot(store, tmp_path, examples):
+    snapshot = current_snapshot(store)
+    bad = write_json(tmp_path / "bad.json", examples["v1-current"])  # its CURIE slip
+    result = run(store, "load", str(bad))
+    assert result.returncode == 1
+    assert current_snapshot(store) == snapshot
+
+
+# ---- a full disk ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path) -> Path:
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tiny tmpfs here ({done.stderr.strip()})")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_full_disk_is_one_sentence_and_changes_nothing(tiny_disk, tmp_path):
+    store = tiny_disk / "store"
+    assert run(store, "load", MASTER).returncode == 0
+    before = state(store)
+    snapshot = current_snapshot(store)
+    big = documents(tmp_path, 3000, 14)
+    result = run(store, "load", "--bulk", big)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "is full (No space left on device)" in result.stderr, result.stderr
+    assert "free some space" in result.stderr
+    assert current_snapshot(store) == snapshot
+    after = state(store)
+    assert after["catalog"] == before["catalog"] and after["view"] == before["view"]

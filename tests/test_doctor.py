@@ -1,0 +1,142 @@
+"""`fairtracks-ld doctor`: each invariant, broken on a real store, is reported (exit 1); what is
+safe to repair is repaired by --repair (exit 0 after), the rest is left with advice."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from conftest import BASE
+
+from fairtracks_ld import reasoning
+from fairtracks_ld.snapshots import CURRENT, snapshot_dir
+from fairtracks_ld.standard import example_documents
+from fairtracks_ld.store import TrackStore, report_graph
+
+MASTER = str(example_documents()["master"])
+MINE = "http://example.org/my-own-graph"
+
+
+def doctor(store: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
+                           "--base-iri", BASE, "doctor", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("doctor")
+    loaded = subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store",
+                             str(folder / "store"), "--base-iri", BASE, "load", MASTER],
+                            capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr
+    return folder
+
+
+@pytest.fixture
+def store(template, tmp_path) -> Path:
+    for path in template.iterdir():
+        if path.is_dir():
+            shutil.copytree(path, tmp_path / path.name, symlinks=True)
+        else:
+            shutil.copy2(path, tmp_path / path.name)
+    return tmp_path / "store"
+
+
+def damage(store: Path, change: Callable[[TrackStore, str], None]) -> None:
+    """Open the primary store and break something (given the one version graph)."""
+    opened = TrackStore(store, base=BASE)
+    graph, = (v.graph for v in opened.versions())
+    change(opened, graph)
+    opened.flush()
+    del opened
+
+
+def test_a_fresh_store_is_healthy(store):
+    result = doctor(store)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("healthy")
+
+
+def test_a_missing_companion_is_recomputed(store):
+    damage(store, lambda s, g: s.ox.remove_graph(ox.NamedNode(reasoning.inferred_graph(g))))
+    found = doctor(store)
+    assert found.returncode == 1 and "has no inferred companion" in found.stdout
+    repaired = doctor(store, "--repair")
+    assert repaired.returncode == 0 and "repaired:" in repaired.stdout
+    assert doctor(store).returncode == 0
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda s, g: s.ox.remove_graph(ox.NamedNode(g)), "but the store has no such graph"),
+    (lambda s, g: s.ox.remove_graph(ox.NamedNode(report_graph(g))),
+     "has lost its validation report graph"),
+    (lambda s, g: s.ox.update(
+        f"INSERT DATA {{ GRAPH <{s.catalog}> {{ <{BASE}doc> ft:current_version <{BASE}nowhere> "
+        "} }", prefixes={"ft": "https://w3id.org/fairtracks-ld/vocab#"}),
+     "which the catalog does not record"),
+], ids=["version-graph", "report-graph", "current-version"])
+def test_lost_data_is_reported_with_advice_and_not_made_up(store, change, expected):
+    damage(store, change)
+    found = doctor(store, "--repair")
+    assert found.returncode == 1
+    assert expected in found.stdout and ("load" in found.stdout)
+
+
+def test_debris_is_swept_and_graphs_of_others_are_kept(store):
+    orphan = f"{BASE}collection/x/document/y/version/z"
+
+    def plant(s: TrackStore, _: str) -> None:
+        for graph in (orphan, orphan + "/inferred", f"{BASE}graph/staging/abc", MINE):
+            s.ox.add(ox.Quad(ox.NamedNode(BASE + "s"), ox.NamedNode(BASE + "p"),
+                             ox.Literal("o"), ox.NamedNode(graph)))
+
+    damage(store, plant)
+    (store / "bulk-1234.sst").write_bytes(b"half a bulk load")
+    (snapshot_dir(store) / "99999999999999999999").mkdir()  # a publish killed halfway
+    (snapshot_dir(store) / f".{CURRENT}.4242").symlink_to("nowhere")
+    found = doctor(store)
+    assert found.returncode == 1
+    assert ("3 uncatalogued graph(s), 1 bulk file(s), 2 unfinished snapshot(s)"
+            in found.stdout), found.stdout
+    assert doctor(store, "--repair").returncode == 0
+    assert doctor(store).returncode == 0
+    opened = TrackStore(store, base=BASE)
+    graphs = {g.value for g in opened.ox.named_graphs()}
+    assert MINE in graphs and orphan not in graphs
+    del opened
+    assert not list(store.glob("bulk-*.sst"))
+
+
+def test_a_missing_or_stale_snapshot_is_published(store):
+    (snapshot_dir(store) / CURRENT).unlink()
+    found = doctor(store)
+    assert found.returncode == 1 and "no published snapshot" in found.stdout
+    assert doctor(store, "--repair").returncode == 0
+    damage(store, lambda s, g: s.mark_modified())  # a write nobody published
+    stale = doctor(store)
+    assert stale.returncode == 1 and "older than the store's catalog" in stale.stdout
+    assert doctor(store, "--repair").returncode == 0
+    assert doctor(store).returncode == 0
+
+
+def test_segments_of_unknown_versions_are_removed(store):
+    segments = snapshot_dir(store) / "search-segments"
+    segments.mkdir()
+    (segments / "0123456789abcdef0123456789abcdef.npz").write_bytes(b"old")
+    (segments / "0123456789abcdef0123456789abcdef.npz.lock").write_bytes(b"")
+    found = doctor(store)
+    assert found.returncode == 1 and "2 search segment file(s)" in found.stdout
+    assert doctor(store, "--repair").returncode == 0
+    assert not list(segments.iterdir())
+
+
+def test_doctor_of_no_store_is_one_line(tmp_path):
+    result = doctor(tmp_path / "absent")
+    assert result.returncode == 1
+    assert result.stderr == f"error: no store at {tmp_path / 'absent'}\n"
