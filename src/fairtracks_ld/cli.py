@@ -89,7 +89,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                file=sys.stderr)
     report = load_sources(store, sources, variant=args.variant, bulk=args.bulk,
                           progress=lambda _: bar.update(), allow_invalid=args.allow_invalid,
-                          model=args.model)
+                          model=args.model, limits=_limits(args))
     bar.close()
     for source, version, notes, validation in report.loaded:
         current = "current" if version.current else "stored (a later-dated version is current)"
@@ -371,7 +371,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError("no documents found in " + " ".join(args.paths))
     store = _store(args) if args.against_store and Path(args.store).exists() else None
     reports = validate_documents(args.paths, store=store, variant=args.variant,
-                                 model=args.model)
+                                 model=args.model, limits=_limits(args))
     if args.format == "json":
         sys.stdout.write(render_json(reports))
     elif args.format in ("turtle", "jsonld"):
@@ -388,8 +388,8 @@ def cmd_augment(args: argparse.Namespace) -> int:
     import tempfile
 
     from fairtracks_ld.augment import augment
-    from fairtracks_ld.load import DocumentError, read_json
     from fairtracks_ld.models import FAIRTRACKS
+    from fairtracks_ld.sources import DocumentError, read_source
     from fairtracks_ld.validation import Validator, render_text
     from fairtracks_ld.validation.context import bundled_ontologies, store_ontologies
 
@@ -400,7 +400,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
             and not args.in_place):
         raise UsageError(f"-o {output} would overwrite the input; add --in-place to do that")
     try:
-        document = read_json(args.path)
+        document = read_source(args.path)
     except DocumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -436,6 +436,38 @@ def cmd_augment(args: argparse.Namespace) -> int:
 # ---- parser -----------------------------------------------------------------------------------
 
 
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """What one input document may hold (docs/loading.md); beyond it, a one-line error."""
+    from fairtracks_ld.sources import DEFAULT_LIMITS, MiB
+
+    group = parser.add_argument_group("input limits")
+    group.add_argument("--max-document-mb", type=_positive, metavar="MB",
+                       default=DEFAULT_LIMITS.max_document_bytes // MiB,
+                       help="largest document, decompressed (default: %(default)s)")
+    group.add_argument("--max-depth", type=_positive, default=DEFAULT_LIMITS.max_depth,
+                       help="deepest nesting of objects and arrays (default: %(default)s)")
+    group.add_argument("--max-string-kb", type=_positive, metavar="KB",
+                       default=DEFAULT_LIMITS.max_string_bytes // 1024,
+                       help="longest string value or key, UTF-8 (default: %(default)s)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _limits(args: argparse.Namespace):  # -> ReadLimits (imported lazily, like the commands)
+    from fairtracks_ld.sources import MiB, ReadLimits
+
+    return ReadLimits(args.max_document_mb * MiB, args.max_depth, args.max_string_kb * 1024)
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fairtracks-ld",
@@ -463,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="store documents that break the standard too (each is validated "
                            "first either way; the report is kept in the store)")
     load.add_argument("-v", "--verbose", action="store_true", help="also print info notes")
+    _add_limit_options(load)
     load.set_defaults(func=cmd_load)
 
     query = commands.add_parser("query", help="run a SPARQL query over the current view",
@@ -519,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "sh:ValidationReport in Turtle or JSON-LD")
     validate.add_argument("--against-store", action="store_true",
                           help="also check uniqueness and references against the store")
+    _add_limit_options(validate)
     validate.set_defaults(func=cmd_validate)
 
     augment = commands.add_parser(

@@ -312,6 +312,18 @@ class DocumentReader:
             events.tokens.pop()
             self._end(events)
 
+    def pick(self, wanted: dict[str, set[int]], lazy: frozenset[str]) -> dict[str, Any]:
+        """The top-level members, with only the `wanted` items of the arrays named in `wanted`
+        or `lazy` (a mapping of index strings to items, so JSON Pointers resolve in it)."""
+        picked: dict[str, Any] = {}
+        for key, value in self.members(lazy | frozenset(wanted)):
+            if isinstance(value, LazyArray):
+                want = wanted.get(key, set())
+                picked[key] = {str(i): item for i, item in enumerate(value) if i in want}
+            else:
+                picked[key] = value
+        return picked
+
     @staticmethod
     def _end(events: _Events) -> None:
         try:

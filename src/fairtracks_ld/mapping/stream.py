@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from queue import Empty, Full, Queue
+from threading import Event, Thread
 from typing import Any, TypeVar
 
 from fairtracks_ld.mapping.context import load_context, term_name
@@ -41,8 +43,9 @@ class DocumentStream:
     header's) up front, `chunks(graph)` the JSON-LD, `annotations` filled as chunks are made."""
 
     def __init__(self, reader: DocumentReader, base: str, variant: Variant | None = None,
-                 model: str = AUTO, chunk_bytes: int = CHUNK_BYTES) -> None:
+                 model: str = AUTO, chunk_bytes: int = CHUNK_BYTES, ahead: int = 0) -> None:
         self.reader = reader
+        self.ahead = ahead
         self.chunk_bytes = chunk_bytes
         self.model = model
         self.keys: list[str] = []
@@ -105,20 +108,22 @@ class DocumentStream:
         try:
             return make()
         except MappingError as error:
-            raise self.reader.error(str(error)) from None
+            raise self.reader.error(str(error)) from error
 
     def chunks(self, graph: str) -> Iterator[bytes]:
         """UTF-8 JSON-LD chunks whose triples go into `graph`; a problem found on the way is a
         DocumentError (the caller removes what it wrote)."""
+        chunks = self._chunks(graph)
         try:
-            yield from self._chunks(graph)
+            yield from prefetch(chunks, self.ahead) if self.ahead else chunks
         except MappingError as error:
-            raise self.reader.error(str(error)) from None
+            raise self.reader.error(str(error)) from error
 
     def _chunks(self, graph: str) -> Iterator[bytes]:
         if self._whole is not None:
-            self.annotations = annotations_of(self._whole.node)
-            yield self._encode(self._whole.jsonld(graph))
+            whole = WholeDocument(self._whole)
+            self.annotations = whole.annotations
+            yield from whole.chunks(graph)
             return
         mapper = self._mapper
         assert mapper is not None
@@ -165,7 +170,58 @@ class DocumentStream:
             raise self.reader.error(f"text that is not valid Unicode: {error.reason}") from None
 
 
+class WholeDocument:
+    """A document mapped whole (a `Prepared`), written as one chunk."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+        self.annotations = annotations_of(prepared.node)
+
+    def chunks(self, graph: str) -> Iterator[bytes]:
+        yield self.prepared.jsonld_bytes(None if graph == self.prepared.graph else graph)
+
+
 def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]
            ) -> Iterator[tuple[str, Any]]:
     yield first
     yield from rest
+
+
+def prefetch(items: Iterator[T], depth: int) -> Iterator[T]:
+    """`items` made in a worker thread, at most `depth` ahead (memory stays bounded); the
+    worker's exceptions are raised here, and closing this generator stops the worker."""
+    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
+    stop = Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((True, item), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((False, None))
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            queue.put((False, error))
+
+    worker = Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, item = queue.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let it see `stop` (it may be blocked on a full queue)
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(0.05)
