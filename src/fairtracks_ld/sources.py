@@ -293,15 +293,14 @@ class DocumentReader:
                 self._end(events)
                 return
             seen: set[str] = set()
-            events.tokens.append("-")
             while True:
                 event, value = events.next()
                 if event == "end_map":
                     break
+                events.tokens.append(value)
                 if value in seen:
                     raise events.error(f"duplicate key {value!r} in the object")
                 seen.add(value)
-                events.tokens[-1] = value
                 event, item = events.next()
                 if value in lazy and event == "start_array":
                     items = LazyArray(events)
@@ -309,7 +308,7 @@ class DocumentReader:
                     items.drain()
                 else:
                     yield value, events.value(event, item)
-            events.tokens.pop()
+                events.tokens.pop()
             self._end(events)
 
     def pick(self, wanted: dict[str, set[int]], lazy: frozenset[str]) -> dict[str, Any]:
