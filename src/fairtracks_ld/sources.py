@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import re
 import shutil
 import sys
 import tempfile
@@ -35,6 +36,9 @@ STDIN = "-"
 MiB = 1 << 20
 _CHUNK = 1 << 16
 _SCALARS = frozenset(("string", "number", "boolean", "null"))
+_SURROGATE = re.compile(rb"(\\+)u[dD]([89a-fA-F])[0-9a-fA-F]{2}")
+_LOW = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_HIGH = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}")
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,13 @@ class DocumentError(ValueError):
     """A source that is not a loadable FAIRtracks document, named with its file."""
 
     def __init__(self, source: str, message: str,
-                 validation: DocumentReport | None = None) -> None:
-        super().__init__(f"{source}: {message}")
+                 validation: DocumentReport | None = None, pointer: str | None = None) -> None:
+        full = f"{message} at {pointer}" if pointer else message
+        super().__init__(f"{source}: {full}")
         self.source = source
-        self.message = message
+        self.message = full
+        self.reason = message  # without the pointer
+        self.pointer = pointer  # where in the JSON, when the problem has a place
         self.validation = validation  # set when the document was refused for breaking rules
 
 
@@ -82,6 +89,7 @@ class _Guard:
         self.offset = 0  # bytes handed to the parser so far
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.since_quote = 0
+        self.tail = b""  # the end of the previous chunk, for escapes across chunk borders
         # a run this long without any '"' can only be an oversized string (or a flood of
         # whitespace): stopped here, before the parser buffers all of it
         self.run_limit = max(4 * limits.max_string_bytes, 4 * MiB)
@@ -106,6 +114,9 @@ class _Guard:
         except UnicodeDecodeError as error:
             where = start + error.start
             raise _Refused(f"invalid UTF-8 at byte {max(where, 0)}: {error.reason}") from error
+        if b"\\" in chunk or b"\\" in self.tail:
+            self._surrogates(chunk, start)
+        self.tail = (self.tail + chunk)[-12:] if len(chunk) < 12 else chunk[-12:]
         last = chunk.rfind(b'"')
         if last < 0:
             self.since_quote += len(chunk)
@@ -122,6 +133,28 @@ class _Guard:
         return chunk
 
 
+    def _surrogates(self, chunk: bytes, start: int) -> None:
+        """Refuse `\\ud800`-style escapes that are not a surrogate pair: the parser would turn
+        them into '?' silently, and they are not Unicode text."""
+        text = self.tail + chunk
+        seen = len(self.tail)  # escapes that end there were checked with the previous chunk
+        for match in _SURROGATE.finditer(text):
+            high = match.group(2).lower() in b"89ab"
+            if len(match.group(1)) % 2 == 0 or match.end() + (6 if high else 0) <= seen:
+                continue  # an escaped backslash and the letters "ud8…", or checked already
+            after = text[match.end():match.end() + 6]
+            if high and len(after) < 6 and chunk:
+                continue  # its pair may be in the next chunk
+            if high:
+                lone = _LOW.fullmatch(after) is None
+            else:
+                lone = _HIGH.fullmatch(text[max(match.start() - 6, 0):match.start()]) is None
+            if lone:
+                where = start - seen + match.start() + len(match.group(1)) - 1
+                raise _Refused(f"a lone surrogate escape {match.group(0)[-6:].decode()!r} (not "
+                               f"Unicode text) at byte {max(where, 0)}", located=True)
+
+
 class _Events:
     """ijson events of one source, with the checks that need the parser's view."""
 
@@ -134,8 +167,8 @@ class _Events:
         self.tokens: list[str] = []  # the pointer of the value being read
 
     def error(self, message: str, pointer: bool = True) -> DocumentError:
-        where = f" at {pointer_of(self.tokens)}" if pointer and self.tokens else ""
-        return DocumentError(self.source, f"{message}{where}")
+        where = pointer_of(self.tokens) if pointer and self.tokens else None
+        return DocumentError(self.source, message, pointer=where)
 
     def next(self) -> tuple[str, Any]:
         try:
@@ -191,11 +224,11 @@ class _Events:
             event, value = self.next()
             top = stack[-1]
             if event == "map_key":
+                tokens[-1] = value
                 if value in top:
                     raise self.error(f"duplicate key {value!r} in the object")
                 if len(value) > self.limits.max_string_bytes // 4:
                     self.scalar("string", value)
-                tokens[-1] = value
                 continue
             if event == "end_map" or event == "end_array":
                 stack.pop()
@@ -300,6 +333,7 @@ class DocumentReader:
                 events.tokens.append(value)
                 if value in seen:
                     raise events.error(f"duplicate key {value!r} in the object")
+                events.scalar("string", value)
                 seen.add(value)
                 event, item = events.next()
                 if value in lazy and event == "start_array":

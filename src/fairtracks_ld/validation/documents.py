@@ -320,8 +320,8 @@ def validate_documents(
             if isinstance(error.__cause__, MappingError):
                 reports.append(mapping_failure(source, error.__cause__))
             else:
-                reports.append(DocumentReport(source, [Finding("Violation", "", error.message,
-                                                               rules=["json"])]))
+                reports.append(DocumentReport(source, [Finding(
+                    "Violation", error.pointer or "", error.reason, rules=["json"])]))
     return reports
 
 
