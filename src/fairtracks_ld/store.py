@@ -264,7 +264,6 @@ class TrackStore:
         from fairtracks_ld.mapping.stream import WholeDocument
 
         mapped = WholeDocument(document) if isinstance(document, Prepared) else document
-        reasoning.ensure_current(self)
         prepared = mapped.prepared
         graph = prepared.graph
         replacing = self.has_graph(graph)
@@ -281,6 +280,7 @@ class TrackStore:
             # (2)
             conformance = check(target) if check is not None else None
             # (3)
+            reasoning.ensure_current(self)
             reasoning.write_companion(self, target, annotations=mapped.annotations)
             if conformance is not None:
                 self.ox.bulk_load(conformance.report, format=ox.RdfFormat.TURTLE,

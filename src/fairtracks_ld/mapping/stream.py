@@ -43,10 +43,10 @@ class DocumentStream:
     header's) up front, `chunks(graph)` the JSON-LD, `annotations` filled as chunks are made."""
 
     def __init__(self, reader: DocumentReader, base: str, variant: Variant | None = None,
-                 model: str = AUTO, chunk_bytes: int = CHUNK_BYTES, ahead: int = 0) -> None:
+                 model: str = AUTO, chunk_bytes: int | None = None, ahead: int = 0) -> None:
         self.reader = reader
         self.ahead = ahead
-        self.chunk_bytes = chunk_bytes
+        self.chunk_bytes = chunk_bytes or CHUNK_BYTES
         self.model = model
         self.keys: list[str] = []
         self.annotations = DocumentAnnotations({}, {}, {})
