@@ -74,9 +74,9 @@ def ceiling_input(size: int, store_dir: Path) -> None:
     nquads = WORK / f"doc-{size}.nq"
     store = ox.Store.read_only(str(store_dir))
     catalog = f"{BASE}graph/catalog"
+    current = "https://w3id.org/fairtracks-ld/vocab#current_version"
     graphs = [row["g"].value for row in store.query(
-        f"SELECT ?g WHERE {{ GRAPH <{catalog}> {{ ?doc <https://w3id.org/fairtracks-ld/vocab#"
-        "current_version> ?g }} }")]
+        f"SELECT ?g WHERE {{ GRAPH <{catalog}> {{ ?doc <{current}> ?g }} }}")]
     partial = nquads.with_suffix(".partial")
     with partial.open("wb") as out:
         for graph in graphs:
@@ -182,9 +182,10 @@ def bench(sizes: list[int], repeat: int, baseline: Path | None) -> dict:
                 src = baseline if kind == "baseline" and baseline else SRC
                 first = kind == "load" and not nquads.exists()
                 runs[kind].append(measure(kind, target, src, keep=first))
+                print(size, kind, runs[kind][-1], file=sys.stderr, flush=True)
                 if first:
                     ceiling_input(size, WORK / "store-load")
-                print(size, kind, runs[kind][-1], file=sys.stderr, flush=True)
+                    shutil.rmtree(WORK / "store-load")
         row = {"tracks": size, "json_mb": round(path.stat().st_size / 2**20, 1), "contenders": {}}
         for kind, measured in runs.items():
             row["contenders"][kind] = {

@@ -18,7 +18,6 @@ import codecs
 import gzip
 import io
 import re
-import shutil
 import sys
 import tempfile
 import zlib
@@ -277,7 +276,14 @@ class DocumentReader:
         self._spool: IO[bytes] | None = None
         if source == STDIN:
             self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-            shutil.copyfileobj(sys.stdin.buffer, self._spool, _CHUNK)
+            size = 0
+            while chunk := sys.stdin.buffer.read(_CHUNK):
+                size += len(chunk)
+                if size > limits.max_document_bytes:  # compressed or not: never more
+                    self.close()
+                    raise DocumentError(source, f"is larger than the limit of "
+                                        f"{limits.max_document_bytes} bytes (--max-document-mb)")
+                self._spool.write(chunk)
 
     def error(self, message: str) -> DocumentError:
         return DocumentError(self.source, message)
