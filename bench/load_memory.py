@@ -159,7 +159,7 @@ KINDS = {"load": "load --bulk", "no-validation": "load --bulk, no validation",
          "ceiling": "ceiling: chunked bulk_extend", "baseline": "load --bulk, baseline sources"}
 
 
-def bench(sizes: list[int], repeat: int, baseline: Path | None) -> dict:
+def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]) -> dict:
     results: dict = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(),
@@ -174,7 +174,6 @@ def bench(sizes: list[int], repeat: int, baseline: Path | None) -> dict:
     for size in sizes:
         path = document(size)
         nquads = WORK / f"doc-{size}.nq"
-        kinds = ["load", "no-validation", "ceiling"] + (["baseline"] if baseline else [])
         runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
         for _ in range(repeat):  # interleaved, so a busy moment hits every contender alike
             for kind in kinds:
@@ -224,10 +223,14 @@ def write(results: dict) -> None:
               "load peak RSS / JSON size |", "|---:|---:|---:|---:|"]
     for row in results["sizes"]:
         c = row["contenders"]
-        ceiling = c["ceiling"]["median_seconds"]
-        lines.append(f"| {row['tracks']:,} | {ceiling / c['load']['median_seconds']:.2f}x | "
-                     f"{ceiling / c['no-validation']['median_seconds']:.2f}x | "
-                     f"{c['load']['peak_rss_mb'] / row['json_mb']:.1f}x |")
+        ceiling = c["ceiling"]["median_seconds"] if "ceiling" in c else None
+
+        def ratio(kind: str, c: dict = c, ceiling: float | None = ceiling) -> str:
+            return f"{ceiling / c[kind]['median_seconds']:.2f}x" if ceiling and kind in c else "-"
+
+        rss = (f"{c['load']['peak_rss_mb'] / row['json_mb']:.1f}x" if "load" in c else "-")
+        lines.append(f"| {row['tracks']:,} | {ratio('load')} | {ratio('no-validation')} | "
+                     f"{rss} |")
     (RESULTS / "load-memory.md").write_text("\n".join(lines) + "\n")
 
 
@@ -236,6 +239,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--baseline", type=Path, help="another checkout's src/ to compare")
+    parser.add_argument("--kinds", nargs="+", choices=list(KINDS),
+                        default=["load", "no-validation", "ceiling"],
+                        help="contenders (default: all but baseline; --baseline adds it)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "STORE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -244,7 +250,8 @@ def main() -> None:
         return
     sys.path.insert(0, str(SRC))
     WORK.mkdir(parents=True, exist_ok=True)
-    bench(args.sizes, args.repeat, args.baseline)
+    kinds = args.kinds + (["baseline"] if args.baseline and "baseline" not in args.kinds else [])
+    bench(args.sizes, args.repeat, args.baseline, kinds)
     print((RESULTS / "load-memory.md").read_text())
 
 
