@@ -56,10 +56,6 @@ class DocumentStream:
         self._skip: set[str] = set()
         self.prepared = self._start(base, variant)
 
-    @property
-    def source(self) -> str:
-        return self.reader.source
-
     def _start(self, base: str, variant: Variant | None) -> Prepared:
         members = self.reader.members(LAZY if self.model != ENSEMBL else frozenset())
         header: dict[str, Any] = {}
