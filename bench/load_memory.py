@@ -168,9 +168,10 @@ def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]
         "sizes": [],
     }
     previous = RESULTS / "load-memory.json"
-    if previous.exists():  # other sizes measured before are kept
-        results["sizes"] = [row for row in json.loads(previous.read_text())["sizes"]
-                            if row["tracks"] not in sizes]
+    if previous.exists():  # other sizes measured before, and the notes, are kept
+        kept = json.loads(previous.read_text())
+        results["sizes"] = [row for row in kept["sizes"] if row["tracks"] not in sizes]
+        results["notes"] = kept.get("notes", [])
     for size in sizes:
         path = document(size)
         nquads = WORK / f"doc-{size}.nq"
@@ -231,6 +232,8 @@ def write(results: dict) -> None:
         rss = (f"{c['load']['peak_rss_mb'] / row['json_mb']:.1f}x" if "load" in c else "-")
         lines.append(f"| {row['tracks']:,} | {ratio('load')} | {ratio('no-validation')} | "
                      f"{rss} |")
+    if results.get("notes"):
+        lines += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
     (RESULTS / "load-memory.md").write_text("\n".join(lines) + "\n")
 
 
