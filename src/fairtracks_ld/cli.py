@@ -484,8 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("load", help="load FAIRtracks documents",
                                description="Load FAIRtracks JSON documents (files, folders, .gz, "
-                                           "'-' for stdin). Each document is validated, then "
-                                           "stored all or nothing; invalid ones are refused.")
+                                           "'-' for stdin). Each document is read in a "
+                                           "bounded window, written, validated, and made "
+                                           "visible all or nothing; invalid ones are refused "
+                                           "(docs/loading.md).")
     load.add_argument("paths", nargs="+", metavar="PATH")
     load.add_argument("--variant", choices=VARIANTS, help="schema variant (default: detect)")
     _add_model_option(load)
