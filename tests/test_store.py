@@ -128,7 +128,7 @@ def test_a_bad_document_in_a_batch_does_not_stop_the_others(store, tmp_path, gen
     report = load_sources(store, [paths[0], str(tmp_path / "broken.json"), *paths[1:]],
                           bulk=True)
     assert len(report.loaded) == 3 and len(report.failed) == 1
-    assert "malformed JSON at line 1" in str(report.failed[0])
+    assert "broken.json: malformed JSON (premature EOF)" in str(report.failed[0])
 
 
 def test_bulk_and_transactional_loads_store_the_same_data(tmp_path, generated):

@@ -129,7 +129,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                file=sys.stderr)
     report = load_sources(store, sources, variant=args.variant, bulk=args.bulk,
                           progress=lambda _: bar.update(), allow_invalid=args.allow_invalid,
-                          model=args.model)
+                          model=args.model, limits=_limits(args))
     bar.close()
     for line in load_output.loaded_lines(report, args.verbose):
         print(line)
@@ -427,7 +427,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError("no documents found in " + " ".join(args.paths))
     store = _reader(args) if args.against_store and Path(args.store).exists() else None
     reports = validate_documents(args.paths, store=store, variant=args.variant,
-                                 model=args.model)
+                                 model=args.model, limits=_limits(args))
     if args.format == "json":
         sys.stdout.write(render_json(reports))
     elif args.format in ("turtle", "jsonld"):
@@ -462,8 +462,8 @@ def cmd_augment(args: argparse.Namespace) -> int:
 
     from fairtracks_ld import findings
     from fairtracks_ld.augment import augment, fills
-    from fairtracks_ld.load import DocumentError, read_json
     from fairtracks_ld.models import FAIRTRACKS
+    from fairtracks_ld.sources import DocumentError, read_source
     from fairtracks_ld.validation import Validator, render_text
     from fairtracks_ld.validation.context import bundled_ontologies, store_ontologies
 
@@ -474,7 +474,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
             and not args.in_place):
         raise UsageError(f"-o {output} would overwrite the input; add --in-place to do that")
     try:
-        document = read_json(args.path)
+        document = read_source(args.path)
     except DocumentError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -545,6 +545,38 @@ def cmd_withdraw(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """What one input document may hold (docs/loading.md); beyond it, a one-line error."""
+    from fairtracks_ld.sources import DEFAULT_LIMITS, MiB
+
+    group = parser.add_argument_group("input limits")
+    group.add_argument("--max-document-mb", type=_positive, metavar="MB",
+                       default=DEFAULT_LIMITS.max_document_bytes // MiB,
+                       help="largest document, decompressed (default: %(default)s)")
+    group.add_argument("--max-depth", type=_positive, default=DEFAULT_LIMITS.max_depth,
+                       help="deepest nesting of objects and arrays (default: %(default)s)")
+    group.add_argument("--max-string-kb", type=_positive, metavar="KB",
+                       default=DEFAULT_LIMITS.max_string_bytes // 1024,
+                       help="longest string value or key, UTF-8 (default: %(default)s)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _limits(args: argparse.Namespace):  # -> ReadLimits (imported lazily, like the commands)
+    from fairtracks_ld.sources import MiB, ReadLimits
+
+    return ReadLimits(args.max_document_mb * MiB, args.max_depth, args.max_string_kb * 1024)
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fairtracks-ld",
@@ -564,8 +596,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("load", help="load FAIRtracks documents",
                                description="Load FAIRtracks JSON documents (files, folders, .gz, "
-                                           "'-' for stdin). Each document is validated, then "
-                                           "stored all or nothing; invalid ones are refused.")
+                                           "'-' for stdin). Each document is read in a "
+                                           "bounded window, written, validated, and made "
+                                           "visible all or nothing; invalid ones are refused "
+                                           "(docs/loading.md).")
     load.add_argument("paths", nargs="+", metavar="PATH")
     load.add_argument("--variant", choices=VARIANTS, help="schema variant (default: detect)")
     _add_model_option(load)
@@ -580,6 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--report", metavar="FILE.json",
                       help="also write everything as JSON: per source its status, version graph, "
                            "notes and findings with JSON Pointers")
+    _add_limit_options(load)
     load.set_defaults(func=cmd_load)
 
     withdraw = commands.add_parser(
@@ -653,6 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "with a count and the first few JSON Pointers)")
     validate.add_argument("--against-store", action="store_true",
                           help="also check uniqueness and references against the store")
+    _add_limit_options(validate)
     validate.set_defaults(func=cmd_validate)
 
     shacl = commands.add_parser(

@@ -10,11 +10,11 @@ the catalog names it, in one SPARQL update, so a failed load never shows half a 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import pyoxigraph as ox
 
@@ -36,6 +36,16 @@ PREFIXES = {
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "owl": "http://www.w3.org/2002/07/owl#",
 }
+
+
+class Mapped(Protocol):
+    """A document mapped for writing: its header, its JSON-LD in chunks (placing the triples in
+    the graph asked for), and what the companion graph needs (complete once chunks are read)."""
+
+    prepared: Prepared
+    annotations: reasoning.DocumentAnnotations
+
+    def chunks(self, graph: str) -> Iterator[bytes]: ...
 
 
 class StoreError(RuntimeError):
@@ -238,20 +248,26 @@ class TrackStore:
 
     # ---- writing -----------------------------------------------------------------------------
 
-    def write(self, prepared: Prepared, source: str, bulk: bool = False,
-              conformance: Conformance | None = None, catalog_extra: str = "") -> VersionInfo:
+    def write(self, document: Prepared | Mapped, source: str, bulk: bool = False,
+              check: Callable[[str], Conformance | None] | None = None,
+              catalog_extra: str = "") -> VersionInfo:
         """Write one document version; it becomes visible only once all of it is written.
 
-        A new version goes straight into its graph (with Oxigraph's bulk loader when `bulk`,
-        which is several times faster and releases the GIL, else in one transaction), its
-        inferred companion graph (track → ancestor links) is bulk-written next to it, then one
-        catalog update makes both visible. A reload of an existing version is written to a staging
-        graph and moved into place together with the catalog change, in one transaction. On any
-        failure the graph written so far is removed: the store is as it was. A `conformance`
-        is recorded in the catalog, its report in the report graph `{graph}/validation-report`.
-        `catalog_extra` (SPARQL update operations, e.g. who submitted it) runs in the same update.
+        Stages: (1) the mapped JSON-LD is parsed and written chunk by chunk into the version
+        graph (with Oxigraph's bulk loader when `bulk`, which is several times faster and
+        releases the GIL, else one transaction per chunk), invisible until the catalog names
+        it; (2) `check`, when given, validates the written graph and returns its conformance
+        (recorded in the catalog, the W3C report in `{graph}/validation-report`), or raises to
+        refuse it; (3) the inferred companion graph (track → ancestor links) is bulk-written;
+        (4) one catalog update makes them visible, with `catalog_extra` (SPARQL update
+        operations, e.g. who submitted it) in the same update. A reload of a catalogued version
+        is written to a staging graph and moved into place together with the catalog change.
+        On any failure (or refusal) everything written is removed: the store is as it was.
         """
-        reasoning.ensure_current(self)
+        from fairtracks_ld.mapping.stream import WholeDocument
+
+        mapped = WholeDocument(document) if isinstance(document, Prepared) else document
+        prepared = mapped.prepared
         graph = prepared.graph
         replacing = self.catalogued(graph)  # an uncatalogued graph is a killed load's debris
         if not replacing:
@@ -262,20 +278,23 @@ class TrackStore:
         inferred = reasoning.inferred_graph(target)
         report = report_graph(target)
         try:
-            # lenient: `prepare` has already checked every IRI it wrote with Oxigraph's rules
-            if bulk and not replacing:
-                self.ox.bulk_load(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD,
-                                  lenient=True)
-            else:
-                self.ox.load(prepared.jsonld_bytes(target), format=ox.RdfFormat.JSON_LD,
-                             lenient=True)
-            checkpoint("bulk-write")
-            reasoning.write_companion(self, target,
-                                      annotations=reasoning.annotations_of(prepared.node))
+            # (1) lenient: the mapping has already checked every IRI it wrote with Oxigraph's rules
+            for chunk in mapped.chunks(target):
+                if bulk:
+                    self.ox.bulk_load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
+                else:
+                    self.ox.load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
+                checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
+            # (2)
+            conformance = check(target) if check is not None else None
+            # (3)
+            reasoning.ensure_current(self)
+            reasoning.write_companion(self, target, annotations=mapped.annotations)
             if conformance is not None:
                 self.ox.bulk_load(conformance.report, format=ox.RdfFormat.TURTLE,
                                   to_graph=ox.NamedNode(report))
             checkpoint("ingested")
+            # (4)
             move = ""
             if replacing:  # a missing report leaves none behind: MOVE of an empty graph drops
                 move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "

@@ -15,7 +15,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from fairtracks_ld import licences, withdrawal
-from fairtracks_ld.load import DocumentError, _conformance
+from fairtracks_ld.load import RefusedDocument, _conformance
 from fairtracks_ld.mapping.iris import local_id_of
 from fairtracks_ld.mapping.namespaces import DCTERMS, PROV
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
@@ -43,7 +43,7 @@ def map_document(document: Any, base: str, source: str) -> Prepared:
     try:
         return prepare_document(document, base, AUTO)
     except (MappingError, ValueError) as error:
-        raise DocumentError(source, str(error)) from error
+        raise RefusedDocument(source, str(error)) from error
 
 
 def collection_of(prepared: Prepared) -> str:
@@ -66,13 +66,14 @@ def publish_document(store: TrackStore, document: Any, source: str, submitter: s
     prepared = map_document(document, store.base, source)
     validation = Validator(store).prepared(prepared, document, source)
     if not validation.valid:
-        raise DocumentError(source, "breaks the standard: " + validation.summary(), validation)
+        raise RefusedDocument(source, "breaks the standard: " + validation.summary(), validation)
     collection = collection_of(prepared)
     extra = [attribution(store.catalog, prepared.graph, submitter),
              withdrawal.reinstate_update(store, collection, local_id_of(prepared.document_iri))]
     if terms is not None:
         extra.append(licences.catalog_update(store.catalog, prepared.collection_iri, terms))
-    version = store.write(prepared, source, conformance=_conformance(validation),
+    conformance = _conformance(validation)
+    version = store.write(prepared, source, check=lambda _graph: conformance,
                           catalog_extra=" ; ".join(extra))
     store.flush()
     return Published(version, collection, submitter)

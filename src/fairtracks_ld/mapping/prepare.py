@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -218,25 +219,27 @@ class _Walker:
         return True
 
     def entities(self, items: list[dict[str, Any]], prop: Prop, ptr: str) -> list[dict]:
-        kind = ENTITY_ARRAYS[prop.key]
         seen: dict[str, int] = {}
-        nodes = []
-        for index, item in enumerate(items):
-            item_ptr = f"{ptr}/{index}"
-            local_id = item.get("local_id")
-            if not isinstance(local_id, str) or not local_id:
-                raise MappingError(item_ptr, f"a {kind} needs a non-empty string local_id "
-                                             "to get a stable IRI")
-            if local_id in seen:
-                raise MappingError(item_ptr + "/local_id", f"duplicate {kind} local_id "
-                                   f"{local_id!r} (also at {ptr}/{seen[local_id]})")
-            seen[local_id] = index
-            iri = self.minter.entity_iri(kind, local_id)
-            assert prop.layout is not None
-            node = self.obj(item, prop.layout, iri, iri, item_ptr, item_ptr)
-            node[POSITION_TERM] = index
-            nodes.append(node)
-        return nodes
+        return [self.entity(item, index, prop, ptr, seen) for index, item in enumerate(items)]
+
+    def entity(self, item: dict[str, Any], index: int, prop: Prop, ptr: str,
+               seen: dict[str, int]) -> dict[str, Any]:
+        """One item of an entity array; `seen` (local_id → index) keeps local_ids unique."""
+        kind = ENTITY_ARRAYS[prop.key]
+        item_ptr = f"{ptr}/{index}"
+        local_id = item.get("local_id")
+        if not isinstance(local_id, str) or not local_id:
+            raise MappingError(item_ptr, f"a {kind} needs a non-empty string local_id "
+                                         "to get a stable IRI")
+        if local_id in seen:
+            raise MappingError(item_ptr + "/local_id", f"duplicate {kind} local_id "
+                               f"{local_id!r} (also at {ptr}/{seen[local_id]})")
+        seen[local_id] = index
+        iri = self.minter.entity_iri(kind, local_id)
+        assert prop.layout is not None
+        node = self.obj(item, prop.layout, iri, iri, item_ptr, item_ptr)
+        node[POSITION_TERM] = index
+        return node
 
     def map_entries(
         self, value: dict[str, str], prop: Prop, entity: str, entity_ptr: str, ptr: str
@@ -293,40 +296,100 @@ def _collection_key(document: dict[str, Any]) -> str:
     raise MappingError("/collection_info", "needs a local_id (or short_name) to mint IRIs")
 
 
-def _version_key(document: dict[str, Any]) -> tuple[str, str | None, str | None]:
-    """(version, doc_id, doc_date); documents without doc_version get a content hash."""
+def _version_key(document: dict[str, Any], digest: str | None = None
+                 ) -> tuple[str, str | None, str | None]:
+    """(version, doc_id, doc_date); documents without doc_version get a content hash (`digest`
+    when the caller computed it while streaming, else `content_digest` of the document)."""
     info = document.get("doc_info") if isinstance(document.get("doc_info"), dict) else {}
     version = info.get("doc_version")
     if not isinstance(version, str) or not version:
-        canonical = json.dumps(document, sort_keys=True).encode()
-        version = "sha256-" + hashlib.sha256(canonical).hexdigest()
+        version = "sha256-" + (digest or content_digest(document))
     doc_id = info.get("local_id") if isinstance(info.get("local_id"), str) else None
     doc_date = info.get("doc_date") if isinstance(info.get("doc_date"), str) else None
     return version, doc_id or None, doc_date
 
 
+class ContentHash:
+    """The content hash of a document, fed member by member in any order (also streaming):
+    independent of key order and whitespace; entity array items are hashed one by one."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, Any] = {}
+
+    def member(self, key: str, value: Any) -> None:
+        self.members.setdefault(key, hashlib.sha256()).update(_canonical(value))
+
+    def items(self, key: str, values: Iterable[Any]) -> None:
+        hashed = self.members.setdefault(key, hashlib.sha256())
+        for value in values:
+            hashed.update(_canonical(value) + b"\n")
+
+    def hexdigest(self) -> str:
+        total = hashlib.sha256()
+        for key in sorted(self.members):
+            total.update(_canonical(key) + self.members[key].digest())
+        return total.hexdigest()
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def content_digest(document: dict[str, Any]) -> str:
+    hashed = ContentHash()
+    for key, value in document.items():
+        if key in ENTITY_ARRAYS and isinstance(value, list):
+            hashed.items(key, value)
+        else:
+            hashed.member(key, value)
+    return hashed.hexdigest()
+
+
+class Mapper:
+    """Maps one FAIRtracks document: its header (everything but the entity arrays) first,
+    then entity array items one at a time, so a document of any size maps in a bounded window.
+    """
+
+    def __init__(self, header: Any, base: str, variant: Variant | None = None,
+                 digest: str | None = None) -> None:
+        if not isinstance(header, dict):
+            raise MappingError("", "a FAIRtracks document is a JSON object")
+        refused = unsupported(header)  # a newer draft or a single object: say so plainly
+        if refused is not None:
+            raise MappingError(*refused)
+        minter = IriMinter(base, _collection_key(header))
+        version, doc_id, doc_date = _version_key(header, digest)
+        doc_id = doc_id or DEFAULT_DOCUMENT_ID
+        self.layout = document_layout()
+        self.walker = _Walker(minter)
+        self.document_iri = minter.document_iri(doc_id)
+        self.seen: dict[str, dict[str, int]] = {}  # entity array → local_id → index
+        self.prepared = Prepared(
+            node=self.members(header),
+            collection_iri=minter.collection_iri,
+            document_iri=self.document_iri,
+            graph=minter.version_graph(doc_id, version),
+            doc_version=version,
+            doc_date=doc_date,
+            variant=variant or detect_variant(header),
+            notes=self.walker.notes,
+        )
+
+    def members(self, members: dict[str, Any]) -> dict[str, Any]:
+        """The document node for some top-level members (arrays of entities mapped whole)."""
+        return self.walker.obj(members, self.layout, self.document_iri, self.document_iri,
+                               "", "")
+
+    def entity(self, key: str, item: Any, index: int) -> dict[str, Any]:
+        """The node of item `index` of the entity array `key` (an object, unique local_id)."""
+        if not isinstance(item, dict):
+            raise MappingError(f"/{key}/{index}", f"an item of {key} must be a JSON object")
+        prop = self.layout.props[key]
+        return self.walker.entity(item, index, prop, f"/{key}", self.seen.setdefault(key, {}))
+
+
 def prepare(document: Any, base: str, variant: Variant | None = None) -> Prepared:
     """Map one FAIRtracks document to JSON-LD input; raises MappingError if it cannot be."""
-    if not isinstance(document, dict):
-        raise MappingError("", "a FAIRtracks document is a JSON object")
-    refused = unsupported(document)
-    if refused is not None:
-        raise MappingError(*refused)
-    minter = IriMinter(base, _collection_key(document))
-    version, doc_id, doc_date = _version_key(document)
-    doc_id = doc_id or DEFAULT_DOCUMENT_ID
-    document_iri = minter.document_iri(doc_id)
-    walker = _Walker(minter)
-    node = walker.obj(document, document_layout(), document_iri, document_iri, "", "")
-    prepared = Prepared(
-        node=node,
-        collection_iri=minter.collection_iri,
-        document_iri=document_iri,
-        graph=minter.version_graph(doc_id, version),
-        doc_version=version,
-        doc_date=doc_date,
-        variant=variant or detect_variant(document),
-        notes=walker.notes,
-    )
+    prepared = Mapper(document, base, variant).prepared
     prepared.jsonld_bytes()  # fail here, before any write, if the text cannot be encoded
     return prepared

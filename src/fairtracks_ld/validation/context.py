@@ -1,6 +1,7 @@
 """The data graph a document is validated as: its triples plus what the rules need to know.
 
-Validation runs before a document is stored, in a scratch in-memory store holding
+Validation runs on the document's version graph as written, before the catalog makes it visible
+(or in a scratch in-memory store for `validate`), with these facts added to it for the run:
 - the document's quads (its version graph, as the mapping makes them);
 - a context graph of facts read from the store and the ontologies, only those the document's
   rules can reach: for every ontology term it uses and every term the shapes name, the named
@@ -11,7 +12,8 @@ Validation runs before a document is stored, in a scratch in-memory store holdin
   document or that it references; the offline CURIE prefix table.
 
 The queries are set-based (VALUES over the document's terms and ids), so a large document costs
-a few index lookups per distinct value. Nothing is written to the user's store.
+a few index lookups per distinct value. The facts are removed from the version graph after
+the run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
@@ -338,6 +340,15 @@ def build_dataset(
     for index, item in enumerate(batch):
         data.bulk_load(item.jsonld_bytes(None if index == 0 else graph.value),
                        format=ox.RdfFormat.JSON_LD)
+    data.extend(context_quads(batch, data, graph, shapes, store, ontologies))
+    return Dataset(data, graph.value)
+
+
+def context_quads(batch: Sequence[Prepared], data: ox.Store, graph: ox.NamedNode,
+                  shapes: ShapesGraph, store: TrackStore | None,
+                  ontologies: OntologySource | None) -> list[ox.Quad]:
+    """The context facts the rules need about the documents in `graph` of `data`, as quads of
+    that graph (whoever adds them to a store it keeps removes exactly these afterwards)."""
     terms = {row["t"].value for row in data.query(
         f"SELECT DISTINCT ?t WHERE {{ GRAPH {graph} {{ ?s <{FT}term_id> ?t FILTER isIRI(?t) }} }}")}
     named_ontologies, ancestors = shape_names(shapes)
@@ -345,5 +356,12 @@ def build_dataset(
     if store is not None:
         lines += stored_entities(store, batch, data, graph)
     text = "".join(lines) + registry.table_ntriples(curie_prefixes(shapes, data, graph))
-    data.bulk_load(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
-    return Dataset(data, graph.value)
+    fresh: dict[str, ox.BlankNode] = {}  # random labels: never shared with the graph's own
+
+    def node(term: Any) -> Any:
+        if isinstance(term, ox.BlankNode):
+            return fresh.setdefault(term.value, ox.BlankNode())
+        return term
+
+    return [ox.Quad(node(t.subject), t.predicate, node(t.object), graph)
+            for t in ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)]

@@ -22,11 +22,13 @@ from fairtracks_ld.mapping.iris import default_base_iri, local_id_of
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
 from fairtracks_ld.models import AUTO, ENSEMBL, prepare_document
-from fairtracks_ld.standard import Variant, iter_props
+from fairtracks_ld.sources import DEFAULT_LIMITS, DocumentError, DocumentReader, ReadLimits
+from fairtracks_ld.standard import ENTITY_ARRAYS, Variant, iter_props
 from fairtracks_ld.validation.context import (
     OntologySource,
     build_dataset,
     bundled_ontologies,
+    context_quads,
     store_ontologies,
 )
 from fairtracks_ld.validation.engine import validate
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from fairtracks_ld.store import TrackStore
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
 _REF_PREDICATES = {FT + prop.key for _, prop in iter_props() if prop.kind == "ref"}
 
 
@@ -153,18 +156,51 @@ class Validator:
         try:
             prepared = prepare_document(document, self.base, model, variant)
         except MappingError as error:
-            return DocumentReport(source, [Finding("Violation", error.pointer, error.message,
-                                                   rules=["mapping"])])
+            return mapping_failure(source, error)
         return self.prepared(prepared, document, source)
 
     def prepared(self, prepared: Prepared, document: Any = None,
                  source: str = "<document>") -> DocumentReport:
         """Validate a mapped document (`document`, the JSON, only improves list pointers)."""
-        return self.batch([(prepared, document, source)])[0]
+        data = ox.Store()
+        data.bulk_load(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD, lenient=True)
+        return self.written(data, prepared.graph, prepared, source, document)
+
+    def written(self, data: ox.Store, graph: str, prepared: Prepared, source: str,
+                document: Any = None, reader: DocumentReader | None = None) -> DocumentReport:
+        """Validate a document as written to `graph` of `data` (the store being loaded, before
+        the catalog makes the graph visible, or a scratch store): the context facts its rules
+        need are added to the graph for the run and removed afterwards. List pointers are read
+        from `document`, or from the source again through `reader` (only when a result needs
+        one, and only the entities it names)."""
+        shapes = self.shapes_for(prepared.model)
+        node = ox.NamedNode(graph)
+        facts = context_quads([prepared], data, node, shapes, self.store,
+                              None if prepared.model == ENSEMBL else self.ontologies)
+        data.extend(facts)
+        try:
+            report = validate(data, shapes, [node], scratch=True)
+            if prepared.model == ENSEMBL:  # one small track: read whole
+                if document is None and reader is not None:
+                    document = reader.read()
+                resolver: PointerResolver | EnsemblPointers = EnsemblPointers(document)
+            else:
+                resolver = PointerResolver(data, prepared, document, graph)
+                if document is None and reader is not None:
+                    resolver.document = _listed_entities(reader, resolver, report.results)
+            findings = [self.finding(r, resolver, data, node, shapes) for r in report.results]
+        finally:
+            for quad in facts:
+                data.remove(quad)
+        order = {"Violation": 0, "Warning": 1, "Info": 2}
+        findings.sort(key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
+        return DocumentReport(source, findings, prepared.variant, prepared.graph, report)
 
     def batch(self, items: list[tuple[Prepared, Any, str]]) -> list[DocumentReport]:
         """Validate mapped documents of distinct collections together, as if loaded together
         (one dataset, one pass of the shapes: much cheaper for many small documents)."""
+        if len(items) == 1:
+            return [self.prepared(*items[0])]
         scopes = [_scope(prepared) for prepared, _, _ in items]
         if len(set(scopes)) != len(scopes):
             raise ValueError("documents validated together need distinct collections")
@@ -266,23 +302,59 @@ def _pointer_key(pointer: str) -> list:
 def validate_documents(
     paths: Iterable[str], store: TrackStore | None = None, variant: Variant | None = None,
     shapes: ShapesGraph | None = None, model: str = AUTO,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> list[DocumentReport]:
     """Read, map and validate every document of `paths` (files, folders, '-'), each as `model`
-    or, by default, as the model it has the shape of."""
-    from fairtracks_ld.load import DocumentError, expand_sources, read_json
+    or, by default, as the model it has the shape of. Each is read and mapped entity by entity
+    into a scratch store (the user's store is only read)."""
+    from fairtracks_ld.load import expand_sources
+    from fairtracks_ld.mapping.stream import DocumentStream
 
     validator = Validator(store, shapes)
     reports = []
     for source in expand_sources(paths):
         try:
-            document = read_json(source)
+            with DocumentReader(source, limits) as reader:
+                mapped = DocumentStream(reader, validator.base, variant, model)
+                data = ox.Store()
+                graph = mapped.prepared.graph
+                for chunk in mapped.chunks(graph):
+                    data.bulk_load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
+                reports.append(validator.written(data, graph, mapped.prepared, source,
+                                                 reader=reader))
         except DocumentError as error:
-            reports.append(DocumentReport(source, [Finding("Violation", "", error.message,
-                                                           rules=["json"])]))
-            continue
-        reports.append(validator.document(document, source, variant, model))
+            if isinstance(error.__cause__, MappingError):
+                reports.append(mapping_failure(source, error.__cause__))
+            else:
+                reports.append(DocumentReport(source, [Finding(
+                    "Violation", error.pointer or "", error.reason, rules=["json"])]))
     return reports
 
+
+def mapping_failure(source: str, error: MappingError) -> DocumentReport:
+    """The report of a document that could not be given IRIs."""
+    return DocumentReport(source, [Finding("Violation", error.pointer, error.message,
+                                           rules=["mapping"])])
+
+
+_LISTED_CAP = 10_000  # entities re-read for list-item pointers (the rest get "-")
+
+
+def _listed_entities(reader: DocumentReader, resolver: PointerResolver,
+                     results: list[ValidationResult]) -> dict[str, Any] | None:
+    """The parts of the source that list-item pointers need, read again in one pass: the
+    header members whole, the entities with a result on a list item by their index."""
+    wanted: dict[str, set[int]] = {}
+    for result in results:
+        if not result.path or not any(item.kind == "iri" and item.iri == RDF_FIRST
+                                      for item in result.path.items):
+            continue
+        head = resolver.node(result.focus.value) or ""
+        tokens = head.split("/")
+        if len(tokens) > 2 and tokens[2].isdigit() and sum(map(len, wanted.values())) \
+                < _LISTED_CAP:
+            wanted.setdefault(tokens[1], set()).add(int(tokens[2]))
+    return reader.pick(wanted, frozenset(ENTITY_ARRAYS)) if wanted else None
 
 # ---- rendering --------------------------------------------------------------------------------
 

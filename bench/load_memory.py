@@ -1,0 +1,262 @@
+"""Load memory benchmark: peak RSS and time of loading ONE big document, vs Oxigraph's ceiling.
+
+For each size, a single generated document of that many tracks (`fairtracks-ld generate
+--tracks N --tracks-per-document N`) is loaded into a copy of a store that already holds the
+bundled ontologies (as `make run` builds it), each measurement in a fresh process whose peak RSS
+is read from the kernel (`os.wait4` rusage of the child: the loader is one process):
+
+- `load --bulk`: fairtracks-ld end to end (read, map, bulk write, validate the written graph,
+  companion graph, catalog), as the CLI runs it;
+- `load --bulk, no validation`: the same without the shapes (`load_sources(validate=False)`);
+- ceiling: Oxigraph's chunked `bulk_extend` of exactly the quads the load writes (the version
+  graph and its companion, dumped from the first load's store as N-Quads, parsed by Oxigraph and
+  handed over in calls of 500k quads: the same memory bound);
+- `main` (optional, --baseline DIR): the same load with another checkout's sources, e.g. the
+  whole-document loader before streaming.
+
+Usage: python bench/load_memory.py [--sizes 10000 100000] [--repeat 1] [--baseline /work/main/src]
+Writes bench/results/load-memory.json and bench/results/load-memory.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+WORK = HERE / "work" / "load-memory"
+RESULTS = HERE / "results"
+BASE = "http://localhost:8000/"
+CHUNK = 500_000
+
+
+def cli(*args: str, src: Path = SRC) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    return subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", *args], env=env,
+                          check=True, capture_output=True, text=True)
+
+
+def document(size: int) -> Path:
+    """A single generated document of `size` tracks (made once)."""
+    folder = WORK / f"doc-{size}"
+    if not (folder / ".complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        cli("generate", "--tracks", str(size), "--tracks-per-document", str(size), "--seed", "1",
+            "--out", str(folder))
+        (folder / ".complete").touch()
+    return next(folder.glob("*.json"))
+
+
+def template() -> Path:
+    """A store holding the bundled ontologies and their closure (made once)."""
+    store = WORK / "template"
+    if not (WORK / "template.complete").exists():
+        shutil.rmtree(store, ignore_errors=True)
+        cli("--store", str(store), "--base-iri", BASE, "ontologies", "load")
+        (WORK / "template.complete").touch()
+    return store
+
+
+def ceiling_input(size: int, store_dir: Path) -> None:
+    """The quads a load wrote into `store_dir` (version graph and companion), as N-Quads."""
+    import pyoxigraph as ox
+
+    nquads = WORK / f"doc-{size}.nq"
+    store = ox.Store.read_only(str(store_dir))
+    catalog = f"{BASE}graph/catalog"
+    current = "https://w3id.org/fairtracks-ld/vocab#current_version"
+    graphs = [row["g"].value for row in store.query(
+        f"SELECT ?g WHERE {{ GRAPH <{catalog}> {{ ?doc <{current}> ?g }} }}")]
+    partial = nquads.with_suffix(".partial")
+    with partial.open("wb") as out:
+        for graph in graphs:
+            for name in (graph, graph + "/inferred"):
+                ox.serialize(store.quads_for_pattern(None, None, None, ox.NamedNode(name)), out,
+                             format=ox.RdfFormat.N_QUADS)
+    partial.rename(nquads)
+
+
+def fresh_store(name: str) -> Path:
+    store_dir = WORK / f"store-{name}"
+    shutil.rmtree(store_dir, ignore_errors=True)
+    shutil.copytree(template(), store_dir)
+    return store_dir
+
+
+# ---- measured runs (each in its own process) ---------------------------------------------------
+
+
+def run_load(path: str, store_dir: str, validate: bool) -> dict:
+    from fairtracks_ld.load import load_sources
+    from fairtracks_ld.mapping import curies
+    from fairtracks_ld.store import TrackStore
+
+    curies.resolve("geo:GSE1")  # registry start-up is a one-off cost, not ingest
+    store = TrackStore(store_dir, base=BASE)
+    before = len(store.ox)
+    start = time.perf_counter()
+    report = load_sources(store, [path], bulk=True, validate=validate)
+    seconds = time.perf_counter() - start
+    assert report.ok, [str(e) for e in report.failed]
+    return {"seconds": seconds, "quads": len(store.ox) - before}
+
+
+def run_ceiling(nquads: str, store_dir: str) -> dict:
+    import pyoxigraph as ox
+
+    store = ox.Store(store_dir)
+    before = len(store)
+    start = time.perf_counter()
+    with open(nquads, "rb") as handle:
+        quads = ox.parse(handle, format=ox.RdfFormat.N_QUADS)
+        while chunk := list(islice(quads, CHUNK)):
+            store.bulk_extend(chunk)
+    store.flush()
+    return {"seconds": time.perf_counter() - start, "quads": len(store) - before}
+
+
+def child(kind: str, target: str, store_dir: str) -> None:
+    """Entry point of a measured process: prints one JSON line."""
+    if kind == "ceiling":
+        result = run_ceiling(target, store_dir)
+    else:
+        result = run_load(target, store_dir, validate=kind != "no-validation")
+    print(json.dumps(result))
+
+
+def measure(kind: str, target: Path, src: Path = SRC, keep: bool = False) -> dict:
+    store_dir = fresh_store(kind)
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    process = subprocess.Popen([sys.executable, __file__, "--child", kind, str(target),
+                                str(store_dir)], stdout=subprocess.PIPE, env=env, text=True)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if not keep:
+        shutil.rmtree(store_dir, ignore_errors=True)
+    if process.returncode != 0:
+        raise RuntimeError(f"{kind} failed with exit code {process.returncode}")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return result
+
+
+# ---- the benchmark ----------------------------------------------------------------------------
+
+
+KINDS = {"load": "load --bulk", "no-validation": "load --bulk, no validation",
+         "ceiling": "ceiling: chunked bulk_extend", "baseline": "load --bulk, baseline sources"}
+
+
+def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]) -> dict:
+    results: dict = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "load_average": os.getloadavg()},
+        "repeat": repeat, "chunk_quads": CHUNK, "baseline": str(baseline) if baseline else None,
+        "sizes": [],
+    }
+    previous = RESULTS / "load-memory.json"
+    if previous.exists():  # other sizes measured before, and the notes, are kept
+        kept = json.loads(previous.read_text())
+        results["sizes"] = [row for row in kept["sizes"] if row["tracks"] not in sizes]
+        results["notes"] = kept.get("notes", [])
+    for size in sizes:
+        path = document(size)
+        nquads = WORK / f"doc-{size}.nq"
+        runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
+        for _ in range(repeat):  # interleaved, so a busy moment hits every contender alike
+            for kind in kinds:
+                target = nquads if kind == "ceiling" else path
+                src = baseline if kind == "baseline" and baseline else SRC
+                first = kind == "load" and not nquads.exists()
+                runs[kind].append(measure(kind, target, src, keep=first))
+                print(size, kind, runs[kind][-1], file=sys.stderr, flush=True)
+                if first:
+                    ceiling_input(size, WORK / "store-load")
+                    shutil.rmtree(WORK / "store-load")
+        row = {"tracks": size, "json_mb": round(path.stat().st_size / 2**20, 1), "contenders": {}}
+        for kind, measured in runs.items():
+            row["contenders"][kind] = {
+                "runs": measured,
+                "median_seconds": statistics.median(r["seconds"] for r in measured),
+                "peak_rss_mb": max(r["peak_rss_mb"] for r in measured),
+                "quads": measured[0]["quads"],
+            }
+        results["sizes"].append(row)
+        results["sizes"].sort(key=lambda r: r["tracks"])
+        write(results)
+    return results
+
+
+def write(results: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "load-memory.json").write_text(json.dumps(results, indent=2) + "\n")
+    machine = results["machine"]
+    lines = [
+        "# Load memory benchmark (`bench/load_memory.py`)", "",
+        f"Machine: {machine['cpus']} CPUs shared with other jobs (load average at start "
+        f"{machine['load_average'][0]:.1f}), Python {machine['python']}. One generated document "
+        "per size, loaded into a copy of a store holding the bundled ontologies; each "
+        "measurement in a fresh process, peak RSS from the kernel (rusage of the child). "
+        f"Medians of {results['repeat']} interleaved run(s). The ceiling is Oxigraph's "
+        f"`bulk_extend` of the same quads in calls of {results['chunk_quads']:,} quads.", "",
+        "| tracks | JSON MB | contender | quads written | median s | quads/s | peak RSS MB |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for row in results["sizes"]:
+        for kind, c in row["contenders"].items():
+            lines.append(f"| {row['tracks']:,} | {row['json_mb']} | {KINDS[kind]} | "
+                         f"{c['quads']:,} | {c['median_seconds']:.1f} | "
+                         f"{c['quads'] / c['median_seconds']:,.0f} | {c['peak_rss_mb']:,.0f} |")
+    lines += ["", "| tracks | load / ceiling (speed) | no validation / ceiling | "
+              "load peak RSS / JSON size |", "|---:|---:|---:|---:|"]
+    for row in results["sizes"]:
+        c = row["contenders"]
+        ceiling = c["ceiling"]["median_seconds"] if "ceiling" in c else None
+
+        def ratio(kind: str, c: dict = c, ceiling: float | None = ceiling) -> str:
+            return f"{ceiling / c[kind]['median_seconds']:.2f}x" if ceiling and kind in c else "-"
+
+        rss = (f"{c['load']['peak_rss_mb'] / row['json_mb']:.1f}x" if "load" in c else "-")
+        lines.append(f"| {row['tracks']:,} | {ratio('load')} | {ratio('no-validation')} | "
+                     f"{rss} |")
+    if results.get("notes"):
+        lines += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
+    (RESULTS / "load-memory.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--baseline", type=Path, help="another checkout's src/ to compare")
+    parser.add_argument("--kinds", nargs="+", choices=list(KINDS),
+                        default=["load", "no-validation", "ceiling"],
+                        help="contenders (default: all but baseline; --baseline adds it)")
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "STORE"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    sys.path.insert(0, str(SRC))
+    WORK.mkdir(parents=True, exist_ok=True)
+    kinds = args.kinds + (["baseline"] if args.baseline and "baseline" not in args.kinds else [])
+    bench(args.sizes, args.repeat, args.baseline, kinds)
+    print((RESULTS / "load-memory.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

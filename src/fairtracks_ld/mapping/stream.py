@@ -1,0 +1,223 @@
+"""One source mapped entity by entity: JSON-LD in chunks of bounded size, never the whole tree.
+
+A FAIRtracks document is read with `DocumentReader.members`: the header (collection_info,
+doc_info, @schema, …) gives the IRIs and the version graph, then each item of the entity arrays
+(studies, experiments, samples, tracks) is mapped on its own and gathered into JSON-LD chunks of
+about `chunk_bytes`, which the store writes one by one. When the header does not come before
+the arrays (or doc_version is missing, so the version is a content hash), a first pass reads the
+header and hashes the rest, and a second pass maps. Memory holds one chunk and compact indexes
+(local_id → index per array, the annotations the companion graph needs) and the notes, whatever
+the document's size. A document without entity arrays (an Ensembl track, a FAIRtracks stub) is
+mapped whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from queue import Empty, Full, Queue
+from threading import Event, Thread
+from typing import Any, TypeVar
+
+from fairtracks_ld.mapping.context import load_context, term_name
+from fairtracks_ld.mapping.prepare import ContentHash, Mapper, MappingError, Prepared
+from fairtracks_ld.models import AUTO, ENSEMBL, FAIRTRACKS, detect, prepare_document
+from fairtracks_ld.reasoning import DocumentAnnotations, annotations_of
+from fairtracks_ld.sources import DocumentReader, LazyArray, RefusedDocument
+from fairtracks_ld.standard import ENTITY_ARRAYS, Variant
+
+LAZY = frozenset(ENTITY_ARRAYS)
+CHUNK_BYTES = 16 << 20  # JSON-LD per chunk: ~10k tracks, ~500k quads
+T = TypeVar("T")
+
+
+def _ready(header: dict[str, Any]) -> bool:
+    """Whether the header seen so far gives every IRI (so mapping can start in one pass)."""
+    info = header.get("doc_info")
+    return "@schema" in header and "collection_info" in header and isinstance(info, dict) \
+        and isinstance(info.get("doc_version"), str) and bool(info["doc_version"])
+
+
+class DocumentStream:
+    """A source being mapped: `prepared` (IRIs, graph, version, notes so far; its node is the
+    header's) up front, `chunks(graph)` the JSON-LD, `annotations` filled as chunks are made."""
+
+    def __init__(self, reader: DocumentReader, base: str, variant: Variant | None = None,
+                 model: str = AUTO, chunk_bytes: int | None = None, ahead: int = 0) -> None:
+        self.reader = reader
+        self.ahead = ahead
+        self.chunk_bytes = chunk_bytes or CHUNK_BYTES
+        self.model = model
+        self.keys: list[str] = []
+        self.annotations = DocumentAnnotations({}, {}, {})
+        self._whole: Prepared | None = None
+        self._mapper: Mapper | None = None
+        self._members: Iterator[tuple[str, Any]] = iter(())
+        self._skip: set[str] = set()
+        self.prepared = self._start(base, variant)
+
+    def _start(self, base: str, variant: Variant | None) -> Prepared:
+        members = self.reader.members(LAZY if self.model != ENSEMBL else frozenset())
+        header: dict[str, Any] = {}
+        first: tuple[str, LazyArray] | None = None
+        for key, value in members:
+            if isinstance(value, LazyArray):
+                first = (key, value)
+                break
+            header[key] = value
+        model = self.model
+        if first is None or (model == AUTO and self._detect([*header, first[0]]) != FAIRTRACKS):
+            if first is None:  # nothing to stream: the whole document is in `header`
+                document = header[""] if list(header) == [""] else header
+            else:
+                members.close()
+                document = self.reader.read()
+            self._whole = self._map(lambda: prepare_document(document, base, model, variant))
+            return self._whole
+        digest = None
+        if _ready(header):
+            self._members = _chain(first, members)
+        else:  # a first pass for the header (and the content hash when doc_version is missing)
+            members.close()
+            header, digest = self._header_pass()
+            self._skip = set(header)
+            self._members = self.reader.members(LAZY)
+        self._mapper = self._map(lambda: Mapper(header, base, variant, digest))
+        self.keys = list(header)
+        return self._mapper.prepared
+
+    def _header_pass(self) -> tuple[dict[str, Any], str | None]:
+        header: dict[str, Any] = {}
+        hashed = ContentHash()
+        for key, value in self.reader.members(LAZY):
+            if isinstance(value, LazyArray):
+                hashed.items(key, value)
+            else:
+                header[key] = value
+                hashed.member(key, value)
+        return header, None if _ready(header) else hashed.hexdigest()
+
+    def _detect(self, keys: list[str]) -> str:
+        return self._map(lambda: detect(dict.fromkeys(keys)))
+
+    def _map(self, make: Callable[[], T]) -> T:
+        try:
+            return make()
+        except MappingError as error:
+            raise RefusedDocument.of(self.reader.error(str(error))) from error
+
+    def chunks(self, graph: str) -> Iterator[bytes]:
+        """UTF-8 JSON-LD chunks whose triples go into `graph`; a problem found on the way is a
+        DocumentError (the caller removes what it wrote)."""
+        chunks = self._chunks(graph)
+        try:
+            yield from prefetch(chunks, self.ahead) if self.ahead else chunks
+        except MappingError as error:
+            raise RefusedDocument.of(self.reader.error(str(error))) from error
+
+    def _chunks(self, graph: str) -> Iterator[bytes]:
+        if self._whole is not None:
+            whole = WholeDocument(self._whole)
+            self.annotations = whole.annotations
+            yield from whole.chunks(graph)
+            return
+        mapper = self._mapper
+        assert mapper is not None
+        context = load_context()
+        yield self._encode({"@context": context, "@id": graph, "@graph": [mapper.prepared.node]})
+        for key, value in self._members:
+            if key in self._skip:
+                continue
+            self.keys.append(key)
+            if not isinstance(value, LazyArray):
+                node = mapper.members({key: value})
+                yield self._encode({"@context": context, "@id": graph, "@graph": [node]})
+                continue
+            nodes: list[dict[str, Any]] = []
+            per_node = 1
+            for index, item in enumerate(value):
+                node = mapper.entity(key, item, index)
+                if not nodes:  # the chunk's size, estimated from its first node
+                    per_node = len(json.dumps(node, ensure_ascii=False)) + 2
+                nodes.append(node)
+                if len(nodes) * per_node >= self.chunk_bytes:
+                    yield self._chunk(context, graph, mapper.document_iri, key, nodes)
+                    nodes = []
+            if nodes:
+                yield self._chunk(context, graph, mapper.document_iri, key, nodes)
+        if self.model == AUTO:
+            detect(dict.fromkeys(self.keys))
+
+    def _chunk(self, context: dict, graph: str, document: str, key: str,
+               nodes: list[dict[str, Any]]) -> bytes:
+        part = annotations_of({key: nodes})
+        self.annotations.tracks.update(part.tracks)
+        for experiment, samples in part.samples.items():
+            self.annotations.samples.setdefault(experiment, set()).update(samples)
+        for node, terms in part.terms.items():
+            self.annotations.terms.setdefault(node, set()).update(terms)
+        return self._encode({"@context": context, "@id": graph,
+                             "@graph": [{"@id": document, term_name(key): nodes}]})
+
+    def _encode(self, jsonld: dict[str, Any]) -> bytes:
+        try:
+            return json.dumps(jsonld, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as error:  # lone surrogates from "\ud800"-style escapes
+            raise self.reader.error(f"text that is not valid Unicode: {error.reason}") from None
+
+
+class WholeDocument:
+    """A document mapped whole (a `Prepared`), written as one chunk."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+        self.annotations = annotations_of(prepared.node)
+
+    def chunks(self, graph: str) -> Iterator[bytes]:
+        yield self.prepared.jsonld_bytes(None if graph == self.prepared.graph else graph)
+
+
+def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]
+           ) -> Iterator[tuple[str, Any]]:
+    yield first
+    yield from rest
+
+
+def prefetch(items: Iterator[T], depth: int) -> Iterator[T]:
+    """`items` made in a worker thread, at most `depth` ahead (memory stays bounded); the
+    worker's exceptions are raised here, and closing this generator stops the worker."""
+    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
+    stop = Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((True, item), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((False, None))
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            queue.put((False, error))
+
+    worker = Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, item = queue.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let it see `stop` (it may be blocked on a full queue)
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(0.05)

@@ -1,0 +1,136 @@
+"""Streaming load: a document mapped entity by entity in chunks gives exactly the graph of the
+whole-document mapping, in any member order, and a refusal found after chunks were written
+(a late duplicate local_id, a rule broken deep in the document) leaves the store as it was."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import pytest
+from conftest import BASE, write_json
+
+from fairtracks_ld.load import DocumentError, load_document, load_sources
+from fairtracks_ld.mapping import stream
+from fairtracks_ld.mapping.prepare import prepare
+from fairtracks_ld.mapping.stream import DocumentStream
+from fairtracks_ld.mapping.to_rdf import quads_fast
+from fairtracks_ld.reasoning import annotations_of
+from fairtracks_ld.sources import DocumentReader
+from fairtracks_ld.validation import Validator
+
+SMALL = 3000  # bytes of JSON-LD per chunk: a few entities each
+
+
+def canonical(quads: Iterable[ox.Quad]) -> set[ox.Quad]:
+    """The quads with canonical blank node labels (RDF lists make blank nodes)."""
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    return set(dataset)
+
+
+def whole(document: dict[str, Any]) -> set[ox.Quad]:
+    return canonical(quads_fast(prepare(document, BASE)))
+
+
+def streamed(path: Path, chunk_bytes: int = SMALL) -> tuple[DocumentStream, set[ox.Quad]]:
+    with DocumentReader(str(path)) as reader:
+        mapped = DocumentStream(reader, BASE, chunk_bytes=chunk_bytes)
+        chunks = list(mapped.chunks(mapped.prepared.graph))
+    assert len(chunks) > 5
+    return mapped, canonical(q for chunk in chunks
+                             for q in ox.parse(chunk, format=ox.RdfFormat.JSON_LD))
+
+
+def reordered(document: dict[str, Any]) -> dict[str, Any]:
+    """The same document with the entity arrays first and the header last."""
+    arrays = ("tracks", "samples", "experiments", "studies")
+    return {**{k: document[k] for k in arrays}, **{k: v for k, v in document.items()
+                                                    if k not in arrays}}
+
+
+def test_chunks_make_the_graph_of_the_whole_mapping(tmp_path, generated):
+    document = generated[0]
+    prepared = prepare(document, BASE)
+    mapped, quads = streamed(write_json(tmp_path / "d.json", document))
+    assert mapped.prepared.graph == prepared.graph
+    assert quads == whole(document)
+    assert mapped.annotations == annotations_of(prepared.node)
+
+
+def test_header_after_the_arrays_takes_two_passes_and_gives_the_same_graph(tmp_path, generated):
+    document = generated[1]
+    _, quads = streamed(write_json(tmp_path / "r.json", reordered(document)))
+    assert quads == whole(document)
+
+
+def test_a_document_without_doc_version_is_named_by_its_content(tmp_path, generated):
+    document = json.loads(json.dumps(generated[2]))
+    del document["doc_info"]["doc_version"]
+    first, quads = streamed(write_json(tmp_path / "a.json", document))
+    again = tmp_path / "b.json"
+    again.write_text(json.dumps(reordered(document), indent=3))  # other order, other spacing
+    second, _ = streamed(again)
+    assert first.prepared.doc_version.startswith("sha256-")
+    assert first.prepared.graph == second.prepared.graph == prepare(document, BASE).graph
+    assert quads == whole(document)
+    document["tracks"][3]["label_short"] = "changed"
+    changed, _ = streamed(write_json(tmp_path / "c.json", document))
+    assert changed.prepared.graph != first.prepared.graph
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(stream, "CHUNK_BYTES", SMALL)
+
+
+def snapshot(store) -> tuple[list[str], bytes]:
+    graphs = sorted(g.value for g in store.ox.named_graphs())
+    return graphs, store.ox.dump(format=ox.RdfFormat.N_QUADS)
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_late_duplicate_local_id_removes_what_was_written(store, tmp_path, generated,
+                                                            small_chunks, bulk):
+    assert load_sources(store, [str(write_json(tmp_path / "ok.json", generated[3]))]).ok
+    before = snapshot(store)
+    document = json.loads(json.dumps(generated[0]))
+    document["tracks"][40]["local_id"] = document["tracks"][0]["local_id"]
+    path = write_json(tmp_path / "dup.json", document)
+    with pytest.raises(DocumentError, match=r"/tracks/40/local_id: duplicate track local_id"):
+        load_document(store, str(path), Validator(store), bulk=bulk)
+    assert snapshot(store) == before
+
+
+def test_a_rule_broken_deep_in_the_document_is_refused_with_its_pointer(store, tmp_path,
+                                                                       generated, small_chunks):
+    before = snapshot(store)
+    document = json.loads(json.dumps(generated[0]))
+    document["tracks"][37]["raw_file_ids"] = ["encode:ENCFF000AAA", "encode: ENCFF207FGO"]
+    path = write_json(tmp_path / "bad.json", document)
+    with pytest.raises(DocumentError) as refused:
+        load_document(store, str(path), Validator(store))
+    report = refused.value.validation
+    assert report is not None and [f.pointer for f in report.violations] == [
+        "/tracks/37/raw_file_ids/1"]
+    assert snapshot(store) == before
+    loaded = load_document(store, str(path), Validator(store), allow_invalid=True)
+    assert loaded.validation is not None and not loaded.validation.valid
+
+
+def test_bulk_and_plain_streaming_loads_store_the_same_graph(tmp_path, generated, small_chunks):
+    from fairtracks_ld.store import TrackStore
+
+    path = str(write_json(tmp_path / "g.json", generated[4]))
+    graphs = []
+    for bulk in (False, True):
+        store = TrackStore(tmp_path / f"store-{bulk}", base=BASE)
+        report = load_sources(store, [path], bulk=bulk)
+        assert report.ok, report.failed
+        graph = report.loaded[0].version.graph
+        graphs.append(canonical(store.graph_quads(graph)))
+        assert graphs[-1] == whole(generated[4])
+    assert graphs[0] == graphs[1]
