@@ -54,7 +54,7 @@ def test_the_good_files_load_and_are_published_the_bad_ones_reported(batch):
     assert ("2 loaded, 1 refused (breaks the standard), 1 failed (could not be read or written) "
             "of 4 documents") in err
     assert f"  refused {invalid}: breaks the standard: 2 violation(s)" in err
-    assert f"  failed {malformed}: malformed JSON at line 1" in err
+    assert f"  failed {malformed}: malformed JSON (premature EOF), near byte 12" in err
     assert "fix them, or load them with --allow-invalid" in err
     snapshot = current_snapshot(batch["store"])
     assert snapshot is not None and f"published snapshot {snapshot}" in err

@@ -330,19 +330,23 @@ def _repeat_per_route(store: ox.Store, compiled: Plan, report: Report, options: 
     focus node, itself reached once per route): its results repeat as many times (SHACL
     validates the value node again for every parent)."""
     routes: dict[int, dict] = {}
-
-    def count(group: int) -> dict:
-        """Routes to each focus node of a group (top-level groups: one each)."""
-        if group not in routes:
-            spec = compiled.groups[group]
-            found: dict = {}
-            if spec.parent is not None and spec.routes is not None:
-                above = count(spec.parent)
-                for row in store.query(spec.routes, **options):
-                    found[row["this"]] = found.get(row["this"], 0) + above.get(row["_holder"], 1)
-            routes[group] = found
-        return routes[group]
-
     for result, group in nested:
-        times = count(group).get(result.focus, 1)
+        times = _routes(store, compiled, options, routes, group).get(result.focus, 1)
         report.results.extend([result] * (times - 1))
+
+
+def _routes(store: ox.Store, compiled: Plan, options: dict, routes: dict[int, dict],
+            group: int) -> dict:
+    """Routes to each focus node of a group (top-level groups: one each), memoised in `routes`.
+
+    A module function, not a closure calling itself: such a closure is a reference cycle that
+    keeps the store open until the garbage collector runs."""
+    if group not in routes:
+        spec = compiled.groups[group]
+        found: dict = {}
+        if spec.parent is not None and spec.routes is not None:
+            above = _routes(store, compiled, options, routes, spec.parent)
+            for row in store.query(spec.routes, **options):
+                found[row["this"]] = found.get(row["this"], 0) + above.get(row["_holder"], 1)
+        routes[group] = found
+    return routes[group]
