@@ -31,7 +31,16 @@ import threading
 import time
 from urllib.parse import urlencode, urlsplit
 
-from endpoint import PREFIXES, RESULTS, free_port, ours, prepare, select, summary
+from endpoint import (
+    PREFIXES,
+    RESULTS,
+    free_port,
+    ours,
+    prepare,
+    select,
+    summary,
+    wait_for_flat_view,
+)
 
 EXPENSIVE = [
     "SELECT ?value (COUNT(DISTINCT ?track) AS ?tracks) WHERE { ?track ft:technique_ancestor "
@@ -105,6 +114,7 @@ def run(port: int, paths: list[str], client_counts: list[int], seconds: float,
         env: dict[str, str]) -> dict:
     results = {}
     with ours(port, cache=False, env=env):
+        wait_for_flat_view()  # the steady state: queries on the one-graph copy of the view
         dereference_loop(port, paths[:20], 2)  # warm-up
         results["idle"] = scenario(port, paths, 0, seconds)
         for clients in client_counts:
