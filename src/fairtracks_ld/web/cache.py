@@ -43,8 +43,6 @@ class SnapshotCache:
             maxsize=max(1, max_bytes), getsizeof=lambda a: len(a.body) + ENTRY_OVERHEAD)
         self._snapshot = ""
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def _current(self, snapshot: str) -> bool:
         """Follow a newer snapshot (emptying the cache); False for an older one (bypassed)."""
@@ -64,9 +62,7 @@ class SnapshotCache:
             with self._lock:
                 found = self._answers.get(key) if self._current(snapshot) else None
             if found is not None:
-                self.hits += 1
                 return found, True
-        self.misses += 1
         made = render()
         if made is not None and self.enabled and len(made.body) < self._answers.maxsize:
             with self._lock:

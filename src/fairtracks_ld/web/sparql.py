@@ -199,7 +199,7 @@ def endpoint() -> Response:
             base_iri=_base_iri(),
         )
         executor = current_app.extensions["executor"]
-        if executor.inline(query_request) and not query_request.bounded:
+        if executor.inline(query_request):
             return _cached_describe(query_request, result_type, graph_type)
         media, body = executor.run(query_request, client(), arrived)
     except QueryError as failure:
