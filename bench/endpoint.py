@@ -5,9 +5,10 @@ Data: `fairtracks-ld generate --tracks 100000 --seed 1`, `load --bulk`, the bund
 by default) is dumped with `fairtracks-ld dump --graph` into an Oxigraph store's default graph.
 Everything is cached under bench/work/endpoint/.
 
-Load: Python threads on loopback, one keep-alive HTTP connection each, the same concurrency for
-both servers, one server measured at a time. Query mix (same text to both, form POST, JSON
-results): a track by its label; an ancestor-aware search (tracks whose cell type is a class or
+Load: Python threads on loopback, one keep-alive HTTP connection each, each from its own loopback
+address (127.0.0.20 and up: separate clients, as far as per-client limits go), the same
+concurrency for both servers, one server measured at a time. Query mix (same text to both, form
+POST, JSON results): a track by its label; an ancestor-aware search (tracks whose cell type is a class or
 below it, via ft:cell_type_ancestor; a technique filter if the store has no ancestor links);
 facet counts (techniques among those tracks); DESCRIBE of a track; and all four interleaved.
 Then dereferencing tracks as Turtle under the same load (for oxigraph: GET of the same DESCRIBE),
@@ -291,8 +292,12 @@ def measure(base: str, requests: list[Request], concurrency: int, seconds: float
     measure_from, stop = start + warmup, start + warmup + seconds
     parts = urlsplit(base)
 
-    def worker() -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    def worker(index: int) -> None:
+        def connect() -> http.client.HTTPConnection:  # each thread its own client address
+            return http.client.HTTPConnection(parts.hostname, parts.port, timeout=120,
+                                              source_address=(f"127.0.0.{20 + index}", 0))
+
+        conn = connect()
         mine: list[float] = []
         while (now := time.perf_counter()) < stop:
             path, body, accept = requests[next(counter) % len(requests)]
@@ -301,7 +306,7 @@ def measure(base: str, requests: list[Request], concurrency: int, seconds: float
                 status, _, seen = request(base + path, body, accept, conn)
             except (OSError, http.client.HTTPException):
                 conn.close()
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+                conn = connect()
                 status = 0
             done = time.perf_counter()
             next(completed)
@@ -316,7 +321,7 @@ def measure(base: str, requests: list[Request], concurrency: int, seconds: float
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -184,10 +184,11 @@ def _render(store: TrackStore, path: str) -> Answer | Response:
                 if triples:
                     iri, suffix_type = iri[: -len(suffix)], media
                 break
-    links_in = incoming(store, iri)
+    media = choose(OFFERS, suffix_type)
+    # links to the resource: on its page, or as the proof that an undescribed IRI exists
+    links_in = incoming(store, iri) if media == HTML or not triples else []
     if not triples and not links_in:
         return error_response(404, f"404 Not Found: no resource {iri} in this dataset")
-    media = choose(OFFERS, suffix_type)
     if media is None:
         return not_acceptable(OFFERS)
     if media == HTML:
