@@ -7,10 +7,11 @@ Everything is cached under bench/work/endpoint/.
 
 Load: Python threads on loopback, one keep-alive HTTP connection each, each from its own loopback
 address (127.0.0.20 and up: separate clients, as far as per-client limits go), the same
-concurrency for both servers, one server measured at a time. Query mix (same text to both, form
-POST, JSON results): a track by its label; an ancestor-aware search (tracks whose cell type is a class or
-below it, via ft:cell_type_ancestor; a technique filter if the store has no ancestor links);
-facet counts (techniques among those tracks); DESCRIBE of a track; and all four interleaved.
+concurrency for both servers, one server measured at a time. Query mix (same text to both,
+form POST, JSON results): a track by its label; an ancestor-aware search (tracks whose cell
+type is a class or below it, via ft:cell_type_ancestor; a technique filter if the store has no
+ancestor links); facet counts (techniques among those tracks); DESCRIBE of a track; and all
+four interleaved.
 Then dereferencing tracks as Turtle under the same load (for oxigraph: GET of the same DESCRIBE),
 and one request at a time (latency).
 

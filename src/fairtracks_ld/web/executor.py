@@ -56,7 +56,6 @@ GRAPH_FORMATS = {
 }
 
 
-QUERY_NICENESS = 10  # query workers yield the CPU to server processes (cheap requests)
 
 
 class QueryError(Exception):
@@ -196,11 +195,9 @@ class _SnapshotQueries:
 
 
 def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool,
-            isolate: bool, warn: bool) -> None:
-    """Answer queries from the pipe; first leave the network when `isolate` (see isolation)
-    and lower this process's CPU priority."""
-    with suppress(OSError):
-        os.nice(QUERY_NICENESS)
+            isolate: bool, warn: bool, niceness: int) -> None:
+    """Answer queries from the pipe; first leave the network when `isolate` (see isolation),
+    and once ready, lower this process's CPU priority by `niceness`."""
     if isolate:
         from fairtracks_ld.web.isolation import drop_network
 
@@ -211,6 +208,8 @@ def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool,
                 reason)
     queries = _SnapshotQueries(SnapshotReader(Path(store_path)), max_bytes, flat_view)
     queries.start_copy()
+    with suppress(OSError):
+        os.nice(niceness)
     while True:
         request = conn.recv()
         try:
@@ -226,13 +225,14 @@ class QueryExecutor:
     def __init__(self, reader: SnapshotReader, workers: int = 2, timeout: float = 30.0,
                  max_bytes: int = 50_000_000, flat_view: bool = True,
                  isolate_network: bool = False, waiting: int = 2,
-                 per_client: int = 2) -> None:
+                 per_client: int = 2, niceness: int = 10) -> None:
         """`reader`: the server process's own snapshot reader, shared with bounded queries;
         `isolate_network`: workers run without network (when no SERVICE is allowed);
         `waiting`: queries that may wait for a worker; `per_client`: queries one client may
-        have running or waiting."""
+        have running or waiting; `niceness`: how far workers lower their CPU priority."""
         self.store_path = str(reader.store_path)
         self.isolate_network = isolate_network
+        self.niceness = niceness
         self._warned = False  # a failed isolation is logged by the first worker only
         self.flat_view = flat_view
         self.timeout = timeout
@@ -248,7 +248,7 @@ class QueryExecutor:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_worker, args=(child, self.store_path, self.max_bytes, self.flat_view,
-                                  self.isolate_network, not self._warned),
+                                  self.isolate_network, not self._warned, self.niceness),
             daemon=True
         )
         self._warned = True

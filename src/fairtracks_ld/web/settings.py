@@ -29,6 +29,8 @@ class Settings:
         default_factory=lambda: int(_env("QUERIES_PER_CLIENT", "2")))
     trusted_proxies: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("TRUSTED_PROXIES", "").split() if s))
+    query_niceness: int = field(  # query workers yield the CPU to cheap requests
+        default_factory=lambda: int(_env("QUERY_NICE", "10")))
     update_timeout: float = field(default_factory=lambda: float(_env("UPDATE_TIMEOUT", "60")))
     cache: bool = field(default_factory=lambda: _env("CACHE", "1") not in ("0", "", "no"))
     cache_bytes: int = field(default_factory=lambda: int(_env("CACHE_BYTES", str(64_000_000))))
