@@ -56,8 +56,6 @@ GRAPH_FORMATS = {
 }
 
 
-
-
 class QueryError(Exception):
     """A query that cannot be answered; `status` is the HTTP status to answer with, and
     `retry_after` the seconds to tell the client to wait (429, 503), if any."""
