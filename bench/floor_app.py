@@ -18,5 +18,6 @@ BODY = Path(os.environ["FLOOR_BODY"]).read_bytes()
 
 @app.route("/", methods=["GET"])
 @app.route("/sparql", methods=["GET", "POST"])
-def answer() -> Response:
+@app.route("/<path:_resource>", methods=["GET"])
+def answer(_resource: str = "") -> Response:
     return Response(BODY, mimetype="text/turtle")

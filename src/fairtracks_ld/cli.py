@@ -414,6 +414,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         allowed_endpoints(args.allow_service)  # ValueError names an entry that never matches
         extra["FAIRTRACKS_LD_SERVICE_ALLOW_LIST"] = " ".join(args.allow_service)
+    if args.trusted_proxy:
+        from fairtracks_ld.web.clients import networks
+
+        networks(args.trusted_proxy)  # ValueError names an entry that is not an address
+        extra["FAIRTRACKS_LD_TRUSTED_PROXIES"] = " ".join(args.trusted_proxy)
     serve(args.store, args.host, args.port, args.base_iri, workers=args.workers,
           extra_env=extra, access_log=args.access_log)
     return EXIT_OK  # not reached: serve replaces this process with gunicorn
@@ -752,6 +757,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="SPARQL endpoint SERVICE and LOAD may reach, matched exactly "
                             "(repeatable; none by default, and then query workers have no "
                             "network)")
+    serve.add_argument("--trusted-proxy", action="append", metavar="ADDRESS",
+                       help="a reverse proxy (address or network) whose X-Forwarded-For names "
+                            "the client for per-client query limits (repeatable; none by "
+                            "default; see docs/scheduling.md)")
     serve.add_argument("--access-log", metavar="FILE",
                        help="log every request to FILE ('-': stdout); off by default")
     serve.set_defaults(func=cmd_serve)

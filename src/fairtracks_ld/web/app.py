@@ -8,8 +8,11 @@ from flask import Flask
 
 from fairtracks_ld.search.holder import IndexHolder
 from fairtracks_ld.snapshots import SnapshotReader
+from fairtracks_ld.web.cache import SnapshotCache
+from fairtracks_ld.web.clients import networks
 from fairtracks_ld.web.executor import QueryExecutor
 from fairtracks_ld.web.settings import Settings
+from fairtracks_ld.web.updates import UpdateRunner
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -43,8 +46,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["executor"] = QueryExecutor(
         app.extensions["snapshots"], workers=settings.query_workers, timeout=settings.query_timeout,
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
-        isolate_network=not settings.service_allow_list,
+        isolate_network=not settings.service_allow_list, waiting=settings.query_queue,
+        per_client=settings.queries_per_client, niceness=settings.query_niceness,
     )
+    app.extensions["updates"] = UpdateRunner(settings.store, settings.update_timeout,
+                                             isolate_network=not settings.service_allow_list)
+    app.extensions["cache"] = SnapshotCache(settings.cache_bytes, enabled=settings.cache)
+    app.extensions["trusted_proxies"] = networks(settings.trusted_proxies)
     for module in (home, query_page, sparql, graph_store, description, dumps, search, api,
                    validate, vocabulary, resolve, selections, signposting, submissions,
                    withdrawals, resources):

@@ -9,15 +9,24 @@ forever.
 One kind of query skips the worker: DESCRIBE of constant IRIs (a linked-data client's commonest
 request). Its cost is bounded by the triples about those resources, so it cannot run away, and
 the round trip to a worker process (pickling, two pipe hops, a context switch) would cost more
-than the query itself. It runs in the server thread on the same snapshot (and copy of the view).
+than the query itself. It runs in the server thread on the same snapshot (and copy of the view),
+as do the server's own bounded queries (`QueryRequest.bounded`, e.g. a page of search results).
+
+Every other query passes admission control (see admission) and has `timeout` seconds from its
+arrival, queueing included: a query still waiting for a worker when its time is up is answered
+503 as "busy", one that runs over is stopped and answered 503 as too long. Query workers run at a
+lower CPU priority (nice) than the server processes, so cheap requests keep the CPU they need
+while heavy queries run.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue
 import threading
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -28,6 +37,7 @@ import pyoxigraph as ox
 
 from fairtracks_ld.snapshots import SnapshotReader
 from fairtracks_ld.sparql.policy import mentions_network
+from fairtracks_ld.web.admission import Admission, Refused
 from fairtracks_ld.web.query_text import declares_dataset, describes_constants
 
 RESULT_FORMATS = {
@@ -47,12 +57,14 @@ GRAPH_FORMATS = {
 
 
 class QueryError(Exception):
-    """A query that cannot be answered; `status` is the HTTP status to answer with."""
+    """A query that cannot be answered; `status` is the HTTP status to answer with, and
+    `retry_after` the seconds to tell the client to wait (429, 503), if any."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -66,6 +78,7 @@ class QueryRequest:
     named_graphs: list[str] | None = None
     base_iri: str | None = None  # relative IRIs in the query resolve against it
     substitutions: dict[str, Any] = field(default_factory=dict)
+    bounded: bool = False  # the server's own query of known, small cost: answered inline
 
 
 class CappedBuffer:
@@ -180,8 +193,12 @@ class _SnapshotQueries:
 
 
 def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool,
-            isolate: bool, warn: bool) -> None:
-    """Answer queries from the pipe; first leave the network when `isolate` (see isolation)."""
+            isolate: bool, warn: bool, niceness: int) -> None:
+    """Answer queries from the pipe; first leave the network when `isolate` (see isolation),
+    and once ready, lower this process's CPU priority by `niceness`."""
+    from fairtracks_ld.web.isolation import die_with_parent
+
+    die_with_parent()
     if isolate:
         from fairtracks_ld.web.isolation import drop_network
 
@@ -192,6 +209,8 @@ def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool,
                 reason)
     queries = _SnapshotQueries(SnapshotReader(Path(store_path)), max_bytes, flat_view)
     queries.start_copy()
+    with suppress(OSError):
+        os.nice(niceness)
     while True:
         request = conn.recv()
         try:
@@ -201,20 +220,25 @@ def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool,
 
 
 class QueryExecutor:
-    """A pool of query worker processes over the store's current snapshot (bounded queries are
-    answered in the calling thread)."""
+    """A pool of query worker processes over the store's current snapshot, behind admission
+    control (bounded queries are answered in the calling thread)."""
 
     def __init__(self, reader: SnapshotReader, workers: int = 2, timeout: float = 30.0,
                  max_bytes: int = 50_000_000, flat_view: bool = True,
-                 isolate_network: bool = False) -> None:
+                 isolate_network: bool = False, waiting: int = 2,
+                 per_client: int = 2, niceness: int = 10) -> None:
         """`reader`: the server process's own snapshot reader, shared with bounded queries;
-        `isolate_network`: workers run without network (when no SERVICE is allowed)."""
+        `isolate_network`: workers run without network (when no SERVICE is allowed);
+        `waiting`: queries that may wait for a worker; `per_client`: queries one client may
+        have running or waiting; `niceness`: how far workers lower their CPU priority."""
         self.store_path = str(reader.store_path)
         self.isolate_network = isolate_network
+        self.niceness = niceness
         self._warned = False  # a failed isolation is logged by the first worker only
         self.flat_view = flat_view
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.admission = Admission(workers, waiting, per_client, timeout)
         self._context = mp.get_context("spawn")  # never fork a process holding RocksDB handles
         self._idle: queue.Queue[tuple[Any, Connection]] = queue.Queue()
         for _ in range(workers):
@@ -225,27 +249,53 @@ class QueryExecutor:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_worker, args=(child, self.store_path, self.max_bytes, self.flat_view,
-                                  self.isolate_network, not self._warned),
+                                  self.isolate_network, not self._warned, self.niceness),
             daemon=True
         )
         self._warned = True
         process.start()
         return process, parent
 
-    def run(self, request: QueryRequest) -> tuple[str, bytes]:
-        """Answer a query or raise QueryError (400 syntax, 413 too large, 503 timeout)."""
-        if (request.default_graphs is None and request.named_graphs is None
-                and describes_constants(request.query)):
+    @staticmethod
+    def inline(request: QueryRequest) -> bool:
+        """Whether the request is answered in the calling thread (bounded, never queued)."""
+        return request.bounded or (request.default_graphs is None
+                                   and request.named_graphs is None
+                                   and describes_constants(request.query))
+
+    def run(self, request: QueryRequest, client: str = "",
+            arrived: float | None = None) -> tuple[str, bytes]:
+        """Answer a query or raise QueryError (400 syntax, 413 too large, 429 too many from
+        `client`, 503 busy or over the time limit counted from `arrived`, a monotonic time)."""
+        if self.inline(request):
             return self._inline.answer(request)
-        process, conn = self._idle.get()
+        deadline = (arrived if arrived is not None else time.monotonic()) + self.timeout
+        try:
+            with self.admission.admit(client):
+                return self._run(request, deadline)
+        except Refused as refused:
+            raise QueryError(refused.status, refused.message, refused.retry_after) from None
+
+    def _run(self, request: QueryRequest, deadline: float) -> tuple[str, bytes]:
+        try:
+            process, conn = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise QueryError(503, f"the server is busy: no query worker became free within "
+                                  f"the time limit of {self.timeout:g} s; try again later",
+                             max(1, round(self.admission.typical_seconds))) from None
+        started = time.monotonic()
         try:
             conn.send(request)
-            if not conn.poll(self.timeout):
+            if not conn.poll(max(0.0, deadline - started)):
                 process.kill()
                 process.join()
                 process, conn = self._start()
+                queued = started - (deadline - self.timeout)
+                self.admission.ran(self.timeout)
                 raise QueryError(503, f"the query ran longer than the server's limit of "
-                                      f"{self.timeout:g} s and was stopped")
+                                      f"{self.timeout:g} s (counted from its arrival, "
+                                      f"{queued:.1f} s of it waiting for a query worker) and "
+                                      "was stopped")
             answer = conn.recv()
         except (EOFError, OSError) as error:
             process.kill()
@@ -253,6 +303,7 @@ class QueryExecutor:
             raise QueryError(500, f"query worker failed: {error}") from error
         finally:
             self._idle.put((process, conn))
+        self.admission.ran(time.monotonic() - started)
         if answer[0] == "error":
             raise QueryError(answer[1], answer[2])
         return answer[1], answer[2]

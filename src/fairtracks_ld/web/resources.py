@@ -7,7 +7,8 @@ N-Triples, RDF/XML or N-Quads for machines, chosen by `Accept` (q-values), `?for
 (304 on `If-None-Match`) and `Content-Location`; unknown IRIs get 404, unsupported types 406.
 
 A description holds the resource's triples and those of its nested nodes (`{iri}#…`, lists), in
-the current view; HTML adds incoming links and ontology labels.
+the current view; HTML adds incoming links and ontology labels. Rendered answers are cached per
+snapshot (see cache), so a resource asked for again costs about as much as a static page.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import json
 from collections import deque
 from itertools import chain, islice
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
@@ -26,6 +28,7 @@ from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
 from fairtracks_ld.web import people, tombstone, view
+from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
 
@@ -144,6 +147,41 @@ def context() -> Response:
 def resource(_rest: str) -> Response:
     store = current_app.extensions["snapshots"].store()
     path = _raw_path()
+    snapshot = Path(store.path).name
+    # everything the answer depends on besides the snapshot: links are absolute (host)
+    key = ("resource", request.host_url, path, choose(OFFERS))
+    etag = etag_of(snapshot, key)
+    if request.if_none_match.contains_weak(etag):  # RFC 9110: weak comparison
+        response = Response(status=304)
+    else:
+        failed: list[Response] = []
+
+        def render() -> Answer | None:
+            made = _render(store, path)
+            if isinstance(made, Response):
+                failed.append(made)
+                return None
+            return made
+
+        answer, hit = current_app.extensions["cache"].answer(snapshot, key, render)
+        if answer is None:
+            return failed[0]
+        response = Response(answer.body, mimetype=answer.media)
+        response.headers["X-Cache"] = "hit" if hit else "miss"
+        response.headers["Content-Location"] = _location(path, answer.media)
+    response.set_etag(etag)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _location(path: str, media: str) -> str:
+    """The answer's own address: the path with the suffix of its media type."""
+    suffix = _suffix_for(media)
+    return path if path.endswith(suffix) else path + suffix
+
+
+def _render(store: TrackStore, path: str) -> Answer | Response:
+    """The resource's description in the negotiated format, or an error answer."""
     iri = store.base + path.lstrip("/")
     suffix_type = None
     triples = describe(store, iri)
@@ -157,13 +195,13 @@ def resource(_rest: str) -> Response:
     stone = tombstone.find_with_suffix(store, iri, suffix_type)
     if stone is not None:  # withdrawn: 410 Gone with what it was, when and why
         return tombstone.answer(*stone)
-    links_in = incoming(store, iri)
+    media = choose(OFFERS, suffix_type)
+    # links to the resource: on its page, or as the proof that an undescribed IRI exists
+    links_in = incoming(store, iri) if media == HTML or not triples else []
     if not triples and not links_in:
         return error_response(404, f"404 Not Found: no resource {iri} in this dataset")
-    media = choose(OFFERS, suffix_type)
     if media is None:
         return not_acceptable(OFFERS)
-    location = path if suffix_type else path + _suffix_for(media)
     if media == HTML:
         body = render_page(store, iri, triples, links_in).encode()
     elif media == "application/ld+json":
@@ -173,7 +211,7 @@ def resource(_rest: str) -> Response:
                             format=ox.RdfFormat.N_QUADS)
     else:
         body = ox.serialize(triples, format=RDF_TYPES[media], prefixes=PREFIXES)
-    return _respond(body, media, location)
+    return Answer(media, body)
 
 
 def _suffix_for(media: str) -> str:

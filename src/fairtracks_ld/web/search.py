@@ -78,7 +78,8 @@ def fetch_rows(ix: FacetIndex, positions: np.ndarray) -> list[dict[str, str | No
     for start in range(0, len(positions), BATCH):
         _, body = current_app.extensions["executor"].run(QueryRequest(
             query=page_rows_query(ix, positions[start:start + BATCH]),
-            result_type="application/sparql-results+json", graph_type="text/turtle"))
+            result_type="application/sparql-results+json", graph_type="text/turtle",
+            bounded=True))
         for binding in json.loads(body)["results"]["bindings"]:
             row = {c: binding.get(c + "_", {}).get("value") for c in COLUMNS}
             found[binding["track"]["value"]] = row

@@ -1,4 +1,10 @@
-"""Run the server with gunicorn: several worker processes reading the published snapshot."""
+"""Run the server with gunicorn: several worker processes reading the published snapshot.
+
+gunicorn's threaded workers (gthread): a thread waiting for a query worker blocks only itself.
+Each process gets a thread for every query admission control can let in (running or waiting, see
+admission) plus CHEAP_THREADS more, so dereferencing, search and static pages always find a free
+thread however many heavy queries are in flight.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,14 @@ from pathlib import Path
 
 from fairtracks_ld.snapshots import current_snapshot, publish
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.web.settings import Settings
 from fairtracks_ld.writer_lock import StoreLocked, writer_lock
+
+CHEAP_THREADS = 4  # threads per process left for requests that never wait for a query worker
 
 
 def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int = 2,
-          threads: int = 4, extra_env: dict[str, str] | None = None,
+          threads: int | None = None, extra_env: dict[str, str] | None = None,
           access_log: str | None = None) -> None:
     """Publish a snapshot if none exists, then replace this process with gunicorn.
 
@@ -21,6 +30,10 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
     if current_snapshot(store) is None or base_iri:
         _publish_first(store, base_iri)
     env = dict(os.environ, FAIRTRACKS_LD_STORE=str(store), **(extra_env or {}))
+    if threads is None:
+        os.environ.update(env)  # this process becomes gunicorn: its settings are these
+        settings = Settings()
+        threads = settings.query_workers + settings.query_queue + CHEAP_THREADS
     print(f"fairtracks-ld serving {store} at http://{host}:{port}/", flush=True)
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
             str(threads), "--bind", f"{host}:{port}",

@@ -22,6 +22,18 @@ class Settings:
     max_request_bytes: int = field(  # larger request bodies get 413
         default_factory=lambda: int(_env("MAX_REQUEST_BYTES", str(16_000_000))))
     query_workers: int = field(default_factory=lambda: int(_env("QUERY_WORKERS", "2")))
+    # admission control (see admission): places waiting for a query worker, and how many queries
+    # one client may have running or waiting, per gunicorn worker process
+    query_queue: int = field(default_factory=lambda: int(_env("QUERY_QUEUE", "2")))
+    queries_per_client: int = field(
+        default_factory=lambda: int(_env("QUERIES_PER_CLIENT", "2")))
+    trusted_proxies: tuple[str, ...] = field(default_factory=lambda: tuple(
+        s for s in _env("TRUSTED_PROXIES", "").split() if s))
+    query_niceness: int = field(  # query workers yield the CPU to cheap requests
+        default_factory=lambda: int(_env("QUERY_NICE", "10")))
+    update_timeout: float = field(default_factory=lambda: float(_env("UPDATE_TIMEOUT", "60")))
+    cache: bool = field(default_factory=lambda: _env("CACHE", "1") not in ("0", "", "no"))
+    cache_bytes: int = field(default_factory=lambda: int(_env("CACHE_BYTES", str(64_000_000))))
     admin_token: str | None = field(default_factory=lambda: _env("ADMIN_TOKEN", "") or None)
     admin_token_file: Path | None = field(  # read on each write: rotate by replacing the file
         default_factory=lambda: Path(_env("ADMIN_TOKEN_FILE", "")) if _env("ADMIN_TOKEN_FILE", "")

@@ -4,18 +4,23 @@ Results are negotiated from `Accept` (q-values honoured) or `format=`/`output=` 
 names, read per query form); the default graph is the store's current view unless the request
 names `default-graph-uri`s; relative IRIs resolve against the endpoint's IRI. Update requests may
 name their dataset (`using-graph-uri`, `using-named-graph-uri`), written into the update's text.
-Queries run in killable worker processes (see executor), so a heavy query cannot stall the server
-or outlive its time limit.
+Queries run in killable worker processes behind admission control (see executor, admission), so
+a heavy query cannot stall the server or outlive its time limit; updates too (see updates).
+DESCRIBE of constant IRIs is answered in the server thread and cached per snapshot (see cache).
 """
 
 from __future__ import annotations
 
-import pyoxigraph as ox
+import time
+from pathlib import Path
+
 from flask import Blueprint, Response, current_app, request, url_for
 
-from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update, mentions_network
+from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update
 from fairtracks_ld.sparql.update_dataset import UpdateDatasetError, with_update_dataset
 from fairtracks_ld.web.auth import audit, authenticate
+from fairtracks_ld.web.cache import Answer, etag_of
+from fairtracks_ld.web.clients import client_of
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.executor import (
     GRAPH_FORMATS,
@@ -59,8 +64,17 @@ GRAPH_ACCEPT_ALIASES = {"application/json": "application/ld+json",
                         "application/x-turtle": "text/turtle"}
 
 
-def error(status: int, message: str) -> Response:
-    return error_response(status, message)
+def error(status: int, message: str, retry_after: int | None = None) -> Response:
+    response = error_response(status, message)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def client() -> str:
+    """The client this request counts against for per-client limits (see clients)."""
+    return client_of(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                     current_app.extensions["trusted_proxies"])
 
 
 def _format_parameter() -> str | None:
@@ -158,10 +172,11 @@ def _graphs(name: str) -> list[str] | None:
 def endpoint() -> Response:
     if request.method == "OPTIONS":
         return Response(status=204)
+    arrived = time.monotonic()
     try:
         query, update = _protocol_parts()
         if update is not None:
-            return _update(update)
+            return _update(update, arrived)
         if query is None:
             from fairtracks_ld.web.description import service_description
 
@@ -175,18 +190,27 @@ def endpoint() -> Response:
         if result_type is None and graph_type is None:
             return error(406, "none of the accepted media types can carry SPARQL results; use "
                               + ", ".join([*RESULT_FORMATS, *GRAPH_FORMATS]))
-        media, body = current_app.extensions["executor"].run(QueryRequest(
+        query_request = QueryRequest(
             query=query,
             result_type=result_type or "application/sparql-results+json",
             graph_type=graph_type or "text/turtle",
             default_graphs=_graphs("default-graph-uri"),
             named_graphs=_graphs("named-graph-uri"),
             base_iri=_base_iri(),
-        ))
+        )
+        executor = current_app.extensions["executor"]
+        if executor.inline(query_request):
+            return _cached_describe(query_request, result_type, graph_type)
+        media, body = executor.run(query_request, client(), arrived)
     except QueryError as failure:
-        return error(failure.status, failure.message)
+        return error(failure.status, failure.message, failure.retry_after)
     except PolicyError as refused:
         return error(403, refused.message)
+    return _answer(media, body, result_type, graph_type)
+
+
+def _answer(media: str, body: bytes, result_type: str | None,
+            graph_type: str | None) -> Response:
     if (media in RESULT_FORMATS and result_type is None) or (
             media in GRAPH_FORMATS and graph_type is None):
         return error(406, f"this query's results are {media}-like; the request does not accept "
@@ -196,8 +220,31 @@ def endpoint() -> Response:
     return response
 
 
-def _update(update: str) -> Response:
-    """SPARQL Update on the primary store, only for the admin token (see auth)."""
+def _cached_describe(query_request: QueryRequest, result_type: str | None,
+                     graph_type: str | None) -> Response:
+    """DESCRIBE of constant IRIs from the per-snapshot cache (see cache); 304 when the
+    client holds the current answer."""
+    snapshot = Path(current_app.extensions["snapshots"].store().path).name
+    key = ("describe", query_request.query, query_request.graph_type,
+           query_request.result_type, query_request.base_iri)
+    etag = etag_of(snapshot, key)
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        answer, hit = current_app.extensions["cache"].answer(snapshot, key, lambda: Answer(
+            *current_app.extensions["executor"].run(query_request)))
+        response = _answer(answer.media, answer.body, result_type, graph_type)
+        if response.status_code != 200:
+            return response
+        response.headers["X-Cache"] = "hit" if hit else "miss"
+    response.set_etag(etag)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _update(update: str, arrived: float) -> Response:
+    """SPARQL Update on the primary store, only for the admin token (see auth), with a time
+    limit counted from `arrived` (see updates)."""
     refused = authenticate()
     if refused is not None:
         return refused
@@ -213,51 +260,8 @@ def _update(update: str) -> Response:
     except PolicyError as failure:
         return error(403, failure.message)
     audit("SPARQL Update", update)
-    from fairtracks_ld.snapshots import publish
-    from fairtracks_ld.store import PREFIXES, TrackStore
-    from fairtracks_ld.writer_lock import StoreLocked, writer_lock
-
     try:
-        with writer_lock(settings.store, command="SPARQL Update (server)"):
-            store = TrackStore(settings.store)
-            try:
-                base, catalog = store.base, store.catalog
-                refused = _apply(store, update)
-                if refused is not None:
-                    return refused
-                if not store.ox.contains_named_graph(ox.NamedNode(catalog)):  # after DROP ALL
-                    store.ox.update(f"INSERT DATA {{ GRAPH <{catalog}> {{ <{catalog}> a "
-                                    f"ft:Catalog ; ft:base_iri <{base}> }} }}", prefixes=PREFIXES)
-                store.mark_modified()  # any graph may have changed: views start afresh
-                publish(store)
-            finally:
-                del store
-    except StoreLocked as failure:
-        return _busy(str(failure))
-    except OSError as failure:
-        return _busy(f"the store cannot be written now: {failure}")
+        current_app.extensions["updates"].run(update, _base_iri(), arrived)
+    except QueryError as failure:
+        return error(failure.status, failure.message, failure.retry_after)
     return Response(status=204)
-
-
-def _busy(message: str) -> Response:
-    """503 for a store another writer holds (or that cannot be written now): retry later."""
-    response = error(503, message)
-    response.headers["Retry-After"] = "5"
-    return response
-
-
-def _apply(store, update: str) -> Response | None:
-    """Run the update; the error answer when Oxigraph refuses it (None when it ran)."""
-    from fairtracks_ld.store import PREFIXES
-
-    try:
-        store.ox.update(update, prefixes=PREFIXES, base_iri=_base_iri())
-    except SyntaxError as failure:
-        return error(400, f"SPARQL syntax error: {failure}")
-    except RuntimeError as failure:  # Oxigraph's refusals: graph exists, graph missing, ...
-        return error(400, f"the update failed: {failure}")
-    except OSError as failure:
-        if not mentions_network(update):
-            raise
-        return error(502, f"LOAD or SERVICE failed: {failure}")
-    return None

@@ -1,0 +1,78 @@
+"""Rendered answers cached per snapshot: a snapshot never changes, so neither do its answers.
+
+Dereferenced resources (in each negotiated format) and DESCRIBE of constant IRIs are kept in
+memory per server process, keyed by what determines the answer (route, host, path or query,
+negotiated media type), for the current snapshot only: when a newer snapshot is published (a
+load, an update), the cache starts empty. Memory is bounded: least recently used answers go first
+once their bodies pass `FAIRTRACKS_LD_CACHE_BYTES`. `FAIRTRACKS_LD_CACHE=0` turns it off.
+
+The ETag is the snapshot id plus a digest of the key, known before the answer is rendered, so a
+conditional request (`If-None-Match`) is answered 304 without rendering anything. Each cacheable
+answer carries `X-Cache: hit` or `miss` (how benchmarks count the hit rate).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Hashable
+from typing import NamedTuple
+
+from cachetools import LRUCache
+
+ENTRY_OVERHEAD = 200  # bytes counted per entry besides its body (key, tuple, headers)
+
+
+class Answer(NamedTuple):
+    media: str
+    body: bytes
+
+
+def etag_of(snapshot: str, key: Hashable) -> str:
+    """The answer's ETag: its snapshot and a digest of its key (stable across processes)."""
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=10).hexdigest()
+    return f"{snapshot}-{digest}"
+
+
+class SnapshotCache:
+    """An LRU of rendered answers, by bytes, for the newest snapshot seen."""
+
+    def __init__(self, max_bytes: int, enabled: bool = True) -> None:
+        self.enabled = enabled and max_bytes > 0
+        self._answers: LRUCache = LRUCache(
+            maxsize=max(1, max_bytes), getsizeof=lambda a: len(a.body) + ENTRY_OVERHEAD)
+        self._snapshot = ""
+        self._lock = threading.Lock()
+
+    def _current(self, snapshot: str) -> bool:
+        """Follow a newer snapshot (emptying the cache); False for an older one (bypassed)."""
+        if snapshot == self._snapshot:
+            return True
+        if _newer(snapshot, self._snapshot):
+            self._answers.clear()
+            self._snapshot = snapshot
+            return True
+        return False
+
+    def answer(self, snapshot: str, key: Hashable,
+               render: Callable[[], Answer | None]) -> tuple[Answer | None, bool]:
+        """(answer, whether it came from the cache); `render` makes it on a miss (None: an
+        answer not to keep, e.g. a 404)."""
+        if self.enabled:
+            with self._lock:
+                found = self._answers.get(key) if self._current(snapshot) else None
+            if found is not None:
+                return found, True
+        made = render()
+        if made is not None and self.enabled and len(made.body) < self._answers.maxsize:
+            with self._lock:
+                if self._current(snapshot):
+                    self._answers[key] = made
+        return made, False
+
+
+def _newer(snapshot: str, than: str) -> bool:
+    """Snapshot folders are named by publication time (nanoseconds)."""
+    if snapshot.isdigit() and than.isdigit():
+        return int(snapshot) > int(than)
+    return True
