@@ -77,7 +77,7 @@ def writer_lock(store_path: Path | str, command: str | None = None,
 
 
 @contextmanager
-def writing(store_path: Path, command: str) -> Iterator[TrackStore]:
+def writing(store_path: Path, command: str, wait: float = 5.0) -> Iterator[TrackStore]:
     """The store opened for writing under its writer lock, for the server's write routes.
 
     StoreLocked when another process holds the lock or the store itself (a writer that does

@@ -26,6 +26,7 @@ ENTRY_OVERHEAD = 200  # bytes counted per entry besides its body (key, tuple, he
 class Answer(NamedTuple):
     media: str
     body: bytes
+    links: str = ""  # the `Link` header (FAIR Signposting) rendered with the body
 
 
 def etag_of(snapshot: str, key: Hashable) -> str:

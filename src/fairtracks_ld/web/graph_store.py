@@ -161,7 +161,8 @@ def _write(graph: str | None, created: bool = False) -> Response:
     audit(f"Graph Store {request.method}", graph)
     settings = current_app.config["SETTINGS"]
     try:
-        with writer_lock(settings.store, command=f"Graph Store {request.method} (server)"):
+        with writer_lock(settings.store, command=f"Graph Store {request.method} (server)",
+                         wait=5.0):
             existed = _apply(settings.store, graph, payload)
     except (StoreLocked, OSError) as failure:
         raise GraphStoreError(503, f"the store is busy (another process is writing): "

@@ -27,7 +27,7 @@ from fairtracks_ld.mapping.context import load_context
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
-from fairtracks_ld.web import people, tombstone, view
+from fairtracks_ld.web import people, signposting, tombstone, view
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
@@ -168,6 +168,8 @@ def resource(_rest: str) -> Response:
             return failed[0]
         response = Response(answer.body, mimetype=answer.media)
         response.headers["X-Cache"] = "hit" if hit else "miss"
+        if answer.links:
+            response.headers["Link"] = answer.links
         response.headers["Content-Location"] = _location(path, answer.media)
     response.set_etag(etag)
     response.headers["Vary"] = "Accept"
@@ -211,7 +213,7 @@ def _render(store: TrackStore, path: str) -> Answer | Response:
                             format=ox.RdfFormat.N_QUADS)
     else:
         body = ox.serialize(triples, format=RDF_TYPES[media], prefixes=PREFIXES)
-    return Answer(media, body)
+    return Answer(media, body, signposting.take_links())
 
 
 def _suffix_for(media: str) -> str:

@@ -54,6 +54,13 @@ def offer(found: list[Signpost]) -> None:
     g.signposts = found
 
 
+def take_links() -> str:
+    """The `Link` header of the signposts offered while rendering (taken, so a cached answer
+    carries them and the hook below does not add them twice)."""
+    found = g.pop("signposts", None)
+    return ", ".join(s.header() for s in found) if found else ""
+
+
 @blueprint.after_app_request
 def link_headers(response: Response) -> Response:
     found = g.pop("signposts", None)

@@ -20,6 +20,8 @@ from typing import Any
 from fairtracks_ld.web.executor import QueryError
 from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 
+WRITER_WAIT = 10.0  # seconds an update waits for another writer (within its own time limit)
+
 
 def _apply(store_path: str, update: str, base_iri: str) -> tuple[tuple[Any, ...], Any]:
     """Run one update on the primary store: (("applied",), the open store to publish) or
@@ -63,7 +65,8 @@ def _worker(conn: Connection, store_path: str, isolate: bool) -> None:
     while True:
         update, base_iri = conn.recv()
         try:  # the writer lock is held until the snapshot is published (a kill releases it)
-            with writer_lock(store_path, command="SPARQL Update (server)"):
+            # a short wait: the writer before may still be closing (its client already has 204)
+            with writer_lock(store_path, command="SPARQL Update (server)", wait=WRITER_WAIT):
                 _apply_and_publish(conn, store_path, update, base_iri)
         except StoreLocked as failure:
             conn.send(("error", 503, str(failure)))
