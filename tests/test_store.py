@@ -158,7 +158,7 @@ def test_gzip_files_and_folders_load(store, tmp_path, generated):
         json.dump(generated[0], handle)
     write_json(folder / "b.json", generated[1])
     (folder / "notes.txt").write_text("ignored")
-    from fairtracks_ld.load import expand_sources
+    from fairtracks_ld.sources import expand_sources
 
     sources = expand_sources([str(folder)])
     assert [s.rsplit("/", 1)[1] for s in sources] == ["a.json.gz", "b.json"]

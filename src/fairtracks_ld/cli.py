@@ -117,7 +117,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from fairtracks_ld import load_output
-    from fairtracks_ld.load import expand_sources, load_sources
+    from fairtracks_ld.load import load_sources
+    from fairtracks_ld.sources import expand_sources
 
     sources = expand_sources(args.paths)
     if not sources:
@@ -425,7 +426,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from fairtracks_ld.load import expand_sources
+    from fairtracks_ld.sources import expand_sources
     from fairtracks_ld.validation import exit_code, render_json, render_text, validate_documents
 
     if not expand_sources(args.paths):

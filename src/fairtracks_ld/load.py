@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from fairtracks_ld.faults import checkpoint
@@ -37,8 +36,8 @@ from fairtracks_ld.term_checks import document_notes
 if TYPE_CHECKING:
     from fairtracks_ld.validation import DocumentReport, Validator
 
-__all__ = ["STDIN", "DocumentError", "LoadReport", "Loaded", "RefusedDocument", "expand_sources",
-           "load_document", "load_sources"]
+__all__ = ["STDIN", "DocumentError", "LoadReport", "Loaded", "RefusedDocument", "load_document",
+           "load_sources"]
 
 
 class Loaded(NamedTuple):
@@ -71,21 +70,6 @@ class LoadReport:
         return [e for e in self.not_loaded if not isinstance(e, RefusedDocument)]
 
 
-def expand_sources(paths: Iterable[str]) -> list[str]:
-    """Files as given, folders as their *.json / *.json.gz files (sorted), '-' for stdin."""
-    sources: list[str] = []
-    for raw in paths:
-        path = Path(raw)
-        if raw == STDIN:
-            sources.append(STDIN)
-        elif path.is_dir():
-            found = sorted(
-                str(p) for p in path.rglob("*") if p.name.endswith((".json", ".json.gz"))
-            )
-            sources.extend(found)
-        else:
-            sources.append(raw)
-    return sources
 
 
 def load_sources(

@@ -21,9 +21,10 @@ import re
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import ijson
@@ -421,3 +422,19 @@ def read_source(source: str, limits: ReadLimits = DEFAULT_LIMITS) -> Any:
     """Parse one whole source; any problem is a DocumentError naming the file and where."""
     with DocumentReader(source, limits) as reader:
         return reader.read()
+
+def expand_sources(paths: Iterable[str]) -> list[str]:
+    """Files as given, folders as their *.json / *.json.gz files (sorted), '-' for stdin."""
+    sources: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if raw == STDIN:
+            sources.append(STDIN)
+        elif path.is_dir():
+            found = sorted(
+                str(p) for p in path.rglob("*") if p.name.endswith((".json", ".json.gz"))
+            )
+            sources.extend(found)
+        else:
+            sources.append(raw)
+    return sources

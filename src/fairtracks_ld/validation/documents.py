@@ -307,8 +307,8 @@ def validate_documents(
     """Read, map and validate every document of `paths` (files, folders, '-'), each as `model`
     or, by default, as the model it has the shape of. Each is read and mapped entity by entity
     into a scratch store (the user's store is only read)."""
-    from fairtracks_ld.load import expand_sources
     from fairtracks_ld.mapping.stream import DocumentStream
+    from fairtracks_ld.sources import expand_sources
 
     validator = Validator(store, shapes)
     reports = []
