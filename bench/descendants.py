@@ -137,8 +137,9 @@ def inferred_quads(store) -> dict:
 
 def build_baseline(size: int) -> dict:
     """The same ontologies and documents without inferred graphs (and without a catalog)."""
-    from fairtracks_ld.load import prepare_source
+    from fairtracks_ld.mapping.prepare import prepare
     from fairtracks_ld.ontology.bundle import default_bundle_dir, load_bundle_modules, open_module
+    from fairtracks_ld.sources import read_source
 
     folder = WORK / f"descendants-{size}-baseline"
     info_path = folder / "build.json"
@@ -153,7 +154,7 @@ def build_baseline(size: int) -> dict:
             store.bulk_load(turtle.read(), format=ox.RdfFormat.TURTLE,
                             to_graph=ox.NamedNode(module.ontology_iri))
     for path in sorted(corpus(size).glob("*.json")):
-        store.bulk_load(prepare_source(str(path), BASE).jsonld_bytes(),
+        store.bulk_load(prepare(read_source(str(path)), BASE).jsonld_bytes(),
                         format=ox.RdfFormat.JSON_LD)
     store.flush()
     info = {"seconds": round(time.perf_counter() - start, 2), "quads": len(store),

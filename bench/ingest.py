@@ -85,15 +85,16 @@ def run_pyld(files: list[Path], store_dir: Path) -> dict:
     from pyld import jsonld
     from rdflib import Dataset
 
-    from fairtracks_ld.load import prepare_source
     from fairtracks_ld.mapping import curies
+    from fairtracks_ld.mapping.prepare import prepare
+    from fairtracks_ld.sources import read_source
 
     curies.resolve("geo:GSE1")
     store = ox.Store(str(store_dir))
     start = time.perf_counter()
     tracks = 0
     for path in files:
-        prepared = prepare_source(str(path), BASE)
+        prepared = prepare(read_source(str(path)), BASE)
         tracks += len(prepared.node["tracks"])
         nquads = jsonld.to_rdf(prepared.jsonld(), {"format": "application/n-quads"})
         dataset = Dataset()
