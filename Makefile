@@ -45,7 +45,12 @@ run: install
 	@echo "--- serving $(DEMO_STORE) (Ctrl-C stops):"
 	@$(FTLD) serve --host 127.0.0.1 --port $(PORT) --access-log -
 
-test: install
+# Comunica (the federated engine of tests/test_federation.py), at the version tests/js locks.
+tests/js/node_modules/.installed: tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install tests/js/node_modules/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 
