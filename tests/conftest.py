@@ -168,3 +168,16 @@ def corpus_template(bundle_template, tmp_path_factory, generated, chosen) -> Pat
     store.flush()
     del store
     return folder / "store"
+
+
+def copy_folder(template: Path, target: Path) -> Path:
+    """A private copy of a folder holding a store and its neighbours (snapshots, lock file),
+    symlinks kept as links; returns the copied store."""
+    import shutil
+
+    for path in template.iterdir():
+        if path.is_dir():
+            shutil.copytree(path, target / path.name, symlinks=True)
+        else:
+            shutil.copy2(path, target / path.name)
+    return target / "store"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import BASE, write_json
+from conftest import BASE, copy_folder, write_json
 from servers import free_port, serve
 
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
@@ -96,12 +95,7 @@ def small(tmp_path_factory) -> str:
 @pytest.fixture
 def store(template, tmp_path) -> Path:
     """A private copy of the template store (store, snapshots, lock file)."""
-    for path in template.iterdir():
-        if path.is_dir():
-            shutil.copytree(path, tmp_path / path.name, symlinks=True)
-        else:
-            shutil.copy2(path, tmp_path / path.name)
-    return tmp_path / "store"
+    return copy_folder(template, tmp_path)
 
 
 def assert_recovers(store: Path, before: dict[str, set[str]], source: str,

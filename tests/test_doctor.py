@@ -3,7 +3,6 @@ safe to repair is repaired by --repair (exit 0 after), the rest is left with adv
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import BASE
+from conftest import BASE, copy_folder
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.snapshots import CURRENT, snapshot_dir
@@ -40,12 +39,8 @@ def template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def store(template, tmp_path) -> Path:
-    for path in template.iterdir():
-        if path.is_dir():
-            shutil.copytree(path, tmp_path / path.name, symlinks=True)
-        else:
-            shutil.copy2(path, tmp_path / path.name)
-    return tmp_path / "store"
+    """A private copy of the template store (store, snapshots, lock file)."""
+    return copy_folder(template, tmp_path)
 
 
 def damage(store: Path, change: Callable[[TrackStore, str], None]) -> None:
