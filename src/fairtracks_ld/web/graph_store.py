@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
@@ -29,7 +28,7 @@ from fairtracks_ld.store import PREFIXES, REPORT_SUFFIX, TrackStore
 from fairtracks_ld.web.auth import audit, authenticate
 from fairtracks_ld.web.executor import CappedBuffer
 from fairtracks_ld.web.negotiation import RDF_TYPES, choose, not_acceptable
-from fairtracks_ld.writer_lock import StoreLocked, writer_lock
+from fairtracks_ld.writer_lock import StoreLocked, writing
 
 blueprint = Blueprint("graph_store", __name__)
 
@@ -161,12 +160,10 @@ def _write(graph: str | None, created: bool = False) -> Response:
     audit(f"Graph Store {request.method}", graph)
     settings = current_app.config["SETTINGS"]
     try:
-        with writer_lock(settings.store, command=f"Graph Store {request.method} (server)",
-                         wait=5.0):
-            existed = _apply(settings.store, graph, payload)
-    except (StoreLocked, OSError) as failure:
-        raise GraphStoreError(503, f"the store is busy (another process is writing): "
-                                   f"{failure}") from None
+        with writing(settings.store, command=f"Graph Store {request.method} (server)") as store:
+            existed = _apply(store, graph, payload)
+    except StoreLocked as failure:
+        raise GraphStoreError(503, f"the store is busy: {failure}") from None
     if request.method != "DELETE" and not existed:
         response = Response(status=201)
         response.headers["Location"] = (
@@ -176,22 +173,18 @@ def _write(graph: str | None, created: bool = False) -> Response:
     return Response(status=204)
 
 
-def _apply(store_path: Path, graph: str, payload: list[ox.Triple]) -> bool:
+def _apply(store: TrackStore, graph: str, payload: list[ox.Triple]) -> bool:
     """Write the graph and its catalog record, then publish; whether the graph existed."""
     from fairtracks_ld.snapshots import publish
 
-    store = TrackStore(store_path)
-    try:
-        reason = _managed(store, graph)
-        if reason:
-            raise GraphStoreError(403, f"{reason}: {LOAD_INSTEAD}")
-        existed = store.has_graph(graph)
-        if request.method == "DELETE" and not existed:
-            raise GraphStoreError(404, f"no graph {graph} in the store")
-        store.ox.update(_update_text(store, graph, request.method, payload), prefixes=PREFIXES)
-        publish(store)
-    finally:
-        del store
+    reason = _managed(store, graph)
+    if reason:
+        raise GraphStoreError(403, f"{reason}: {LOAD_INSTEAD}")
+    existed = store.has_graph(graph)
+    if request.method == "DELETE" and not existed:
+        raise GraphStoreError(404, f"no graph {graph} in the store")
+    store.ox.update(_update_text(store, graph, request.method, payload), prefixes=PREFIXES)
+    publish(store)
     return existed
 
 
