@@ -4,8 +4,8 @@ rewriting the update text, since pyoxigraph's `Store.update` takes no dataset ar
 Each DELETE/INSERT … WHERE operation gets `USING <g>` / `USING NAMED <g>` clauses before its WHERE;
 `DELETE WHERE { P }` (which cannot carry USING) becomes the equivalent `DELETE { P } USING … WHERE
 { P }`. The protocol forbids the parameters on a request whose text already has USING or WITH. The
-scan looks at the update's code only: strings, IRIs and comments are blanked first, so `"WITH"`,
-`?where` or `ex:using` are not keywords. What the scan cannot place is left to Oxigraph's parser,
+scan reads the update with the package's SPARQL lexer (`sparql.tokens`), so `"WITH"`, `?where`
+or `ex:using` are not keywords. What the scan cannot place is left to Oxigraph's parser,
 which reports any syntax error itself.
 """
 
@@ -13,62 +13,62 @@ from __future__ import annotations
 
 import re
 
-_NOT_CODE = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n]|\\.)*"'
-    r"|'(?:[^'\\\n]|\\.)*'"
-    r"|<[^<>\"{}|^`\\\s]*>"
-    r"|#[^\n]*",
-    re.DOTALL,
-)
+from fairtracks_ld.sparql.tokens import PUNCT, WORD, LexError, tokenize
+
 _IRI = re.compile(r"[^<>\"{}|^`\\\x00-\x20]+")
-_TOKEN = re.compile(r"[{};]|(?<![\w?$:.-])[A-Za-z]+(?![\w:-])")
+
+Scanned = tuple[str, int, int]  # a keyword upper-cased or a brace/semicolon, its start and end
 
 
 class UpdateDatasetError(ValueError):
     """The request names an update dataset that the protocol does not allow (a 400)."""
 
 
-def _mask(update: str) -> str:
-    """The update with strings, IRIs and comments replaced by spaces (offsets unchanged)."""
-    return _NOT_CODE.sub(lambda match: " " * len(match.group()), update)
+def _code_tokens(update: str) -> list[Scanned]:
+    """The update's keywords and braces/semicolons (strings, IRIs and comments are other tokens
+    of the lexer); none when the text does not lex, which Oxigraph's parser then reports."""
+    try:
+        tokens = tokenize(update)
+    except LexError:
+        return []
+    return [(t.text.upper(), t.start, t.start + len(t.text)) for t in tokens
+            if t.kind == WORD or (t.kind == PUNCT and t.text in "{};")]
 
 
-def _operations(update: str) -> list[list[tuple[str, int, int]]]:
-    """Each operation's top-level tokens (keyword upper-cased or punctuation, start, end)."""
-    operations: list[list[tuple[str, int, int]]] = [[]]
+def _operations(scanned: list[Scanned]) -> list[list[Scanned]]:
+    """Each operation's top-level tokens, and the braces that open and close its groups."""
+    operations: list[list[Scanned]] = [[]]
     depth = 0
-    for match in _TOKEN.finditer(_mask(update)):
-        token = match.group().upper()
-        if token == "{":
+    for token in scanned:
+        text = token[0]
+        if text == "{":
             depth += 1
-        elif token == "}":
+        elif text == "}":
             depth -= 1
-        elif token == ";" and depth == 0:
+        elif text == ";" and depth == 0:
             operations.append([])
             continue
-        if depth == 0 or (token == "{" and depth == 1) or (token == "}" and depth == 0):
-            operations[-1].append((token, match.start(), match.end()))
+        if depth == 0 or (text == "{" and depth == 1) or (text == "}" and depth == 0):
+            operations[-1].append(token)
     return operations
 
 
-def _closing_brace(update: str, mask: str, start: int) -> int:
+def _closing_brace(scanned: list[Scanned], start: int, end_of_text: int) -> int:
     """Offset just after the brace that closes the one opening at `start`."""
     depth = 0
-    for index in range(start, len(mask)):
-        if mask[index] == "{":
-            depth += 1
-        elif mask[index] == "}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    return len(update)
+    for text, at, after in scanned:
+        if at < start or text not in "{}":
+            continue
+        depth += 1 if text == "{" else -1
+        if depth == 0:
+            return after
+    return end_of_text
 
 
 def declares_update_dataset(update: str) -> bool:
     """Whether any operation of the update has its own USING or WITH clause."""
-    return any(token in ("USING", "WITH") for op in _operations(update) for token, _, _ in op)
+    return any(token in ("USING", "WITH")
+               for op in _operations(_code_tokens(update)) for token, _, _ in op)
 
 
 def with_update_dataset(update: str, using: list[str], using_named: list[str]) -> str:
@@ -84,9 +84,9 @@ def with_update_dataset(update: str, using: list[str], using_named: list[str]) -
             raise UpdateDatasetError(f"{graph!r} is not an absolute IRI")
     clauses = " ".join([*(f"USING <{g}>" for g in using),
                         *(f"USING NAMED <{g}>" for g in using_named)])
-    mask = _mask(update)
+    scanned = _code_tokens(update)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement), applied right to left
-    for operation in _operations(update):
+    for operation in _operations(scanned):
         words = [token for token, _, _ in operation]
         if not words or words[0] not in ("DELETE", "INSERT"):
             continue  # LOAD, CLEAR, DROP, CREATE, ADD, MOVE, COPY (or a lone prologue)
@@ -95,7 +95,7 @@ def with_update_dataset(update: str, using: list[str], using_named: list[str]) -
         if words[0] == "DELETE" and len(words) > 2 and words[1] == "WHERE" and words[2] == "{":
             # DELETE WHERE { P }  →  DELETE { P } USING … WHERE { P }
             where, brace = operation[1][1], operation[2][1]
-            pattern = update[brace:_closing_brace(update, mask, brace)]
+            pattern = update[brace:_closing_brace(scanned, brace, len(update))]
             edits.append((where, brace + len(pattern), f"{pattern} {clauses} WHERE {pattern}"))
             continue
         for token, start, _ in operation:
