@@ -451,6 +451,18 @@ def test_paging_and_free_text(page, site):
     assert page.locator("main script:not([src])").count() == 0
 
 
+def test_results_fit_a_laptop_screen(page, site):
+    """Every column, the last (format) included, is visible without scrolling sideways."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(site["base"] + "search")
+    # a long unbroken value, as real labels and file names have, must wrap, not widen the page
+    page.locator("#results tbody td").first.evaluate(
+        "cell => cell.querySelector('a').textContent = 'ENCFF000AAA_'.repeat(20)")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    box = page.locator("#results thead th").last.bounding_box()
+    assert box["x"] + box["width"] <= 1280
+
+
 def test_a_load_while_serving_becomes_searchable(site):
     from fairtracks_ld.generate import generate_documents
 
