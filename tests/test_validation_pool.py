@@ -24,6 +24,9 @@ from servers import EXAMPLES, cli, free_port, serve
 from test_scheduling import Reply, send
 
 from fairtracks_ld.generate import generate_documents
+from fairtracks_ld.web.uploads import Limits
+from fairtracks_ld.web.validation_pool import ValidationPool, ValidationRefused
+from fairtracks_ld.web.validation_work import Job
 
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
 MAX_MEMORY = 600 * 2**20  # a warm worker holds about 300 MiB; 8,000 tracks need about 750
@@ -41,7 +44,7 @@ def server(tmp_path_factory) -> Iterator[str]:
            "FAIRTRACKS_LD_VALIDATE_MAX_MEMORY": str(MAX_MEMORY),
            "FAIRTRACKS_LD_VALIDATE_TIMEOUT": "120"}
     with serve(store, port, env=env, workers=1) as base:
-        yield base
+        yield base, store
 
 
 def generated(tracks: int) -> bytes:
@@ -86,25 +89,30 @@ class InFlight:
         return self.replies
 
 
-def test_the_example_is_validated_in_a_worker(server, examples):
-    reply = _post(server, json.dumps(examples["v1-current"]).encode(), "127.0.0.2")
+@pytest.fixture(scope="module")
+def base(server) -> str:
+    return server[0]
+
+
+def test_the_example_is_validated_in_a_worker(base, examples):
+    reply = _post(base, json.dumps(examples["v1-current"]).encode(), "127.0.0.2")
     assert reply.status == 200
     answer: dict[str, Any] = json.loads(reply.body)
     assert answer["validated"] is False and answer["errors"]  # its "encode: ENCFF207FGO"
 
 
-def test_dereferencing_answers_while_every_validation_worker_is_busy(server):
+def test_dereferencing_answers_while_every_validation_worker_is_busy(base):
     body = generated(1500)
     flight = InFlight()
     for source in ("127.0.0.3", "127.0.0.4"):  # one validating, one waiting for the worker
-        flight.post(server, body, source)
+        flight.post(base, body, source)
     time.sleep(0.5)
-    busy = _post(server, body, "127.0.0.5")  # the queue is full: refused at once
+    busy = _post(base, body, "127.0.0.5")  # the queue is full: refused at once
     assert busy.status == 503 and int(busy.headers["Retry-After"]) >= 1
     assert "the server is busy" in json.loads(busy.body)["errors"][0]["description"]
     answered = 0
     while flight.running() and answered < 20:
-        track = send(server, TRACK, source="127.0.0.6", headers={"Accept": "text/turtle"})
+        track = send(base, TRACK, source="127.0.0.6", headers={"Accept": "text/turtle"})
         assert track.status == 200 and b"ENCFF625ZYB" in track.body
         answered += 1
     assert flight.running(), "the validations ended before dereferencing was tried"
@@ -113,12 +121,29 @@ def test_dereferencing_answers_while_every_validation_worker_is_busy(server):
     assert all(json.loads(r.body)["file"] == "(inline0)" for r in replies)
 
 
-def test_a_runaway_validation_is_stopped_and_answered_clearly(server, examples):
-    reply = _post(server, generated(8000), "127.0.0.7")
+def test_a_runaway_validation_is_stopped_and_answered_clearly(base, examples):
+    reply = _post(base, generated(8000), "127.0.0.7")
     assert reply.status == 413
     description = json.loads(reply.body)["errors"][0]["description"]
     assert "more than the 600 MiB of memory" in description and "was stopped" in description
-    again = _post(server, json.dumps(examples["v1-current"]).encode(), "127.0.0.7")
+    again = _post(base, json.dumps(examples["v1-current"]).encode(), "127.0.0.7")
     assert again.status == 200  # a fresh worker took over
-    assert requests.get(server + TRACK, headers={"Accept": "text/turtle"},
+    assert requests.get(base + TRACK, headers={"Accept": "text/turtle"},
                         timeout=30).status_code == 200
+
+
+def test_a_validation_past_its_time_limit_is_stopped(server):
+    """The pool on its own, with a time limit shorter than a fresh worker's warm-up plus a
+    2,000-track document: the worker is killed, the answer says why."""
+    pool = ValidationPool(server[1], timeout=3)
+    try:
+        job = Job("one", "application/json", Limits(), generated(2000))
+        with pytest.raises(ValidationRefused) as stopped:
+            pool.run(job, "127.0.0.8", time.monotonic())
+        assert stopped.value.status == 503
+        assert "longer than the server's limit of 3 s" in stopped.value.message
+        assert "was stopped" in stopped.value.message
+        (replacement, _), = list(pool._idle.queue)
+        assert replacement.is_alive()  # a fresh worker took the killed one's place
+    finally:
+        pool.close()
