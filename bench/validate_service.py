@@ -7,7 +7,7 @@ on loopback (its defaults: 2 gunicorn workers, one validation worker process eac
   mapping, context, shapes, answer, in a warm validation worker), and the same file checked by
   `fairtracks-ld validate` (a fresh process each run, as a provider runs it: start-up, shapes and
   ontologies included), median of `--repeat` runs;
-- dereferencing latency of a track IRI (Turtle), `--requests` sequential GETs, alone and while
+- dereferencing latency of a track IRI (Turtle), sequential GETs for `--seconds`, alone and while
   `--concurrent` clients (each its own loopback address) post the v1-current example to
   `/validate` in a loop, honouring Retry-After when refused: p50 / p95, the validations done per
   second and the answers by status.
@@ -102,9 +102,11 @@ def cli_seconds(store: Path, path: Path) -> float:
     return time.perf_counter() - started
 
 
-def latencies(url: str, count: int) -> list[float]:
+def latencies(url: str, seconds: float) -> list[float]:
+    """GETs of `url` as Turtle one after another for `seconds`: their times in ms."""
     found = []
-    for _ in range(count):
+    stop = time.perf_counter() + seconds
+    while time.perf_counter() < stop:
         started = time.perf_counter()
         response = requests.get(url, headers={"Accept": "text/turtle"}, timeout=60)
         found.append((time.perf_counter() - started) * 1000)
@@ -117,7 +119,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--concurrent", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
@@ -143,31 +145,17 @@ def main() -> None:
         cli(store, base, "load", "--allow-invalid", *map(str, example_documents().values()))
         server = start(store, port, args.workers)
         try:
-            warm = [threading.Thread(target=post, args=(port, example_bytes, f"127.0.0.{3 + i}"))
-                    for i in range(2 * args.workers)]  # start and warm each process's worker
-            for thread in warm:
-                thread.start()
-            for thread in warm:
-                thread.join()
-            for size in args.sizes:
-                path = Path(folder) / f"planted-{size}.json"
-                path.write_text(json.dumps(planted_document(size)), encoding="utf-8")
-                body = path.read_bytes()
-                times, answer = [], None
-                for _ in range(args.repeat):
-                    started = time.perf_counter()
-                    answer = requests.post(base + "validate", data=body, timeout=600).json()
-                    times.append(time.perf_counter() - started)
-                cli_times = [cli_seconds(store, path) for _ in range(args.repeat)]
-                results["sizes"].append({
-                    "tracks": size, "bytes": len(body), "median_s": statistics.median(times),
-                    "runs_s": times, "errors": len(answer["errors"]),
-                    "warnings": len(answer["warnings"]),
-                    "cli_median_s": statistics.median(cli_times), "cli_runs_s": cli_times})
-                print(f"{size} tracks: service {statistics.median(times):.2f} s, CLI "
-                      f"{statistics.median(cli_times):.2f} s", flush=True)
+            for _ in range(2):  # start and warm each process's validation worker (twice: the
+                # connections of one round may all reach one process)
+                warm = [threading.Thread(target=post, args=(port, example_bytes,
+                                                            f"127.0.0.{3 + i}"))
+                        for i in range(2 * args.workers)]
+                for thread in warm:
+                    thread.start()
+                for thread in warm:
+                    thread.join()
             track = base + "collection/encode_example/track/encode:ENCFF625ZYB"
-            alone = latencies(track, args.requests)
+            alone = latencies(track, args.seconds)
             stop, done, statuses = threading.Event(), [], {}
             lock = threading.Lock()
 
@@ -187,18 +175,36 @@ def main() -> None:
                 client.start()
             time.sleep(2)
             started, before = time.perf_counter(), len(done)
-            loaded = latencies(track, args.requests)
+            loaded = latencies(track, args.seconds)
             elapsed, validations = time.perf_counter() - started, len(done) - before
             stop.set()
             for client in clients:
                 client.join()
             results["dereferencing"] = {
-                "requests": args.requests, "concurrent_validations": args.concurrent,
+                "seconds": args.seconds, "requests_alone": len(alone),
+                "requests_loaded": len(loaded), "concurrent_validations": args.concurrent,
                 "alone_p50_ms": percentile(alone, 0.5), "alone_p95_ms": percentile(alone, 0.95),
                 "loaded_p50_ms": percentile(loaded, 0.5),
                 "loaded_p95_ms": percentile(loaded, 0.95),
                 "validations_per_s": validations / elapsed,
                 "validation_answers_by_status": dict(sorted(statuses.items()))}
+            for size in args.sizes:
+                path = Path(folder) / f"planted-{size}.json"
+                path.write_text(json.dumps(planted_document(size)), encoding="utf-8")
+                body = path.read_bytes()
+                times, answer = [], None
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    answer = requests.post(base + "validate", data=body, timeout=600).json()
+                    times.append(time.perf_counter() - started)
+                cli_times = [cli_seconds(store, path) for _ in range(args.repeat)]
+                results["sizes"].append({
+                    "tracks": size, "bytes": len(body), "median_s": statistics.median(times),
+                    "runs_s": times, "errors": len(answer["errors"]),
+                    "warnings": len(answer["warnings"]),
+                    "cli_median_s": statistics.median(cli_times), "cli_runs_s": cli_times})
+                print(f"{size} tracks: service {statistics.median(times):.2f} s, CLI "
+                      f"{statistics.median(cli_times):.2f} s", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -232,7 +238,8 @@ def render(results: dict) -> str:
                      f"{row['median_s'] / row['cli_median_s']:.2f} | {row['errors']} | "
                      f"{row['warnings']} |")
     answers = ", ".join(f"{k}: {v}" for k, v in deref["validation_answers_by_status"].items())
-    lines += ["", f"Dereferencing a track IRI (Turtle), {deref['requests']} sequential GETs: "
+    lines += ["", f"Dereferencing a track IRI (Turtle), sequential GETs for {deref['seconds']:g} s "
+              f"({deref['requests_alone']} alone, {deref['requests_loaded']} loaded): "
               f"alone p50 {deref['alone_p50_ms']:.1f} ms, p95 {deref['alone_p95_ms']:.1f} ms; "
               f"while {deref['concurrent_validations']} clients (each its own address) validate "
               f"the v1-current example in a loop, honouring Retry-After "
