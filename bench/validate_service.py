@@ -1,12 +1,19 @@
-"""Validation service benchmark: `POST /validate` of large documents, and dereferencing while
-small validations run, against a real `fairtracks-ld serve` on loopback.
+"""Validation service benchmark: `POST /validate` of large documents against the command-line
+validator, and dereferencing while small validations run, against a real `fairtracks-ld serve`
+on loopback (its defaults: 2 gunicorn workers, one validation worker process each).
 
 - one generated v1-current document per size (`bench/validate.py`'s planted document) posted
-  to `/validate`, median of `--repeat` runs (wall time seen by the client: upload, mapping,
-  context, shapes, report);
-- dereferencing latency of a track IRI (Turtle), `--requests` sequential GETs, alone and while
-  `--concurrent` clients post the v1-current example to `/validate` in a loop: p50 / p95, and
-  the validations' throughput.
+  to `/validate`, median of `--repeat` runs (wall time seen by the client: upload, parsing,
+  mapping, context, shapes, answer, in a warm validation worker), and the same file checked by
+  `fairtracks-ld validate` (a fresh process each run, as a provider runs it: start-up, shapes and
+  ontologies included), median of `--repeat` runs;
+- dereferencing latency of a track IRI (Turtle), sequential GETs for `--seconds`, alone and while
+  `--concurrent` clients (each its own loopback address) post the v1-current example to
+  `/validate` in a loop, honouring Retry-After when refused: p50 / p95, the validations done per
+  second and the answers by status.
+
+The previous results (before validation moved into worker processes) are kept as "before" in
+the JSON and shown beside the new ones. `uptime` is recorded at the start and the end.
 
 Usage: python bench/validate_service.py [--sizes 1000 10000] [--repeat 3] [--concurrent 20]
 Writes bench/results/validate-service.json and bench/results/validate-service.md.
@@ -15,6 +22,7 @@ Writes bench/results/validate-service.json and bench/results/validate-service.md
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -66,9 +74,39 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def latencies(url: str, count: int) -> list[float]:
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def post(port: int, body: bytes, source: str) -> tuple[int, str | None]:
+    """POST a document to /validate from the loopback address `source`: (status, Retry-After)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600,
+                                      source_address=(source, 0))
+    try:
+        conn.request("POST", "/validate", body=body,
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.getheader("Retry-After")
+    except (OSError, http.client.HTTPException):
+        return 0, None
+    finally:
+        conn.close()
+
+
+def cli_seconds(store: Path, path: Path) -> float:
+    """Wall time of `fairtracks-ld validate FILE` against the served store, a fresh process."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
+                    "validate", str(path)], capture_output=True, timeout=1200)
+    return time.perf_counter() - started
+
+
+def latencies(url: str, seconds: float) -> list[float]:
+    """GETs of `url` as Turtle one after another for `seconds`: their times in ms."""
     found = []
-    for _ in range(count):
+    stop = time.perf_counter() + seconds
+    while time.perf_counter() < stop:
         started = time.perf_counter()
         response = requests.get(url, headers={"Accept": "text/turtle"}, timeout=60)
         found.append((time.perf_counter() - started) * 1000)
@@ -81,7 +119,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--concurrent", type=int, default=20)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
@@ -89,10 +127,17 @@ def main() -> None:
 
     from fairtracks_ld.standard import example_documents
 
-    example = json.loads(example_documents()["v1-current"].read_text(encoding="utf-8"))
+    example_bytes = example_documents()["v1-current"].read_bytes()
+    earlier = RESULTS / "validate-service.json"
+    kept = json.loads(earlier.read_text()) if earlier.exists() else {}
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "load_at_start": os.getloadavg()[0]},
-                     "workers": args.workers, "sizes": [], "dereferencing": {}}
+                                 "load_at_start": os.getloadavg()[0],
+                                 "uptime_at_start": uptime()},
+                     "validation_pool": True, "workers": args.workers, "sizes": [],
+                     "dereferencing": {},
+                     "before": kept.get("before") or ({k: kept[k] for k in
+                                                       ("machine", "sizes", "dereferencing")}
+                                                      if kept else None)}
     with tempfile.TemporaryDirectory() as folder:
         port = free_port()
         base = f"http://127.0.0.1:{port}/"
@@ -100,48 +145,70 @@ def main() -> None:
         cli(store, base, "load", "--allow-invalid", *map(str, example_documents().values()))
         server = start(store, port, args.workers)
         try:
-            requests.post(base + "validate", json=example, timeout=300)  # warm both paths
-            for size in args.sizes:
-                body = json.dumps(planted_document(size)).encode()
-                times, answer = [], None
-                for _ in range(args.repeat):
-                    started = time.perf_counter()
-                    answer = requests.post(base + "validate", data=body, timeout=600).json()
-                    times.append(time.perf_counter() - started)
-                results["sizes"].append({
-                    "tracks": size, "bytes": len(body), "median_s": statistics.median(times),
-                    "runs_s": times, "errors": len(answer["errors"]),
-                    "warnings": len(answer["warnings"])})
-                print(f"{size} tracks: {statistics.median(times):.2f} s", flush=True)
+            for _ in range(2):  # start and warm each process's validation worker (twice: the
+                # connections of one round may all reach one process)
+                warm = [threading.Thread(target=post, args=(port, example_bytes,
+                                                            f"127.0.0.{3 + i}"))
+                        for i in range(2 * args.workers)]
+                for thread in warm:
+                    thread.start()
+                for thread in warm:
+                    thread.join()
             track = base + "collection/encode_example/track/encode:ENCFF625ZYB"
-            alone = latencies(track, args.requests)
-            stop, done = threading.Event(), []
+            alone = latencies(track, args.seconds)
+            stop, done, statuses = threading.Event(), [], {}
+            lock = threading.Lock()
 
-            def validate_loop() -> None:
-                session = requests.Session()
+            def validate_loop(source: str) -> None:
                 while not stop.is_set():
-                    session.post(base + "validate", json=example, timeout=300)
-                    done.append(time.perf_counter())
+                    status, retry = post(port, example_bytes, source)
+                    with lock:
+                        statuses[str(status)] = statuses.get(str(status), 0) + 1
+                        if status == 200:
+                            done.append(time.perf_counter())
+                    if retry:  # refused: wait as told, as a well-behaved client does
+                        stop.wait(float(retry))
 
-            clients = [threading.Thread(target=validate_loop) for _ in range(args.concurrent)]
+            clients = [threading.Thread(target=validate_loop, args=(f"127.0.0.{10 + i}",))
+                       for i in range(args.concurrent)]
             for client in clients:
                 client.start()
             time.sleep(2)
             started, before = time.perf_counter(), len(done)
-            loaded = latencies(track, args.requests)
+            loaded = latencies(track, args.seconds)
             elapsed, validations = time.perf_counter() - started, len(done) - before
             stop.set()
             for client in clients:
                 client.join()
             results["dereferencing"] = {
-                "requests": args.requests, "concurrent_validations": args.concurrent,
+                "seconds": args.seconds, "requests_alone": len(alone),
+                "requests_loaded": len(loaded), "concurrent_validations": args.concurrent,
                 "alone_p50_ms": percentile(alone, 0.5), "alone_p95_ms": percentile(alone, 0.95),
                 "loaded_p50_ms": percentile(loaded, 0.5),
                 "loaded_p95_ms": percentile(loaded, 0.95),
-                "validations_per_s": validations / elapsed}
+                "validations_per_s": validations / elapsed,
+                "validation_answers_by_status": dict(sorted(statuses.items()))}
+            for size in args.sizes:
+                path = Path(folder) / f"planted-{size}.json"
+                path.write_text(json.dumps(planted_document(size)), encoding="utf-8")
+                body = path.read_bytes()
+                times, answer = [], None
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    answer = requests.post(base + "validate", data=body, timeout=600).json()
+                    times.append(time.perf_counter() - started)
+                cli_times = [cli_seconds(store, path) for _ in range(args.repeat)]
+                results["sizes"].append({
+                    "tracks": size, "bytes": len(body), "median_s": statistics.median(times),
+                    "runs_s": times, "errors": len(answer["errors"]),
+                    "warnings": len(answer["warnings"]),
+                    "cli_median_s": statistics.median(cli_times), "cli_runs_s": cli_times})
+                print(f"{size} tracks: service {statistics.median(times):.2f} s, CLI "
+                      f"{statistics.median(cli_times):.2f} s", flush=True)
         finally:
             server.terminate()
             server.wait(timeout=60)
+    results["machine"]["uptime_at_end"] = uptime()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "validate-service.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "validate-service.md").write_text(render(results))
@@ -151,23 +218,45 @@ def main() -> None:
 def render(results: dict) -> str:
     machine, deref = results["machine"], results["dereferencing"]
     lines = ["# Validation service benchmark (`bench/validate_service.py`)", "",
-             f"Machine: {machine['cpus']} CPUs, Python {machine['python']}, load average at "
-             f"start {machine['load_at_start']:.2f}; `fairtracks-ld serve` with "
-             f"{results['workers']} workers (4 threads each) on loopback, its snapshot holding "
-             "the two examples. Times are the client's wall time (upload, mapping, context, "
-             "shapes, answer).", "",
-             "| tracks | body bytes | POST /validate median s | runs s | errors | warnings |",
-             "|---:|---:|---:|---|---:|---:|"]
+             f"Machine: {machine['cpus']} CPUs, Python {machine['python']}, shared with other "
+             f"work: `uptime` at start `{machine['uptime_at_start']}`, at end "
+             f"`{machine['uptime_at_end']}`. `fairtracks-ld serve` with {results['workers']} "
+             "gunicorn workers on loopback (one validation worker process each, `nice` 10), "
+             "its snapshot holding the two examples. Service times are the client's wall time "
+             "(upload, parsing, mapping, context, shapes, answer) in a warm validation worker; "
+             "CLI times are `fairtracks-ld validate FILE` against the same store, a fresh "
+             "process each run (start-up, shapes and ontologies included). Medians of "
+             f"{len(results['sizes'][0]['runs_s']) if results['sizes'] else 0} runs.", "",
+             "| tracks | body bytes | POST /validate median s | runs s | CLI median s | CLI runs s "
+             "| service ÷ CLI | errors | warnings |",
+             "|---:|---:|---:|---|---:|---|---:|---:|---:|"]
     for row in results["sizes"]:
         runs = ", ".join(f"{t:.2f}" for t in row["runs_s"])
+        cli_runs = ", ".join(f"{t:.2f}" for t in row["cli_runs_s"])
         lines.append(f"| {row['tracks']:,} | {row['bytes']:,} | {row['median_s']:.2f} | {runs} "
-                     f"| {row['errors']} | {row['warnings']} |")
-    lines += ["", f"Dereferencing a track IRI (Turtle), {deref['requests']} sequential GETs: "
+                     f"| {row['cli_median_s']:.2f} | {cli_runs} | "
+                     f"{row['median_s'] / row['cli_median_s']:.2f} | {row['errors']} | "
+                     f"{row['warnings']} |")
+    answers = ", ".join(f"{k}: {v}" for k, v in deref["validation_answers_by_status"].items())
+    lines += ["", f"Dereferencing a track IRI (Turtle), sequential GETs for {deref['seconds']:g} s "
+              f"({deref['requests_alone']} alone, {deref['requests_loaded']} loaded): "
               f"alone p50 {deref['alone_p50_ms']:.1f} ms, p95 {deref['alone_p95_ms']:.1f} ms; "
-              f"while {deref['concurrent_validations']} clients validate the v1-current example "
-              f"in a loop ({deref['validations_per_s']:.1f} validations/s): p50 "
-              f"{deref['loaded_p50_ms']:.1f} ms, p95 {deref['loaded_p95_ms']:.1f} ms.", "",
-              "Goals (issue 16): a 10k-track document in under 2 s; p95 dereferencing under "
+              f"while {deref['concurrent_validations']} clients (each its own address) validate "
+              f"the v1-current example in a loop, honouring Retry-After "
+              f"({deref['validations_per_s']:.1f} validations/s done; their answers by status: "
+              f"{answers}): p50 {deref['loaded_p50_ms']:.1f} ms, p95 "
+              f"{deref['loaded_p95_ms']:.1f} ms.", ""]
+    before = results.get("before")
+    if before:
+        old = before["dereferencing"]
+        sizes = "; ".join(f"{row['tracks']:,} tracks {row['median_s']:.2f} s"
+                          for row in before["sizes"])
+        lines += [f"Before (validation on the server's threads; load average at start "
+                  f"{before['machine']['load_at_start']:.1f}): POST /validate {sizes}; "
+                  f"dereferencing p95 {old['alone_p95_ms']:.1f} ms alone, "
+                  f"{old['loaded_p95_ms']:.1f} ms with {old['concurrent_validations']} "
+                  "concurrent validations.", ""]
+    lines += ["Goals (issue 16): a 10k-track document in under 2 s; p95 dereferencing under "
               "50 ms with 20 concurrent small validations.", ""]
     return "\n".join(lines)
 

@@ -1,7 +1,8 @@
 """Fair scheduling and the per-snapshot cache, against a real server on loopback.
 
-The server has one gunicorn worker with one query worker, one waiting place and one query per
-client, so a few slow queries fill it. Clients are told apart by their source address (any
+The server has one gunicorn worker with one query worker, one waiting place, one query per
+client and one more queued per client, so a few slow queries fill it (queueing a client's excess
+is tested in test_scheduling_queue). Clients are told apart by their source address (any
 127.0.0.x reaches the loopback server); 127.0.0.9 is a trusted proxy whose X-Forwarded-For counts.
 """
 
@@ -37,6 +38,7 @@ def server(tmp_path_factory):
     cli(store, base, "load", "--allow-invalid", *EXAMPLES)
     env = {"FAIRTRACKS_LD_ADMIN_TOKEN": TOKEN, "FAIRTRACKS_LD_QUERY_WORKERS": "1",
            "FAIRTRACKS_LD_QUERY_QUEUE": "1", "FAIRTRACKS_LD_QUERIES_PER_CLIENT": "1",
+           "FAIRTRACKS_LD_QUERY_CLIENT_QUEUE": "1",
            "FAIRTRACKS_LD_UPDATE_TIMEOUT": str(UPDATE_SECONDS)}
     with serve(store, port, "--query-timeout", str(QUERY_SECONDS), "--trusted-proxy",
                "127.0.0.9", env=env, workers=1) as url:
@@ -121,24 +123,26 @@ def test_a_full_queue_is_answered_503_at_once(server):
     assert waiting.seconds < QUERY_SECONDS + 2.0
 
 
-def test_a_client_over_its_limit_gets_429(server):
+def test_a_client_past_its_queue_gets_429(server):
     wait_until_idle(server["base"])
     slow = Background(server["base"])
-    slow.start("127.0.0.2")
+    slow.start("127.0.0.2")  # running
+    slow.start("127.0.0.2")  # queued: its client's queue holds one
     again = query(server["base"], SLOW, source="127.0.0.2")
     assert again.status == 429
     assert again.seconds < 2.0
     assert int(again.headers["Retry-After"]) >= 1
-    assert b"too many queries from 127.0.0.2" in again.body
-    # behind the trusted proxy, each forwarded client has its own limit
-    slow.start("127.0.0.9", forwarded_for="192.0.2.1")
-    proxied = query(server["base"], SLOW, source="127.0.0.9",
-                    headers={"X-Forwarded-For": "192.0.2.1"})
-    assert proxied.status == 429 and b"192.0.2.1" in proxied.body
+    assert b"too many queries from 127.0.0.2" in again.body and b"queued" in again.body
     # anyone else's X-Forwarded-For is ignored: this is still 127.0.0.2
     forged = query(server["base"], SLOW, source="127.0.0.2",
                    headers={"X-Forwarded-For": "198.51.100.7"})
     assert forged.status == 429 and b"127.0.0.2" in forged.body
+    # behind the trusted proxy, each forwarded client has its own share and queue
+    slow.start("127.0.0.9", forwarded_for="192.0.2.1")  # waiting for the query worker
+    slow.start("127.0.0.9", forwarded_for="192.0.2.1")  # queued
+    proxied = query(server["base"], SLOW, source="127.0.0.9",
+                    headers={"X-Forwarded-For": "192.0.2.1"})
+    assert proxied.status == 429 and b"192.0.2.1" in proxied.body
     slow.wait()
 
 

@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
         isolate_network=not settings.service_allow_list, waiting=settings.query_queue,
         per_client=settings.queries_per_client, niceness=settings.query_niceness,
+        client_queue=settings.query_client_queue, excess=settings.query_excess,
     )
     app.extensions["updates"] = UpdateRunner(settings.store, settings.update_timeout,
                                              isolate_network=not settings.service_allow_list)

@@ -226,11 +226,14 @@ class QueryExecutor:
     def __init__(self, reader: SnapshotReader, workers: int = 2, timeout: float = 30.0,
                  max_bytes: int = 50_000_000, flat_view: bool = True,
                  isolate_network: bool = False, waiting: int = 2,
-                 per_client: int = 2, niceness: int = 10) -> None:
+                 per_client: int = 2, niceness: int = 10, client_queue: int = 4,
+                 excess: int = 8) -> None:
         """`reader`: the server process's own snapshot reader, shared with bounded queries;
         `isolate_network`: workers run without network (when no SERVICE is allowed);
         `waiting`: queries that may wait for a worker; `per_client`: queries one client may
-        have running or waiting; `niceness`: how far workers lower their CPU priority."""
+        have running or waiting; `client_queue` and `excess`: a client's queries queued beyond
+        that, per client and in all (see admission); `niceness`: how far workers lower their
+        CPU priority."""
         self.store_path = str(reader.store_path)
         self.isolate_network = isolate_network
         self.niceness = niceness
@@ -238,7 +241,7 @@ class QueryExecutor:
         self.flat_view = flat_view
         self.timeout = timeout
         self.max_bytes = max_bytes
-        self.admission = Admission(workers, waiting, per_client, timeout)
+        self.admission = Admission(workers, waiting, per_client, timeout, client_queue, excess)
         self._context = mp.get_context("spawn")  # never fork a process holding RocksDB handles
         self._idle: queue.Queue[tuple[Any, Connection]] = queue.Queue()
         for _ in range(workers):
@@ -271,7 +274,7 @@ class QueryExecutor:
             return self._inline.answer(request)
         deadline = (arrived if arrived is not None else time.monotonic()) + self.timeout
         try:
-            with self.admission.admit(client):
+            with self.admission.admit(client, deadline):
                 return self._run(request, deadline)
         except Refused as refused:
             raise QueryError(refused.status, refused.message, refused.retry_after) from None

@@ -1,9 +1,10 @@
 """Run the server with gunicorn: several worker processes reading the published snapshot.
 
-gunicorn's threaded workers (gthread): a thread waiting for a query worker blocks only itself.
-Each process gets a thread for every query admission control can let in (running or waiting, see
-admission) plus CHEAP_THREADS more, so dereferencing, search and static pages always find a free
-thread however many heavy queries are in flight.
+gunicorn's threaded workers (gthread): a thread waiting for a query or validation worker blocks
+only itself. Each process gets a thread for every query and validation admission control can let
+in (running, waiting for a worker, or queued over a client's share; see admission) plus
+CHEAP_THREADS more, so dereferencing, search and static pages always find a free thread however
+many heavy requests are in flight.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
     if threads is None:
         os.environ.update(env)  # this process becomes gunicorn: its settings are these
         settings = Settings()
-        threads = settings.query_workers + settings.query_queue + CHEAP_THREADS
+        threads = (settings.query_workers + settings.query_queue + settings.query_excess
+                   + settings.validate_workers + settings.validate_queue
+                   + settings.validate_excess + CHEAP_THREADS)
     print(f"fairtracks-ld serving {store} at http://{host}:{port}/", flush=True)
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
             str(threads), "--bind", f"{host}:{port}",

@@ -27,6 +27,9 @@ class Settings:
     query_queue: int = field(default_factory=lambda: int(_env("QUERY_QUEUE", "2")))
     queries_per_client: int = field(
         default_factory=lambda: int(_env("QUERIES_PER_CLIENT", "2")))
+    # a client's queries beyond its share wait in its own queue (per client, and in all)
+    query_client_queue: int = field(default_factory=lambda: int(_env("QUERY_CLIENT_QUEUE", "6")))
+    query_excess: int = field(default_factory=lambda: int(_env("QUERY_EXCESS", "12")))
     trusted_proxies: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("TRUSTED_PROXIES", "").split() if s))
     query_niceness: int = field(  # query workers yield the CPU to cheap requests
@@ -60,3 +63,16 @@ class Settings:
         default_factory=lambda: int(_env("VALIDATE_MAX_MEMBERS", "1000")))
     validate_max_unpacked: int = field(
         default_factory=lambda: int(_env("VALIDATE_MAX_UNPACKED", str(256 * 1024 * 1024))))
+    # its worker processes (web/validation_pool.py), per gunicorn worker process: how many
+    # validate at once, wait for one, run or wait per client, queue per client and in all
+    validate_workers: int = field(default_factory=lambda: int(_env("VALIDATE_WORKERS", "1")))
+    validate_queue: int = field(default_factory=lambda: int(_env("VALIDATE_QUEUE", "2")))
+    validations_per_client: int = field(
+        default_factory=lambda: int(_env("VALIDATIONS_PER_CLIENT", "1")))
+    validate_client_queue: int = field(
+        default_factory=lambda: int(_env("VALIDATE_CLIENT_QUEUE", "2")))
+    validate_excess: int = field(default_factory=lambda: int(_env("VALIDATE_EXCESS", "4")))
+    # seconds from arrival, and resident bytes of a worker, past which a validation is stopped
+    validate_timeout: float = field(default_factory=lambda: float(_env("VALIDATE_TIMEOUT", "60")))
+    validate_max_memory: int = field(
+        default_factory=lambda: int(_env("VALIDATE_MAX_MEMORY", str(3 * 1024**3))))

@@ -41,11 +41,13 @@ class TooLarge(Exception):
 
 @dataclass
 class Upload:
-    """One document received: its name, and its JSON or why it could not be read."""
+    """One document received: its name, and its JSON or why it could not be read (or, as
+    read from an archive or a form, its `raw` bytes, which `parse_json` reads later)."""
 
     name: str
     document: Any = None
     error: str | None = None
+    raw: bytes | None = None
 
 
 class Budget:
@@ -88,7 +90,8 @@ def archive_kind(data: bytes) -> str | None:
 
 
 def read_archive(data: bytes, budget: Budget, prefix: str = "") -> list[Upload]:
-    """The JSON documents of a zip or tar archive, each named `prefix` + its member path."""
+    """The JSON members of a zip or tar archive, unparsed, each named `prefix` + its member
+    path."""
     kind = archive_kind(data)
     if kind is None:
         return [Upload(prefix.removesuffix("::") or "(archive)",
@@ -97,8 +100,8 @@ def read_archive(data: bytes, budget: Budget, prefix: str = "") -> list[Upload]:
     uploads = []
     try:
         for name, handle, declared in reader(data, budget):
-            uploads.append(parse_json(prefix + _member_name(name),
-                                      _read(handle, budget, declared)))
+            uploads.append(Upload(prefix + _member_name(name),
+                                  raw=_read(handle, budget, declared)))
     except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError,
             NotImplementedError, RuntimeError) as error:  # corrupt, truncated, encrypted
         uploads.append(Upload(prefix.removesuffix("::") or "(archive)",

@@ -15,25 +15,23 @@ W3C `sh:ValidationReport` instead (one per document). Documents are validated ag
 server's current snapshot, read-only, which gives the ontologies and the published collections
 that cross-document references and uniqueness are checked against; nothing sent is stored.
 Limits (settings `FAIRTRACKS_LD_VALIDATE_MAX_*`): body size, archive members and decompressed
-bytes per request; past them the answer is 413.
+bytes per request; past them the answer is 413. The validating itself (parsing, mapping, SHACL,
+the answer) runs in validation worker processes behind admission control (see validation_pool,
+validation_work): this module only reads the request within its limits and waits.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import threading
-from collections.abc import Callable
+import time
 from typing import Any
 
-import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from fairtracks_ld.mapping.prepare import MappingError, Prepared
-from fairtracks_ld.models import prepare_document
-from fairtracks_ld.validation import DocumentReport, Validator
-from fairtracks_ld.web.answers import answer, fatal, unreadable
+from fairtracks_ld.web.answers import fatal
+from fairtracks_ld.web.clients import client_of
 from fairtracks_ld.web.negotiation import choose, not_acceptable
 from fairtracks_ld.web.uploads import (
     Budget,
@@ -41,21 +39,18 @@ from fairtracks_ld.web.uploads import (
     TooLarge,
     Upload,
     archive_kind,
-    parse_json,
     read_archive,
 )
 from fairtracks_ld.web.validate_openapi import openapi
+from fairtracks_ld.web.validation_pool import ValidationPool, ValidationRefused
+from fairtracks_ld.web.validation_work import JSON, RDF, Job
 
 blueprint = Blueprint("validate", __name__, url_prefix="/validate")
-JSON = "application/json"
-RDF = {"text/turtle": ox.RdfFormat.TURTLE, "application/ld+json": ox.RdfFormat.JSON_LD}
 OFFERS = [JSON, *RDF]
-DCT_SOURCE = "http://purl.org/dc/terms/source"
+ARRIVED = "fairtracks_ld.arrived"  # request.environ key: when the request arrived (monotonic)
 DRAIN_BYTES = 64 * 1024 * 1024  # read (and drop) this much of a refused body, so the client
 # gets the 413 instead of a reset connection
 _LOCK = threading.Lock()
-_log = logging.getLogger(__name__)
-Checked = tuple[Upload, DocumentReport | None]
 
 
 def _limits() -> Limits:
@@ -66,6 +61,7 @@ def _limits() -> Limits:
 
 @blueprint.before_request
 def _cap_body() -> None:
+    request.environ[ARRIVED] = time.monotonic()  # the time limit counts from here
     request.max_content_length = _limits().body_bytes
 
 
@@ -99,97 +95,45 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=JSON)
 
 
-# ---- validating -------------------------------------------------------------------------------
+# ---- validating (in the validation workers, see validation_pool) ---------------------------
 
 
-def validator() -> Validator:
-    """One validator per opened snapshot (read-only: the primary store is never opened)."""
-    store = current_app.extensions["snapshots"].store()
+def pool() -> ValidationPool:
+    """This server process's validation workers (made on the first validation)."""
     with _LOCK:
-        cached = current_app.extensions.get("validator")
-        if cached is None or cached[0] is not store:
-            cached = current_app.extensions["validator"] = (store, Validator(store))
-    return cached[1]
+        found = current_app.extensions.get("validation_pool")
+        if found is None:
+            settings = current_app.config["SETTINGS"]
+            found = current_app.extensions["validation_pool"] = ValidationPool(
+                settings.store, workers=settings.validate_workers,
+                waiting=settings.validate_queue, per_client=settings.validations_per_client,
+                client_queue=settings.validate_client_queue, excess=settings.validate_excess,
+                timeout=settings.validate_timeout, max_memory=settings.validate_max_memory,
+                niceness=settings.query_niceness)
+    return found
 
 
-def check(uploads: list[Upload]) -> list[Checked]:
-    """Validate every readable upload against the current snapshot. The documents of one
-    request are validated together, as if published together (a local_id used in two of them
-    is reported), when they can be: one model, distinct collections; otherwise each alone."""
-    checker = validator()
-    reports: dict[int, DocumentReport] = {}
-    mapped: dict[str, list[tuple[int, Prepared, Upload]]] = {}
-    for index, upload in enumerate(uploads):
-        if upload.error is not None:
-            continue
-        try:
-            prepared = prepare_document(upload.document, checker.base)
-        except MappingError:  # the validator words it (as one finding)
-            reports[index] = _guarded(lambda u=upload: checker.document(u.document, u.name),
-                                      upload)
-            continue
-        except Exception:
-            _log.exception("mapping %s", upload.name)
-            upload.error = "the document could not be mapped (logged on the server)"
-            continue
-        mapped.setdefault(prepared.model, []).append((index, prepared, upload))
-    for group in mapped.values():
-        try:
-            together = checker.batch([(p, u.document, u.name) for _, p, u in group])
-        except ValueError:  # two versions of one collection: each alone
-            together = [_guarded(lambda p=p, u=u: checker.prepared(p, u.document, u.name), u)
-                        for _, p, u in group]
-        except Exception:
-            _log.exception("validating %d documents together", len(group))
-            together = [_guarded(lambda p=p, u=u: checker.prepared(p, u.document, u.name), u)
-                        for _, p, u in group]
-        for (index, _, _), report in zip(group, together, strict=True):
-            reports[index] = report
-    return [(upload, reports.get(index)) for index, upload in enumerate(uploads)]
-
-
-def _guarded(run: Callable[[], DocumentReport], upload: Upload) -> DocumentReport | None:
-    """A validator bug must not become a traceback for the provider."""
-    try:
-        return run()
-    except Exception:
-        _log.exception("validating %s", upload.name)
-        upload.error = "the validator failed on this document (logged on the server)"
-        return None
-
-
-def respond(checked: list[Checked], single: bool = False) -> Response:
-    """The answers in the negotiated form: the FAIRtracks validator's JSON, or SHACL reports."""
+def _validated(route: str, body: bytes = b"", uploads: list[Upload] | None = None) -> Response:
+    """Hand the request to a validation worker and send its answer back."""
+    arrived = request.environ.get(ARRIVED, time.monotonic())
     media = choose(OFFERS)
     if media is None:
         return not_acceptable(OFFERS)
-    answers = [unreadable(u) if r is None else answer(r, u.document) for u, r in checked]
-    if media == JSON:
-        response = _json(answers[0] if single else answers)
-    else:
-        unmapped = [a for (_, r), a in zip(checked, answers, strict=True)
-                    if r is None or r.report is None]
-        if unmapped:  # no RDF, so no sh:ValidationReport: say why in the JSON answer
-            return _json(unmapped[0] if single else unmapped, 422)
-        response = Response(_shacl([r for _, r in checked if r is not None], RDF[media]),
-                            mimetype=media)
-    response.headers["Vary"] = "Accept"
+    job = Job(route, media, _limits(), body, uploads)
+    client = client_of(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                       current_app.extensions["trusted_proxies"])
+    try:
+        rendered = pool().run(job, client, arrived)
+    except ValidationRefused as refused:
+        response = _json(fatal(refused.message) if route == "one" else [fatal(refused.message)],
+                         refused.status)
+        if refused.retry_after is not None:
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    response = Response(rendered.body, status=rendered.status, mimetype=rendered.media)
+    if rendered.vary:
+        response.headers["Vary"] = "Accept"
     return response
-
-
-def _shacl(reports: list[DocumentReport], fmt: ox.RdfFormat) -> bytes:
-    """The W3C reports; with several documents each report names its file (dct:source)."""
-    if len(reports) == 1:
-        return reports[0].shacl_report(fmt)
-    triples: list[ox.Triple] = []
-    for report in reports:
-        own = list(report.report.triples()) if report.report is not None else []
-        triples += own
-        if own:
-            triples.append(ox.Triple(own[0].subject, ox.NamedNode(DCT_SOURCE),
-                                     ox.Literal(report.source)))
-    prefixes = {"sh": "http://www.w3.org/ns/shacl#", "dct": "http://purl.org/dc/terms/"}
-    return ox.serialize(triples, format=fmt, prefixes=prefixes) or b""
 
 
 # ---- routes -----------------------------------------------------------------------------------
@@ -202,26 +146,12 @@ def page() -> str:
 
 @blueprint.route("", methods=["POST"])
 def validate_one() -> Response:
-    upload = parse_json("(inline0)", request.get_data())
-    if upload.error is not None:
-        return _json(fatal("There were problems processing incoming JSON (is it a valid "
-                           f"one?): {upload.error}"), 400)
-    return respond(check([upload]), single=True)
+    return _validated("one", request.get_data())
 
 
 @blueprint.route("/array", methods=["POST"])
 def validate_array() -> Response:
-    parsed = parse_json("(inline)", request.get_data())
-    if parsed.error is not None or not isinstance(parsed.document, list):
-        why = parsed.error or "the body is not a JSON array of documents"
-        return _json([fatal("There were problems processing incoming JSON array (is it a "
-                            f"valid one?): {why}")], 400)
-    budget = Budget(_limits())
-    uploads = []
-    for index, document in enumerate(parsed.document):
-        budget.member()
-        uploads.append(Upload(f"(inline{index})", document))
-    return respond(check(uploads))
+    return _validated("array", request.get_data())
 
 
 @blueprint.route("/archive", methods=["POST"])
@@ -234,7 +164,7 @@ def validate_archive() -> Response:
     uploads = read_archive(data, Budget(_limits()))
     if not uploads:
         return _json([fatal("no .json member in the archive")], 400)
-    return respond(check(uploads))
+    return _validated("uploads", uploads=uploads)
 
 
 @blueprint.route("/multipart", methods=["POST"])
@@ -250,11 +180,11 @@ def validate_multipart() -> Response:
                 uploads += read_archive(content, budget, prefix=f"{name}::")
             else:
                 budget.take(len(content))
-                uploads.append(parse_json(name, content))
+                uploads.append(Upload(name, raw=content))
     if not uploads:
         return _json([fatal("There were problems processing incoming files from form: no "
                             "file was sent (multipart/form-data, field 'file')")], 400)
-    return respond(check(uploads))
+    return _validated("uploads", uploads=uploads)
 
 
 @blueprint.route("/openapi.json")

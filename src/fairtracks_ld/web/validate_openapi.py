@@ -74,9 +74,18 @@ def _post(operation: str, summary: str, body: dict[str, Any], answer: dict[str, 
             "406": {"description": "no acceptable answer type"},
             "413": {"description": f"over a limit: body {limits.body_bytes} bytes, "
                                    f"{limits.members} archive members or files, "
-                                   f"{limits.unpacked_bytes} bytes decompressed"},
+                                   f"{limits.unpacked_bytes} bytes decompressed, or the "
+                                   "validation needed more memory than the server allows",
+                    "content": {"application/json": {"schema": answer}}},
             "422": {"description": "an RDF report was asked for a document that could not be "
                                    "read as RDF; the JSON answer says why",
+                    "content": {"application/json": {"schema": answer}}},
+            "429": {"description": "this client has too many validations running or queued; "
+                                   "retry after the Retry-After header's seconds",
+                    "content": {"application/json": {"schema": answer}}},
+            "503": {"description": "the validation queue is full (retry after the Retry-After "
+                                   "header's seconds), or the validation ran past the time "
+                                   "limit and was stopped",
                     "content": {"application/json": {"schema": answer}}},
         }}}
 

@@ -1,0 +1,149 @@
+"""The validation service runs in worker processes behind admission control, against a real
+`fairtracks-ld serve`: dereferencing answers while every validation worker is busy, a full
+validation queue is answered 503 at once, and a validation that runs away (past the memory bound)
+is stopped and answered clearly, its worker replaced.
+
+The server has one gunicorn worker with one validation worker, one waiting place, one validation
+per client plus one queued, and a memory bound between what the example needs and what a
+document of thousands of tracks needs.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from servers import EXAMPLES, cli, free_port, serve
+from test_scheduling import Reply, send
+
+from fairtracks_ld.generate import generate_documents
+from fairtracks_ld.web.uploads import Limits
+from fairtracks_ld.web.validation_pool import ValidationPool, ValidationRefused
+from fairtracks_ld.web.validation_work import Job
+
+TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
+MAX_MEMORY = 600 * 2**20  # a warm worker holds about 300 MiB; 8,000 tracks need about 750
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("validation-pool")
+    port = free_port()
+    store = folder / "store"
+    cli(store, f"http://127.0.0.1:{port}/", "load", "--allow-invalid", *EXAMPLES)
+    env = {"FAIRTRACKS_LD_VALIDATE_WORKERS": "1", "FAIRTRACKS_LD_VALIDATE_QUEUE": "1",
+           "FAIRTRACKS_LD_VALIDATIONS_PER_CLIENT": "1",
+           "FAIRTRACKS_LD_VALIDATE_CLIENT_QUEUE": "1",
+           "FAIRTRACKS_LD_VALIDATE_MAX_MEMORY": str(MAX_MEMORY),
+           "FAIRTRACKS_LD_VALIDATE_TIMEOUT": "120"}
+    with serve(store, port, env=env, workers=1) as base:
+        yield base, store
+
+
+def generated(tracks: int) -> bytes:
+    return json.dumps(next(generate_documents(tracks, seed=3, tracks_per_document=tracks)),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def _post(base: str, body: bytes, source: str) -> Reply:
+    """POST a document to /validate from the loopback address `source`."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300,
+                                      source_address=(source, 0))
+    started = time.monotonic()
+    try:
+        conn.request("POST", "/validate", body=body,
+                     headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        data = response.read()
+        return Reply(response.status, dict(response.headers), data, time.monotonic() - started)
+    finally:
+        conn.close()
+
+
+class InFlight:
+    """Validations posted from their own threads; `running()` while any has no answer."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+        self.replies: list[Reply] = []
+
+    def post(self, base: str, body: bytes, source: str) -> None:
+        thread = threading.Thread(target=lambda: self.replies.append(_post(base, body, source)))
+        thread.start()
+        self.threads.append(thread)
+
+    def running(self) -> int:
+        return sum(thread.is_alive() for thread in self.threads)
+
+    def wait(self) -> list[Reply]:
+        for thread in self.threads:
+            thread.join(timeout=300)
+        return self.replies
+
+
+@pytest.fixture(scope="module")
+def base(server) -> str:
+    return server[0]
+
+
+def test_the_example_is_validated_in_a_worker(base, examples):
+    reply = _post(base, json.dumps(examples["v1-current"]).encode(), "127.0.0.2")
+    assert reply.status == 200
+    answer: dict[str, Any] = json.loads(reply.body)
+    assert answer["validated"] is False and answer["errors"]  # its "encode: ENCFF207FGO"
+
+
+def test_dereferencing_answers_while_every_validation_worker_is_busy(base):
+    body = generated(1500)
+    flight = InFlight()
+    for source in ("127.0.0.3", "127.0.0.4"):  # one validating, one waiting for the worker
+        flight.post(base, body, source)
+    time.sleep(0.5)
+    busy = _post(base, body, "127.0.0.5")  # the queue is full: refused at once
+    assert busy.status == 503 and int(busy.headers["Retry-After"]) >= 1
+    assert "the server is busy" in json.loads(busy.body)["errors"][0]["description"]
+    answered = 0
+    while flight.running() and answered < 20:
+        track = send(base, TRACK, source="127.0.0.6", headers={"Accept": "text/turtle"})
+        assert track.status == 200 and b"ENCFF625ZYB" in track.body
+        answered += 1
+    assert flight.running(), "the validations ended before dereferencing was tried"
+    replies = flight.wait()
+    assert sorted(r.status for r in replies) == [200, 200]
+    assert all(json.loads(r.body)["file"] == "(inline0)" for r in replies)
+
+
+def test_a_runaway_validation_is_stopped_and_answered_clearly(base, examples):
+    reply = _post(base, generated(8000), "127.0.0.7")
+    assert reply.status == 413
+    description = json.loads(reply.body)["errors"][0]["description"]
+    assert "more than the 600 MiB of memory" in description and "was stopped" in description
+    again = _post(base, json.dumps(examples["v1-current"]).encode(), "127.0.0.7")
+    assert again.status == 200  # a fresh worker took over
+    assert requests.get(base + TRACK, headers={"Accept": "text/turtle"},
+                        timeout=30).status_code == 200
+
+
+def test_a_validation_past_its_time_limit_is_stopped(server):
+    """The pool on its own, with a time limit shorter than a fresh worker's warm-up plus a
+    2,000-track document: the worker is killed, the answer says why."""
+    pool = ValidationPool(server[1], timeout=3)
+    try:
+        job = Job("one", "application/json", Limits(), generated(2000))
+        with pytest.raises(ValidationRefused) as stopped:
+            pool.run(job, "127.0.0.8", time.monotonic())
+        assert stopped.value.status == 503
+        assert "longer than the server's limit of 3 s" in stopped.value.message
+        assert "was stopped" in stopped.value.message
+        (replacement, _), = list(pool._idle.queue)
+        assert replacement.is_alive()  # a fresh worker took the killed one's place
+    finally:
+        pool.close()
