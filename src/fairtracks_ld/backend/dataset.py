@@ -1,0 +1,189 @@
+"""The backend contract, in one place: what the remote store holds and what the server reads.
+
+The remote store holds the graphs of a local store, named as they are there (`fairtracks-ld dump`
+N-Quads loaded as they are, or `fairtracks-ld publish --to`): one graph per document version and
+its inferred companion, the catalog graph, ontology graphs, the closure graph and validation
+reports. The server reads it through the same `TrackStore` methods as a local snapshot, so the
+catalog decides what is current exactly as it does locally: the current view is
+`TrackStore.default_graphs()` (current versions, their inferred graphs, ontologies, closure), sent
+as `default-graph-uri`s. The engine's own default graph (Virtuoso: the union of all graphs) is
+never relied on; a future layout that keeps the view in one graph changes `default_graphs()` and
+nothing here.
+
+`RemoteOx` answers the few pyoxigraph `Store` reads the web layer uses (`query`,
+`quads_for_pattern`, `contains_named_graph`) with SPARQL over HTTP, and `BackendReader` plays the
+snapshot reader: it polls a cheap catalog query and opens a new `RemoteStore` when the published
+catalog changes, so per-snapshot caches, ETags and the facet index follow the backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from fairtracks_ld.backend.endpoint import BackendError, Endpoint
+from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
+from fairtracks_ld.sparql.tokens import WORD, LexError, tokenize
+from fairtracks_ld.store import TrackStore
+
+EMPTY_GRAPH = "urn:fairtracks-ld:no-graph"  # names the empty default graph Oxigraph would give
+RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+MAX_CELLS = 100_000
+FORMS = ("select", "ask", "construct", "describe")
+STAMP_QUERY = """
+SELECT ?g ?at ?m WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
+  { ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g }
+  UNION { ?g a <https://w3id.org/fairtracks-ld/vocab#OntologyGraph> ;
+             <http://www.w3.org/ns/prov#generatedAtTime> ?at }
+  UNION { ?c <http://purl.org/dc/terms/modified> ?m } } }"""
+
+
+def query_form(text: str) -> str:
+    """select, ask, construct or describe: the first such keyword (select when unreadable)."""
+    try:
+        tokens = tokenize(text)
+    except LexError:
+        return "select"
+    return next((t.keyword for t in tokens if t.kind == WORD and t.keyword in FORMS), "select")
+
+
+def prologue(prefixes: Mapping[str, str] | None, base_iri: str | None = None) -> str:
+    """Declarations sent before a query, as pyoxigraph's `prefixes=` and `base_iri=` apply."""
+    lines = [f"BASE <{base_iri}>"] if base_iri else []
+    lines += [f"PREFIX {name}: <{iri}>" for name, iri in (prefixes or {}).items()]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def graph_iris(graphs: Iterable[ox.NamedNode | ox.DefaultGraph]) -> list[str]:
+    """Graph IRIs for `default-graph-uri` (a local store's own default graph has no remote
+    counterpart: an empty list becomes a graph that holds nothing, never the engine's union)."""
+    iris = [g.value for g in graphs if isinstance(g, ox.NamedNode)]
+    return iris or [EMPTY_GRAPH]
+
+
+def _values(substitutions: Mapping[ox.Variable, ox.NamedNode | ox.Literal]) -> str:
+    """pyoxigraph's `substitutions=` as a trailing VALUES block (a join on the bound values)."""
+    names = " ".join(str(v) for v in substitutions)
+    row = " ".join(str(t) for t in substitutions.values())
+    return f"\nVALUES ({names}) {{ ({row}) }}"
+
+
+class RemoteOx:
+    """The read side of a pyoxigraph Store, answered by an external endpoint."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self._cells: dict[ox.BlankNode, set[ox.Quad]] = {}  # list cells met so far
+
+    def query(self, sparql: str, *, default_graph=None, named_graphs=None, prefixes=None,
+              use_default_graph_as_union: bool = False, substitutions=None, base_iri=None):
+        text = prologue(prefixes, base_iri) + sparql + (
+            _values(substitutions) if substitutions else "")
+        default = None if default_graph is None or use_default_graph_as_union else (
+            graph_iris(default_graph if isinstance(default_graph, list) else [default_graph]))
+        named = [g.value for g in named_graphs] if named_graphs is not None else None
+        if query_form(sparql) in ("construct", "describe"):
+            return self.endpoint.triples(text, default, named)
+        return self.endpoint.solutions(text, default, named)
+
+    def quads_for_pattern(self, subject=None, predicate=None, obj=None,
+                          graph_name=None) -> list[ox.Quad]:
+        """Quads matching a pattern in the named graphs (the remote store has no separate
+        default graph). Blank nodes cannot be asked for by label: the lists an IRI's triples
+        point to are fetched with them and kept, so the describer can walk them next."""
+        if isinstance(subject, ox.BlankNode) and predicate is None and obj is None:
+            return [q for q in self._cells.get(subject, ())
+                    if graph_name is None or q.graph_name == graph_name]
+        if isinstance(graph_name, ox.DefaultGraph) or isinstance(subject, ox.BlankNode) or \
+                isinstance(obj, ox.BlankNode):
+            return []
+        if isinstance(subject, ox.NamedNode) and predicate is None and obj is None:
+            return self._with_lists(subject, graph_name)
+        terms = {"s": subject, "p": predicate, "o": obj, "g": graph_name}
+        shown = {name: str(term) if term is not None else f"?{name}"
+                 for name, term in terms.items()}
+        rows = self.endpoint.solutions(
+            f"SELECT * WHERE {{ GRAPH {shown['g']} {{ {shown['s']} {shown['p']} {shown['o']} "
+            "} }")
+        return [ox.Quad(row["s"] if subject is None else subject,
+                        row["p"] if predicate is None else predicate,
+                        row["o"] if obj is None else obj,
+                        row["g"] if graph_name is None else graph_name) for row in rows]
+
+    def _with_lists(self, subject: ox.NamedNode, graph_name) -> list[ox.Quad]:
+        graph = str(graph_name) if graph_name is not None else "?g"
+        rows = self.endpoint.solutions(
+            f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH {graph} {{ {{ {subject} ?p ?o BIND({subject} "
+            f"AS ?s) }} UNION {{ {subject} ?link ?list FILTER(isBlank(?list)) ?list "
+            f"<{RDF_REST}>* ?s . ?s ?p ?o }} }} }}")
+        own: list[ox.Quad] = []
+        for row in rows:
+            quad = ox.Quad(row["s"], row["p"], row["o"],
+                           row["g"] if graph_name is None else graph_name)
+            if quad.subject == subject:
+                own.append(quad)
+            else:
+                if len(self._cells) > MAX_CELLS:
+                    self._cells.clear()
+                self._cells.setdefault(quad.subject, set()).add(quad)
+        return own
+
+    def contains_named_graph(self, graph: ox.NamedNode) -> bool:
+        return bool(self.endpoint.solutions(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}"))
+
+
+class RemoteStore(TrackStore):
+    """A read-only TrackStore whose quads live in the backend; `path` names the catalog state
+    it was opened for (`backend/<stamp>`), which is what per-snapshot caches key on."""
+
+    def __init__(self, endpoint: Endpoint, stamp: str, base: str | None = None) -> None:
+        self.ox = RemoteOx(endpoint)  # type: ignore[assignment]
+        self.path = Path("backend") / stamp
+        self.read_only = True
+        self.base = self._stored_base() or (normalise_base(base) if base else
+                                            default_base_iri())
+        self.catalog = f"{self.base}graph/catalog"
+
+
+class BackendReader:
+    """The SnapshotReader of a server with a backend: the backend's catalog, re-read at most
+    every `poll` seconds; a new `RemoteStore` when what it publishes changed."""
+
+    def __init__(self, endpoint: Endpoint, base: str | None = None, poll: float = 2.0) -> None:
+        self.endpoint = endpoint
+        self.base = base
+        self.poll = poll
+        self.store_path = Path("backend")
+        self._store: RemoteStore | None = None
+        self._stamp = ""
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def stamp(self) -> str:
+        """A digest of the catalog's current versions, ontologies and modification time."""
+        rows = self.endpoint.solutions(STAMP_QUERY)
+        seen = sorted("|".join(str(row[v]) for v in ("g", "at", "m")) for row in rows)
+        return hashlib.sha1("\n".join(seen).encode()).hexdigest()[:16]
+
+    def store(self) -> RemoteStore:
+        now = time.monotonic()
+        if self._store is not None and now - self._checked < self.poll:
+            return self._store
+        with self._lock:
+            if self._store is None or time.monotonic() - self._checked >= self.poll:
+                try:
+                    stamp = self.stamp()
+                except BackendError:
+                    if self._store is None:
+                        raise
+                    stamp = self._stamp  # the backend is failing: the queries will say so
+                if self._store is None or stamp != self._stamp:
+                    self._store = RemoteStore(self.endpoint, stamp, self.base)
+                    self._stamp = stamp
+                self._checked = time.monotonic()
+            return self._store
