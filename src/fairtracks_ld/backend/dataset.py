@@ -10,6 +10,13 @@ as `default-graph-uri`s. The engine's own default graph (Virtuoso: the union of 
 never relied on; a future layout that keeps the view in one graph changes `default_graphs()` and
 nothing here.
 
+A dataset named with `default-graph-uri` has, by the SPARQL protocol, no named graphs unless
+`named-graph-uri`s are sent too (Oxigraph holds to this, Virtuoso does not), while the embedded
+server's queries see every graph in GRAPH patterns. So a query that reads named graphs (GRAPH)
+is sent with the graphs the catalog knows as `named-graph-uri`s: every IRI it mentions (document
+versions, their validation reports, ontologies, the closure, itself) and each version's inferred
+graph (`catalog_graphs`).
+
 `RemoteOx` answers the few pyoxigraph `Store` reads the web layer uses (`query`,
 `quads_for_pattern`, `contains_named_graph`) with SPARQL over HTTP, and `BackendReader` plays the
 snapshot reader: it polls a cheap catalog query and opens a new `RemoteStore` when the published
@@ -28,13 +35,19 @@ import pyoxigraph as ox
 
 from fairtracks_ld.backend.endpoint import BackendError, Endpoint
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
+from fairtracks_ld.reasoning import inferred_graph
 from fairtracks_ld.sparql.tokens import WORD, LexError, tokenize
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.web.query_text import names_graphs
 
 EMPTY_GRAPH = "urn:fairtracks-ld:no-graph"  # names the empty default graph Oxigraph would give
 RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
 MAX_CELLS = 100_000
 FORMS = ("select", "ask", "construct", "describe")
+CATALOG_GRAPHS = """
+SELECT DISTINCT ?g ?v WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
+  { ?g ?p ?o } UNION { ?s ?p ?g FILTER(isIRI(?g)) }
+  OPTIONAL { ?g a <https://w3id.org/fairtracks-ld/vocab#DocumentVersion> BIND(?g AS ?v) } } }"""
 STAMP_QUERY = """
 SELECT ?g ?at ?m WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
   { ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g }
@@ -79,6 +92,7 @@ class RemoteOx:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._cells: dict[ox.BlankNode, set[ox.Quad]] = {}  # list cells met so far
+        self._catalog_graphs: list[str] | None = None
 
     def query(self, sparql: str, *, default_graph=None, named_graphs=None, prefixes=None,
               use_default_graph_as_union: bool = False, substitutions=None, base_iri=None):
@@ -87,6 +101,8 @@ class RemoteOx:
         default = None if default_graph is None or use_default_graph_as_union else (
             graph_iris(default_graph if isinstance(default_graph, list) else [default_graph]))
         named = [g.value for g in named_graphs] if named_graphs is not None else None
+        if default is not None and named is None and names_graphs(sparql):
+            named = self.catalog_graphs()
         if query_form(sparql) in ("construct", "describe"):
             return self.endpoint.triples(text, default, named)
         return self.endpoint.solutions(text, default, named)
@@ -115,12 +131,22 @@ class RemoteOx:
                         row["o"] if obj is None else obj,
                         row["g"] if graph_name is None else graph_name) for row in rows]
 
+    def catalog_graphs(self) -> list[str]:
+        """Every graph the catalog knows (see the module's docstring), read once per store."""
+        if self._catalog_graphs is None:
+            rows = self.endpoint.solutions(CATALOG_GRAPHS)
+            graphs = {row["g"].value for row in rows}
+            graphs |= {inferred_graph(row["v"].value) for row in rows if row["v"] is not None}
+            self._catalog_graphs = sorted(graphs)
+        return self._catalog_graphs
+
     def _with_lists(self, subject: ox.NamedNode, graph_name) -> list[ox.Quad]:
         graph = str(graph_name) if graph_name is not None else "?g"
         rows = self.endpoint.solutions(
             f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH {graph} {{ {{ {subject} ?p ?o BIND({subject} "
-            f"AS ?s) }} UNION {{ {subject} ?link ?list FILTER(isBlank(?list)) ?list "
-            f"<{RDF_REST}>* ?s . ?s ?p ?o }} }} }}")
+            f"AS ?s) }} UNION {{ {subject} ?link ?s FILTER(isBlank(?s)) ?s ?p ?o }} "
+            f"UNION {{ {subject} ?link ?list FILTER(isBlank(?list)) ?list <{RDF_REST}>+ ?s . "
+            "?s ?p ?o } } }")  # rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step
         own: list[ox.Quad] = []
         for row in rows:
             quad = ox.Quad(row["s"], row["p"], row["o"],

@@ -16,8 +16,8 @@ import pyoxigraph as ox
 import requests
 from requests.adapters import HTTPAdapter
 
-# XML: Virtuoso's JSON writes stored booleans as 1/0, its XML as true/false
-SELECT_TYPE = "application/sparql-results+xml"
+# JSON: pyoxigraph's XML results reader trims spaces around literals
+SELECT_TYPE = "application/sparql-results+json"
 GRAPH_TYPE = "application/n-triples"
 RESULT_PARSERS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -37,6 +37,9 @@ GRAPH_PARSERS = {
 VIRTUOSO_ASK = ox.Variable("__ASK_RETVAL")  # Virtuoso 7 answers ASK as a one-cell table
 # Virtuoso labels blank nodes `nodeID://b123`, which is no blank node label: `b123` is
 VIRTUOSO_BNODE = re.compile(rb'(?<=<bnode>)nodeID://|(?<="bnode", "value": ")nodeID://')
+# and its JSON writes xsd:boolean values as 1 and 0, which are no booleans
+VIRTUOSO_BOOLEAN = re.compile(
+    rb'(?<="datatype": "http://www.w3.org/2001/XMLSchema#boolean", "value": ")([01])"')
 
 
 class BackendError(Exception):
@@ -124,6 +127,8 @@ def parse_results(media: str, body: bytes) -> ox.QuerySolutions | ox.QueryBoolea
                                 "not SPARQL results")
     if b"nodeID://" in body:
         body = VIRTUOSO_BNODE.sub(b"", body)
+    if b'#boolean", "value": "' in body:
+        body = VIRTUOSO_BOOLEAN.sub(lambda m: b'true"' if m[1] == b"1" else b'false"', body)
     try:
         parsed = ox.parse_query_results(body, format=fmt)
     except SyntaxError as failure:

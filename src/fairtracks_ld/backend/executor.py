@@ -27,7 +27,7 @@ from fairtracks_ld.web.executor import (
     QueryError,
     QueryRequest,
 )
-from fairtracks_ld.web.query_text import declares_dataset, describes_constants
+from fairtracks_ld.web.query_text import declares_dataset, describes_constants, names_graphs
 from fairtracks_ld.web.view import default_graphs
 
 
@@ -83,6 +83,8 @@ class BackendExecutor:
         default = request.default_graphs
         if default is None and not (named is None and declares_dataset(request.query)):
             default = graph_iris(default_graphs(self.reader.store()))
+        if named is None and default is not None and names_graphs(request.query):
+            named = self.reader.store().ox.catalog_graphs()  # GRAPH sees every graph
         if request.substitutions:
             raise QueryError(400, "bound parameters are not forwarded to a backend")
         graph_form = query_form(request.query) in ("construct", "describe")
