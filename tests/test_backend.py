@@ -5,6 +5,7 @@ server of that same store; Virtuoso's extensions refused before they reach it.""
 from __future__ import annotations
 
 import copy
+import gzip
 import http.server
 import re
 import shutil
@@ -93,15 +94,23 @@ def oxigraph_endpoint(published) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module", params=["virtuoso", "oxigraph"])
-def backend(request, published) -> Iterator[str]:
-    """`serve --backend` on Virtuoso, then on `oxigraph serve`; yields the server's URL."""
-    if request.param == "virtuoso":
-        endpoint = request.getfixturevalue("virtuoso_endpoint").sparql_url
-    else:
-        endpoint = request.getfixturevalue("oxigraph_endpoint")
-    with serve(published / "no-store", free_port(), "--backend", endpoint) as url:
+@pytest.fixture(scope="module")
+def virtuoso_backend(published, virtuoso_endpoint) -> Iterator[str]:
+    with serve(published / "no-store", free_port(), "--backend",
+               virtuoso_endpoint.sparql_url) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def oxigraph_backend(published, oxigraph_endpoint) -> Iterator[str]:
+    with serve(published / "no-store", free_port(), "--backend", oxigraph_endpoint) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["virtuoso", "oxigraph"])
+def backend(request) -> str:
+    """`serve --backend` on Virtuoso, then on `oxigraph serve`: the server's URL."""
+    return request.getfixturevalue(f"{request.param}_backend")
 
 
 def _get(url: str, accept: str) -> requests.Response:
@@ -162,6 +171,18 @@ def test_sparql_answers_as_the_embedded_endpoint(backend, embedded, query):
         assert here.status_code == there.status_code == 200, here.text
         assert here.headers["Content-Type"] == there.headers["Content-Type"]
         assert here.content == there.content
+
+
+def test_dumps_hold_the_catalogued_graphs_as_the_embedded_server(backend, embedded):
+    """The full dump is every graph the catalog knows, never the engine's own graphs."""
+    dumps = []
+    for url in (backend, embedded):
+        answer = _get(url + "dumps/all.nq.gz", "*/*")
+        dataset = ox.Dataset(ox.parse(gzip.decompress(answer.content),
+                                      format=ox.RdfFormat.N_QUADS))
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+        dumps.append({str(quad) for quad in dataset})
+    assert dumps[0] == dumps[1] and len(dumps[0]) > 500
 
 
 def test_construct_answers_as_the_embedded_endpoint(backend, embedded):
@@ -236,34 +257,33 @@ BYPASSES = [
 
 
 @pytest.mark.parametrize("index", range(len(BYPASSES)))
-def test_sponger_requests_never_reach_virtuoso(published, virtuoso_endpoint, recorder, index):
+def test_sponger_requests_never_reach_virtuoso(virtuoso_endpoint, virtuoso_backend, recorder,
+                                              index):
     """Sent to Virtuoso itself, DEFINE get:soft fetches from the recorder; through
     `serve --backend` every spelling is refused with a 400 and nothing is fetched."""
     url, seen = recorder
-    with serve(published / "no-store", free_port(), "--backend",
-               virtuoso_endpoint.sparql_url) as server:
-        query = BYPASSES[index].format(url=url, name=f"refused{index}")
-        answer = requests.post(server + "sparql", data={"query": query}, timeout=60)
-        assert answer.status_code == 400, answer.text
-        assert f"/refused{index}.ttl" not in seen
-        if index == 0:  # the same query straight to Virtuoso does fetch: the test can fail
-            direct = SPONGE.format(url=url, name="direct")
-            requests.post(virtuoso_endpoint.sparql_url, data={"query": direct}, timeout=60)
-            assert "/direct.ttl" in seen
+    query = BYPASSES[index].format(url=url, name=f"refused{index}")
+    answer = requests.post(virtuoso_backend + "sparql", data={"query": query}, timeout=60)
+    assert answer.status_code == 400, answer.text
+    assert f"/refused{index}.ttl" not in seen
+    if index == 0:  # the same query straight to Virtuoso does fetch: the test can fail
+        direct = SPONGE.format(url=url, name="direct")
+        requests.post(virtuoso_endpoint.sparql_url, data={"query": direct}, timeout=60)
+        assert "/direct.ttl" in seen
 
 
-def test_allowed_query_reaches_virtuoso_and_bif_call_does_not(published, virtuoso_endpoint):
+def test_allowed_query_reaches_virtuoso_and_bif_call_does_not(virtuoso_endpoint,
+                                                              virtuoso_backend):
     bif = 'SELECT (bif:sprintf("%d", 42) AS ?x) WHERE {}'
     direct = requests.post(virtuoso_endpoint.sparql_url, data={"query": bif},
                            headers={"Accept": "text/csv"}, timeout=60)
     assert direct.ok and "42" in direct.text  # Virtuoso would run it
-    with serve(published / "no-store", free_port(), "--backend",
-               virtuoso_endpoint.sparql_url) as server:
-        refused = requests.post(server + "sparql", data={"query": bif}, timeout=60)
-        assert refused.status_code == 400 and "bif:sprintf" in refused.text
-        allowed = requests.post(server + "sparql", headers={"Accept": "text/csv"}, timeout=60,
-                                data={"query": 'SELECT ?x WHERE { BIND(CONCAT("4", "2") AS ?x) }'})
-        assert allowed.ok and allowed.text.split() == ["x", "42"]
+    refused = requests.post(virtuoso_backend + "sparql", data={"query": bif}, timeout=60)
+    assert refused.status_code == 400 and "bif:sprintf" in refused.text
+    allowed = requests.post(virtuoso_backend + "sparql", headers={"Accept": "text/csv"},
+                            data={"query": 'SELECT ?x WHERE { BIND(CONCAT("4", "2") AS ?x) }'},
+                            timeout=60)
+    assert allowed.ok and allowed.text.split() == ["x", "42"]
 
 
 @pytest.mark.parametrize("query", [

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -47,7 +47,7 @@ FORMS = ("select", "ask", "construct", "describe")
 CATALOG_GRAPHS = """
 SELECT DISTINCT ?g ?v WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
   { ?g ?p ?o } UNION { ?s ?p ?g FILTER(isIRI(?g)) }
-  OPTIONAL { ?g a <https://w3id.org/fairtracks-ld/vocab#DocumentVersion> BIND(?g AS ?v) } } }"""
+  UNION { ?v a <https://w3id.org/fairtracks-ld/vocab#DocumentVersion> } } }"""
 STAMP_QUERY = """
 SELECT ?g ?at ?m WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
   { ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g }
@@ -108,7 +108,7 @@ class RemoteOx:
         return self.endpoint.solutions(text, default, named)
 
     def quads_for_pattern(self, subject=None, predicate=None, obj=None,
-                          graph_name=None) -> list[ox.Quad]:
+                          graph_name=None) -> Iterable[ox.Quad]:
         """Quads matching a pattern in the named graphs (the remote store has no separate
         default graph). Blank nodes cannot be asked for by label: the lists an IRI's triples
         point to are fetched with them and kept, so the describer can walk them next."""
@@ -120,6 +120,9 @@ class RemoteOx:
             return []
         if isinstance(subject, ox.NamedNode) and predicate is None and obj is None:
             return self._with_lists(subject, graph_name)
+        if subject is None and predicate is None and obj is None and graph_name is None:
+            return self._catalogued_quads()  # a full dump: the catalog's graphs, not the
+            # engine's own (Virtuoso keeps system graphs)
         terms = {"s": subject, "p": predicate, "o": obj, "g": graph_name}
         shown = {name: str(term) if term is not None else f"?{name}"
                  for name, term in terms.items()}
@@ -131,11 +134,15 @@ class RemoteOx:
                         row["o"] if obj is None else obj,
                         row["g"] if graph_name is None else graph_name) for row in rows]
 
+    def _catalogued_quads(self) -> Iterator[ox.Quad]:
+        for graph in self.catalog_graphs():
+            yield from self.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+
     def catalog_graphs(self) -> list[str]:
         """Every graph the catalog knows (see the module's docstring), read once per store."""
         if self._catalog_graphs is None:
-            rows = self.endpoint.solutions(CATALOG_GRAPHS)
-            graphs = {row["g"].value for row in rows}
+            rows = list(self.endpoint.solutions(CATALOG_GRAPHS))
+            graphs = {row["g"].value for row in rows if row["g"] is not None}
             graphs |= {inferred_graph(row["v"].value) for row in rows if row["v"] is not None}
             self._catalog_graphs = sorted(graphs)
         return self._catalog_graphs
