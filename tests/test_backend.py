@@ -30,6 +30,7 @@ from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
 BASE = "https://tracks.example.org/"
 TRACK = "collection/encode_example/track/encode:ENCFF447OHZ"
 COLLECTION = "collection/encode_example"
+FRACTION_ZEROS = re.compile(r"(T\d\d:\d\d:\d\d\.\d*?)0+(Z|[+-]\d\d:\d\d)")
 QUERIES = [
     "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
     "SELECT ?t ?l WHERE { ?t a ft:Track ; ft:label_short ?l } ORDER BY ?t",
@@ -119,18 +120,25 @@ def _get(url: str, accept: str) -> requests.Response:
     return answer
 
 
+def same_times(text: str) -> str:
+    """Times with trailing zeros of their fractional seconds dropped: Virtuoso stores an
+    xsd:dateTime as a value and writes `03:29:33.05864Z` for `03:29:33.058640Z`."""
+    return FRACTION_ZEROS.sub(r"\1\2", text)
+
+
 def canonical(ntriples: bytes) -> set[str]:
     """An RDF graph's triples, blank nodes canonicalised, as N-Triples lines."""
     dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object)
                          for t in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
     dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
-    return {str(q.triple) for q in dataset}
+    return {same_times(str(q.triple)) for q in dataset}
 
 
 def neutral(text: str, url: str) -> str:
     """A page with the server's own address (also percent-encoded) taken out."""
     port = url.rstrip("/").rsplit(":", 1)[1]
-    return text.replace(url, "/").replace(f"%3A{port}", "%3APORT").replace(f":{port}", ":PORT")
+    text = same_times(text).replace(url, "/")
+    return text.replace(f"%3A{port}", "%3APORT").replace(f":{port}", ":PORT")
 
 
 def page_lines(html: str, url: str) -> list[str]:
@@ -181,7 +189,7 @@ def test_dumps_hold_the_catalogued_graphs_as_the_embedded_server(backend, embedd
         dataset = ox.Dataset(ox.parse(gzip.decompress(answer.content),
                                       format=ox.RdfFormat.N_QUADS))
         dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
-        dumps.append({str(quad) for quad in dataset})
+        dumps.append({same_times(str(quad)) for quad in dataset})
     assert dumps[0] == dumps[1] and len(dumps[0]) > 500
 
 

@@ -26,8 +26,10 @@ catalog changes, so per-snapshot caches, ETags and the facet index follow the ba
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -42,7 +44,21 @@ from fairtracks_ld.web.query_text import names_graphs
 
 EMPTY_GRAPH = "urn:fairtracks-ld:no-graph"  # names the empty default graph Oxigraph would give
 RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
-MAX_CELLS = 100_000
+MAX_NODES = 100_000  # described nodes kept per store
+MAX_ANSWERS = 20_000  # pattern answers kept per store (labels, incoming links, ...)
+# A node's quads with its nested nodes' (`{iri}#…`, in any graph) and the lists hanging from
+# either (rdf:rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step)
+DESCRIBE_QUERY = """SELECT DISTINCT ?s ?p ?o ?g WHERE {{
+  {{ GRAPH ?g {{ {s} ?p ?o }} BIND({s} AS ?s) }}
+  UNION {{ GRAPH ?h {{ {s} ?l ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
+          GRAPH ?g {{ ?s ?p ?o }} }}
+  UNION {{ GRAPH ?g {{ {s} ?l ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
+  UNION {{ GRAPH ?g {{ {s} ?l ?list FILTER(isBlank(?list)) ?list {rest}+ ?s . ?s ?p ?o }} }}
+  UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
+                      ?n ?m ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
+  UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
+                      ?n ?m ?list FILTER(isBlank(?list)) ?list {rest}+ ?s . ?s ?p ?o }} }}
+}}"""
 FORMS = ("select", "ask", "construct", "describe")
 CATALOG_GRAPHS = """
 SELECT DISTINCT ?g ?v WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
@@ -91,7 +107,8 @@ class RemoteOx:
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        self._cells: dict[ox.BlankNode, set[ox.Quad]] = {}  # list cells met so far
+        self._nodes: dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]] = {}  # see _describe
+        self._answers: OrderedDict[tuple, list[ox.Quad]] = OrderedDict()
         self._catalog_graphs: list[str] | None = None
 
     def query(self, sparql: str, *, default_graph=None, named_graphs=None, prefixes=None,
@@ -110,19 +127,34 @@ class RemoteOx:
     def quads_for_pattern(self, subject=None, predicate=None, obj=None,
                           graph_name=None) -> Iterable[ox.Quad]:
         """Quads matching a pattern in the named graphs (the remote store has no separate
-        default graph). Blank nodes cannot be asked for by label: the lists an IRI's triples
-        point to are fetched with them and kept, so the describer can walk them next."""
-        if isinstance(subject, ox.BlankNode) and predicate is None and obj is None:
-            return [q for q in self._cells.get(subject, ())
-                    if graph_name is None or q.graph_name == graph_name]
-        if isinstance(graph_name, ox.DefaultGraph) or isinstance(subject, ox.BlankNode) or \
-                isinstance(obj, ox.BlankNode):
+        default graph). A store's answers never change (a new catalog state opens a new store),
+        so they are kept (a bounded number). Blank nodes cannot be asked for by label: an IRI's
+        quads come with those of its nested nodes (`{iri}#…`) and lists (see `_describe`), kept
+        for the describer to walk next."""
+        if isinstance(graph_name, ox.DefaultGraph):
             return []
-        if isinstance(subject, ox.NamedNode) and predicate is None and obj is None:
-            return self._with_lists(subject, graph_name)
+        if predicate is None and obj is None and subject in self._nodes:
+            return [q for q in self._nodes[subject]
+                    if graph_name is None or q.graph_name == graph_name]
+        if isinstance(subject, ox.BlankNode) or isinstance(obj, ox.BlankNode):
+            return []
+        if isinstance(subject, ox.NamedNode) and predicate is None and obj is None and \
+                graph_name is None:
+            return self._describe(subject)
         if subject is None and predicate is None and obj is None and graph_name is None:
             return self._catalogued_quads()  # a full dump: the catalog's graphs, not the
             # engine's own (Virtuoso keeps system graphs)
+        key = (subject, predicate, obj, graph_name)
+        found = self._answers.get(key)
+        if found is None:
+            found = self._answers[key] = self._pattern(subject, predicate, obj, graph_name)
+            if len(self._answers) > MAX_ANSWERS:
+                self._answers.popitem(last=False)
+        else:
+            self._answers.move_to_end(key)
+        return found
+
+    def _pattern(self, subject, predicate, obj, graph_name) -> list[ox.Quad]:
         terms = {"s": subject, "p": predicate, "o": obj, "g": graph_name}
         shown = {name: str(term) if term is not None else f"?{name}"
                  for name, term in terms.items()}
@@ -147,24 +179,20 @@ class RemoteOx:
             self._catalog_graphs = sorted(graphs)
         return self._catalog_graphs
 
-    def _with_lists(self, subject: ox.NamedNode, graph_name) -> list[ox.Quad]:
-        graph = str(graph_name) if graph_name is not None else "?g"
-        rows = self.endpoint.solutions(
-            f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH {graph} {{ {{ {subject} ?p ?o BIND({subject} "
-            f"AS ?s) }} UNION {{ {subject} ?link ?s FILTER(isBlank(?s)) ?s ?p ?o }} "
-            f"UNION {{ {subject} ?link ?list FILTER(isBlank(?list)) ?list <{RDF_REST}>+ ?s . "
-            "?s ?p ?o } } }")  # rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step
-        own: list[ox.Quad] = []
+    def _describe(self, subject: ox.NamedNode) -> list[ox.Quad]:
+        """The subject's quads, in one query with those of its nested nodes and their lists
+        (which are kept in `_nodes`)."""
+        rows = self.endpoint.solutions(DESCRIBE_QUERY.format(
+            s=subject, nested=json.dumps(subject.value + "#"), rest=f"<{RDF_REST}>"))
+        found: dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]] = {subject: set()}
         for row in rows:
-            quad = ox.Quad(row["s"], row["p"], row["o"],
-                           row["g"] if graph_name is None else graph_name)
-            if quad.subject == subject:
-                own.append(quad)
-            else:
-                if len(self._cells) > MAX_CELLS:
-                    self._cells.clear()
-                self._cells.setdefault(quad.subject, set()).add(quad)
-        return own
+            found.setdefault(row["s"], set()).add(ox.Quad(row["s"], row["p"], row["o"],
+                                                         row["g"]))
+        if len(self._nodes) > MAX_NODES:
+            self._nodes.clear()
+        for node, quads in found.items():
+            self._nodes[node] = list(quads)
+        return self._nodes[subject]
 
     def contains_named_graph(self, graph: ox.NamedNode) -> bool:
         return bool(self.endpoint.solutions(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}"))
