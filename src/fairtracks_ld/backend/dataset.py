@@ -45,7 +45,7 @@ from fairtracks_ld.web.query_text import names_graphs
 EMPTY_GRAPH = "urn:fairtracks-ld:no-graph"  # names the empty default graph Oxigraph would give
 RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
 MAX_NODES = 100_000  # described nodes kept per store
-MAX_ANSWERS = 20_000  # pattern answers kept per store (labels, incoming links, ...)
+MAX_ANSWERS = 50_000  # pattern answers kept per store (labels, incoming links, ...)
 # A node's quads with its nested nodes' (`{iri}#…`, in any graph) and the lists hanging from
 # either (rdf:rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step)
 DESCRIBE_QUERY = """SELECT DISTINCT ?s ?p ?o ?g WHERE {{
@@ -102,6 +102,11 @@ def _values(substitutions: Mapping[ox.Variable, ox.NamedNode | ox.Literal]) -> s
     return f"\nVALUES ({names}) {{ ({row}) }}"
 
 
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 class RemoteOx:
     """The read side of a pyoxigraph Store, answered by an external endpoint."""
 
@@ -147,12 +152,56 @@ class RemoteOx:
         key = (subject, predicate, obj, graph_name)
         found = self._answers.get(key)
         if found is None:
-            found = self._answers[key] = self._pattern(subject, predicate, obj, graph_name)
-            if len(self._answers) > MAX_ANSWERS:
-                self._answers.popitem(last=False)
+            found = self._pattern(subject, predicate, obj, graph_name)
+            self._keep(key, found)
         else:
             self._answers.move_to_end(key)
         return found
+
+    def _keep(self, key: tuple, quads: list[ox.Quad]) -> None:
+        self._answers[key] = quads
+        if len(self._answers) > MAX_ANSWERS:
+            self._answers.popitem(last=False)
+
+    def prefetch(self, subjects: Iterable[str], predicates: list[ox.NamedNode]) -> None:
+        """Answer `quads_for_pattern(subject, predicate)` for every pair ahead, in batches
+        (the facet index asks it of thousands of terms)."""
+        names = " ".join(str(p) for p in predicates)
+        for chunk in _chunks(sorted(subjects)):
+            found: dict[tuple, list[ox.Quad]] = {
+                (ox.NamedNode(s), p, None, None): [] for s in chunk for p in predicates}
+            rows = self.endpoint.solutions(
+                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {' '.join(f'<{s}>' for s in chunk)} }}"
+                f" VALUES ?p {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+            for row in rows:
+                found[row["s"], row["p"], None, None].append(
+                    ox.Quad(row["s"], row["p"], row["o"], row["g"]))
+            for key, quads in found.items():
+                self._keep(key, quads)
+
+    def prefetch_term_labels(self, terms: Iterable[str], term_id: ox.NamedNode,
+                             term_label: ox.NamedNode) -> None:
+        """Ahead of `quads_for_pattern(None, term_id, <term>)` and of each node's
+        `quads_for_pattern(node, term_label, None, graph)` of the first of them: the nodes
+        with a label only, which is all a reader of labels can tell apart."""
+        for chunk in _chunks(sorted(terms)):
+            nodes: dict[tuple, list[ox.Quad]] = {
+                (None, term_id, ox.NamedNode(t), None): [] for t in chunk}
+            labels: dict[tuple, list[ox.Quad]] = {}
+            rows = self.endpoint.solutions(
+                f"SELECT ?n ?t ?l ?g WHERE {{ VALUES ?t {{ {' '.join(f'<{t}>' for t in chunk)} }}"
+                f" GRAPH ?g {{ ?n {term_id} ?t ; {term_label} ?l }} }} ORDER BY ?t ?n ?g")
+            for row in rows:
+                listed = nodes[None, term_id, row["t"], None]
+                label_key = (row["n"], term_label, None, row["g"])
+                if not listed or label_key in labels:
+                    labels.setdefault(label_key, []).append(
+                        ox.Quad(row["n"], term_label, row["l"], row["g"]))
+                if not listed or listed[-1].subject != row["n"] or \
+                        listed[-1].graph_name != row["g"]:
+                    listed.append(ox.Quad(row["n"], term_id, row["t"], row["g"]))
+            for key, quads in (*labels.items(), *nodes.items()):  # kept longest: the lists
+                self._keep(key, quads)
 
     def _pattern(self, subject, predicate, obj, graph_name) -> list[ox.Quad]:
         terms = {"s": subject, "p": predicate, "o": obj, "g": graph_name}
