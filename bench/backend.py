@@ -143,6 +143,7 @@ def timed(url: str, plan: list[tuple]) -> list[float]:
 
 def measure(name: str, tracks: int, repeat: int) -> dict:
     folder = prepare(name, tracks)
+    shutil.rmtree(folder / "virtuoso", ignore_errors=True)  # a fresh database: a real load
     with virtuoso(folder / "virtuoso", extra_dirs=(folder / "dump",)) as engine:
         started = time.monotonic()
         engine.bulk_load(folder / "dump", "*.nq", "urn:unused")

@@ -397,3 +397,44 @@ def test_no_page_of_the_html_names_a_virtuoso_quirk(backend):
     """Virtuoso's blank node labels (`nodeID://`) and 1/0 booleans never reach a page."""
     html = _get(backend + TRACK, "text/html").text
     assert "nodeID://" not in html and re.search(r"verdict-ok|verdict-bad", html)
+
+
+class _SlowProxy(http.server.BaseHTTPRequestHandler):
+    """Forwards SPARQL requests to a real endpoint, sleeping first on those marked slow."""
+
+    target = ""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if b"slowmarker" in body:
+            time.sleep(5)
+        answer = requests.post(self.target, data=body, timeout=60, headers={
+            "Content-Type": self.headers["Content-Type"], "Accept": self.headers["Accept"]})
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers.get("Content-Type", "text/plain"))
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_backend_over_the_time_limit_is_a_504(published, oxigraph_endpoint):
+    _SlowProxy.target = oxigraph_endpoint
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        with serve(published / "no-store", free_port(), "--backend",
+                   f"http://127.0.0.1:{proxy.server_address[1]}/query",
+                   "--query-timeout", "1") as server:
+            quick = requests.post(server + "sparql", data={"query": "ASK { ?s ?p ?o }"},
+                                  timeout=60)
+            assert quick.status_code == 200
+            started = time.monotonic()
+            slow = requests.post(server + "sparql", timeout=60,
+                                 data={"query": "ASK { ?s ?p ?o } # slowmarker"})
+            assert slow.status_code == 504 and "did not answer within" in slow.text
+            assert time.monotonic() - started < 4
+    finally:
+        proxy.shutdown()
