@@ -420,8 +420,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         networks(args.trusted_proxy)  # ValueError names an entry that is not an address
         extra["FAIRTRACKS_LD_TRUSTED_PROXIES"] = " ".join(args.trusted_proxy)
-    serve(args.store, args.host, args.port, args.base_iri, workers=args.workers,
-          extra_env=extra, access_log=args.access_log)
+    from fairtracks_ld.web.serve import BackendUnreachable
+
+    try:
+        serve(args.store, args.host, args.port, args.base_iri, workers=args.workers,
+              extra_env=extra, access_log=args.access_log, backend=args.backend)
+    except BackendUnreachable as failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK  # not reached: serve replaces this process with gunicorn
 
 
@@ -764,6 +770,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "default; see docs/scheduling.md)")
     serve.add_argument("--access-log", metavar="FILE",
                        help="log every request to FILE ('-': stdout); off by default")
+    serve.add_argument("--backend", metavar="ENDPOINT",
+                       help="answer from this SPARQL 1.1 endpoint (e.g. Virtuoso) instead of "
+                            "the store: read-only, stateless replicas (see docs/backends.md)")
     serve.set_defaults(func=cmd_serve)
     return parser
 

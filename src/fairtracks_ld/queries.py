@@ -211,7 +211,7 @@ def _named(store: TrackStore, value: str, properties: tuple[str, ...]) -> dict[s
     found: dict[str, bool] = {}
     for row in rows:
         iri = canonical_iri(row["class"].value)
-        found[iri] = found.get(iri, True) and row["obsolete"].value == "true"
+        found[iri] = found.get(iri, True) and row["obsolete"].value in ("true", "1")
     return found
 
 

@@ -176,7 +176,7 @@ class TrackStore:
                 graph=row["g"].value, document=row["doc"].value, collection=row["coll"].value,
                 doc_version=row["ver"].value, doc_date=row["date"].value if row["date"] else None,
                 source=row["src"].value, variant=row["variant"].value, loaded_at=row["at"].value,
-                current=row["current"].value == "true",
+                current=row["current"].value in ("true", "1"),  # Virtuoso: EXISTS is 1/0
                 conforms=row["conforms"].value == "true" if row["conforms"] else None,
             )
             for row in self.ox.query(query, prefixes=PREFIXES)

@@ -213,6 +213,9 @@ def _names(store: TrackStore, fields: dict[str, FieldIndex]
                     for k, hidden in zip(f.keys, f.hidden, strict=True) if not hidden})
     graphs = set(reasoning.ontology_graphs(store))
     properties = [ox.NamedNode(p) for p in NAME_PROPERTIES]
+    batch = getattr(store.ox, "prefetch", None)  # a remote store (backend.dataset) answers the
+    if batch is not None:  # lookups below from a few batched queries instead of one each
+        batch(terms, properties)
     for term in terms:  # index lookups: a VALUES query over the ontology graphs is 40x slower
         node = ox.NamedNode(term)
         for prop in properties:
@@ -225,6 +228,10 @@ def _names(store: TrackStore, fields: dict[str, FieldIndex]
                            "?c ft:short_name ?n }")
         for row in rows:
             found[row[0].value].append(("label", row[1].value))
+    if batch is not None:
+        store.ox.prefetch_term_labels([t for t in terms if t not in found],
+                                      ox.NamedNode(FT + "term_id"),
+                                      ox.NamedNode(FT + "term_label"))
     for key in terms:
         if key not in found:  # no ontology names it: a document's own term_label
             found[key].extend(("label", label) for label in islice(_term_labels(store, key), 1))

@@ -41,15 +41,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.extensions["snapshots"] = SnapshotReader(settings.store)
-    app.extensions["search_index"] = IndexHolder(SnapshotReader(settings.store))
-    app.extensions["executor"] = QueryExecutor(
-        app.extensions["snapshots"], workers=settings.query_workers, timeout=settings.query_timeout,
-        max_bytes=settings.max_result_bytes, flat_view=settings.flat_view,
-        isolate_network=not settings.service_allow_list, waiting=settings.query_queue,
-        per_client=settings.queries_per_client, niceness=settings.query_niceness,
-        client_queue=settings.query_client_queue, excess=settings.query_excess,
-    )
+    if settings.backend:  # an external SPARQL store instead of local snapshots (docs/backends.md)
+        from fairtracks_ld.backend.web import install
+
+        install(app, settings)
+    else:
+        app.extensions["snapshots"] = SnapshotReader(settings.store)
+        app.extensions["search_index"] = IndexHolder(SnapshotReader(settings.store))
+        app.extensions["executor"] = QueryExecutor(
+            app.extensions["snapshots"], workers=settings.query_workers,
+            timeout=settings.query_timeout, max_bytes=settings.max_result_bytes,
+            flat_view=settings.flat_view, isolate_network=not settings.service_allow_list,
+            waiting=settings.query_queue, per_client=settings.queries_per_client,
+            niceness=settings.query_niceness, client_queue=settings.query_client_queue,
+            excess=settings.query_excess,
+        )
     app.extensions["updates"] = UpdateRunner(settings.store, settings.update_timeout,
                                              isolate_network=not settings.service_allow_list)
     app.extensions["cache"] = SnapshotCache(settings.cache_bytes, enabled=settings.cache)
@@ -59,7 +65,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                    withdrawals, resources):
         app.register_blueprint(module.blueprint)
     errors.register(app)
-    submissions.resume_queued(settings.store, settings.submission_retry_seconds)
+    if not settings.backend:
+        submissions.resume_queued(settings.store, settings.submission_retry_seconds)
     _log_to_server_log()
     app.extensions["search_index"].warm()
 

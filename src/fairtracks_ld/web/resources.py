@@ -128,6 +128,9 @@ def jsonld_compacted(triples: list[ox.Triple], iri: str) -> bytes:
 
 def _labels(store: TrackStore, iris: set[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
+    batch = getattr(store.ox, "prefetch", None)  # a backend (backend.dataset): one query
+    if batch is not None:
+        batch(iris, [RDFS_LABEL])
     for iri in iris:
         for triple in view.triples(store, ox.NamedNode(iri), RDFS_LABEL):
             labels[iri] = triple.object.value

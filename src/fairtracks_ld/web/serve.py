@@ -23,12 +23,17 @@ CHEAP_THREADS = 4  # threads per process left for requests that never wait for a
 
 def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int = 2,
           threads: int | None = None, extra_env: dict[str, str] | None = None,
-          access_log: str | None = None) -> None:
-    """Publish a snapshot if none exists, then replace this process with gunicorn.
+          access_log: str | None = None, backend: str | None = None) -> None:
+    """Publish a snapshot if none exists (with a `backend`: check that it answers), then
+    replace this process with gunicorn.
 
     `access_log`: a file, or "-" for stdout; none by default (gunicorn's default), since
     writing a line per request costs about 0.35 ms of CPU, a quarter of a trivial request's."""
-    if current_snapshot(store) is None or base_iri:
+    if backend:
+        _check_backend(backend, base_iri)
+        extra_env = dict(extra_env or {}, FAIRTRACKS_LD_BACKEND=backend,
+                         FAIRTRACKS_LD_BACKEND_BASE=base_iri or "")
+    elif current_snapshot(store) is None or base_iri:
         _publish_first(store, base_iri)
     env = dict(os.environ, FAIRTRACKS_LD_STORE=str(store), **(extra_env or {}))
     if threads is None:
@@ -37,7 +42,7 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
         threads = (settings.query_workers + settings.query_queue + settings.query_excess
                    + settings.validate_workers + settings.validate_queue
                    + settings.validate_excess + CHEAP_THREADS)
-    print(f"fairtracks-ld serving {store} at http://{host}:{port}/", flush=True)
+    print(f"fairtracks-ld serving {backend or store} at http://{host}:{port}/", flush=True)
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
             str(threads), "--bind", f"{host}:{port}",
             "--worker-class", "fairtracks_ld.web.worker.TextErrorWorker",
@@ -57,3 +62,16 @@ def _publish_first(store: Path, base_iri: str | None) -> None:
     except (StoreLocked, PermissionError, OSError):
         if current_snapshot(store) is None:
             raise
+
+
+class BackendUnreachable(RuntimeError):
+    """`serve --backend` names an endpoint that does not answer."""
+
+
+def _check_backend(url: str, base_iri: str | None) -> None:
+    """Refuse to start when the backend does not answer a trivial query (one clear line)."""
+    from fairtracks_ld.backend.endpoint import Endpoint
+
+    reason = Endpoint(url, timeout=10).reachable()
+    if reason is not None:
+        raise BackendUnreachable(f"cannot serve from {url}: {reason}")

@@ -47,6 +47,12 @@ class Settings:
     submission_retry_seconds: float = field(  # a busy store is tried again this often
         default_factory=lambda: float(_env("SUBMISSION_RETRY", "2")))
     flat_view: bool = field(default_factory=lambda: _env("FLAT_VIEW", "1") not in ("0", "", "no"))
+    # an external SPARQL 1.1 endpoint to answer from instead of the store (docs/backends.md),
+    # the base IRI its data was published with (else the one its catalog names), and how often
+    # its catalog is re-read for changes (seconds)
+    backend: str | None = field(default_factory=lambda: _env("BACKEND", "") or None)
+    backend_base: str | None = field(default_factory=lambda: _env("BACKEND_BASE", "") or None)
+    backend_poll: float = field(default_factory=lambda: float(_env("BACKEND_POLL", "2")))
     service_allow_list: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("SERVICE_ALLOW_LIST", "").split() if s))
     # a JSON file mapping genome names (hg38 …) to igv.js options (`reference`, `locus`), for

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request, url_for
 
+from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
 from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update
 from fairtracks_ld.sparql.update_dataset import UpdateDatasetError, with_update_dataset
 from fairtracks_ld.web.auth import audit, authenticate
@@ -183,6 +184,8 @@ def endpoint() -> Response:
             return service_description()
         settings = current_app.config["SETTINGS"]
         check_query(query, settings.service_allow_list, base=_base_iri())
+        if settings.backend:  # only standard SPARQL reaches an external store
+            check_standard(query, base=_base_iri())
         _check_format_parameter()
         result_type = _negotiate(RESULT_FORMATS, RESULT_NAMES, RESULT_ACCEPT_ALIASES,
                                  "application/sparql-results+json")
@@ -206,6 +209,8 @@ def endpoint() -> Response:
         return error(failure.status, failure.message, failure.retry_after)
     except PolicyError as refused:
         return error(403, refused.message)
+    except ExtensionError as refused:
+        return error(400, refused.message)
     return _answer(media, body, result_type, graph_type)
 
 
@@ -244,7 +249,11 @@ def _cached_describe(query_request: QueryRequest, result_type: str | None,
 
 def _update(update: str, arrived: float) -> Response:
     """SPARQL Update on the primary store, only for the admin token (see auth), with a time
-    limit counted from `arrived` (see updates)."""
+    limit counted from `arrived` (see updates). A server with a backend takes no updates."""
+    if current_app.config["SETTINGS"].backend:
+        from fairtracks_ld.backend.web import READ_ONLY
+
+        return error(405, f"SPARQL Update is not accepted: {READ_ONLY}")
     refused = authenticate()
     if refused is not None:
         return refused

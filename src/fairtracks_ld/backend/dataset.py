@@ -1,0 +1,299 @@
+"""The backend contract, in one place: what the remote store holds and what the server reads.
+
+The remote store holds the graphs of a local store, named as they are there (`fairtracks-ld dump`
+N-Quads loaded as they are, or `fairtracks-ld publish --to`): one graph per document version and
+its inferred companion, the catalog graph, ontology graphs, the closure graph and validation
+reports. The server reads it through the same `TrackStore` methods as a local snapshot, so the
+catalog decides what is current exactly as it does locally: the current view is
+`TrackStore.default_graphs()` (current versions, their inferred graphs, ontologies, closure), sent
+as `default-graph-uri`s. The engine's own default graph (Virtuoso: the union of all graphs) is
+never relied on; a future layout that keeps the view in one graph changes `default_graphs()` and
+nothing here.
+
+A dataset named with `default-graph-uri` has, by the SPARQL protocol, no named graphs unless
+`named-graph-uri`s are sent too (Oxigraph holds to this, Virtuoso does not), while the embedded
+server's queries see every graph in GRAPH patterns. So a query that reads named graphs (GRAPH)
+is sent with the graphs the catalog knows as `named-graph-uri`s: every IRI it mentions (document
+versions, their validation reports, ontologies, the closure, itself) and each version's inferred
+graph (`catalog_graphs`).
+
+`RemoteOx` answers the few pyoxigraph `Store` reads the web layer uses (`query`,
+`quads_for_pattern`, `contains_named_graph`) with SPARQL over HTTP, and `BackendReader` plays the
+snapshot reader: it polls a cheap catalog query and opens a new `RemoteStore` when the published
+catalog changes, so per-snapshot caches, ETags and the facet index follow the backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from fairtracks_ld.backend.endpoint import BackendError, Endpoint
+from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
+from fairtracks_ld.reasoning import inferred_graph
+from fairtracks_ld.sparql.tokens import WORD, LexError, tokenize
+from fairtracks_ld.store import TrackStore
+from fairtracks_ld.web.query_text import names_graphs
+
+EMPTY_GRAPH = "urn:fairtracks-ld:no-graph"  # names the empty default graph Oxigraph would give
+RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+MAX_NODES = 100_000  # described nodes kept per store
+MAX_ANSWERS = 50_000  # pattern answers kept per store (labels, incoming links, ...)
+# A node's quads with its nested nodes' (`{iri}#…`, in any graph) and the lists hanging from
+# either (rdf:rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step)
+DESCRIBE_QUERY = """SELECT DISTINCT ?s ?p ?o ?g WHERE {{
+  {{ GRAPH ?g {{ {s} ?p ?o }} BIND({s} AS ?s) }}
+  UNION {{ GRAPH ?h {{ {s} ?l ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
+          GRAPH ?g {{ ?s ?p ?o }} }}
+  UNION {{ GRAPH ?g {{ {s} ?l ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
+  UNION {{ GRAPH ?g {{ {s} ?l ?list FILTER(isBlank(?list)) ?list {rest}+ ?s . ?s ?p ?o }} }}
+  UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
+                      ?n ?m ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
+  UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
+                      ?n ?m ?list FILTER(isBlank(?list)) ?list {rest}+ ?s . ?s ?p ?o }} }}
+}}"""
+FORMS = ("select", "ask", "construct", "describe")
+CATALOG_GRAPHS = """
+SELECT DISTINCT ?g ?v WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
+  { ?g ?p ?o } UNION { ?s ?p ?g FILTER(isIRI(?g)) }
+  UNION { ?v a <https://w3id.org/fairtracks-ld/vocab#DocumentVersion> } } }"""
+STAMP_QUERY = """
+SELECT ?g ?at ?m WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
+  { ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g }
+  UNION { ?g a <https://w3id.org/fairtracks-ld/vocab#OntologyGraph> ;
+             <http://www.w3.org/ns/prov#generatedAtTime> ?at }
+  UNION { ?c <http://purl.org/dc/terms/modified> ?m } } }"""
+
+
+def query_form(text: str) -> str:
+    """select, ask, construct or describe: the first such keyword (select when unreadable)."""
+    try:
+        tokens = tokenize(text)
+    except LexError:
+        return "select"
+    return next((t.keyword for t in tokens if t.kind == WORD and t.keyword in FORMS), "select")
+
+
+def prologue(prefixes: Mapping[str, str] | None, base_iri: str | None = None) -> str:
+    """Declarations sent before a query, as pyoxigraph's `prefixes=` and `base_iri=` apply."""
+    lines = [f"BASE <{base_iri}>"] if base_iri else []
+    lines += [f"PREFIX {name}: <{iri}>" for name, iri in (prefixes or {}).items()]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def graph_iris(graphs: Iterable[ox.NamedNode | ox.DefaultGraph]) -> list[str]:
+    """Graph IRIs for `default-graph-uri` (a local store's own default graph has no remote
+    counterpart: an empty list becomes a graph that holds nothing, never the engine's union)."""
+    iris = [g.value for g in graphs if isinstance(g, ox.NamedNode)]
+    return iris or [EMPTY_GRAPH]
+
+
+def _values(substitutions: Mapping[ox.Variable, ox.NamedNode | ox.Literal]) -> str:
+    """pyoxigraph's `substitutions=` as a trailing VALUES block (a join on the bound values)."""
+    names = " ".join(str(v) for v in substitutions)
+    row = " ".join(str(t) for t in substitutions.values())
+    return f"\nVALUES ({names}) {{ ({row}) }}"
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class RemoteOx:
+    """The read side of a pyoxigraph Store, answered by an external endpoint."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self._nodes: dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]] = {}  # see _describe
+        self._answers: OrderedDict[tuple, list[ox.Quad]] = OrderedDict()
+        self._catalog_graphs: list[str] | None = None
+
+    def query(self, sparql: str, *, default_graph=None, named_graphs=None, prefixes=None,
+              use_default_graph_as_union: bool = False, substitutions=None, base_iri=None):
+        text = prologue(prefixes, base_iri) + sparql + (
+            _values(substitutions) if substitutions else "")
+        default = None if default_graph is None or use_default_graph_as_union else (
+            graph_iris(default_graph if isinstance(default_graph, list) else [default_graph]))
+        named = [g.value for g in named_graphs] if named_graphs is not None else None
+        if default is not None and named is None and names_graphs(sparql):
+            named = self.catalog_graphs()
+        if query_form(sparql) in ("construct", "describe"):
+            return self.endpoint.triples(text, default, named)
+        return self.endpoint.solutions(text, default, named)
+
+    def quads_for_pattern(self, subject=None, predicate=None, obj=None,
+                          graph_name=None) -> Iterable[ox.Quad]:
+        """Quads matching a pattern in the named graphs (the remote store has no separate
+        default graph). A store's answers never change (a new catalog state opens a new store),
+        so they are kept (a bounded number). Blank nodes cannot be asked for by label: an IRI's
+        quads come with those of its nested nodes (`{iri}#…`) and lists (see `_describe`), kept
+        for the describer to walk next."""
+        if isinstance(graph_name, ox.DefaultGraph):
+            return []
+        if predicate is None and obj is None and subject in self._nodes:
+            return [q for q in self._nodes[subject]
+                    if graph_name is None or q.graph_name == graph_name]
+        if isinstance(subject, ox.BlankNode) or isinstance(obj, ox.BlankNode):
+            return []
+        if isinstance(subject, ox.NamedNode) and predicate is None and obj is None and \
+                graph_name is None:
+            return self._describe(subject)
+        if subject is None and predicate is None and obj is None and graph_name is None:
+            return self._catalogued_quads()  # a full dump: the catalog's graphs, not the
+            # engine's own (Virtuoso keeps system graphs)
+        key = (subject, predicate, obj, graph_name)
+        found = self._answers.get(key)
+        if found is None:
+            found = self._pattern(subject, predicate, obj, graph_name)
+            self._keep(key, found)
+        else:
+            self._answers.move_to_end(key)
+        return found
+
+    def _keep(self, key: tuple, quads: list[ox.Quad]) -> None:
+        self._answers[key] = quads
+        if len(self._answers) > MAX_ANSWERS:
+            self._answers.popitem(last=False)
+
+    def prefetch(self, subjects: Iterable[str], predicates: list[ox.NamedNode]) -> None:
+        """Answer `quads_for_pattern(subject, predicate)` for every pair ahead, in batches
+        (the facet index asks it of thousands of terms)."""
+        names = " ".join(str(p) for p in predicates)
+        for chunk in _chunks(sorted(subjects)):
+            found: dict[tuple, list[ox.Quad]] = {
+                (ox.NamedNode(s), p, None, None): [] for s in chunk for p in predicates}
+            rows = self.endpoint.solutions(
+                f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {' '.join(f'<{s}>' for s in chunk)} }}"
+                f" VALUES ?p {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+            for row in rows:
+                found[row["s"], row["p"], None, None].append(
+                    ox.Quad(row["s"], row["p"], row["o"], row["g"]))
+            for key, quads in found.items():
+                self._keep(key, quads)
+
+    def prefetch_term_labels(self, terms: Iterable[str], term_id: ox.NamedNode,
+                             term_label: ox.NamedNode) -> None:
+        """Ahead of `quads_for_pattern(None, term_id, <term>)` and of each node's
+        `quads_for_pattern(node, term_label, None, graph)` of the first of them: the nodes
+        with a label only, which is all a reader of labels can tell apart."""
+        for chunk in _chunks(sorted(terms)):
+            nodes: dict[tuple, list[ox.Quad]] = {
+                (None, term_id, ox.NamedNode(t), None): [] for t in chunk}
+            labels: dict[tuple, list[ox.Quad]] = {}
+            rows = self.endpoint.solutions(
+                f"SELECT ?n ?t ?l ?g WHERE {{ VALUES ?t {{ {' '.join(f'<{t}>' for t in chunk)} }}"
+                f" GRAPH ?g {{ ?n {term_id} ?t ; {term_label} ?l }} }} ORDER BY ?t ?n ?g")
+            for row in rows:
+                listed = nodes[None, term_id, row["t"], None]
+                label_key = (row["n"], term_label, None, row["g"])
+                if not listed or label_key in labels:
+                    labels.setdefault(label_key, []).append(
+                        ox.Quad(row["n"], term_label, row["l"], row["g"]))
+                if not listed or listed[-1].subject != row["n"] or \
+                        listed[-1].graph_name != row["g"]:
+                    listed.append(ox.Quad(row["n"], term_id, row["t"], row["g"]))
+            for key, quads in (*labels.items(), *nodes.items()):  # kept longest: the lists
+                self._keep(key, quads)
+
+    def _pattern(self, subject, predicate, obj, graph_name) -> list[ox.Quad]:
+        terms = {"s": subject, "p": predicate, "o": obj, "g": graph_name}
+        shown = {name: str(term) if term is not None else f"?{name}"
+                 for name, term in terms.items()}
+        rows = self.endpoint.solutions(
+            f"SELECT * WHERE {{ GRAPH {shown['g']} {{ {shown['s']} {shown['p']} {shown['o']} "
+            "} }")
+        return [ox.Quad(row["s"] if subject is None else subject,
+                        row["p"] if predicate is None else predicate,
+                        row["o"] if obj is None else obj,
+                        row["g"] if graph_name is None else graph_name) for row in rows]
+
+    def _catalogued_quads(self) -> Iterator[ox.Quad]:
+        for graph in self.catalog_graphs():
+            yield from self.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+
+    def catalog_graphs(self) -> list[str]:
+        """Every graph the catalog knows (see the module's docstring), read once per store."""
+        if self._catalog_graphs is None:
+            rows = list(self.endpoint.solutions(CATALOG_GRAPHS))
+            graphs = {row["g"].value for row in rows if row["g"] is not None}
+            graphs |= {inferred_graph(row["v"].value) for row in rows if row["v"] is not None}
+            self._catalog_graphs = sorted(graphs)
+        return self._catalog_graphs
+
+    def _describe(self, subject: ox.NamedNode) -> list[ox.Quad]:
+        """The subject's quads, in one query with those of its nested nodes and their lists
+        (which are kept in `_nodes`)."""
+        rows = self.endpoint.solutions(DESCRIBE_QUERY.format(
+            s=subject, nested=json.dumps(subject.value + "#"), rest=f"<{RDF_REST}>"))
+        found: dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]] = {subject: set()}
+        for row in rows:
+            found.setdefault(row["s"], set()).add(ox.Quad(row["s"], row["p"], row["o"],
+                                                         row["g"]))
+        if len(self._nodes) > MAX_NODES:
+            self._nodes.clear()
+        for node, quads in found.items():
+            self._nodes[node] = list(quads)
+        return self._nodes[subject]
+
+    def contains_named_graph(self, graph: ox.NamedNode) -> bool:
+        return bool(self.endpoint.solutions(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}"))
+
+
+class RemoteStore(TrackStore):
+    """A read-only TrackStore whose quads live in the backend; `path` names the catalog state
+    it was opened for (`backend/<stamp>`), which is what per-snapshot caches key on."""
+
+    def __init__(self, endpoint: Endpoint, stamp: str, base: str | None = None) -> None:
+        self.ox = RemoteOx(endpoint)  # type: ignore[assignment]
+        self.path = Path("backend") / stamp
+        self.read_only = True
+        self.base = self._stored_base() or (normalise_base(base) if base else
+                                            default_base_iri())
+        self.catalog = f"{self.base}graph/catalog"
+
+
+class BackendReader:
+    """The SnapshotReader of a server with a backend: the backend's catalog, re-read at most
+    every `poll` seconds; a new `RemoteStore` when what it publishes changed."""
+
+    def __init__(self, endpoint: Endpoint, base: str | None = None, poll: float = 2.0) -> None:
+        self.endpoint = endpoint
+        self.base = base
+        self.poll = poll
+        self.store_path = Path("backend")
+        self._store: RemoteStore | None = None
+        self._stamp = ""
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def stamp(self) -> str:
+        """A digest of the catalog's current versions, ontologies and modification time."""
+        rows = self.endpoint.solutions(STAMP_QUERY)
+        seen = sorted("|".join(str(row[v]) for v in ("g", "at", "m")) for row in rows)
+        return hashlib.sha1("\n".join(seen).encode()).hexdigest()[:16]
+
+    def store(self) -> RemoteStore:
+        now = time.monotonic()
+        if self._store is not None and now - self._checked < self.poll:
+            return self._store
+        with self._lock:
+            if self._store is None or time.monotonic() - self._checked >= self.poll:
+                try:
+                    stamp = self.stamp()
+                except BackendError:
+                    if self._store is None:
+                        raise
+                    stamp = self._stamp  # the backend is failing: the queries will say so
+                if self._store is None or stamp != self._stamp:
+                    self._store = RemoteStore(self.endpoint, stamp, self.base)
+                    self._stamp = stamp
+                self._checked = time.monotonic()
+            return self._store
