@@ -24,6 +24,7 @@ from fairtracks_ld.mapping.prepare import MappingError, Prepared
 from fairtracks_ld.models import AUTO, ENSEMBL, prepare_document
 from fairtracks_ld.sources import DEFAULT_LIMITS, DocumentError, DocumentReader, ReadLimits
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant, iter_props
+from fairtracks_ld.validation import presentation
 from fairtracks_ld.validation.context import (
     OntologySource,
     build_dataset,
@@ -61,14 +62,26 @@ class Finding:
     result_path: str | None = None
     component: str | None = None
     shape: str | None = None
+    hint: str | None = None  # how to fix it, when the presentation knows better than the rule
+    consequences: list[Finding] = field(default_factory=list)  # findings this one causes
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "severity": self.severity, "pointer": self.pointer, "message": self.message,
             "value": self.value, "rules": self.rules, "standard": self.standard,
             "focus_node": self.focus_node, "result_path": self.result_path,
             "component": self.component, "shape": self.shape,
+            "also_causes": [f.to_json() for f in self.consequences],
         }
+        if self.hint:
+            found["hint"] = self.hint
+        return found
+
+    def item(self) -> findings.Item:
+        """This finding (and those it causes) for grouping (`fairtracks_ld.findings`)."""
+        return findings.Item(self.severity.lower(), self.pointer, self.message,
+                             self.shape or (self.rules[0] if self.rules else ""), self.value,
+                             tuple(f.item() for f in self.consequences))
 
 
 @dataclass
@@ -107,9 +120,7 @@ class DocumentReport:
 
     def items(self) -> list[findings.Item]:
         """The findings for grouping (`fairtracks_ld.findings`): one kind per shape."""
-        return [findings.Item(f.severity.lower(), f.pointer, f.message,
-                              f.shape or (f.rules[0] if f.rules else ""), f.value)
-                for f in self.findings]
+        return [f.item() for f in self.findings]
 
     def shacl_report(self, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
         """The W3C sh:ValidationReport (empty when the document could not be mapped)."""
@@ -192,8 +203,10 @@ class Validator:
         finally:
             for quad in facts:
                 data.remove(quad)
-        order = {"Violation": 0, "Warning": 1, "Info": 2}
-        findings.sort(key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
+        document = resolver.document
+        if document is None and reader is not None and (arrays := presentation.wanted(findings)):
+            document = reader.pick(arrays, frozenset(ENTITY_ARRAYS))
+        findings = _sorted(presentation.present(_sorted(findings), document, prepared.variant))
         return DocumentReport(source, findings, prepared.variant, prepared.graph, report)
 
     def batch(self, items: list[tuple[Prepared, Any, str]]) -> list[DocumentReport]:
@@ -225,11 +238,11 @@ class Validator:
                 owner = owners.get(node.rsplit("/", 2)[0], 0)
             per_document[owner].append(result)
         reports = []
-        order = {"Violation": 0, "Warning": 1, "Info": 2}
         for (prepared, _, source), resolver, results in zip(items, resolvers, per_document,
                                                             strict=True):
             findings = [self.finding(r, resolver, dataset.store, graph, shapes) for r in results]
-            findings.sort(key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
+            findings = _sorted(presentation.present(_sorted(findings), resolver.document,
+                                                      prepared.variant))
             reports.append(DocumentReport(source, findings, prepared.variant, prepared.graph,
                                           Report(results)))
         return reports
@@ -293,6 +306,12 @@ def _scope(prepared: Prepared) -> str:
     """The IRI every node of a document starts with: its collection (FAIRtracks) or, for an
     Ensembl track, the track (tracks of one release share a collection)."""
     return prepared.document_iri if prepared.model == ENSEMBL else prepared.collection_iri
+
+
+def _sorted(found: list[Finding]) -> list[Finding]:
+    """Most severe first, then in document order."""
+    order = {"Violation": 0, "Warning": 1, "Info": 2}
+    return sorted(found, key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
 
 
 def _pointer_key(pointer: str) -> list:

@@ -1,0 +1,98 @@
+"""What the validation service answers about findings, against a real `fairtracks-ld serve`:
+findings caused by another come under their cause (`also_causes`), and `groups` sums a
+document's findings up by rule, so one systematic mistake in many tracks is one group with
+its count, on every route; the answer stays the FAIRtracks validator's shape."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+import requests
+from servers import cli, free_port, serve
+
+from fairtracks_ld.generate import generate_documents
+from fairtracks_ld.standard import example_documents
+
+TRACKS = 1500
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory) -> Iterator[str]:
+    """A server whose snapshot holds the master example (the validation context)."""
+    folder = tmp_path_factory.mktemp("answers")
+    port = free_port()
+    store = folder / "store"
+    cli(store, f"http://127.0.0.1:{port}/", "load", str(example_documents()["master"]))
+    with serve(store, port, workers=1) as base:
+        yield base + "validate"
+
+
+@pytest.fixture(scope="module")
+def systematic() -> dict:
+    """A document of many tracks, every one without its file_url."""
+    document = next(generate_documents(TRACKS, seed=3, tracks_per_document=TRACKS))
+    for track in document["tracks"]:
+        track.pop("file_url")
+    return document
+
+
+def test_one_systematic_mistake_is_one_group_with_its_count(service, systematic):
+    answer = requests.post(service, json=systematic, timeout=300).json()
+    assert answer["validated"] is False
+    assert len(answer["errors"]) == TRACKS  # the validator's per-finding list is kept
+    [group] = [g for g in answer["groups"] if g["severity"] == "Violation"]
+    assert group["count"] == TRACKS and group["alike"] is True
+    assert group["message"] == "'file_url' is required"
+    assert group["pointers"][:2] == ["/tracks/0/file_url", "/tracks/1/file_url"]
+    assert len(group["pointers"]) == 10
+    assert group["rules"] and group["hint"] == "add 'file_url' here: the schema requires it"
+    assert group["rule"].endswith("Track-file_url-minCount")
+
+
+def test_groups_on_every_route(service, systematic):
+    small = copy.deepcopy(systematic)
+    small["tracks"] = small["tracks"][:4]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("small.json", json.dumps(small))
+    answers = [
+        *requests.post(service + "/array", json=[small], timeout=120).json(),
+        *requests.post(service + "/archive", data=buffer.getvalue(), timeout=120).json(),
+        *requests.post(service + "/multipart", files={"file": ("small.zip", buffer.getvalue())},
+                       timeout=120).json(),
+    ]
+    assert len(answers) == 3
+    for answer in answers:
+        [group] = [g for g in answer["groups"] if g["severity"] == "Violation"]
+        assert group["count"] == 4, answer["file"]
+
+
+def test_a_dangling_reference_comes_under_its_cause(service, systematic):
+    document = copy.deepcopy(systematic)
+    document["tracks"] = document["tracks"][:2]
+    for track in document["tracks"]:
+        track["file_url"] = "https://example.org/a.bed"
+    del document["experiments"]
+    answer = requests.post(service, json=document, timeout=120).json()
+    [error] = answer["errors"]
+    assert error["path"] == "/experiments"
+    assert error["description"] == "Path: /experiments . Message: 'experiments' is required"
+    caused = error["also_causes"]
+    assert [c["path"] for c in caused] == ["/tracks/0/experiment_ref", "/tracks/1/experiment_ref"]
+    assert all(c["reason"] == "stale_fk" and "names an experiment" in c["message"]
+               for c in caused)
+    [group] = [g for g in answer["groups"] if g["severity"] == "Violation"]
+    assert group["count"] == 1 and group["also_causes"] == 2
+
+
+def test_the_description_documents_groups(service):
+    schemas = requests.get(service + "/openapi.json", timeout=30).json()["components"]["schemas"]
+    assert schemas["Validation"]["properties"]["groups"]["items"] == {
+        "$ref": "#/components/schemas/Group"}
+    assert {"count", "pointers", "rule"} <= set(schemas["Group"]["required"])
+    assert "also_causes" in schemas["Error"]["properties"]
