@@ -15,6 +15,7 @@ import pytest
 import requests
 from servers import cli, free_port, serve
 
+from fairtracks_ld.ensembl_model import example_documents as ensembl_examples
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.standard import example_documents
 
@@ -96,3 +97,15 @@ def test_the_description_documents_groups(service):
         "$ref": "#/components/schemas/Group"}
     assert {"count", "pointers", "rule"} <= set(schemas["Group"]["required"])
     assert "also_causes" in schemas["Error"]["properties"]
+
+
+def test_an_ensembl_track_that_cannot_be_named_gets_every_error(service):
+    document = json.loads(ensembl_examples()["mysql"].read_text())
+    for key in ("track_type", "genome", "release"):
+        del document[key]
+    answer = requests.post(service, json=document, timeout=120).json()
+    assert answer["validated"] is False
+    assert sorted(e["path"] for e in answer["errors"]) == ["/genome", "/release", "/track_type"]
+    [genome] = [e for e in answer["errors"] if e["path"] == "/genome"]
+    assert genome["reason"] == "schema_error"
+    assert "mint the track's IRI" in genome["also_causes"][0]["message"]

@@ -21,7 +21,7 @@ from fairtracks_ld import findings
 from fairtracks_ld.mapping.iris import default_base_iri, local_id_of
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
-from fairtracks_ld.models import AUTO, ENSEMBL, prepare_document
+from fairtracks_ld.models import AUTO, ENSEMBL, detect, prepare_document
 from fairtracks_ld.sources import DEFAULT_LIMITS, DocumentError, DocumentReader, ReadLimits
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant, iter_props
 from fairtracks_ld.validation import presentation
@@ -167,8 +167,31 @@ class Validator:
         try:
             prepared = prepare_document(document, self.base, model, variant)
         except MappingError as error:
-            return mapping_failure(source, error)
+            return self.unmappable(document, source, error, model)
         return self.prepared(prepared, document, source)
+
+    def unmappable(self, document: Any, source: str, error: MappingError,
+                   model: str = AUTO) -> DocumentReport:
+        """The report of a document that cannot be given IRIs. An Ensembl track whose IRI
+        cannot be minted is still checked in full (under a placeholder IRI, never stored), so
+        that every key it lacks is reported, the refusal under the finding it comes from."""
+        refusal = mapping_failure(source, error)
+        try:
+            if model not in (AUTO, ENSEMBL) or detect(document) != ENSEMBL:
+                return refusal
+            from fairtracks_ld.mapping.ensembl import prepare_ensembl
+
+            checked = self.prepared(prepare_ensembl(document, self.base, provisional=True),
+                                    document, source)
+        except MappingError:
+            return refusal
+        [refused] = refusal.findings
+        cause = next((f for f in checked.findings if f.severity == "Violation" and (
+            refused.pointer == f.pointer or refused.pointer.startswith(f.pointer + "/"))), None)
+        if cause is None:
+            return DocumentReport(source, [refused, *checked.findings], ENSEMBL)
+        cause.consequences.append(refused)
+        return DocumentReport(source, checked.findings, ENSEMBL)
 
     def prepared(self, prepared: Prepared, document: Any = None,
                  source: str = "<document>") -> DocumentReport:
@@ -343,11 +366,25 @@ def validate_documents(
                                                  reader=reader))
         except DocumentError as error:
             if isinstance(error.__cause__, MappingError):
-                reports.append(mapping_failure(source, error.__cause__))
+                reports.append(_unmappable(validator, source, error.__cause__, model, limits))
             else:
                 reports.append(DocumentReport(source, [Finding(
                     "Violation", error.pointer or "", error.reason, rules=["json"])]))
     return reports
+
+
+def _unmappable(validator: Validator, source: str, error: MappingError, model: str,
+                limits: ReadLimits) -> DocumentReport:
+    """A document that cannot be mapped: read again, its entity arrays skipped (an Ensembl
+    track has none, so it is read whole), to report everything wrong with an Ensembl track."""
+    if model not in (AUTO, ENSEMBL):
+        return mapping_failure(source, error)
+    try:
+        with DocumentReader(source, limits) as reader:
+            document = reader.pick({}, frozenset(ENTITY_ARRAYS))
+    except DocumentError:
+        return mapping_failure(source, error)
+    return validator.unmappable(document, source, error, model)
 
 
 def mapping_failure(source: str, error: MappingError) -> DocumentReport:

@@ -127,7 +127,7 @@ def _reword(finding: Finding, document: Any, variant: str | None) -> Finding:
         return _type_finding(finding, types, variant)
     if len(finding.rules) > 1 and "; " in finding.message:
         return _one_of_required(finding, document, variant)
-    return _key_pointer(finding, variant)
+    return _key_pointer(_missing_object(finding, document, variant), variant)
 
 
 def _type_finding(finding: Finding, types: list[tuple[str, str]], variant: str | None
@@ -200,6 +200,21 @@ def wanted(findings: list[Finding]) -> dict[str, set[int]]:
             for key in [f.pointer.removeprefix("/")] if key in ENTITY_ARRAYS}
 
 
+def _missing_object(finding: Finding, document: Any, variant: str | None) -> Finding:
+    """A member of a required object that is missing altogether (an Ensembl track's objects are
+    flattened, so each member says it is missing): the object is what is required."""
+    if document is None or "/" not in finding.pointer[1:]:
+        return finding
+    parent = finding.pointer.rsplit("/", 1)[0]
+    if _lookup(document, parent) is not _MISSING:
+        return finding
+    for rule in finding.rules:
+        if _REQUIRED.search(rule) and schema_node(rule, variant) == _key(parent):
+            return dataclasses.replace(finding, pointer=parent, rules=[rule],
+                                       message=f"'{_key(parent)}' is required")
+    return finding
+
+
 def _key_pointer(finding: Finding, variant: str | None) -> Finding:
     """A missing key's own pointer (`/doc_info/doc_ontology_versions/{key}`), not its object's."""
     keys = {node for rule in finding.rules if _REQUIRED.search(rule)
@@ -236,12 +251,22 @@ def present(findings: list[Finding], document: Any = None, variant: str | None =
             causes.setdefault(origin, finding)
     top: list[Finding] = []
     for origin, _, finding in unique.values():
-        cause = causes.get(origin) or causes.get(finding.pointer)
+        cause = _cause_at(causes, origin) or causes.get(finding.pointer)
         if cause is not None and cause is not finding and _ranks(cause, finding):
             cause.consequences.append(finding)
         else:
             top.append(finding)
     return _attach_references(top)
+
+
+def _cause_at(causes: dict[str, Finding], pointer: str) -> Finding | None:
+    """The misplaced value at a pointer or above it (nothing below a misplaced value exists)."""
+    while True:
+        if pointer in causes:
+            return causes[pointer]
+        if not pointer:
+            return None
+        pointer = pointer.rsplit("/", 1)[0]
 
 
 def _misplaces(finding: Finding) -> bool:
