@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from servers import cli, free_port, serve
+from test_web_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 from fairtracks_ld.ensembl_model import example_documents as ensembl_examples
 from fairtracks_ld.generate import generate_documents
@@ -109,3 +110,32 @@ def test_an_ensembl_track_that_cannot_be_named_gets_every_error(service):
     [genome] = [e for e in answer["errors"] if e["path"] == "/genome"]
     assert genome["reason"] == "schema_error"
     assert "mint the track's IRI" in genome["also_causes"][0]["message"]
+
+
+@pytest.fixture
+def page(browser, service):  # noqa: F811  (browser: the fixture imported above)
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(60_000)
+    page.goto(service)
+    yield page
+    context.close()
+    assert errors == []
+
+
+def test_the_page_shows_consequences_under_their_cause(page):
+    document = next(generate_documents(2, seed=4, tracks_per_document=2))
+    del document["experiments"]
+    page.fill("#text", json.dumps(document, indent=2))
+    page.click("#validate-button")
+    page.wait_for_selector("#findings > li")
+    assert "Invalid: 1 violation(s)" in page.text_content("#report .verdict")
+    first = page.locator("#findings > li").first
+    assert "'experiments' is required" in first.locator(".message").first.text_content()
+    caused = first.locator("ul.causes > li")
+    assert caused.count() == 2
+    assert "names an experiment" in caused.first.text_content()
+    assert caused.first.locator("a.pointer").text_content().startswith(
+        "/tracks/0/experiment_ref")
