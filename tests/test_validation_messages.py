@@ -157,3 +157,24 @@ def test_validate_prints_causes_under_their_finding(tmp_path):
     first = report["results"][0]
     assert report["violations"] == 1
     assert first["pointer"] == "/experiments" and len(first["also_causes"]) == 3
+
+
+def test_load_reports_causes_under_their_finding(tmp_path):
+    """The refused document's text lines and its `--report` JSON nest what a finding causes."""
+    document, _ = mutant("fairtracks.schema.json#/required/4", "required")
+    path = write_json(tmp_path / "no-experiments.json", document)
+    report = tmp_path / "report.json"
+    result = subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store",
+                             str(tmp_path / "store"), "--base-iri", BASE, "load", str(path),
+                             "--report", str(report)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "breaks the standard: 1 violation(s)" in output
+    assert "  violation: /experiments: 'experiments' is required" in output
+    assert "also causes: /tracks/0/experiment_ref" in output
+    [source] = json.loads(report.read_text())["sources"]
+    assert source["status"] == "refused"
+    [finding] = [f for f in source["findings"] if f["severity"] == "Violation"]
+    assert [c["pointer"] for c in finding["also_causes"]] == [
+        "/tracks/0/experiment_ref", "/tracks/1/experiment_ref", "/tracks/2/experiment_ref"]
