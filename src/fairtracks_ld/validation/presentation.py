@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from fairtracks_ld import ensembl_model
@@ -39,6 +39,7 @@ def _schema_files(variant: str) -> dict[str, Any]:
     return load_schemas(variant)  # type: ignore[arg-type]
 
 
+@lru_cache(maxsize=4096)
 def schema_node(source: str, variant: str | None = None) -> Any:
     """The schema value a rule (`file#/json/pointer`) names; `_MISSING` if there is none."""
     file, sep, pointer = source.partition("#")
@@ -119,14 +120,27 @@ def _caused_pointer(kind: str, pointer: str) -> bool:
 # ---- rewording one finding ----------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
+def _rule_facts(rules: tuple[str, ...], variant: str | None
+                ) -> tuple[tuple[tuple[str, str], ...], frozenset[str]]:
+    """Of a finding's rules: the `type` rules with the type each asks, and the keys the
+    `required` rules name (read once per set of rules: a rule broken 100k times is one)."""
+    types = tuple((rule, node) for rule in rules if rule.endswith("/type")
+                  and isinstance(node := schema_node(rule, variant), str))
+    keys = frozenset(node for rule in rules if _REQUIRED.search(rule)
+                     and isinstance(node := schema_node(rule, variant), str))
+    return types, keys
+
+
 def _reword(finding: Finding, document: Any, variant: str | None) -> Finding:
     """The finding in the words of the schema keyword it is about."""
-    types = [(rule, node) for rule in finding.rules
-             if rule.endswith("/type") and isinstance(node := schema_node(rule, variant), str)]
+    types, keys = _rule_facts(tuple(finding.rules), variant)
     if types and finding.value is not None:
-        return _type_finding(finding, types, variant)
+        return _type_finding(finding, list(types), variant)
     if len(finding.rules) > 1 and "; " in finding.message:
         return _one_of_required(finding, document, variant)
+    if not keys:
+        return finding
     return _key_pointer(_missing_object(finding, document, variant), variant)
 
 
@@ -217,11 +231,10 @@ def _missing_object(finding: Finding, document: Any, variant: str | None) -> Fin
 
 def _key_pointer(finding: Finding, variant: str | None) -> Finding:
     """A missing key's own pointer (`/doc_info/doc_ontology_versions/{key}`), not its object's."""
-    keys = {node for rule in finding.rules if _REQUIRED.search(rule)
-            and isinstance(node := schema_node(rule, variant), str)}
-    if len(keys) != 1 or _key(finding.pointer) in keys:
+    _, keys = _rule_facts(tuple(finding.rules), variant)
+    if len(keys) != 1 or finding.pointer.endswith(f"/{_token(next(iter(keys)))}"):
         return finding
-    return dataclasses.replace(finding, pointer=f"{finding.pointer}/{_token(keys.pop())}")
+    return dataclasses.replace(finding, pointer=f"{finding.pointer}/{_token(next(iter(keys)))}")
 
 
 # ---- the whole report -----------------------------------------------------------------------
@@ -233,10 +246,9 @@ def present(findings: list[Finding], document: Any = None, variant: str | None =
     (the other findings at a misplaced value's pointer; a dangling `*_ref` under the problem
     with the objects it names). Order is kept; a cause is never less severe than what it causes.
     """
-    # (where the SHACL result pointed, whether it is a misplaced value, the finding reworded)
-    reworded = [(f.pointer, _misplaces(f), _reword(
-        dataclasses.replace(f, rules=list(f.rules), consequences=[]), document, variant))
-        for f in findings]
+    # (where the SHACL result pointed, whether it is a misplaced value, the finding reworded;
+    # the findings are the caller's own, fresh: their rules and consequences are added to)
+    reworded = [(f.pointer, _misplaces(f), _reword(f, document, variant)) for f in findings]
     unique: dict[tuple[str, str, str], tuple[str, bool, Finding]] = {}
     for origin, misplaced, finding in reworded:  # the same message at the same place: once
         key = (finding.severity, finding.pointer, finding.message)
@@ -285,13 +297,16 @@ def _attach_references(top: list[Finding]) -> list[Finding]:
     """A `*_ref` naming no object because the objects it names lack their local_id (or are not
     there at all) is reported under that problem."""
     kept: list[Finding] = []
+    causes: dict[str, Finding | None] = {}  # per kind of object named: the first cause
     for finding in top:
         cause = None
-        if (finding.shape or "").endswith("-reference"):
-            kind = _ref_targets().get(_key(finding.pointer))
-            cause = next((f for f in top if f is not finding and f.severity == "Violation"
-                          and kind is not None and _caused_by(f, kind)), None)
-        if cause is not None and _ranks(cause, finding):
+        kind = _ref_targets().get(_key(finding.pointer))
+        if kind is not None and (finding.shape or "").endswith("-reference"):
+            if kind not in causes:
+                causes[kind] = next((f for f in top if f.severity == "Violation"
+                                     and _caused_by(f, kind)), None)
+            cause = causes[kind]
+        if cause is not None and cause is not finding and _ranks(cause, finding):
             cause.consequences.append(finding)
         else:
             kept.append(finding)
