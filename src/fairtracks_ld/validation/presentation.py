@@ -47,22 +47,13 @@ def schema_node(source: str, variant: str | None = None) -> Any:
         return _MISSING
     order = [variant] if variant in (*VARIANTS, "ensembl") else []
     for name in [*order, *VARIANTS, "ensembl"]:
-        node: Any = _schema_files(name).get(file, _MISSING)
-        for token in pointer.split("/")[1:]:
-            token = token.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and token in node:
-                node = node[token]
-            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-                node = node[int(token)]
-            else:
-                node = _MISSING
-                break
+        node = _lookup(_schema_files(name).get(file, _MISSING), pointer)
         if node is not _MISSING:
             return node
     return _MISSING
 
 
-def json_type(value: Any) -> str:
+def _json_type(value: Any) -> str:
     """The JSON Schema type of a value."""
     if isinstance(value, bool):
         return "boolean"
@@ -74,7 +65,7 @@ def json_type(value: Any) -> str:
 
 
 def _fits(value: Any, wanted: Any) -> bool:
-    kind = json_type(value)
+    kind = _json_type(value)
     return kind == wanted or (wanted == "number" and kind == "integer")
 
 
