@@ -305,4 +305,7 @@ def _attach_references(top: list[Finding]) -> list[Finding]:
 
 
 def _caused_by(finding: Finding, kind: str) -> bool:
-    return any(_caused_pointer(kind, f.pointer) for f in (finding, *finding.consequences))
+    """Whether a finding (or one it causes) says the objects of `kind` or their local_ids are
+    missing or unusable (a local_id also used elsewhere still names its object)."""
+    return any(_caused_pointer(kind, f.pointer) and not (f.shape or "").endswith("-unique")
+               for f in (finding, *finding.consequences))
