@@ -12,7 +12,7 @@ import sys
 import pyoxigraph as ox
 from conftest import BASE, write_json
 from test_validation_standard import CASES, mutate
-from test_validation_support import validator
+from test_validation_support import base_document, validate_many, validator
 
 from fairtracks_ld.validation.report import Report
 
@@ -178,3 +178,14 @@ def test_load_reports_causes_under_their_finding(tmp_path):
     [finding] = [f for f in source["findings"] if f["severity"] == "Violation"]
     assert [c["pointer"] for c in finding["also_causes"]] == [
         "/tracks/0/experiment_ref", "/tracks/1/experiment_ref", "/tracks/2/experiment_ref"]
+
+
+def test_a_local_id_used_elsewhere_is_no_cause_of_a_dangling_reference():
+    """Two documents validated together share their local_ids (each is reported as used by the
+    other); a study_ref naming no study at all stays a finding of its own."""
+    first, second = base_document("v1-current"), base_document("v1-current")
+    second["experiments"][0]["study_ref"] = "no-such-study"
+    _, report = validate_many([first, second])
+    dangling = [f for f in report.violations if f.pointer == "/experiments/0/study_ref"]
+    assert len(dangling) == 1 and "names a study" in dangling[0].message
+    assert any(f.shape.endswith("Study-local_id-unique") for f in report.violations)
