@@ -22,7 +22,8 @@ from conftest import BASE, write_json
 from fairtracks_ld.ensembl_model import example_documents, model_dir
 from fairtracks_ld.validation import Validator
 
-SCHEMA = json.loads((model_dir() / "ensembl_track.schema.json").read_text())
+SCHEMA_FILE = "ensembl_track.schema.json"
+SCHEMA = json.loads((model_dir() / SCHEMA_FILE).read_text())
 EXAMPLES = {kind: json.loads(path.read_text()) for kind, path in example_documents().items()}
 # Keys the track's IRI is made of: breaking them is refused by the mapping, with a pointer.
 IDENTITY = {"/short_name", "/genome/genome_species", "/genome/genome_assembly",
@@ -119,14 +120,17 @@ def test_every_rule_broken_once_is_reported_where_it_is(site, validator):
     in_identity = pointer in IDENTITY or any(p.startswith(pointer + "/") for p in IDENTITY)
     if in_identity and keyword in ("required", "type") and not (
             pointer == "/release/release_version" and keyword == "type"):
-        # the mapping refuses the document before any shape runs, naming the key
-        (finding,) = report.findings
-        assert finding.rules == ["mapping"] and finding.pointer in IDENTITY
-        assert finding.pointer.startswith(pointer)
+        # the mapping refuses to mint the track's IRI, naming the key, under the finding of
+        # the key (or of its object) that the shapes report all the same
+        (cause,) = [f for f in report.findings if any(c.rules == ["mapping"]
+                                                      for c in f.consequences)]
+        (refusal,) = [c for c in cause.consequences if c.rules == ["mapping"]]
+        assert refusal.pointer in IDENTITY and refusal.pointer.startswith(pointer)
+        assert cause.pointer == pointer and site in {r.removeprefix(SCHEMA_FILE)
+                                                      for r in cause.rules}
     else:
         expected = {"items": site.removesuffix("/items/type") + "/type"}.get(keyword, site)
-        at = pointer + ("/location_type" if pointer == "/location" and keyword == "required"
-                        else "")
+        at = pointer
         hits = [f for f in report.findings if f.pointer == at
                 and any(rule.endswith(expected) for rule in f.rules)]
         assert hits, (site, [(f.pointer, f.rules) for f in report.findings])
@@ -168,3 +172,30 @@ def test_cli_validates_both_models_with_the_same_exit_codes(tmp_path, examples):
     assert "matches neither model" in reports[2]["results"][0]["message"]
     forced = run(good, "--model", "fairtracks")
     assert forced.returncode == 1 and "unknown @schema" in forced.stdout
+
+
+def test_a_track_that_cannot_be_named_is_reported_in_full(validator, tmp_path):
+    """Missing track_type, genome and release: jsonschema's three errors, each at its key, and
+    still no IRI minted (the refusal comes under the finding of the key it needs)."""
+    document = copy.deepcopy(EXAMPLES["mysql"])
+    for key in ("track_type", "genome", "release"):
+        del document[key]
+    expected = sorted(f"/{e.message.split(chr(39))[1]}" for e in
+                      jsonschema.Draft202012Validator(SCHEMA).iter_errors(document))
+    assert expected == ["/genome", "/release", "/track_type"]
+    report = validator.document(document, "unnamed.json")
+    assert not report.valid and report.graph is None and report.report is None
+    assert sorted(f.pointer for f in report.violations) == expected
+    assert {f.message for f in report.violations} == {
+        "'track_type' is required", "'genome' is required", "'release' is required"}
+    [genome] = [f for f in report.violations if f.pointer == "/genome"]
+    assert genome.rules == [f"{SCHEMA_FILE}#/required/4"]
+    [refusal] = genome.consequences
+    assert refusal.rules == ["mapping"] and "mint the track's IRI" in refusal.message
+    path = write_json(tmp_path / "unnamed.json", document)
+    result = subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--base-iri", BASE,
+                             "validate", str(path), "--format", "json"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1
+    [answer] = json.loads(result.stdout)
+    assert sorted(f["pointer"] for f in answer["results"]) == expected

@@ -44,6 +44,7 @@ class Item:
     message: str
     kind: str = ""  # what groups findings; "" means the message's template
     value: Any = None  # the offending value as the document wrote it, when known
+    causes: tuple[Item, ...] = ()  # findings this one causes (reported under it)
 
     @property
     def group_key(self) -> tuple[str, str]:
@@ -54,6 +55,8 @@ class Item:
                  "pointer": self.pointer, "message": self.message}
         if self.value is not None:
             found["value"] = self.value
+        if self.causes:
+            found["also_causes"] = [item.to_json() for item in self.causes]
         return found
 
 
@@ -110,16 +113,29 @@ def render(items: Iterable[Item], verbose: bool = False, shown: int = SHOWN,
     lines = []
     for found in group(items):
         if found.count == 1:
-            lines.append(f"{indent}{found.level}: {_place(found.items[0])}: "
-                         f"{found.items[0].message}{_value(found.items[0])}")
+            item = found.items[0]
+            lines.append(f"{indent}{found.level}: {_place(item)}: {item.message}{_value(item)}")
+            lines.extend(_causes(item, indent + "    ", shown, verbose))
         elif verbose:
             lines.append(f"{indent}{found.heading}")
-            lines.extend(f"{indent}  {_place(item)}: {item.message}{_value(item)}"
-                         for item in found.items)
+            for item in found.items:
+                lines.append(f"{indent}  {_place(item)}: {item.message}{_value(item)}")
+                lines.extend(_causes(item, indent + "      ", shown, verbose))
         else:
             places = ", ".join(_place(item) for item in found.items[:shown])
             more = f" … and {found.count - shown} more" if found.count > shown else ""
-            lines.append(f"{indent}{found.heading} — at {places}{more}")
+            caused = sum(len(item.causes) for item in found.items)
+            also = f" (which also cause {caused} more findings)" if caused else ""
+            lines.append(f"{indent}{found.heading} — at {places}{more}{also}")
+    return lines
+
+
+def _causes(item: Item, indent: str, shown: int, verbose: bool) -> list[str]:
+    """What a finding also causes, under it: the first `shown` (every one with `verbose`)."""
+    listed = item.causes if verbose else item.causes[:shown]
+    lines = [f"{indent}also causes: {_place(c)}: {c.message}{_value(c)}" for c in listed]
+    if len(item.causes) > len(listed):
+        lines.append(f"{indent}… and {len(item.causes) - len(listed)} more it causes")
     return lines
 
 

@@ -50,8 +50,12 @@ def extension_name(pointer: str) -> str:
     return quote(pointer.removeprefix("/"), safe="")
 
 
-def _identity(document: dict[str, Any]) -> dict[str, str]:
-    """The values that name the track; a MappingError (with pointer) when one is unusable."""
+UNNAMED = "unnamed"  # a provisional IRI's segment for a value that cannot name the track
+
+
+def _identity(document: dict[str, Any], provisional: bool = False) -> dict[str, str]:
+    """The values that name the track; a MappingError (with pointer) when one is unusable, or
+    with `provisional` a placeholder for it."""
     found = {}
     for parent, key in IDENTITY:
         holder = document.get(parent) if parent else document
@@ -60,6 +64,8 @@ def _identity(document: dict[str, Any]) -> dict[str, str]:
         prop = ensembl_model.prop(parent, key)
         if prop is not None and prop.json_type == "integer" and _value(prop, value) is not None:
             value = str(_value(prop, value))  # 89 and 89.0 name the same release
+        if (not isinstance(value, str) or not value) and provisional:
+            value = UNNAMED
         if not isinstance(value, str) or not value:
             raise MappingError(pointer, "required to mint the track's IRI: a non-empty "
                                + ("integer" if key == "release_version" else "string"))
@@ -149,11 +155,13 @@ def _check_assembly_species(node: dict[str, Any], notes: list[Note]) -> None:
         node.pop("assembly_id_iri", None)
 
 
-def prepare_ensembl(document: Any, base: str) -> Prepared:
-    """Map one Ensembl track document to JSON-LD input; raises MappingError if it cannot be."""
+def prepare_ensembl(document: Any, base: str, provisional: bool = False) -> Prepared:
+    """Map one Ensembl track document to JSON-LD input; raises MappingError if it cannot be.
+    `provisional` maps a track whose IRI cannot be minted under a placeholder IRI, only to
+    validate it (to report everything wrong with it): such a mapping is never stored."""
     if not isinstance(document, dict):
         raise MappingError("", "an Ensembl track is a JSON object")
-    ids = _identity(document)
+    ids = _identity(document, provisional)
     division = ids["release_division"].lower()
     division = DIVISION_ALIASES.get(division, division)
     release = ids["release_version"]

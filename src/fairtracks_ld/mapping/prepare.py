@@ -46,6 +46,11 @@ from fairtracks_ld.standard import (
 FAIRTRACKS_PREFIX = "fairtracks:"
 
 
+def article(word: str) -> str:
+    """'a' or 'an' before a word (by its first letter: good enough for the standard's names)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 class MappingError(ValueError):
     """A document cannot be given stable IRIs (the problem is named with a JSON Pointer)."""
 
@@ -229,8 +234,9 @@ class _Walker:
         item_ptr = f"{ptr}/{index}"
         local_id = item.get("local_id")
         if not isinstance(local_id, str) or not local_id:
-            raise MappingError(item_ptr, f"a {kind} needs a non-empty string local_id "
-                                         "to get a stable IRI")
+            found = "it has none" if "local_id" not in item else f"not {json.dumps(local_id)}"
+            raise MappingError(item_ptr + "/local_id", f"{article(kind)} {kind} needs a "
+                               f"non-empty string local_id to get a stable IRI ({found})")
         if local_id in seen:
             raise MappingError(item_ptr + "/local_id", f"duplicate {kind} local_id "
                                f"{local_id!r} (also at {ptr}/{seen[local_id]})")

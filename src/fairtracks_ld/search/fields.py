@@ -63,4 +63,8 @@ FIELDS: tuple[Field, ...] = (
     Field("species", "Species", paths=((*TO_SAMPLE, "species_name"), ("species_name",))),
     Field("collection", "Collection", paths=((*TO_STUDY, "collection_ref"),), iris=True),
 )
-BY_NAME = {field.name: field for field in FIELDS}
+# Derived from the collection field when the index is built (search.licence_facet): licences
+# are stated in the catalog, not in the version graphs the fields above are read from.
+LICENCE = Field("licence", "Licence", paths=((*TO_STUDY, "collection_ref"),))
+FACETS: tuple[Field, ...] = (*FIELDS, LICENCE)  # what the search offers
+BY_NAME = {field.name: field for field in FACETS}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -25,7 +25,8 @@ from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.ontology.iris import canonical_iri
 from fairtracks_ld.queries import LABEL_TIERS
 from fairtracks_ld.search import segments
-from fairtracks_ld.search.fields import FIELDS, Field
+from fairtracks_ld.search.fields import FIELDS, LICENCE, Field
+from fairtracks_ld.search.licence_facet import NOT_STATED, licence_classes
 from fairtracks_ld.search.reader import Segment, Values, read_segment
 from fairtracks_ld.store import TrackStore
 
@@ -48,6 +49,8 @@ class FieldIndex:
     children: dict[int, list[int]] = field(default_factory=dict)
     # bool per value: a document annotates it (not only inferred as an ancestor)
     direct: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # a derived field (derived_index): per value, the values of its source field it stands for
+    stands_for: dict[str, list[str]] = field(default_factory=dict)
 
     def combination_mask(self, values: np.ndarray) -> np.ndarray:
         """bool per combination: it matches any of `values` (value ids)."""
@@ -137,6 +140,8 @@ def build_index(store: TrackStore, snapshot: str = "", folder: Path | None = Non
     order = np.array(sorted(range(len(tracks)), key=tracks.__getitem__), dtype=np.int64)
     tracks = [tracks[i] for i in order]
     fields = {f.name: _field_index(store, f, parts, order) for f in FIELDS}
+    fields[LICENCE.name] = derived_index(LICENCE, fields["collection"], licence_classes(store),
+                                         NOT_STATED)
     texts = [t for s in parts for t in s.text]
     lines = [texts[i] for i in order]
     lengths = np.fromiter((len(line) + 1 for line in lines), dtype=np.int64, count=len(lines))
@@ -178,6 +183,33 @@ def _field_index(store: TrackStore, field: Field, parts: list[Segment],
     if field.ontology:
         _tree(index, store)
     return index
+
+
+def derived_index(derived: Field, source: FieldIndex, value_of: Callable[[str], str],
+                  default: str) -> FieldIndex:
+    """A field whose value is a function of another field's value (a collection's licence):
+    the source's tracks and combinations, each source value mapped by `value_of`, `default`
+    for a track without one."""
+    mapped = {key: value_of(key) for key in source.keys}
+    combos: dict[frozenset[str], int] = {}
+    of_combination = []
+    for number in range(len(source.starts) - 1):
+        members = source.members[source.starts[number]:source.starts[number + 1]]
+        found = frozenset(mapped[source.keys[m]] for m in members) or frozenset((default,))
+        of_combination.append(combos.setdefault(found, len(combos)))
+    keys = sorted({value for combo in combos for value in combo})
+    ids = {key: index for index, key in enumerate(keys)}
+    starts, members_out = [0], []
+    for combo in combos:
+        members_out.extend(sorted(ids[value] for value in combo))
+        starts.append(len(members_out))
+    stands_for: dict[str, list[str]] = {key: [] for key in keys}
+    for key, value in sorted(mapped.items()):
+        stands_for.setdefault(value, []).append(key)
+    return FieldIndex(derived, keys, ids, np.array(of_combination, dtype=np.int32)[source.column],
+                      np.array(starts, dtype=np.int64), np.array(members_out, dtype=np.int64),
+                      np.zeros(len(keys), dtype=bool), direct=np.ones(len(keys), dtype=bool),
+                      stands_for=stands_for)
 
 
 def _tree(index: FieldIndex, store: TrackStore) -> None:

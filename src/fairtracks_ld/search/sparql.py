@@ -8,6 +8,7 @@ import pyoxigraph as ox
 
 from fairtracks_ld.search.engine import Search
 from fairtracks_ld.search.fields import BY_NAME
+from fairtracks_ld.search.index import FacetIndex
 
 PREFIX = "PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>\n"
 # Each OPTIONAL binds its own variables: one shared by two OPTIONALs (the track's and the
@@ -37,12 +38,20 @@ def term(field: str, key: str) -> str:
     return str(ox.NamedNode(key) if BY_NAME[field].iris else ox.Literal(key))
 
 
-def search_query(search: Search) -> str:
-    """SELECT the tracks the search matches, in the order the results table lists them."""
+def search_query(search: Search, index: FacetIndex | None = None) -> str:
+    """SELECT the tracks the search matches, in the order the results table lists them (a
+    derived field, such as the licence, as the values of its source it stands for: `index`)."""
     lines = []
     for number, (name, keys) in enumerate(search.filters.items()):
         path = BY_NAME[name].sparql_path()
-        if len(keys) == 1:
+        facet = index.fields.get(name) if index is not None else None
+        if facet is not None and facet.stands_for:
+            stands = sorted({v for k in keys for v in facet.stands_for.get(k, ())})
+            lines.append(f"  # {name} {' or '.join(repr(k) for k in keys)}: these collections")
+            values = " ".join(str(ox.NamedNode(v)) for v in stands)
+            lines.append(f"  VALUES ?v{number} {{ {values} }}")
+            lines.append(f"  ?track {path} ?v{number} .")
+        elif len(keys) == 1:
             lines.append(f"  ?track {path} {term(name, keys[0])} .")
         else:
             lines.append(f"  VALUES ?v{number} {{ {' '.join(term(name, k) for k in keys)} }}")

@@ -16,7 +16,7 @@ from functools import cache
 
 from fairtracks_ld.mapping.context import load_context, term_name
 from fairtracks_ld.mapping.namespaces import FT, FTX, RDF, XSD
-from fairtracks_ld.mapping.prepare import extension_key
+from fairtracks_ld.mapping.prepare import article, extension_key
 from fairtracks_ld.standard import ENTITY_ARRAYS, Layout, Prop, iter_layouts
 from fairtracks_ld.validation import registry, templates
 from fairtracks_ld.validation.rules import MAP_LOCATION, Condition, Rule
@@ -192,8 +192,9 @@ def _make(rule: Rule) -> list[Check]:
     if kind == "ref":
         rdf_class = FT + REF_CLASSES[params[0]]
         return [Check(rule, pred, _sparql(templates.reference(rdf_class),
-                      f"{label} names a {params[0]} that is neither in this document nor "
-                      "in the store: {?value}"), "", "integrity", name="reference")]
+                      f"{label} names {article(params[0])} {params[0]} that is neither in "
+                      "this document nor in the store: {?value}"), "", "integrity",
+                      name="reference")]
     if kind == "suggested_length":
         return [Check(rule, path, f"sh:maxLength {params[0]}",
                       f"{label} is longer than the suggested {params[0]} characters",

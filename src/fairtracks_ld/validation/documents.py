@@ -21,9 +21,10 @@ from fairtracks_ld import findings
 from fairtracks_ld.mapping.iris import default_base_iri, local_id_of
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
-from fairtracks_ld.models import AUTO, ENSEMBL, prepare_document
+from fairtracks_ld.models import AUTO, ENSEMBL, detect, prepare_document
 from fairtracks_ld.sources import DEFAULT_LIMITS, DocumentError, DocumentReader, ReadLimits
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant, iter_props
+from fairtracks_ld.validation import presentation
 from fairtracks_ld.validation.context import (
     OntologySource,
     build_dataset,
@@ -61,14 +62,26 @@ class Finding:
     result_path: str | None = None
     component: str | None = None
     shape: str | None = None
+    hint: str | None = None  # how to fix it, when the presentation knows better than the rule
+    consequences: list[Finding] = field(default_factory=list)  # findings this one causes
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "severity": self.severity, "pointer": self.pointer, "message": self.message,
             "value": self.value, "rules": self.rules, "standard": self.standard,
             "focus_node": self.focus_node, "result_path": self.result_path,
             "component": self.component, "shape": self.shape,
+            "also_causes": [f.to_json() for f in self.consequences],
         }
+        if self.hint:
+            found["hint"] = self.hint
+        return found
+
+    def item(self) -> findings.Item:
+        """This finding (and those it causes) for grouping (`fairtracks_ld.findings`)."""
+        return findings.Item(self.severity.lower(), self.pointer, self.message,
+                             self.shape or (self.rules[0] if self.rules else ""), self.value,
+                             tuple(f.item() for f in self.consequences))
 
 
 @dataclass
@@ -107,9 +120,7 @@ class DocumentReport:
 
     def items(self) -> list[findings.Item]:
         """The findings for grouping (`fairtracks_ld.findings`): one kind per shape."""
-        return [findings.Item(f.severity.lower(), f.pointer, f.message,
-                              f.shape or (f.rules[0] if f.rules else ""), f.value)
-                for f in self.findings]
+        return [f.item() for f in self.findings]
 
     def shacl_report(self, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:
         """The W3C sh:ValidationReport (empty when the document could not be mapped)."""
@@ -156,8 +167,31 @@ class Validator:
         try:
             prepared = prepare_document(document, self.base, model, variant)
         except MappingError as error:
-            return mapping_failure(source, error)
+            return self.unmappable(document, source, error, model)
         return self.prepared(prepared, document, source)
+
+    def unmappable(self, document: Any, source: str, error: MappingError,
+                   model: str = AUTO) -> DocumentReport:
+        """The report of a document that cannot be given IRIs. An Ensembl track whose IRI
+        cannot be minted is still checked in full (under a placeholder IRI, never stored), so
+        that every key it lacks is reported, the refusal under the finding it comes from."""
+        refusal = mapping_failure(source, error)
+        try:
+            if model not in (AUTO, ENSEMBL) or detect(document) != ENSEMBL:
+                return refusal
+            from fairtracks_ld.mapping.ensembl import prepare_ensembl
+
+            checked = self.prepared(prepare_ensembl(document, self.base, provisional=True),
+                                    document, source)
+        except MappingError:
+            return refusal
+        [refused] = refusal.findings
+        cause = next((f for f in checked.findings if f.severity == "Violation" and (
+            refused.pointer == f.pointer or refused.pointer.startswith(f.pointer + "/"))), None)
+        if cause is None:
+            return DocumentReport(source, [refused, *checked.findings], ENSEMBL)
+        cause.consequences.append(refused)
+        return DocumentReport(source, checked.findings, ENSEMBL)
 
     def prepared(self, prepared: Prepared, document: Any = None,
                  source: str = "<document>") -> DocumentReport:
@@ -192,8 +226,10 @@ class Validator:
         finally:
             for quad in facts:
                 data.remove(quad)
-        order = {"Violation": 0, "Warning": 1, "Info": 2}
-        findings.sort(key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
+        document = resolver.document
+        if document is None and reader is not None and (arrays := presentation.wanted(findings)):
+            document = reader.pick(arrays, frozenset(ENTITY_ARRAYS))
+        findings = _sorted(presentation.present(_sorted(findings), document, prepared.variant))
         return DocumentReport(source, findings, prepared.variant, prepared.graph, report)
 
     def batch(self, items: list[tuple[Prepared, Any, str]]) -> list[DocumentReport]:
@@ -225,11 +261,11 @@ class Validator:
                 owner = owners.get(node.rsplit("/", 2)[0], 0)
             per_document[owner].append(result)
         reports = []
-        order = {"Violation": 0, "Warning": 1, "Info": 2}
         for (prepared, _, source), resolver, results in zip(items, resolvers, per_document,
                                                             strict=True):
             findings = [self.finding(r, resolver, dataset.store, graph, shapes) for r in results]
-            findings.sort(key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
+            findings = _sorted(presentation.present(_sorted(findings), resolver.document,
+                                                      prepared.variant))
             reports.append(DocumentReport(source, findings, prepared.variant, prepared.graph,
                                           Report(results)))
         return reports
@@ -295,6 +331,12 @@ def _scope(prepared: Prepared) -> str:
     return prepared.document_iri if prepared.model == ENSEMBL else prepared.collection_iri
 
 
+def _sorted(found: list[Finding]) -> list[Finding]:
+    """Most severe first, then in document order."""
+    order = {"Violation": 0, "Warning": 1, "Info": 2}
+    return sorted(found, key=lambda f: (order.get(f.severity, 3), _pointer_key(f.pointer)))
+
+
 def _pointer_key(pointer: str) -> list:
     return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in pointer.split("/")]
 
@@ -324,11 +366,25 @@ def validate_documents(
                                                  reader=reader))
         except DocumentError as error:
             if isinstance(error.__cause__, MappingError):
-                reports.append(mapping_failure(source, error.__cause__))
+                reports.append(_unmappable(validator, source, error.__cause__, model, limits))
             else:
                 reports.append(DocumentReport(source, [Finding(
                     "Violation", error.pointer or "", error.reason, rules=["json"])]))
     return reports
+
+
+def _unmappable(validator: Validator, source: str, error: MappingError, model: str,
+                limits: ReadLimits) -> DocumentReport:
+    """A document that cannot be mapped: read again, its entity arrays skipped (an Ensembl
+    track has none, so it is read whole), to report everything wrong with an Ensembl track."""
+    if model not in (AUTO, ENSEMBL):
+        return mapping_failure(source, error)
+    try:
+        with DocumentReader(source, limits) as reader:
+            document = reader.pick({}, frozenset(ENTITY_ARRAYS))
+    except DocumentError:
+        return mapping_failure(source, error)
+    return validator.unmappable(document, source, error, model)
 
 
 def mapping_failure(source: str, error: MappingError) -> DocumentReport:

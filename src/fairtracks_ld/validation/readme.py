@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from fairtracks_ld.mapping.prepare import article
 from fairtracks_ld.standard import VARIANTS
 from fairtracks_ld.validation.checks import condition_text, short
 from fairtracks_ld.validation.rules import MergedRule, Rule
@@ -135,7 +136,7 @@ def _describe(rule: Rule) -> str:
     if kind == "ancestors":
         return "descends from " + ", ".join(a.rsplit("/", 1)[-1] for a in params[1])
     if kind == "ref":
-        return f"references a {params[0]}"
+        return f"references {article(params[0])} {params[0]}"
     if kind == "suggested_length":
         return f"≤ {params[0]} characters (warning)"
     if kind == "any_required":

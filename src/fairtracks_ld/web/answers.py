@@ -7,7 +7,11 @@ of the form "Path: /a/b . Message: …". Clients written for it read these answe
 Each error here also carries the finding's JSON Pointer (`path`), `severity`, `message`,
 offending `value`, schema `rules` and a `hint` on how to fix it; warnings (which do not make a
 document invalid) come in a separate `warnings` list of the same shape, so that a client
-counting `errors` sees violations only.
+counting `errors` sees violations only. A finding caused by another (a "required" next to a
+value of the wrong type, a `*_ref` dangling because the objects it names lack their local_id)
+comes under its cause, in `also_causes`, not as an error of its own. `groups` sums the findings
+up by rule (what the CLI prints): a rule broken 100,000 times is one group with its count and
+its first pointers.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fairtracks_ld import findings
 from fairtracks_ld.validation import DocumentReport, Finding
 from fairtracks_ld.web.uploads import Upload
 
 _SPACES = re.compile(r"\s+")
+GROUP_POINTERS = 10  # pointers listed per group
 
 
 def fatal(description: str, name: str | None = None) -> dict[str, Any]:
@@ -40,6 +46,7 @@ def answer(report: DocumentReport, document: Any) -> dict[str, Any]:
         "validated": report.valid,
         "errors": [error(f) for f in report.findings if f.severity == "Violation"],
         "warnings": [error(f) for f in report.findings if f.severity != "Violation"],
+        "groups": groups(report),
     }
     if isinstance(schema_id, str):
         result["schema_id"] = schema_id
@@ -60,10 +67,38 @@ def error(finding: Finding) -> dict[str, Any]:
         "rules": finding.rules,
         "standard": finding.standard,
     }
-    fix = getattr(finding, "hint", None) or hint(finding)
+    fix = finding.hint or hint(finding)
     if fix:
         entry["hint"] = fix
+    if finding.consequences:
+        entry["also_causes"] = [error(caused) for caused in finding.consequences]
     return entry
+
+
+def groups(report: DocumentReport, shown: int = GROUP_POINTERS) -> list[dict[str, Any]]:
+    """The findings grouped by rule (`fairtracks_ld.findings.group`), most severe first: per
+    group its severity, rule (the SHACL shape), count, message (the first one's; `alike` when
+    all say the same), schema rules, hint, first pointers, and how many findings its findings
+    cause."""
+    by_kind: dict[str, Finding] = {}
+    for finding in report.findings:
+        by_kind.setdefault(finding.shape or (finding.rules[0] if finding.rules else ""), finding)
+    answer = []
+    for group in findings.group(report.items()):
+        first = by_kind.get(group.kind)
+        message = group.items[0].message
+        entry: dict[str, Any] = {
+            "severity": group.level.capitalize(), "rule": group.kind, "count": group.count,
+            "message": message, "alike": all(i.message == message for i in group.items),
+            "rules": first.rules if first is not None else [],
+            "pointers": [item.pointer for item in group.items[:shown]],
+            "also_causes": sum(len(item.causes) for item in group.items),
+        }
+        fix = first is not None and (first.hint or hint(first))
+        if fix:
+            entry["hint"] = fix
+        answer.append(entry)
+    return answer
 
 
 def reason(finding: Finding) -> str:

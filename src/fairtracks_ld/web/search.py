@@ -23,7 +23,7 @@ from fairtracks_ld.search.engine import (
     parse_search,
     run_search,
 )
-from fairtracks_ld.search.fields import BY_NAME, FIELDS
+from fairtracks_ld.search.fields import BY_NAME, FACETS
 from fairtracks_ld.search.gsuite import gsuite
 from fairtracks_ld.search.index import FacetIndex
 from fairtracks_ld.search.rollup import rolled_up, used_values
@@ -153,13 +153,13 @@ def page() -> Response | str:
     for row in rows:  # IRIs under the base resolve here: link them on this server
         track = str(row["track"])
         row["href"] = "/" + track[len(base):] if track.startswith(base) else track
-    facets = [(f, *field_views(ix, search, result, f.name)) for f in FIELDS]
+    facets = [(f, *field_views(ix, search, result, f.name)) for f in FACETS]
     chosen = [(BY_NAME[name], key, ix.label(key), search_url(search, remove=(name, key)))
               for name, keys in search.filters.items() for key in keys]
     pages = max(1, -(-result.total // search.size))
     return render_template(
         "search.html", search=search, result=result, rows=rows, facets=facets, chosen=chosen,
-        sparql_search=search_query(search), sparql_rows=sparql_rows, pages=pages,
+        sparql_search=search_query(search, ix), sparql_rows=sparql_rows, pages=pages,
         prev_url=search_url(search, page=search.page - 1) if search.page > 1 else None,
         next_url=search_url(search, page=search.page + 1) if search.page < pages else None,
         share_url=request.url, query=urlencode(search.args()), text=" ".join(search.words),
@@ -178,10 +178,10 @@ def facets_json() -> Response:
     result = run_search(ix, search)
     positions = page_positions(search, result)
     body = {"total": result.total, "search": search.args(),
-            "tracks": [ix.tracks[i] for i in positions], "sparql": search_query(search),
+            "tracks": [ix.tracks[i] for i in positions], "sparql": search_query(search, ix),
             "sparql_rows": page_rows_query(ix, positions),
-            "facets": {f.name: facet_values(ix, search, result, f.name) for f in FIELDS},
-            "used": {f.name: field_views(ix, search, result, f.name)[0] for f in FIELDS}}
+            "facets": {f.name: facet_values(ix, search, result, f.name) for f in FACETS},
+            "used": {f.name: field_views(ix, search, result, f.name)[0] for f in FACETS}}
     return Response(json.dumps(body), mimetype="application/json")
 
 

@@ -24,7 +24,9 @@ DESCRIPTION = (
     "same routes and request bodies, same answer per document (`file`, `validated`, "
     "`schema_id`, `errors` with `reason` and `description`). Each error also has its JSON "
     "Pointer (`path`), `severity`, `message`, `value`, schema `rules` and a `hint`; warnings "
-    "come separately in `warnings`. Send `Accept: text/turtle` or `application/ld+json` for the "
+    "come separately in `warnings`; a finding caused by another comes under it "
+    "(`also_causes`); `groups` sums the findings up by rule, with counts and first pointers. "
+    "Send `Accept: text/turtle` or `application/ld+json` for the "
     "W3C `sh:ValidationReport` instead.\n\n" + SUPPORTED
 )
 
@@ -41,6 +43,26 @@ ERROR = {"type": "object", "required": ["reason", "description"], "properties": 
     "standard": {"type": "boolean",
                  "description": "false: a FAIRtracks extension or advice, not a JSON Schema rule"},
     "hint": {"type": "string", "description": "how to fix it"},
+    "also_causes": {"type": "array", "items": {"$ref": "#/components/schemas/Error"},
+                    "description": "findings this one causes (a 'required' next to a value of "
+                                   "the wrong type, a *_ref dangling because the objects it "
+                                   "names lack their local_id), reported under it; absent when "
+                                   "there are none"},
+}}
+GROUP = {"type": "object", "required": ["severity", "rule", "count", "message", "pointers"],
+         "properties": {
+    "severity": {"type": "string", "enum": ["Violation", "Warning", "Info"]},
+    "rule": {"type": "string", "description": "what the findings break (a SHACL shape IRI)"},
+    "count": {"type": "integer", "description": "how many findings break it"},
+    "message": {"type": "string", "description": "the first finding's message"},
+    "alike": {"type": "boolean", "description": "true when every finding says the same"},
+    "rules": {"type": "array", "items": {"type": "string"},
+              "description": "the schema rules broken (file#JSON-Pointer)"},
+    "pointers": {"type": "array", "items": {"type": "string"},
+                 "description": "JSON Pointers of the first findings (up to 10)"},
+    "also_causes": {"type": "integer",
+                    "description": "how many findings the group's findings cause"},
+    "hint": {"type": "string", "description": "how to fix the first finding"},
 }}
 VALIDATION = {"type": "object", "required": ["validated"], "properties": {
     "file": {"type": "string", "description": "the document's name: (inlineN), a member path "
@@ -50,6 +72,9 @@ VALIDATION = {"type": "object", "required": ["validated"], "properties": {
     "variant": {"type": "string", "description": "the schema variant used"},
     "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Error"}},
     "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Error"}},
+    "groups": {"type": "array", "items": {"$ref": "#/components/schemas/Group"},
+               "description": "the findings (errors and warnings) grouped by rule, most severe "
+                              "first: a count and the first pointers per rule"},
 }}
 ONE = {"$ref": "#/components/schemas/Validation"}
 MANY = {"type": "array", "items": ONE}
@@ -110,5 +135,6 @@ def openapi(limits: Limits) -> dict[str, Any]:
                 "validate_multipart", "validate uploaded files (documents or archives)",
                 {"multipart/form-data": {"schema": FORM}}, MANY, limits),
         },
-        "components": {"schemas": {"Validation": VALIDATION, "Error": ERROR}},
+        "components": {"schemas": {"Validation": VALIDATION, "Error": ERROR,
+                                   "Group": GROUP}},
     }

@@ -91,6 +91,11 @@ function findingItem(entry, finding) {
     li.append(" ", element("code", "(value: " + JSON.stringify(finding.value) + ")", "value"));
   }
   if (finding.hint) li.append(element("div", "Fix: " + finding.hint, "hint"));
+  if (finding.also_causes && finding.also_causes.length) {  // reported under their cause
+    const causes = element("ul", undefined, "causes");
+    for (const caused of finding.also_causes) causes.append(findingItem(entry, caused));
+    li.append(element("div", "also causes:", "also"), causes);
+  }
   return li;
 }
 
