@@ -596,17 +596,34 @@ class Compiler:
         limit = params["limit"]
         if not scan_path or (limit == 0 and not params["max"]):
             return Query(head + sparql, [check], group, False)
-        # the conforming values of the path's triples, counted per subject (hash joins)
+        # the conforming values of the path's triples (the failing values hash-subtracted
+        # where they can be listed), counted per subject
+        failing = None if params["disjoint"] else self.failing(params["shape"], "?value")
+        values = (f"?this {path} ?value FILTER({conforming})" if failing is None else
+                  f"?this {path} ?value MINUS {{ {failing} }}")
         at_least = ">" if params["max"] else ">="
-        counted = (f"SELECT ?this WHERE {{ ?this {path} ?value FILTER({conforming}) }} "
+        counted = (f"SELECT ?this WHERE {{ {values} }} "
                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) {at_least} {limit})")
         if params["max"]:
             scan = f"SELECT ?this WHERE {{\n{{ {counted} }}\n{member}\n}}"
             return Query(head + scan, [check], group, False, needs, head + sparql)
         if limit == 1:
-            counted = f"?this {path} ?value FILTER({conforming})"
+            counted = values
         scan = f"SELECT ?this WHERE {{\n{focus}\nMINUS {{ {counted} }}\n}}"
         return Query(head + scan, [check], group, False, join=head + sparql, scans=needs)
+
+    def failing(self, shape: Shape, v: str) -> str | None:
+        """A pattern listing the nodes (into `v`) that do not conform to a property shape of
+        value constraints on an IRI path (None for any other shape): the values that violate
+        one, read from the path's triples."""
+        names = [c.component[len(SH):] for c in shape.constraints]
+        if shape.deactivated or shape.path is None or shape.path.kind != "iri" \
+                or shape.properties or not names or not set(names) <= _VALUE_LEVEL:
+            return None
+        value = self.var()
+        tests = " || ".join(f"({self.violation(name, c.params, value)})"
+                            for name, c in zip(names, shape.constraints, strict=True))
+        return f"{v} {shape.path.sparql()} {value} . FILTER({tests})"
 
     def qualified_conforms(self, owner: Shape, params: dict, v: str) -> str:
         """True when `v` conforms to the qualified value shape (and, with

@@ -68,14 +68,26 @@ def _path(graph, node) -> PropertyPath:
 def pyshacl_keys(ntriples, shapes_graph=None) -> tuple[list[Key], object]:
     """Run pySHACL (SHACL-AF on, no inference) on N-Triples bytes or an rdflib graph parsed
     beforehand, and return its result keys and report graph."""
-    import pyshacl
-
     rdflib = _rdflib()
-    sh = rdflib.Namespace(SH)
     data = ntriples if isinstance(ntriples, rdflib.Graph) else \
         rdflib.Graph().parse(data=ntriples, format="nt")
     shapes = shapes_graph if shapes_graph is not None else load_shapes_graph()
-    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, advanced=True, inference="none")
+    report = run_pyshacl(data, shapes)
+    return report_keys(report, shapes), report
+
+
+def run_pyshacl(data, shapes):
+    """pySHACL's report graph, as the comparisons run it (SHACL-AF on, no inference)."""
+    import pyshacl
+
+    _rdflib()
+    return pyshacl.validate(data, shacl_graph=shapes, advanced=True, inference="none")[1]
+
+
+def report_keys(report, shapes) -> list[Key]:
+    """The result keys of a pySHACL report graph (`shapes`: its rdflib shapes graph)."""
+    rdflib = _rdflib()
+    sh = rdflib.Namespace(SH)
     keys = []
     for result in report.objects(None, sh.result):  # not the nested sh:detail results
         path = report.value(result, sh.resultPath)
@@ -89,7 +101,7 @@ def pyshacl_keys(ntriples, shapes_graph=None) -> tuple[list[Key], object]:
             _source(report.value(result, sh.sourceShape),
                     lambda node: shapes.value(node, sh.path), rdflib.BNode),
         ))
-    return keys, report
+    return keys
 
 
 def _source(shape, path_of, blank_type, text=str) -> str:
