@@ -202,16 +202,18 @@ def cross() -> tuple[list, Counter]:
     return data, Counter(theirs)
 
 
-@pytest.mark.parametrize("start", ["counted", "scan", "focus"])
+@pytest.mark.parametrize("start", ["counted", "scan", "hash", "focus"])
 @pytest.mark.parametrize("routes", ["one by one", "listed"])
 def test_core_components_agree_with_pyshacl(cross, monkeypatch, start, routes):
     """Every form of the queries (the engine picks by counts: here also forced to scan the
-    paths, or to start from the focus nodes) and both ways of counting the routes to nested
-    focus nodes give pySHACL's results, source shapes included."""
+    paths, with membership tests or hash joins, or to start from the focus nodes) and both
+    ways of counting the routes to nested focus nodes give pySHACL's results, source shapes
+    included."""
     from fairtracks_ld.validation import engine
 
     if start != "counted":
         monkeypatch.setattr(engine._Stats, "small_focus", lambda *_: start == "focus")
+        monkeypatch.setattr(engine._Stats, "_focus_below", lambda *_: start == "hash")
     if routes == "listed":
         monkeypatch.setattr(engine, "_ROUTES_ONE_BY_ONE", -1)
     data, theirs = cross

@@ -141,6 +141,7 @@ class Closed:
 
     allowed: frozenset[str]
     pattern: str  # the query, `{PATTERN}` to be replaced by a UNION over the disallowed ones
+    hashed: str  # the same joined with the focus nodes (fewer than those triples)
 
 
 @dataclass(frozen=True)
@@ -443,7 +444,15 @@ class Compiler:
             flags.append(flag)
         sparql = (f"SELECT ?this {' '.join(flags)} WHERE {{\n{self.focus(shape, group)}\n"
                   + "\n".join(binds) + f"\nFILTER({' || '.join(flags)})\n}}")
-        return Query(self.head(prefixes) + sparql, checks, group, False)
+        head = self.head(prefixes)
+        only = checks[0].shape.path
+        if len(checks) > 1 or "hasValue" in checks[0].constraint.params or only is None \
+                or only.kind != "iri":
+            return Query(head + sparql, checks, group, False)
+        # one sh:minCount 1: a hash anti-join with the path's triples
+        scan = (f"SELECT ?this ?_f0 WHERE {{\n{self.focus(shape, group)}\n"
+                f"MINUS {{ ?this {only.sparql()} ?_any0 }}\nBIND(true AS ?_f0)\n}}")
+        return Query(head + scan, checks, group, False, join=head + sparql, scans=only.iri)
 
     def constraint_query(self, check: Check, group: int, shape: Shape,
                          prefixes: dict[str, str]) -> Query:
@@ -583,8 +592,10 @@ class Compiler:
             sparql = (f"SELECT ?this ?_path ?value WHERE {{\n{focus}\n"
                       f"?this ?_path ?value . {test}\n}}")
             pattern = "SELECT ?this ?_path ?value WHERE {\n{PATTERN}\n" + member + "\n}"
-            return Query(head + sparql, [check], group, True,
-                         closed=Closed(frozenset(params["allowed"]), head + pattern))
+            hashed = (f"SELECT ?this ?_path ?value WHERE {{\n{{ SELECT ?this WHERE {{ {focus} }} }}"
+                      "\n{ SELECT * WHERE { {PATTERN} } }\n}")
+            return Query(head + sparql, [check], group, True, closed=Closed(
+                frozenset(params["allowed"]), head + pattern, head + hashed))
         conforming = self.qualified_conforms(owner, params, "?value")
         op = ">" if params["max"] else "<"
         values = (f"OPTIONAL {{ ?this {path} ?value }}" if owner.path.kind == "iri" else

@@ -152,15 +152,19 @@ class _Stats:
 
     def closed(self, query: Query, closed: Closed) -> str | None:
         """sh:closed over the triples of the predicates the shape does not allow (a UNION of
-        scans), or from the focus nodes when they are fewer; None when no such predicate."""
+        scans: their subjects tested for membership, or hash-joined with the focus nodes), or
+        from the focus nodes when they are far fewer; None when no such predicate."""
         counts = self.count_every()
         other = sorted(p for p in counts if p not in closed.allowed)
         if not other:
             return None
-        if len(other) > _CLOSED_UNION or self.small_focus(query, sum(counts[p] for p in other)):
+        rows = sum(counts[p] for p in other)
+        if len(other) > _CLOSED_UNION or self.small_focus(query, rows):
             return query.sparql
         union = " UNION ".join(f"{{ ?this <{p}> ?value BIND(<{p}> AS ?_path) }}" for p in other)
-        return closed.pattern.replace("{PATTERN}", union)
+        # a hash join with the focus nodes when they are fewer than those triples
+        form = closed.hashed if self._focus_below(query.group, rows) else closed.pattern
+        return form.replace("{PATTERN}", union)
 
 
 def validate(
@@ -202,11 +206,13 @@ def _store(data: Iterable[ox.Quad | ox.Triple]) -> tuple[ox.Store, dict[str, int
     """An in-memory store of quads, and the number of triples of each predicate (counted
     here, where it costs less than a scan of the store)."""
     quads = data if isinstance(data, list) else list(data)
-    if not all(type(q) is ox.Quad for q in quads):
-        quads = [q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate, q.object)
-                 for q in quads]
     store = ox.Store()
-    store.bulk_extend(quads)  # a new in-memory store: nothing to keep atomic
+    try:
+        store.bulk_extend(quads)  # a new in-memory store: nothing to keep atomic
+    except TypeError:  # triples among the quads
+        store = ox.Store()
+        store.bulk_extend(q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate,
+                                                                    q.object) for q in quads)
     counts = Counter(q.predicate for q in quads)
     return store, {p.value: n for p, n in counts.items()}
 
