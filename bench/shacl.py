@@ -6,12 +6,16 @@ subjects-of; datatype, nodeKind, class, in, hasValue, pattern, min/maxLength, mi
 min/max Inclusive/Exclusive, languageIn, uniqueLang, equals, disjoint, lessThan, closed with
 ignoredProperties, node, not, and, or, xone, qualifiedValueShape and a nested sh:property.
 
-- fairtracks-ld: `validate_rdf(quads, shapes)` (store building and literal checks included),
-  median of `--repeat` runs, and `validate(store, shapes)` on the store built beforehand;
-- pySHACL (no inference, plain SHACL) on the same data as an rdflib graph (parsing not timed),
-  once; both result multisets (focus node, path, component, severity, value) must be equal;
-- `--big N`: fairtracks-ld alone on N people (N-Triples file bulk-loaded into an Oxigraph store,
-  then `validate(store)`), load and validation timed separately.
+- parsing timed apart for both (`ox.parse` to quads / rdflib `Graph.parse`);
+- fairtracks-ld: `validate_rdf(quads, shapes)` (store building and literal checks included)
+  and `validate(store, shapes)` on a store built beforehand, medians of `--repeat` runs;
+- pySHACL (no inference, SHACL-AF on) on the parsed rdflib graph, once, in the same process
+  right after; the result multisets (focus node, path, component, severity, value, source
+  shape) of all three runs must be equal; CPU time is the process's (all threads), with the
+  load average at the start, before pySHACL and at the end;
+- `--big N`: fairtracks-ld alone on N people (N-Triples file bulk-loaded into an in-memory
+  Oxigraph store, then `validate(store)`), load and validation timed apart, peak RSS; each
+  size is kept in the results file (run one size per process: the RSS is the process's peak).
 
 Usage: python bench/shacl.py [--people 15000] [--repeat 3] [--big 770000 [--big-only]]
 Writes bench/results/shacl.json and bench/results/shacl.md.
@@ -140,49 +144,75 @@ def cpu_timed(function, *args, **kwargs):
     return time.perf_counter() - wall, time.process_time() - cpu, value
 
 
+def _load() -> float | None:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
+def _median_runs(repeat: int, function, *args) -> tuple[float, float, object]:
+    """Median wall and CPU seconds of `repeat` runs, and the last value."""
+    runs = [cpu_timed(function, *args) for _ in range(repeat)]
+    return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+            runs[-1][2])
+
+
 def compare(count: int, repeat: int) -> dict:
-    from fairtracks_ld.validation.crosscheck import _rdflib, engine_keys, pyshacl_keys
+    from fairtracks_ld.validation.crosscheck import _rdflib, engine_keys, report_keys, run_pyshacl
     from fairtracks_ld.validation.engine import validate
     from fairtracks_ld.validation.literals import encode_quads
     from fairtracks_ld.validation.shacl import validate_rdf
     from fairtracks_ld.validation.shapes import parse_shapes
 
     ntriples = ("\n".join(people(count)) + "\n").encode()
-    quads = list(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
     shapes = parse_shapes(SHAPES)
-    runs, cpus, report = [], [], None
-    for _ in range(repeat):
-        seconds, cpu, report = cpu_timed(validate_rdf, quads, shapes)
-        runs.append(seconds)
-        cpus.append(cpu)
-    assert report is not None
+    loads = {"start": _load()}
+    parse = _median_runs(repeat, lambda: list(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)))
+    quads = parse[2]
+    from_quads = _median_runs(repeat, validate_rdf, quads, shapes)
     store = ox.Store()  # the engine on its loaded store, as pySHACL gets its loaded graph
-    store.extend(encode_quads(quads))
-    loaded = [cpu_timed(validate, store, shapes)[:2] for _ in range(repeat)]
-    shapes_graph = _rdflib().Graph().parse(data=SHAPES, format="turtle")
+    store.bulk_extend(encode_quads(quads))
+    loaded = _median_runs(repeat, validate, store, shapes)
+    rdflib = _rdflib()
+    shapes_graph = rdflib.Graph().parse(data=SHAPES, format="turtle")
+    loads["pyshacl"] = _load()
     print(f"pySHACL on {len(quads):,} triples …", file=sys.stderr, flush=True)
-    theirs_seconds, theirs_cpu, (theirs, _) = cpu_timed(pyshacl_keys, ntriples, shapes_graph)
-    mine = Counter(engine_keys(report))
-    median = statistics.median(runs)
-    return {
+    their_parse = cpu_timed(lambda: rdflib.Graph().parse(data=ntriples, format="nt"))
+    theirs = cpu_timed(run_pyshacl, their_parse[2], shapes_graph)
+    loads["end"] = _load()
+    their_keys = Counter(report_keys(theirs[2], shapes_graph))
+    report = from_quads[2]
+    row = {
         "people": count,
         "triples": len(quads),
         "results": len(report.results),
         "components": dict(Counter(r.component.rsplit("#", 1)[-1] for r in report.results)),
-        "ours_runs_s": [round(r, 3) for r in runs],
-        "ours_median_s": round(median, 3),
-        "ours_cpu_median_s": round(statistics.median(cpus), 3),
-        "pyshacl_s": round(theirs_seconds, 2),
-        "pyshacl_cpu_s": round(theirs_cpu, 2),
-        "ratio": round(theirs_seconds / median, 1),
-        "cpu_ratio": round(theirs_cpu / statistics.median(cpus), 1),
-        "loaded_median_s": round(statistics.median(w for w, _ in loaded), 3),
-        "loaded_cpu_median_s": round(statistics.median(c for _, c in loaded), 3),
-        "identical_results": mine == Counter(theirs),
+        "load": loads,
+        "identical_results": Counter(engine_keys(report, shapes)) == their_keys
+        == Counter(engine_keys(loaded[2], shapes)),
     }
+    for name, (wall, cpu, _) in (("ours_parse", parse), ("ours_quads", from_quads),
+                                 ("ours_loaded", loaded), ("pyshacl_parse", their_parse),
+                                 ("pyshacl", theirs)):
+        row[name] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3)}
+    return row
+
+
+def ratios(row: dict) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) ratios pySHACL / fairtracks-ld for the three comparisons."""
+    def both(theirs: list[str], ours: list[str]) -> tuple[float, float]:
+        return tuple(round(sum(row[t][k] for t in theirs) / sum(row[o][k] for o in ours), 1)
+                     for k in ("wall_s", "cpu_s"))  # type: ignore[return-value]
+
+    return {"parsed data": both(["pyshacl"], ["ours_quads"]),
+            "loaded store": both(["pyshacl"], ["ours_loaded"]),
+            "N-Triples to report": both(["pyshacl_parse", "pyshacl"],
+                                        ["ours_parse", "ours_quads"])}
 
 
 def big(count: int) -> dict:
+    """fairtracks-ld alone: N-Triples bulk-loaded into an in-memory store, then validated;
+    peak RSS of this process (run one size per process for a clean figure)."""
+    import resource
+
     from fairtracks_ld.validation.engine import validate
     from fairtracks_ld.validation.shapes import parse_shapes
 
@@ -194,59 +224,71 @@ def big(count: int) -> dict:
         store = ox.Store()
         load_seconds, _ = timed(store.bulk_load, path=str(path), format=ox.RdfFormat.N_TRIPLES)
         triples = len(store)
+        rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         seconds, cpu, report = cpu_timed(validate, store, parse_shapes(SHAPES))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"people": count, "triples": triples, "load_s": round(load_seconds, 1),
             "validate_s": round(seconds, 1), "validate_cpu_s": round(cpu, 1),
-            "results": len(report.results),
-            "triples_per_s": round(triples / seconds)}
+            "results": len(report.results), "triples_per_s": round(triples / seconds),
+            "peak_rss_mib_loaded": round(rss_loaded / 1024), "peak_rss_mib": round(rss / 1024)}
 
 
 def render_markdown(result: dict) -> str:
     machine, row = result["machine"], result["compare"]
+    cell = {name: f"{row[name]['wall_s']} / {row[name]['cpu_s']}"
+            for name in ("ours_parse", "ours_quads", "ours_loaded", "pyshacl_parse", "pyshacl")}
+    found = ratios(row)
+    loads = row["load"]
     lines = [
         "# General SHACL benchmark (`bench/shacl.py`)",
         "",
-        f"Machine: {machine['cpus']} CPUs, Python {machine['python']}, load average at start "
-        f"{machine['load_at_start']} (the machine is shared: other jobs ran at the same time). "
-        "Generated people (about 13 triples each, ~4 % broken) against shapes using most "
-        "SHACL Core components (see the script's docstring).",
+        f"Machine: {machine['cpus']} CPUs (shared with other jobs), Python {machine['python']}; "
+        f"load average {loads['start']} at the start, {loads['pyshacl']} when pySHACL started, "
+        f"{loads['end']} at the end. {row['people']:,} generated people = {row['triples']:,} "
+        "triples (about 13 triples each, ~4 % broken) against shapes using most SHACL Core "
+        "components (see the script's docstring); "
+        f"{row['results']:,} results, identical in both engines: **{row['identical_results']}** "
+        "(multisets of focus node, path, component, severity, value and source shape; blank "
+        "nodes as one symbol, a blank source shape by its sh:path).",
         "",
-        "| people | triples | results | fairtracks-ld s wall / CPU (median of "
-        f"{result['repeat']}) | pySHACL s wall / CPU | ratio wall | ratio CPU | identical "
-        "results |",
-        "|---:|---:|---:|---:|---:|---:|---:|:---:|",
-        f"| {row['people']:,} | {row['triples']:,} | {row['results']:,} | "
-        f"{row['ours_median_s']} / {row['ours_cpu_median_s']} | {row['pyshacl_s']} / "
-        f"{row['pyshacl_cpu_s']} | **{row['ratio']:,}x** | {row['cpu_ratio']:,}x | "
-        f"{row['identical_results']} |",
+        f"Seconds wall / CPU (CPU: this process, all threads). fairtracks-ld: median of "
+        f"{result['repeat']} runs; pySHACL: one run, in the same process right after.",
         "",
-        "CPU time is this process's (all threads; fairtracks-ld runs queries on 2 threads). "
-        "fairtracks-ld time is `validate_rdf(quads, shapes)`: building the Oxigraph store, "
-        "checking literals as written, and every constraint. pySHACL: `validate(data_graph, "
-        "shacl_graph=…, inference='none')` on an rdflib graph parsed beforehand (parsing not "
-        "timed). Results compared as multisets of (focus node, path, component, severity, "
-        "value), blank nodes as one symbol.",
+        "| step | fairtracks-ld | pySHACL |",
+        "|---|---:|---:|",
+        f"| parse the N-Triples (`ox.parse` / rdflib `Graph.parse`) | {cell['ours_parse']} | "
+        f"{cell['pyshacl_parse']} |",
+        f"| validate parsed data (`validate_rdf(quads)`: store built, literals checked as "
+        f"written / `pyshacl.validate(graph)`) | {cell['ours_quads']} | {cell['pyshacl']} |",
+        f"| validate a loaded store (`validate(store)`) | {cell['ours_loaded']} | — |",
         "",
-        f"On a loaded store (`validate(store, shapes)`, the store built beforehand as pySHACL's "
-        f"graph is): {row['loaded_median_s']} s wall, {row['loaded_cpu_median_s']} s CPU — "
-        f"{row['pyshacl_s'] / row['loaded_median_s']:,.1f}x wall, "
-        f"{row['pyshacl_cpu_s'] / row['loaded_cpu_median_s']:,.1f}x CPU.",
+        "| pySHACL ÷ fairtracks-ld | wall | CPU |",
+        "|---|---:|---:|",
+        *(f"| {name} | {wall:,}x | **{cpu:,}x** |" for name, (wall, cpu) in found.items()),
+        "",
+        "\"parsed data\": pySHACL's validation of its parsed graph against `validate_rdf` on "
+        "parsed quads (the store built inside); \"loaded store\": against `validate` on a "
+        "store built beforehand; \"N-Triples to report\": both parses included.",
         "",
         "Results per component: " + ", ".join(f"{k} {v}" for k, v in
                                                sorted(row["components"].items())) + ".",
         "",
     ]
     if result.get("big"):
-        big_row = result["big"]
-        lines += [
-            f"fairtracks-ld alone (load average {big_row.get('load_at_start')} at its start), "
-            f"{big_row['people']:,} people = {big_row['triples']:,} "
-            f"triples (N-Triples bulk-loaded in {big_row['load_s']} s, not included): "
-            f"validation {big_row['validate_s']} s wall, {big_row.get('validate_cpu_s', '?')} s "
-            f"CPU ({big_row['triples_per_s']:,} triples/s wall), "
-            f"{big_row['results']:,} results.",
-            "",
-        ]
+        lines += ["fairtracks-ld alone (`validate(store)` on N-Triples bulk-loaded into an "
+                  "in-memory store, loading not included; peak RSS of the process):", "",
+                  "| people | triples | load s | validate s wall / CPU | triples/s | results | "
+                  "peak RSS MiB loaded / validated | load average |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        sizes = result["big"] if isinstance(result["big"], list) else [result["big"]]
+        for big_row in sorted(sizes, key=lambda r: r["people"]):
+            lines.append(
+                f"| {big_row['people']:,} | {big_row['triples']:,} | {big_row['load_s']} | "
+                f"{big_row['validate_s']} / {big_row.get('validate_cpu_s', '?')} | "
+                f"{big_row['triples_per_s']:,} | {big_row['results']:,} | "
+                f"{big_row.get('peak_rss_mib_loaded', '?')} / {big_row.get('peak_rss_mib', '?')} "
+                f"| {big_row.get('load_at_start')} |")
+        lines.append("")
     lines.append("Goal: at least 50x pySHACL with identical results.")
     return "\n".join(lines) + "\n"
 
@@ -276,13 +318,18 @@ def main() -> None:
     if args.big:
         print(f"fairtracks-ld alone on {args.big:,} people …", file=sys.stderr, flush=True)
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-        result["big"] = big(args.big)
-        result["big"]["load_at_start"] = round(load, 2) if load is not None else None
-        print(json.dumps(result["big"]), file=sys.stderr, flush=True)
+        row = big(args.big)
+        row["load_at_start"] = round(load, 2) if load is not None else None
+        sizes = result.get("big") or []
+        sizes = sizes if isinstance(sizes, list) else [sizes]
+        result["big"] = [r for r in sizes if r["people"] != args.big] + [row]
+        print(json.dumps(row), file=sys.stderr, flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "shacl.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     (RESULTS / "shacl.md").write_text(render_markdown(result), encoding="utf-8")
     print(render_markdown(result))
+    if not args.big_only and not result["compare"]["identical_results"]:
+        sys.exit("the results differ from pySHACL's")
 
 
 if __name__ == "__main__":

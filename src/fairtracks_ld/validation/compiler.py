@@ -106,7 +106,11 @@ class FocusGroup:
     shape: Shape
     select: str  # SELECT DISTINCT ?this (to test emptiness and count)
     parent: int | None = None  # nested property shapes: the group whose values they check
-    routes: str | None = None  # SELECT DISTINCT ?holder ?this: parent focus → focus node
+    # nested groups: the focus nodes reached from several parent focus nodes, with how many
+    # (?this ?_n), and the focus nodes one parent focus node (?_holder, bound) reaches
+    routes: str | None = None
+    reach: str | None = None
+    holders: str | None = None  # the parent focus nodes of one focus node (?this, bound)
 
 
 @dataclass
@@ -124,6 +128,20 @@ class Query:
     # both forms are joins (SPARQL constraints)
     factor: int = 3
     prebound: Prebound | None = None  # run per focus node instead (`sparql` selects them)
+    scans: str | None = None  # the predicate `sparql` scans, when it is not `needs`
+    # (other predicate, the same query scanning it first): taken when it has fewer triples
+    swap: tuple[str, str] | None = None
+    closed: Closed | None = None  # sh:closed: `sparql` is the fallback, the rest at run time
+
+
+@dataclass(frozen=True)
+class Closed:
+    """sh:closed, compiled at run time from the data's predicates: only the triples of the
+    predicates the shape does not allow are read (`pattern` holds `{PATTERN}` for them)."""
+
+    allowed: frozenset[str]
+    pattern: str  # the query, `{PATTERN}` to be replaced by a UNION over the disallowed ones
+    hashed: str  # the same joined with the focus nodes (fewer than those triples)
 
 
 @dataclass(frozen=True)
@@ -156,6 +174,20 @@ def typed_term(value: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
     if isinstance(value, ox.BlankNode):
         raise UnsupportedShape("blank nodes cannot be SHACL parameter values here")
     return str(value)
+
+
+def compare(left: str, op: str, right: str) -> str:
+    """SPARQL: `left op right` on the values as written, false when incomparable. The plain
+    comparison decides for ordinary literals; only where it errs (a literal stored under a
+    private datatype, or incomparable terms) are the written datatypes decoded."""
+    return f"COALESCE({left} {op} {right}, COALESCE({typed(left)} {op} {typed(right)}, false))"
+
+
+def settled(pattern: str) -> str:
+    """A pattern evaluated whole before the filters around it (Oxigraph pushes a FILTER into
+    the left side of MINUS and UNION, where a membership test would run on every row rather
+    than on the few that are left; a LIMIT keeps it out)."""
+    return f"{{ SELECT * WHERE {{ {pattern} }} LIMIT 1000000000000 }}"
 
 
 def first_predicate(path: PropertyPath | None) -> str | None:
@@ -314,9 +346,16 @@ class Compiler:
         plan.groups.append(FocusGroup(shape, self.focus_select(shape), parent))
         if parent is not None:
             holder, path = plan.groups[parent].shape, shape.targets[0].value[1]  # type: ignore
+            head = self.head(shape.targets[0].prefixes)
             plan.groups[-1].routes = (
-                self.head(shape.targets[0].prefixes) + "SELECT DISTINCT ?_holder ?this WHERE { "
-                f"{self.focus(holder, parent, '?_holder')} ?_holder {path.sparql()} ?this }}")
+                head + "SELECT ?this (COUNT(*) AS ?_n) WHERE { { SELECT DISTINCT ?_holder ?this "
+                f"WHERE {{ {self.focus(holder, parent, '?_holder')} ?_holder {path.sparql()} "
+                "?this } } } GROUP BY ?this HAVING (COUNT(*) > 1)")
+            plan.groups[-1].reach = (head + "SELECT DISTINCT ?_holder ?this WHERE { "
+                                     f"?_holder {path.sparql()} ?this }}")
+            plan.groups[-1].holders = (
+                head + f"SELECT DISTINCT ?_holder ?this WHERE {{ ?_holder {path.sparql()} ?this . "
+                f"FILTER EXISTS {{ {self.member(holder, parent, '?_holder')} }} }}")
         prefixes = {p: ns for t in shape.targets for p, ns in t.prefixes.items()}
         batched: list[Check] = []
         by_path: dict[str, list[Check]] = {}
@@ -405,7 +444,15 @@ class Compiler:
             flags.append(flag)
         sparql = (f"SELECT ?this {' '.join(flags)} WHERE {{\n{self.focus(shape, group)}\n"
                   + "\n".join(binds) + f"\nFILTER({' || '.join(flags)})\n}}")
-        return Query(self.head(prefixes) + sparql, checks, group, False)
+        head = self.head(prefixes)
+        only = checks[0].shape.path
+        if len(checks) > 1 or "hasValue" in checks[0].constraint.params or only is None \
+                or only.kind != "iri":
+            return Query(head + sparql, checks, group, False)
+        # one sh:minCount 1: a hash anti-join with the path's triples
+        scan = (f"SELECT ?this ?_f0 WHERE {{\n{self.focus(shape, group)}\n"
+                f"MINUS {{ ?this {only.sparql()} ?_any0 }}\nBIND(true AS ?_f0)\n}}")
+        return Query(head + scan, checks, group, False, join=head + sparql, scans=only.iri)
 
     def constraint_query(self, check: Check, group: int, shape: Shape,
                          prefixes: dict[str, str]) -> Query:
@@ -434,8 +481,15 @@ class Compiler:
             sparql = (f"SELECT ?this WHERE {{\n{self.focus(shape, group)}\n"
                       f"{optional}{{ ?this {path} ?value }}\n}} "
                       f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) {op} {limit})")
-            return Query(head + sparql, [check], group, False,
-                         needs if key == "maxCount" else None)
+            if key == "minCount" or owner.path.kind != "iri":
+                return Query(head + sparql, [check], group, False,
+                             needs if key == "maxCount" else None)
+            # the path's triples grouped (a scan, no lookup per focus node), membership tested
+            # on the subjects with too many values only
+            scan = (f"SELECT ?this WHERE {{\n{{ SELECT ?this WHERE {{ ?this {path} ?value }} "
+                    f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {limit}) }}\n"
+                    f"FILTER EXISTS {{ {self.member(shape, group)} }}\n}}")
+            return Query(head + scan, [check], group, False, needs, head + sparql)
         if name in _PAIRS or name in ("UniqueLangConstraintComponent",
                                       "ClosedConstraintComponent") or name.startswith("Qualified"):
             return self.focus_query(check, group, shape, head)
@@ -485,6 +539,11 @@ class Compiler:
         path = owner.path.sparql() if owner.path else None
         values = f"?this {path} ?value ." if path else "BIND(?this AS ?value)"
         focus = self.focus(shape, group)
+        # IRI paths also get forms that scan the path's triples and test focus membership on
+        # the rows that fail only (no index lookup per focus node); the engine picks by counts
+        scan_path = owner.path is not None and owner.path.kind == "iri"
+        member = f"FILTER EXISTS {{ {self.member(shape, group)} }}"
+        needs = first_predicate(owner.path) if scan_path else None
         if name in _PAIRS:
             other = f"<{params[_PAIRS[name]].value}>"
             if name == "EqualsConstraintComponent":
@@ -492,26 +551,51 @@ class Compiler:
                         else "FILTER(!sameTerm(?value, ?this))")
                 body = (f"{{ {focus} {values} FILTER NOT EXISTS {{ ?this {other} ?value }} }} "
                         f"UNION {{ {focus} ?this {other} ?value {back} }}")
-                focus = ""
-            elif name == "DisjointConstraintComponent":
+                sparql = f"SELECT DISTINCT ?this ?value ?_key WHERE {{\n{body}\n}}"
+                if not scan_path:
+                    return Query(head + sparql, [check], group, True)
+                # hash anti-joins of the two predicates' triples
+                differ = settled(
+                    f"{{ ?this {path} ?value MINUS {{ ?this {other} ?value }} }} "
+                    f"UNION {{ ?this {other} ?value MINUS {{ ?this {path} ?value }} }}")
+                scan = f"SELECT DISTINCT ?this ?value ?_key WHERE {{\n{differ}\n{member}\n}}"
+                return Query(head + scan, [check], group, True, join=head + sparql,
+                             scans=needs)
+            if name == "DisjointConstraintComponent":
                 body = f"{values} ?this {other} ?value ."
+                swapped = f"?this {other} ?value . {values}"
             else:
                 op = "<" if name == "LessThanConstraintComponent" else "<="
-                body = (f"{values} ?this {other} ?_key . "  # a result per pair
-                        f"FILTER(!COALESCE({typed('?value')} {op} {typed('?_key')}, false))")
+                test = f"FILTER(!{compare('?value', op, '?_key')})"  # a result per pair
+                body = f"{values} ?this {other} ?_key . {test}"
+                swapped = f"?this {other} ?_key . {values} {test}"
             sparql = f"SELECT DISTINCT ?this ?value ?_key WHERE {{\n{focus}\n{body}\n}}"
-            return Query(head + sparql, [check], group, True)
+            if not scan_path:
+                return Query(head + sparql, [check], group, True)
+            scan, swap = (f"SELECT DISTINCT ?this ?value ?_key WHERE {{\n{b}\n{member}\n}}"
+                          for b in (body, swapped))
+            return Query(head + scan, [check], group, True, needs, head + sparql,
+                         swap=(params[_PAIRS[name]].value, head + swap))
         if name == "UniqueLangConstraintComponent":
             sparql = (f"SELECT DISTINCT ?this ?_key WHERE {{\n{focus}\n?this {path} ?_a . "
                       f"?this {path} ?_b . BIND(lang(?_a) AS ?_key) FILTER(?_key != \"\" && "
                       f"!sameTerm(?_a, ?_b) && lang(?_b) = ?_key)\n}}")
-            return Query(head + sparql, [check], group, False)
+            if not scan_path:
+                return Query(head + sparql, [check], group, False)
+            scan = (f"SELECT ?this ?_key WHERE {{\n{{ SELECT ?this ?_key WHERE {{ ?this {path} "
+                    f"?_a BIND(lang(?_a) AS ?_key) FILTER(?_key != \"\") }} GROUP BY ?this ?_key "
+                    f"HAVING (COUNT(DISTINCT ?_a) > 1) }}\n{member}\n}}")
+            return Query(head + scan, [check], group, False, needs, head + sparql)
         if name == "ClosedConstraintComponent":
             allowed = ", ".join(f"<{p}>" for p in params["allowed"])
             test = f"FILTER(?_path NOT IN ({allowed}))" if allowed else ""
             sparql = (f"SELECT ?this ?_path ?value WHERE {{\n{focus}\n"
                       f"?this ?_path ?value . {test}\n}}")
-            return Query(head + sparql, [check], group, True)
+            pattern = "SELECT ?this ?_path ?value WHERE {\n{PATTERN}\n" + member + "\n}"
+            hashed = (f"SELECT ?this ?_path ?value WHERE {{\n{{ SELECT ?this WHERE {{ {focus} }} }}"
+                      "\n{ SELECT * WHERE { {PATTERN} } }\n}")
+            return Query(head + sparql, [check], group, True, closed=Closed(
+                frozenset(params["allowed"]), head + pattern, head + hashed))
         conforming = self.qualified_conforms(owner, params, "?value")
         op = ">" if params["max"] else "<"
         values = (f"OPTIONAL {{ ?this {path} ?value }}" if owner.path.kind == "iri" else
@@ -520,7 +604,37 @@ class Compiler:
         sparql = (f"SELECT ?this WHERE {{\n{focus}\n{values}\n"
                   f"BIND(IF(BOUND(?value) && {conforming}, 1, 0) AS ?_n)\n}} "
                   f"GROUP BY ?this HAVING (SUM(?_n) {op} {params['limit']})")
-        return Query(head + sparql, [check], group, False)
+        limit = params["limit"]
+        if not scan_path or (limit == 0 and not params["max"]):
+            return Query(head + sparql, [check], group, False)
+        # the conforming values of the path's triples (the failing values hash-subtracted
+        # where they can be listed), counted per subject
+        failing = None if params["disjoint"] else self.failing(params["shape"], "?value")
+        values = (f"?this {path} ?value FILTER({conforming})" if failing is None else
+                  f"?this {path} ?value MINUS {{ {failing} }}")
+        at_least = ">" if params["max"] else ">="
+        counted = (f"SELECT ?this WHERE {{ {values} }} "
+                   f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) {at_least} {limit})")
+        if params["max"]:
+            scan = f"SELECT ?this WHERE {{\n{{ {counted} }}\n{member}\n}}"
+            return Query(head + scan, [check], group, False, needs, head + sparql)
+        if limit == 1:
+            counted = values
+        scan = f"SELECT ?this WHERE {{\n{focus}\nMINUS {{ {counted} }}\n}}"
+        return Query(head + scan, [check], group, False, join=head + sparql, scans=needs)
+
+    def failing(self, shape: Shape, v: str) -> str | None:
+        """A pattern listing the nodes (into `v`) that do not conform to a property shape of
+        value constraints on an IRI path (None for any other shape): the values that violate
+        one, read from the path's triples."""
+        names = [c.component[len(SH):] for c in shape.constraints]
+        if shape.deactivated or shape.path is None or shape.path.kind != "iri" \
+                or shape.properties or not names or not set(names) <= _VALUE_LEVEL:
+            return None
+        value = self.var()
+        tests = " || ".join(f"({self.violation(name, c.params, value)})"
+                            for name, c in zip(names, shape.constraints, strict=True))
+        return f"{v} {shape.path.sparql()} {value} . FILTER({tests})"
 
     def qualified_conforms(self, owner: Shape, params: dict, v: str) -> str:
         """True when `v` conforms to the qualified value shape (and, with
@@ -615,7 +729,8 @@ class Compiler:
             return _NODE_KINDS[params["nodeKind"].value].format(v=v)
         if name == "ClassConstraintComponent":
             cls = term(params["class"])
-            return f"NOT EXISTS {{ {v} <{RDF}type>/<{RDFS}subClassOf>* {cls} }}"
+            types = f"<{RDF}type>/<{RDFS}subClassOf>*" if self.subclasses else f"<{RDF}type>"
+            return f"NOT EXISTS {{ {v} {types} {cls} }}"
         if name == "InConstraintComponent":
             allowed = " || ".join(f"sameTerm({v}, {term(t)})" for t in params["in"]) or "false"
             return f"!({allowed})"
@@ -632,7 +747,7 @@ class Compiler:
             return f"(isBlank({v}) || STRLEN(STR({v})) {op} {limit})"
         if name in _RANGES:
             key, op = _RANGES[name]
-            return f"!COALESCE({typed(v)} {op} {typed_term(params[key])}, false)"
+            return f"!{compare(v, op, typed_term(params[key]))}"
         if name == "LanguageInConstraintComponent":
             ranges = " || ".join(f"langMatches(lang({v}), {ox.Literal(r.value)})"
                                  for r in params["languageIn"]) or "false"
@@ -705,7 +820,7 @@ class Compiler:
                 return f"EXISTS {{ {node} {path} {first} . {node} {other} {first} }}"
             op = "<" if name == "LessThanConstraintComponent" else "<="
             return (f"EXISTS {{ {node} {path} {first} . {node} {other} {second} "
-                    f"FILTER(!COALESCE({typed(first)} {op} {typed(second)}, false)) }}")
+                    f"FILTER(!{compare(first, op, second)}) }}")
         if name == "UniqueLangConstraintComponent":
             return (f"EXISTS {{ {node} {path} {first} . {node} {path} {second} "
                     f"FILTER(lang({first}) != \"\" && !sameTerm({first}, {second}) && "

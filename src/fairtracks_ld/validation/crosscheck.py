@@ -1,8 +1,10 @@
 """pySHACL on the same shapes and data, for the tests and the benchmark (a development tool:
 pySHACL is a test dependency, imported only here).
 
-Results are compared as (focus node, result path, constraint component, severity, value), with
-blank nodes and literals written as N-Triples so both engines' terms compare equal.
+Results are compared as (focus node, result path, constraint component, severity, value,
+source shape), with blank nodes and literals written as N-Triples so both engines' terms compare
+equal; a blank source shape is named by its sh:path (the shapes' blank nodes differ between the
+two parsers).
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from fairtracks_ld.validation.report import Report
-from fairtracks_ld.validation.shapes import PropertyPath, shape_files
+from fairtracks_ld.validation.shapes import (
+    PropertyPath,
+    ShapesGraph,
+    default_shapes,
+    shape_files,
+)
 from fairtracks_ld.validation.vocab import RDF, SH
 
-Key = tuple[str, PropertyPath | None, str, str, str | None]
+Key = tuple[str, PropertyPath | None, str, str, str | None, str]
 
 
 def _rdflib():
@@ -58,15 +65,29 @@ def _path(graph, node) -> PropertyPath:
     return PropertyPath("alternative", items=tuple(_path(graph, i) for i in items))
 
 
-def pyshacl_keys(ntriples: bytes, shapes_graph=None) -> tuple[list[Key], object]:
-    """Run pySHACL (SHACL-AF on, no inference) and return its result keys and report graph."""
+def pyshacl_keys(ntriples, shapes_graph=None) -> tuple[list[Key], object]:
+    """Run pySHACL (SHACL-AF on, no inference) on N-Triples bytes or an rdflib graph parsed
+    beforehand, and return its result keys and report graph."""
+    rdflib = _rdflib()
+    data = ntriples if isinstance(ntriples, rdflib.Graph) else \
+        rdflib.Graph().parse(data=ntriples, format="nt")
+    shapes = shapes_graph if shapes_graph is not None else load_shapes_graph()
+    report = run_pyshacl(data, shapes)
+    return report_keys(report, shapes), report
+
+
+def run_pyshacl(data, shapes):
+    """pySHACL's report graph, as the comparisons run it (SHACL-AF on, no inference)."""
     import pyshacl
 
+    _rdflib()
+    return pyshacl.validate(data, shacl_graph=shapes, advanced=True, inference="none")[1]
+
+
+def report_keys(report, shapes) -> list[Key]:
+    """The result keys of a pySHACL report graph (`shapes`: its rdflib shapes graph)."""
     rdflib = _rdflib()
     sh = rdflib.Namespace(SH)
-    data = rdflib.Graph().parse(data=ntriples, format="nt")
-    shapes = shapes_graph if shapes_graph is not None else load_shapes_graph()
-    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, advanced=True, inference="none")
     keys = []
     for result in report.objects(None, sh.result):  # not the nested sh:detail results
         path = report.value(result, sh.resultPath)
@@ -77,12 +98,28 @@ def pyshacl_keys(ntriples: bytes, shapes_graph=None) -> tuple[list[Key], object]
             str(report.value(result, sh.sourceConstraintComponent)),
             str(report.value(result, sh.resultSeverity)),
             _term(value) if value is not None else None,
+            _source(report.value(result, sh.sourceShape),
+                    lambda node: shapes.value(node, sh.path), rdflib.BNode),
         ))
-    return keys, report
+    return keys
 
 
-def engine_keys(report: Report) -> list[Key]:
-    """The same keys from a fairtracks-ld report."""
+def _source(shape, path_of, blank_type, text=str) -> str:
+    """A source shape: its IRI, or a blank shape's sh:path (when an IRI) or "_:b"."""
+    if not isinstance(shape, blank_type):
+        return text(shape)
+    path = path_of(shape)
+    return f"_:b {text(path)}" if path is not None and not isinstance(path, blank_type) \
+        else "_:b"
+
+
+def engine_keys(report: Report, shapes: ShapesGraph | None = None) -> list[Key]:
+    """The same keys from a fairtracks-ld report (`shapes`: where blank source shapes' paths
+    are read; the shipped shapes by default)."""
+    import pyoxigraph as ox
+
+    paths = {t.subject: t.object for t in (shapes or default_shapes()).triples
+             if t.predicate.value == SH + "path"}
     keys = []
     for result in report.results:
         value = result.value
@@ -91,5 +128,6 @@ def engine_keys(report: Report) -> list[Key]:
             result.path, result.component, result.severity,
             None if value is None else ("_:b" if type(value).__name__ == "BlankNode"
                                         else str(value)),
+            _source(result.source_shape, paths.get, ox.BlankNode, lambda t: t.value),
         ))
     return keys

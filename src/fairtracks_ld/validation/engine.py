@@ -6,6 +6,7 @@ import gc
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from fairtracks_ld.validation.compiler import (
     VALUE,
     VALUES_GRAPH,
     Check,
+    Closed,
     Compiler,
     Plan,
     Query,
@@ -36,6 +38,8 @@ RDF_TYPE = RDF + "type"
 _TEMPLATE = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
 _SMALL = 150_000  # focus sets this large are scanned from the path side (counts stop here)
 _VALUES_CAP = 450_000
+_ROUTES_ONE_BY_ONE = 2000  # nested results whose routes are counted focus node by node
+_CLOSED_UNION = 64  # sh:closed reads at most this many disallowed predicates one by one
 _THREADS = 4
 TIME_LIMIT = 60.0  # seconds for the SPARQL of the shapes that runs per focus node
 SPARQL_COMPONENT = SH + "SPARQLConstraintComponent"
@@ -78,13 +82,25 @@ def _any(store: ox.Store, pattern: tuple, graphs: list) -> bool:
 class _Stats:
     """Focus-set sizes and predicate counts, counted inside Oxigraph and capped (they only
     choose where a query starts): from its focus nodes when they are far fewer than the values
-    it would otherwise scan."""
+    it would otherwise scan, from the rarer predicate of a pair. Where many predicates are
+    needed (sh:closed needs them all), every predicate is counted in one scan instead."""
 
-    def __init__(self, store: ox.Store, compiled: Plan, options: dict) -> None:
+    def __init__(self, store: ox.Store, compiled: Plan, options: dict,
+                 every: dict[str, int] | None = None) -> None:
         self.store, self.compiled, self.options = store, compiled, options
         self.sizes: dict[int, int] = {}  # group -> focus nodes counted (up to counted[group])
         self.counted: dict[int, int] = {}
         self.values: dict[str, tuple[int, bool]] = {}  # predicate -> (count, exact)
+        self.every = every  # every predicate's count, when counted
+
+    def count_every(self) -> dict[str, int]:
+        """Every predicate of the data graph and its number of triples (one scan)."""
+        if self.every is None:
+            rows = self.store.query("SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p",
+                                    **self.options)
+            self.every = {row["p"].value: int(row["n"].value) for row in rows}
+            self.values.update((p, (n, True)) for p, n in self.every.items())
+        return self.every
 
     def _count(self, head: str, select: str, cap: int) -> int:
         query = f"{head}SELECT (COUNT(*) AS ?n) WHERE {{ {select} LIMIT {cap} }}"
@@ -102,21 +118,53 @@ class _Stats:
         return known < limit
 
     def _values(self, predicate: str) -> int:
+        if self.every is not None:
+            return self.every.get(predicate, 0)
         if predicate not in self.values:
             count = self._count("", f"SELECT * WHERE {{ ?s <{predicate}> ?o }}", _VALUES_CAP)
             self.values[predicate] = (count, count < _VALUES_CAP)
         return self.values[predicate][0]
 
     def start_from_focus(self, query: Query) -> bool:
-        if query.join is None or query.needs is None:
+        if query.join is None or (query.scans or query.needs) is None:
             return False
         return self.small_focus(query)
 
-    def small_focus(self, query: Query) -> bool:
+    def small_focus(self, query: Query, scanned: int | None = None) -> bool:
         """Whether the focus set is `factor` times smaller than the path's values."""
-        assert query.needs is not None
-        limit = min(_SMALL, self._values(query.needs) // query.factor)
+        if scanned is None:
+            predicate = query.scans or query.needs
+            assert predicate is not None
+            scanned = self._values(predicate)
+        limit = min(_SMALL, scanned // query.factor)
         return limit > 0 and self._focus_below(query.group, limit)
+
+    def choose(self, query: Query) -> str | None:
+        """The form of a query to run (None: nothing to check)."""
+        if query.closed is not None:
+            return self.closed(query, query.closed)
+        if self.start_from_focus(query):
+            return query.join
+        if query.swap is not None and query.needs is not None \
+                and self._values(query.swap[0]) < self._values(query.needs):
+            return query.swap[1]
+        return query.sparql
+
+    def closed(self, query: Query, closed: Closed) -> str | None:
+        """sh:closed over the triples of the predicates the shape does not allow (a UNION of
+        scans: their subjects tested for membership, or hash-joined with the focus nodes), or
+        from the focus nodes when they are far fewer; None when no such predicate."""
+        counts = self.count_every()
+        other = sorted(p for p in counts if p not in closed.allowed)
+        if not other:
+            return None
+        rows = sum(counts[p] for p in other)
+        if len(other) > _CLOSED_UNION or self.small_focus(query, rows):
+            return query.sparql
+        union = " UNION ".join(f"{{ ?this <{p}> ?value BIND(<{p}> AS ?_path) }}" for p in other)
+        # a hash join with the focus nodes when they are fewer than those triples
+        form = closed.hashed if self._focus_below(query.group, rows) else closed.pattern
+        return form.replace("{PATTERN}", union)
 
 
 def validate(
@@ -137,26 +185,41 @@ def validate(
     SPARQL that runs per focus node stops after `time_limit` seconds (`SparqlTimeout`).
     """
     owned = not isinstance(data, ox.Store)
+    counts = None
     if isinstance(data, ox.Store):
         store = data
     else:
-        store = ox.Store()
-        store.extend(q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate, q.object)
-                     for q in data)
+        store, counts = _store(data)
     scratch = owned if scratch is None else scratch
     shapes = shapes or default_shapes()
     collecting = gc.isenabled()
     gc.disable()  # results allocate many small objects; cyclic GC over a caller's big
     try:          # document (held in memory) would cost seconds and free nothing
         return _validate(store, shapes, graphs, timings, scratch,
-                         time.monotonic() + time_limit)
+                         time.monotonic() + time_limit, counts)
     finally:
         if collecting:
             gc.enable()
 
 
+def _store(data: Iterable[ox.Quad | ox.Triple]) -> tuple[ox.Store, dict[str, int]]:
+    """An in-memory store of quads, and the number of triples of each predicate (counted
+    here, where it costs less than a scan of the store)."""
+    quads = data if isinstance(data, list) else list(data)
+    store = ox.Store()
+    try:
+        store.bulk_extend(quads)  # a new in-memory store: nothing to keep atomic
+    except TypeError:  # triples among the quads
+        store = ox.Store()
+        store.bulk_extend(q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate,
+                                                                    q.object) for q in quads)
+    counts = Counter(q.predicate for q in quads)
+    return store, {p.value: n for p, n in counts.items()}
+
+
 def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
-              timings: list[Timing] | None, scratch: bool, deadline: float) -> Report:
+              timings: list[Timing] | None, scratch: bool, deadline: float,
+              counts: dict[str, int] | None = None) -> Report:
     values_graph = ox.NamedNode(VALUES_GRAPH)
     shapes_graph = ox.NamedNode(SHAPES_GRAPH)
     if graphs is None:
@@ -171,14 +234,16 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
     seen: set[tuple] = set()
     nested: list[tuple[ValidationResult, int]] = []  # results of nested property shapes
     present: dict[str, bool] = {}
-    stats = _Stats(store, compiled, options)
+    stats = _Stats(store, compiled, options, counts)
     named = all(isinstance(g, ox.NamedNode) for g in graphs)
     runnable = []
     for query in compiled.queries:
         if query.group in empty:
             continue
         if query.needs:
-            if query.needs not in present:
+            if counts is not None:
+                present[query.needs] = query.needs in counts
+            elif query.needs not in present:
                 present[query.needs] = _any(store, (None, ox.NamedNode(query.needs), None),
                                             graphs)
             if not present[query.needs]:
@@ -193,12 +258,16 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
             store.extend(ox.Quad(t.subject, t.predicate, t.object, shapes_graph)
                          for t in shapes.triples)
         with ThreadPoolExecutor(workers) as pool:
-            def choose(query: Query) -> str:
+            def choose(query: Query) -> str | None:
                 if scratch and named and query.values is not None and query.shared is not None:
                     return query.shared
-                return query.join if stats.start_from_focus(query) else query.sparql
+                return stats.choose(query)
 
+            if any(q.closed is not None for q in runnable):
+                stats.count_every()  # before the threads: sh:closed needs every predicate
             chosen = list(pool.map(choose, runnable))
+            runnable, chosen = ([q for q, s in zip(runnable, chosen, strict=True) if s],
+                                [s for s in chosen if s])
             for query, sparql in zip(runnable, chosen, strict=True):
                 if sparql is query.shared and query.values is not None:
                     shared.setdefault(query.values.key, query)
@@ -328,25 +397,51 @@ def _repeat_per_route(store: ox.Store, compiled: Plan, report: Report, options: 
                       nested: list[tuple[ValidationResult, int]]) -> None:
     """A nested property shape validates each value node once per route to it (each parent
     focus node, itself reached once per route): its results repeat as many times (SHACL
-    validates the value node again for every parent)."""
+    validates the value node again for every parent). Few results: their focus nodes' routes
+    are counted one by one; many: every focus node reached more than once is listed."""
     routes: dict[int, dict] = {}
+    counted: dict[tuple, int] = {}
+    one_by_one = len({(r.focus, g) for r, g in nested}) <= _ROUTES_ONE_BY_ONE
     for result, group in nested:
-        times = _routes(store, compiled, options, routes, group).get(result.focus, 1)
+        if one_by_one:
+            times = _route_count(store, compiled, options, counted, group, result.focus)
+        else:
+            times = _routes(store, compiled, options, routes, group).get(result.focus, 1)
         report.results.extend([result] * (times - 1))
+
+
+def _route_count(store: ox.Store, compiled: Plan, options: dict, counted: dict[tuple, int],
+                 group: int, node) -> int:
+    """The routes to one focus node of a group: the sum of its parent focus nodes' routes."""
+    spec = compiled.groups[group]
+    if spec.parent is None or spec.holders is None:
+        return 1
+    if (group, node) not in counted:
+        rows = store.query(spec.holders, substitutions={ox.Variable("this"): node}, **options)
+        counted[group, node] = sum(_route_count(store, compiled, options, counted, spec.parent,
+                                                row["_holder"]) for row in rows)
+    return counted[group, node]
 
 
 def _routes(store: ox.Store, compiled: Plan, options: dict, routes: dict[int, dict],
             group: int) -> dict:
-    """Routes to each focus node of a group (top-level groups: one each), memoised in `routes`.
+    """The focus nodes of a group reached by more than one route, with their number of routes
+    (memoised in `routes`; every other focus node has one): the nodes reached from several
+    parent focus nodes, counted in Oxigraph, then the nodes of the parent focus nodes that are
+    themselves reached several times.
 
     A module function, not a closure calling itself: such a closure is a reference cycle that
     keeps the store open until the garbage collector runs."""
     if group not in routes:
         spec = compiled.groups[group]
         found: dict = {}
-        if spec.parent is not None and spec.routes is not None:
+        if spec.parent is not None and spec.routes is not None and spec.reach is not None:
             above = _routes(store, compiled, options, routes, spec.parent)
             for row in store.query(spec.routes, **options):
-                found[row["this"]] = found.get(row["this"], 0) + above.get(row["_holder"], 1)
+                found[row["this"]] = int(row["_n"].value)
+            holder = ox.Variable("_holder")
+            for parent, times in above.items():
+                for row in store.query(spec.reach, substitutions={holder: parent}, **options):
+                    found[row["this"]] = found.get(row["this"], 1) + times - 1
         routes[group] = found
     return routes[group]

@@ -69,10 +69,10 @@ def encode(literal: ox.Literal) -> ox.Literal:
     return _encoded(literal, _stored([literal])[0])
 
 
-def encode_quads(quads: Iterable[ox.Quad | ox.Triple]) -> list[ox.Quad]:
-    """Quads whose typed literals Oxigraph would rewrite (or that are ill-typed) encoded."""
-    quads = [q if type(q) is ox.Quad else ox.Quad(q.subject, q.predicate, q.object)
-             for q in quads]
+def encode_quads(quads: Iterable[ox.Quad | ox.Triple]) -> list[ox.Quad | ox.Triple]:
+    """Quads (or triples) whose typed literals Oxigraph would rewrite (or that are ill-typed)
+    encoded."""
+    quads = quads if isinstance(quads, list) else list(quads)
     typed = {o for q in quads if type(o := q.object) is ox.Literal
              and (d := o.datatype.value) != _STRING and d.startswith(XSD)}  # strings: most
     written = [literal for literal in typed if _needs_check(literal)]
@@ -85,7 +85,8 @@ def encode_quads(quads: Iterable[ox.Quad | ox.Triple]) -> list[ox.Quad]:
             mapping[literal] = encoded
     if not mapping:
         return quads
-    return [ox.Quad(q.subject, q.predicate, mapping[q.object], q.graph_name)
+    return [(ox.Quad(q.subject, q.predicate, mapping[q.object], q.graph_name)
+             if type(q) is ox.Quad else ox.Triple(q.subject, q.predicate, mapping[q.object]))
             if q.object in mapping else q for q in quads]
 
 

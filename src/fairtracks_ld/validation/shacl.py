@@ -11,6 +11,7 @@ Literals are checked as written (`literals`), before Oxigraph stores them in can
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
@@ -119,7 +120,13 @@ def validate_files(data: Sequence[Path | str], shapes: Sequence[Path | str],
 
 def validate_rdf(data: Iterable[ox.Quad | ox.Triple], shapes: ShapesGraph) -> Report:
     """Validate parsed data (its literals checked as written) against shapes."""
-    report = validate(encode_quads(data), shapes)
+    collecting = gc.isenabled()
+    gc.disable()  # the checks allocate an object per quad: collections would only rescan them
+    try:
+        report = validate(encode_quads(data), shapes)
+    finally:
+        if collecting:
+            gc.enable()
     report.results = [replace(r, focus=decode(r.focus), value=decode(r.value))
                       for r in report.results]
     return report
