@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from tests.servers import STARTUP_SECONDS, free_port
+from servers import STARTUP_SECONDS, free_port
 
 VIRTUOSO = "virtuoso-t"
 ISQL = "isql-vt"
