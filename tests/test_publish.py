@@ -3,6 +3,7 @@ source and `oxigraph serve`), graph for graph, incrementally, resumably, with on
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 import requests
 from conftest import BASE
 from servers import EXAMPLES, STARTUP_SECONDS, cli, free_port, oxigraph
-from virtuoso import virtuoso
+from virtuoso import PASSWORD, virtuoso
 
 from fairtracks_ld.publication.plan import make_plan
 from fairtracks_ld.publication.state import read_state
@@ -44,6 +45,7 @@ class Engine:
     name: str
     endpoints: Endpoints
     options: tuple[str, ...]
+    bulk: tuple[str, ...] = ()  # the options of Virtuoso's bulk loader
 
     def target(self) -> Target:
         return Target(self.endpoints)
@@ -81,13 +83,17 @@ def engine(request, tmp_path_factory) -> Iterator[Engine]:
         with oxigraph_serve(folder / "db") as served:
             yield served
         return
-    with virtuoso(folder / "v") as server:
+    shared = folder / "shared"  # a folder Virtuoso's bulk loader may read
+    shared.mkdir()
+    with virtuoso(folder / "v", extra_dirs=(shared,)) as server:
         base = f"http://127.0.0.1:{server.http_port}"
         endpoints = Endpoints(server.sparql_url, gsp=f"{base}/sparql-graph-crud")
         # update by SPARQL Update; a graph whose blank nodes hang together beyond what one
         # Virtuoso update can carry (a big validation report) goes by Graph Store PUT
         yield Engine("virtuoso", endpoints, ("--to", server.sparql_url, "--method", "update",
-                                             "--gsp", endpoints.gsp))
+                                             "--gsp", endpoints.gsp),
+                     bulk=("--method", "virtuoso-bulk", "--virtuoso-isql",
+                           f"127.0.0.1:{server.sql_port}", "--bulk-dir", str(shared)))
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +107,7 @@ def store_path(engine, tmp_path_factory) -> Path:
 def publish(store: Path, engine: Engine, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
                            "publish", *engine.options, *args], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env=dict(os.environ, FAIRTRACKS_LD_ISQL_PASSWORD=PASSWORD))
 
 
 def reader(store: Path) -> TrackStore:
@@ -180,6 +186,17 @@ def test_history_publishes_every_version_by_update_and_by_graph_store(store_path
         assert found["graphs sent" if history else "dropped"] > 0, done.stdout
         assert (" by gsp: " in done.stdout) == ("gsp" in args)
         assert_mirrored(reader(store_path), engine, history=history)
+
+
+def test_virtuoso_bulk_loader_publishes_the_same(store_path, engine):
+    if not engine.bulk:
+        pytest.skip("Virtuoso's bulk loader is Virtuoso's own")
+    for args, history in [(("--history",), True), ((), False)]:
+        done = publish(store_path, engine, *engine.bulk, *args)
+        assert done.returncode == 0, done.stderr
+        assert " by virtuoso-bulk: " in done.stdout
+        assert_mirrored(reader(store_path), engine, history=history)
+    assert not list(Path(engine.bulk[-1]).iterdir())  # the loaded files are removed
 
 
 def test_only_new_and_withdrawn_versions_are_sent_or_dropped(store_path, engine, tmp_path):

@@ -20,12 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pyoxigraph as ox
+
 from fairtracks_ld.publication.plan import Plan, PlannedGraph, triples
 from fairtracks_ld.publication.state import State, now, read_state
 from fairtracks_ld.publication.target import BlankNodesTooConnected, Target, graph_block
+from fairtracks_ld.publication.virtuoso_bulk import VirtuosoBulkLoader
 from fairtracks_ld.store import TrackStore
 
-METHODS = ("update", "gsp")
+METHODS = ("update", "gsp", "virtuoso-bulk")
 
 
 @dataclass
@@ -51,11 +54,14 @@ class Publisher:
     protocol (`gsp`), keeping the target's publication record current as it goes."""
 
     def __init__(self, store: TrackStore, target: Target, method: str = "update",
-                 batch: int = 2_000, report: Callable[[str], None] = lambda _: None) -> None:
+                 batch: int = 2_000, report: Callable[[str], None] = lambda _: None,
+                 loader: VirtuosoBulkLoader | None = None) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}: {', '.join(METHODS)}")
+        if (method == "virtuoso-bulk") != (loader is not None):
+            raise ValueError("the virtuoso-bulk method, and only it, needs a bulk loader")
         self.store, self.target, self.method, self.batch = store, target, method, batch
-        self.report = report
+        self.report, self.loader = report, loader
 
     def pending(self, plan: Plan, state: State) -> tuple[list[PlannedGraph], list[str]]:
         """The graphs to send and the graphs to drop."""
@@ -77,8 +83,11 @@ class Publisher:
             outcome.seconds = time.perf_counter() - started
             outcome.requests = self.target.requests
             return outcome
-        for graph in send:
-            self._write(graph, state, outcome)
+        if self.loader is not None:
+            self._bulk_write(send, state, outcome)
+        else:
+            for graph in send:
+                self._write(graph, state, outcome)
         self._switch(plan, state, history)
         outcome.catalog_updated = catalog_changed
         for graph in drop:
@@ -112,6 +121,38 @@ class Publisher:
         outcome.sent.append(graph)
         outcome.triples += count
         self.report(f"sent <{graph.iri}> ({graph.role}, {count} triples)")
+
+    def _bulk_write(self, send: list[PlannedGraph], state: State, outcome: Outcome) -> None:
+        """All changed graphs in one run of Virtuoso's bulk loader (it appends, so each
+        target graph is dropped first); recorded once the loader has finished."""
+        assert self.loader is not None
+        loaded: list[tuple[PlannedGraph, str, int]] = []
+        for graph in send:
+            in_place = graph.iri not in state.published
+            name = graph.iri if in_place else state.staging_name(graph.iri)
+            if not in_place and state.staged.get(name) == (graph.iri, graph.fingerprint):
+                outcome.reused.append(graph.iri)
+                continue
+            state.staged.pop(name, None)
+            target = ox.NamedNode(name)
+            count = self.loader.add(ox.Quad(q.subject, q.predicate, q.object, target)
+                                    for q in self.store.graph_quads(graph.iri))
+            loaded.append((graph, name, count))
+        if not loaded:
+            return
+        self._save(state)
+        self.target.update(" ;\n".join(f"DROP SILENT GRAPH <{name}>" for _, name, _ in loaded),
+                           "dropping the graphs to be bulk-loaded")
+        self.loader.load()
+        for graph, name, count in loaded:
+            if name == graph.iri:
+                state.published[graph.iri] = graph.fingerprint
+            else:
+                state.staged[name] = (graph.iri, graph.fingerprint)
+            outcome.sent.append(graph)
+            outcome.triples += count
+            self.report(f"sent <{graph.iri}> ({graph.role}, {count} triples)")
+        self._save(state)
 
     def _send_graph(self, name: str, source: str) -> int:
         count = 0

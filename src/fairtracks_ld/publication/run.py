@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 
 from fairtracks_ld.publication.plan import make_plan
 from fairtracks_ld.publication.publisher import METHODS, Outcome, Publisher
@@ -16,6 +17,7 @@ from fairtracks_ld.publication.target import (
     TargetError,
     auth_from_env,
 )
+from fairtracks_ld.publication.virtuoso_bulk import VirtuosoBulkLoader
 from fairtracks_ld.store import TrackStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -33,7 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "sparql-graph-crud; oxigraph serve: http://HOST:7878/store)")
     parser.add_argument("--method", choices=METHODS,
                         help="update: INSERT DATA in batches, staged copies moved into place "
-                             "(default); gsp: one PUT per graph (default when --gsp is given)")
+                             "(default); gsp: one PUT per graph (default when --gsp is given); "
+                             "virtuoso-bulk: Virtuoso's bulk loader (default with "
+                             "--virtuoso-isql), the switch by SPARQL Update")
+    parser.add_argument("--virtuoso-isql", metavar="HOST:PORT",
+                        help="Virtuoso's SQL port, for --method virtuoso-bulk (its bulk "
+                             "loader, run through isql-vt; $FAIRTRACKS_LD_ISQL_USER, default "
+                             "dba, and $FAIRTRACKS_LD_ISQL_PASSWORD(_FILE))")
+    parser.add_argument("--bulk-dir", metavar="DIR",
+                        help="for virtuoso-bulk: a folder Virtuoso reads under the same path "
+                             "(listed in its DirsAllowed); files are removed after loading")
     parser.add_argument("--history", action="store_true",
                         help="also publish every earlier version (with its report)")
     parser.add_argument("--batch", type=int, default=2_000, metavar="TRIPLES",
@@ -54,9 +65,14 @@ def _terminate(signum, frame) -> None:
 
 
 def publish_command(store: TrackStore, args: argparse.Namespace) -> int:
-    method = args.method or ("gsp" if args.gsp else "update")
+    method = args.method or ("virtuoso-bulk" if args.virtuoso_isql else
+                             "gsp" if args.gsp else "update")
     if method == "gsp" and not args.gsp:
         print("error: --method gsp needs the Graph Store endpoint: --gsp URL", file=sys.stderr)
+        return EXIT_USAGE
+    if (method == "virtuoso-bulk") != bool(args.virtuoso_isql and args.bulk_dir):
+        print("error: --method virtuoso-bulk goes with --virtuoso-isql HOST:PORT and "
+              "--bulk-dir DIR", file=sys.stderr)
         return EXIT_USAGE
     if args.batch <= 0:
         print("error: --batch must be a positive number of triples", file=sys.stderr)
@@ -64,13 +80,15 @@ def publish_command(store: TrackStore, args: argparse.Namespace) -> int:
     try:
         target = Target(Endpoints(args.to, args.update_endpoint, args.gsp),
                         auth_from_env(args.auth), args.timeout)
+        loader = (VirtuosoBulkLoader(args.virtuoso_isql, Path(args.bulk_dir))
+                  if method == "virtuoso-bulk" else None)
     except TargetError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     plan = make_plan(store, history=args.history)
     publisher = Publisher(store, target, method, args.batch,
                           report=(lambda line: print(line, file=sys.stderr))
-                          if args.verbose else (lambda _: None))
+                          if args.verbose else (lambda _: None), loader=loader)
     if args.dry_run:
         try:
             send, drop = publisher.pending(plan, read_state(target, store.base))

@@ -42,7 +42,7 @@ class Bearer(AuthBase):
         return request
 
 
-def _secret(name: str) -> str | None:
+def secret(name: str) -> str | None:
     """`$NAME`, or the first line of the file `$NAME_FILE` (so it never sits on a command line)."""
     if os.environ.get(name):
         return os.environ[name]
@@ -62,11 +62,11 @@ def auth_from_env(kind: str) -> AuthBase | None:
     if kind == "none":
         return None
     if kind == "bearer":
-        token = _secret(TOKEN_ENV)
+        token = secret(TOKEN_ENV)
         if not token:
             raise TargetError(f"--auth bearer needs ${TOKEN_ENV} or ${TOKEN_ENV}_FILE")
         return Bearer(token)
-    user, password = os.environ.get(USER_ENV), _secret(PASSWORD_ENV)
+    user, password = os.environ.get(USER_ENV), secret(PASSWORD_ENV)
     if not user or password is None:
         raise TargetError(f"--auth {kind} needs ${USER_ENV} and ${PASSWORD_ENV} "
                           f"(or ${PASSWORD_ENV}_FILE)")
