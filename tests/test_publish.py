@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -46,6 +47,7 @@ class Engine:
     endpoints: Endpoints
     options: tuple[str, ...]
     bulk: tuple[str, ...] = ()  # the options of Virtuoso's bulk loader
+    server: Any = None  # the Virtuoso (tests/virtuoso.py), for its SQL
 
     def target(self) -> Target:
         return Target(self.endpoints)
@@ -93,7 +95,8 @@ def engine(request, tmp_path_factory) -> Iterator[Engine]:
         yield Engine("virtuoso", endpoints, ("--to", server.sparql_url, "--method", "update",
                                              "--gsp", endpoints.gsp),
                      bulk=("--method", "virtuoso-bulk", "--virtuoso-isql",
-                           f"127.0.0.1:{server.sql_port}", "--bulk-dir", str(shared)))
+                           f"127.0.0.1:{server.sql_port}", "--bulk-dir", str(shared)),
+                     server=server)
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +107,13 @@ def store_path(engine, tmp_path_factory) -> Path:
     return path
 
 
-def publish(store: Path, engine: Engine, *args: str) -> subprocess.CompletedProcess:
+def publish(store: Path, engine: Engine, *args: str, options: tuple[str, ...] | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
-                           "publish", *engine.options, *args], capture_output=True, text=True,
-                          timeout=600, env=dict(os.environ, FAIRTRACKS_LD_ISQL_PASSWORD=PASSWORD))
+                           "publish", *(engine.options if options is None else options), *args],
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, FAIRTRACKS_LD_ISQL_PASSWORD=PASSWORD,
+                                   **(env or {})))
 
 
 def reader(store: Path) -> TrackStore:
@@ -262,6 +268,31 @@ def test_an_interrupted_publish_keeps_the_previous_one_and_a_rerun_completes(
     assert rerun.returncode == 0, rerun.stderr
     assert f"sent <{new.graph}> " not in rerun.stderr  # completed work is kept
     assert_mirrored(reader(store_path), engine)
+
+
+def test_digest_credentials_come_from_the_environment(store_path, engine):
+    if engine.server is None:
+        pytest.skip("oxigraph serve has no authentication")
+    engine.server.isql("DB.DBA.USER_CREATE('publisher', 'p4ss')",
+                       'GRANT SPARQL_UPDATE TO "publisher"',
+                       'GRANT EXECUTE ON DB.DBA.SPARQL_INSERT_DICT_CONTENT TO "publisher"',
+                       'GRANT EXECUTE ON DB.DBA.SPARQL_DELETE_DICT_CONTENT TO "publisher"')
+    base = f"http://127.0.0.1:{engine.server.http_port}"
+    options = ("--to", f"{base}/sparql-auth", "--gsp", f"{base}/sparql-graph-crud-auth",
+               "--method", "update", "--auth", "digest")
+    user = {"FAIRTRACKS_LD_TARGET_USER": "publisher"}
+    wrong = publish(store_path, engine, "--history", options=options,
+                    env={**user, "FAIRTRACKS_LD_TARGET_PASSWORD": "wrong"})
+    assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1
+    assert "answered 401" in wrong.stderr and "check the credentials" in wrong.stderr
+    missing = publish(store_path, engine, options=options, env=user)
+    assert missing.returncode == 2 and "FAIRTRACKS_LD_TARGET_PASSWORD" in missing.stderr
+    done = publish(store_path, engine, "--history", options=options,
+                   env={**user, "FAIRTRACKS_LD_TARGET_PASSWORD": "p4ss"})
+    assert done.returncode == 0, done.stderr
+    assert "p4ss" not in " ".join(map(str, done.args))
+    assert_mirrored(reader(store_path), engine, history=True)
+    assert publish(store_path, engine).returncode == 0  # back to the current view
 
 
 def test_an_unreachable_or_refusing_target_is_one_line(store_path, engine):
