@@ -180,6 +180,12 @@ def test_publish_mirrors_every_graph_and_a_rerun_sends_nothing(store_path, engin
     assert again.returncode == 0, again.stderr
     assert "is up to date" in again.stdout
     assert counts(again.stdout)["requests"] == 1  # one query for the record, nothing sent
+    graphs = len(make_plan(reader(store_path)).graphs)
+    dry = publish(store_path, engine, "--full", "--dry-run")
+    assert dry.returncode == 0 and dry.stdout.count("would send <") == graphs
+    full = publish(store_path, engine, "--full")
+    assert full.returncode == 0 and counts(full.stdout)["graphs sent"] == graphs
+    assert_mirrored(reader(store_path), engine)
 
 
 def test_history_publishes_every_version_by_update_and_by_graph_store(store_path, engine):

@@ -63,19 +63,23 @@ class Publisher:
         self.store, self.target, self.method, self.batch = store, target, method, batch
         self.report, self.loader = report, loader
 
-    def pending(self, plan: Plan, state: State) -> tuple[list[PlannedGraph], list[str]]:
-        """The graphs to send and the graphs to drop."""
-        send = [g for g in plan.graphs if state.published.get(g.iri) != g.fingerprint]
+    def pending(self, plan: Plan, state: State, full: bool = False
+                ) -> tuple[list[PlannedGraph], list[str]]:
+        """The graphs to send (with `full`, all of them) and the graphs to drop."""
+        send = [g for g in plan.graphs
+                if full or state.published.get(g.iri) != g.fingerprint]
         drop = [g for g in state.published if g not in plan.iris]
         drop += [s for s, (g, _) in state.staged.items() if g not in plan.iris]
         return send, drop
 
-    def run(self, plan: Plan, history: bool) -> Outcome:
+    def run(self, plan: Plan, history: bool, full: bool = False) -> Outcome:
+        """Publish `plan`; with `full`, every graph is sent again whatever the record says."""
         started = time.perf_counter()
         outcome = Outcome()
         state = read_state(self.target, self.store.base)
-        send, drop = self.pending(plan, state)
-        catalog_changed = state.published.get(plan.catalog.iri) != plan.catalog.fingerprint
+        send, drop = self.pending(plan, state, full)
+        catalog_changed = full or (state.published.get(plan.catalog.iri)
+                                   != plan.catalog.fingerprint)
         view_changed = (sorted(state.default_graphs) != sorted(plan.default_graphs)
                         or state.history != history)
         outcome.unchanged = len(plan.graphs) - len(send)
@@ -176,6 +180,10 @@ class Publisher:
     def _switch(self, plan: Plan, state: State, history: bool) -> None:
         """Make the new publication visible: staged copies into place, the catalog, the
         record naming the current view."""
+        if self.method == "gsp":  # copies staged by an earlier run by update: replaced by PUT
+            for staging in state.staged:
+                self.target.delete(staging)
+            state.staged.clear()
         for graph, fingerprint in state.staged.values():
             state.published[graph] = fingerprint
         moves = [f"MOVE <{staging}> TO <{graph}>" for staging, (graph, _) in state.staged.items()]

@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "$FAIRTRACKS_LD_TARGET_TOKEN(_FILE) for bearer")
     parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                         help="per request (default %(default)s)")
+    parser.add_argument("--full", action="store_true",
+                        help="send every graph again, whatever the target's record says (after "
+                             "someone changed the target by hand)")
     parser.add_argument("--dry-run", action="store_true",
                         help="say what would be sent and dropped, send nothing")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per graph sent")
@@ -91,7 +94,7 @@ def publish_command(store: TrackStore, args: argparse.Namespace) -> int:
                           if args.verbose else (lambda _: None), loader=loader)
     if args.dry_run:
         try:
-            send, drop = publisher.pending(plan, read_state(target, store.base))
+            send, drop = publisher.pending(plan, read_state(target, store.base), args.full)
         except TargetError as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_FAILED
@@ -102,7 +105,7 @@ def publish_command(store: TrackStore, args: argparse.Namespace) -> int:
         return EXIT_OK
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        outcome = publisher.run(plan, history=args.history)
+        outcome = publisher.run(plan, history=args.history, full=args.full)
     except (TargetError, KeyboardInterrupt) as error:
         what = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
         detail = f": {error}" if isinstance(error, TargetError) else ""
