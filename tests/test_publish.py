@@ -247,7 +247,7 @@ def test_an_ontology_change_sends_the_ontology_and_the_inferred_graphs(store_pat
 
 def test_an_interrupted_publish_keeps_the_previous_one_and_a_rerun_completes(
         store_path, engine, tmp_path):
-    cli(store_path, BASE, "generate", "--tracks", "1500", "--seed", "4", "--out",
+    cli(store_path, BASE, "generate", "--tracks", "300", "--seed", "4", "--out",
         str(tmp_path / "big"))
     cli(store_path, BASE, "load", str(tmp_path / "big"))
     store = reader(store_path)
@@ -256,7 +256,7 @@ def test_an_interrupted_publish_keeps_the_previous_one_and_a_rerun_completes(
     catalog = {str(t) for t in target.triples(store.catalog)}
     process = subprocess.Popen(
         [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store_path), "publish",
-         *engine.options, "--batch", "100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+         *engine.options, "--batch", "25"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
     deadline = time.time() + 120
     while new.graph not in read_state(target, BASE).published:  # the version graph is in
