@@ -204,9 +204,14 @@ def _median_ms(times: list[float]) -> float:
 
 def markdown(report: dict) -> str:
     lines = ["# External engines: Virtuoso open source vs the embedded store", "",
-             f"Measured {report['date']} on {report['machine']}; load before: "
-             f"`{report['uptime_before']}`, after: `{report['uptime_after']}` (a shared, busy "
-             "machine: compare columns of one run, not runs). Script: `bench/external.py`.", "",
+             f"On {report['machine']}, a shared, busy machine: compare columns of one run, not "
+             "runs. Script: `bench/external.py`. Runs:", ""]
+    for tracks, scale in report["scales"].items():
+        lines.append(f"- {int(tracks):,} tracks, {scale.get('date', '')}: load before "
+                     f"`{scale.get('uptime_before', '')}`, after "
+                     f"`{scale.get('uptime_after', '')}`"
+                     + (f". {scale['note']}" if scale.get("note") else ""))
+    lines += ["",
              "## Publish time per method (a fresh, empty Virtuoso each)", "",
              "| tracks | method | full publish (s) | +1k-track document, incremental (s) |",
              "|---:|---|---:|---:|"]
@@ -226,7 +231,7 @@ def markdown(report: dict) -> str:
               "ratio FROM view / embedded | ratio union / embedded |",
               "|---:|---|---:|---:|---:|---:|---:|"]
     for tracks, scale in report["scales"].items():
-        for kind, row in scale["queries"]["kinds"].items():
+        for kind, row in scale.get("queries", {}).get("kinds", {}).items():
             base = row["embedded_ms"] or 0.01
             lines.append(
                 f"| {int(tracks):,} | {kind} | {row['embedded_ms']} | "
@@ -234,7 +239,8 @@ def markdown(report: dict) -> str:
                 f"{row['virtuoso_from_view_ms'] / base:.2f} | "
                 f"{row['virtuoso_union_ms'] / base:.2f} |")
     lines += ["", "Ratios above 1: Virtuoso slower. Graphs in the published view: " + ", ".join(
-        f"{int(t):,}: {s['queries']['view_graphs']}" for t, s in report["scales"].items()), ""]
+        f"{int(t):,}: {s['queries']['view_graphs']}" for t, s in report["scales"].items()
+        if "queries" in s), ""]
     return "\n".join(lines)
 
 
@@ -252,14 +258,19 @@ def main() -> None:
               "scales": {}}
 
     def save() -> None:
-        report["uptime_after"] = subprocess.run(["uptime"], capture_output=True,
-                                                text=True).stdout.strip()
+        for scale in report["scales"].values():
+            scale.setdefault("uptime_after", "")
+        report["scales"][str(tracks)]["uptime_after"] = subprocess.run(
+            ["uptime"], capture_output=True, text=True).stdout.strip()
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "external.json").write_text(json.dumps(report, indent=1) + "\n")
         (RESULTS / "external.md").write_text(markdown(report))
 
+    if (RESULTS / "external.json").exists():  # other scales measured earlier are kept
+        report["scales"] = json.loads((RESULTS / "external.json").read_text())["scales"]
     for tracks in args.tracks:
-        report["scales"][str(tracks)] = {}
+        report["scales"][str(tracks)] = {"date": report["date"],
+                                         "uptime_before": report["uptime_before"]}
         publish_and_query(prepare(tracks), tracks, args.methods, args.queries,
                           report["scales"][str(tracks)], save)
     print(markdown(report))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -21,6 +22,8 @@ PASSWORD_ENV = "FAIRTRACKS_LD_TARGET_PASSWORD"
 TOKEN_ENV = "FAIRTRACKS_LD_TARGET_TOKEN"
 AUTH_KINDS = ("none", "basic", "digest", "bearer")
 N_TRIPLES = "application/n-triples"
+RETRIES = 4
+DEADLOCK = re.compile(r"\bSR172\b|\b40001\b|[Dd]eadlock")
 
 
 class TargetError(RuntimeError):
@@ -107,10 +110,28 @@ class Target:
 
     def _send(self, method: str, url: str, what: str, write: bool = True,
               **kwargs) -> requests.Response:
+        """One request; a write the engine aborted as a transaction deadlock (Virtuoso's
+        SR172 / SQLSTATE 40001, transient under concurrent checkpoints) is tried again."""
+        for attempt in range(RETRIES):
+            answer = self._attempt(method, url, what, write, **kwargs)
+            if not (answer.status_code >= 500 and DEADLOCK.search(answer.text or "")):
+                break
+            if hasattr(kwargs.get("data"), "seek"):
+                kwargs["data"].seek(0)
+            time.sleep(2 ** attempt)
+        if answer.status_code >= 400:
+            hint = (" (check the credentials and --auth)" if answer.status_code in (401, 403)
+                    else "")
+            raise TargetError(f"{what}: {url} answered {answer.status_code} "
+                              f"{answer.reason}{hint}: {_engine_message(answer)}")
+        return answer
+
+    def _attempt(self, method: str, url: str, what: str, write: bool,
+                 **kwargs) -> requests.Response:
         self.requests += 1
         self.writes += write
         try:
-            answer = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout:
             raise TargetError(f"{what}: {url} did not answer within {self.timeout:g} s "
                               "(--timeout)") from None
@@ -120,12 +141,6 @@ class Target:
             raise TargetError(f"{what}: cannot reach {url} ({reason})") from None
         except requests.RequestException as error:
             raise TargetError(f"{what}: {url}: {_short(error)}") from None
-        if answer.status_code >= 400:
-            hint = (" (check the credentials and --auth)" if answer.status_code in (401, 403)
-                    else "")
-            raise TargetError(f"{what}: {url} answered {answer.status_code} "
-                              f"{answer.reason}{hint}: {_engine_message(answer)}")
-        return answer
 
     # ---- reading ----------------------------------------------------------------------------
 
