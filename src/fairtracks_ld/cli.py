@@ -431,6 +431,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK  # not reached: serve replaces this process with gunicorn
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from fairtracks_ld.publication.run import publish_command
+
+    return publish_command(_reader(args), args)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from fairtracks_ld.sources import expand_sources
     from fairtracks_ld.validation import exit_code, render_json, render_text, validate_documents
@@ -774,7 +780,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="answer from this SPARQL 1.1 endpoint (e.g. Virtuoso) instead of "
                             "the store: read-only, stateless replicas (see docs/backends.md)")
     serve.set_defaults(func=cmd_serve)
+    _add_publish_command(commands)
     return parser
+
+
+def _add_publish_command(commands: argparse._SubParsersAction) -> None:
+    from fairtracks_ld.publication.run import add_arguments
+
+    publish = commands.add_parser(
+        "publish", help="write the store into an external SPARQL 1.1 store (incrementally)",
+        description="Write the current view (and with --history every version) into an "
+                    "external SPARQL 1.1 store through SPARQL Update or the Graph Store "
+                    "protocol. Only graphs that changed since the last publish are sent; a new "
+                    "version becomes visible in the target's catalog only once it is complete; "
+                    "an interrupted publish is resumed by running it again "
+                    "(docs/external-engines.md). Exit 0 when the target is up to date, 1 when "
+                    "the target failed or could not be reached, 2 on usage errors.")
+    add_arguments(publish)
+    publish.set_defaults(func=cmd_publish)
 
 
 def _add_model_option(command: argparse.ArgumentParser) -> None:

@@ -1,0 +1,317 @@
+"""`fairtracks-ld publish`: the store written into real external SPARQL stores (Virtuoso open
+source and `oxigraph serve`), graph for graph, incrementally, resumably, with one-line errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import pytest
+import requests
+from conftest import BASE
+from servers import EXAMPLES, STARTUP_SECONDS, cli, free_port, oxigraph
+from virtuoso import PASSWORD, virtuoso
+
+from fairtracks_ld.publication.plan import make_plan
+from fairtracks_ld.publication.state import read_state
+from fairtracks_ld.publication.target import Endpoints, Target
+from fairtracks_ld.snapshots import current_snapshot
+from fairtracks_ld.store import TrackStore
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+TINY = """format-version: 1.2
+data-version: 2020-01-01
+ontology: tiny
+
+[Term]
+id: TINY:0000001
+name: root thing
+"""
+
+
+@dataclass
+class Engine:
+    """One running target and the options `publish` needs to reach it."""
+
+    name: str
+    endpoints: Endpoints
+    options: tuple[str, ...]
+    bulk: tuple[str, ...] = ()  # the options of Virtuoso's bulk loader
+    server: Any = None  # the Virtuoso (tests/virtuoso.py), for its SQL
+
+    def target(self) -> Target:
+        return Target(self.endpoints)
+
+
+@contextmanager
+def oxigraph_serve(folder: Path) -> Iterator[Engine]:
+    port = free_port()
+    process = subprocess.Popen([oxigraph(), "serve", "--location", str(folder), "--bind",
+                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + STARTUP_SECONDS
+        while True:
+            try:
+                requests.get(f"{base}/query", params={"query": "ASK {}"}, timeout=5)
+                break
+            except requests.RequestException:
+                if process.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("oxigraph serve did not start") from None
+                time.sleep(0.2)
+        endpoints = Endpoints(f"{base}/query", f"{base}/update", f"{base}/store")
+        yield Engine("oxigraph", endpoints, ("--to", endpoints.query, "--update-endpoint",
+                                             endpoints.update))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module", params=["virtuoso", "oxigraph"])
+def engine(request, tmp_path_factory) -> Iterator[Engine]:
+    folder = tmp_path_factory.mktemp(request.param)
+    if request.param == "oxigraph":
+        with oxigraph_serve(folder / "db") as served:
+            yield served
+        return
+    shared = folder / "shared"  # a folder Virtuoso's bulk loader may read
+    shared.mkdir()
+    with virtuoso(folder / "v", extra_dirs=(shared,)) as server:
+        base = f"http://127.0.0.1:{server.http_port}"
+        endpoints = Endpoints(server.sparql_url, gsp=f"{base}/sparql-graph-crud")
+        # update by SPARQL Update; a graph whose blank nodes hang together beyond what one
+        # Virtuoso update can carry (a big validation report) goes by Graph Store PUT
+        yield Engine("virtuoso", endpoints, ("--to", server.sparql_url, "--method", "update",
+                                             "--gsp", endpoints.gsp),
+                     bulk=("--method", "virtuoso-bulk", "--virtuoso-isql",
+                           f"127.0.0.1:{server.sql_port}", "--bulk-dir", str(shared)),
+                     server=server)
+
+
+@pytest.fixture(scope="module")
+def store_path(engine, tmp_path_factory) -> Path:
+    """The bundled examples (each its own version of one document), loaded for this engine."""
+    path = tmp_path_factory.mktemp(f"store-{engine.name}") / "store"
+    cli(path, BASE, "load", "--allow-invalid", *EXAMPLES)
+    return path
+
+
+def publish(store: Path, engine: Engine, *args: str, options: tuple[str, ...] | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
+                           "publish", *(engine.options if options is None else options), *args],
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, FAIRTRACKS_LD_ISQL_PASSWORD=PASSWORD,
+                                   **(env or {})))
+
+
+def reader(store: Path) -> TrackStore:
+    return TrackStore(current_snapshot(store), base=BASE, read_only=True)
+
+
+def canonical(triples: list[ox.Triple], virtuoso_literals: bool) -> set[str]:
+    """The triples with blank nodes renamed canonically; for Virtuoso also with the literal
+    forms it normalises (language tags in lower case, decimals and the fractional seconds of
+    xsd:dateTime in its own lexical form), which name the same values."""
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    out = set()
+    for quad in dataset:
+        text = str(quad.triple)
+        if virtuoso_literals and isinstance(quad.object, ox.Literal):
+            text = str(ox.Triple(quad.subject, quad.predicate, _virtuoso_form(quad.object)))
+        out.add(text)
+    return out
+
+
+def _virtuoso_form(literal: ox.Literal) -> ox.Literal:
+    if literal.language:
+        return ox.Literal(literal.value, language=literal.language.lower())
+    if literal.datatype.value == XSD + "dateTime":  # fractional seconds: 6 digits always
+        return ox.Literal(re.sub(r"(\.\d*?)0+(?=Z|[+-]\d\d:\d\d$|$)", r"\1",
+                                 literal.value).replace(".Z", "Z"), datatype=literal.datatype)
+    if literal.datatype.value == XSD + "decimal" and "." in literal.value:
+        return ox.Literal(literal.value.rstrip("0").rstrip(".") + (
+            "" if "." in literal.value.rstrip("0").rstrip(".") else ".0"),
+            datatype=literal.datatype)
+    return literal
+
+
+def assert_mirrored(store: TrackStore, engine: Engine, history: bool = False) -> None:
+    """Every graph of the publication holds in the target exactly what it holds locally."""
+    target = engine.target()
+    plan = make_plan(store, history=history)
+    assert plan.graphs
+    for graph in (*plan.graphs, plan.catalog):
+        local = [q.triple for q in store.graph_quads(graph.iri)]
+        remote = target.triples(graph.iri)
+        virtuoso_literals = engine.name == "virtuoso"
+        assert canonical(remote, virtuoso_literals) == canonical(local, virtuoso_literals), \
+            graph.iri
+    state = read_state(target, store.base)
+    assert set(state.default_graphs) == set(plan.default_graphs)
+    assert set(state.published) == plan.iris
+    assert not state.staged
+
+
+def counts(output: str) -> dict[str, int]:
+    found = dict((name, int(n)) for n, name in re.findall(r"(\d+) (graphs sent|dropped|"
+                                                            r"unchanged|requests)", output))
+    return found
+
+
+def test_publish_mirrors_every_graph_and_a_rerun_sends_nothing(store_path, engine):
+    first = publish(store_path, engine)
+    assert first.returncode == 0, first.stderr
+    assert "catalog updated" in first.stdout
+    assert_mirrored(reader(store_path), engine)
+    again = publish(store_path, engine)
+    assert again.returncode == 0, again.stderr
+    assert "is up to date" in again.stdout
+    assert counts(again.stdout)["requests"] == 1  # one query for the record, nothing sent
+    graphs = len(make_plan(reader(store_path)).graphs)
+    dry = publish(store_path, engine, "--full", "--dry-run")
+    assert dry.returncode == 0 and dry.stdout.count("would send <") == graphs
+    full = publish(store_path, engine, "--full")
+    assert full.returncode == 0 and counts(full.stdout)["graphs sent"] == graphs
+    assert_mirrored(reader(store_path), engine)
+
+
+def test_history_publishes_every_version_by_update_and_by_graph_store(store_path, engine):
+    gsp = ("--method", "gsp", "--gsp", engine.endpoints.gsp)
+    for args, history in [(("--history",), True), (gsp, False), (("--history", *gsp), True),
+                          ((), False)]:
+        done = publish(store_path, engine, *args)
+        assert done.returncode == 0, done.stderr
+        found = counts(done.stdout)
+        assert found["graphs sent" if history else "dropped"] > 0, done.stdout
+        assert (" by gsp: " in done.stdout) == ("gsp" in args)
+        assert_mirrored(reader(store_path), engine, history=history)
+
+
+def test_virtuoso_bulk_loader_publishes_the_same(store_path, engine):
+    if not engine.bulk:
+        pytest.skip("Virtuoso's bulk loader is Virtuoso's own")
+    for args, history in [(("--history",), True), ((), False)]:
+        done = publish(store_path, engine, *engine.bulk, *args)
+        assert done.returncode == 0, done.stderr
+        assert " by virtuoso-bulk: " in done.stdout
+        assert_mirrored(reader(store_path), engine, history=history)
+    assert not list(Path(engine.bulk[-1]).iterdir())  # the loaded files are removed
+
+
+def test_only_new_and_withdrawn_versions_are_sent_or_dropped(store_path, engine, tmp_path):
+    before = {v.graph for v in reader(store_path).versions()}
+    cli(store_path, BASE, "generate", "--tracks", "30", "--seed", "3", "--out",
+        str(tmp_path / "corpus"))
+    cli(store_path, BASE, "load", str(tmp_path / "corpus"))
+    cli(store_path, BASE, "withdraw", "encode_example", "--reason", "superseded")
+    store = reader(store_path)
+    new = [v for v in store.versions() if v.graph not in before]
+    withdrawn = {v.graph for v in store.versions() if v.graph in before}
+    plan_before = read_state(engine.target(), BASE)
+    done = publish(store_path, engine, "-v")
+    assert done.returncode == 0, done.stderr
+    sent = set(re.findall(r"sent <([^>]+)>", done.stderr))
+    assert {v.graph for v in new} <= sent
+    assert all(any(g.startswith(v.graph) for v in new) for g in sent)  # nothing else sent
+    dropped = {g for g in plan_before.published if g not in make_plan(store).iris}
+    assert dropped and all(any(g.startswith(w) for w in withdrawn) for g in dropped)
+    assert counts(done.stdout)["dropped"] == len(dropped)
+    assert_mirrored(store, engine)
+
+
+def test_an_ontology_change_sends_the_ontology_and_the_inferred_graphs(store_path, engine,
+                                                                       tmp_path):
+    source = tmp_path / "tiny.obo"
+    source.write_text(TINY)
+    cli(store_path, BASE, "ontologies", "add", str(source))
+    done = publish(store_path, engine, "-v")
+    assert done.returncode == 0, done.stderr
+    roles = re.findall(r"sent <[^>]+> \((\w+),", done.stderr)
+    assert "ontology" in roles and "closure" in roles
+    assert set(roles) <= {"ontology", "closure", "inferred"}
+    assert_mirrored(reader(store_path), engine)
+
+
+def test_an_interrupted_publish_keeps_the_previous_one_and_a_rerun_completes(
+        store_path, engine, tmp_path):
+    cli(store_path, BASE, "generate", "--tracks", "300", "--seed", "4", "--out",
+        str(tmp_path / "big"))
+    cli(store_path, BASE, "load", str(tmp_path / "big"))
+    store = reader(store_path)
+    new = next(v for v in store.versions() if v.source.startswith(str(tmp_path / "big")))
+    target = engine.target()
+    catalog = {str(t) for t in target.triples(store.catalog)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store_path), "publish",
+         *engine.options, "--batch", "25"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    deadline = time.time() + 120
+    while new.graph not in read_state(target, BASE).published:  # the version graph is in
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "interrupted" in err and "run the same command again" in err
+    assert "Traceback" not in err
+    # readers of the target still see the previous publication: the catalog does not name it
+    assert {str(t) for t in target.triples(store.catalog)} == catalog
+    assert new.graph not in read_state(target, BASE).default_graphs
+    rerun = publish(store_path, engine, "-v")
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"sent <{new.graph}> " not in rerun.stderr  # completed work is kept
+    assert_mirrored(reader(store_path), engine)
+
+
+def test_digest_credentials_come_from_the_environment(store_path, engine):
+    if engine.server is None:
+        pytest.skip("oxigraph serve has no authentication")
+    engine.server.isql("DB.DBA.USER_CREATE('publisher', 'p4ss')",
+                       'GRANT SPARQL_UPDATE TO "publisher"',
+                       'GRANT EXECUTE ON DB.DBA.SPARQL_INSERT_DICT_CONTENT TO "publisher"',
+                       'GRANT EXECUTE ON DB.DBA.SPARQL_DELETE_DICT_CONTENT TO "publisher"')
+    base = f"http://127.0.0.1:{engine.server.http_port}"
+    options = ("--to", f"{base}/sparql-auth", "--gsp", f"{base}/sparql-graph-crud-auth",
+               "--method", "update", "--auth", "digest")
+    user = {"FAIRTRACKS_LD_TARGET_USER": "publisher"}
+    wrong = publish(store_path, engine, "--history", options=options,
+                    env={**user, "FAIRTRACKS_LD_TARGET_PASSWORD": "wrong"})
+    assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1
+    assert "answered 401" in wrong.stderr and "check the credentials" in wrong.stderr
+    missing = publish(store_path, engine, options=options, env=user)
+    assert missing.returncode == 2 and "FAIRTRACKS_LD_TARGET_PASSWORD" in missing.stderr
+    done = publish(store_path, engine, "--history", options=options,
+                   env={**user, "FAIRTRACKS_LD_TARGET_PASSWORD": "p4ss"})
+    assert done.returncode == 0, done.stderr
+    assert "p4ss" not in " ".join(map(str, done.args))
+    assert_mirrored(reader(store_path), engine, history=True)
+    assert publish(store_path, engine).returncode == 0  # back to the current view
+
+
+def test_an_unreachable_or_refusing_target_is_one_line(store_path, engine):
+    port = free_port()
+    done = subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store",
+                           str(store_path), "publish", "--to", f"http://127.0.0.1:{port}/sparql"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert f"cannot reach http://127.0.0.1:{port}/sparql (Connection refused)" in done.stderr
+    # updates sent where the engine has no endpoint: its refusal, in one line
+    refused = publish(store_path, engine, "--history", "--update-endpoint",
+                      engine.endpoints.query + "-nothing-here")
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert re.search(r"answered 4\d\d ", refused.stderr), refused.stderr
