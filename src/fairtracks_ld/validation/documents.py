@@ -10,6 +10,7 @@ every document is valid (warnings allowed), 1 otherwise (`exit_code`).
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -306,22 +307,16 @@ def validate_documents(
 ) -> list[DocumentReport]:
     """Read, map and validate every document of `paths` (files, folders, '-'), each as `model`
     or, by default, as the model it has the shape of. Each is read and mapped entity by entity
-    into a scratch store (the user's store is only read)."""
-    from fairtracks_ld.mapping.stream import DocumentStream
+    into a scratch store on disk (in the temporary folder, `TMPDIR`; removed afterwards), so
+    memory stays as bounded as a load's whatever the document's size (the user's store is
+    only read)."""
     from fairtracks_ld.sources import expand_sources
 
     validator = Validator(store, shapes)
     reports = []
     for source in expand_sources(paths):
         try:
-            with DocumentReader(source, limits) as reader:
-                mapped = DocumentStream(reader, validator.base, variant, model)
-                data = ox.Store()
-                graph = mapped.prepared.graph
-                for chunk in mapped.chunks(graph):
-                    data.bulk_load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
-                reports.append(validator.written(data, graph, mapped.prepared, source,
-                                                 reader=reader))
+            reports.append(_validate_source(validator, source, variant, model, limits))
         except DocumentError as error:
             if isinstance(error.__cause__, MappingError):
                 reports.append(mapping_failure(source, error.__cause__))
@@ -329,6 +324,24 @@ def validate_documents(
                 reports.append(DocumentReport(source, [Finding(
                     "Violation", error.pointer or "", error.reason, rules=["json"])]))
     return reports
+
+
+def _validate_source(validator: Validator, source: str, variant: Variant | None, model: str,
+                     limits: ReadLimits) -> DocumentReport:
+    """One document written chunk by chunk into a scratch store on disk, validated there."""
+    from fairtracks_ld.mapping.stream import DocumentStream
+
+    with tempfile.TemporaryDirectory(prefix="fairtracks-ld-validate-") as folder, \
+            DocumentReader(source, limits) as reader:
+        mapped = DocumentStream(reader, validator.base, variant, model)
+        data = ox.Store(folder)
+        try:
+            graph = mapped.prepared.graph
+            for chunk in mapped.chunks(graph):
+                data.bulk_load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
+            return validator.written(data, graph, mapped.prepared, source, reader=reader)
+        finally:
+            del data  # closed before its folder is removed
 
 
 def mapping_failure(source: str, error: MappingError) -> DocumentReport:
