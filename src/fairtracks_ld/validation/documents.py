@@ -32,7 +32,7 @@ from fairtracks_ld.validation.context import (
     context_quads,
     store_ontologies,
 )
-from fairtracks_ld.validation.engine import validate
+from fairtracks_ld.validation.engine import TIME_LIMIT, validate
 from fairtracks_ld.validation.ensembl_pointers import EnsemblPointers
 from fairtracks_ld.validation.ensembl_shapes import ensembl_shapes
 from fairtracks_ld.validation.pointers import PointerResolver
@@ -147,6 +147,13 @@ class Validator:
         return self._ontologies or (store_ontologies(self.store) if self.store else None) \
             or bundled_ontologies()
 
+    @property
+    def time_limit(self) -> float | None:
+        """No time limit for the shipped shapes: their SPARQL runs per focus node, so its time
+        grows with the document (a 100k-track document needs minutes on a busy machine);
+        shapes given by the caller keep the engine's limit."""
+        return TIME_LIMIT if self.fixed_shapes else None
+
     def shapes_for(self, model: str) -> ShapesGraph:
         """The shapes a document of `model` is checked against."""
         return ensembl_shapes() if model == ENSEMBL and not self.fixed_shapes else self.shapes
@@ -180,7 +187,7 @@ class Validator:
                               None if prepared.model == ENSEMBL else self.ontologies)
         data.extend(facts)
         try:
-            report = validate(data, shapes, [node], scratch=True)
+            report = validate(data, shapes, [node], scratch=True, time_limit=self.time_limit)
             if prepared.model == ENSEMBL:  # one small track: read whole
                 if document is None and reader is not None:
                     document = reader.read()
@@ -213,7 +220,8 @@ class Validator:
         dataset = build_dataset([p for p, _, _ in items], shapes, self.store,
                                 None if model == ENSEMBL else self.ontologies)
         graph = ox.NamedNode(dataset.graph)
-        report = validate(dataset.store, shapes, [graph], scratch=True)
+        report = validate(dataset.store, shapes, [graph], scratch=True,
+                          time_limit=self.time_limit)
         resolvers = [EnsemblPointers(document) if prepared.model == ENSEMBL
                      else PointerResolver(dataset.store, prepared, document, dataset.graph)
                      for prepared, document, _ in items]
