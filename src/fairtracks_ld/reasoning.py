@@ -503,6 +503,9 @@ def links(pairs: Iterable[tuple[str, str]], table: Mapping[str, frozenset[str]])
     }
 
 
+TEMPLATES_KEPT = 20_000  # companion templates cached (a 200k-track load held 1-2 GB of them)
+
+
 def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> Iterator[str]:
     """N-Triples text linking each track to every ancestor of its annotations, track by track.
 
@@ -514,6 +517,8 @@ def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> I
     for track, pairs in track_pairs(annotations):
         template = templates.get(pairs)
         if template is None:
+            if len(templates) >= TEMPLATES_KEPT:  # distinct combinations grow with the
+                templates.clear()                 # document (~6 KB each): memory stays bounded
             template = templates[pairs] = "".join(
                 f"\x00> <{p}> <{a}> .\n" for p, a in sorted(links(pairs, table)))
         yield template.replace("\x00", f"<{track}")
