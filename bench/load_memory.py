@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from itertools import islice
 from pathlib import Path
@@ -134,21 +136,91 @@ def child(kind: str, target: str, store_dir: str) -> None:
     print(json.dumps(result))
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        rss[int(entry.name)] = int(fields[21])  # pages
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += rss.get(current, 0)
+        stack.extend(children.get(current, []))
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class Sampler:
+    """RSS of a process tree every `interval` seconds, and the loader's stages as it passes
+    them (`checkpoint STAGE` lines on its stderr, printed while FAIRTRACKS_LD_PAUSE_AT is set)."""
+
+    def __init__(self, process: subprocess.Popen, interval: float = 0.5) -> None:
+        self.process, self.interval = process, interval
+        self.start = time.monotonic()
+        self.series: list[tuple[float, float]] = []
+        self.stages: list[tuple[float, str]] = []
+        self.threads = [threading.Thread(target=self._sample, daemon=True),
+                        threading.Thread(target=self._stages, daemon=True)]
+        for thread in self.threads:
+            thread.start()
+
+    def _sample(self) -> None:
+        while self.process.poll() is None:
+            self.series.append((round(time.monotonic() - self.start, 1),
+                                round(tree_rss_mb(self.process.pid), 1)))
+            time.sleep(self.interval)
+
+    def _stages(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            if line.startswith("checkpoint "):
+                self.stages.append((round(time.monotonic() - self.start, 1), line.split()[1]))
+
+    def phases(self) -> dict[str, dict[str, float]]:
+        """Peak RSS and seconds per phase: write (to the last chunk), then validation and
+        companion graph (to `ingested`), then the catalog update and flush."""
+        writes = [t for t, stage in self.stages if stage == "bulk-write"]
+        ingested = [t for t, stage in self.stages if stage == "ingested"]
+        if not writes:
+            return {}
+        bounds = [("write", 0.0, writes[-1])]
+        if ingested:
+            bounds += [("validate + companion", writes[-1], ingested[0]),
+                       ("catalog + flush", ingested[0], math.inf)]
+        return {name: {"peak_rss_mb": max((r for t, r in self.series if low <= t < high),
+                                          default=0.0),
+                       "seconds": round(min(high, self.series[-1][0]) - low, 1)}
+                for name, low, high in bounds}
+
+
 def measure(kind: str, target: Path, src: Path = SRC, keep: bool = False) -> dict:
     store_dir = fresh_store(kind)
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    env = {**os.environ, "PYTHONPATH": str(src), "FAIRTRACKS_LD_PAUSE_AT": "never"}
     process = subprocess.Popen([sys.executable, __file__, "--child", kind, str(target),
-                                str(store_dir)], stdout=subprocess.PIPE, env=env, text=True)
+                                str(store_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env, text=True)
+    sampler = Sampler(process)
     assert process.stdout is not None
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
+    for thread in sampler.threads:
+        thread.join()
     if not keep:
         shutil.rmtree(store_dir, ignore_errors=True)
     if process.returncode != 0:
         raise RuntimeError(f"{kind} failed with exit code {process.returncode}")
     result = json.loads(output.strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    result["peak_rss_mb"] = max(usage.ru_maxrss / 1024,  # kilobytes on Linux
+                                max((r for _, r in sampler.series), default=0.0))
+    result["phases"] = sampler.phases()
     return result
 
 
@@ -209,7 +281,8 @@ def write(results: dict) -> None:
         f"Machine: {machine['cpus']} CPUs shared with other jobs (load average at start "
         f"{machine['load_average'][0]:.1f}), Python {machine['python']}. One generated document "
         "per size, loaded into a copy of a store holding the bundled ontologies; each "
-        "measurement in a fresh process, peak RSS from the kernel (rusage of the child). "
+        "measurement in a fresh process, peak RSS the larger of the kernel's (rusage of the "
+        "child) and the process tree's sampled from /proc every 0.5 s. "
         f"Medians of {results['repeat']} interleaved run(s). The ceiling is Oxigraph's "
         f"`bulk_extend` of the same quads in calls of {results['chunk_quads']:,} quads.", "",
         "| tracks | JSON MB | contender | quads written | median s | quads/s | peak RSS MB |",
@@ -232,6 +305,15 @@ def write(results: dict) -> None:
         rss = (f"{c['load']['peak_rss_mb'] / row['json_mb']:.1f}x" if "load" in c else "-")
         lines.append(f"| {row['tracks']:,} | {ratio('load')} | {ratio('no-validation')} | "
                      f"{rss} |")
+    phased = [(row["tracks"], KINDS[kind], c["runs"][-1]["phases"])
+              for row in results["sizes"] for kind, c in row["contenders"].items()
+              if c["runs"][-1].get("phases")]
+    if phased:
+        lines += ["", "Peak RSS (MB, the process tree sampled from /proc every 0.5 s) and seconds "
+                  "per phase, last run:", "", "| tracks | contender | phase | peak RSS MB | s |",
+                  "|---:|---|---|---:|---:|"]
+        lines += [f"| {tracks:,} | {kind} | {name} | {m['peak_rss_mb']:,.0f} | {m['seconds']} |"
+                  for tracks, kind, phases in phased for name, m in phases.items()]
     if results.get("notes"):
         lines += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
     (RESULTS / "load-memory.md").write_text("\n".join(lines) + "\n")

@@ -134,3 +134,42 @@ def test_bulk_and_plain_streaming_loads_store_the_same_graph(tmp_path, generated
         graphs.append(canonical(store.graph_quads(graph)))
         assert graphs[-1] == whole(generated[4])
     assert graphs[0] == graphs[1]
+
+
+def test_whole_document_rules_agree_across_chunks_load_validate_and_whole_mapping(
+        tmp_path, generated, small_chunks):
+    """The rules that need the whole document (references, uniqueness across the store,
+    ontology ancestry) find the same problems when the document is written in many small
+    chunks (load, and `validate`'s scratch store on disk) as when it is mapped whole into an
+    in-memory store; a reference to an entity in another chunk is no problem."""
+    from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.validation import validate_documents
+
+    store = TrackStore(tmp_path / "store", base=BASE)
+    other = generated[1]
+    assert load_sources(store, [str(write_json(tmp_path / "other.json", other))]).ok
+    document = json.loads(json.dumps(generated[0]))
+    tracks, experiments = document["tracks"], document["experiments"]
+    tracks[-1]["experiment_ref"] = experiments[0]["local_id"]  # first chunk, from the last
+    tracks[40]["experiment_ref"] = "gen:no-such-experiment"  # dangling
+    experiments[-1]["sample_ref"] = "gen:no-such-sample"  # dangling, from another array
+    experiments[1]["technique"] = {"term_id": "http://purl.obolibrary.org/obo/OBI_0100051",
+                                   "term_label": "specimen"}  # not a planned process
+    document["studies"][0]["local_id"] = other["studies"][0]["local_id"]  # taken in the store
+    path = str(write_json(tmp_path / "rules.json", document))
+
+    def seen(report) -> list[tuple[str, str, str]]:
+        return [(f.severity, f.pointer, f.message) for f in report.findings]
+
+    whole_report = Validator(store).document(document)
+    [validated] = validate_documents([path], store=store)
+    with pytest.raises(DocumentError) as refused:
+        load_document(store, path, Validator(store), bulk=True)
+    loaded = refused.value.validation
+    assert loaded is not None
+    assert seen(loaded) == seen(validated) == seen(whole_report)
+    pointers = {f.pointer for f in loaded.violations}
+    assert {"/tracks/40/experiment_ref", f"/experiments/{len(experiments) - 1}/sample_ref",
+            "/experiments/1/technique/term_id", "/studies/0/local_id"} <= pointers
+    assert not any(f.pointer == f"/tracks/{len(tracks) - 1}/experiment_ref"
+                   for f in loaded.findings)

@@ -278,11 +278,33 @@ def _batched(lines: Iterable[str], size: int = 20_000) -> Iterator[str]:
         yield "".join(batch)
 
 
+BULK_CALL_BYTES = 64 << 20  # N-Triples text per bulk-loader call (~400k quads)
+
+
 def bulk_write(store: TrackStore, graph: str, chunks: Iterator[str]) -> None:
-    """Bulk-load N-Triples text into `graph` (IRIs come from the store: already valid)."""
-    reader = io.BufferedReader(_ChunkReader(chunks), buffer_size=1 << 20)
-    store.ox.bulk_load(reader, format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph),
-                       lenient=True)
+    """Bulk-load N-Triples text into `graph` (IRIs come from the store: already valid).
+
+    One loader call per `BULK_CALL_BYTES` of text: Oxigraph's bulk loader holds the quads of
+    a call in memory while it sorts them (one call of a 1.9M-quad companion graph peaked at
+    2.1 GB), so calls of bounded size keep memory flat whatever the graph's size."""
+    for part in _parts(chunks, BULK_CALL_BYTES):
+        reader = io.BufferedReader(_ChunkReader(iter(part)), buffer_size=1 << 20)
+        store.ox.bulk_load(reader, format=ox.RdfFormat.N_TRIPLES,
+                           to_graph=ox.NamedNode(graph), lenient=True)
+
+
+def _parts(chunks: Iterator[str], limit: int) -> Iterator[list[str]]:
+    """Consecutive runs of chunks of about `limit` characters each."""
+    part: list[str] = []
+    size = 0
+    for chunk in chunks:
+        part.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            yield part
+            part, size = [], 0
+    if part:
+        yield part
 
 
 def closure_lines(closure: Closure) -> Iterator[str]:
@@ -481,6 +503,9 @@ def links(pairs: Iterable[tuple[str, str]], table: Mapping[str, frozenset[str]])
     }
 
 
+TEMPLATES_KEPT = 20_000  # companion templates cached (a 200k-track load held 1-2 GB of them)
+
+
 def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> Iterator[str]:
     """N-Triples text linking each track to every ancestor of its annotations, track by track.
 
@@ -492,6 +517,8 @@ def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> I
     for track, pairs in track_pairs(annotations):
         template = templates.get(pairs)
         if template is None:
+            if len(templates) >= TEMPLATES_KEPT:  # distinct combinations grow with the
+                templates.clear()                 # document (~6 KB each): memory stays bounded
             template = templates[pairs] = "".join(
                 f"\x00> <{p}> <{a}> .\n" for p, a in sorted(links(pairs, table)))
         yield template.replace("\x00", f"<{track}")

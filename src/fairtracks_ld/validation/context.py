@@ -1,7 +1,7 @@
 """The data graph a document is validated as: its triples plus what the rules need to know.
 
 Validation runs on the document's version graph as written, before the catalog makes it visible
-(or in a scratch in-memory store for `validate`), with these facts added to it for the run:
+(or in a scratch store on disk for `validate`), with these facts added to it for the run:
 - the document's quads (its version graph, as the mapping makes them);
 - a context graph of facts read from the store and the ontologies, only those the document's
   rules can reach: for every ontology term it uses and every term the shapes name, the named

@@ -10,6 +10,7 @@ every document is valid (warnings allowed), 1 otherwise (`exit_code`).
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,7 +33,7 @@ from fairtracks_ld.validation.context import (
     context_quads,
     store_ontologies,
 )
-from fairtracks_ld.validation.engine import validate
+from fairtracks_ld.validation.engine import TIME_LIMIT, validate
 from fairtracks_ld.validation.ensembl_pointers import EnsemblPointers
 from fairtracks_ld.validation.ensembl_shapes import ensembl_shapes
 from fairtracks_ld.validation.pointers import PointerResolver
@@ -157,6 +158,13 @@ class Validator:
         return self._ontologies or (store_ontologies(self.store) if self.store else None) \
             or bundled_ontologies()
 
+    @property
+    def time_limit(self) -> float | None:
+        """No time limit for the shipped shapes: their SPARQL runs per focus node, so its time
+        grows with the document (a 100k-track document needs minutes on a busy machine);
+        shapes given by the caller keep the engine's limit."""
+        return TIME_LIMIT if self.fixed_shapes else None
+
     def shapes_for(self, model: str) -> ShapesGraph:
         """The shapes a document of `model` is checked against."""
         return ensembl_shapes() if model == ENSEMBL and not self.fixed_shapes else self.shapes
@@ -213,7 +221,7 @@ class Validator:
                               None if prepared.model == ENSEMBL else self.ontologies)
         data.extend(facts)
         try:
-            report = validate(data, shapes, [node], scratch=True)
+            report = validate(data, shapes, [node], scratch=True, time_limit=self.time_limit)
             if prepared.model == ENSEMBL:  # one small track: read whole
                 if document is None and reader is not None:
                     document = reader.read()
@@ -248,7 +256,8 @@ class Validator:
         dataset = build_dataset([p for p, _, _ in items], shapes, self.store,
                                 None if model == ENSEMBL else self.ontologies)
         graph = ox.NamedNode(dataset.graph)
-        report = validate(dataset.store, shapes, [graph], scratch=True)
+        report = validate(dataset.store, shapes, [graph], scratch=True,
+                          time_limit=self.time_limit)
         resolvers = [EnsemblPointers(document) if prepared.model == ENSEMBL
                      else PointerResolver(dataset.store, prepared, document, dataset.graph)
                      for prepared, document, _ in items]
@@ -348,22 +357,16 @@ def validate_documents(
 ) -> list[DocumentReport]:
     """Read, map and validate every document of `paths` (files, folders, '-'), each as `model`
     or, by default, as the model it has the shape of. Each is read and mapped entity by entity
-    into a scratch store (the user's store is only read)."""
-    from fairtracks_ld.mapping.stream import DocumentStream
+    into a scratch store on disk (in the temporary folder, `TMPDIR`; removed afterwards), so
+    memory stays as bounded as a load's whatever the document's size (the user's store is
+    only read)."""
     from fairtracks_ld.sources import expand_sources
 
     validator = Validator(store, shapes)
     reports = []
     for source in expand_sources(paths):
         try:
-            with DocumentReader(source, limits) as reader:
-                mapped = DocumentStream(reader, validator.base, variant, model)
-                data = ox.Store()
-                graph = mapped.prepared.graph
-                for chunk in mapped.chunks(graph):
-                    data.bulk_load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
-                reports.append(validator.written(data, graph, mapped.prepared, source,
-                                                 reader=reader))
+            reports.append(_validate_source(validator, source, variant, model, limits))
         except DocumentError as error:
             if isinstance(error.__cause__, MappingError):
                 reports.append(_unmappable(validator, source, error.__cause__, model, limits))
@@ -385,6 +388,24 @@ def _unmappable(validator: Validator, source: str, error: MappingError, model: s
     except DocumentError:
         return mapping_failure(source, error)
     return validator.unmappable(document, source, error, model)
+
+
+def _validate_source(validator: Validator, source: str, variant: Variant | None, model: str,
+                     limits: ReadLimits) -> DocumentReport:
+    """One document written chunk by chunk into a scratch store on disk, validated there."""
+    from fairtracks_ld.mapping.stream import DocumentStream
+
+    with tempfile.TemporaryDirectory(prefix="fairtracks-ld-validate-") as folder, \
+            DocumentReader(source, limits) as reader:
+        mapped = DocumentStream(reader, validator.base, variant, model)
+        data = ox.Store(folder)
+        try:
+            graph = mapped.prepared.graph
+            for chunk in mapped.chunks(graph):
+                data.bulk_load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
+            return validator.written(data, graph, mapped.prepared, source, reader=reader)
+        finally:
+            del data  # closed before its folder is removed
 
 
 def mapping_failure(source: str, error: MappingError) -> DocumentReport:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import os
 import re
 import time
@@ -173,7 +174,7 @@ def validate(
     graphs: list[ox.NamedNode | ox.DefaultGraph] | None = None,
     timings: list[Timing] | None = None,
     scratch: bool | None = None,
-    time_limit: float = TIME_LIMIT,
+    time_limit: float | None = TIME_LIMIT,
 ) -> Report:
     """Validate a data graph against shapes (default: the shipped FAIRtracks shapes).
 
@@ -182,7 +183,9 @@ def validate(
     SPARQL query over every focus node. With `scratch` (default: only when the engine builds
     the store itself) the engine may write a working graph into the store, removed before it
     returns: the distinct values SPARQL constraints share are then computed once.
-    SPARQL that runs per focus node stops after `time_limit` seconds (`SparqlTimeout`).
+    SPARQL that runs per focus node stops after `time_limit` seconds (`SparqlTimeout`); None
+    sets no limit (the shipped shapes, whose time grows with the document, not with hostile
+    SPARQL).
     """
     owned = not isinstance(data, ox.Store)
     counts = None
@@ -196,7 +199,8 @@ def validate(
     gc.disable()  # results allocate many small objects; cyclic GC over a caller's big
     try:          # document (held in memory) would cost seconds and free nothing
         return _validate(store, shapes, graphs, timings, scratch,
-                         time.monotonic() + time_limit, counts)
+                         math.inf if time_limit is None else time.monotonic() + time_limit,
+                         counts)
     finally:
         if collecting:
             gc.enable()

@@ -32,16 +32,33 @@ class PointerResolver:
         self.document_iri = prepared.document_iri
         self.collection_iri = prepared.collection_iri
         graph = ox.NamedNode(graph_iri or prepared.graph)
-        self.entities: dict[str, str] = {}
-        for row in data.query(f"""SELECT ?e ?p ?i WHERE {{ GRAPH {graph} {{
-                <{self.document_iri}> ?p ?e . ?e <{FT}position> ?i }} }}"""):
-            key = row["p"].value.removeprefix(FT)
-            self.entities[row["e"].value] = f"/{key}/{row['i'].value}"
+        self.data, self.graph = data, graph
+        self._entities: dict[str, str | None] = {}  # only those results name
         self.entries: dict[str, str] = {}
         for row in data.query(f"""SELECT ?e ?o WHERE {{ GRAPH {graph} {{
                 <{self.document_iri}> <{FT}doc_info>/<{FT}doc_ontology_versions> ?e .
                 ?e <{FT}ontology> ?o }} }}"""):
             self.entries[row["e"].value] = row["o"].value
+
+    def entity(self, iri: str) -> str | None:
+        """`/{array}/{index}` of an entity of the document, looked up in the graph when a result
+        names it (an index of every entity would grow with the document)."""
+        if iri not in self._entities:
+            try:
+                node, found = ox.NamedNode(iri), None
+            except ValueError:  # a blank node's label: no entity
+                return None
+            for link in self.data.quads_for_pattern(ox.NamedNode(self.document_iri), None,
+                                                    node, self.graph):
+                for position in self.data.quads_for_pattern(node, ox.NamedNode(FT + "position"),
+                                                            None, self.graph):
+                    key = link.predicate.value.removeprefix(FT)
+                    found = f"/{key}/{position.object.value}"
+                    break
+                if found is not None:
+                    break
+            self._entities[iri] = found
+        return self._entities[iri]
 
     def node(self, iri: str) -> str | None:
         """The pointer of a node of the document (None if it is not one)."""
@@ -50,10 +67,11 @@ class PointerResolver:
             head = ""
         elif base == self.collection_iri:
             head = "/collection_info"
-        elif base in self.entities:
-            head = self.entities[base]
         else:
-            return None
+            entity = self.entity(base)
+            if entity is None:
+                return None
+            head = entity
         if not sep:
             return head
         relative = unquote(fragment)
