@@ -221,8 +221,9 @@ def wait_for_flat_view(minutes: float = 30) -> float:
     """The server copies the snapshot's view into one graph in the background (see
     fairtracks_ld.web.flatview); measure the steady state, once the copy exists. Returns
     the seconds waited (about the build time when the copy did not exist yet)."""
-    from fairtracks_ld.snapshots import current_snapshot
     from fairtracks_ld.web.flatview import flat_path
+
+    from fairtracks_ld.snapshots import current_snapshot
 
     flat = flat_path(current_snapshot(WORK / "store"))
     started = time.time()

@@ -57,14 +57,6 @@ def describes_constants(query: str) -> bool:
             and all(token.kind in (IRI, PNAME) for token in rest[1:]))
 
 
-def declares_dataset(query: str) -> bool:
-    """Whether the query has FROM or FROM NAMED clauses (its own RDF dataset)."""
-    if "from" not in query.casefold():  # a keyword is spelled out: no token needed to say no
-        return False
-    tokens = _tokens(query)
-    return tokens is not None and "from" in _keywords(tokens)
-
-
 def names_graphs(query: str) -> bool:
     """Whether the query reads named graphs or declares its dataset (FROM or GRAPH); True
     when it mentions them but cannot be read (the full store then reports the error)."""

@@ -43,7 +43,6 @@ class Settings:
         else None)
     submission_retry_seconds: float = field(  # a busy store is tried again this often
         default_factory=lambda: float(_env("SUBMISSION_RETRY", "2")))
-    flat_view: bool = field(default_factory=lambda: _env("FLAT_VIEW", "1") not in ("0", "", "no"))
     service_allow_list: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("SERVICE_ALLOW_LIST", "").split() if s))
     # a JSON file mapping genome names (hg38 …) to igv.js options (`reference`, `locus`), for
