@@ -178,6 +178,33 @@ def layout(name: str, src: Path, corpus: Path, work: Path) -> dict:
     return result
 
 
+def markdown(results: dict) -> str:
+    old, new = results["old"], results["new"]
+    rows = [("ontologies load s", old["ontologies load s"], new["ontologies load s"]),
+            ("corpus load s (validation on)", old["corpus load s (validation on)"],
+             new["corpus load s (validation on)"]),
+            ("disk MB (store + snapshots)", round(old["disk bytes"] / 1e6, 1),
+             round(new["disk bytes"] / 1e6, 1))]
+    for name in QUERIES:
+        before, after = old["in store"].get(name), new["in store"].get(name)
+        rows.append((f"{name}, in store: ms (answer)",
+                     f"{before['ms']} ({before['answer']})" if before else "n/a",
+                     f"{after['ms']} ({after['answer']})"))
+    lines = [f"# Storage layout benchmark (`bench/layout.py`), {results['tracks']:,} tracks", "",
+             f"Earlier layout: commit {results['old commit']} (view = list of named graphs; its "
+             "server answered from a one-graph copy built in the background). New: the view "
+             "stored once in the default graph. Medians of 9 warm runs. Load average "
+             f"{results['loadavg at start']} at start, {results['loadavg at end']} at end "
+             "(2 cores shared with other jobs: absolute times are inflated).", "",
+             "| | earlier layout | new layout |", "|---|---:|---:|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines += ["", "Through a served `/sparql` (new layout, no build window):", ""]
+    lines += [f"- {k}: {v['ms'] if isinstance(v, dict) else v}"
+              + (" ms" if isinstance(v, dict) else "")
+              for k, v in new["served /sparql"].items()]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=20_000)
@@ -204,6 +231,7 @@ def main() -> None:
     results["loadavg at end"] = [round(x, 1) for x in os.getloadavg()]
     out = RESULTS / f"layout-{args.tracks}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"layout-{args.tracks}.md").write_text(markdown(results))
     print(json.dumps(results, indent=2))
     shutil.rmtree(work / "old" / "store.snapshots", ignore_errors=True)
 
