@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -193,9 +192,9 @@ def markdown(results: dict) -> str:
     lines = [f"# Storage layout benchmark (`bench/layout.py`), {results['tracks']:,} tracks", "",
              f"Earlier layout: commit {results['old commit']} (view = list of named graphs; its "
              "server answered from a one-graph copy built in the background). New: the view "
-             "stored once in the default graph. Medians of 9 warm runs. Load average "
-             f"{results['loadavg at start']} at start, {results['loadavg at end']} at end "
-             "(2 cores shared with other jobs: absolute times are inflated).", "",
+             "stored once in the default graph. Medians of 9 warm runs. Load averages (1, 5, 15 "
+             f"min) old: {old['loadavg']}, new: {new['loadavg']} (2 cores shared with other "
+             "jobs: absolute times are inflated).", "",
              "| | earlier layout | new layout |", "|---|---:|---:|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     lines += ["", "Through a served `/sparql` (new layout, no build window):", ""]
@@ -210,6 +209,8 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=20_000)
     parser.add_argument("--old-commit", default="b14cb02")
     parser.add_argument("--work", default=None)
+    parser.add_argument("--layouts", default="old,new", help="which to measure (comma-separated;"
+                        " runs measuring one each may go side by side: results are merged)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-layout-"))
     old_src = work / "old-code"
@@ -220,20 +221,23 @@ def main() -> None:
     with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
         tar.extractall(old_src, filter="data")
     corpus = work / "corpus"
-    subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "generate", "--tracks",
-                    str(args.tracks), "--out", str(corpus)], check=True,
-                   env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
-    load = os.getloadavg()
-    results = {"tracks": args.tracks, "old commit": args.old_commit,
-               "loadavg at start": [round(x, 1) for x in load],
-               "old": layout("old", old_src / "src", corpus, work),
-               "new": layout("new", ROOT / "src", corpus, work)}
-    results["loadavg at end"] = [round(x, 1) for x in os.getloadavg()]
+    if not corpus.is_dir():
+        subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "generate", "--tracks",
+                        str(args.tracks), "--out", str(corpus)], check=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
     out = RESULTS / f"layout-{args.tracks}.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / f"layout-{args.tracks}.md").write_text(markdown(results))
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results.update({"tracks": args.tracks, "old commit": args.old_commit})
+    for name in args.layouts.split(","):
+        started = [round(x, 1) for x in os.getloadavg()]
+        src = old_src / "src" if name == "old" else ROOT / "src"
+        results[name] = layout(name, src, corpus, work)
+        results[name]["loadavg"] = {"start": started,
+                                    "end": [round(x, 1) for x in os.getloadavg()]}
+        out.write_text(json.dumps(results, indent=2) + "\n")  # another run may add the other
+    if "old" in results and "new" in results:
+        (RESULTS / f"layout-{args.tracks}.md").write_text(markdown(results))
     print(json.dumps(results, indent=2))
-    shutil.rmtree(work / "old" / "store.snapshots", ignore_errors=True)
 
 
 if __name__ == "__main__":
