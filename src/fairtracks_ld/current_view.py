@@ -135,12 +135,20 @@ def stale(store: TrackStore) -> int:
     return missing
 
 
-def needs_migration(store: TrackStore) -> bool:
-    """Whether the store predates this layout: a catalog without ft:layout (its view was a
-    list of graphs, the default graph held only what SPARQL Update wrote there)."""
-    return not store.ox.query(
+def marked(store: TrackStore) -> bool:
+    """Whether the catalog records this layout."""
+    return bool(store.ox.query(
         f"ASK {{ GRAPH <{store.catalog}> {{ <{store.catalog}> <{FT}layout> "
-        f"{ox.Literal(LAYOUT)} }} }}")
+        f"{ox.Literal(LAYOUT)} }} }}"))
+
+
+def needs_migration(store: TrackStore) -> bool:
+    """Whether the store predates this layout and holds something to migrate: a catalog without
+    ft:layout naming versions or ontologies (its view was a list of graphs, the default graph
+    held only what SPARQL Update wrote there)."""
+    return not marked(store) and bool(store.ox.query(
+        f"ASK {{ GRAPH <{store.catalog}> {{ ?g a ?kind VALUES ?kind {{ <{FT}DocumentVersion> "
+        f"<{FT}OntologyGraph> }} }} }}"))
 
 
 def migrate(store: TrackStore) -> int:

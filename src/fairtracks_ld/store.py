@@ -154,6 +154,8 @@ class TrackStore:
                                  "current view in the default graph); run `fairtracks-ld "
                                  "migrate` (any write command migrates it too)")
             current_view.migrate(self)
+        elif not read_only and not current_view.marked(self):  # e.g. after DROP ALL
+            current_view.migrate(self)
 
     def _stored_base(self) -> str | None:
         rows = list(self.ox.query(
