@@ -112,11 +112,16 @@ def rebuild(store: TrackStore) -> int:
     """Add every source's triples to the default graph (bulk), for a migrated or repaired
     store; returns the number of triples in the view. Nothing is removed."""
     for graph in sorted(sources(store)):
-        node = ox.NamedNode(graph)
-        if store.ox.contains_named_graph(node):
-            store.ox.bulk_extend(ox.Quad(q.subject, q.predicate, q.object)
-                                 for q in store.ox.quads_for_pattern(None, None, None, node))
+        bulk_add(store, graph)
     return size(store)
+
+
+def bulk_add(store: TrackStore, graph: str) -> None:
+    """Add a source's triples to the default graph with the bulk loader (no transaction)."""
+    node = ox.NamedNode(graph)
+    if store.ox.contains_named_graph(node):
+        store.ox.bulk_extend(ox.Quad(q.subject, q.predicate, q.object)
+                             for q in store.ox.quads_for_pattern(None, None, None, node))
 
 
 def size(store: TrackStore) -> int:

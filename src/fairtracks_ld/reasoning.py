@@ -587,7 +587,15 @@ def apply_changes(store: TrackStore, graph: str, removed: list[str], added: list
 
 def replace_in_view(store: TrackStore, graph: str, fill: Callable[[str], None]) -> None:
     """Rewrite the source `graph` from scratch: `fill` writes its new content into a staging
-    graph, then one update swaps it in, in the view too."""
+    graph, then one update swaps it in, in the view too. A graph written for the first time
+    (nothing leaves the view) is written in place and bulk-added to the view instead: one
+    transaction would hold it all in memory (GBs for the closure), and `refresh` records its
+    digest last, so an interrupted first write is redone."""
+    if not store.has_graph(graph):
+        fill(graph)
+        store.ox.add_graph(ox.NamedNode(graph))
+        current_view.bulk_add(store, graph)
+        return
     staging = f"{store.base}graph/staging/{uuid.uuid4().hex}"
     try:
         fill(staging)
