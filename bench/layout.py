@@ -140,13 +140,8 @@ def served(src: Path, store_path: Path, corpus: Path, work: Path) -> dict:
         subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "generate", "--tracks", "1000",
                         "--seed", "99", "--out", str(new_doc)], check=True, capture_output=True,
                        env=dict(os.environ, PYTHONPATH=str(src)))
-        document = json.loads(next(new_doc.glob("*.json")).read_text())
-        document["collection_info"]["local_id"] = "visibility"
-        path = new_doc / "visibility.json"
-        path.write_text(json.dumps(document))
-        for other in new_doc.glob("*.json"):
-            if other != path:
-                other.unlink()
+        path = next(new_doc.glob("*.json"))  # its own collection (gen-99-0)
+        document = json.loads(path.read_text())
         track = document["tracks"][0]["local_id"]
         load_seconds = cli(src, store_path, "load", str(path))
         returned = time.perf_counter()
@@ -172,7 +167,10 @@ def layout(name: str, src: Path, corpus: Path, work: Path) -> dict:
     result["disk bytes"] = disk(store)
     result["in store"] = in_store(store, old=name == "old")
     if name == "new":
-        result["served /sparql"] = served(src, store, corpus, work / name)
+        try:
+            result["served /sparql"] = served(src, store, corpus, work / name)
+        except (subprocess.CalledProcessError, requests.RequestException) as error:
+            result["served /sparql"] = {"error": str(error)}
         result["disk bytes after visibility load"] = disk(store)
     return result
 
