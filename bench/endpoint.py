@@ -28,7 +28,6 @@ same gunicorn settings that answers each with a constant Turtle body (bench/floo
 server built on Flask can pass that throughput.
 
 Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000]
-       [--without-flat-view]
 Writes bench/results/endpoint.json and bench/results/endpoint.md.
 """
 
@@ -209,31 +208,11 @@ def server(args: list[str], probe: str,
         process.wait(timeout=60)
 
 
-def ours(port: int, flat_view: bool = True, cache: bool = True,
+def ours(port: int, cache: bool = True,
          env: dict[str, str] | None = None) -> AbstractContextManager[CpuMeter]:
     return server([str(BIN / "fairtracks-ld"), "--store", str(WORK / "store"), "serve",
                    "--port", str(port)], f"http://127.0.0.1:{port}/",
-                  env={"FAIRTRACKS_LD_FLAT_VIEW": "1" if flat_view else "0",
-                       "FAIRTRACKS_LD_CACHE": "1" if cache else "0", **(env or {})})
-
-
-def wait_for_flat_view(minutes: float = 30) -> float:
-    """The server copies the snapshot's view into one graph in the background (see
-    fairtracks_ld.web.flatview); measure the steady state, once the copy exists. Returns
-    the seconds waited (about the build time when the copy did not exist yet)."""
-    from fairtracks_ld.snapshots import current_snapshot
-    from fairtracks_ld.web.flatview import flat_path
-
-    flat = flat_path(current_snapshot(WORK / "store"))
-    started = time.time()
-    deadline = started + minutes * 60
-    while not flat.is_dir():
-        if time.time() > deadline:
-            raise RuntimeError(f"{flat} was not built in {minutes} minutes")
-        time.sleep(2)
-    waited = time.time() - started
-    time.sleep(2)  # let the query processes open it
-    return waited
+                  env={"FAIRTRACKS_LD_CACHE": "1" if cache else "0", **(env or {})})
 
 
 def oxigraph(port: int) -> AbstractContextManager[CpuMeter]:
@@ -435,12 +414,9 @@ def dereference(tracks: list[str], port: int, count: int = 300) -> dict[str, flo
 SERVERS = {
     "oxigraph": "oxigraph serve-read-only, the current view in its default graph",
     "ours": "fairtracks-ld serve, defaults (gunicorn 2 workers, gthread, 2 query processes per "
-            "worker): queries that name no graphs answered from the one-graph copy of the view "
-            "(fairtracks_ld.web.flatview); per-snapshot cache on (warm)",
+            "worker): queries that name no graphs answered from the store's default graph (the "
+            "current view, see fairtracks_ld.current_view); per-snapshot cache on (warm)",
     "ours_cold": "the same with FAIRTRACKS_LD_CACHE=0: no answer from a cache (cold)",
-    "ours_without_flat_view": "the same with FAIRTRACKS_LD_FLAT_VIEW=0: every query on the "
-                              "snapshot, default graph = the list of view graphs (only with "
-                              "--without-flat-view)",
     "floor": "bench/floor_app.py under the same gunicorn settings: a Flask route answering every "
              "DESCRIBE and dereference request with one constant Turtle answer (no store), the "
              "ceiling of any Flask server on this machine",
@@ -454,8 +430,6 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--without-flat-view", action="store_true",
-                        help="also measure fairtracks-ld without the one-graph view copy")
     args = parser.parse_args()
     prepare(args.tracks)
     load_before = os.getloadavg()[0]
@@ -469,13 +443,12 @@ def main() -> None:
                                "text/turtle")
         floor_body.write_bytes(answer)
     tracks = queries.pop("_tracks")
-    names = [n for n in SERVERS if n != "ours_without_flat_view" or args.without_flat_view]
+    names = list(SERVERS)
     ports = {name: free_port() for name in names}
     launches = {
         "oxigraph": lambda: oxigraph(ports["oxigraph"]),
         "ours": lambda: ours(ports["ours"]),
         "ours_cold": lambda: ours(ports["ours_cold"], cache=False),
-        "ours_without_flat_view": lambda: ours(ports["ours_without_flat_view"], False),
         "floor": lambda: floor(ports["floor"], floor_body),
     }
     results: dict[str, dict] = {}
@@ -487,8 +460,6 @@ def main() -> None:
         mix[DEREFERENCE] = dereferences(tracks, name)
         kinds = {k: mix[k] for k in FLOOR_KINDS} if name == "floor" else mix
         with launches[name]() as meter:
-            if name == "ours":
-                results["flat_view_wait_s"] = round(wait_for_flat_view(), 1)
             for kind, reqs in kinds.items():
                 print(f"{name}: {kind}…", flush=True)
                 results[name][kind] = measured(f"http://127.0.0.1:{ports[name]}", reqs,
@@ -536,9 +507,8 @@ def ratios(results: dict[str, dict], name: str, kinds) -> dict[str, float]:
 
 def markdown(report: dict) -> str:
     config = report["config"]
-    ours = [n for n in ("ours", "ours_cold", "ours_without_flat_view") if n in report]
-    titles = {"ours": "fairtracks-ld, cache on (warm)", "ours_cold": "cache off (cold)",
-              "ours_without_flat_view": "without flat view"}
+    ours = [n for n in ("ours", "ours_cold") if n in report]
+    titles = {"ours": "fairtracks-ld, cache on (warm)", "ours_cold": "cache off (cold)"}
 
     def cell(result: dict) -> str:
         if not result.get("requests"):
@@ -600,9 +570,6 @@ def markdown(report: dict) -> str:
         + "; ".join(f"{titles[n]}: median {report[n]['one at a time']['median_ms']} ms, p95 "
                     f"{report[n]['one at a time']['p95_ms']} ms" for n in ("ours", "ours_cold"))
         + ".",
-        "",
-        f"Waited {report['flat_view_wait_s']} s after the server started for the one-graph copy "
-        "of the view (when the benchmark starts without one, this is its build time).",
         "",
     ]
     return "\n".join(lines)

@@ -40,7 +40,6 @@ from endpoint import (
     prepare,
     select,
     summary,
-    wait_for_flat_view,
 )
 
 EXPENSIVE = [
@@ -123,7 +122,6 @@ def run(port: int, paths: list[str], client_counts: list[int], seconds: float,
         env: dict[str, str], impatient: bool = False) -> dict:
     results = {}
     with ours(port, cache=False, env=env):
-        wait_for_flat_view()  # the steady state: queries on the one-graph copy of the view
         dereference_loop(port, paths[:20], 2)  # warm-up
         results["idle"] = scenario(port, paths, 0, seconds)
         for clients in client_counts:

@@ -83,7 +83,7 @@ def main() -> None:
     first = folder / "first.json"
     first.write_text(json.dumps(next(iter(docs.values()))), encoding="utf-8")
     cli(store, base, "load", str(first))
-    env = dict(os.environ, FAIRTRACKS_LD_ADMIN_TOKEN=TOKEN, FAIRTRACKS_LD_FLAT_VIEW="0")
+    env = dict(os.environ, FAIRTRACKS_LD_ADMIN_TOKEN=TOKEN)
     server = subprocess.Popen([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
                                "serve", "--port", str(port), "--workers", "2"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

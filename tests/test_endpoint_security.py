@@ -183,7 +183,7 @@ def test_isolated_query_workers_cannot_connect_anywhere(site):
     try:
         for isolate in (True, False):
             executor = QueryExecutor(SnapshotReader(site["store"]), workers=1, timeout=20,
-                                     flat_view=False, isolate_network=isolate)
+                                     isolate_network=isolate)
             try:
                 outcome = executor.run(QueryRequest(query, "application/sparql-results+json",
                                                     "text/turtle"))

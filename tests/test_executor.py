@@ -23,7 +23,7 @@ def request(query: str) -> QueryRequest:
 def test_a_describe_is_answered_while_the_only_worker_is_busy(tmp_path):
     store = tmp_path / "store"
     cli(store, BASE, "load", "--allow-invalid", *EXAMPLES)
-    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=4, flat_view=False)
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=4)
     try:
         outcome: dict[str, object] = {}
 

@@ -62,7 +62,7 @@ def site(bundle_template, generated, chosen, tmp_path_factory):
     cli(folder / "store", BASE, "load", *paths,
         str(write_json(folder / "chosen.json", chosen)),
         *(str(p) for p in ensembl_examples().values()))
-    with serve(folder / "store", port, env={"FAIRTRACKS_LD_FLAT_VIEW": "0"}) as base:
+    with serve(folder / "store", port) as base:
         yield {"base": base, "store": folder / "store", "folder": folder}
 
 

@@ -47,7 +47,7 @@ def server(tmp_path_factory, generated):
                            'conditions = "Non-commercial research only"\n', encoding="utf-8")
     env = {"FAIRTRACKS_LD_SUBMITTERS_FILE": str(submitters), "FAIRTRACKS_LD_ADMIN_TOKEN": ADMIN,
            "FAIRTRACKS_LD_COLLECTIONS_FILE": str(collections),
-           "FAIRTRACKS_LD_SUBMISSION_RETRY": "0.5", "FAIRTRACKS_LD_FLAT_VIEW": "0"}
+           "FAIRTRACKS_LD_SUBMISSION_RETRY": "0.5"}
     with serve(store, port, env=env) as base:
         yield {"base": base, "store": store, "submitters": submitters,
                "iri": f"{base}collection/{COLLECTION}", "other": other_id}

@@ -8,6 +8,7 @@ import getpass
 import gzip
 import json
 import sys
+import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import IO
 
 import pyoxigraph as ox
 
+from fairtracks_ld import current_view
+from fairtracks_ld.disk import usage
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
 from fairtracks_ld.standard import VARIANTS
@@ -270,9 +273,24 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "document_versions": len(versions),
         "collections": len({v.collection for v in versions if v.current}),
         "quads": len(store.ox),
+        "current_view_triples": current_view.size(store),
         "current_view": {row["type"].value.split("#")[-1]: int(row["n"].value) for row in counts},
     }
+    if Path(args.store).is_dir():
+        stats["disk_bytes"] = usage(Path(args.store))
     print(json.dumps(stats, indent=2))
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Opening the store for writing migrates it (TrackStore); say what it holds now."""
+    if not Path(args.store).is_dir():
+        raise StoreError(f"no store at {args.store}")
+    started = time.perf_counter()
+    store = _store(args)
+    _publish(store)
+    print(f"{args.store}: layout {current_view.LAYOUT}, {current_view.size(store):,} triples in "
+          f"the current view ({time.perf_counter() - started:.1f} s)")
     return EXIT_OK
 
 
@@ -676,8 +694,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", help="output file (default: stdout)")
     export.set_defaults(func=cmd_export)
 
-    stats = commands.add_parser("stats", help="summarise the store")
+    stats = commands.add_parser("stats", help="summarise the store and its disk use by part")
     stats.set_defaults(func=cmd_stats)
+    migrate = commands.add_parser(
+        "migrate", help="bring a store of an earlier layout to this one (any write does too)")
+    migrate.set_defaults(func=cmd_migrate)
 
     generate = commands.add_parser("generate", help="write a generated FAIRtracks corpus",
                                    description="Write schema-valid generated documents.")
@@ -881,7 +902,7 @@ def _add_ontology_commands(commands: argparse._SubParsersAction) -> None:
     check.set_defaults(func=cmd_ontologies_check_reasoner)
 
 
-WRITERS = {cmd_load, cmd_ontologies_load, cmd_ontologies_add, cmd_reason, cmd_doctor}
+WRITERS = {cmd_load, cmd_ontologies_load, cmd_ontologies_add, cmd_reason, cmd_doctor, cmd_migrate}
 
 
 def _run(args: argparse.Namespace) -> int:

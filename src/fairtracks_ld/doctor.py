@@ -2,7 +2,8 @@
 
 The invariants: the catalog names only graphs that exist, and each document's current version
 is a catalogued version; every current version has its inferred companion and every recorded
-validation report its graph; the class closure matches the loaded ontologies; no debris of an
+validation report its graph; the current view (the default graph) holds every triple of its
+sources; the class closure matches the loaded ontologies; no debris of an
 interrupted write (see recovery.py); the published snapshot `current` exists and shows the
 store's catalog; the search segments belong to versions of that snapshot.
 
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fairtracks_ld import reasoning, recovery
+from fairtracks_ld import current_view, reasoning, recovery
 from fairtracks_ld.snapshots import current_snapshot, publish, snapshot_dir
 from fairtracks_ld.store import PREFIXES, StoreError, TrackStore
 
@@ -50,6 +51,7 @@ def check(store: TrackStore, repair: bool = False) -> list[Finding]:
 
 def _findings(store: TrackStore) -> Iterator[tuple[Finding, object]]:
     yield from _catalog(store)
+    yield from _view(store)
     debris = recovery.find(store)
     if debris:
         yield (Finding(f"debris of an interrupted write: {debris.describe()}",
@@ -82,7 +84,9 @@ def _catalog(store: TrackStore) -> Iterator[tuple[Finding, object]]:
         if version.current and version.graph in graphs and companion not in graphs:
             yield (Finding(f"current version <{version.graph}> has no inferred companion "
                            f"<{companion}>", "recompute it from the version graph"),
-                   lambda graph=version.graph: reasoning.write_companion(store, graph))
+                   lambda graph=version.graph, companion=companion: reasoning.replace_in_view(
+                       store, companion, lambda staging: reasoning.write_companion(
+                           store, graph, into=staging)))
     rows = store.ox.query(
         f"SELECT ?g ?r WHERE {{ GRAPH <{store.catalog}> {{ ?g ft:validation_report ?r }} }}",
         prefixes=PREFIXES)
@@ -99,6 +103,14 @@ def _catalog(store: TrackStore) -> Iterator[tuple[Finding, object]]:
         yield (Finding("the class closure does not match the loaded ontologies",
                        "recompute the closure and the companions"),
                lambda: reasoning.refresh(store))
+
+
+def _view(store: TrackStore) -> Iterator[tuple[Finding, object]]:
+    missing = current_view.stale(store)
+    if missing:
+        yield (Finding(f"the current view (the default graph) lacks {missing:,} triple(s) of "
+                       "its sources", "add them from the sources"),
+               lambda: current_view.rebuild(store))
 
 
 def _snapshots(store: TrackStore) -> Iterator[tuple[Finding, object]]:

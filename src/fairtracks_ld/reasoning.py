@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from fairtracks_ld import current_view
 from fairtracks_ld.mapping.namespaces import FT, OWL, PROV, RDFS, XSD
 
 if TYPE_CHECKING:
@@ -43,8 +45,8 @@ SUBCLASS_OF = FT + "subclass_of"
 SUBCLASS_REASONER = FT + "subclass_reasoner"
 FAST = "fast"  # the reasoner name recorded for the fast closure
 DESCENDS_FROM = FT + "descends_from"
-INFERRED_SUFFIX = "/inferred"
-CLOSURE_PATH = "graph/closure"
+INFERRED_SUFFIX = current_view.INFERRED_SUFFIX
+CLOSURE_PATH = current_view.CLOSURE_PATH
 
 # Annotation kinds: the entity an annotation hangs off (track, experiment or sample), the path from
 # that entity to the annotation node, and the predicates that link a track to every ancestor of
@@ -281,16 +283,17 @@ def _batched(lines: Iterable[str], size: int = 20_000) -> Iterator[str]:
 BULK_CALL_BYTES = 64 << 20  # N-Triples text per bulk-loader call (~400k quads)
 
 
-def bulk_write(store: TrackStore, graph: str, chunks: Iterator[str]) -> None:
-    """Bulk-load N-Triples text into `graph` (IRIs come from the store: already valid).
+def bulk_write(store: TrackStore, graph: str | None, chunks: Iterator[str]) -> None:
+    """Bulk-load N-Triples text into `graph` (None: the default graph, i.e. the view; IRIs come
+    from the store: already valid).
 
     One loader call per `BULK_CALL_BYTES` of text: Oxigraph's bulk loader holds the quads of
     a call in memory while it sorts them (one call of a 1.9M-quad companion graph peaked at
     2.1 GB), so calls of bounded size keep memory flat whatever the graph's size."""
+    target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
     for part in _parts(chunks, BULK_CALL_BYTES):
         reader = io.BufferedReader(_ChunkReader(iter(part)), buffer_size=1 << 20)
-        store.ox.bulk_load(reader, format=ox.RdfFormat.N_TRIPLES,
-                           to_graph=ox.NamedNode(graph), lenient=True)
+        store.ox.bulk_load(reader, format=ox.RdfFormat.N_TRIPLES, to_graph=target, lenient=True)
 
 
 def _parts(chunks: Iterator[str], limit: int) -> Iterator[list[str]]:
@@ -526,14 +529,15 @@ def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> I
 
 def write_companion(
     store: TrackStore, graph: str, ancestors: Ancestors | None = None,
-    annotations: DocumentAnnotations | None = None,
+    annotations: DocumentAnnotations | None = None, into: str | None = None,
 ) -> None:
-    """(Re)write `graph`'s companion graph from the data in `graph` (or its `annotations`).
+    """(Re)write `graph`'s companion graph (or the graph `into`) from the data in `graph` (or
+    its `annotations`); the view is not touched (see `replace_in_view`).
 
     The graph always exists afterwards (empty for a document without annotated tracks), so a
     reload can MOVE it into place.
     """
-    target = inferred_graph(graph)
+    target = into or inferred_graph(graph)
     if store.has_graph(target):
         store.ox.remove_graph(ox.NamedNode(target))
     annotations = annotations or read_annotations(store, graph)
@@ -590,16 +594,44 @@ BULK_THRESHOLD = 100_000  # more added lines than this go through the bulk loade
 
 
 def apply_changes(store: TrackStore, graph: str, removed: list[str], added: list[str]) -> None:
-    """Remove and add N-Triples lines (built from store IRIs) in `graph`."""
+    """Remove and add N-Triples lines (built from store IRIs) in `graph`, a source of the
+    view, and in the view: removals leave the view first, additions enter it last, so an
+    interrupted change leaves the view short of its sources, never ahead (a full refresh
+    repairs it)."""
+    current_view.remove_lines(store, graph, removed)
     g = str(ox.NamedNode(graph))
     for start in range(0, len(removed), 10_000):
         batch = "".join(removed[start:start + 10_000])
         store.ox.update(f"DELETE DATA {{ GRAPH {g} {{ {batch} }} }}")
-    if len(added) > BULK_THRESHOLD:
-        bulk_write(store, graph, _batched(added))
-    elif added:
-        store.ox.load("".join(added).encode(), format=ox.RdfFormat.N_TRIPLES,
-                      to_graph=ox.NamedNode(graph))
+    for target in (graph, None):
+        if len(added) > BULK_THRESHOLD:
+            bulk_write(store, target, _batched(added))
+        elif added:
+            store.ox.load("".join(added).encode(), format=ox.RdfFormat.N_TRIPLES,
+                          to_graph=ox.NamedNode(target) if target else ox.DefaultGraph())
+
+
+def replace_in_view(store: TrackStore, graph: str, fill: Callable[[str], None]) -> None:
+    """Rewrite the source `graph` from scratch: `fill` writes its new content into a staging
+    graph, then one update swaps it in, in the view too. A graph written for the first time
+    (nothing leaves the view) is written in place and bulk-added to the view instead: one
+    transaction would hold it all in memory (GBs for the closure), and `refresh` records its
+    digest last, so an interrupted first write is redone."""
+    if not store.has_graph(graph):
+        fill(graph)
+        store.ox.add_graph(ox.NamedNode(graph))
+        current_view.bulk_add(store, graph)
+        return
+    staging = f"{store.base}graph/staging/{uuid.uuid4().hex}"
+    try:
+        fill(staging)
+        store.ox.add_graph(ox.NamedNode(staging))
+        store.ox.update(current_view.change(
+            store, [graph], [graph], f"MOVE <{staging}> TO <{graph}>",
+            current_view.sources(store) - {graph}))
+    finally:
+        if store.has_graph(staging):
+            store.ox.remove_graph(ox.NamedNode(staging))
 
 
 # ---- keeping it all current ------------------------------------------------------------------
@@ -715,9 +747,8 @@ def refresh(
         removed, added = closure_changes(previous.closure, state.closure)
         apply_changes(store, target, removed, added)
     else:
-        if store.has_graph(target):
-            store.ox.remove_graph(ox.NamedNode(target))
-        bulk_write(store, target, closure_lines(state.closure))
+        replace_in_view(store, target,
+                        lambda staging: bulk_write(store, staging, closure_lines(state.closure)))
     counts = [len(removed), len(added)]
     middle = time.perf_counter()
     companions = 0
@@ -734,7 +765,8 @@ def refresh(
             apply_changes(store, companion, removed, added)
             counts = [counts[0] + len(removed), counts[1] + len(added)]
         else:
-            write_companion(store, version.graph, state.ancestors())
+            replace_in_view(store, companion, lambda staging, graph=version.graph:
+                            write_companion(store, graph, state.ancestors(), into=staging))
     _record(store, ontology_digest(store), reasoner if subclass_of is not None else FAST)
     store.flush()
     closure = state.closure

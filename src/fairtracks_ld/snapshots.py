@@ -18,6 +18,7 @@ from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.store import TrackStore
 
 CURRENT = "current"
+OLD_VIEW_COPY = ".view"  # `<n>.view/`, `<n>.view.log`, …: view copies of an earlier layout
 KEEP = 3  # snapshots kept besides the current one, for readers still using them
 GRACE_SECONDS = 600  # an old snapshot is only removed once no reader can still be opening it
 
@@ -53,7 +54,23 @@ def current_snapshot(store_path: Path) -> Path | None:
         return None
 
 
+def collect_old_view_copies(folder: Path) -> int:
+    """Remove the one-graph view copies an earlier layout built beside snapshots (the view is
+    the default graph now); returns how many entries went."""
+    removed = 0
+    for entry in folder.iterdir():
+        stem, suffix, _ = entry.name.partition(OLD_VIEW_COPY)
+        if suffix and stem.isdigit():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def _prune(folder: Path, keep: str) -> None:
+    collect_old_view_copies(folder)
     snapshots = sorted(
         (p for p in folder.iterdir() if p.is_dir() and p.name.isdigit() and p.name != keep),
         key=lambda p: int(p.name),

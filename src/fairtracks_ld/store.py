@@ -2,9 +2,11 @@
 
 Every loaded document version lives in its own named graph. A catalog graph records, per version
 graph, its document, collection, doc_version, doc_date, source, variant and load time, and which
-version of each document is current. Queries see the union of current versions by default
-(`current_graphs`); earlier versions stay queryable with GRAPH. A version only becomes visible when
-the catalog names it, in one SPARQL update, so a failed load never shows half a document.
+version of each document is current. The current view (current versions with their inferred
+companions, the ontologies, the class closure) is stored once more, merged, in the default graph
+(see current_view), updated in the same SPARQL update as the catalog: queries see it by default,
+each triple once; every version stays queryable with GRAPH. A version only becomes visible when
+the catalog names it, so a failed load never shows half a document.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import IO, Protocol
 
 import pyoxigraph as ox
 
-from fairtracks_ld import reasoning
+from fairtracks_ld import current_view, reasoning
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.mapping.namespaces import DCTERMS, FT, PROV, XSD
@@ -143,9 +145,17 @@ class TrackStore:
         if not stored and not read_only:
             self.ox.update(
                 f"INSERT DATA {{ GRAPH <{self.catalog}> {{ <{self.catalog}> a ft:Catalog ; "
-                f"ft:base_iri <{self.base}> }} }}",
+                f"ft:base_iri <{self.base}> ; ft:layout {_lit(current_view.LAYOUT)} }} }}",
                 prefixes=PREFIXES,
             )
+        elif current_view.needs_migration(self):
+            if read_only:
+                raise StoreError(f"store {path} has the layout of an earlier fairtracks-ld (no "
+                                 "current view in the default graph); run `fairtracks-ld "
+                                 "migrate` (any write command migrates it too)")
+            current_view.migrate(self)
+        elif not read_only and not current_view.marked(self):  # e.g. after DROP ALL
+            current_view.migrate(self)
 
     def _stored_base(self) -> str | None:
         rows = list(self.ox.query(
@@ -205,29 +215,21 @@ class TrackStore:
         ]
 
     def default_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph]:
-        """A query's default graph: current document versions with their inferred companions,
-        the ontologies and their closure (so a new version's links replace the old ones)."""
-        rows = self.ox.query(
-            f"""SELECT ?g ?current WHERE {{ GRAPH <{self.catalog}> {{
-                  {{ ?doc ft:current_version ?g BIND(true AS ?current) }}
-                  UNION {{ ?g a ft:OntologyGraph }} }} }}""",
-            prefixes=PREFIXES,
-        )
-        graphs: list[ox.NamedNode | ox.DefaultGraph] = [ox.DefaultGraph()]
-        for row in rows:
-            graphs.append(row["g"])
-            if row["current"] is not None:
-                graphs.append(ox.NamedNode(reasoning.inferred_graph(row["g"].value)))
-        graphs.append(ox.NamedNode(reasoning.closure_graph(self)))
-        return graphs
+        """A query's default graph: the current view, merged into the store's default graph
+        (current versions with their companions, the ontologies and their closure)."""
+        return [ox.DefaultGraph()]
+
+    def view_sources(self) -> set[str]:
+        """The named graphs whose merge the current view is (see current_view)."""
+        return current_view.sources(self)
 
     def query(self, sparql: str, all_graphs: bool = False, **options) -> ox.QuerySolutions:
-        """Run SPARQL over the current view (or over every graph's union with all_graphs)."""
-        if all_graphs:
-            return self.ox.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES,
-                                 **options)
-        return self.ox.query(sparql, default_graph=self.default_graphs(), prefixes=PREFIXES,
-                             **options)
+        """Run SPARQL over the current view (or over every named graph's union with
+        all_graphs: every version, current or not, and every companion)."""
+        if all_graphs:  # Oxigraph's union would count the view (the default graph) too
+            return self.ox.query(sparql, default_graph=list(self.ox.named_graphs()),
+                                 prefixes=PREFIXES, **options)
+        return self.ox.query(sparql, prefixes=PREFIXES, **options)
 
     def graph_quads(self, graph: str) -> Iterator[ox.Quad]:
         return self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph))
@@ -300,10 +302,11 @@ class TrackStore:
                 move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
                         f"<{reasoning.inferred_graph(graph)}> ; "
                         f"MOVE SILENT <{report}> TO <{report_graph(graph)}> ;")
-            update = move + self._catalog_update(VersionRecord.of(prepared, source), conformance)
+            record = VersionRecord.of(prepared, source)
+            update = move + self._catalog_update(record, conformance)
             if catalog_extra:
                 update += " ; " + catalog_extra
-            self.ox.update(update, prefixes=PREFIXES)
+            self.ox.update(self._view_change(record, update), prefixes=PREFIXES)
             checkpoint("catalog-updated")
         except BaseException:
             for written in (target, inferred, report):
@@ -311,6 +314,25 @@ class TrackStore:
                     self.ox.remove_graph(ox.NamedNode(written))
             raise
         return self._version(graph)
+
+    def _view_change(self, record: VersionRecord, between: str) -> str:
+        """The catalog update `between`, wrapped in the view change it causes: when the version
+        becomes current, the document's previous current version (or the same graph's
+        earlier content) leaves the view and the version enters it."""
+        rows = list(self.ox.query(
+            f"SELECT ?cur ?date WHERE {{ GRAPH <{self.catalog}> {{ <{record.document}> "
+            f"ft:current_version ?cur OPTIONAL {{ ?cur ft:doc_date ?date }} }} }}",
+            prefixes=PREFIXES))
+        current = rows[0]["cur"].value if rows else None
+        newer = (rows and current != record.graph and record.doc_date is not None
+                 and rows[0]["date"] is not None and rows[0]["date"].value > record.doc_date)
+        if newer:  # an older version: history only, the view does not change
+            return between
+        graph = record.graph
+        leaving = [current, reasoning.inferred_graph(current)] if current else []
+        entering = [graph, reasoning.inferred_graph(graph)]
+        others = current_view.sources(self) - set(leaving) - set(entering)
+        return current_view.change(self, leaving, entering, between, others)
 
     def catalogued(self, graph: str) -> bool:
         """Whether the catalog records `graph` as a document version."""
@@ -340,14 +362,14 @@ class TrackStore:
         move = f"MOVE <{target}> TO <{ontology_iri}> ;" if replacing else ""
         try:
             self.ox.bulk_load(turtle, format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(target))
-            self.ox.update(
-                f"""{move}
+            catalog = f"""{move}
                 DELETE WHERE {{ GRAPH <{self.catalog}> {{ <{ontology_iri}> ?p ?o }} }} ;
                 INSERT DATA {{ GRAPH <{self.catalog}> {{
                   <{ontology_iri}> a ft:OntologyGraph {version} ; dcterms:source {_lit(source)} ;
-                    prov:generatedAtTime {_lit(now, XSD + "dateTime")} }} }}""",
-                prefixes=PREFIXES,
-            )
+                    prov:generatedAtTime {_lit(now, XSD + "dateTime")} }} }}"""
+            self.ox.update(current_view.change(
+                self, [ontology_iri] if replacing else [], [ontology_iri], catalog,
+                current_view.sources(self) - {ontology_iri}), prefixes=PREFIXES)
         except BaseException:
             if self.has_graph(target):
                 self.ox.remove_graph(ox.NamedNode(target))

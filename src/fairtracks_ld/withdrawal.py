@@ -1,7 +1,8 @@
 """Withdrawal: a provider takes a document or a whole collection out of the published data.
 
-One catalog update removes the documents' `ft:current_version` (so the current view, the
-dumps, the search index and the dataset description drop them) and records the withdrawal on
+One update removes the documents' `ft:current_version` and their triples from the current view
+(the default graph), so the view, the dumps, the search index and the dataset description drop
+them, and records the withdrawal on
 the withdrawn IRI (`ft:Withdrawn`: when, why, by whom, which versions were current). Nothing else
 is deleted: every version graph stays in the store, queryable with GRAPH, and the withdrawn IRIs
 answer 410 Gone with a tombstone (web/tombstone.py). Publishing the document again (a load or a
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
-from fairtracks_ld import reasoning
+from fairtracks_ld import current_view, reasoning
 from fairtracks_ld.mapping.iris import IriMinter
 from fairtracks_ld.mapping.namespaces import FT, PROV, RDF_TYPE, XSD
 from fairtracks_ld.store import PREFIXES, TrackStore, report_graph
@@ -83,13 +84,14 @@ def withdraw(store: TrackStore, collection: str, document: str | None, reason: s
     cat, at = store.catalog, _now()
     documents = " ".join(f"<{v.document}>" for v in current)
     graphs = " ; ".join(f"<{VERSION}> <{v.graph}>" for v in current)
-    store.ox.update(
-        f"""{_forget(cat, target)} ;
+    leaving = [g for v in current for g in (v.graph, reasoning.inferred_graph(v.graph))]
+    store.ox.update(current_view.change(
+        store, leaving, [], f"""{_forget(cat, target)} ;
         DELETE {{ GRAPH <{cat}> {{ ?doc ft:current_version ?g }} }}
         WHERE {{ VALUES ?doc {{ {documents} }} GRAPH <{cat}> {{ ?doc ft:current_version ?g }} }} ;
         INSERT DATA {{ GRAPH <{cat}> {{ <{target}> a <{WITHDRAWN}> ;
           <{AT}> {ox.Literal(at, datatype=ox.NamedNode(XSD + "dateTime"))} ;
-          <{REASON}> {ox.Literal(reason)} ; <{BY}> {ox.Literal(by)} ; {graphs} }} }}""",
+          <{REASON}> {ox.Literal(reason)} ; <{BY}> {ox.Literal(by)} ; {graphs} }} }}"""),
         prefixes=PREFIXES)
     return Withdrawal(target, at, reason, by, tuple(v.graph for v in current))
 

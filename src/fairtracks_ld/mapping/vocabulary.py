@@ -117,6 +117,9 @@ CATALOG_PROPERTIES = {
     "variant": ("schema variant", "The FAIRtracks v1 schema variant a document was read as "
                 "(v1-current or master).", None),
     "base_iri": ("base IRI", "The base under which the store mints IRIs.", "Catalog"),
+    "layout": ("storage layout", "How the store keeps its current view "
+               "(\"current-view-in-default-graph\": merged into the default graph).",
+               None),
     "json_key": ("JSON key", "The FAIRtracks JSON key a property maps.", None),
     "conforms": ("conforms", "Whether a document version met every rule of the shapes when it "
                  "was loaded (false: stored with --allow-invalid).", None),
@@ -243,7 +246,7 @@ def build_vocabulary() -> Graph:
               {"Study", "Experiment", "Sample", "Track"})
     for name, (label, comment, rng) in CATALOG_PROPERTIES.items():
         kind = OWL.ObjectProperty if rng else OWL.DatatypeProperty
-        domain = {"Catalog"} if name == "base_iri" else set() if name == "json_key" \
+        domain = {"Catalog"} if name in ("base_iri", "layout") else set() if name == "json_key" \
             else {"DocumentVersion"}
         _property(graph, onto, name, kind, label, comment, domain)
     for name, (label, comment, domain) in REASONING_PROPERTIES.items():

@@ -78,6 +78,12 @@ class OntologySource:
 
 
 @cache
+def _graph_iri(graph: ox.NamedNode | ox.BlankNode | ox.DefaultGraph) -> str:
+    """A named graph's IRI; "" for the default graph (the merged current view, which names no
+    source)."""
+    return graph.value if isinstance(graph, ox.NamedNode) else ""
+
+
 def _schema_names() -> dict[str, str]:
     """Bundle module IRI → the ontology IRI the schemas use (`cl-basic.owl` → `cl.owl`)."""
     from fairtracks_ld.ontology import Manifest, default_bundle_dir
@@ -180,7 +186,7 @@ class _Reader:
 
     def _objects(self, subject: ox.NamedNode | ox.BlankNode, predicate: str) -> list:
         quads = self.store.quads_for_pattern(subject, ox.NamedNode(predicate), None)
-        return [q.object for q in quads if q.graph_name.value in self.graphs]
+        return [q.object for q in quads if _graph_iri(q.graph_name) in self.graphs]
 
     def annotations(self, term: str) -> list[tuple[str, str]]:
         node = ox.NamedNode(term)
@@ -197,7 +203,7 @@ class _Reader:
         for candidate in candidates:
             for quad in self.store.quads_for_pattern(candidate, ox.NamedNode(RDF + "type"),
                                                      ox.NamedNode(OWL + "Class"), None):
-                name = self.source.graphs.get(quad.graph_name.value)
+                name = self.source.graphs.get(_graph_iri(quad.graph_name))
                 if name is not None:
                     names.add(name)
         return sorted(names)
@@ -223,7 +229,7 @@ class _Reader:
         parents.update(o.value for o in self._objects(node, _EQUIVALENT)
                        if isinstance(o, ox.NamedNode))
         parents.update(q.subject.value for q in self.store.quads_for_pattern(
-            None, ox.NamedNode(_EQUIVALENT), node, None) if q.graph_name.value in self.graphs
+            None, ox.NamedNode(_EQUIVALENT), node, None) if _graph_iri(q.graph_name) in self.graphs
             and isinstance(q.subject, ox.NamedNode))
         return parents
 
@@ -273,16 +279,16 @@ def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store
     found: dict[tuple[str, str, str], ox.Literal | None] = {}
     for cls, identifier in pairs:
         for quad in store.ox.quads_for_pattern(None, local_id, identifier, None):
-            if quad.graph_name.value in others and any(
+            if _graph_iri(quad.graph_name) in others and any(
                     True for _ in store.ox.quads_for_pattern(
                         quad.subject, rdf_type, ox.NamedNode(cls), quad.graph_name)):
-                found[(quad.subject.value, cls, quad.graph_name.value)] = identifier
+                found[(quad.subject.value, cls, _graph_iri(quad.graph_name))] = identifier
     for target in referenced:
         for quad in store.ox.quads_for_pattern(target, rdf_type, None, None):
-            if quad.graph_name.value in others:
+            if _graph_iri(quad.graph_name) in others:
                 ids = [q.object for q in store.ox.quads_for_pattern(
                     target, local_id, None, quad.graph_name)]
-                found[(target.value, quad.object.value, quad.graph_name.value)] = (
+                found[(target.value, quad.object.value, _graph_iri(quad.graph_name))] = (
                     ids[0] if ids else None)
     lines = []
     for index, ((entity, cls, graph_iri), identifier) in enumerate(sorted(

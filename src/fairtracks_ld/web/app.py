@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.extensions["executor"] = QueryExecutor(
             app.extensions["snapshots"], workers=settings.query_workers,
             timeout=settings.query_timeout, max_bytes=settings.max_result_bytes,
-            flat_view=settings.flat_view, isolate_network=not settings.service_allow_list,
+            isolate_network=not settings.service_allow_list,
             waiting=settings.query_queue, per_client=settings.queries_per_client,
             niceness=settings.query_niceness, client_queue=settings.query_client_queue,
             excess=settings.query_excess,

@@ -46,8 +46,9 @@ def service_description() -> Response:
         _t(endpoint, SD + "defaultDataset", "_:dataset"),
         _t("_:dataset", RDF_TYPE, SD + "Dataset"),
         _t("_:dataset", DCTERMS + "description", ox.Literal(
-            "The default graph is the union of the current version of every document, the "
-            "ontologies and the inferred graphs; earlier versions are named graphs.")),
+            "The default graph is the merge (each triple once) of the current version of every "
+            "document, the ontologies and the inferred graphs; every version is also a named "
+            "graph.")),
         _t("_:dataset", VOID + "sparqlEndpoint", endpoint),
     ]
     if settings.admin_token:

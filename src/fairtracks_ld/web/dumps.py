@@ -39,13 +39,13 @@ def _download(quads: Iterable[ox.Quad], name: str) -> Response:
 
 @blueprint.route("/dumps/all.nq.gz")
 def dump_all() -> Response:
-    """Every graph of the store: current and earlier versions, ontologies, catalog; not the
-    graphs of withdrawn documents (they stay in the store, see fairtracks_ld.withdrawal)."""
+    """Every named graph of the store: current and earlier versions, ontologies, catalog; not
+    the graphs of withdrawn documents (they stay in the store, see fairtracks_ld.withdrawal),
+    nor the default graph, the merge of the current ones (see fairtracks_ld.current_view)."""
     store = current_app.extensions["snapshots"].store()
-    quads = store.ox.quads_for_pattern(None, None, None, None)
     hidden = hidden_graphs(store)
-    if hidden:
-        quads = (quad for quad in quads if quad.graph_name not in hidden)
+    quads = (quad for quad in store.ox.quads_for_pattern(None, None, None, None)
+             if isinstance(quad.graph_name, ox.NamedNode) and quad.graph_name not in hidden)
     return _download(quads, "fairtracks-ld")
 
 

@@ -9,8 +9,8 @@ forever.
 One kind of query skips the worker: DESCRIBE of constant IRIs (a linked-data client's commonest
 request). Its cost is bounded by the triples about those resources, so it cannot run away, and
 the round trip to a worker process (pickling, two pipe hops, a context switch) would cost more
-than the query itself. It runs in the server thread on the same snapshot (and copy of the view),
-as do the server's own bounded queries (`QueryRequest.bounded`, e.g. a page of search results).
+than the query itself. It runs in the server thread on the same snapshot, as do
+the server's own bounded queries (`QueryRequest.bounded`, e.g. a page of search results).
 
 Every other query passes admission control (see admission) and has `timeout` seconds from its
 arrival, queueing included: a query still waiting for a worker when its time is up is answered
@@ -38,7 +38,7 @@ import pyoxigraph as ox
 from fairtracks_ld.snapshots import SnapshotReader
 from fairtracks_ld.sparql.policy import mentions_network
 from fairtracks_ld.web.admission import Admission, Refused
-from fairtracks_ld.web.query_text import declares_dataset, describes_constants
+from fairtracks_ld.web.query_text import describes_constants
 
 RESULT_FORMATS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -100,25 +100,14 @@ class CappedBuffer:
         pass
 
 
-def execute(store, request: QueryRequest, max_bytes: int,
-            flat: ox.Store | None = None) -> tuple[str, bytes]:
-    """Run one query on a TrackStore, or on the one-graph copy of its view (`flat`, see
-    flatview) when given and the request names no graphs; returns (media type, bytes).
+def execute(store, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
+    """Run one query on a TrackStore; returns (media type, bytes).
 
     The dataset is the protocol's (default-graph-uri / named-graph-uri) when given, else the
-    query's own (FROM / FROM NAMED), else the current view."""
+    query's own (FROM / FROM NAMED), else the current view (the store's default graph)."""
     options: dict[str, Any] = {}
-    target = store.ox
-    if flat is not None and request.default_graphs is None and request.named_graphs is None:
-        target = flat
-    elif request.default_graphs is not None:  # the protocol's dataset overrides the query's
+    if request.default_graphs is not None:  # the protocol's dataset overrides the query's
         options["default_graph"] = _graph_nodes(request.default_graphs)
-    elif request.named_graphs is None and declares_dataset(request.query):
-        pass  # the query's own FROM / FROM NAMED
-    else:
-        from fairtracks_ld.web.view import default_graphs
-
-        options["default_graph"] = default_graphs(store)  # cached per opened snapshot
     if request.named_graphs is not None:
         options["named_graphs"] = _graph_nodes(request.named_graphs)
     if request.substitutions:
@@ -128,7 +117,7 @@ def execute(store, request: QueryRequest, max_bytes: int,
     from fairtracks_ld.store import PREFIXES
 
     try:
-        result = target.query(request.query, prefixes=PREFIXES, **options)
+        result = store.ox.query(request.query, prefixes=PREFIXES, **options)
     except SyntaxError as error:
         raise QueryError(400, f"SPARQL syntax error: {error}") from error
     out = CappedBuffer(max_bytes)
@@ -155,33 +144,20 @@ def _graph_nodes(iris: list[str]) -> list[ox.NamedNode]:
 
 
 class _SnapshotQueries:
-    """Answers queries on the current snapshot, or on its view copy where one applies, as one
-    process sees them (a worker process, or a server process for bounded queries)."""
+    """Answers queries on the current snapshot, as one process sees them (a worker process, or
+    a server process for bounded queries)."""
 
-    def __init__(self, reader: SnapshotReader, max_bytes: int, flat_view: bool) -> None:
-        from fairtracks_ld.web.flatview import FlatViews
-
+    def __init__(self, reader: SnapshotReader, max_bytes: int) -> None:
         self.reader = reader
-        self.views = FlatViews() if flat_view else None
         self.max_bytes = max_bytes
-        self.lock = threading.Lock()  # the reader and the copies follow snapshots
-
-    def start_copy(self) -> None:
-        """Ask for the current snapshot's view copy before any query needs it."""
-        if self.views is not None:
-            with suppress(OSError, RuntimeError):  # no snapshot yet: the first query will ask
-                self.views.get(Path(self.reader.store().path))
+        self.lock = threading.Lock()  # the reader follows snapshots
 
     def answer(self, request: QueryRequest) -> tuple[str, bytes]:
         """(media type, bytes), or QueryError (any other failure becomes a 500)."""
-        from fairtracks_ld.web.flatview import answerable
-
         try:
             with self.lock:
                 store = self.reader.store()
-                flat = (self.views.get(Path(store.path))
-                        if self.views is not None and answerable(request.query) else None)
-            return execute(store, request, self.max_bytes, flat)
+            return execute(store, request, self.max_bytes)
         except QueryError:
             raise
         except OSError as error:
@@ -192,7 +168,7 @@ class _SnapshotQueries:
             raise QueryError(500, f"{type(error).__name__}: {error}") from error
 
 
-def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool,
+def _worker(conn: Connection, store_path: str, max_bytes: int,
             isolate: bool, warn: bool, niceness: int) -> None:
     """Answer queries from the pipe; first leave the network when `isolate` (see isolation),
     and once ready, lower this process's CPU priority by `niceness`."""
@@ -207,8 +183,7 @@ def _worker(conn: Connection, store_path: str, max_bytes: int, flat_view: bool,
             logging.getLogger(__name__).warning(
                 "query workers keep network access (%s); the SERVICE policy is the only guard",
                 reason)
-    queries = _SnapshotQueries(SnapshotReader(Path(store_path)), max_bytes, flat_view)
-    queries.start_copy()
+    queries = _SnapshotQueries(SnapshotReader(Path(store_path)), max_bytes)
     with suppress(OSError):
         os.nice(niceness)
     while True:
@@ -224,7 +199,7 @@ class QueryExecutor:
     control (bounded queries are answered in the calling thread)."""
 
     def __init__(self, reader: SnapshotReader, workers: int = 2, timeout: float = 30.0,
-                 max_bytes: int = 50_000_000, flat_view: bool = True,
+                 max_bytes: int = 50_000_000,
                  isolate_network: bool = False, waiting: int = 2,
                  per_client: int = 2, niceness: int = 10, client_queue: int = 4,
                  excess: int = 8) -> None:
@@ -238,7 +213,6 @@ class QueryExecutor:
         self.isolate_network = isolate_network
         self.niceness = niceness
         self._warned = False  # a failed isolation is logged by the first worker only
-        self.flat_view = flat_view
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.admission = Admission(workers, waiting, per_client, timeout, client_queue, excess)
@@ -246,12 +220,12 @@ class QueryExecutor:
         self._idle: queue.Queue[tuple[Any, Connection]] = queue.Queue()
         for _ in range(workers):
             self._idle.put(self._start())
-        self._inline = _SnapshotQueries(reader, max_bytes, flat_view)
+        self._inline = _SnapshotQueries(reader, max_bytes)
 
     def _start(self) -> tuple[Any, Connection]:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_worker, args=(child, self.store_path, self.max_bytes, self.flat_view,
+            target=_worker, args=(child, self.store_path, self.max_bytes,
                                   self.isolate_network, not self._warned, self.niceness),
             daemon=True
         )

@@ -12,7 +12,7 @@ inferred and validation-report companions, ontology graphs, the catalog, the clo
 else under `<base>graph/`; so is the default view, which is computed from the catalog. Those change
 by loading documents or ontologies. Every graph written here is recorded in the catalog
 (`ft:GraphStoreGraph`, with `dcterms:modified`). Such graphs are never part of the default view,
-so a write leaves the view and its one-graph copy (see flatview) valid.
+so a write leaves the view as it was.
 """
 
 from __future__ import annotations

@@ -46,7 +46,6 @@ class Settings:
         else None)
     submission_retry_seconds: float = field(  # a busy store is tried again this often
         default_factory=lambda: float(_env("SUBMISSION_RETRY", "2")))
-    flat_view: bool = field(default_factory=lambda: _env("FLAT_VIEW", "1") not in ("0", "", "no"))
     # an external SPARQL 1.1 endpoint to answer from instead of the store (docs/backends.md),
     # the base IRI its data was published with (else the one its catalog names), and how often
     # its catalog is re-read for changes (seconds)

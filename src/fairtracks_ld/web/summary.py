@@ -271,12 +271,10 @@ CATALOG_FIELDS = {"document": DCTERMS + "isVersionOf", "doc_version": FT + "doc_
 
 def version_graph(store: TrackStore, iri: str) -> str | None:
     """The current document version graph stating the resource's type (not an inferred one)."""
-    graphs = set(view.default_graphs(store))
+    graphs = view.current_graphs(store)
     for quad in store.ox.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(RDF_TYPE), None, None):
-        name = quad.graph_name
-        if name in graphs and isinstance(name, ox.NamedNode) and not name.value.endswith(
-                reasoning.INFERRED_SUFFIX):
-            return name.value
+        if quad.graph_name in graphs:
+            return quad.graph_name.value
     return None
 
 

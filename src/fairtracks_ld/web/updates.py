@@ -49,7 +49,7 @@ def _apply(store_path: str, update: str, base_iri: str) -> tuple[tuple[Any, ...]
     if not store.ox.contains_named_graph(ox.NamedNode(catalog)):  # e.g. after DROP ALL
         store.ox.update(f"INSERT DATA {{ GRAPH <{catalog}> {{ <{catalog}> a ft:Catalog ; "
                         f"ft:base_iri <{base}> }} }}", prefixes=PREFIXES)
-    store.mark_modified()  # any graph may have changed: copies of the view start afresh
+    store.mark_modified()  # any graph may have changed: mirrors of the store start afresh
     return ("applied",), store
 
 

@@ -1,0 +1,169 @@
+"""The current view, stored once in the default graph: an RDF set kept up to date by every write.
+
+The view is the RDF merge of its *sources*: the current document versions and their inferred
+companions, the ontologies and the class closure (each a named graph, which stays the record of
+what that source holds). Its triples are held in the default graph (3 indexes, a set by
+construction: a triple held by two sources is stored, and answered, once), so a query needs no
+graph list, no copy and no build: it is answerable the moment the write returns.
+
+A change of sources is one SPARQL update together with the catalog change that causes it:
+each leaving source's triples are deleted from the default graph, those a remaining source also
+holds are put back, and each entering source's triples are inserted. (Oxigraph evaluates a
+`FILTER NOT EXISTS` inside an update two orders of magnitude slower than in a query, so what
+must be kept is found first by a query, outside the update, under the writer lock.) Triples
+written straight into the default graph by SPARQL Update belong to the view too; a load that
+removes a source removes such a triple only if that source held it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from fairtracks_ld.mapping.namespaces import FT
+
+if TYPE_CHECKING:
+    from fairtracks_ld.store import TrackStore
+
+LAYOUT = "current-view-in-default-graph"  # the catalog's ft:layout since this module
+INFERRED_SUFFIX = "/inferred"
+CLOSURE_PATH = "graph/closure"
+
+
+def sources(store: TrackStore) -> set[str]:
+    """The named graphs the view is the merge of, as the catalog says now."""
+    rows = store.ox.query(
+        f"""SELECT ?g ?current WHERE {{ GRAPH <{store.catalog}> {{
+              {{ ?doc <{FT}current_version> ?g BIND(true AS ?current) }}
+              UNION {{ ?g a <{FT}OntologyGraph> }} }} }}""")
+    found = {store.base + CLOSURE_PATH}
+    for row in rows:
+        found.add(row["g"].value)
+        if row["current"] is not None:
+            found.add(row["g"].value + INFERRED_SUFFIX)
+    return found
+
+
+def held_elsewhere(store: TrackStore, leaving: Iterable[str], others: set[str]) -> set[ox.Triple]:
+    """Triples of the `leaving` graphs that a graph in `others` holds too (they stay)."""
+    kept: set[ox.Triple] = set()
+    for graph in leaving:
+        node = ox.NamedNode(graph)
+        if not store.ox.contains_named_graph(node):
+            continue
+        rows = store.ox.query(
+            f"SELECT ?s ?p ?o ?h WHERE {{ GRAPH {node} {{ ?s ?p ?o }} GRAPH ?h {{ ?s ?p ?o }} "
+            f"FILTER(?h != {node}) }}")
+        for row in rows:
+            if row["h"].value in others:
+                kept.add(ox.Triple(row["s"], row["p"], row["o"]))
+    return kept
+
+
+def change(store: TrackStore, leaving: Iterable[str], entering: Iterable[str],
+           between: str = "", others: set[str] | None = None) -> str:
+    """SPARQL update operations moving the view from the `leaving` sources to the `entering`
+    ones: deletions first, then `between` (e.g. MOVEs of staged graphs, the catalog update),
+    then insertions from the entering graphs as named after `between`. `others`: the sources
+    that stay (default: every current source not leaving)."""
+    leaving = [g for g in leaving if store.ox.contains_named_graph(ox.NamedNode(g))]
+    entering = list(entering)
+    if others is None:
+        others = sources(store) - set(leaving) - set(entering)
+    ops = [f"DELETE {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}" for g in leaving]
+    kept = held_elsewhere(store, leaving, others) if leaving else set()
+    if kept:
+        ops.append("INSERT DATA { " + " ".join(f"{t} ." for t in kept) + " }")
+    if between.strip():
+        ops.append(between)
+    ops.extend(f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}" for g in entering)
+    return " ;\n".join(ops)
+
+
+def add_lines(store: TrackStore, lines: list[str]) -> None:
+    """Add N-Triples lines (already added to their source graph) to the view."""
+    if lines:
+        store.ox.load("".join(lines).encode(), format=ox.RdfFormat.N_TRIPLES,
+                      to_graph=ox.DefaultGraph())
+
+
+def remove_lines(store: TrackStore, graph: str, lines: list[str]) -> None:
+    """Remove N-Triples lines that `graph` (a source) no longer holds from the view, unless
+    another source holds them. Called before they leave `graph`, so a crash in between leaves
+    them in the source and out of the view, which a full refresh repairs."""
+    if not lines:
+        return
+    others = sources(store) - {graph}
+    for start in range(0, len(lines), 10_000):
+        batch = lines[start:start + 10_000]
+        triples = [q.triple for q in ox.parse("".join(batch).encode(),
+                                              format=ox.RdfFormat.N_TRIPLES)]
+        gone = [t for t in triples
+                if not any(q.graph_name.value in others for q in store.ox.quads_for_pattern(
+                    t.subject, t.predicate, t.object, None)
+                    if isinstance(q.graph_name, ox.NamedNode))]
+        if gone:
+            store.ox.update("DELETE DATA { " + " ".join(f"{t} ." for t in gone) + " }")
+
+
+def rebuild(store: TrackStore) -> int:
+    """Add every source's triples to the default graph (bulk), for a migrated or repaired
+    store; returns the number of triples in the view. Nothing is removed."""
+    for graph in sorted(sources(store)):
+        bulk_add(store, graph)
+    return size(store)
+
+
+def bulk_add(store: TrackStore, graph: str) -> None:
+    """Add a source's triples to the default graph with the bulk loader (no transaction)."""
+    node = ox.NamedNode(graph)
+    if store.ox.contains_named_graph(node):
+        store.ox.bulk_extend(ox.Quad(q.subject, q.predicate, q.object)
+                             for q in store.ox.quads_for_pattern(None, None, None, node))
+
+
+def size(store: TrackStore) -> int:
+    """Triples in the view (the default graph)."""
+    return int(next(iter(store.ox.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))["n"].value)
+
+
+def stale(store: TrackStore) -> int:
+    """Triples some source holds that the view lacks (0 when it is whole)."""
+    missing = 0
+    for graph in sources(store):
+        node = ox.NamedNode(graph)
+        rows = store.ox.query(f"SELECT (COUNT(*) AS ?n) {{ GRAPH {node} {{ ?s ?p ?o }} "
+                              "FILTER NOT EXISTS { ?s ?p ?o } }")
+        missing += int(next(iter(rows))["n"].value)
+    return missing
+
+
+def marked(store: TrackStore) -> bool:
+    """Whether the catalog records this layout."""
+    return bool(store.ox.query(
+        f"ASK {{ GRAPH <{store.catalog}> {{ <{store.catalog}> <{FT}layout> "
+        f"{ox.Literal(LAYOUT)} }} }}"))
+
+
+def needs_migration(store: TrackStore) -> bool:
+    """Whether the store predates this layout and holds something to migrate: a catalog without
+    ft:layout naming versions or ontologies (its view was a list of graphs, the default graph
+    held only what SPARQL Update wrote there)."""
+    return not marked(store) and bool(store.ox.query(
+        f"ASK {{ GRAPH <{store.catalog}> {{ ?g a ?kind VALUES ?kind {{ <{FT}DocumentVersion> "
+        f"<{FT}OntologyGraph> }} }} }}"))
+
+
+def migrate(store: TrackStore) -> int:
+    """Bring a store of the earlier layout to this one: its view is added to the default graph
+    (what SPARQL Update wrote there stays, as before, part of the view), then the catalog
+    records the layout, last, so an interrupted migration is run again. Returns the view's
+    triple count."""
+    triples = rebuild(store)
+    store.ox.update(
+        f"INSERT DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> <{FT}layout> "
+        f"{ox.Literal(LAYOUT)} }} }}")
+    store.ox.flush()
+    return triples

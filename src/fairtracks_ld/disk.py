@@ -1,0 +1,57 @@
+"""Disk use of a store by part, for `stats`: the store, its snapshots, the search segments, the
+rest (leftovers such as the view copies an earlier layout kept beside snapshots).
+
+Snapshots are Oxigraph backups made of hard links to the store's immutable files, so a file is
+counted once, in the first part that holds it (the store first): a snapshot costs only the files
+the store has since replaced.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from fairtracks_ld.snapshots import snapshot_dir
+
+SEGMENTS = "search-segments"
+
+
+def _files(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        yield root
+        return
+    for folder, _, names in os.walk(root):
+        for name in names:
+            yield Path(folder, name)
+
+
+def usage(store_path: Path) -> dict[str, int]:
+    """Bytes per part (each file counted once), and their total."""
+    snapshots = snapshot_dir(store_path)
+    parts: dict[str, list[Path]] = {"store": [store_path], "snapshots": [], "search_segments": [],
+                                    "other": []}
+    if snapshots.is_dir():
+        for entry in snapshots.iterdir():
+            if entry.name.isdigit() and entry.is_dir() and not entry.is_symlink():
+                parts["snapshots"].append(entry)
+            elif entry.name == SEGMENTS:
+                parts["search_segments"].append(entry)
+            elif not entry.is_symlink():
+                parts["other"].append(entry)
+    seen: set[tuple[int, int]] = set()
+    sizes: dict[str, int] = {}
+    for part, roots in parts.items():
+        total = 0
+        for root in roots:
+            for path in _files(root):
+                try:
+                    info = path.lstat()
+                except FileNotFoundError:  # removed meanwhile (a pruned snapshot)
+                    continue
+                if (info.st_dev, info.st_ino) not in seen:
+                    seen.add((info.st_dev, info.st_ino))
+                    total += info.st_blocks * 512
+        sizes[part] = total
+    sizes["total"] = sum(sizes.values())
+    return sizes
