@@ -4,11 +4,12 @@ The remote store holds the graphs of a local store, named as they are there (`fa
 N-Quads loaded as they are, or `fairtracks-ld publish --to`): one graph per document version and
 its inferred companion, the catalog graph, ontology graphs, the closure graph and validation
 reports. The server reads it through the same `TrackStore` methods as a local snapshot, so the
-catalog decides what is current exactly as it does locally: the current view is
-`TrackStore.default_graphs()` (current versions, their inferred graphs, ontologies, closure), sent
-as `default-graph-uri`s. The engine's own default graph (Virtuoso: the union of all graphs) is
-never relied on; a future layout that keeps the view in one graph changes `default_graphs()` and
-nothing here.
+catalog decides what is current exactly as it does locally. A local store keeps its current
+view merged in its default graph; the remote store has no such graph (`publish` sends named
+graphs only), so the view is the merge of its sources (`current_view.sources`: current versions,
+their inferred graphs, ontologies, closure), sent as `default-graph-uri`s: a query's default
+graph, and the `DefaultGraph` of `quads_for_pattern`, mean those graphs (each triple once). The
+engine's own default graph (Virtuoso: the union of all graphs) is never relied on.
 
 A dataset named with `default-graph-uri` has, by the SPARQL protocol, no named graphs unless
 `named-graph-uri`s are sent too (Oxigraph holds to this, Virtuoso does not), while the embedded
@@ -37,7 +38,7 @@ import pyoxigraph as ox
 
 from fairtracks_ld.backend.endpoint import BackendError, Endpoint
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
-from fairtracks_ld.reasoning import inferred_graph
+from fairtracks_ld.reasoning import closure_graph, inferred_graph
 from fairtracks_ld.sparql.tokens import WORD, LexError, tokenize
 from fairtracks_ld.store import TrackStore
 from fairtracks_ld.web.query_text import names_graphs
@@ -64,6 +65,10 @@ CATALOG_GRAPHS = """
 SELECT DISTINCT ?g ?v WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
   { ?g ?p ?o } UNION { ?s ?p ?g FILTER(isIRI(?g)) }
   UNION { ?v a <https://w3id.org/fairtracks-ld/vocab#DocumentVersion> } } }"""
+VIEW_SOURCES = """
+SELECT ?g ?current WHERE {{ GRAPH <{catalog}> {{
+  {{ ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g BIND(true AS ?current) }}
+  UNION {{ ?g a <https://w3id.org/fairtracks-ld/vocab#OntologyGraph> }} }} }}"""
 STAMP_QUERY = """
 SELECT ?g ?at ?m WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
   { ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g }
@@ -88,11 +93,14 @@ def prologue(prefixes: Mapping[str, str] | None, base_iri: str | None = None) ->
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def graph_iris(graphs: Iterable[ox.NamedNode | ox.DefaultGraph]) -> list[str]:
-    """Graph IRIs for `default-graph-uri` (a local store's own default graph has no remote
-    counterpart: an empty list becomes a graph that holds nothing, never the engine's union)."""
-    iris = [g.value for g in graphs if isinstance(g, ox.NamedNode)]
-    return iris or [EMPTY_GRAPH]
+def graph_iris(graphs: Iterable[ox.NamedNode | ox.DefaultGraph],
+               view: Iterable[str] = ()) -> list[str]:
+    """Graph IRIs for `default-graph-uri`: the store's default graph stands for the `view`'s
+    sources; an empty list becomes a graph that holds nothing, never the engine's union."""
+    iris: list[str] = []
+    for graph in graphs:
+        iris.extend(view if isinstance(graph, ox.DefaultGraph) else [graph.value])
+    return list(dict.fromkeys(iris)) or [EMPTY_GRAPH]
 
 
 def _values(substitutions: Mapping[ox.Variable, ox.NamedNode | ox.Literal]) -> str:
@@ -115,13 +123,33 @@ class RemoteOx:
         self._nodes: dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]] = {}  # see _describe
         self._answers: OrderedDict[tuple, list[ox.Quad]] = OrderedDict()
         self._catalog_graphs: list[str] | None = None
+        self._view: list[str] | None = None
+        self.catalog = ""  # set by RemoteStore once it knows its base: the view is read there
+        self.closure = ""
+
+    def view(self) -> list[str]:
+        """The current view's source graphs (see the module's docstring), read once per store."""
+        if self._view is None:
+            rows = self.endpoint.solutions(VIEW_SOURCES.format(catalog=self.catalog))
+            found = {self.closure}
+            for row in rows:
+                found.add(row["g"].value)
+                if row["current"] is not None:
+                    found.add(inferred_graph(row["g"].value))
+            self._view = sorted(found)
+        return self._view
 
     def query(self, sparql: str, *, default_graph=None, named_graphs=None, prefixes=None,
               use_default_graph_as_union: bool = False, substitutions=None, base_iri=None):
         text = prologue(prefixes, base_iri) + sparql + (
             _values(substitutions) if substitutions else "")
-        default = None if default_graph is None or use_default_graph_as_union else (
-            graph_iris(default_graph if isinstance(default_graph, list) else [default_graph]))
+        if use_default_graph_as_union:
+            default = None
+        elif default_graph is None:  # before the catalog is known: the engine's dataset
+            default = self.view() if self.catalog else None
+        else:
+            default = graph_iris(default_graph if isinstance(default_graph, list)
+                                 else [default_graph], self.view())
         named = [g.value for g in named_graphs] if named_graphs is not None else None
         if default is not None and named is None and names_graphs(sparql):
             named = self.catalog_graphs()
@@ -136,8 +164,12 @@ class RemoteOx:
         so they are kept (a bounded number). Blank nodes cannot be asked for by label: an IRI's
         quads come with those of its nested nodes (`{iri}#…`) and lists (see `_describe`), kept
         for the describer to walk next."""
-        if isinstance(graph_name, ox.DefaultGraph):
-            return []
+        if isinstance(graph_name, ox.DefaultGraph):  # the view: its sources' triples, once
+            view = {ox.NamedNode(g) for g in self.view()}
+            triples = dict.fromkeys(q.triple for q in self.quads_for_pattern(
+                subject, predicate, obj, None) if q.graph_name in view)
+            return [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                    for t in triples]
         if predicate is None and obj is None and subject in self._nodes:
             return [q for q in self._nodes[subject]
                     if graph_name is None or q.graph_name == graph_name]
@@ -258,6 +290,7 @@ class RemoteStore(TrackStore):
         self.base = self._stored_base() or (normalise_base(base) if base else
                                             default_base_iri())
         self.catalog = f"{self.base}graph/catalog"
+        self.ox.catalog, self.ox.closure = self.catalog, closure_graph(self)
 
 
 class BackendReader:

@@ -82,7 +82,8 @@ class BackendExecutor:
         named = request.named_graphs
         default = request.default_graphs
         if default is None and not (named is None and declares_dataset(request.query)):
-            default = graph_iris(default_graphs(self.reader.store()))
+            store = self.reader.store()
+            default = graph_iris(default_graphs(store), store.ox.view())
         if named is None and default is not None and names_graphs(request.query):
             named = self.reader.store().ox.catalog_graphs()  # GRAPH sees every graph
         if request.substitutions:

@@ -1,6 +1,6 @@
 """What the store publishes, graph by graph, each with a fingerprint that changes whenever the
 graph's content may have changed: read only through the store's public methods (`versions`,
-`ontologies`, `default_graphs`, `graph_quads`), so the publication follows the store's layout.
+`ontologies`, `view_sources`, `graph_quads`), so the publication follows the store's layout.
 
 Fingerprints are cheap where the catalog already says when a graph was written (a version graph
 and its validation report are never changed after their load; an ontology graph changes only by
@@ -81,7 +81,7 @@ def make_plan(store: TrackStore, history: bool = False) -> Plan:
         known[ontology.graph] = ("ontology", ontology.loaded_at)
     known[closure] = ("closure", closure_stamp)
 
-    default = tuple(g.value for g in store.default_graphs() if isinstance(g, ox.NamedNode))
+    default = tuple(sorted(store.view_sources()))  # the view is the merge of these graphs
     wanted = list(default)
     for version in store.versions():
         if version.current or history:
