@@ -89,13 +89,17 @@ def make_plan(store: TrackStore, history: bool = False) -> Plan:
                        reasoning.inferred_graph(version.graph)]
     graphs: dict[str, PlannedGraph] = {}
     for iri in wanted:
-        if iri in graphs or iri in hidden or iri == store.catalog or not store.has_graph(iri):
-            continue
+        if iri in graphs or iri in hidden or iri == store.catalog or _empty(store, iri):
+            continue  # an empty graph is no graph to SPARQL (the target would drop it)
         role, stamp = known.get(iri, ("other", ""))
         fingerprint = f"{role} {stamp} {modified}".strip() if stamp else content_hash(store, iri)
         graphs[iri] = PlannedGraph(iri, role, fingerprint)
     catalog = PlannedGraph(store.catalog, "catalog", content_hash(store, store.catalog))
     return Plan(tuple(graphs.values()), catalog, tuple(g for g in default if g in graphs))
+
+
+def _empty(store: TrackStore, graph: str) -> bool:
+    return not store.has_graph(graph) or next(iter(store.graph_quads(graph)), None) is None
 
 
 def triples(store: TrackStore, graph: str) -> Iterator[ox.Triple]:
