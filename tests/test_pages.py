@@ -145,8 +145,10 @@ def test_a_collection_page_pages_through_its_tracks(site):
     rows = section(first, "tracks").count("<tr>")
     assert rows == min(50, generated["count"])
     last_page = -(-generated["count"] // 50)
-    last = page(site, f"{path}?page={last_page}")
-    assert section(last, "tracks").count("<tr>") == generated["count"] - 50 * (last_page - 1)
+    for _ in range(4):  # every server process, its cached first page included, tells them apart
+        last = page(site, f"{path}?page={last_page}")
+        assert section(last, "tracks").count("<tr>") == generated["count"] - 50 * (last_page - 1)
+        assert f"Tracks ({generated['count']})" in page(site, path)
     assert 'rel="next"' in first and 'rel="next"' not in last
 
 

@@ -151,8 +151,9 @@ def resource(_rest: str) -> Response:
     store = current_app.extensions["snapshots"].store()
     path = _raw_path()
     snapshot = Path(store.path).name
-    # everything the answer depends on besides the snapshot: links are absolute (host)
-    key = ("resource", request.host_url, path, choose(OFFERS))
+    # everything the answer depends on besides the snapshot: links are absolute (host), and a
+    # collection page shows the page of its tracks that `page` asks for
+    key = ("resource", request.host_url, path, choose(OFFERS), request.args.get("page"))
     etag = etag_of(snapshot, key)
     if request.if_none_match.contains_weak(etag):  # RFC 9110: weak comparison
         response = Response(status=304)
