@@ -56,6 +56,31 @@ def hostile_document(examples: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
+def oxigraph_serve(location: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`oxigraph serve` of the store in `location` on a free loopback port; yields its base URL
+    (`/query`, `/update`, `/store` below it) and process once it answers, stops it after."""
+    port = free_port()
+    process = subprocess.Popen([oxigraph(), "serve", "--location", str(location), "--bind",
+                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + STARTUP_SECONDS
+        while True:
+            try:
+                if requests.get(f"{base}/query", params={"query": "ASK {}"}, timeout=5).ok:
+                    break
+            except requests.RequestException:
+                if process.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("oxigraph serve did not start") from None
+                time.sleep(0.2)
+        yield base, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
 def serve(store: Path, port: int, *args: str, env: dict[str, str] | None = None,
           workers: int = 2) -> Iterator[str]:
     """A real `fairtracks-ld serve` on 127.0.0.1:port; yields its base URL, stops it after."""

@@ -22,7 +22,8 @@ import pyoxigraph as ox
 import pytest
 import requests
 from conftest import write_json
-from servers import EXAMPLES, STARTUP_SECONDS, cli, free_port, oxigraph, serve
+from servers import EXAMPLES, cli, free_port, oxigraph, serve
+from servers import oxigraph_serve as serve_oxigraph
 from virtuoso import virtuoso
 
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
@@ -68,25 +69,8 @@ def oxigraph_serve(location: Path, dump: Path) -> Iterator[tuple[str, subprocess
     """`oxigraph serve` of a store loaded from `dump`; yields its query endpoint and process."""
     subprocess.run([oxigraph(), "load", "--location", str(location), "--file", str(dump)],
                    check=True, capture_output=True, timeout=300)
-    port = free_port()
-    process = subprocess.Popen([oxigraph(), "serve", "--location", str(location), "--bind",
-                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/query"
-    try:
-        deadline = time.time() + STARTUP_SECONDS
-        while True:
-            try:
-                if requests.get(url, params={"query": "ASK {}"}, timeout=5).ok:
-                    break
-            except requests.RequestException:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serve_oxigraph(location) as (base, process):
+        yield f"{base}/query", process
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-import requests
 from conftest import BASE
-from servers import EXAMPLES, STARTUP_SECONDS, cli, free_port, oxigraph
+from servers import EXAMPLES, cli, free_port
+from servers import oxigraph_serve as serve_oxigraph
 from virtuoso import PASSWORD, virtuoso
 
 from fairtracks_ld.publication.plan import make_plan
@@ -55,27 +55,10 @@ class Engine:
 
 @contextmanager
 def oxigraph_serve(folder: Path) -> Iterator[Engine]:
-    port = free_port()
-    process = subprocess.Popen([oxigraph(), "serve", "--location", str(folder), "--bind",
-                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + STARTUP_SECONDS
-        while True:
-            try:
-                requests.get(f"{base}/query", params={"query": "ASK {}"}, timeout=5)
-                break
-            except requests.RequestException:
-                if process.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("oxigraph serve did not start") from None
-                time.sleep(0.2)
+    with serve_oxigraph(folder) as (base, _):
         endpoints = Endpoints(f"{base}/query", f"{base}/update", f"{base}/store")
         yield Engine("oxigraph", endpoints, ("--to", endpoints.query, "--update-endpoint",
                                              endpoints.update))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module", params=["virtuoso", "oxigraph"])

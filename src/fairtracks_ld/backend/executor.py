@@ -25,9 +25,10 @@ from fairtracks_ld.web.executor import (
     RESULT_FORMATS,
     CappedBuffer,
     QueryError,
+    QueryExecutor,
     QueryRequest,
 )
-from fairtracks_ld.web.query_text import declares_dataset, describes_constants, names_graphs
+from fairtracks_ld.web.query_text import declares_dataset, names_graphs
 from fairtracks_ld.web.view import default_graphs
 
 
@@ -44,11 +45,7 @@ class BackendExecutor:
         self.admission = Admission(workers, waiting, per_client, timeout, client_queue, excess)
         self._running = threading.BoundedSemaphore(workers)
 
-    @staticmethod
-    def inline(request: QueryRequest) -> bool:
-        return request.bounded or (request.default_graphs is None
-                                   and request.named_graphs is None
-                                   and describes_constants(request.query))
+    inline = staticmethod(QueryExecutor.inline)  # the same requests skip the queue
 
     def run(self, request: QueryRequest, client: str = "",
             arrived: float | None = None) -> tuple[str, bytes]:
