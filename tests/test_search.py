@@ -458,6 +458,8 @@ def test_results_fit_a_laptop_screen(page, site):
     # a long unbroken value, as real labels and file names have, must wrap, not widen the page
     page.locator("#results tbody td").first.evaluate(
         "cell => cell.querySelector('a').textContent = 'ENCFF000AAA_'.repeat(20)")
+    page.locator("#rows-sparql").evaluate(  # so must a long IRI in the SPARQL shown
+        "pre => pre.textContent = '<http://example.org/' + 'track/'.repeat(60) + '>'")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     box = page.locator("#results thead th").last.bounding_box()
     assert box["x"] + box["width"] <= 1280
