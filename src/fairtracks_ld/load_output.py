@@ -62,8 +62,9 @@ def summary_lines(report: LoadReport, snapshot: Path | None) -> list[str]:
         return [f"all {documents} loaded" + (f"; {published}" if published else "")]
     lines = [f"{len(report.loaded)} loaded, {len(report.refused)} refused (breaks the standard), "
              f"{len(report.failed)} failed (could not be read or written) of {documents}"]
-    lines.extend(f"  {_status(error)} {error.source}: {_reason(error)}"
-                 for error in report.not_loaded)
+    if total > 1:  # one document's reason is its error line, already printed
+        lines.extend(f"  {_status(error)} {error.source}: {_reason(error)}"
+                     for error in report.not_loaded)
     if published:
         lines.append(f"{published}: servers now see the documents that loaded")
     elif not report.loaded:

@@ -203,9 +203,9 @@ class _Events:
             around = lines[1][max(caret - 9, 0):caret + 9]
             for word in ("NaN", "Infinity"):
                 if word in around:
-                    return f"{word} is not a JSON number (refused)"
+                    return f"{word} is not a JSON number (JSON has no NaN or Infinity: write null)"
             if "overflow" in head:
-                return "a number out of range (refused)"
+                return "a number out of range (beyond a 64-bit float)"
             if near:
                 head += f" near {near[:30]!r}"
         return f"malformed JSON ({head}), near byte {self.guard.offset}"
