@@ -132,6 +132,9 @@ class Query:
     # (other predicate, the same query scanning it first): taken when it has fewer triples
     swap: tuple[str, str] | None = None
     closed: Closed | None = None  # sh:closed: `sparql` is the fallback, the rest at run time
+    # a predicate: no result unless some subject has two of its triples (sh:maxCount >= 1),
+    # which a count of its triples and of their distinct subjects rules out cheaply
+    repeats: str | None = None
 
 
 @dataclass(frozen=True)
@@ -489,7 +492,8 @@ class Compiler:
             scan = (f"SELECT ?this WHERE {{\n{{ SELECT ?this WHERE {{ ?this {path} ?value }} "
                     f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {limit}) }}\n"
                     f"FILTER EXISTS {{ {self.member(shape, group)} }}\n}}")
-            return Query(head + scan, [check], group, False, needs, head + sparql)
+            return Query(head + scan, [check], group, False, needs, head + sparql,
+                         repeats=needs if limit >= 1 else None)
         if name in _PAIRS or name in ("UniqueLangConstraintComponent",
                                       "ClosedConstraintComponent") or name.startswith("Qualified"):
             return self.focus_query(check, group, shape, head)

@@ -126,6 +126,14 @@ class _Stats:
             self.values[predicate] = (count, count < _VALUES_CAP)
         return self.values[predicate][0]
 
+    def repeated(self, predicate: str) -> bool:
+        """Whether some subject has more than one triple of the predicate (a count of its
+        triples and of their distinct subjects: a third of what grouping them costs)."""
+        query = (f"SELECT (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?d) WHERE {{ ?s <{predicate}> "
+                 "?o }")
+        row = next(iter(self.store.query(query, **self.options)))
+        return row["n"].value != row["d"].value
+
     def start_from_focus(self, query: Query) -> bool:
         if query.join is None or (query.scans or query.needs) is None:
             return False
@@ -144,6 +152,8 @@ class _Stats:
         """The form of a query to run (None: nothing to check)."""
         if query.closed is not None:
             return self.closed(query, query.closed)
+        if query.repeats is not None and not self.repeated(query.repeats):
+            return None
         if self.start_from_focus(query):
             return query.join
         if query.swap is not None and query.needs is not None \
@@ -212,10 +222,10 @@ def _store(data: Iterable[ox.Quad | ox.Triple]) -> tuple[ox.Store, dict[str, int
     quads = data if isinstance(data, list) else list(data)
     store = ox.Store()
     try:
-        store.bulk_extend(quads)  # a new in-memory store: nothing to keep atomic
+        store.extend(quads)  # measured cheaper in CPU than bulk_extend in memory
     except TypeError:  # triples among the quads
         store = ox.Store()
-        store.bulk_extend(q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate,
+        store.extend(q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate,
                                                                     q.object) for q in quads)
     counts = Counter(q.predicate for q in quads)
     return store, {p.value: n for p, n in counts.items()}
