@@ -108,14 +108,16 @@ class _Stats:
         return int(next(iter(self.store.query(query, **self.options)))["n"].value)
 
     def _focus_below(self, group: int, limit: int) -> bool:
-        """Whether the shape has fewer than `limit` focus nodes (counted up to `limit`)."""
+        """Whether the shape has fewer than `limit` focus nodes (counted up to a few times
+        `limit`: the queries of one shape ask with different limits, one count answers them)."""
         known = self.sizes.get(group)
         if known is None or (known >= self.counted.get(group, 0) and self.counted[group] < limit):
             select = self.compiled.groups[group].select
             position = select.index("SELECT DISTINCT ?this")
             body = select[position:].replace("SELECT DISTINCT ?this", "SELECT ?this", 1)
-            known = self._count(select[:position], body, limit)
-            self.sizes[group], self.counted[group] = known, limit
+            cap = max(limit, min(4 * limit, _SMALL))
+            known = self._count(select[:position], body, cap)
+            self.sizes[group], self.counted[group] = known, cap
         return known < limit
 
     def _values(self, predicate: str) -> int:
