@@ -154,10 +154,10 @@ class _Stats:
         """The form of a query to run (None: nothing to check)."""
         if query.closed is not None:
             return self.closed(query, query.closed)
-        if query.repeats is not None and not self.repeated(query.repeats):
-            return None
         if self.start_from_focus(query):
             return query.join
+        if query.repeats is not None and not self.repeated(query.repeats):
+            return None  # (a scan of the predicate: only where the query would scan it too)
         if query.swap is not None and query.needs is not None \
                 and self._values(query.swap[0]) < self._values(query.needs):
             return query.swap[1]
