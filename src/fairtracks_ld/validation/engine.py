@@ -108,14 +108,15 @@ class _Stats:
         return int(next(iter(self.store.query(query, **self.options)))["n"].value)
 
     def _focus_below(self, group: int, limit: int) -> bool:
-        """Whether the shape has fewer than `limit` focus nodes (counted up to a few times
-        `limit`: the queries of one shape ask with different limits, one count answers them)."""
+        """Whether the shape has fewer than `limit` focus nodes (counted up to `limit`; when
+        a larger limit is asked again, up to four times the last count, so that the queries of
+        one shape, asking with different limits, do not count over and over)."""
         known = self.sizes.get(group)
         if known is None or (known >= self.counted.get(group, 0) and self.counted[group] < limit):
             select = self.compiled.groups[group].select
             position = select.index("SELECT DISTINCT ?this")
             body = select[position:].replace("SELECT DISTINCT ?this", "SELECT ?this", 1)
-            cap = max(limit, min(4 * limit, _SMALL))
+            cap = limit if known is None else max(limit, min(4 * self.counted[group], _SMALL))
             known = self._count(select[:position], body, cap)
             self.sizes[group], self.counted[group] = known, cap
         return known < limit
@@ -228,7 +229,7 @@ def _store(data: Iterable[ox.Quad | ox.Triple]) -> tuple[ox.Store, dict[str, int
     except TypeError:  # triples among the quads
         store = ox.Store()
         store.extend(q if isinstance(q, ox.Quad) else ox.Quad(q.subject, q.predicate,
-                                                                    q.object) for q in quads)
+                                                               q.object) for q in quads)
     counts = Counter(q.predicate for q in quads)
     return store, {p.value: n for p, n in counts.items()}
 
