@@ -227,3 +227,31 @@ def test_core_components_agree_with_pyshacl(cross, monkeypatch, start, routes):
             "EqualsConstraintComponent", "MaxInclusiveConstraintComponent"} <= components
     repeated = [key for key, n in mine.items() if n > 1 and "MaxInclusive" in key[2]]
     assert repeated  # a nested result reported once per route
+
+
+def test_max_count_skipped_only_when_no_subject_repeats():
+    """sh:maxCount is skipped when the predicate's triples have as many distinct subjects:
+    a repeat outside the focus nodes or the same triple in two graphs still runs the query
+    (and reports nothing), a repeat on a focus node is reported."""
+    from fairtracks_ld.validation.engine import validate
+
+    shapes = parse_shapes(PREFIXES + """
+ex:S a sh:NodeShape ; sh:targetClass ex:Person ;
+  sh:property [ sh:path ex:tag ; sh:maxCount 1 ] .""")
+    ex, graphs = "http://example.org/", [ox.NamedNode("urn:g1"), ox.NamedNode("urn:g2")]
+
+    def quad(s: str, p: str, o: str, graph: ox.NamedNode) -> ox.Quad:
+        return ox.Quad(ox.NamedNode(ex + s), ox.NamedNode(p if ":" in p else ex + p),
+                       ox.NamedNode(ex + o), graph)
+
+    person = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    store = ox.Store()
+    store.extend([quad("a", person, "Person", graphs[0]), quad("a", "tag", "x", graphs[0]),
+                  quad("a", "tag", "x", graphs[1]),  # the same triple in another graph
+                  quad("b", "tag", "x", graphs[0]), quad("b", "tag", "y", graphs[0])])
+    assert validate(store, shapes, graphs=graphs).results == []  # ex:b is no Person
+    store.add(quad("b", person, "Person", graphs[1]))
+    assert [r.focus.value for r in validate(store, shapes, graphs=graphs).results] == [ex + "b"]
+    single = ox.Store()
+    single.extend([quad("a", person, "Person", graphs[0]), quad("a", "tag", "x", graphs[0])])
+    assert validate(single, shapes).results == []

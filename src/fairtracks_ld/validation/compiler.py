@@ -132,6 +132,9 @@ class Query:
     # (other predicate, the same query scanning it first): taken when it has fewer triples
     swap: tuple[str, str] | None = None
     closed: Closed | None = None  # sh:closed: `sparql` is the fallback, the rest at run time
+    # a predicate: no result unless some subject has two of its triples (sh:maxCount >= 1),
+    # which a count of its triples and of their distinct subjects rules out cheaply
+    repeats: str | None = None
 
 
 @dataclass(frozen=True)
@@ -489,7 +492,8 @@ class Compiler:
             scan = (f"SELECT ?this WHERE {{\n{{ SELECT ?this WHERE {{ ?this {path} ?value }} "
                     f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {limit}) }}\n"
                     f"FILTER EXISTS {{ {self.member(shape, group)} }}\n}}")
-            return Query(head + scan, [check], group, False, needs, head + sparql)
+            return Query(head + scan, [check], group, False, needs, head + sparql,
+                         repeats=needs if limit >= 1 else None)
         if name in _PAIRS or name in ("UniqueLangConstraintComponent",
                                       "ClosedConstraintComponent") or name.startswith("Qualified"):
             return self.focus_query(check, group, shape, head)
@@ -572,8 +576,10 @@ class Compiler:
             sparql = f"SELECT DISTINCT ?this ?value ?_key WHERE {{\n{focus}\n{body}\n}}"
             if not scan_path:
                 return Query(head + sparql, [check], group, True)
-            scan, swap = (f"SELECT DISTINCT ?this ?value ?_key WHERE {{\n{b}\n{member}\n}}"
-                          for b in (body, swapped))
+            # the pairs settled first: Oxigraph would test membership right after the first
+            # pattern, on every row instead of the few failing pairs (measured 32 vs 23 ms)
+            scan, swap = (f"SELECT DISTINCT ?this ?value ?_key WHERE {{\n{settled(b)}\n"
+                          f"{member}\n}}" for b in (body, swapped))
             return Query(head + scan, [check], group, True, needs, head + sparql,
                          swap=(params[_PAIRS[name]].value, head + swap))
         if name == "UniqueLangConstraintComponent":
@@ -582,9 +588,13 @@ class Compiler:
                       f"!sameTerm(?_a, ?_b) && lang(?_b) = ?_key)\n}}")
             if not scan_path:
                 return Query(head + sparql, [check], group, False)
-            scan = (f"SELECT ?this ?_key WHERE {{\n{{ SELECT ?this ?_key WHERE {{ ?this {path} "
-                    f"?_a BIND(lang(?_a) AS ?_key) FILTER(?_key != \"\") }} GROUP BY ?this ?_key "
-                    f"HAVING (COUNT(DISTINCT ?_a) > 1) }}\n{member}\n}}")
+            # the subjects with more than one value first (a group on the subject alone),
+            # languages compared for those only (measured 12 vs 20 ms on 15,000 subjects)
+            several = (f"{{ SELECT ?this WHERE {{ ?this {path} ?_a }} GROUP BY ?this "
+                       "HAVING (COUNT(*) > 1) }")
+            scan = (f"SELECT ?this ?_key WHERE {{\n{{ SELECT ?this ?_key WHERE {{ {several} "
+                    f"?this {path} ?_a BIND(lang(?_a) AS ?_key) FILTER(?_key != \"\") }} "
+                    f"GROUP BY ?this ?_key HAVING (COUNT(DISTINCT ?_a) > 1) }}\n{member}\n}}")
             return Query(head + scan, [check], group, False, needs, head + sparql)
         if name == "ClosedConstraintComponent":
             allowed = ", ".join(f"<{p}>" for p in params["allowed"])
@@ -716,11 +726,10 @@ class Compiler:
         """A boolean expression, true when value `v` violates one value-based constraint."""
         if name == "DatatypeConstraintComponent":
             datatype = params["datatype"].value
+            # (a language-tagged literal's datatype is rdf:langString, never xsd:string)
             ok = f"isLiteral({v}) && datatype({v}) = <{datatype}>"
-            if datatype == XSD + "string":
-                ok += f" && lang({v}) = \"\""
-            elif datatype in _CASTABLE:
-                ok += f" && COALESCE(isLiteral(<{datatype}>(STR({v}))), false)"
+            if datatype in _CASTABLE:  # the stored term cast: no string made (measured -30 %)
+                ok += f" && COALESCE(isLiteral(<{datatype}>({v})), false)"
             if datatype.startswith(XSD) and datatype != XSD + "string":
                 return f"!(({ok}) || (isLiteral({v}) && datatype({v}) = " \
                        f"<{datatype_written(datatype)}>))"
