@@ -221,6 +221,22 @@ def test_the_isql_password_never_shows_in_the_process_list(store_path, engine):
     assert_mirrored(reader(store_path), engine)
 
 
+@pytest.mark.parametrize("engine", ["virtuoso"], indirect=True)
+def test_a_graph_too_big_for_one_put_on_virtuoso_is_refused_before_anything_is_sent(
+        store_path, engine):
+    before = read_state(engine.target(), BASE)
+    gsp = ("--method", "gsp", "--gsp", engine.endpoints.gsp, "--full")
+    refused = publish(store_path, engine, *gsp, "--max-put", "50")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "more than 50 triples, too many for one Graph Store PUT on Virtuoso" in \
+        refused.stderr
+    assert "--method virtuoso-bulk" in refused.stderr and "run the same" not in refused.stderr
+    assert read_state(engine.target(), BASE) == before  # nothing was written
+    done = publish(store_path, engine, *gsp)  # the default limit: these graphs go by PUT
+    assert done.returncode == 0 and " by gsp: " in done.stdout, done.stderr
+    assert_mirrored(reader(store_path), engine)
+
+
 def test_only_new_and_withdrawn_versions_are_sent_or_dropped(store_path, engine, tmp_path):
     before = {v.graph for v in reader(store_path).versions()}
     cli(store_path, BASE, "generate", "--tracks", "30", "--seed", "3", "--out",
