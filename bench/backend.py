@@ -184,7 +184,7 @@ def figures(times: list[float]) -> dict:
             "per_s": len(times) / sum(times)}
 
 
-def measure(tracks: int, repeat: int) -> dict:
+def measure(tracks: int, repeat: int, queries: bool = True) -> dict:
     folder = prepare(tracks)
     shutil.rmtree(folder / "virtuoso", ignore_errors=True)  # a fresh database: a real load
     shutil.rmtree(folder / "bulk", ignore_errors=True)
@@ -202,6 +202,8 @@ def measure(tracks: int, repeat: int) -> dict:
                        "virtuoso_bytes": disk(folder / "virtuoso"),
                        "store_bytes": disk(folder / "store", folder / "store.snapshots")}
         virtuoso_url = engine.sparql_url.removesuffix("sparql")
+        if not queries:
+            return {"tracks": tracks, "publish": publication, "kinds": {}}
         with server(folder / "store") as (embedded, embedded_start), \
                 server(folder / "no-store", "--backend", engine.sparql_url) as (remote,
                                                                                  remote_start):
@@ -236,22 +238,27 @@ def cell(row: dict, name: str) -> str:
 
 def markdown(report: dict) -> str:
     lines = ["# The query mix: embedded `serve`, `serve --backend` on Virtuoso, Virtuoso's /sparql",
-             "", f"Measured {report['when']} on {report['machine']} (shared with other jobs). "
-             f"`uptime` before: {report['uptime_before']}; after: {report['uptime_after']}. One "
-             f"request at a time on loopback, answer cache off on both fairtracks-ld servers, "
+             "", f"Measured on {report['machine']} shared with other jobs (each scale's `uptime` "
+             "below: the milliseconds are noisy, read the ratios). One request at a time on "
+             "loopback, answer cache off on both fairtracks-ld servers, "
              f"{report['repeat']} requests per kind after 3 warm-up ones. Cells: median ms / p95 "
              "ms / requests per second; ratio = median / the embedded server's median (above 1: "
              "slower). Script: bench/backend.py.", ""]
     for scale in report["scales"]:
         pub = scale["publish"]
         lines += [f"## {scale['tracks']:,} tracks", "",
+                  f"Measured {scale['when']}; `uptime` before: {scale['uptime_before']}; after: "
+                  f"{scale['uptime_after']}.", "",
                   f"`publish --method virtuoso-bulk` into a fresh Virtuoso: {pub['seconds']:.0f} s "
                   f"for {pub['triples']:,} triples ({pub['seconds'] / scale['tracks'] * 1000:.1f} "
                   f"ms and {pub['triples'] / scale['tracks']:.0f} triples per track); Virtuoso's "
                   f"database {pub['virtuoso_bytes'] / 1e9:.2f} GB "
                   f"({pub['virtuoso_bytes'] / scale['tracks'] / 1e3:.0f} kB per track), the "
-                  f"store with its snapshots {pub['store_bytes'] / 1e9:.2f} GB. Start to first "
-                  f"`/search` answer (facet index built): embedded "
+                  f"store with its snapshots {pub['store_bytes'] / 1e9:.2f} GB.", ""]
+        if not scale["kinds"]:
+            lines += ["Publication only (no query mix at this scale).", ""]
+            continue
+        lines += [f"Start to first `/search` answer (facet index built): embedded "
                   f"{scale['first_search_s']['embedded']:.1f} s, backend "
                   f"{scale['first_search_s']['backend']:.1f} s.", "",
                   "| request | embedded | backend | ratio | Virtuoso /sparql | ratio |",
@@ -262,26 +269,56 @@ def markdown(report: dict) -> str:
                          f"{row['backend_ratio']:.2f} | {cell(row, 'virtuoso')} | "
                          f"{virtuoso_ratio} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + projection(report["scales"]))
+
+
+def projection(scales: list[dict]) -> list[str]:
+    """Bigger scales than measured, projected linearly from the biggest publication measured
+    (a publication is graph by graph: time, triples and disk grow with the tracks)."""
+    largest = max(scales, key=lambda s: s["tracks"])
+    pub, tracks = largest["publish"], largest["tracks"]
+    lines = ["## Projected, not measured", "",
+             f"Linear in the tracks from the {tracks:,}-track publication above (the same "
+             "machine load; on a quiet machine divide the time by the load's slowdown):", "",
+             "| tracks | triples | publish (virtuoso-bulk) | Virtuoso's database | store + "
+             "snapshots |", "|---:|---:|---:|---:|---:|"]
+    for target in (100_000, 1_000_000):
+        if target > tracks and not any(s["tracks"] == target for s in scales):
+            factor = target / tracks
+            lines.append(f"| {target:,} | {pub['triples'] * factor / 1e6:.0f}M | "
+                         f"{pub['seconds'] * factor / 3600:.1f} h | "
+                         f"{pub['virtuoso_bytes'] * factor / 1e9:.1f} GB | "
+                         f"{pub['store_bytes'] * factor / 1e9:.0f} GB |")
+    return [*lines, ""] if len(lines) > 6 else []
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tracks", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--publish-only", action="store_true",
+                        help="publish into Virtuoso and measure that only (no query mix)")
     args = parser.parse_args()
-
-    def uptime() -> str:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-    before = uptime()
-    scales = [measure(tracks, args.repeat) for tracks in args.tracks]
-    report = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-              "uptime_before": before, "uptime_after": uptime(), "repeat": args.repeat,
-              "scales": scales}
+    path = RESULTS / "backend.json"
+    report = json.loads(path.read_text()) if path.exists() else {}
+    kept = [s for s in report.get("scales", []) if s["tracks"] not in args.tracks and
+            isinstance(s["tracks"], int) and "publish" in s]  # other scales' earlier runs
+    scales = []
+    for tracks in args.tracks:
+        before = uptime()
+        scale = measure(tracks, args.repeat, not args.publish_only)
+        scale.update(when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                     uptime_before=before, uptime_after=uptime())
+        scales.append(scale)
+    report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "repeat": args.repeat,
+              "scales": sorted(kept + scales, key=lambda s: s["tracks"])}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "backend.json").write_text(json.dumps(report, indent=2) + "\n")
+    path.write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / "backend.md").write_text(markdown(report) + "\n")
     print(markdown(report))
 
