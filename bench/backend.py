@@ -64,8 +64,10 @@ def fairtracks(store: Path, *args: str | Path, env: dict | None = None) -> str:
 
 
 def disk(*paths: Path) -> int:
-    return sum(f.stat().st_size for p in paths if p.exists()
-               for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
+    """Bytes of the files under `paths`, each file once (snapshots hard-link the store's)."""
+    files = {f.stat().st_ino: f.stat().st_size for p in paths if p.exists()
+             for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()}
+    return sum(files.values())
 
 
 def prepare(tracks: int) -> Path:
