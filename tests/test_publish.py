@@ -95,8 +95,8 @@ def publish(store: Path, engine: Engine, *args: str, options: tuple[str, ...] | 
     return subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
                            "publish", *(engine.options if options is None else options), *args],
                           capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, FAIRTRACKS_LD_ISQL_PASSWORD=PASSWORD,
-                                   **(env or {})))
+                          env={**os.environ, "FAIRTRACKS_LD_ISQL_PASSWORD": PASSWORD,
+                               **(env or {})})
 
 
 def reader(store: Path) -> TrackStore:
@@ -192,6 +192,49 @@ def test_virtuoso_bulk_loader_publishes_the_same(store_path, engine):
         assert " by virtuoso-bulk: " in done.stdout
         assert_mirrored(reader(store_path), engine, history=history)
     assert not list(Path(engine.bulk[-1]).iterdir())  # the loaded files are removed
+
+
+@pytest.mark.parametrize("engine", ["virtuoso"], indirect=True)
+def test_the_isql_password_never_shows_in_the_process_list(store_path, engine):
+    """The bulk loader's isql gets dba's password on its input: every process's command line
+    is read while the publish runs, and isql must be seen there without it."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store_path), "publish",
+         *engine.bulk, "--to", engine.endpoints.query, "--full"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=dict(os.environ,
+                                                    FAIRTRACKS_LD_ISQL_PASSWORD=PASSWORD))
+    isql_seen, leaked = 0, []
+    while process.poll() is None:
+        for path in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                args = path.read_bytes().split(b"\0")
+            except OSError:
+                continue
+            isql_seen += args[0].endswith(b"isql-vt")
+            if PASSWORD.encode() in b" ".join(args):
+                leaked.append(args)
+        time.sleep(0.005)
+    out, err = process.communicate()
+    assert process.returncode == 0, err
+    assert " by virtuoso-bulk: " in out
+    assert isql_seen and not leaked
+    assert_mirrored(reader(store_path), engine)
+
+
+@pytest.mark.parametrize("engine", ["virtuoso"], indirect=True)
+def test_a_graph_too_big_for_one_put_on_virtuoso_is_refused_before_anything_is_sent(
+        store_path, engine):
+    before = read_state(engine.target(), BASE)
+    gsp = ("--method", "gsp", "--gsp", engine.endpoints.gsp, "--full")
+    refused = publish(store_path, engine, *gsp, "--max-put", "50")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "more than 50 triples, too many for one Graph Store PUT on Virtuoso" in \
+        refused.stderr
+    assert "--method virtuoso-bulk" in refused.stderr and "run the same" not in refused.stderr
+    assert read_state(engine.target(), BASE) == before  # nothing was written
+    done = publish(store_path, engine, *gsp)  # the default limit: these graphs go by PUT
+    assert done.returncode == 0 and " by gsp: " in done.stdout, done.stderr
+    assert_mirrored(reader(store_path), engine)
 
 
 def test_only_new_and_withdrawn_versions_are_sent_or_dropped(store_path, engine, tmp_path):
@@ -298,3 +341,14 @@ def test_an_unreachable_or_refusing_target_is_one_line(store_path, engine):
     assert refused.returncode == 1
     assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
     assert re.search(r"answered 4\d\d ", refused.stderr), refused.stderr
+
+
+@pytest.mark.parametrize("engine", ["virtuoso"], indirect=True)
+def test_a_wrong_isql_password_is_one_line(store_path, engine):
+    """Last of the Virtuoso tests: after 4 failed logins Virtuoso refuses this address for a
+    minute, isql included."""
+    wrong = publish(store_path, engine, *engine.bulk, "--full",
+                    env={"FAIRTRACKS_LD_ISQL_PASSWORD": "not-" + PASSWORD})
+    assert wrong.returncode == 1 and wrong.stderr.count("\n") == 1, wrong.stderr
+    assert "bad login" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert "run the same command again" in wrong.stderr

@@ -9,6 +9,7 @@ the bulk loader (`ld_dir` + `rdf_loader_run()`), which reads only folders named 
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import time
@@ -21,9 +22,12 @@ import pytest
 import requests
 from servers import STARTUP_SECONDS, free_port
 
+from fairtracks_ld.publication.virtuoso_bulk import run_isql
+
 VIRTUOSO = "virtuoso-t"
 ISQL = "isql-vt"
-PASSWORD = "dba"  # a fresh database's dba password; the server listens on loopback only
+FIRST_PASSWORD = "dba"  # a fresh database's dba password, changed at start
+PASSWORD = "ft-" + secrets.token_hex(8)  # then dba's: the tests look for it in the process list
 
 INI = """[Database]
 DatabaseFile = {folder}/virtuoso.db
@@ -77,12 +81,15 @@ class Virtuoso:
     def sparql_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}/sparql"
 
+    password: str = FIRST_PASSWORD
+
     def isql(self, *statements: str, timeout: float = 600) -> str:
-        """Run SQL statements through `isql-vt`; raises with Virtuoso's message on an error."""
+        """Run SQL statements through `isql-vt` as dba (the password on its input, as `publish`
+        sends it); raises with Virtuoso's message on an error."""
         script = "".join(s.rstrip().rstrip(";") + ";\n" for s in statements)
-        done = subprocess.run([ISQL, f"127.0.0.1:{self.sql_port}", "dba", PASSWORD],
-                              input=script, capture_output=True, text=True, timeout=timeout)
-        if done.returncode != 0 or "*** Error" in done.stdout:
+        done = run_isql(f"127.0.0.1:{self.sql_port}", "dba", self.password, script, timeout)
+        session = done.stdout.split("Connected to OpenLink Virtuoso", 1)[-1]
+        if done.returncode != 0 or "*** Error" in session:
             raise RuntimeError(f"isql failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
         return done.stdout
 
@@ -128,7 +135,9 @@ def virtuoso(folder: Path, extra_dirs: tuple[Path, ...] = ()) -> Iterator[Virtuo
         server.isql('GRANT SPARQL_UPDATE TO "SPARQL"',
                     "GRANT EXECUTE ON DB.DBA.SPARQL_INSERT_DICT_CONTENT TO \"SPARQL\"",
                     "GRANT EXECUTE ON DB.DBA.SPARQL_DELETE_DICT_CONTENT TO \"SPARQL\"",
-                    "DB.DBA.RDF_DEFAULT_USER_PERMS_SET('nobody', 7)")
+                    "DB.DBA.RDF_DEFAULT_USER_PERMS_SET('nobody', 7)",
+                    f"user_set_password('dba', '{PASSWORD}')")
+        server.password = PASSWORD
         yield server
     finally:
         process.terminate()

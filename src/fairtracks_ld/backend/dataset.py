@@ -49,7 +49,7 @@ MAX_NODES = 100_000  # described nodes kept per store
 MAX_ANSWERS = 50_000  # pattern answers kept per store (labels, incoming links, ...)
 # A node's quads with its nested nodes' (`{iri}#…`, in any graph) and the lists hanging from
 # either (rdf:rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step)
-DESCRIBE_QUERY = """SELECT DISTINCT ?s ?p ?o ?g WHERE {{
+DESCRIBE_QUERY = """{{
   {{ GRAPH ?g {{ {s} ?p ?o }} BIND({s} AS ?s) }}
   UNION {{ GRAPH ?h {{ {s} ?l ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
           GRAPH ?g {{ ?s ?p ?o }} }}
@@ -59,7 +59,9 @@ DESCRIBE_QUERY = """SELECT DISTINCT ?s ?p ?o ?g WHERE {{
                       ?n ?m ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
   UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
                       ?n ?m ?list FILTER(isBlank(?list)) ?list {rest}+ ?s . ?s ?p ?o }} }}
-}}"""
+}}"""  # one subject's group; several subjects' groups are joined by UNION in one SELECT
+DESCRIBE_BATCH = 20  # subjects per describing query
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 FORMS = ("select", "ask", "construct", "describe")
 CATALOG_GRAPHS = """
 SELECT DISTINCT ?g ?v WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
@@ -260,20 +262,62 @@ class RemoteOx:
             self._catalog_graphs = sorted(graphs)
         return self._catalog_graphs
 
+    def prefetch_nodes(self, subjects: Iterable[str]) -> None:
+        """Describe every subject not described yet in one query (a page describes the
+        entities it links to: one round trip instead of one each)."""
+        wanted = [ox.NamedNode(s) for s in dict.fromkeys(subjects)]
+        wanted = [s for s in wanted if s not in self._nodes]
+        for chunk in range(0, len(wanted), DESCRIBE_BATCH):
+            self._describe_all(wanted[chunk:chunk + DESCRIBE_BATCH])
+
+    def prefetch_ancestry(self, terms: Iterable[str], predicate: ox.NamedNode,
+                          graph: ox.NamedNode) -> None:
+        """Ahead of `quads_for_pattern(term, predicate, None, graph)` for every term, and for
+        every object found, in one query, then the labels of all of them in one more: an
+        ontology term's ancestors, each with its own ancestors (how specific it is) and label,
+        as a page's ontology context reads them."""
+        keys = [(ox.NamedNode(t), predicate, None, graph) for t in dict.fromkeys(terms)]
+        keys = [k for k in keys if k not in self._answers]
+        found: dict[tuple, set[ox.Quad]] = {}
+        for chunk in range(0, len(keys), 200):
+            values = " ".join(str(k[0]) for k in keys[chunk:chunk + 200])
+            rows = self.endpoint.solutions(
+                f"SELECT ?t ?a ?b WHERE {{ VALUES ?t {{ {values} }} GRAPH {graph} {{ "
+                f"?t {predicate} ?a OPTIONAL {{ ?a {predicate} ?b }} }} }}")
+            for key in keys[chunk:chunk + 200]:
+                found.setdefault(key, set())
+            for row in rows:
+                found.setdefault((row["t"], predicate, None, graph), set()).add(
+                    ox.Quad(row["t"], predicate, row["a"], graph))
+                upper = found.setdefault((row["a"], predicate, None, graph), set())
+                if row["b"] is not None:
+                    upper.add(ox.Quad(row["a"], predicate, row["b"], graph))
+        for key, quads in found.items():
+            self._keep(key, list(quads))
+        ancestors = {k[0].value for k in found if isinstance(k[0], ox.NamedNode)}
+        self.prefetch(ancestors, [ox.NamedNode(RDFS_LABEL)])
+
     def _describe(self, subject: ox.NamedNode) -> list[ox.Quad]:
         """The subject's quads, in one query with those of its nested nodes and their lists
         (which are kept in `_nodes`)."""
-        rows = self.endpoint.solutions(DESCRIBE_QUERY.format(
-            s=subject, nested=json.dumps(subject.value + "#"), rest=f"<{RDF_REST}>"))
-        found: dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]] = {subject: set()}
+        self._describe_all([subject])
+        return self._nodes[subject]
+
+    def _describe_all(self, subjects: list[ox.NamedNode]) -> None:
+        if not subjects:
+            return
+        blocks = [DESCRIBE_QUERY.format(s=s, nested=json.dumps(s.value + "#"),
+                                        rest=f"<{RDF_REST}>") for s in subjects]
+        rows = self.endpoint.solutions(
+            "SELECT DISTINCT ?s ?p ?o ?g WHERE {\n" + "\nUNION ".join(blocks) + "\n}")
+        found: dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]] = {s: set() for s in subjects}
         for row in rows:
             found.setdefault(row["s"], set()).add(ox.Quad(row["s"], row["p"], row["o"],
                                                          row["g"]))
-        if len(self._nodes) > MAX_NODES:
+        if len(self._nodes) + len(found) > MAX_NODES:
             self._nodes.clear()
         for node, quads in found.items():
             self._nodes[node] = list(quads)
-        return self._nodes[subject]
 
     def contains_named_graph(self, graph: ox.NamedNode) -> bool:
         return bool(self.endpoint.solutions(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}"))

@@ -83,6 +83,11 @@ class Publisher:
         view_changed = (sorted(state.default_graphs) != sorted(plan.default_graphs)
                         or state.history != history)
         outcome.unchanged = len(plan.graphs) - len(send)
+        if self.method == "gsp":  # refused before anything is written
+            for graph in send:
+                refusal = self.target.too_big_to_put(graph.iri, self.store.graph_quads(graph.iri))
+                if refusal is not None:
+                    raise refusal
         if not (send or drop or catalog_changed or view_changed):
             outcome.seconds = time.perf_counter() - started
             outcome.requests = self.target.requests

@@ -12,6 +12,7 @@ from fairtracks_ld.publication.publisher import METHODS, Outcome, Publisher
 from fairtracks_ld.publication.state import read_state
 from fairtracks_ld.publication.target import (
     AUTH_KINDS,
+    VIRTUOSO_PUT_LIMIT,
     Endpoints,
     Target,
     TargetError,
@@ -53,6 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="credentials from $FAIRTRACKS_LD_TARGET_USER and "
                              "$FAIRTRACKS_LD_TARGET_PASSWORD(_FILE) for basic/digest, "
                              "$FAIRTRACKS_LD_TARGET_TOKEN(_FILE) for bearer")
+    parser.add_argument("--max-put", type=int, default=VIRTUOSO_PUT_LIMIT, metavar="TRIPLES",
+                        help="largest graph sent to Virtuoso by one Graph Store PUT (default "
+                             "%(default)s; a bigger one is refused before anything is sent: "
+                             "use --method virtuoso-bulk or update)")
     parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                         help="per request (default %(default)s)")
     parser.add_argument("--full", action="store_true",
@@ -77,12 +82,16 @@ def publish_command(store: TrackStore, args: argparse.Namespace) -> int:
         print("error: --method virtuoso-bulk goes with --virtuoso-isql HOST:PORT and "
               "--bulk-dir DIR", file=sys.stderr)
         return EXIT_USAGE
+    if args.max_put <= 0:
+        print("error: --max-put must be a positive number of triples", file=sys.stderr)
+        return EXIT_USAGE
     if args.batch <= 0:
         print("error: --batch must be a positive number of triples", file=sys.stderr)
         return EXIT_USAGE
     try:
         target = Target(Endpoints(args.to, args.update_endpoint, args.gsp),
                         auth_from_env(args.auth), args.timeout)
+        target.put_limit = args.max_put
         loader = (VirtuosoBulkLoader(args.virtuoso_isql, Path(args.bulk_dir))
                   if method == "virtuoso-bulk" else None)
     except TargetError as error:

@@ -24,6 +24,11 @@ AUTH_KINDS = ("none", "basic", "digest", "bearer")
 N_TRIPLES = "application/n-triples"
 RETRIES = 4
 DEADLOCK = re.compile(r"\bSR172\b|\b40001\b|[Dd]eadlock")
+# Virtuoso's Graph Store took 17 s for one PUT of 200,000 triples and gave no answer within
+# 300 s for 500,000 (bench/results/backend.md): bigger graphs go by its bulk loader or by update
+VIRTUOSO_PUT_LIMIT = 200_000
+BULK_HINT = ("publish with Virtuoso's bulk loader (--method virtuoso-bulk --virtuoso-isql "
+             "HOST:1111 --bulk-dir DIR) or by SPARQL Update (--method update)")
 
 
 class TargetError(RuntimeError):
@@ -107,6 +112,24 @@ class Target:
         self.timeout = timeout
         self.requests = 0  # how many requests this run sent (reported, and counted by tests)
         self.writes = 0  # how many of them were meant to change the target
+        self.server = ""  # the engine's Server header, once it answered
+        self.put_limit = VIRTUOSO_PUT_LIMIT  # largest graph one PUT sends to Virtuoso
+
+    @property
+    def is_virtuoso(self) -> bool:
+        return self.server.startswith("Virtuoso")
+
+    def too_big_to_put(self, graph: str, triples: Iterable[object]) -> TargetError | None:
+        """Why `graph` must not go by one PUT (Virtuoso, over `put_limit` triples), or None."""
+        if not self.is_virtuoso or sum(1 for _ in islice(triples, self.put_limit + 1)
+                                       ) <= self.put_limit:
+            return None
+        return self._put_refusal(graph)
+
+    def _put_refusal(self, graph: str) -> TargetError:
+        return TargetError(f"<{graph}> has more than {self.put_limit:,} triples, too many for "
+                           f"one Graph Store PUT on Virtuoso (it takes minutes or never "
+                           f"answers; --max-put): {BULK_HINT}")
 
     def _send(self, method: str, url: str, what: str, write: bool = True,
               **kwargs) -> requests.Response:
@@ -131,7 +154,9 @@ class Target:
         self.requests += 1
         self.writes += write
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            answer = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            self.server = answer.headers.get("Server", "")
+            return answer
         except requests.Timeout:
             raise TargetError(f"{what}: {url} did not answer within {self.timeout:g} s "
                               "(--timeout)") from None
@@ -209,9 +234,13 @@ class Target:
         """Replace one graph in one PUT, so the engine swaps it whole. The N-Triples body is
         spooled to a temporary file and sent with a Content-Length (Virtuoso misreads chunked
         request bodies), so memory stays flat however big the graph."""
+        sent = 0
         with tempfile.TemporaryFile() as body:
-            for chunk in _n_triples(triples):
+            for chunk, count in _n_triples(triples):
                 body.write(chunk)
+                sent += count
+                if self.is_virtuoso and sent > self.put_limit:
+                    raise self._put_refusal(graph)
             body.seek(0)
             self._send("PUT", self._gsp(), f"PUT <{graph}>", params={"graph": graph},
                        data=body, headers={"Content-Type": N_TRIPLES})
@@ -282,7 +311,8 @@ def graph_block(graph: str, triples: list[ox.Triple]) -> str:
     return f"{{ GRAPH <{graph}> {{\n{body}}} }}"
 
 
-def _n_triples(triples: Iterable[ox.Triple], batch: int = 20_000) -> Iterator[bytes]:
+def _n_triples(triples: Iterable[ox.Triple], batch: int = 20_000
+               ) -> Iterator[tuple[bytes, int]]:
     iterator = iter(triples)
     while chunk := list(islice(iterator, batch)):
-        yield ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES)
+        yield ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES), len(chunk)

@@ -21,6 +21,8 @@ ISQL = "isql-vt"
 USER_ENV = "FAIRTRACKS_LD_ISQL_USER"
 PASSWORD_ENV = "FAIRTRACKS_LD_ISQL_PASSWORD"
 PREFIX = "fairtracks-ld-"
+CONNECTED = "Connected to OpenLink Virtuoso"  # isql's line once logged in
+BAD_LOGIN = 3  # isql's exit status when every login was refused
 
 
 class VirtuosoBulkLoader:
@@ -33,6 +35,8 @@ class VirtuosoBulkLoader:
         if password is None:
             raise TargetError(f"--virtuoso-isql needs ${PASSWORD_ENV} (or "
                               f"${PASSWORD_ENV}_FILE), and ${USER_ENV} unless it is dba")
+        if "\n" in password:
+            raise TargetError(f"${PASSWORD_ENV}: a password is one line")
         self.password = password
         if not self.folder.is_dir():
             raise TargetError(f"--bulk-dir {folder}: no such folder")
@@ -81,17 +85,32 @@ class VirtuosoBulkLoader:
         script = "".join(s + ";\n" for s in statements)
         host, _, port = self.address.rpartition(":")
         try:
-            # isql takes the password as an argument: it is visible to local users of this
-            # machine in the process list while isql runs (see docs/external-engines.md)
-            done = subprocess.run([ISQL, f"{host}:{port}", self.user, self.password],
-                                  input=script, capture_output=True, text=True,
-                                  timeout=self.timeout)
+            done = run_isql(f"{host}:{port}", self.user, self.password, script, self.timeout)
         except subprocess.TimeoutExpired:
             raise TargetError(f"Virtuoso's bulk loader did not finish within "
                               f"{self.timeout:g} s") from None
+        if done.returncode == BAD_LOGIN:
+            raise TargetError(f"isql {self.address}: bad login (check ${USER_ENV} and "
+                              f"${PASSWORD_ENV}; after 4 failed logins Virtuoso refuses this "
+                              "host for a minute)")
         text = done.stdout + done.stderr
-        if done.returncode != 0 or "*** Error" in text:
-            lines = [line for line in text.splitlines() if line.strip()]
+        session = done.stdout.split(CONNECTED, 1)[-1]  # after the login's own messages
+        if done.returncode != 0 or "*** Error" in session:
+            lines = [line for line in session.splitlines() if line.strip()] or \
+                [line for line in text.splitlines() if line.strip()]
             error = next((line for line in lines if "Error" in line), lines[-1] if lines else "")
             raise TargetError(f"isql {self.address}: {' '.join(error.split())[:300]}")
         return done.stdout
+
+
+def run_isql(address: str, user: str, password: str, script: str,
+             timeout: float) -> subprocess.CompletedProcess:
+    """`isql-vt` running `script`, the password never on its command line (where the process
+    list shows it to every local user). Given no password, isql first tries the user name as
+    the password and, refused, asks for one with getpass(3), which reads standard input when
+    the process has no controlling terminal (a new session has none): so the password is the
+    first line of the input, before the script. A password equal to the user name is accepted
+    at the first try and is not sent again."""
+    preamble = "" if password == user else password + "\n"
+    return subprocess.run([ISQL, address, user], input=preamble + script, capture_output=True,
+                          text=True, timeout=timeout, start_new_session=True)

@@ -137,6 +137,10 @@ def summarise(store: TrackStore, iri: str, triples: list[ox.Triple], describe: D
     seen = {iri}
     frontier: list[tuple[ox.NamedNode, list[ox.Triple]]] = [(subject, triples)]
     for _ in range(MAX_HOPS):
+        _ask_ahead(store, "prefetch_nodes", [
+            t.value for node, described in frontier for ref in REFS
+            for t in values(described, node, ref)
+            if isinstance(t, ox.NamedNode) and t.value not in seen])
         following = []
         for node, described in frontier:
             for ref in REFS:
@@ -313,6 +317,11 @@ _ANCESTORS: WeakKeyDictionary[TrackStore, dict[str, list[tuple[str, str, str]]]]
 
 
 def ontology_context(store: TrackStore, found: list[Annotation]) -> list[Context]:
+    cache = _ANCESTORS.get(store, {}) if store.read_only else {}
+    _ask_ahead(store, "prefetch_ancestry",
+               [t for t in (canonical_iri(a.term) for a in found) if t not in cache],
+               ox.NamedNode(reasoning.DESCENDS_FROM),
+               ox.NamedNode(reasoning.closure_graph(store)))
     contexts, done = [], set()
     for annotation in found:
         term = canonical_iri(annotation.term)
@@ -339,6 +348,15 @@ def ancestors_of(store: TrackStore, term: str) -> list[tuple[str, str, str]]:
     ordered = sorted(depth, key=lambda a: (-depth[a], a))
     cache[term] = [(a, iri_to_curie(a), _label(store, a)) for a in ordered]
     return cache[term]
+
+
+def _ask_ahead(store: TrackStore, batch: str, *args: object) -> None:
+    """A store answered by a SPARQL backend (backend.dataset.RemoteOx) fetches in one round
+    trip what the page is about to ask of it one pattern at a time; a local store has no such
+    method and needs none."""
+    method = getattr(store.ox, batch, None)
+    if method is not None and args and args[0]:
+        method(*args)
 
 
 def _label(store: TrackStore, iri: str) -> str:
