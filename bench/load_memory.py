@@ -399,6 +399,7 @@ def write(results: dict) -> None:
 
 
 def main() -> None:
+    global SRC
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=1)
@@ -418,7 +419,6 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
-    global SRC
     SRC = args.src.resolve()
     sys.path.insert(0, str(SRC))
     WORK.mkdir(parents=True, exist_ok=True)
