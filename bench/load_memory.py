@@ -169,13 +169,15 @@ class Sampler:
         self.series: list[tuple[float, float]] = []
         self.read: list[tuple[float, float]] = []  # (time, fraction of the document read)
         self.stages: list[tuple[float, str]] = []
+        self.errors: list[str] = []  # the rest of its stderr (the last lines)
+        self.finished = threading.Event()
         self.threads = [threading.Thread(target=self._sample, daemon=True),
                         threading.Thread(target=self._stages, daemon=True)]
         for thread in self.threads:
             thread.start()
 
     def _sample(self) -> None:
-        while self.process.poll() is None:
+        while not self.finished.is_set():  # set once the child is reaped (never poll(): it reaps)
             now = round(time.monotonic() - self.start, 1)
             self.series.append((now, round(tree_rss_mb(self.process.pid), 1)))
             if self.document is not None:
@@ -189,6 +191,8 @@ class Sampler:
         for line in self.process.stderr:
             if line.startswith("checkpoint "):
                 self.stages.append((round(time.monotonic() - self.start, 1), line.split()[1]))
+            else:
+                self.errors = [*self.errors[-40:], line]
 
     def timeline(self, every: float = 30.0) -> list[dict[str, float | str]]:
         """RSS over time, one sample per `every` seconds: the stage last passed, the fraction
@@ -247,16 +251,19 @@ def measure(kind: str, target: Path, size: int, src: Path = SRC, keep: bool = Fa
                                env=env, text=True)
     sampler = Sampler(process, document=target.resolve())
     stopped = False
-    if budget is not None:
-        try:
-            process.wait(timeout=budget)
-        except subprocess.TimeoutExpired:
+    deadline = time.monotonic() + budget if budget is not None else math.inf
+    while not (reaped := os.wait4(process.pid, os.WNOHANG))[0]:
+        if time.monotonic() > deadline:
             process.kill()
             stopped = True
+            reaped = os.wait4(process.pid, 0)
+            break
+        time.sleep(0.5)
+    _, status, usage = reaped
+    sampler.finished.set()
+    process.returncode = os.waitstatus_to_exitcode(status)
     assert process.stdout is not None
     output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
     for thread in sampler.threads:
         thread.join()
     if not keep or stopped:
@@ -267,7 +274,8 @@ def measure(kind: str, target: Path, size: int, src: Path = SRC, keep: bool = Fa
         return {"complete": False, "seconds": sampler.series[-1][0], "peak_rss_mb": peak,
                 "phases": sampler.phases(), "timeline": sampler.timeline()}
     if process.returncode != 0:
-        raise RuntimeError(f"{kind} failed with exit code {process.returncode}")
+        raise RuntimeError(f"{kind} failed with exit code {process.returncode}: "
+                           + "".join(sampler.errors))
     result = json.loads(output.strip().splitlines()[-1])
     result["peak_rss_mb"] = peak
     result["phases"] = sampler.phases()
