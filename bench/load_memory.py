@@ -40,6 +40,7 @@ WORK = HERE / "work" / "load-memory"
 RESULTS = HERE / "results"
 BASE = "http://localhost:8000/"
 CHUNK = 500_000
+TIMELINE_STEP = 300  # seconds between the timeline rows shown in the report
 
 
 def cli(*args: str, src: Path = SRC) -> subprocess.CompletedProcess:
@@ -161,20 +162,28 @@ class Sampler:
     """RSS of a process tree every `interval` seconds, and the loader's stages as it passes
     them (`checkpoint STAGE` lines on its stderr, printed while FAIRTRACKS_LD_PAUSE_AT is set)."""
 
-    def __init__(self, process: subprocess.Popen, interval: float = 0.5) -> None:
-        self.process, self.interval = process, interval
+    def __init__(self, process: subprocess.Popen, interval: float = 0.5,
+                 document: Path | None = None) -> None:
+        self.process, self.interval, self.document = process, interval, document
         self.start = time.monotonic()
         self.series: list[tuple[float, float]] = []
+        self.read: list[tuple[float, float]] = []  # (time, fraction of the document read)
         self.stages: list[tuple[float, str]] = []
+        self.errors: list[str] = []  # the rest of its stderr (the last lines)
+        self.finished = threading.Event()
         self.threads = [threading.Thread(target=self._sample, daemon=True),
                         threading.Thread(target=self._stages, daemon=True)]
         for thread in self.threads:
             thread.start()
 
     def _sample(self) -> None:
-        while self.process.poll() is None:
-            self.series.append((round(time.monotonic() - self.start, 1),
-                                round(tree_rss_mb(self.process.pid), 1)))
+        while not self.finished.is_set():  # set once the child is reaped (never poll(): it reaps)
+            now = round(time.monotonic() - self.start, 1)
+            self.series.append((now, round(tree_rss_mb(self.process.pid), 1)))
+            if self.document is not None:
+                fraction = read_fraction(self.process.pid, self.document)
+                if fraction is not None:
+                    self.read.append((now, fraction))
             time.sleep(self.interval)
 
     def _stages(self) -> None:
@@ -182,6 +191,25 @@ class Sampler:
         for line in self.process.stderr:
             if line.startswith("checkpoint "):
                 self.stages.append((round(time.monotonic() - self.start, 1), line.split()[1]))
+            else:
+                self.errors = [*self.errors[-40:], line]
+
+    def timeline(self, every: float = 30.0) -> list[dict[str, float | str]]:
+        """RSS over time, one sample per `every` seconds: the stage last passed, the fraction
+        of the document read so far (from the file offset), the RSS and its peak so far."""
+        rows: list[dict[str, float | str]] = []
+        peak, due = 0.0, 0.0
+        for t, rss in self.series:
+            peak = max(peak, rss)
+            if t >= due:
+                passed = [stage for at, stage in self.stages if at <= t]
+                read = [f for at, f in self.read if at <= t]
+                rows.append({"t": t, "stage": passed[-1] if passed else "start",
+                             "chunks": passed.count("bulk-write"),
+                             "read": round(read[-1], 4) if read else 0.0,
+                             "rss_mb": rss, "peak_mb": peak})
+                due = t + every
+        return rows
 
     def phases(self) -> dict[str, dict[str, float]]:
         """Peak RSS and seconds per phase: write (to the last chunk), then validation and
@@ -200,27 +228,58 @@ class Sampler:
                 for name, low, high in bounds}
 
 
-def measure(kind: str, target: Path, src: Path = SRC, keep: bool = False) -> dict:
-    store_dir = fresh_store(kind)
+def read_fraction(pid: int, document: Path) -> float | None:
+    """How far a process has read `document`: its file offset (from /proc) over its size."""
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            if os.readlink(fd) == str(document):
+                pos = int((Path(f"/proc/{pid}/fdinfo") / fd.name).read_text().split()[1])
+                return pos / document.stat().st_size
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def measure(kind: str, target: Path, size: int, src: Path = SRC, keep: bool = False,
+            budget: float | None = None) -> dict:
+    """One measured run; with a `budget` (seconds) a run still going then is stopped and
+    reported as incomplete, with its RSS over time."""
+    store_dir = fresh_store(f"{kind}-{size}")  # runs of other sizes may go on alongside
     env = {**os.environ, "PYTHONPATH": str(src), "FAIRTRACKS_LD_PAUSE_AT": "never"}
     process = subprocess.Popen([sys.executable, __file__, "--child", kind, str(target),
                                 str(store_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=env, text=True)
-    sampler = Sampler(process)
+    sampler = Sampler(process, document=target.resolve())
+    stopped = False
+    deadline = time.monotonic() + budget if budget is not None else math.inf
+    while not (reaped := os.wait4(process.pid, os.WNOHANG))[0]:
+        if time.monotonic() > deadline:
+            process.kill()
+            stopped = True
+            reaped = os.wait4(process.pid, 0)
+            break
+        time.sleep(0.5)
+    _, status, usage = reaped
+    sampler.finished.set()
+    process.returncode = os.waitstatus_to_exitcode(status)
     assert process.stdout is not None
     output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
     for thread in sampler.threads:
         thread.join()
-    if not keep:
+    if not keep or stopped:
         shutil.rmtree(store_dir, ignore_errors=True)
+    peak = max(usage.ru_maxrss / 1024,  # kilobytes on Linux
+               max((r for _, r in sampler.series), default=0.0))
+    if stopped:
+        return {"complete": False, "seconds": sampler.series[-1][0], "peak_rss_mb": peak,
+                "phases": sampler.phases(), "timeline": sampler.timeline()}
     if process.returncode != 0:
-        raise RuntimeError(f"{kind} failed with exit code {process.returncode}")
+        raise RuntimeError(f"{kind} failed with exit code {process.returncode}: "
+                           + "".join(sampler.errors))
     result = json.loads(output.strip().splitlines()[-1])
-    result["peak_rss_mb"] = max(usage.ru_maxrss / 1024,  # kilobytes on Linux
-                                max((r for _, r in sampler.series), default=0.0))
+    result["peak_rss_mb"] = peak
     result["phases"] = sampler.phases()
+    result["timeline"] = sampler.timeline()
     return result
 
 
@@ -231,7 +290,8 @@ KINDS = {"load": "load --bulk", "no-validation": "load --bulk, no validation",
          "ceiling": "ceiling: chunked bulk_extend", "baseline": "load --bulk, baseline sources"}
 
 
-def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]) -> dict:
+def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str],
+          budget: float | None = None) -> dict:
     results: dict = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(),
@@ -253,27 +313,36 @@ def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]
                 target = nquads if kind == "ceiling" else path
                 src = baseline if kind == "baseline" and baseline else SRC
                 first = kind == "load" and not nquads.exists()
-                runs[kind].append(measure(kind, target, src, keep=first))
+                runs[kind].append(measure(kind, target, size, src, keep=first,
+                                          budget=budget))
                 print(size, kind, runs[kind][-1], file=sys.stderr, flush=True)
-                if first:
-                    ceiling_input(size, WORK / "store-load")
-                    shutil.rmtree(WORK / "store-load")
+                if first and runs[kind][-1].get("complete", True):
+                    ceiling_input(size, WORK / f"store-load-{size}")
+                    shutil.rmtree(WORK / f"store-load-{size}")
         row = {"tracks": size, "json_mb": round(path.stat().st_size / 2**20, 1), "contenders": {}}
         for kind, measured in runs.items():
             row["contenders"][kind] = {
                 "runs": measured,
                 "median_seconds": statistics.median(r["seconds"] for r in measured),
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in measured),
-                "quads": measured[0]["quads"],
+                "quads": measured[0].get("quads"),
+                "complete": all(r.get("complete", True) for r in measured),
             }
         results["sizes"].append(row)
-        results["sizes"].sort(key=lambda r: r["tracks"])
         write(results)
     return results
 
 
 def write(results: dict) -> None:
+    """Write the results, keeping the rows of sizes another run (maybe running alongside)
+    wrote since this one started."""
     RESULTS.mkdir(exist_ok=True)
+    previous = RESULTS / "load-memory.json"
+    if previous.exists():
+        mine = {row["tracks"] for row in results["sizes"]}
+        kept = json.loads(previous.read_text())["sizes"]
+        results["sizes"] += [row for row in kept if row["tracks"] not in mine]
+    results["sizes"].sort(key=lambda r: r["tracks"])
     (RESULTS / "load-memory.json").write_text(json.dumps(results, indent=2) + "\n")
     machine = results["machine"]
     lines = [
@@ -290,6 +359,11 @@ def write(results: dict) -> None:
     ]
     for row in results["sizes"]:
         for kind, c in row["contenders"].items():
+            if not c.get("complete", True):
+                lines.append(f"| {row['tracks']:,} | {row['json_mb']} | {KINDS[kind]} | "
+                             f"stopped after {c['median_seconds']:.0f} s (see the timeline) "
+                             f"| - | - | {c['peak_rss_mb']:,.0f} so far |")
+                continue
             lines.append(f"| {row['tracks']:,} | {row['json_mb']} | {KINDS[kind]} | "
                          f"{c['quads']:,} | {c['median_seconds']:.1f} | "
                          f"{c['quads'] / c['median_seconds']:,.0f} | {c['peak_rss_mb']:,.0f} |")
@@ -298,6 +372,8 @@ def write(results: dict) -> None:
     for row in results["sizes"]:
         c = row["contenders"]
         ceiling = c["ceiling"]["median_seconds"] if "ceiling" in c else None
+        if not c.get("load", {}).get("complete", True):
+            continue
 
         def ratio(kind: str, c: dict = c, ceiling: float | None = ceiling) -> str:
             return f"{ceiling / c[kind]['median_seconds']:.2f}x" if ceiling and kind in c else "-"
@@ -314,12 +390,24 @@ def write(results: dict) -> None:
                   "|---:|---|---|---:|---:|"]
         lines += [f"| {tracks:,} | {kind} | {name} | {m['peak_rss_mb']:,.0f} | {m['seconds']} |"
                   for tracks, kind, phases in phased for name, m in phases.items()]
+    timelines = [(row["tracks"], KINDS[kind], c["runs"][-1]["timeline"])
+                 for row in results["sizes"] for kind, c in row["contenders"].items()
+                 if kind == "load" and c["runs"][-1].get("timeline")]
+    for tracks, kind, timeline in timelines:
+        lines += ["", f"RSS over time, {tracks:,} tracks, {kind} (every ~{TIMELINE_STEP} s "
+                  "shown; read: the fraction of the JSON the loader has read):", "",
+                  "| s | stage passed | chunks written | read | RSS MB | peak so far MB |",
+                  "|---:|---|---:|---:|---:|---:|"]
+        lines += [f"| {r['t']:.0f} | {r['stage']} | {r['chunks']} | {r['read']:.3f} | "
+                  f"{r['rss_mb']:,.0f} | {r['peak_mb']:,.0f} |"
+                  for r in timeline[::max(1, round(TIMELINE_STEP / 30))]]
     if results.get("notes"):
         lines += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
     (RESULTS / "load-memory.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
+    global SRC
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=1)
@@ -327,16 +415,23 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", choices=list(KINDS),
                         default=["load", "no-validation", "ceiling"],
                         help="contenders (default: all but baseline; --baseline adds it)")
+    parser.add_argument("--src", type=Path, default=SRC,
+                        help="the sources to measure (e.g. a copy, so edits do not leak into a "
+                             "long run)")
+    parser.add_argument("--budget", type=float,
+                        help="stop a run still going after this many seconds (reported as "
+                             "incomplete, with its RSS over time)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "STORE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    SRC = args.src.resolve()
     sys.path.insert(0, str(SRC))
     WORK.mkdir(parents=True, exist_ok=True)
     kinds = args.kinds + (["baseline"] if args.baseline and "baseline" not in args.kinds else [])
-    bench(args.sizes, args.repeat, args.baseline, kinds)
+    bench(args.sizes, args.repeat, args.baseline, kinds, args.budget)
     print((RESULTS / "load-memory.md").read_text())
 
 

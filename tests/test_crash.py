@@ -23,7 +23,7 @@ from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.recovery import bulk_files, orphan_graphs
 from fairtracks_ld.snapshots import current_snapshot
 from fairtracks_ld.standard import example_documents
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import REMOVE_BATCH, TrackStore
 from fairtracks_ld.writer_lock import writer_lock
 
 MASTER = str(example_documents()["master"])
@@ -277,6 +277,44 @@ def test_a_refused_load_publishes_no_snapshot(store, tmp_path, examples):
     result = run(store, "load", str(bad))
     assert result.returncode == 1
     assert current_snapshot(store) == snapshot
+
+
+def everything(path: Path) -> set[str]:
+    """Every quad of the primary store."""
+    store = TrackStore(path, base=BASE)
+    quads = {str(q) for q in store.ox.quads_for_pattern(None, None, None, None)}
+    del store
+    return quads
+
+
+def test_a_refused_document_is_removed_in_bounded_transactions_leaving_the_store_as_it_was(
+        store, tmp_path, examples):
+    before = everything(store)
+    bad = write_json(tmp_path / "bad.json", examples["v1-current"])  # its CURIE slip
+    result = run(store, "load", "--bulk", str(bad), env={REMOVE_BATCH: "40", PAUSE_AT: "none"})
+    assert result.returncode == 1 and "breaks the standard" in result.stdout + result.stderr
+    assert result.stderr.count("checkpoint removing") > 3  # several transactions of 40 quads
+    assert everything(store) == before
+
+
+def test_a_removal_killed_halfway_is_swept_by_the_next_write(store, tmp_path, examples,
+                                                               monkeypatch):
+    before, seen = everything(store), state(store)
+    bad = write_json(tmp_path / "bad.json", examples["v1-current"])
+    monkeypatch.setenv(REMOVE_BATCH, "40")
+    process, _ = paused(store, "removing", "load", str(bad))
+    kill(process)  # after the first 40 quads of the refused version graph went
+    left = state(store)
+    assert left["catalog"] == seen["catalog"] and left["view"] == seen["view"]
+    debris = left["graphs"] - seen["graphs"]
+    assert debris and all(g.startswith(BASE + "collection/") for g in debris), debris
+    assert not everything(store) <= before  # part of the refused graph is still there
+    doctor = run(store, "doctor")
+    assert doctor.returncode == 1 and "debris of an interrupted write" in doctor.stdout
+    again = run(store, "load", str(bad), env={PAUSE_AT: "none"})  # sweeps first, then refuses
+    assert again.returncode == 1
+    assert "swept the debris of an interrupted write" in again.stderr
+    assert everything(store) == before
 
 
 # ---- a full disk ------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ Stages, in the order a load passes them: `parse` (a source was read, before it i
 `staging` (a version already catalogued is being replaced: the slow path), `bulk-write` (the
 version graph is written, its companion and report are not), `ingested` (everything is written,
 the one catalog update that makes it visible comes next), `catalog-updated` (just after it),
-`publish` (the snapshot is copied, the `current` link not yet switched to it).
+`publish` (the snapshot is copied, the `current` link not yet switched to it); and `removing`,
+after each bounded transaction that removes a refused or failed write's graph (or debris).
 """
 
 from __future__ import annotations

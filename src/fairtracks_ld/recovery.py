@@ -17,11 +17,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyoxigraph as ox
-
 from fairtracks_ld import reasoning
 from fairtracks_ld.snapshots import CURRENT, current_snapshot, snapshot_dir
-from fairtracks_ld.store import PREFIXES, TrackStore, report_graph
+from fairtracks_ld.store import PREFIXES, TrackStore, remove_graph, report_graph
 
 STAGING = "/staging/"
 
@@ -102,8 +100,8 @@ def sweep(store: TrackStore) -> Debris:
     """Remove what interrupted writes left (the caller holds the writer lock)."""
     started = time.perf_counter()
     debris = find(store)
-    for graph in debris.graphs:
-        store.ox.remove_graph(ox.NamedNode(graph))
+    for graph in debris.graphs:  # in bounded transactions: a killed sweep is swept again
+        remove_graph(store.ox, graph)
     for path in debris.bulk_files:
         path.unlink(missing_ok=True)
     for path in debris.snapshot_leftovers:

@@ -263,33 +263,44 @@ def _ref_predicates() -> tuple[str, ...]:
 def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store,
                     graph: ox.NamedNode) -> list[str]:
     """Records of entities of other current documents that the documents' rules can meet:
-    same class and local_id (uniqueness), or an IRI a document references (integrity)."""
+    same class and local_id (uniqueness), or an IRI a document references (integrity).
+
+    The document's (class, local_id) pairs and references are streamed from `data` (no
+    DISTINCT, which would keep every pair of a million-track document in a hash set) and
+    looked up in the store one by one: memory holds only what is found, whatever the size of
+    the document; a repeated pair or target finds the same records again (kept once).
+    """
     mine = {item.document_iri for item in batch}
     others = {v.graph: v.document for v in store.versions()
               if v.current and v.document not in mine}
     if not others:
         return []
     local_id, rdf_type = ox.NamedNode(FT + "local_id"), ox.NamedNode(RDF + "type")
-    pairs = {(row["c"].value, row["id"]) for row in data.query(
-        f"SELECT DISTINCT ?c ?id WHERE {{ GRAPH {graph} {{ ?e a ?c ; <{FT}local_id> ?id }} "
-        f"VALUES ?c {{ {_values(UNIQUE_CLASSES)} }} }}")}
-    referenced = [row["t"] for row in data.query(
-        f"SELECT DISTINCT ?t WHERE {{ GRAPH {graph} {{ ?s ?p ?t FILTER NOT EXISTS {{ ?t a ?c }} "
-        f"}} VALUES ?p {{ {_values(_ref_predicates())} }} }}")]
+    classes = {cls: ox.NamedNode(cls) for cls in UNIQUE_CLASSES}
     found: dict[tuple[str, str, str], ox.Literal | None] = {}
-    for cls, identifier in pairs:
+    for row in data.query(
+            f"SELECT ?c ?id WHERE {{ GRAPH {graph} {{ ?e a ?c ; <{FT}local_id> ?id }} "
+            f"VALUES ?c {{ {_values(UNIQUE_CLASSES)} }} }}"):
+        cls, identifier = classes[row[0].value], row[1]
         for quad in store.ox.quads_for_pattern(None, local_id, identifier, None):
-            if _graph_iri(quad.graph_name) in others and any(
-                    True for _ in store.ox.quads_for_pattern(
-                        quad.subject, rdf_type, ox.NamedNode(cls), quad.graph_name)):
-                found[(quad.subject.value, cls, _graph_iri(quad.graph_name))] = identifier
-    for target in referenced:
+            source = _graph_iri(quad.graph_name)
+            if source in others and any(True for _ in store.ox.quads_for_pattern(
+                    quad.subject, rdf_type, cls, quad.graph_name)):
+                found[(quad.subject.value, cls.value, source)] = identifier
+    looked: set[ox.NamedNode] = set()  # targets found in other documents (few)
+    for row in data.query(
+            f"SELECT ?t WHERE {{ GRAPH {graph} {{ ?s ?p ?t FILTER NOT EXISTS {{ ?t a ?c }} }} "
+            f"VALUES ?p {{ {_values(_ref_predicates())} }} }}"):
+        target = row[0]
+        if target in looked:
+            continue
         for quad in store.ox.quads_for_pattern(target, rdf_type, None, None):
-            if _graph_iri(quad.graph_name) in others:
+            source = _graph_iri(quad.graph_name)
+            if source in others:
+                looked.add(target)
                 ids = [q.object for q in store.ox.quads_for_pattern(
                     target, local_id, None, quad.graph_name)]
-                found[(target.value, quad.object.value, _graph_iri(quad.graph_name))] = (
-                    ids[0] if ids else None)
+                found[(target.value, quad.object.value, source)] = ids[0] if ids else None
     lines = []
     for index, ((entity, cls, graph_iri), identifier) in enumerate(sorted(
             found.items(), key=lambda item: item[0])):
