@@ -205,14 +205,17 @@ class Validator:
                  source: str = "<document>") -> DocumentReport:
         """Validate a mapped document (`document`, the JSON, only improves list pointers)."""
         data = ox.Store()
-        data.bulk_load(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD, lenient=True)
-        return self.written(data, prepared.graph, prepared, source, document)
+        data.bulk_load(prepared.ntriples(), format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                       to_graph=ox.NamedNode(prepared.graph))
+        return self.written(data, prepared.graph, prepared, source, document, scratch=True)
 
     def written(self, data: ox.Store, graph: str, prepared: Prepared, source: str,
-                document: Any = None, reader: DocumentReader | None = None) -> DocumentReport:
+                document: Any = None, reader: DocumentReader | None = None,
+                scratch: bool = False) -> DocumentReport:
         """Validate a document as written to `graph` of `data` (the store being loaded, before
         the catalog makes the graph visible, or a scratch store): the context facts its rules
-        need are added to the graph for the run and removed afterwards. List pointers are read
+        need are added to the graph for the run and removed afterwards (unless `data` is a
+        `scratch` store, thrown away after the run). List pointers are read
         from `document`, or from the source again through `reader` (only when a result needs
         one, and only the entities it names)."""
         shapes = self.shapes_for(prepared.model)
@@ -232,7 +235,7 @@ class Validator:
                     resolver.document = _listed_entities(reader, resolver, report.results)
             findings = [self.finding(r, resolver, data, node, shapes) for r in report.results]
         finally:
-            for quad in facts:
+            for quad in facts if not scratch else ():
                 data.remove(quad)
         document = resolver.document
         if document is None and reader is not None and (arrays := presentation.wanted(findings)):
@@ -401,8 +404,9 @@ def _validate_source(validator: Validator, source: str, variant: Variant | None,
         data = ox.Store(folder)
         try:
             graph = mapped.prepared.graph
-            for chunk in mapped.chunks(graph):
-                data.bulk_load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
+            for chunk in mapped.chunks():
+                data.bulk_load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                               to_graph=ox.NamedNode(graph))
             return validator.written(data, graph, mapped.prepared, source, reader=reader)
         finally:
             del data  # closed before its folder is removed
