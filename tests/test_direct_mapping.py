@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pyoxigraph as ox
 import pytest
-from conftest import BASE
+from conftest import BASE, write_json
 from pyld import jsonld
 from rdflib import Graph
 from rdflib.compare import isomorphic
@@ -175,3 +178,30 @@ def test_a_shape_outside_the_mapping_is_refused():
                                                                    "@language": "en"}})
     with pytest.raises(ValueError):
         writer.node({"@id": "http://example.org/s", "contact": {"name": "no @id"}})
+
+
+def test_load_reports_every_key_an_unnameable_ensembl_track_lacks(tmp_path):
+    """Issue 16: missing track_type, genome and release are three findings for `load` too (as
+    for jsonschema on the Ensembl schema and for `validate`), the IRI refusal under the genome's;
+    nothing is stored."""
+    document = json.loads(ensembl_model.example_documents()["mysql"].read_text(encoding="utf-8"))
+    for key in ("track_type", "genome", "release"):
+        del document[key]
+    schema = json.loads((ensembl_model.model_dir() / "ensembl_track.schema.json").read_text())
+    expected = sorted(f"/{e.message.split(chr(39))[1]}"
+                      for e in jsonschema.Draft202012Validator(schema).iter_errors(document))
+    assert expected == ["/genome", "/release", "/track_type"]
+    path = write_json(tmp_path / "unnamed.json", document)
+    store, report = tmp_path / "store", tmp_path / "report.json"
+    result = subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
+                             "--base-iri", BASE, "load", str(path), "--report", str(report)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    [refused] = json.loads(report.read_text())["sources"]
+    assert refused["status"] == "refused"
+    assert sorted(f["pointer"] for f in refused["findings"]) == expected
+    [genome] = [f for f in refused["findings"] if f["pointer"] == "/genome"]
+    assert "mint the track's IRI" in genome["also_causes"][0]["message"]
+    assert "3 violation(s)" in result.stdout + result.stderr
+    assert "--allow-invalid" not in result.stdout + result.stderr  # it could not be stored
+    assert "Traceback" not in result.stderr
