@@ -27,7 +27,7 @@ from fairtracks_ld.mapping.emit import CompiledContext, Writer, compile_context
 from fairtracks_ld.mapping.prepare import ContentHash, Mapper, MappingError, Prepared, encode
 from fairtracks_ld.models import AUTO, ENSEMBL, FAIRTRACKS, detect, prepare_document
 from fairtracks_ld.reasoning import DocumentAnnotations, annotations_of
-from fairtracks_ld.sources import DocumentReader, LazyArray, RefusedDocument
+from fairtracks_ld.sources import DocumentError, DocumentReader, LazyArray, RefusedDocument
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant
 
 LAZY = frozenset(ENTITY_ARRAYS)
@@ -43,13 +43,47 @@ def _ready(header: dict[str, Any]) -> bool:
         and isinstance(info.get("doc_version"), str) and bool(info["doc_version"])
 
 
+class MemoryReader:
+    """A parsed document, read the way `DocumentStream` reads a source (the validation service
+    has the document in memory already): entity arrays come item by item."""
+
+    def __init__(self, source: str, document: Any) -> None:
+        self.source = source
+        self.document = document
+
+    def error(self, message: str) -> DocumentError:
+        return DocumentError(self.source, message)
+
+    def read(self) -> Any:
+        return self.document
+
+    def members(self, lazy: frozenset[str] = frozenset()) -> Iterator[tuple[str, Any]]:
+        if not isinstance(self.document, dict):
+            yield "", self.document
+            return
+        for key, value in self.document.items():
+            yield key, _Items(value) if key in lazy and isinstance(value, list) else value
+
+
+class _Items(LazyArray):
+    """The items of an array already in memory, as a LazyArray."""
+
+    def __init__(self, items: list[Any]) -> None:  # not LazyArray's: no parser events here
+        self.items = items
+        self.done = True
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+
 class DocumentStream:
     """A source being mapped: `prepared` (IRIs, graph, version, notes so far; its node is the
     header's) up front, `chunks()` the N-Triples (`FORMAT`) to load into its graph,
     `annotations` filled as chunks are made."""
 
-    def __init__(self, reader: DocumentReader, base: str, variant: Variant | None = None,
-                 model: str = AUTO, chunk_bytes: int | None = None, ahead: int = 0) -> None:
+    def __init__(self, reader: DocumentReader | MemoryReader, base: str,
+                 variant: Variant | None = None, model: str = AUTO,
+                 chunk_bytes: int | None = None, ahead: int = 0) -> None:
         self.reader = reader
         self.ahead = ahead
         self.chunk_bytes = chunk_bytes or CHUNK_BYTES

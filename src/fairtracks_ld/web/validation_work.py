@@ -90,6 +90,11 @@ def check(uploads: list[Upload], checker: Validator) -> list[Checked]:
     """Validate every readable upload against the current snapshot. The documents of one
     request are validated together, as if published together (a local_id used in two of them
     is reported), when they can be: one model, distinct collections; otherwise each alone."""
+    readable = [index for index, upload in enumerate(uploads) if upload.error is None]
+    if len(readable) == 1:  # one document: mapped while it loads (`Validator.streamed`)
+        one = uploads[readable[0]]
+        report = _guarded(lambda: checker.streamed(one.document, one.name), one)
+        return [(upload, report if upload is one else None) for upload in uploads]
     reports: dict[int, DocumentReport] = {}
     mapped: dict[str, list[tuple[int, Prepared, Upload]]] = {}
     for index, upload in enumerate(uploads):
