@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,21 +68,28 @@ class CompiledContext:
         self.rules: dict[str, Rule] = {}
         self.classes: dict[str, str] = {}
 
-    def expand(self, value: str, vocab: bool = True) -> str:
-        """IRI expansion (JSON-LD 1.1 §5.2): a term (when `vocab`), a compact IRI whose prefix
-        the context defines, an absolute IRI as is, else relative to `@vocab` (when `vocab`)."""
-        if vocab and value in self.terms:
+    def expand(self, value: str) -> str:
+        """IRI expansion of a key or type (JSON-LD 1.1 §5.2, vocabulary-relative): a term, a
+        compact IRI whose prefix the context defines, an absolute IRI as is, else relative to
+        `@vocab`."""
+        if value in self.terms:
             definition = self.terms[value]
             return self.expand(definition if isinstance(definition, str)
                                else definition["@id"])
+        if ":" in value:
+            return self.iri(value)
+        if self.vocab is None:
+            raise ValueError(f"{value!r} is not an absolute IRI")
+        return self.vocab + value
+
+    def iri(self, value: str) -> str:
+        """A value coerced to `@id` (document-relative IRI expansion: no terms, no @vocab)."""
         prefix, colon, suffix = value.partition(":")
-        if colon:
-            if prefix in self.prefixes and not suffix.startswith("//"):
-                return self.prefixes[prefix] + suffix
-            return value
-        if vocab and self.vocab is not None:
-            return self.vocab + value
-        raise ValueError(f"{value!r} is not an absolute IRI")
+        if not colon:
+            raise ValueError(f"{value!r} is not an absolute IRI")
+        if prefix in self.prefixes and not suffix.startswith("//"):
+            return self.prefixes[prefix] + suffix
+        return value
 
     def rule(self, key: str) -> Rule:
         found = self.rules.get(key)
@@ -120,10 +126,6 @@ class Writer:
     def text(self) -> str:
         return "".join(self.lines)
 
-    def nodes(self, nodes: Iterable[dict[str, Any]]) -> None:
-        for node in nodes:
-            self.node(node)
-
     def node(self, node: dict[str, Any]) -> str:
         """Write a node object's triples; returns its subject in N-Triples form."""
         iri = node.get("@id")
@@ -131,18 +133,29 @@ class Writer:
             raise ValueError("a node object without an @id")
         subject = f"<{iri}>"
         append = self.lines.append
-        rule_of = self.context.rule
+        rules = self.context.rules
         for key, value in node.items():
-            if key == "@id":
-                continue
-            if key == "@type":
-                for name in value if isinstance(value, list) else (value,):
-                    append(f"{subject} {_TYPE} {self.context.class_iri(name)} .\n")
-                continue
-            rule = rule_of(key)
-            if type(value) is str and rule.coerce is None:  # the common case, kept short
-                append(f"{subject} {rule.predicate} {text(value)} .\n")
-            elif isinstance(value, list):
+            rule = rules.get(key)
+            if rule is None:
+                if key == "@id":
+                    continue
+                if key == "@type":
+                    for name in value if isinstance(value, list) else (value,):
+                        append(f"{subject} {_TYPE} {self.context.class_iri(name)} .\n")
+                    continue
+                rule = self.context.rule(key)
+            kind = type(value)
+            if kind is str:  # the common cases first, written here
+                coerce = rule.coerce
+                if coerce is None:
+                    if '"' in value or "\\" in value or "\n" in value or "\r" in value:
+                        value = value.translate(_ESCAPES)
+                    append(f'{subject} {rule.predicate} "{value}" .\n')
+                elif coerce == "@id":
+                    append(f"{subject} {rule.predicate} <{self.context.iri(value)}> .\n")
+                else:
+                    append(f"{subject} {rule.predicate} {text(value)}^^{coerce} .\n")
+            elif kind is list:
                 if rule.is_list:
                     append(f"{subject} {rule.predicate} {self.list(value, rule)} .\n")
                 else:
@@ -171,7 +184,7 @@ class Writer:
         coerce = rule.coerce
         if isinstance(value, str):
             if coerce == "@id":
-                return f"<{self.context.expand(value, vocab=False)}>"
+                return f"<{self.context.iri(value)}>"
             return text(value) if coerce is None else f"{text(value)}^^{coerce}"
         if isinstance(value, dict):
             if "@value" in value:

@@ -180,8 +180,11 @@ class _Walker:
         props = layout.props
         for key, item in value.items():
             prop = props.get(key)
-            if prop is None or not self.prop(node, prop, item, entity, entity_ptr,
-                                             _Pointer(ptr, key)):
+            if prop is not None and prop.kind == "literal" and type(item) is str \
+                    and not prop.resolvable:
+                node[term_name(key)] = item  # the common case, kept short
+            elif prop is None or not self.prop(node, prop, item, entity, entity_ptr,
+                                               _Pointer(ptr, key)):
                 node[extension_key(key)] = extension_value(item)
         return node
 
@@ -192,8 +195,18 @@ class _Walker:
         """Map one known property; False when its value does not have the declared JSON type."""
         term = term_name(prop.key)
         kind = prop.kind
-        if kind == "literal" and type(value) is str and not prop.resolvable:
-            node[term] = value  # the common case, kept short
+        if kind == "term":
+            if not isinstance(value, str) or not value.startswith(_TERM_SCHEMES) \
+                    or not is_iri(value):
+                self.note(str(where), f"ontology term_id {value!r} is not an IRI; kept as an "
+                          "extension")
+                return False
+            node[term] = value
+            return True
+        if kind == "ref":
+            if not isinstance(value, str):
+                return False
+            node[term] = self.minter.entity_iri(prop.ref_target or "", value)
             return True
         ptr = str(where)
         if kind == "literal":
@@ -204,16 +217,6 @@ class _Walker:
             node[term] = value
             if prop.resolvable:
                 self.resolve_into(node, term, [value], prop, ptr)
-        elif kind == "term":
-            if not isinstance(value, str) or not value.startswith(_TERM_SCHEMES) \
-                    or not is_iri(value):
-                self.note(ptr, f"ontology term_id {value!r} is not an IRI; kept as an extension")
-                return False
-            node[term] = value
-        elif kind == "ref":
-            if not isinstance(value, str):
-                return False
-            node[term] = self.minter.entity_iri(prop.ref_target or "", value)
         elif kind == "object":
             if not isinstance(value, dict) or prop.layout is None:
                 return False
