@@ -205,3 +205,34 @@ def test_load_reports_every_key_an_unnameable_ensembl_track_lacks(tmp_path):
     assert "3 violation(s)" in result.stdout + result.stderr
     assert "--allow-invalid" not in result.stdout + result.stderr  # it could not be stored
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def validator():
+    from fairtracks_ld.validation import Validator
+
+    return Validator()
+
+
+def test_the_service_path_reports_what_the_whole_document_path_reports(validator, corpus,
+                                                                       examples):
+    """`Validator.streamed` (mapped entity by entity while it loads, what the service runs)
+    answers exactly as `Validator.document` (the document mapped whole)."""
+    broken = copy.deepcopy(corpus[0])
+    broken["tracks"][0]["file_format"]["term_id"] = "not an IRI"
+    del broken["tracks"][1]["label_long"]
+    arrays_first = {k: broken[k] for k in ("tracks", "samples", "experiments", "studies")}
+    arrays_first.update({k: v for k, v in broken.items() if k not in arrays_first})
+    unversioned = copy.deepcopy(examples["master"])
+    del unversioned["doc_info"]["doc_version"]
+    duplicate = copy.deepcopy(examples["v1-current"])
+    duplicate["tracks"].append(copy.deepcopy(duplicate["tracks"][0]))
+    not_objects = copy.deepcopy(examples["v1-current"])
+    not_objects["tracks"].append("not an object")
+    ensembl = json.loads(ensembl_model.example_documents()["uri"].read_text(encoding="utf-8"))
+    for document in (broken, arrays_first, unversioned, duplicate, not_objects, ensembl,
+                     ["not", "a", "document"]):
+        streamed = validator.streamed(copy.deepcopy(document), "d.json").to_json()
+        whole = validator.document(copy.deepcopy(document), "d.json").to_json()
+        assert streamed == whole
+    assert not validator.streamed(broken, "d.json").valid

@@ -419,7 +419,7 @@ def _validate_source(validator: Validator, source: str, variant: Variant | None,
 
     with tempfile.TemporaryDirectory(prefix="fairtracks-ld-validate-") as folder, \
             DocumentReader(source, limits) as reader:
-        mapped = DocumentStream(reader, validator.base, variant, model)
+        mapped = DocumentStream(reader, validator.base, variant, model, ahead=2)  # as load --bulk
         data = ox.Store(folder)
         try:
             graph = mapped.prepared.graph
