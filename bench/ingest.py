@@ -1,12 +1,15 @@
 """Ingest benchmark: fairtracks-ld end to end vs the pyld + rdflib path vs Oxigraph's ceiling.
 
 For each corpus size, side by side in one run, each measurement in a fresh process (so peak RSS
-is its own) and repeated; medians and ratios are reported:
+is its own) and repeated; medians (wall and CPU seconds) and ratios are reported:
 
-- fairtracks-ld: `load --bulk` end to end from the JSON files on disk (read, map, JSON-LD → RDF,
-  bulk write, catalog), into an on-disk store;
-- bulk_load ceiling: pyoxigraph `Store.bulk_load` of exactly the same quads as N-Quads, the
-  store's own ceiling (the N-Quads file is produced beforehand and not timed);
+- fairtracks-ld: `load --bulk` end to end from the JSON files on disk (read, map, write the
+  triples, validate, companion graph, catalog), into an on-disk store;
+- fairtracks-ld (before): the same with the sources of an earlier commit (`--before REF`,
+  extracted with `git archive`), so a change is measured against what it replaced in one run;
+- bulk_extend ceiling (issue 14): exactly the same quads, read from an N-Quads file produced
+  beforehand (not timed) and written with pyoxigraph's `Store.bulk_extend` in chunks of
+  `CEILING_CHUNK` quads (the same memory bound as a load's chunks);
 - pyld + rdflib: the same mapping to JSON-LD, then pyld expand/toRDF, rdflib parsing the N-Quads
   into a Dataset, and a transactional load into an on-disk Oxigraph store; pyld is slow, so it
   is measured on a generated corpus of `--pyld-sample` tracks (same generator and seed) and
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import shutil
@@ -33,7 +37,9 @@ HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 RESULTS = HERE / "results"
 BASE = "http://localhost:8000/"
+BEFORE = "fairtracks-ld (before)"
 TRACKS_PER_DOCUMENT = 20_000
+CEILING_CHUNK = 500_000  # quads per bulk_extend: about one mapping chunk (~10k tracks)
 
 
 def corpus(size: int) -> Path:
@@ -47,6 +53,10 @@ def corpus(size: int) -> Path:
         write_corpus(folder, tracks=size, seed=1, tracks_per_document=TRACKS_PER_DOCUMENT)
         marker.touch()
     return folder
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def files_of(folder: Path) -> list[Path]:
@@ -71,11 +81,15 @@ def run_fairtracks(files: list[Path], store_dir: Path) -> dict:
 
 
 def run_ceiling(nquads: Path, store_dir: Path) -> dict:
+    import itertools
+
     import pyoxigraph as ox
 
     store = ox.Store(str(store_dir))
     start = time.perf_counter()
-    store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    quads = ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    while chunk := list(itertools.islice(quads, CEILING_CHUNK)):
+        store.bulk_extend(chunk)
     store.flush()
     return {"seconds": time.perf_counter() - start, "quads": len(store)}
 
@@ -104,24 +118,35 @@ def run_pyld(files: list[Path], store_dir: Path) -> dict:
     return {"seconds": time.perf_counter() - start, "quads": len(store), "tracks": tracks}
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child(kind: str, target: str, store_dir: str) -> None:
-    """Entry point of a measured process: prints one JSON line with its own peak RSS."""
-    if kind == "fairtracks-ld":
+    """Entry point of a measured process: prints one JSON line with its own peak RSS and CPU
+    seconds (all threads; the measured part's start-up included)."""
+    if kind.startswith("fairtracks-ld"):
         result = run_fairtracks(files_of(Path(target)), Path(store_dir))
     elif kind == "ceiling":
         result = run_ceiling(Path(target), Path(store_dir))
     else:
         result = run_pyld(files_of(Path(target)), Path(store_dir))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["cpu_seconds"] = cpu_seconds()
     print(json.dumps(result))
 
 
-def measure(kind: str, target: str) -> dict:
-    store_dir = WORK / f"store-{kind}"
+def measure(kind: str, target: str, sources: Path | None = None) -> dict:
+    """One run in a fresh process (with the package from `sources` when given)."""
+    store_dir = WORK / f"store-{kind.split()[0]}"
     shutil.rmtree(store_dir, ignore_errors=True)
+    env = dict(os.environ)
+    if sources is not None:
+        env["PYTHONPATH"] = str(sources)
     output = subprocess.run(
         [sys.executable, __file__, "--child", kind, target, str(store_dir)],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env=env,
     ).stdout
     shutil.rmtree(store_dir, ignore_errors=True)
     return json.loads(output.strip().splitlines()[-1])
@@ -153,7 +178,20 @@ def median_of(runs: list[dict], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def bench(sizes: list[int], repeat: int, pyld_sample: int) -> dict:
+def sources_of(ref: str) -> Path:
+    """The package sources (src/) of a commit, extracted once."""
+    folder = WORK / f"before-{ref}"
+    if not (folder / ".complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", ref],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+        (folder / ".complete").touch()
+    return folder / "src"
+
+
+def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = None) -> dict:
     results = {
         "machine": {"cpus": shutil.os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
@@ -161,18 +199,29 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int) -> dict:
         "note": "pyld+rdflib is measured on a separate generated corpus of pyld_sample_tracks "
                 "tracks and compared per quad; its per-quad cost grows with document size, so "
                 "a small sample flatters it.",
+        "ceiling": f"bulk_extend in chunks of {CEILING_CHUNK}",
+        "uptime_at_start": uptime(),
+        "before": before,
         "sizes": [],
     }
+    earlier = sources_of(before) if before else None
     for size in sizes:
         folder = corpus(size)
         nquads = ceiling_input(folder)
         sample = min(size, pyld_sample)
         sample_folder = corpus(sample)
-        runs: dict[str, list[dict]] = {"fairtracks-ld": [], "ceiling": [], "pyld+rdflib": []}
+        runs: dict[str, list[dict]] = {"fairtracks-ld": [], "ceiling": []}
+        if earlier is not None:
+            runs[BEFORE] = []
+        if pyld_sample:
+            runs["pyld+rdflib"] = []
         for _ in range(repeat):  # interleaved, so drifting machine load hits every contender
             runs["fairtracks-ld"].append(measure("fairtracks-ld", str(folder)))
             runs["ceiling"].append(measure("ceiling", str(nquads)))
-            runs["pyld+rdflib"].append(measure("pyld+rdflib", str(sample_folder)))
+            if earlier is not None:
+                runs[BEFORE].append(measure(BEFORE, str(folder), earlier))
+            if pyld_sample:
+                runs["pyld+rdflib"].append(measure("pyld+rdflib", str(sample_folder)))
         quads = runs["fairtracks-ld"][0]["quads"]
         entry = {"tracks": size, "quads": quads, "pyld_sample_tracks": sample, "contenders": {}}
         for kind, measured in runs.items():
@@ -181,6 +230,7 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int) -> dict:
             entry["contenders"][kind] = {
                 "median_seconds": round(seconds, 3),
                 "all_seconds": [round(r["seconds"], 3) for r in measured],
+                "median_cpu_seconds": round(median_of(measured, "cpu_seconds"), 3),
                 "tracks_per_second": round(tracks / seconds),
                 "quads_per_second": round(measured[0]["quads"] / seconds),
                 "peak_rss_mb": round(median_of(measured, "peak_rss_mb")),
@@ -188,21 +238,31 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int) -> dict:
         contenders = entry["contenders"]
         fast = contenders["fairtracks-ld"]["quads_per_second"]
         entry["ratio_vs_ceiling"] = round(fast / contenders["ceiling"]["quads_per_second"], 3)
-        entry["ratio_vs_pyld"] = round(fast / contenders["pyld+rdflib"]["quads_per_second"], 2)
+        if "pyld+rdflib" in contenders:
+            entry["ratio_vs_pyld"] = round(
+                fast / contenders["pyld+rdflib"]["quads_per_second"], 2)
+        if BEFORE in contenders:
+            entry["ratio_vs_before"] = round(fast / contenders[BEFORE]["quads_per_second"], 3)
+            entry["cpu_ratio_vs_before"] = round(
+                contenders[BEFORE]["median_cpu_seconds"]
+                / contenders["fairtracks-ld"]["median_cpu_seconds"], 3)
         results["sizes"].append(entry)
+        results["uptime_at_end"] = uptime()
         print(json.dumps(entry, indent=2), flush=True)
         save(results)  # after every size: a long run keeps what it measured
     return results
 
 
 def save(results: dict) -> None:
-    """Merge into bench/results (sizes measured earlier and not re-run are kept)."""
+    """Merge into bench/results (sizes measured earlier with the same ceiling and not re-run
+    are kept)."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "ingest.json"
     if path.exists():
         earlier = json.loads(path.read_text())
         fresh = {entry["tracks"] for entry in results["sizes"]}
-        kept = [e for e in earlier.get("sizes", []) if e["tracks"] not in fresh]
+        same = earlier.get("ceiling") == results.get("ceiling")  # else not comparable
+        kept = [e for e in earlier.get("sizes", []) if e["tracks"] not in fresh and same]
         results = {**results, "sizes": sorted(kept + results["sizes"],
                                               key=lambda e: e["tracks"])}
     path.write_text(json.dumps(results, indent=2) + "\n")
@@ -213,27 +273,42 @@ def markdown(results: dict) -> str:
     lines = [
         "# Ingest benchmark (`bench/ingest.py`)",
         "",
-        f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}. "
-        "Medians of interleaved runs (count per row), each in a fresh process.",
+        f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
+        "shared with other work: `uptime` at start "
+        f"`{results.get('uptime_at_start', '?')}`, at end `{results.get('uptime_at_end', '?')}`. "
+        "Medians of interleaved runs (count per row), each in a fresh process; CPU seconds are "
+        "the process's own (all threads). The ceiling is Oxigraph's `bulk_extend` of the same "
+        f"quads in chunks of {CEILING_CHUNK:,} (read from N-Quads).",
         "",
         results.get("note", ""),
         "",
-        "| tracks | quads | contender | runs | median s | tracks/s | quads/s | peak RSS MB |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| tracks | quads | contender | runs | median s | CPU s | tracks/s | quads/s "
+        "| peak RSS MB |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for entry in results["sizes"]:
         for kind, c in entry["contenders"].items():
             note = f" (sample of {entry['pyld_sample_tracks']})" if kind == "pyld+rdflib" else ""
+            if kind == BEFORE:
+                note = f" ({results.get('before')})"
             lines.append(
                 f"| {entry['tracks']:,} | {entry['quads']:,} | {kind}{note} | "
-                f"{len(c['all_seconds'])} | {c['median_seconds']} | {c['tracks_per_second']:,} | "
+                f"{len(c['all_seconds'])} | {c['median_seconds']} | "
+                f"{c.get('median_cpu_seconds', '-')} | {c['tracks_per_second']:,} | "
                 f"{c['quads_per_second']:,} | {c['peak_rss_mb']} |"
             )
-    lines += ["", "| tracks | fairtracks-ld / bulk_load ceiling | fairtracks-ld / pyld+rdflib |",
-              "|---:|---:|---:|"]
+    lines += ["", "| tracks | fairtracks-ld / bulk_extend ceiling | fairtracks-ld / before "
+              "(wall) | before ÷ now (CPU s) | fairtracks-ld / pyld+rdflib |",
+              "|---:|---:|---:|---:|---:|"]
     for entry in results["sizes"]:
+        before = entry.get("ratio_vs_before")
+        cpu = entry.get("cpu_ratio_vs_before")
+        pyld = entry.get("ratio_vs_pyld")
         lines.append(f"| {entry['tracks']:,} | {entry['ratio_vs_ceiling']:.0%} | "
-                     f"{entry['ratio_vs_pyld']}x |")
+                     f"{'-' if before is None else f'{before:.2f}x'} | "
+                     f"{'-' if cpu is None else f'{cpu:.2f}x'} | "
+                     f"{'-' if pyld is None else f'{pyld}x'} |")
+    lines += ["", "Goal (issue 14): load with validation at least 70% of the ceiling."]
     return "\n".join(lines) + "\n"
 
 
@@ -241,7 +316,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--pyld-sample", type=int, default=10_000)
+    parser.add_argument("--pyld-sample", type=int, default=10_000,
+                        help="tracks of the pyld+rdflib sample (0: leave it out)")
+    parser.add_argument("--before", metavar="REF",
+                        help="also measure the sources of this commit, side by side")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "STORE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -249,7 +327,7 @@ def main() -> None:
         child(*args.child)
         return
     WORK.mkdir(parents=True, exist_ok=True)
-    bench(args.sizes, args.repeat, args.pyld_sample)
+    bench(args.sizes, args.repeat, args.pyld_sample, args.before)
     print((RESULTS / "ingest.md").read_text())
 
 

@@ -12,10 +12,14 @@ on loopback (its defaults: 2 gunicorn workers, one validation worker process eac
   `/validate` in a loop, honouring Retry-After when refused: p50 / p95, the validations done per
   second and the answers by status.
 
-The previous results (before validation moved into worker processes) are kept as "before" in
-the JSON and shown beside the new ones. `uptime` is recorded at the start and the end.
+With `--before REF`, a second server runs the sources of that commit (extracted with `git
+archive`) on its own copy of the store, and each size is posted to both servers in turn
+(interleaved, so both meet the same machine load): wall time and the CPU seconds the server's
+process tree spent on the request (server and validation worker), and their ratios. `uptime` is
+recorded at the start and the end.
 
 Usage: python bench/validate_service.py [--sizes 1000 10000] [--repeat 3] [--concurrent 20]
+                                        [--before REF]
 Writes bench/results/validate-service.json and bench/results/validate-service.md.
 """
 
@@ -53,11 +57,15 @@ def cli(store: Path, base: str, *args: str) -> None:
                     "--base-iri", base, *args], check=True, capture_output=True, timeout=600)
 
 
-def start(store: Path, port: int, workers: int) -> subprocess.Popen:
+def start(store: Path, port: int, workers: int, sources: Path | None = None
+          ) -> subprocess.Popen:
+    env = dict(os.environ)
+    if sources is not None:
+        env["PYTHONPATH"] = str(sources)
     server = subprocess.Popen(
         [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store), "serve", "--port",
          str(port), "--workers", str(workers)], stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 180
     while time.time() < deadline:
         try:
@@ -67,6 +75,42 @@ def start(store: Path, port: int, workers: int) -> subprocess.Popen:
             time.sleep(0.3)
     server.kill()
     raise RuntimeError("the server did not start")
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of a process and all its live descendants, from /proc."""
+    parents, spent = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICKS
+    total, wanted = 0.0, {root}
+    changed = True
+    while changed:  # descendants, level by level
+        changed = False
+        for pid, parent in parents.items():
+            if parent in wanted and pid not in wanted:
+                wanted.add(pid)
+                changed = True
+    for pid in wanted:
+        total += spent.get(pid, 0.0)
+    return total
+
+
+def timed_post(url: str, body: bytes, server: subprocess.Popen) -> tuple[float, float, dict]:
+    """(wall seconds, server CPU seconds, answer) of one POST /validate."""
+    cpu, started = tree_cpu(server.pid), time.perf_counter()
+    answer = requests.post(url, data=body, timeout=600).json()
+    wall = time.perf_counter() - started
+    return wall, tree_cpu(server.pid) - cpu, answer
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -114,6 +158,31 @@ def latencies(url: str, seconds: float) -> list[float]:
     return found
 
 
+def warm_up(port: int, body: bytes, workers: int) -> None:
+    """Start and warm each process's validation worker (twice: the connections of one round
+    may all reach one process)."""
+    for _ in range(2):
+        warm = [threading.Thread(target=post, args=(port, body, f"127.0.0.{3 + i}"))
+                for i in range(2 * workers)]
+        for thread in warm:
+            thread.start()
+        for thread in warm:
+            thread.join()
+
+
+def same_answer(ours: dict, theirs: dict, base: str, their_base: str) -> bool:
+    """Both servers answer alike: the same findings (in any order: findings the answer does
+    not order apart come in the order the engine's threads found them), IRIs differing by
+    base only."""
+    def findings(answer: dict, own: str) -> list[str]:
+        return sorted(json.dumps(item, sort_keys=True).replace(own, "BASE/")
+                      for key in ("errors", "warnings") for item in answer.get(key, []))
+
+    rest = {k: v for k, v in ours.items() if k not in ("errors", "warnings")}
+    their_rest = {k: v for k, v in theirs.items() if k not in ("errors", "warnings")}
+    return rest == their_rest and findings(ours, base) == findings(theirs, their_base)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -121,6 +190,9 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--before", metavar="REF",
+                        help="also serve the sources of this commit and post to both in turn")
+    parser.add_argument("--no-cli", action="store_true", help="skip the CLI timings")
     args = parser.parse_args()
 
     from validate import planted_document
@@ -134,7 +206,7 @@ def main() -> None:
                                  "load_at_start": os.getloadavg()[0],
                                  "uptime_at_start": uptime()},
                      "validation_pool": True, "workers": args.workers, "sizes": [],
-                     "dereferencing": {},
+                     "dereferencing": {}, "compared_with": args.before,
                      "before": kept.get("before") or ({k: kept[k] for k in
                                                        ("machine", "sizes", "dereferencing")}
                                                       if kept else None)}
@@ -144,16 +216,19 @@ def main() -> None:
         store = Path(folder) / "store"
         cli(store, base, "load", "--allow-invalid", *map(str, example_documents().values()))
         server = start(store, port, args.workers)
+        old_server, old_port = None, free_port()
         try:
-            for _ in range(2):  # start and warm each process's validation worker (twice: the
-                # connections of one round may all reach one process)
-                warm = [threading.Thread(target=post, args=(port, example_bytes,
-                                                            f"127.0.0.{3 + i}"))
-                        for i in range(2 * args.workers)]
-                for thread in warm:
-                    thread.start()
-                for thread in warm:
-                    thread.join()
+            if args.before:
+                from ingest import sources_of
+
+                old_store = Path(folder) / "store-before"
+                cli(old_store, f"http://127.0.0.1:{old_port}/", "load", "--allow-invalid",
+                    *map(str, example_documents().values()))
+                old_server = start(old_store, old_port, args.workers, sources_of(args.before))
+            for warmed in (port, old_port) if old_server else (port,):
+                warm_up(warmed, example_bytes, args.workers)
+                for index in range(2 * args.workers):  # one at a time: never refused
+                    post(warmed, example_bytes, f"127.0.0.{3 + index}")
             track = base + "collection/encode_example/track/encode:ENCFF625ZYB"
             alone = latencies(track, args.seconds)
             stop, done, statuses = threading.Event(), [], {}
@@ -192,22 +267,37 @@ def main() -> None:
                 path = Path(folder) / f"planted-{size}.json"
                 path.write_text(json.dumps(planted_document(size)), encoding="utf-8")
                 body = path.read_bytes()
-                times, answer = [], None
-                for _ in range(args.repeat):
-                    started = time.perf_counter()
-                    answer = requests.post(base + "validate", data=body, timeout=600).json()
-                    times.append(time.perf_counter() - started)
-                cli_times = [cli_seconds(store, path) for _ in range(args.repeat)]
-                results["sizes"].append({
-                    "tracks": size, "bytes": len(body), "median_s": statistics.median(times),
-                    "runs_s": times, "errors": len(answer["errors"]),
-                    "warnings": len(answer["warnings"]),
-                    "cli_median_s": statistics.median(cli_times), "cli_runs_s": cli_times})
-                print(f"{size} tracks: service {statistics.median(times):.2f} s, CLI "
-                      f"{statistics.median(cli_times):.2f} s", flush=True)
+                times, cpus, old_times, old_cpus, answer, alike = [], [], [], [], {}, []
+                for _ in range(args.repeat):  # interleaved with the earlier sources' server
+                    wall, cpu, answer = timed_post(base + "validate", body, server)
+                    times.append(wall)
+                    cpus.append(cpu)
+                    if old_server is not None:
+                        wall, cpu, old_answer = timed_post(
+                            f"http://127.0.0.1:{old_port}/validate", body, old_server)
+                        old_times.append(wall)
+                        old_cpus.append(cpu)
+                        alike.append(same_answer(answer, old_answer, base,
+                                                 f"http://127.0.0.1:{old_port}/"))
+                cli_times = [] if args.no_cli else [cli_seconds(store, path)
+                                                    for _ in range(args.repeat)]
+                row = {"tracks": size, "bytes": len(body), "median_s": statistics.median(times),
+                       "runs_s": times, "median_cpu_s": statistics.median(cpus), "cpu_s": cpus,
+                       "errors": len(answer["errors"]), "warnings": len(answer["warnings"]),
+                       "cli_median_s": statistics.median(cli_times) if cli_times else None,
+                       "cli_runs_s": cli_times}
+                if old_times:
+                    row.update(before_median_s=statistics.median(old_times),
+                               before_runs_s=old_times,
+                               before_median_cpu_s=statistics.median(old_cpus),
+                               before_cpu_s=old_cpus, same_answers=all(alike))
+                results["sizes"].append(row)
+                print(json.dumps(row), flush=True)
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            for running in (server, old_server):
+                if running is not None:
+                    running.terminate()
+                    running.wait(timeout=60)
     results["machine"]["uptime_at_end"] = uptime()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "validate-service.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -227,16 +317,30 @@ def render(results: dict) -> str:
              "CLI times are `fairtracks-ld validate FILE` against the same store, a fresh "
              "process each run (start-up, shapes and ontologies included). Medians of "
              f"{len(results['sizes'][0]['runs_s']) if results['sizes'] else 0} runs.", "",
-             "| tracks | body bytes | POST /validate median s | runs s | CLI median s | CLI runs s "
-             "| service ÷ CLI | errors | warnings |",
-             "|---:|---:|---:|---|---:|---|---:|---:|---:|"]
+             "| tracks | body bytes | POST /validate median s | runs s | server CPU s "
+             "| CLI median s | CLI runs s | errors | warnings |",
+             "|---:|---:|---:|---|---:|---:|---|---:|---:|"]
     for row in results["sizes"]:
         runs = ", ".join(f"{t:.2f}" for t in row["runs_s"])
-        cli_runs = ", ".join(f"{t:.2f}" for t in row["cli_runs_s"])
+        cli_runs = ", ".join(f"{t:.2f}" for t in row["cli_runs_s"]) or "-"
+        cli = f"{row['cli_median_s']:.2f}" if row.get("cli_median_s") else "-"
+        cpu = f"{row['median_cpu_s']:.2f}" if "median_cpu_s" in row else "-"
         lines.append(f"| {row['tracks']:,} | {row['bytes']:,} | {row['median_s']:.2f} | {runs} "
-                     f"| {row['cli_median_s']:.2f} | {cli_runs} | "
-                     f"{row['median_s'] / row['cli_median_s']:.2f} | {row['errors']} | "
-                     f"{row['warnings']} |")
+                     f"| {cpu} | {cli} | {cli_runs} | {row['errors']} | {row['warnings']} |")
+    compared = [row for row in results["sizes"] if "before_median_s" in row]
+    if compared:
+        lines += ["", f"Side by side with the sources of `{results['compared_with']}` (a second "
+                  "server on its own copy of the store, posted in turn with the same body):", "",
+                  "| tracks | before median s | now median s | before ÷ now (wall) | before CPU s "
+                  "| now CPU s | before ÷ now (CPU) | same answers |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for row in compared:
+            lines.append(
+                f"| {row['tracks']:,} | {row['before_median_s']:.2f} | {row['median_s']:.2f} | "
+                f"{row['before_median_s'] / row['median_s']:.2f}x | "
+                f"{row['before_median_cpu_s']:.2f} | {row['median_cpu_s']:.2f} | "
+                f"{row['before_median_cpu_s'] / max(row['median_cpu_s'], 1e-9):.2f}x | "
+                f"{'yes' if row['same_answers'] else 'NO'} |")
     answers = ", ".join(f"{k}: {v}" for k, v in deref["validation_answers_by_status"].items())
     lines += ["", f"Dereferencing a track IRI (Turtle), sequential GETs for {deref['seconds']:g} s "
               f"({deref['requests_alone']} alone, {deref['requests_loaded']} loaded): "

@@ -39,10 +39,12 @@ def whole(document: dict[str, Any]) -> set[ox.Quad]:
 def streamed(path: Path, chunk_bytes: int = SMALL) -> tuple[DocumentStream, set[ox.Quad]]:
     with DocumentReader(str(path)) as reader:
         mapped = DocumentStream(reader, BASE, chunk_bytes=chunk_bytes)
-        chunks = list(mapped.chunks(mapped.prepared.graph))
+        chunks = list(mapped.chunks())
     assert len(chunks) > 5
-    return mapped, canonical(q for chunk in chunks
-                             for q in ox.parse(chunk, format=ox.RdfFormat.JSON_LD))
+    graph = ox.NamedNode(mapped.prepared.graph)
+    return mapped, canonical(ox.Quad(t.subject, t.predicate, t.object, graph)
+                             for chunk in chunks
+                             for t in ox.parse(chunk, format=ox.RdfFormat.N_TRIPLES))
 
 
 def reordered(document: dict[str, Any]) -> dict[str, Any]:

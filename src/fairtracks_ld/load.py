@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from fairtracks_ld.faults import checkpoint
-from fairtracks_ld.mapping.prepare import Note
+from fairtracks_ld.mapping.prepare import MappingError, Note
 from fairtracks_ld.mapping.stream import DocumentStream
 from fairtracks_ld.models import AUTO
 from fairtracks_ld.sources import (
@@ -29,7 +29,7 @@ from fairtracks_ld.sources import (
     ReadLimits,
     RefusedDocument,
 )
-from fairtracks_ld.standard import Variant
+from fairtracks_ld.standard import ENTITY_ARRAYS, Variant
 from fairtracks_ld.store import Conformance, TrackStore, VersionInfo
 from fairtracks_ld.term_checks import document_notes
 
@@ -125,7 +125,10 @@ def load_document(
     validation: DocumentReport | None = None
     with DocumentReader(source, limits) as reader:
         checkpoint("parse")
-        mapped = DocumentStream(reader, store.base, variant, model, ahead=2 if bulk else 0)
+        try:
+            mapped = DocumentStream(reader, store.base, variant, model, ahead=2 if bulk else 0)
+        except RefusedDocument as error:
+            raise _unmappable(error, reader, validator, model) from error.__cause__
 
         def check(graph: str) -> Conformance | None:
             nonlocal validation
@@ -145,6 +148,24 @@ def load_document(
         notes = [*mapped.prepared.notes,
                  Note("", "warning", f"term checks failed: {_describe(error)}")]
     return Loaded(source, version, notes, validation)
+
+
+def _unmappable(error: RefusedDocument, reader: DocumentReader, validator: Validator | None,
+                model: str) -> RefusedDocument:
+    """A document that cannot be given IRIs, refused with every finding `validate` reports for
+    it: an Ensembl track lacking the keys of its IRI is checked in full (under a placeholder
+    IRI, never stored), so each missing key is a finding, not just the first one."""
+    cause = error.__cause__
+    if validator is None or not isinstance(cause, MappingError):
+        return error
+    try:
+        document = reader.pick({}, frozenset(ENTITY_ARRAYS))
+    except DocumentError:
+        return error
+    report = validator.unmappable(document, error.source, cause, model)
+    if len(report.findings) <= 1:  # nothing more to say than the mapping's refusal
+        return error
+    return RefusedDocument(error.source, "breaks the standard: " + report.summary(), report)
 
 
 def _describe(error: BaseException) -> str:

@@ -47,7 +47,8 @@ def problem_lines(report: LoadReport, verbose: bool = False) -> list[str]:
         else:  # the reason, then every violation and warning, grouped
             lines.append(f"error: {error.source}: {_reason(error)}:")
             lines.extend(findings.render(error.validation.items(), verbose=verbose))
-    if any(e.validation is not None for e in report.refused):
+    if any(e.validation is not None and e.validation.report is not None  # could be stored
+           for e in report.refused):
         lines.append("refused documents were not stored; fix them, or load them with "
                      "--allow-invalid (their validation reports are then kept in the store)")
     return lines

@@ -44,13 +44,14 @@ PREFIXES = {
 
 
 class Mapped(Protocol):
-    """A document mapped for writing: its header, its JSON-LD in chunks (placing the triples in
-    the graph asked for), and what the companion graph needs (complete once chunks are read)."""
+    """A document mapped for writing: its header, its triples in chunks of N-Triples (loaded
+    into the graph being written), and what the companion graph needs (complete once chunks
+    are read)."""
 
     prepared: Prepared
     annotations: reasoning.DocumentAnnotations
 
-    def chunks(self, graph: str) -> Iterator[bytes]: ...
+    def chunks(self) -> Iterator[bytes]: ...
 
 
 class StoreError(RuntimeError):
@@ -288,7 +289,7 @@ class TrackStore:
               catalog_extra: str = "") -> VersionInfo:
         """Write one document version; it becomes visible only once all of it is written.
 
-        Stages: (1) the mapped JSON-LD is parsed and written chunk by chunk into the version
+        Stages: (1) the mapped triples are written chunk by chunk into the version
         graph (with Oxigraph's bulk loader when `bulk`, which is several times faster and
         releases the GIL, else one transaction per chunk), invisible until the catalog names
         it; (2) `check`, when given, validates the written graph and returns its conformance
@@ -314,11 +315,14 @@ class TrackStore:
         report = report_graph(target)
         try:
             # (1) lenient: the mapping has already checked every IRI it wrote with Oxigraph's rules
-            for chunk in mapped.chunks(target):
+            into = ox.NamedNode(target)
+            for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
                 if bulk:
-                    self.ox.bulk_load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
+                    self.ox.bulk_load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                                      to_graph=into)
                 else:
-                    self.ox.load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
+                    self.ox.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                                 to_graph=into)
                 checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
             # (2)
             conformance = check(target) if check is not None else None

@@ -1,4 +1,4 @@
-"""Ensembl-style track JSON → JSON-LD input for the Ensembl context, safely.
+"""Ensembl-style track JSON → a JSON-LD tree for the Ensembl context (and its RDF), safely.
 
 Like the FAIRtracks mapping, this writes a new JSON-LD tree, so the document's own keywords
 (`@context`, `@id`, `@graph`, …) and keys beyond the model become inert extension values, named
@@ -179,5 +179,5 @@ def prepare_ensembl(document: Any, base: str, provisional: bool = False) -> Prep
         graph=f"{track}/version/{version}", doc_version=version, doc_date=None, variant=MODEL,
         notes=walker.notes, model=MODEL, context=load_context(),
     )
-    prepared.jsonld_bytes()  # fail here, before any write, if the text cannot be encoded
+    prepared.ntriples()  # fail here, before any write, if the text cannot be encoded
     return prepared

@@ -1,4 +1,4 @@
-"""FAIRtracks JSON → JSON-LD input for the project context, safely.
+"""FAIRtracks JSON → a JSON-LD tree for the project context, safely, and its RDF.
 
 The user's JSON never reaches a JSON-LD processor as is. This step walks the document with the
 schema layout and writes a new JSON-LD tree in which
@@ -9,6 +9,10 @@ schema layout and writes a new JSON-LD tree in which
   values of an unexpected JSON type go to the extension namespace under a percent-encoded key,
   as plain literals or `@json` literals: nothing is lost and nothing can redirect the mapping
   or describe a resource outside the document.
+
+The tree is the mapping's JSON-LD (what a JSON-LD processor given the published context reads);
+the store gets its triples from `Prepared.ntriples`, written straight from the tree by the same
+context (`emit`), without a JSON-LD round trip.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from fairtracks_ld.mapping.context import (
     resolves,
     term_name,
 )
+from fairtracks_ld.mapping.emit import Writer, compile_context
 from fairtracks_ld.mapping.iris import DEFAULT_DOCUMENT_ID, IriMinter, fragment, resolver_iri
 from fairtracks_ld.mapping.versions import unsupported
 from fairtracks_ld.standard import (
@@ -71,7 +76,7 @@ class Note:
 
 @dataclass
 class Prepared:
-    """A document ready for a JSON-LD processor, with what the store needs to know about it."""
+    """A mapped document (its JSON-LD tree and triples), with what the store needs to know."""
 
     node: dict[str, Any]
     collection_iri: str
@@ -83,7 +88,7 @@ class Prepared:
     notes: list[Note] = field(default_factory=list)
     model: str = "fairtracks"  # the input model (fairtracks_ld.models)
     context: dict[str, Any] | None = None  # the model's context (default: FAIRtracks')
-    _encoded: bytes | None = field(default=None, repr=False)
+    _ntriples: bytes | None = field(default=None, repr=False)
 
     def jsonld(self, graph: str | None = None) -> dict[str, Any]:
         """The JSON-LD document, its triples placed in `graph` (default: the version graph)."""
@@ -91,16 +96,28 @@ class Prepared:
                 "@graph": [self.node]}
 
     def jsonld_bytes(self, graph: str | None = None) -> bytes:
-        """UTF-8 JSON-LD; encoded once for the version graph (`prepare` checks it encodes)."""
-        if graph is None and self._encoded is not None:
-            return self._encoded
+        """UTF-8 JSON-LD (what users and the reference path read; the store reads `ntriples`)."""
         try:
-            encoded = json.dumps(self.jsonld(graph), ensure_ascii=False).encode("utf-8")
+            return json.dumps(self.jsonld(graph), ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as error:  # lone surrogates from "\ud800"-style escapes
             raise MappingError("", f"text that is not valid Unicode: {error.reason}") from error
-        if graph is None:
-            self._encoded = encoded
-        return encoded
+
+    def ntriples(self) -> bytes:
+        """The document's triples as UTF-8 N-Triples, to be loaded into its graph (or any
+        other: N-Triples names none); written once from the tree (`prepare` checks it)."""
+        if self._ntriples is None:
+            writer = Writer(compile_context(self.context or load_context()))
+            writer.node(self.node)
+            self._ntriples = encode(writer.text())
+        return self._ntriples
+
+
+def encode(text: str) -> bytes:
+    """UTF-8 of mapped text; a MappingError for text that is not Unicode."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as error:  # lone surrogates from "\ud800"-style escapes
+        raise MappingError("", f"text that is not valid Unicode: {error.reason}") from error
 
 
 _TERM_SCHEMES = ("http://", "https://", "ftp://")  # the schemas' term_id pattern
@@ -163,8 +180,11 @@ class _Walker:
         props = layout.props
         for key, item in value.items():
             prop = props.get(key)
-            if prop is None or not self.prop(node, prop, item, entity, entity_ptr,
-                                             _Pointer(ptr, key)):
+            if prop is not None and prop.kind == "literal" and type(item) is str \
+                    and not prop.resolvable:
+                node[term_name(key)] = item  # the common case, kept short
+            elif prop is None or not self.prop(node, prop, item, entity, entity_ptr,
+                                               _Pointer(ptr, key)):
                 node[extension_key(key)] = extension_value(item)
         return node
 
@@ -175,8 +195,18 @@ class _Walker:
         """Map one known property; False when its value does not have the declared JSON type."""
         term = term_name(prop.key)
         kind = prop.kind
-        if kind == "literal" and type(value) is str and not prop.resolvable:
-            node[term] = value  # the common case, kept short
+        if kind == "term":
+            if not isinstance(value, str) or not value.startswith(_TERM_SCHEMES) \
+                    or not is_iri(value):
+                self.note(str(where), f"ontology term_id {value!r} is not an IRI; kept as an "
+                          "extension")
+                return False
+            node[term] = value
+            return True
+        if kind == "ref":
+            if not isinstance(value, str):
+                return False
+            node[term] = self.minter.entity_iri(prop.ref_target or "", value)
             return True
         ptr = str(where)
         if kind == "literal":
@@ -187,16 +217,6 @@ class _Walker:
             node[term] = value
             if prop.resolvable:
                 self.resolve_into(node, term, [value], prop, ptr)
-        elif kind == "term":
-            if not isinstance(value, str) or not value.startswith(_TERM_SCHEMES) \
-                    or not is_iri(value):
-                self.note(ptr, f"ontology term_id {value!r} is not an IRI; kept as an extension")
-                return False
-            node[term] = value
-        elif kind == "ref":
-            if not isinstance(value, str):
-                return False
-            node[term] = self.minter.entity_iri(prop.ref_target or "", value)
         elif kind == "object":
             if not isinstance(value, dict) or prop.layout is None:
                 return False
@@ -395,7 +415,7 @@ class Mapper:
 
 
 def prepare(document: Any, base: str, variant: Variant | None = None) -> Prepared:
-    """Map one FAIRtracks document to JSON-LD input; raises MappingError if it cannot be."""
+    """Map one FAIRtracks document; raises MappingError if it cannot be."""
     prepared = Mapper(document, base, variant).prepared
-    prepared.jsonld_bytes()  # fail here, before any write, if the text cannot be encoded
+    prepared.ntriples()  # fail here, before any write, if the text cannot be encoded
     return prepared

@@ -1,14 +1,15 @@
-"""One source mapped entity by entity: JSON-LD in chunks of bounded size, never the whole tree.
+"""One source mapped entity by entity: N-Triples in chunks of bounded size, never the whole tree.
 
 A FAIRtracks document is read with `DocumentReader.members`: the header (collection_info,
 doc_info, @schema, …) gives the IRIs and the version graph, then each item of the entity arrays
-(studies, experiments, samples, tracks) is mapped on its own and gathered into JSON-LD chunks of
-about `chunk_bytes`, which the store writes one by one. When the header does not come before
-the arrays (or doc_version is missing, so the version is a content hash), a first pass reads the
-header and hashes the rest, and a second pass maps. Memory holds one chunk and compact indexes
-(local_id → index per array, the annotations the companion graph needs) and the notes, whatever
-the document's size. A document without entity arrays (an Ensembl track, a FAIRtracks stub) is
-mapped whole.
+(studies, experiments, samples, tracks) is mapped on its own (a JSON-LD node) and gathered into
+chunks of about `chunk_bytes` of JSON-LD, each written as N-Triples (`emit`, by the published
+context), which the store loads one by one into the version graph. When the header does not
+come before the arrays (or doc_version is missing, so the version is a content hash), a first
+pass reads the header and hashes the rest, and a second pass maps. Memory holds one chunk and
+compact indexes (local_id → index per array, the annotations the companion graph needs) and the
+notes, whatever the document's size. A document without entity arrays (an Ensembl track, a
+FAIRtracks stub) is mapped whole.
 """
 
 from __future__ import annotations
@@ -19,15 +20,19 @@ from queue import Empty, Full, Queue
 from threading import Event, Thread
 from typing import Any, TypeVar
 
+import pyoxigraph as ox
+
 from fairtracks_ld.mapping.context import load_context, term_name
-from fairtracks_ld.mapping.prepare import ContentHash, Mapper, MappingError, Prepared
+from fairtracks_ld.mapping.emit import CompiledContext, Writer, compile_context
+from fairtracks_ld.mapping.prepare import ContentHash, Mapper, MappingError, Prepared, encode
 from fairtracks_ld.models import AUTO, ENSEMBL, FAIRTRACKS, detect, prepare_document
 from fairtracks_ld.reasoning import DocumentAnnotations, annotations_of
-from fairtracks_ld.sources import DocumentReader, LazyArray, RefusedDocument
+from fairtracks_ld.sources import DocumentError, DocumentReader, LazyArray, RefusedDocument
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant
 
 LAZY = frozenset(ENTITY_ARRAYS)
-CHUNK_BYTES = 16 << 20  # JSON-LD per chunk: ~10k tracks, ~500k quads
+CHUNK_BYTES = 16 << 20  # JSON-LD size of a chunk's nodes: ~10k tracks, ~500k quads
+FORMAT = ox.RdfFormat.N_TRIPLES  # what `chunks` yields (loaded with `to_graph`)
 T = TypeVar("T")
 
 
@@ -38,12 +43,47 @@ def _ready(header: dict[str, Any]) -> bool:
         and isinstance(info.get("doc_version"), str) and bool(info["doc_version"])
 
 
+class MemoryReader:
+    """A parsed document, read the way `DocumentStream` reads a source (the validation service
+    has the document in memory already): entity arrays come item by item."""
+
+    def __init__(self, source: str, document: Any) -> None:
+        self.source = source
+        self.document = document
+
+    def error(self, message: str) -> DocumentError:
+        return DocumentError(self.source, message)
+
+    def read(self) -> Any:
+        return self.document
+
+    def members(self, lazy: frozenset[str] = frozenset()) -> Iterator[tuple[str, Any]]:
+        if not isinstance(self.document, dict):
+            yield "", self.document
+            return
+        for key, value in self.document.items():
+            yield key, _Items(value) if key in lazy and isinstance(value, list) else value
+
+
+class _Items(LazyArray):
+    """The items of an array already in memory, as a LazyArray."""
+
+    def __init__(self, items: list[Any]) -> None:  # not LazyArray's: no parser events here
+        self.items = items
+        self.done = True
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+
 class DocumentStream:
     """A source being mapped: `prepared` (IRIs, graph, version, notes so far; its node is the
-    header's) up front, `chunks(graph)` the JSON-LD, `annotations` filled as chunks are made."""
+    header's) up front, `chunks()` the N-Triples (`FORMAT`) to load into its graph,
+    `annotations` filled as chunks are made."""
 
-    def __init__(self, reader: DocumentReader, base: str, variant: Variant | None = None,
-                 model: str = AUTO, chunk_bytes: int | None = None, ahead: int = 0) -> None:
+    def __init__(self, reader: DocumentReader | MemoryReader, base: str,
+                 variant: Variant | None = None, model: str = AUTO,
+                 chunk_bytes: int | None = None, ahead: int = 0) -> None:
         self.reader = reader
         self.ahead = ahead
         self.chunk_bytes = chunk_bytes or CHUNK_BYTES
@@ -108,32 +148,31 @@ class DocumentStream:
         except MappingError as error:
             raise RefusedDocument.of(self.reader.error(str(error))) from error
 
-    def chunks(self, graph: str) -> Iterator[bytes]:
-        """UTF-8 JSON-LD chunks whose triples go into `graph`; a problem found on the way is a
-        DocumentError (the caller removes what it wrote)."""
-        chunks = self._chunks(graph)
+    def chunks(self) -> Iterator[bytes]:
+        """UTF-8 N-Triples chunks, for the graph the caller loads them into; a problem found on
+        the way is a DocumentError (the caller removes what it wrote)."""
+        chunks = self._chunks()
         try:
             yield from prefetch(chunks, self.ahead) if self.ahead else chunks
         except MappingError as error:
             raise RefusedDocument.of(self.reader.error(str(error))) from error
 
-    def _chunks(self, graph: str) -> Iterator[bytes]:
+    def _chunks(self) -> Iterator[bytes]:
         if self._whole is not None:
             whole = WholeDocument(self._whole)
             self.annotations = whole.annotations
-            yield from whole.chunks(graph)
+            yield from whole.chunks()
             return
         mapper = self._mapper
         assert mapper is not None
-        context = load_context()
-        yield self._encode({"@context": context, "@id": graph, "@graph": [mapper.prepared.node]})
+        context = compile_context(load_context())
+        yield self._encode(context, mapper.prepared.node)
         for key, value in self._members:
             if key in self._skip:
                 continue
             self.keys.append(key)
             if not isinstance(value, LazyArray):
-                node = mapper.members({key: value})
-                yield self._encode({"@context": context, "@id": graph, "@graph": [node]})
+                yield self._encode(context, mapper.members({key: value}))
                 continue
             nodes: list[dict[str, Any]] = []
             per_node = 1
@@ -143,14 +182,14 @@ class DocumentStream:
                     per_node = len(json.dumps(node, ensure_ascii=False)) + 2
                 nodes.append(node)
                 if len(nodes) * per_node >= self.chunk_bytes:
-                    yield self._chunk(context, graph, mapper.document_iri, key, nodes)
+                    yield self._chunk(context, mapper.document_iri, key, nodes)
                     nodes = []
             if nodes:
-                yield self._chunk(context, graph, mapper.document_iri, key, nodes)
+                yield self._chunk(context, mapper.document_iri, key, nodes)
         if self.model == AUTO:
             detect(dict.fromkeys(self.keys))
 
-    def _chunk(self, context: dict, graph: str, document: str, key: str,
+    def _chunk(self, context: CompiledContext, document: str, key: str,
                nodes: list[dict[str, Any]]) -> bytes:
         part = annotations_of({key: nodes})
         shared = self._shared
@@ -165,8 +204,7 @@ class DocumentStream:
         for note in notes[self._noted:]:  # one message per kind repeats for many entities
             note.message = shared.setdefault(note.message, note.message)
         self._noted = len(notes)
-        return self._encode({"@context": context, "@id": graph,
-                             "@graph": [{"@id": document, term_name(key): nodes}]})
+        return self._encode(context, {"@id": document, term_name(key): nodes})
 
     def _one(self, value: T) -> T:
         """One object for equal annotation sets and notes' messages, which repeat across
@@ -174,22 +212,25 @@ class DocumentStream:
         track instead of a set of tuples of strings each (~0.5 GB less per 1M tracks)."""
         return self._shared.setdefault(value, value)
 
-    def _encode(self, jsonld: dict[str, Any]) -> bytes:
+    def _encode(self, context: CompiledContext, node: dict[str, Any]) -> bytes:
+        """A JSON-LD node (and the nodes in it) as N-Triples."""
+        writer = Writer(context)
+        writer.node(node)
         try:
-            return json.dumps(jsonld, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as error:  # lone surrogates from "\ud800"-style escapes
-            raise self.reader.error(f"text that is not valid Unicode: {error.reason}") from None
+            return encode(writer.text())
+        except MappingError as error:  # text that is not Unicode: a source that cannot be read
+            raise self.reader.error(error.message) from None
 
 
 class WholeDocument:
-    """A document mapped whole (a `Prepared`), written as one chunk."""
+    """A document mapped whole (a `Prepared`), written as one chunk of N-Triples."""
 
     def __init__(self, prepared: Prepared) -> None:
         self.prepared = prepared
         self.annotations = annotations_of(prepared.node)
 
-    def chunks(self, graph: str) -> Iterator[bytes]:
-        yield self.prepared.jsonld_bytes(None if graph == self.prepared.graph else graph)
+    def chunks(self) -> Iterator[bytes]:
+        yield self.prepared.ntriples()
 
 
 def _chain(first: tuple[str, Any], rest: Iterator[tuple[str, Any]]

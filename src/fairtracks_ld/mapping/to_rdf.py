@@ -1,7 +1,8 @@
-"""Prepared JSON-LD → RDF quads, by the fast path (Oxigraph) or the reference path (pyld).
+"""Prepared document → RDF quads, by the direct path (the store's) or the reference path (pyld).
 
-Both read the same prepared JSON-LD with the same inlined context; a test proves their graphs
-are isomorphic. The fast path never builds Python objects per triple when writing to the store.
+The direct path writes the prepared JSON-LD tree as N-Triples by the published context
+(`emit`), the reference path runs pyld's JSON-LD expansion and toRdf on the same tree with the
+same context; tests/test_direct_mapping.py proves their graphs isomorphic.
 """
 
 from __future__ import annotations
@@ -9,15 +10,14 @@ from __future__ import annotations
 import pyoxigraph as ox
 from pyld import jsonld
 
-from fairtracks_ld.mapping.prepare import MappingError, Prepared
+from fairtracks_ld.mapping.prepare import Prepared
 
 
 def quads_fast(prepared: Prepared, graph: str | None = None) -> list[ox.Quad]:
-    """Oxigraph's native JSON-LD parser (the default path)."""
-    try:
-        return list(ox.parse(prepared.jsonld_bytes(graph), format=ox.RdfFormat.JSON_LD))
-    except SyntaxError as error:
-        raise MappingError("", f"JSON-LD conversion failed: {error}") from error
+    """The quads the store gets (`Prepared.ntriples`), in `graph` (default: the version
+    graph)."""
+    return [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph or prepared.graph))
+            for t in ox.parse(prepared.ntriples(), format=ox.RdfFormat.N_TRIPLES)]
 
 
 def quads_reference(prepared: Prepared, graph: str | None = None) -> list[ox.Quad]:

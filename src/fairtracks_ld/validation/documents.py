@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from fairtracks_ld.store import TrackStore
 
 EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+SCRATCH_CHUNK_BYTES = 1 << 20  # JSON-LD per chunk of `Validator.streamed`: ~600 tracks
 RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
 _REF_PREDICATES = {FT + prop.key for _, prop in iter_props() if prop.kind == "ref"}
 
@@ -178,6 +179,24 @@ class Validator:
             return self.unmappable(document, source, error, model)
         return self.prepared(prepared, document, source)
 
+    def streamed(self, document: Any, source: str = "<document>") -> DocumentReport:
+        """Validate a parsed document as `document` does, faster: it is mapped entity by entity
+        in a worker thread while the chunks already mapped load into the scratch store
+        (Oxigraph loads without holding the interpreter lock, so both run at once)."""
+        from fairtracks_ld.mapping.stream import DocumentStream, MemoryReader
+
+        data = ox.Store()
+        try:
+            mapped = DocumentStream(MemoryReader(source, document), self.base,
+                                    chunk_bytes=SCRATCH_CHUNK_BYTES, ahead=2)
+            graph = mapped.prepared.graph
+            for chunk in mapped.chunks():
+                data.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                          to_graph=ox.NamedNode(graph))
+        except DocumentError:  # it cannot be mapped so: the whole-document path words why
+            return self.document(document, source)
+        return self.written(data, graph, mapped.prepared, source, document, scratch=True)
+
     def unmappable(self, document: Any, source: str, error: MappingError,
                    model: str = AUTO) -> DocumentReport:
         """The report of a document that cannot be given IRIs. An Ensembl track whose IRI
@@ -205,14 +224,17 @@ class Validator:
                  source: str = "<document>") -> DocumentReport:
         """Validate a mapped document (`document`, the JSON, only improves list pointers)."""
         data = ox.Store()
-        data.bulk_load(prepared.jsonld_bytes(), format=ox.RdfFormat.JSON_LD, lenient=True)
-        return self.written(data, prepared.graph, prepared, source, document)
+        data.bulk_load(prepared.ntriples(), format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                       to_graph=ox.NamedNode(prepared.graph))
+        return self.written(data, prepared.graph, prepared, source, document, scratch=True)
 
     def written(self, data: ox.Store, graph: str, prepared: Prepared, source: str,
-                document: Any = None, reader: DocumentReader | None = None) -> DocumentReport:
+                document: Any = None, reader: DocumentReader | None = None,
+                scratch: bool = False) -> DocumentReport:
         """Validate a document as written to `graph` of `data` (the store being loaded, before
         the catalog makes the graph visible, or a scratch store): the context facts its rules
-        need are added to the graph for the run and removed afterwards. List pointers are read
+        need are added to the graph for the run and removed afterwards (unless `data` is a
+        `scratch` store, thrown away after the run). List pointers are read
         from `document`, or from the source again through `reader` (only when a result needs
         one, and only the entities it names)."""
         shapes = self.shapes_for(prepared.model)
@@ -232,7 +254,7 @@ class Validator:
                     resolver.document = _listed_entities(reader, resolver, report.results)
             findings = [self.finding(r, resolver, data, node, shapes) for r in report.results]
         finally:
-            for quad in facts:
+            for quad in facts if not scratch else ():
                 data.remove(quad)
         document = resolver.document
         if document is None and reader is not None and (arrays := presentation.wanted(findings)):
@@ -397,12 +419,13 @@ def _validate_source(validator: Validator, source: str, variant: Variant | None,
 
     with tempfile.TemporaryDirectory(prefix="fairtracks-ld-validate-") as folder, \
             DocumentReader(source, limits) as reader:
-        mapped = DocumentStream(reader, validator.base, variant, model)
+        mapped = DocumentStream(reader, validator.base, variant, model, ahead=2)  # as load --bulk
         data = ox.Store(folder)
         try:
             graph = mapped.prepared.graph
-            for chunk in mapped.chunks(graph):
-                data.bulk_load(chunk, format=ox.RdfFormat.JSON_LD, lenient=True)
+            for chunk in mapped.chunks():
+                data.bulk_load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                               to_graph=ox.NamedNode(graph))
             return validator.written(data, graph, mapped.prepared, source, reader=reader)
         finally:
             del data  # closed before its folder is removed

@@ -1,0 +1,220 @@
+"""The prepared JSON-LD tree → N-Triples text, by the published context, without a JSON-LD
+processor.
+
+`prepare` (and the Ensembl mapping) build a JSON-LD tree of a narrow shape: node objects with an
+`@id` and `@type`, whose values are strings, booleans, numbers, nested node objects, `@json` value
+objects, or arrays of these. Its terms, their IRIs, type coercions (`@id`, datatypes) and
+`@list` containers are read here from the published context (`context/*.jsonld`), compiled once,
+and each node is written straight to N-Triples lines, exactly as the JSON-LD 1.1 toRdf algorithm
+would (compact IRIs expanded, native numbers and booleans typed, `@json` canonicalised, lists as
+rdf:List): no `json.dumps` of the tree and no JSON-LD parse. A shape outside that narrow one is
+refused (ValueError), and tests/test_direct_mapping.py proves the result isomorphic to pyld's
+toRdf of the same JSON-LD.
+
+Blank nodes (list cells) are labelled `_:l<n>`; Oxigraph gives them fresh identities on every
+load, so labels only need to be unique within one text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from c14n.Canonicalize import canonicalize  # RFC 8785 JSON, shipped with PyLD (as pyld uses it)
+
+from fairtracks_ld.mapping.namespaces import RDF, RDF_JSON, RDF_TYPE, XSD
+
+_TYPE = f"<{RDF_TYPE}>"
+_FIRST, _REST, _NIL = f"<{RDF}first>", f"<{RDF}rest>", f"<{RDF}nil>"
+_BOOLEAN, _INTEGER, _DOUBLE = f"<{XSD}boolean>", f"<{XSD}integer>", f"<{XSD}double>"
+_GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+_DOUBLE_FORM = re.compile(r"(\d)0*E\+?(-)?0*(\d)")
+_labels = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How one key's values become objects: its predicate (N-Triples form), its coercion
+    (`@id`, a datatype in N-Triples form, or None) and whether it is an `@list` container."""
+
+    predicate: str
+    coerce: str | None
+    is_list: bool
+
+
+def text(value: str) -> str:
+    """An N-Triples string literal's quoted form."""
+    if '"' in value or "\\" in value or "\n" in value or "\r" in value:
+        value = value.translate(_ESCAPES)
+    return f'"{value}"'
+
+
+def double(value: float) -> str:
+    """The canonical xsd:double form JSON-LD gives a number (`5.5E0`)."""
+    return _DOUBLE_FORM.sub(r"\1E\2\3", f"{value:1.15E}")
+
+
+class CompiledContext:
+    """A JSON-LD context (the `@context` value) compiled for writing N-Triples."""
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self.terms = {k: v for k, v in context.items() if not k.startswith("@")}
+        self.vocab: str | None = context.get("@vocab")
+        self.prefixes = {k: v for k, v in self.terms.items()
+                         if isinstance(v, str) and v.endswith(_GEN_DELIMS)}
+        self.rules: dict[str, Rule] = {}
+        self.classes: dict[str, str] = {}
+
+    def expand(self, value: str) -> str:
+        """IRI expansion of a key or type (JSON-LD 1.1 §5.2, vocabulary-relative): a term, a
+        compact IRI whose prefix the context defines, an absolute IRI as is, else relative to
+        `@vocab`."""
+        if value in self.terms:
+            definition = self.terms[value]
+            return self.expand(definition if isinstance(definition, str)
+                               else definition["@id"])
+        if ":" in value:
+            return self.iri(value)
+        if self.vocab is None:
+            raise ValueError(f"{value!r} is not an absolute IRI")
+        return self.vocab + value
+
+    def iri(self, value: str) -> str:
+        """A value coerced to `@id` (document-relative IRI expansion: no terms, no @vocab)."""
+        prefix, colon, suffix = value.partition(":")
+        if not colon:
+            raise ValueError(f"{value!r} is not an absolute IRI")
+        if prefix in self.prefixes and not suffix.startswith("//"):
+            return self.prefixes[prefix] + suffix
+        return value
+
+    def rule(self, key: str) -> Rule:
+        found = self.rules.get(key)
+        if found is None:
+            found = self.rules[key] = self._rule(key)
+        return found
+
+    def _rule(self, key: str) -> Rule:
+        definition = self.terms.get(key)
+        if definition == "@nest" or key.startswith("@"):
+            raise ValueError(f"key {key!r} is not mapped directly")
+        if not isinstance(definition, dict):
+            return Rule(f"<{self.expand(key)}>", None, False)
+        coerce = definition.get("@type")
+        if coerce is not None and coerce != "@id":
+            coerce = f"<{self.expand(coerce)}>"
+        return Rule(f"<{self.expand(definition['@id'])}>", coerce,
+                    definition.get("@container") == "@list")
+
+    def class_iri(self, name: str) -> str:
+        found = self.classes.get(name)
+        if found is None:
+            found = self.classes[name] = f"<{self.expand(name)}>"
+        return found
+
+
+class Writer:
+    """N-Triples lines of JSON-LD node objects, appended to `lines`."""
+
+    def __init__(self, context: CompiledContext) -> None:
+        self.context = context
+        self.lines: list[str] = []
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def node(self, node: dict[str, Any]) -> str:
+        """Write a node object's triples; returns its subject in N-Triples form."""
+        iri = node.get("@id")
+        if not isinstance(iri, str):
+            raise ValueError("a node object without an @id")
+        subject = f"<{iri}>"
+        append = self.lines.append
+        rules = self.context.rules
+        for key, value in node.items():
+            rule = rules.get(key)
+            if rule is None:
+                if key == "@id":
+                    continue
+                if key == "@type":
+                    for name in value if isinstance(value, list) else (value,):
+                        append(f"{subject} {_TYPE} {self.context.class_iri(name)} .\n")
+                    continue
+                rule = self.context.rule(key)
+            kind = type(value)
+            if kind is str:  # the common cases first, written here
+                coerce = rule.coerce
+                if coerce is None:
+                    if '"' in value or "\\" in value or "\n" in value or "\r" in value:
+                        value = value.translate(_ESCAPES)
+                    append(f'{subject} {rule.predicate} "{value}" .\n')
+                elif coerce == "@id":
+                    append(f"{subject} {rule.predicate} <{self.context.iri(value)}> .\n")
+                else:
+                    append(f"{subject} {rule.predicate} {text(value)}^^{coerce} .\n")
+            elif kind is list:
+                if rule.is_list:
+                    append(f"{subject} {rule.predicate} {self.list(value, rule)} .\n")
+                else:
+                    for item in value:
+                        append(f"{subject} {rule.predicate} {self.object(item, rule)} .\n")
+            else:
+                append(f"{subject} {rule.predicate} {self.object(value, rule)} .\n")
+        return subject
+
+    def list(self, items: list[Any], rule: Rule) -> str:
+        """An rdf:List of the items; its head (rdf:nil when empty)."""
+        if not items:
+            return _NIL
+        cells = [f"_:l{next(_labels)}" for _ in items]
+        append = self.lines.append
+        for index, item in enumerate(items):
+            if isinstance(item, list):
+                raise ValueError("a list of lists")
+            append(f"{cells[index]} {_FIRST} {self.object(item, rule)} .\n")
+            rest = cells[index + 1] if index + 1 < len(cells) else _NIL
+            append(f"{cells[index]} {_REST} {rest} .\n")
+        return cells[0]
+
+    def object(self, value: Any, rule: Rule) -> str:
+        """One value's object term (JSON-LD toRdf's conversions of native values)."""
+        coerce = rule.coerce
+        if isinstance(value, str):
+            if coerce == "@id":
+                return f"<{self.context.iri(value)}>"
+            return text(value) if coerce is None else f"{text(value)}^^{coerce}"
+        if isinstance(value, dict):
+            if "@value" in value:
+                if value.get("@type") != "@json" or len(value) != 2:
+                    raise ValueError(f"an unexpected value object {sorted(value)}")
+                return f"{text(canonicalize(value['@value']).decode('utf-8'))}^^<{RDF_JSON}>"
+            return self.node(value)
+        if isinstance(value, bool):
+            return f'"{"true" if value else "false"}"^^{_datatype(coerce, _BOOLEAN)}'
+        if isinstance(value, int) and abs(value) < 10**21:
+            return f'"{value}"^^{_datatype(coerce, _INTEGER)}'
+        if isinstance(value, int | float):
+            if float(value).is_integer() and abs(value) < 1e21:
+                return f'"{int(value)}"^^{_datatype(coerce, _INTEGER)}'
+            return f'"{double(float(value))}"^^{_datatype(coerce, _DOUBLE)}'
+        raise ValueError(f"a value of type {type(value).__name__} in the JSON-LD tree")
+
+
+def _datatype(coerce: str | None, native: str) -> str:
+    """A native value's datatype: the term's coercion, if it names a datatype."""
+    return native if coerce is None or coerce == "@id" else coerce
+
+
+_compiled: dict[int, tuple[dict[str, Any], CompiledContext]] = {}
+
+
+def compile_context(context: dict[str, Any]) -> CompiledContext:
+    """The compiled form of a context (the published ones are loaded once and kept, so each is
+    compiled once)."""
+    found = _compiled.get(id(context))
+    if found is None or found[0] is not context:
+        found = _compiled[id(context)] = (context, CompiledContext(context))
+    return found[1]
