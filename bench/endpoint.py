@@ -1,9 +1,9 @@
 """Endpoint benchmark: fairtracks-ld's /sparql vs `oxigraph serve`, same data, same queries.
 
 Data: `fairtracks-ld generate --tracks 100000 --seed 1`, `load --bulk`, the bundled ontologies
-(so the inferred ft:*_ancestor links exist); the store's current view (every graph a query sees
-by default) is dumped with `fairtracks-ld dump --graph` into an Oxigraph store's default graph.
-Everything is cached under bench/work/endpoint/.
+(so the inferred ft:*_ancestor links exist); the store's current view (its default graph, every
+triple a query sees by default) is copied into an Oxigraph store's default graph.
+Everything is cached under bench/work/endpoint-<tracks>/.
 
 Load: Python threads on loopback, one keep-alive HTTP connection each, each from its own loopback
 address (127.0.0.20 and up: separate clients, as far as per-client limits go), the same
@@ -55,7 +55,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE / "work" / "endpoint"
+WORK = HERE / "work" / "endpoint"  # one folder per track count: see main()
 RESULTS = HERE / "results"
 BASE = "http://127.0.0.1:8000/"  # minted IRIs; the server answers for them on any port
 BIN = Path(sys.executable).parent
@@ -95,27 +95,26 @@ def prepare(tracks: int) -> None:
         shutil.rmtree(WORK / "oxigraph", ignore_errors=True)
         shutil.rmtree(WORK / "view", ignore_errors=True)
         (WORK / "view").mkdir()
-        files = []
-        for index, graph in enumerate(view_graphs()):
-            files.append(WORK / "view" / f"{index}.nt")
-            fairtracks("dump", "--graph", graph, "--format", "nt", "-o", files[-1])
+        dump_view(WORK / "view" / "view.nt")
         run(BIN / "oxigraph", "load", "--location", WORK / "oxigraph", "--lenient", "--file",
-            *files)
+            WORK / "view" / "view.nt")
         run(BIN / "oxigraph", "optimize", "--location", WORK / "oxigraph")
         (WORK / "oxigraph" / ".complete").touch()
         shutil.rmtree(WORK / "view")
 
 
-def view_graphs() -> list[str]:
-    """The named graphs a query on the store sees by default (its current view)."""
+def dump_view(path: Path) -> None:
+    """The store's current view (every triple a query sees by default: its default graph, see
+    fairtracks_ld.current_view) as N-Triples."""
     import pyoxigraph as ox
 
     from fairtracks_ld.snapshots import current_snapshot
-    from fairtracks_ld.store import TrackStore
 
-    store = TrackStore(current_snapshot(WORK / "store"), read_only=True)
-    graphs = [g.value for g in store.default_graphs() if isinstance(g, ox.NamedNode)]
-    return [g for g in graphs if store.has_graph(g)]
+    store = ox.Store.read_only(str(current_snapshot(WORK / "store")))
+    triples = (quad.triple for quad in
+               store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+    with path.open("wb") as out:
+        ox.serialize(triples, out, ox.RdfFormat.N_TRIPLES)
 
 
 # ---- servers ---------------------------------------------------------------------------------
@@ -187,7 +186,7 @@ def server(args: list[str], probe: str,
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=dict(os.environ, **(env or {})))
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 180
         while True:
             try:
                 status, _, _ = request(probe, None, "*/*")
@@ -199,6 +198,7 @@ def server(args: list[str], probe: str,
                 raise RuntimeError(f"server did not start: {args}")
             time.sleep(0.3)
         meter = CpuMeter(process.pid)
+        settle(meter, deadline)
         try:
             yield meter
         finally:
@@ -208,10 +208,22 @@ def server(args: list[str], probe: str,
         process.wait(timeout=60)
 
 
+def settle(meter: CpuMeter, deadline: float, idle: float = 0.1) -> None:
+    """Wait until the server's process tree uses less than `idle` of a CPU over a second: its
+    worker processes have started (a server answers `/` before its query workers are ready)."""
+    before = meter.seconds()
+    while time.time() < deadline:
+        time.sleep(1.0)
+        now = meter.seconds()
+        if now - before < idle:
+            return
+        before = now
+
+
 def ours(port: int, cache: bool = True,
          env: dict[str, str] | None = None) -> AbstractContextManager[CpuMeter]:
     return server([str(BIN / "fairtracks-ld"), "--store", str(WORK / "store"), "serve",
-                   "--port", str(port)], f"http://127.0.0.1:{port}/",
+                   "--port", str(port)], f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D",
                   env={"FAIRTRACKS_LD_CACHE": "1" if cache else "0", **(env or {})})
 
 
@@ -430,8 +442,14 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="build the corpus and both stores, measure nothing")
     args = parser.parse_args()
+    global WORK
+    WORK = HERE / "work" / f"endpoint-{args.tracks}"
     prepare(args.tracks)
+    if args.prepare_only:
+        return
     load_before = os.getloadavg()[0]
     rng = random.Random(1)
     port = free_port()
