@@ -6,18 +6,23 @@ names `default-graph-uri`s; relative IRIs resolve against the endpoint's IRI. Up
 name their dataset (`using-graph-uri`, `using-named-graph-uri`), written into the update's text.
 Queries run in killable worker processes behind admission control (see executor, admission), so
 a heavy query cannot stall the server or outlive its time limit; updates too (see updates).
-DESCRIBE of constant IRIs is answered in the server thread and cached per snapshot (see cache).
+DESCRIBE of constant IRIs is answered in the server thread. Answers are cached per snapshot (see
+cache) when the query gives the same answer every time on the same data (see sparql.repeatable:
+no NOW(), RAND(), UUID(), BNODE(), SERVICE): a repeated query costs no worker; each cached or
+cacheable answer says `X-Cache: hit` or `miss` and carries an ETag (304 on If-None-Match).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request, url_for
 
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
 from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update
+from fairtracks_ld.sparql.repeatable import repeatable
 from fairtracks_ld.sparql.update_dataset import UpdateDatasetError, with_update_dataset
 from fairtracks_ld.web.auth import audit, authenticate
 from fairtracks_ld.web.cache import Answer, etag_of
@@ -31,6 +36,7 @@ from fairtracks_ld.web.executor import (
 )
 
 blueprint = Blueprint("sparql", __name__)
+CACHED_SHARE = 16  # an answer is cached when it takes at most 1/16 of the cache's bytes
 
 # Short names for `format=` / `output=`, as Apache Jena Fuseki and SPARQLWrapper use them. A
 # name is read for the query form it applies to: `xml` is SPARQL XML results for SELECT/ASK and
@@ -183,9 +189,10 @@ def endpoint() -> Response:
 
             return service_description()
         settings = current_app.config["SETTINGS"]
-        check_query(query, settings.service_allow_list, base=_base_iri())
+        base_iri = _base_iri()
+        check_query(query, settings.service_allow_list, base=base_iri)
         if settings.backend:  # only standard SPARQL reaches an external store
-            check_standard(query, base=_base_iri())
+            check_standard(query, base=base_iri)
         _check_format_parameter()
         result_type = _negotiate(RESULT_FORMATS, RESULT_NAMES, RESULT_ACCEPT_ALIASES,
                                  "application/sparql-results+json")
@@ -199,11 +206,15 @@ def endpoint() -> Response:
             graph_type=graph_type or "text/turtle",
             default_graphs=_graphs("default-graph-uri"),
             named_graphs=_graphs("named-graph-uri"),
-            base_iri=_base_iri(),
+            base_iri=base_iri,
         )
         executor = current_app.extensions["executor"]
         if executor.inline(query_request):
-            return _cached_describe(query_request, result_type, graph_type)
+            return _cached(query_request, result_type, graph_type,
+                           lambda: executor.run(query_request))
+        if not settings.backend and repeatable(query):  # a local snapshot never changes
+            return _cached(query_request, result_type, graph_type,
+                           lambda: executor.run(query_request, client(), arrived))
         media, body = executor.run(query_request, client(), arrived)
     except QueryError as failure:
         return error(failure.status, failure.message, failure.retry_after)
@@ -225,19 +236,21 @@ def _answer(media: str, body: bytes, result_type: str | None,
     return response
 
 
-def _cached_describe(query_request: QueryRequest, result_type: str | None,
-                     graph_type: str | None) -> Response:
-    """DESCRIBE of constant IRIs from the per-snapshot cache (see cache); 304 when the
-    client holds the current answer."""
+def _cached(query_request: QueryRequest, result_type: str | None, graph_type: str | None,
+            run: Callable[[], tuple[str, bytes]]) -> Response:
+    """A query's answer from the per-snapshot cache (see cache), made by `run` on a miss (a
+    QueryError from it is raised, never cached); 304 when the client holds the current
+    answer. Only for queries whose answer cannot change on the same snapshot (see repeatable)."""
     snapshot = Path(current_app.extensions["snapshots"].store().path).name
-    key = ("describe", query_request.query, query_request.graph_type,
-           query_request.result_type, query_request.base_iri)
+    key = ("query", query_request.query, query_request.graph_type, query_request.result_type,
+           query_request.base_iri, _graph_key(query_request.default_graphs),
+           _graph_key(query_request.named_graphs))
     etag = etag_of(snapshot, key)
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        answer, hit = current_app.extensions["cache"].answer(snapshot, key, lambda: Answer(
-            *current_app.extensions["executor"].run(query_request)))
+        answer, hit = current_app.extensions["cache"].answer(
+            snapshot, key, lambda: Answer(*run()), max_share=CACHED_SHARE)
         response = _answer(answer.media, answer.body, result_type, graph_type)
         if response.status_code != 200:
             return response
@@ -245,6 +258,10 @@ def _cached_describe(query_request: QueryRequest, result_type: str | None,
     response.set_etag(etag)
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _graph_key(graphs: list[str] | None) -> tuple[str, ...] | None:
+    return None if graphs is None else tuple(graphs)
 
 
 def _update(update: str, arrived: float) -> Response:
