@@ -29,8 +29,8 @@ a floor for the Python web stack, the DESCRIBE requests are also sent to a Flask
 same gunicorn settings that answers each with a constant Turtle body (bench/floor_app.py): no
 server built on Flask can pass that throughput.
 
-Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000]
-Writes bench/results/endpoint.json and bench/results/endpoint.md.
+Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000] [--compact]
+Writes bench/results/endpoint[-compacted]-<tracks>.json and .md.
 """
 
 from __future__ import annotations
@@ -83,12 +83,14 @@ def prepare(tracks: int) -> None:
         for stale in ("store", "store.snapshots", "oxigraph", "view"):
             shutil.rmtree(WORK / stale, ignore_errors=True)
         (WORK / "store.complete").unlink(missing_ok=True)
+        (WORK / "store.compacted").unlink(missing_ok=True)
         run(BIN / "fairtracks-ld", "generate", "--tracks", str(tracks), "--seed", "1",
             "--out", corpus)
         marker.write_text(str(tracks))
     if not (WORK / "store.complete").exists():
         for stale in ("store", "store.snapshots", "oxigraph", "view"):
             shutil.rmtree(WORK / stale, ignore_errors=True)
+        (WORK / "store.compacted").unlink(missing_ok=True)
         print("loading the corpus and the ontologies (a few minutes)…", flush=True)
         fairtracks("load", "--bulk", corpus)
         fairtracks("ontologies", "load")
@@ -103,6 +105,25 @@ def prepare(tracks: int) -> None:
         run(BIN / "oxigraph", "optimize", "--location", WORK / "oxigraph")
         (WORK / "oxigraph" / ".complete").touch()
         shutil.rmtree(WORK / "view")
+
+
+def compact() -> None:
+    """Compact the store as `oxigraph optimize` compacts the peer's (RocksDB's full compaction,
+    pyoxigraph `Store.optimize`), then publish it as the snapshot the server reads; once per
+    store (`store.compacted`). Not something `fairtracks-ld load` does today: `--compact`
+    measures what it would change."""
+    if (WORK / "store.compacted").exists():
+        return
+    from fairtracks_ld.snapshots import publish
+    from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.writer_lock import writer_lock
+
+    with writer_lock(WORK / "store"):
+        store = TrackStore(WORK / "store", base=BASE)
+        store.ox.optimize()
+        publish(store)
+        del store
+    (WORK / "store.compacted").touch()
 
 
 def dump_view(path: Path) -> None:
@@ -468,10 +489,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--prepare-only", action="store_true",
                         help="build the corpus and both stores, measure nothing")
+    parser.add_argument("--compact", action="store_true",
+                        help="compact fairtracks-ld's store first (as the peer's is optimized); "
+                             "results go to endpoint-compacted-<tracks>.{json,md}")
     args = parser.parse_args()
     global WORK
     WORK = HERE / "work" / f"endpoint-{args.tracks}"
     prepare(args.tracks)
+    if args.compact:
+        compact()
     if args.prepare_only:
         return
     load_before = os.getloadavg()[0]
@@ -522,9 +548,11 @@ def main() -> None:
         **results,
         "throughput_ratio": {n: ratios(results, n, kinds) for n in names if n != "oxigraph"},
     }
+    report["config"]["compacted"] = (WORK / "store.compacted").exists()
+    name = f"endpoint{'-compacted' if args.compact else ''}-{args.tracks}"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "endpoint.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "endpoint.md").write_text(markdown(report))
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(report))
     print(markdown(report))
 
 

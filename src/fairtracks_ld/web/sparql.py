@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
 from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update
@@ -93,23 +96,38 @@ def _format_parameter() -> str | None:
     return None
 
 
-def _negotiate(choices: dict, names: dict[str, str], aliases: dict[str, str],
-               default: str) -> str | None:
-    """Best media type among `choices` for the request; None when it accepts none of them."""
-    wanted = _format_parameter()
+def _negotiate(wanted: str | None) -> tuple[str | None, str | None]:
+    """(result type, graph type) for the request: the best media type for solutions and for
+    graphs, None where it accepts none of them."""
+    return _negotiated(request.headers.get("Accept", ""), wanted)
+
+
+@lru_cache(maxsize=256)
+def _negotiated(accept: str, wanted: str | None) -> tuple[str | None, str | None]:
+    """Negotiation depends on the Accept header and `format=` only: clients send few distinct
+    ones, so each is parsed once per process."""
+    accepted = parse_accept_header(accept, MIMEAccept)
+    return (_best(accepted, wanted, RESULT_FORMATS, RESULT_NAMES, RESULT_ACCEPT_ALIASES,
+                  "application/sparql-results+json"),
+            _best(accepted, wanted, GRAPH_FORMATS, GRAPH_NAMES, GRAPH_ACCEPT_ALIASES,
+                  "text/turtle"))
+
+
+def _best(accepted: MIMEAccept, wanted: str | None, choices: dict, names: dict[str, str],
+          aliases: dict[str, str], default: str) -> str | None:
+    """Best media type among `choices`; None when the request accepts none of them."""
     if wanted:
         media = names.get(wanted.lower(), wanted.lower())
         if media in choices:
             return media
-    if not request.accept_mimetypes:
+    if not accepted:
         return default
     offers = [default, *[m for m in choices if m != default], *aliases]
-    best = request.accept_mimetypes.best_match(offers)
+    best = accepted.best_match(offers)
     return aliases.get(best, best) if best else None
 
 
-def _check_format_parameter() -> None:
-    wanted = _format_parameter()
+def _check_format_parameter(wanted: str | None) -> None:
     if wanted and wanted.lower() not in {*RESULT_NAMES, *GRAPH_NAMES, *RESULT_FORMATS,
                                          *GRAPH_FORMATS}:
         raise QueryError(406, f"unknown format {wanted!r}; use one of "
@@ -166,8 +184,9 @@ def _protocol_parts() -> tuple[str | None, str | None]:
 
 
 def _base_iri() -> str:
-    """The base IRI relative IRIs in a request resolve against: the endpoint's own IRI."""
-    return url_for("sparql.endpoint", _external=True)
+    """The base IRI relative IRIs in a request resolve against: the endpoint's own IRI (what
+    `url_for("sparql.endpoint", _external=True)` builds, without the routing map)."""
+    return request.url_root + "sparql"
 
 
 def _graphs(name: str) -> list[str] | None:
@@ -193,10 +212,9 @@ def endpoint() -> Response:
         check_query(query, settings.service_allow_list, base=base_iri)
         if settings.backend:  # only standard SPARQL reaches an external store
             check_standard(query, base=base_iri)
-        _check_format_parameter()
-        result_type = _negotiate(RESULT_FORMATS, RESULT_NAMES, RESULT_ACCEPT_ALIASES,
-                                 "application/sparql-results+json")
-        graph_type = _negotiate(GRAPH_FORMATS, GRAPH_NAMES, GRAPH_ACCEPT_ALIASES, "text/turtle")
+        wanted = _format_parameter()
+        _check_format_parameter(wanted)
+        result_type, graph_type = _negotiate(wanted)
         if result_type is None and graph_type is None:
             return error(406, "none of the accepted media types can carry SPARQL results; use "
                               + ", ".join([*RESULT_FORMATS, *GRAPH_FORMATS]))
@@ -209,12 +227,12 @@ def endpoint() -> Response:
             base_iri=base_iri,
         )
         executor = current_app.extensions["executor"]
-        if executor.inline(query_request):
+        if not settings.backend and repeatable(query):  # a local snapshot never changes
+            return _cached(query_request, result_type, graph_type,  # inline or not, on a miss
+                           lambda: executor.run(query_request, client(), arrived))
+        if executor.inline(query_request):  # a backend's DESCRIBE, cached per catalog state
             return _cached(query_request, result_type, graph_type,
                            lambda: executor.run(query_request))
-        if not settings.backend and repeatable(query):  # a local snapshot never changes
-            return _cached(query_request, result_type, graph_type,
-                           lambda: executor.run(query_request, client(), arrived))
         media, body = executor.run(query_request, client(), arrived)
     except QueryError as failure:
         return error(failure.status, failure.message, failure.retry_after)
