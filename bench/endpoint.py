@@ -1,9 +1,9 @@
 """Endpoint benchmark: fairtracks-ld's /sparql vs `oxigraph serve`, same data, same queries.
 
 Data: `fairtracks-ld generate --tracks 100000 --seed 1`, `load --bulk`, the bundled ontologies
-(so the inferred ft:*_ancestor links exist); the store's current view (every graph a query sees
-by default) is dumped with `fairtracks-ld dump --graph` into an Oxigraph store's default graph.
-Everything is cached under bench/work/endpoint/.
+(so the inferred ft:*_ancestor links exist); the store's current view (its default graph, every
+triple a query sees by default) is copied into an Oxigraph store's default graph.
+Everything is cached under bench/work/endpoint-<tracks>/.
 
 Load: Python threads on loopback, one keep-alive HTTP connection each, each from its own loopback
 address (127.0.0.20 and up: separate clients, as far as per-client limits go), the same
@@ -13,11 +13,13 @@ type is a class or below it, via ft:cell_type_ancestor; a technique filter if th
 ancestor links); facet counts (techniques among those tracks); DESCRIBE of a track; and all
 four interleaved.
 Then dereferencing tracks as Turtle under the same load (for oxigraph: GET of the same DESCRIBE),
-and one request at a time (latency).
+and one request at a time (latency); and the ancestor-aware first page (100 tracks under
+lymphocyte) through each SPARQL endpoint, one request at a time (latency).
 
 fairtracks-ld runs twice: with the per-snapshot cache on (warm: the warm-up has seen every
 request; the hit rate is counted from the X-Cache headers of the measured answers) and with
-FAIRTRACKS_LD_CACHE=0 (cold: no answer comes from a cache).
+FAIRTRACKS_LD_CACHE=0 (cold: no answer comes from a cache). Each server is measured once its
+process tree has gone quiet after start-up (its query worker processes are ready).
 
 Each server's CPU time per request (its whole process tree, warm-up included) is reported next to
 throughput: on a shared 2-core machine it is steadier than requests/s. It is sampled from /proc
@@ -27,8 +29,8 @@ a floor for the Python web stack, the DESCRIBE requests are also sent to a Flask
 same gunicorn settings that answers each with a constant Turtle body (bench/floor_app.py): no
 server built on Flask can pass that throughput.
 
-Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000]
-Writes bench/results/endpoint.json and bench/results/endpoint.md.
+Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000] [--compact]
+Writes bench/results/endpoint[-compacted]-<tracks>.json and .md.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE / "work" / "endpoint"
+WORK = HERE / "work" / "endpoint"  # one folder per track count: see main()
 RESULTS = HERE / "results"
 BASE = "http://127.0.0.1:8000/"  # minted IRIs; the server answers for them on any port
 BIN = Path(sys.executable).parent
@@ -81,12 +83,14 @@ def prepare(tracks: int) -> None:
         for stale in ("store", "store.snapshots", "oxigraph", "view"):
             shutil.rmtree(WORK / stale, ignore_errors=True)
         (WORK / "store.complete").unlink(missing_ok=True)
+        (WORK / "store.compacted").unlink(missing_ok=True)
         run(BIN / "fairtracks-ld", "generate", "--tracks", str(tracks), "--seed", "1",
             "--out", corpus)
         marker.write_text(str(tracks))
     if not (WORK / "store.complete").exists():
         for stale in ("store", "store.snapshots", "oxigraph", "view"):
             shutil.rmtree(WORK / stale, ignore_errors=True)
+        (WORK / "store.compacted").unlink(missing_ok=True)
         print("loading the corpus and the ontologies (a few minutes)…", flush=True)
         fairtracks("load", "--bulk", corpus)
         fairtracks("ontologies", "load")
@@ -95,27 +99,45 @@ def prepare(tracks: int) -> None:
         shutil.rmtree(WORK / "oxigraph", ignore_errors=True)
         shutil.rmtree(WORK / "view", ignore_errors=True)
         (WORK / "view").mkdir()
-        files = []
-        for index, graph in enumerate(view_graphs()):
-            files.append(WORK / "view" / f"{index}.nt")
-            fairtracks("dump", "--graph", graph, "--format", "nt", "-o", files[-1])
+        dump_view(WORK / "view" / "view.nt")
         run(BIN / "oxigraph", "load", "--location", WORK / "oxigraph", "--lenient", "--file",
-            *files)
+            WORK / "view" / "view.nt")
         run(BIN / "oxigraph", "optimize", "--location", WORK / "oxigraph")
         (WORK / "oxigraph" / ".complete").touch()
         shutil.rmtree(WORK / "view")
 
 
-def view_graphs() -> list[str]:
-    """The named graphs a query on the store sees by default (its current view)."""
+def compact() -> None:
+    """Compact the store as `oxigraph optimize` compacts the peer's (RocksDB's full compaction,
+    pyoxigraph `Store.optimize`), then publish it as the snapshot the server reads; once per
+    store (`store.compacted`). Not something `fairtracks-ld load` does today: `--compact`
+    measures what it would change."""
+    if (WORK / "store.compacted").exists():
+        return
+    from fairtracks_ld.snapshots import publish
+    from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.writer_lock import writer_lock
+
+    with writer_lock(WORK / "store"):
+        store = TrackStore(WORK / "store", base=BASE)
+        store.ox.optimize()
+        publish(store)
+        del store
+    (WORK / "store.compacted").touch()
+
+
+def dump_view(path: Path) -> None:
+    """The store's current view (every triple a query sees by default: its default graph, see
+    fairtracks_ld.current_view) as N-Triples."""
     import pyoxigraph as ox
 
     from fairtracks_ld.snapshots import current_snapshot
-    from fairtracks_ld.store import TrackStore
 
-    store = TrackStore(current_snapshot(WORK / "store"), read_only=True)
-    graphs = [g.value for g in store.default_graphs() if isinstance(g, ox.NamedNode)]
-    return [g for g in graphs if store.has_graph(g)]
+    store = ox.Store.read_only(str(current_snapshot(WORK / "store")))
+    triples = (quad.triple for quad in
+               store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+    with path.open("wb") as out:
+        ox.serialize(triples, out, ox.RdfFormat.N_TRIPLES)
 
 
 # ---- servers ---------------------------------------------------------------------------------
@@ -187,7 +209,7 @@ def server(args: list[str], probe: str,
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env=dict(os.environ, **(env or {})))
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 180
         while True:
             try:
                 status, _, _ = request(probe, None, "*/*")
@@ -199,6 +221,7 @@ def server(args: list[str], probe: str,
                 raise RuntimeError(f"server did not start: {args}")
             time.sleep(0.3)
         meter = CpuMeter(process.pid)
+        settle(meter, deadline)
         try:
             yield meter
         finally:
@@ -208,10 +231,22 @@ def server(args: list[str], probe: str,
         process.wait(timeout=60)
 
 
+def settle(meter: CpuMeter, deadline: float, idle: float = 0.1) -> None:
+    """Wait until the server's process tree uses less than `idle` of a CPU over a second: its
+    worker processes have started (a server answers `/` before its query workers are ready)."""
+    before = meter.seconds()
+    while time.time() < deadline:
+        time.sleep(1.0)
+        now = meter.seconds()
+        if now - before < idle:
+            return
+        before = now
+
+
 def ours(port: int, cache: bool = True,
          env: dict[str, str] | None = None) -> AbstractContextManager[CpuMeter]:
     return server([str(BIN / "fairtracks-ld"), "--store", str(WORK / "store"), "serve",
-                   "--port", str(port)], f"http://127.0.0.1:{port}/",
+                   "--port", str(port)], f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D",
                   env={"FAIRTRACKS_LD_CACHE": "1" if cache else "0", **(env or {})})
 
 
@@ -386,6 +421,27 @@ def dereferences(tracks: list[str], server_name: str) -> list[Request]:
     return [(urlsplit(t).path, None, "text/turtle") for t in tracks]
 
 
+FIRST_PAGE = ("SELECT ?track WHERE { ?track ft:cell_type_ancestor obo:CL_0000542 } LIMIT 100")
+
+
+def first_page(url: str, count: int = 100) -> dict[str, float]:
+    """Latency of the ancestor-aware first page (100 tracks under lymphocyte) asked of a SPARQL
+    endpoint `url` as a GET, one request at a time on one connection (issue 18: <= 20 ms)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    target = url + "?" + urlencode({"query": PREFIXES + FIRST_PAGE})
+    latencies = []
+    for i in range(count + 10):
+        start = time.perf_counter()
+        status, body, _ = request(target, None, JSON_RESULTS, conn)
+        if status != 200 or body.count(b'"track"') < 100:
+            raise RuntimeError(f"first page: {status} {body[:200]!r}")
+        if i >= 10:
+            latencies.append(time.perf_counter() - start)
+    conn.close()
+    return summary(latencies, None)
+
+
 def interleaved(mix: dict[str, list[Request]]) -> list[Request]:
     lists = list(mix.values())
     return [lists[i % len(lists)][i // len(lists) % len(lists[i % len(lists)])]
@@ -415,7 +471,8 @@ SERVERS = {
     "oxigraph": "oxigraph serve-read-only, the current view in its default graph",
     "ours": "fairtracks-ld serve, defaults (gunicorn 2 workers, gthread, 2 query processes per "
             "worker): queries that name no graphs answered from the store's default graph (the "
-            "current view, see fairtracks_ld.current_view); per-snapshot cache on (warm)",
+            "current view, see fairtracks_ld.current_view); per-snapshot cache on (warm: "
+            "dereferenced resources, DESCRIBE and every repeatable query's answer)",
     "ours_cold": "the same with FAIRTRACKS_LD_CACHE=0: no answer from a cache (cold)",
     "floor": "bench/floor_app.py under the same gunicorn settings: a Flask route answering every "
              "DESCRIBE and dereference request with one constant Turtle answer (no store), the "
@@ -430,8 +487,19 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="build the corpus and both stores, measure nothing")
+    parser.add_argument("--compact", action="store_true",
+                        help="compact fairtracks-ld's store first (as the peer's is optimized); "
+                             "results go to endpoint-compacted-<tracks>.{json,md}")
     args = parser.parse_args()
+    global WORK
+    WORK = HERE / "work" / f"endpoint-{args.tracks}"
     prepare(args.tracks)
+    if args.compact:
+        compact()
+    if args.prepare_only:
+        return
     load_before = os.getloadavg()[0]
     rng = random.Random(1)
     port = free_port()
@@ -466,7 +534,9 @@ def main() -> None:
                                                args.concurrency, args.seconds, meter)
             if name in ("ours", "ours_cold"):
                 results[name]["one at a time"] = dereference(tracks, ports[name])
-    kinds = [k for k in results["oxigraph"]]
+            if name != "floor":
+                results[name]["first page"] = first_page(f"http://127.0.0.1:{ports[name]}{path}")
+    kinds = [k for k in results["oxigraph"] if k != "first page"]
     report = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count(), "load_average_before": round(load_before, 2),
@@ -478,9 +548,11 @@ def main() -> None:
         **results,
         "throughput_ratio": {n: ratios(results, n, kinds) for n in names if n != "oxigraph"},
     }
+    report["config"]["compacted"] = (WORK / "store.compacted").exists()
+    name = f"endpoint{'-compacted' if args.compact else ''}-{args.tracks}"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "endpoint.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "endpoint.md").write_text(markdown(report))
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(report))
     print(markdown(report))
 
 
@@ -532,7 +604,7 @@ def markdown(report: dict) -> str:
         + " | ".join(f"{titles[n]}: median / p95 ms | req/s | ratio" for n in ours) + " |",
         "| --- | --- | --- |" + " --- | --- | --- |" * len(ours),
     ]
-    for kind in report["oxigraph"]:
+    for kind in [k for k in report["oxigraph"] if k != "first page"]:
         lines.append(f"| {kind} | {cell(report['oxigraph'][kind])} | " + " | ".join(
             f"{cell(report[n][kind])} | {report['throughput_ratio'][n].get(kind, 'n/a')}"
             for n in ours) + " |")
@@ -542,7 +614,8 @@ def markdown(report: dict) -> str:
         "does not dereference, GET of `DESCRIBE <track>` as Turtle. Cache hit rate (answers "
         "saying X-Cache: hit in the measured window) with the cache on: "
         + ", ".join(f"{k} {report['ours'][k].get('cache_hit_rate', 'n/a')}"
-                    for k in FLOOR_KINDS) + "; with it off no answer comes from the cache.",
+                    for k in report["oxigraph"] if k in report["ours"] and k != "first page")
+        + "; with it off no answer comes from the cache.",
         "",
         "Server CPU milliseconds per answered request (the server's whole process tree; steadier "
         "than requests/s on a shared machine):",
@@ -550,7 +623,7 @@ def markdown(report: dict) -> str:
         "| query | oxigraph | " + " | ".join(titles[n] for n in ours) + " |",
         "| --- | --- |" + " --- |" * len(ours),
     ]
-    for kind in report["oxigraph"]:
+    for kind in [k for k in report["oxigraph"] if k != "first page"]:
         lines.append("| " + " | ".join([kind, *(
             str(report[name][kind].get("server_cpu_ms_per_request", "n/a"))
             for name in ("oxigraph", *ours))]) + " |")
@@ -569,6 +642,14 @@ def markdown(report: dict) -> str:
         "Dereferencing a track as Turtle, one request at a time (goal: median < 10 ms): "
         + "; ".join(f"{titles[n]}: median {report[n]['one at a time']['median_ms']} ms, p95 "
                     f"{report[n]['one at a time']['p95_ms']} ms" for n in ("ours", "ours_cold"))
+        + ".",
+        "",
+        "The ancestor-aware first page (100 tracks under lymphocyte, CL:0000542) through the "
+        "SPARQL endpoint, GET, one request at a time (issue 18 goal: <= 20 ms): "
+        + "; ".join(f"{t}: median {report[n]['first page']['median_ms']} ms, p95 "
+                    f"{report[n]['first page']['p95_ms']} ms" for n, t in (
+                        ("oxigraph", "oxigraph serve"), *((n, titles[n]) for n in ours))
+                    if "first page" in report.get(n, {}))
         + ".",
         "",
     ]

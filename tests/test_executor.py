@@ -1,11 +1,14 @@
 """The query executor (web/executor.py): heavy queries wait for a worker process, DESCRIBE of
-constant IRIs does not (it is answered in the calling thread)."""
+constant IRIs does not (it is answered in the calling thread); a query running past the grace
+period drops to a lower CPU priority, and the next one starts again at the normal one."""
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
+import pytest
 from servers import EXAMPLES, cli
 
 from fairtracks_ld.snapshots import SnapshotReader
@@ -13,6 +16,7 @@ from fairtracks_ld.web.executor import QueryError, QueryExecutor, QueryRequest
 
 BASE = "http://127.0.0.1:9/"
 TRACK = BASE + "collection/encode_example/track/encode:ENCFF625ZYB"
+MEDIUM = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"  # well over a millisecond
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
@@ -42,5 +46,63 @@ def test_a_describe_is_answered_while_the_only_worker_is_busy(tmp_path):
         assert media == "application/n-triples" and f"<{TRACK}>".encode() in body
         thread.join()
         assert outcome["status"] == 503  # the heavy query still met the time limit
+    finally:
+        executor.close()
+
+
+def _nice(pid: int, thread: int) -> int | None:
+    """A worker thread's nice value, from /proc (None once the thread has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/task/{thread}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    store = tmp_path_factory.mktemp("executor") / "store"
+    cli(store, BASE, "load", "--allow-invalid", *EXAMPLES)
+    return store
+
+
+def test_a_query_running_past_the_grace_period_drops_priority(store):
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=3, niceness=7)
+    try:
+        executor.run(request("ASK {}"))  # the worker has started
+        worker = executor._idle.queue[0]
+        base = _nice(worker.process.pid, worker.process.pid)
+
+        def heavy() -> None:
+            with pytest.raises(QueryError):
+                executor.run(request(HEAVY))
+
+        thread = threading.Thread(target=heavy)
+        thread.start()
+        time.sleep(1)  # well past the 20 ms grace period
+        running = worker.running.value
+        assert _nice(worker.process.pid, running) == base + 7
+        assert _nice(worker.process.pid, worker.process.pid) == base  # the process's main thread
+        thread.join()
+    finally:
+        executor.close()
+
+
+def test_after_a_lowered_query_the_next_runs_at_normal_priority(store):
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=20, grace=0.0)
+    try:
+        executor.run(request("ASK {}"))  # the worker has started
+        worker = executor._idle.queue[0]
+        pid = worker.process.pid
+        base = _nice(pid, pid)
+        for _ in range(2):  # with no grace period each query is lowered at once
+            media, body = executor.run(request(MEDIUM))
+            assert media == "application/sparql-results+json" and b'"n"' in body
+            answered = worker.running.value
+            deadline = time.time() + 10
+            while _nice(pid, answered) is not None or worker.running.value == answered:
+                assert time.time() < deadline, "the lowered thread did not end"
+                time.sleep(0.05)
+            assert _nice(pid, worker.running.value) == base  # the next query's thread
     finally:
         executor.close()

@@ -9,6 +9,7 @@ is tested in test_scheduling_queue). Clients are told apart by their source addr
 from __future__ import annotations
 
 import http.client
+import itertools
 import threading
 import time
 from urllib.parse import urlencode, urlsplit
@@ -70,7 +71,13 @@ def send(base: str, path: str, *, source: str = "127.0.0.2", body: dict | None =
         conn.close()
 
 
+_SENT = itertools.count()
+
+
 def query(base: str, text: str, **options) -> Reply:
+    """A SPARQL query, made unique by a comment: it always reaches a query worker, never the
+    per-snapshot cache of answers (which these tests keep out of the way of scheduling)."""
+    text += f"\n# request {next(_SENT)}"
     return send(base, "sparql", body={"query": text},
                 headers={"Accept": "application/sparql-results+json",
                          **options.pop("headers", {})}, **options)
@@ -205,6 +212,33 @@ def test_cached_answers_are_identical_until_a_new_snapshot(server, examples):
     assert after.headers["ETag"] != first.headers["ETag"]
     assert get(**{"If-None-Match": first.headers["ETag"]}).status == 200
     assert send(base, "collection/hostile", headers={"Accept": "text/turtle"}).status == 200
+
+
+def test_repeatable_query_answers_are_cached_per_snapshot(server):
+    base = server["base"]
+    select = {"query": "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?p"}
+    json = {"Accept": "application/sparql-results+json"}
+    first, second = (send(base, "sparql", body=select, headers=json) for _ in range(2))
+    assert first.status == second.status == 200
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("miss", "hit")
+    assert first.body == second.body and first.headers["ETag"] == second.headers["ETag"]
+    assert send(base, "sparql", body=select, headers={
+        **json, "If-None-Match": first.headers["ETag"]}).status == 304
+    csv = send(base, "sparql", body=select, headers={"Accept": "text/csv"})
+    assert csv.headers["X-Cache"] == "miss" and csv.body.startswith(b"p,n")  # its own entry
+    for changing in ("SELECT (STRUUID() AS ?u) WHERE {}", "SELECT (NOW() AS ?t) WHERE {}"):
+        answers = [send(base, "sparql", body={"query": changing}, headers=json)
+                   for _ in range(2)]
+        assert all(a.status == 200 and "X-Cache" not in a.headers for a in answers)
+    uuids = [send(base, "sparql", body={"query": "SELECT (STRUUID() AS ?u) WHERE {}"},
+                  headers=json).body for _ in range(2)]
+    assert uuids[0] != uuids[1]  # computed each time
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert send(base, "sparql", headers=auth, body={
+        "update": "INSERT DATA { <urn:cached> <urn:p> 1 }"}).status == 204
+    after = send(base, "sparql", body=select, headers=json)
+    assert after.headers["X-Cache"] == "miss" and after.body != first.body  # a new snapshot
+    assert b"urn:p" in after.body
 
 
 def test_the_cache_is_bounded_by_bytes_and_follows_snapshots():

@@ -55,17 +55,19 @@ class SnapshotCache:
             return True
         return False
 
-    def answer(self, snapshot: str, key: Hashable,
-               render: Callable[[], Answer | None]) -> tuple[Answer | None, bool]:
+    def answer(self, snapshot: str, key: Hashable, render: Callable[[], Answer | None],
+               max_share: int = 1) -> tuple[Answer | None, bool]:
         """(answer, whether it came from the cache); `render` makes it on a miss (None: an
-        answer not to keep, e.g. a 404)."""
+        answer not to keep, e.g. a 404); an answer larger than 1/`max_share` of the cache's
+        bytes is not kept (one large answer would evict many small ones)."""
         if self.enabled:
             with self._lock:
                 found = self._answers.get(key) if self._current(snapshot) else None
             if found is not None:
                 return found, True
         made = render()
-        if made is not None and self.enabled and len(made.body) < self._answers.maxsize:
+        if made is not None and self.enabled and \
+                len(made.body) < self._answers.maxsize // max_share:
             with self._lock:
                 if self._current(snapshot):
                     self._answers[key] = made

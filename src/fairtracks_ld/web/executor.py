@@ -14,9 +14,15 @@ the server's own bounded queries (`QueryRequest.bounded`, e.g. a page of search 
 
 Every other query passes admission control (see admission) and has `timeout` seconds from its
 arrival, queueing included: a query still waiting for a worker when its time is up is answered
-503 as "busy", one that runs over is stopped and answered 503 as too long. Query workers run at a
-lower CPU priority (nice) than the server processes, so cheap requests keep the CPU they need
-while heavy queries run.
+503 as "busy", one that runs over is stopped and answered 503 as too long.
+
+A query still running after `grace` seconds (default 20 ms) drops to a lower CPU priority (nice),
+so cheap requests keep the CPU they need while heavy queries run; a query that finishes within
+the grace period never waits behind other work at a lowered priority (on a busy machine a
+nice-10 process waits many milliseconds for the CPU each time it is woken). Each query runs in a
+thread of the worker process; the server process renices that thread (Linux priorities are per
+thread), and a thread once lowered ends after its answer, so the next query starts in a fresh
+thread at the worker's normal priority (an unprivileged process cannot raise a priority again).
 """
 
 from __future__ import annotations
@@ -169,9 +175,10 @@ class _SnapshotQueries:
 
 
 def _worker(conn: Connection, store_path: str, max_bytes: int,
-            isolate: bool, warn: bool, niceness: int) -> None:
-    """Answer queries from the pipe; first leave the network when `isolate` (see isolation),
-    and once ready, lower this process's CPU priority by `niceness`."""
+            isolate: bool, warn: bool, running: Any) -> None:
+    """Answer queries from the pipe; first leave the network when `isolate` (see isolation).
+    The thread answering is named in `running` (a shared integer: its native id), so that the
+    server process can lower its priority (see QueryExecutor._run)."""
     from fairtracks_ld.web.isolation import die_with_parent
 
     die_with_parent()
@@ -184,14 +191,68 @@ def _worker(conn: Connection, store_path: str, max_bytes: int,
                 "query workers keep network access (%s); the SERVICE policy is the only guard",
                 reason)
     queries = _SnapshotQueries(SnapshotReader(Path(store_path)), max_bytes)
-    with suppress(OSError):
-        os.nice(niceness)
+    with suppress(FileNotFoundError):  # opened now, so its threads keep the normal priority
+        queries.reader.store()
+    normal = os.getpriority(os.PRIO_PROCESS, 0)
+    carried: list[Any] = [None]  # a request for the next thread, or _CLOSED
+    while carried[0] is not _CLOSED:  # a fresh thread, at the normal priority, after a lowered
+        thread = threading.Thread(target=_answer_until_lowered,
+                                  args=(conn, queries, running, normal, carried))
+        thread.start()
+        thread.join()
+
+
+_CLOSED = object()  # the pipe closed: the server process is gone
+
+
+def _answer_until_lowered(conn: Connection, queries: _SnapshotQueries, running: Any,
+                          normal: int, carried: list[Any]) -> None:
+    """Answer queries in this thread until its priority has been lowered; a request received
+    after that (lowered while idle, just after its last answer) is carried to the next thread."""
+    running.value = threading.get_native_id()
+    request, carried[0] = carried[0], _CLOSED
+
+    def lowered() -> bool:
+        return os.getpriority(os.PRIO_PROCESS, 0) != normal  # this thread's priority
+
     while True:
-        request = conn.recv()
+        if request is None:
+            try:
+                request = conn.recv()
+            except (EOFError, OSError):
+                return
+            if lowered():
+                carried[0] = request
+                return
         try:
-            conn.send(("ok", *queries.answer(request)))
+            reply = ("ok", *queries.answer(request))
         except QueryError as error:
-            conn.send(("error", error.status, error.message))
+            reply = ("error", error.status, error.message)
+        done = lowered()
+        conn.send(reply)
+        request = None
+        if done:
+            carried[0] = None
+            return
+
+
+@dataclass
+class _Worker:
+    """A query worker process, its pipe, and the native id of the thread answering in it."""
+
+    process: Any
+    conn: Connection
+    running: Any  # a shared integer (multiprocessing.Value)
+
+    def lower(self, niceness: int, done: int) -> int:
+        """Lower the answering thread's CPU priority by `niceness` unless it is `done` (it
+        ends after its answer); returns the thread's native id, 0 while the worker starts."""
+        thread = self.running.value
+        if thread and thread != done:  # never 0: that would lower the calling thread
+            with suppress(OSError):  # the thread or process is gone: nothing to lower
+                os.setpriority(os.PRIO_PROCESS, thread,
+                               min(19, os.getpriority(os.PRIO_PROCESS, thread) + niceness))
+        return thread
 
 
 class QueryExecutor:
@@ -202,36 +263,38 @@ class QueryExecutor:
                  max_bytes: int = 50_000_000,
                  isolate_network: bool = False, waiting: int = 2,
                  per_client: int = 2, niceness: int = 10, client_queue: int = 4,
-                 excess: int = 8) -> None:
+                 excess: int = 8, grace: float = 0.02) -> None:
         """`reader`: the server process's own snapshot reader, shared with bounded queries;
         `isolate_network`: workers run without network (when no SERVICE is allowed);
         `waiting`: queries that may wait for a worker; `per_client`: queries one client may
         have running or waiting; `client_queue` and `excess`: a client's queries queued beyond
-        that, per client and in all (see admission); `niceness`: how far workers lower their
-        CPU priority."""
+        that, per client and in all (see admission); `niceness`: how far a query running longer
+        than `grace` seconds has its CPU priority lowered."""
         self.store_path = str(reader.store_path)
         self.isolate_network = isolate_network
         self.niceness = niceness
+        self.grace = grace
         self._warned = False  # a failed isolation is logged by the first worker only
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.admission = Admission(workers, waiting, per_client, timeout, client_queue, excess)
         self._context = mp.get_context("spawn")  # never fork a process holding RocksDB handles
-        self._idle: queue.Queue[tuple[Any, Connection]] = queue.Queue()
+        self._idle: queue.Queue[_Worker] = queue.Queue()
         for _ in range(workers):
             self._idle.put(self._start())
         self._inline = _SnapshotQueries(reader, max_bytes)
 
-    def _start(self) -> tuple[Any, Connection]:
+    def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
+        running = self._context.Value("q", 0, lock=False)
         process = self._context.Process(
             target=_worker, args=(child, self.store_path, self.max_bytes,
-                                  self.isolate_network, not self._warned, self.niceness),
+                                  self.isolate_network, not self._warned, running),
             daemon=True
         )
         self._warned = True
         process.start()
-        return process, parent
+        return _Worker(process, parent, running)
 
     @staticmethod
     def inline(request: QueryRequest) -> bool:
@@ -255,18 +318,19 @@ class QueryExecutor:
 
     def _run(self, request: QueryRequest, deadline: float) -> tuple[str, bytes]:
         try:
-            process, conn = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             raise QueryError(503, f"the server is busy: no query worker became free within "
                                   f"the time limit of {self.timeout:g} s; try again later",
                              max(1, round(self.admission.typical_seconds))) from None
         started = time.monotonic()
+        process, conn = worker.process, worker.conn
         try:
             conn.send(request)
-            if not conn.poll(max(0.0, deadline - started)):
+            if not self._answered(worker, deadline):
                 process.kill()
                 process.join()
-                process, conn = self._start()
+                worker = self._start()
                 queued = started - (deadline - self.timeout)
                 self.admission.ran(self.timeout)
                 raise QueryError(503, f"the query ran longer than the server's limit of "
@@ -276,16 +340,27 @@ class QueryExecutor:
             answer = conn.recv()
         except (EOFError, OSError) as error:
             process.kill()
-            process, conn = self._start()
+            worker = self._start()
             raise QueryError(500, f"query worker failed: {error}") from error
         finally:
-            self._idle.put((process, conn))
+            self._idle.put(worker)
         self.admission.ran(time.monotonic() - started)
         if answer[0] == "error":
             raise QueryError(answer[1], answer[2])
         return answer[1], answer[2]
 
+    def _answered(self, worker: _Worker, deadline: float) -> bool:
+        """Wait for the worker's answer until `deadline`, lowering the answering thread's
+        priority once it has run for `grace` seconds; False when the deadline passed."""
+        lowered = 0  # the thread lowered last: a lowered thread may hand its request over
+        while True:
+            remaining = deadline - time.monotonic()
+            if worker.conn.poll(max(0.0, min(max(self.grace, 0.005), remaining))):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            lowered = worker.lower(self.niceness, lowered)
+
     def close(self) -> None:
         while not self._idle.empty():
-            process, _ = self._idle.get()
-            process.kill()
+            self._idle.get().process.kill()

@@ -6,18 +6,26 @@ names `default-graph-uri`s; relative IRIs resolve against the endpoint's IRI. Up
 name their dataset (`using-graph-uri`, `using-named-graph-uri`), written into the update's text.
 Queries run in killable worker processes behind admission control (see executor, admission), so
 a heavy query cannot stall the server or outlive its time limit; updates too (see updates).
-DESCRIBE of constant IRIs is answered in the server thread and cached per snapshot (see cache).
+DESCRIBE of constant IRIs is answered in the server thread. Answers are cached per snapshot (see
+cache) when the query gives the same answer every time on the same data (see sparql.repeatable:
+no NOW(), RAND(), UUID(), BNODE(), SERVICE): a repeated query costs no worker; each cached or
+cacheable answer says `X-Cache: hit` or `miss` and carries an ETag (304 on If-None-Match).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
 from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update
+from fairtracks_ld.sparql.repeatable import repeatable
 from fairtracks_ld.sparql.update_dataset import UpdateDatasetError, with_update_dataset
 from fairtracks_ld.web.auth import audit, authenticate
 from fairtracks_ld.web.cache import Answer, etag_of
@@ -31,6 +39,7 @@ from fairtracks_ld.web.executor import (
 )
 
 blueprint = Blueprint("sparql", __name__)
+CACHED_SHARE = 16  # an answer is cached when it takes at most 1/16 of the cache's bytes
 
 # Short names for `format=` / `output=`, as Apache Jena Fuseki and SPARQLWrapper use them. A
 # name is read for the query form it applies to: `xml` is SPARQL XML results for SELECT/ASK and
@@ -87,23 +96,38 @@ def _format_parameter() -> str | None:
     return None
 
 
-def _negotiate(choices: dict, names: dict[str, str], aliases: dict[str, str],
-               default: str) -> str | None:
-    """Best media type among `choices` for the request; None when it accepts none of them."""
-    wanted = _format_parameter()
+def _negotiate(wanted: str | None) -> tuple[str | None, str | None]:
+    """(result type, graph type) for the request: the best media type for solutions and for
+    graphs, None where it accepts none of them."""
+    return _negotiated(request.headers.get("Accept", ""), wanted)
+
+
+@lru_cache(maxsize=256)
+def _negotiated(accept: str, wanted: str | None) -> tuple[str | None, str | None]:
+    """Negotiation depends on the Accept header and `format=` only: clients send few distinct
+    ones, so each is parsed once per process."""
+    accepted = parse_accept_header(accept, MIMEAccept)
+    return (_best(accepted, wanted, RESULT_FORMATS, RESULT_NAMES, RESULT_ACCEPT_ALIASES,
+                  "application/sparql-results+json"),
+            _best(accepted, wanted, GRAPH_FORMATS, GRAPH_NAMES, GRAPH_ACCEPT_ALIASES,
+                  "text/turtle"))
+
+
+def _best(accepted: MIMEAccept, wanted: str | None, choices: dict, names: dict[str, str],
+          aliases: dict[str, str], default: str) -> str | None:
+    """Best media type among `choices`; None when the request accepts none of them."""
     if wanted:
         media = names.get(wanted.lower(), wanted.lower())
         if media in choices:
             return media
-    if not request.accept_mimetypes:
+    if not accepted:
         return default
     offers = [default, *[m for m in choices if m != default], *aliases]
-    best = request.accept_mimetypes.best_match(offers)
+    best = accepted.best_match(offers)
     return aliases.get(best, best) if best else None
 
 
-def _check_format_parameter() -> None:
-    wanted = _format_parameter()
+def _check_format_parameter(wanted: str | None) -> None:
     if wanted and wanted.lower() not in {*RESULT_NAMES, *GRAPH_NAMES, *RESULT_FORMATS,
                                          *GRAPH_FORMATS}:
         raise QueryError(406, f"unknown format {wanted!r}; use one of "
@@ -160,8 +184,9 @@ def _protocol_parts() -> tuple[str | None, str | None]:
 
 
 def _base_iri() -> str:
-    """The base IRI relative IRIs in a request resolve against: the endpoint's own IRI."""
-    return url_for("sparql.endpoint", _external=True)
+    """The base IRI relative IRIs in a request resolve against: the endpoint's own IRI (what
+    `url_for("sparql.endpoint", _external=True)` builds, without the routing map)."""
+    return request.url_root + "sparql"
 
 
 def _graphs(name: str) -> list[str] | None:
@@ -183,13 +208,13 @@ def endpoint() -> Response:
 
             return service_description()
         settings = current_app.config["SETTINGS"]
-        check_query(query, settings.service_allow_list, base=_base_iri())
+        base_iri = _base_iri()
+        check_query(query, settings.service_allow_list, base=base_iri)
         if settings.backend:  # only standard SPARQL reaches an external store
-            check_standard(query, base=_base_iri())
-        _check_format_parameter()
-        result_type = _negotiate(RESULT_FORMATS, RESULT_NAMES, RESULT_ACCEPT_ALIASES,
-                                 "application/sparql-results+json")
-        graph_type = _negotiate(GRAPH_FORMATS, GRAPH_NAMES, GRAPH_ACCEPT_ALIASES, "text/turtle")
+            check_standard(query, base=base_iri)
+        wanted = _format_parameter()
+        _check_format_parameter(wanted)
+        result_type, graph_type = _negotiate(wanted)
         if result_type is None and graph_type is None:
             return error(406, "none of the accepted media types can carry SPARQL results; use "
                               + ", ".join([*RESULT_FORMATS, *GRAPH_FORMATS]))
@@ -199,11 +224,15 @@ def endpoint() -> Response:
             graph_type=graph_type or "text/turtle",
             default_graphs=_graphs("default-graph-uri"),
             named_graphs=_graphs("named-graph-uri"),
-            base_iri=_base_iri(),
+            base_iri=base_iri,
         )
         executor = current_app.extensions["executor"]
-        if executor.inline(query_request):
-            return _cached_describe(query_request, result_type, graph_type)
+        if not settings.backend and repeatable(query):  # a local snapshot never changes
+            return _cached(query_request, result_type, graph_type,  # inline or not, on a miss
+                           lambda: executor.run(query_request, client(), arrived))
+        if executor.inline(query_request):  # a backend's DESCRIBE, cached per catalog state
+            return _cached(query_request, result_type, graph_type,
+                           lambda: executor.run(query_request))
         media, body = executor.run(query_request, client(), arrived)
     except QueryError as failure:
         return error(failure.status, failure.message, failure.retry_after)
@@ -225,19 +254,21 @@ def _answer(media: str, body: bytes, result_type: str | None,
     return response
 
 
-def _cached_describe(query_request: QueryRequest, result_type: str | None,
-                     graph_type: str | None) -> Response:
-    """DESCRIBE of constant IRIs from the per-snapshot cache (see cache); 304 when the
-    client holds the current answer."""
+def _cached(query_request: QueryRequest, result_type: str | None, graph_type: str | None,
+            run: Callable[[], tuple[str, bytes]]) -> Response:
+    """A query's answer from the per-snapshot cache (see cache), made by `run` on a miss (a
+    QueryError from it is raised, never cached); 304 when the client holds the current
+    answer. Only for queries whose answer cannot change on the same snapshot (see repeatable)."""
     snapshot = Path(current_app.extensions["snapshots"].store().path).name
-    key = ("describe", query_request.query, query_request.graph_type,
-           query_request.result_type, query_request.base_iri)
+    key = ("query", query_request.query, query_request.graph_type, query_request.result_type,
+           query_request.base_iri, _graph_key(query_request.default_graphs),
+           _graph_key(query_request.named_graphs))
     etag = etag_of(snapshot, key)
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
-        answer, hit = current_app.extensions["cache"].answer(snapshot, key, lambda: Answer(
-            *current_app.extensions["executor"].run(query_request)))
+        answer, hit = current_app.extensions["cache"].answer(
+            snapshot, key, lambda: Answer(*run()), max_share=CACHED_SHARE)
         response = _answer(answer.media, answer.body, result_type, graph_type)
         if response.status_code != 200:
             return response
@@ -245,6 +276,10 @@ def _cached_describe(query_request: QueryRequest, result_type: str | None,
     response.set_etag(etag)
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _graph_key(graphs: list[str] | None) -> tuple[str, ...] | None:
+    return None if graphs is None else tuple(graphs)
 
 
 def _update(update: str, arrived: float) -> Response:
