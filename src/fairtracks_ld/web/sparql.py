@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request, url_for
 
+from fairtracks_ld.sparql import virtual
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
 from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update
 from fairtracks_ld.sparql.update_dataset import UpdateDatasetError, with_update_dataset
@@ -187,6 +188,7 @@ def endpoint() -> Response:
         if settings.backend:  # only standard SPARQL reaches an external store
             check_standard(query, base=_base_iri())
         _check_format_parameter()
+        query = virtual.rewrite(query, base=_base_iri())  # track → ancestor predicates
         result_type = _negotiate(RESULT_FORMATS, RESULT_NAMES, RESULT_ACCEPT_ALIASES,
                                  "application/sparql-results+json")
         graph_type = _negotiate(GRAPH_FORMATS, GRAPH_NAMES, GRAPH_ACCEPT_ALIASES, "text/turtle")
