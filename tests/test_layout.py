@@ -128,7 +128,7 @@ def assert_links_on_carriers(store: TrackStore) -> None:
         assert not any(True for _ in store.ox.quads_for_pattern(
             None, ox.NamedNode(FT + name), None, None)), name
     assert answers(store, "?t", "ft:own_file_format_ancestor", "?f") > 0
-    assert answers(store, "?t", reasoning.TRACK_PATHS[FT + "cell_type_ancestor"], "?c") > 0
+    assert answers(store, "?t", reasoning.TRACK_PATHS[FT + "sample_type_ancestor"], "?c") > 0
     assert current_view.stale(store) == 0
     assert len(distinct_source_triples(store)) == current_view.size(store)
 
@@ -160,13 +160,13 @@ def test_per_track_links_move_to_their_carriers_with_migrate(tmp_path, example):
     with pytest.raises(StoreError, match="migrate"):  # a reader would miss the links: told
         TrackStore(snapshot, base=BASE, read_only=True)
     before = int(next(iter(ox.Store.read_only(str(snapshot)).query(
-        f"SELECT (COUNT(*) AS ?n) WHERE {{ ?t <{FT}cell_type_ancestor> ?c }}")))[0].value)
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ ?t <{FT}sample_type_ancestor> ?c }}")))[0].value)
     assert before > 0
     result = cli(path, BASE, "migrate")
     assert result.returncode == 0, result.stderr
     store = TrackStore(path, base=BASE, read_only=True)
     assert_links_on_carriers(store)
-    after = reasoning.TRACK_PATHS[FT + "cell_type_ancestor"]
+    after = reasoning.TRACK_PATHS[FT + "sample_type_ancestor"]
     assert answers(store, "?t", after, "?c") == before  # the same answers, stored leaner
     assert cli(path, BASE, "doctor").returncode == 0
 

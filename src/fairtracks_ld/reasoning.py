@@ -1,4 +1,4 @@
-"""Materialised reasoning, Ubergraph-style: class closures and per-track ancestor links.
+"""Materialised reasoning, Ubergraph-style: class closures and ancestor links on annotations.
 
 Ancestor-aware search ("lymphocyte" finds tracks annotated "B cell", "brain" finds tracks from
 "cerebellum") should be one index lookup, not a property path walked at query time. So the store
@@ -56,10 +56,10 @@ DESCENDS_FROM = FT + "descends_from"
 INFERRED_SUFFIX = current_view.INFERRED_SUFFIX
 CLOSURE_PATH = current_view.CLOSURE_PATH
 
-# Annotation kinds: the entity an annotation hangs off (track, experiment or sample), the path from
-# that entity to the annotation node, and the predicates that link a track to every ancestor of
-# the annotation's term. A track reaches its experiment by ft:experiment_ref and the experiment's
-# sample by ft:sample_ref.
+# Annotation kinds: the entity an annotation hangs off (track, experiment or sample: its carrier),
+# the path from that entity to the annotation node, and the track predicates (facets) whose
+# links the carrier gets for every ancestor of the annotation's term. A track reaches its
+# experiment by ft:experiment_ref and the experiment's sample by ft:sample_ref.
 ANNOTATIONS: dict[str, tuple[str, str]] = {
     "cell_type": ("sample", "ft:sample_type/ft:cell_type"),
     "abnormal_cell_type": ("sample", "ft:sample_type/ft:abnormal_cell_type"),
@@ -416,14 +416,15 @@ def values_clause(name: str, iris: Iterable[str]) -> str:
     return f"VALUES ?{name} {{ {' '.join(str(ox.NamedNode(i)) for i in sorted(set(iris)))} }}"
 
 
-# ---- companion graphs: track → ancestor links ------------------------------------------------
+# ---- companion graphs: carrier → ancestor links ----------------------------------------------
 
 Ancestors = Callable[[set[str]], dict[str, frozenset[str]]]
 
 
 @dataclass
 class DocumentAnnotations:
-    """What one version graph says about its tracks' annotations (read by SPARQL)."""
+    """What one version graph says about its annotations. Links need only `terms`; `tracks`
+    and `samples` (the references, filled while streaming a document) are no longer read."""
 
     tracks: dict[str, set[str]]  # track → experiments
     samples: dict[str, set[str]]  # experiment → samples
@@ -434,21 +435,8 @@ class DocumentAnnotations:
 
 
 def read_annotations(store: TrackStore, graph: str) -> DocumentAnnotations:
-    """The tracks of a version graph, their experiments and samples, and every term_id."""
+    """Every term_id of a version graph, by the entity carrying it (links need no more)."""
     g = str(ox.NamedNode(graph))
-    tracks: dict[str, set[str]] = {}
-    for row in store.ox.query(
-        f"SELECT ?t ?e WHERE {{ GRAPH {g} {{ ?t a ft:Track OPTIONAL {{ ?t ft:experiment_ref ?e }}"
-        " } }", prefixes=_PREFIXES,
-    ):
-        experiments = tracks.setdefault(row[0].value, set())
-        if row[1] is not None:
-            experiments.add(row[1].value)
-    samples: dict[str, set[str]] = defaultdict(set)
-    for row in store.ox.query(
-        f"SELECT ?e ?s WHERE {{ GRAPH {g} {{ ?e ft:sample_ref ?s }} }}", prefixes=_PREFIXES
-    ):
-        samples[row[0].value].add(row[1].value)
     branches = " UNION ".join(  # typed: a target node has ft:phenotype too, but carries none
         f'{{ ?node a ft:{owner.title()} ; {path}/ft:term_id ?term BIND("{kind}" AS ?kind) }}'
         for kind, (owner, path) in ANNOTATIONS.items()
@@ -459,7 +447,7 @@ def read_annotations(store: TrackStore, graph: str) -> DocumentAnnotations:
         prefixes=_PREFIXES,
     ):
         terms[row[0].value].add((row[1].value, row[2].value))
-    return DocumentAnnotations(tracks, dict(samples), dict(terms))
+    return DocumentAnnotations({}, {}, dict(terms))
 
 
 def annotations_of(node: dict) -> DocumentAnnotations:
