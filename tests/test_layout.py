@@ -15,13 +15,14 @@ import requests
 from conftest import BASE, write_json
 from servers import cli, free_port, serve
 
-from fairtracks_ld import current_view
+from fairtracks_ld import current_view, reasoning
 from fairtracks_ld.load import load_sources
 from fairtracks_ld.store import StoreError, TrackStore
 from fairtracks_ld.withdrawal import withdraw
 
 OLD_LAYOUT = Path(__file__).parent / "data" / "old-layout.nq.gz"
 SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+FT = "https://w3id.org/fairtracks-ld/vocab#"
 
 
 def answers(store: TrackStore, s: str, p: str, o: str) -> int:
@@ -116,7 +117,68 @@ def test_an_earlier_layout_migrates_on_the_first_write_and_readers_are_told(tmp_
     assert current_view.stale(store) == 0
     assert int(next(iter(store.query(
         "SELECT (COUNT(*) AS ?n) WHERE { ?t a ft:Track }")))["n"].value) == 8
-    assert answers(store, "?t", "ft:file_format_ancestor", "?f") > 0
+    assert_links_on_carriers(store)
+
+
+def assert_links_on_carriers(store: TrackStore) -> None:
+    """Inferred links sit on the entities carrying annotations, none on every track, and the
+    track predicates' paths reach them; the view holds exactly its sources."""
+    assert not current_view.links_outdated(store)
+    for name in reasoning.ANCESTOR_PREDICATES:
+        assert not any(True for _ in store.ox.quads_for_pattern(
+            None, ox.NamedNode(FT + name), None, None)), name
+    assert answers(store, "?t", "ft:own_file_format_ancestor", "?f") > 0
+    assert answers(store, "?t", reasoning.TRACK_PATHS[FT + "sample_type_ancestor"], "?c") > 0
+    assert current_view.stale(store) == 0
+    assert len(distinct_source_triples(store)) == current_view.size(store)
+
+
+def per_track_links(path: Path, example: dict, tmp_path: Path) -> None:
+    """A store as the layout before carrier links left it: every track linked to every ancestor
+    of its annotations, in its companion and the view, and no ft:link_layout record."""
+    assert cli(path, BASE, "load", str(write_json(tmp_path / "doc.json", example))
+               ).returncode == 0
+    store = TrackStore(path, base=BASE)
+    for version in store.versions():
+        companion = reasoning.inferred_graph(version.graph)
+        for name, track_path in reasoning.TRACK_PATHS.items():
+            store.ox.update(f"""INSERT {{ GRAPH <{companion}> {{ ?t <{name}> ?a }} ?t <{name}> ?a }}
+                WHERE {{ ?t a ft:Track ; {track_path} ?a }}""", prefixes={"ft": FT})
+        store.ox.update(f"""DELETE {{ GRAPH <{companion}> {{ ?s ?p ?o }} ?s ?p ?o }} WHERE {{
+            GRAPH <{companion}> {{ ?s ?p ?o FILTER STRSTARTS(STR(?p), "{FT}own_") }} }} ;
+            DELETE WHERE {{ GRAPH <{store.catalog}> {{ ?closure ft:link_layout ?l }} }}""",
+                        prefixes={"ft": FT})
+    assert current_view.links_outdated(store)
+    store.ox.flush()
+
+
+def test_per_track_links_move_to_their_carriers_with_migrate(tmp_path, example):
+    path = tmp_path / "store"
+    per_track_links(path, example, tmp_path)
+    snapshot = tmp_path / "snapshot"
+    ox.Store.read_only(str(path)).backup(str(snapshot))
+    with pytest.raises(StoreError, match="migrate"):  # a reader would miss the links: told
+        TrackStore(snapshot, base=BASE, read_only=True)
+    before = int(next(iter(ox.Store.read_only(str(snapshot)).query(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ ?t <{FT}sample_type_ancestor> ?c }}")))[0].value)
+    assert before > 0
+    result = cli(path, BASE, "migrate")
+    assert result.returncode == 0, result.stderr
+    store = TrackStore(path, base=BASE, read_only=True)
+    assert_links_on_carriers(store)
+    after = reasoning.TRACK_PATHS[FT + "sample_type_ancestor"]
+    assert answers(store, "?t", after, "?c") == before  # the same answers, stored leaner
+    assert cli(path, BASE, "doctor").returncode == 0
+
+
+def test_a_write_to_a_store_with_per_track_links_migrates_it_first(tmp_path, example):
+    path = tmp_path / "store"
+    per_track_links(path, example, tmp_path)
+    other = copy.deepcopy(example)
+    other["doc_info"]["doc_version"] = "v2"
+    assert cli(path, BASE, "load", str(write_json(tmp_path / "v2.json", other))
+               ).returncode == 0
+    assert_links_on_carriers(TrackStore(path, base=BASE, read_only=True))
 
 
 def test_stats_show_disk_use_by_part(tmp_path, example):

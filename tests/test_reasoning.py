@@ -22,7 +22,7 @@ from conftest import (
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.load import load_sources
-from fairtracks_ld.mapping.vocabulary import REASONING_PROPERTIES
+from fairtracks_ld.mapping.vocabulary import OWN_LINK_PROPERTIES, REASONING_PROPERTIES
 from fairtracks_ld.ontology.install import add_ontology
 from fairtracks_ld.store import TrackStore
 
@@ -57,7 +57,9 @@ PREFIXES = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
 
 
 def tracks(store: TrackStore, predicate: str, ancestor: str) -> set[str]:
-    rows = store.query(f"SELECT ?t WHERE {{ ?t ft:{predicate} <{ancestor}> }}")
+    """Tracks linked to `ancestor` by a track predicate: the path to their carriers' links."""
+    path = reasoning.TRACK_PATHS[FT + predicate]
+    rows = store.query(f"SELECT DISTINCT ?t WHERE {{ ?t {path} <{ancestor}> }}")
     return {row["t"].value for row in rows}
 
 
@@ -117,8 +119,11 @@ def test_the_closure_is_recorded_against_the_loaded_ontologies(loaded):
 
 
 def test_every_inferred_predicate_is_in_the_vocabulary():
-    inferred = {*reasoning.ANCESTOR_PREDICATES, "subclass_of", "descends_from"}
+    inferred = {*reasoning.ANCESTOR_PREDICATES, "subclass_of", "descends_from", "link_layout"}
     assert inferred <= set(REASONING_PROPERTIES)
+    stored = {reasoning.own_predicate(name.removesuffix("_ancestor")).removeprefix(FT)
+              for name in reasoning.ANCESTOR_PREDICATES}
+    assert stored == set(OWN_LINK_PROPERTIES)
 
 
 # ---- track links -----------------------------------------------------------------------------
@@ -166,7 +171,7 @@ def test_links_are_exactly_what_the_property_paths_give(loaded, path_ancestors, 
                         "?term }")
     expected = {(row["t"].value, a) for row in rows for a in path_ancestors[row["term"].value]}
     stored = {(row["t"].value, row["a"].value) for row in loaded.query(
-        f"SELECT ?t ?a WHERE {{ ?t ft:{predicate} ?a }}")}
+        f"SELECT ?t ?a WHERE {{ ?t {reasoning.TRACK_PATHS[FT + predicate]} ?a }}")}
     assert stored == expected
     assert expected or predicate == "abnormal_cell_type_ancestor"
 
@@ -193,7 +198,8 @@ def test_a_new_version_replaces_the_old_links(bundle_template, tmp_path, chosen)
     assert not moved & tracks(store, "cell_type_ancestor", B_CELL)
     assert moved <= tracks(store, "cell_type_ancestor", T_CELL)
     track = sorted(moved)[0]
-    rows = store.query(f"SELECT ?a WHERE {{ <{track}> ft:cell_type_ancestor ?a }}")
+    rows = store.query(f"SELECT ?a WHERE {{ <{track}> ft:experiment_ref/ft:sample_ref/"
+                       "ft:own_cell_type_ancestor ?a }")
     links = [row["a"].value for row in rows]
     assert len(links) == len(set(links))  # no leftovers of the old version, no duplicates
     # reloading the current version replaces its links in place, through a staging graph

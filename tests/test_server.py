@@ -186,7 +186,7 @@ def test_describe_of_iris_answers_what_dereferencing_gives(server):
     graph = Graph().parse(data=described.text, format="nt")
     dereferenced = Graph().parse(data=requests.get(url + ".nt", timeout=30).text, format="nt")
     about = {t for t in dereferenced if t[0] == URIRef(url) and not isinstance(t[2], BNode)}
-    assert len(about) > 20 and about <= set(graph)
+    assert len(about) > 15 and about <= set(graph)  # ancestor links sit on its sample
     several = sparql(server, params={"query": f"PREFIX t: <{server['base']}collection/"
                                               f"encode_example/track/>\n# two tracks\n"
                                               f"DESCRIBE <{url}> <{url}-none>"})

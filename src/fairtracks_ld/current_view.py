@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 LAYOUT = "current-view-in-default-graph"  # the catalog's ft:layout since this module
 INFERRED_SUFFIX = "/inferred"
 CLOSURE_PATH = "graph/closure"
+LINK_LAYOUT = "carrier"  # the closure record's ft:link_layout: inferred links on their carriers
 
 
 def sources(store: TrackStore) -> set[str]:
@@ -150,20 +151,36 @@ def marked(store: TrackStore) -> bool:
 def needs_migration(store: TrackStore) -> bool:
     """Whether the store predates this layout and holds something to migrate: a catalog without
     ft:layout naming versions or ontologies (its view was a list of graphs, the default graph
-    held only what SPARQL Update wrote there)."""
-    return not marked(store) and bool(store.ox.query(
+    held only what SPARQL Update wrote there), or inferred links of an earlier fairtracks-ld
+    (one per track and ancestor, see `links_outdated`)."""
+    return (not marked(store) and bool(store.ox.query(
         f"ASK {{ GRAPH <{store.catalog}> {{ ?g a ?kind VALUES ?kind {{ <{FT}DocumentVersion> "
-        f"<{FT}OntologyGraph> }} }} }}"))
+        f"<{FT}OntologyGraph> }} }} }}"))) or links_outdated(store)
+
+
+def links_outdated(store: TrackStore) -> bool:
+    """Whether the companions hold per-track links (written before links sat on the entity
+    carrying the annotation): the closure's catalog record lacks ft:link_layout "carrier"."""
+    closure = store.base + CLOSURE_PATH
+    return bool(store.ox.query(
+        f"ASK {{ GRAPH <{store.catalog}> {{ <{closure}> a <{FT}InferredGraph> "
+        f"FILTER NOT EXISTS {{ <{closure}> <{FT}link_layout> {ox.Literal(LINK_LAYOUT)} }} }} }}"))
 
 
 def migrate(store: TrackStore) -> int:
-    """Bring a store of the earlier layout to this one: its view is added to the default graph
+    """Bring a store of an earlier layout to this one: its view is added to the default graph
     (what SPARQL Update wrote there stays, as before, part of the view), then the catalog
-    records the layout, last, so an interrupted migration is run again. Returns the view's
-    triple count."""
-    triples = rebuild(store)
-    store.ox.update(
-        f"INSERT DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> <{FT}layout> "
-        f"{ox.Literal(LAYOUT)} }} }}")
+    records the layout, last, so an interrupted migration is run again; per-track inferred
+    links are then rewritten on their carriers (reasoning.relink, which records that last).
+    Returns the view's triple count."""
+    if not marked(store):
+        rebuild(store)
+        store.ox.update(
+            f"INSERT DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> <{FT}layout> "
+            f"{ox.Literal(LAYOUT)} }} }}")
+    if links_outdated(store):
+        from fairtracks_ld import reasoning  # reasoning builds on this module
+
+        reasoning.relink(store)
     store.ox.flush()
-    return triples
+    return size(store)

@@ -230,16 +230,17 @@ def _effective(store: TrackStore, given: str, iri: str, how: str) -> Resolved:
 
 
 def resolve_facet(value: str) -> str:
-    """A facet name (`cell_type`, `tissue`, `ft:tissue_ancestor`, or the IRI) → predicate IRI."""
+    """A facet name (`cell_type`, `tissue`, `ft:tissue_ancestor`, or the IRI) → the IRI of its
+    stored link on the carrier (`ft:own_tissue_ancestor`, reasoning.own_predicate)."""
     name = value.strip()
     for prefix in (FT, "ft:"):
         name = name.removeprefix(prefix)
-    name = name.replace("-", "_").removesuffix("_ancestor")
+    name = name.replace("-", "_").removesuffix("_ancestor").removeprefix("own_")
     name = FACET_ALIASES.get(name, name)
     if f"{name}_ancestor" not in reasoning.ANCESTOR_PREDICATES:
         known = ", ".join(n.removesuffix("_ancestor") for n in reasoning.ANCESTOR_PREDICATES)
         raise QueryError(f"unknown facet {value!r}; known facets: {known}")
-    return f"{FT}{name}_ancestor"
+    return reasoning.own_predicate(name)
 
 
 # ---- binding and running ---------------------------------------------------------------------

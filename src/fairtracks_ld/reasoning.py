@@ -1,4 +1,4 @@
-"""Materialised reasoning, Ubergraph-style: class closures and per-track ancestor links.
+"""Materialised reasoning, Ubergraph-style: class closures and ancestor links on annotations.
 
 Ancestor-aware search ("lymphocyte" finds tracks annotated "B cell", "brain" finds tracks from
 "cerebellum") should be one index lookup, not a property path walked at query time. So the store
@@ -9,9 +9,17 @@ keeps two kinds of inferred graphs, both recomputed whenever their inputs change
   skos:broader), with owl:equivalentClass counted both ways. It is computed in Python from edges
   fetched by SPARQL (cycles are collapsed into strongly connected components first), because
   SPARQL property paths over ~50k classes take far too long to materialise.
-- per document version graph G, a **companion graph** `G/inferred` linking each track to every
-  ancestor of its annotations (`ft:cell_type_ancestor`, `ft:tissue_ancestor`, …). It is written
-  before the catalog makes G current, so a version is never visible without its links.
+- per document version graph G, a **companion graph** `G/inferred` linking each entity that
+  carries an annotation (sample, experiment or track) to every ancestor of its term
+  (`ft:own_cell_type_ancestor`, `ft:own_technique_ancestor`, …). It is written before the
+  catalog makes G current, so a version is never visible without its links.
+
+Links sit on the carrier, not on every track (bench/results/inferred-links-*.md): a sample is
+shared by about four tracks, an experiment by two and a half, so this stores about a third of
+the per-track links, while "tracks under lymphocyte" stays an index lookup followed by two
+reference hops (`track_path`). The user-facing track predicates (`ft:cell_type_ancestor`, …,
+ANCESTOR_PREDICATES) are those paths; `sparql.virtual` rewrites them in queries the endpoint
+receives, so they keep working without being stored.
 
 Both are written with Oxigraph's bulk loader (N-Triples bytes, streamed), several times faster than
 transactional writes.
@@ -48,10 +56,10 @@ DESCENDS_FROM = FT + "descends_from"
 INFERRED_SUFFIX = current_view.INFERRED_SUFFIX
 CLOSURE_PATH = current_view.CLOSURE_PATH
 
-# Annotation kinds: the entity an annotation hangs off (track, experiment or sample), the path from
-# that entity to the annotation node, and the predicates that link a track to every ancestor of
-# the annotation's term. A track reaches its experiment by ft:experiment_ref and the experiment's
-# sample by ft:sample_ref.
+# Annotation kinds: the entity an annotation hangs off (track, experiment or sample: its carrier),
+# the path from that entity to the annotation node, and the track predicates (facets) whose
+# links the carrier gets for every ancestor of the annotation's term. A track reaches its
+# experiment by ft:experiment_ref and the experiment's sample by ft:sample_ref.
 ANNOTATIONS: dict[str, tuple[str, str]] = {
     "cell_type": ("sample", "ft:sample_type/ft:cell_type"),
     "abnormal_cell_type": ("sample", "ft:sample_type/ft:abnormal_cell_type"),
@@ -78,8 +86,48 @@ ANCESTOR_PREDICATES: dict[str, tuple[str, ...]] = {
     "target_ancestor": ("sequence_feature", "gene_product_type", "macromolecular_structure"),
     "file_format_ancestor": ("file_format",),
 }
-KIND_PREDICATES: dict[str, tuple[str, ...]] = {
-    kind: tuple(FT + name for name, kinds in ANCESTOR_PREDICATES.items() if kind in kinds)
+CARRIER_STEPS = {"track": (), "experiment": ("experiment_ref",),
+                 "sample": ("experiment_ref", "sample_ref")}  # track → carrier
+LINK_LAYOUT = current_view.LINK_LAYOUT
+
+
+def own_predicate(facet: str) -> str:
+    """The stored link of a facet (`cell_type`): carrier → every ancestor of its annotation."""
+    return f"{FT}own_{facet}_ancestor"
+
+
+def facet_of(predicate_name: str) -> str:
+    """`cell_type_ancestor` → `cell_type`."""
+    return predicate_name.removesuffix("_ancestor")
+
+
+def carriers(facet: str) -> tuple[str, ...]:
+    """The entities (sample, experiment, track) carrying a facet's annotations, in order."""
+    owners = {ANNOTATIONS[kind][0] for kind in ANCESTOR_PREDICATES[f"{facet}_ancestor"]}
+    return tuple(owner for owner in CARRIER_STEPS if owner in owners)
+
+
+def track_path(facet: str, prefixed: bool = False) -> str:
+    """The SPARQL property path from a track to every ancestor of a facet's annotations (full
+    IRIs, or `ft:` names when `prefixed`): what `ft:{facet}_ancestor` means, reached through
+    the carrier's own link, e.g. `ft:experiment_ref/ft:sample_ref/ft:own_cell_type_ancestor`."""
+    def name(local: str) -> str:
+        return f"ft:{local}" if prefixed else f"<{FT}{local}>"
+
+    routes = [[*CARRIER_STEPS[owner], f"own_{facet}_ancestor"] for owner in carriers(facet)]
+    shared = 0  # steps every route starts with are walked once: a/(b|c/b), not (a/b|a/c/b)
+    while all(len(r) > shared + 1 and r[shared] == routes[0][shared] for r in routes):
+        shared += 1
+    rests = ["/".join(map(name, route[shared:])) for route in routes]
+    rest = rests[0] if len(rests) == 1 else "(" + "|".join(rests) + ")"
+    return "/".join([*map(name, routes[0][:shared]), rest])
+
+
+TRACK_PATHS: dict[str, str] = {  # user-facing track predicate IRI → its path
+    FT + name: track_path(facet_of(name)) for name in ANCESTOR_PREDICATES}
+KIND_PREDICATES: dict[str, tuple[str, ...]] = {  # annotation kind → the own links it feeds
+    kind: tuple(own_predicate(facet_of(name)) for name, kinds in ANCESTOR_PREDICATES.items()
+                if kind in kinds)
     for kind in ANNOTATIONS
 }
 
@@ -368,14 +416,15 @@ def values_clause(name: str, iris: Iterable[str]) -> str:
     return f"VALUES ?{name} {{ {' '.join(str(ox.NamedNode(i)) for i in sorted(set(iris)))} }}"
 
 
-# ---- companion graphs: track → ancestor links ------------------------------------------------
+# ---- companion graphs: carrier → ancestor links ----------------------------------------------
 
 Ancestors = Callable[[set[str]], dict[str, frozenset[str]]]
 
 
 @dataclass
 class DocumentAnnotations:
-    """What one version graph says about its tracks' annotations (read by SPARQL)."""
+    """What one version graph says about its annotations. Links need only `terms`; `tracks`
+    and `samples` (the references, filled while streaming a document) are no longer read."""
 
     tracks: dict[str, set[str]]  # track → experiments
     samples: dict[str, set[str]]  # experiment → samples
@@ -386,24 +435,11 @@ class DocumentAnnotations:
 
 
 def read_annotations(store: TrackStore, graph: str) -> DocumentAnnotations:
-    """The tracks of a version graph, their experiments and samples, and every term_id."""
+    """Every term_id of a version graph, by the entity carrying it (links need no more)."""
     g = str(ox.NamedNode(graph))
-    tracks: dict[str, set[str]] = {}
-    for row in store.ox.query(
-        f"SELECT ?t ?e WHERE {{ GRAPH {g} {{ ?t a ft:Track OPTIONAL {{ ?t ft:experiment_ref ?e }}"
-        " } }", prefixes=_PREFIXES,
-    ):
-        experiments = tracks.setdefault(row[0].value, set())
-        if row[1] is not None:
-            experiments.add(row[1].value)
-    samples: dict[str, set[str]] = defaultdict(set)
-    for row in store.ox.query(
-        f"SELECT ?e ?s WHERE {{ GRAPH {g} {{ ?e ft:sample_ref ?s }} }}", prefixes=_PREFIXES
-    ):
-        samples[row[0].value].add(row[1].value)
-    branches = " UNION ".join(
-        f'{{ ?node {path}/ft:term_id ?term BIND("{kind}" AS ?kind) }}'
-        for kind, (_, path) in ANNOTATIONS.items()
+    branches = " UNION ".join(  # typed: a target node has ft:phenotype too, but carries none
+        f'{{ ?node a ft:{owner.title()} ; {path}/ft:term_id ?term BIND("{kind}" AS ?kind) }}'
+        for kind, (owner, path) in ANNOTATIONS.items()
     )
     terms: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for row in store.ox.query(
@@ -411,7 +447,7 @@ def read_annotations(store: TrackStore, graph: str) -> DocumentAnnotations:
         prefixes=_PREFIXES,
     ):
         terms[row[0].value].add((row[1].value, row[2].value))
-    return DocumentAnnotations(tracks, dict(samples), dict(terms))
+    return DocumentAnnotations({}, {}, dict(terms))
 
 
 def annotations_of(node: dict) -> DocumentAnnotations:
@@ -483,21 +519,15 @@ def _with_replacement(
     return frozenset(ancestors)
 
 
-def track_pairs(annotations: DocumentAnnotations) -> Iterator[tuple[str, frozenset]]:
-    """Each track with every (annotation kind, term) it has, through experiment and sample."""
-    terms, samples = annotations.terms, annotations.samples
-    for track, experiments in annotations.tracks.items():
-        pairs = set(terms.get(track, ()))
-        for experiment in experiments:
-            pairs.update(terms.get(experiment, ()))
-            for sample in samples.get(experiment, ()):
-                pairs.update(terms.get(sample, ()))
+def carrier_pairs(annotations: DocumentAnnotations) -> Iterator[tuple[str, frozenset]]:
+    """Each entity carrying annotations (sample, experiment, track) with its (kind, term)s."""
+    for entity, pairs in annotations.terms.items():
         if pairs:
-            yield track, frozenset(pairs)
+            yield entity, frozenset(pairs)
 
 
 def links(pairs: Iterable[tuple[str, str]], table: Mapping[str, frozenset[str]]) -> set:
-    """(predicate, ancestor) links of a track with these annotations."""
+    """(own predicate, ancestor) links of a carrier with these annotations."""
     return {
         (predicate, ancestor)
         for kind, term in pairs
@@ -510,21 +540,21 @@ TEMPLATES_KEPT = 20_000  # companion templates cached (a 200k-track load held 1-
 
 
 def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> Iterator[str]:
-    """N-Triples text linking each track to every ancestor of its annotations, track by track.
+    """N-Triples text linking each carrier to every ancestor of its annotations, one by one.
 
     The (predicate, ancestor) part is built once per distinct combination of annotations and
-    stamped with each track's IRI, so a large document costs little Python time per track.
+    stamped with each carrier's IRI, so a large document costs little Python time per entity.
     """
     table = ancestors(annotations.all_terms())
     templates: dict[frozenset, str] = {}
-    for track, pairs in track_pairs(annotations):
+    for entity, pairs in carrier_pairs(annotations):
         template = templates.get(pairs)
         if template is None:
             if len(templates) >= TEMPLATES_KEPT:  # distinct combinations grow with the
                 templates.clear()                 # document (~6 KB each): memory stays bounded
             template = templates[pairs] = "".join(
                 f"\x00> <{p}> <{a}> .\n" for p, a in sorted(links(pairs, table)))
-        yield template.replace("\x00", f"<{track}")
+        yield template.replace("\x00", f"<{entity}")
 
 
 def write_companion(
@@ -582,11 +612,11 @@ def companion_changes(
     added: list[str] = []
     if not changed:
         return removed, added
-    for track, pairs in track_pairs(read_annotations(store, graph)):
+    for entity, pairs in carrier_pairs(read_annotations(store, graph)):
         if any(term in changed for _, term in pairs):
             was, now = links(pairs, before), links(pairs, after)
-            removed.extend(f"<{track}> <{p}> <{a}> .\n" for p, a in was - now)
-            added.extend(f"<{track}> <{p}> <{a}> .\n" for p, a in now - was)
+            removed.extend(f"<{entity}> <{p}> <{a}> .\n" for p, a in was - now)
+            added.extend(f"<{entity}> <{p}> <{a}> .\n" for p, a in now - was)
     return removed, added
 
 
@@ -788,6 +818,32 @@ def _record(store: TrackStore, digest: str, reasoner: str) -> None:
         f"""DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{closure}> ?p ?o }} }} ;
         INSERT DATA {{ GRAPH <{store.catalog}> {{
           <{closure}> a ft:InferredGraph ; ft:ontology_digest {ox.Literal(digest)} ;
-            ft:subclass_reasoner {ox.Literal(reasoner)} ; prov:generatedAtTime {stamp} }} }}""",
+            ft:subclass_reasoner {ox.Literal(reasoner)} ; prov:generatedAtTime {stamp} ;
+            ft:link_layout {ox.Literal(LINK_LAYOUT)} }} }}""",
         prefixes=_PREFIXES,
     )
+
+
+def relink(store: TrackStore) -> int:
+    """Rewrite every companion from its version graph against the stored closure (a store whose
+    links sat on every track), then record the link layout, last: an interrupted run is
+    redone. Current companions are swapped in the view too. Returns the companions written."""
+    written = 0
+    lookup = stored_ancestors(store)
+    for version in store.versions():
+        companion = inferred_graph(version.graph)
+        if not store.has_graph(companion):
+            continue
+        written += 1
+        if version.current:
+            replace_in_view(store, companion, lambda staging, graph=version.graph:
+                            write_companion(store, graph, lookup, into=staging))
+        else:  # history: not in the view
+            write_companion(store, version.graph, lookup)
+    closure = closure_graph(store)
+    store.ox.update(
+        f"""DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{closure}> ft:link_layout ?any }} }} ;
+        INSERT DATA {{ GRAPH <{store.catalog}> {{
+          <{closure}> ft:link_layout {ox.Literal(LINK_LAYOUT)} }} }}""", prefixes=_PREFIXES)
+    store.flush()
+    return written

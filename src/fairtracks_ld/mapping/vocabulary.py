@@ -13,7 +13,7 @@ from collections import defaultdict
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
-from fairtracks_ld import __version__
+from fairtracks_ld import __version__, reasoning
 from fairtracks_ld.mapping.context import (
     IRI_SUFFIX,
     MAP_ENTRY_TERMS,
@@ -132,12 +132,20 @@ CATALOG_PROPERTIES = {
                           "DocumentVersion"),
 }
 # Inferred links (fairtracks_ld.reasoning), materialised Ubergraph-style so that ancestor-aware
-# search is an index lookup: the class closure lives in {base}graph/closure, the track links of
-# each current document version G in the companion graph G/inferred. All are reflexive: a class
-# descends from itself, and a term no loaded ontology knows still links a track to itself.
+# search is an index lookup: the class closure lives in {base}graph/closure, the links of each
+# current document version G in the companion graph G/inferred, on the entity that carries the
+# annotation (ft:own_*_ancestor). The track predicates (ft:*_ancestor) are not stored: they are
+# the path from a track to its carrier's own link, which the endpoint answers. All are
+# reflexive: a class descends from itself, and a term no loaded ontology knows still links its
+# carrier to itself.
 _TRACK_LINK = ("Links a track to {what} and to every ancestor of it (reflexive, via "
                "ft:descends_from), so searching for a class finds tracks annotated with any "
-               "class below it. Inferred, in the companion graph of the track's document version.")
+               "class below it. Not stored: the SPARQL endpoint answers it as the property path "
+               "from the track to the entity carrying the annotation and its ft:own_…_ancestor "
+               "link (docs/ontologies.md), a path any SPARQL engine evaluates.")
+_OWN_LINK = ("Links the {carriers} carrying {what} annotation to that annotation's term and to "
+             "every ancestor of it (reflexive, via ft:descends_from). Inferred, in the companion "
+             "graph of its document version; a track reaches it by ft:{facet}_ancestor.")
 REASONING_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "subclass_of": ("subclass of (closure)", "Reflexive-transitive closure of rdfs:subClassOf "
                     "between named classes of the loaded ontologies, owl:equivalentClass counted "
@@ -169,6 +177,10 @@ REASONING_PROPERTIES: dict[str, tuple[str, str, str]] = {
              "experiment targets"), "Track"),
     "file_format_ancestor": ("file format or ancestor", _TRACK_LINK.format(
         what="its file format"), "Track"),
+    "link_layout": ("inferred link layout", "Where the inferred ancestor links sit, in the "
+                    "catalog: \"carrier\" (on the sample, experiment or track carrying the "
+                    "annotation; stores of earlier versions, with links on every track, are "
+                    "rewritten by `fairtracks-ld migrate`).", "InferredGraph"),
     "ontology_digest": ("ontology digest", "Fingerprint of the ontologies (graph, version IRI, "
                         "load time) the closure was computed from, in the catalog; when it no "
                         "longer matches, the inferred graphs are recomputed.", "InferredGraph"),
@@ -176,6 +188,20 @@ REASONING_PROPERTIES: dict[str, tuple[str, str, str]] = {
                           "in the catalog: \"fast\" (the default materialised closure) or a "
                           "full OWL reasoner (\"hermit\", \"pellet\") run by `fairtracks-ld "
                           "reason --owl-reasoner`.", "InferredGraph"),
+}
+_OWN_WHAT = {"cell_type": "a cell type", "abnormal_cell_type": "an abnormal cell type",
+             "cell_line": "a cell line", "tissue": "an organism part",
+             "sample_type": "a cell type, abnormal cell type, cell line or organism part",
+             "biospecimen_class": "a biospecimen class", "phenotype": "a phenotype",
+             "technique": "a technique", "target": "a target (sequence feature, gene product "
+             "type or macromolecular structure)", "file_format": "a file format"}
+OWN_LINK_PROPERTIES: dict[str, tuple[str, str, set[str]]] = {
+    f"own_{facet}": (f"own {label} (on the carrier)", _OWN_LINK.format(
+        carriers=" or ".join(reasoning.carriers(facet.removesuffix("_ancestor"))),
+        what=_OWN_WHAT[facet.removesuffix("_ancestor")], facet=facet.removesuffix("_ancestor")),
+        {owner.title() for owner in reasoning.carriers(facet.removesuffix("_ancestor"))})
+    for facet, (label, _, _) in (
+        (name, REASONING_PROPERTIES[name]) for name in reasoning.ANCESTOR_PREDICATES)
 }
 
 
@@ -249,8 +275,11 @@ def build_vocabulary() -> Graph:
         domain = {"Catalog"} if name in ("base_iri", "layout") else set() if name == "json_key" \
             else {"DocumentVersion"}
         _property(graph, onto, name, kind, label, comment, domain)
+    for name, (label, comment, domains) in OWN_LINK_PROPERTIES.items():
+        _property(graph, onto, name, OWL.ObjectProperty, label, comment, domains)
+        graph.add((FT_NS[name], _SDO.rangeIncludes, OWL.Class))
     for name, (label, comment, domain) in REASONING_PROPERTIES.items():
-        literal = name in ("ontology_digest", "subclass_reasoner")
+        literal = name in ("ontology_digest", "subclass_reasoner", "link_layout")
         _property(graph, onto, name, OWL.DatatypeProperty if literal else OWL.ObjectProperty,
                   label, comment, set() if domain == "owl:Class" else {domain})
         if domain == "owl:Class":

@@ -1,18 +1,18 @@
 """The search fields: what each one reads from the store and how SPARQL expresses a filter on it.
 
 Ontology fields reuse the reasoning module's annotation kinds, so a filter on "T cell" means
-exactly what `?track ft:sample_type_ancestor <T cell>` means. Literal fields hold plain strings
-(assembly name, species name, …); the collection field holds collection IRIs. A field may read
-several paths (their values together): a FAIRtracks track's species is its sample's, an Ensembl
-track carries its own.
+exactly what `?track ft:sample_type_ancestor <T cell>` means: in SPARQL, the path from the track to
+the sample carrying the annotation and its inferred `ft:own_sample_type_ancestor` link. Literal
+fields hold plain strings (assembly name, species name, …); the collection field holds collection
+IRIs. A field may read several paths (their values together): a FAIRtracks track's species is its
+sample's, an Ensembl track carries its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fairtracks_ld.mapping.namespaces import FT
-from fairtracks_ld.reasoning import ANCESTOR_PREDICATES
+from fairtracks_ld.reasoning import ANCESTOR_PREDICATES, track_path
 
 TO_SAMPLE = ("experiment_ref", "sample_ref")
 TO_STUDY = ("experiment_ref", "study_ref")
@@ -33,15 +33,10 @@ class Field:
     def ontology(self) -> bool:
         return bool(self.kinds)
 
-    @property
-    def predicate(self) -> str:
-        """The inferred track → ancestor predicate (ontology fields)."""
-        return f"{FT}{self.name}_ancestor"
-
     def sparql_path(self) -> str:
         """The property path from ?track to a value, in `ft:` terms."""
-        if self.ontology:
-            return f"ft:{self.name}_ancestor"
+        if self.ontology:  # stored on the carrier, any SPARQL engine follows it
+            return track_path(self.name, prefixed=True)
         chains = ["/".join(f"ft:{step}" for step in path) for path in self.paths]
         return chains[0] if len(chains) == 1 else f"({'|'.join(chains)})"
 

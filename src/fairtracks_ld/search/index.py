@@ -4,8 +4,8 @@ combination the ids of every value it matches (ontology ancestors included).
 Built from per-graph segments (reader.py), which are kept across snapshots (segments.py): a
 version graph never changes, so after a load only the new graph is read. Ancestors come from
 the stored class closure through reasoning.stored_ancestors, the very lookup that writes the
-inferred `ft:*_ancestor` links, so the index and the SPARQL the page shows find the same
-tracks.
+inferred `ft:own_*_ancestor` links on the entities carrying annotations, so the index and the
+SPARQL the page shows (the path from a track to those links) find the same tracks.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.context import load_context
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
@@ -227,6 +228,7 @@ def _suffix_for(media: str) -> str:
 def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
                 links_in: list[tuple[ox.NamedNode, ox.NamedNode]]) -> str:
     """The HTML page: properties with labels, nested objects, links in and out."""
+    triples = [*triples, *track_links(store, iri, triples)]
     iris = {t.object.value for t in triples if isinstance(t.object, ox.NamedNode)}
     iris |= {s.value for s, _ in links_in}
     labels = _labels(store, iris)
@@ -260,6 +262,18 @@ def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
         incoming=[(s.value, labels.get(s.value), _short(p.value)) for s, p in links_in],
         formats=[(suffix, media) for suffix, media in SUFFIXES.items() if media != HTML],
     )
+
+
+def track_links(store: TrackStore, iri: str, triples: list[ox.Triple]) -> list[ox.Triple]:
+    """A track's ancestor links (`ft:cell_type_ancestor`, …), listed on its page: not stored,
+    read along the paths to the links of the entities carrying its annotations."""
+    subject = ox.NamedNode(iri)
+    if ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(FT + "Track")) not in triples:
+        return []
+    branches = " UNION ".join(f"{{ {subject} {path} ?c BIND(<{predicate}> AS ?p) }}"
+                              for predicate, path in reasoning.TRACK_PATHS.items())
+    return [ox.Triple(subject, row["p"], row["c"])
+            for row in view.query(store, f"SELECT DISTINCT ?p ?c WHERE {{ {branches} }}")]
 
 
 def _ordered(rows: list[tuple[str, dict[str, object]]]) -> list[tuple[str, dict[str, object]]]:

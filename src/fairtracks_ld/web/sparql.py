@@ -23,6 +23,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from fairtracks_ld.sparql import virtual
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
 from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update
 from fairtracks_ld.sparql.repeatable import repeatable
@@ -214,6 +215,7 @@ def endpoint() -> Response:
             check_standard(query, base=base_iri)
         wanted = _format_parameter()
         _check_format_parameter(wanted)
+        query = virtual.rewrite(query, base=base_iri)  # track → ancestor predicates
         result_type, graph_type = _negotiate(wanted)
         if result_type is None and graph_type is None:
             return error(406, "none of the accepted media types can carry SPARQL results; use "
