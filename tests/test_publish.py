@@ -235,6 +235,13 @@ def test_a_graph_too_big_for_one_put_on_virtuoso_is_refused_before_anything_is_s
     done = publish(store_path, engine, *gsp)  # the default limit: these graphs go by PUT
     assert done.returncode == 0 and " by gsp: " in done.stdout, done.stderr
     assert_mirrored(reader(store_path), engine)
+    by_update = publish(store_path, engine, "--full", "--max-put", "50")
+    assert by_update.returncode == 0 and " by update: " in by_update.stdout
+    note = by_update.stderr.splitlines()
+    assert len(note) == 1 and note[0].startswith("note: ") and " graphs of more than 50 " \
+        "triples went to Virtuoso by SPARQL Update" in note[0] and "virtuoso-bulk" in note[0]
+    quiet = publish(store_path, engine, "--full")  # under the default limit: no note
+    assert quiet.returncode == 0 and quiet.stderr == ""
 
 
 def test_only_new_and_withdrawn_versions_are_sent_or_dropped(store_path, engine, tmp_path):

@@ -43,6 +43,8 @@ class Outcome:
     catalog_updated: bool = False
     seconds: float = 0.0
     requests: int = 0
+    big: list[tuple[str, int]] = field(default_factory=list)  # sent to Virtuoso by update,
+    # over the PUT limit: graphs its bulk loader takes much faster (said after the run)
 
     @property
     def changed(self) -> bool:
@@ -129,6 +131,9 @@ class Publisher:
         self._save(state)
         outcome.sent.append(graph)
         outcome.triples += count
+        if self.method == "update" and self.target.is_virtuoso and \
+                count > self.target.put_limit:
+            outcome.big.append((graph.iri, count))
         self.report(f"sent <{graph.iri}> ({graph.role}, {count} triples)")
 
     def _bulk_write(self, send: list[PlannedGraph], state: State, outcome: Outcome) -> None:

@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-put", type=int, default=VIRTUOSO_PUT_LIMIT, metavar="TRIPLES",
                         help="largest graph sent to Virtuoso by one Graph Store PUT (default "
                              "%(default)s; a bigger one is refused before anything is sent: "
-                             "use --method virtuoso-bulk or update)")
+                             "use --method virtuoso-bulk or update; sent by update, it is "
+                             "named in a note advising the bulk loader)")
     parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                         help="per request (default %(default)s)")
     parser.add_argument("--full", action="store_true",
@@ -123,6 +124,12 @@ def publish_command(store: TrackStore, args: argparse.Namespace) -> int:
         print(f"error: publish to {args.to} {what}{detail}.{resume}", file=sys.stderr)
         return EXIT_FAILED
     print(summary(outcome, args.to, method))
+    if outcome.big:
+        graph, count = max(outcome.big, key=lambda found: found[1])
+        print(f"note: {len(outcome.big)} graphs of more than {args.max_put:,} triples went to "
+              f"Virtuoso by SPARQL Update (the biggest, <{graph}>, {count:,} triples); its bulk "
+              "loader takes such graphs much faster: --method virtuoso-bulk --virtuoso-isql "
+              "HOST:1111 --bulk-dir DIR (docs/external-engines.md)", file=sys.stderr)
     return EXIT_OK
 
 
