@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from fairtracks_ld.sparql.virtual import rewrite
+
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 RESULTS = HERE / "results"
@@ -196,10 +198,10 @@ def measure(store_path: Path, repeat: int, path_repeat: int) -> dict:
     bound = {ox.Variable("term"): ox.NamedNode(TERM)}
 
     def count(sparql: str, **options) -> int:
-        return int(next(iter(store.query(sparql, **options)))["tracks"].value)
+        return int(next(iter(store.query(rewrite(sparql), **options)))["tracks"].value)
 
     def listing(sparql: str) -> int:
-        return len([row["track"] for row in store.query(sparql)])
+        return len([row["track"] for row in store.query(rewrite(sparql))])
 
     cases = {
         "inferred count": (lambda: count(INFERRED_COUNT.format(term=term)), repeat),

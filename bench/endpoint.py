@@ -56,6 +56,8 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from fairtracks_ld.sparql import virtual
+
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work" / "endpoint"  # one folder per track count: see main()
 RESULTS = HERE / "results"
@@ -64,6 +66,13 @@ BIN = Path(sys.executable).parent
 PREFIXES = ("PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>\n"
             "PREFIX obo: <http://purl.obolibrary.org/obo/>\n")
 JSON_RESULTS = "application/sparql-results+json"
+
+
+def explicit(query: str) -> str:
+    """The query as every contender runs it: the track → ancestor predicates (`ft:*_ancestor`)
+    written as the paths fairtracks-ld's endpoint rewrites them to, since a peer store holds
+    only the stored links (sparql/virtual.py)."""
+    return virtual.rewrite(PREFIXES + query)
 
 
 def run(*args: str | Path) -> None:
@@ -366,7 +375,7 @@ def summary(latencies: list[float], seconds: float | None, errors: int = 0) -> d
 
 
 def select(url: str, query: str) -> list[dict[str, str]]:
-    status, data, _ = request(url, urlencode({"query": PREFIXES + query}).encode(), "text/csv")
+    status, data, _ = request(url, urlencode({"query": explicit(query)}).encode(), "text/csv")
     if status != 200:
         raise RuntimeError(f"{status}: {data[:500]!r}")
     return list(csv.DictReader(io.StringIO(data.decode())))
@@ -408,7 +417,7 @@ def query_mix(url: str, rng: random.Random) -> dict[str, list[str]]:
 
 def requests_of(queries: list[str], path: str) -> list[Request]:
     """Form bodies; graph results (DESCRIBE) as Turtle, solutions as SPARQL JSON."""
-    return [(path, urlencode({"query": PREFIXES + q}).encode(),
+    return [(path, urlencode({"query": explicit(q)}).encode(),
              "text/turtle" if q.startswith("DESCRIBE") else JSON_RESULTS) for q in queries]
 
 
@@ -429,7 +438,7 @@ def first_page(url: str, count: int = 100) -> dict[str, float]:
     endpoint `url` as a GET, one request at a time on one connection (issue 18: <= 20 ms)."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
-    target = url + "?" + urlencode({"query": PREFIXES + FIRST_PAGE})
+    target = url + "?" + urlencode({"query": explicit(FIRST_PAGE)})
     latencies = []
     for i in range(count + 10):
         start = time.perf_counter()
@@ -544,7 +553,7 @@ def main() -> None:
         "config": {"tracks": args.tracks, "concurrency": args.concurrency,
                    "seconds_per_kind": args.seconds,
                    **{n: t for n, t in SERVERS.items() if n in names}},
-        "queries": {kind: PREFIXES + q[0] for kind, q in queries.items()},
+        "queries": {kind: explicit(q[0]) for kind, q in queries.items()},
         **results,
         "throughput_ratio": {n: ratios(results, n, kinds) for n in names if n != "oxigraph"},
     }

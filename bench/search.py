@@ -40,6 +40,8 @@ import statistics
 import time
 from pathlib import Path
 
+from fairtracks_ld.sparql.virtual import rewrite
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DEFAULT_STORE = HERE / "work" / "descendants-100000" / "store"
@@ -103,7 +105,7 @@ def _worker(store_path: str, conn) -> None:
     store = TrackStore(store_path, read_only=True)
     while (query := conn.recv()) is not None:
         start = time.perf_counter()
-        rows = list(store.query(query))
+        rows = list(store.query(rewrite(query)))
         conn.send((time.perf_counter() - start, len(rows),
                    int(rows[0]["n"].value) if len(rows) == 1 else None))
 
