@@ -105,12 +105,20 @@ def tree_cpu(root: int) -> float:
     return total
 
 
-def timed_post(url: str, body: bytes, server: subprocess.Popen) -> tuple[float, float, dict]:
-    """(wall seconds, server CPU seconds, answer) of one POST /validate."""
+def timed_post(url: str, body: bytes, server: subprocess.Popen
+               ) -> tuple[float, float | None, dict]:
+    """(wall seconds, server CPU seconds, answer) of one POST /validate; the CPU seconds are
+    None when a process of the tree ended meanwhile (a worker replaced: its time is lost)."""
     cpu, started = tree_cpu(server.pid), time.perf_counter()
     answer = requests.post(url, data=body, timeout=600).json()
     wall = time.perf_counter() - started
-    return wall, tree_cpu(server.pid) - cpu, answer
+    spent = tree_cpu(server.pid) - cpu
+    return wall, spent if spent >= 0 else None, answer
+
+
+def median(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return statistics.median(known) if known else None
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -282,14 +290,14 @@ def main() -> None:
                 cli_times = [] if args.no_cli else [cli_seconds(store, path)
                                                     for _ in range(args.repeat)]
                 row = {"tracks": size, "bytes": len(body), "median_s": statistics.median(times),
-                       "runs_s": times, "median_cpu_s": statistics.median(cpus), "cpu_s": cpus,
+                       "runs_s": times, "median_cpu_s": median(cpus), "cpu_s": cpus,
                        "errors": len(answer["errors"]), "warnings": len(answer["warnings"]),
                        "cli_median_s": statistics.median(cli_times) if cli_times else None,
                        "cli_runs_s": cli_times}
                 if old_times:
                     row.update(before_median_s=statistics.median(old_times),
                                before_runs_s=old_times,
-                               before_median_cpu_s=statistics.median(old_cpus),
+                               before_median_cpu_s=median(old_cpus),
                                before_cpu_s=old_cpus, same_answers=all(alike))
                 results["sizes"].append(row)
                 print(json.dumps(row), flush=True)
@@ -324,7 +332,7 @@ def render(results: dict) -> str:
         runs = ", ".join(f"{t:.2f}" for t in row["runs_s"])
         cli_runs = ", ".join(f"{t:.2f}" for t in row["cli_runs_s"]) or "-"
         cli = f"{row['cli_median_s']:.2f}" if row.get("cli_median_s") else "-"
-        cpu = f"{row['median_cpu_s']:.2f}" if "median_cpu_s" in row else "-"
+        cpu = f"{row['median_cpu_s']:.2f}" if row.get("median_cpu_s") else "-"
         lines.append(f"| {row['tracks']:,} | {row['bytes']:,} | {row['median_s']:.2f} | {runs} "
                      f"| {cpu} | {cli} | {cli_runs} | {row['errors']} | {row['warnings']} |")
     compared = [row for row in results["sizes"] if "before_median_s" in row]
@@ -338,8 +346,8 @@ def render(results: dict) -> str:
             lines.append(
                 f"| {row['tracks']:,} | {row['before_median_s']:.2f} | {row['median_s']:.2f} | "
                 f"{row['before_median_s'] / row['median_s']:.2f}x | "
-                f"{row['before_median_cpu_s']:.2f} | {row['median_cpu_s']:.2f} | "
-                f"{row['before_median_cpu_s'] / max(row['median_cpu_s'], 1e-9):.2f}x | "
+                f"{row['before_median_cpu_s'] or 0:.2f} | {row['median_cpu_s'] or 0:.2f} | "
+                f"{(row['before_median_cpu_s'] or 0) / (row['median_cpu_s'] or 1e9):.2f}x | "
                 f"{'yes' if row['same_answers'] else 'NO'} |")
     answers = ", ".join(f"{k}: {v}" for k, v in deref["validation_answers_by_status"].items())
     lines += ["", f"Dereferencing a track IRI (Turtle), sequential GETs for {deref['seconds']:g} s "

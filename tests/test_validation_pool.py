@@ -29,7 +29,7 @@ from fairtracks_ld.web.validation_pool import ValidationPool, ValidationRefused
 from fairtracks_ld.web.validation_work import Job
 
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
-MAX_MEMORY = 600 * 2**20  # a warm worker holds about 300 MiB; 8,000 tracks need about 750
+MAX_MEMORY = 450 * 2**20  # a warm worker holds about 310 MiB; 8,000 tracks need about 540
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,7 @@ def test_a_runaway_validation_is_stopped_and_answered_clearly(base, examples):
     reply = _post(base, generated(8000), "127.0.0.7")
     assert reply.status == 413
     description = json.loads(reply.body)["errors"][0]["description"]
-    assert "more than the 600 MiB of memory" in description and "was stopped" in description
+    assert "more than the 450 MiB of memory" in description and "was stopped" in description
     again = _post(base, json.dumps(examples["v1-current"]).encode(), "127.0.0.7")
     assert again.status == 200  # a fresh worker took over
     assert requests.get(base + TRACK, headers={"Accept": "text/turtle"},
