@@ -6,11 +6,19 @@ what that source holds). Its triples are held in the default graph (3 indexes, a
 construction: a triple held by two sources is stored, and answered, once), so a query needs no
 graph list, no copy and no build: it is answerable the moment the write returns.
 
-A change of sources is one SPARQL update together with the catalog change that causes it:
-each leaving source's triples are deleted from the default graph, those a remaining source also
-holds are put back, and each entering source's triples are inserted. (Oxigraph evaluates a
-`FILTER NOT EXISTS` inside an update two orders of magnitude slower than in a query, so what
-must be kept is found first by a query, outside the update, under the writer lock.) Triples
+A change of sources is recorded in the same SPARQL update as the catalog change that causes it.
+For a document version (`pending`, then `settle`), the update only notes which sources leave and
+enter the view; the view is then brought up to date in bounded steps: a leaving source's
+triples that no current source holds are deleted in small transactions, and an entering
+source's triples are bulk-added in chunks. One update copying a 200k-track version into the view
+grew past 11 GB and took most of a load's time; the bounded steps keep memory flat. The note
+is removed last, so a writer killed midway leaves it for the next writer, whose sweep settles it
+(every step is idempotent); readers never see the unsettled store, as they read the snapshot
+published after the write. Other changes (ontologies, withdrawal, the reload of the same
+version) use `change`: deletions, the catalog change and insertions in one update. (Oxigraph
+evaluates a `FILTER NOT EXISTS` inside an update two orders of magnitude slower than in a
+query, so what must be kept is found first by a query, outside the update, under the writer
+lock.) Triples
 written straight into the default graph by SPARQL Update belong to the view too; a load that
 removes a source removes such a triple only if that source held it.
 """
@@ -18,6 +26,7 @@ removes a source removes such a triple only if that source held it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import islice
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -31,6 +40,10 @@ LAYOUT = "current-view-in-default-graph"  # the catalog's ft:layout since this m
 INFERRED_SUFFIX = "/inferred"
 CLOSURE_PATH = "graph/closure"
 LINK_LAYOUT = "carrier"  # the closure record's ft:link_layout: inferred links on their carriers
+VIEW_ADDS = FT + "view_adds"  # catalog notes of a view change not settled yet
+VIEW_REMOVES = FT + "view_removes"
+ADD_BATCH = 500_000  # quads per bulk call: one call of a 200k-track version peaked at ~1.7 GB
+REMOVE_BATCH = 20_000  # triples per deleting transaction (flushed after each)
 
 
 def sources(store: TrackStore) -> set[str]:
@@ -83,6 +96,62 @@ def change(store: TrackStore, leaving: Iterable[str], entering: Iterable[str],
     return " ;\n".join(ops)
 
 
+def pending(store: TrackStore, leaving: Iterable[str], entering: Iterable[str]) -> str:
+    """A SPARQL update operation noting a view change for `settle`, to go in the catalog
+    update that causes it ('' when nothing changes)."""
+    notes = [f"<{store.catalog}> <{VIEW_REMOVES}> <{g}> ." for g in leaving]
+    notes += [f"<{store.catalog}> <{VIEW_ADDS}> <{g}> ." for g in entering]
+    return f"INSERT DATA {{ GRAPH <{store.catalog}> {{ {' '.join(notes)} }} }}" if notes else ""
+
+
+def unsettled(store: TrackStore) -> tuple[list[str], list[str]]:
+    """The sources a noted view change still has to remove from and add to the view."""
+    rows = store.ox.query(
+        f"SELECT ?p ?g WHERE {{ GRAPH <{store.catalog}> {{ <{store.catalog}> ?p ?g "
+        f"VALUES ?p {{ <{VIEW_REMOVES}> <{VIEW_ADDS}> }} }} }}")
+    found: dict[str, list[str]] = {VIEW_REMOVES: [], VIEW_ADDS: []}
+    for row in rows:
+        found[row["p"].value].append(row["g"].value)
+    return sorted(found[VIEW_REMOVES]), sorted(found[VIEW_ADDS])
+
+
+def settle(store: TrackStore) -> int:
+    """Apply the noted view changes in bounded steps, then drop the notes; returns how many
+    sources were settled (0: nothing was pending)."""
+    removing, adding = unsettled(store)
+    if not removing and not adding:
+        return 0
+    others = sources(store)
+    for graph in removing:
+        _remove_unheld(store, graph, others)
+    for graph in adding:
+        bulk_add(store, graph)
+    store.ox.update(f"DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{store.catalog}> "
+                    f"<{VIEW_REMOVES}> ?r }} }} ; DELETE WHERE {{ GRAPH <{store.catalog}> "
+                    f"{{ <{store.catalog}> <{VIEW_ADDS}> ?a }} }}")
+    return len(removing) + len(adding)
+
+
+def _remove_unheld(store: TrackStore, graph: str, others: set[str]) -> None:
+    """Delete from the view the triples of `graph` that no source in `others` holds, in
+    flushed transactions of REMOVE_BATCH triples (blank-node triples, which DELETE DATA
+    cannot name, one by one)."""
+    quads = store.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+    while chunk := list(islice(quads, REMOVE_BATCH)):
+        gone = [ox.Triple(q.subject, q.predicate, q.object) for q in chunk
+                if not any(isinstance(h.graph_name, ox.NamedNode) and h.graph_name.value in others
+                           for h in store.ox.quads_for_pattern(q.subject, q.predicate, q.object,
+                                                               None))]
+        named = [t for t in gone if not isinstance(t.subject, ox.BlankNode)
+                 and not isinstance(t.object, ox.BlankNode)]
+        if named:
+            store.ox.update("DELETE DATA { " + " ".join(f"{t} ." for t in named) + " }")
+        for triple in gone:
+            if isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode):
+                store.ox.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
+        store.ox.flush()
+
+
 def add_lines(store: TrackStore, lines: list[str]) -> None:
     """Add N-Triples lines (already added to their source graph) to the view."""
     if lines:
@@ -118,11 +187,14 @@ def rebuild(store: TrackStore) -> int:
 
 
 def bulk_add(store: TrackStore, graph: str) -> None:
-    """Add a source's triples to the default graph with the bulk loader (no transaction)."""
+    """Add a source's triples to the default graph with the bulk loader (no transaction), in
+    calls of ADD_BATCH quads so memory stays bounded whatever the source's size."""
     node = ox.NamedNode(graph)
-    if store.ox.contains_named_graph(node):
-        store.ox.bulk_extend(ox.Quad(q.subject, q.predicate, q.object)
-                             for q in store.ox.quads_for_pattern(None, None, None, node))
+    if not store.ox.contains_named_graph(node):
+        return
+    quads = store.ox.quads_for_pattern(None, None, None, node)
+    while chunk := [ox.Quad(q.subject, q.predicate, q.object) for q in islice(quads, ADD_BATCH)]:
+        store.ox.bulk_extend(chunk)
 
 
 def size(store: TrackStore) -> int:

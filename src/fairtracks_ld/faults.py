@@ -9,9 +9,10 @@ passed is also printed to stderr (`checkpoint STAGE`), so a test can tell how fa
 Stages, in the order a load passes them: `parse` (a source was read, before it is parsed),
 `staging` (a version already catalogued is being replaced: the slow path), `bulk-write` (the
 version graph is written, its companion and report are not), `ingested` (everything is written,
-the one catalog update that makes it visible comes next), `catalog-updated` (just after it),
-`publish` (the snapshot is copied, the `current` link not yet switched to it); and `removing`,
-after each bounded transaction that removes a refused or failed write's graph (or debris).
+the one catalog update that makes it visible comes next), `view-pending` (just after it, the
+view change noted but not settled), `catalog-updated` (the view settled too), `publish` (the
+snapshot is copied, the `current` link not yet switched to it); and `removing`, after each
+bounded transaction that removes a refused or failed write's graph (or debris).
 """
 
 from __future__ import annotations

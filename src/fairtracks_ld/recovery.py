@@ -1,13 +1,14 @@
 """What an interrupted write leaves behind, and sweeping it away under the writer lock.
 
-A write never changes the current view until its last step, one catalog update, so a killed
-load leaves the store's view intact but may leave debris: graphs the catalog does not name (a
-version graph and its companions written before the catalog update, `…/staging/…` graphs of a
-replacement), `bulk-*.sst` files of an Oxigraph bulk load killed before it ingested them, and
-snapshot folders or links of a publish killed halfway. Only a process holding the writer lock may
-remove them (another writer could be producing them), so every write command sweeps right after
-taking the lock. Graphs outside the store's own naming scheme (e.g. written by SPARQL Update) are
-never touched.
+A write never changes the current view before its catalog update, so a killed load leaves the
+store's view intact but may leave debris: graphs the catalog does not name (a version graph and
+its companions written before the catalog update, `…/staging/…` graphs of a replacement),
+`bulk-*.sst` files of an Oxigraph bulk load killed before it ingested them, and snapshot
+folders or links of a publish killed halfway. A write killed after its catalog update leaves
+its view change noted but unsettled (current_view.settle), which the sweep finishes. Only a
+process holding the writer lock may remove them (another writer could be producing them), so
+every write command sweeps right after taking the lock. Graphs outside the store's own naming
+scheme (e.g. written by SPARQL Update) are never touched.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fairtracks_ld import reasoning
+from fairtracks_ld import current_view, reasoning
 from fairtracks_ld.snapshots import CURRENT, current_snapshot, snapshot_dir
 from fairtracks_ld.store import PREFIXES, TrackStore, remove_graph, report_graph
 
@@ -31,16 +32,19 @@ class Debris:
     graphs: list[str] = field(default_factory=list)
     bulk_files: list[Path] = field(default_factory=list)
     snapshot_leftovers: list[Path] = field(default_factory=list)
+    view_changes: int = 0  # sources of a noted view change not settled (current_view.settle)
     seconds: float = 0.0
 
     def __bool__(self) -> bool:
-        return bool(self.graphs or self.bulk_files or self.snapshot_leftovers)
+        return bool(self.graphs or self.bulk_files or self.snapshot_leftovers
+                    or self.view_changes)
 
     def describe(self) -> str:
         parts = [f"{len(self.graphs)} uncatalogued graph(s)" if self.graphs else "",
                  f"{len(self.bulk_files)} bulk file(s)" if self.bulk_files else "",
                  f"{len(self.snapshot_leftovers)} unfinished snapshot(s)"
-                 if self.snapshot_leftovers else ""]
+                 if self.snapshot_leftovers else "",
+                 f"{self.view_changes} unsettled view change(s)" if self.view_changes else ""]
         return ", ".join(p for p in parts if p)
 
 
@@ -92,14 +96,16 @@ def snapshot_leftovers(store_path: Path) -> list[Path]:
 
 def find(store: TrackStore) -> Debris:
     path = Path(store.path) if store.path is not None else None
+    removing, adding = current_view.unsettled(store)
     return Debris(orphan_graphs(store), bulk_files(path) if path else [],
-                  snapshot_leftovers(path) if path else [])
+                  snapshot_leftovers(path) if path else [], len(removing) + len(adding))
 
 
 def sweep(store: TrackStore) -> Debris:
     """Remove what interrupted writes left (the caller holds the writer lock)."""
     started = time.perf_counter()
     debris = find(store)
+    current_view.settle(store)  # a write killed after its catalog update: finish its view change
     for graph in debris.graphs:  # in bounded transactions: a killed sweep is swept again
         remove_graph(store.ox, graph)
     for path in debris.bulk_files:

@@ -345,18 +345,20 @@ class TrackStore:
             if catalog_extra:
                 update += " ; " + catalog_extra
             self.ox.update(self._view_change(record, update), prefixes=PREFIXES)
-            checkpoint("catalog-updated")
         except BaseException:
             for written in (target, inferred, report):
                 if self.has_graph(written):
                     remove_graph(self.ox, written)
             raise
+        checkpoint("view-pending")  # catalogued: from here on, the next writer settles the view
+        current_view.settle(self)
+        checkpoint("catalog-updated")
         return self._version(graph)
 
     def _view_change(self, record: VersionRecord, between: str) -> str:
-        """The catalog update `between`, wrapped in the view change it causes: when the version
-        becomes current, the document's previous current version (or the same graph's
-        earlier content) leaves the view and the version enters it."""
+        """The catalog update `between` with the view change it causes: when the version becomes
+        current, the document's previous current version leaves the view and the version
+        enters it (noted for `current_view.settle`; the same graph's reload, in the update)."""
         rows = list(self.ox.query(
             f"SELECT ?cur ?date WHERE {{ GRAPH <{self.catalog}> {{ <{record.document}> "
             f"ft:current_version ?cur OPTIONAL {{ ?cur ft:doc_date ?date }} }} }}",
@@ -369,8 +371,10 @@ class TrackStore:
         graph = record.graph
         leaving = [current, reasoning.inferred_graph(current)] if current else []
         entering = [graph, reasoning.inferred_graph(graph)]
-        others = current_view.sources(self) - set(leaving) - set(entering)
-        return current_view.change(self, leaving, entering, between, others)
+        if current == graph:  # the same graph reloaded: its old triples are gone after MOVE
+            others = current_view.sources(self) - set(entering)
+            return current_view.change(self, leaving, entering, between, others)
+        return between + " ;\n" + current_view.pending(self, leaving, entering)
 
     def catalogued(self, graph: str) -> bool:
         """Whether the catalog records `graph` as a document version."""
