@@ -354,9 +354,8 @@ def build_dataset(
     batch = [prepared] if isinstance(prepared, Prepared) else list(prepared)
     graph = ox.NamedNode(batch[0].graph)
     data = ox.Store()
-    for index, item in enumerate(batch):
-        data.bulk_load(item.jsonld_bytes(None if index == 0 else graph.value),
-                       format=ox.RdfFormat.JSON_LD)
+    for item in batch:  # blank node labels of the direct mapping are unique to each document
+        data.bulk_load(item.ntriples(), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
     data.extend(context_quads(batch, data, graph, shapes, store, ontologies))
     return Dataset(data, graph.value)
 
