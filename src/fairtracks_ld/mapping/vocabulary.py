@@ -120,6 +120,12 @@ CATALOG_PROPERTIES = {
     "layout": ("storage layout", "How the store keeps its current view "
                "(\"current-view-in-default-graph\": merged into the default graph).",
                None),
+    "view_adds": ("view adds", "A source graph a noted change of the current view still has "
+                  "to add to the default graph (settled right after the catalog update, or by "
+                  "the next writer's sweep).", "Graph"),
+    "view_removes": ("view removes", "A source graph whose triples no current source holds a "
+                     "noted change of the current view still has to remove from the default "
+                     "graph.", "Graph"),
     "json_key": ("JSON key", "The FAIRtracks JSON key a property maps.", None),
     "conforms": ("conforms", "Whether a document version met every rule of the shapes when it "
                  "was loaded (false: stored with --allow-invalid).", None),
@@ -272,8 +278,8 @@ def build_vocabulary() -> Graph:
               {"Study", "Experiment", "Sample", "Track"})
     for name, (label, comment, rng) in CATALOG_PROPERTIES.items():
         kind = OWL.ObjectProperty if rng else OWL.DatatypeProperty
-        domain = {"Catalog"} if name in ("base_iri", "layout") else set() if name == "json_key" \
-            else {"DocumentVersion"}
+        domain = ({"Catalog"} if name in ("base_iri", "layout", "view_adds", "view_removes")
+                  else set() if name == "json_key" else {"DocumentVersion"})
         _property(graph, onto, name, kind, label, comment, domain)
     for name, (label, comment, domains) in OWN_LINK_PROPERTIES.items():
         _property(graph, onto, name, OWL.ObjectProperty, label, comment, domains)
