@@ -155,6 +155,18 @@ def test_stats(loaded):
     assert stats["base_iri"] == BASE
 
 
+def test_optimize_compacts_and_publishes_the_same_data(loaded):
+    from fairtracks_ld.snapshots import current_snapshot
+
+    before, snapshot = run(loaded, "dump", "--format", "nq").stdout, current_snapshot(loaded)
+    result = run(loaded, "optimize")
+    assert result.returncode == 0, result.stderr.decode()
+    assert "optimized in" in result.stdout.decode()
+    assert current_snapshot(loaded) != snapshot  # servers see the compacted store
+    assert sorted(run(loaded, "dump", "--format", "nq").stdout.splitlines()) == \
+        sorted(before.splitlines())
+
+
 def test_load_from_stdin_and_failure_exit_code(tmp_path, example):
     store = tmp_path / "s"
     assert run(store, "load", "-", stdin=json.dumps(example).encode()).returncode == 0
