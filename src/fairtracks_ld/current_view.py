@@ -42,7 +42,7 @@ CLOSURE_PATH = "graph/closure"
 LINK_LAYOUT = "carrier"  # the closure record's ft:link_layout: inferred links on their carriers
 VIEW_ADDS = FT + "view_adds"  # catalog notes of a view change not settled yet
 VIEW_REMOVES = FT + "view_removes"
-ADD_BATCH = 500_000  # quads per bulk call: one call of a 200k-track version peaked at ~1.7 GB
+ADD_BATCH = 200_000  # quads per bulk call: one call of a 200k-track version peaked at ~1.7 GB
 REMOVE_BATCH = 20_000  # triples per deleting transaction (flushed after each)
 
 
