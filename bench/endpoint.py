@@ -56,6 +56,8 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from proctree import tree_stats
+
 from fairtracks_ld.sparql import virtual
 
 HERE = Path(__file__).resolve().parent
@@ -179,28 +181,12 @@ class CpuMeter:
             self.sample()
 
     def sample(self) -> None:
-        stats: dict[int, list[str]] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:  # exited meanwhile
-                    continue
-        children: dict[int, list[int]] = {}
-        for pid, fields in stats.items():
-            children.setdefault(int(fields[1]), []).append(pid)
-        todo, tree = [self.root], []
-        while todo:
-            pid = todo.pop()
-            tree.append(pid)
-            todo += children.get(pid, [])
+        tree = tree_stats(self.root)
         with self.lock:
-            for pid in tree:
-                if pid in stats:
-                    fields = stats[pid]
-                    key = (pid, int(fields[19]))  # start time: pids are reused
-                    seconds = (int(fields[11]) + int(fields[12])) / self.tick
-                    self.used[key] = max(self.used.get(key, 0.0), seconds)
+            for pid, fields in tree.items():
+                key = (pid, int(fields[19]))  # start time: pids are reused
+                seconds = (int(fields[11]) + int(fields[12])) / self.tick
+                self.used[key] = max(self.used.get(key, 0.0), seconds)
 
     def seconds(self) -> float:
         self.sample()

@@ -199,24 +199,9 @@ def in_store(path: Path, option: str, terms: dict[str, str]) -> dict:
 
 def served(path: Path, option: str, terms: dict[str, str], src: Path) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
-    from servers import free_port
+    from servers import free_port, serve
 
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(path), "--base-iri", BASE,
-         "serve", "--port", str(port)], env=dict(os.environ, PYTHONPATH=str(src)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 600
-        while True:
-            try:
-                if requests.get(base, timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.5)
+    with serve(path, free_port(), env={"PYTHONPATH": str(src)}) as base:
         session = requests.Session()
         accept = {"Accept": "application/sparql-results+json"}
         found = {}
@@ -234,9 +219,6 @@ def served(path: Path, option: str, terms: dict[str, str], src: Path) -> dict:
                 ask()
                 found[f"{facet} {name}"] = {"ms": timed(ask)}
         return found
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def load_with(src: Path, store: Path, corpus: Path) -> dict:

@@ -112,24 +112,9 @@ def in_store(store_path: Path, old: bool) -> dict[str, dict]:
 
 def served(src: Path, store_path: Path, corpus: Path, work: Path) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
-    from servers import free_port
+    from servers import free_port, serve
 
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store_path), "serve",
-         "--port", str(port)], env=dict(os.environ, PYTHONPATH=str(src)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 300
-        while True:
-            try:
-                if requests.get(base, timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.5)
+    with serve(store_path, free_port(), env={"PYTHONPATH": str(src)}) as base:
         found = {}
         session = requests.Session()
         accept = {"Accept": "application/sparql-results+json"}
@@ -156,9 +141,6 @@ def served(src: Path, store_path: Path, corpus: Path, work: Path) -> dict:
         found["1k-track document: visible after load returned, s"] = round(
             time.perf_counter() - returned, 3)
         return found
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def layout(name: str, src: Path, corpus: Path, work: Path) -> dict:
@@ -172,7 +154,7 @@ def layout(name: str, src: Path, corpus: Path, work: Path) -> dict:
     if name == "new":
         try:
             result["served /sparql"] = served(src, store, corpus, work / name)
-        except (subprocess.CalledProcessError, requests.RequestException) as error:
+        except (subprocess.CalledProcessError, requests.RequestException, RuntimeError) as error:
             result["served /sparql"] = {"error": str(error)}
         result["disk bytes after visibility load"] = disk(store)
     return result

@@ -34,6 +34,8 @@ import time
 from itertools import islice
 from pathlib import Path
 
+from proctree import tree_stats
+
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 WORK = HERE / "work" / "load-memory"
@@ -139,23 +141,8 @@ def child(kind: str, target: str, store_dir: str) -> None:
 
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        rss[int(entry.name)] = int(fields[21])  # pages
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        total += rss.get(current, 0)
-        stack.extend(children.get(current, []))
-    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+    pages = sum(int(fields[21]) for fields in tree_stats(pid).values())
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 class Sampler:

@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import requests
+from proctree import tree_stats
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -82,27 +83,7 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 def tree_cpu(root: int) -> float:
     """CPU seconds (user + system) of a process and all its live descendants, from /proc."""
-    parents, spent = {}, {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICKS
-    total, wanted = 0.0, {root}
-    changed = True
-    while changed:  # descendants, level by level
-        changed = False
-        for pid, parent in parents.items():
-            if parent in wanted and pid not in wanted:
-                wanted.add(pid)
-                changed = True
-    for pid in wanted:
-        total += spent.get(pid, 0.0)
-    return total
+    return sum(int(f[11]) + int(f[12]) for f in tree_stats(root).values()) / _TICKS
 
 
 def timed_post(url: str, body: bytes, server: subprocess.Popen

@@ -105,7 +105,8 @@ def sweep(store: TrackStore) -> Debris:
     """Remove what interrupted writes left (the caller holds the writer lock)."""
     started = time.perf_counter()
     debris = find(store)
-    current_view.settle(store)  # a write killed after its catalog update: finish its view change
+    if debris.view_changes:  # a write killed after its catalog update: finish its view change
+        current_view.settle(store)
     for graph in debris.graphs:  # in bounded transactions: a killed sweep is swept again
         remove_graph(store.ox, graph)
     for path in debris.bulk_files:
