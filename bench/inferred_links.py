@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 from layout import cli, disk  # noqa: E402
 
-from fairtracks_ld.reasoning import ANCESTOR_PREDICATES, ANNOTATIONS  # noqa: E402
+from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES, ANNOTATIONS  # noqa: E402
 
 BASE = "http://localhost:8000/"
 FT = "https://w3id.org/fairtracks-ld/vocab#"

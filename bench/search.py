@@ -53,7 +53,7 @@ SUBCLASS = "<http://www.w3.org/2000/01/rdf-schema#subClassOf>*"
 
 def direct_path(field) -> str:
     """Property path from a track to the terms its annotations name (ontology fields)."""
-    from fairtracks_ld.reasoning import ANNOTATIONS
+    from fairtracks_ld.mapping.annotations import ANNOTATIONS
     from fairtracks_ld.search.reader import OWNER_PATHS
 
     paths = []
@@ -180,10 +180,11 @@ def tiled(index, times: int):
 def measure_index(store_path: Path, repeat: int, folder: Path, tile: int) -> dict:
     import numpy as np
 
+    from fairtracks_ld.mapping.namespaces import PREFIXES
     from fairtracks_ld.search import index as facet_index
     from fairtracks_ld.search.engine import Search, page_positions, run_search
     from fairtracks_ld.search.sparql import rows_query
-    from fairtracks_ld.store import PREFIXES, TrackStore
+    from fairtracks_ld.store import TrackStore
 
     store = TrackStore(store_path, read_only=True)
     cached = any(folder.glob("*.npz"))

@@ -14,7 +14,7 @@ from conftest import BASE, write_json
 
 from fairtracks_ld.augment import augment, schema_version_iri, term_fields
 from fairtracks_ld.generate import generate_documents
-from fairtracks_ld.models import FAIRTRACKS
+from fairtracks_ld.mapping.models import FAIRTRACKS
 from fairtracks_ld.validation import Validator
 from fairtracks_ld.validation.context import bundled_ontologies
 

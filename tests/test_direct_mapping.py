@@ -23,12 +23,12 @@ from fairtracks_ld import ensembl_model
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.mapping import context as ft_context
 from fairtracks_ld.mapping import ensembl_context
+from fairtracks_ld.mapping.annotations import ANNOTATIONS, annotations_of
 from fairtracks_ld.mapping.emit import CompiledContext, Writer
 from fairtracks_ld.mapping.ensembl import prepare_ensembl
+from fairtracks_ld.mapping.models import prepare_document
 from fairtracks_ld.mapping.prepare import MappingError, Prepared, prepare
 from fairtracks_ld.mapping.to_rdf import quads_fast, quads_reference
-from fairtracks_ld.models import prepare_document
-from fairtracks_ld.reasoning import ANNOTATIONS, annotations_of
 from fairtracks_ld.standard import example_documents
 
 DATA = Path(__file__).parent / "data"

@@ -19,10 +19,10 @@ from fairtracks_ld.load import load_sources
 from fairtracks_ld.mapping import curies
 from fairtracks_ld.mapping.ensembl import prepare_ensembl
 from fairtracks_ld.mapping.ensembl_context import CONTEXT_FILE, JSON_KEY, load_context, predicate
+from fairtracks_ld.mapping.models import detect, prepare_document
 from fairtracks_ld.mapping.namespaces import FT, FTX
 from fairtracks_ld.mapping.prepare import MappingError
 from fairtracks_ld.mapping.to_rdf import quads_fast, quads_reference
-from fairtracks_ld.models import detect, prepare_document
 from fairtracks_ld.paths import VOCABULARY_FILE, data_dir
 from fairtracks_ld.validation.ensembl_shapes import SHAPES_FILE, render, shapes_dir
 from fairtracks_ld.validation.vocab import SCHEMA_RULE

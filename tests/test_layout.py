@@ -17,6 +17,7 @@ from servers import cli, free_port, serve
 
 from fairtracks_ld import current_view, reasoning
 from fairtracks_ld.load import load_sources
+from fairtracks_ld.mapping import annotations
 from fairtracks_ld.store import StoreError, TrackStore
 from fairtracks_ld.withdrawal import withdraw
 
@@ -124,11 +125,11 @@ def assert_links_on_carriers(store: TrackStore) -> None:
     """Inferred links sit on the entities carrying annotations, none on every track, and the
     track predicates' paths reach them; the view holds exactly its sources."""
     assert not current_view.links_outdated(store)
-    for name in reasoning.ANCESTOR_PREDICATES:
+    for name in annotations.ANCESTOR_PREDICATES:
         assert not any(True for _ in store.ox.quads_for_pattern(
             None, ox.NamedNode(FT + name), None, None)), name
     assert answers(store, "?t", "ft:own_file_format_ancestor", "?f") > 0
-    assert answers(store, "?t", reasoning.TRACK_PATHS[FT + "sample_type_ancestor"], "?c") > 0
+    assert answers(store, "?t", annotations.TRACK_PATHS[FT + "sample_type_ancestor"], "?c") > 0
     assert current_view.stale(store) == 0
     assert len(distinct_source_triples(store)) == current_view.size(store)
 
@@ -141,7 +142,7 @@ def per_track_links(path: Path, example: dict, tmp_path: Path) -> None:
     store = TrackStore(path, base=BASE)
     for version in store.versions():
         companion = reasoning.inferred_graph(version.graph)
-        for name, track_path in reasoning.TRACK_PATHS.items():
+        for name, track_path in annotations.TRACK_PATHS.items():
             store.ox.update(f"""INSERT {{ GRAPH <{companion}> {{ ?t <{name}> ?a }} ?t <{name}> ?a }}
                 WHERE {{ ?t a ft:Track ; {track_path} ?a }}""", prefixes={"ft": FT})
         store.ox.update(f"""DELETE {{ GRAPH <{companion}> {{ ?s ?p ?o }} ?s ?p ?o }} WHERE {{
@@ -166,7 +167,7 @@ def test_per_track_links_move_to_their_carriers_with_migrate(tmp_path, example):
     assert result.returncode == 0, result.stderr
     store = TrackStore(path, base=BASE, read_only=True)
     assert_links_on_carriers(store)
-    after = reasoning.TRACK_PATHS[FT + "sample_type_ancestor"]
+    after = annotations.TRACK_PATHS[FT + "sample_type_ancestor"]
     assert answers(store, "?t", after, "?c") == before  # the same answers, stored leaner
     assert cli(path, BASE, "doctor").returncode == 0
 

@@ -22,6 +22,7 @@ from conftest import (
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.load import load_sources
+from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.vocabulary import OWN_LINK_PROPERTIES, REASONING_PROPERTIES
 from fairtracks_ld.ontology.install import add_ontology
 from fairtracks_ld.store import TrackStore
@@ -58,7 +59,7 @@ PREFIXES = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
 
 def tracks(store: TrackStore, predicate: str, ancestor: str) -> set[str]:
     """Tracks linked to `ancestor` by a track predicate: the path to their carriers' links."""
-    path = reasoning.TRACK_PATHS[FT + predicate]
+    path = annotations.TRACK_PATHS[FT + predicate]
     rows = store.query(f"SELECT DISTINCT ?t WHERE {{ ?t {path} <{ancestor}> }}")
     return {row["t"].value for row in rows}
 
@@ -119,10 +120,10 @@ def test_the_closure_is_recorded_against_the_loaded_ontologies(loaded):
 
 
 def test_every_inferred_predicate_is_in_the_vocabulary():
-    inferred = {*reasoning.ANCESTOR_PREDICATES, "subclass_of", "descends_from", "link_layout"}
+    inferred = {*annotations.ANCESTOR_PREDICATES, "subclass_of", "descends_from", "link_layout"}
     assert inferred <= set(REASONING_PROPERTIES)
-    stored = {reasoning.own_predicate(name.removesuffix("_ancestor")).removeprefix(FT)
-              for name in reasoning.ANCESTOR_PREDICATES}
+    stored = {annotations.own_predicate(name.removesuffix("_ancestor")).removeprefix(FT)
+              for name in annotations.ANCESTOR_PREDICATES}
     assert stored == set(OWN_LINK_PROPERTIES)
 
 
@@ -171,7 +172,7 @@ def test_links_are_exactly_what_the_property_paths_give(loaded, path_ancestors, 
                         "?term }")
     expected = {(row["t"].value, a) for row in rows for a in path_ancestors[row["term"].value]}
     stored = {(row["t"].value, row["a"].value) for row in loaded.query(
-        f"SELECT ?t ?a WHERE {{ ?t {reasoning.TRACK_PATHS[FT + predicate]} ?a }}")}
+        f"SELECT ?t ?a WHERE {{ ?t {annotations.TRACK_PATHS[FT + predicate]} ?a }}")}
     assert stored == expected
     assert expected or predicate == "abnormal_cell_type_ancestor"
 
@@ -319,12 +320,14 @@ def test_doc_ontology_versions_differences_are_reported(bundle_template, tmp_pat
 def test_annotations_read_from_memory_equal_those_read_from_the_store(tmp_path, generated):
     """The write path reads annotations from the prepared tree; the store must agree on every
     carrier's terms (all that links are written from)."""
+    from fairtracks_ld.mapping.annotations import annotations_of
     from fairtracks_ld.mapping.prepare import prepare
-    from fairtracks_ld.reasoning import annotations_of, read_annotations
+    from fairtracks_ld.reasoning import read_annotations
     from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.writing import write_version
 
     store = TrackStore(tmp_path / "s", base="http://localhost:8000/")
     for document in generated[:3]:
         prepared = prepare(document, store.base)
-        store.write(prepared, "memory", bulk=True)
+        write_version(store, prepared, "memory", bulk=True)
         assert annotations_of(prepared.node).terms == read_annotations(store, prepared.graph).terms

@@ -11,6 +11,7 @@ import pyoxigraph as ox
 import pytest
 from bypass_corpus import allowed_queries, bypass_attempts
 
+from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.sparql.policy import (
     PolicyError,
     allowed_endpoints,
@@ -19,7 +20,6 @@ from fairtracks_ld.sparql.policy import (
     normalise_endpoint,
 )
 from fairtracks_ld.sparql.tokens import IRI, PNAME, STRING, VAR, LexError, tokenize, unescape
-from fairtracks_ld.store import PREFIXES
 
 EVIL = "http://127.0.0.1:9/sparql"  # Oxigraph refuses port 9 before connecting
 ALLOWED = "http://127.0.0.1:7/sparql"

@@ -15,10 +15,10 @@ from conftest import BASE, write_json
 
 from fairtracks_ld.load import DocumentError, load_document, load_sources
 from fairtracks_ld.mapping import stream
+from fairtracks_ld.mapping.annotations import annotations_of
 from fairtracks_ld.mapping.prepare import prepare
 from fairtracks_ld.mapping.stream import DocumentStream
 from fairtracks_ld.mapping.to_rdf import quads_fast
-from fairtracks_ld.reasoning import annotations_of
 from fairtracks_ld.sources import DocumentReader
 from fairtracks_ld.validation import Validator
 

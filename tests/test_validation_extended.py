@@ -30,6 +30,7 @@ from fairtracks_ld.validation.context import build_dataset
 from fairtracks_ld.validation.crosscheck import engine_keys, pyshacl_keys
 from fairtracks_ld.validation.rules import merged_rules
 from fairtracks_ld.validation.vocab import SCHEMA_RULE
+from fairtracks_ld.writing import write_version
 
 COB_PLANNED = OBO + "COB_0000035"
 
@@ -140,7 +141,7 @@ def test_curie_namespaces_and_registry_patterns(pointer, value, severity):
 def test_local_ids_are_unique_across_the_store_and_refs_may_point_into_it():
     store = TrackStore(None, base=BASE)
     first = base_document("v1-current")
-    store.write(prepare(first, BASE), "first.json")
+    write_version(store, prepare(first, BASE), "first.json")
     second = base_document("v1-current")
     second["collection_info"]["local_id"] = "another"
     for study in second["studies"]:
@@ -169,7 +170,7 @@ def test_references_must_name_an_entity():
     other["doc_info"]["local_id"] = "other-doc"
     other["collection_info"]["doc_ref"] = "other-doc"
     other["studies"][0]["local_id"] = "no-such-study"
-    store.write(prepare(other, BASE), "other.json")
+    write_version(store, prepare(other, BASE), "other.json")
     report, _ = findings(document, store)
     assert violations_at(report, "/experiments/0/study_ref") == []
 

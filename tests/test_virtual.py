@@ -7,12 +7,12 @@ from __future__ import annotations
 import pyoxigraph as ox
 import pytest
 
-from fairtracks_ld import reasoning
+from fairtracks_ld.mapping import annotations
 from fairtracks_ld.sparql.virtual import rewrite
 
 FT = "https://w3id.org/fairtracks-ld/vocab#"
-CELL = f"({reasoning.TRACK_PATHS[FT + 'cell_type_ancestor']})"
-TECHNIQUE = f"({reasoning.TRACK_PATHS[FT + 'technique_ancestor']})"
+CELL = f"({annotations.TRACK_PATHS[FT + 'cell_type_ancestor']})"
+TECHNIQUE = f"({annotations.TRACK_PATHS[FT + 'technique_ancestor']})"
 
 
 @pytest.mark.parametrize(("query", "expected"), [

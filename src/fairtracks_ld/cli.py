@@ -23,6 +23,7 @@ from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
 from fairtracks_ld.standard import VARIANTS
 from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore
 from fairtracks_ld.writer_lock import StoreLocked, writer_lock
+from fairtracks_ld.writing import open_store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -59,7 +60,7 @@ def _store(args: argparse.Namespace, sweep: bool = True) -> TrackStore:
     from fairtracks_ld import recovery
 
     try:
-        store = TrackStore(args.store, base=args.base_iri)
+        store = open_store(args.store, base=args.base_iri)
     except OSError as error:
         if "lock" not in str(error).lower():
             raise
@@ -84,7 +85,7 @@ def _reader(args: argparse.Namespace) -> TrackStore:
             raise StoreError(f"no store at {path}; load documents first")
         try:
             with writer_lock(path, wait=args.wait):
-                _publish(TrackStore(path, base=args.base_iri))
+                _publish(open_store(path, base=args.base_iri))
         except OSError as error:  # a read-only store nobody writes: read it directly
             if error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
@@ -283,7 +284,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    """Opening the store for writing migrates it (TrackStore); say what it holds now."""
+    """Opening the store for writing migrates it (writing.open_store); say what it holds now."""
     if not Path(args.store).is_dir():
         raise StoreError(f"no store at {args.store}")
     started = time.perf_counter()
@@ -516,7 +517,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
 
     from fairtracks_ld import findings
     from fairtracks_ld.augment import augment, fills
-    from fairtracks_ld.models import FAIRTRACKS
+    from fairtracks_ld.mapping.models import FAIRTRACKS
     from fairtracks_ld.sources import DocumentError, read_source
     from fairtracks_ld.validation import Validator, render_text
     from fairtracks_ld.validation.context import bundled_ontologies, store_ontologies
@@ -843,7 +844,7 @@ def _add_publish_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_model_option(command: argparse.ArgumentParser) -> None:
-    from fairtracks_ld.models import AUTO, CHOICES
+    from fairtracks_ld.mapping.models import AUTO, CHOICES
 
     command.add_argument("--model", choices=CHOICES, default=AUTO,
                          help="input model: a FAIRtracks document or one Ensembl-style track "

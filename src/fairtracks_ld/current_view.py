@@ -242,17 +242,13 @@ def links_outdated(store: TrackStore) -> bool:
 def migrate(store: TrackStore) -> int:
     """Bring a store of an earlier layout to this one: its view is added to the default graph
     (what SPARQL Update wrote there stays, as before, part of the view), then the catalog
-    records the layout, last, so an interrupted migration is run again; per-track inferred
-    links are then rewritten on their carriers (reasoning.relink, which records that last).
-    Returns the view's triple count."""
+    records the layout, last, so an interrupted migration is run again. Per-track inferred
+    links are rewritten on their carriers by whoever opens the store for writing
+    (writing.open_store): reasoning builds on this module. Returns the view's triple count."""
     if not marked(store):
         rebuild(store)
         store.ox.update(
             f"INSERT DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> <{FT}layout> "
             f"{ox.Literal(LAYOUT)} }} }}")
-    if links_outdated(store):
-        from fairtracks_ld import reasoning  # reasoning builds on this module
-
-        reasoning.relink(store)
     store.ox.flush()
     return size(store)

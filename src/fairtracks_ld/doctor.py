@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fairtracks_ld import current_view, reasoning, recovery
+from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.snapshots import current_snapshot, publish, snapshot_dir
-from fairtracks_ld.store import PREFIXES, StoreError, TrackStore
+from fairtracks_ld.store import StoreError, TrackStore
 
 SEGMENTS = "search-segments"
 

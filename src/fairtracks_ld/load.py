@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from fairtracks_ld.faults import checkpoint
+from fairtracks_ld.mapping.models import AUTO
 from fairtracks_ld.mapping.prepare import MappingError, Note
 from fairtracks_ld.mapping.stream import DocumentStream
-from fairtracks_ld.models import AUTO
 from fairtracks_ld.sources import (
     DEFAULT_LIMITS,
     STDIN,
@@ -32,6 +32,7 @@ from fairtracks_ld.sources import (
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant
 from fairtracks_ld.store import Conformance, TrackStore, VersionInfo
 from fairtracks_ld.term_checks import document_notes
+from fairtracks_ld.writing import write_version
 
 if TYPE_CHECKING:
     from fairtracks_ld.validation import DocumentReport, Validator
@@ -100,7 +101,7 @@ def load_sources(
                                                allow_invalid, model, limits))
         except DocumentError as error:
             report.not_loaded.append(error)
-        except Exception as error:  # store.write rolled this file back; it stops only itself
+        except Exception as error:  # write_version rolled this file back; it stops only itself
             report.not_loaded.append(
                 DocumentError(source, f"could not be stored: {_describe(error)}"))
         if progress:
@@ -140,8 +141,8 @@ def load_document(
                                       validation)
             return _conformance(validation)
 
-        version = store.write(mapped, source, bulk=bulk,
-                              check=check if validator is not None else None)
+        version = write_version(store, mapped, source, bulk=bulk,
+                                check=check if validator is not None else None)
     try:
         notes = mapped.prepared.notes + document_notes(store, version.graph)
     except Exception as error:  # the document is stored; only the term checks failed

@@ -15,7 +15,7 @@ from typing import Any
 
 from fairtracks_ld import findings
 from fairtracks_ld.load import DocumentError, Loaded, LoadReport, RefusedDocument
-from fairtracks_ld.models import describe
+from fairtracks_ld.mapping.models import describe
 from fairtracks_ld.store import report_graph
 
 REFUSED = "refused"

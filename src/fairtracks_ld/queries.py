@@ -22,6 +22,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from fairtracks_ld import reasoning
+from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.namespaces import FT, OWL, RDFS
 from fairtracks_ld.ontology.iris import canonical_iri, curie_to_iri, iri_to_curie
 from fairtracks_ld.paths import data_dir
@@ -231,16 +232,16 @@ def _effective(store: TrackStore, given: str, iri: str, how: str) -> Resolved:
 
 def resolve_facet(value: str) -> str:
     """A facet name (`cell_type`, `tissue`, `ft:tissue_ancestor`, or the IRI) → the IRI of its
-    stored link on the carrier (`ft:own_tissue_ancestor`, reasoning.own_predicate)."""
+    stored link on the carrier (`ft:own_tissue_ancestor`, annotations.own_predicate)."""
     name = value.strip()
     for prefix in (FT, "ft:"):
         name = name.removeprefix(prefix)
     name = name.replace("-", "_").removesuffix("_ancestor").removeprefix("own_")
     name = FACET_ALIASES.get(name, name)
-    if f"{name}_ancestor" not in reasoning.ANCESTOR_PREDICATES:
-        known = ", ".join(n.removesuffix("_ancestor") for n in reasoning.ANCESTOR_PREDICATES)
+    if f"{name}_ancestor" not in annotations.ANCESTOR_PREDICATES:
+        known = ", ".join(n.removesuffix("_ancestor") for n in annotations.ANCESTOR_PREDICATES)
         raise QueryError(f"unknown facet {value!r}; known facets: {known}")
-    return reasoning.own_predicate(name)
+    return annotations.own_predicate(name)
 
 
 # ---- binding and running ---------------------------------------------------------------------

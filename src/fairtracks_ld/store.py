@@ -6,52 +6,32 @@ version of each document is current. The current view (current versions with the
 companions, the ontologies, the class closure) is stored once more, merged, in the default graph
 (see current_view), updated in the same SPARQL update as the catalog: queries see it by default,
 each triple once; every version stays queryable with GRAPH. A version only becomes visible when
-the catalog names it, so a failed load never shows half a document.
+the catalog names it, so a failed load never shows half a document. This is the low-level store:
+a document version's write, which needs reasoning too, is writing.write_version.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
 import pyoxigraph as ox
 
-from fairtracks_ld import current_view, reasoning
+from fairtracks_ld import current_view
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
-from fairtracks_ld.mapping.namespaces import DCTERMS, FT, PROV, XSD
+from fairtracks_ld.mapping.namespaces import PREFIXES, XSD
 from fairtracks_ld.mapping.prepare import Prepared
 
 DEFAULT_STORE_PATH = Path("var/store")
 REPORT_SUFFIX = "/validation-report"
 REMOVE_BATCH = "FAIRTRACKS_LD_REMOVE_BATCH"  # quads per removal transaction (default 20,000)
-
-PREFIXES = {
-    "ft": FT,
-    "dcterms": DCTERMS,
-    "prov": PROV,
-    "xsd": XSD,
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-}
-
-
-class Mapped(Protocol):
-    """A document mapped for writing: its header, its triples in chunks of N-Triples (loaded
-    into the graph being written), and what the companion graph needs (complete once chunks
-    are read)."""
-
-    prepared: Prepared
-    annotations: reasoning.DocumentAnnotations
-
-    def chunks(self) -> Iterator[bytes]: ...
 
 
 class StoreError(RuntimeError):
@@ -285,108 +265,11 @@ class TrackStore:
 
     # ---- writing -----------------------------------------------------------------------------
 
-    def write(self, document: Prepared | Mapped, source: str, bulk: bool = False,
-              check: Callable[[str], Conformance | None] | None = None,
-              catalog_extra: str = "") -> VersionInfo:
-        """Write one document version; it becomes visible only once all of it is written.
-
-        Stages: (1) the mapped triples are written chunk by chunk into the version
-        graph (with Oxigraph's bulk loader when `bulk`, which is several times faster and
-        releases the GIL, else one transaction per chunk), invisible until the catalog names
-        it; (2) `check`, when given, validates the written graph and returns its conformance
-        (recorded in the catalog, the W3C report in `{graph}/validation-report`), or raises to
-        refuse it; (3) the inferred companion graph (track → ancestor links) is bulk-written;
-        (4) one catalog update makes them visible, with `catalog_extra` (SPARQL update
-        operations, e.g. who submitted it) in the same update. A reload of a catalogued version
-        is written to a staging graph and moved into place together with the catalog change.
-        On any failure (or refusal) everything written is removed: the store is as it was.
-        """
-        from fairtracks_ld.mapping.stream import WholeDocument
-
-        mapped = WholeDocument(document) if isinstance(document, Prepared) else document
-        prepared = mapped.prepared
-        graph = prepared.graph
-        replacing = self.catalogued(graph)  # an uncatalogued graph is a killed load's debris
-        if not replacing:
-            self._drop_uncatalogued(graph)
-        target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
-        if replacing:
-            checkpoint("staging")
-        inferred = reasoning.inferred_graph(target)
-        report = report_graph(target)
-        try:
-            # (1) lenient: the mapping has already checked every IRI it wrote with Oxigraph's rules
-            into = ox.NamedNode(target)
-            for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
-                if bulk:
-                    self.ox.bulk_load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
-                                      to_graph=into)
-                else:
-                    self.ox.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
-                                 to_graph=into)
-                checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
-            # (2)
-            conformance = check(target) if check is not None else None
-            # (3)
-            reasoning.ensure_current(self)
-            reasoning.write_companion(self, target, annotations=mapped.annotations)
-            if conformance is not None:
-                self.ox.bulk_load(conformance.report, format=ox.RdfFormat.TURTLE,
-                                  to_graph=ox.NamedNode(report))
-            checkpoint("ingested")
-            # (4)
-            move = ""
-            if replacing:  # a missing report leaves none behind: MOVE of an empty graph drops
-                move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
-                        f"<{reasoning.inferred_graph(graph)}> ; "
-                        f"MOVE SILENT <{report}> TO <{report_graph(graph)}> ;")
-            record = VersionRecord.of(prepared, source)
-            update = move + self._catalog_update(record, conformance)
-            if catalog_extra:
-                update += " ; " + catalog_extra
-            self.ox.update(self._view_change(record, update), prefixes=PREFIXES)
-        except BaseException:
-            for written in (target, inferred, report):
-                if self.has_graph(written):
-                    remove_graph(self.ox, written)
-            raise
-        checkpoint("view-pending")  # catalogued: from here on, the next writer settles the view
-        current_view.settle(self)
-        checkpoint("catalog-updated")
-        return self._version(graph)
-
-    def _view_change(self, record: VersionRecord, between: str) -> str:
-        """The catalog update `between` with the view change it causes: when the version becomes
-        current, the document's previous current version leaves the view and the version
-        enters it (noted for `current_view.settle`; the same graph's reload, in the update)."""
-        rows = list(self.ox.query(
-            f"SELECT ?cur ?date WHERE {{ GRAPH <{self.catalog}> {{ <{record.document}> "
-            f"ft:current_version ?cur OPTIONAL {{ ?cur ft:doc_date ?date }} }} }}",
-            prefixes=PREFIXES))
-        current = rows[0]["cur"].value if rows else None
-        newer = (rows and current != record.graph and record.doc_date is not None
-                 and rows[0]["date"] is not None and rows[0]["date"].value > record.doc_date)
-        if newer:  # an older version: history only, the view does not change
-            return between
-        graph = record.graph
-        leaving = [current, reasoning.inferred_graph(current)] if current else []
-        entering = [graph, reasoning.inferred_graph(graph)]
-        if current == graph:  # the same graph reloaded: its old triples are gone after MOVE
-            others = current_view.sources(self) - set(entering)
-            return current_view.change(self, leaving, entering, between, others)
-        return between + " ;\n" + current_view.pending(self, leaving, entering)
-
     def catalogued(self, graph: str) -> bool:
         """Whether the catalog records `graph` as a document version."""
         return bool(self.ox.query(
             f"ASK {{ GRAPH <{self.catalog}> {{ <{graph}> a ft:DocumentVersion }} }}",
             prefixes=PREFIXES))
-
-    def _drop_uncatalogued(self, graph: str) -> None:
-        """Remove what a killed write of `graph` left (normally swept already)."""
-        for leftover in (graph, reasoning.inferred_graph(graph), report_graph(graph)):
-            if self.has_graph(leftover):
-                remove_graph(self.ox, leftover)
 
     def load_ontology(
         self, turtle: IO[bytes] | bytes, ontology_iri: str, version_iri: str | None, source: str
@@ -417,10 +300,10 @@ class TrackStore:
                 remove_graph(self.ox, target)
             raise
 
-    def _version(self, graph: str) -> VersionInfo:
+    def version(self, graph: str) -> VersionInfo:
         return next(v for v in self.versions() if v.graph == graph)
 
-    def _catalog_update(self, record: VersionRecord, conformance: Conformance | None) -> str:
+    def catalog_update(self, record: VersionRecord, conformance: Conformance | None) -> str:
         """Record a version and make it current unless a later-dated version is current."""
         g, doc, cat = record.graph, record.document, self.catalog
         now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -17,10 +17,11 @@ import pyoxigraph as ox
 from fairtracks_ld import licences, withdrawal
 from fairtracks_ld.load import RefusedDocument, _conformance
 from fairtracks_ld.mapping.iris import local_id_of
+from fairtracks_ld.mapping.models import AUTO, prepare_document
 from fairtracks_ld.mapping.namespaces import DCTERMS, PROV
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
-from fairtracks_ld.models import AUTO, prepare_document
 from fairtracks_ld.store import TrackStore, VersionInfo
+from fairtracks_ld.writing import write_version
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def publish_document(store: TrackStore, document: Any, source: str, submitter: s
     if terms is not None:
         extra.append(licences.catalog_update(store.catalog, prepared.collection_iri, terms))
     conformance = _conformance(validation)
-    version = store.write(prepared, source, check=lambda _graph: conformance,
-                          catalog_extra=" ; ".join(extra))
+    version = write_version(store, prepared, source, check=lambda _graph: conformance,
+                            catalog_extra=" ; ".join(extra))
     store.flush()
     return Published(version, collection, submitter)

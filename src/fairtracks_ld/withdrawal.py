@@ -18,8 +18,8 @@ import pyoxigraph as ox
 
 from fairtracks_ld import current_view, reasoning
 from fairtracks_ld.mapping.iris import IriMinter
-from fairtracks_ld.mapping.namespaces import FT, PROV, RDF_TYPE, XSD
-from fairtracks_ld.store import PREFIXES, TrackStore, report_graph
+from fairtracks_ld.mapping.namespaces import FT, PREFIXES, PROV, RDF_TYPE, XSD
+from fairtracks_ld.store import TrackStore, report_graph
 
 WITHDRAWN = FT + "Withdrawn"
 REASON = FT + "withdrawal_reason"

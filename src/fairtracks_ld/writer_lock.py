@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fairtracks_ld.store import StoreError, TrackStore
+from fairtracks_ld.writing import open_store
 
 
 class StoreLocked(StoreError):
@@ -84,7 +85,7 @@ def writing(store_path: Path, command: str, wait: float = 5.0) -> Iterator[Track
     not take the lock), so callers answer "busy" (or queue) in one place."""
     with writer_lock(store_path, command=command):
         try:
-            store = TrackStore(store_path)
+            store = open_store(store_path)
         except OSError as failure:
             raise StoreLocked(f"store {store_path} cannot be opened for writing now: "
                               f"{failure}") from None

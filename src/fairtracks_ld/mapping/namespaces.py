@@ -16,3 +16,14 @@ VOID = "http://rdfs.org/ns/void#"
 
 RDF_TYPE = RDF + "type"
 RDF_JSON = RDF + "JSON"
+
+# The prefixes every store query and update may use (the store's and the endpoint's)
+PREFIXES = {
+    "ft": FT,
+    "dcterms": DCTERMS,
+    "prov": PROV,
+    "xsd": XSD,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "owl": OWL,
+}

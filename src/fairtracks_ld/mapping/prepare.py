@@ -86,7 +86,7 @@ class Prepared:
     doc_date: str | None
     variant: str  # a FAIRtracks Variant, or "ensembl" (recorded in the catalog)
     notes: list[Note] = field(default_factory=list)
-    model: str = "fairtracks"  # the input model (fairtracks_ld.models)
+    model: str = "fairtracks"  # the input model (fairtracks_ld.mapping.models)
     context: dict[str, Any] | None = None  # the model's context (default: FAIRtracks')
     _ntriples: bytes | None = field(default=None, repr=False)
 

@@ -22,11 +22,11 @@ from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
+from fairtracks_ld.mapping.annotations import DocumentAnnotations, annotations_of
 from fairtracks_ld.mapping.context import load_context, term_name
 from fairtracks_ld.mapping.emit import CompiledContext, Writer, compile_context
+from fairtracks_ld.mapping.models import AUTO, ENSEMBL, FAIRTRACKS, detect, prepare_document
 from fairtracks_ld.mapping.prepare import ContentHash, Mapper, MappingError, Prepared, encode
-from fairtracks_ld.models import AUTO, ENSEMBL, FAIRTRACKS, detect, prepare_document
-from fairtracks_ld.reasoning import DocumentAnnotations, annotations_of
 from fairtracks_ld.sources import DocumentError, DocumentReader, LazyArray, RefusedDocument
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant
 

@@ -13,7 +13,8 @@ from collections import defaultdict
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
-from fairtracks_ld import __version__, reasoning
+from fairtracks_ld import __version__
+from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.context import (
     IRI_SUFFIX,
     MAP_ENTRY_TERMS,
@@ -203,11 +204,11 @@ _OWN_WHAT = {"cell_type": "a cell type", "abnormal_cell_type": "an abnormal cell
              "type or macromolecular structure)", "file_format": "a file format"}
 OWN_LINK_PROPERTIES: dict[str, tuple[str, str, set[str]]] = {
     f"own_{facet}": (f"own {label} (on the carrier)", _OWN_LINK.format(
-        carriers=" or ".join(reasoning.carriers(facet.removesuffix("_ancestor"))),
+        carriers=" or ".join(annotations.carriers(facet.removesuffix("_ancestor"))),
         what=_OWN_WHAT[facet.removesuffix("_ancestor")], facet=facet.removesuffix("_ancestor")),
-        {owner.title() for owner in reasoning.carriers(facet.removesuffix("_ancestor"))})
+        {owner.title() for owner in annotations.carriers(facet.removesuffix("_ancestor"))})
     for facet, (label, _, _) in (
-        (name, REASONING_PROPERTIES[name]) for name in reasoning.ANCESTOR_PREDICATES)
+        (name, REASONING_PROPERTIES[name]) for name in annotations.ANCESTOR_PREDICATES)
 }
 
 

@@ -1,6 +1,6 @@
 """The search fields: what each one reads from the store and how SPARQL expresses a filter on it.
 
-Ontology fields reuse the reasoning module's annotation kinds, so a filter on "T cell" means
+Ontology fields reuse the annotation kinds of mapping.annotations, so a filter on "T cell" means
 exactly what `?track ft:sample_type_ancestor <T cell>` means: in SPARQL, the path from the track to
 the sample carrying the annotation and its inferred `ft:own_sample_type_ancestor` link. Literal
 fields hold plain strings (assembly name, species name, …); the collection field holds collection
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fairtracks_ld.reasoning import ANCESTOR_PREDICATES, track_path
+from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES, track_path
 
 TO_SAMPLE = ("experiment_ref", "sample_ref")
 TO_STUDY = ("experiment_ref", "study_ref")
@@ -20,8 +20,8 @@ TO_STUDY = ("experiment_ref", "study_ref")
 
 @dataclass(frozen=True)
 class Field:
-    """One facet. `kinds` (ontology fields) are reasoning.ANNOTATIONS kinds; `paths` (literal and
-    IRI fields) are chains of ft: properties from the track to a value."""
+    """One facet. `kinds` (ontology fields) are mapping.annotations.ANNOTATIONS kinds; `paths`
+    (literal and IRI fields) are chains of ft: properties from the track to a value."""
 
     name: str
     title: str

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyoxigraph as ox
 
+from fairtracks_ld.mapping.annotations import ANNOTATIONS
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
-from fairtracks_ld.reasoning import ANNOTATIONS
 from fairtracks_ld.search.fields import FIELDS, TO_SAMPLE, Field
 
 Values = frozenset[str]

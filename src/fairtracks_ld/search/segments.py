@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fairtracks_ld.reasoning import ANNOTATIONS
+from fairtracks_ld.mapping.annotations import ANNOTATIONS
 from fairtracks_ld.search.fields import FIELDS
 from fairtracks_ld.search.reader import Segment
 

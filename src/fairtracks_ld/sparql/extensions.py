@@ -19,6 +19,7 @@ comments and IRIs are never mistaken for keywords), twice: with codepoint escape
 
 from __future__ import annotations
 
+from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.sparql.tokens import IRI, PNAME, WORD, LexError, tokenize
 
 _KEYWORD_LIST = """  # SPARQL 1.1 keywords and built-in calls, RDF 1.2 query words
@@ -51,8 +52,6 @@ class ExtensionError(ValueError):
 
 def check_standard(text: str, base: str | None = None) -> None:
     """Raise ExtensionError unless the query is plain SPARQL in both readings of its escapes."""
-    from fairtracks_ld.store import PREFIXES
-
     for escapes in ("first", "in_tokens"):
         try:
             tokens = tokenize(text, base=base, prefixes=PREFIXES, escapes=escapes)

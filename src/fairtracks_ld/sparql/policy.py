@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import SplitResult, urlsplit
 
+from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.sparql.tokens import (
     BNODE,
     IRI,
@@ -57,7 +58,7 @@ def check_query(text: str, allow_list: Iterable[str], *, base: str | None = None
     """Raise PolicyError unless every SERVICE (and LOAD) in a query is allowed.
 
     `base` and `prefixes` must be what Oxigraph is given with the same text (`base_iri=`,
-    `prefixes=`); prefixes None means the server's (`fairtracks_ld.store.PREFIXES`)."""
+    `prefixes=`); prefixes None means the server's (`fairtracks_ld.mapping.namespaces.PREFIXES`)."""
     _check(text, allow_list, base, prefixes)
 
 
@@ -128,8 +129,6 @@ def _check(text: str, allow_list: Iterable[str], base: str | None,
     if not mentions_network(text):
         return
     if prefixes is None:
-        from fairtracks_ld.store import PREFIXES
-
         prefixes = PREFIXES
     allowed = allowed_endpoints(allow_list)
     for escapes in ("first", "in_tokens"):

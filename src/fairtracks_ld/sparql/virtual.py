@@ -15,7 +15,8 @@ form. A query that does not lex is passed on untouched, for the engine to report
 
 from __future__ import annotations
 
-from fairtracks_ld.reasoning import TRACK_PATHS
+from fairtracks_ld.mapping.annotations import TRACK_PATHS
+from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.sparql.tokens import (
     BNODE,
     IRI,
@@ -27,7 +28,6 @@ from fairtracks_ld.sparql.tokens import (
     Token,
     tokenize,
 )
-from fairtracks_ld.store import PREFIXES
 
 _TERMS = (VAR, IRI, PNAME, BNODE)
 _AFTER_VERB = {";", "/", "|", "^", "["}  # a verb (or path step) follows these

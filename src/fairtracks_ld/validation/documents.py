@@ -20,9 +20,9 @@ import pyoxigraph as ox
 
 from fairtracks_ld import findings
 from fairtracks_ld.mapping.iris import default_base_iri, local_id_of
+from fairtracks_ld.mapping.models import AUTO, ENSEMBL, detect, prepare_document
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
-from fairtracks_ld.models import AUTO, ENSEMBL, detect, prepare_document
 from fairtracks_ld.sources import DEFAULT_LIMITS, DocumentError, DocumentReader, ReadLimits
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant, iter_props
 from fairtracks_ld.validation import presentation

@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     if settings.backend:  # an external SPARQL store instead of local snapshots (docs/backends.md)
-        from fairtracks_ld.backend.web import install
+        from fairtracks_ld.web.backend.web import install
 
         install(app, settings)
     else:

@@ -24,7 +24,8 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
 
 from fairtracks_ld import reasoning
-from fairtracks_ld.store import PREFIXES, REPORT_SUFFIX, TrackStore
+from fairtracks_ld.mapping.namespaces import PREFIXES
+from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
 from fairtracks_ld.web.auth import audit, authenticate
 from fairtracks_ld.web.executor import CappedBuffer
 from fairtracks_ld.web.negotiation import RDF_TYPES, choose, not_acceptable

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from fairtracks_ld import reasoning
+from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.context import load_context
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
@@ -271,7 +271,7 @@ def track_links(store: TrackStore, iri: str, triples: list[ox.Triple]) -> list[o
     if ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(FT + "Track")) not in triples:
         return []
     branches = " UNION ".join(f"{{ {subject} {path} ?c BIND(<{predicate}> AS ?p) }}"
-                              for predicate, path in reasoning.TRACK_PATHS.items())
+                              for predicate, path in annotations.TRACK_PATHS.items())
     return [ox.Triple(subject, row["p"], row["c"])
             for row in view.query(store, f"SELECT DISTINCT ?p ?c WHERE {{ {branches} }}")]
 

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from fairtracks_ld.snapshots import current_snapshot, publish
-from fairtracks_ld.store import TrackStore
 from fairtracks_ld.web.settings import Settings
 from fairtracks_ld.writer_lock import StoreLocked, writer_lock
+from fairtracks_ld.writing import open_store
 
 CHEAP_THREADS = 4  # threads per process left for requests that never wait for a query worker
 
@@ -56,7 +56,7 @@ def _publish_first(store: Path, base_iri: str | None) -> None:
     read-only disk, is served from the snapshot it already has."""
     try:
         with writer_lock(store):
-            writable = TrackStore(store, base=base_iri)
+            writable = open_store(store, base=base_iri)
             publish(writable)
             del writable
     except (StoreLocked, PermissionError, OSError):
@@ -70,7 +70,7 @@ class BackendUnreachable(RuntimeError):
 
 def _check_backend(url: str, base_iri: str | None) -> None:
     """Refuse to start when the backend does not answer a trivial query (one clear line)."""
-    from fairtracks_ld.backend.endpoint import Endpoint
+    from fairtracks_ld.web.backend.endpoint import Endpoint
 
     reason = Endpoint(url, timeout=10).reachable()
     if reason is not None:

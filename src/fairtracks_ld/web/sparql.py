@@ -288,7 +288,7 @@ def _update(update: str, arrived: float) -> Response:
     """SPARQL Update on the primary store, only for the admin token (see auth), with a time
     limit counted from `arrived` (see updates). A server with a backend takes no updates."""
     if current_app.config["SETTINGS"].backend:
-        from fairtracks_ld.backend.web import READ_ONLY
+        from fairtracks_ld.web.backend.web import READ_ONLY
 
         return error(405, f"SPARQL Update is not accepted: {READ_ONLY}")
     refused = authenticate()

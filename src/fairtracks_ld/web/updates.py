@@ -28,11 +28,12 @@ def _apply(store_path: str, update: str, base_iri: str) -> tuple[tuple[Any, ...]
     (("error", status, message), None)."""
     import pyoxigraph as ox
 
+    from fairtracks_ld.mapping.namespaces import PREFIXES
     from fairtracks_ld.sparql.policy import mentions_network
-    from fairtracks_ld.store import PREFIXES, TrackStore
+    from fairtracks_ld.writing import open_store
 
     try:
-        store = TrackStore(Path(store_path))
+        store = open_store(Path(store_path))
     except OSError as failure:
         return ("error", 503, f"the store is busy (another process is writing): {failure}"), None
     try:

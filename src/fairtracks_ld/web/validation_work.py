@@ -20,8 +20,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from fairtracks_ld.mapping.models import prepare_document
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
-from fairtracks_ld.models import prepare_document
 from fairtracks_ld.validation import DocumentReport, Validator
 from fairtracks_ld.web.answers import answer, fatal, unreadable
 from fairtracks_ld.web.uploads import Budget, Limits, TooLarge, Upload, parse_json

@@ -11,7 +11,8 @@ from weakref import WeakKeyDictionary
 
 import pyoxigraph as ox
 
-from fairtracks_ld.store import PREFIXES, TrackStore
+from fairtracks_ld.mapping.namespaces import PREFIXES
+from fairtracks_ld.store import TrackStore
 
 Graph = ox.NamedNode | ox.DefaultGraph
 VIEW: list[Graph] = [ox.DefaultGraph()]

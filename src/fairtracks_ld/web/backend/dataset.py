@@ -36,11 +36,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from fairtracks_ld.backend.endpoint import BackendError, Endpoint
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.reasoning import closure_graph, inferred_graph
 from fairtracks_ld.sparql.tokens import WORD, LexError, tokenize
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.web.backend.endpoint import BackendError, Endpoint
 from fairtracks_ld.web.query_text import names_graphs
 
 EMPTY_GRAPH = "urn:fairtracks-ld:no-graph"  # names the empty default graph Oxigraph would give

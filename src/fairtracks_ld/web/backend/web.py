@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from fairtracks_ld.backend.dataset import BackendReader
-from fairtracks_ld.backend.endpoint import BackendError, Endpoint
-from fairtracks_ld.backend.executor import BackendExecutor
 from fairtracks_ld.search.holder import IndexHolder
+from fairtracks_ld.web.backend.dataset import BackendReader
+from fairtracks_ld.web.backend.endpoint import BackendError, Endpoint
+from fairtracks_ld.web.backend.executor import BackendExecutor
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.settings import Settings
 

@@ -16,10 +16,10 @@ import time
 
 import pyoxigraph as ox
 
-from fairtracks_ld.backend.dataset import BackendReader, graph_iris, prologue, query_form
-from fairtracks_ld.backend.endpoint import BackendError, Endpoint
-from fairtracks_ld.store import PREFIXES
+from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.web.admission import Admission, Refused
+from fairtracks_ld.web.backend.dataset import BackendReader, graph_iris, prologue, query_form
+from fairtracks_ld.web.backend.endpoint import BackendError, Endpoint
 from fairtracks_ld.web.executor import (
     GRAPH_FORMATS,
     RESULT_FORMATS,

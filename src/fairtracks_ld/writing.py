@@ -1,0 +1,151 @@
+"""Writing a document version: the store, its current view and its inferred links together.
+
+store.py keeps the graphs and the catalog; current_view.py keeps the view, and reasoning.py the
+inferred graphs, on top of it. A document version's write needs all three (its graph, its
+companion links, its catalog record and view change, in that order), so it lives here, above
+them; so does opening a store for writing, which brings an earlier layout up to date, links
+included (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pyoxigraph as ox
+
+from fairtracks_ld import current_view, reasoning
+from fairtracks_ld.faults import checkpoint
+from fairtracks_ld.mapping.annotations import DocumentAnnotations
+from fairtracks_ld.mapping.namespaces import PREFIXES
+from fairtracks_ld.mapping.prepare import Prepared
+from fairtracks_ld.mapping.stream import WholeDocument
+from fairtracks_ld.store import (
+    Conformance,
+    TrackStore,
+    VersionInfo,
+    VersionRecord,
+    remove_graph,
+    report_graph,
+)
+
+
+class Mapped(Protocol):
+    """A document mapped for writing: its header, its triples in chunks of N-Triples (loaded
+    into the graph being written), and what the companion graph needs (complete once chunks
+    are read)."""
+
+    prepared: Prepared
+    annotations: DocumentAnnotations
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+
+def open_store(path: Path | str, base: str | None = None) -> TrackStore:
+    """The store at `path` opened for writing, in this layout: TrackStore migrates an earlier
+    view; inferred links of an earlier layout (on every track) are moved to their carriers
+    here, as reasoning sits above the store. Every writer opens the store this way."""
+    store = TrackStore(path, base=base)
+    if current_view.links_outdated(store):
+        reasoning.relink(store)
+    return store
+
+
+def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
+                  bulk: bool = False, check: Callable[[str], Conformance | None] | None = None,
+                  catalog_extra: str = "") -> VersionInfo:
+    """Write one document version; it becomes visible only once all of it is written.
+
+    Stages: (1) the mapped triples are written chunk by chunk into the version
+    graph (with Oxigraph's bulk loader when `bulk`, which is several times faster and
+    releases the GIL, else one transaction per chunk), invisible until the catalog names
+    it; (2) `check`, when given, validates the written graph and returns its conformance
+    (recorded in the catalog, the W3C report in `{graph}/validation-report`), or raises to
+    refuse it; (3) the inferred companion graph (track → ancestor links) is bulk-written;
+    (4) one catalog update makes them visible, with `catalog_extra` (SPARQL update
+    operations, e.g. who submitted it) in the same update. A reload of a catalogued version
+    is written to a staging graph and moved into place together with the catalog change.
+    On any failure (or refusal) everything written is removed: the store is as it was.
+    """
+    mapped = WholeDocument(document) if isinstance(document, Prepared) else document
+    prepared = mapped.prepared
+    graph = prepared.graph
+    replacing = store.catalogued(graph)  # an uncatalogued graph is a killed load's debris
+    if not replacing:
+        _drop_uncatalogued(store, graph)
+    target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
+    if replacing:
+        checkpoint("staging")
+    inferred = reasoning.inferred_graph(target)
+    report = report_graph(target)
+    try:
+        # (1) lenient: the mapping has already checked every IRI it wrote with Oxigraph's rules
+        into = ox.NamedNode(target)
+        for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
+            if bulk:
+                store.ox.bulk_load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                                   to_graph=into)
+            else:
+                store.ox.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                              to_graph=into)
+            checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
+        # (2)
+        conformance = check(target) if check is not None else None
+        # (3)
+        reasoning.ensure_current(store)
+        reasoning.write_companion(store, target, annotations=mapped.annotations)
+        if conformance is not None:
+            store.ox.bulk_load(conformance.report, format=ox.RdfFormat.TURTLE,
+                               to_graph=ox.NamedNode(report))
+        checkpoint("ingested")
+        # (4)
+        move = ""
+        if replacing:  # a missing report leaves none behind: MOVE of an empty graph drops
+            move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
+                    f"<{reasoning.inferred_graph(graph)}> ; "
+                    f"MOVE SILENT <{report}> TO <{report_graph(graph)}> ;")
+        record = VersionRecord.of(prepared, source)
+        update = move + store.catalog_update(record, conformance)
+        if catalog_extra:
+            update += " ; " + catalog_extra
+        store.ox.update(_view_change(store, record, update), prefixes=PREFIXES)
+    except BaseException:
+        for written in (target, inferred, report):
+            if store.has_graph(written):
+                remove_graph(store.ox, written)
+        raise
+    checkpoint("view-pending")  # catalogued: from here on, the next writer settles the view
+    current_view.settle(store)
+    checkpoint("catalog-updated")
+    return store.version(graph)
+
+
+def _view_change(store: TrackStore, record: VersionRecord, between: str) -> str:
+    """The catalog update `between` with the view change it causes: when the version becomes
+    current, the document's previous current version leaves the view and the version
+    enters it (noted for `current_view.settle`; the same graph's reload, in the update)."""
+    rows = list(store.ox.query(
+        f"SELECT ?cur ?date WHERE {{ GRAPH <{store.catalog}> {{ <{record.document}> "
+        f"ft:current_version ?cur OPTIONAL {{ ?cur ft:doc_date ?date }} }} }}",
+        prefixes=PREFIXES))
+    current = rows[0]["cur"].value if rows else None
+    newer = (rows and current != record.graph and record.doc_date is not None
+             and rows[0]["date"] is not None and rows[0]["date"].value > record.doc_date)
+    if newer:  # an older version: history only, the view does not change
+        return between
+    graph = record.graph
+    leaving = [current, reasoning.inferred_graph(current)] if current else []
+    entering = [graph, reasoning.inferred_graph(graph)]
+    if current == graph:  # the same graph reloaded: its old triples are gone after MOVE
+        others = current_view.sources(store) - set(entering)
+        return current_view.change(store, leaving, entering, between, others)
+    return between + " ;\n" + current_view.pending(store, leaving, entering)
+
+
+def _drop_uncatalogued(store: TrackStore, graph: str) -> None:
+    """Remove what a killed write of `graph` left (normally swept already)."""
+    for leftover in (graph, reasoning.inferred_graph(graph), report_graph(graph)):
+        if store.has_graph(leftover):
+            remove_graph(store.ox, leftover)
