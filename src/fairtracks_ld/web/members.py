@@ -6,11 +6,15 @@ field), and only one page's rows go to the store, exactly as the search page doe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
+
 from fairtracks_ld.search.engine import SearchError, page_positions, parse_search, run_search
+from fairtracks_ld.search.index import FacetIndex, FieldIndex
 from fairtracks_ld.search.rollup import used_values
 from fairtracks_ld.web.search import fetch_rows, index
 
@@ -27,6 +31,8 @@ class Members:
     pages: int
     search_url: str
     techniques: list[str]  # the techniques its tracks' experiments use, most tracks first
+    # its genomes ("Mus musculus GRCm38": species and assembly) with their tracks, most first
+    genomes: list[tuple[str, int]] = field(default_factory=list)
 
 
 def collection_tracks(base: str, collection: str, page_text: str | None) -> Members | None:
@@ -51,4 +57,25 @@ def collection_tracks(base: str, collection: str, page_text: str | None) -> Memb
     used = used_values(technique, result.counts["technique"])
     return Members(rows, result.total, page, pages,
                    "/search?" + urlencode({"collection": collection}),
-                   [ix.label(technique.keys[v]) for v in used])
+                   [ix.label(technique.keys[v]) for v in used], genomes(ix, result.matches))
+
+
+def genomes(ix: FacetIndex, tracks: np.ndarray) -> list[tuple[str, int]]:
+    """The species and assembly pairs of `tracks` (index positions), with their track counts,
+    most tracks first: read from the index's combination columns, so a million tracks take
+    one `np.unique`, not a query."""
+    species, assembly = ix.fields["species"], ix.fields["assembly"]
+    pairs, counts = np.unique(np.stack((species.column[tracks], assembly.column[tracks]), axis=1),
+                              axis=0, return_counts=True)
+    found: Counter[str] = Counter()
+    for (of_species, of_assembly), count in zip(pairs.tolist(), counts.tolist(), strict=True):
+        text = " ".join(filter(None, (_names(ix, species, of_species),
+                                      _names(ix, assembly, of_assembly))))
+        found[text or "genome not stated"] += count
+    return sorted(found.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _names(ix: FacetIndex, facet: FieldIndex, combination: int) -> str:
+    """The labels of one combination's values ("" for a track without one)."""
+    values = facet.members[facet.starts[combination]:facet.starts[combination + 1]]
+    return " / ".join(sorted(ix.label(facet.keys[v]) for v in values))

@@ -277,6 +277,9 @@ def export_json() -> Response:
                            f"{len(members)}: choose one collection")
     store = current_app.extensions["snapshots"].store()
     versions = [v for v in store.versions() if v.current and v.collection in members]
+    if any(v.variant == "ensembl" for v in versions):  # mapping.ensembl.MODEL
+        return bad_request("Ensembl tracks have no FAIRtracks document: export them as GSuite "
+                           "(export.gsuite) or read them from the TrackFind-compatible API")
     if len(versions) != 1:
         return bad_request("the collection is stored as several documents; export them with "
                            "`fairtracks-ld export`")
