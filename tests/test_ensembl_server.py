@@ -14,6 +14,7 @@ from conftest import write_json
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 from servers import cli, free_port, serve
+from test_web_browser import CHROMIUM, CHROMIUM_ARGS
 
 from fairtracks_ld.ensembl_model import example_documents as ensembl_examples
 from fairtracks_ld.mapping.namespaces import FT, OBO_PURL
@@ -187,3 +188,47 @@ def test_the_endpoint_lists_tracks_of_both_models(served):
     assert {row["ensembl"]["value"] for row in rows} == {"true", "false"}
     assert {row["assembly"]["value"] for row in rows if row["ensembl"]["value"] == "true"} == \
         {"GRCm38", "GRCh37", "R64-1-1"}
+
+
+# ---- in a real browser ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright (as test_web_browser: never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_a_researcher_goes_from_the_facet_to_the_release_and_its_tracks(browser, served):
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(served + "search")
+        page.locator("a.value", has_text="Ensembl Fungi release 56").first.click()
+        page.wait_for_url("**/search?collection=*")
+        assert page.locator("#total strong").inner_text() == str(YEAST_TRACKS)
+        page.goto(served + YEAST)
+        assert page.locator("h1").inner_text() == \
+            "Ensembl Fungi release 56: Saccharomyces cerevisiae R64-1-1"
+        assert page.locator("#tracks tr").count() == 50
+        page.locator("#track-pages a[rel='next']").click()
+        page.wait_for_url("**?page=2")
+        assert page.locator("#tracks tr").count() == YEAST_TRACKS - 50
+        page.locator("#tracks a", has_text="Yeast track 53").click()
+        page.wait_for_url("**/Yeast%20track%2053")
+        assert page.locator("h1").inner_text() == "Yeast track 53"
+        page.locator("#summary tr.related a", has_text="Ensembl Fungi release 56").click()
+        page.wait_for_url(served + YEAST)
+        assert "Saccharomyces cerevisiae R64-1-1 · 53 tracks" in \
+            page.locator("#summary").inner_text()
+        assert errors == []
+    finally:
+        context.close()
