@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pyoxigraph as ox
 import pytest
 from conftest import BASE, write_json
@@ -29,6 +30,7 @@ from fairtracks_ld.paths import VOCABULARY_FILE, data_dir
 from fairtracks_ld.search.index import build_index
 from fairtracks_ld.validation.ensembl_shapes import SHAPES_FILE, render, shapes_dir
 from fairtracks_ld.validation.vocab import SCHEMA_RULE
+from fairtracks_ld.web.members import genomes
 
 FT_NS = Namespace(FT)
 EXAMPLES = {k: json.loads(p.read_text()) for k, p in ensembl_model.example_documents().items()}
@@ -314,3 +316,4 @@ def test_reloading_a_store_of_the_earlier_mapping_adds_the_release(store, tmp_pa
     index = build_index(store)
     assert index.label(RELEASE_89) == "Ensembl release 89"
     assert index.fields["collection"].counts(None)[index.fields["collection"].ids[RELEASE_89]] == 1
+    assert genomes(index, np.arange(len(index.tracks))) == [("Mus musculus GRCm38", 1)]

@@ -75,7 +75,7 @@ def page_context(store: TrackStore, iri: str, triples: list[ox.Triple],
         "members": None, "genome_view": None,
     }
     if found.kind == "collection":
-        context["members"] = collection_tracks(store.base, iri, page)
+        context["members"] = collection_tracks(store.base, iri, page, with_genomes=release)
     if release:
         title = releases.title(title, context["members"])
         found.facts += releases.facts(triples, iri, context["members"])
