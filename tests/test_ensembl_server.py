@@ -109,6 +109,14 @@ def test_the_release_page_names_its_genomes_and_lists_its_tracks(served):
     assert 'id="provenance"' not in page  # no one document describes a release
 
 
+def test_the_home_page_lists_releases_by_name(served):
+    home = html_page(served, "")
+    row = re.search(r'<tr><td><a href="[^"]*/' + YEAST + r'">ensembl-fungi-56</a>(.*?)</tr>', home,
+                    re.S)
+    assert row and 'class="muted collection-name">Ensembl Fungi release 56</span>' in row[1]
+    assert f"<td>{YEAST_TRACKS} documents</td>" in row[1]
+
+
 def test_a_release_page_pages_through_its_tracks(served):
     first = html_page(served, YEAST)
     assert "<h1>Ensembl Fungi release 56: Saccharomyces cerevisiae R64-1-1</h1>" in first
