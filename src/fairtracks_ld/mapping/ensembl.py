@@ -18,9 +18,8 @@ spelling `funghi` read as `fungi`, so both spellings give one collection.
 The release is a collection like a FAIRtracks one: the track links to it (`ft:collection_ref`)
 and its graph describes it (`ft:Collection`, `ft:EnsemblRelease`, `ft:short_name` "Ensembl
 Plants release 56", the normalised division and the release number, and for a known division
-its site as `ft:source_repo_url`). Every track of a release
-states the same triples about it, so the current view holds them once, for as long as any of
-its tracks is current.
+its site as `ft:source_repo_url`). Every track of a release states the same triples about it,
+so the current view holds them once, for as long as any of its tracks is current.
 """
 
 from __future__ import annotations

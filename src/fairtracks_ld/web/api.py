@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
+from fairtracks_ld.mapping.ensembl import MODEL as ENSEMBL  # the catalog's variant of a track
 from fairtracks_ld.mapping.ensembl_export import release_record, track_record
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import local_id_of
@@ -39,7 +40,6 @@ from fairtracks_ld.store import VersionInfo
 from fairtracks_ld.web.openapi import openapi
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
-ENSEMBL = "ensembl"  # the catalog's variant of an Ensembl track (mapping.ensembl.MODEL)
 CACHED_HUBS = 8
 _CACHE: OrderedDict[tuple[str, str], dict[str, list[dict]]] = OrderedDict()
 _TERMS: dict[str, Descendants] = {}  # the current snapshot's only
