@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pyoxigraph as ox
 import pytest
 from conftest import BASE, write_json
@@ -19,18 +21,23 @@ from fairtracks_ld.load import load_sources
 from fairtracks_ld.mapping import curies
 from fairtracks_ld.mapping.ensembl import prepare_ensembl
 from fairtracks_ld.mapping.ensembl_context import CONTEXT_FILE, JSON_KEY, load_context, predicate
+from fairtracks_ld.mapping.ensembl_export import release_record, track_record
 from fairtracks_ld.mapping.models import detect, prepare_document
 from fairtracks_ld.mapping.namespaces import FT, FTX
 from fairtracks_ld.mapping.prepare import MappingError
 from fairtracks_ld.mapping.to_rdf import quads_fast, quads_reference
 from fairtracks_ld.paths import VOCABULARY_FILE, data_dir
+from fairtracks_ld.search.index import build_index
 from fairtracks_ld.validation.ensembl_shapes import SHAPES_FILE, render, shapes_dir
 from fairtracks_ld.validation.vocab import SCHEMA_RULE
+from fairtracks_ld.web.members import genomes
+from fairtracks_ld.writing import write_version
 
 FT_NS = Namespace(FT)
 EXAMPLES = {k: json.loads(p.read_text()) for k, p in ensembl_model.example_documents().items()}
 MOUSE_TRACK = (BASE + "collection/ensembl-ensembl-89/track/mus_musculus/GRCm38/GENCODE%20M24")
 NCBITAXON_MOUSE = "http://purl.obolibrary.org/obo/NCBITaxon_10090"
+RELEASE_89 = BASE + "collection/ensembl-ensembl-89"
 
 
 def _isomorphic(a, b) -> bool:
@@ -78,6 +85,7 @@ def test_every_ensembl_context_term_is_defined_by_the_vocabulary(vocabulary):
         iri = definition["@id"] if isinstance(definition, dict) else definition
         assert (FT_NS[iri.removeprefix("ft:")], RDFS.label, None) in vocabulary, term
     assert (FT_NS.EnsemblTrack, RDFS.subClassOf, FT_NS.Track) in vocabulary
+    assert (FT_NS.EnsemblRelease, RDFS.subClassOf, FT_NS.Collection) in vocabulary
 
 
 def test_shapes_are_generated_from_the_schema():
@@ -93,9 +101,9 @@ def test_a_third_party_applying_the_context_gets_the_same_statements():
     third = list(ox.parse(jsonld.to_rdf(raw, {"format": "application/n-quads"}),
                           format=ox.RdfFormat.N_QUADS))
     derived = {FT + t for t in ("species_id_iri", "species_name", "assembly_id",
-                                "assembly_id_iri")}
+                                "assembly_id_iri", "collection_ref")}
     ours = [q for q in quads_fast(prepare_ensembl(EXAMPLES["mysql"], BASE))
-            if q.predicate.value not in derived]
+            if q.predicate.value not in derived and q.subject.value != RELEASE_89]
     assert _isomorphic(third, ours)
 
 
@@ -128,6 +136,48 @@ def test_iris_are_stable_and_encoded_and_divisions_normalised():
     assert prepare_ensembl(document, BASE).graph != prepared.graph
 
 
+def test_each_track_links_to_its_release_a_collection_named_for_people():
+    triples = {(q.subject.value, q.predicate.value, q.object.value)
+               for q in quads_fast(prepare_ensembl(EXAMPLES["mysql"], BASE))}
+    assert (MOUSE_TRACK, FT + "collection_ref", RELEASE_89) in triples
+    assert {(p, o) for s, p, o in triples if s == RELEASE_89} == {
+        (str(RDF.type), FT + "Collection"), (str(RDF.type), FT + "EnsemblRelease"),
+        (FT + "short_name", "Ensembl release 89"), (FT + "release_division", "ensembl"),
+        (FT + "release_version", "89"), (FT + "source_repo_url", "https://www.ensembl.org/"),
+        (FT + "source_repo_url_iri", "https://www.ensembl.org/")}
+    # the draft's spelling and any case name one release; an unknown division has no site
+    document = copy.deepcopy(EXAMPLES["mysql"])
+    document["release"] = {"release_division": "Funghi", "release_version": 56}
+    release = prepare_ensembl(document, BASE).node["collection_ref"]
+    assert release["@id"] == BASE + "collection/ensembl-fungi-56"
+    assert release["collection_short_name"] == "Ensembl Fungi release 56"
+    assert release["collection_source_repo_url"] == "https://fungi.ensembl.org/"
+    document["release"]["release_division"] = "Parasites"
+    release = prepare_ensembl(document, BASE).node["collection_ref"]
+    assert release["collection_short_name"] == "Ensembl parasites release 56"
+    assert "collection_source_repo_url" not in release
+
+
+def test_records_read_tracks_in_the_vocabularys_terms():
+    """What the TrackFind-compatible API answers for an Ensembl track and its release."""
+    prepared = prepare_ensembl(EXAMPLES["mysql"], BASE)
+    quads = quads_fast(prepared)
+    track = track_record(quads, MOUSE_TRACK)
+    assert track["local_id"] == "mus_musculus/GRCm38/GENCODE M24"
+    assert track["label_short"] == "GENCODE M24" and track["assembly_name"] == "GRCm38"
+    assert track["species_name"] == "Mus musculus" and track["release_version"] == 89
+    assert track["location_logic_names"] == ["ensembl", "havana"]
+    assert track["genome_strain"] is False and track["collection_ref"] == "ensembl-ensembl-89"
+    assert not any(key.endswith("_iri") for key in track)
+    assert release_record(quads, RELEASE_89) == {
+        "local_id": "ensembl-ensembl-89", "short_name": "Ensembl release 89",
+        "release_division": "ensembl", "release_version": 89,
+        "source_repo_url": "https://www.ensembl.org/"}
+    odd = {**EXAMPLES["mysql"], "extra": {"a": [1]}}
+    assert track_record(quads_fast(prepare_ensembl(odd, BASE)), MOUSE_TRACK)["extra"] == \
+        {"a": [1]}
+
+
 def test_strains_unknown_species_and_mismatched_assemblies_are_noted():
     document = copy.deepcopy(EXAMPLES["mysql"])
     document["genome"].update(genome_species="mus_musculus_129s1svimj", genome_strain=True)
@@ -153,7 +203,7 @@ def test_hostile_keys_stay_inert():
     document["genome"].update({"@id": "http://evil.example/g", "@reverse": {"a": "b"}})
     quads = quads_fast(prepare_ensembl(document, BASE))
     assert {q.subject.value for q in quads if isinstance(q.subject, ox.NamedNode)} == \
-        {MOUSE_TRACK}
+        {MOUSE_TRACK, RELEASE_89}
     assert all(not q.predicate.value.startswith("http://evil") for q in quads)
     extensions = {q.predicate.value[len(FTX):] for q in quads if q.predicate.value.startswith(FTX)}
     assert extensions == {"%40context", "%40id", "%40graph", "%40included", "%40type",
@@ -246,3 +296,25 @@ def test_cli_load_says_which_model_it_read(tmp_path, examples):
     assert "neither.json: /: matches neither model" in result.stderr
     forced = run("--model", "fairtracks", str(ensembl_model.example_documents()["uri"]))
     assert forced.returncode == 1 and "unknown @schema" in forced.stderr
+
+
+def test_reloading_a_store_of_the_earlier_mapping_adds_the_release(store, tmp_path):
+    """A track stored before releases were collections (no link, no release node) gets both
+    when its unchanged file is loaded again: the same version graph, rewritten in place, and the
+    search index's collection facet then holds it."""
+    path = write_json(tmp_path / "track.json", EXAMPLES["mysql"])
+    prepared = prepare_ensembl(EXAMPLES["mysql"], BASE)
+    earlier = {k: v for k, v in prepared.node.items() if k != "collection_ref"}
+    write_version(store, dataclasses.replace(prepared, node=earlier, _ntriples=None), str(path))
+    ask = (f"ASK {{ <{MOUSE_TRACK}> ft:collection_ref <{RELEASE_89}> . "
+           f"<{RELEASE_89}> a ft:Collection }}")
+    assert not store.query(ask)
+    assert RELEASE_89 not in build_index(store).fields["collection"].ids
+    report = load_sources(store, [str(path)])
+    assert report.ok and report.loaded[0][1].graph == prepared.graph
+    assert store.query(ask)
+    assert [v.graph for v in store.versions()] == [prepared.graph]
+    index = build_index(store)
+    assert index.label(RELEASE_89) == "Ensembl release 89"
+    assert index.fields["collection"].counts(None)[index.fields["collection"].ids[RELEASE_89]] == 1
+    assert genomes(index, np.arange(len(index.tracks))) == [("Mus musculus GRCm38", 1)]

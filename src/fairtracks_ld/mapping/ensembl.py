@@ -14,6 +14,12 @@ IRIs (one document = one track, scoped by division and release, as Ensembl publi
 
 Segments are percent-encoded as for FAIRtracks; the division is lower-cased and the draft's
 spelling `funghi` read as `fungi`, so both spellings give one collection.
+
+The release is a collection like a FAIRtracks one: the track links to it (`ft:collection_ref`)
+and its graph describes it (`ft:Collection`, `ft:EnsemblRelease`, `ft:short_name` "Ensembl
+Plants release 56", the normalised division and the release number, and for a known division
+its site as `ft:source_repo_url`). Every track of a release states the same triples about it,
+so the current view holds them once, for as long as any of its tracks is current.
 """
 
 from __future__ import annotations
@@ -39,6 +45,18 @@ from fairtracks_ld.mapping.prepare import (
 
 MODEL = "ensembl"
 DIVISION_ALIASES = {"funghi": "fungi"}
+# How Ensembl names its divisions' sites ("ensembl" is the main, vertebrate site).
+DIVISION_NAMES = {"ensembl": "Ensembl", "vertebrates": "Ensembl Vertebrates",
+                  "plants": "Ensembl Plants", "bacteria": "Ensembl Bacteria",
+                  "protists": "Ensembl Protists", "fungi": "Ensembl Fungi",
+                  "metazoa": "Ensembl Metazoa"}
+# Each division's site: the release's source repository (a FAIRtracks collection's
+# `source_repo_url`; the TrackFind-compatible API names repositories by its host).
+DIVISION_SITES = {"ensembl": "https://www.ensembl.org/", "vertebrates": "https://www.ensembl.org/",
+                  "plants": "https://plants.ensembl.org/",
+                  "bacteria": "https://bacteria.ensembl.org/",
+                  "protists": "https://protists.ensembl.org/",
+                  "fungi": "https://fungi.ensembl.org/", "metazoa": "https://metazoa.ensembl.org/"}
 # The keys a track's IRI is made of, as (object, key).
 IDENTITY = (("", "short_name"), ("genome", "genome_species"), ("genome", "genome_assembly"),
             ("release", "release_division"), ("release", "release_version"))
@@ -155,6 +173,25 @@ def _check_assembly_species(node: dict[str, Any], notes: list[Note]) -> None:
         node.pop("assembly_id_iri", None)
 
 
+def release_name(division: str, release: str) -> str:
+    """What a person calls a release: "Ensembl release 89", "Ensembl Plants release 56"."""
+    site = DIVISION_NAMES.get(division, f"Ensembl {division}")
+    return f"{site} release {release}"
+
+
+def release_node(collection: str, division: str, release: str) -> dict[str, Any]:
+    """The release as a collection (identical for every track of the release)."""
+    node: dict[str, Any] = {"@id": collection, "@type": ["Collection", "EnsemblRelease"],
+                            "collection_short_name": release_name(division, release),
+                            "release_division": division}
+    if release.isdigit():  # a provisional mapping's placeholder is no number
+        node["release_version"] = int(release)
+    site = DIVISION_SITES.get(division)
+    if site:
+        node["collection_source_repo_url"] = node["collection_source_repo_url_iri"] = site
+    return node
+
+
 def prepare_ensembl(document: Any, base: str, provisional: bool = False) -> Prepared:
     """Map one Ensembl track document to JSON-LD input; raises MappingError if it cannot be.
     `provisional` maps a track whose IRI cannot be minted under a placeholder IRI, only to
@@ -174,6 +211,7 @@ def prepare_ensembl(document: Any, base: str, provisional: bool = False) -> Prep
     walker = _Walker({"@id": track, "@type": ["Track", "EnsemblTrack"]})
     walker.walk(document)
     _check_assembly_species(walker.node, walker.notes)
+    walker.node["collection_ref"] = release_node(collection, division, release)
     prepared = Prepared(
         node=walker.node, collection_iri=collection, document_iri=track,
         graph=f"{track}/version/{version}", doc_version=version, doc_date=None, variant=MODEL,

@@ -6,7 +6,10 @@ and `ft:file_url`; every other key gets an `ft:` term named like it. The model's
 (`genome`, `release`, `location`) are `@nest`: their keys are track properties (the model prefixes
 keys with their object's name, so nothing collides), which lets one SPARQL pattern read tracks of
 both models. The mapping adds the links FAIRtracks tracks have: `ft:species_id_iri` (NCBITaxon),
-`ft:species_name`, `ft:assembly_id` (+ `_iri`) and `ft:file_url_iri`.
+`ft:species_name`, `ft:assembly_id` (+ `_iri`) and `ft:file_url_iri`; and the track's release as
+a collection (`ft:collection_ref` to an `ft:EnsemblRelease`, an `ft:Collection` named with
+`ft:short_name` and carrying its division and release number), so pages, search facets and
+queries that know collections know Ensembl releases too.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from fairtracks_ld.mapping.context import context_text, read_published
 from fairtracks_ld.mapping.namespaces import FT, FTX, XSD
 
 CONTEXT_FILE = "ensembl-track.context.jsonld"
-CLASSES = ("Track", "EnsemblTrack")
+CLASSES = ("Track", "EnsemblTrack", "Collection", "EnsemblRelease")
 # Ensembl key → the FAIRtracks track term with the same meaning.
 SHARED_TERMS = {
     "short_name": "label_short",
@@ -31,14 +34,22 @@ SHARED_TERMS = {
     "genome_assembly": "assembly_name",
     "location_uri": "file_url",
 }
-# Terms the mapping adds from offline facts (never read from the document): name → (ft: term, IRI?).
+# Terms the mapping adds from offline facts (never read from the document):
+# name → (ft: term, its type coercion or None).
 DERIVED_TERMS = {
-    "genome_species_iri": ("species_id_iri", True),
-    "species_name": ("species_name", False),
-    "assembly_id": ("assembly_id", False),
-    "assembly_id_iri": ("assembly_id_iri", True),
-    "location_uri_iri": ("file_url_iri", True),
+    "genome_species_iri": ("species_id_iri", "@id"),
+    "species_name": ("species_name", None),
+    "assembly_id": ("assembly_id", None),
+    "assembly_id_iri": ("assembly_id_iri", "@id"),
+    "location_uri_iri": ("file_url_iri", "@id"),
+    # the track's release, as a collection (an ft:EnsemblRelease): the link, its name and site
+    "collection_ref": ("collection_ref", "@id"),
+    "collection_short_name": ("short_name", None),
+    "collection_source_repo_url": ("source_repo_url", "xsd:anyURI"),
+    "collection_source_repo_url_iri": ("source_repo_url_iri", "@id"),
 }
+# The model's keys the release (the collection node) carries too, normalised (see mapping).
+RELEASE_KEYS = ("release_division", "release_version")
 JSON_KEY = "ensembl_json_key"  # annotation: the Ensembl JSON key a property maps
 _FT = Namespace(FT)
 _SDO = Namespace("https://schema.org/")
@@ -66,8 +77,8 @@ def build_context() -> dict[str, Any]:
     terms.update({name: f"ft:{name}" for name in CLASSES})
     for prop in ensembl_model.properties():
         terms[prop.key] = _definition(prop)
-    for name, (term, is_iri) in DERIVED_TERMS.items():
-        terms[name] = {"@id": f"ft:{term}", "@type": "@id"} if is_iri else {"@id": f"ft:{term}"}
+    for name, (term, coerce) in DERIVED_TERMS.items():
+        terms[name] = {"@id": f"ft:{term}", **({"@type": coerce} if coerce else {})}
     return {"@context": terms}
 
 
@@ -96,6 +107,17 @@ def add_vocabulary(graph: Graph, onto: URIRef, declare: Declare) -> None:
         "tracks.", lang="en")))
     graph.add((track, RDFS.isDefinedBy, onto))
     graph.add((track, RDFS.subClassOf, _FT.Track))
+    release = _FT.EnsemblRelease
+    graph.add((release, RDF.type, OWL.Class))
+    graph.add((release, RDFS.label, Literal("Ensembl release", lang="en")))
+    graph.add((release, RDFS.comment, Literal(
+        "The tracks one Ensembl division publishes in one release (ensembl-{division}-{release}): "
+        "the collection of every Ensembl track, which links to it with ft:collection_ref. Made "
+        "by the mapping (named, e.g., \"Ensembl release 89\"), not read from a document.",
+        lang="en")))
+    graph.add((release, RDFS.isDefinedBy, onto))
+    graph.add((release, RDFS.subClassOf, _FT.Collection))
+    graph.add((_FT.collection_ref, _SDO.domainIncludes, track))
     declare(graph, onto, JSON_KEY, OWL.AnnotationProperty, "Ensembl JSON key",
             "The key of Ensembl-style track JSON a property maps.", set())
     for prop in ensembl_model.properties():
@@ -104,7 +126,9 @@ def add_vocabulary(graph: Graph, onto: URIRef, declare: Declare) -> None:
         node = URIRef(predicate(prop))
         if prop.key not in SHARED_TERMS:
             kind = OWL.DatatypeProperty
-            declare(graph, onto, prop.key, kind, prop.title, prop.description, {"EnsemblTrack"})
+            domains = {"EnsemblTrack", "EnsemblRelease"} if prop.key in RELEASE_KEYS else {
+                "EnsemblTrack"}
+            declare(graph, onto, prop.key, kind, prop.title, prop.description, domains)
             if prop.json_type == "array":
                 graph.add((node, RDFS.range, RDF.List))
         graph.add((node, _FT[JSON_KEY], Literal(prop.key)))

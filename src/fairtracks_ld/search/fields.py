@@ -5,7 +5,8 @@ exactly what `?track ft:sample_type_ancestor <T cell>` means: in SPARQL, the pat
 the sample carrying the annotation and its inferred `ft:own_sample_type_ancestor` link. Literal
 fields hold plain strings (assembly name, species name, …); the collection field holds collection
 IRIs. A field may read several paths (their values together): a FAIRtracks track's species is its
-sample's, an Ensembl track carries its own.
+sample's, an Ensembl track carries its own; a FAIRtracks track's collection is its study's, an
+Ensembl track links to its own (its release, mapping.ensembl).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES, track_path
 
 TO_SAMPLE = ("experiment_ref", "sample_ref")
 TO_STUDY = ("experiment_ref", "study_ref")
+TO_COLLECTION = ((*TO_STUDY, "collection_ref"), ("collection_ref",))  # FAIRtracks, Ensembl
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,10 @@ FIELDS: tuple[Field, ...] = (
     Field("geometric_track_type", "Geometric track type", paths=(("geometric_track_type",),)),
     _ontology("phenotype", "Phenotype"),
     Field("species", "Species", paths=((*TO_SAMPLE, "species_name"), ("species_name",))),
-    Field("collection", "Collection", paths=((*TO_STUDY, "collection_ref"),), iris=True),
+    Field("collection", "Collection", paths=TO_COLLECTION, iris=True),
 )
 # Derived from the collection field when the index is built (search.licence_facet): licences
 # are stated in the catalog, not in the version graphs the fields above are read from.
-LICENCE = Field("licence", "Licence", paths=((*TO_STUDY, "collection_ref"),))
+LICENCE = Field("licence", "Licence", paths=TO_COLLECTION)
 FACETS: tuple[Field, ...] = (*FIELDS, LICENCE)  # what the search offers
 BY_NAME = {field.name: field for field in FACETS}

@@ -2,7 +2,9 @@
 attributes, values, search), described by `/api/v1/openapi.json`.
 
 Mapping: a repository is a collection's source (the host of its `source_repo_url`), a hub is a
-collection (its local_id), categories are the document's object types. Search records join each
+collection (its local_id), categories are the document's object types. An Ensembl release is a
+hub too (`www.ensembl.org` / `ensembl-ensembl-89`): its tracks in the vocabulary's terms
+(mapping.ensembl_export), the release as its collection_info. Search records join each
 track with its experiment, sample and study, as TrackFind's do. Where TrackFind takes an SQL
 fragment (`query`), this API takes the structured filter syntax of search.filters, which adds
 an ontology-aware `UNDER` (descendants from the snapshot's closure, search.descendants).
@@ -16,8 +18,11 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
+from fairtracks_ld.mapping.ensembl import MODEL as ENSEMBL  # the catalog's variant of a track
+from fairtracks_ld.mapping.ensembl_export import release_record, track_record
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import local_id_of
 from fairtracks_ld.search.descendants import Descendants
@@ -31,6 +36,7 @@ from fairtracks_ld.search.filters import (
 )
 from fairtracks_ld.search.gsuite import gsuite
 from fairtracks_ld.search.trackfind_gsuite import trackfind_gsuite
+from fairtracks_ld.store import VersionInfo
 from fairtracks_ld.web.openapi import openapi
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -93,7 +99,9 @@ def _hub(repository: str, hub: str) -> dict[str, list[dict]]:
             return _CACHE[key]
     merged: dict[str, list[dict]] = {c: [] for c in CATEGORIES}
     for version in store.versions():
-        if version.current and version.collection == key[1]:
+        if version.current and version.collection == key[1] and version.variant == ENSEMBL:
+            _add_ensembl_track(merged, list(store.graph_quads(version.graph)), version)
+        elif version.current and version.collection == key[1]:
             document = export_document(store.graph_quads(version.graph), version.document)
             for category in CATEGORIES:
                 content = document.get(category)
@@ -104,6 +112,15 @@ def _hub(repository: str, hub: str) -> dict[str, list[dict]]:
         while len(_CACHE) > CACHED_HUBS:
             _CACHE.popitem(last=False)
     return merged
+
+
+def _add_ensembl_track(merged: dict[str, list[dict]], quads: list[ox.Quad],
+                       version: VersionInfo) -> None:
+    """An Ensembl track (one document) joins its release's hub: the track record, and the
+    release as the hub's collection_info (every track's graph describes it alike)."""
+    merged["tracks"].append(track_record(quads, version.document))
+    if not merged["collection_info"]:
+        merged["collection_info"].append(release_record(quads, version.collection))
 
 
 def _descendants() -> Descendants:

@@ -11,7 +11,7 @@ from flask import current_app
 
 from fairtracks_ld import licences
 from fairtracks_ld.store import TrackStore
-from fairtracks_ld.web import browsers, schema_org, signposting, summary
+from fairtracks_ld.web import browsers, releases, schema_org, signposting, summary
 from fairtracks_ld.web.members import Members, collection_tracks
 
 TRACK_KINDS = ("track", "Ensembl track")
@@ -60,9 +60,11 @@ def genome_view(found: summary.Summary, assembly: str | None, title: str) -> dic
 
 def page_context(store: TrackStore, iri: str, triples: list[ox.Triple],
                  describe: summary.Describe, page: str | None, title: str) -> dict[str, Any]:
-    """Template variables for the people's part of a resource page."""
+    """Template variables for the people's part of a resource page (and its `title`, when
+    it says more than the resource's own name: an Ensembl release names its genomes)."""
     found = summary.summarise(store, iri, triples, describe)
-    prov = summary.provenance(store, iri)
+    release = found.kind == "collection" and releases.is_release(triples, iri)
+    prov = None if release else summary.provenance(store, iri)  # no one document describes it
     collection = collection_of(iri, store.base, found, prov)
     stated = licences.licence_of(store, collection) if collection else None
     licence = stated.iri if stated else None
@@ -73,7 +75,11 @@ def page_context(store: TrackStore, iri: str, triples: list[ox.Triple],
         "members": None, "genome_view": None,
     }
     if found.kind == "collection":
-        context["members"] = collection_tracks(store.base, iri, page)
+        context["members"] = collection_tracks(store.base, iri, page, with_genomes=release)
+    if release:
+        title = releases.title(title, context["members"])
+        found.facts += releases.facts(triples, iri, context["members"])
+        context["title"] = title
     if found.kind in TRACK_KINDS and found.file:
         assembly = summary.first_text(triples, ox.NamedNode(iri), "assembly_name")
         context["genome_view"] = genome_view(found, assembly, title)

@@ -257,8 +257,9 @@ def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
     title = _title(main, iri)
     return render_template(
         "resource.html", iri=iri, types=[_short(t) for t in types], main=_ordered(main),
-        nested=sorted(nested), title=title, labels=labels,
-        **people.page_context(store, iri, triples, describe, request.args.get("page"), title),
+        nested=sorted(nested), labels=labels,  # the people's part may name it better
+        **{"title": title, **people.page_context(store, iri, triples, describe,
+                                                 request.args.get("page"), title)},
         incoming=[(s.value, labels.get(s.value), _short(p.value)) for s, p in links_in],
         formats=[(suffix, media) for suffix, media in SUFFIXES.items() if media != HTML],
     )

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import numpy as np
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from fairtracks_ld.mapping.ensembl import MODEL as ENSEMBL
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import local_id_of
 from fairtracks_ld.search.engine import (
@@ -277,6 +278,9 @@ def export_json() -> Response:
                            f"{len(members)}: choose one collection")
     store = current_app.extensions["snapshots"].store()
     versions = [v for v in store.versions() if v.current and v.collection in members]
+    if any(v.variant == ENSEMBL for v in versions):
+        return bad_request("Ensembl tracks have no FAIRtracks document: export them as GSuite "
+                           "(export.gsuite) or read them from the TrackFind-compatible API")
     if len(versions) != 1:
         return bad_request("the collection is stored as several documents; export them with "
                            "`fairtracks-ld export`")
