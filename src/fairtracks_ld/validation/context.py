@@ -192,8 +192,10 @@ def prepare(source: OntologySource) -> None:
     """Read what every document's facts draw on once, ahead of the documents (a validation
     service's worker, per snapshot): the parent links of all classes, so that a term's
     ancestors are a walk in memory instead of index lookups per ancestor. Not worth it for
-    one document (the command line reads only the terms it uses)."""
-    _reader(source).parent_map()
+    one document (the command line reads only the terms it uses), nor with a closure graph
+    (a term's ancestors are one lookup there)."""
+    if source.closure is None:
+        _reader(source).parent_map()
 
 
 def _reader(source: OntologySource) -> _Reader:

@@ -432,7 +432,8 @@ def _validate_source(validator: Validator, source: str, variant: Variant | None,
             for chunk in mapped.chunks():
                 data.bulk_load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
                                to_graph=ox.NamedNode(graph))
-            return validator.written(data, graph, mapped.prepared, source, reader=reader)
+            return validator.written(data, graph, mapped.prepared, source, reader=reader,
+                                     scratch=True)  # thrown away: its facts can stay
         finally:
             del data  # closed before its folder is removed
 
