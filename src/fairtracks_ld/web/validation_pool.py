@@ -63,8 +63,10 @@ def _worker(conn: Connection, store_path: str, niceness: int) -> None:
         store = reader.store()
         if cached is None or cached[0] is not store:
             cached = (store, Validator(store))
-            with suppress(Exception):  # a snapshot's ontologies, read once for its documents
+            try:  # a snapshot's ontologies, read once for its documents
                 prepare(cached[1].ontologies)
+            except Exception:  # then each document reads what it needs, as the CLI does
+                logging.getLogger(__name__).exception("preparing the snapshot's ontologies")
         return cached[1]
 
     with suppress(Exception):  # compile the shapes and open the ontologies before any job
