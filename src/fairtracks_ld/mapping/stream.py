@@ -79,12 +79,15 @@ class _Items(LazyArray):
 class DocumentStream:
     """A source being mapped: `prepared` (IRIs, graph, version, notes so far; its node is the
     header's) up front, `chunks()` the N-Triples (`FORMAT`) to load into its graph,
-    `annotations` filled as chunks are made."""
+    `annotations` filled as chunks are made (unless `companion` is False: what the companion
+    graph of a load needs, and a validation does not)."""
 
     def __init__(self, reader: DocumentReader | MemoryReader, base: str,
                  variant: Variant | None = None, model: str = AUTO,
-                 chunk_bytes: int | None = None, ahead: int = 0) -> None:
+                 chunk_bytes: int | None = None, ahead: int = 0,
+                 companion: bool = True) -> None:
         self.reader = reader
+        self.companion = companion  # False: no `annotations` (validation needs none)
         self.ahead = ahead
         self.chunk_bytes = chunk_bytes or CHUNK_BYTES
         self.model = model
@@ -191,15 +194,16 @@ class DocumentStream:
 
     def _chunk(self, context: CompiledContext, document: str, key: str,
                nodes: list[dict[str, Any]]) -> bytes:
-        part = annotations_of({key: nodes})
         shared = self._shared
-        for track, experiments in part.tracks.items():
-            self.annotations.tracks[track] = self._one(frozenset(experiments))
-        for experiment, samples in part.samples.items():  # an entity is in one chunk only
-            self.annotations.samples[experiment] = self._one(frozenset(samples))
-        for node, terms in part.terms.items():
-            self.annotations.terms[node] = self._one(frozenset(
-                shared.setdefault(pair, pair) for pair in terms))
+        if self.companion:
+            part = annotations_of({key: nodes})
+            for track, experiments in part.tracks.items():
+                self.annotations.tracks[track] = self._one(frozenset(experiments))
+            for experiment, samples in part.samples.items():  # an entity is in one chunk only
+                self.annotations.samples[experiment] = self._one(frozenset(samples))
+            for node, terms in part.terms.items():
+                self.annotations.terms[node] = self._one(frozenset(
+                    shared.setdefault(pair, pair) for pair in terms))
         notes = self.prepared.notes
         for note in notes[self._noted:]:  # one message per kind repeats for many entities
             note.message = shared.setdefault(note.message, note.message)

@@ -18,10 +18,11 @@ the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from itertools import islice
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyoxigraph as ox
 
@@ -29,7 +30,7 @@ from fairtracks_ld.mapping.namespaces import FT, OWL, RDF
 from fairtracks_ld.mapping.prepare import Prepared
 from fairtracks_ld.standard import iter_props
 from fairtracks_ld.validation import registry
-from fairtracks_ld.validation.shapes import ShapesGraph
+from fairtracks_ld.validation.shapes import ShapesGraph, default_shapes
 from fairtracks_ld.validation.vocab import (
     ANCESTOR,
     COMPLETE,
@@ -52,6 +53,7 @@ from fairtracks_ld.validation.vocab import (
 if TYPE_CHECKING:
     from fairtracks_ld.store import TrackStore
 
+T = TypeVar("T")
 MINTED_VERSIONS = "https://w3id.org/fairtracks-ld/ontologies/"  # subsets fairtracks-ld built
 UNIQUE_CLASSES = tuple(FT + c for c in ("DocumentInfo", "Collection", "Study", "Experiment",
                                         "Sample", "Track"))
@@ -75,6 +77,9 @@ class OntologySource:
     graphs: dict[str, str]
     partial: frozenset[str]  # graphs that hold only part of their ontology
     closure: str | None  # a graph of ft:descends_from, if materialised
+    # what has been read from these graphs, kept for the next documents (`_reader`): the
+    # source is made anew for each snapshot, so a new snapshot starts afresh
+    kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @cache
@@ -143,8 +148,10 @@ def shape_names(shapes: ShapesGraph) -> tuple[set[str], set[str]]:
 
 
 def ontology_facts(source: OntologySource | None, terms: set[str], ontologies: set[str],
-                   ancestors: set[str]) -> list[str]:
-    """N-Triples lines of what the ontology rules read about `terms` and `ancestors`.
+                   ancestors: set[str], named_descent: bool = False) -> list[str]:
+    """N-Triples lines of what the ontology rules read about `terms` and `ancestors`
+    (`named_descent`: of a term's descent, only that from `ancestors` and their replacements,
+    all that the shipped shapes read: a tenth of the lines).
 
     Read with direct index lookups per term (a document uses a few thousand distinct terms at
     most), which is much faster here than SPARQL over large VALUES blocks.
@@ -161,7 +168,7 @@ def ontology_facts(source: OntologySource | None, terms: set[str], ontologies: s
         lines.append(_nt(f"<{ontology}>", STATUS, f"<{status}>"))
     if source is None:
         return lines
-    reader = _Reader(source)
+    reader = _reader(source)
     replacements = set()
     for term in sorted(terms | ancestors):
         for predicate, obj in reader.annotations(term):
@@ -169,29 +176,113 @@ def ontology_facts(source: OntologySource | None, terms: set[str], ontologies: s
             if predicate == REPLACED_BY and term in ancestors:
                 replacements.add(obj[1:-1])
     for term in sorted(terms | ancestors | replacements):
-        lines += [_nt(f"<{term}>", IS_DEFINED_BY, f"<{name}>") for name in reader.defined_by(term)]
+        lines.append(reader.defined_by_lines(term))
+    if not named_descent:
+        for term in sorted(terms):
+            lines.append(reader.descends_lines(term))
+        return lines
+    named = ancestors | replacements
     for term in sorted(terms):
-        lines += [_nt(f"<{term}>", DESCENDS_FROM, f"<{a}>") for a in reader.descends_from(term)]
+        lines += [_nt(f"<{term}>", DESCENDS_FROM, f"<{a}>")
+                  for a in sorted(reader.descends_from(term) & named)]
     return lines
 
 
+def prepare(source: OntologySource) -> None:
+    """Read what every document's facts draw on once, ahead of the documents (a validation
+    service's worker, per snapshot): the parent links of all classes, so that a term's
+    ancestors are a walk in memory instead of index lookups per ancestor. Not worth it for
+    one document (the command line reads only the terms it uses), nor with a closure graph
+    (a term's ancestors are one lookup there)."""
+    if source.closure is None:
+        _reader(source).parent_map()
+
+
+def _reader(source: OntologySource) -> _Reader:
+    """The source's reader, kept with it: a term's facts are read once per source."""
+    reader = source.kept.get("reader")
+    if reader is None:
+        reader = source.kept["reader"] = _Reader(source)
+    return reader
+
+
+KEPT_TERMS = 100_000  # terms whose facts a source keeps (a few MB); past it, read each time
+
+
 class _Reader:
-    """Index lookups on the ontology graphs, ancestor sets memoised."""
+    """Index lookups on the ontology graphs; ancestor sets and each term's facts memoised
+    (up to `KEPT_TERMS` terms each), the parent links of all classes once `parent_map` read
+    them."""
 
     def __init__(self, source: OntologySource) -> None:
         self.source = source
         self.store = source.store
         self.graphs = {g: ox.NamedNode(g) for g in source.graphs}
         self._ancestors: dict[str, frozenset[str]] = {}
+        self._annotations: dict[str, list[tuple[str, str]]] = {}
+        self._defined_lines: dict[str, str] = {}
+        self._descends_lines: dict[str, str] = {}
+        self._parent_map: dict[str, frozenset[str]] | None = None
+
+    @staticmethod
+    def _kept(table: dict[str, T], term: str, read: Callable[[str], T]) -> T:
+        found = table.get(term)
+        if found is None:
+            found = read(term)
+            if len(table) < KEPT_TERMS:
+                table[term] = found
+        return found
+
+    def defined_by_lines(self, term: str) -> str:
+        return self._kept(self._defined_lines, term, lambda t: "".join(
+            _nt(f"<{t}>", IS_DEFINED_BY, f"<{name}>") for name in self.defined_by(t)))
+
+    def descends_lines(self, term: str) -> str:
+        return self._kept(self._descends_lines, term, lambda t: "".join(
+            _nt(f"<{t}>", DESCENDS_FROM, f"<{a}>") for a in self.descends_from(t)))
+
+    def parent_map(self) -> dict[str, frozenset[str]]:
+        """Every class's parents as `_parents` reads them one by one, read in one scan per
+        predicate (the map holds only classes that have parents)."""
+        if self._parent_map is None:
+            found: dict[str, set[str]] = {}
+
+            def scan(predicate: str) -> Iterator[ox.Quad]:
+                return (q for q in self.store.quads_for_pattern(None, ox.NamedNode(predicate),
+                                                                None)
+                        if _graph_iri(q.graph_name) in self.graphs)
+
+            restricted: dict[ox.BlankNode, list[str]] = {}  # part_of restrictions
+            for quad in scan(OWL + "someValuesFrom"):
+                if isinstance(quad.object, ox.NamedNode):
+                    restricted.setdefault(quad.subject, []).append(quad.object.value)
+            for quad in scan(_SUBCLASS_OF):
+                if isinstance(quad.subject, ox.NamedNode):
+                    if isinstance(quad.object, ox.NamedNode):
+                        found.setdefault(quad.subject.value, set()).add(quad.object.value)
+                    elif isinstance(quad.object, ox.BlankNode):
+                        found.setdefault(quad.subject.value, set()).update(
+                            restricted.get(quad.object, ()))
+            for quad in scan(SKOS + "broader"):
+                if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object,
+                                                                         ox.NamedNode):
+                    found.setdefault(quad.subject.value, set()).add(quad.object.value)
+            for quad in scan(_EQUIVALENT):
+                if isinstance(quad.object, ox.NamedNode) and isinstance(quad.subject,
+                                                                        ox.NamedNode):
+                    found.setdefault(quad.subject.value, set()).add(quad.object.value)
+                    found.setdefault(quad.object.value, set()).add(quad.subject.value)
+            self._parent_map = {term: frozenset(parents) for term, parents in found.items()}
+        return self._parent_map
 
     def _objects(self, subject: ox.NamedNode | ox.BlankNode, predicate: str) -> list:
         quads = self.store.quads_for_pattern(subject, ox.NamedNode(predicate), None)
         return [q.object for q in quads if _graph_iri(q.graph_name) in self.graphs]
 
     def annotations(self, term: str) -> list[tuple[str, str]]:
-        node = ox.NamedNode(term)
-        return [(p, str(o)) for p in (DEPRECATED, REPLACED_BY)
-                for o in dict.fromkeys(self._objects(node, p))]
+        return self._kept(self._annotations, term, lambda t: [
+            (p, str(o)) for p in (DEPRECATED, REPLACED_BY)
+            for o in dict.fromkeys(self._objects(ox.NamedNode(t), p))])
 
     def defined_by(self, term: str) -> list[str]:
         """The schema names of the ontologies that declare the term (or an equivalent)."""
@@ -211,11 +302,14 @@ class _Reader:
     def descends_from(self, term: str) -> frozenset[str]:
         if self.source.closure:
             closure = ox.NamedNode(self.source.closure)
-            return frozenset(q.object.value for q in self.store.quads_for_pattern(
-                ox.NamedNode(term), ox.NamedNode(DESCENDS_FROM), None, closure))
+            return self._kept(self._ancestors, term, lambda t: frozenset(
+                q.object.value for q in self.store.quads_for_pattern(
+                    ox.NamedNode(t), ox.NamedNode(DESCENDS_FROM), None, closure)))
         return self._closure(term)
 
-    def _parents(self, term: str) -> set[str]:
+    def _parents(self, term: str) -> Iterable[str]:
+        if self._parent_map is not None:
+            return self._parent_map.get(term, ())
         node = ox.NamedNode(term)
         parents = set()
         for parent in self._objects(node, _SUBCLASS_OF):
@@ -251,7 +345,8 @@ class _Reader:
                     seen.add(parent)
                     stack.append(parent)
         result = frozenset(seen)
-        self._ancestors[term] = result
+        if len(self._ancestors) < KEPT_TERMS:
+            self._ancestors[term] = result
         return result
 
 
@@ -278,15 +373,18 @@ def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store
     local_id, rdf_type = ox.NamedNode(FT + "local_id"), ox.NamedNode(RDF + "type")
     classes = {cls: ox.NamedNode(cls) for cls in UNIQUE_CLASSES}
     found: dict[tuple[str, str, str], ox.Literal | None] = {}
-    for row in data.query(
-            f"SELECT ?c ?id WHERE {{ GRAPH {graph} {{ ?e a ?c ; <{FT}local_id> ?id }} "
-            f"VALUES ?c {{ {_values(UNIQUE_CLASSES)} }} }}"):
-        cls, identifier = classes[row[0].value], row[1]
-        for quad in store.ox.quads_for_pattern(None, local_id, identifier, None):
-            source = _graph_iri(quad.graph_name)
-            if source in others and any(True for _ in store.ox.quads_for_pattern(
-                    quad.subject, rdf_type, cls, quad.graph_name)):
-                found[(quad.subject.value, cls.value, source)] = identifier
+    if _fewer_in_store(store, data, graph):
+        _shared_ids_from_store(store, data, graph, others, found)
+    else:
+        for row in data.query(
+                f"SELECT ?c ?id WHERE {{ GRAPH {graph} {{ ?e a ?c ; <{FT}local_id> ?id }} "
+                f"VALUES ?c {{ {_values(UNIQUE_CLASSES)} }} }}"):
+            cls, identifier = classes[row[0].value], row[1]
+            for quad in store.ox.quads_for_pattern(None, local_id, identifier, None):
+                source = _graph_iri(quad.graph_name)
+                if source in others and any(True for _ in store.ox.quads_for_pattern(
+                        quad.subject, rdf_type, cls, quad.graph_name)):
+                    found[(quad.subject.value, cls.value, source)] = identifier
     looked: set[ox.NamedNode] = set()  # targets found in other documents (few)
     for row in data.query(
             f"SELECT ?t WHERE {{ GRAPH {graph} {{ ?s ?p ?t FILTER NOT EXISTS {{ ?t a ?c }} }} "
@@ -311,6 +409,37 @@ def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store
         if identifier is not None:
             lines.append(_nt(node, FT + "local_id", str(identifier)))
     return lines
+
+
+def _fewer_in_store(store: TrackStore, data: ox.Store, graph: ox.NamedNode) -> bool:
+    """Whether the store holds fewer local_ids than the document (all versions counted, and
+    the store counted no further than the document's number): then the shared ids are found
+    from the store's side, without a lookup per entity of the document."""
+    local_id = ox.NamedNode(FT + "local_id")
+    mine = sum(1 for _ in data.quads_for_pattern(None, local_id, None, graph))
+    stored = sum(1 for _ in islice(store.ox.quads_for_pattern(None, local_id, None, None),
+                                   mine + 1))
+    return stored <= mine
+
+
+def _shared_ids_from_store(store: TrackStore, data: ox.Store, graph: ox.NamedNode,
+                           others: dict[str, str],
+                           found: dict[tuple[str, str, str], ox.Literal | None]) -> None:
+    """What the per-entity lookups of `stored_entities` find, read from the store's side: its
+    entities of a unique class in another current document whose local_id an entity of the
+    same class in the document has."""
+    local_id, rdf_type = ox.NamedNode(FT + "local_id"), ox.NamedNode(RDF + "type")
+    classes = [ox.NamedNode(cls) for cls in UNIQUE_CLASSES]
+    for quad in store.ox.quads_for_pattern(None, local_id, None, None):
+        source = _graph_iri(quad.graph_name)
+        if source not in others:
+            continue
+        for own in data.quads_for_pattern(None, local_id, quad.object, graph):
+            for cls in classes:
+                if any(True for _ in data.quads_for_pattern(own.subject, rdf_type, cls, graph)) \
+                        and any(True for _ in store.ox.quads_for_pattern(
+                            quad.subject, rdf_type, cls, quad.graph_name)):
+                    found[(quad.subject.value, cls.value, source)] = quad.object
 
 
 def curie_prefixes(shapes: ShapesGraph, data: ox.Store, graph: ox.NamedNode) -> set[str]:
@@ -356,8 +485,38 @@ def build_dataset(
     data = ox.Store()
     for item in batch:  # blank node labels of the direct mapping are unique to each document
         data.bulk_load(item.ntriples(), format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
-    data.extend(context_quads(batch, data, graph, shapes, store, ontologies))
+    add_context(batch, data, graph, shapes, store, ontologies)
     return Dataset(data, graph.value)
+
+
+def context_text(batch: Sequence[Prepared], data: ox.Store, graph: ox.NamedNode,
+                 shapes: ShapesGraph, store: TrackStore | None,
+                 ontologies: OntologySource | None) -> str:
+    """The context facts the rules need about the documents in `graph` of `data`, as
+    N-Triples (blank node labels mean something within this text only)."""
+    terms = {row["t"].value for row in data.query(
+        f"SELECT DISTINCT ?t WHERE {{ GRAPH {graph} {{ ?s <{FT}term_id> ?t FILTER isIRI(?t) }} }}")}
+    named_ontologies, ancestors = shape_names(shapes)
+    lines = ontology_facts(ontologies, terms, named_ontologies, ancestors,
+                           named_descent=_shipped(shapes))
+    if store is not None:
+        lines += stored_entities(store, batch, data, graph)
+    return "".join(lines) + registry.table_ntriples(curie_prefixes(shapes, data, graph))
+
+
+def _shipped(shapes: ShapesGraph) -> bool:
+    """Whether `shapes` are the shipped shapes (never loading them to tell)."""
+    return default_shapes.cache_info().currsize > 0 and shapes is default_shapes()
+
+
+def add_context(batch: Sequence[Prepared], data: ox.Store, graph: ox.NamedNode,
+                shapes: ShapesGraph, store: TrackStore | None,
+                ontologies: OntologySource | None) -> None:
+    """Add the context facts to `graph` of a scratch store, for good: loaded as text, several
+    times cheaper than making the quads in Python (the load gives blank nodes identities of
+    their own, never shared with the graph's)."""
+    data.load(context_text(batch, data, graph, shapes, store, ontologies).encode("utf-8"),
+              format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 
 
 def context_quads(batch: Sequence[Prepared], data: ox.Store, graph: ox.NamedNode,
@@ -365,13 +524,7 @@ def context_quads(batch: Sequence[Prepared], data: ox.Store, graph: ox.NamedNode
                   ontologies: OntologySource | None) -> list[ox.Quad]:
     """The context facts the rules need about the documents in `graph` of `data`, as quads of
     that graph (whoever adds them to a store it keeps removes exactly these afterwards)."""
-    terms = {row["t"].value for row in data.query(
-        f"SELECT DISTINCT ?t WHERE {{ GRAPH {graph} {{ ?s <{FT}term_id> ?t FILTER isIRI(?t) }} }}")}
-    named_ontologies, ancestors = shape_names(shapes)
-    lines = ontology_facts(ontologies, terms, named_ontologies, ancestors)
-    if store is not None:
-        lines += stored_entities(store, batch, data, graph)
-    text = "".join(lines) + registry.table_ntriples(curie_prefixes(shapes, data, graph))
+    text = context_text(batch, data, graph, shapes, store, ontologies)
     fresh: dict[str, ox.BlankNode] = {}  # random labels: never shared with the graph's own
 
     def node(term: Any) -> Any:

@@ -28,6 +28,7 @@ from fairtracks_ld.standard import ENTITY_ARRAYS, Variant, iter_props
 from fairtracks_ld.validation import presentation
 from fairtracks_ld.validation.context import (
     OntologySource,
+    add_context,
     build_dataset,
     bundled_ontologies,
     context_quads,
@@ -188,7 +189,7 @@ class Validator:
         data = ox.Store()
         try:
             mapped = DocumentStream(MemoryReader(source, document), self.base,
-                                    chunk_bytes=SCRATCH_CHUNK_BYTES, ahead=2)
+                                    chunk_bytes=SCRATCH_CHUNK_BYTES, ahead=2, companion=False)
             graph = mapped.prepared.graph
             for chunk in mapped.chunks():
                 data.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
@@ -239,9 +240,13 @@ class Validator:
         one, and only the entities it names)."""
         shapes = self.shapes_for(prepared.model)
         node = ox.NamedNode(graph)
-        facts = context_quads([prepared], data, node, shapes, self.store,
-                              None if prepared.model == ENSEMBL else self.ontologies)
-        data.extend(facts)
+        ontologies = None if prepared.model == ENSEMBL else self.ontologies
+        facts: list[ox.Quad] = []  # removed afterwards
+        if scratch:
+            add_context([prepared], data, node, shapes, self.store, ontologies)
+        else:
+            facts = context_quads([prepared], data, node, shapes, self.store, ontologies)
+            data.extend(facts)
         try:
             report = validate(data, shapes, [node], scratch=True, time_limit=self.time_limit)
             if prepared.model == ENSEMBL:  # one small track: read whole
@@ -254,7 +259,7 @@ class Validator:
                     resolver.document = _listed_entities(reader, resolver, report.results)
             findings = [self.finding(r, resolver, data, node, shapes) for r in report.results]
         finally:
-            for quad in facts if not scratch else ():
+            for quad in facts:
                 data.remove(quad)
         document = resolver.document
         if document is None and reader is not None and (arrays := presentation.wanted(findings)):
@@ -419,14 +424,16 @@ def _validate_source(validator: Validator, source: str, variant: Variant | None,
 
     with tempfile.TemporaryDirectory(prefix="fairtracks-ld-validate-") as folder, \
             DocumentReader(source, limits) as reader:
-        mapped = DocumentStream(reader, validator.base, variant, model, ahead=2)  # as load --bulk
+        mapped = DocumentStream(reader, validator.base, variant, model, ahead=2,  # as load --bulk
+                                companion=False)
         data = ox.Store(folder)
         try:
             graph = mapped.prepared.graph
             for chunk in mapped.chunks():
                 data.bulk_load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
                                to_graph=ox.NamedNode(graph))
-            return validator.written(data, graph, mapped.prepared, source, reader=reader)
+            return validator.written(data, graph, mapped.prepared, source, reader=reader,
+                                     scratch=True)  # thrown away: its facts can stay
         finally:
             del data  # closed before its folder is removed
 

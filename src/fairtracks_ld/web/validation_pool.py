@@ -48,6 +48,7 @@ def _worker(conn: Connection, store_path: str, niceness: int) -> None:
     """Validate jobs from the pipe, with one Validator per snapshot; warm up first."""
     from fairtracks_ld.snapshots import SnapshotReader
     from fairtracks_ld.validation import Validator
+    from fairtracks_ld.validation.context import prepare
     from fairtracks_ld.web import validation_work
     from fairtracks_ld.web.isolation import die_with_parent
 
@@ -62,6 +63,10 @@ def _worker(conn: Connection, store_path: str, niceness: int) -> None:
         store = reader.store()
         if cached is None or cached[0] is not store:
             cached = (store, Validator(store))
+            try:  # a snapshot's ontologies, read once for its documents
+                prepare(cached[1].ontologies)
+            except Exception:  # then each document reads what it needs, as the CLI does
+                logging.getLogger(__name__).exception("preparing the snapshot's ontologies")
         return cached[1]
 
     with suppress(Exception):  # compile the shapes and open the ontologies before any job
