@@ -38,6 +38,7 @@ from fairtracks_ld.web.executor import (
     QueryError,
     QueryRequest,
 )
+from fairtracks_ld.web.request_parts import form, site_root
 
 blueprint = Blueprint("sparql", __name__)
 CACHED_SHARE = 16  # an answer is cached when it takes at most 1/16 of the cache's bytes
@@ -91,7 +92,7 @@ def client() -> str:
 def _format_parameter() -> str | None:
     """The `format=` or `output=` parameter (query string or form), if any."""
     for name in ("format", "output"):
-        value = request.args.get(name) or (request.form.get(name) if _is_form() else None)
+        value = request.args.get(name) or next(iter(form().get(name, ())), None)
         if value:
             return value.strip()
     return None
@@ -135,10 +136,6 @@ def _check_format_parameter(wanted: str | None) -> None:
                               + ", ".join(sorted({*RESULT_NAMES, *GRAPH_NAMES})))
 
 
-def _is_form() -> bool:
-    return (request.mimetype or "").lower() == "application/x-www-form-urlencoded"
-
-
 def _check_charset() -> None:
     """The protocol allows UTF-8 request bodies only."""
     charset = request.mimetype_params.get("charset", "utf-8").lower()
@@ -174,8 +171,9 @@ def _protocol_parts() -> tuple[str | None, str | None]:
         return None, _text(request.get_data())
     if content_type == "application/x-www-form-urlencoded":
         _check_charset()
-        query = _single(request.form.getlist("query"), "query")
-        update = _single(request.form.getlist("update"), "update")
+        fields = form()
+        query = _single(fields.get("query", []), "query")
+        update = _single(fields.get("update", []), "update")
         if query is not None and update is not None:
             raise QueryError(400, "a request carries either a query or an update, not both")
         return query, update
@@ -187,11 +185,11 @@ def _protocol_parts() -> tuple[str | None, str | None]:
 def _base_iri() -> str:
     """The base IRI relative IRIs in a request resolve against: the endpoint's own IRI (what
     `url_for("sparql.endpoint", _external=True)` builds, without the routing map)."""
-    return request.url_root + "sparql"
+    return site_root() + "sparql"
 
 
 def _graphs(name: str) -> list[str] | None:
-    values = request.args.getlist(name) + (request.form.getlist(name) if _is_form() else [])
+    values = request.args.getlist(name) + form().get(name, [])
     return values or None
 
 
