@@ -7,7 +7,7 @@ import pytest
 from flask import Flask, request
 
 from fairtracks_ld.web.negotiation import choose
-from fairtracks_ld.web.request_parts import form, host_root, site_root
+from fairtracks_ld.web.request_parts import fields, host_root, site_root
 
 FORM = "application/x-www-form-urlencoded"
 BODIES = [
@@ -29,17 +29,21 @@ def app() -> Flask:
 
 @pytest.mark.parametrize("body", BODIES)
 def test_form_fields_are_werkzeugs(app, body):
-    with app.test_request_context("/sparql", method="POST", data=body, content_type=FORM):
-        fields = form()
-    with app.test_request_context("/sparql", method="POST", data=body, content_type=FORM):
+    with app.test_request_context("/sparql?format=csv&query=q", method="POST", data=body,
+                                  content_type=FORM):
+        found = fields()
+    with app.test_request_context("/sparql?format=csv&query=q", method="POST", data=body,
+                                  content_type=FORM):
         expected = {name: request.form.getlist(name) for name in request.form}
-    assert fields == expected
+        assert found.args == {"format": ["csv"], "query": ["q"]}
+    assert found.form == expected
+    assert found.all("query") == ["q", *expected.get("query", [])]
 
 
 def test_a_body_that_is_not_a_form_has_no_fields(app):
     with app.test_request_context("/sparql", method="POST", data=b"query=x",
                                   content_type="application/sparql-query"):
-        assert form() == {}
+        assert fields().form == {}
         assert request.get_data() == b"query=x"  # still readable as the query
 
 
