@@ -30,6 +30,8 @@ same gunicorn settings that answers each with a constant Turtle body (bench/floo
 server built on Flask can pass that throughput.
 
 Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000] [--compact]
+       [--before SOURCE_TREE]   (e.g. `git worktree add --detach /tmp/before main`: the same run
+       also measures that tree's code, warm and cold, as `before` / `before_cold`)
 Writes bench/results/endpoint[-compacted]-<tracks>.json and .md.
 """
 
@@ -238,11 +240,15 @@ def settle(meter: CpuMeter, deadline: float, idle: float = 0.1) -> None:
         before = now
 
 
-def ours(port: int, cache: bool = True,
+def ours(port: int, cache: bool = True, source: Path | None = None,
          env: dict[str, str] | None = None) -> AbstractContextManager[CpuMeter]:
-    return server([str(BIN / "fairtracks-ld"), "--store", str(WORK / "store"), "serve",
-                   "--port", str(port)], f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D",
-                  env={"FAIRTRACKS_LD_CACHE": "1" if cache else "0", **(env or {})})
+    """`fairtracks-ld serve` on the store; with `source`, the code of that source tree (its
+    `src/` first on the path: e.g. a git worktree of an earlier commit)."""
+    code = {"PYTHONPATH": str(source / "src")} if source else {}
+    return server([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(WORK / "store"),
+                   "serve", "--port", str(port)],
+                  f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D",
+                  env={"FAIRTRACKS_LD_CACHE": "1" if cache else "0", **code, **(env or {})})
 
 
 def oxigraph(port: int) -> AbstractContextManager[CpuMeter]:
@@ -469,11 +475,15 @@ SERVERS = {
             "current view, see fairtracks_ld.current_view); per-snapshot cache on (warm: "
             "dereferenced resources, DESCRIBE and every repeatable query's answer)",
     "ours_cold": "the same with FAIRTRACKS_LD_CACHE=0: no answer from a cache (cold)",
+    "before": "with --before: fairtracks-ld serve from an earlier source tree (the commit named "
+              "in the config), cache on (warm)",
+    "before_cold": "the earlier source tree with FAIRTRACKS_LD_CACHE=0 (cold)",
     "floor": "bench/floor_app.py under the same gunicorn settings: a Flask route answering every "
              "DESCRIBE and dereference request with one constant Turtle answer (no store), the "
              "ceiling of any Flask server on this machine",
 }
 DEREFERENCE = "dereference track"
+OURS = ("ours", "ours_cold", "before", "before_cold")  # the fairtracks-ld servers
 FLOOR_KINDS = ("describe track", DEREFERENCE)
 
 
@@ -487,6 +497,9 @@ def main() -> None:
     parser.add_argument("--compact", action="store_true",
                         help="compact fairtracks-ld's store first (as the peer's is optimized); "
                              "results go to endpoint-compacted-<tracks>.{json,md}")
+    parser.add_argument("--before", type=Path,
+                        help="also measure fairtracks-ld from this source tree (e.g. `git "
+                             "worktree add /tmp/before main`), warm and cold, in the same run")
     args = parser.parse_args()
     global WORK
     WORK = HERE / "work" / f"endpoint-{args.tracks}"
@@ -506,12 +519,15 @@ def main() -> None:
                                "text/turtle")
         floor_body.write_bytes(answer)
     tracks = queries.pop("_tracks")
-    names = list(SERVERS)
+    order = ("oxigraph", "ours_cold", "before_cold", "ours", "before", "floor")  # pairs close
+    names = [n for n in order if args.before or not n.startswith("before")]
     ports = {name: free_port() for name in names}
     launches = {
         "oxigraph": lambda: oxigraph(ports["oxigraph"]),
         "ours": lambda: ours(ports["ours"]),
         "ours_cold": lambda: ours(ports["ours_cold"], cache=False),
+        "before": lambda: ours(ports["before"], source=args.before),
+        "before_cold": lambda: ours(ports["before_cold"], cache=False, source=args.before),
         "floor": lambda: floor(ports["floor"], floor_body),
     }
     results: dict[str, dict] = {}
@@ -527,7 +543,7 @@ def main() -> None:
                 print(f"{name}: {kind}…", flush=True)
                 results[name][kind] = measured(f"http://127.0.0.1:{ports[name]}", reqs,
                                                args.concurrency, args.seconds, meter)
-            if name in ("ours", "ours_cold"):
+            if name in OURS:
                 results[name]["one at a time"] = dereference(tracks, ports[name])
             if name != "floor":
                 results[name]["first page"] = first_page(f"http://127.0.0.1:{ports[name]}{path}")
@@ -544,11 +560,24 @@ def main() -> None:
         "throughput_ratio": {n: ratios(results, n, kinds) for n in names if n != "oxigraph"},
     }
     report["config"]["compacted"] = (WORK / "store.compacted").exists()
+    report["config"]["code"] = commit_of(HERE.parent)
+    if args.before:
+        report["config"]["before_code"] = commit_of(args.before)
     name = f"endpoint{'-compacted' if args.compact else ''}-{args.tracks}"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown(report))
     print(markdown(report))
+
+
+def commit_of(tree: Path) -> str:
+    """The short commit a source tree is at, with `+changes` when its files differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tree), *args], capture_output=True,
+                              text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--", "src") else "")
 
 
 def measured(base: str, requests: list[Request], concurrency: int, seconds: float,
@@ -574,8 +603,10 @@ def ratios(results: dict[str, dict], name: str, kinds) -> dict[str, float]:
 
 def markdown(report: dict) -> str:
     config = report["config"]
-    ours = [n for n in ("ours", "ours_cold") if n in report]
-    titles = {"ours": "fairtracks-ld, cache on (warm)", "ours_cold": "cache off (cold)"}
+    ours = [n for n in OURS if n in report]
+    titles = {"ours": "fairtracks-ld, cache on (warm)", "ours_cold": "cache off (cold)",
+              "before": f"before ({config.get('before_code', '?')}), warm",
+              "before_cold": "before, cold"}
 
     def cell(result: dict) -> str:
         if not result.get("requests"):
@@ -636,7 +667,7 @@ def markdown(report: dict) -> str:
         "",
         "Dereferencing a track as Turtle, one request at a time (goal: median < 10 ms): "
         + "; ".join(f"{titles[n]}: median {report[n]['one at a time']['median_ms']} ms, p95 "
-                    f"{report[n]['one at a time']['p95_ms']} ms" for n in ("ours", "ours_cold"))
+                    f"{report[n]['one at a time']['p95_ms']} ms" for n in ours)
         + ".",
         "",
         "The ancestor-aware first page (100 tracks under lymphocyte, CL:0000542) through the "

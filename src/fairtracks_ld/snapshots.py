@@ -86,17 +86,20 @@ class SnapshotReader:
 
     def __init__(self, store_path: Path) -> None:
         self.store_path = Path(store_path)
-        self._opened: Path | None = None
+        self._link = str(snapshot_dir(self.store_path) / CURRENT)
+        self._opened: str | None = None  # the link's target when `_store` was opened
         self._store: TrackStore | None = None
 
     def store(self) -> TrackStore:
-        """The store of the current snapshot, reopened if a newer one was published."""
-        current = current_snapshot(self.store_path)
-        if current is None:
+        """The store of the current snapshot, reopened if a newer one was published (one
+        readlink per call: it runs on every request)."""
+        try:
+            target = os.readlink(self._link)
+        except FileNotFoundError:
             raise FileNotFoundError(
                 f"no published snapshot of {self.store_path}; run a load or `fairtracks-ld serve`"
-            )
-        if current != self._opened or self._store is None:
-            self._store = TrackStore(current, read_only=True)
-            self._opened = current
+            ) from None
+        if target != self._opened or self._store is None:
+            self._store = TrackStore(Path(self._link).parent / target, read_only=True)
+            self._opened = target
         return self._store

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import pyoxigraph as ox
 from flask import Response, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from fairtracks_ld.web.errors import error_response
 
@@ -44,9 +47,17 @@ def choose(offers: list[str], suffix_type: str | None = None) -> str | None:
     if wanted:
         media = FORMATS.get(wanted.lower(), wanted)
         return media if media in offers else None
-    if not request.accept_mimetypes:
+    return _best(tuple(offers), request.headers.get("Accept", ""))
+
+
+@lru_cache(maxsize=256)
+def _best(offers: tuple[str, ...], accept: str) -> str | None:
+    """The best of `offers` for an `Accept` header: clients send few distinct headers, so
+    each is parsed once per process."""
+    accepted = parse_accept_header(accept, MIMEAccept)
+    if not accepted:
         return offers[0]
-    return request.accept_mimetypes.best_match(offers)
+    return accepted.best_match(offers)
 
 
 def serialize(triples: Iterable[ox.Triple | ox.Quad], media: str,

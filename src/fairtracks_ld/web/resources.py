@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import deque
 from itertools import chain, islice
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
@@ -32,6 +32,7 @@ from fairtracks_ld.web import people, signposting, tombstone, view
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
+from fairtracks_ld.web.request_parts import host_root
 
 blueprint = Blueprint("resources", __name__)
 
@@ -55,17 +56,18 @@ def describe(store: TrackStore, iri: str) -> list[ox.Triple]:
     seen: set[ox.NamedNode | ox.BlankNode] = set()
     frontier: deque[ox.NamedNode | ox.BlankNode] = deque([ox.NamedNode(iri)])
     nested = iri + "#"
+    quads, view_graph = store.ox.quads_for_pattern, ox.DefaultGraph()  # view.triples, inlined
     while frontier:
         node = frontier.popleft()
         if node in seen:
             continue
         seen.add(node)
-        for triple in view.triples(store, node):
+        for quad in quads(node, None, None, view_graph):
+            triple = quad.triple
             triples.append(triple)
             obj = triple.object
-            if isinstance(obj, ox.BlankNode) or (
-                isinstance(obj, ox.NamedNode) and obj.value.startswith(nested)
-            ):
+            kind = type(obj)
+            if kind is ox.BlankNode or (kind is ox.NamedNode and obj.value.startswith(nested)):
                 frontier.append(obj)
     return triples or catalog_entry(store, iri)
 
@@ -151,10 +153,11 @@ def context() -> Response:
 def resource(_rest: str) -> Response:
     store = current_app.extensions["snapshots"].store()
     path = _raw_path()
-    snapshot = Path(store.path).name
+    snapshot = os.path.basename(store.path)
     # everything the answer depends on besides the snapshot: links are absolute (host), and a
     # collection page shows the page of its tracks that `page` asks for
-    key = ("resource", request.host_url, path, choose(OFFERS), request.args.get("page"))
+    media = choose(OFFERS)  # negotiated from Accept or ?format= (a suffix is read later)
+    key = ("resource", host_root(), path, media, request.args.get("page"))
     etag = etag_of(snapshot, key)
     if request.if_none_match.contains_weak(etag):  # RFC 9110: weak comparison
         response = Response(status=304)
@@ -162,7 +165,7 @@ def resource(_rest: str) -> Response:
         failed: list[Response] = []
 
         def render() -> Answer | None:
-            made = _render(store, path)
+            made = _render(store, path, media)
             if isinstance(made, Response):
                 failed.append(made)
                 return None
@@ -187,8 +190,9 @@ def _location(path: str, media: str) -> str:
     return path if path.endswith(suffix) else path + suffix
 
 
-def _render(store: TrackStore, path: str) -> Answer | Response:
-    """The resource's description in the negotiated format, or an error answer."""
+def _render(store: TrackStore, path: str, negotiated: str | None) -> Answer | Response:
+    """The resource's description in the `negotiated` format (unless the path ends with a
+    format suffix), or an error answer."""
     iri = store.base + path.lstrip("/")
     suffix_type = None
     triples = describe(store, iri)
@@ -202,7 +206,7 @@ def _render(store: TrackStore, path: str) -> Answer | Response:
     stone = tombstone.find_with_suffix(store, iri, suffix_type)
     if stone is not None:  # withdrawn: 410 Gone with what it was, when and why
         return tombstone.answer(*stone)
-    media = choose(OFFERS, suffix_type)
+    media = suffix_type if suffix_type else negotiated
     # links to the resource: on its page, or as the proof that an undescribed IRI exists
     links_in = incoming(store, iri) if media == HTML or not triples else []
     if not triples and not links_in:

@@ -14,10 +14,10 @@ cacheable answer says `X-Cache: hit` or `miss` and carries an ETag (304 on If-No
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MIMEAccept
@@ -38,6 +38,7 @@ from fairtracks_ld.web.executor import (
     QueryError,
     QueryRequest,
 )
+from fairtracks_ld.web.request_parts import Fields, fields, site_root
 
 blueprint = Blueprint("sparql", __name__)
 CACHED_SHARE = 16  # an answer is cached when it takes at most 1/16 of the cache's bytes
@@ -88,10 +89,10 @@ def client() -> str:
                      current_app.extensions["trusted_proxies"])
 
 
-def _format_parameter() -> str | None:
+def _format_parameter(params: Fields) -> str | None:
     """The `format=` or `output=` parameter (query string or form), if any."""
     for name in ("format", "output"):
-        value = request.args.get(name) or (request.form.get(name) if _is_form() else None)
+        value = next((v for v in params.all(name) if v), None)
         if value:
             return value.strip()
     return None
@@ -135,10 +136,6 @@ def _check_format_parameter(wanted: str | None) -> None:
                               + ", ".join(sorted({*RESULT_NAMES, *GRAPH_NAMES})))
 
 
-def _is_form() -> bool:
-    return (request.mimetype or "").lower() == "application/x-www-form-urlencoded"
-
-
 def _check_charset() -> None:
     """The protocol allows UTF-8 request bodies only."""
     charset = request.mimetype_params.get("charset", "utf-8").lower()
@@ -161,21 +158,21 @@ def _single(values: list[str], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _protocol_parts() -> tuple[str | None, str | None]:
+def _protocol_parts(params: Fields) -> tuple[str | None, str | None]:
     """(query, update) from whichever of the protocol's request forms was used."""
     content_type = (request.mimetype or "").lower()
     if request.method in ("GET", "HEAD"):
-        if "update" in request.args:
+        if "update" in params.args:
             raise QueryError(400, "SPARQL Update must be sent with POST, never GET")
-        return _single(request.args.getlist("query"), "query"), None
+        return _single(params.args.get("query", []), "query"), None
     if content_type == "application/sparql-query":
         return _text(request.get_data()), None
     if content_type == "application/sparql-update":
         return None, _text(request.get_data())
     if content_type == "application/x-www-form-urlencoded":
         _check_charset()
-        query = _single(request.form.getlist("query"), "query")
-        update = _single(request.form.getlist("update"), "update")
+        query = _single(params.form.get("query", []), "query")
+        update = _single(params.form.get("update", []), "update")
         if query is not None and update is not None:
             raise QueryError(400, "a request carries either a query or an update, not both")
         return query, update
@@ -187,12 +184,11 @@ def _protocol_parts() -> tuple[str | None, str | None]:
 def _base_iri() -> str:
     """The base IRI relative IRIs in a request resolve against: the endpoint's own IRI (what
     `url_for("sparql.endpoint", _external=True)` builds, without the routing map)."""
-    return request.url_root + "sparql"
+    return site_root() + "sparql"
 
 
-def _graphs(name: str) -> list[str] | None:
-    values = request.args.getlist(name) + (request.form.getlist(name) if _is_form() else [])
-    return values or None
+def _graphs(params: Fields, name: str) -> list[str] | None:
+    return params.all(name) or None
 
 
 @blueprint.route("/sparql", methods=["GET", "HEAD", "POST", "OPTIONS"])
@@ -201,9 +197,10 @@ def endpoint() -> Response:
         return Response(status=204)
     arrived = time.monotonic()
     try:
-        query, update = _protocol_parts()
+        params = fields()
+        query, update = _protocol_parts(params)
         if update is not None:
-            return _update(update, arrived)
+            return _update(update, arrived, params)
         if query is None:
             from fairtracks_ld.web.description import service_description
 
@@ -213,7 +210,7 @@ def endpoint() -> Response:
         check_query(query, settings.service_allow_list, base=base_iri)
         if settings.backend:  # only standard SPARQL reaches an external store
             check_standard(query, base=base_iri)
-        wanted = _format_parameter()
+        wanted = _format_parameter(params)
         _check_format_parameter(wanted)
         query = virtual.rewrite(query, base=base_iri)  # track → ancestor predicates
         result_type, graph_type = _negotiate(wanted)
@@ -224,8 +221,8 @@ def endpoint() -> Response:
             query=query,
             result_type=result_type or "application/sparql-results+json",
             graph_type=graph_type or "text/turtle",
-            default_graphs=_graphs("default-graph-uri"),
-            named_graphs=_graphs("named-graph-uri"),
+            default_graphs=_graphs(params, "default-graph-uri"),
+            named_graphs=_graphs(params, "named-graph-uri"),
             base_iri=base_iri,
         )
         executor = current_app.extensions["executor"]
@@ -261,7 +258,7 @@ def _cached(query_request: QueryRequest, result_type: str | None, graph_type: st
     """A query's answer from the per-snapshot cache (see cache), made by `run` on a miss (a
     QueryError from it is raised, never cached); 304 when the client holds the current
     answer. Only for queries whose answer cannot change on the same snapshot (see repeatable)."""
-    snapshot = Path(current_app.extensions["snapshots"].store().path).name
+    snapshot = os.path.basename(current_app.extensions["snapshots"].store().path)
     key = ("query", query_request.query, query_request.graph_type, query_request.result_type,
            query_request.base_iri, _graph_key(query_request.default_graphs),
            _graph_key(query_request.named_graphs))
@@ -284,7 +281,7 @@ def _graph_key(graphs: list[str] | None) -> tuple[str, ...] | None:
     return None if graphs is None else tuple(graphs)
 
 
-def _update(update: str, arrived: float) -> Response:
+def _update(update: str, arrived: float, params: Fields) -> Response:
     """SPARQL Update on the primary store, only for the admin token (see auth), with a time
     limit counted from `arrived` (see updates). A server with a backend takes no updates."""
     if current_app.config["SETTINGS"].backend:
@@ -295,11 +292,11 @@ def _update(update: str, arrived: float) -> Response:
     if refused is not None:
         return refused
     settings = current_app.config["SETTINGS"]
-    if request.args.getlist("query"):
+    if params.args.get("query"):
         return error(400, "a request carries either a query or an update, not both")
     try:
-        update = with_update_dataset(update, _graphs("using-graph-uri") or [],
-                                     _graphs("using-named-graph-uri") or [])
+        update = with_update_dataset(update, params.all("using-graph-uri"),
+                                     params.all("using-named-graph-uri"))
         check_update(update, settings.service_allow_list, base=_base_iri())
     except UpdateDatasetError as failure:
         return error(400, str(failure))

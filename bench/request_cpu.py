@@ -1,0 +1,174 @@
+"""Where a cold request's CPU goes: the endpoint's request kinds, one request at a time.
+
+`fairtracks-ld serve` with the cache off (FAIRTRACKS_LD_CACHE=0) on bench/endpoint.py's store
+(built by it, as `load` leaves it unless `--compact` was given there); per kind, `--requests`
+sequential requests on one keep-alive connection after a warm-up, and the server's CPU per
+request read from /proc, split between the web (gunicorn) processes and the query worker
+processes. One request at a time, CPU time is much steadier than throughput on a shared machine.
+With `--before TREE` (a source tree, e.g. `git worktree add --detach /tmp/before main`) the same
+requests go to a second server running that tree's code, kind by kind and round by round in
+turn, so both see the same machine load; the median of the rounds is reported.
+
+Kinds: a track by its label (SELECT, form POST, a query worker), DESCRIBE of a track (form POST,
+answered in the web process), dereferencing a track as Turtle, and the ancestor-aware first page
+(GET, a query worker), each with the queries bench/endpoint.py sends.
+
+Usage: python bench/request_cpu.py [--tracks 20000] [--requests 1000] [--rounds 3]
+       [--before TREE]
+Writes bench/results/request-cpu-<tracks>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import statistics
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import urlencode
+
+import endpoint
+from proctree import tree_stats
+
+KINDS = ("lookup by label", "describe track", "dereference track", "first page")
+
+
+def requests_for(kind: str, tracks: list[str], labels: list[str]) -> list[endpoint.Request]:
+    if kind == "lookup by label":
+        return endpoint.requests_of([f"SELECT ?track WHERE {{ ?track ft:label_short "
+                                     f"{endpoint.literal(label)} }}" for label in labels],
+                                    "/sparql")
+    if kind == "describe track":
+        return endpoint.requests_of([f"DESCRIBE <{t}>" for t in tracks], "/sparql")
+    if kind == "dereference track":
+        return endpoint.dereferences(tracks, "ours")
+    return [("/sparql?" + urlencode({"query": endpoint.explicit(endpoint.FIRST_PAGE)}), None,
+             endpoint.JSON_RESULTS)]
+
+
+def cpu_by_role(root: int) -> dict[str, float]:
+    """CPU seconds of the server's live processes: query workers (multiprocessing children of
+    a web process) and the rest (gunicorn's arbiter and web processes)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"web": 0.0, "query workers": 0.0}
+    for pid, fields in tree_stats(root).items():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        role = "query workers" if b"multiprocessing" in command else "web"
+        used[role] += (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def run_kind(port: int, root: int, requests: list[endpoint.Request], count: int,
+             warmup: int = 100) -> dict[str, float]:
+    """CPU milliseconds per request (web, query workers, total) and the median latency."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    base = f"http://127.0.0.1:{port}"
+    latencies = []
+    before: dict[str, float] = {}
+    for i in range(warmup + count):
+        if i == warmup:
+            before = cpu_by_role(root)
+        path, body, accept = requests[i % len(requests)]
+        start = time.perf_counter()
+        status, _, _ = endpoint.request(base + path, body, accept, conn)
+        if status != 200:
+            raise RuntimeError(f"{path}: {status}")
+        if i >= warmup:
+            latencies.append(time.perf_counter() - start)
+    after = cpu_by_role(root)
+    conn.close()
+    result = {role: round((after[role] - before[role]) * 1000 / count, 3) for role in after}
+    result["total"] = round(sum(result.values()), 3)
+    result["median_ms"] = round(statistics.median(latencies) * 1000, 3)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tracks", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", type=Path)
+    args = parser.parse_args()
+    endpoint.WORK = endpoint.HERE / "work" / f"endpoint-{args.tracks}"
+    endpoint.prepare(args.tracks)
+    load_before = os.getloadavg()[0]
+    trees = {"after": None, **({"before": args.before} if args.before else {})}
+    ports = {name: endpoint.free_port() for name in trees}
+    rounds: dict[str, dict[str, list[dict[str, float]]]] = {
+        name: {kind: [] for kind in KINDS} for name in trees}
+    with ExitStack() as stack:
+        meters = {name: stack.enter_context(endpoint.ours(ports[name], cache=False, source=tree))
+                  for name, tree in trees.items()}
+        rows = endpoint.select(f"http://127.0.0.1:{ports['after']}/sparql",
+                               "SELECT ?t ?l WHERE { ?t a ft:Track ; ft:label_short ?l }")
+        sample = random.Random(1).sample(rows, 200)
+        tracks, labels = [r["t"] for r in sample], [r["l"] for r in sample]
+        for _ in range(args.rounds):
+            for kind in KINDS:
+                requests = requests_for(kind, tracks, labels)
+                for name in trees:
+                    print(f"{name}: {kind}…", flush=True)
+                    rounds[name][kind].append(run_kind(ports[name], meters[name].root,
+                                                       requests, args.requests))
+    medians = {name: {kind: {key: round(statistics.median(r[key] for r in results), 3)
+                             for key in results[0]}
+                      for kind, results in kinds.items()}
+               for name, kinds in rounds.items()}
+    report = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "load_average_before": round(load_before, 2),
+                    "load_average_after": round(os.getloadavg()[0], 2)},
+        "config": {"tracks": args.tracks, "requests_per_kind": args.requests,
+                   "rounds": args.rounds, "compacted": (endpoint.WORK / "store.compacted").exists(),
+                   "after": endpoint.commit_of(endpoint.HERE.parent),
+                   **({"before": endpoint.commit_of(args.before)} if args.before else {})},
+        "median_of_rounds": medians,
+        "rounds": rounds,
+    }
+    name = f"request-cpu-{args.tracks}"
+    (endpoint.RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (endpoint.RESULTS / f"{name}.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+def markdown(report: dict) -> str:
+    config, medians = report["config"], report["median_of_rounds"]
+    names = list(medians)
+    lines = [
+        "# CPU per cold request, one request at a time",
+        "",
+        f"{config['tracks']:,} generated tracks, the store as `load` leaves it"
+        f"{' (compacted)' if config['compacted'] else ''}; `fairtracks-ld serve` with the cache "
+        f"off; {config['requests_per_kind']} sequential requests per kind and round, median of "
+        f"{config['rounds']} rounds, servers in turn; load average before / after: "
+        f"{report['machine']['load_average_before']} / {report['machine']['load_average_after']}"
+        f" on {report['machine']['cpus']} CPUs. Code: "
+        + ", ".join(f"{n} = {config[n]}" for n in names) + ".",
+        "",
+        "| kind | " + " | ".join(f"{n}: web ms | query workers ms | total ms | median latency ms"
+                               for n in names) + " |",
+        "| --- |" + " --- | --- | --- | --- |" * len(names),
+    ]
+    for kind in KINDS:
+        lines.append(f"| {kind} | " + " | ".join(
+            f"{medians[n][kind]['web']} | {medians[n][kind]['query workers']} | "
+            f"{medians[n][kind]['total']} | {medians[n][kind]['median_ms']}" for n in names)
+            + " |")
+    lines += ["", "web: gunicorn's processes (HTTP, Flask, the endpoint's own code, and the "
+              "evaluation of what is answered inline: DESCRIBE, dereferencing); query workers: "
+              "the processes evaluating other SPARQL. CPU time on a busy machine is inflated "
+              "by contention, for both servers alike.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
