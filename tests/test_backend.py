@@ -28,6 +28,7 @@ from servers import oxigraph_serve as serve_oxigraph
 from virtuoso import virtuoso
 
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
+from fairtracks_ld.web.backend.endpoint import Endpoint
 
 BASE = "https://tracks.example.org/"
 TRACK = "collection/encode_example/track/encode:ENCFF447OHZ"
@@ -164,6 +165,20 @@ def test_sparql_answers_as_the_embedded_endpoint(backend, embedded, query):
         assert here.status_code == there.status_code == 200, here.text
         assert here.headers["Content-Type"] == there.headers["Content-Type"]
         assert here.content == there.content
+
+
+@pytest.mark.parametrize("engine", ["virtuoso", "oxigraph"])
+def test_literals_keep_their_spaces_through_the_xml_results(engine, request):
+    """Results are read as XML (Virtuoso writes JSON several times slower), whose reader
+    would trim a literal's edge spaces: every character comes back, the empty literal too."""
+    found = request.getfixturevalue(f"{engine}_endpoint")
+    endpoint = Endpoint(found if isinstance(found, str) else found.sparql_url)
+    texts = ["  two spaces before, one after ", "\ttab and newline\n", " ", "", "inner  space"]
+    values = " ".join(f"({i} {ox.Literal(t)})" for i, t in enumerate(texts))
+    rows = endpoint.solutions(f"SELECT ?i ?x WHERE {{ VALUES (?i ?x) {{ {values} }} }} ORDER BY ?i")
+    assert [row["x"].value for row in rows] == texts
+    tagged = endpoint.solutions('SELECT ?x WHERE { BIND(STRLANG(" hi ", "en") AS ?x) }')
+    assert [row["x"] for row in tagged] == [ox.Literal(" hi ", language="en")]
 
 
 def test_dumps_hold_the_catalogued_graphs_as_the_embedded_server(backend, embedded):

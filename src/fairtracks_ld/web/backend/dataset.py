@@ -123,6 +123,7 @@ class RemoteOx:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._nodes: dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]] = {}  # see _describe
+        self._described: set[ox.NamedNode] = set()  # nodes of _nodes with all their quads
         self._answers: OrderedDict[tuple, list[ox.Quad]] = OrderedDict()
         self._catalog_graphs: list[str] | None = None
         self._view: list[str] | None = None
@@ -165,16 +166,20 @@ class RemoteOx:
         default graph). A store's answers never change (a new catalog state opens a new store),
         so they are kept (a bounded number). Blank nodes cannot be asked for by label: an IRI's
         quads come with those of its nested nodes (`{iri}#…`) and lists (see `_describe`), kept
-        for the describer to walk next."""
+        for the describer to walk next; a described IRI's other patterns (a page's provenance
+        asks its rdf:type quads) are answered from its quads, without a round trip."""
         if isinstance(graph_name, ox.DefaultGraph):  # the view: its sources' triples, once
             view = {ox.NamedNode(g) for g in self.view()}
             triples = dict.fromkeys(q.triple for q in self.quads_for_pattern(
                 subject, predicate, obj, None) if q.graph_name in view)
             return [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
                     for t in triples]
-        if predicate is None and obj is None and subject in self._nodes:
+        if subject in self._nodes and ((predicate is None and obj is None) or
+                                       subject in self._described):
             return [q for q in self._nodes[subject]
-                    if graph_name is None or q.graph_name == graph_name]
+                    if (predicate is None or q.predicate == predicate) and
+                    (obj is None or q.object == obj) and
+                    (graph_name is None or q.graph_name == graph_name)]
         if isinstance(subject, ox.BlankNode) or isinstance(obj, ox.BlankNode):
             return []
         if isinstance(subject, ox.NamedNode) and predicate is None and obj is None and \
@@ -316,8 +321,10 @@ class RemoteOx:
                                                          row["g"]))
         if len(self._nodes) + len(found) > MAX_NODES:
             self._nodes.clear()
+            self._described.clear()
         for node, quads in found.items():
             self._nodes[node] = list(quads)
+        self._described.update(subjects)  # GRAPH ?g { s ?p ?o }: every quad of theirs
 
     def contains_named_graph(self, graph: ox.NamedNode) -> bool:
         return bool(self.endpoint.solutions(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}"))
