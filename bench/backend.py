@@ -230,7 +230,7 @@ def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None 
             remote, remote_start = running.enter_context(
                 server(folder / "no-store", "--backend", engine.sparql_url))
             earlier = running.enter_context(server(
-                folder / "no-store", "--backend", engine.sparql_url, source=before)
+                folder / "no-store-before", "--backend", engine.sparql_url, source=before)
             )[0] if before else None
             kinds = {}
             for kind, requested in plan(embedded, repeat, random.Random(1)).items():
