@@ -28,6 +28,7 @@ from servers import oxigraph_serve as serve_oxigraph
 from virtuoso import virtuoso
 
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
+from fairtracks_ld.web.backend.dataset import DESCRIBE_QUERY, RemoteOx
 from fairtracks_ld.web.backend.endpoint import Endpoint
 
 BASE = "https://tracks.example.org/"
@@ -465,3 +466,29 @@ def test_a_backend_page_asks_a_few_queries_not_one_per_pattern(published, virtuo
         proxy.shutdown()
     assert "ENCFF447OHZ" in page and "nodeID://" not in page
     assert len(asked) <= 16, "\n\n".join(asked)
+
+
+def test_long_lists_are_described_whole(virtuoso_endpoint):
+    """The describing query walks each list's first two nodes (Virtuoso's `rdf:rest+` costs a
+    walk of every list in the store); a longer list, the subject's or a nested node's, is then
+    described whole by a second query: every quad of the graph comes back."""
+    graph, node = "urn:fairtracks-ld:test-lists", f"{BASE}test/listed"
+    endpoint = Endpoint(virtuoso_endpoint.sparql_url)
+    inserted = requests.post(virtuoso_endpoint.sparql_url, timeout=30, data={"query": (
+        f"INSERT {{ GRAPH <{graph}> {{ <{node}> <{BASE}v#items> ( 'a' 'b' 'c' 'd' ) ; "
+        f"<{BASE}v#part> <{node}#part> . <{node}#part> <{BASE}v#items> ( 'e' 'f' 'g' ) }} }} "
+        "WHERE {}")})
+    assert inserted.status_code == 200, inserted.text
+    try:
+        remote = RemoteOx(endpoint)
+        first = remote._described_quads([ox.NamedNode(node)], DESCRIBE_QUERY)
+        remote.quads_for_pattern(ox.NamedNode(node))
+        described = {q for quads in remote._nodes.values() for q in quads}
+        stored = {ox.Quad(r["s"], r["p"], r["o"], ox.NamedNode(graph)) for r in endpoint.solutions(
+            f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")}
+    finally:
+        requests.post(virtuoso_endpoint.sparql_url, data={"query": f"DROP SILENT GRAPH <{graph}>"},
+                      timeout=30).raise_for_status()
+    assert len(stored) == 2 + 1 + 4 * 2 + 3 * 2
+    assert sum(map(len, first.values())) < len(stored)  # the first query walks two nodes
+    assert described == stored
