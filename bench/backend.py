@@ -16,9 +16,11 @@ last three: fairtracks-ld only). Virtuoso directly answers the same query text w
 prefixes declared, over its default graph (the union of all its graphs). Both fairtracks-ld
 servers run with the answer cache off (FAIRTRACKS_LD_CACHE=0), so every request reaches the
 store or the backend. Reported per kind: median and p95 ms, requests/s (one client), ratios
-to the embedded server; `uptime` before and after.
+to the embedded server; `uptime` before and after. With `--before SRC` (a source tree holding
+`src/fairtracks_ld`, e.g. `git archive main src | tar -x -C SRC`), a second `serve --backend` runs
+that code on the same Virtuoso, side by side: its figures and the ratio after / before.
 
-Usage: python bench/backend.py [--tracks 10000 100000] [--repeat 30]
+Usage: python bench/backend.py [--tracks 10000 100000] [--repeat 30] [--before SRC]
 Writes bench/results/backend.json and bench/results/backend.md.
 """
 
@@ -36,7 +38,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -97,15 +99,18 @@ def prepare(tracks: int) -> Path:
 
 
 @contextmanager
-def server(store: Path, *args: str) -> Iterator[tuple[str, float]]:
-    """`fairtracks-ld serve` (cache off); yields its URL and the seconds until its first
-    `/search` answer (the facet index built)."""
+def server(store: Path, *args: str, source: Path | None = None
+           ) -> Iterator[tuple[str, float]]:
+    """`fairtracks-ld serve` (cache off; the code of `source`'s src/ when given); yields its URL
+    and the seconds until its first `/search` answer (the facet index built)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     started = time.monotonic()
     process = subprocess.Popen(
         [BIN / "fairtracks-ld", "--store", store, "serve", "--port", str(port), *args],
-        env=dict(os.environ, FAIRTRACKS_LD_CACHE="0"), stdout=subprocess.DEVNULL,
+        env=dict(os.environ, FAIRTRACKS_LD_CACHE="0",
+                 **({"PYTHONPATH": str(source / "src")} if source else {})),
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     try:
         while True:
@@ -197,7 +202,7 @@ def figures(times: list[float]) -> dict:
             "per_s": len(times) / sum(times)}
 
 
-def measure(tracks: int, repeat: int, queries: bool = True) -> dict:
+def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None = None) -> dict:
     folder = prepare(tracks)
     shutil.rmtree(folder / "virtuoso", ignore_errors=True)  # a fresh database: a real load
     shutil.rmtree(folder / "bulk", ignore_errors=True)
@@ -220,27 +225,35 @@ def measure(tracks: int, repeat: int, queries: bool = True) -> dict:
         virtuoso_url = engine.sparql_url.removesuffix("sparql")
         if not queries:
             return {"tracks": tracks, "publish": publication, "kinds": {}}
-        with server(folder / "store") as (embedded, embedded_start), \
-                server(folder / "no-store", "--backend", engine.sparql_url) as (remote,
-                                                                                 remote_start):
+        with ExitStack() as running:
+            embedded, embedded_start = running.enter_context(server(folder / "store"))
+            remote, remote_start = running.enter_context(
+                server(folder / "no-store", "--backend", engine.sparql_url))
+            earlier = running.enter_context(server(
+                folder / "no-store-before", "--backend", engine.sparql_url, source=before)
+            )[0] if before else None
             kinds = {}
             for kind, requested in plan(embedded, repeat, random.Random(1)).items():
                 direct = for_virtuoso(kind, requested)
                 targets = {"embedded": (embedded, requested), "backend": (remote, requested)}
+                if earlier:
+                    targets["before"] = (earlier, requested)
                 if direct is not None:
                     targets["virtuoso"] = (virtuoso_url, direct)
                 row = {}
                 for name, (url, asked) in targets.items():
                     timed(url, asked[:3])  # warm-up: connections, first index pages
                     row[name] = figures(timed(url, asked))
-                for name in ("backend", "virtuoso"):
+                for name in ("backend", "virtuoso", "before"):
                     if name in row:
                         row[f"{name}_ratio"] = (row[name]["median_ms"] /
                                                 row["embedded"]["median_ms"])
+                if earlier:
+                    row["after_before"] = row["backend"]["median_ms"] / row["before"]["median_ms"]
                 kinds[kind] = row
                 print(tracks, kind, {k: (round(v["median_ms"], 1) if isinstance(v, dict)
                                          else round(v, 2)) for k, v in row.items()}, flush=True)
-    return {"tracks": tracks, "publish": publication,
+    return {"tracks": tracks, "publish": publication, "before": str(before or ""),
             "first_search_s": {"embedded": embedded_start, "backend": remote_start},
             "kinds": kinds}
 
@@ -274,16 +287,25 @@ def markdown(report: dict) -> str:
         if not scale["kinds"]:
             lines += ["Publication only (no query mix at this scale).", ""]
             continue
+        side = bool(scale.get("before"))
         lines += [f"Start to first `/search` answer (facet index built): embedded "
                   f"{scale['first_search_s']['embedded']:.1f} s, backend "
-                  f"{scale['first_search_s']['backend']:.1f} s.", "",
-                  "| request | embedded | backend | ratio | Virtuoso /sparql | ratio |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  f"{scale['first_search_s']['backend']:.1f} s.", ""]
+        if side:
+            lines += [f"Backend before: the same `serve --backend` with the code of "
+                      f"{scale['before_label']}, on the same Virtuoso; after / before = the "
+                      "backend's median / that one's (below 1: faster now).", ""]
+        lines += ["| request | embedded | backend | ratio | Virtuoso /sparql | ratio |"
+                  + (" backend before | ratio | after / before |" if side else ""),
+                  "|---|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if side else "")]
         for kind, row in scale["kinds"].items():
             virtuoso_ratio = f"{row['virtuoso_ratio']:.2f}" if "virtuoso_ratio" in row else "n/a"
-            lines.append(f"| {kind} | {cell(row, 'embedded')} | {cell(row, 'backend')} | "
-                         f"{row['backend_ratio']:.2f} | {cell(row, 'virtuoso')} | "
-                         f"{virtuoso_ratio} |")
+            line = (f"| {kind} | {cell(row, 'embedded')} | {cell(row, 'backend')} | "
+                    f"{row['backend_ratio']:.2f} | {cell(row, 'virtuoso')} | {virtuoso_ratio} |")
+            if side:
+                line += (f" {cell(row, 'before')} | {row['before_ratio']:.2f} | "
+                         f"{row['after_before']:.2f} |")
+            lines.append(line)
         lines.append("")
     return "\n".join(lines + projection(report["scales"]))
 
@@ -321,6 +343,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tracks", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--before", type=Path,
+                        help="a source tree whose `serve --backend` is measured side by side")
+    parser.add_argument("--before-label", default="the tree given by --before",
+                        help="how the results name that code (e.g. main at 0399bdf)")
     parser.add_argument("--publish-only", action="store_true",
                         help="publish into Virtuoso and measure that only (no query mix)")
     args = parser.parse_args()
@@ -331,9 +357,10 @@ def main() -> None:
     scales = []
     for tracks in args.tracks:
         before = uptime()
-        scale = measure(tracks, args.repeat, not args.publish_only)
-        scale.update(when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                     uptime_before=before, uptime_after=uptime())
+        scale = measure(tracks, args.repeat, not args.publish_only, args.before)
+        scale.update(before_label=args.before_label, uptime_before=before,
+                     when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                     uptime_after=uptime())
         scales.append(scale)
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "repeat": args.repeat,

@@ -45,11 +45,12 @@ from fairtracks_ld.web.query_text import names_graphs
 
 EMPTY_GRAPH = "urn:fairtracks-ld:no-graph"  # names the empty default graph Oxigraph would give
 RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+RDF_NIL = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#nil")
 MAX_NODES = 100_000  # described nodes kept per store
 MAX_ANSWERS = 50_000  # pattern answers kept per store (labels, incoming links, ...)
 # A node's quads with its nested nodes' (`{iri}#…`, in any graph) and the lists hanging from
 # either (rdf:rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step)
-DESCRIBE_QUERY = """{{
+WHOLE_LISTS_QUERY = """{{
   {{ GRAPH ?g {{ {s} ?p ?o }} BIND({s} AS ?s) }}
   UNION {{ GRAPH ?h {{ {s} ?l ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
           GRAPH ?g {{ ?s ?p ?o }} }}
@@ -60,6 +61,11 @@ DESCRIBE_QUERY = """{{
   UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
                       ?n ?m ?list FILTER(isBlank(?list)) ?list {rest}+ ?s . ?s ?p ?o }} }}
 }}"""  # one subject's group; several subjects' groups are joined by UNION in one SELECT
+# The same with each list's first two nodes only (`{rest}` for `{rest}+`): Virtuoso answers a
+# property path by a walk that grows with the store (at 5,000 tracks the rest+ branch alone cost
+# it 17 ms of CPU per track, the whole query 24-38 ms), and most lists are short; when a list goes
+# on past its second node (`_lists_go_on`), the subjects are asked again with WHOLE_LISTS_QUERY.
+DESCRIBE_QUERY = WHOLE_LISTS_QUERY.replace("{rest}+", "{rest}")
 DESCRIBE_BATCH = 20  # subjects per describing query
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 FORMS = ("select", "ask", "construct", "describe")
@@ -123,6 +129,7 @@ class RemoteOx:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._nodes: dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]] = {}  # see _describe
+        self._described: set[ox.NamedNode] = set()  # nodes of _nodes with all their quads
         self._answers: OrderedDict[tuple, list[ox.Quad]] = OrderedDict()
         self._catalog_graphs: list[str] | None = None
         self._view: list[str] | None = None
@@ -165,16 +172,20 @@ class RemoteOx:
         default graph). A store's answers never change (a new catalog state opens a new store),
         so they are kept (a bounded number). Blank nodes cannot be asked for by label: an IRI's
         quads come with those of its nested nodes (`{iri}#…`) and lists (see `_describe`), kept
-        for the describer to walk next."""
+        for the describer to walk next; a described IRI's other patterns (a page's provenance
+        asks its rdf:type quads) are answered from its quads, without a round trip."""
         if isinstance(graph_name, ox.DefaultGraph):  # the view: its sources' triples, once
             view = {ox.NamedNode(g) for g in self.view()}
             triples = dict.fromkeys(q.triple for q in self.quads_for_pattern(
                 subject, predicate, obj, None) if q.graph_name in view)
             return [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
                     for t in triples]
-        if predicate is None and obj is None and subject in self._nodes:
+        if subject in self._nodes and ((predicate is None and obj is None) or
+                                       subject in self._described):
             return [q for q in self._nodes[subject]
-                    if graph_name is None or q.graph_name == graph_name]
+                    if (predicate is None or q.predicate == predicate) and
+                    (obj is None or q.object == obj) and
+                    (graph_name is None or q.graph_name == graph_name)]
         if isinstance(subject, ox.BlankNode) or isinstance(obj, ox.BlankNode):
             return []
         if isinstance(subject, ox.NamedNode) and predicate is None and obj is None and \
@@ -306,21 +317,38 @@ class RemoteOx:
     def _describe_all(self, subjects: list[ox.NamedNode]) -> None:
         if not subjects:
             return
-        blocks = [DESCRIBE_QUERY.format(s=s, nested=json.dumps(s.value + "#"),
-                                        rest=f"<{RDF_REST}>") for s in subjects]
+        found = self._described_quads(subjects, DESCRIBE_QUERY)
+        if _lists_go_on(found):
+            found = self._described_quads(subjects, WHOLE_LISTS_QUERY)
+        if len(self._nodes) + len(found) > MAX_NODES:
+            self._nodes.clear()
+            self._described.clear()
+        for node, quads in found.items():
+            self._nodes[node] = list(quads)
+        self._described.update(subjects)  # GRAPH ?g { s ?p ?o }: every quad of theirs
+
+    def _described_quads(self, subjects: list[ox.NamedNode], describing: str
+                         ) -> dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]]:
+        blocks = [describing.format(s=s, nested=json.dumps(s.value + "#"),
+                                    rest=f"<{RDF_REST}>") for s in subjects]
         rows = self.endpoint.solutions(
             "SELECT DISTINCT ?s ?p ?o ?g WHERE {\n" + "\nUNION ".join(blocks) + "\n}")
         found: dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]] = {s: set() for s in subjects}
         for row in rows:
             found.setdefault(row["s"], set()).add(ox.Quad(row["s"], row["p"], row["o"],
                                                          row["g"]))
-        if len(self._nodes) + len(found) > MAX_NODES:
-            self._nodes.clear()
-        for node, quads in found.items():
-            self._nodes[node] = list(quads)
+        return found
 
     def contains_named_graph(self, graph: ox.NamedNode) -> bool:
         return bool(self.endpoint.solutions(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}"))
+
+
+def _lists_go_on(found: Mapping[ox.NamedNode | ox.BlankNode, set[ox.Quad]]) -> bool:
+    """Whether a list node answered leads on to one not answered: a list longer than the
+    describing query walks. (rdf:nil ends a list; its own quads, which no document holds, are
+    not what a list's description is read for.)"""
+    return any(q.predicate.value == RDF_REST and q.object != RDF_NIL and q.object not in found
+               for quads in found.values() for q in quads)
 
 
 class RemoteStore(TrackStore):
