@@ -41,6 +41,7 @@ _SMALL = 150_000  # focus sets this large are scanned from the path side (counts
 _VALUES_CAP = 450_000
 _ROUTES_ONE_BY_ONE = 2000  # nested results whose routes are counted focus node by node
 _CLOSED_UNION = 64  # sh:closed reads at most this many disallowed predicates one by one
+_EVERY = 12  # predicates to count: from this many, one grouped scan counts every predicate
 _THREADS = 4
 TIME_LIMIT = 60.0  # seconds for the SPARQL of the shapes that runs per focus node
 SPARQL_COMPONENT = SH + "SPARQLConstraintComponent"
@@ -148,7 +149,7 @@ class _Stats:
             predicate = query.scans or query.needs
             assert predicate is not None
             scanned = self._values(predicate)
-        limit = min(_SMALL, scanned // query.factor)
+        limit = min(_SMALL, int(scanned / query.factor))
         return limit > 0 and self._focus_below(query.group, limit)
 
     def choose(self, query: Query) -> str | None:
@@ -247,41 +248,37 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
     subclasses = _any(store, (None, ox.NamedNode(RDFS + "subClassOf"), None), graphs)
     compiled = plan(shapes, subclasses)
     report = Report()
-    empty = _empty_groups(store, compiled, options, subclasses)
     seen: set[tuple] = set()
     nested: list[tuple[ValidationResult, int]] = []  # results of nested property shapes
-    present: dict[str, bool] = {}
     stats = _Stats(store, compiled, options, counts)
     named = all(isinstance(g, ox.NamedNode) for g in graphs)
-    runnable = []
-    for query in compiled.queries:
-        if query.group in empty:
-            continue
-        if query.needs:
-            if counts is not None:
-                present[query.needs] = query.needs in counts
-            elif query.needs not in present:
-                present[query.needs] = _any(store, (None, ox.NamedNode(query.needs), None),
-                                            graphs)
-            if not present[query.needs]:
-                continue
-        runnable.append(query)
     # Oxigraph evaluates queries without the GIL for much of the time: a few threads help
     workers = max(2, min(_THREADS, os.cpu_count() or 1))
     shared: dict[int, Query] = {}
-    reads_shapes = any(q.prebound is not None and q.prebound.reads_shapes for q in runnable)
+    reads_shapes = False
     try:
-        if reads_shapes:  # $shapesGraph: the shapes as a named graph, removed afterwards
-            store.extend(ox.Quad(t.subject, t.predicate, t.object, shapes_graph)
-                         for t in shapes.triples)
         with ThreadPoolExecutor(workers) as pool:
+            # sh:closed needs every predicate's count, and so many to count cost less in one
+            # grouped scan of the data (measured 1.5 s vs 2.3 s on 4.4M triples): counted
+            # while the shapes without focus nodes are found
+            every = pool.submit(stats.count_every) if counts is None and (
+                len(_counted(compiled.queries)) >= _EVERY
+                or any(q.closed is not None for q in compiled.queries)) else None
+            empty = _empty_groups(store, compiled, options, subclasses)
+            if every is not None:
+                every.result()
+            runnable = _runnable(store, compiled, empty, stats.every, graphs)
+            reads_shapes = any(q.prebound is not None and q.prebound.reads_shapes
+                               for q in runnable)
+            if reads_shapes:  # $shapesGraph: the shapes as a named graph, removed afterwards
+                store.extend(ox.Quad(t.subject, t.predicate, t.object, shapes_graph)
+                             for t in shapes.triples)
+
             def choose(query: Query) -> str | None:
                 if scratch and named and query.values is not None and query.shared is not None:
                     return query.shared
                 return stats.choose(query)
 
-            if any(q.closed is not None for q in runnable):
-                stats.count_every()  # before the threads: sh:closed needs every predicate
             chosen = list(pool.map(choose, runnable))
             runnable, chosen = ([q for q, s in zip(runnable, chosen, strict=True) if s],
                                 [s for s in chosen if s])
@@ -304,6 +301,33 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
         if reads_shapes:
             store.remove_graph(shapes_graph)
     return report
+
+
+def _counted(queries: list[Query]) -> set[str]:
+    """The predicates whose counts may choose the form of these queries."""
+    return {p for q in queries for p in (q.scans or q.needs if q.join is not None else None,
+                                         q.swap[0] if q.swap is not None else None) if p}
+
+
+def _runnable(store: ox.Store, compiled: Plan, empty: set[int], counts: dict[str, int] | None,
+              graphs: list) -> list[Query]:
+    """The queries that may find something: their shape has focus nodes and the predicate
+    they need occurs in the data."""
+    present: dict[str, bool] = {}
+    runnable = []
+    for query in compiled.queries:
+        if query.group in empty:
+            continue
+        if query.needs:
+            if counts is not None:
+                present[query.needs] = query.needs in counts
+            elif query.needs not in present:
+                present[query.needs] = _any(store, (None, ox.NamedNode(query.needs), None),
+                                            graphs)
+            if not present[query.needs]:
+                continue
+        runnable.append(query)
+    return runnable
 
 
 def _share(store: ox.Store, query: Query, small: bool, graphs: list) -> None:
