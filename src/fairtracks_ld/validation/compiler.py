@@ -243,6 +243,7 @@ class Compiler:
         self.subclasses = subclasses
         self._fresh = count()
         self.value_sets: dict[tuple[int, str], int] = {}
+        self.value_set: dict[int, ValueSet] = {}  # by key: the distinct values' queries
 
     def var(self, stem: str = "v") -> str:
         return f"?_{stem}{next(self._fresh)}"
@@ -386,7 +387,11 @@ class Compiler:
                                                               prefixes))
         for path, checks in by_path.items():
             entry = (index, shape, prefixes, checks, self.value_parts(checks, index, shape))
-            plan.queries.append(self.value_query(path, [entry]))
+            query = self.value_query(path, [entry])
+            key = self.value_sets.get((index, path))
+            if key is not None:  # SPARQL constraints share the path's distinct values
+                self.read_shared(query, self.value_set[key], shape, index, path, prefixes)
+            plan.queries.append(query)
         if batched:
             plan.queries.append(self.focus_level_query(batched, index, shape, prefixes))
 
@@ -430,10 +435,23 @@ class Compiler:
                 f"{self.focus(shape, group)}\n?this {path} ?value .\nFILTER({any_fails})\n}}")
         return Query(scan, checks, group, True, needs, join)
 
+    def read_shared(self, query: Query, values: ValueSet, shape: Shape, group: int, path: str,
+                    prefixes: dict[str, str]) -> None:
+        """The value constraints of a path whose distinct values are materialised for SPARQL
+        constraints: those values tested, and the focus nodes found for the failing ones only
+        (no second pass over the path's triples; same pairs as the scan)."""
+        fails = " || ".join(f"({c.condition[0]})" for c in query.checks if c.condition)
+        flags = " ".join(f"({c.condition[0]} AS ?{c.flag})" for c in query.checks if c.condition)
+        query.values = values
+        query.shared = (f"{self.head(prefixes)}SELECT ?this ?value {flags} WHERE {{\n"
+                        f"GRAPH <{VALUES_GRAPH}> {{ <{VALUES_GRAPH}:{values.key}> <{VALUE}> "
+                        f"?value }}\nFILTER({fails})\n?this {path} ?value .\n"
+                        f"FILTER EXISTS {{ {self.member(shape, group)} }}\n}}")
+
     def focus_level_query(self, checks: list[Check], group: int, shape: Shape,
                           prefixes: dict[str, str]) -> Query:
         """sh:minCount 1 and sh:hasValue of one shape: a flag per constraint, one scan."""
-        binds, flags = [], []
+        tests, binds, flags = [], [], []
         for index, check in enumerate(checks):
             flag = f"?_f{index}"
             check.flag = flag[1:]
@@ -444,10 +462,13 @@ class Compiler:
                         else f"!sameTerm(?this, {value})")
             else:
                 test = f"NOT EXISTS {{ ?this {path} ?_any{index} }}"
+            tests.append(test)
             binds.append(f"BIND({test} AS {flag})")
             flags.append(flag)
+        # the tests filter first, the flags are bound for the failing nodes only (measured
+        # 1.12 s vs 1.44 s for eleven sh:minCount 1 on 100k tracks)
         sparql = (f"SELECT ?this {' '.join(flags)} WHERE {{\n{self.focus(shape, group)}\n"
-                  + "\n".join(binds) + f"\nFILTER({' || '.join(flags)})\n}}")
+                  f"FILTER({' || '.join(tests)})\n" + "\n".join(binds) + "\n}")
         head = self.head(prefixes)
         only = checks[0].shape.path
         if len(checks) > 1 or "hasValue" in checks[0].constraint.params or only is None \
@@ -709,8 +730,10 @@ class Compiler:
                       f"    GRAPH <{VALUES_GRAPH}> {{ <{VALUES_GRAPH}:{key}> <{VALUE}> ?value }}"
                       f"\n{rest}\n"
                       f"  }} }}\n  $this {steps} ?value .\n  {member}\n}}{tail}")
+            value_set = self.value_set.setdefault(
+                key, ValueSet(key, head + distinct[False], head + distinct[True]))
             return Query(factored(False), [check], group, per_value, needs, factored(True),
-                         ValueSet(key, head + distinct[False], head + distinct[True]), shared, 1)
+                         value_set, shared, 1)
         select = select.replace("$PATH", steps)
         where = _WHERE.search(select)
         close = _close_of_where(select)
