@@ -156,6 +156,7 @@ class ValueSet:
     key: int
     scan: str  # SELECT DISTINCT ?value, path side first
     join: str  # the same, focus side first
+    loose: str  # every holder's values: a superset, which the readers join with the focus nodes
 
 
 @dataclass
@@ -730,8 +731,9 @@ class Compiler:
                       f"    GRAPH <{VALUES_GRAPH}> {{ <{VALUES_GRAPH}:{key}> <{VALUE}> ?value }}"
                       f"\n{rest}\n"
                       f"  }} }}\n  $this {steps} ?value .\n  {member}\n}}{tail}")
+            loose = f"SELECT DISTINCT ?value WHERE {{ ?_holder {steps} ?value . }}"
             value_set = self.value_set.setdefault(
-                key, ValueSet(key, head + distinct[False], head + distinct[True]))
+                key, ValueSet(key, head + distinct[False], head + distinct[True], head + loose))
             return Query(factored(False), [check], group, per_value, needs, factored(True),
                          value_set, shared, 1)
         select = select.replace("$PATH", steps)

@@ -152,6 +152,21 @@ class _Stats:
         limit = min(_SMALL, int(scanned / query.factor))
         return limit > 0 and self._focus_below(query.group, limit)
 
+    def share_form(self, query: Query) -> str:
+        """The form of a value set to materialise: from the focus nodes when they are few;
+        every holder's values when the path's triples are at most half again the focus nodes
+        (a superset, joined with the focus nodes by its readers, costs less than testing
+        every holder); else the path's values with each holder tested."""
+        assert query.values is not None
+        if self.small_focus(query):
+            return query.values.join
+        predicate = query.scans or query.needs
+        if predicate is not None:
+            limit = -(-2 * self._values(predicate) // 3)
+            if limit <= 0 or not self._focus_below(query.group, limit):
+                return query.values.loose
+        return query.values.scan
+
     def choose(self, query: Query) -> str | None:
         """The form of a query to run (None: nothing to check)."""
         if query.closed is not None:
@@ -285,11 +300,17 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
             for query, sparql in zip(runnable, chosen, strict=True):
                 if sparql is query.shared and query.values is not None:
                     shared.setdefault(query.values.key, query)
-            list(pool.map(lambda q: _share(store, q, stats.small_focus(q), graphs),
-                          shared.values()))
-            outcomes = list(pool.map(lambda item: _rows(store, item[0], item[1], options,
-                                                         compiled, deadline),
-                                     zip(runnable, chosen, strict=True)))
+            # the value sets are written while the queries that do not read them run (the
+            # shares are queued first: a query waiting for one waits for a running task)
+            sharing = {key: pool.submit(_share, store, query, stats.share_form(query), graphs)
+                       for key, query in shared.items()}
+
+            def run(query: Query, sparql: str) -> tuple[tuple[list[str], list], float]:
+                if sparql is query.shared and query.values is not None:
+                    sharing[query.values.key].result()
+                return _rows(store, query, sparql, options, compiled, deadline)
+
+            outcomes = list(pool.map(run, runnable, chosen))
         for query, (rows, seconds) in zip(runnable, outcomes, strict=True):
             _collect(query, rows, report, seen, compiled, nested)
             if timings is not None:
@@ -330,10 +351,9 @@ def _runnable(store: ox.Store, compiled: Plan, empty: set[int], counts: dict[str
     return runnable
 
 
-def _share(store: ox.Store, query: Query, small: bool, graphs: list) -> None:
-    """Materialise the distinct values of a query's path on its focus nodes."""
+def _share(store: ox.Store, query: Query, select: str, graphs: list) -> None:
+    """Materialise the distinct values of a query's path (`select`: a form of them)."""
     assert query.values is not None
-    select = query.values.join if small else query.values.scan
     position = select.index("SELECT DISTINCT ?value")
     using = "".join(f"USING <{g.value}> " for g in graphs)
     store.update(f"{select[:position]}INSERT {{ GRAPH <{VALUES_GRAPH}> {{ "
