@@ -11,7 +11,13 @@ graph (document + context facts), then:
   extrapolated to the full size; on the sample both engines run and their results (focus node,
   path, component, severity, value) must be identical.
 
+With `--before DIR` (a checkout of the code before a change, e.g. a git worktree of main), each
+size's data graph is also written to an N-Quads file and validated by both checkouts in fresh
+processes, one after the other (`--rounds` times each, alternating, so that both see the same
+machine load): CPU and wall medians side by side, and whether the results are identical.
+
 Usage: python bench/validate.py [--sizes 10000 100000] [--repeat 3] [--pyshacl-sample 50]
+                                [--before DIR [--rounds 2]]
 Writes bench/results/validate.json and bench/results/validate.md.
 """
 
@@ -22,7 +28,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -94,6 +102,61 @@ def measure(tracks: int, repeat: int) -> dict:
         "end_to_end_s": round(end_to_end, 3),
         "end_to_end_valid": document_report.valid,
     }
+
+
+def measure_dump(path: str, graph: str, repeat: int) -> dict:
+    """`validate` on a data graph read from N-Quads, with the checkout on `sys.path` (run in a
+    fresh process by `side_by_side`): medians, and a digest of the results."""
+    import hashlib
+
+    from fairtracks_ld.validation import default_shapes, validate
+    from fairtracks_ld.validation.crosscheck import engine_keys
+
+    store = ox.Store()
+    store.bulk_load(path=path, format=ox.RdfFormat.N_QUADS)
+    shapes = default_shapes()
+    validate(store, shapes, [ox.NamedNode(graph)], scratch=True)  # compiles the shapes
+    runs = [cpu_timed(validate, store, shapes, [ox.NamedNode(graph)], scratch=True)
+            for _ in range(repeat)]
+    keys = "\n".join(sorted(map(repr, engine_keys(runs[-1][2], shapes))))
+    return {"wall_s": round(statistics.median(r[0] for r in runs), 3),
+            "cpu_s": round(statistics.median(r[1] for r in runs), 3),
+            "results": len(runs[-1][2].results),
+            "digest": hashlib.sha256(keys.encode()).hexdigest()[:16]}
+
+
+def side_by_side(tracks: int, before: Path, repeat: int, rounds: int) -> dict:
+    """The same data graph validated by the checkout in `before` and by this one, in fresh
+    processes, alternating."""
+    from fairtracks_ld.mapping.prepare import prepare
+    from fairtracks_ld.validation import Validator
+    from fairtracks_ld.validation.context import build_dataset
+
+    validator = Validator()
+    dataset = build_dataset(prepare(planted_document(tracks), BASE), validator.shapes, None,
+                            validator.ontologies)
+    found: dict[str, list[dict]] = {"before": [], "after": []}
+    loads = [round(os.getloadavg()[0], 2)]
+    graph = dataset.graph
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "data.nq")
+        dataset.store.dump(path, format=ox.RdfFormat.N_QUADS)
+        del dataset
+        for _ in range(rounds):
+            for name, source in (("before", before / "src"), ("after", HERE.parent / "src")):
+                env = dict(os.environ, PYTHONPATH=str(source))
+                done = subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), "--measure-dump", path,
+                     graph, "--repeat", str(repeat)],
+                    env=env, capture_output=True, text=True, check=True)
+                found[name].append(json.loads(done.stdout.splitlines()[-1]))
+                loads.append(round(os.getloadavg()[0], 2))
+    return {"tracks": tracks, "rounds": rounds, "loads": loads, **{
+        name: {"cpu_s": round(statistics.median(r["cpu_s"] for r in rows), 3),
+               "wall_s": round(statistics.median(r["wall_s"] for r in rows), 3),
+               "cpu_runs": [r["cpu_s"] for r in rows], "results": rows[-1]["results"]}
+        for name, rows in found.items()},
+        "identical_results": len({r["digest"] for rows in found.values() for r in rows}) == 1}
 
 
 def pyshacl_sample(tracks: int, repeat: int) -> dict:
@@ -168,6 +231,29 @@ def render_markdown(result: dict) -> str:
         "",
         "Goal: 100k tracks validated in under 10 s and at least 50x faster than pySHACL.",
         "",
+    ]
+    if result.get("before"):
+        lines += [
+            f"Before and after a change (`--before {result['before']['checkout']}`): the same "
+            "data graph (written to N-Quads) validated by both checkouts in fresh processes, "
+            "alternating; per checkout the median over rounds of each process's median (CPU: the "
+            "process, all threads; each round's medians in brackets).",
+            "",
+            "| tracks | rounds | before CPU s | after CPU s | CPU cut | before wall s | "
+            "after wall s | identical results | load averages |",
+            "|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for row in result["before"]["sizes"]:
+            before, after = row["before"], row["after"]
+            lines.append(
+                f"| {row['tracks']:,} | {row['rounds']} | {before['cpu_s']} "
+                f"({', '.join(map(str, before['cpu_runs']))}) | {after['cpu_s']} "
+                f"({', '.join(map(str, after['cpu_runs']))}) | "
+                f"{1 - after['cpu_s'] / before['cpu_s']:.0%} | {before['wall_s']} | "
+                f"{after['wall_s']} | {row['identical_results']} ({after['results']}) | "
+                f"{', '.join(map(str, row['loads']))} |")
+        lines.append("")
+    lines += [
         "\"map JSON→RDF\" is the project's mapping (JSON → N-Triples written straight from the "
         "published context, loaded by Oxigraph) plus the context facts; it is not part of "
         "SHACL validation and is the same work `load` does. \"end to end\" is "
@@ -182,7 +268,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pyshacl-sample", type=int, default=50)
+    parser.add_argument("--before", type=Path, help="a checkout of the code before a change")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--measure-dump", nargs=2, metavar=("NQUADS", "GRAPH"),
+                        help=argparse.SUPPRESS)  # the child process of --before
     args = parser.parse_args()
+    if args.measure_dump:
+        print(json.dumps(measure_dump(*args.measure_dump, args.repeat)))
+        return
     from fairtracks_ld.validation import default_shapes
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -198,6 +291,13 @@ def main() -> None:
         print(f"validating {size:,} tracks …", file=sys.stderr, flush=True)
         result["sizes"].append(measure(size, args.repeat))
         print(json.dumps(result["sizes"][-1]), file=sys.stderr, flush=True)
+    if args.before:
+        result["before"] = {"checkout": str(args.before), "sizes": []}
+        for size in args.sizes:
+            print(f"{size:,} tracks, before and after …", file=sys.stderr, flush=True)
+            result["before"]["sizes"].append(side_by_side(size, args.before, args.repeat,
+                                                          args.rounds))
+            print(json.dumps(result["before"]["sizes"][-1]), file=sys.stderr, flush=True)
     print(f"pySHACL on {args.pyshacl_sample} tracks …", file=sys.stderr, flush=True)
     result["pyshacl_sample"] = pyshacl_sample(args.pyshacl_sample, args.repeat)
     print(json.dumps(result["pyshacl_sample"]), file=sys.stderr, flush=True)

@@ -255,3 +255,40 @@ ex:S a sh:NodeShape ; sh:targetClass ex:Person ;
     single = ox.Store()
     single.extend([quad("a", person, "Person", graphs[0]), quad("a", "tag", "x", graphs[0])])
     assert validate(single, shapes).results == []
+
+
+SHARED_SHAPES = PREFIXES + """
+ex:S a sh:NodeShape ; sh:targetClass ex:Person ;
+  sh:property [ sh:path ex:code ; sh:pattern "^[a-z]+$" ; sh:datatype xsd:string ;
+      sh:maxLength 4 ;
+      sh:sparql [ sh:select "SELECT $this ?value WHERE { $this $PATH ?value . FILTER(STRLEN(STR(?value)) > 5) }" ] ,
+        [ sh:select "SELECT $this ?value WHERE { $this $PATH ?value . FILTER(CONTAINS(STR(?value), 'x')) }" ] ] .
+"""  # noqa: E501
+
+
+def test_value_constraints_read_shared_values():
+    """Where SPARQL constraints share a path's distinct values (materialised in a scratch graph
+    of a named-graph store), the value constraints of that path test those values and find
+    their focus nodes back: the same results as without the scratch graph, and as pySHACL's
+    (a value shared by several focus nodes, and a value also held by a non-focus node)."""
+    from fairtracks_ld.validation.engine import validate
+
+    text = PREFIXES + "\n".join(
+        [f'ex:p{i} a ex:Person ; ex:code "{code}" .' for i, code in
+         enumerate(["abc", "ab1", "ab1", "toolong", "xyz", "abcdefx", 'abc", "Q'])]
+        + ['ex:other ex:code "ab1" .'])
+    triples = list(ox.parse(text.encode(), format=ox.RdfFormat.TURTLE))
+    graph = ox.NamedNode("urn:data")
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+    shapes = parse_shapes(SHARED_SHAPES)
+    shared = validate(store, shapes, [graph], scratch=True)
+    assert list(store.named_graphs()) == [graph]  # the scratch graph is gone
+    plain = validate(store, shapes, [graph], scratch=False)
+    theirs = pyshacl_keys(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
+                          _rdflib().Graph().parse(data=SHARED_SHAPES, format="turtle"))[0]
+    mine = Counter(engine_keys(shared, shapes))
+    assert mine == Counter(engine_keys(plain, shapes)) == Counter(theirs)
+    assert {k[2].rsplit("#", 1)[-1] for k in mine} >= {
+        "PatternConstraintComponent", "MaxLengthConstraintComponent",
+        "SPARQLConstraintComponent"}

@@ -125,8 +125,9 @@ class Query:
     shared: str | None = None  # the same query reading the materialised value set
     # start from the focus nodes when they are `factor` times fewer than the path's values:
     # 3 where the other form tests membership per failing row only (value queries), 1 where
-    # both forms are joins (SPARQL constraints)
-    factor: int = 3
+    # both forms are joins (SPARQL constraints), 0.5 where it hashes every triple of the path
+    # (sh:minCount 1: a lookup per focus node costs less than hashing the path's triples)
+    factor: float = 3
     prebound: Prebound | None = None  # run per focus node instead (`sparql` selects them)
     scans: str | None = None  # the predicate `sparql` scans, when it is not `needs`
     # (other predicate, the same query scanning it first): taken when it has fewer triples
@@ -155,6 +156,7 @@ class ValueSet:
     key: int
     scan: str  # SELECT DISTINCT ?value, path side first
     join: str  # the same, focus side first
+    loose: str  # every holder's values: a superset, which the readers join with the focus nodes
 
 
 @dataclass
@@ -242,6 +244,7 @@ class Compiler:
         self.subclasses = subclasses
         self._fresh = count()
         self.value_sets: dict[tuple[int, str], int] = {}
+        self.value_set: dict[int, ValueSet] = {}  # by key: the distinct values' queries
 
     def var(self, stem: str = "v") -> str:
         return f"?_{stem}{next(self._fresh)}"
@@ -385,7 +388,11 @@ class Compiler:
                                                               prefixes))
         for path, checks in by_path.items():
             entry = (index, shape, prefixes, checks, self.value_parts(checks, index, shape))
-            plan.queries.append(self.value_query(path, [entry]))
+            query = self.value_query(path, [entry])
+            key = self.value_sets.get((index, path))
+            if key is not None:  # SPARQL constraints share the path's distinct values
+                self.read_shared(query, self.value_set[key], shape, index, path, prefixes)
+            plan.queries.append(query)
         if batched:
             plan.queries.append(self.focus_level_query(batched, index, shape, prefixes))
 
@@ -429,10 +436,23 @@ class Compiler:
                 f"{self.focus(shape, group)}\n?this {path} ?value .\nFILTER({any_fails})\n}}")
         return Query(scan, checks, group, True, needs, join)
 
+    def read_shared(self, query: Query, values: ValueSet, shape: Shape, group: int, path: str,
+                    prefixes: dict[str, str]) -> None:
+        """The value constraints of a path whose distinct values are materialised for SPARQL
+        constraints: those values tested, and the focus nodes found for the failing ones only
+        (no second pass over the path's triples; same pairs as the scan)."""
+        fails = " || ".join(f"({c.condition[0]})" for c in query.checks if c.condition)
+        flags = " ".join(f"({c.condition[0]} AS ?{c.flag})" for c in query.checks if c.condition)
+        query.values = values
+        query.shared = (f"{self.head(prefixes)}SELECT ?this ?value {flags} WHERE {{\n"
+                        f"GRAPH <{VALUES_GRAPH}> {{ <{VALUES_GRAPH}:{values.key}> <{VALUE}> "
+                        f"?value }}\nFILTER({fails})\n?this {path} ?value .\n"
+                        f"FILTER EXISTS {{ {self.member(shape, group)} }}\n}}")
+
     def focus_level_query(self, checks: list[Check], group: int, shape: Shape,
                           prefixes: dict[str, str]) -> Query:
         """sh:minCount 1 and sh:hasValue of one shape: a flag per constraint, one scan."""
-        binds, flags = [], []
+        tests, binds, flags = [], [], []
         for index, check in enumerate(checks):
             flag = f"?_f{index}"
             check.flag = flag[1:]
@@ -443,19 +463,25 @@ class Compiler:
                         else f"!sameTerm(?this, {value})")
             else:
                 test = f"NOT EXISTS {{ ?this {path} ?_any{index} }}"
+            tests.append(test)
             binds.append(f"BIND({test} AS {flag})")
             flags.append(flag)
+        # the tests filter first, the flags are bound for the failing nodes only (measured
+        # 1.12 s vs 1.44 s for eleven sh:minCount 1 on 100k tracks)
         sparql = (f"SELECT ?this {' '.join(flags)} WHERE {{\n{self.focus(shape, group)}\n"
-                  + "\n".join(binds) + f"\nFILTER({' || '.join(flags)})\n}}")
+                  f"FILTER({' || '.join(tests)})\n" + "\n".join(binds) + "\n}")
         head = self.head(prefixes)
         only = checks[0].shape.path
         if len(checks) > 1 or "hasValue" in checks[0].constraint.params or only is None \
                 or only.kind != "iri":
             return Query(head + sparql, checks, group, False)
-        # one sh:minCount 1: a hash anti-join with the path's triples
+        # one sh:minCount 1: a hash anti-join with the path's triples, where they are more
+        # than twice the focus nodes (measured on 100k tracks: 100k focus nodes, 259k
+        # triples: 0.60 s hashed, 0.31 s looked up)
         scan = (f"SELECT ?this ?_f0 WHERE {{\n{self.focus(shape, group)}\n"
                 f"MINUS {{ ?this {only.sparql()} ?_any0 }}\nBIND(true AS ?_f0)\n}}")
-        return Query(head + scan, checks, group, False, join=head + sparql, scans=only.iri)
+        return Query(head + scan, checks, group, False, join=head + sparql, scans=only.iri,
+                     factor=0.5)
 
     def constraint_query(self, check: Check, group: int, shape: Shape,
                          prefixes: dict[str, str]) -> Query:
@@ -705,8 +731,11 @@ class Compiler:
                       f"    GRAPH <{VALUES_GRAPH}> {{ <{VALUES_GRAPH}:{key}> <{VALUE}> ?value }}"
                       f"\n{rest}\n"
                       f"  }} }}\n  $this {steps} ?value .\n  {member}\n}}{tail}")
+            loose = f"SELECT DISTINCT ?value WHERE {{ ?_holder {steps} ?value . }}"
+            value_set = self.value_set.setdefault(
+                key, ValueSet(key, head + distinct[False], head + distinct[True], head + loose))
             return Query(factored(False), [check], group, per_value, needs, factored(True),
-                         ValueSet(key, head + distinct[False], head + distinct[True]), shared, 1)
+                         value_set, shared, 1)
         select = select.replace("$PATH", steps)
         where = _WHERE.search(select)
         close = _close_of_where(select)

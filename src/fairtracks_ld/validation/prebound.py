@@ -6,11 +6,14 @@ EXISTS / OPTIONAL: joined with the focus nodes they give the same solutions as p
 one set-based query (the compiler's fast path). The others (`$this` in a sub-select, a UNION
 branch, a BIND, `$shapesGraph` / `$currentShape`, ASK validators …) run once per focus node
 (and value node) with Oxigraph's substitutions, under a time limit checked between solutions.
+
+The query text is read with the project's SPARQL lexer (`fairtracks_ld.sparql.tokens`, shared
+with the endpoint's SERVICE/LOAD policy): keywords and variables inside strings, IRIs and
+comments are never taken for code.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,27 +21,57 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from fairtracks_ld.sparql.policy import PolicyError, check_query
+from fairtracks_ld.sparql.tokens import PUNCT, VAR, WORD, LexError, Token, tokenize
 from fairtracks_ld.validation.shapes import Shape, UnsupportedShape
 
 SHAPES_GRAPH = "urn:fairtracks-ld:validation:shapes"
 PREBOUND = ("this", "shapesGraph", "currentShape", "value", "PATH")
-_STRING = re.compile(r'<[^<>\s"{}|^`\\]*>|"""(?:[^"\\]|\\.|"(?!""))*"""|'
-                     r"'''(?:[^'\\]|\\.|'(?!''))*'''|"
-                     r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|#[^\n]*')
-_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
-
-
-def _STRING_OR_VARIABLE(names: str) -> re.Pattern:
-    return re.compile(rf"{_STRING.pattern}|[?$]({names})\b")
 
 
 class SparqlTimeout(RuntimeError):
     """User-written SPARQL of the shapes ran longer than the time limit."""
 
 
-def _code(text: str) -> str:
-    """The query without its string literals and comments (keywords are searched in code)."""
-    return _STRING.sub(lambda m: "<>" if m.group(0).startswith("<") else '""', text)
+def _tokens(text: str, where: str = "SPARQL in shapes") -> list[Token]:
+    """The query's tokens (the project's SPARQL lexer: strings, IRIs and comments are never
+    mistaken for keywords or variables); a text that is not SPARQL refuses the shapes."""
+    try:
+        return tokenize(text)
+    except LexError as error:
+        raise UnsupportedShape(f"{where}: the SPARQL cannot be read ({error})") from None
+
+
+def _name(token: Token) -> str | None:
+    """A variable token's name (`?x` and `$x` are the same variable)."""
+    return token.text[1:] if token.kind == VAR else None
+
+
+def _is(token: Token, *keywords: str) -> bool:
+    return (token.kind == WORD and token.keyword in keywords) or \
+        (token.kind == PUNCT and token.text in keywords)
+
+
+def _projections(tokens: list[Token]) -> Iterator[tuple[int, int, int]]:
+    """Every SELECT: (index of SELECT, first index of its projection after DISTINCT/REDUCED,
+    index of the WHERE or `{` that ends the projection)."""
+    for index, token in enumerate(tokens):
+        if not _is(token, "select"):
+            continue
+        begin = index + 1
+        if begin < len(tokens) and _is(tokens[begin], "distinct", "reduced"):
+            begin += 1
+        end = begin
+        while end < len(tokens) and not _is(tokens[end], "where", "{"):
+            end += 1
+        yield index, begin, end
+
+
+def _where(tokens: list[Token]) -> int | None:
+    """Index of the token after the first `WHERE {` (None when there is none)."""
+    for index, token in enumerate(tokens[:-1]):
+        if _is(token, "where") and _is(tokens[index + 1], "{"):
+            return index + 2
+    return None
 
 
 def check_policy(text: str, allow_list: tuple[str, ...] = ()) -> None:
@@ -57,20 +90,19 @@ def check_policy(text: str, allow_list: tuple[str, ...] = ()) -> None:
 def check_prebinding(text: str, where: str, parameters: tuple[str, ...] = ()) -> None:
     """SHACL 5.2.1: no MINUS, VALUES or SERVICE, no `AS` for a pre-bound variable, and every
     sub-select returns `$this`."""
-    code = _code(text)
     check_policy(text)
-    for keyword in ("MINUS", "VALUES"):
-        if re.search(rf"\b{keyword}\b", code, re.IGNORECASE):
-            raise UnsupportedShape(f"{where}: SHACL-SPARQL forbids {keyword} (pre-binding)")
-    bound = "|".join((*PREBOUND, *parameters))
-    assigned = re.search(rf"\bAS\s+[?$]({bound})\b", code)
-    if assigned:
-        raise UnsupportedShape(f"{where}: SHACL-SPARQL forbids assigning the pre-bound "
-                               f"variable ${assigned.group(1)}")
-    for match in list(re.finditer(r"\bSELECT\b(.*?)\bWHERE\b", code, re.IGNORECASE
-                                  | re.DOTALL))[1:]:
-        projection = match.group(1)
-        if not re.search(r"[?$]this\b", projection):
+    tokens = _tokens(text, where)
+    bound = {*PREBOUND, *parameters}
+    for index, token in enumerate(tokens):
+        if _is(token, "minus", "values"):
+            raise UnsupportedShape(f"{where}: SHACL-SPARQL forbids {token.text.upper()} "
+                                   "(pre-binding)")
+        after = tokens[index + 1] if index + 1 < len(tokens) else None
+        if _is(token, "as") and after is not None and _name(after) in bound:
+            raise UnsupportedShape(f"{where}: SHACL-SPARQL forbids assigning the pre-bound "
+                                   f"variable ${_name(after)}")
+    for _, begin, end in list(_projections(tokens))[1:]:
+        if not any(_name(t) == "this" for t in tokens[begin:end]):
             raise UnsupportedShape(f"{where}: a sub-select must return $this (pre-binding)")
 
 
@@ -80,13 +112,29 @@ def joinable(select: str) -> bool:
     into the rest (nested groups and UNION branches then see `$this` bound, as the pySHACL
     cross-check of the shipped shapes confirms); no sub-select, GRAPH, BIND of `$this`,
     `$shapesGraph` or `$currentShape`."""
-    code = _code(select)
-    where = _WHERE.search(code)
-    if where is None or not re.match(r"\s*\$this\s", code[where.end():]):
+    tokens = _tokens(select)
+    start = _where(tokens)
+    if start is None or start >= len(tokens) or _name(tokens[start]) != "this":
         return False
-    body = code[where.end():]
-    return not (re.search(r"\b(SELECT|GRAPH)\b|\$(shapesGraph|currentShape)\b", body,
-                          re.IGNORECASE) or re.search(r"\bBIND\s*\([^)]*[?$]this\b", body))
+    body = tokens[start:]
+    for index, token in enumerate(body):
+        if _is(token, "select", "graph") or _name(token) in ("shapesGraph", "currentShape"):
+            return False
+        if _is(token, "bind") and any(_name(t) == "this" for t in _parenthesised(body, index + 1)):
+            return False
+    return True
+
+
+def _parenthesised(tokens: list[Token], index: int) -> list[Token]:
+    """The tokens inside the balanced parentheses opening at `index` (none if no `(` there)."""
+    if index >= len(tokens) or not _is(tokens[index], "("):
+        return []
+    depth = 0
+    for end in range(index, len(tokens)):
+        depth += _is(tokens[end], "(") - _is(tokens[end], ")")
+        if depth == 0:
+            return tokens[index + 1:end]
+    return tokens[index + 1:]
 
 
 @dataclass
@@ -102,20 +150,20 @@ class Prebound:
     def __post_init__(self) -> None:
         """Oxigraph substitutes only variables a SELECT returns: the pre-bound ones the query
         mentions join its projection."""
-        code = _code(self.text)
+        tokens = _tokens(self.text)
         names = {*PREBOUND, *self.bindings} - {"PATH"} - (set() if self.ask else {"value"})
-        self.mentioned = {name for name in names if re.search(rf"[?$]{name}\b", code)}
-        select = re.search(r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?", self.text, re.IGNORECASE)
-        if self.ask or select is None:
+        self.mentioned = {_name(t) for t in tokens} & names
+        self._templates: dict[frozenset[str], list[str]] = {}
+        outer = next(_projections(tokens), None)
+        if self.ask or outer is None:
             return
-        projection = re.match(r"[^{]*?(?=\bWHERE\b|\{)", self.text[select.end():],
-                              re.IGNORECASE)
-        if projection is None or "*" in projection.group(0):
+        _, begin, end = outer
+        projection = tokens[begin:end]
+        if any(_is(t, "*") for t in projection):
             return
-        missing = [name for name in sorted(self.mentioned)
-                   if not re.search(rf"[?$]{name}\b", projection.group(0))]
-        self.text = (self.text[:select.end()] + "".join(f"?{n} " for n in missing)
-                     + self.text[select.end():])
+        missing = sorted(self.mentioned - {_name(t) for t in projection})
+        at = tokens[begin].start if begin < len(tokens) else len(self.text)
+        self.text = self.text[:at] + "".join(f"?{n} " for n in missing) + self.text[at:]
 
     def bound_text(self, values: dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]
                    ) -> str | None:
@@ -124,22 +172,53 @@ class Prebound:
         None when a value is a blank node, which query text cannot name."""
         if any(isinstance(values.get(n), ox.BlankNode) for n in self.mentioned):
             return None
-        names = "|".join(n for n in self.mentioned if n in values)
+        names = frozenset(n for n in self.mentioned if n in values)
         if not names:
             return self.text
-        text = re.sub(rf"\bbound\s*\(\s*[?$]({names})\s*\)", "(true)", self.text,
-                      flags=re.IGNORECASE)
+        if names not in self._templates:
+            self._templates[names] = self._template(names)
+        pieces = self._templates[names]  # text, name, text, name, …, text
+        return "".join(piece if index % 2 == 0 else str(values[piece])
+                       for index, piece in enumerate(pieces))
 
-        def unproject(match: re.Match) -> str:
-            projection = re.sub(rf"[?$]({names})\b", "", match.group(2))
-            if not re.sub(r"\b(DISTINCT|REDUCED)\b", "", projection, flags=re.IGNORECASE).strip():
-                projection += " * "
-            return match.group(1) + projection + match.group(3)
-
-        text = re.sub(r"(\bSELECT\b)(.*?)(\bWHERE\b|\{)", unproject, text,
-                      flags=re.IGNORECASE | re.DOTALL)
-        return _STRING_OR_VARIABLE(names).sub(
-            lambda m: str(values[m.group(1)]) if m.group(1) else m.group(0), text)
+    def _template(self, names: frozenset[str]) -> list[str]:
+        """The text cut where the values of `names` go (text and names alternating):
+        `bound(?name)` becomes `(true)`, the variables leave the projections (`*` when nothing
+        is left) and are replaced everywhere else. Made once per set of names: the query
+        runs per focus node."""
+        tokens = _tokens(self.text)
+        edits: list[tuple[int, int, str | None]] = []  # (start, end, text) or a value (None)
+        dropped: set[int] = set()
+        for _, begin, end in _projections(tokens):
+            mentioned = {i for i in range(begin, end) if _name(tokens[i]) in names}
+            dropped |= mentioned
+            if mentioned and len(mentioned) == end - begin:
+                edits.append((tokens[begin].start, tokens[begin].start, " * "))
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            after = token.start + len(token.text)
+            if index in dropped:
+                edits.append((token.start, after, ""))
+            elif _is(token, "bound") and index + 3 < len(tokens) \
+                    and _is(tokens[index + 1], "(") and _name(tokens[index + 2]) in names \
+                    and _is(tokens[index + 3], ")"):
+                edits.append((token.start, tokens[index + 3].start + 1, "(true)"))
+                index += 3
+            elif _name(token) in names:
+                edits.append((token.start, after, None))
+            index += 1
+        edits.sort(key=lambda edit: edit[0])  # stable: a `*` goes before what it replaces
+        pieces, text, position = [], "", 0
+        for start, end, replacement in edits:
+            text += self.text[position:start]
+            if replacement is None:
+                pieces += [text, self.text[start + 1:end]]
+                text = ""
+            else:
+                text += replacement
+            position = end
+        return [*pieces, text + self.text[position:]]
 
     @property
     def reads_shapes(self) -> bool:
