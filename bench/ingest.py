@@ -209,7 +209,7 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = 
         folder = corpus(size)
         nquads = ceiling_input(folder)
         sample = min(size, pyld_sample)
-        sample_folder = corpus(sample)
+        sample_folder = corpus(sample) if pyld_sample else folder
         runs: dict[str, list[dict]] = {"fairtracks-ld": [], "ceiling": []}
         if earlier is not None:
             runs[BEFORE] = []

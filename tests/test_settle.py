@@ -108,3 +108,31 @@ def test_a_full_disk_during_the_copy_is_an_error_and_the_next_settle_completes_i
     assert current_view.settle(store) == 1
     assert triples(store, ox.DefaultGraph()) == expected
     assert current_view.unsettled(store) == ([], [])
+
+
+# ---- removal of a leaving source --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("likely", [(), ("E",)])
+def test_a_leaving_source_takes_from_the_view_exactly_what_no_other_source_holds(
+        tmp_path, likely):
+    """The successor (`likely`: skipped inside Oxigraph) and any other source keep what they
+    hold; a triple written straight into the default graph stays unless the leaving source
+    held it; blank-node triples go too."""
+    store = TrackStore(tmp_path / "store", base=BASE)
+    graphs = {name: BASE + f"graph/{name}" for name in "LEO"}
+    lines = source_lines(30).decode().splitlines(keepends=True)
+    parts = {"L": lines[:120], "E": lines[20:150], "O": lines[100:110] + lines[:5]}
+    for name, part in parts.items():  # each load gives blank nodes fresh ids, as a version's does
+        store.ox.load("".join(part).encode(), format=ox.RdfFormat.N_TRIPLES,
+                      to_graph=ox.NamedNode(graphs[name]))
+    for name in "LO":
+        current_view.bulk_add(store, graphs[name])
+    own = ox.Triple(ox.NamedNode(BASE + "mine"), ox.NamedNode(BASE + "p"), ox.Literal("x"))
+    store.ox.add(ox.Quad(own.subject, own.predicate, own.object))
+    held = triples(store, ox.NamedNode(graphs["E"])) | triples(store, ox.NamedNode(graphs["O"]))
+    expected = {t for t in triples(store, ox.DefaultGraph()) if t in held} | {own}
+    assert len(triples(store, ox.DefaultGraph())) > len(expected)  # something must go
+    current_view._remove_unheld(store, graphs["L"], {graphs["E"], graphs["O"]},
+                                likely=[graphs[name] for name in likely])
+    assert triples(store, ox.DefaultGraph()) == expected
