@@ -15,6 +15,7 @@ import pytest
 from conftest import BASE
 
 from fairtracks_ld import current_view
+from fairtracks_ld.snapshots import publish
 from fairtracks_ld.store import TrackStore
 
 SOURCE = BASE + "collection/c/document/d/version/v1"
@@ -136,3 +137,15 @@ def test_a_leaving_source_takes_from_the_view_exactly_what_no_other_source_holds
     current_view._remove_unheld(store, graphs["L"], {graphs["E"], graphs["O"]},
                                 likely=[graphs[name] for name in likely])
     assert triples(store, ox.DefaultGraph()) == expected
+
+
+def test_a_view_change_a_failed_write_left_is_settled_before_a_snapshot_is_published(tmp_path):
+    """E.g. a batch whose last document's settle met a full disk publishes what loaded before
+    it: readers must not get the half-settled view."""
+    store = TrackStore(tmp_path / "store", base=BASE)
+    store.ox.load(source_lines(20), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(SOURCE))
+    store.ox.update(current_view.pending(store, [], [SOURCE]))
+    expected = triples(store, ox.NamedNode(SOURCE))
+    published = TrackStore(publish(store), base=BASE, read_only=True)
+    assert triples(published, ox.DefaultGraph()) == expected
+    assert current_view.unsettled(published) == ([], [])
