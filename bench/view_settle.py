@@ -43,7 +43,8 @@ WORK = HERE / "work" / "view-settle"
 RESULTS = HERE / "results"
 SOURCE = HERE / "work" / "load-memory" / "doc-20000.nq"  # bench/load_memory.py --sizes 20000
 OLD, NEW, OTHER = "http://bench/version/old", "http://bench/version/new", "http://bench/other"
-CONTENDERS = {"copy": ["per-quad objects + bulk_extend (a38b8eb)", "dump | bulk_load (now)"],
+CONTENDERS = {"copy": ["per-quad objects + bulk_extend (a38b8eb)",
+                       "dump piped into bulk_load (now)"],
               "removal": ["per-triple lookup (a38b8eb)", "successor skipped in one query (now)"]}
 
 
