@@ -209,7 +209,7 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = 
         folder = corpus(size)
         nquads = ceiling_input(folder)
         sample = min(size, pyld_sample)
-        sample_folder = corpus(sample)
+        sample_folder = corpus(sample) if pyld_sample else folder
         runs: dict[str, list[dict]] = {"fairtracks-ld": [], "ceiling": []}
         if earlier is not None:
             runs[BEFORE] = []
@@ -263,8 +263,8 @@ def save(results: dict) -> None:
         fresh = {entry["tracks"] for entry in results["sizes"]}
         same = earlier.get("ceiling") == results.get("ceiling")  # else not comparable
         kept = [e for e in earlier.get("sizes", []) if e["tracks"] not in fresh and same]
-        results = {**results, "sizes": sorted(kept + results["sizes"],
-                                              key=lambda e: e["tracks"])}
+        results = {"notes": earlier.get("notes", []), **results,
+                   "sizes": sorted(kept + results["sizes"], key=lambda e: e["tracks"])}
     path.write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "ingest.md").write_text(markdown(results))
 
@@ -309,6 +309,8 @@ def markdown(results: dict) -> str:
                      f"{'-' if cpu is None else f'{cpu:.2f}x'} | "
                      f"{'-' if pyld is None else f'{pyld}x'} |")
     lines += ["", "Goal (issue 14): load with validation at least 70% of the ceiling."]
+    if results.get("notes"):
+        lines += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
     return "\n".join(lines) + "\n"
 
 

@@ -200,15 +200,25 @@ class Sampler:
 
     def phases(self) -> dict[str, dict[str, float]]:
         """Peak RSS and seconds per phase: write (to the last chunk), then validation and
-        companion graph (to `ingested`), then the catalog update and flush."""
+        companion graph (to `ingested`), the catalog update (to `view-pending`), the view
+        settle (to `catalog-updated`) and the rest (term checks, flush)."""
+        def first(name: str) -> float | None:
+            return next((t for t, stage in self.stages if stage == name), None)
+
         writes = [t for t, stage in self.stages if stage == "bulk-write"]
-        ingested = [t for t, stage in self.stages if stage == "ingested"]
+        ingested, pending, settled = first("ingested"), first("view-pending"), \
+            first("catalog-updated")
         if not writes:
             return {}
         bounds = [("write", 0.0, writes[-1])]
-        if ingested:
-            bounds += [("validate + companion", writes[-1], ingested[0]),
-                       ("catalog + flush", ingested[0], math.inf)]
+        if ingested is not None and pending is not None and settled is not None:
+            bounds += [("validate + companion", writes[-1], ingested),
+                       ("catalog update", ingested, pending),
+                       ("view settle", pending, settled),
+                       ("term checks + flush", settled, math.inf)]
+        elif ingested is not None:
+            bounds += [("validate + companion", writes[-1], ingested),
+                       ("catalog + flush", ingested, math.inf)]
         return {name: {"peak_rss_mb": max((r for t, r in self.series if low <= t < high),
                                           default=0.0),
                        "seconds": round(min(high, self.series[-1][0]) - low, 1)}

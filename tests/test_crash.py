@@ -348,11 +348,12 @@ def test_a_full_disk_is_one_sentence_and_changes_nothing(tiny_disk, tmp_path):
     assert after["catalog"] == before["catalog"] and after["view"] == before["view"]
 
 
+@pytest.mark.parametrize("stage", ["view-pending", "view-adding"])
 def test_a_load_killed_before_its_view_change_is_settled_is_finished_by_the_next_writer(
-        store, template, tmp_path):
+        store, template, tmp_path, stage):
     """Killed after the catalog update made a new version current, before the view was
-    brought up to date: doctor names the unsettled change and the next write settles it, to
-    exactly the view an uninterrupted load gives."""
+    brought up to date (or midway through its copy into the view): doctor names the unsettled
+    change and the next write settles it, to exactly the view an uninterrupted load gives."""
     first = documents(tmp_path, 300, 21)
     newer = json.loads(Path(first).read_text(encoding="utf-8"))
     newer["doc_info"]["doc_version"] += "-2"
@@ -363,7 +364,7 @@ def test_a_load_killed_before_its_view_change_is_settled_is_finished_by_the_next
     for target in (store, reference):
         assert run(target, "load", first).returncode == 0
     assert run(reference, "load", second).returncode == 0
-    process, _ = paused(store, "view-pending", "load", second)
+    process, _ = paused(store, stage, "load", second)
     kill(process)
     doctor = run(store, "doctor")
     assert doctor.returncode == 1 and "unsettled view change" in doctor.stdout, doctor.stdout

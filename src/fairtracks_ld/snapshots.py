@@ -14,6 +14,7 @@ import shutil
 import time
 from pathlib import Path
 
+from fairtracks_ld import current_view
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.store import TrackStore
 
@@ -31,6 +32,7 @@ def publish(store: TrackStore) -> Path:
     """Snapshot the store and make the snapshot current; returns its folder."""
     if store.path is None:
         raise ValueError("only on-disk stores can publish snapshots")
+    current_view.settle(store)  # a write that failed midway: readers never get a half view
     folder = snapshot_dir(Path(store.path))
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / str(time.time_ns())
