@@ -24,12 +24,12 @@ expressions (plain FILTER tests for value constraints, EXISTS for property const
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from itertools import count
 
 import pyoxigraph as ox
 
+from fairtracks_ld.sparql.tokens import VAR
 from fairtracks_ld.validation.literals import datatype_written, encode, typed
 from fairtracks_ld.validation.prebound import (
     SHAPES_GRAPH,
@@ -37,6 +37,18 @@ from fairtracks_ld.validation.prebound import (
     check_policy,
     check_prebinding,
     joinable,
+)
+from fairtracks_ld.validation.select_text import (
+    first_pattern,
+    has_comment,
+    mentions_this,
+    projected,
+    rename_this,
+    selects_value,
+    substitute,
+    target_body,
+    where,
+    with_path,
 )
 from fairtracks_ld.validation.shapes import (
     Constraint,
@@ -51,8 +63,6 @@ from fairtracks_ld.validation.vocab import FTS, RDF, RDFS, SH, XSD
 
 VALUES_GRAPH = "urn:fairtracks-ld:validation:values"
 VALUE = FTS + "value"  # <{VALUES_GRAPH}:{key}> fts:value ?value (values may be literals)
-_TARGET = re.compile(r"^\s*SELECT\s+(?:DISTINCT\s+)?\?this\s+WHERE\s*\{(.*)\}\s*$",
-                     re.IGNORECASE | re.DOTALL)
 # Datatypes whose lexical forms can be checked with a cast (ill-typed literals fail the cast).
 _CASTABLE = {XSD + t for t in ("dateTime", "date", "time", "boolean", "integer", "decimal",
                                "double", "float")}
@@ -64,8 +74,6 @@ _NODE_KINDS = {
     SH + "IRIOrLiteral": "isBlank({v})",
     SH + "BlankNodeOrLiteral": "isIRI({v})",
 }
-_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
-_FIRST_PATTERN = re.compile(r"\s*\$this\s+\$PATH\s+\?value\s*\.", re.IGNORECASE)
 _FOCUS_LEVEL = {"MinCountConstraintComponent", "HasValueConstraintComponent"}
 _VALUE_LEVEL = {c + "ConstraintComponent" for c in (
     "Datatype", "NodeKind", "Class", "In", "Pattern", "MinLength", "MaxLength", "Node", "Not",
@@ -206,35 +214,6 @@ def first_predicate(path: PropertyPath | None) -> str | None:
     return None
 
 
-def _close_of_where(select: str) -> int:
-    """Index of the brace closing the WHERE group (string literals skipped)."""
-    match = _WHERE.search(select)
-    if match is None:
-        raise ValueError("sh:select has no WHERE clause")
-    depth, index, quote = 1, match.end(), None
-    while index < len(select):
-        char = select[index]
-        if quote:
-            if char == "\\":
-                index += 1
-            elif select.startswith(quote, index):
-                index += len(quote) - 1
-                quote = None
-        elif select.startswith('"""', index) or select.startswith("'''", index):
-            quote = select[index:index + 3]
-            index += 2
-        elif char in "\"'":
-            quote = char
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return index
-        index += 1
-    raise ValueError("sh:select has an unbalanced WHERE clause")
-
-
 class Compiler:
     """Compiles a shapes graph. `subclasses`: targetClass needs rdfs:subClassOf* (only when the
     data graph has subclass triples)."""
@@ -304,7 +283,7 @@ class Compiler:
                 # in time growing with the rows already seen (measured 120 s vs 0.1 s on 15k)
                 patterns.append(f"{{ {holder} {path.sparql()} {var} . "
                                 f"FILTER EXISTS {{ {self.member(parent, -1, holder)} }} }}")
-            else:
+            else:  # text the compiler wrote itself (`_target`), not user SPARQL
                 patterns.append(self._target(target).replace("?this", var))
         return self._union(patterns)
 
@@ -312,23 +291,28 @@ class Compiler:
         """A SPARQL target's WHERE body with ?this := var and its other variables renamed: as
         a membership test from a bound node (`bound`), or as plain patterns that the rest of a
         query joins with index lookups (a subquery would be evaluated whole, then hashed)."""
-        match = _TARGET.match(select)
-        if match is None or ('"' in match.group(1) and "?" in match.group(1).split('"', 1)[1]) \
-                or re.search(r"\bSELECT\b", match.group(1), re.IGNORECASE):
-            return f"{{ {select} }}".replace("?this", var)
+        target = target_body(select)
+        if target is None or target.mentions("select"):
+            renamed = rename_this(select, var)
+            return f"{{ {renamed}\n}}" if "#" in renamed else f"{{ {renamed} }}"
         stem = self.var("t")[1:]
-        body = match.group(1)
-        if bound and not re.search(r"\b(BIND|OPTIONAL|MINUS|VALUES)\b", body, re.IGNORECASE):
+        body = substitute(target.text, target.tokens,
+                          lambda t: None if t.kind != VAR else var if t.text[1:] == "this"
+                          else f"?{stem}_{t.text[1:]}", target.offset)
+        if bound and not target.mentions("bind", "optional", "minus", "values") \
+                and target.lines_movable():
             # patterns on the bound node first: Oxigraph keeps the written join order
-            lines = [line for line in body.split("\n") if line.strip()]
-            lines.sort(key=lambda line: not re.search(r"[?$]this\b", line))
-            body = "\n".join(lines)
-        body = re.sub(r"[?$](\w+)", lambda m: var if m.group(1) == "this"
-                      else f"?{stem}_{m.group(1)}", body)
-        return f"{{ {body} }}"
+            on_this = target.line_mentions_this()
+            lines = [(number not in on_this, line)
+                     for number, line in enumerate(body.split("\n")) if line.strip()]
+            body = "\n".join(line for _, line in sorted(lines, key=lambda pair: pair[0]))
+        # a comment may end the body: the closing brace then goes on a line of its own
+        closing = "\n}" if has_comment(target.text, target.tokens, target.offset) else " }"
+        return f"{{ {body}{closing}"
 
     def focus(self, shape: Shape, group: int, var: str = "?this") -> str:
-        """A pattern enumerating the focus nodes (into `var`)."""
+        """A pattern enumerating the focus nodes (into `var`; `_target` is the compiler's own
+        text, so a plain replace suffices there)."""
         return self._union([self._inline(str(t.value), var, bound=False) if t.kind == "sparql"
                             else self._target(t).replace("?this", var) for t in shape.targets])
 
@@ -695,20 +679,21 @@ class Compiler:
         select: str = params["select"]
         check.messages = params["messages"] or check.shape.messages
         head = self.head(prefixes, params["prefixes"])
-        per_value = bool(re.search(r"SELECT[^{]*[?$]value\b", select, re.IGNORECASE))
+        per_value = selects_value(select)
         path = check.shape.path
         steps = path.sparql() if path is not None else ""
-        where = _WHERE.search(select)
-        close = _close_of_where(select)
-        first = _FIRST_PATTERN.match(select, where.end()) if where and path else None
-        needs = first_predicate(path) if first else None
+        clause = where(select)
+        after = first_pattern(clause) if path else None
+        needs = first_predicate(path) if after is not None else None
         holder, member = (self.member(shape, group, v) for v in ("?_holder", "$this"))
-        if where and first and not re.search(r"[?$]this\b", select[first.end():close]):
-            rest = select[first.end():close].replace("$PATH", steps)
-            projection = select[:where.start()]
-            variables = [v for v in dict.fromkeys(re.findall(r"[?$](\w+)", projection))
-                         if v != "this"]
-            tail = select[close + 1:]
+        if after is not None and not mentions_this(clause.tokens[after:clause.last]):
+            first = clause.tokens[after - 1].start + 1  # after the pattern's `.`
+            rest = substitute(select[first:clause.close], clause.tokens,
+                              lambda t: steps if t.kind == VAR and t.text[1:] == "PATH" else None,
+                              first)
+            projection = select[:clause.start]
+            variables = projected(clause)
+            tail = select[clause.close + 1:]
 
             def factored(small: bool) -> str:
                 values = (f"{self.focus(shape, group, '?_holder')} ?_holder {steps} ?value ."
@@ -736,13 +721,11 @@ class Compiler:
                 key, ValueSet(key, head + distinct[False], head + distinct[True], head + loose))
             return Query(factored(False), [check], group, per_value, needs, factored(True),
                          value_set, shared, 1)
-        select = select.replace("$PATH", steps)
-        where = _WHERE.search(select)
-        close = _close_of_where(select)
-        assert where is not None
-        last = select[:close] + f"\n  {member}\n" + select[close:]
-        start = (select[:where.end()] + f"\n  {self.focus(shape, group, '$this')}\n"
-                 + select[where.end():])
+        select = with_path(select, steps)
+        clause = where(select)
+        last = select[:clause.close] + f"\n  {member}\n" + select[clause.close:]
+        start = (select[:clause.body] + f"\n  {self.focus(shape, group, '$this')}\n"
+                 + select[clause.body:])
         return Query(head + last, [check], group, per_value, needs, head + start, factor=1)
 
     # -- value conditions ---------------------------------------------------------------------

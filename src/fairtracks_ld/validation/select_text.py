@@ -1,0 +1,171 @@
+"""Reading and rewriting user-written SHACL-SPARQL SELECT text by its tokens.
+
+The compiler splices the focus nodes into a constraint's WHERE clause, factors out its first
+`$this $PATH ?value .` pattern and inlines SPARQL-based targets. Everything it must find there
+(WHERE, the closing brace, `$this`, `?value`, the variables) is read from the project's one SPARQL
+lexer (`fairtracks_ld.sparql.tokens`), so a keyword or a variable inside a string, an IRI or a
+comment is never taken for code, `where` may be written in any case, and `?this` and `$this` are
+the same variable. Rewrites replace whole tokens at their positions; the rest of the text
+(comments and spacing included) is kept as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from fairtracks_ld.sparql.tokens import Token
+from fairtracks_ld.validation.prebound import _is, _name, _tokens
+
+
+def end(token: Token) -> int:
+    """The text position just after a token."""
+    return token.start + len(token.text)
+
+
+class Where(NamedTuple):
+    """A SELECT's first `WHERE {…}` group: the tokens of the whole text, where the WHERE keyword
+    starts (`start`), where the group's body starts (after `{`, `body`) and the position of the
+    closing `}` (`close`); `first`/`last` index the body's tokens."""
+
+    tokens: list[Token]
+    start: int
+    body: int
+    close: int
+    first: int
+    last: int
+
+    def inside(self) -> list[Token]:
+        return self.tokens[self.first:self.last]
+
+
+def where(select: str) -> Where:
+    """The first `WHERE {` group of a SELECT; ValueError when there is none or it never closes."""
+    tokens = _tokens(select)
+    for index, token in enumerate(tokens[:-1]):
+        if _is(token, "where") and _is(tokens[index + 1], "{"):
+            depth = 0
+            for close in range(index + 1, len(tokens)):
+                depth += _is(tokens[close], "{") - _is(tokens[close], "}")
+                if depth == 0:
+                    return Where(tokens, token.start, end(tokens[index + 1]),
+                                 tokens[close].start, index + 2, close)
+            raise ValueError("sh:select has an unbalanced WHERE clause")
+    raise ValueError("sh:select has no WHERE clause")
+
+
+def first_pattern(clause: Where) -> int | None:
+    """When the group starts with `$this $PATH ?value .`: the index of its first token after
+    that pattern (None otherwise)."""
+    body = clause.inside()
+    if len(body) < 4 or [_name(t) for t in body[:3]] != ["this", "PATH", "value"] \
+            or not _is(body[3], "."):
+        return None
+    return clause.first + 4
+
+
+def mentions_this(tokens: list[Token]) -> bool:
+    return any(_name(t) == "this" for t in tokens)
+
+
+def has_comment(text: str, tokens: list[Token], offset: int = 0) -> bool:
+    """Whether the text (at `offset` of the tokens' text) holds a comment: a `#` between tokens."""
+    position = 0
+    for token in tokens:
+        start = token.start - offset
+        if 0 <= start < len(text):
+            if "#" in text[position:start]:
+                return True
+            position = start + len(token.text)
+    return "#" in text[position:]
+
+
+def projected(clause: Where) -> list[str]:
+    """The names of the variables written before WHERE, `this` left out, each once."""
+    before = (t for t in clause.tokens if t.start < clause.start)
+    return [n for n in dict.fromkeys(_name(t) for t in before) if n is not None and n != "this"]
+
+
+def selects_value(select: str) -> bool:
+    """Whether some SELECT of the text projects `?value` (between SELECT and its WHERE or `{`)."""
+    tokens = _tokens(select)
+    for index, token in enumerate(tokens):
+        if _is(token, "select"):
+            for after in tokens[index + 1:]:
+                if _is(after, "where", "{"):
+                    break
+                if _name(after) == "value":
+                    return True
+    return False
+
+
+def substitute(text: str, tokens: list[Token], replace: Callable[[Token], str | None],
+               offset: int = 0) -> str:
+    """`text` (which starts at position `offset` of the tokens' text) with each token for which
+    `replace` gives a string replaced by it; everything else kept as written."""
+    parts, position = [], 0
+    for token in tokens:
+        start = token.start - offset
+        if start < 0 or start >= len(text):
+            continue
+        new = replace(token)
+        if new is not None:
+            parts += [text[position:start], new]
+            position = start + len(token.text)
+    return "".join(parts) + text[position:]
+
+
+def with_path(select: str, steps: str) -> str:
+    """The text with the variable `$PATH` (or `?PATH`) replaced by the path's SPARQL."""
+    return substitute(select, _tokens(select), lambda t: steps if _name(t) == "PATH" else None)
+
+
+class Target(NamedTuple):
+    """A SPARQL-based target's WHERE body (`SELECT [DISTINCT] $this WHERE { body }`, nothing
+    around), with its tokens and its position in the target's text."""
+
+    text: str
+    tokens: list[Token]
+    offset: int
+
+    def mentions(self, *keywords: str) -> bool:
+        return any(_is(t, *keywords) for t in self.tokens)
+
+    def lines_movable(self) -> bool:
+        """Whether the body's lines can be reordered: no token spans lines and every line's
+        braces balance (so a line is a whole pattern, FILTER or group)."""
+        depth: dict[int, int] = {}
+        for token in self.tokens:
+            start = token.start - self.offset
+            if "\n" in token.text:
+                return False
+            line = self.text.count("\n", 0, start)
+            depth[line] = depth.get(line, 0) + _is(token, "{") - _is(token, "}")
+        return not any(depth.values())
+
+    def line_mentions_this(self) -> set[int]:
+        """The numbers of the body's lines holding `$this`."""
+        return {self.text.count("\n", 0, t.start - self.offset)
+                for t in self.tokens if _name(t) == "this"}
+
+
+def target_body(select: str) -> Target | None:
+    """The body of a plain `SELECT [DISTINCT] $this WHERE { … }` (None for anything else)."""
+    tokens = _tokens(select)
+    index = 1 + (len(tokens) > 1 and _is(tokens[1], "distinct"))
+    if len(tokens) < index + 4 or not _is(tokens[0], "select") \
+            or _name(tokens[index]) != "this":
+        return None
+    try:
+        clause = where(select)
+    except ValueError:
+        return None
+    if clause.first != index + 3 or clause.last != len(tokens) - 1:
+        return None
+    return Target(select[clause.body:clause.close], clause.inside(), clause.body)
+
+
+def rename_this(text: str, var: str) -> str:
+    """The text with the variable `$this` (or `?this`) replaced by `var`."""
+    return substitute(text, _tokens(text), lambda t: var if _name(t) == "this" else None)
+
