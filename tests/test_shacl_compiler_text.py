@@ -47,6 +47,9 @@ def _constraint(select: str) -> str:
     # `$PATH` in a string is text, not the path
     'SELECT $this ?value WHERE { $this $PATH ?value . BIND("$PATH" AS ?label) '
     "FILTER(STRLEN(?label) = 5 && ?value > 10) }",
+    # the same, run once per focus node (the WHERE group does not start with `$this`)
+    'SELECT $this ?value WHERE { BIND("$PATH" AS ?label) $this $PATH ?value . '
+    "FILTER(STRLEN(?label) = 5 && ?value > 10) }",
     # lowercase keywords, `?this` for `$this`, nested braces
     "select ?this ?value where { ?this $PATH ?value . "
     "filter exists { { ex:a ex:size ?s } } filter(?value > 10) }",

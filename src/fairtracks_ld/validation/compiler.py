@@ -539,7 +539,7 @@ class Compiler:
         bindings["shapesGraph"] = ox.NamedNode(SHAPES_GRAPH)
         values = (f"SELECT DISTINCT ?value WHERE {{ $this {path} ?value }}"
                   if ask and path else None)
-        body = text.replace("$PATH", path) if path else text
+        body = with_path(text, path) if path else text
         prebound = Prebound(head + body, ask, owner, bindings, values)
         return Query(self.focus_select(shape), [check], group, True, prebound=prebound)
 
