@@ -12,10 +12,19 @@ the same variable. Rewrites replace whole tokens at their positions; the rest of
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import NamedTuple
 
 from fairtracks_ld.sparql.tokens import Token
-from fairtracks_ld.validation.prebound import _is, _name, _tokens
+from fairtracks_ld.validation.prebound import _is, _name
+from fairtracks_ld.validation.prebound import _tokens as _lex
+
+
+@lru_cache(maxsize=1024)
+def _tokens(text: str) -> list[Token]:
+    """The text's tokens, read once per text (one constraint's text is read by several steps
+    and by every compiled mode); callers never change the list."""
+    return _lex(text)
 
 
 def end(token: Token) -> int:
