@@ -39,6 +39,7 @@ from fairtracks_ld.validation.prebound import (
     joinable,
 )
 from fairtracks_ld.validation.select_text import (
+    end,
     first_pattern,
     has_comment,
     mentions_this,
@@ -687,7 +688,7 @@ class Compiler:
         needs = first_predicate(path) if after is not None else None
         holder, member = (self.member(shape, group, v) for v in ("?_holder", "$this"))
         if after is not None and not mentions_this(clause.tokens[after:clause.last]):
-            first = clause.tokens[after - 1].start + 1  # after the pattern's `.`
+            first = end(clause.tokens[after - 1])  # after the pattern's `.`
             rest = substitute(select[first:clause.close], clause.tokens,
                               lambda t: steps if t.kind == VAR and t.text[1:] == "PATH" else None,
                               first)

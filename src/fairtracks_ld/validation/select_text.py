@@ -45,6 +45,7 @@ class Where(NamedTuple):
     last: int
 
     def inside(self) -> list[Token]:
+        """The group's tokens between its braces."""
         return self.tokens[self.first:self.last]
 
 
@@ -74,6 +75,7 @@ def first_pattern(clause: Where) -> int | None:
 
 
 def mentions_this(tokens: list[Token]) -> bool:
+    """Whether the variable `$this` (or `?this`) is among the tokens."""
     return any(_name(t) == "this" for t in tokens)
 
 
