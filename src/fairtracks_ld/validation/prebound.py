@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from fairtracks_ld.sparql.policy import PolicyError, check_query
-from fairtracks_ld.sparql.tokens import PUNCT, VAR, WORD, LexError, Token, tokenize
+from fairtracks_ld.sparql.tokens import Token
+from fairtracks_ld.validation.select_text import is_token, shape_tokens, variable_name
 from fairtracks_ld.validation.shapes import Shape, UnsupportedShape
 
 SHAPES_GRAPH = "urn:fairtracks-ld:validation:shapes"
@@ -32,36 +33,17 @@ class SparqlTimeout(RuntimeError):
     """User-written SPARQL of the shapes ran longer than the time limit."""
 
 
-def _tokens(text: str, where: str = "SPARQL in shapes") -> list[Token]:
-    """The query's tokens (the project's SPARQL lexer: strings, IRIs and comments are never
-    mistaken for keywords or variables); a text that is not SPARQL refuses the shapes."""
-    try:
-        return tokenize(text)
-    except LexError as error:
-        raise UnsupportedShape(f"{where}: the SPARQL cannot be read ({error})") from None
-
-
-def _name(token: Token) -> str | None:
-    """A variable token's name (`?x` and `$x` are the same variable)."""
-    return token.text[1:] if token.kind == VAR else None
-
-
-def _is(token: Token, *keywords: str) -> bool:
-    return (token.kind == WORD and token.keyword in keywords) or \
-        (token.kind == PUNCT and token.text in keywords)
-
-
 def _projections(tokens: list[Token]) -> Iterator[tuple[int, int, int]]:
     """Every SELECT: (index of SELECT, first index of its projection after DISTINCT/REDUCED,
     index of the WHERE or `{` that ends the projection)."""
     for index, token in enumerate(tokens):
-        if not _is(token, "select"):
+        if not is_token(token, "select"):
             continue
         begin = index + 1
-        if begin < len(tokens) and _is(tokens[begin], "distinct", "reduced"):
+        if begin < len(tokens) and is_token(tokens[begin], "distinct", "reduced"):
             begin += 1
         end = begin
-        while end < len(tokens) and not _is(tokens[end], "where", "{"):
+        while end < len(tokens) and not is_token(tokens[end], "where", "{"):
             end += 1
         yield index, begin, end
 
@@ -69,7 +51,7 @@ def _projections(tokens: list[Token]) -> Iterator[tuple[int, int, int]]:
 def _where(tokens: list[Token]) -> int | None:
     """Index of the token after the first `WHERE {` (None when there is none)."""
     for index, token in enumerate(tokens[:-1]):
-        if _is(token, "where") and _is(tokens[index + 1], "{"):
+        if is_token(token, "where") and is_token(tokens[index + 1], "{"):
             return index + 2
     return None
 
@@ -91,18 +73,18 @@ def check_prebinding(text: str, where: str, parameters: tuple[str, ...] = ()) ->
     """SHACL 5.2.1: no MINUS, VALUES or SERVICE, no `AS` for a pre-bound variable, and every
     sub-select returns `$this`."""
     check_policy(text)
-    tokens = _tokens(text, where)
+    tokens = shape_tokens(text, where)
     bound = {*PREBOUND, *parameters}
     for index, token in enumerate(tokens):
-        if _is(token, "minus", "values"):
+        if is_token(token, "minus", "values"):
             raise UnsupportedShape(f"{where}: SHACL-SPARQL forbids {token.text.upper()} "
                                    "(pre-binding)")
         after = tokens[index + 1] if index + 1 < len(tokens) else None
-        if _is(token, "as") and after is not None and _name(after) in bound:
+        if is_token(token, "as") and after is not None and variable_name(after) in bound:
             raise UnsupportedShape(f"{where}: SHACL-SPARQL forbids assigning the pre-bound "
-                                   f"variable ${_name(after)}")
+                                   f"variable ${variable_name(after)}")
     for _, begin, end in list(_projections(tokens))[1:]:
-        if not any(_name(t) == "this" for t in tokens[begin:end]):
+        if not any(variable_name(t) == "this" for t in tokens[begin:end]):
             raise UnsupportedShape(f"{where}: a sub-select must return $this (pre-binding)")
 
 
@@ -112,26 +94,28 @@ def joinable(select: str) -> bool:
     into the rest (nested groups and UNION branches then see `$this` bound, as the pySHACL
     cross-check of the shipped shapes confirms); no sub-select, GRAPH, BIND of `$this`,
     `$shapesGraph` or `$currentShape`."""
-    tokens = _tokens(select)
+    tokens = shape_tokens(select)
     start = _where(tokens)
-    if start is None or start >= len(tokens) or _name(tokens[start]) != "this":
+    if start is None or start >= len(tokens) or variable_name(tokens[start]) != "this":
         return False
     body = tokens[start:]
     for index, token in enumerate(body):
-        if _is(token, "select", "graph") or _name(token) in ("shapesGraph", "currentShape"):
+        if is_token(token, "select", "graph") \
+                or variable_name(token) in ("shapesGraph", "currentShape"):
             return False
-        if _is(token, "bind") and any(_name(t) == "this" for t in _parenthesised(body, index + 1)):
+        if is_token(token, "bind") \
+                and any(variable_name(t) == "this" for t in _parenthesised(body, index + 1)):
             return False
     return True
 
 
 def _parenthesised(tokens: list[Token], index: int) -> list[Token]:
     """The tokens inside the balanced parentheses opening at `index` (none if no `(` there)."""
-    if index >= len(tokens) or not _is(tokens[index], "("):
+    if index >= len(tokens) or not is_token(tokens[index], "("):
         return []
     depth = 0
     for end in range(index, len(tokens)):
-        depth += _is(tokens[end], "(") - _is(tokens[end], ")")
+        depth += is_token(tokens[end], "(") - is_token(tokens[end], ")")
         if depth == 0:
             return tokens[index + 1:end]
     return tokens[index + 1:]
@@ -150,18 +134,18 @@ class Prebound:
     def __post_init__(self) -> None:
         """Oxigraph substitutes only variables a SELECT returns: the pre-bound ones the query
         mentions join its projection."""
-        tokens = _tokens(self.text)
+        tokens = shape_tokens(self.text)
         names = {*PREBOUND, *self.bindings} - {"PATH"} - (set() if self.ask else {"value"})
-        self.mentioned = {_name(t) for t in tokens} & names
+        self.mentioned = {variable_name(t) for t in tokens} & names
         self._templates: dict[frozenset[str], list[str]] = {}
         outer = next(_projections(tokens), None)
         if self.ask or outer is None:
             return
         _, begin, end = outer
         projection = tokens[begin:end]
-        if any(_is(t, "*") for t in projection):
+        if any(is_token(t, "*") for t in projection):
             return
-        missing = sorted(self.mentioned - {_name(t) for t in projection})
+        missing = sorted(self.mentioned - {variable_name(t) for t in projection})
         at = tokens[begin].start if begin < len(tokens) else len(self.text)
         self.text = self.text[:at] + "".join(f"?{n} " for n in missing) + self.text[at:]
 
@@ -186,11 +170,11 @@ class Prebound:
         `bound(?name)` becomes `(true)`, the variables leave the projections (`*` when nothing
         is left) and are replaced everywhere else. Made once per set of names: the query
         runs per focus node."""
-        tokens = _tokens(self.text)
+        tokens = shape_tokens(self.text)
         edits: list[tuple[int, int, str | None]] = []  # (start, end, text) or a value (None)
         dropped: set[int] = set()
         for _, begin, end in _projections(tokens):
-            mentioned = {i for i in range(begin, end) if _name(tokens[i]) in names}
+            mentioned = {i for i in range(begin, end) if variable_name(tokens[i]) in names}
             dropped |= mentioned
             if mentioned and len(mentioned) == end - begin:
                 edits.append((tokens[begin].start, tokens[begin].start, " * "))
@@ -200,12 +184,13 @@ class Prebound:
             after = token.start + len(token.text)
             if index in dropped:
                 edits.append((token.start, after, ""))
-            elif _is(token, "bound") and index + 3 < len(tokens) \
-                    and _is(tokens[index + 1], "(") and _name(tokens[index + 2]) in names \
-                    and _is(tokens[index + 3], ")"):
+            elif is_token(token, "bound") and index + 3 < len(tokens) \
+                    and is_token(tokens[index + 1], "(") \
+                    and variable_name(tokens[index + 2]) in names \
+                    and is_token(tokens[index + 3], ")"):
                 edits.append((token.start, tokens[index + 3].start + 1, "(true)"))
                 index += 3
-            elif _name(token) in names:
+            elif variable_name(token) in names:
                 edits.append((token.start, after, None))
             index += 1
         edits.sort(key=lambda edit: edit[0])  # stable: a `*` goes before what it replaces

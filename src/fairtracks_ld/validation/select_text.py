@@ -15,16 +15,35 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
-from fairtracks_ld.sparql.tokens import Token
-from fairtracks_ld.validation.prebound import _is, _name
-from fairtracks_ld.validation.prebound import _tokens as _lex
+from fairtracks_ld.sparql.tokens import PUNCT, VAR, WORD, LexError, Token, tokenize
+from fairtracks_ld.validation.shapes import UnsupportedShape
+
+
+def shape_tokens(text: str, where: str = "SPARQL in shapes") -> list[Token]:
+    """The query's tokens (the project's SPARQL lexer: strings, IRIs and comments are never
+    mistaken for keywords or variables); a text that is not SPARQL refuses the shapes."""
+    try:
+        return tokenize(text)
+    except LexError as error:
+        raise UnsupportedShape(f"{where}: the SPARQL cannot be read ({error})") from None
+
+
+def variable_name(token: Token) -> str | None:
+    """A variable token's name (`?x` and `$x` are the same variable)."""
+    return token.text[1:] if token.kind == VAR else None
+
+
+def is_token(token: Token, *keywords: str) -> bool:
+    """A keyword (any case) or punctuation token among `keywords`."""
+    return (token.kind == WORD and token.keyword in keywords) or \
+        (token.kind == PUNCT and token.text in keywords)
 
 
 @lru_cache(maxsize=1024)
 def _tokens(text: str) -> list[Token]:
     """The text's tokens, read once per text (one constraint's text is read by several steps
     and by every compiled mode); callers never change the list."""
-    return _lex(text)
+    return shape_tokens(text)
 
 
 def end(token: Token) -> int:
@@ -53,10 +72,10 @@ def where(select: str) -> Where:
     """The first `WHERE {` group of a SELECT; ValueError when there is none or it never closes."""
     tokens = _tokens(select)
     for index, token in enumerate(tokens[:-1]):
-        if _is(token, "where") and _is(tokens[index + 1], "{"):
+        if is_token(token, "where") and is_token(tokens[index + 1], "{"):
             depth = 0
             for close in range(index + 1, len(tokens)):
-                depth += _is(tokens[close], "{") - _is(tokens[close], "}")
+                depth += is_token(tokens[close], "{") - is_token(tokens[close], "}")
                 if depth == 0:
                     return Where(tokens, token.start, end(tokens[index + 1]),
                                  tokens[close].start, index + 2, close)
@@ -68,15 +87,15 @@ def first_pattern(clause: Where) -> int | None:
     """When the group starts with `$this $PATH ?value .`: the index of its first token after
     that pattern (None otherwise)."""
     body = clause.inside()
-    if len(body) < 4 or [_name(t) for t in body[:3]] != ["this", "PATH", "value"] \
-            or not _is(body[3], "."):
+    if len(body) < 4 or [variable_name(t) for t in body[:3]] != ["this", "PATH", "value"] \
+            or not is_token(body[3], "."):
         return None
     return clause.first + 4
 
 
 def mentions_this(tokens: list[Token]) -> bool:
     """Whether the variable `$this` (or `?this`) is among the tokens."""
-    return any(_name(t) == "this" for t in tokens)
+    return any(variable_name(t) == "this" for t in tokens)
 
 
 def has_comment(text: str, tokens: list[Token], offset: int = 0) -> bool:
@@ -94,18 +113,19 @@ def has_comment(text: str, tokens: list[Token], offset: int = 0) -> bool:
 def projected(clause: Where) -> list[str]:
     """The names of the variables written before WHERE, `this` left out, each once."""
     before = (t for t in clause.tokens if t.start < clause.start)
-    return [n for n in dict.fromkeys(_name(t) for t in before) if n is not None and n != "this"]
+    names = dict.fromkeys(variable_name(t) for t in before)
+    return [n for n in names if n is not None and n != "this"]
 
 
 def selects_value(select: str) -> bool:
     """Whether some SELECT of the text projects `?value` (between SELECT and its WHERE or `{`)."""
     tokens = _tokens(select)
     for index, token in enumerate(tokens):
-        if _is(token, "select"):
+        if is_token(token, "select"):
             for after in tokens[index + 1:]:
-                if _is(after, "where", "{"):
+                if is_token(after, "where", "{"):
                     break
-                if _name(after) == "value":
+                if variable_name(after) == "value":
                     return True
     return False
 
@@ -128,7 +148,8 @@ def substitute(text: str, tokens: list[Token], replace: Callable[[Token], str | 
 
 def with_path(select: str, steps: str) -> str:
     """The text with the variable `$PATH` (or `?PATH`) replaced by the path's SPARQL."""
-    return substitute(select, _tokens(select), lambda t: steps if _name(t) == "PATH" else None)
+    return substitute(select, _tokens(select),
+                      lambda t: steps if variable_name(t) == "PATH" else None)
 
 
 class Target(NamedTuple):
@@ -140,7 +161,7 @@ class Target(NamedTuple):
     offset: int
 
     def mentions(self, *keywords: str) -> bool:
-        return any(_is(t, *keywords) for t in self.tokens)
+        return any(is_token(t, *keywords) for t in self.tokens)
 
     def lines_movable(self) -> bool:
         """Whether the body's lines can be reordered: no token spans lines and every line's
@@ -151,21 +172,21 @@ class Target(NamedTuple):
             if "\n" in token.text:
                 return False
             line = self.text.count("\n", 0, start)
-            depth[line] = depth.get(line, 0) + _is(token, "{") - _is(token, "}")
+            depth[line] = depth.get(line, 0) + is_token(token, "{") - is_token(token, "}")
         return not any(depth.values())
 
     def line_mentions_this(self) -> set[int]:
         """The numbers of the body's lines holding `$this`."""
         return {self.text.count("\n", 0, t.start - self.offset)
-                for t in self.tokens if _name(t) == "this"}
+                for t in self.tokens if variable_name(t) == "this"}
 
 
 def target_body(select: str) -> Target | None:
     """The body of a plain `SELECT [DISTINCT] $this WHERE { … }` (None for anything else)."""
     tokens = _tokens(select)
-    index = 1 + (len(tokens) > 1 and _is(tokens[1], "distinct"))
-    if len(tokens) < index + 4 or not _is(tokens[0], "select") \
-            or _name(tokens[index]) != "this":
+    index = 1 + (len(tokens) > 1 and is_token(tokens[1], "distinct"))
+    if len(tokens) < index + 4 or not is_token(tokens[0], "select") \
+            or variable_name(tokens[index]) != "this":
         return None
     try:
         clause = where(select)
@@ -178,5 +199,5 @@ def target_body(select: str) -> Target | None:
 
 def rename_this(text: str, var: str) -> str:
     """The text with the variable `$this` (or `?this`) replaced by `var`."""
-    return substitute(text, _tokens(text), lambda t: var if _name(t) == "this" else None)
+    return substitute(text, _tokens(text), lambda t: var if variable_name(t) == "this" else None)
 
