@@ -36,9 +36,10 @@ def whole(document: dict[str, Any]) -> set[ox.Quad]:
     return canonical(quads_fast(prepare(document, BASE)))
 
 
-def streamed(path: Path, chunk_bytes: int = SMALL) -> tuple[DocumentStream, set[ox.Quad]]:
+def streamed(path: Path, chunk_bytes: int = SMALL,
+             links: bool = True) -> tuple[DocumentStream, set[ox.Quad]]:
     with DocumentReader(str(path)) as reader:
-        mapped = DocumentStream(reader, BASE, chunk_bytes=chunk_bytes)
+        mapped = DocumentStream(reader, BASE, chunk_bytes=chunk_bytes, links=links)
         chunks = list(mapped.chunks())
     assert len(chunks) > 5
     graph = ox.NamedNode(mapped.prepared.graph)
@@ -61,6 +62,15 @@ def test_chunks_make_the_graph_of_the_whole_mapping(tmp_path, generated):
     assert mapped.prepared.graph == prepared.graph
     assert quads == whole(document)
     assert mapped.annotations == annotations_of(prepared.node)
+
+
+def test_without_links_only_the_iri_link_triples_are_left_out(tmp_path, generated):
+    """What the validation service loads: the shipped shapes read no `<key>_iri` link."""
+    document = generated[0]
+    _, quads = streamed(write_json(tmp_path / "d.json", document), links=False)
+    links = {q for q in whole(document) if q.predicate.value.endswith("_iri")}
+    assert links
+    assert quads == whole(document) - links
 
 
 def test_header_after_the_arrays_takes_two_passes_and_gives_the_same_graph(tmp_path, generated):

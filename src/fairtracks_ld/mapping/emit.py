@@ -45,6 +45,9 @@ class Rule:
     is_list: bool
 
 
+SKIP = Rule("", None, False)  # a key that writes no triples (`CompiledContext.skipped`)
+
+
 def text(value: str) -> str:
     """An N-Triples string literal's quoted form."""
     if '"' in value or "\\" in value or "\n" in value or "\r" in value:
@@ -60,7 +63,8 @@ def double(value: float) -> str:
 class CompiledContext:
     """A JSON-LD context (the `@context` value) compiled for writing N-Triples."""
 
-    def __init__(self, context: dict[str, Any]) -> None:
+    def __init__(self, context: dict[str, Any], skipped: str | None = None) -> None:
+        self.skipped = skipped  # keys ending so write no triples (None: every key does)
         self.terms = {k: v for k, v in context.items() if not k.startswith("@")}
         self.vocab: str | None = context.get("@vocab")
         self.prefixes = {k: v for k, v in self.terms.items()
@@ -101,6 +105,8 @@ class CompiledContext:
         definition = self.terms.get(key)
         if definition == "@nest" or key.startswith("@"):
             raise ValueError(f"key {key!r} is not mapped directly")
+        if self.skipped is not None and key.endswith(self.skipped):
+            return SKIP
         if not isinstance(definition, dict):
             return Rule(f"<{self.expand(key)}>", None, False)
         coerce = definition.get("@type")
@@ -144,6 +150,8 @@ class Writer:
                         append(f"{subject} {_TYPE} {self.context.class_iri(name)} .\n")
                     continue
                 rule = self.context.rule(key)
+            if rule is SKIP:
+                continue
             kind = type(value)
             if kind is str:  # the common cases first, written here
                 coerce = rule.coerce
@@ -208,13 +216,14 @@ def _datatype(coerce: str | None, native: str) -> str:
     return native if coerce is None or coerce == "@id" else coerce
 
 
-_compiled: dict[int, tuple[dict[str, Any], CompiledContext]] = {}
+_compiled: dict[tuple[int, str | None], tuple[dict[str, Any], CompiledContext]] = {}
 
 
-def compile_context(context: dict[str, Any]) -> CompiledContext:
+def compile_context(context: dict[str, Any], skipped: str | None = None) -> CompiledContext:
     """The compiled form of a context (the published ones are loaded once and kept, so each is
-    compiled once)."""
-    found = _compiled.get(id(context))
+    compiled once per `skipped` suffix)."""
+    key = (id(context), skipped)
+    found = _compiled.get(key)
     if found is None or found[0] is not context:
-        found = _compiled[id(context)] = (context, CompiledContext(context))
+        found = _compiled[key] = (context, CompiledContext(context, skipped))
     return found[1]

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pyoxigraph as ox
 
 from fairtracks_ld.mapping.annotations import DocumentAnnotations, annotations_of
-from fairtracks_ld.mapping.context import load_context, term_name
+from fairtracks_ld.mapping.context import IRI_SUFFIX, load_context, term_name
 from fairtracks_ld.mapping.emit import CompiledContext, Writer, compile_context
 from fairtracks_ld.mapping.models import AUTO, ENSEMBL, FAIRTRACKS, detect, prepare_document
 from fairtracks_ld.mapping.prepare import ContentHash, Mapper, MappingError, Prepared, encode
@@ -85,9 +85,10 @@ class DocumentStream:
     def __init__(self, reader: DocumentReader | MemoryReader, base: str,
                  variant: Variant | None = None, model: str = AUTO,
                  chunk_bytes: int | None = None, ahead: int = 0,
-                 companion: bool = True) -> None:
+                 companion: bool = True, links: bool = True) -> None:
         self.reader = reader
         self.companion = companion  # False: no `annotations` (validation needs none)
+        self.links = links  # False: no `<key>_iri` link triples (the shipped shapes read none)
         self.ahead = ahead
         self.chunk_bytes = chunk_bytes or CHUNK_BYTES
         self.model = model
@@ -168,7 +169,7 @@ class DocumentStream:
             return
         mapper = self._mapper
         assert mapper is not None
-        context = compile_context(load_context())
+        context = compile_context(load_context(), None if self.links else IRI_SUFFIX)
         yield self._encode(context, mapper.prepared.node)
         for key, value in self._members:
             if key in self._skip:

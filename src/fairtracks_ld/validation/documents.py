@@ -189,7 +189,8 @@ class Validator:
         data = ox.Store()
         try:
             mapped = DocumentStream(MemoryReader(source, document), self.base,
-                                    chunk_bytes=SCRATCH_CHUNK_BYTES, ahead=2, companion=False)
+                                    chunk_bytes=SCRATCH_CHUNK_BYTES, ahead=2, companion=False,
+                                    links=self.fixed_shapes)
             graph = mapped.prepared.graph
             for chunk in mapped.chunks():
                 data.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
