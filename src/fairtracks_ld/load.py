@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from fairtracks_ld import reserve
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.models import AUTO
 from fairtracks_ld.mapping.prepare import MappingError, Note
@@ -171,6 +172,9 @@ def _unmappable(error: RefusedDocument, reader: DocumentReader, validator: Valid
 
 def _describe(error: BaseException) -> str:
     """An unexpected error in one sentence: its message, or its type when it has none."""
+    if reserve.is_disk_full(error):
+        return ("the disk holding the store is full (No space left on device); free some "
+                "space and load it again")
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
 
