@@ -21,7 +21,14 @@ from servers import free_port, serve
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.recovery import bulk_files, orphan_graphs
-from fairtracks_ld.reserve import ensure, is_disk_full, release, reserve_path, reserve_size
+from fairtracks_ld.reserve import (
+    RESERVE_NAME,
+    ensure,
+    is_disk_full,
+    release,
+    reserve_path,
+    reserve_size,
+)
 from fairtracks_ld.snapshots import current_snapshot
 from fairtracks_ld.standard import example_documents
 from fairtracks_ld.store import REMOVE_BATCH, TrackStore
@@ -341,14 +348,16 @@ def test_a_full_disk_is_one_sentence_and_changes_nothing(tiny_disk, tmp_path):
     assert reserve_path(store).is_file()  # the writer keeps its reserve
     before = state(store)
     snapshot = current_snapshot(store)
-    big = documents(tmp_path, 3000, 14)
-    result = run(store, "load", "--bulk", big)
+    big, after_it = documents(tmp_path, 3000, 14), documents(tmp_path, 20, 15)
+    result = run(store, "load", "--bulk", big, after_it)  # the batch stops at the full disk
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "is full (No space left on device)" in result.stderr, result.stderr
     assert "free some space" in result.stderr
     errors = [line for line in result.stderr.splitlines() if "error" in line]
-    assert len(errors) == 1, result.stderr
+    assert all("is full" in line for line in errors), result.stderr
+    assert sum("No space left on device" in line for line in errors) == 1, result.stderr
+    assert not any(RESERVE_NAME in p.name for p in store.with_name("store.snapshots").rglob("*"))
     assert not reserve_path(store).exists()  # given up, so the store opens again
     assert current_snapshot(store) == snapshot
     after = state(store)

@@ -92,7 +92,8 @@ def load_sources(
     """
     report = LoadReport()
     validator = None
-    for source in sources:
+    pending = iter(sources)
+    for source in pending:
         if validate and validator is None:
             from fairtracks_ld.validation import Validator
 
@@ -105,6 +106,10 @@ def load_sources(
         except Exception as error:  # write_version rolled this file back; it stops only itself
             report.not_loaded.append(
                 DocumentError(source, f"could not be stored: {_describe(error)}"))
+            if reserve.is_disk_full(error):  # … unless the disk is full: the rest would use
+                report.not_loaded.extend(  # the space the store's reserve gave back
+                    DocumentError(rest, "not tried: the disk holding the store is full")
+                    for rest in pending)
         if progress:
             progress(source)
     store.flush()
