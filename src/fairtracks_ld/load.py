@@ -103,11 +103,13 @@ def load_sources(
                                                allow_invalid, model, limits))
         except DocumentError as error:
             report.not_loaded.append(error)
-        except Exception as error:  # write_version rolled this file back; it stops only itself
+        except Exception as error:  # write_version rolled this file back (a full disk: the
+            # next writer sweeps it); it stops only itself …
             report.not_loaded.append(
                 DocumentError(source, f"could not be stored: {_describe(error)}"))
             if reserve.is_disk_full(error):  # … unless the disk is full: the rest would use
-                report.not_loaded.extend(  # the space the store's reserve gave back
+                reserve.release(store.path)  # the space the store's reserve gives back
+                report.not_loaded.extend(
                     DocumentError(rest, "not tried: the disk holding the store is full")
                     for rest in pending)
         if progress:
