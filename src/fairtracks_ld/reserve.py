@@ -64,6 +64,6 @@ def release(store_path: Path | str | None) -> bool:
     path = reserve_path(store_path)
     try:
         path.unlink()
-    except FileNotFoundError:
+    except OSError:  # none (or no store folder at that path)
         return False
     return True
