@@ -172,12 +172,16 @@ def corpus_template(bundle_template, tmp_path_factory, generated, chosen) -> Pat
 
 def copy_folder(template: Path, target: Path) -> Path:
     """A private copy of a folder holding a store and its neighbours (snapshots, lock file),
-    symlinks kept as links; returns the copied store."""
+    symlinks kept as links; returns the copied store. The store's disk reserve (zeros) is
+    left out: the copy's first writer allocates its own."""
     import shutil
+
+    from fairtracks_ld.reserve import RESERVE_NAME
 
     for path in template.iterdir():
         if path.is_dir():
-            shutil.copytree(path, target / path.name, symlinks=True)
+            shutil.copytree(path, target / path.name, symlinks=True,
+                            ignore=shutil.ignore_patterns(RESERVE_NAME))
         else:
             shutil.copy2(path, target / path.name)
     return target / "store"

@@ -21,6 +21,14 @@ from servers import free_port, serve
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.recovery import bulk_files, orphan_graphs
+from fairtracks_ld.reserve import (
+    RESERVE_NAME,
+    ensure,
+    is_disk_full,
+    release,
+    reserve_path,
+    reserve_size,
+)
 from fairtracks_ld.snapshots import current_snapshot
 from fairtracks_ld.standard import example_documents
 from fairtracks_ld.store import REMOVE_BATCH, TrackStore
@@ -320,12 +328,14 @@ def test_a_removal_killed_halfway_is_swept_by_the_next_write(store, tmp_path, ex
 # ---- a full disk ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tiny_disk(tmp_path) -> Path:
+@pytest.fixture(params=["12m", "13m"])
+def tiny_disk(request, tmp_path) -> Path:
+    """A tmpfs of a few MB. Two sizes, as the failed load fills each at a different point (at
+    13 MB the disk used to be left with no byte for RocksDB to reopen the store)."""
     folder = tmp_path / "tiny"
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={request.param}", "tmpfs",
+                           str(folder)], capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tiny tmpfs here ({done.stderr.strip()})")
     yield folder
@@ -335,17 +345,43 @@ def tiny_disk(tmp_path) -> Path:
 def test_a_full_disk_is_one_sentence_and_changes_nothing(tiny_disk, tmp_path):
     store = tiny_disk / "store"
     assert run(store, "load", MASTER).returncode == 0
+    assert reserve_path(store).is_file()  # the writer keeps its reserve
     before = state(store)
     snapshot = current_snapshot(store)
-    big = documents(tmp_path, 3000, 14)
-    result = run(store, "load", "--bulk", big)
+    big, after_it = documents(tmp_path, 3000, 14), documents(tmp_path, 20, 15)
+    result = run(store, "load", "--bulk", big, after_it)  # the batch stops at the full disk
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "is full (No space left on device)" in result.stderr, result.stderr
     assert "free some space" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert all("is full" in line for line in errors), result.stderr
+    assert sum("No space left on device" in line for line in errors) == 1, result.stderr
+    assert not any(RESERVE_NAME in p.name for p in store.with_name("store.snapshots").rglob("*"))
+    assert not reserve_path(store).exists()  # given up, so the store opens again
     assert current_snapshot(store) == snapshot
     after = state(store)
     assert after["catalog"] == before["catalog"] and after["view"] == before["view"]
+    # space returns: the next write sweeps what the failed load left and keeps a reserve again
+    subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_disk)], check=True)
+    again = run(store, "doctor", "--repair")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert reserve_path(store).is_file()
+    assert not bulk_files(store)
+    assert state(store) == before  # the debris graphs are gone too
+
+
+def test_the_reserve_waits_for_space_and_is_not_counted_as_debris(tmp_path):
+    """ensure() keeps twice the reserve free for the write at hand; release() gives it up."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    size = reserve_size(folder)
+    assert 0 < size <= 64 * 1024 * 1024
+    assert ensure(folder) and reserve_path(folder).stat().st_size == size
+    assert ensure(folder)  # already there
+    assert release(folder) and not release(folder)
+    assert is_disk_full(OSError("IO error: No space left on device: While appending to file"))
+    assert not is_disk_full(OSError("IO error: lock hold by current process"))
 
 
 @pytest.mark.parametrize("stage", ["view-pending", "view-adding"])

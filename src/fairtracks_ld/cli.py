@@ -16,7 +16,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from fairtracks_ld import current_view
+from fairtracks_ld import current_view, reserve
 from fairtracks_ld.disk import usage
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
@@ -946,6 +946,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:
+        if reserve.is_disk_full(error):  # so the store opens again (reserve.py)
+            reserve.release(args.store)
         print(f"error: {_explain(error, args.store)}", file=sys.stderr)
         return EXIT_FAILED
     except (StoreError, ValueError, RuntimeError, SyntaxError) as error:
@@ -956,7 +958,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _explain(error: OSError, store: Path) -> str:
     """An operating-system error in one sentence that says what to do."""
     text = str(error)
-    if error.errno == errno.ENOSPC or "No space left on device" in text:
+    if reserve.is_disk_full(error):
         return (f"the disk holding {store} is full (No space left on device), so nothing of "
                 "the document being written was stored; free some space and run the command "
                 "again (the next write command sweeps what the failed write left)")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from fairtracks_ld import reserve
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.models import AUTO
 from fairtracks_ld.mapping.prepare import MappingError, Note
@@ -91,7 +92,8 @@ def load_sources(
     """
     report = LoadReport()
     validator = None
-    for source in sources:
+    pending = iter(sources)
+    for source in pending:
         if validate and validator is None:
             from fairtracks_ld.validation import Validator
 
@@ -101,9 +103,15 @@ def load_sources(
                                                allow_invalid, model, limits))
         except DocumentError as error:
             report.not_loaded.append(error)
-        except Exception as error:  # write_version rolled this file back; it stops only itself
+        except Exception as error:  # write_version rolled this file back (a full disk: the
+            # next writer sweeps it); it stops only itself …
             report.not_loaded.append(
                 DocumentError(source, f"could not be stored: {_describe(error)}"))
+            if reserve.is_disk_full(error):  # … unless the disk is full: the rest would use
+                reserve.release(store.path)  # the space the store's reserve gives back
+                report.not_loaded.extend(
+                    DocumentError(rest, "not tried: the disk holding the store is full")
+                    for rest in pending)
         if progress:
             progress(source)
     store.flush()
@@ -171,6 +179,9 @@ def _unmappable(error: RefusedDocument, reader: DocumentReader, validator: Valid
 
 def _describe(error: BaseException) -> str:
     """An unexpected error in one sentence: its message, or its type when it has none."""
+    if reserve.is_disk_full(error):
+        return ("the disk holding the store is full (No space left on device); free some "
+                "space and load it again")
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
 

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
-from fairtracks_ld import current_view, reasoning
+from fairtracks_ld import current_view, reasoning, reserve
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.annotations import DocumentAnnotations
 from fairtracks_ld.mapping.namespaces import PREFIXES
@@ -50,6 +50,8 @@ def open_store(path: Path | str, base: str | None = None) -> TrackStore:
     store = TrackStore(path, base=base)
     if current_view.links_outdated(store):
         reasoning.relink(store)
+    if store.path is not None:
+        reserve.ensure(store.path)  # given up when a write fills the disk (reserve.py)
     return store
 
 
@@ -67,7 +69,9 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     (4) one catalog update makes them visible, with `catalog_extra` (SPARQL update
     operations, e.g. who submitted it) in the same update. A reload of a catalogued version
     is written to a staging graph and moved into place together with the catalog change.
-    On any failure (or refusal) everything written is removed: the store is as it was.
+    On any failure (or refusal) everything written is removed: the store is as it was. On a
+    full disk the store's reserve is given up instead and nothing is removed (that needs disk
+    space too): the catalog never named what was written, and the next writer sweeps it.
     """
     mapped = WholeDocument(document) if isinstance(document, Prepared) else document
     prepared = mapped.prepared
@@ -111,7 +115,10 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
         if catalog_extra:
             update += " ; " + catalog_extra
         store.ox.update(_view_change(store, record, update), prefixes=PREFIXES)
-    except BaseException:
+    except BaseException as error:
+        if reserve.is_disk_full(error):
+            reserve.release(store.path)
+            raise
         for written in (target, inferred, report):
             if store.has_graph(written):
                 remove_graph(store.ox, written)
