@@ -18,6 +18,7 @@ from pathlib import Path
 RESERVE_NAME = "fairtracks-ld.reserve"
 MAX_BYTES = 64 * 1024 * 1024  # enough for RocksDB to reopen and flush a replayed write-ahead log
 SHARE = 8  # … but at most an eighth of the filesystem (tiny test disks)
+MAX_ENV = "FAIRTRACKS_LD_RESERVE_BYTES"  # a smaller (or larger) cap, e.g. for many small stores
 
 
 def reserve_path(store_path: Path | str) -> Path:
@@ -27,7 +28,8 @@ def reserve_path(store_path: Path | str) -> Path:
 def reserve_size(store_path: Path | str) -> int:
     """Bytes the reserve of this store's filesystem holds."""
     info = os.statvfs(store_path)
-    return min(MAX_BYTES, info.f_blocks * info.f_frsize // SHARE)
+    cap = int(os.environ.get(MAX_ENV) or MAX_BYTES)
+    return min(cap, info.f_blocks * info.f_frsize // SHARE)
 
 
 def is_disk_full(error: BaseException) -> bool:
