@@ -105,3 +105,16 @@ def serve(store: Path, port: int, *args: str, env: dict[str, str] | None = None,
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def html_page(site: str, path: str) -> str:
+    """A page of a running server, as a browser asks for it (200 expected)."""
+    response = requests.get(site + path, headers={"Accept": "text/html"}, timeout=60)
+    assert response.status_code == 200, response.text[:500]
+    return response.text
+
+
+def html_section(text: str, name: str) -> str:
+    """The `<section id=name>` of a page's HTML ("" when it is not closed)."""
+    start = text.index(f'id="{name}"')
+    return text[start:text.index("</section>", start)] if "</section>" in text[start:] else ""

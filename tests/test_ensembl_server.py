@@ -13,7 +13,7 @@ import requests
 from conftest import write_json
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
-from servers import cli, free_port, serve
+from servers import cli, free_port, html_page, html_section, serve
 from test_web_browser import CHROMIUM, CHROMIUM_ARGS
 
 from fairtracks_ld.ensembl_model import example_documents as ensembl_examples
@@ -53,15 +53,8 @@ def served(tmp_path_factory):
         yield served
 
 
-def html_page(served: str, path: str) -> str:
-    response = requests.get(served + path, headers={"Accept": "text/html"}, timeout=60)
-    assert response.status_code == 200, response.text[:500]
-    return response.text
 
 
-def section(text: str, name: str) -> str:
-    start = text.index(f'id="{name}"')
-    return text[start:text.index("</section>", start)]
 
 
 def test_an_ensembl_track_dereferences(served):
@@ -96,13 +89,13 @@ def test_the_release_page_names_its_genomes_and_lists_its_tracks(served):
     title = "Ensembl release 89: Homo sapiens GRCh37, Mus musculus GRCm38"
     assert f"<h1>{title}</h1>" in page and f"<title>{title} · fairtracks-ld</title>" in page
     assert '<span class="kind" id="kind">collection</span>' in page
-    summary = section(page, "summary")
+    summary = html_section(page, "summary")
     for fact in ("Ensembl division</th><td>ensembl", "Ensembl release</th><td>89",
                  "genome</th><td>Homo sapiens GRCh37 · 1 track",
                  "genome</th><td>Mus musculus GRCm38 · 1 track",
                  'href="https://www.ensembl.org/" rel="external">https://www.ensembl.org/'):
         assert fact in summary, fact
-    tracks = section(page, "tracks")
+    tracks = html_section(page, "tracks")
     assert "Tracks (2)" in tracks
     assert f'<a href="/{TRACK}">GENCODE M24</a>' in tracks and ">Constrained elements</a>" in tracks
     assert "<td>Mus musculus</td><td>GRCm38</td>" in tracks
@@ -121,15 +114,15 @@ def test_a_release_page_pages_through_its_tracks(served):
     first = html_page(served, YEAST)
     assert "<h1>Ensembl Fungi release 56: Saccharomyces cerevisiae R64-1-1</h1>" in first
     assert f"Tracks ({YEAST_TRACKS})" in first
-    assert section(first, "tracks").count("<tr>") == 50 and 'rel="next"' in first
+    assert html_section(first, "tracks").count("<tr>") == 50 and 'rel="next"' in first
     second = html_page(served, YEAST + "?page=2")
-    rows = section(second, "tracks")
+    rows = html_section(second, "tracks")
     assert rows.count("<tr>") == YEAST_TRACKS - 50 and 'rel="next"' not in second
     assert ">Yeast track 53</a>" in rows and ">Yeast track 01</a>" not in rows
 
 
 def test_a_track_page_names_its_release(served):
-    summary = section(html_page(served, TRACK), "summary")
+    summary = html_section(html_page(served, TRACK), "summary")
     link = r'<th>collection</th><td><a href="[^"]*/' + RELEASE + '">Ensembl release 89</a>'
     assert re.search(link, summary), summary
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from conftest import write_json
 from rdflib import Graph
-from servers import EXAMPLES, cli, free_port, serve
+from servers import EXAMPLES, cli, free_port, html_page, html_section, serve
 from test_server import TRACK
 from test_web_browser import MINI_CL
 
@@ -43,23 +43,16 @@ def site(tmp_path_factory, examples):
         yield served
 
 
-def page(site: str, path: str) -> str:
-    response = requests.get(site + path, headers={"Accept": "text/html"}, timeout=60)
-    assert response.status_code == 200, response.text[:500]
-    return response.text
 
 
-def section(text: str, name: str) -> str:
-    start = text.index(f'id="{name}"')
-    return text[start:text.index("</section>", start)] if "</section>" in text[start:] else ""
 
 
 def test_a_track_page_starts_with_a_summary_and_ends_with_the_triples(site):
-    text = page(site, TRACK)
+    text = html_page(site, TRACK)
     order = [text.index(f'id="{name}"') for name in
              ("summary", "genome-browsers", "provenance", "ontology-context", "properties")]
     assert order == sorted(order)
-    summary = section(text, "summary")
+    summary = html_section(text, "summary")
     # every ontology annotation by label with its CURIE: the track's, its experiment's, sample's
     for label, curie in (("ENCODE narrow peak format", "EDAM_format:3613"),
                          ("histone modification identification by ChIP-Seq assay",
@@ -78,8 +71,8 @@ def test_a_track_page_starts_with_a_summary_and_ends_with_the_triples(site):
 
 
 def test_provenance_names_the_version_and_links_the_validation_report(site):
-    text = page(site, TRACK)
-    prov = section(text, "provenance")
+    text = html_page(site, TRACK)
+    prov = html_section(text, "provenance")
     assert "standard/master/examples/fairtracks.example.json" in prov
     assert "conforms" in prov
     report = html.unescape(re.search(r'href="([^"]+)" id="report-link"', prov).group(1))
@@ -90,7 +83,7 @@ def test_provenance_names_the_version_and_links_the_validation_report(site):
 
 
 def test_ontology_context_comes_folded_from_the_class_closure(site):
-    text = page(site, TRACK)
+    text = html_page(site, TRACK)
     start = text.index('<details id="ontology-context">')  # collapsed: no `open`
     context = text[start:text.index("</details>", start)]
     row = context[context.index("B cell"):]
@@ -107,7 +100,7 @@ def test_machine_representations_are_unchanged_by_the_page(site):
 
 
 def test_open_in_links_are_built_from_assembly_url_and_format(site):
-    text = page(site, "collection/encode_example/track/encode:ENCFF492CEQ")  # a bigWig
+    text = html_page(site, "collection/encode_example/track/encode:ENCFF492CEQ")  # a bigWig
     links = [html.unescape(h) for h in re.findall(r'href="([^"]+)" rel="external" '
                                                   r'class="open-in"', text)]
     ucsc, igv, ensembl = links
@@ -120,7 +113,7 @@ def test_open_in_links_are_built_from_assembly_url_and_format(site):
 
 
 def test_an_ensembl_track_page_on_grch37_offers_the_grch37_sites(site):
-    text = page(site, "collection/ensembl-ensembl-89/track/homo_sapiens/GRCh37/"
+    text = html_page(site, "collection/ensembl-ensembl-89/track/homo_sapiens/GRCh37/"
                       "Constrained%20elements")
     assert 'id="kind">Ensembl track' in text
     assert "https://grch37.ensembl.org/Homo_sapiens/Location/View" in html.unescape(text)
@@ -128,7 +121,7 @@ def test_an_ensembl_track_page_on_grch37_offers_the_grch37_sites(site):
 
 
 def test_a_controlled_access_file_is_marked_and_offered_to_no_browser(site):
-    text = page(site, "collection/controlled/track/encode:ENCFF625ZYB")
+    text = html_page(site, "collection/controlled/track/encode:ENCFF625ZYB")
     assert 'id="controlled">controlled access' in text
     assert 'class="open-in"' not in text and "igv-load" not in text
     # each of the three browsers and the embedded view says why
@@ -140,15 +133,16 @@ def test_a_collection_page_pages_through_its_tracks(site):
         "collection"]
     generated = next(v for v in collection if "gen-" in v["key"])
     path = generated["key"][len(site):]
-    first = page(site, path)
+    first = html_page(site, path)
     assert f"Tracks ({generated['count']})" in first
-    rows = section(first, "tracks").count("<tr>")
+    rows = html_section(first, "tracks").count("<tr>")
     assert rows == min(50, generated["count"])
     last_page = -(-generated["count"] // 50)
     for _ in range(4):  # every server process, its cached first page included, tells them apart
-        last = page(site, f"{path}?page={last_page}")
-        assert section(last, "tracks").count("<tr>") == generated["count"] - 50 * (last_page - 1)
-        assert f"Tracks ({generated['count']})" in page(site, path)
+        last = html_page(site, f"{path}?page={last_page}")
+        rows_last = html_section(last, "tracks").count("<tr>")
+        assert rows_last == generated["count"] - 50 * (last_page - 1)
+        assert f"Tracks ({generated['count']})" in html_page(site, path)
     assert 'rel="next"' in first and 'rel="next"' not in last
 
 
@@ -170,7 +164,7 @@ def test_browser_offers_say_why_not():
 
 
 def hub_of(site: str, query: str) -> tuple[str, dict[str, str]]:
-    text = page(site, "search?" + query)
+    text = html_page(site, "search?" + query)
     hub = html.unescape(re.search(r'id="track-hub" href="([^"]+)"', text).group(1))
     return hub, {"session": html.unescape(re.search(r'id="igv-session" href="([^"]+)"',
                                                     text).group(1))}
@@ -305,7 +299,7 @@ BIOSCHEMAS_REQUIRED = {"description", "identifier", "keywords", "license", "name
 def test_schema_org_dataset_follows_bioschemas(site, path, recommended):
     from rdflib.namespace import SDO
 
-    (body,) = embedded_json_ld(page(site, path))
+    (body,) = embedded_json_ld(html_page(site, path))
     assert body["@type"] == "Dataset" and body["@id"] == site + path
     unknown = schema_terms(body, set()) - set(SDO.__annotations__)
     assert not unknown, f"not schema.org terms: {unknown}"
@@ -318,11 +312,11 @@ def test_schema_org_dataset_follows_bioschemas(site, path, recommended):
 def test_the_site_is_a_data_catalog_and_a_file_a_data_download(site):
     from rdflib.namespace import SDO
 
-    (catalog,) = embedded_json_ld(page(site, ""))
+    (catalog,) = embedded_json_ld(html_page(site, ""))
     assert catalog["@type"] == "DataCatalog"
     assert site + "collection/encode_example" in {d["@id"] for d in catalog["dataset"]}
     assert not schema_terms(catalog, set()) - set(SDO.__annotations__)
-    (track,) = embedded_json_ld(page(site, TRACK))
+    (track,) = embedded_json_ld(html_page(site, TRACK))
     (file,) = track["distribution"]
     assert file["@type"] == "DataDownload" and file["contentUrl"].endswith("ENCFF625ZYB.bed.gz")
     assert file["encodingFormat"] == "http://edamontology.org/format_3613"

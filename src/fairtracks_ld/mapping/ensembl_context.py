@@ -95,28 +95,29 @@ def load_context() -> dict[str, Any]:
 Declare = Callable[..., None]  # vocabulary._property
 
 
+def _add_class(graph: Graph, onto: URIRef, node: URIRef, parent: URIRef, label: str,
+               comment: str) -> None:
+    """Declare one of the model's classes in the vocabulary."""
+    graph.add((node, RDF.type, OWL.Class))
+    graph.add((node, RDFS.label, Literal(label, lang="en")))
+    graph.add((node, RDFS.comment, Literal(comment, lang="en")))
+    graph.add((node, RDFS.isDefinedBy, onto))
+    graph.add((node, RDFS.subClassOf, parent))
+
+
 def add_vocabulary(graph: Graph, onto: URIRef, declare: Declare) -> None:
     """Add the model's class and properties to the vocabulary graph; shared FAIRtracks terms
     only gain the Ensembl key they also map (`ft:ensembl_json_key`)."""
     track = _FT.EnsemblTrack
-    graph.add((track, RDF.type, OWL.Class))
-    graph.add((track, RDFS.label, Literal("Ensembl track", lang="en")))
-    graph.add((track, RDFS.comment, Literal(
-        "A track described by Ensembl-style track JSON (one object per track, after Ensembl's "
-        "draft JSON Schema for Tracks); also an ft:Track, so queries find it with FAIRtracks "
-        "tracks.", lang="en")))
-    graph.add((track, RDFS.isDefinedBy, onto))
-    graph.add((track, RDFS.subClassOf, _FT.Track))
-    release = _FT.EnsemblRelease
-    graph.add((release, RDF.type, OWL.Class))
-    graph.add((release, RDFS.label, Literal("Ensembl release", lang="en")))
-    graph.add((release, RDFS.comment, Literal(
-        "The tracks one Ensembl division publishes in one release (ensembl-{division}-{release}): "
-        "the collection of every Ensembl track, which links to it with ft:collection_ref. Made "
-        "by the mapping (named, e.g., \"Ensembl release 89\"), not read from a document.",
-        lang="en")))
-    graph.add((release, RDFS.isDefinedBy, onto))
-    graph.add((release, RDFS.subClassOf, _FT.Collection))
+    _add_class(graph, onto, track, _FT.Track, "Ensembl track",
+               "A track described by Ensembl-style track JSON (one object per track, after "
+               "Ensembl's draft JSON Schema for Tracks); also an ft:Track, so queries find it "
+               "with FAIRtracks tracks.")
+    _add_class(graph, onto, _FT.EnsemblRelease, _FT.Collection, "Ensembl release",
+               "The tracks one Ensembl division publishes in one release "
+               "(ensembl-{division}-{release}): the collection of every Ensembl track, which "
+               "links to it with ft:collection_ref. Made by the mapping (named, e.g., "
+               "\"Ensembl release 89\"), not read from a document.")
     graph.add((_FT.collection_ref, _SDO.domainIncludes, track))
     declare(graph, onto, JSON_KEY, OWL.AnnotationProperty, "Ensembl JSON key",
             "The key of Ensembl-style track JSON a property maps.", set())
