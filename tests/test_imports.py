@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import grimp
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT = ("import sys; from importlinter.cli import lint_imports_command; "
@@ -73,22 +74,18 @@ def test_a_cycle_put_back_breaks_the_contracts(tmp_path):
     assert "fairtracks_ld.current_view -> fairtracks_ld.reasoning" in result.stdout
 
 
-def test_a_cycle_inside_a_package_breaks_the_contracts(tmp_path):
+@pytest.mark.parametrize(("module", "line", "message"), [
+    ("validation/shapes.py", "from fairtracks_ld.validation import engine",
+     "No cycles are allowed in fairtracks_ld.validation."),  # a cycle inside a package
+    ("mapping/iris.py", "from fairtracks_ld.store import TrackStore",
+     "fairtracks_ld.mapping is not allowed to import fairtracks_ld.store"),  # a higher layer
+])
+def test_a_put_back_violation_breaks_the_contracts(tmp_path, module, line, message):
     src = copy_sources(tmp_path / "src")
-    add_import(src / "fairtracks_ld" / "validation" / "shapes.py",
-               "from fairtracks_ld.validation import engine")
+    add_import(src / "fairtracks_ld" / module, line)
     result = lint_imports(src, ROOT / "pyproject.toml")
     assert result.returncode != 0
-    assert "No cycles are allowed in fairtracks_ld.validation." in result.stdout, result.stdout
-
-
-def test_a_layer_importing_a_higher_one_breaks_the_contracts(tmp_path):
-    src = copy_sources(tmp_path / "src")
-    add_import(src / "fairtracks_ld" / "mapping" / "iris.py",
-               "from fairtracks_ld.store import TrackStore")
-    result = lint_imports(src, ROOT / "pyproject.toml")
-    assert result.returncode != 0
-    assert "fairtracks_ld.mapping is not allowed to import fairtracks_ld.store" in result.stdout
+    assert message in result.stdout, result.stdout
 
 
 def test_a_cycle_through_a_package_init_is_found(tmp_path):
