@@ -52,8 +52,9 @@ def generated(tracks: int) -> bytes:
                       ensure_ascii=False).encode("utf-8")
 
 
-def _post(base: str, body: bytes, source: str) -> Reply:
-    """POST a document to /validate from the loopback address `source`."""
+def _post(base: str, body: bytes, source: str, sent: threading.Event | None = None) -> Reply:
+    """POST a document to /validate from the loopback address `source`; `sent` is set once the
+    whole request has been sent."""
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=300,
                                       source_address=(source, 0))
@@ -61,6 +62,8 @@ def _post(base: str, body: bytes, source: str) -> Reply:
     try:
         conn.request("POST", "/validate", body=body,
                      headers={"Content-Type": "application/json"})
+        if sent is not None:
+            sent.set()
         response = conn.getresponse()
         data = response.read()
         return Reply(response.status, dict(response.headers), data, time.monotonic() - started)
@@ -74,11 +77,17 @@ class InFlight:
     def __init__(self) -> None:
         self.threads: list[threading.Thread] = []
         self.replies: list[Reply] = []
+        self.sent: list[threading.Event] = []
 
     def post(self, base: str, body: bytes, source: str) -> None:
-        thread = threading.Thread(target=lambda: self.replies.append(_post(base, body, source)))
+        """Start the POST; return once the server has the whole request (on a busy machine a
+        thread can take longer than any fixed pause to get there)."""
+        sent = threading.Event()
+        thread = threading.Thread(
+            target=lambda: self.replies.append(_post(base, body, source, sent)))
         thread.start()
         self.threads.append(thread)
+        assert sent.wait(timeout=60), "the request was not sent"
 
     def running(self) -> int:
         return sum(thread.is_alive() for thread in self.threads)
@@ -102,11 +111,11 @@ def test_the_example_is_validated_in_a_worker(base, examples):
 
 
 def test_dereferencing_answers_while_every_validation_worker_is_busy(base):
-    body = generated(1500)
+    body = generated(3000)  # validated in about 0.7 s on a quiet machine
     flight = InFlight()
     for source in ("127.0.0.3", "127.0.0.4"):  # one validating, one waiting for the worker
         flight.post(base, body, source)
-    time.sleep(0.5)
+    time.sleep(0.2)  # both sent: time for the server to admit the second
     busy = _post(base, body, "127.0.0.5")  # the queue is full: refused at once
     assert busy.status == 503 and int(busy.headers["Retry-After"]) >= 1
     assert "the server is busy" in json.loads(busy.body)["errors"][0]["description"]
