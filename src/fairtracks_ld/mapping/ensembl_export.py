@@ -11,7 +11,6 @@ link to the release becomes its local id, values kept as extensions their JSON P
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
@@ -19,41 +18,28 @@ from urllib.parse import unquote
 import pyoxigraph as ox
 
 from fairtracks_ld.mapping.context import IRI_SUFFIX
-from fairtracks_ld.mapping.export import ExportError, python_value
+from fairtracks_ld.mapping.export import ExportError, GraphEdges, python_value
 from fairtracks_ld.mapping.iris import decode_segment, local_id_of
-from fairtracks_ld.mapping.namespaces import FT, FTX, RDF, RDF_TYPE
+from fairtracks_ld.mapping.namespaces import FT, FTX, RDF_TYPE
 
-_FIRST, _REST, _NIL = RDF + "first", RDF + "rest", RDF + "nil"
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
-class _Edges:
-    """The graph's edges by subject."""
-
-    def __init__(self, quads: Iterable[ox.Quad]) -> None:
-        self.of: dict[Term, list[tuple[str, Term]]] = defaultdict(list)
-        for quad in quads:
-            self.of[quad.subject].append((quad.predicate.value, quad.object))
+class _Edges(GraphEdges):
+    """The graph's edges by subject, read as records."""
 
     def value(self, obj: Term) -> Any:
         """A JSON value: an rdf:List as a list, a link as the local id it ends with."""
         if isinstance(obj, ox.BlankNode):
-            items, head = [], obj
-            while not (isinstance(head, ox.NamedNode) and head.value == _NIL):
-                cell = dict(self.of.get(head, ()))
-                if _FIRST not in cell:
-                    raise ExportError(f"broken RDF list at {head}")
-                items.append(python_value(cell[_FIRST]))
-                head = cell[_REST]
-            return items
+            return self.rdf_list(obj)
         return local_id_of(obj.value) if isinstance(obj, ox.NamedNode) else python_value(obj)
 
     def record(self, subject: str) -> dict[str, Any]:
         node = ox.NamedNode(subject)
-        if node not in self.of:
+        if node not in self.edges:
             raise ExportError(f"no {subject} in the graph")
         out: dict[str, Any] = {}
-        for predicate, obj in self.of[node]:
+        for predicate, obj in self.edges[node]:
             if predicate.startswith(FTX):
                 out[unquote(predicate[len(FTX):])] = python_value(obj)
             elif (predicate.startswith(FT) and predicate != RDF_TYPE

@@ -44,7 +44,7 @@ def python_value(term: Term) -> Any:
     return term.value
 
 
-class _Graph:
+class GraphEdges:
     """Subject-indexed view of one named graph."""
 
     def __init__(self, quads: Iterable[ox.Quad]) -> None:
@@ -75,7 +75,7 @@ def _key_of(predicate: str) -> str | None:
     return "@schema" if term == SCHEMA_TERM else term
 
 
-def _node(graph: _Graph, subject: Term, layout: Layout) -> dict[str, Any]:
+def _node(graph: GraphEdges, subject: Term, layout: Layout) -> dict[str, Any]:
     out: dict[str, Any] = {}
     grouped: dict[str, list[Term]] = defaultdict(list)
     for predicate, obj in graph.edges.get(subject, ()):
@@ -110,21 +110,21 @@ def _node(graph: _Graph, subject: Term, layout: Layout) -> dict[str, Any]:
     return out
 
 
-def _position(graph: _Graph, subject: Term) -> int:
+def _position(graph: GraphEdges, subject: Term) -> int:
     for predicate, obj in graph.edges.get(subject, ()):
         if predicate == FT + POSITION_TERM:
             return int(obj.value)
     raise ExportError(f"{subject} has no ft:{POSITION_TERM}; cannot restore array order")
 
 
-def _map_entry(graph: _Graph, entry: Term) -> tuple[str, str]:
+def _map_entry(graph: GraphEdges, entry: Term) -> tuple[str, str]:
     edges = dict(graph.edges.get(entry, ()))
     return edges[FT + "ontology"].value, edges[FT + "ontology_version"].value
 
 
 def export_document(quads: Iterable[ox.Quad], document_iri: str) -> dict[str, Any]:
     """Rebuild the FAIRtracks document `document_iri` from the quads of its version graph."""
-    graph = _Graph(quads)
+    graph = GraphEdges(quads)
     root = ox.NamedNode(document_iri)
     if root not in graph.edges:
         raise ExportError(f"no document {document_iri} in the graph")
