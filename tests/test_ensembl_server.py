@@ -233,3 +233,9 @@ def test_a_researcher_goes_from_the_facet_to_the_release_and_its_tracks(browser,
         assert errors == []
     finally:
         context.close()
+
+
+def test_links_in_read_as_the_linking_tracks_labels(served):
+    linked_from = html_section(html_page(served, RELEASE), "linked-from")
+    assert f'<a href="{served}{TRACK}">GENCODE M24</a>' in linked_from
+    assert "GENCODE%20M24</a>" not in linked_from

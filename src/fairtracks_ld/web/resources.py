@@ -18,7 +18,7 @@ import json
 import os
 from collections import deque
 from itertools import chain, islice
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request, url_for
@@ -39,6 +39,7 @@ blueprint = Blueprint("resources", __name__)
 OFFERS = [HTML, *RDF_TYPES]
 INCOMING_LIMIT = 500
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+LABEL_SHORT = ox.NamedNode(FT + "label_short")
 PREFIXES = {"ft": FT, "ftx": "https://w3id.org/fairtracks-ld/ext#",
             "xsd": "http://www.w3.org/2001/XMLSchema#", "obo": "http://purl.obolibrary.org/obo/",
             "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
@@ -129,11 +130,23 @@ def jsonld_compacted(triples: list[ox.Triple], iri: str) -> bytes:
     return json.dumps(compacted, indent=2, ensure_ascii=False).encode()
 
 
+def _incoming_rows(store: TrackStore, links_in: list[tuple[ox.NamedNode, ox.NamedNode]],
+                   labels: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(subject, text, predicate) per link in; the text is the subject's label, else a track's
+    short label, else its IRI's last segment decoded (`GENCODE M24`, not `GENCODE%20M24`)."""
+    unlabelled = {s.value for s, _ in links_in if s.value not in labels}
+    texts = dict(labels)
+    for iri in unlabelled:
+        short = next(view.triples(store, ox.NamedNode(iri), LABEL_SHORT), None)
+        texts[iri] = short.object.value if short else unquote(iri.rsplit("/", 1)[-1])
+    return [(s.value, texts[s.value], _short(p.value)) for s, p in links_in]
+
+
 def _labels(store: TrackStore, iris: set[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
     batch = getattr(store.ox, "prefetch", None)  # a backend (backend.dataset): one query
     if batch is not None:
-        batch(iris, [RDFS_LABEL])
+        batch(iris, [RDFS_LABEL, LABEL_SHORT])  # the short label for links in
     for iri in iris:
         for triple in view.triples(store, ox.NamedNode(iri), RDFS_LABEL):
             labels[iri] = triple.object.value
@@ -264,7 +277,7 @@ def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
         nested=sorted(nested), labels=labels,  # the people's part may name it better
         **{"title": title, **people.page_context(store, iri, triples, describe,
                                                  request.args.get("page"), title)},
-        incoming=[(s.value, labels.get(s.value), _short(p.value)) for s, p in links_in],
+        incoming=_incoming_rows(store, links_in, labels),
         formats=[(suffix, media) for suffix, media in SUFFIXES.items() if media != HTML],
     )
 
