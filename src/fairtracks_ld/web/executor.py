@@ -35,9 +35,11 @@ thread at the worker's normal priority (an unprivileged process cannot raise a p
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing as mp
 import os
 import queue
+import select
 import threading
 import time
 from contextlib import suppress
@@ -257,6 +259,15 @@ class _Worker:
     process: Any
     conn: Connection
     running: Any  # a shared integer (multiprocessing.Value)
+    answer_ready: Any = None  # a poll object on `conn` (Connection.poll builds a selector per call)
+
+    def __post_init__(self) -> None:
+        self.answer_ready = select.poll()
+        self.answer_ready.register(self.conn.fileno(), select.POLLIN)
+
+    def wait(self, seconds: float) -> bool:
+        """Whether the worker's answer (or its end) arrived within `seconds`."""
+        return bool(self.answer_ready.poll(max(0, math.ceil(seconds * 1000))))
 
     def lower(self, niceness: int, done: int) -> int:
         """Lower the answering thread's CPU priority by `niceness` unless it is `done` (it
@@ -382,7 +393,7 @@ class QueryExecutor:
         lowered = 0  # the thread lowered last: a lowered thread may hand its request over
         while True:
             remaining = deadline - time.monotonic()
-            if worker.conn.poll(max(0.0, min(max(self.grace, 0.005), remaining))):
+            if worker.wait(min(max(self.grace, 0.005), remaining)):
                 return True
             if time.monotonic() >= deadline:
                 return False
