@@ -12,6 +12,7 @@ import pytest
 from servers import EXAMPLES, cli
 
 from fairtracks_ld.snapshots import SnapshotReader
+from fairtracks_ld.web import executor as executor_module
 from fairtracks_ld.web.executor import QueryError, QueryExecutor, QueryRequest
 
 BASE = "http://127.0.0.1:9/"
@@ -104,5 +105,50 @@ def test_after_a_lowered_query_the_next_runs_at_normal_priority(store):
                 assert time.time() < deadline, "the lowered thread did not end"
                 time.sleep(0.05)
             assert _nice(pid, worker.running.value) == base  # the next query's thread
+    finally:
+        executor.close()
+
+
+def test_a_small_one_pattern_answer_is_written_while_the_only_worker_is_busy(store):
+    """A lookup by a value is answered in the calling thread; one whose answer passes the small
+    cap goes to the worker (and so waits), complete."""
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=4)
+    try:
+        lookup = f"SELECT ?p ?o WHERE {{ <{TRACK}> ?p ?o }}"
+        whole = executor.run(request(lookup))[1]
+        refused: list[int] = []
+
+        def heavy() -> None:
+            try:
+                executor.run(request(HEAVY))
+            except QueryError as error:
+                refused.append(error.status)
+
+        thread = threading.Thread(target=heavy)
+        thread.start()
+        time.sleep(1)  # the worker is now busy with the heavy query
+        started = time.time()
+        assert executor.run(request(lookup))[1] == whole
+        assert time.time() - started < 2  # did not queue behind the heavy query
+        thread.join()
+        assert refused == [503]
+    finally:
+        executor.close()
+
+
+def test_a_one_pattern_answer_past_the_small_cap_comes_whole_from_a_worker(store, monkeypatch):
+    monkeypatch.setattr(executor_module, "SMALL_ANSWER", 200)
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=20)
+    try:
+        media, body = executor.run(request("SELECT * WHERE { ?s ?p ?o }"))
+        assert media == "application/sparql-results+json" and len(body) > 10_000
+        assert body.rstrip().endswith(b"}")
+        small = QueryExecutor(SnapshotReader(store), workers=1, timeout=20, max_bytes=150)
+        try:
+            with pytest.raises(QueryError) as refused:
+                small.run(request("SELECT * WHERE { ?s ?p ?o }"))
+            assert refused.value.status == 413
+        finally:
+            small.close()
     finally:
         executor.close()

@@ -12,6 +12,13 @@ the round trip to a worker process (pickling, two pipe hops, a context switch) w
 than the query itself. It runs in the server thread on the same snapshot, as do
 the server's own bounded queries (`QueryRequest.bounded`, e.g. a page of search results).
 
+A SELECT of one triple pattern (sparql.single_pattern: a lookup by a value, say) is tried there
+too, with its answer capped at SMALL_ANSWER bytes: Oxigraph reads such a pattern as one index
+range in which every key is a solution, so the cap bounds the work as well. A larger answer is
+dropped at the cap and the query goes to a worker like any other, under admission control and
+the time limit. Neither kind can spell SERVICE, so the server thread never reaches the network
+for a query (see isolation).
+
 Every other query passes admission control (see admission) and has `timeout` seconds from its
 arrival, queueing included: a query still waiting for a worker when its time is up is answered
 503 as "busy", one that runs over is stopped and answered 503 as too long.
@@ -28,9 +35,11 @@ thread at the worker's normal priority (an unprivileged process cannot raise a p
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing as mp
 import os
 import queue
+import select
 import threading
 import time
 from contextlib import suppress
@@ -43,6 +52,7 @@ import pyoxigraph as ox
 
 from fairtracks_ld.snapshots import SnapshotReader
 from fairtracks_ld.sparql.policy import mentions_network
+from fairtracks_ld.sparql.single_pattern import single_pattern
 from fairtracks_ld.web.admission import Admission, Refused
 from fairtracks_ld.web.query_text import describes_constants
 
@@ -60,6 +70,7 @@ GRAPH_FORMATS = {
     "application/n-quads": ox.RdfFormat.N_QUADS,
     "application/trig": ox.RdfFormat.TRIG,
 }
+SMALL_ANSWER = 128 * 1024  # bytes: a one-pattern answer up to this size is written inline
 
 
 class QueryError(Exception):
@@ -71,6 +82,10 @@ class QueryError(Exception):
         self.status = status
         self.message = message
         self.retry_after = retry_after
+
+
+class AnswerTooLarge(QueryError):
+    """The answer passed the byte limit it was written under (413)."""
 
 
 @dataclass
@@ -135,8 +150,8 @@ def execute(store, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
             result.serialize(out, RESULT_FORMATS[request.result_type])
             media = request.result_type
     except OverflowError as error:
-        raise QueryError(413, f"the result is larger than the server's limit of {max_bytes:,} "
-                              "bytes; narrow the query or add LIMIT") from error
+        raise AnswerTooLarge(413, f"the result is larger than the server's limit of "
+                                  f"{max_bytes:,} bytes; narrow the query or add LIMIT") from error
     return media, b"".join(out.parts)
 
 
@@ -158,12 +173,13 @@ class _SnapshotQueries:
         self.max_bytes = max_bytes
         self.lock = threading.Lock()  # the reader follows snapshots
 
-    def answer(self, request: QueryRequest) -> tuple[str, bytes]:
-        """(media type, bytes), or QueryError (any other failure becomes a 500)."""
+    def answer(self, request: QueryRequest, max_bytes: int | None = None) -> tuple[str, bytes]:
+        """(media type, bytes) of at most `max_bytes` (default: the server's limit), or
+        QueryError (any other failure becomes a 500)."""
         try:
             with self.lock:
                 store = self.reader.store()
-            return execute(store, request, self.max_bytes)
+            return execute(store, request, max_bytes or self.max_bytes)
         except QueryError:
             raise
         except OSError as error:
@@ -243,6 +259,15 @@ class _Worker:
     process: Any
     conn: Connection
     running: Any  # a shared integer (multiprocessing.Value)
+    answer_ready: Any = None  # a poll object on `conn` (Connection.poll builds a selector per call)
+
+    def __post_init__(self) -> None:
+        self.answer_ready = select.poll()
+        self.answer_ready.register(self.conn.fileno(), select.POLLIN)
+
+    def wait(self, seconds: float) -> bool:
+        """Whether the worker's answer (or its end) arrived within `seconds`."""
+        return bool(self.answer_ready.poll(max(0, math.ceil(seconds * 1000))))
 
     def lower(self, niceness: int, done: int) -> int:
         """Lower the answering thread's CPU priority by `niceness` unless it is `done` (it
@@ -303,12 +328,25 @@ class QueryExecutor:
                                    and request.named_graphs is None
                                    and describes_constants(request.query))
 
+    @staticmethod
+    def _small(request: QueryRequest) -> bool:
+        """Whether the request is one triple pattern over the current view, whose answer is
+        tried in the calling thread up to SMALL_ANSWER bytes."""
+        return (request.default_graphs is None and request.named_graphs is None
+                and not request.substitutions and single_pattern(request.query))
+
     def run(self, request: QueryRequest, client: str = "",
             arrived: float | None = None) -> tuple[str, bytes]:
         """Answer a query or raise QueryError (400 syntax, 413 too large, 429 too many from
         `client`, 503 busy or over the time limit counted from `arrived`, a monotonic time)."""
         if self.inline(request):
             return self._inline.answer(request)
+        if self._small(request):
+            try:
+                return self._inline.answer(request, min(SMALL_ANSWER, self.max_bytes))
+            except AnswerTooLarge:
+                if self.max_bytes <= SMALL_ANSWER:  # the server's own limit: 413
+                    raise
         deadline = (arrived if arrived is not None else time.monotonic()) + self.timeout
         try:
             with self.admission.admit(client, deadline):
@@ -355,7 +393,7 @@ class QueryExecutor:
         lowered = 0  # the thread lowered last: a lowered thread may hand its request over
         while True:
             remaining = deadline - time.monotonic()
-            if worker.conn.poll(max(0.0, min(max(self.grace, 0.005), remaining))):
+            if worker.wait(min(max(self.grace, 0.005), remaining)):
                 return True
             if time.monotonic() >= deadline:
                 return False

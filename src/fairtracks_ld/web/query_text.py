@@ -9,9 +9,13 @@ which reports the syntax error; the answers here only have to be safe for it.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from fairtracks_ld.sparql.tokens import IRI, PNAME, WORD, LexError, Token, tokenize
+
+_PLAIN_DESCRIBE = re.compile(  # the commonest form, recognised without reading tokens
+    r'[ \t\r\n]*DESCRIBE(?:[ \t\r\n]+<[^<>"{}|^`\\\x00-\x20]*>)+[ \t\r\n]*', re.IGNORECASE)
 
 
 def _tokens(query: str) -> tuple[Token, ...] | None:
@@ -39,6 +43,8 @@ def _keywords(tokens: tuple[Token, ...]) -> set[str]:
 def describes_constants(query: str) -> bool:
     """Whether the query is only `DESCRIBE` of IRIs (after a prologue): no pattern, no
     variables, no dataset; its cost is bounded by the triples about those resources."""
+    if _PLAIN_DESCRIBE.fullmatch(query):
+        return True
     tokens = _tokens(query) if "describe" in query.casefold() else None
     if not tokens:
         return False

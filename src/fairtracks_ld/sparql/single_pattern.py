@@ -1,0 +1,133 @@
+"""Whether a query is one triple pattern read straight from an index: its work is its answer.
+
+`SELECT ?track WHERE { ?track ft:label_short "K562 H3K27ac" }` (a lookup by a value) is the
+commonest query a client sends after DESCRIBE. Oxigraph answers one triple pattern, with no two
+positions sharing a variable, by a range scan of one of its indexes (spo, pos, osp) in which
+every key read is one solution: nothing is filtered, joined, sorted or grouped, so the work done
+is proportional to the answer written. A caller that caps the answer's bytes therefore caps the
+work (see web/executor: such a query is tried in the server thread with a small cap, and goes to
+a query worker when its answer is larger).
+
+Read from the query's tokens (sparql.tokens), and only for text that cannot be read two ways: no
+backslash at all (no codepoint or string escapes) and no `service` or `load` anywhere (so no
+reading of it reaches the network). Accepted, after a prologue of BASE and PREFIX declarations:
+
+    SELECT (* | ?var ...) [WHERE] { subject predicate object [.] } [LIMIT n]
+
+subject an IRI, prefixed name or variable; predicate the same or `a`; object the same, a number,
+`true`/`false`, or a string with an optional language tag or `^^` datatype. Anything else
+(DISTINCT, ORDER BY, OFFSET, FROM, GRAPH, FILTER, paths, blank nodes, expressions) is not one
+pattern as far as this module is concerned.
+"""
+
+from __future__ import annotations
+
+from fairtracks_ld.sparql.policy import mentions_network
+from fairtracks_ld.sparql.tokens import (
+    IRI,
+    LANGTAG,
+    NUMBER,
+    PNAME,
+    PUNCT,
+    STRING,
+    VAR,
+    WORD,
+    LexError,
+    Token,
+    tokenize,
+)
+
+_NAMES = (IRI, PNAME)
+
+
+def single_pattern(query: str) -> bool:
+    """True when the query is a SELECT of one triple pattern whose solutions are index keys."""
+    if "\\" in query or mentions_network(query):
+        return False
+    try:
+        tokens = tokenize(query)
+    except LexError:
+        return False
+    reader = _Reader(tokens)
+    reader.prologue()
+    if not reader.word("select"):
+        return False
+    if not reader.punct("*"):
+        if reader.peek_kind() != VAR:
+            return False
+        while reader.peek_kind() == VAR:
+            reader.index += 1
+    reader.word("where")
+    if not reader.punct("{"):
+        return False
+    variables: list[str] = []
+    if not (reader.term(_NAMES, variables) and (reader.word("a") or reader.term(_NAMES, variables))
+            and reader.object(variables)):
+        return False
+    reader.punct(".")
+    if not reader.punct("}"):
+        return False
+    if reader.word("limit"):
+        if reader.peek_kind() != NUMBER or not reader.tokens[reader.index].text.isdigit():
+            return False
+        reader.index += 1
+    return reader.index == len(tokens) and len(set(variables)) == len(variables)
+
+
+class _Reader:
+    """A cursor over the tokens, each method consuming what it matches."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.index = 0
+
+    def peek_kind(self) -> str | None:
+        return self.tokens[self.index].kind if self.index < len(self.tokens) else None
+
+    def word(self, keyword: str) -> bool:
+        if self.peek_kind() == WORD and self.tokens[self.index].keyword == keyword:
+            self.index += 1
+            return True
+        return False
+
+    def punct(self, text: str) -> bool:
+        if self.peek_kind() == PUNCT and self.tokens[self.index].text == text:
+            self.index += 1
+            return True
+        return False
+
+    def prologue(self) -> None:
+        while True:
+            start = self.index
+            if self.word("base") and self.peek_kind() == IRI:
+                self.index += 1
+            elif self.word("prefix") and self.peek_kind() == PNAME and \
+                    self.tokens[self.index].text.endswith(":") and \
+                    self.tokens[self.index + 1: self.index + 2] and \
+                    self.tokens[self.index + 1].kind == IRI:
+                self.index += 2
+            else:
+                self.index = start
+                return
+
+    def term(self, kinds: tuple[str, ...], variables: list[str]) -> bool:
+        """A name of one of `kinds` or a variable (recorded without its `?`/`$`)."""
+        kind = self.peek_kind()
+        if kind == VAR:
+            variables.append(self.tokens[self.index].text[1:])
+        elif kind not in kinds:
+            return False
+        self.index += 1
+        return True
+
+    def object(self, variables: list[str]) -> bool:
+        if self.term((*_NAMES, NUMBER), variables) or self.word("true") or self.word("false"):
+            return True
+        if self.peek_kind() != STRING:
+            return False
+        self.index += 1
+        if self.peek_kind() == LANGTAG:
+            self.index += 1
+        elif self.punct("^^"):
+            return self.peek_kind() in _NAMES and self.term(_NAMES, [])
+        return True

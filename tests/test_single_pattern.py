@@ -1,0 +1,52 @@
+"""Which queries are one triple pattern read straight from an index (sparql.single_pattern):
+only those may be tried in the server thread, so anything that filters, joins, sorts, groups,
+names a dataset, can be read two ways or mentions the network must say no."""
+
+import pytest
+
+from fairtracks_ld.sparql.single_pattern import single_pattern
+
+FT = "PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>\n"
+
+
+@pytest.mark.parametrize("query", [
+    FT + 'SELECT ?track WHERE { ?track ft:label_short "RRBS sig r1" }',
+    "select * { ?s ?p ?o . } limit 10",
+    "BASE <http://e/> SELECT ?s { ?s a <Track> }",
+    'SELECT ?s { ?s ?p "x"@en }',
+    'SELECT ?s { ?s ?p "1"^^<http://www.w3.org/2001/XMLSchema#integer> }',
+    "SELECT ?s ?o { ?s <http://e/p#frag> ?o } # a comment",
+    "SELECT ?s { ?s ?p 1.5 }",
+    "SELECT ?s { <http://e/s> ?s true }",
+])
+def test_one_pattern_read_from_an_index(query):
+    assert single_pattern(query)
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT ?s { ?s ?p ?s }",  # a shared variable: the scan filters
+    "SELECT ?s ?o { $s ?p ?s }",  # ?s and $s are one variable
+    "SELECT DISTINCT ?s { ?s ?p ?o }",
+    "SELECT ?s { ?s ?p ?o } ORDER BY ?s",
+    "SELECT ?s { ?s ?p ?o } LIMIT 5 OFFSET 3",
+    "SELECT ?s { ?s ?p ?o } 5",
+    "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }",
+    "SELECT ?s FROM <http://g> { ?s ?p ?o }",
+    "SELECT ?s { GRAPH ?g { ?s ?p ?o } }",
+    "SELECT ?s { ?s ?p ?o FILTER(?o > 1) }",
+    "SELECT ?s { ?s ?p ?o ; ?q ?r }",
+    "SELECT ?s { ?s ?p ?o . ?o ?q ?r }",
+    "SELECT ?s { ?s <http://e/a>/<http://e/b> ?o }",
+    "SELECT ?s { ?s <http://e/a>* ?o }",
+    "SELECT ?s { _:b ?p ?s }",
+    "SELECT ?s { SERVICE <http://e/sparql> { ?s ?p ?o } }",
+    "SELECT ?s { ?s <http://e/service> ?o }",  # mentions the network: not read at all
+    'SELECT ?s { ?s ?p "\\u0022" }',  # an escape: read two ways
+    "SELECT ?s { ?s ?p ?o",
+    "ASK { ?s ?p ?o }",
+    "CONSTRUCT WHERE { ?s ?p ?o }",
+    "DESCRIBE <http://e/t>",
+    "SELECT * {}",
+])
+def test_anything_else_is_not(query):
+    assert not single_pattern(query)
