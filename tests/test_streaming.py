@@ -16,10 +16,12 @@ from conftest import BASE, write_json
 from fairtracks_ld.load import DocumentError, load_document, load_sources
 from fairtracks_ld.mapping import stream
 from fairtracks_ld.mapping.annotations import annotations_of
+from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.mapping.prepare import prepare
 from fairtracks_ld.mapping.stream import DocumentStream
 from fairtracks_ld.mapping.to_rdf import quads_fast
 from fairtracks_ld.sources import DocumentReader
+from fairtracks_ld.standard import ONTOLOGY_TERM_CLASS
 from fairtracks_ld.validation import Validator
 
 SMALL = 3000  # bytes of JSON-LD per chunk: a few entities each
@@ -64,13 +66,17 @@ def test_chunks_make_the_graph_of_the_whole_mapping(tmp_path, generated):
     assert mapped.annotations == annotations_of(prepared.node)
 
 
-def test_without_links_only_the_iri_link_triples_are_left_out(tmp_path, generated):
-    """What the validation service loads: the shipped shapes read no `<key>_iri` link."""
+def test_without_links_only_the_iri_links_and_annotation_classes_are_left_out(tmp_path,
+                                                                              generated):
+    """What the validation service loads: the shipped shapes read no `<key>_iri` link and no
+    ontology annotation's rdf:type."""
     document = generated[0]
     _, quads = streamed(write_json(tmp_path / "d.json", document), links=False)
     links = {q for q in whole(document) if q.predicate.value.endswith("_iri")}
-    assert links
-    assert quads == whole(document) - links
+    classes = {q for q in whole(document) if q.predicate.value == RDF_TYPE
+               and q.object.value == FT + ONTOLOGY_TERM_CLASS}
+    assert links and classes
+    assert quads == whole(document) - links - classes
 
 
 def test_header_after_the_arrays_takes_two_passes_and_gives_the_same_graph(tmp_path, generated):
