@@ -19,8 +19,9 @@ process tree spent on the request (server and validation worker), and their rati
 recorded at the start and the end.
 
 Usage: python bench/validate_service.py [--sizes 1000 10000] [--repeat 3] [--concurrent 20]
-                                        [--before REF]
-Writes bench/results/validate-service.json and bench/results/validate-service.md.
+                                        [--before REF] [--name validate-service]
+Writes bench/results/NAME.json and bench/results/NAME.md (NAME: `--name`, by default
+validate-service).
 """
 
 from __future__ import annotations
@@ -182,6 +183,8 @@ def main() -> None:
     parser.add_argument("--before", metavar="REF",
                         help="also serve the sources of this commit and post to both in turn")
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI timings")
+    parser.add_argument("--name", default="validate-service",
+                        help="results file name (without .json/.md) under bench/results")
     args = parser.parse_args()
 
     from validate import planted_document
@@ -189,7 +192,7 @@ def main() -> None:
     from fairtracks_ld.standard import example_documents
 
     example_bytes = example_documents()["v1-current"].read_bytes()
-    earlier = RESULTS / "validate-service.json"
+    earlier = RESULTS / f"{args.name}.json"
     kept = json.loads(earlier.read_text()) if earlier.exists() else {}
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "load_at_start": os.getloadavg()[0],
@@ -289,8 +292,8 @@ def main() -> None:
                     running.wait(timeout=60)
     results["machine"]["uptime_at_end"] = uptime()
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "validate-service.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "validate-service.md").write_text(render(results))
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{args.name}.md").write_text(render(results))
     print(render(results))
 
 

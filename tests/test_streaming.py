@@ -16,10 +16,12 @@ from conftest import BASE, write_json
 from fairtracks_ld.load import DocumentError, load_document, load_sources
 from fairtracks_ld.mapping import stream
 from fairtracks_ld.mapping.annotations import annotations_of
+from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.mapping.prepare import prepare
 from fairtracks_ld.mapping.stream import DocumentStream
 from fairtracks_ld.mapping.to_rdf import quads_fast
 from fairtracks_ld.sources import DocumentReader
+from fairtracks_ld.standard import ONTOLOGY_TERM_CLASS
 from fairtracks_ld.validation import Validator
 
 SMALL = 3000  # bytes of JSON-LD per chunk: a few entities each
@@ -64,13 +66,17 @@ def test_chunks_make_the_graph_of_the_whole_mapping(tmp_path, generated):
     assert mapped.annotations == annotations_of(prepared.node)
 
 
-def test_without_links_only_the_iri_link_triples_are_left_out(tmp_path, generated):
-    """What the validation service loads: the shipped shapes read no `<key>_iri` link."""
+def test_without_links_only_the_iri_links_and_annotation_classes_are_left_out(tmp_path,
+                                                                              generated):
+    """What the validation service loads: the shipped shapes read no `<key>_iri` link and no
+    ontology annotation's rdf:type."""
     document = generated[0]
     _, quads = streamed(write_json(tmp_path / "d.json", document), links=False)
     links = {q for q in whole(document) if q.predicate.value.endswith("_iri")}
-    assert links
-    assert quads == whole(document) - links
+    classes = {q for q in whole(document) if q.predicate.value == RDF_TYPE
+               and q.object.value == FT + ONTOLOGY_TERM_CLASS}
+    assert links and classes
+    assert quads == whole(document) - links - classes
 
 
 def test_header_after_the_arrays_takes_two_passes_and_gives_the_same_graph(tmp_path, generated):
@@ -153,7 +159,9 @@ def test_whole_document_rules_agree_across_chunks_load_validate_and_whole_mappin
     """The rules that need the whole document (references, uniqueness across the store,
     ontology ancestry) find the same problems when the document is written in many small
     chunks (load, and `validate`'s scratch store on disk) as when it is mapped whole into an
-    in-memory store; a reference to an entity in another chunk is no problem."""
+    in-memory store, or streamed into one as the validation service does; a reference to an
+    entity in another chunk is no problem. The in-memory stores validate in their default
+    graph, the others in the version graph: the W3C reports are the same."""
     from fairtracks_ld.store import TrackStore
     from fairtracks_ld.validation import validate_documents
 
@@ -173,13 +181,21 @@ def test_whole_document_rules_agree_across_chunks_load_validate_and_whole_mappin
     def seen(report) -> list[tuple[str, str, str]]:
         return [(f.severity, f.pointer, f.message) for f in report.findings]
 
+    def shacl(report) -> set[ox.Quad]:
+        assert report.report is not None
+        return canonical(ox.Quad(t.subject, t.predicate, t.object)
+                         for t in report.report.triples())
+
     whole_report = Validator(store).document(document)
+    streamed_report = Validator(store).streamed(json.loads(json.dumps(document)))
     [validated] = validate_documents([path], store=store)
     with pytest.raises(DocumentError) as refused:
         load_document(store, path, Validator(store), bulk=True)
     loaded = refused.value.validation
     assert loaded is not None
-    assert seen(loaded) == seen(validated) == seen(whole_report)
+    assert seen(loaded) == seen(validated) == seen(whole_report) == seen(streamed_report)
+    assert shacl(loaded) == shacl(validated) == shacl(whole_report) == shacl(streamed_report)
+    assert len(loaded.report.results) == len(streamed_report.report.results)
     pointers = {f.pointer for f in loaded.violations}
     assert {"/tracks/40/experiment_ref", f"/experiments/{len(experiments) - 1}/sample_ref",
             "/experiments/1/technique/term_id", "/studies/0/local_id"} <= pointers

@@ -63,8 +63,10 @@ def double(value: float) -> str:
 class CompiledContext:
     """A JSON-LD context (the `@context` value) compiled for writing N-Triples."""
 
-    def __init__(self, context: dict[str, Any], skipped: str | None = None) -> None:
+    def __init__(self, context: dict[str, Any], skipped: str | None = None,
+                 untyped: frozenset[str] = frozenset()) -> None:
         self.skipped = skipped  # keys ending so write no triples (None: every key does)
+        self.untyped = untyped  # classes (`@type` names) that write no rdf:type triple
         self.terms = {k: v for k, v in context.items() if not k.startswith("@")}
         self.vocab: str | None = context.get("@vocab")
         self.prefixes = {k: v for k, v in self.terms.items()
@@ -116,9 +118,10 @@ class CompiledContext:
                     definition.get("@container") == "@list")
 
     def class_iri(self, name: str) -> str:
+        """A class in N-Triples form ("" for a class in `untyped`)."""
         found = self.classes.get(name)
         if found is None:
-            found = self.classes[name] = f"<{self.expand(name)}>"
+            found = self.classes[name] = "" if name in self.untyped else f"<{self.expand(name)}>"
         return found
 
 
@@ -147,7 +150,8 @@ class Writer:
                     continue
                 if key == "@type":
                     for name in value if isinstance(value, list) else (value,):
-                        append(f"{subject} {_TYPE} {self.context.class_iri(name)} .\n")
+                        if cls := self.context.class_iri(name):
+                            append(f"{subject} {_TYPE} {cls} .\n")
                     continue
                 rule = self.context.rule(key)
             if rule is SKIP:
@@ -216,14 +220,16 @@ def _datatype(coerce: str | None, native: str) -> str:
     return native if coerce is None or coerce == "@id" else coerce
 
 
-_compiled: dict[tuple[int, str | None], tuple[dict[str, Any], CompiledContext]] = {}
+_compiled: dict[tuple[int, str | None, frozenset[str]],
+                tuple[dict[str, Any], CompiledContext]] = {}
 
 
-def compile_context(context: dict[str, Any], skipped: str | None = None) -> CompiledContext:
+def compile_context(context: dict[str, Any], skipped: str | None = None,
+                    untyped: frozenset[str] = frozenset()) -> CompiledContext:
     """The compiled form of a context (the published ones are loaded once and kept, so each is
-    compiled once per `skipped` suffix)."""
-    key = (id(context), skipped)
+    compiled once per `skipped` suffix and `untyped` classes)."""
+    key = (id(context), skipped, untyped)
     found = _compiled.get(key)
     if found is None or found[0] is not context:
-        found = _compiled[key] = (context, CompiledContext(context, skipped))
+        found = _compiled[key] = (context, CompiledContext(context, skipped, untyped))
     return found[1]

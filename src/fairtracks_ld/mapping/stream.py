@@ -28,7 +28,7 @@ from fairtracks_ld.mapping.emit import CompiledContext, Writer, compile_context
 from fairtracks_ld.mapping.models import AUTO, ENSEMBL, FAIRTRACKS, detect, prepare_document
 from fairtracks_ld.mapping.prepare import ContentHash, Mapper, MappingError, Prepared, encode
 from fairtracks_ld.sources import DocumentError, DocumentReader, LazyArray, RefusedDocument
-from fairtracks_ld.standard import ENTITY_ARRAYS, Variant
+from fairtracks_ld.standard import ENTITY_ARRAYS, ONTOLOGY_TERM_CLASS, Variant
 
 LAZY = frozenset(ENTITY_ARRAYS)
 CHUNK_BYTES = 16 << 20  # JSON-LD size of a chunk's nodes: ~10k tracks, ~500k quads
@@ -88,7 +88,8 @@ class DocumentStream:
                  companion: bool = True, links: bool = True) -> None:
         self.reader = reader
         self.companion = companion  # False: no `annotations` (validation needs none)
-        self.links = links  # False: no `<key>_iri` link triples (the shipped shapes read none)
+        self.links = links  # False: no `<key>_iri` link triples nor rdf:type of ontology
+        # annotations (the validation service: the shipped shapes read neither)
         self.ahead = ahead
         self.chunk_bytes = chunk_bytes or CHUNK_BYTES
         self.model = model
@@ -169,7 +170,8 @@ class DocumentStream:
             return
         mapper = self._mapper
         assert mapper is not None
-        context = compile_context(load_context(), None if self.links else IRI_SUFFIX)
+        context = compile_context(load_context()) if self.links else compile_context(
+            load_context(), IRI_SUFFIX, frozenset({ONTOLOGY_TERM_CLASS}))
         yield self._encode(context, mapper.prepared.node)
         for key, value in self._members:
             if key in self._skip:

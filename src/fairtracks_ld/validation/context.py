@@ -30,6 +30,7 @@ from fairtracks_ld.mapping.namespaces import FT, OWL, RDF
 from fairtracks_ld.mapping.prepare import Prepared
 from fairtracks_ld.standard import iter_props
 from fairtracks_ld.validation import registry
+from fairtracks_ld.validation.graphs import DataGraph, in_graph
 from fairtracks_ld.validation.shapes import ShapesGraph, default_shapes
 from fairtracks_ld.validation.vocab import (
     ANCESTOR,
@@ -356,7 +357,7 @@ def _ref_predicates() -> tuple[str, ...]:
 
 
 def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store,
-                    graph: ox.NamedNode) -> list[str]:
+                    graph: DataGraph) -> list[str]:
     """Records of entities of other current documents that the documents' rules can meet:
     same class and local_id (uniqueness), or an IRI a document references (integrity).
 
@@ -377,7 +378,7 @@ def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store
         _shared_ids_from_store(store, data, graph, others, found)
     else:
         for row in data.query(
-                f"SELECT ?c ?id WHERE {{ GRAPH {graph} {{ ?e a ?c ; <{FT}local_id> ?id }} "
+                f"SELECT ?c ?id WHERE {{ {in_graph(graph, f'?e a ?c ; <{FT}local_id> ?id')} "
                 f"VALUES ?c {{ {_values(UNIQUE_CLASSES)} }} }}"):
             cls, identifier = classes[row[0].value], row[1]
             for quad in store.ox.quads_for_pattern(None, local_id, identifier, None):
@@ -387,7 +388,7 @@ def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store
                     found[(quad.subject.value, cls.value, source)] = identifier
     looked: set[ox.NamedNode] = set()  # targets found in other documents (few)
     for row in data.query(
-            f"SELECT ?t WHERE {{ GRAPH {graph} {{ ?s ?p ?t FILTER NOT EXISTS {{ ?t a ?c }} }} "
+            f"SELECT ?t WHERE {{ {in_graph(graph, '?s ?p ?t FILTER NOT EXISTS { ?t a ?c }')} "
             f"VALUES ?p {{ {_values(_ref_predicates())} }} }}"):
         target = row[0]
         if target in looked:
@@ -411,7 +412,7 @@ def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store
     return lines
 
 
-def _fewer_in_store(store: TrackStore, data: ox.Store, graph: ox.NamedNode) -> bool:
+def _fewer_in_store(store: TrackStore, data: ox.Store, graph: DataGraph) -> bool:
     """Whether the store holds fewer local_ids than the document (all versions counted, and
     the store counted no further than the document's number): then the shared ids are found
     from the store's side, without a lookup per entity of the document."""
@@ -422,7 +423,7 @@ def _fewer_in_store(store: TrackStore, data: ox.Store, graph: ox.NamedNode) -> b
     return stored <= mine
 
 
-def _shared_ids_from_store(store: TrackStore, data: ox.Store, graph: ox.NamedNode,
+def _shared_ids_from_store(store: TrackStore, data: ox.Store, graph: DataGraph,
                            others: dict[str, str],
                            found: dict[tuple[str, str, str], ox.Literal | None]) -> None:
     """What the per-entity lookups of `stored_entities` find, read from the store's side: its
@@ -442,15 +443,15 @@ def _shared_ids_from_store(store: TrackStore, data: ox.Store, graph: ox.NamedNod
                     found[(quad.subject.value, cls.value, source)] = quad.object
 
 
-def curie_prefixes(shapes: ShapesGraph, data: ox.Store, graph: ox.NamedNode) -> set[str]:
+def curie_prefixes(shapes: ShapesGraph, data: ox.Store, graph: DataGraph) -> set[str]:
     """Prefixes of the values that shapes look up in the CURIE prefix table (only those
     entries of the table are added)."""
     paths = {shape.path.sparql() for shape in shapes._shapes.values() if shape.path is not None
              and any("fts:prefix" in c.params.get("select", "") for c in shape.constraints)}
     found: set[str] = set()
     for path in sorted(paths):
-        query = (f"SELECT DISTINCT (STRBEFORE(STR(?v), ':') AS ?p) WHERE {{ GRAPH {graph} "
-                 f"{{ ?s {path} ?v }} }}")
+        query = (f"SELECT DISTINCT (STRBEFORE(STR(?v), ':') AS ?p) WHERE "
+                 f"{{ {in_graph(graph, f'?s {path} ?v')} }}")
         found.update(row["p"].value for row in data.query(query) if row["p"] is not None)
     return found
 
@@ -489,13 +490,13 @@ def build_dataset(
     return Dataset(data, graph.value)
 
 
-def context_text(batch: Sequence[Prepared], data: ox.Store, graph: ox.NamedNode,
+def context_text(batch: Sequence[Prepared], data: ox.Store, graph: DataGraph,
                  shapes: ShapesGraph, store: TrackStore | None,
                  ontologies: OntologySource | None) -> str:
     """The context facts the rules need about the documents in `graph` of `data`, as
     N-Triples (blank node labels mean something within this text only)."""
-    terms = {row["t"].value for row in data.query(
-        f"SELECT DISTINCT ?t WHERE {{ GRAPH {graph} {{ ?s <{FT}term_id> ?t FILTER isIRI(?t) }} }}")}
+    used = in_graph(graph, f"?s <{FT}term_id> ?t FILTER isIRI(?t)")
+    terms = {row["t"].value for row in data.query(f"SELECT DISTINCT ?t WHERE {{ {used} }}")}
     named_ontologies, ancestors = shape_names(shapes)
     lines = ontology_facts(ontologies, terms, named_ontologies, ancestors,
                            named_descent=_shipped(shapes))
@@ -509,7 +510,7 @@ def _shipped(shapes: ShapesGraph) -> bool:
     return default_shapes.cache_info().currsize > 0 and shapes is default_shapes()
 
 
-def add_context(batch: Sequence[Prepared], data: ox.Store, graph: ox.NamedNode,
+def add_context(batch: Sequence[Prepared], data: ox.Store, graph: DataGraph,
                 shapes: ShapesGraph, store: TrackStore | None,
                 ontologies: OntologySource | None) -> None:
     """Add the context facts to `graph` of a scratch store, for good: loaded as text, several

@@ -37,6 +37,7 @@ from fairtracks_ld.validation.context import (
 from fairtracks_ld.validation.engine import TIME_LIMIT, validate
 from fairtracks_ld.validation.ensembl_pointers import EnsemblPointers
 from fairtracks_ld.validation.ensembl_shapes import ensembl_shapes
+from fairtracks_ld.validation.graphs import DataGraph, data_graph
 from fairtracks_ld.validation.pointers import PointerResolver
 from fairtracks_ld.validation.report import VIOLATION, Report, ValidationResult
 from fairtracks_ld.validation.shapes import ShapesGraph, default_shapes
@@ -180,24 +181,25 @@ class Validator:
             return self.unmappable(document, source, error, model)
         return self.prepared(prepared, document, source)
 
-    def streamed(self, document: Any, source: str = "<document>") -> DocumentReport:
+    def streamed(self, document: Any, source: str = "<document>",
+                 scratch: ox.Store | None = None) -> DocumentReport:
         """Validate a parsed document as `document` does, faster: it is mapped entity by entity
-        in a worker thread while the chunks already mapped load into the scratch store
-        (Oxigraph loads without holding the interpreter lock, so both run at once)."""
+        in a worker thread while the chunks already mapped load into the default graph of a
+        scratch store (Oxigraph loads without holding the interpreter lock, so both run at
+        once). `scratch`: that store, empty, when the caller frees it (dropping a 10k-track
+        document's quads takes a tenth of a second) after it has sent the answer."""
         from fairtracks_ld.mapping.stream import DocumentStream, MemoryReader
 
-        data = ox.Store()
+        data = ox.Store() if scratch is None else scratch
         try:
             mapped = DocumentStream(MemoryReader(source, document), self.base,
                                     chunk_bytes=SCRATCH_CHUNK_BYTES, ahead=2, companion=False,
                                     links=self.fixed_shapes)
-            graph = mapped.prepared.graph
             for chunk in mapped.chunks():
-                data.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
-                          to_graph=ox.NamedNode(graph))
+                data.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True)
         except DocumentError:  # it cannot be mapped so: the whole-document path words why
             return self.document(document, source)
-        return self.written(data, graph, mapped.prepared, source, document, scratch=True)
+        return self.written(data, None, mapped.prepared, source, document, scratch=True)
 
     def unmappable(self, document: Any, source: str, error: MappingError,
                    model: str = AUTO) -> DocumentReport:
@@ -226,21 +228,20 @@ class Validator:
                  source: str = "<document>") -> DocumentReport:
         """Validate a mapped document (`document`, the JSON, only improves list pointers)."""
         data = ox.Store()
-        data.bulk_load(prepared.ntriples(), format=ox.RdfFormat.N_TRIPLES, lenient=True,
-                       to_graph=ox.NamedNode(prepared.graph))
-        return self.written(data, prepared.graph, prepared, source, document, scratch=True)
+        data.bulk_load(prepared.ntriples(), format=ox.RdfFormat.N_TRIPLES, lenient=True)
+        return self.written(data, None, prepared, source, document, scratch=True)
 
-    def written(self, data: ox.Store, graph: str, prepared: Prepared, source: str,
+    def written(self, data: ox.Store, graph: str | None, prepared: Prepared, source: str,
                 document: Any = None, reader: DocumentReader | None = None,
                 scratch: bool = False) -> DocumentReport:
         """Validate a document as written to `graph` of `data` (the store being loaded, before
-        the catalog makes the graph visible, or a scratch store): the context facts its rules
-        need are added to the graph for the run and removed afterwards (unless `data` is a
-        `scratch` store, thrown away after the run). List pointers are read
-        from `document`, or from the source again through `reader` (only when a result needs
-        one, and only the entities it names)."""
+        the catalog makes the graph visible, or a scratch store; None: a scratch store's
+        default graph): the context facts its rules need are added to the graph for the run
+        and removed afterwards (unless `data` is a `scratch` store, thrown away after the
+        run). List pointers are read from `document`, or from the source again through
+        `reader` (only when a result needs one, and only the entities it names)."""
         shapes = self.shapes_for(prepared.model)
-        node = ox.NamedNode(graph)
+        node = data_graph(graph)
         ontologies = None if prepared.model == ENSEMBL else self.ontologies
         facts: list[ox.Quad] = []  # removed afterwards
         if scratch:
@@ -255,7 +256,7 @@ class Validator:
                     document = reader.read()
                 resolver: PointerResolver | EnsemblPointers = EnsemblPointers(document)
             else:
-                resolver = PointerResolver(data, prepared, document, graph)
+                resolver = PointerResolver(data, prepared, document, node)
                 if document is None and reader is not None:
                     resolver.document = _listed_entities(reader, resolver, report.results)
             findings = [self.finding(r, resolver, data, node, shapes) for r in report.results]
@@ -308,7 +309,7 @@ class Validator:
         return reports
 
     def finding(self, result: ValidationResult, resolver: PointerResolver | EnsemblPointers,
-                data: ox.Store | None = None, graph: ox.NamedNode | None = None,
+                data: ox.Store | None = None, graph: DataGraph | None = None,
                 shapes: ShapesGraph | None = None) -> Finding:
         shapes = shapes or self.shapes
         shape = result.source_shape

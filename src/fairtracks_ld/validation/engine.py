@@ -266,7 +266,9 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
     seen: set[tuple] = set()
     nested: list[tuple[ValidationResult, int]] = []  # results of nested property shapes
     stats = _Stats(store, compiled, options, counts)
-    named = all(isinstance(g, ox.NamedNode) for g in graphs)
+    # value sets are shared through an update reading `graphs`: named graphs (USING), or the
+    # store's default graph alone (an update's own)
+    sharable = all(isinstance(g, ox.NamedNode) for g in graphs) or graphs == [ox.DefaultGraph()]
     # Oxigraph evaluates queries without the GIL for much of the time: a few threads help
     workers = max(2, min(_THREADS, os.cpu_count() or 1))
     shared: dict[int, Query] = {}
@@ -290,7 +292,7 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
                              for t in shapes.triples)
 
             def choose(query: Query) -> str | None:
-                if scratch and named and query.values is not None and query.shared is not None:
+                if scratch and sharable and query.values is not None and query.shared is not None:
                     return query.shared
                 return stats.choose(query)
 
@@ -355,7 +357,7 @@ def _share(store: ox.Store, query: Query, select: str, graphs: list) -> None:
     """Materialise the distinct values of a query's path (`select`: a form of them)."""
     assert query.values is not None
     position = select.index("SELECT DISTINCT ?value")
-    using = "".join(f"USING <{g.value}> " for g in graphs)
+    using = "".join(f"USING <{g.value}> " for g in graphs if isinstance(g, ox.NamedNode))
     store.update(f"{select[:position]}INSERT {{ GRAPH <{VALUES_GRAPH}> {{ "
                  f"<{VALUES_GRAPH}:{query.values.key}> <{VALUE}> ?value }} }} "
                  f"{using}WHERE {{ {select[position:]} }}")

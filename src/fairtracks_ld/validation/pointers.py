@@ -18,6 +18,7 @@ import pyoxigraph as ox
 from fairtracks_ld.mapping.context import SCHEMA_TERM
 from fairtracks_ld.mapping.namespaces import FT, FTX, RDF
 from fairtracks_ld.mapping.prepare import Prepared, pointer_token
+from fairtracks_ld.validation.graphs import DataGraph, in_graph
 from fairtracks_ld.validation.shapes import PropertyPath
 
 _MAP_KEYS = {FT + "ontology", FT + "ontology_version"}  # map entries: the key is the pointer
@@ -27,17 +28,20 @@ class PointerResolver:
     """JSON Pointers for the nodes of one mapped document."""
 
     def __init__(self, data: ox.Store, prepared: Prepared, document: Any = None,
-                 graph_iri: str | None = None) -> None:
+                 graph: str | DataGraph | None = None) -> None:
+        """`graph`: where the document is in `data` (an IRI, a graph, or by default its
+        version graph)."""
         self.document = document
         self.document_iri = prepared.document_iri
         self.collection_iri = prepared.collection_iri
-        graph = ox.NamedNode(graph_iri or prepared.graph)
+        if not isinstance(graph, ox.NamedNode | ox.DefaultGraph):
+            graph = ox.NamedNode(graph or prepared.graph)
         self.data, self.graph = data, graph
         self._entities: dict[str, str | None] = {}  # only those results name
         self.entries: dict[str, str] = {}
-        for row in data.query(f"""SELECT ?e ?o WHERE {{ GRAPH {graph} {{
-                <{self.document_iri}> <{FT}doc_info>/<{FT}doc_ontology_versions> ?e .
-                ?e <{FT}ontology> ?o }} }}"""):
+        entries = in_graph(graph, f"<{self.document_iri}> <{FT}doc_info>/"
+                                  f"<{FT}doc_ontology_versions> ?e . ?e <{FT}ontology> ?o")
+        for row in data.query(f"SELECT ?e ?o WHERE {{ {entries} }}"):
             self.entries[row["e"].value] = row["o"].value
 
     def entity(self, iri: str) -> str | None:

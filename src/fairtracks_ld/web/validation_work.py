@@ -60,30 +60,34 @@ def json_answer(body: Any, status: int = 200) -> Rendered:
                     vary=False)
 
 
-def run(job: Job, checker: Validator) -> Rendered:
+def run(job: Job, checker: Validator, leftovers: list[Any] | None = None) -> Rendered:
     """The answer to one job (a bad request is an answer too, never an exception).
 
     The cyclic garbage collector waits until the job is done: a large document makes millions
     of objects that live until then (the collector would walk them again and again, a tenth of
-    the job's time), and the worker collects after each job anyway."""
+    the job's time), and the worker collects after each job anyway. What the job made that is
+    only to be freed (the parsed documents, the scratch store) goes into `leftovers`, for the
+    caller to free after sending the answer: a 10k-track document's take 0.15 s to free."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _run(job, checker)
+        return _run(job, checker, [] if leftovers is None else leftovers)
     finally:
         if enabled:
             gc.enable()
 
 
-def _run(job: Job, checker: Validator) -> Rendered:
+def _run(job: Job, checker: Validator, leftovers: list[Any]) -> Rendered:
     if job.route == "one":
         upload = parse_json("(inline0)", job.body)
+        leftovers.append(upload)
         if upload.error is not None:
             return json_answer(fatal("There were problems processing incoming JSON (is it a "
                                      f"valid one?): {upload.error}"), 400)
-        return respond(check([upload], checker), job.media, single=True)
+        return respond(check([upload], checker, leftovers), job.media, single=True)
     if job.route == "array":
         parsed = parse_json("(inline)", job.body)
+        leftovers.append(parsed)
         if parsed.error is not None or not isinstance(parsed.document, list):
             why = parsed.error or "the body is not a JSON array of documents"
             return json_answer([fatal("There were problems processing incoming JSON array "
@@ -96,19 +100,25 @@ def _run(job: Job, checker: Validator) -> Rendered:
                 uploads.append(Upload(f"(inline{index})", document))
         except TooLarge as error:
             return json_answer([fatal(f"refused: {error}")], 413)
-        return respond(check(uploads, checker), job.media)
+        return respond(check(uploads, checker, leftovers), job.media)
     uploads = [parse_json(u.name, u.raw) if u.raw is not None else u for u in job.uploads or []]
-    return respond(check(uploads, checker), job.media)
+    leftovers.append(uploads)
+    return respond(check(uploads, checker, leftovers), job.media)
 
 
-def check(uploads: list[Upload], checker: Validator) -> list[Checked]:
+def check(uploads: list[Upload], checker: Validator,
+          leftovers: list[Any] | None = None) -> list[Checked]:
     """Validate every readable upload against the current snapshot. The documents of one
     request are validated together, as if published together (a local_id used in two of them
-    is reported), when they can be: one model, distinct collections; otherwise each alone."""
+    is reported), when they can be: one model, distinct collections; otherwise each alone.
+    A scratch store made here goes into `leftovers` (see `run`)."""
     readable = [index for index, upload in enumerate(uploads) if upload.error is None]
     if len(readable) == 1:  # one document: mapped while it loads (`Validator.streamed`)
         one = uploads[readable[0]]
-        report = _guarded(lambda: checker.streamed(one.document, one.name), one)
+        scratch = ox.Store()
+        if leftovers is not None:
+            leftovers.append(scratch)
+        report = _guarded(lambda: checker.streamed(one.document, one.name, scratch), one)
         return [(upload, report if upload is one else None) for upload in uploads]
     reports: dict[int, DocumentReport] = {}
     mapped: dict[str, list[tuple[int, Prepared, Upload]]] = {}
