@@ -201,3 +201,14 @@ def test_whole_document_rules_agree_across_chunks_load_validate_and_whole_mappin
             "/experiments/1/technique/term_id", "/studies/0/local_id"} <= pointers
     assert not any(f.pointer == f"/tracks/{len(tracks) - 1}/experiment_ref"
                    for f in loaded.findings)
+
+
+def test_no_shipped_shape_reads_what_the_service_leaves_out():
+    """The validation service's scratch load leaves out `<key>_iri` links and the rdf:type of
+    ontology annotations because no shape reads them: a shape that starts to must fail here,
+    so that the service's shortcut is dropped with it."""
+    shapes = Path(__file__).resolve().parents[1] / "shapes"
+    for path in [*shapes.glob("*.ttl"), *shapes.glob("*/*.ttl")]:
+        text = path.read_text()
+        assert ONTOLOGY_TERM_CLASS not in text, path.name
+        assert "_iri" not in text, path.name
