@@ -279,8 +279,21 @@ def cmd_stats(args: argparse.Namespace) -> int:
     }
     if Path(args.store).is_dir():
         stats["disk_bytes"] = usage(Path(args.store))
+    stats["published_snapshot"] = _snapshot_stats(Path(args.store))
     print(json.dumps(stats, indent=2))
     return EXIT_OK
+
+
+def _snapshot_stats(store_path: Path) -> dict | None:
+    """The published snapshot's table files and what the compaction wait before it did."""
+    from fairtracks_ld import compaction
+    from fairtracks_ld.snapshots import current_snapshot
+
+    snapshot = current_snapshot(store_path)
+    if snapshot is None:
+        return None
+    return {"path": str(snapshot), "table_files": len(compaction.table_files(snapshot)),
+            "compaction": compaction.record(snapshot)}
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
