@@ -32,7 +32,12 @@ server built on Flask can pass that throughput.
 Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000] [--compact]
        [--before SOURCE_TREE]   (e.g. `git worktree add --detach /tmp/before main`: the same run
        also measures that tree's code, warm and cold, as `before` / `before_cold`)
-Writes bench/results/endpoint[-compacted]-<tracks>.json and .md.
+       [--loader SOURCE_TREE]   (the store is loaded by that tree's code, in its own work folder,
+       and served by this one: the store as an earlier `load` left it; results go to
+       endpoint-loaded-by-<tree>-<tracks>)
+Writes bench/results/endpoint[-compacted][-loaded-by-<tree>]-<tracks>.json and .md. The store
+is as `load` leaves it unless --compact (fairtracks-ld's `load` waits for RocksDB's own
+compactions after a big write before it publishes: fairtracks_ld/compaction.py).
 """
 
 from __future__ import annotations
@@ -79,12 +84,18 @@ def explicit(query: str) -> str:
     return virtual.rewrite(PREFIXES + query)
 
 
-def run(*args: str | Path) -> None:
-    subprocess.run([str(a) for a in args], check=True, stdout=subprocess.DEVNULL)
+LOADER: Path | None = None  # --loader: the source tree whose `load` builds the store
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    subprocess.run([str(a) for a in args], check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, **env} if env else None)
 
 
 def fairtracks(*args: str | Path) -> None:
-    run(BIN / "fairtracks-ld", "--store", WORK / "store", "--base-iri", BASE, *args)
+    """A command on the benchmark's store, with --loader's code when given."""
+    run(BIN / "fairtracks-ld", "--store", WORK / "store", "--base-iri", BASE, *args,
+        env={"PYTHONPATH": str(LOADER / "src")} if LOADER else None)
 
 
 def prepare(tracks: int) -> None:
@@ -123,8 +134,8 @@ def prepare(tracks: int) -> None:
 def compact() -> None:
     """Compact the store as `oxigraph optimize` compacts the peer's (RocksDB's full compaction,
     pyoxigraph `Store.optimize`), then publish it as the snapshot the server reads; once per
-    store (`store.compacted`). Not something `fairtracks-ld load` does today: `--compact`
-    measures what it would change."""
+    store (`store.compacted`), what `fairtracks-ld optimize` does; `--compact` measures what it
+    changes beyond what `load` leaves."""
     if (WORK / "store.compacted").exists():
         return
     from fairtracks_ld.snapshots import publish
@@ -497,12 +508,17 @@ def main() -> None:
     parser.add_argument("--compact", action="store_true",
                         help="compact fairtracks-ld's store first (as the peer's is optimized); "
                              "results go to endpoint-compacted-<tracks>.{json,md}")
+    parser.add_argument("--loader", type=Path,
+                        help="load the store with this source tree's code (in its own work "
+                             "folder); the servers still run this tree's code")
     parser.add_argument("--before", type=Path,
                         help="also measure fairtracks-ld from this source tree (e.g. `git "
                              "worktree add /tmp/before main`), warm and cold, in the same run")
     args = parser.parse_args()
-    global WORK
-    WORK = HERE / "work" / f"endpoint-{args.tracks}"
+    global WORK, LOADER
+    LOADER = args.loader.resolve() if args.loader else None
+    loaded_by = f"loaded-by-{LOADER.name}-" if LOADER else ""
+    WORK = HERE / "work" / f"endpoint-{loaded_by}{args.tracks}"
     prepare(args.tracks)
     if args.compact:
         compact()
@@ -563,7 +579,9 @@ def main() -> None:
     report["config"]["code"] = commit_of(HERE.parent)
     if args.before:
         report["config"]["before_code"] = commit_of(args.before)
-    name = f"endpoint{'-compacted' if args.compact else ''}-{args.tracks}"
+    if LOADER:
+        report["config"]["store_loaded_by_code"] = commit_of(LOADER)
+    name = f"endpoint{'-compacted' if args.compact else ''}-{loaded_by}{args.tracks}"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown(report))
@@ -623,6 +641,13 @@ def markdown(report: dict) -> str:
         f"{report['machine']['python']}. Load average (1 min) before / after the run: "
         f"{report['machine']['load_average_before']} / {report['machine']['load_average_after']}"
         " (anything above ~1 is other work on the machine: the figures are then noisy).",
+        "",
+        "fairtracks-ld's store: "
+        + ("compacted in full after the load (`--compact`, as `fairtracks-ld optimize` does)"
+           if config.get("compacted") else "as `load` left it")
+        + (f", loaded by the code of commit {config['store_loaded_by_code']} (`--loader`) and "
+           f"served by {config.get('code')}" if config.get("store_loaded_by_code") else "")
+        + ".",
         "",
         *(f"- **{name}**: {text}" for name, text in SERVERS.items() if name in report),
         "",
