@@ -35,6 +35,8 @@ Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 10000
        [--loader SOURCE_TREE]   (the store is loaded by that tree's code, in its own work folder,
        and served by this one: the store as an earlier `load` left it; results go to
        endpoint-loaded-by-<tree>-<tracks>)
+       [--other-store STORE]    (also serve that store, same corpus, cold, in the same run: e.g.
+       the store --loader built, so two stores are compared under the same machine load)
 Writes bench/results/endpoint[-compacted][-loaded-by-<tree>]-<tracks>.json and .md. The store
 is as `load` leaves it unless --compact (fairtracks-ld's `load` waits for RocksDB's own
 compactions after a big write before it publishes: fairtracks_ld/compaction.py).
@@ -252,11 +254,13 @@ def settle(meter: CpuMeter, deadline: float, idle: float = 0.1) -> None:
 
 
 def ours(port: int, cache: bool = True, source: Path | None = None,
-         env: dict[str, str] | None = None) -> AbstractContextManager[CpuMeter]:
-    """`fairtracks-ld serve` on the store; with `source`, the code of that source tree (its
-    `src/` first on the path: e.g. a git worktree of an earlier commit)."""
+         env: dict[str, str] | None = None,
+         store: Path | None = None) -> AbstractContextManager[CpuMeter]:
+    """`fairtracks-ld serve` on the store (or `store`); with `source`, the code of that source
+    tree (its `src/` first on the path: e.g. a git worktree of an earlier commit)."""
     code = {"PYTHONPATH": str(source / "src")} if source else {}
-    return server([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(WORK / "store"),
+    return server([sys.executable, "-m", "fairtracks_ld.cli", "--store",
+                   str(store or WORK / "store"),
                    "serve", "--port", str(port)],
                   f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D",
                   env={"FAIRTRACKS_LD_CACHE": "1" if cache else "0", **code, **(env or {})})
@@ -489,12 +493,14 @@ SERVERS = {
     "before": "with --before: fairtracks-ld serve from an earlier source tree (the commit named "
               "in the config), cache on (warm)",
     "before_cold": "the earlier source tree with FAIRTRACKS_LD_CACHE=0 (cold)",
+    "other_cold": "with --other-store: this code, cold, serving another store of the same "
+                  "corpus (e.g. one an earlier tree's `load` left: --loader)",
     "floor": "bench/floor_app.py under the same gunicorn settings: a Flask route answering every "
              "DESCRIBE and dereference request with one constant Turtle answer (no store), the "
              "ceiling of any Flask server on this machine",
 }
 DEREFERENCE = "dereference track"
-OURS = ("ours", "ours_cold", "before", "before_cold")  # the fairtracks-ld servers
+OURS = ("ours", "ours_cold", "other_cold", "before", "before_cold")  # the fairtracks-ld servers
 FLOOR_KINDS = ("describe track", DEREFERENCE)
 
 
@@ -508,6 +514,10 @@ def main() -> None:
     parser.add_argument("--compact", action="store_true",
                         help="compact fairtracks-ld's store first (as the peer's is optimized); "
                              "results go to endpoint-compacted-<tracks>.{json,md}")
+    parser.add_argument("--other-store", type=Path,
+                        help="also serve this store (same corpus: e.g. bench/work/endpoint-"
+                             "loaded-by-TREE-N/store), cold, in the same run; results go to "
+                             "endpoint-<tracks>-vs-other-store")
     parser.add_argument("--loader", type=Path,
                         help="load the store with this source tree's code (in its own work "
                              "folder); the servers still run this tree's code")
@@ -535,8 +545,10 @@ def main() -> None:
                                "text/turtle")
         floor_body.write_bytes(answer)
     tracks = queries.pop("_tracks")
-    order = ("oxigraph", "ours_cold", "before_cold", "ours", "before", "floor")  # pairs close
-    names = [n for n in order if args.before or not n.startswith("before")]
+    order = ("oxigraph", "ours_cold", "other_cold", "before_cold", "ours", "before",
+             "floor")  # pairs close
+    names = [n for n in order if (args.before or not n.startswith("before"))
+             and (args.other_store or n != "other_cold")]
     ports = {name: free_port() for name in names}
     launches = {
         "oxigraph": lambda: oxigraph(ports["oxigraph"]),
@@ -544,6 +556,7 @@ def main() -> None:
         "ours_cold": lambda: ours(ports["ours_cold"], cache=False),
         "before": lambda: ours(ports["before"], source=args.before),
         "before_cold": lambda: ours(ports["before_cold"], cache=False, source=args.before),
+        "other_cold": lambda: ours(ports["other_cold"], cache=False, store=args.other_store),
         "floor": lambda: floor(ports["floor"], floor_body),
     }
     results: dict[str, dict] = {}
@@ -581,7 +594,10 @@ def main() -> None:
         report["config"]["before_code"] = commit_of(args.before)
     if LOADER:
         report["config"]["store_loaded_by_code"] = commit_of(LOADER)
-    name = f"endpoint{'-compacted' if args.compact else ''}-{loaded_by}{args.tracks}"
+    if args.other_store:
+        report["config"]["other_store"] = str(args.other_store)
+    name = (f"endpoint{'-compacted' if args.compact else ''}-{loaded_by}{args.tracks}"
+            f"{'-vs-other-store' if args.other_store else ''}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown(report))
@@ -624,7 +640,7 @@ def markdown(report: dict) -> str:
     ours = [n for n in OURS if n in report]
     titles = {"ours": "fairtracks-ld, cache on (warm)", "ours_cold": "cache off (cold)",
               "before": f"before ({config.get('before_code', '?')}), warm",
-              "before_cold": "before, cold"}
+              "before_cold": "before, cold", "other_cold": "other store, cold"}
 
     def cell(result: dict) -> str:
         if not result.get("requests"):
@@ -647,6 +663,8 @@ def markdown(report: dict) -> str:
            if config.get("compacted") else "as `load` left it")
         + (f", loaded by the code of commit {config['store_loaded_by_code']} (`--loader`) and "
            f"served by {config.get('code')}" if config.get("store_loaded_by_code") else "")
+        + (f"; the other store (`--other-store`): {config['other_store']}"
+           if config.get("other_store") else "")
         + ".",
         "",
         *(f"- **{name}**: {text}" for name, text in SERVERS.items() if name in report),
