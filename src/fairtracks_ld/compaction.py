@@ -18,7 +18,9 @@ either way, so a slow machine costs read speed, never data. A process killed whi
 leaves the store as RocksDB left it, which it always opens (compaction swaps files atomically).
 
 Quiet means: for `QUIET` seconds, RocksDB's background threads (named `rocksdb:…`, read from
-/proc/self/task on Linux) used no CPU and the store's set of table files did not change.
+/proc/self/task on Linux) used no CPU and were all asleep (not running, nor waiting for the disk:
+a compaction's fsync on a busy disk takes seconds without CPU), and the store's table files (names
+and sizes) did not change.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ BYTES_ENV = "FAIRTRACKS_LD_SETTLE_BYTES"
 SECONDS_ENV = "FAIRTRACKS_LD_SETTLE_SECONDS"
 DEFAULT_BYTES = 64 * 1024 * 1024
 DEFAULT_SECONDS = 900.0
-QUIET = 1.0  # seconds without compaction activity that count as settled
+QUIET = 2.0  # seconds without compaction activity that count as settled
 POLL = 0.1
 RECORD = "fairtracks-ld.compaction.json"  # written into each published snapshot's folder
 TASKS = Path("/proc/self/task")
@@ -81,10 +83,10 @@ def settle(store_path: Path, previous: Path | None) -> Settled:
     if new < threshold:
         return Settled(new, int(threshold), False, False, 0.0, None, len(before), len(before))
     checkpoint("settle")
-    cpu_start = _compaction_cpu()
+    cpu_start = _compaction_threads()
     quiet = _wait_until_quiet(store_path, started + limit)
-    cpu_end = _compaction_cpu()
-    cpu = None if cpu_start is None or cpu_end is None else round(cpu_end - cpu_start, 2)
+    cpu_end = _compaction_threads()
+    cpu = None if cpu_start is None or cpu_end is None else round(cpu_end[0] - cpu_start[0], 2)
     return Settled(new, int(threshold), True, quiet, round(time.monotonic() - started, 2), cpu,
                    len(before), len(table_files(store_path)))
 
@@ -119,26 +121,39 @@ def _new_bytes(store_path: Path, files: frozenset[str], previous: Path | None) -
 
 
 def _wait_until_quiet(store_path: Path, deadline: float) -> bool:
-    last = (_compaction_cpu(), table_files(store_path))
+    last = None
     quiet_since = time.monotonic()
     while True:
-        time.sleep(POLL)
         now = time.monotonic()
-        seen = (_compaction_cpu(), table_files(store_path))
-        if seen != last:
+        threads = _compaction_threads()
+        seen = (threads[0] if threads else None, _sizes(store_path))
+        if seen != last or (threads is not None and threads[1]):
             last, quiet_since = seen, now
         elif now - quiet_since >= QUIET:
             return True
         if now >= deadline:
             return False
+        time.sleep(POLL)
 
 
-def _compaction_cpu() -> float | None:
-    """CPU seconds used so far by this process's RocksDB background threads (None where
-    /proc does not say: then only the table files tell)."""
+def _sizes(folder: Path) -> frozenset[tuple[str, int]]:
+    """The table files and their sizes (a compaction's output grows while it is written)."""
+    found = set()
+    for name in table_files(folder):
+        try:
+            found.add((name, (folder / name).stat().st_size))
+        except FileNotFoundError:
+            continue
+    return frozenset(found)
+
+
+def _compaction_threads() -> tuple[float, bool] | None:
+    """CPU seconds used so far by this process's RocksDB background threads, and whether any
+    of them is running or waiting for the disk (None where /proc does not say: then only the
+    table files tell)."""
     if not TASKS.is_dir():
         return None
-    ticks = 0
+    ticks, busy = 0, False
     for task in TASKS.iterdir():
         try:
             if not (task / "comm").read_text().startswith("rocksdb:"):
@@ -146,8 +161,9 @@ def _compaction_cpu() -> float | None:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # the thread ended meanwhile
             continue
+        busy = busy or fields[0] in ("R", "D")  # running, or in uninterruptible (disk) wait
         ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return ticks / os.sysconf("SC_CLK_TCK"), busy
 
 
 def _env_number(name: str, default: float) -> float:
