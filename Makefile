@@ -38,7 +38,6 @@ run: install
 	@$(FTLD) ontologies load
 	@$(FTLD) load --allow-invalid standard/v1-current/examples/fairtracks.example.json standard/master/examples/fairtracks.example.json
 	@$(FTLD) load --bulk $(DEMO)/corpus
-	@$(FTLD) optimize
 	@echo "--- tracks per technique (queries/tracks-per-technique.rq):"
 	@$(FTLD) query @queries/tracks-per-technique.rq --limit 8
 	@echo "--- tracks of lymphocytes and every cell type below (named query tracks-by-cell-type):"

@@ -32,7 +32,14 @@ server built on Flask can pass that throughput.
 Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000] [--compact]
        [--before SOURCE_TREE]   (e.g. `git worktree add --detach /tmp/before main`: the same run
        also measures that tree's code, warm and cold, as `before` / `before_cold`)
-Writes bench/results/endpoint[-compacted]-<tracks>.json and .md.
+       [--loader SOURCE_TREE]   (the store is loaded by that tree's code, in its own work folder,
+       and served by this one: the store as an earlier `load` left it; results go to
+       endpoint-loaded-by-<tree>-<tracks>)
+       [--other-store STORE]    (also serve that store, same corpus, cold, in the same run: e.g.
+       the store --loader built, so two stores are compared under the same machine load)
+Writes bench/results/endpoint[-compacted][-loaded-by-<tree>]-<tracks>.json and .md. The store
+is as `load` leaves it unless --compact (fairtracks-ld's `load` waits for RocksDB's own
+compactions after a big write before it publishes: fairtracks_ld/compaction.py).
 """
 
 from __future__ import annotations
@@ -79,12 +86,18 @@ def explicit(query: str) -> str:
     return virtual.rewrite(PREFIXES + query)
 
 
-def run(*args: str | Path) -> None:
-    subprocess.run([str(a) for a in args], check=True, stdout=subprocess.DEVNULL)
+LOADER: Path | None = None  # --loader: the source tree whose `load` builds the store
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    subprocess.run([str(a) for a in args], check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, **env} if env else None)
 
 
 def fairtracks(*args: str | Path) -> None:
-    run(BIN / "fairtracks-ld", "--store", WORK / "store", "--base-iri", BASE, *args)
+    """A command on the benchmark's store, with --loader's code when given."""
+    run(BIN / "fairtracks-ld", "--store", WORK / "store", "--base-iri", BASE, *args,
+        env={"PYTHONPATH": str(LOADER / "src")} if LOADER else None)
 
 
 def prepare(tracks: int) -> None:
@@ -123,8 +136,8 @@ def prepare(tracks: int) -> None:
 def compact() -> None:
     """Compact the store as `oxigraph optimize` compacts the peer's (RocksDB's full compaction,
     pyoxigraph `Store.optimize`), then publish it as the snapshot the server reads; once per
-    store (`store.compacted`). Not something `fairtracks-ld load` does today: `--compact`
-    measures what it would change."""
+    store (`store.compacted`), what `fairtracks-ld optimize` does; `--compact` measures what it
+    changes beyond what `load` leaves."""
     if (WORK / "store.compacted").exists():
         return
     from fairtracks_ld.snapshots import publish
@@ -241,11 +254,13 @@ def settle(meter: CpuMeter, deadline: float, idle: float = 0.1) -> None:
 
 
 def ours(port: int, cache: bool = True, source: Path | None = None,
-         env: dict[str, str] | None = None) -> AbstractContextManager[CpuMeter]:
-    """`fairtracks-ld serve` on the store; with `source`, the code of that source tree (its
-    `src/` first on the path: e.g. a git worktree of an earlier commit)."""
+         env: dict[str, str] | None = None,
+         store: Path | None = None) -> AbstractContextManager[CpuMeter]:
+    """`fairtracks-ld serve` on the store (or `store`); with `source`, the code of that source
+    tree (its `src/` first on the path: e.g. a git worktree of an earlier commit)."""
     code = {"PYTHONPATH": str(source / "src")} if source else {}
-    return server([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(WORK / "store"),
+    return server([sys.executable, "-m", "fairtracks_ld.cli", "--store",
+                   str(store or WORK / "store"),
                    "serve", "--port", str(port)],
                   f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D",
                   env={"FAIRTRACKS_LD_CACHE": "1" if cache else "0", **code, **(env or {})})
@@ -478,12 +493,14 @@ SERVERS = {
     "before": "with --before: fairtracks-ld serve from an earlier source tree (the commit named "
               "in the config), cache on (warm)",
     "before_cold": "the earlier source tree with FAIRTRACKS_LD_CACHE=0 (cold)",
+    "other_cold": "with --other-store: this code, cold, serving another store of the same "
+                  "corpus (e.g. one an earlier tree's `load` left: --loader)",
     "floor": "bench/floor_app.py under the same gunicorn settings: a Flask route answering every "
              "DESCRIBE and dereference request with one constant Turtle answer (no store), the "
              "ceiling of any Flask server on this machine",
 }
 DEREFERENCE = "dereference track"
-OURS = ("ours", "ours_cold", "before", "before_cold")  # the fairtracks-ld servers
+OURS = ("ours", "ours_cold", "other_cold", "before", "before_cold")  # the fairtracks-ld servers
 FLOOR_KINDS = ("describe track", DEREFERENCE)
 
 
@@ -497,12 +514,21 @@ def main() -> None:
     parser.add_argument("--compact", action="store_true",
                         help="compact fairtracks-ld's store first (as the peer's is optimized); "
                              "results go to endpoint-compacted-<tracks>.{json,md}")
+    parser.add_argument("--other-store", type=Path,
+                        help="also serve this store (same corpus: e.g. bench/work/endpoint-"
+                             "loaded-by-TREE-N/store), cold, in the same run; results go to "
+                             "endpoint-<tracks>-vs-other-store")
+    parser.add_argument("--loader", type=Path,
+                        help="load the store with this source tree's code (in its own work "
+                             "folder); the servers still run this tree's code")
     parser.add_argument("--before", type=Path,
                         help="also measure fairtracks-ld from this source tree (e.g. `git "
                              "worktree add /tmp/before main`), warm and cold, in the same run")
     args = parser.parse_args()
-    global WORK
-    WORK = HERE / "work" / f"endpoint-{args.tracks}"
+    global WORK, LOADER
+    LOADER = args.loader.resolve() if args.loader else None
+    loaded_by = f"loaded-by-{LOADER.name}-" if LOADER else ""
+    WORK = HERE / "work" / f"endpoint-{loaded_by}{args.tracks}"
     prepare(args.tracks)
     if args.compact:
         compact()
@@ -519,8 +545,10 @@ def main() -> None:
                                "text/turtle")
         floor_body.write_bytes(answer)
     tracks = queries.pop("_tracks")
-    order = ("oxigraph", "ours_cold", "before_cold", "ours", "before", "floor")  # pairs close
-    names = [n for n in order if args.before or not n.startswith("before")]
+    order = ("oxigraph", "ours_cold", "other_cold", "before_cold", "ours", "before",
+             "floor")  # pairs close
+    names = [n for n in order if (args.before or not n.startswith("before"))
+             and (args.other_store or n != "other_cold")]
     ports = {name: free_port() for name in names}
     launches = {
         "oxigraph": lambda: oxigraph(ports["oxigraph"]),
@@ -528,6 +556,7 @@ def main() -> None:
         "ours_cold": lambda: ours(ports["ours_cold"], cache=False),
         "before": lambda: ours(ports["before"], source=args.before),
         "before_cold": lambda: ours(ports["before_cold"], cache=False, source=args.before),
+        "other_cold": lambda: ours(ports["other_cold"], cache=False, store=args.other_store),
         "floor": lambda: floor(ports["floor"], floor_body),
     }
     results: dict[str, dict] = {}
@@ -563,7 +592,12 @@ def main() -> None:
     report["config"]["code"] = commit_of(HERE.parent)
     if args.before:
         report["config"]["before_code"] = commit_of(args.before)
-    name = f"endpoint{'-compacted' if args.compact else ''}-{args.tracks}"
+    if LOADER:
+        report["config"]["store_loaded_by_code"] = commit_of(LOADER)
+    if args.other_store:
+        report["config"]["other_store"] = str(args.other_store)
+    name = (f"endpoint{'-compacted' if args.compact else ''}-{loaded_by}{args.tracks}"
+            f"{'-vs-other-store' if args.other_store else ''}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown(report))
@@ -606,7 +640,7 @@ def markdown(report: dict) -> str:
     ours = [n for n in OURS if n in report]
     titles = {"ours": "fairtracks-ld, cache on (warm)", "ours_cold": "cache off (cold)",
               "before": f"before ({config.get('before_code', '?')}), warm",
-              "before_cold": "before, cold"}
+              "before_cold": "before, cold", "other_cold": "other store, cold"}
 
     def cell(result: dict) -> str:
         if not result.get("requests"):
@@ -623,6 +657,15 @@ def markdown(report: dict) -> str:
         f"{report['machine']['python']}. Load average (1 min) before / after the run: "
         f"{report['machine']['load_average_before']} / {report['machine']['load_average_after']}"
         " (anything above ~1 is other work on the machine: the figures are then noisy).",
+        "",
+        "fairtracks-ld's store: "
+        + ("compacted in full after the load (`--compact`, as `fairtracks-ld optimize` does)"
+           if config.get("compacted") else "as `load` left it")
+        + (f", loaded by the code of commit {config['store_loaded_by_code']} (`--loader`) and "
+           f"served by {config.get('code')}" if config.get("store_loaded_by_code") else "")
+        + (f"; the other store (`--other-store`): {config['other_store']}"
+           if config.get("other_store") else "")
+        + ".",
         "",
         *(f"- **{name}**: {text}" for name, text in SERVERS.items() if name in report),
         "",

@@ -279,8 +279,21 @@ def cmd_stats(args: argparse.Namespace) -> int:
     }
     if Path(args.store).is_dir():
         stats["disk_bytes"] = usage(Path(args.store))
+    stats["published_snapshot"] = _snapshot_stats(Path(args.store))
     print(json.dumps(stats, indent=2))
     return EXIT_OK
+
+
+def _snapshot_stats(store_path: Path) -> dict | None:
+    """The published snapshot's table files and what the compaction wait before it did."""
+    from fairtracks_ld import compaction
+    from fairtracks_ld.snapshots import current_snapshot
+
+    snapshot = current_snapshot(store_path)
+    if snapshot is None:
+        return None
+    return {"path": str(snapshot), "table_files": len(compaction.table_files(snapshot)),
+            "compaction": compaction.record(snapshot)}
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -296,9 +309,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    """Compact the store (Oxigraph's `optimize`, a full RocksDB compaction) and publish it: a
-    bulk-loaded store leaves many overlapping files, which cost every lookup; compacted, a
-    DESCRIBE took about half the time (bench/results/endpoint-compacted-20000.md)."""
+    """Compact the store in full (Oxigraph's `optimize`, a RocksDB compaction of every index)
+    and publish it. A big load already waits for RocksDB's own compactions before it publishes
+    (compaction.py), which read as fast (bench/results/compaction.md); this remains for stores
+    written before that, or to squeeze a store before it is copied."""
     if not Path(args.store).is_dir():
         raise StoreError(f"no store at {args.store}")
     started = time.perf_counter()
@@ -719,7 +733,8 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate", help="bring a store of an earlier layout to this one (any write does too)")
     migrate.set_defaults(func=cmd_migrate)
     optimize = commands.add_parser(
-        "optimize", help="compact the store after big loads (faster lookups), then publish it")
+        "optimize", help="compact every index in full, then publish (a big load already "
+                         "publishes a store as fast to read: docs/operations.md)")
     optimize.set_defaults(func=cmd_optimize)
 
     generate = commands.add_parser("generate", help="write a generated FAIRtracks corpus",

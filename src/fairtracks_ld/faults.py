@@ -11,7 +11,8 @@ Stages, in the order a load passes them: `parse` (a source was read, before it i
 version graph is written, its companion and report are not), `ingested` (everything is written,
 the one catalog update that makes it visible comes next), `view-pending` (just after it, the
 view change noted but not settled), `view-adding` (after each block the settle copies
-into the view), `catalog-updated` (the view settled too), `publish` (the
+into the view), `catalog-updated` (the view settled too), `settle` (a big write's publish
+waits for RocksDB's compactions before it takes the snapshot, compaction.py), `publish` (the
 snapshot is copied, the `current` link not yet switched to it); and `removing`, after each
 bounded transaction that removes a refused or failed write's graph (or debris).
 """

@@ -4,7 +4,9 @@ Opening an Oxigraph store read-only while another process writes it is undefined
 readers never open the primary store. After every write command, the writer publishes a snapshot:
 an Oxigraph backup (hard links to the immutable files, cheap) in `<store>.snapshots/<n>`, and then
 atomically repoints the `current` symlink at it. Readers open the snapshot `current` names,
-read-only, and reopen when it changes: a load becomes visible without a restart.
+read-only, and reopen when it changes: a load becomes visible without a restart. After a big
+write the snapshot waits for RocksDB's own compactions to finish first (compaction.py), so
+readers get a store as fast as a compacted one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from fairtracks_ld import current_view
+from fairtracks_ld import compaction, current_view
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.store import TrackStore
 
@@ -37,7 +39,9 @@ def publish(store: TrackStore) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / str(time.time_ns())
     store.ox.flush()
+    settled = compaction.settle(Path(store.path), current_snapshot(Path(store.path)))
     store.ox.backup(str(target))
+    settled.write(target)
     checkpoint("publish")
     link = folder / f".{CURRENT}.{os.getpid()}"
     link.unlink(missing_ok=True)
