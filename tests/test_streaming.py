@@ -14,7 +14,7 @@ import pytest
 from conftest import BASE, write_json
 
 from fairtracks_ld.load import DocumentError, load_document, load_sources
-from fairtracks_ld.mapping import stream
+from fairtracks_ld.mapping import stream, unique
 from fairtracks_ld.mapping.annotations import annotations_of
 from fairtracks_ld.mapping.prepare import prepare
 from fairtracks_ld.mapping.stream import DocumentStream
@@ -115,6 +115,36 @@ def test_a_late_duplicate_local_id_removes_what_was_written(store, tmp_path, gen
     with pytest.raises(DocumentError, match=r"/tracks/40/local_id: duplicate track local_id"):
         load_document(store, str(path), Validator(store), bulk=bulk)
     assert snapshot(store) == before
+
+
+def test_a_duplicate_of_a_folded_local_id_is_found_with_both_pointers(store, tmp_path,
+                                                                       generated, monkeypatch):
+    """Older local_ids are kept as sorted 64-bit hashes (mapping/unique.py): a duplicate of one
+    of them is still refused, naming the first holder; distinct ids are never taken for one."""
+    monkeypatch.setattr(unique, "RECENT", 4)  # fold every 4 ids
+    document = json.loads(json.dumps(generated[0]))
+    assert load_sources(store, [str(write_json(tmp_path / "ok.json", document))]).ok
+    document["doc_info"]["doc_version"] = "duplicated"
+    document["tracks"][41]["local_id"] = document["tracks"][2]["local_id"]
+    path = write_json(tmp_path / "dup.json", document)
+    with pytest.raises(DocumentError, match=r"/tracks/41/local_id: duplicate track local_id "
+                                            r".* \(also at /tracks/2\)"):
+        load_document(store, str(path))
+
+
+def test_seen_ids_recheck_a_hash_match_against_the_id_itself():
+    seen = unique.SeenIds(recent=3)
+    ids = [f"track-{i}" for i in range(50)]
+    for position, local_id in enumerate(ids):
+        assert seen.get(local_id) is None
+        seen.add(local_id, position)
+    assert [seen.get(local_id) for local_id in ids] == list(range(50)) and len(seen) == 50
+
+    class SameHash(str):  # another id whose 64-bit hash is that of a folded one
+        def __hash__(self) -> int:
+            return hash("track-5")
+
+    assert seen.get(SameHash("track-x")) is None and seen.get(SameHash("track-5")) == 5
 
 
 def test_a_rule_broken_deep_in_the_document_is_refused_with_its_pointer(store, tmp_path,

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -121,9 +124,10 @@ def unsettled(store: TrackStore) -> tuple[list[str], list[str]]:
     return sorted(found[VIEW_REMOVES]), sorted(found[VIEW_ADDS])
 
 
-def settle(store: TrackStore) -> int:
+def settle(store: TrackStore, copies: Mapping[str, ViewCopy] | None = None) -> int:
     """Apply the noted view changes in bounded steps, then drop the notes; returns how many
-    sources were settled (0: nothing was pending)."""
+    sources were settled (0: nothing was pending). An entering source with a copy in `copies`
+    (kept while it was written) is added from that copy, else from Oxigraph's dump of it."""
     removing, adding = unsettled(store)
     if not removing and not adding:
         return 0
@@ -131,7 +135,11 @@ def settle(store: TrackStore) -> int:
     for graph in removing:
         _remove_unheld(store, graph, others, likely=adding)
     for graph in adding:
-        bulk_add(store, graph)
+        copy = (copies or {}).get(graph)
+        if copy is not None:
+            copy.add_to_view(store)
+        else:
+            bulk_add(store, graph)
     store.ox.update(f"DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{store.catalog}> "
                     f"<{VIEW_REMOVES}> ?r }} }} ; DELETE WHERE {{ GRAPH <{store.catalog}> "
                     f"{{ <{store.catalog}> <{VIEW_ADDS}> ?a }} }}")
@@ -206,6 +214,53 @@ def rebuild(store: TrackStore) -> int:
     return size(store)
 
 
+class ViewCopy:
+    """The triples of a version graph as they are written, spooled as N-Triples to an unnamed
+    temporary file (in TMPDIR, gone when closed or with the process), so that the settle adds
+    them to the view from there instead of reading the graph back (Oxigraph's dump of a graph
+    costs about as much CPU as writing it again).
+
+    `split` takes each chunk before it goes into the graph: its lines without a blank node are
+    written to the graph by the bulk loader as before; the lines with one (list cells, a few per
+    cent) are returned as triples whose blank nodes are named by a token of this copy plus
+    their label (unique in the store), which the graph gets through `bulk_extend`. The copy
+    then holds the very triples of the graph, blank nodes included, and `add_to_view` loads it
+    the way `bulk_add` loads a dump (`_load_view`)."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+        self.token = uuid.uuid4().hex
+
+    @classmethod
+    @contextmanager
+    def spooled(cls) -> Iterator[ViewCopy]:
+        """A copy spooled to an unnamed temporary file, closed (and so gone) on leaving."""
+        with tempfile.TemporaryFile(prefix="fairtracks-ld-view-") as file:
+            yield cls(file)
+
+    def split(self, ntriples: bytes) -> tuple[bytes, list[ox.Triple]]:
+        """The chunk's lines without a blank node, and its triples with one (renamed)."""
+        named, blank = _split_blank(ntriples)
+        self.file.write(named)
+        if not blank:
+            return named, []
+        triples = [ox.Triple(self._node(q.subject), q.predicate, self._node(q.object))
+                   for q in ox.parse(b"".join(blank), format=ox.RdfFormat.N_TRIPLES,
+                                     lenient=True)]
+        self.file.write(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
+        return named, triples
+
+    def _node(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+              ) -> ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple:
+        return ox.BlankNode(self.token + term.value) if isinstance(term, ox.BlankNode) else term
+
+    def add_to_view(self, store: TrackStore) -> None:
+        """Add the copied triples to the default graph, in bulk calls of ADD_BLOCK bytes."""
+        self.file.flush()
+        self.file.seek(0)
+        _load_blocks(store, self.file)
+
+
 def bulk_add(store: TrackStore, graph: str) -> None:
     """Add a source's triples to the default graph with the bulk loader (no transaction).
 
@@ -233,19 +288,25 @@ def bulk_add(store: TrackStore, graph: str) -> None:
     writer.start()
     try:
         with open(read_end, "rb") as source:
-            rest = b""
-            while chunk := source.read(ADD_BLOCK):
-                block = rest + chunk
-                cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
-                if cut:
-                    _load_view(store, block[:cut])
-                rest = block[cut:]
-            if rest:
-                _load_view(store, rest)
+            _load_blocks(store, source)
     finally:
         writer.join()
     if failed:
         raise failed[0]
+
+
+def _load_blocks(store: TrackStore, source: IO[bytes]) -> None:
+    """Bulk-load N-Triples read from `source` into the default graph, ADD_BLOCK bytes (cut at
+    line ends) a call."""
+    rest = b""
+    while chunk := source.read(ADD_BLOCK):
+        block = rest + chunk
+        cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
+        if cut:
+            _load_view(store, block[:cut])
+        rest = block[cut:]
+    if rest:
+        _load_view(store, rest)
 
 
 def _load_view(store: TrackStore, ntriples: bytes) -> None:

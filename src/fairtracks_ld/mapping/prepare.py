@@ -36,6 +36,7 @@ from fairtracks_ld.mapping.context import (
 )
 from fairtracks_ld.mapping.emit import Writer, compile_context
 from fairtracks_ld.mapping.iris import DEFAULT_DOCUMENT_ID, IriMinter, fragment, resolver_iri
+from fairtracks_ld.mapping.unique import SeenIds
 from fairtracks_ld.mapping.versions import unsupported
 from fairtracks_ld.standard import (
     ENTITY_ARRAYS,
@@ -244,11 +245,11 @@ class _Walker:
         return True
 
     def entities(self, items: list[dict[str, Any]], prop: Prop, ptr: str) -> list[dict]:
-        seen: dict[str, int] = {}
+        seen = SeenIds()
         return [self.entity(item, index, prop, ptr, seen) for index, item in enumerate(items)]
 
     def entity(self, item: dict[str, Any], index: int, prop: Prop, ptr: str,
-               seen: dict[str, int]) -> dict[str, Any]:
+               seen: SeenIds) -> dict[str, Any]:
         """One item of an entity array; `seen` (local_id → index) keeps local_ids unique."""
         kind = ENTITY_ARRAYS[prop.key]
         item_ptr = f"{ptr}/{index}"
@@ -257,10 +258,11 @@ class _Walker:
             found = "it has none" if "local_id" not in item else f"not {json.dumps(local_id)}"
             raise MappingError(item_ptr + "/local_id", f"{article(kind)} {kind} needs a "
                                f"non-empty string local_id to get a stable IRI ({found})")
-        if local_id in seen:
+        earlier = seen.get(local_id)
+        if earlier is not None:
             raise MappingError(item_ptr + "/local_id", f"duplicate {kind} local_id "
-                               f"{local_id!r} (also at {ptr}/{seen[local_id]})")
-        seen[local_id] = index
+                               f"{local_id!r} (also at {ptr}/{earlier})")
+        seen.add(local_id, index)
         iri = self.minter.entity_iri(kind, local_id)
         assert prop.layout is not None
         node = self.obj(item, prop.layout, iri, iri, item_ptr, item_ptr)
@@ -389,7 +391,7 @@ class Mapper:
         self.layout = document_layout()
         self.walker = _Walker(minter)
         self.document_iri = minter.document_iri(doc_id)
-        self.seen: dict[str, dict[str, int]] = {}  # entity array → local_id → index
+        self.seen: dict[str, SeenIds] = {}  # entity array → local_id → index
         self.prepared = Prepared(
             node=self.members(header),
             collection_iri=minter.collection_iri,
@@ -411,7 +413,10 @@ class Mapper:
         if not isinstance(item, dict):
             raise MappingError(f"/{key}/{index}", f"an item of {key} must be a JSON object")
         prop = self.layout.props[key]
-        return self.walker.entity(item, index, prop, f"/{key}", self.seen.setdefault(key, {}))
+        seen = self.seen.get(key)
+        if seen is None:
+            seen = self.seen[key] = SeenIds()
+        return self.walker.entity(item, index, prop, f"/{key}", seen)
 
 
 def prepare(document: Any, base: str, variant: Variant | None = None) -> Prepared:
