@@ -61,7 +61,10 @@ def test_chunks_make_the_graph_of_the_whole_mapping(tmp_path, generated):
     mapped, quads = streamed(write_json(tmp_path / "d.json", document))
     assert mapped.prepared.graph == prepared.graph
     assert quads == whole(document)
-    assert mapped.annotations == annotations_of(prepared.node)
+    whole_terms = annotations_of(prepared.node).terms
+    assert dict(mapped.annotations.terms.items()) == {k: frozenset(v)
+                                                      for k, v in whole_terms.items()}
+    assert set(mapped.annotations.terms.values()) == {frozenset(v) for v in whole_terms.values()}
 
 
 def test_without_links_only_the_iri_link_triples_are_left_out(tmp_path, generated):
