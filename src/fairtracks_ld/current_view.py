@@ -53,6 +53,7 @@ VIEW_REMOVES = FT + "view_removes"
 BLANK_OBJECT = re.compile(rb' _:[^\s"<>]+ \.\s*$')  # an N-Triples line's blank object
 ADD_BLOCK = 32 * 2**20  # bytes of N-Triples per bulk call (~200k triples): a call is ~0.5 GB
 REMOVE_BATCH = 20_000  # triples per deleting transaction (flushed after each)
+BLANK_BATCH = 200_000  # blank-node triples a `bulk_extend` call (Python objects: ~50 MB)
 
 
 def sources(store: TrackStore) -> set[str]:
@@ -215,39 +216,42 @@ def rebuild(store: TrackStore) -> int:
 
 
 class ViewCopy:
-    """The triples of a version graph as they are written, spooled as N-Triples to an unnamed
-    temporary file (in TMPDIR, gone when closed or with the process), so that the settle adds
+    """The triples of a version graph as they are written, spooled as N-Triples to two unnamed
+    temporary files (in TMPDIR, gone when closed or with the process), so that the settle adds
     them to the view from there instead of reading the graph back (Oxigraph's dump of a graph
     costs about as much CPU as writing it again).
 
-    `split` takes each chunk before it goes into the graph: its lines without a blank node are
-    written to the graph by the bulk loader as before; the lines with one (list cells, a few per
-    cent) are returned as triples whose blank nodes are named by a token of this copy plus
-    their label (unique in the store), which the graph gets through `bulk_extend`. The copy
-    then holds the very triples of the graph, blank nodes included, and `add_to_view` loads it
-    the way `bulk_add` loads a dump (`_load_view`)."""
+    `split` takes each chunk before it goes into the graph: its lines without a blank node go
+    to the graph through the bulk loader as before, and to the first file; the lines with one
+    (list cells, a few per cent) are returned as triples whose blank nodes are named by a token
+    of this copy plus their label (unique in the store), for the graph's `bulk_extend`, and
+    written so named to the second file. The copy then holds the very triples of the graph,
+    blank nodes included; `add_to_view` loads the first file with the bulk loader, in calls
+    of ADD_BLOCK bytes, and the second with `bulk_extend` (which keeps blank node names)."""
 
-    def __init__(self, file: IO[bytes]) -> None:
-        self.file = file
+    def __init__(self, named: IO[bytes], blank: IO[bytes]) -> None:
+        self.named = named
+        self.blank = blank
         self.token = uuid.uuid4().hex
 
     @classmethod
     @contextmanager
     def spooled(cls) -> Iterator[ViewCopy]:
-        """A copy spooled to an unnamed temporary file, closed (and so gone) on leaving."""
-        with tempfile.TemporaryFile(prefix="fairtracks-ld-view-") as file:
-            yield cls(file)
+        """A copy spooled to unnamed temporary files, closed (and so gone) on leaving."""
+        with tempfile.TemporaryFile(prefix="fairtracks-ld-view-") as named, \
+                tempfile.TemporaryFile(prefix="fairtracks-ld-view-blank-") as blank:
+            yield cls(named, blank)
 
     def split(self, ntriples: bytes) -> tuple[bytes, list[ox.Triple]]:
         """The chunk's lines without a blank node, and its triples with one (renamed)."""
         named, blank = _split_blank(ntriples)
-        self.file.write(named)
+        self.named.write(named)
         if not blank:
             return named, []
         triples = [ox.Triple(self._node(q.subject), q.predicate, self._node(q.object))
                    for q in ox.parse(b"".join(blank), format=ox.RdfFormat.N_TRIPLES,
                                      lenient=True)]
-        self.file.write(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
+        self.blank.write(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
         return named, triples
 
     def _node(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
@@ -255,10 +259,25 @@ class ViewCopy:
         return ox.BlankNode(self.token + term.value) if isinstance(term, ox.BlankNode) else term
 
     def add_to_view(self, store: TrackStore) -> None:
-        """Add the copied triples to the default graph, in bulk calls of ADD_BLOCK bytes."""
-        self.file.flush()
-        self.file.seek(0)
-        _load_blocks(store, self.file)
+        """Add the copied triples to the default graph."""
+        for file in (self.named, self.blank):
+            file.flush()
+            file.seek(0)
+        rest = b""
+        while chunk := self.named.read(ADD_BLOCK):
+            block = rest + chunk
+            cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
+            if cut:
+                store.ox.bulk_load(block[:cut], format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                                   to_graph=ox.DefaultGraph())
+                checkpoint("view-adding")  # a kill leaves part of the copy: settle completes
+            rest = block[cut:]
+        if rest:
+            store.ox.bulk_load(rest, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                               to_graph=ox.DefaultGraph())
+        quads = ox.parse(self.blank, format=ox.RdfFormat.N_TRIPLES, lenient=True)
+        while batch := list(islice(quads, BLANK_BATCH)):
+            store.ox.bulk_extend(batch)  # N-Triples parse into the default graph
 
 
 def bulk_add(store: TrackStore, graph: str) -> None:

@@ -128,17 +128,25 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
                   copy: current_view.ViewCopy, bulk: bool) -> None:
     """Write the mapped chunks into the graph `into`, keeping a copy for the view. Lenient:
     the mapping has already checked every IRI it wrote with Oxigraph's rules."""
+    blank: list[ox.Quad] = []  # gathered across chunks: a bulk call costs I/O of its own
     for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
-        named, blank = copy.split(chunk)
-        quads = [ox.Quad(t.subject, t.predicate, t.object, into) for t in blank]
+        named, triples = copy.split(chunk)
+        blank += (ox.Quad(t.subject, t.predicate, t.object, into) for t in triples)
         if bulk:
             store.ox.bulk_load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True,
                                to_graph=into)
-            store.ox.bulk_extend(quads)
         else:
             store.ox.load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=into)
-            store.ox.extend(quads)
+        if len(blank) >= current_view.BLANK_BATCH:
+            _extend(store, blank, bulk)
+            blank = []
         checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
+    _extend(store, blank, bulk)
+
+
+def _extend(store: TrackStore, quads: list[ox.Quad], bulk: bool) -> None:
+    if quads:
+        (store.ox.bulk_extend if bulk else store.ox.extend)(quads)
 
 
 def _view_change(store: TrackStore, record: VersionRecord, between: str) -> str:
