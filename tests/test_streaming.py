@@ -16,6 +16,7 @@ from conftest import BASE, write_json
 from fairtracks_ld.load import DocumentError, load_document, load_sources
 from fairtracks_ld.mapping import stream, unique
 from fairtracks_ld.mapping.annotations import annotations_of
+from fairtracks_ld.mapping.notes import Note, Notes
 from fairtracks_ld.mapping.prepare import prepare
 from fairtracks_ld.mapping.stream import DocumentStream
 from fairtracks_ld.mapping.to_rdf import quads_fast
@@ -218,3 +219,25 @@ def test_whole_document_rules_agree_across_chunks_load_validate_and_whole_mappin
             "/experiments/1/technique/term_id", "/studies/0/local_id"} <= pointers
     assert not any(f.pointer == f"/tracks/{len(tracks) - 1}/experiment_ref"
                    for f in loaded.findings)
+
+
+def test_compact_notes_give_back_every_note_as_it_was():
+    """A note is kept as numbers (mapping/notes.py): pointers of every shape come back."""
+    pointers = ["/tracks/0/assembly_id", "/tracks/12345/raw_file_ids/3", "", "/doc_info",
+                "/tracks/007/x", "/a{}b/5", "/studies/5", "/tracks/99999999999999999999/x"]
+    notes = [Note(p, "info" if i % 2 else "warning", f"message {i % 3}")
+             for i, p in enumerate(pointers)]
+    compact = Notes(notes)
+    compact.append(Note("/samples/2/x", "info", "later"))
+    notes.append(Note("/samples/2/x", "info", "later"))
+    assert list(compact) == notes and compact == notes and len(compact) == len(notes)
+    assert compact[-1] == notes[-1] and compact[2:4] == notes[2:4]
+    compact.extend(notes[:2])
+    assert list(compact) == [*notes, *notes[:2]]
+
+
+def test_a_streamed_document_has_the_notes_of_the_whole_mapping(tmp_path, generated):
+    document = generated[0]
+    mapped, _ = streamed(write_json(tmp_path / "d.json", document))
+    assert isinstance(mapped.prepared.notes, Notes) and len(mapped.prepared.notes) > 0
+    assert list(mapped.prepared.notes) == list(prepare(document, BASE).notes)

@@ -36,6 +36,7 @@ from fairtracks_ld.mapping.context import (
 )
 from fairtracks_ld.mapping.emit import Writer, compile_context
 from fairtracks_ld.mapping.iris import DEFAULT_DOCUMENT_ID, IriMinter, fragment, resolver_iri
+from fairtracks_ld.mapping.notes import Note, Notes
 from fairtracks_ld.mapping.unique import SeenIds
 from fairtracks_ld.mapping.versions import unsupported
 from fairtracks_ld.standard import (
@@ -66,15 +67,6 @@ class MappingError(ValueError):
         self.message = message
 
 
-@dataclass(slots=True)
-class Note:
-    """Something the mapping noticed but could map anyway (reported, never silent)."""
-
-    pointer: str
-    level: str  # "warning" | "info"
-    message: str
-
-
 @dataclass
 class Prepared:
     """A mapped document (its JSON-LD tree and triples), with what the store needs to know."""
@@ -86,7 +78,7 @@ class Prepared:
     doc_version: str
     doc_date: str | None
     variant: str  # a FAIRtracks Variant, or "ensembl" (recorded in the catalog)
-    notes: list[Note] = field(default_factory=list)
+    notes: list[Note] | Notes = field(default_factory=list)
     model: str = "fairtracks"  # the input model (fairtracks_ld.mapping.models)
     context: dict[str, Any] | None = None  # the model's context (default: FAIRtracks')
     _ntriples: bytes | None = field(default=None, repr=False)
@@ -168,7 +160,7 @@ class _Walker:
 
     def __init__(self, minter: IriMinter) -> None:
         self.minter = minter
-        self.notes: list[Note] = []
+        self.notes = Notes()
 
     def note(self, pointer: str, message: str, level: str = "warning") -> None:
         self.notes.append(Note(pointer, level, message))

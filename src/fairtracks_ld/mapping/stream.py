@@ -101,7 +101,6 @@ class DocumentStream:
         self._members: Iterator[tuple[str, Any]] = iter(())
         self._skip: set[str] = set()
         self._shared: dict[Any, Any] = {}
-        self._noted = 0
         self.prepared = self._start(base, variant)
 
     def _start(self, base: str, variant: Variant | None) -> Prepared:
@@ -202,16 +201,11 @@ class DocumentStream:
             for node, terms in annotations_of({key: nodes}).terms.items():
                 self._terms.add(node, self._one(frozenset(
                     shared.setdefault(pair, pair) for pair in terms)))
-        notes = self.prepared.notes
-        for note in notes[self._noted:]:  # one message per kind repeats for many entities
-            note.message = shared.setdefault(note.message, note.message)
-        self._noted = len(notes)
         return self._encode(context, {"@id": document, term_name(key): nodes})
 
     def _one(self, value: T) -> T:
-        """One object for equal annotation sets and notes' messages, which repeat across
-        entities: the annotations the companion graph needs then cost a few dict slots per
-        track instead of a set of tuples of strings each (~0.5 GB less per 1M tracks)."""
+        """One object for equal annotation sets and (kind, term) pairs, which repeat across
+        entities: the spooled table keeps each distinct set once."""
         return self._shared.setdefault(value, value)
 
     def _encode(self, context: CompiledContext, node: dict[str, Any]) -> bytes:
