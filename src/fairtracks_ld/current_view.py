@@ -53,7 +53,7 @@ VIEW_REMOVES = FT + "view_removes"
 BLANK_OBJECT = re.compile(rb' _:[^\s"<>]+ \.\s*$')  # an N-Triples line's blank object
 ADD_BLOCK = 32 * 2**20  # bytes of N-Triples per bulk call (~200k triples): a call is ~0.5 GB
 REMOVE_BATCH = 20_000  # triples per deleting transaction (flushed after each)
-BLANK_BATCH = 200_000  # blank-node triples a `bulk_extend` call (Python objects: ~50 MB)
+BLANK_BATCH = 50_000  # blank-node triples a `bulk_extend` call (Python objects: ~15 MB)
 
 
 def sources(store: TrackStore) -> set[str]:

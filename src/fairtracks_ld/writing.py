@@ -63,7 +63,7 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     Stages: (1) the mapped triples are written chunk by chunk into the version
     graph (with Oxigraph's bulk loader when `bulk`, which is several times faster and
     releases the GIL, else one transaction per chunk), invisible until the catalog names
-    it, and spooled to a temporary file from which the settle adds them to the view
+    it, and spooled to temporary files from which the settle adds them to the view
     (`current_view.ViewCopy`); (2) `check`, when given, validates the written graph and
     returns its conformance (recorded in the catalog, the W3C report in
     `{graph}/validation-report`), or raises to refuse it; (3) the inferred companion graph
