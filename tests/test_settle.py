@@ -55,6 +55,33 @@ def test_the_copy_holds_exactly_the_source_triples_with_their_blank_nodes(
     assert current_view.size(store) == len(source)
 
 
+@pytest.mark.parametrize("block", [97, current_view.ADD_BLOCK])
+def test_a_copy_kept_while_writing_gives_the_view_the_very_triples_of_the_graph(
+        tmp_path, monkeypatch, block):
+    """What write_version does: each chunk split by a ViewCopy (blank-node triples renamed for
+    the store) goes into the graph; the settle adds the copy, not a dump, to the view."""
+    store = TrackStore(tmp_path / "store", base=BASE)
+    graph = ox.NamedNode(SOURCE)
+    monkeypatch.setattr(current_view, "ADD_BLOCK", block)
+    text = source_lines(40).decode()
+    chunks = [text[:len(text) // 2], text[len(text) // 2:]]
+    cut = chunks[0].rfind("\n") + 1  # chunks of whole lines
+    chunks = [chunks[0][:cut], chunks[0][cut:] + chunks[1]]
+    with current_view.ViewCopy.spooled() as copy, current_view.ViewCopy.spooled() as other:
+        for chunk in chunks:
+            named, blank = copy.split(chunk.encode())
+            store.ox.load(named, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+            store.ox.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in blank)
+        other.split(chunks[0].encode())  # another document's copy: its own blank nodes
+        copy.add_to_view(store)
+        source = triples(store, graph)
+        assert len(source) == 5 * 40 and triples(store, ox.DefaultGraph()) == source
+        blank_nodes = {t.subject for t in source if isinstance(t.subject, ox.BlankNode)}
+        assert len(blank_nodes) == 40 and all(b.value.startswith(copy.token)
+                                              for b in blank_nodes)
+        assert copy.token != other.token
+
+
 def test_blank_node_lines_are_told_apart_from_literals_that_look_like_them():
     named, blank = current_view._split_blank(source_lines(2))
     assert len(blank) == 6 and all(b"_:b" in line.split(b" ")[0] + line[-12:] for line in blank)

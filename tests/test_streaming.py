@@ -14,9 +14,10 @@ import pytest
 from conftest import BASE, write_json
 
 from fairtracks_ld.load import DocumentError, load_document, load_sources
-from fairtracks_ld.mapping import stream
+from fairtracks_ld.mapping import stream, unique
 from fairtracks_ld.mapping.annotations import annotations_of
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
+from fairtracks_ld.mapping.notes import Note, Notes
 from fairtracks_ld.mapping.prepare import prepare
 from fairtracks_ld.mapping.stream import DocumentStream
 from fairtracks_ld.mapping.to_rdf import quads_fast
@@ -63,7 +64,10 @@ def test_chunks_make_the_graph_of_the_whole_mapping(tmp_path, generated):
     mapped, quads = streamed(write_json(tmp_path / "d.json", document))
     assert mapped.prepared.graph == prepared.graph
     assert quads == whole(document)
-    assert mapped.annotations == annotations_of(prepared.node)
+    whole_terms = annotations_of(prepared.node).terms
+    assert dict(mapped.annotations.terms.items()) == {k: frozenset(v)
+                                                      for k, v in whole_terms.items()}
+    assert set(mapped.annotations.terms.values()) == {frozenset(v) for v in whole_terms.values()}
 
 
 def test_without_links_only_the_iri_links_and_annotation_classes_are_left_out(tmp_path,
@@ -121,6 +125,36 @@ def test_a_late_duplicate_local_id_removes_what_was_written(store, tmp_path, gen
     with pytest.raises(DocumentError, match=r"/tracks/40/local_id: duplicate track local_id"):
         load_document(store, str(path), Validator(store), bulk=bulk)
     assert snapshot(store) == before
+
+
+def test_a_duplicate_of_a_folded_local_id_is_found_with_both_pointers(store, tmp_path,
+                                                                       generated, monkeypatch):
+    """Older local_ids are kept as sorted 64-bit hashes (mapping/unique.py): a duplicate of one
+    of them is still refused, naming the first holder; distinct ids are never taken for one."""
+    monkeypatch.setattr(unique, "RECENT", 4)  # fold every 4 ids
+    document = json.loads(json.dumps(generated[0]))
+    assert load_sources(store, [str(write_json(tmp_path / "ok.json", document))]).ok
+    document["doc_info"]["doc_version"] = "duplicated"
+    document["tracks"][41]["local_id"] = document["tracks"][2]["local_id"]
+    path = write_json(tmp_path / "dup.json", document)
+    with pytest.raises(DocumentError, match=r"/tracks/41/local_id: duplicate track local_id "
+                                            r".* \(also at /tracks/2\)"):
+        load_document(store, str(path))
+
+
+def test_seen_ids_recheck_a_hash_match_against_the_id_itself():
+    seen = unique.SeenIds(recent=3)
+    ids = [f"track-{i}" for i in range(50)]
+    for position, local_id in enumerate(ids):
+        assert seen.get(local_id) is None
+        seen.add(local_id, position)
+    assert [seen.get(local_id) for local_id in ids] == list(range(50)) and len(seen) == 50
+
+    class SameHash(str):  # another id whose 64-bit hash is that of a folded one
+        def __hash__(self) -> int:
+            return hash("track-5")
+
+    assert seen.get(SameHash("track-x")) is None and seen.get(SameHash("track-5")) == 5
 
 
 def test_a_rule_broken_deep_in_the_document_is_refused_with_its_pointer(store, tmp_path,
@@ -212,3 +246,25 @@ def test_no_shipped_shape_reads_what_the_service_leaves_out():
         text = path.read_text()
         assert ONTOLOGY_TERM_CLASS not in text, path.name
         assert "_iri" not in text, path.name
+
+
+def test_compact_notes_give_back_every_note_as_it_was():
+    """A note is kept as numbers (mapping/notes.py): pointers of every shape come back."""
+    pointers = ["/tracks/0/assembly_id", "/tracks/12345/raw_file_ids/3", "", "/doc_info",
+                "/tracks/007/x", "/a{}b/5", "/studies/5", "/tracks/99999999999999999999/x"]
+    notes = [Note(p, "info" if i % 2 else "warning", f"message {i % 3}")
+             for i, p in enumerate(pointers)]
+    compact = Notes(notes)
+    compact.append(Note("/samples/2/x", "info", "later"))
+    notes.append(Note("/samples/2/x", "info", "later"))
+    assert list(compact) == notes and compact == notes and len(compact) == len(notes)
+    assert compact[-1] == notes[-1] and compact[2:4] == notes[2:4]
+    compact.extend(notes[:2])
+    assert list(compact) == [*notes, *notes[:2]]
+
+
+def test_a_streamed_document_has_the_notes_of_the_whole_mapping(tmp_path, generated):
+    document = generated[0]
+    mapped, _ = streamed(write_json(tmp_path / "d.json", document))
+    assert isinstance(mapped.prepared.notes, Notes) and len(mapped.prepared.notes) > 0
+    assert list(mapped.prepared.notes) == list(prepare(document, BASE).notes)

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -50,6 +53,7 @@ VIEW_REMOVES = FT + "view_removes"
 BLANK_OBJECT = re.compile(rb' _:[^\s"<>]+ \.\s*$')  # an N-Triples line's blank object
 ADD_BLOCK = 32 * 2**20  # bytes of N-Triples per bulk call (~200k triples): a call is ~0.5 GB
 REMOVE_BATCH = 20_000  # triples per deleting transaction (flushed after each)
+BLANK_BATCH = 50_000  # blank-node triples a `bulk_extend` call (Python objects: ~15 MB)
 
 
 def sources(store: TrackStore) -> set[str]:
@@ -121,9 +125,10 @@ def unsettled(store: TrackStore) -> tuple[list[str], list[str]]:
     return sorted(found[VIEW_REMOVES]), sorted(found[VIEW_ADDS])
 
 
-def settle(store: TrackStore) -> int:
+def settle(store: TrackStore, copies: Mapping[str, ViewCopy] | None = None) -> int:
     """Apply the noted view changes in bounded steps, then drop the notes; returns how many
-    sources were settled (0: nothing was pending)."""
+    sources were settled (0: nothing was pending). An entering source with a copy in `copies`
+    (kept while it was written) is added from that copy, else from Oxigraph's dump of it."""
     removing, adding = unsettled(store)
     if not removing and not adding:
         return 0
@@ -131,7 +136,11 @@ def settle(store: TrackStore) -> int:
     for graph in removing:
         _remove_unheld(store, graph, others, likely=adding)
     for graph in adding:
-        bulk_add(store, graph)
+        copy = (copies or {}).get(graph)
+        if copy is not None:
+            copy.add_to_view(store)
+        else:
+            bulk_add(store, graph)
     store.ox.update(f"DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{store.catalog}> "
                     f"<{VIEW_REMOVES}> ?r }} }} ; DELETE WHERE {{ GRAPH <{store.catalog}> "
                     f"{{ <{store.catalog}> <{VIEW_ADDS}> ?a }} }}")
@@ -206,6 +215,71 @@ def rebuild(store: TrackStore) -> int:
     return size(store)
 
 
+class ViewCopy:
+    """The triples of a version graph as they are written, spooled as N-Triples to two unnamed
+    temporary files (in TMPDIR, gone when closed or with the process), so that the settle adds
+    them to the view from there instead of reading the graph back (Oxigraph's dump of a graph
+    costs about as much CPU as writing it again).
+
+    `split` takes each chunk before it goes into the graph: its lines without a blank node go
+    to the graph through the bulk loader as before, and to the first file; the lines with one
+    (list cells, a few per cent) are returned as triples whose blank nodes are named by a token
+    of this copy plus their label (unique in the store), for the graph's `bulk_extend`, and
+    written so named to the second file. The copy then holds the very triples of the graph,
+    blank nodes included; `add_to_view` loads the first file with the bulk loader, in calls
+    of ADD_BLOCK bytes, and the second with `bulk_extend` (which keeps blank node names)."""
+
+    def __init__(self, named: IO[bytes], blank: IO[bytes]) -> None:
+        self.named = named
+        self.blank = blank
+        self.token = uuid.uuid4().hex
+
+    @classmethod
+    @contextmanager
+    def spooled(cls) -> Iterator[ViewCopy]:
+        """A copy spooled to unnamed temporary files, closed (and so gone) on leaving."""
+        with tempfile.TemporaryFile(prefix="fairtracks-ld-view-") as named, \
+                tempfile.TemporaryFile(prefix="fairtracks-ld-view-blank-") as blank:
+            yield cls(named, blank)
+
+    def split(self, ntriples: bytes) -> tuple[bytes, list[ox.Triple]]:
+        """The chunk's lines without a blank node, and its triples with one (renamed)."""
+        named, blank = _split_blank(ntriples)
+        self.named.write(named)
+        if not blank:
+            return named, []
+        triples = [ox.Triple(self._node(q.subject), q.predicate, self._node(q.object))
+                   for q in ox.parse(b"".join(blank), format=ox.RdfFormat.N_TRIPLES,
+                                     lenient=True)]
+        self.blank.write(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
+        return named, triples
+
+    def _node(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+              ) -> ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple:
+        return ox.BlankNode(self.token + term.value) if isinstance(term, ox.BlankNode) else term
+
+    def add_to_view(self, store: TrackStore) -> None:
+        """Add the copied triples to the default graph."""
+        for file in (self.named, self.blank):
+            file.flush()
+            file.seek(0)
+        rest = b""
+        while chunk := self.named.read(ADD_BLOCK):
+            block = rest + chunk
+            cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
+            if cut:
+                store.ox.bulk_load(block[:cut], format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                                   to_graph=ox.DefaultGraph())
+                checkpoint("view-adding")  # a kill leaves part of the copy: settle completes
+            rest = block[cut:]
+        if rest:
+            store.ox.bulk_load(rest, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                               to_graph=ox.DefaultGraph())
+        quads = ox.parse(self.blank, format=ox.RdfFormat.N_TRIPLES, lenient=True)
+        while batch := list(islice(quads, BLANK_BATCH)):
+            store.ox.bulk_extend(batch)  # N-Triples parse into the default graph
+
+
 def bulk_add(store: TrackStore, graph: str) -> None:
     """Add a source's triples to the default graph with the bulk loader (no transaction).
 
@@ -233,19 +307,25 @@ def bulk_add(store: TrackStore, graph: str) -> None:
     writer.start()
     try:
         with open(read_end, "rb") as source:
-            rest = b""
-            while chunk := source.read(ADD_BLOCK):
-                block = rest + chunk
-                cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
-                if cut:
-                    _load_view(store, block[:cut])
-                rest = block[cut:]
-            if rest:
-                _load_view(store, rest)
+            _load_blocks(store, source)
     finally:
         writer.join()
     if failed:
         raise failed[0]
+
+
+def _load_blocks(store: TrackStore, source: IO[bytes]) -> None:
+    """Bulk-load N-Triples read from `source` into the default graph, ADD_BLOCK bytes (cut at
+    line ends) a call."""
+    rest = b""
+    while chunk := source.read(ADD_BLOCK):
+        block = rest + chunk
+        cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
+        if cut:
+            _load_view(store, block[:cut])
+        rest = block[cut:]
+    if rest:
+        _load_view(store, rest)
 
 
 def _load_view(store: TrackStore, ntriples: bytes) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from fairtracks_ld import reserve
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.models import AUTO
+from fairtracks_ld.mapping.notes import Notes
 from fairtracks_ld.mapping.prepare import MappingError, Note
 from fairtracks_ld.mapping.stream import DocumentStream
 from fairtracks_ld.sources import (
@@ -47,7 +48,7 @@ class Loaded(NamedTuple):
 
     source: str
     version: VersionInfo
-    notes: list[Note]
+    notes: list[Note] | Notes
     validation: DocumentReport | None = None
 
 
@@ -151,11 +152,11 @@ def load_document(
 
         version = write_version(store, mapped, source, bulk=bulk,
                                 check=check if validator is not None else None)
+    notes = mapped.prepared.notes  # compact (mapping.notes.Notes) for a streamed document
     try:
-        notes = mapped.prepared.notes + document_notes(store, version.graph)
+        notes.extend(document_notes(store, version.graph))
     except Exception as error:  # the document is stored; only the term checks failed
-        notes = [*mapped.prepared.notes,
-                 Note("", "warning", f"term checks failed: {_describe(error)}")]
+        notes.append(Note("", "warning", f"term checks failed: {_describe(error)}"))
     return Loaded(source, version, notes, validation)
 
 

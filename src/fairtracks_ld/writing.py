@@ -63,9 +63,11 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     Stages: (1) the mapped triples are written chunk by chunk into the version
     graph (with Oxigraph's bulk loader when `bulk`, which is several times faster and
     releases the GIL, else one transaction per chunk), invisible until the catalog names
-    it; (2) `check`, when given, validates the written graph and returns its conformance
-    (recorded in the catalog, the W3C report in `{graph}/validation-report`), or raises to
-    refuse it; (3) the inferred companion graph (track → ancestor links) is bulk-written;
+    it, and spooled to temporary files from which the settle adds them to the view
+    (`current_view.ViewCopy`); (2) `check`, when given, validates the written graph and
+    returns its conformance (recorded in the catalog, the W3C report in
+    `{graph}/validation-report`), or raises to refuse it; (3) the inferred companion graph
+    (track → ancestor links) is bulk-written;
     (4) one catalog update makes them visible, with `catalog_extra` (SPARQL update
     operations, e.g. who submitted it) in the same update. A reload of a catalogued version
     is written to a staging graph and moved into place together with the catalog change.
@@ -84,49 +86,67 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
         checkpoint("staging")
     inferred = reasoning.inferred_graph(target)
     report = report_graph(target)
-    try:
-        # (1) lenient: the mapping has already checked every IRI it wrote with Oxigraph's rules
-        into = ox.NamedNode(target)
-        for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
-            if bulk:
-                store.ox.bulk_load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
-                                   to_graph=into)
-            else:
-                store.ox.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True,
-                              to_graph=into)
-            checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
-        # (2)
-        conformance = check(target) if check is not None else None
-        # (3)
-        reasoning.ensure_current(store)
-        reasoning.write_companion(store, target, annotations=mapped.annotations)
-        if conformance is not None:
-            store.ox.bulk_load(conformance.report, format=ox.RdfFormat.TURTLE,
-                               to_graph=ox.NamedNode(report))
-        checkpoint("ingested")
-        # (4)
-        move = ""
-        if replacing:  # a missing report leaves none behind: MOVE of an empty graph drops
-            move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
-                    f"<{reasoning.inferred_graph(graph)}> ; "
-                    f"MOVE SILENT <{report}> TO <{report_graph(graph)}> ;")
-        record = VersionRecord.of(prepared, source)
-        update = move + store.catalog_update(record, conformance)
-        if catalog_extra:
-            update += " ; " + catalog_extra
-        store.ox.update(_view_change(store, record, update), prefixes=PREFIXES)
-    except BaseException as error:
-        if reserve.is_disk_full(error):
-            reserve.release(store.path)
+    with current_view.ViewCopy.spooled() as copy:  # what the settle adds to the view
+        try:
+            # (1)
+            _write_chunks(store, mapped, ox.NamedNode(target), copy, bulk)
+            # (2)
+            conformance = check(target) if check is not None else None
+            # (3)
+            reasoning.ensure_current(store)
+            reasoning.write_companion(store, target, annotations=mapped.annotations)
+            if conformance is not None:
+                store.ox.bulk_load(conformance.report, format=ox.RdfFormat.TURTLE,
+                                   to_graph=ox.NamedNode(report))
+            checkpoint("ingested")
+            # (4)
+            move = ""
+            if replacing:  # a missing report leaves none behind: MOVE of an empty graph drops
+                move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
+                        f"<{reasoning.inferred_graph(graph)}> ; "
+                        f"MOVE SILENT <{report}> TO <{report_graph(graph)}> ;")
+            record = VersionRecord.of(prepared, source)
+            update = move + store.catalog_update(record, conformance)
+            if catalog_extra:
+                update += " ; " + catalog_extra
+            store.ox.update(_view_change(store, record, update), prefixes=PREFIXES)
+        except BaseException as error:
+            if reserve.is_disk_full(error):
+                reserve.release(store.path)
+                raise
+            for written in (target, inferred, report):
+                if store.has_graph(written):
+                    remove_graph(store.ox, written)
             raise
-        for written in (target, inferred, report):
-            if store.has_graph(written):
-                remove_graph(store.ox, written)
-        raise
-    checkpoint("view-pending")  # catalogued: from here on, the next writer settles the view
-    current_view.settle(store)
+        checkpoint("view-pending")  # catalogued: from here on, the next writer settles the view
+        current_view.settle(store, {graph: copy})
     checkpoint("catalog-updated")
     return store.version(graph)
+
+
+def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
+                  copy: current_view.ViewCopy, bulk: bool) -> None:
+    """Write the mapped chunks into the graph `into`, keeping a copy for the view. Lenient:
+    the mapping has already checked every IRI it wrote with Oxigraph's rules."""
+    blank: list[ox.Quad] = []  # gathered across chunks: a bulk call costs I/O of its own
+    for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
+        named, triples = copy.split(chunk)
+        blank += (ox.Quad(t.subject, t.predicate, t.object, into) for t in triples)
+        if bulk:
+            store.ox.bulk_load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                               to_graph=into)
+        else:
+            store.ox.load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=into)
+        if len(blank) >= current_view.BLANK_BATCH:
+            _extend(store, blank, bulk)
+            blank = []
+        checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
+    _extend(store, blank, bulk)
+
+
+def _extend(store: TrackStore, quads: list[ox.Quad], bulk: bool) -> None:
+    if quads:
+        (store.ox.bulk_extend if bulk else store.ox.extend)(quads)
 
 
 def _view_change(store: TrackStore, record: VersionRecord, between: str) -> str:

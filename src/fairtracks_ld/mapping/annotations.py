@@ -9,7 +9,10 @@ annotations while it streams it (`annotations_of`), the vocabulary documents the
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Protocol
 
 from fairtracks_ld.mapping.namespaces import FT
 
@@ -88,6 +91,14 @@ KIND_PREDICATES: dict[str, tuple[str, ...]] = {  # annotation kind → the own l
 }
 
 
+class CarrierTerms(Protocol):
+    """Entity → its (kind, term) pairs: a dict, or a streamed document's spooled table."""
+
+    def items(self) -> Iterable[tuple[str, AbstractSet[tuple[str, str]]]]: ...
+
+    def values(self) -> Iterable[AbstractSet[tuple[str, str]]]: ...
+
+
 @dataclass
 class DocumentAnnotations:
     """What one version graph says about its annotations. Links need only `terms`; `tracks`
@@ -95,7 +106,7 @@ class DocumentAnnotations:
 
     tracks: dict[str, set[str]]  # track → experiments
     samples: dict[str, set[str]]  # experiment → samples
-    terms: dict[str, set[tuple[str, str]]]  # track / experiment / sample → (kind, term)
+    terms: CarrierTerms  # track / experiment / sample → (kind, term)
 
     def all_terms(self) -> set[str]:
         return {term for pairs in self.terms.values() for _, term in pairs}

@@ -36,6 +36,8 @@ from fairtracks_ld.mapping.context import (
 )
 from fairtracks_ld.mapping.emit import Writer, compile_context
 from fairtracks_ld.mapping.iris import DEFAULT_DOCUMENT_ID, IriMinter, fragment, resolver_iri
+from fairtracks_ld.mapping.notes import Note, Notes
+from fairtracks_ld.mapping.unique import SeenIds
 from fairtracks_ld.mapping.versions import unsupported
 from fairtracks_ld.standard import (
     ENTITY_ARRAYS,
@@ -65,15 +67,6 @@ class MappingError(ValueError):
         self.message = message
 
 
-@dataclass(slots=True)
-class Note:
-    """Something the mapping noticed but could map anyway (reported, never silent)."""
-
-    pointer: str
-    level: str  # "warning" | "info"
-    message: str
-
-
 @dataclass
 class Prepared:
     """A mapped document (its JSON-LD tree and triples), with what the store needs to know."""
@@ -85,7 +78,7 @@ class Prepared:
     doc_version: str
     doc_date: str | None
     variant: str  # a FAIRtracks Variant, or "ensembl" (recorded in the catalog)
-    notes: list[Note] = field(default_factory=list)
+    notes: list[Note] | Notes = field(default_factory=list)
     model: str = "fairtracks"  # the input model (fairtracks_ld.mapping.models)
     context: dict[str, Any] | None = None  # the model's context (default: FAIRtracks')
     _ntriples: bytes | None = field(default=None, repr=False)
@@ -167,7 +160,7 @@ class _Walker:
 
     def __init__(self, minter: IriMinter) -> None:
         self.minter = minter
-        self.notes: list[Note] = []
+        self.notes = Notes()
 
     def note(self, pointer: str, message: str, level: str = "warning") -> None:
         self.notes.append(Note(pointer, level, message))
@@ -244,11 +237,11 @@ class _Walker:
         return True
 
     def entities(self, items: list[dict[str, Any]], prop: Prop, ptr: str) -> list[dict]:
-        seen: dict[str, int] = {}
+        seen = SeenIds()
         return [self.entity(item, index, prop, ptr, seen) for index, item in enumerate(items)]
 
     def entity(self, item: dict[str, Any], index: int, prop: Prop, ptr: str,
-               seen: dict[str, int]) -> dict[str, Any]:
+               seen: SeenIds) -> dict[str, Any]:
         """One item of an entity array; `seen` (local_id → index) keeps local_ids unique."""
         kind = ENTITY_ARRAYS[prop.key]
         item_ptr = f"{ptr}/{index}"
@@ -257,10 +250,11 @@ class _Walker:
             found = "it has none" if "local_id" not in item else f"not {json.dumps(local_id)}"
             raise MappingError(item_ptr + "/local_id", f"{article(kind)} {kind} needs a "
                                f"non-empty string local_id to get a stable IRI ({found})")
-        if local_id in seen:
+        earlier = seen.get(local_id)
+        if earlier is not None:
             raise MappingError(item_ptr + "/local_id", f"duplicate {kind} local_id "
-                               f"{local_id!r} (also at {ptr}/{seen[local_id]})")
-        seen[local_id] = index
+                               f"{local_id!r} (also at {ptr}/{earlier})")
+        seen.add(local_id, index)
         iri = self.minter.entity_iri(kind, local_id)
         assert prop.layout is not None
         node = self.obj(item, prop.layout, iri, iri, item_ptr, item_ptr)
@@ -389,7 +383,7 @@ class Mapper:
         self.layout = document_layout()
         self.walker = _Walker(minter)
         self.document_iri = minter.document_iri(doc_id)
-        self.seen: dict[str, dict[str, int]] = {}  # entity array → local_id → index
+        self.seen: dict[str, SeenIds] = {}  # entity array → local_id → index
         self.prepared = Prepared(
             node=self.members(header),
             collection_iri=minter.collection_iri,
@@ -411,7 +405,10 @@ class Mapper:
         if not isinstance(item, dict):
             raise MappingError(f"/{key}/{index}", f"an item of {key} must be a JSON object")
         prop = self.layout.props[key]
-        return self.walker.entity(item, index, prop, f"/{key}", self.seen.setdefault(key, {}))
+        seen = self.seen.get(key)
+        if seen is None:
+            seen = self.seen[key] = SeenIds()
+        return self.walker.entity(item, index, prop, f"/{key}", seen)
 
 
 def prepare(document: Any, base: str, variant: Variant | None = None) -> Prepared:

@@ -6,19 +6,20 @@ doc_info, @schema, …) gives the IRIs and the version graph, then each item of 
 chunks of about `chunk_bytes` of JSON-LD, each written as N-Triples (`emit`, by the published
 context), which the store loads one by one into the version graph. When the header does not
 come before the arrays (or doc_version is missing, so the version is a content hash), a first
-pass reads the header and hashes the rest, and a second pass maps. Memory holds one chunk and
-compact indexes (local_id → index per array, the annotations the companion graph needs) and the
-notes, whatever the document's size. A document without entity arrays (an Ensembl track, a
-FAIRtracks stub) is mapped whole.
+pass reads the header and hashes the rest, and a second pass maps. Memory holds one chunk, a
+compact index of local_ids per array (`unique.SeenIds`) and the notes; the annotations the
+companion graph needs are spooled to a temporary file (`SpooledTerms`). A document without
+entity arrays (an Ensembl track, a FAIRtracks stub) is mapped whole.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Iterator
 from queue import Empty, Full, Queue
 from threading import Event, Thread
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import pyoxigraph as ox
 
@@ -94,13 +95,13 @@ class DocumentStream:
         self.chunk_bytes = chunk_bytes or CHUNK_BYTES
         self.model = model
         self.keys: list[str] = []
-        self.annotations = DocumentAnnotations({}, {}, {})
+        self._terms = SpooledTerms()
+        self.annotations = DocumentAnnotations({}, {}, self._terms)
         self._whole: Prepared | None = None
         self._mapper: Mapper | None = None
         self._members: Iterator[tuple[str, Any]] = iter(())
         self._skip: set[str] = set()
         self._shared: dict[Any, Any] = {}
-        self._noted = 0
         self.prepared = self._start(base, variant)
 
     def _start(self, base: str, variant: Variant | None) -> Prepared:
@@ -198,25 +199,15 @@ class DocumentStream:
     def _chunk(self, context: CompiledContext, document: str, key: str,
                nodes: list[dict[str, Any]]) -> bytes:
         shared = self._shared
-        if self.companion:
-            part = annotations_of({key: nodes})
-            for track, experiments in part.tracks.items():
-                self.annotations.tracks[track] = self._one(frozenset(experiments))
-            for experiment, samples in part.samples.items():  # an entity is in one chunk only
-                self.annotations.samples[experiment] = self._one(frozenset(samples))
-            for node, terms in part.terms.items():
-                self.annotations.terms[node] = self._one(frozenset(
-                    shared.setdefault(pair, pair) for pair in terms))
-        notes = self.prepared.notes
-        for note in notes[self._noted:]:  # one message per kind repeats for many entities
-            note.message = shared.setdefault(note.message, note.message)
-        self._noted = len(notes)
+        if self.companion:  # an entity is in one chunk only
+            for node, terms in annotations_of({key: nodes}).terms.items():
+                self._terms.add(node, self._one(frozenset(
+                    shared.setdefault(pair, pair) for pair in terms)))
         return self._encode(context, {"@id": document, term_name(key): nodes})
 
     def _one(self, value: T) -> T:
-        """One object for equal annotation sets and notes' messages, which repeat across
-        entities: the annotations the companion graph needs then cost a few dict slots per
-        track instead of a set of tuples of strings each (~0.5 GB less per 1M tracks)."""
+        """One object for equal annotation sets and (kind, term) pairs, which repeat across
+        entities: the spooled table keeps each distinct set once."""
         return self._shared.setdefault(value, value)
 
     def _encode(self, context: CompiledContext, node: dict[str, Any]) -> bytes:
@@ -227,6 +218,46 @@ class DocumentStream:
             return encode(writer.text())
         except MappingError as error:  # text that is not Unicode: a source that cannot be read
             raise self.reader.error(error.message) from None
+
+
+class SpooledTerms:
+    """Each annotated entity (track, experiment, sample) → its (kind, term) pairs, what the
+    companion graph is made from, spooled to an unnamed temporary file as it is mapped: memory
+    holds the distinct sets of pairs (few: they repeat across entities), not an entry per
+    entity (an IRI and a dict slot, ~150 bytes a track). Read back, in order, by `items`."""
+
+    def __init__(self) -> None:
+        self.file: IO[bytes] | None = None
+        self.index: dict[frozenset[tuple[str, str]], int] = {}
+        self.distinct: list[frozenset[tuple[str, str]]] = []
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, entity: str, pairs: frozenset[tuple[str, str]]) -> None:
+        number = self.index.get(pairs)
+        if number is None:
+            number = self.index[pairs] = len(self.distinct)
+            self.distinct.append(pairs)
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(prefix="fairtracks-ld-terms-")  # noqa: SIM115
+        self.file.write(f"{number} {entity}\n".encode("utf-8", "surrogatepass"))
+        self.count += 1
+
+    def values(self) -> Iterator[frozenset[tuple[str, str]]]:
+        """The distinct sets of pairs (each once)."""
+        return iter(self.distinct)
+
+    def items(self) -> Iterator[tuple[str, frozenset[tuple[str, str]]]]:
+        if self.file is None:
+            return
+        self.file.flush()
+        self.file.seek(0)
+        for line in self.file:  # an IRI holds no space or line break
+            number, _, entity = line.decode("utf-8", "surrogatepass").rstrip("\n").partition(" ")
+            yield entity, self.distinct[int(number)]
+        self.file.seek(0, 2)
 
 
 class WholeDocument:
