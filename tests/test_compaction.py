@@ -79,13 +79,14 @@ def test_a_big_write_is_published_once_rocksdb_has_merged_its_files(settled):
     assert published["table_files"] <= settled_files(settled)
 
 
-def test_a_write_below_the_threshold_is_published_at_once_and_leaves_files_unmerged(
-        tmp_path, corpus, settled):
+def test_a_write_below_the_threshold_is_published_at_once(tmp_path, corpus, settled):
+    """Not waited for, the snapshot holds the files as the load closed them: usually more than
+    RocksDB settles to (what the wait is for), but whether its background merges finished before
+    the process exited is a race, so only the decision and the content are checked here."""
     store = loaded(tmp_path, corpus, NEVER)
     published = stats(store)["published_snapshot"]
     assert not published["compaction"]["waited"] and published["compaction"]["seconds"] == 0
-    # what the wait is for: left as the load closed it, the snapshot has files RocksDB merges
-    assert published["table_files"] > settled_files(store)
+    assert published["table_files"] >= settled_files(store)
     assert stats(store)["quads"] == stats(settled)["quads"]
 
 
