@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import gc
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from conftest import BASE
 from fairtracks_ld import current_view
 from fairtracks_ld.snapshots import publish
 from fairtracks_ld.store import TrackStore
+
+NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 SOURCE = BASE + "collection/c/document/d/version/v1"
 
@@ -80,6 +83,8 @@ def test_a_copy_kept_while_writing_gives_the_view_the_very_triples_of_the_graph(
         assert len(blank_nodes) == 40 and all(b.value.startswith(copy.token)
                                               for b in blank_nodes)
         assert copy.token != other.token
+        # RDF/XML writes a blank node as rdf:nodeID, an NCName: a letter first
+        assert all(NCNAME.fullmatch(b.value) for b in blank_nodes)
 
 
 def test_blank_node_lines_are_told_apart_from_literals_that_look_like_them():

@@ -232,7 +232,7 @@ class ViewCopy:
     def __init__(self, named: IO[bytes], blank: IO[bytes]) -> None:
         self.named = named
         self.blank = blank
-        self.token = uuid.uuid4().hex
+        self.token = "b" + uuid.uuid4().hex  # a letter first: RDF/XML's rdf:nodeID is an NCName
 
     @classmethod
     @contextmanager
