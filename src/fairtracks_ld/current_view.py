@@ -31,7 +31,7 @@ import re
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 from typing import IO, TYPE_CHECKING
@@ -263,18 +263,7 @@ class ViewCopy:
         for file in (self.named, self.blank):
             file.flush()
             file.seek(0)
-        rest = b""
-        while chunk := self.named.read(ADD_BLOCK):
-            block = rest + chunk
-            cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
-            if cut:
-                store.ox.bulk_load(block[:cut], format=ox.RdfFormat.N_TRIPLES, lenient=True,
-                                   to_graph=ox.DefaultGraph())
-                checkpoint("view-adding")  # a kill leaves part of the copy: settle completes
-            rest = block[cut:]
-        if rest:
-            store.ox.bulk_load(rest, format=ox.RdfFormat.N_TRIPLES, lenient=True,
-                               to_graph=ox.DefaultGraph())
+        _load_blocks(store, self.named, _load_named)  # no blank node: no split needed
         quads = ox.parse(self.blank, format=ox.RdfFormat.N_TRIPLES, lenient=True)
         while batch := list(islice(quads, BLANK_BATCH)):
             store.ox.bulk_extend(batch)  # N-Triples parse into the default graph
@@ -314,18 +303,27 @@ def bulk_add(store: TrackStore, graph: str) -> None:
         raise failed[0]
 
 
-def _load_blocks(store: TrackStore, source: IO[bytes]) -> None:
+def _load_blocks(store: TrackStore, source: IO[bytes],
+                 load: Callable[[TrackStore, bytes], None] | None = None) -> None:
     """Bulk-load N-Triples read from `source` into the default graph, ADD_BLOCK bytes (cut at
-    line ends) a call."""
+    line ends) a call, each by `load` (default `_load_view`)."""
+    load = load or _load_view
     rest = b""
     while chunk := source.read(ADD_BLOCK):
         block = rest + chunk
         cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
         if cut:
-            _load_view(store, block[:cut])
+            load(store, block[:cut])
         rest = block[cut:]
     if rest:
-        _load_view(store, rest)
+        load(store, rest)
+
+
+def _load_named(store: TrackStore, ntriples: bytes) -> None:
+    """Bulk-load N-Triples lines that hold no blank node into the default graph."""
+    store.ox.bulk_load(ntriples, format=ox.RdfFormat.N_TRIPLES, lenient=True,
+                       to_graph=ox.DefaultGraph())
+    checkpoint("view-adding")  # a kill here leaves part of the copy, which settle completes
 
 
 def _load_view(store: TrackStore, ntriples: bytes) -> None:
