@@ -173,3 +173,26 @@ def test_put_on_the_query_endpoint_is_refused(server):
     answer = requests.put(server["endpoint"], data=b"ASK {}", timeout=30,
                           headers={"Content-Type": "application/sparql-query"})
     assert answer.status_code == 405
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(("accept", "params", "status"), [
+    (BROWSER, {}, 303),  # a person opening the endpoint's address: the query editor
+    (BROWSER, {"query": "ASK {}"}, 303),  # a query link: the editor, the query in a tab
+    ("text/html", {"query": "ASK {}"}, 303),
+    (BROWSER, {"query": "ASK {}", "format": "json"}, 200),  # a format asked for by name wins
+    ("text/html;q=0.5, application/sparql-results+json", {"query": "ASK {}"}, 200),
+    ("*/*", {"query": "ASK {}"}, 200),  # clients that take anything get results
+    ("text/html, application/sparql-results+json", {"query": "ASK {}"}, 200),  # a tie too
+])
+def test_browsers_are_sent_to_the_query_page_and_clients_get_answers(server, accept, params,
+                                                                    status):
+    answer = requests.get(server["endpoint"], params=params, headers={"Accept": accept},
+                          allow_redirects=False, timeout=30)
+    assert answer.status_code == status, answer.text
+    if status == 303:
+        target = answer.headers["Location"]
+        assert target.split("?")[0].endswith("/query") and answer.headers["Vary"] == "Accept"
+        assert ("query=ASK" in target) == ("query" in params)

@@ -8,7 +8,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from conftest import write_json
@@ -173,4 +173,19 @@ def test_query_page_picker_opens_a_parameterised_example(page, site):
     # B cell tracks are found from "lymphocyte" through the ontology's subclass chain
     assert rows.count() >= 8
     assert "B cell" in panel.locator(".yasr").inner_text()
+    _only_this_server(page, site)
+
+
+def test_a_query_link_opened_in_a_browser_lands_in_the_editor(page, site):
+    """`/sparql?query=…` followed by a person: the editor, the query in its own active tab."""
+    query = "SELECT ?label WHERE { ?t <https://w3id.org/fairtracks-ld/vocab#label_short> ?label }"
+    page.goto(site + "sparql?" + urlencode({"query": query}))
+    page.wait_for_url(lambda url: urlsplit(url).path == "/query")
+    panel = page.locator(".tabPanel.active")
+    panel.locator(".CodeMirror").wait_for()
+    assert "label_short" in panel.locator(".CodeMirror").inner_text()
+    panel.locator(".yasqe_queryButton").click()
+    panel.locator(".yasr table.dataTable tbody tr").first.wait_for()
+    page.goto(site + "sparql")  # the endpoint's own address (linked from the page) as well
+    assert urlsplit(page.url).path == "/query"
     _only_this_server(page, site)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from functools import lru_cache
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
@@ -129,6 +129,24 @@ def _best(accepted: MIMEAccept, wanted: str | None, choices: dict, names: dict[s
     return aliases.get(best, best) if best else None
 
 
+@lru_cache(maxsize=256)
+def _wants_page(accept: str) -> bool:
+    """A browser's navigation: `text/html` named, and preferred to every format an answer can
+    be sent in (a browser's `*/*;q=0.8` or `application/xml;q=0.9` count as less wanted)."""
+    accepted = parse_accept_header(accept, MIMEAccept)
+    html = max((q for value, q in accepted if value.lower() == "text/html"), default=0)
+    answers = (*RESULT_FORMATS, *GRAPH_FORMATS, *RESULT_ACCEPT_ALIASES, *GRAPH_ACCEPT_ALIASES)
+    return html > 0 and all(accepted.quality(media) < html for media in answers)
+
+
+def _to_query_page(query: str | None) -> Response:
+    """People opening the endpoint (or a query link) in a browser get the query editor, the
+    query in a tab of its own, instead of a 406 or a results file to save."""
+    response = redirect(url_for("query_page.query_page", query=query), 303)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
 def _check_format_parameter(wanted: str | None) -> None:
     if wanted and wanted.lower() not in {*RESULT_NAMES, *GRAPH_NAMES, *RESULT_FORMATS,
                                          *GRAPH_FORMATS}:
@@ -201,6 +219,9 @@ def endpoint() -> Response:
         query, update = _protocol_parts(params)
         if update is not None:
             return _update(update, arrived, params)
+        if request.method in ("GET", "HEAD") and _format_parameter(params) is None and \
+                _wants_page(request.headers.get("Accept", "")):
+            return _to_query_page(query)
         if query is None:
             from fairtracks_ld.web.description import service_description
 

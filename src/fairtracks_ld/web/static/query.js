@@ -15,17 +15,25 @@
     copyEndpointOnNewTab: true,
     persistenceId: null,  // the examples, fresh on every visit
     autoAddOnInit: false,
-    populateFromUrl: true,  // YASGUI share links still open as an extra tab
+    populateFromUrl: false,  // a ?query= link is opened below, in a tab of its own
   });
 
+  // A query link (`/sparql?query=…` opened in a browser redirects here): its own tab, shown first.
+  var linked = new URLSearchParams(window.location.search).get("query");
+
   var tabIds = examples.map(function (example, index) {
-    var tab = yasgui.addTab(index === 0, {
+    var tab = yasgui.addTab(index === 0 && !linked, {
       name: example.name,
       yasqe: { value: example.query },
       requestConfig: { endpoint: endpoint },
     });
     return tab.getId();
   });
+  if (linked) {
+    yasgui.addTab(true, {
+      name: "linked query", yasqe: { value: linked }, requestConfig: { endpoint: endpoint },
+    });
+  }
   if (Object.keys(yasgui._tabs).length === 0) {
     yasgui.addTab(true, { requestConfig: { endpoint: endpoint } });
   }
