@@ -6,8 +6,8 @@ For each size, a generated corpus (`generate --tracks N --seed 1`) is loaded as 
 loads it (`load --bulk CORPUS`, then `ontologies load`) into a fresh store, twice, each command
 in a fresh process (wall seconds, and CPU seconds of all its threads from the kernel's rusage):
 
-- `settle`: the default, FAIRTRACKS_LD_SETTLE_BYTES unset (64 MB);
-- `no wait`: FAIRTRACKS_LD_SETTLE_BYTES=10^15, the snapshot taken as the load closes the store
+- `settle`: the default, FAIRTRACKS_LD_MERGE_WAIT_BYTES unset (64 MB);
+- `no wait`: FAIRTRACKS_LD_MERGE_WAIT_BYTES=10^15, the snapshot taken as the load closes the store
   (what `load` did before compaction.py); then `optimize` on that store (a full RocksDB
   compaction of every index, published), timed the same way.
 
@@ -40,7 +40,7 @@ WORK = HERE / "work" / "compaction"
 RESULTS = HERE / "results"
 BASE = "http://127.0.0.1:8000/"
 NEVER = str(10**15)
-MODES = {"settle": {}, "no wait": {"FAIRTRACKS_LD_SETTLE_BYTES": NEVER}}
+MODES = {"settle": {}, "no wait": {"FAIRTRACKS_LD_MERGE_WAIT_BYTES": NEVER}}
 KINDS = ("lookup by label", "describe track", "ancestor search", "facet counts")
 
 

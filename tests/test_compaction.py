@@ -95,7 +95,7 @@ def test_a_load_killed_while_it_waits_leaves_a_store_with_every_quad(tmp_path, c
     marker = tmp_path / "paused"
     process = subprocess.Popen(
         command(store, "load", "--bulk", corpus), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=dict(os.environ, **{BYTES_ENV: ALWAYS, PAUSE_AT: "settle",
+        text=True, env=dict(os.environ, **{BYTES_ENV: ALWAYS, PAUSE_AT: "merge-wait",
                                            PAUSE_FILE: str(marker)}))
     deadline = time.time() + 300
     while not marker.exists():

@@ -5,15 +5,16 @@ background threads while the store is open (leveled compaction). A command exits
 it publishes, and closing the store abandons the compactions still running: the snapshot
 readers get keeps dozens of overlapping files, and every lookup reads more of them (at 20k
 tracks DESCRIBE and label lookups cost 1.5-2x, ancestor searches and facet counts ~2x; see
-bench/results/compaction.md). So before a snapshot is taken after a big write, `settle` waits
-until RocksDB's compaction threads have gone quiet. That is RocksDB's own, amortised work
-(level by level, proportional to what was written), not a full rewrite of the store such as
-`fairtracks-ld optimize` does: at 20k tracks it took about a third less CPU and read as fast.
+bench/results/compaction.md). So before a snapshot is taken after a big write,
+`wait_for_merges` waits until RocksDB's compaction threads have gone quiet. That is RocksDB's
+own, amortised work (level by level, proportional to what was written), not a full rewrite of
+the store such as `fairtracks-ld optimize` does: at 20k tracks it took about a third less CPU
+and read as fast.
 
 "Big" is the bytes of table files the store holds that the previous snapshot does not
-(`FAIRTRACKS_LD_SETTLE_BYTES`, default 64 MB, about 2,500 generated tracks); below that a write
+(`FAIRTRACKS_LD_MERGE_WAIT_BYTES`, default 64 MB, about 2,500 generated tracks); below that a write
 is published at once and the files it leaves are merged during the next write. The wait is
-bounded (`FAIRTRACKS_LD_SETTLE_SECONDS`, default 900): the snapshot is published when it ends
+bounded (`FAIRTRACKS_LD_MERGE_WAIT_SECONDS`, default 900): the snapshot is published when it ends
 either way, so a slow machine costs read speed, never data. A process killed while it waits
 leaves the store as RocksDB left it, which it always opens (compaction swaps files atomically).
 
@@ -34,19 +35,20 @@ from pathlib import Path
 
 from fairtracks_ld.faults import checkpoint
 
-BYTES_ENV = "FAIRTRACKS_LD_SETTLE_BYTES"
-SECONDS_ENV = "FAIRTRACKS_LD_SETTLE_SECONDS"
+BYTES_ENV = "FAIRTRACKS_LD_MERGE_WAIT_BYTES"
+SECONDS_ENV = "FAIRTRACKS_LD_MERGE_WAIT_SECONDS"
 DEFAULT_BYTES = 64 * 1024 * 1024
 DEFAULT_SECONDS = 900.0
-QUIET = 2.0  # seconds without compaction activity that count as settled
+QUIET = 2.0  # seconds without compaction activity that end the wait
 POLL = 0.1
 RECORD = "fairtracks-ld.compaction.json"  # written into each published snapshot's folder
 TASKS = Path("/proc/self/task")
 
 
 @dataclass(frozen=True)
-class Settled:
-    """What `settle` did before a snapshot was taken (kept in the snapshot, shown by `stats`)."""
+class MergeWait:
+    """What `wait_for_merges` did before a snapshot was taken (kept in the snapshot, shown by
+    `stats`)."""
 
     new_bytes: int  # table-file bytes the store held that the previous snapshot did not
     threshold: int
@@ -63,14 +65,14 @@ class Settled:
 
 
 def record(snapshot: Path) -> dict | None:
-    """The record `Settled.write` left in a snapshot, if any."""
+    """The record `MergeWait.write` left in a snapshot, if any."""
     try:
         return json.loads((snapshot / RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def settle(store_path: Path, previous: Path | None) -> Settled:
+def wait_for_merges(store_path: Path, previous: Path | None) -> MergeWait:
     """Wait, when the store holds enough table files that the `previous` snapshot does not,
     until RocksDB's compactions in this process have gone quiet (or the time limit passed).
 
@@ -81,13 +83,13 @@ def settle(store_path: Path, previous: Path | None) -> Settled:
     new = _new_bytes(store_path, before, previous)
     started = time.monotonic()
     if new < threshold:
-        return Settled(new, int(threshold), False, False, 0.0, None, len(before), len(before))
-    checkpoint("settle")
+        return MergeWait(new, int(threshold), False, False, 0.0, None, len(before), len(before))
+    checkpoint("merge-wait")
     cpu_start = _compaction_threads()
     quiet = _wait_until_quiet(store_path, started + limit)
     cpu_end = _compaction_threads()
     cpu = None if cpu_start is None or cpu_end is None else round(cpu_end[0] - cpu_start[0], 2)
-    return Settled(new, int(threshold), True, quiet, round(time.monotonic() - started, 2), cpu,
+    return MergeWait(new, int(threshold), True, quiet, round(time.monotonic() - started, 2), cpu,
                    len(before), len(table_files(store_path)))
 
 

@@ -39,9 +39,9 @@ def publish(store: TrackStore) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / str(time.time_ns())
     store.ox.flush()
-    settled = compaction.settle(Path(store.path), current_snapshot(Path(store.path)))
+    waited = compaction.wait_for_merges(Path(store.path), current_snapshot(Path(store.path)))
     store.ox.backup(str(target))
-    settled.write(target)
+    waited.write(target)
     checkpoint("publish")
     link = folder / f".{CURRENT}.{os.getpid()}"
     link.unlink(missing_ok=True)
