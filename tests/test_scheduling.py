@@ -12,6 +12,7 @@ import http.client
 import itertools
 import threading
 import time
+from email.message import Message
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -47,7 +48,9 @@ def server(tmp_path_factory):
 
 
 class Reply:
-    def __init__(self, status: int, headers: dict[str, str], body: bytes, seconds: float):
+    """An answer; `headers` are looked up case-insensitively, as HTTP names are."""
+
+    def __init__(self, status: int, headers: Message, body: bytes, seconds: float):
         self.status, self.headers, self.body, self.seconds = status, headers, body, seconds
 
 
@@ -66,7 +69,7 @@ def send(base: str, path: str, *, source: str = "127.0.0.2", body: dict | None =
                 "Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
         response = conn.getresponse()
         data = response.read()
-        return Reply(response.status, dict(response.headers), data, time.monotonic() - started)
+        return Reply(response.status, response.headers, data, time.monotonic() - started)
     finally:
         conn.close()
 

@@ -66,7 +66,7 @@ def _post(base: str, body: bytes, source: str, sent: threading.Event | None = No
             sent.set()
         response = conn.getresponse()
         data = response.read()
-        return Reply(response.status, dict(response.headers), data, time.monotonic() - started)
+        return Reply(response.status, response.headers, data, time.monotonic() - started)
     finally:
         conn.close()
 
