@@ -37,7 +37,8 @@ Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 10000
        endpoint-loaded-by-<tree>-<tracks>)
        [--other-store STORE]    (also serve that store, same corpus, cold, in the same run: e.g.
        the store --loader built, so two stores are compared under the same machine load)
-Writes bench/results/endpoint[-compacted][-loaded-by-<tree>]-<tracks>.json and .md. The store
+Writes bench/results/endpoint[-compacted][-loaded-by-<tree>]-<tracks>.json and .md (or
+--name NAME: NAME.json and .md). The store
 is as `load` leaves it unless --compact (fairtracks-ld's `load` waits for RocksDB's own
 compactions after a big write before it publishes: fairtracks_ld/compaction.py).
 """
@@ -529,6 +530,9 @@ def main() -> None:
     parser.add_argument("--before", type=Path,
                         help="also measure fairtracks-ld from this source tree (e.g. `git "
                              "worktree add /tmp/before main`), warm and cold, in the same run")
+    parser.add_argument("--name",
+                        help="the results' file name, without suffix (default: endpoint-"
+                             "[compacted-][loaded-by-TREE-]<tracks>[-vs-other-store])")
     args = parser.parse_args()
     global WORK, LOADER
     LOADER = args.loader.resolve() if args.loader else None
@@ -601,8 +605,8 @@ def main() -> None:
         report["config"]["store_loaded_by_code"] = commit_of(LOADER)
     if args.other_store:
         report["config"]["other_store"] = str(args.other_store)
-    name = (f"endpoint{'-compacted' if args.compact else ''}-{loaded_by}{args.tracks}"
-            f"{'-vs-other-store' if args.other_store else ''}")
+    name = args.name or (f"endpoint{'-compacted' if args.compact else ''}-{loaded_by}"
+                         f"{args.tracks}{'-vs-other-store' if args.other_store else ''}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown(report))
