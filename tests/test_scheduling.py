@@ -1,6 +1,6 @@
 """Fair scheduling and the per-snapshot cache, against a real server on loopback.
 
-The server has one gunicorn worker with one query worker, one waiting place, one query per
+The server has one worker process with one query worker, one waiting place, one query per
 client and one more queued per client, so a few slow queries fill it (queueing a client's excess
 is tested in test_scheduling_queue). Clients are told apart by their source address (any
 127.0.0.x reaches the loopback server); 127.0.0.9 is a trusted proxy whose X-Forwarded-For counts.

@@ -1,6 +1,6 @@
 """Validation in worker processes: the validation service never runs on the server's threads.
 
-Validating a large document costs seconds of CPU (mapping, SHACL, the answer). Run on a gunicorn
+Validating a large document costs seconds of CPU (mapping, SHACL, the answer). Run on a server
 thread it would hold the interpreter lock and the server's CPU share while dereferencing and
 search wait. So each server process keeps a small pool of validation worker processes (started
 on the first validation, then kept), behind their own admission control (see admission): at most
