@@ -26,8 +26,8 @@ throughput: on a shared 2-core machine it is steadier than requests/s. It is sam
 every 0.2 s per process (pid and start time) and each process keeps the most it was seen to use,
 so the total cannot go down when a process exits (it misses at most a process's last 0.2 s). As
 a floor for the Python web stack, the DESCRIBE requests are also sent to a Flask app under the
-same gunicorn settings that answers each with a constant Turtle body (bench/floor_app.py): no
-server built on Flask can pass that throughput.
+same HTTP server settings (granian) that answers each with a constant Turtle body
+(bench/floor_app.py): no server built on Flask can pass that throughput.
 
 Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000] [--compact]
        [--before SOURCE_TREE]   (e.g. `git worktree add --detach /tmp/before main`: the same run
@@ -37,7 +37,8 @@ Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 10000
        endpoint-loaded-by-<tree>-<tracks>)
        [--other-store STORE]    (also serve that store, same corpus, cold, in the same run: e.g.
        the store --loader built, so two stores are compared under the same machine load)
-Writes bench/results/endpoint[-compacted][-loaded-by-<tree>]-<tracks>.json and .md. The store
+Writes bench/results/endpoint[-compacted][-loaded-by-<tree>]-<tracks>.json and .md (or
+--name NAME: NAME.json and .md). The store
 is as `load` leaves it unless --compact (fairtracks-ld's `load` waits for RocksDB's own
 compactions after a big write before it publishes: fairtracks_ld/compaction.py).
 """
@@ -273,10 +274,15 @@ def oxigraph(port: int) -> AbstractContextManager[CpuMeter]:
 
 
 def floor(port: int, body: Path) -> AbstractContextManager[CpuMeter]:
-    """The constant-answer Flask app, with the gunicorn settings `fairtracks-ld serve` uses."""
-    return server([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
-                   "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--timeout",
-                   "120", "--chdir", str(HERE), "floor_app:app"],
+    """The constant-answer Flask app under the HTTP server settings `fairtracks-ld serve` uses
+    (granian, WSGI, HTTP/1.1, 2 workers, as many threads: web/httpd.py)."""
+    from fairtracks_ld.web.serve import threads_for
+    from fairtracks_ld.web.settings import Settings
+
+    return server([sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1",
+                   "--no-ws", "--workers", "2", "--blocking-threads",
+                   str(threads_for(Settings())), "--host", "127.0.0.1", "--port", str(port),
+                   "--working-dir", str(HERE), "floor_app:app"],
                   f"http://127.0.0.1:{port}/", env={"FLOOR_BODY": str(body)})
 
 
@@ -485,7 +491,7 @@ def dereference(tracks: list[str], port: int, count: int = 300) -> dict[str, flo
 
 SERVERS = {
     "oxigraph": "oxigraph serve-read-only, the current view in its default graph",
-    "ours": "fairtracks-ld serve, defaults (gunicorn 2 workers, gthread, 2 query processes per "
+    "ours": "fairtracks-ld serve, defaults (granian, 2 worker processes, 2 query processes per "
             "worker): queries that name no graphs answered from the store's default graph (the "
             "current view, see fairtracks_ld.current_view); per-snapshot cache on (warm: "
             "dereferenced resources, DESCRIBE and every repeatable query's answer)",
@@ -495,7 +501,7 @@ SERVERS = {
     "before_cold": "the earlier source tree with FAIRTRACKS_LD_CACHE=0 (cold)",
     "other_cold": "with --other-store: this code, cold, serving another store of the same "
                   "corpus (e.g. one an earlier tree's `load` left: --loader)",
-    "floor": "bench/floor_app.py under the same gunicorn settings: a Flask route answering every "
+    "floor": "bench/floor_app.py under the same granian settings: a Flask route answering every "
              "DESCRIBE and dereference request with one constant Turtle answer (no store), the "
              "ceiling of any Flask server on this machine",
 }
@@ -524,6 +530,9 @@ def main() -> None:
     parser.add_argument("--before", type=Path,
                         help="also measure fairtracks-ld from this source tree (e.g. `git "
                              "worktree add /tmp/before main`), warm and cold, in the same run")
+    parser.add_argument("--name",
+                        help="the results' file name, without suffix (default: endpoint-"
+                             "[compacted-][loaded-by-TREE-]<tracks>[-vs-other-store])")
     args = parser.parse_args()
     global WORK, LOADER
     LOADER = args.loader.resolve() if args.loader else None
@@ -596,8 +605,8 @@ def main() -> None:
         report["config"]["store_loaded_by_code"] = commit_of(LOADER)
     if args.other_store:
         report["config"]["other_store"] = str(args.other_store)
-    name = (f"endpoint{'-compacted' if args.compact else ''}-{loaded_by}{args.tracks}"
-            f"{'-vs-other-store' if args.other_store else ''}")
+    name = args.name or (f"endpoint{'-compacted' if args.compact else ''}-{loaded_by}"
+                         f"{args.tracks}{'-vs-other-store' if args.other_store else ''}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown(report))

@@ -1,8 +1,8 @@
 """The Python web stack's floor for bench/endpoint.py: a Flask app that answers every SPARQL
 request with one constant Turtle body (the file FLOOR_BODY names), no store and no parsing.
 
-Served by gunicorn with the settings `fairtracks-ld serve` uses, its throughput is the ceiling
-for any Flask server on the same machine, whatever its query engine.
+Served by the HTTP server with the settings `fairtracks-ld serve` uses (bench/endpoint.py), its
+throughput is the ceiling for any Flask server on the same machine, whatever its query engine.
 """
 
 from __future__ import annotations

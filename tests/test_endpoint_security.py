@@ -78,11 +78,10 @@ def site(tmp_path_factory) -> Iterator[dict]:
     token_file = folder / "admin-token"
     token_file.write_text("first-token\n", encoding="utf-8")
     error_log = folder / "error.log"
-    env = {"FAIRTRACKS_LD_ADMIN_TOKEN_FILE": str(token_file),
-           "GUNICORN_CMD_ARGS": f"--error-logfile {error_log}"}
+    env = {"FAIRTRACKS_LD_ADMIN_TOKEN_FILE": str(token_file)}
     try:
         with serve(store, port, "--allow-service", allowed.endpoint, "--query-timeout", "20",
-                   env=env) as base:
+                   "--log", str(error_log), env=env) as base:
             yield {"base": base, "sparql": base + "sparql", "allowed": allowed,
                    "unlisted": unlisted, "token_file": token_file, "error_log": error_log,
                    "store": store}
@@ -389,6 +388,14 @@ def _request(rng: random.Random, site: dict) -> requests.Response:
                             timeout=60)
 
 
+def _malformed(response: requests.Response) -> bool:
+    """A request the HTTP layer (granian) refuses before the application sees it: a header
+    with a control character gets an empty 400 that closes the connection (docs/server.md)."""
+    sent = response.request.headers.values()
+    return (response.status_code == 400 and "Content-Type" not in response.headers
+            and any(ord(c) < 32 or ord(c) == 127 for value in sent for c in value))
+
+
 def test_fuzzing_finds_no_server_error(site):
     rng = random.Random(13)
     seen: dict[int, int] = {}
@@ -401,7 +408,7 @@ def test_fuzzing_finds_no_server_error(site):
         assert "Traceback" not in response.text and 'File "' not in response.text, described
         if response.status_code >= 400:
             assert "text/html" not in response.headers.get("Content-Type", ""), described
-            if response.request.method != "HEAD":
+            if response.request.method != "HEAD" and not _malformed(response):
                 assert response.text.strip(), described
     assert len(seen) > 5, seen  # the run reached many different answers
 

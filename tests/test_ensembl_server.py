@@ -1,4 +1,4 @@
-"""Ensembl tracks over the real linked-data server (gunicorn on loopback): their IRIs dereference,
+"""Ensembl tracks over the real linked-data server (granian on loopback): their IRIs dereference,
 the SPARQL endpoint answers one query over tracks of both models, and an Ensembl release is a
 collection for people (its page, the search facet, exports, the TrackFind-compatible API)."""
 

@@ -1,6 +1,6 @@
 """Fair scheduling and the per-snapshot cache, against a real server on loopback.
 
-The server has one gunicorn worker with one query worker, one waiting place, one query per
+The server has one worker process with one query worker, one waiting place, one query per
 client and one more queued per client, so a few slow queries fill it (queueing a client's excess
 is tested in test_scheduling_queue). Clients are told apart by their source address (any
 127.0.0.x reaches the loopback server); 127.0.0.9 is a trusted proxy whose X-Forwarded-For counts.
@@ -12,6 +12,7 @@ import http.client
 import itertools
 import threading
 import time
+from email.message import Message
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -47,7 +48,9 @@ def server(tmp_path_factory):
 
 
 class Reply:
-    def __init__(self, status: int, headers: dict[str, str], body: bytes, seconds: float):
+    """An answer; `headers` are looked up case-insensitively, as HTTP names are."""
+
+    def __init__(self, status: int, headers: Message, body: bytes, seconds: float):
         self.status, self.headers, self.body, self.seconds = status, headers, body, seconds
 
 
@@ -66,7 +69,7 @@ def send(base: str, path: str, *, source: str = "127.0.0.2", body: dict | None =
                 "Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
         response = conn.getresponse()
         data = response.read()
-        return Reply(response.status, dict(response.headers), data, time.monotonic() - started)
+        return Reply(response.status, response.headers, data, time.monotonic() - started)
     finally:
         conn.close()
 

@@ -1,6 +1,6 @@
 """A client's excess queries are queued, not refused, and the queue is fair across clients.
 
-The server has one gunicorn worker with one query worker, one waiting place, one query per
+The server has one worker process with one query worker, one waiting place, one query per
 client and two more queued per client. The admission rules themselves are also checked directly
 on `Admission`, with threads holding places, where the order of events is exact.
 """

@@ -1,4 +1,4 @@
-"""The linked-data server as a real gunicorn process on loopback, used by real HTTP clients."""
+"""The linked-data server as a real server process on loopback, used by real HTTP clients."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_a_track_dereferences_in_every_rdf_syntax(server, accept, media, rdflib_
 def test_requests_are_logged_where_asked(server):
     requests.get(server["base"] + TRACK + "?format=ttl", timeout=30)
     log = server["folder"] / "access.log"
-    deadline = time.time() + 10  # gunicorn writes the line after answering
+    deadline = time.time() + 10  # the line is written after answering
     while f"GET /{TRACK}" not in (log.read_text() if log.exists() else ""):
         assert time.time() < deadline, "the request was not logged"
         time.sleep(0.1)

@@ -3,7 +3,7 @@
 validation queue is answered 503 at once, and a validation that runs away (past the memory bound)
 is stopped and answered clearly, its worker replaced.
 
-The server has one gunicorn worker with one validation worker, one waiting place, one validation
+The server has one worker process with one validation worker, one waiting place, one validation
 per client plus one queued, and a memory bound between what the example needs and what a
 document of thousands of tracks needs.
 """
@@ -66,7 +66,7 @@ def _post(base: str, body: bytes, source: str, sent: threading.Event | None = No
             sent.set()
         response = conn.getresponse()
         data = response.read()
-        return Reply(response.status, dict(response.headers), data, time.monotonic() - started)
+        return Reply(response.status, response.headers, data, time.monotonic() - started)
     finally:
         conn.close()
 

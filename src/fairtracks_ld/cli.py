@@ -475,11 +475,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         serve(args.store, args.host, args.port, args.base_iri, workers=args.workers,
-              extra_env=extra, access_log=args.access_log, backend=args.backend)
+              extra_env=extra, access_log=args.access_log, backend=args.backend, log=args.log)
     except BackendUnreachable as failure:
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
-    return EXIT_OK  # not reached: serve replaces this process with gunicorn
+    return EXIT_OK  # not reached: serve replaces this process with the HTTP server
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -815,14 +815,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "stale segments, publish a snapshot")
     doctor.set_defaults(func=cmd_doctor)
 
-    serve = commands.add_parser("serve", help="serve the store over HTTP (gunicorn)",
+    serve = commands.add_parser("serve", help="serve the store over HTTP (granian)",
                                 description="Serve dereferenceable IRIs and the SPARQL endpoint. "
                                             "Admin token: $FAIRTRACKS_LD_ADMIN_TOKEN or the file "
                                             "$FAIRTRACKS_LD_ADMIN_TOKEN_FILE (see "
                                             "docs/endpoint-security.md).")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    serve.add_argument("--workers", type=int, default=2, help="server worker processes")
     serve.add_argument("--query-timeout", type=float, help="seconds (default 30)")
     serve.add_argument("--allow-service", action="append", metavar="ENDPOINT",
                        help="SPARQL endpoint SERVICE and LOAD may reach, matched exactly "
@@ -834,6 +834,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "default; see docs/scheduling.md)")
     serve.add_argument("--access-log", metavar="FILE",
                        help="log every request to FILE ('-': stdout); off by default")
+    serve.add_argument("--log", metavar="FILE",
+                       help="the server's log (start-up, accepted writes, unexpected errors) "
+                            "to FILE; stdout by default")
     serve.add_argument("--backend", metavar="ENDPOINT",
                        help="answer from this SPARQL 1.1 endpoint (e.g. Virtuoso) instead of "
                             "the store: read-only, stateless replicas (see docs/backends.md)")

@@ -1,7 +1,7 @@
 """Admission control in front of a process's worker processes (query workers, validation
 workers): a bounded queue, a per-client share, and a per-client queue for a client's excess.
 
-Each gunicorn worker process holds its own workers (see executor, validation_pool). A request
+Each server worker process holds its own workers (see executor, validation_pool). A request
 that needs one is admitted at once while its client holds fewer than `per_client` places and
 fewer than `slots + waiting` requests are admitted in this process; when the queue is full it is
 answered 503 at once, with `Retry-After`.
@@ -14,7 +14,7 @@ any excess. Among clients with queued requests, the one holding the fewest place
 (then the one served longest ago), so queues drain in turn. A client's request is answered 429
 only when its queue is full or its estimated wait would pass the time limit; one still queued
 when the time limit (counted from arrival) is up is answered 503. The limits are per process, so
-server-wide they are multiplied by the number of gunicorn workers.
+server-wide they are multiplied by the number of server worker processes.
 """
 
 from __future__ import annotations

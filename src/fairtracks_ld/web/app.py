@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from fairtracks_ld.search.holder import IndexHolder
@@ -16,7 +14,7 @@ from fairtracks_ld.web.updates import UpdateRunner
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the Flask application (gunicorn calls this once per worker process)."""
+    """Build the Flask application (once per server worker process)."""
     from fairtracks_ld.web import (
         api,
         description,
@@ -67,7 +65,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app)
     if not settings.backend:
         submissions.resume_queued(settings.store, settings.submission_retry_seconds)
-    _log_to_server_log()
     app.extensions["search_index"].warm()
 
     @app.after_request
@@ -78,13 +75,3 @@ def create_app(settings: Settings | None = None) -> Flask:
         return response
 
     return app
-
-
-def _log_to_server_log() -> None:
-    """Send the package's log records (writes, unexpected errors) to gunicorn's error log."""
-    server = logging.getLogger("gunicorn.error")
-    package = logging.getLogger("fairtracks_ld")
-    if server.handlers and not package.handlers:
-        package.handlers = list(server.handlers)
-        package.setLevel(logging.INFO)
-        package.propagate = False

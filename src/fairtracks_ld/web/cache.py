@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Hashable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cachetools import LRUCache
 
@@ -60,19 +60,28 @@ class SnapshotCache:
         """(answer, whether it came from the cache); `render` makes it on a miss (None: an
         answer not to keep, e.g. a 404); an answer larger than 1/`max_share` of the cache's
         bytes is not kept (one large answer would evict many small ones)."""
-        if self.enabled:
-            with self._lock:
-                found = self._answers.get(key) if self._current(snapshot) else None
-            if found is not None:
-                return found, True
+        found = self.get(snapshot, key)
+        if found is not None:
+            return found, True
         made = render()
-        if made is not None and self.enabled and \
-                len(made.body) < self._answers.maxsize // max_share:
-            with self._lock:
-                if self._current(snapshot):
-                    self._answers[key] = made
+        if made is not None:
+            self.put(snapshot, key, made, max_share)
         return made, False
 
+    def get(self, snapshot: str, key: Hashable) -> Any:
+        """What is kept under `key` for `snapshot`, or None."""
+        if not self.enabled:
+            return None
+        with self._lock:
+            return self._answers.get(key) if self._current(snapshot) else None
+
+    def put(self, snapshot: str, key: Hashable, value: Any, max_share: int = 1) -> None:
+        """Keep `value` (anything with a `body` of bytes) under `key` for `snapshot`, unless
+        it is larger than 1/`max_share` of the cache or `snapshot` is not the newest seen."""
+        if self.enabled and len(value.body) < self._answers.maxsize // max_share:
+            with self._lock:
+                if self._current(snapshot):
+                    self._answers[key] = value
 
 def _newer(snapshot: str, than: str) -> bool:
     """Snapshot folders are named by publication time (nanoseconds)."""

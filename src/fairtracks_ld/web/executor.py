@@ -54,6 +54,7 @@ from fairtracks_ld.snapshots import SnapshotReader
 from fairtracks_ld.sparql.policy import mentions_network
 from fairtracks_ld.sparql.single_pattern import single_pattern
 from fairtracks_ld.web.admission import Admission, Refused
+from fairtracks_ld.web.isolation import start_process
 from fairtracks_ld.web.query_text import describes_constants
 
 RESULT_FORMATS = {
@@ -318,7 +319,7 @@ class QueryExecutor:
             daemon=True
         )
         self._warned = True
-        process.start()
+        start_process(process)
         return _Worker(process, parent, running)
 
     @staticmethod

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+import queue
+import threading
+from typing import Any
 
 CLONE_NEWNET = 0x40000000
 
@@ -44,3 +47,42 @@ def die_with_parent() -> None:
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:  # the parent died before the request took effect
         os._exit(1)
+
+
+class _Starter:
+    """One long-lived thread that starts every worker process of this server process.
+
+    The kernel's parent-death signal (die_with_parent) follows the *thread* that started a
+    process, not the process: a worker started from a request thread would be killed when that
+    thread ends, and granian ends idle request threads. This thread lives as long as the process."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[tuple[Any, threading.Event, list[BaseException]]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self, process: Any) -> None:
+        """`process.start()`, run in the starter thread; its exception is raised here."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="worker-starter",
+                                                daemon=True)
+                self._thread.start()
+        done, failed = threading.Event(), []
+        self._jobs.put((process, done, failed))
+        done.wait()
+        if failed:
+            raise failed[0]
+
+    def _run(self) -> None:
+        while True:
+            process, done, failed = self._jobs.get()
+            try:
+                process.start()
+            except BaseException as error:  # handed to the caller
+                failed.append(error)
+            finally:
+                done.set()
+
+
+start_process = _Starter().start

@@ -1,14 +1,14 @@
-"""Run the server with gunicorn: several worker processes reading the published snapshot.
+"""Run the server: granian worker processes reading the published snapshot (see httpd).
 
-gunicorn's threaded workers (gthread): a thread waiting for a query or validation worker blocks
-only itself. Each process gets a thread for every query and validation admission control can let
-in (running, waiting for a worker, or queued over a client's share; see admission) plus
-CHEAP_THREADS more, so dereferencing, search and static pages always find a free thread however
-many heavy requests are in flight.
+A thread waiting for a query or validation worker blocks only itself. Each process gets a thread
+for every query and validation admission control can let in (running, waiting for a worker, or
+queued over a client's share; see admission) plus CHEAP_THREADS more, so dereferencing, search
+and static pages always find a free thread however many heavy requests are in flight.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -23,12 +23,14 @@ CHEAP_THREADS = 4  # threads per process left for requests that never wait for a
 
 def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int = 2,
           threads: int | None = None, extra_env: dict[str, str] | None = None,
-          access_log: str | None = None, backend: str | None = None) -> None:
+          access_log: str | None = None, backend: str | None = None,
+          log: str | None = None) -> None:
     """Publish a snapshot if none exists (with a `backend`: check that it answers), then
-    replace this process with gunicorn.
+    replace this process with the HTTP server (httpd).
 
-    `access_log`: a file, or "-" for stdout; none by default (gunicorn's default), since
-    writing a line per request costs about 0.35 ms of CPU, a quarter of a trivial request's."""
+    `access_log`: a file, or "-" for stdout; none by default, since writing a line per request
+    costs CPU on every request; `log`: the server's log (startup, writes, unexpected errors),
+    a file, by default stdout."""
     if backend:
         _check_backend(backend, base_iri)
         extra_env = dict(extra_env or {}, FAIRTRACKS_LD_BACKEND=backend,
@@ -37,18 +39,21 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
         _publish_first(store, base_iri)
     env = dict(os.environ, FAIRTRACKS_LD_STORE=str(store), **(extra_env or {}))
     if threads is None:
-        os.environ.update(env)  # this process becomes gunicorn: its settings are these
-        settings = Settings()
-        threads = (settings.query_workers + settings.query_queue + settings.query_excess
-                   + settings.validate_workers + settings.validate_queue
-                   + settings.validate_excess + CHEAP_THREADS)
+        os.environ.update(env)  # this process becomes the server: its settings are these
+        threads = threads_for(Settings())
     print(f"fairtracks-ld serving {backend or store} at http://{host}:{port}/", flush=True)
-    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
-            str(threads), "--bind", f"{host}:{port}",
-            "--worker-class", "fairtracks_ld.web.worker.TextErrorWorker",
-            "--timeout", "120", *(["--access-logfile", access_log] if access_log else []),
-            "fairtracks_ld.web.wsgi:app"]
-    os.execve(sys.executable, args, env)
+    options = {"host": host, "port": port, "workers": workers, "threads": threads,
+               "log": log, "access_log": access_log}
+    os.execve(sys.executable, [sys.executable, "-m", "fairtracks_ld.web.httpd",
+                               json.dumps(options)], env)
+
+
+def threads_for(settings: Settings) -> int:
+    """Threads per server process: one for every request admission control may hold (see the
+    module's docstring) plus CHEAP_THREADS."""
+    return (settings.query_workers + settings.query_queue + settings.query_excess
+            + settings.validate_workers + settings.validate_queue + settings.validate_excess
+            + CHEAP_THREADS)
 
 
 def _publish_first(store: Path, base_iri: str | None) -> None:

@@ -23,7 +23,7 @@ class Settings:
         default_factory=lambda: int(_env("MAX_REQUEST_BYTES", str(16_000_000))))
     query_workers: int = field(default_factory=lambda: int(_env("QUERY_WORKERS", "2")))
     # admission control (see admission): places waiting for a query worker, and how many queries
-    # one client may have running or waiting, per gunicorn worker process
+    # one client may have running or waiting, per server worker process
     query_queue: int = field(default_factory=lambda: int(_env("QUERY_QUEUE", "2")))
     queries_per_client: int = field(
         default_factory=lambda: int(_env("QUERIES_PER_CLIENT", "2")))
@@ -68,7 +68,7 @@ class Settings:
         default_factory=lambda: int(_env("VALIDATE_MAX_MEMBERS", "1000")))
     validate_max_unpacked: int = field(
         default_factory=lambda: int(_env("VALIDATE_MAX_UNPACKED", str(256 * 1024 * 1024))))
-    # its worker processes (web/validation_pool.py), per gunicorn worker process: how many
+    # its worker processes (web/validation_pool.py), per server worker process: how many
     # validate at once, wait for one, run or wait per client, queue per client and in all
     validate_workers: int = field(default_factory=lambda: int(_env("VALIDATE_WORKERS", "1")))
     validate_queue: int = field(default_factory=lambda: int(_env("VALIDATE_QUEUE", "2")))

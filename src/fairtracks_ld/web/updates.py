@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fairtracks_ld.web.executor import QueryError
+from fairtracks_ld.web.isolation import start_process
 from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 
 WRITER_WAIT = 10.0  # seconds an update waits for another writer (within its own time limit)
@@ -105,7 +106,7 @@ class UpdateRunner:
             parent, child = self._context.Pipe()
             process = self._context.Process(
                 target=_worker, args=(child, self.store_path, self.isolate_network), daemon=True)
-            process.start()
+            start_process(process)
             self._worker = (process, parent)
         return self._worker
 

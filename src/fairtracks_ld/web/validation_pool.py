@@ -1,6 +1,6 @@
 """Validation in worker processes: the validation service never runs on the server's threads.
 
-Validating a large document costs seconds of CPU (mapping, SHACL, the answer). Run on a gunicorn
+Validating a large document costs seconds of CPU (mapping, SHACL, the answer). Run on a server
 thread it would hold the interpreter lock and the server's CPU share while dereferencing and
 search wait. So each server process keeps a small pool of validation worker processes (started
 on the first validation, then kept), behind their own admission control (see admission): at most
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from fairtracks_ld.web.admission import Admission, Refused
+from fairtracks_ld.web.isolation import start_process
 from fairtracks_ld.web.validation_work import Job, Rendered
 
 POLL_SECONDS = 0.1  # how often a waiting thread looks at the worker's memory
@@ -145,7 +146,7 @@ class ValidationPool:
         process = self._context.Process(target=_worker,
                                         args=(child, self.store_path, self.niceness),
                                         daemon=True)
-        process.start()
+        start_process(process)
         child.close()
         return process, parent
 

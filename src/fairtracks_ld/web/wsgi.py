@@ -1,5 +1,7 @@
-"""WSGI entry point for gunicorn (settings come from FAIRTRACKS_LD_* environment variables)."""
+"""WSGI entry point for the HTTP server (settings come from FAIRTRACKS_LD_* environment
+variables): the Flask application behind its front door (see front)."""
 
 from fairtracks_ld.web.app import create_app
+from fairtracks_ld.web.front import FrontDoor
 
-app = create_app()
+app = FrontDoor(create_app())

@@ -1,0 +1,127 @@
+"""What happens to a request before Flask: its raw path, the request-line limit, and answers
+already sent for the current snapshot, replayed byte for byte.
+
+- **Raw path.** The application needs the request path as sent (percent-encoding is part of a
+  minted IRI). granian, like the WSGI spec, hands over the decoded PATH_INFO only, so the path is
+  re-encoded segment by segment as IRIs are minted (mapping.iris.encode_segment) into `RAW_URI`,
+  the key gunicorn sets: a minted IRI comes back exactly, and a path sent with needless escapes
+  (`encode%3AENC1`) finds the IRI it means. One case cannot come back: a `%2F` inside a segment
+  reads as `/` (docs/server.md).
+- **Request line.** A request target longer than MAX_REQUEST_TARGET bytes is answered 414 in
+  plain text (send long queries by POST).
+- **Replayed answers.** An answer the application took from or put in its per-snapshot cache
+  (it says `X-Cache`) is kept once more as the bytes on the wire, status and headers included,
+  under everything the application read to make it (method, path, query string, Host, Accept,
+  Content-Type, a small body). The same request again is answered from that copy without
+  routing, negotiating or parsing a query: the same headers (ETag, Vary, Link, CORS ...), the
+  same body, `X-Cache: hit`. Requests with `If-None-Match` or `Authorization`, and servers with
+  a backend, always go to the application.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from fairtracks_ld.mapping.iris import encode_segment
+
+MAX_REQUEST_TARGET = 8190  # bytes of path and query string, as nginx's and Apache's defaults
+SMALL_BODY = 16 * 1024  # POST bodies up to this size can key a replayed answer
+REPLAYED_METHODS = ("GET", "POST")
+WIRE_SHARE = 16  # a replayed answer takes at most 1/16 of the cache's bytes
+
+StartResponse = Callable[..., Any]
+
+
+class Wire(NamedTuple):
+    """An answer as sent: status line, headers (X-Cache already `hit`), body."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class FrontDoor:
+    """A WSGI middleware in front of the Flask application (see the module's docstring)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.cache = app.extensions["cache"]
+        self.snapshots = app.extensions.get("snapshots")  # None with a backend
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if "RAW_URI" not in environ:
+            query = environ.get("QUERY_STRING", "")
+            environ["RAW_URI"] = raw_path(environ.get("PATH_INFO", "")) + (
+                "?" + query if query else "")
+        if len(environ["RAW_URI"]) > MAX_REQUEST_TARGET:
+            return _too_long(start_response)
+        key = self._key(environ)
+        if key is None:
+            return self.app(environ, start_response)
+        try:
+            snapshot = os.path.basename(self.snapshots.store().path)
+        except FileNotFoundError:  # no snapshot: the application answers why
+            return self.app(environ, start_response)
+        kept = self.cache.get(snapshot, key)
+        if kept is not None:
+            start_response(kept.status, kept.headers)
+            return [kept.body]
+        return self._keep(environ, start_response, snapshot, key)
+
+    def _key(self, environ: dict[str, Any]) -> tuple | None:
+        """Everything the answer depends on, or None for a request that is never replayed.
+        Reads a small POST body (and gives the application a fresh stream of it)."""
+        method = environ["REQUEST_METHOD"]
+        if (self.snapshots is None or not self.cache.enabled or method not in REPLAYED_METHODS
+                or "HTTP_IF_NONE_MATCH" in environ or "HTTP_AUTHORIZATION" in environ):
+            return None
+        body = b""
+        if method == "POST":
+            length = environ.get("CONTENT_LENGTH") or ""
+            if not length.isdigit() or int(length) > SMALL_BODY:
+                return None
+            body = environ["wsgi.input"].read(int(length))
+            environ["wsgi.input"] = io.BytesIO(body)
+        return ("wire", method, environ["RAW_URI"], environ.get("HTTP_HOST"),
+                environ.get("wsgi.url_scheme"), environ.get("SCRIPT_NAME"),
+                environ.get("HTTP_ACCEPT"), environ.get("CONTENT_TYPE"), body)
+
+    def _keep(self, environ: dict[str, Any], start_response: StartResponse, snapshot: str,
+              key: tuple) -> Iterable[bytes]:
+        """The application's answer; kept as a Wire when it is a cached or cacheable one."""
+        sent: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            sent.append((status, headers))
+            return start_response(status, headers, exc_info)
+
+        answer = self.app(environ, capture)
+        status, headers = sent[-1] if sent else ("", [])
+        if not status.startswith("200 ") or not any(n == "X-Cache" for n, _ in headers):
+            return answer
+        try:
+            body = b"".join(answer)
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+        replay = [(n, "hit") if n == "X-Cache" else (n, v) for n, v in headers]
+        self.cache.put(snapshot, key, Wire(status, replay, body), WIRE_SHARE)
+        return [body]
+
+
+def raw_path(path_info: str) -> str:
+    """The decoded path re-encoded as minted IRIs are (each segment by encode_segment)."""
+    return "/".join(encode_segment(segment) if segment else "" for segment in
+                    path_info.split("/"))
+
+
+def _too_long(start_response: StartResponse) -> list[bytes]:
+    body = (f"414 URI Too Long: the request line is longer than {MAX_REQUEST_TARGET} bytes; "
+            "send a long query with POST\n").encode()
+    start_response("414 URI Too Long", [("Content-Type", "text/plain; charset=utf-8"),
+                                         ("Content-Length", str(len(body)))])
+    return [body]
