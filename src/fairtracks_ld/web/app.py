@@ -66,12 +66,4 @@ def create_app(settings: Settings | None = None) -> Flask:
     if not settings.backend:
         submissions.resume_queued(settings.store, settings.submission_retry_seconds)
     app.extensions["search_index"].warm()
-
-    @app.after_request
-    def cors(response):
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Authorization"
-        response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
-        return response
-
-    return app
+    return app  # the CORS headers are added in front of it (web/front.py)

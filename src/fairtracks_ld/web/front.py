@@ -1,5 +1,6 @@
-"""What happens to a request before Flask: its raw path, the request-line limit, and answers
-already sent for the current snapshot, replayed byte for byte.
+"""What happens to a request before Flask: its raw path, the request-line limit, answers
+already sent for the current snapshot, replayed byte for byte, and the CORS headers of every
+answer.
 
 - **Raw path.** The application needs the request path as sent (percent-encoding is part of a
   minted IRI). granian, like the WSGI spec, hands over the decoded PATH_INFO only, so the path is
@@ -31,6 +32,9 @@ MAX_REQUEST_TARGET = 8190  # bytes of path and query string, as nginx's and Apac
 SMALL_BODY = 16 * 1024  # POST bodies up to this size can key a replayed answer
 REPLAYED_METHODS = ("GET", "POST")
 WIRE_SHARE = 16  # a replayed answer takes at most 1/16 of the cache's bytes
+CORS = [("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Allow-Headers", "Accept, Content-Type, Authorization"),
+        ("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")]
 
 StartResponse = Callable[..., Any]
 
@@ -57,19 +61,19 @@ class FrontDoor:
             environ["RAW_URI"] = raw_path(environ.get("PATH_INFO", "")) + (
                 "?" + query if query else "")
         if len(environ["RAW_URI"]) > MAX_REQUEST_TARGET:
-            return _too_long(start_response)
+            return _too_long(_with_cors(start_response))
         key = self._key(environ)
         if key is None:
-            return self.app(environ, start_response)
+            return self.app(environ, _with_cors(start_response))
         try:
             snapshot = os.path.basename(self.snapshots.store().path)
         except FileNotFoundError:  # no snapshot: the application answers why
-            return self.app(environ, start_response)
+            return self.app(environ, _with_cors(start_response))
         kept = self.cache.get(snapshot, key)
         if kept is not None:
-            start_response(kept.status, kept.headers)
+            start_response(kept.status, kept.headers)  # CORS headers included
             return [kept.body]
-        return self._keep(environ, start_response, snapshot, key)
+        return self._keep(environ, _with_cors(start_response), snapshot, key)
 
     def _key(self, environ: dict[str, Any]) -> tuple | None:
         """Everything the answer depends on, or None for a request that is never replayed.
@@ -111,6 +115,15 @@ class FrontDoor:
         replay = [(n, "hit") if n == "X-Cache" else (n, v) for n, v in headers]
         self.cache.put(snapshot, key, Wire(status, replay, body), WIRE_SHARE)
         return [body]
+
+
+def _with_cors(start_response: StartResponse) -> StartResponse:
+    """`start_response` adding the CORS headers every answer carries (any site may query)."""
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        headers.extend(CORS)
+        return start_response(status, headers, exc_info)
+
+    return start
 
 
 def raw_path(path_info: str) -> str:

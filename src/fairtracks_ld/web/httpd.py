@@ -14,7 +14,7 @@ request waiting for a query or validation worker blocks only its thread.
 
 HTTP/1.1 only. granian answers a few requests before the application sees them, with an empty
 body: 414 for a request line over 64 KB (the application refuses lines over
-wsgi.MAX_REQUEST_TARGET itself, in plain text), 431 for more than 100 header fields or headers
+front.MAX_REQUEST_TARGET itself, in plain text), 431 for more than 100 header fields or headers
 over `http1_buffer_size`, 400 for a request it cannot parse.
 """
 

@@ -89,6 +89,12 @@ def client() -> str:
                      current_app.extensions["trusted_proxies"])
 
 
+def _client_unless_inline(query_request: QueryRequest) -> str:
+    """The client, for a query that may pass admission control; "" for one answered inline,
+    which never does (a cold DESCRIBE need not read X-Forwarded-For and the trusted proxies)."""
+    return "" if current_app.extensions["executor"].inline(query_request) else client()
+
+
 def _format_parameter(params: Fields) -> str | None:
     """The `format=` or `output=` parameter (query string or form), if any."""
     for name in ("format", "output"):
@@ -249,7 +255,8 @@ def endpoint() -> Response:
         executor = current_app.extensions["executor"]
         if not settings.backend and repeatable(query):  # a local snapshot never changes
             return _cached(query_request, result_type, graph_type,  # inline or not, on a miss
-                           lambda: executor.run(query_request, client(), arrived))
+                           lambda: executor.run(query_request, _client_unless_inline(
+                               query_request), arrived))
         if executor.inline(query_request):  # a backend's DESCRIBE, cached per catalog state
             return _cached(query_request, result_type, graph_type,
                            lambda: executor.run(query_request))
