@@ -7,6 +7,11 @@ is its own) and repeated; medians (wall and CPU seconds) and ratios are reported
   triples, validate, companion graph, catalog), into an on-disk store;
 - fairtracks-ld (before): the same with the sources of an earlier commit (`--before REF`,
   extracted with `git archive`), so a change is measured against what it replaced in one run;
+- fairtracks-ld (no memo): with `--without-memo`, the same with `FAIRTRACKS_LD_CACHE=off`, as
+  the first load of a machine: the ontology facts and CURIE prefixes are read from the bundle
+  and the Bioregistry instead of the memo (`fairtracks_ld.memo`). The other fairtracks-ld runs
+  use a memo folder of their own under bench/work, filled by one untimed load of the corpus
+  first, as any earlier load of documents using the same terms fills it;
 - bulk_extend ceiling (issue 14): exactly the same quads, read from an N-Quads file produced
   beforehand (not timed) and written with pyoxigraph's `Store.bulk_extend` in chunks of
   `CEILING_CHUNK` quads (the same memory bound as a load's chunks);
@@ -38,7 +43,9 @@ WORK = HERE / "work"
 RESULTS = HERE / "results"
 BASE = "http://localhost:8000/"
 BEFORE = "fairtracks-ld (before)"
+NO_MEMO = "fairtracks-ld (no memo)"
 TRACKS_PER_DOCUMENT = 20_000
+CACHE_ENV = "FAIRTRACKS_LD_CACHE"  # fairtracks_ld.memo.CACHE_ENV (not imported: --before)
 CEILING_CHUNK = 500_000  # quads per bulk_extend: about one mapping chunk (~10k tracks)
 
 
@@ -142,6 +149,7 @@ def measure(kind: str, target: str, sources: Path | None = None) -> dict:
     store_dir = WORK / f"store-{kind.split()[0]}"
     shutil.rmtree(store_dir, ignore_errors=True)
     env = dict(os.environ)
+    env[CACHE_ENV] = "off" if kind == NO_MEMO else str(WORK / "memo")
     if sources is not None:
         env["PYTHONPATH"] = str(sources)
     output = subprocess.run(
@@ -191,7 +199,8 @@ def sources_of(ref: str) -> Path:
     return folder / "src"
 
 
-def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = None) -> dict:
+def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = None,
+          without_memo: bool = False) -> dict:
     results = {
         "machine": {"cpus": shutil.os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
@@ -202,6 +211,7 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = 
         "ceiling": f"bulk_extend in chunks of {CEILING_CHUNK}",
         "uptime_at_start": uptime(),
         "before": before,
+        "memo": "filled by one untimed load of the corpus before the timed runs",
         "sizes": [],
     }
     earlier = sources_of(before) if before else None
@@ -213,6 +223,9 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = 
         runs: dict[str, list[dict]] = {"fairtracks-ld": [], "ceiling": []}
         if earlier is not None:
             runs[BEFORE] = []
+        if without_memo:
+            runs[NO_MEMO] = []
+        measure("fairtracks-ld", str(folder))  # untimed: fills the memo
         if pyld_sample:
             runs["pyld+rdflib"] = []
         for _ in range(repeat):  # interleaved, so drifting machine load hits every contender
@@ -220,6 +233,8 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = 
             runs["ceiling"].append(measure("ceiling", str(nquads)))
             if earlier is not None:
                 runs[BEFORE].append(measure(BEFORE, str(folder), earlier))
+            if without_memo:
+                runs[NO_MEMO].append(measure(NO_MEMO, str(folder)))
             if pyld_sample:
                 runs["pyld+rdflib"].append(measure("pyld+rdflib", str(sample_folder)))
         quads = runs["fairtracks-ld"][0]["quads"]
@@ -322,6 +337,8 @@ def main() -> None:
                         help="tracks of the pyld+rdflib sample (0: leave it out)")
     parser.add_argument("--before", metavar="REF",
                         help="also measure the sources of this commit, side by side")
+    parser.add_argument("--without-memo", action="store_true",
+                        help="also measure loads without the memo (FAIRTRACKS_LD_CACHE=off)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "STORE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -329,7 +346,7 @@ def main() -> None:
         child(*args.child)
         return
     WORK.mkdir(parents=True, exist_ok=True)
-    bench(args.sizes, args.repeat, args.pyld_sample, args.before)
+    bench(args.sizes, args.repeat, args.pyld_sample, args.before, args.without_memo)
     print((RESULTS / "ingest.md").read_text())
 
 

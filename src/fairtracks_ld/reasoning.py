@@ -268,9 +268,14 @@ def bulk_write(store: TrackStore, graph: str | None, chunks: Iterator[str]) -> N
 
     One loader call per `BULK_CALL_BYTES` of text: Oxigraph's bulk loader holds the quads of
     a call in memory while it sorts them (one call of a 1.9M-quad companion graph peaked at
-    2.1 GB), so calls of bounded size keep memory flat whatever the graph's size."""
+    2.1 GB), so calls of bounded size keep memory flat whatever the graph's size. Text under
+    `current_view.SMALL_WRITE` (a small document's companion) is one transaction instead."""
     target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
     for part in _parts(chunks, BULK_CALL_BYTES):
+        if sum(map(len, part)) < current_view.SMALL_WRITE:  # one transaction costs less
+            store.ox.load("".join(part), format=ox.RdfFormat.N_TRIPLES, to_graph=target,
+                          lenient=True)
+            continue
         reader = io.BufferedReader(_ChunkReader(iter(part)), buffer_size=1 << 20)
         store.ox.bulk_load(reader, format=ox.RdfFormat.N_TRIPLES, to_graph=target, lenient=True)
 

@@ -96,8 +96,10 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
             reasoning.ensure_current(store)
             reasoning.write_companion(store, target, annotations=mapped.annotations)
             if conformance is not None:
-                store.ox.bulk_load(conformance.report, format=ox.RdfFormat.TURTLE,
-                                   to_graph=ox.NamedNode(report))
+                write = store.ox.load if len(conformance.report) < current_view.SMALL_WRITE \
+                    else store.ox.bulk_load
+                write(conformance.report, format=ox.RdfFormat.TURTLE,
+                      to_graph=ox.NamedNode(report))
             checkpoint("ingested")
             # (4)
             move = ""
@@ -132,7 +134,7 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
     for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
         named, triples = copy.split(chunk)
         blank += (ox.Quad(t.subject, t.predicate, t.object, into) for t in triples)
-        if bulk:
+        if bulk and len(named) >= current_view.SMALL_WRITE:
             store.ox.bulk_load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True,
                                to_graph=into)
         else:

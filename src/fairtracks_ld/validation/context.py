@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyoxigraph as ox
 
+from fairtracks_ld import memo
 from fairtracks_ld.mapping.namespaces import FT, OWL, RDF
 from fairtracks_ld.mapping.prepare import Prepared
 from fairtracks_ld.standard import iter_props
@@ -72,15 +74,25 @@ _EQUIVALENT = OWL + "equivalentClass"
 
 @dataclass(frozen=True)
 class OntologySource:
-    """Ontology graphs to read facts from: graph IRI → the IRI the schemas name it by."""
+    """Ontology graphs to read facts from: graph IRI → the IRI the schemas name it by.
 
-    store: ox.Store
+    `opened`: the store holding them, or what opens it when it is first needed (the shipped
+    bundle, read only when a term's facts are not in its `memo`)."""
+
+    opened: ox.Store | Callable[[], ox.Store]
     graphs: dict[str, str]
     partial: frozenset[str]  # graphs that hold only part of their ontology
     closure: str | None  # a graph of ft:descends_from, if materialised
     # what has been read from these graphs, kept for the next documents (`_reader`): the
     # source is made anew for each snapshot, so a new snapshot starts afresh
     kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the answers of `_Reader` kept between processes (only for sources whose content a hash
+    # names: the shipped bundle)
+    memo: memo.Memo | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def store(self) -> ox.Store:
+        return self.opened if isinstance(self.opened, ox.Store) else self.opened()
 
 
 @cache
@@ -115,20 +127,32 @@ def store_ontologies(store: TrackStore) -> OntologySource | None:
 
 @cache
 def bundled_ontologies() -> OntologySource:
-    """The shipped bundle in a memory store, read once per process (no closure: computed)."""
+    """The shipped bundle (no closure: computed), read into a memory store once per process
+    when first needed: the facts of terms looked up before, by any process, come from its
+    memo (`fairtracks_ld.memo`) under a hash of the bundle, this module and Oxigraph's
+    version, so a document whose terms were all seen before never reads it."""
     from fairtracks_ld.ontology import default_bundle_dir, load_bundle_modules, open_module
 
-    store = ox.Store()
+    folder = default_bundle_dir()
+    modules = load_bundle_modules(folder)  # checked against the manifest's hashes
     names = _schema_names()
     graphs, partial = {}, set()
-    for module in load_bundle_modules(default_bundle_dir()):
-        with open_module(module.path) as turtle:
-            store.bulk_load(turtle.read(), format=ox.RdfFormat.TURTLE,
-                            to_graph=ox.NamedNode(module.ontology_iri))
+    for module in modules:
         graphs[module.ontology_iri] = names.get(module.ontology_iri, module.ontology_iri)
         if (module.version_iri or "").startswith(MINTED_VERSIONS):
             partial.add(module.ontology_iri)
-    return OntologySource(store, graphs, frozenset(partial), None)
+
+    def read() -> ox.Store:
+        store = ox.Store()
+        for module in modules:
+            with open_module(module.path) as turtle:
+                store.bulk_load(turtle.read(), format=ox.RdfFormat.TURTLE,
+                                to_graph=ox.NamedNode(module.ontology_iri))
+        return store
+
+    key = memo.fingerprint(folder / "manifest.json", Path(__file__), ox.__version__)
+    return OntologySource(read, graphs, frozenset(partial), None,
+                          memo=memo.Memo("ontology-facts", key))
 
 
 def _values(iris: Iterable[str]) -> str:
@@ -181,11 +205,13 @@ def ontology_facts(source: OntologySource | None, terms: set[str], ontologies: s
     if not named_descent:
         for term in sorted(terms):
             lines.append(reader.descends_lines(term))
+        reader.save()
         return lines
     named = ancestors | replacements
     for term in sorted(terms):
         lines += [_nt(f"<{term}>", DESCENDS_FROM, f"<{a}>")
                   for a in sorted(reader.descends_from(term) & named)]
+    reader.save()
     return lines
 
 
@@ -213,17 +239,38 @@ KEPT_TERMS = 100_000  # terms whose facts a source keeps (a few MB); past it, re
 class _Reader:
     """Index lookups on the ontology graphs; ancestor sets and each term's facts memoised
     (up to `KEPT_TERMS` terms each), the parent links of all classes once `parent_map` read
-    them."""
+    them. A source with a `memo` keeps each term's answers there too, for later processes,
+    and opens its store only for a term the memo does not know."""
 
     def __init__(self, source: OntologySource) -> None:
         self.source = source
-        self.store = source.store
+        self.memo = source.memo
         self.graphs = {g: ox.NamedNode(g) for g in source.graphs}
         self._ancestors: dict[str, frozenset[str]] = {}
         self._annotations: dict[str, list[tuple[str, str]]] = {}
         self._defined_lines: dict[str, str] = {}
         self._descends_lines: dict[str, str] = {}
         self._parent_map: dict[str, frozenset[str]] | None = None
+
+    @property
+    def store(self) -> ox.Store:
+        return self.source.store
+
+    def save(self) -> None:
+        """Keep the answers read from the store for later processes."""
+        if self.memo is not None:
+            self.memo.save()
+
+    def _remembered(self, table: str, term: str, read: Callable[[str], T],
+                    encode: Callable[[T], Any], decode: Callable[[Any], T]) -> T:
+        """`read(term)`, or its answer in the memo (where it is then kept)."""
+        if self.memo is None:
+            return read(term)
+        if self.memo.has(table, term):
+            return decode(self.memo.get(table, term))
+        found = read(term)
+        self.memo.put(table, term, encode(found))
+        return found
 
     @staticmethod
     def _kept(table: dict[str, T], term: str, read: Callable[[str], T]) -> T:
@@ -281,12 +328,19 @@ class _Reader:
         return [q.object for q in quads if _graph_iri(q.graph_name) in self.graphs]
 
     def annotations(self, term: str) -> list[tuple[str, str]]:
-        return self._kept(self._annotations, term, lambda t: [
-            (p, str(o)) for p in (DEPRECATED, REPLACED_BY)
-            for o in dict.fromkeys(self._objects(ox.NamedNode(t), p))])
+        return self._kept(self._annotations, term, lambda t: self._remembered(
+            "annotations", t, self._read_annotations, lambda found: [list(f) for f in found],
+            lambda kept: [(p, o) for p, o in kept]))
+
+    def _read_annotations(self, term: str) -> list[tuple[str, str]]:
+        return [(p, str(o)) for p in (DEPRECATED, REPLACED_BY)
+                for o in dict.fromkeys(self._objects(ox.NamedNode(term), p))]
 
     def defined_by(self, term: str) -> list[str]:
         """The schema names of the ontologies that declare the term (or an equivalent)."""
+        return self._remembered("defined_by", term, self._read_defined_by, list, list)
+
+    def _read_defined_by(self, term: str) -> list[str]:
         node = ox.NamedNode(term)
         candidates = [node, *self._objects(node, _EQUIVALENT),
                       *(q.subject for q in self.store.quads_for_pattern(
@@ -306,7 +360,12 @@ class _Reader:
             return self._kept(self._ancestors, term, lambda t: frozenset(
                 q.object.value for q in self.store.quads_for_pattern(
                     ox.NamedNode(t), ox.NamedNode(DESCENDS_FROM), None, closure)))
-        return self._closure(term)
+        if term in self._ancestors:
+            return self._ancestors[term]
+        found = self._remembered("descends_from", term, self._closure, sorted, frozenset)
+        if len(self._ancestors) < KEPT_TERMS:
+            self._ancestors[term] = found
+        return found
 
     def _parents(self, term: str) -> Iterable[str]:
         if self._parent_map is not None:

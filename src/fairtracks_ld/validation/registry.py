@@ -13,9 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 
 import pyoxigraph as ox
 
+from fairtracks_ld import memo
+from fairtracks_ld.mapping.curies import registry_source
 from fairtracks_ld.validation.vocab import CURIE_PREFIX, PATTERN, PREFIX, RDF
 
 # Raw-file prefixes FAIRtracks collections use (ENCODE, GEO, SRA, ENA, ArrayExpress, EGA): the
@@ -105,7 +108,21 @@ def _usable(candidates: dict[str, str]) -> set[str]:
 
 @cache
 def table() -> dict[str, tuple[str, ...]]:
-    """Every registered prefix (names, MIRIAM prefixes, synonyms) → its usable patterns."""
+    """Every registered prefix (names, MIRIAM prefixes, synonyms) → its usable patterns,
+    kept in a memo (`fairtracks_ld.memo`) under a hash of the registry, this module and
+    Oxigraph's version (0.4 s of CPU, plus the registry's import, saved for each process)."""
+    kept = memo.Memo("curie-table", memo.fingerprint(*registry_source(), Path(__file__),
+                                                     ox.__version__))
+    found = kept.get("table", "all")
+    if found is not None:
+        return {name: tuple(patterns) for name, patterns in found.items()}
+    entries = _table()
+    kept.put("table", "all", entries)
+    kept.save()
+    return entries
+
+
+def _table() -> dict[str, tuple[str, ...]]:
     bioregistry = _registry()
     names: dict[str, set[str]] = {}
     for key, resource in bioregistry.read_registry().items():
