@@ -7,7 +7,7 @@ is its own) and repeated; medians (wall and CPU seconds) and ratios are reported
   triples, validate, companion graph, catalog), into an on-disk store;
 - fairtracks-ld (before): the same with the sources of an earlier commit (`--before REF`,
   extracted with `git archive`), so a change is measured against what it replaced in one run;
-- fairtracks-ld (no memo): with `--without-memo`, the same with `FAIRTRACKS_LD_CACHE=off`, as
+- fairtracks-ld (no memo): with `--without-memo`, the same with `FAIRTRACKS_LD_MEMO=off`, as
   the first load of a machine: the ontology facts and CURIE prefixes are read from the bundle
   and the Bioregistry instead of the memo (`fairtracks_ld.memo`). The other fairtracks-ld runs
   use a memo folder of their own under bench/work, filled by one untimed load of the corpus
@@ -45,7 +45,7 @@ BASE = "http://localhost:8000/"
 BEFORE = "fairtracks-ld (before)"
 NO_MEMO = "fairtracks-ld (no memo)"
 TRACKS_PER_DOCUMENT = 20_000
-CACHE_ENV = "FAIRTRACKS_LD_CACHE"  # fairtracks_ld.memo.CACHE_ENV (not imported: --before)
+MEMO_ENV = "FAIRTRACKS_LD_MEMO"  # fairtracks_ld.memo.MEMO_ENV (not imported: --before)
 CEILING_CHUNK = 500_000  # quads per bulk_extend: about one mapping chunk (~10k tracks)
 
 
@@ -149,7 +149,7 @@ def measure(kind: str, target: str, sources: Path | None = None) -> dict:
     store_dir = WORK / f"store-{kind.split()[0]}"
     shutil.rmtree(store_dir, ignore_errors=True)
     env = dict(os.environ)
-    env[CACHE_ENV] = "off" if kind == NO_MEMO else str(WORK / "memo")
+    env[MEMO_ENV] = "off" if kind == NO_MEMO else str(WORK / "memo")
     if sources is not None:
         env["PYTHONPATH"] = str(sources)
     output = subprocess.run(
@@ -338,7 +338,7 @@ def main() -> None:
     parser.add_argument("--before", metavar="REF",
                         help="also measure the sources of this commit, side by side")
     parser.add_argument("--without-memo", action="store_true",
-                        help="also measure loads without the memo (FAIRTRACKS_LD_CACHE=off)")
+                        help="also measure loads without the memo (FAIRTRACKS_LD_MEMO=off)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "STORE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -41,7 +41,7 @@ def fresh_bundle():
 @pytest.fixture
 def cache(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
-    monkeypatch.setenv(memo.CACHE_ENV, str(folder))
+    monkeypatch.setenv(memo.MEMO_ENV, str(folder))
     yield folder
     bundled_ontologies.cache_clear()
     curies._memo.cache_clear()
@@ -52,7 +52,7 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 def test_ontology_facts_from_the_memo_are_those_read_from_the_bundle(cache, monkeypatch):
     named, ancestors = shape_names(default_shapes())
-    monkeypatch.setenv(memo.CACHE_ENV, "off")
+    monkeypatch.setenv(memo.MEMO_ENV, "off")
     unkept = fresh_bundle()
     classes = sorted(q.subject.value for q in unkept.store.quads_for_pattern(
         None, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
@@ -61,7 +61,7 @@ def test_ontology_facts_from_the_memo_are_those_read_from_the_bundle(cache, monk
     terms = set(classes) | {"http://example.org/not-a-term"}
     expected = {descent: lines(ontology_facts(unkept, terms, named, ancestors, descent))
                 for descent in (False, True)}
-    monkeypatch.setenv(memo.CACHE_ENV, str(cache))
+    monkeypatch.setenv(memo.MEMO_ENV, str(cache))
     first = fresh_bundle()  # reads the bundle, keeps the answers
     for descent in (True, False):
         assert lines(ontology_facts(first, terms, named, ancestors, descent)) == expected[descent]
@@ -98,7 +98,7 @@ def test_prefix_table_and_curies_from_the_memo_are_the_registrys(cache):
 def test_an_unwritable_cache_costs_only_the_look_ups(tmp_path, monkeypatch):
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    monkeypatch.setenv(memo.CACHE_ENV, str(blocked / "cache"))
+    monkeypatch.setenv(memo.MEMO_ENV, str(blocked / "cache"))
     kept = memo.Memo("test", memo.fingerprint("x"))
     kept.put("table", "key", [1, 2])
     kept.save()  # cannot be written: nothing raised
@@ -120,7 +120,7 @@ def test_a_load_with_kept_answers_stores_what_a_load_without_them_stores(cache, 
     sources = [str(path) for path in example_documents().values()]
     outcomes = []
     for setting in ("off", str(cache), str(cache)):  # no memo, memo filled, memo read
-        monkeypatch.setenv(memo.CACHE_ENV, setting)
+        monkeypatch.setenv(memo.MEMO_ENV, setting)
         bundled_ontologies.cache_clear()
         store = TrackStore(tmp_path / f"store-{len(outcomes)}", base=BASE)
         report = load_sources(store, sources, allow_invalid=True)

@@ -8,7 +8,7 @@ kept in a JSON file named by a hash of all of that (`fingerprint`): a changed bu
 or reading code gives another name, and a stale answer is never read. What is not in the file is
 looked up as before and added.
 
-The files live in `$FAIRTRACKS_LD_CACHE` (`off`: none are kept), else
+The files live in `$FAIRTRACKS_LD_MEMO` (`off`: none are kept), else
 `$XDG_CACHE_HOME/fairtracks-ld`, else `~/.cache/fairtracks-ld`. A folder that cannot be read or
 written only costs the look-ups: no answer depends on it.
 """
@@ -22,13 +22,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-CACHE_ENV = "FAIRTRACKS_LD_CACHE"
+MEMO_ENV = "FAIRTRACKS_LD_MEMO"
 KEPT = 50_000  # answers a memo keeps per table (a term's ancestors: ~2 KB of JSON)
 
 
 def folder() -> Path | None:
     """Where memos are kept (None: nowhere)."""
-    chosen = os.environ.get(CACHE_ENV)
+    chosen = os.environ.get(MEMO_ENV)
     if chosen == "off":
         return None
     if chosen:
