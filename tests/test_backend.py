@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import gzip
 import http.server
+import os
 import re
 import shutil
 import subprocess
@@ -335,8 +336,9 @@ def test_engine_extensions_fail_the_check(query):
 
 def test_two_replicas_answer_alike_and_see_a_later_load(published, virtuoso_endpoint,
                                                          examples):
-    """Two stateless `serve --backend` processes on one Virtuoso; a document loaded into the
-    backend afterwards appears on both (they poll the catalog)."""
+    """Two stateless `serve --backend` processes on one Virtuoso; a document published into
+    the backend afterwards (`publish --method virtuoso-bulk`: the new version's graphs, then
+    the catalog switch) appears on both (they poll the catalog)."""
     later = copy.deepcopy(examples["v1-current"])
     later["collection_info"]["local_id"] = "later"
     later_store = published / "later-store"
@@ -358,9 +360,14 @@ def test_two_replicas_answer_alike_and_see_a_later_load(published, virtuoso_endp
 
         cli(later_store, BASE, "load", "--allow-invalid",
             str(write_json(published / "later.json", later)))
-        (published / "later-dump").mkdir()
-        cli(later_store, BASE, "dump", "-o", str(published / "later-dump" / "all.nq"))
-        virtuoso_endpoint.bulk_load(published / "later-dump", "*.nq", "urn:unused")
+        (published / "later-bulk").mkdir()
+        done = subprocess.run(
+            [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(later_store), "publish",
+             "--to", virtuoso_endpoint.sparql_url, "--virtuoso-isql",
+             f"127.0.0.1:{virtuoso_endpoint.sql_port}", "--bulk-dir",
+             str(published / "later-bulk")], capture_output=True, text=True, timeout=600,
+            env={**os.environ, "FAIRTRACKS_LD_ISQL_PASSWORD": virtuoso_endpoint.password})
+        assert done.returncode == 0, done.stderr
         time.sleep(1.5)
         for url in (one, two):
             assert _get(url + "collection/later", "text/turtle").status_code == 200
