@@ -307,7 +307,9 @@ def markdown(report: dict) -> str:
                          f"{row['after_before']:.2f} |")
             lines.append(line)
         lines.append("")
-    return "\n".join(lines + projection(report["scales"]))
+    notes = report.get("notes", [])  # dated findings written beside the runs (kept)
+    return "\n".join(lines + projection(report["scales"]) + (["## Notes", "", *notes]
+                                                              if notes else []))
 
 
 def projection(scales: list[dict]) -> list[str]:
@@ -363,7 +365,7 @@ def main() -> None:
                      uptime_after=uptime())
         scales.append(scale)
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
-              "repeat": args.repeat,
+              "repeat": args.repeat, "notes": report.get("notes", []),
               "scales": sorted(kept + scales, key=lambda s: s["tracks"])}
     RESULTS.mkdir(exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")

@@ -3,6 +3,7 @@ source and `oxigraph serve`), graph for graph, incrementally, resumably, with on
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -25,6 +26,7 @@ from virtuoso import PASSWORD, virtuoso
 from fairtracks_ld.publication.plan import make_plan
 from fairtracks_ld.publication.state import read_state
 from fairtracks_ld.publication.target import Endpoints, Target
+from fairtracks_ld.publication.virtuoso_bulk import _AsQuads
 from fairtracks_ld.snapshots import current_snapshot
 from fairtracks_ld.store import TrackStore
 
@@ -192,6 +194,53 @@ def test_virtuoso_bulk_loader_publishes_the_same(store_path, engine):
         assert " by virtuoso-bulk: " in done.stdout
         assert_mirrored(reader(store_path), engine, history=history)
     assert not list(Path(engine.bulk[-1]).iterdir())  # the loaded files are removed
+
+
+@pytest.mark.parametrize("engine", ["virtuoso"], indirect=True)
+def test_the_bulk_loader_replaces_published_graphs_through_staging_copies(store_path, engine):
+    """A second bulk publish of every graph (--full) loads staging copies and moves them into
+    place: the target then holds each graph once, as in the store, and no staging copy."""
+    first = publish(store_path, engine, *engine.bulk)
+    assert first.returncode == 0, first.stderr
+    full = publish(store_path, engine, *engine.bulk, "--full")
+    assert full.returncode == 0, full.stderr
+    assert counts(full.stdout)["graphs sent"] == len(make_plan(reader(store_path)).graphs)
+    assert_mirrored(reader(store_path), engine)
+    staged = engine.target().select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+                                    "FILTER(CONTAINS(STR(?g), '/staging/')) }")
+    assert staged == []
+
+
+def test_bulk_files_hold_each_graphs_quads_under_its_target_name(tmp_path):
+    """The loader writes Oxigraph's N-Triples dump as N-Quads by putting the graph before each
+    line's ` .`: literals holding ` .`, escaped line breaks, quotes and any chunking of the
+    dump's writes must come out as the same quads."""
+    store = TrackStore(tmp_path / "s", base=BASE)
+    graph, name = ox.NamedNode("https://g.example/a"), ox.NamedNode("https://g.example/b")
+    node, blank = ox.NamedNode("https://s.example/x"), ox.BlankNode()
+    texts = ["ends with a dot .", "line .\nbreak .", 'quote " .', "tab\t.", " . ", "é ."]
+    quads = [ox.Quad(node, ox.NamedNode(f"https://p.example/{i}"), ox.Literal(text), graph)
+             for i, text in enumerate(texts)]
+    quads += [ox.Quad(node, ox.NamedNode("https://p.example/b"), blank, graph),
+              ox.Quad(blank, ox.NamedNode("https://p.example/l"),
+                      ox.Literal("x .", language="en"), graph)]
+    store.ox.extend(quads)
+    expected = {str(ox.Quad(q.subject, q.predicate, q.object, name)) for q in quads}
+
+    class Chunked(io.BytesIO):  # the sink sees the dump cut at every 7th byte
+        def __init__(self) -> None:
+            super().__init__()
+            self.sink = _AsQuads(self, name.value)
+
+    out = Chunked()
+    whole = io.BytesIO()
+    store.dump(whole, ox.RdfFormat.N_TRIPLES, graph.value)
+    data = whole.getvalue()
+    for start in range(0, len(data), 7):
+        out.sink.write(data[start:start + 7])
+    assert out.sink.lines == len(quads)
+    found = {str(q) for q in ox.parse(out.getvalue(), format=ox.RdfFormat.N_QUADS)}
+    assert found == expected
 
 
 @pytest.mark.parametrize("engine", ["virtuoso"], indirect=True)

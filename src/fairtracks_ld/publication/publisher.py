@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pyoxigraph as ox
-
 from fairtracks_ld.publication.plan import Plan, PlannedGraph, triples
 from fairtracks_ld.publication.state import State, now, read_state
 from fairtracks_ld.publication.target import BlankNodesTooConnected, Target, graph_block
@@ -29,6 +27,9 @@ from fairtracks_ld.publication.virtuoso_bulk import VirtuosoBulkLoader
 from fairtracks_ld.store import TrackStore
 
 METHODS = ("update", "gsp", "virtuoso-bulk")
+# the bulk loader's order: what is loaded last is waited for after the last graph is written, so
+# the big graphs (the closure at any scale, versions growing with the tracks) go first
+BULK_ORDER = {role: rank for rank, role in enumerate(("closure", "version", "inferred", "other"))}
 
 
 @dataclass
@@ -138,9 +139,10 @@ class Publisher:
 
     def _bulk_write(self, send: list[PlannedGraph], state: State, outcome: Outcome) -> None:
         """All changed graphs in one run of Virtuoso's bulk loader (it appends, so each
-        target graph is dropped first); recorded once the loader has finished."""
+        target graph is dropped first; the loader loads one file while the next is written);
+        recorded once the loader has finished."""
         assert self.loader is not None
-        loaded: list[tuple[PlannedGraph, str, int]] = []
+        loading: list[tuple[PlannedGraph, str]] = []
         for graph in send:
             in_place = graph.iri not in state.published
             name = graph.iri if in_place else state.staging_name(graph.iri)
@@ -148,17 +150,20 @@ class Publisher:
                 outcome.reused.append(graph.iri)
                 continue
             state.staged.pop(name, None)
-            target = ox.NamedNode(name)
-            count = self.loader.add(ox.Quad(q.subject, q.predicate, q.object, target)
-                                    for q in self.store.graph_quads(graph.iri))
-            loaded.append((graph, name, count))
-        if not loaded:
+            loading.append((graph, name))
+        if not loading:
             return
+        loading.sort(key=lambda found: BULK_ORDER.get(found[0].role, len(BULK_ORDER)))
         self._save(state)
-        self.target.update(" ;\n".join(f"DROP SILENT GRAPH <{name}>" for _, name, _ in loaded),
+        self.target.update(" ;\n".join(f"DROP SILENT GRAPH <{name}>" for _, name in loading),
                            "dropping the graphs to be bulk-loaded")
+        try:
+            counts = [self.loader.add(self.store, graph.iri, name) for graph, name in loading]
+        except BaseException:  # interrupted: what was loaded stays unrecorded, sent again
+            self.loader.abandon()
+            raise
         self.loader.load()
-        for graph, name, count in loaded:
+        for (graph, name), count in zip(loading, counts, strict=True):
             if name == graph.iri:
                 state.published[graph.iri] = graph.fingerprint
             else:

@@ -1,21 +1,29 @@
-"""Virtuoso's bulk loader as a way in: graphs are written as gzip N-Quads files into a folder
-the server also reads (listed in its DirsAllowed), then `ld_dir` + `rdf_loader_run()` run
-through `isql`. Several times faster than any HTTP protocol for big graphs; Virtuoso only."""
+"""Virtuoso's bulk loader as a way in: graphs are written as N-Quads files into a folder the
+server also reads (listed in its DirsAllowed) and loaded by `ld_add` + `rdf_loader_run()` through
+`isql`. Several times faster than any HTTP protocol for big graphs; Virtuoso only.
+
+Where the time goes (bench/results/publish.md): reading the quads out of the store costs about
+as much as Virtuoso's loading them, so the two overlap: each graph is written by Oxigraph's own
+N-Triples dump (no Python object per quad), turned into N-Quads of the graph's target name by a
+byte substitution, and each file is handed to a loader thread as soon as it is closed, which
+loads it while the next one is written. A graph never spans two files: Virtuoso scopes blank
+node labels to the file it reads."""
 
 from __future__ import annotations
 
-import gzip
 import os
+import queue
 import shutil
 import subprocess
+import threading
 import uuid
-from collections.abc import Iterable
-from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph as ox
 
 from fairtracks_ld.publication.target import TargetError, secret
+from fairtracks_ld.store import TrackStore
 
 ISQL = "isql-vt"
 USER_ENV = "FAIRTRACKS_LD_ISQL_USER"
@@ -23,10 +31,40 @@ PASSWORD_ENV = "FAIRTRACKS_LD_ISQL_PASSWORD"
 PREFIX = "fairtracks-ld-"
 CONNECTED = "Connected to OpenLink Virtuoso"  # isql's line once logged in
 BAD_LOGIN = 3  # isql's exit status when every login was refused
+FILE_BYTES = 32 << 20  # a file is closed (and loaded) once a graph takes it past this size
+UNUSED_GRAPH = "urn:fairtracks-ld:unused"  # ld_add's graph: N-Quads name their own
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class _AsQuads:
+    """A file-like sink for Oxigraph's N-Triples dump of one graph that writes the same lines
+    as N-Quads in graph `name`: every N-Triples line ends with ` .\\n`, and no other ` .\\n`
+    occurs (a literal's line breaks are escaped), so the graph goes before each line's end.
+    Counts the lines (the graph's triples)."""
+
+    def __init__(self, out: BinaryIO, name: str) -> None:
+        self.out, self.end = out, f" <{name}> .\n".encode()
+        self.tail = b""
+        self.lines = 0
+
+    def write(self, chunk: bytes) -> int:
+        data = self.tail + bytes(chunk)
+        cut = data.rfind(b"\n") + 1
+        self.tail = data[cut:]
+        self.lines += data.count(b"\n", 0, cut)
+        self.out.write(data[:cut].replace(b" .\n", self.end))
+        return len(chunk)
+
+    def flush(self) -> None:
+        pass
 
 
 class VirtuosoBulkLoader:
-    """Loads N-Quads files through Virtuoso's bulk loader (`address` is isql's HOST:PORT)."""
+    """Loads graphs through Virtuoso's bulk loader (`address` is isql's HOST:PORT): `add`
+    each graph, then `load` waits for the loader, checkpoints and checks every file loaded."""
 
     def __init__(self, address: str, folder: Path, timeout: float = 3600.0) -> None:
         self.address, self.folder, self.timeout = address, folder.resolve(), timeout
@@ -43,39 +81,87 @@ class VirtuosoBulkLoader:
         if shutil.which(ISQL) is None:
             raise TargetError(f"the bulk loader needs {ISQL} (Debian: virtuoso-opensource)")
         self.run = uuid.uuid4().hex[:12]
-        self.files: list[Path] = []
+        self.files = 0
+        self._file: BinaryIO | None = None
+        self._path: Path | None = None
+        self._ready: queue.Queue[Path | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._error: TargetError | None = None
 
-    def add(self, quads: Iterable[ox.Quad]) -> int:
-        """Write one file of quads for the next `load`; returns how many."""
-        path = self.folder / f"{PREFIX}{self.run}-{len(self.files):05d}.nq.gz"
-        count = 0
-        iterator = iter(quads)
-        with gzip.open(path, "wb", compresslevel=1) as out:
-            while batch := list(islice(iterator, 20_000)):
-                out.write(ox.serialize(batch, format=ox.RdfFormat.N_QUADS))
-                count += len(batch)
-        self.files.append(path)
-        return count
+    def add(self, store: TrackStore, graph: str, name: str) -> int:
+        """Write `graph` of `store` as graph `name` for loading (loading starts as soon as a
+        file is full); returns its number of triples."""
+        if self._error is not None:
+            raise self._error
+        if self._file is None:
+            self._path = self.folder / f"{PREFIX}{self.run}-{self.files:05d}.nq"
+            self.files += 1
+            self._file = open(self._path, "wb")  # noqa: SIM115 (closed in _close)
+        sink = _AsQuads(self._file, name)
+        store.dump(sink, ox.RdfFormat.N_TRIPLES, graph)
+        if self._file.tell() >= FILE_BYTES:
+            self._close()
+        return sink.lines
+
+    def _close(self) -> None:
+        """Hand the file being written to the loader thread (started with the first)."""
+        if self._file is None:
+            return
+        self._file.close()
+        self._file = None
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._load_files, daemon=True,
+                                            name="virtuoso-bulk-loader")
+            self._thread.start()
+        self._ready.put(self._path)
+
+    def _load_files(self) -> None:
+        """The loader thread: every file ready so far in one isql session, until the last."""
+        finished = False
+        while not finished:
+            batch = [self._ready.get()]
+            while not self._ready.empty():
+                batch.append(self._ready.get_nowait())
+            finished = None in batch
+            files = [path for path in batch if path is not None]
+            try:
+                if files and self._error is None:
+                    self._isql(*(f"ld_add({sql_string(str(path))}, "
+                                 f"{sql_string(UNUSED_GRAPH)})" for path in files),
+                               "rdf_loader_run()")
+            except TargetError as error:
+                self._error = error
+            finally:
+                for path in files:
+                    path.unlink(missing_ok=True)
+
+    def _finish(self) -> None:
+        """Close the last file and wait for the loader thread to load every file."""
+        self._close()
+        if self._thread is not None:
+            self._ready.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def abandon(self) -> None:
+        """Stop after the file being loaded (the rest are removed unloaded)."""
+        self._error = self._error or TargetError("abandoned")
+        self._finish()
 
     def load(self) -> None:
-        """Load every file added (N-Quads keep their graphs), checkpoint, then remove them."""
-        if not self.files:
+        """Wait until every file added is loaded, checkpoint, and check that none failed."""
+        if self.files == 0:
             return
-        pattern = f"{PREFIX}{self.run}-*.nq.gz"
-        like = f"{self.folder}/{PREFIX}{self.run}-%"
-        try:
-            output = self._isql(
-                f"ld_dir('{self.folder}', '{pattern}', 'urn:fairtracks-ld:unused')",
-                "rdf_loader_run()",
-                "checkpoint",
-                f"SELECT 'FAILED', ll_file, ll_error FROM DB.DBA.load_list WHERE ll_file "
-                f"LIKE '{like}' AND ll_error IS NOT NULL",
-                f"DELETE FROM DB.DBA.load_list WHERE ll_file LIKE '{like}'",
-            )
-        finally:
-            for path in self.files:
-                path.unlink(missing_ok=True)
-            self.files.clear()
+        self._finish()
+        if self._error is not None:
+            raise self._error
+        like = sql_string(f"{self.folder}/{PREFIX}{self.run}-%")
+        output = self._isql(
+            "checkpoint",
+            f"SELECT 'FAILED', ll_file, ll_error FROM DB.DBA.load_list WHERE ll_file "
+            f"LIKE {like} AND ll_error IS NOT NULL",
+            f"DELETE FROM DB.DBA.load_list WHERE ll_file LIKE {like}",
+        )
         failed = [line for line in output.splitlines() if line.startswith("FAILED")]
         if failed:
             detail = " ".join(failed[0].split())

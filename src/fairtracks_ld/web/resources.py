@@ -284,14 +284,47 @@ def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
 
 def track_links(store: TrackStore, iri: str, triples: list[ox.Triple]) -> list[ox.Triple]:
     """A track's ancestor links (`ft:cell_type_ancestor`, …), listed on its page: not stored,
-    read along the paths to the links of the entities carrying its annotations."""
+    read along the paths to the links of the entities carrying its annotations
+    (`annotations.track_path`: track → experiment → sample, then the carrier's own link),
+    walked pattern by pattern — index lookups locally; through a backend the carriers are
+    described in one query per hop (which the page's summary reads next anyway), where the
+    paths as one SPARQL query over the view's graphs cost Virtuoso 100-600 ms."""
     subject = ox.NamedNode(iri)
     if ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(FT + "Track")) not in triples:
         return []
-    branches = " UNION ".join(f"{{ {subject} {path} ?c BIND(<{predicate}> AS ?p) }}"
-                              for predicate, path in annotations.TRACK_PATHS.items())
-    return [ox.Triple(subject, row["p"], row["c"])
-            for row in view.query(store, f"SELECT DISTINCT ?p ?c WHERE {{ {branches} }}")]
+    describe_ahead = getattr(store.ox, "prefetch_nodes", None)  # a backend: one query a hop
+    walked: dict[tuple[str, ...], list[ox.NamedNode]] = {(): [subject]}
+    for steps in sorted(annotations.CARRIER_STEPS.values(), key=len):
+        for depth in range(1, len(steps) + 1):
+            if steps[:depth] in walked:
+                continue
+            reached = list(dict.fromkeys(
+                t.object for node in walked[steps[:depth - 1]]
+                for t in view.triples(store, node, ox.NamedNode(FT + steps[depth - 1]))
+                if isinstance(t.object, ox.NamedNode)))
+            if describe_ahead is not None and reached:  # with every entity linked from
+                # the same nodes, which the page's summary describes next
+                linked = _linked(store, walked[steps[:depth - 1]])
+                describe_ahead([*(node.value for node in reached), *linked])
+            walked[steps[:depth]] = reached
+    carriers = {owner: walked[steps] for owner, steps in annotations.CARRIER_STEPS.items()}
+    found = []
+    for name in annotations.ANCESTOR_PREDICATES:
+        facet = annotations.facet_of(name)
+        link = ox.NamedNode(annotations.own_predicate(facet))
+        ancestors = dict.fromkeys(t.object for owner in annotations.carriers(facet)
+                                  for node in carriers[owner]
+                                  for t in view.triples(store, node, link))
+        found += [ox.Triple(subject, ox.NamedNode(FT + name), ancestor)
+                  for ancestor in ancestors]
+    return found
+
+
+def _linked(store: TrackStore, nodes: list[ox.NamedNode]) -> list[str]:
+    """The entities `nodes` link to (`ft:…_ref`)."""
+    return [t.object.value for node in nodes for t in view.triples(store, node)
+            if t.predicate.value.startswith(FT) and t.predicate.value.endswith("_ref")
+            and isinstance(t.object, ox.NamedNode)]
 
 
 def _ordered(rows: list[tuple[str, dict[str, object]]]) -> list[tuple[str, dict[str, object]]]:

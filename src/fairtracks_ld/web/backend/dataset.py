@@ -48,11 +48,15 @@ RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
 RDF_NIL = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#nil")
 MAX_NODES = 100_000  # described nodes kept per store
 MAX_ANSWERS = 50_000  # pattern answers kept per store (labels, incoming links, ...)
-# A node's quads with its nested nodes' (`{iri}#…`, in any graph) and the lists hanging from
+# A node's quads with its nested nodes' (`{iri}#…`, in any graph, two levels deep: an
+# experiment's `#target` and `#target/sequence_feature`) and the lists hanging from
 # either (rdf:rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step)
 WHOLE_LISTS_QUERY = """{{
   {{ GRAPH ?g {{ {s} ?p ?o }} BIND({s} AS ?s) }}
   UNION {{ GRAPH ?h {{ {s} ?l ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
+          GRAPH ?g {{ ?s ?p ?o }} }}
+  UNION {{ GRAPH ?h {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
+                      ?n ?m ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
           GRAPH ?g {{ ?s ?p ?o }} }}
   UNION {{ GRAPH ?g {{ {s} ?l ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
   UNION {{ GRAPH ?g {{ {s} ?l ?list FILTER(isBlank(?list)) ?list {rest}+ ?s . ?s ?p ?o }} }}
@@ -212,6 +216,8 @@ class RemoteOx:
         """Answer `quads_for_pattern(subject, predicate)` for every pair ahead, in batches
         (the facet index asks it of thousands of terms)."""
         names = " ".join(str(p) for p in predicates)
+        subjects = [s for s in subjects if any((ox.NamedNode(s), p, None, None) not in
+                                               self._answers for p in predicates)]
         for chunk in _chunks(sorted(subjects)):
             found: dict[tuple, list[ox.Quad]] = {
                 (ox.NamedNode(s), p, None, None): [] for s in chunk for p in predicates}
