@@ -99,7 +99,7 @@ def test_other_dereferences_go_to_flask(doors, request_):
     same(doors, *request_, direct_taken=False)
 
 
-@pytest.mark.parametrize("accept", RDF + ["application/ld+json", "application/json", "*/*", ""])
+@pytest.mark.parametrize("accept", [*RDF, "application/ld+json", "application/json", "*/*", ""])
 @pytest.mark.parametrize("iris", [[BASE + TRACK], [BASE + COLLECTION, BASE + TRACK],
                                   [BASE + "collection/no/such"]])
 def test_a_plain_describe_is_answered_directly_as_flask_answers(doors, iris, accept):

@@ -28,7 +28,7 @@ from fairtracks_ld.sparql.policy import mentions_network
 from fairtracks_ld.sparql.repeatable import repeatable
 from fairtracks_ld.web import resources, sparql, tombstone
 from fairtracks_ld.web.cache import Answer, etag_of
-from fairtracks_ld.web.executor import GRAPH_FORMATS, QueryError, QueryRequest
+from fairtracks_ld.web.executor import GRAPH_FORMATS, QueryRequest, execute
 from fairtracks_ld.web.negotiation import HTML, _best
 from fairtracks_ld.web.request_parts import FORM
 
@@ -94,13 +94,14 @@ class DirectAnswers:
                                base_iri=_url(environ, "root") + "sparql")
         if not self.executor.inline(request):
             return None
-        snapshot = os.path.basename(self.snapshots.store().path)
+        store = self.snapshots.store()  # one readlink: the query runs on this very store
+        snapshot = os.path.basename(store.path)
         key = sparql.query_key(request)
         try:
-            answer, hit = self.cache.answer(snapshot, key,
-                                            lambda: Answer(*self.executor.run(request)),
-                                            max_share=sparql.CACHED_SHARE)
-        except QueryError:
+            answer, hit = self.cache.answer(
+                snapshot, key, lambda: Answer(*execute(store, request, self.executor.max_bytes)),
+                max_share=sparql.CACHED_SHARE)
+        except Exception:  # a QueryError or any failure: the application answers with it
             return None
         if answer.media not in GRAPH_FORMATS:  # DESCRIBE's answer is a graph: never a 406
             return None
