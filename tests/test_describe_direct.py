@@ -102,8 +102,10 @@ def test_other_dereferences_go_to_flask(doors, request_):
 @pytest.mark.parametrize("accept", [*RDF, "application/ld+json", "application/json", "*/*", ""])
 @pytest.mark.parametrize("iris", [[BASE + TRACK], [BASE + COLLECTION, BASE + TRACK],
                                   [BASE + "collection/no/such"]])
-def test_a_plain_describe_is_answered_directly_as_flask_answers(doors, iris, accept):
-    query = "DESCRIBE " + " ".join(f"<{iri}>" for iri in iris)
+@pytest.mark.parametrize("prologue", ["", "PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>\n"
+                                      "PREFIX : <http://y/>\r\n\tPREFIX obo: <http://x/>  "])
+def test_a_plain_describe_is_answered_directly_as_flask_answers(doors, iris, accept, prologue):
+    query = prologue + "DESCRIBE " + " ".join(f"<{iri}>" for iri in iris)
     headers = {"Accept": accept} if accept else {}
     post = same(doors, "POST", "/sparql", "", urlencode({"query": query}).encode(), headers,
                 direct_taken=True)
@@ -113,7 +115,11 @@ def test_a_plain_describe_is_answered_directly_as_flask_answers(doors, iris, acc
 
 
 @pytest.mark.parametrize("query_string,body,accept", [
-    ("", urlencode({"query": f"PREFIX ft: <{BASE}>\n{describe(BASE + TRACK)}"}), "text/turtle"),
+    ("", urlencode({"query": f"BASE <{BASE}>\n{describe(BASE + TRACK)}"}), "text/turtle"),
+    ("", urlencode({"query": f"PREFIX ft: <{BASE}>\ndescribe <{BASE + TRACK}>"}), "text/turtle"),
+    ("", urlencode({"query": f"PREFIX ft: <{BASE}> DESCRIBE ft:{TRACK}"}), "text/turtle"),
+    ("", urlencode({"query": f"PREFIX rel: <relative/> {describe(BASE + TRACK)}"}),
+     "text/turtle"),  # a relative PREFIX IRI: not answered inline, a query worker answers
     ("", urlencode({"query": describe(TRACK)}), "text/turtle"),  # relative IRI
     ("", urlencode({"query": "describe <" + BASE + TRACK + ">"}), "text/turtle"),
     ("", urlencode({"query": describe(BASE + TRACK), "format": "nt"}), "text/turtle"),

@@ -32,8 +32,12 @@ from fairtracks_ld.web.executor import GRAPH_FORMATS, QueryRequest, execute
 from fairtracks_ld.web.negotiation import HTML, _best
 from fairtracks_ld.web.request_parts import FORM
 
-_DESCRIBE = re.compile(  # DESCRIBE of absolute IRIs only: no prologue, no SERVICE, no escapes
-    r'DESCRIBE(?: <[A-Za-z][A-Za-z0-9+.-]*:[^<>"{}|^`\\\x00-\x20]*>)+')
+_SPACE = r"[ \t\r\n]+"
+_IRI = r'<[^<>"{}|^`\\\x00-\x20]*>'
+_ABSOLUTE_IRI = r'<[A-Za-z][A-Za-z0-9+.-]*:[^<>"{}|^`\\\x00-\x20]*>'
+_DESCRIBE = re.compile(  # DESCRIBE of absolute IRIs after PREFIXes: no BASE, SERVICE, escapes
+    f"(?:PREFIX{_SPACE}(?:[A-Za-z][A-Za-z0-9_-]*)?:(?:{_SPACE})?{_IRI}{_SPACE})*"
+    f"DESCRIBE(?:{_SPACE}{_ABSOLUTE_IRI})+")
 _DEREFERENCED = ("/collection/", "/graph/")
 _DIRECT_MEDIA = frozenset(media for media in resources.OFFERS
                           if media not in (HTML, "application/ld+json"))
