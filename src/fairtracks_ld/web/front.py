@@ -17,6 +17,9 @@ answer.
   routing, negotiating or parsing a query: the same headers (ETag, Vary, Link, CORS ...), the
   same body, `X-Cache: hit`. Requests with `If-None-Match` or `Authorization`, and servers with
   a backend, always go to the application.
+- **Direct answers.** A plain `DESCRIBE <iri>` at `/sparql` and a resource dereferenced as RDF
+  are answered here without Flask, with the answer the application would send (see
+  describe_direct); anything else goes to the application.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from fairtracks_ld.mapping.iris import encode_segment
+from fairtracks_ld.web.describe_direct import DirectAnswers
 
 MAX_REQUEST_TARGET = 8190  # bytes of path and query string, as nginx's and Apache's defaults
 SMALL_BODY = 16 * 1024  # POST bodies up to this size can key a replayed answer
@@ -50,10 +54,13 @@ class Wire(NamedTuple):
 class FrontDoor:
     """A WSGI middleware in front of the Flask application (see the module's docstring)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, direct: bool = True) -> None:
+        """`direct`: answer plain DESCRIBE and dereferencing here (see describe_direct)."""
         self.app = app
         self.cache = app.extensions["cache"]
         self.snapshots = app.extensions.get("snapshots")  # None with a backend
+        self.direct = DirectAnswers(app) if direct and self.snapshots is not None else None
+        self.body_limit = min(SMALL_BODY, app.config.get("MAX_CONTENT_LENGTH") or SMALL_BODY)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if "RAW_URI" not in environ:
@@ -62,36 +69,53 @@ class FrontDoor:
                 "?" + query if query else "")
         if len(environ["RAW_URI"]) > MAX_REQUEST_TARGET:
             return _too_long(_with_cors(start_response))
-        key = self._key(environ)
+        body = self._small_body(environ)
+        key = self._key(environ, body)
+        snapshot = ""
+        if key is not None:
+            try:
+                snapshot = os.path.basename(self.snapshots.store().path)
+            except FileNotFoundError:  # no snapshot: the application answers why
+                return self.app(environ, _with_cors(start_response))
+            kept = self.cache.get(snapshot, key)
+            if kept is not None:
+                start_response(kept.status, kept.headers)  # CORS headers included
+                return [kept.body]
+        direct = self.direct.answer(environ, body) if self.direct is not None else None
+        if direct is not None:
+            status, headers, answer = direct
+            headers.extend(CORS)
+            if key is not None:
+                replay = [(n, "hit") if n == "X-Cache" else (n, v) for n, v in headers]
+                self.cache.put(snapshot, key, Wire(status, replay, answer), WIRE_SHARE)
+            start_response(status, headers)
+            return [answer]
         if key is None:
             return self.app(environ, _with_cors(start_response))
-        try:
-            snapshot = os.path.basename(self.snapshots.store().path)
-        except FileNotFoundError:  # no snapshot: the application answers why
-            return self.app(environ, _with_cors(start_response))
-        kept = self.cache.get(snapshot, key)
-        if kept is not None:
-            start_response(kept.status, kept.headers)  # CORS headers included
-            return [kept.body]
         return self._keep(environ, _with_cors(start_response), snapshot, key)
 
-    def _key(self, environ: dict[str, Any]) -> tuple | None:
-        """Everything the answer depends on, or None for a request that is never replayed.
-        Reads a small POST body (and gives the application a fresh stream of it)."""
+    def _small_body(self, environ: dict[str, Any]) -> bytes | None:
+        """A small POST body, read (the application gets a fresh stream of it); None for
+        other requests."""
+        if environ["REQUEST_METHOD"] != "POST" or self.snapshots is None:
+            return None
+        length = environ.get("CONTENT_LENGTH") or ""
+        if not length.isdigit() or int(length) > self.body_limit:
+            return None
+        body = environ["wsgi.input"].read(int(length))
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body
+
+    def _key(self, environ: dict[str, Any], body: bytes | None) -> tuple | None:
+        """Everything the answer depends on, or None for a request that is never replayed."""
         method = environ["REQUEST_METHOD"]
         if (self.snapshots is None or not self.cache.enabled or method not in REPLAYED_METHODS
-                or "HTTP_IF_NONE_MATCH" in environ or "HTTP_AUTHORIZATION" in environ):
+                or "HTTP_IF_NONE_MATCH" in environ or "HTTP_AUTHORIZATION" in environ
+                or (method == "POST" and body is None)):
             return None
-        body = b""
-        if method == "POST":
-            length = environ.get("CONTENT_LENGTH") or ""
-            if not length.isdigit() or int(length) > SMALL_BODY:
-                return None
-            body = environ["wsgi.input"].read(int(length))
-            environ["wsgi.input"] = io.BytesIO(body)
         return ("wire", method, environ["RAW_URI"], environ.get("HTTP_HOST"),
                 environ.get("wsgi.url_scheme"), environ.get("SCRIPT_NAME"),
-                environ.get("HTTP_ACCEPT"), environ.get("CONTENT_TYPE"), body)
+                environ.get("HTTP_ACCEPT"), environ.get("CONTENT_TYPE"), body or b"")
 
     def _keep(self, environ: dict[str, Any], start_response: StartResponse, snapshot: str,
               key: tuple) -> Iterable[bytes]:

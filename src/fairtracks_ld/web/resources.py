@@ -230,12 +230,17 @@ def _render(store: TrackStore, path: str, negotiated: str | None) -> Answer | Re
         body = render_page(store, iri, triples, links_in).encode()
     elif media == "application/ld+json":
         body = jsonld_compacted(triples, iri)
-    elif media == "application/n-quads":
-        body = ox.serialize([ox.Quad(t.subject, t.predicate, t.object) for t in triples],
-                            format=ox.RdfFormat.N_QUADS)
     else:
-        body = ox.serialize(triples, format=RDF_TYPES[media], prefixes=PREFIXES)
+        body = rdf_body(triples, media)
     return Answer(media, body, signposting.take_links())
+
+
+def rdf_body(triples: list[ox.Triple], media: str) -> bytes:
+    """A description in an RDF syntax but JSON-LD (compacted: jsonld_compacted)."""
+    if media == "application/n-quads":
+        return ox.serialize([ox.Quad(t.subject, t.predicate, t.object) for t in triples],
+                            format=ox.RdfFormat.N_QUADS)
+    return ox.serialize(triples, format=RDF_TYPES[media], prefixes=PREFIXES)
 
 
 def _suffix_for(media: str) -> str:

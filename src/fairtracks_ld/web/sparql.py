@@ -287,9 +287,7 @@ def _cached(query_request: QueryRequest, result_type: str | None, graph_type: st
     QueryError from it is raised, never cached); 304 when the client holds the current
     answer. Only for queries whose answer cannot change on the same snapshot (see repeatable)."""
     snapshot = os.path.basename(current_app.extensions["snapshots"].store().path)
-    key = ("query", query_request.query, query_request.graph_type, query_request.result_type,
-           query_request.base_iri, _graph_key(query_request.default_graphs),
-           _graph_key(query_request.named_graphs))
+    key = query_key(query_request)
     etag = etag_of(snapshot, key)
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
@@ -303,6 +301,13 @@ def _cached(query_request: QueryRequest, result_type: str | None, graph_type: st
     response.set_etag(etag)
     response.headers["Vary"] = "Accept"
     return response
+
+
+def query_key(query_request: QueryRequest) -> tuple:
+    """What a query's cached answer (and its ETag) is kept under."""
+    return ("query", query_request.query, query_request.graph_type, query_request.result_type,
+            query_request.base_iri, _graph_key(query_request.default_graphs),
+            _graph_key(query_request.named_graphs))
 
 
 def _graph_key(graphs: list[str] | None) -> tuple[str, ...] | None:

@@ -1,0 +1,174 @@
+"""The two commonest linked-data requests answered in the front door, without Flask: `DESCRIBE`
+of constant IRIs at `/sparql` and dereferencing a resource as RDF.
+
+Routing, the request object, the response object and their hooks cost more CPU than reading
+the store for these requests (docs/scheduling.md). Here the answer is made from the WSGI environ
+with the same functions the Flask routes use (negotiation, cache keys and ETags, the inline
+query executor, `resources.describe` and `resources.rdf_body`) and sent with the same status,
+headers in the same order and the same body as the route would send. Only the plain shapes are
+taken; anything else (HEAD, `If-None-Match`, parameters besides `query`, a query that is not
+just `DESCRIBE <iri> …`, HTML or JSON-LD, an unknown or withdrawn IRI, any error) returns None
+and goes to Flask. tests/test_describe_direct.py compares both answers request by request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import werkzeug.urls  # noqa: F401  registers the "werkzeug.url_quote" codec error handler
+from cachetools import LRUCache
+from flask import Request
+from werkzeug.utils import get_content_type
+
+from fairtracks_ld.sparql.policy import mentions_network
+from fairtracks_ld.sparql.repeatable import repeatable
+from fairtracks_ld.web import resources, sparql, tombstone
+from fairtracks_ld.web.cache import Answer, etag_of
+from fairtracks_ld.web.executor import GRAPH_FORMATS, QueryRequest, execute
+from fairtracks_ld.web.negotiation import HTML, _best
+from fairtracks_ld.web.request_parts import FORM
+
+_SPACE = r"[ \t\r\n]+"
+_IRI = r'<[^<>"{}|^`\\\x00-\x20]*>'
+_ABSOLUTE_IRI = r'<[A-Za-z][A-Za-z0-9+.-]*:[^<>"{}|^`\\\x00-\x20]*>'
+_DESCRIBE = re.compile(  # DESCRIBE of absolute IRIs after PREFIXes: no BASE, SERVICE, escapes
+    f"(?:PREFIX{_SPACE}(?:[A-Za-z][A-Za-z0-9_-]*)?:(?:{_SPACE})?{_IRI}{_SPACE})*"
+    f"DESCRIBE(?:{_SPACE}{_ABSOLUTE_IRI})+")
+_DEREFERENCED = ("/collection/", "/graph/")
+_DIRECT_MEDIA = frozenset(media for media in resources.OFFERS
+                          if media not in (HTML, "application/ld+json"))
+_roots: LRUCache = LRUCache(maxsize=64)  # (kind, environ values) → werkzeug's URL
+_lock = threading.Lock()
+
+Wire = tuple[str, list[tuple[str, str]], bytes]  # status, headers (CORS not yet added), body
+
+
+class DirectAnswers:
+    """Answers plain DESCRIBE and dereferencing requests for a Flask app on local snapshots."""
+
+    def __init__(self, app: Any) -> None:
+        self.snapshots = app.extensions["snapshots"]
+        self.executor = app.extensions["executor"]
+        self.cache = app.extensions["cache"]
+        settings = app.config["SETTINGS"]
+        self.allowed = not settings.backend
+
+    def answer(self, environ: dict[str, Any], body: bytes | None) -> Wire | None:
+        """The answer the application would send, or None to let it answer. `body`: a form
+        POST's body, already read (None when it was not)."""
+        if not self.allowed or "HTTP_IF_NONE_MATCH" in environ:
+            return None
+        path = environ.get("PATH_INFO", "")
+        method = environ["REQUEST_METHOD"]
+        try:
+            if path == "/sparql":
+                return self._describe(environ, method, body)
+            if method == "GET" and path.startswith(_DEREFERENCED) and "//" not in path and \
+                    not environ.get("QUERY_STRING"):
+                return self._dereference(environ)
+        except FileNotFoundError:  # no snapshot: the application says why
+            return None
+        return None
+
+    def _describe(self, environ: dict[str, Any], method: str, body: bytes | None) -> Wire | None:
+        """sparql.endpoint for `query=DESCRIBE <iri> …` by GET or form POST, nothing else."""
+        accept = environ.get("HTTP_ACCEPT", "")
+        if method == "GET":
+            query = _only_query(environ.get("QUERY_STRING", ""))
+            if query is None or sparql._wants_page(accept):
+                return None
+        elif method == "POST" and body is not None and not environ.get("QUERY_STRING") and \
+                environ.get("CONTENT_TYPE") == FORM:
+            query = _only_query(body.decode("utf-8", "replace"))
+        else:
+            return None
+        if query is None or not _DESCRIBE.fullmatch(query) or "ancestor" in query or \
+                mentions_network(query) or not repeatable(query):
+            return None  # what policy, virtual.rewrite or the cache might treat otherwise
+        result_type, graph_type = sparql._negotiated(accept, None)
+        if graph_type is None:
+            return None
+        request = QueryRequest(query=query,
+                               result_type=result_type or "application/sparql-results+json",
+                               graph_type=graph_type, default_graphs=None, named_graphs=None,
+                               base_iri=_url(environ, "root") + "sparql")
+        if not self.executor.inline(request):
+            return None
+        store = self.snapshots.store()  # one readlink: the query runs on this very store
+        snapshot = os.path.basename(store.path)
+        key = sparql.query_key(request)
+        try:
+            answer, hit = self.cache.answer(
+                snapshot, key, lambda: Answer(*execute(store, request, self.executor.max_bytes)),
+                max_share=sparql.CACHED_SHARE)
+        except Exception:  # a QueryError or any failure: the application answers with it
+            return None
+        if answer.media not in GRAPH_FORMATS:  # DESCRIBE's answer is a graph: never a 406
+            return None
+        return "200 OK", [("Content-Type", _content_type(answer.media)),
+                          ("Content-Length", str(len(answer.body))), ("Vary", "Accept"),
+                          ("X-Cache", "hit" if hit else "miss"),
+                          ("ETag", f'"{etag_of(snapshot, key)}"')], answer.body
+
+    def _dereference(self, environ: dict[str, Any]) -> Wire | None:
+        """resources.resource for a described, not withdrawn IRI asked for as RDF (not HTML,
+        not JSON-LD), with no parameters and no format suffix."""
+        media = _best(tuple(resources.OFFERS), environ.get("HTTP_ACCEPT", ""))
+        if media not in _DIRECT_MEDIA:
+            return None
+        store = self.snapshots.store()
+        path = urlsplit(environ["RAW_URI"]).path
+        snapshot = os.path.basename(store.path)
+        key = ("resource", _url(environ, "host"), path, media, None)
+        iri = store.base + path.lstrip("/")
+
+        def render() -> Answer | None:
+            triples = resources.describe(store, iri)
+            if not triples or tombstone.find_with_suffix(store, iri, None) is not None:
+                return None
+            return Answer(media, resources.rdf_body(triples, media))
+
+        answer, hit = self.cache.answer(snapshot, key, render)
+        if answer is None or answer.links:
+            return None
+        return "200 OK", [("Content-Type", _content_type(answer.media)),
+                          ("Content-Length", str(len(answer.body))),
+                          ("X-Cache", "hit" if hit else "miss"),
+                          ("Content-Location", resources._location(path, answer.media)),
+                          ("ETag", f'"{etag_of(snapshot, key)}"'), ("Vary", "Accept")
+                          ], answer.body
+
+
+def _only_query(text: str) -> str | None:
+    """The value of the only parameter, `query`, of a query string or form body; None for any
+    other parameters, or escapes Werkzeug and urllib might read differently."""
+    if not text.startswith("query=") or "&" in text or ";" in text:
+        return None
+    pairs = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
+    if len(pairs) != 1 or "\ufffd" in pairs[0][1]:
+        return None
+    return pairs[0][1]
+
+
+def _content_type(media: str) -> str:
+    """The Content-Type Flask sends for `Response(mimetype=media)`."""
+    return get_content_type(media, "utf-8")
+
+
+def _url(environ: dict[str, Any], kind: str) -> str:
+    """`request.url_root` ("root") or `request.host_url` ("host"), as request_parts caches
+    them: built by Werkzeug once per distinct set of the environ values they read."""
+    key = (kind, environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"),
+           environ.get("SERVER_NAME"), environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME"))
+    with _lock:
+        url = _roots.get(key)
+    if url is None:
+        request = Request(environ)
+        url = request.url_root if kind == "root" else request.host_url
+        with _lock:
+            _roots[key] = url
+    return url
