@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,11 @@ BASE = "http://localhost:8000/"
 # 64 (inherited by the CLI and servers the tests start; the full-disk tests' tiny disks get an
 # eighth of their size, under this cap, as they would without it).
 os.environ.setdefault("FAIRTRACKS_LD_RESERVE_BYTES", str(2 * 1024 * 1024))
+# The load memo (fairtracks_ld.memo) of the suite's own processes lives in a folder of this run,
+# not in the user's ~/.cache: filled by the first tests, read by the rest.
+if "FAIRTRACKS_LD_MEMO" not in os.environ:
+    os.environ["FAIRTRACKS_LD_MEMO"] = tempfile.mkdtemp(prefix="fairtracks-ld-memo-")
+    atexit.register(shutil.rmtree, os.environ["FAIRTRACKS_LD_MEMO"], True)
 
 
 def read(path: Path) -> dict[str, Any]:
