@@ -43,6 +43,7 @@ RESULTS = HERE / "results"
 BASE = "http://localhost:8000/"
 CHUNK = 500_000
 TIMELINE_STEP = 300  # seconds between the timeline rows shown in the report
+PUBLISH = "LOAD_MEMORY_PUBLISH"  # set: the measured load also publishes a snapshot, as the CLI
 
 
 def cli(*args: str, src: Path = SRC) -> subprocess.CompletedProcess:
@@ -113,7 +114,16 @@ def run_load(path: str, store_dir: str, validate: bool) -> dict:
     report = load_sources(store, [path], bulk=True, validate=validate)
     seconds = time.perf_counter() - start
     assert report.ok, [str(e) for e in report.failed]
-    return {"seconds": seconds, "quads": len(store.ox) - before}
+    result = {"seconds": seconds}
+    if os.environ.get(PUBLISH):  # as `fairtracks-ld load` does before it returns
+        from fairtracks_ld.snapshots import publish
+
+        publish(store)
+        result["publish_seconds"] = time.perf_counter() - start - seconds
+        result["seconds"] = time.perf_counter() - start
+        print("checkpoint published", file=sys.stderr, flush=True)
+    result["quads"] = len(store.ox) - before
+    return result
 
 
 def run_ceiling(nquads: str, store_dir: str) -> dict:
@@ -150,10 +160,12 @@ class Sampler:
     them (`checkpoint STAGE` lines on its stderr, printed while FAIRTRACKS_LD_PAUSE_AT is set)."""
 
     def __init__(self, process: subprocess.Popen, interval: float = 0.5,
-                 document: Path | None = None) -> None:
+                 document: Path | None = None, tmpdir: Path | None = None) -> None:
         self.process, self.interval, self.document = process, interval, document
+        self.tmpdir = tmpdir
         self.start = time.monotonic()
         self.series: list[tuple[float, float]] = []
+        self.disk: list[tuple[float, float, float]] = []  # (time, temp MB, free GB), every 5 s
         self.read: list[tuple[float, float]] = []  # (time, fraction of the document read)
         self.stages: list[tuple[float, str]] = []
         self.errors: list[str] = []  # the rest of its stderr (the last lines)
@@ -167,6 +179,9 @@ class Sampler:
         while not self.finished.is_set():  # set once the child is reaped (never poll(): it reaps)
             now = round(time.monotonic() - self.start, 1)
             self.series.append((now, round(tree_rss_mb(self.process.pid), 1)))
+            if self.tmpdir is not None and len(self.series) % 10 == 1:
+                self.disk.append((now, round(temp_mb(self.process.pid, self.tmpdir), 1),
+                                  round(shutil.disk_usage(WORK).free / 2**30, 2)))
             if self.document is not None:
                 fraction = read_fraction(self.process.pid, self.document)
                 if fraction is not None:
@@ -225,6 +240,32 @@ class Sampler:
                 for name, low, high in bounds}
 
 
+def temp_mb(root: int, tmpdir: Path) -> float:
+    """Temporary space a process tree holds in `tmpdir`: the files there plus those it has
+    unlinked but keeps open (`tempfile.TemporaryFile`), from /proc."""
+    sizes: dict[tuple[int, int], int] = {}
+    for path in tmpdir.rglob("*"):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            sizes[(info.st_dev, info.st_ino)] = info.st_size
+    for pid in tree_stats(root):
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd).startswith(str(tmpdir)):
+                    info = fd.stat()
+                    sizes[(info.st_dev, info.st_ino)] = info.st_size
+            except OSError:
+                continue
+    return sum(sizes.values()) / 2**20
+
+
 def read_fraction(pid: int, document: Path) -> float | None:
     """How far a process has read `document`: its file offset (from /proc) over its size."""
     try:
@@ -238,21 +279,32 @@ def read_fraction(pid: int, document: Path) -> float | None:
 
 
 def measure(kind: str, target: Path, size: int, src: Path = SRC, keep: bool = False,
-            budget: float | None = None) -> dict:
+            budget: float | None = None, min_free_gb: float = 0.0,
+            publish: bool = False) -> dict:
     """One measured run; with a `budget` (seconds) a run still going then is stopped and
-    reported as incomplete, with its RSS over time."""
+    reported as incomplete, with its RSS over time; so is one that leaves less than
+    `min_free_gb` free on the disk. Temporary files go to a folder of their own (TMPDIR), whose
+    use is sampled."""
     store_dir = fresh_store(f"{kind}-{size}")  # runs of other sizes may go on alongside
-    env = {**os.environ, "PYTHONPATH": str(src), "FAIRTRACKS_LD_PAUSE_AT": "never"}
+    tmpdir = WORK / f"tmp-{kind}-{size}"
+    shutil.rmtree(tmpdir, ignore_errors=True)
+    tmpdir.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(src), "FAIRTRACKS_LD_PAUSE_AT": "never",
+           "TMPDIR": str(tmpdir), **({PUBLISH: "1"} if publish else {})}
+    load_before = os.getloadavg()
     process = subprocess.Popen([sys.executable, __file__, "--child", kind, str(target),
                                 str(store_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=env, text=True)
-    sampler = Sampler(process, document=target.resolve())
-    stopped = False
+    sampler = Sampler(process, document=target.resolve(), tmpdir=tmpdir)
+    stopped = None
     deadline = time.monotonic() + budget if budget is not None else math.inf
     while not (reaped := os.wait4(process.pid, os.WNOHANG))[0]:
         if time.monotonic() > deadline:
+            stopped = f"budget of {budget:.0f} s"
+        elif shutil.disk_usage(WORK).free < min_free_gb * 2**30:
+            stopped = f"free disk below {min_free_gb} GB"
+        if stopped:
             process.kill()
-            stopped = True
             reaped = os.wait4(process.pid, 0)
             break
         time.sleep(0.5)
@@ -263,20 +315,29 @@ def measure(kind: str, target: Path, size: int, src: Path = SRC, keep: bool = Fa
     output = process.stdout.read()
     for thread in sampler.threads:
         thread.join()
+    shutil.rmtree(tmpdir, ignore_errors=True)
     if not keep or stopped:
         shutil.rmtree(store_dir, ignore_errors=True)
+        shutil.rmtree(store_dir.with_name(store_dir.name + ".snapshots"), ignore_errors=True)
     peak = max(usage.ru_maxrss / 1024,  # kilobytes on Linux
                max((r for _, r in sampler.series), default=0.0))
+    common = {"peak_rss_mb": peak, "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+              "load_average_before": load_before, "load_average_after": os.getloadavg(),
+              "peak_temp_mb": max((t for _, t, _ in sampler.disk), default=0.0),
+              "min_free_gb": min((f for _, _, f in sampler.disk), default=None),
+              "phases": sampler.phases(), "timeline": sampler.timeline()}
     if stopped:
-        return {"complete": False, "seconds": sampler.series[-1][0], "peak_rss_mb": peak,
-                "phases": sampler.phases(), "timeline": sampler.timeline()}
+        return {"complete": False, "stopped": stopped, "seconds": sampler.series[-1][0],
+                **common}
     if process.returncode != 0:
         raise RuntimeError(f"{kind} failed with exit code {process.returncode}: "
                            + "".join(sampler.errors))
     result = json.loads(output.strip().splitlines()[-1])
-    result["peak_rss_mb"] = peak
-    result["phases"] = sampler.phases()
-    result["timeline"] = sampler.timeline()
+    result.update(common)
+    if keep:
+        result["store"] = str(store_dir)
+        result["stats"] = json.loads(cli("--store", str(store_dir), "--base-iri", BASE,
+                                         "stats", src=src).stdout)
     return result
 
 
@@ -288,7 +349,8 @@ KINDS = {"load": "load --bulk", "no-validation": "load --bulk, no validation",
 
 
 def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str],
-          budget: float | None = None) -> dict:
+          budget: float | None = None, keep_store: bool = False, min_free_gb: float = 0.0,
+          publish: bool = False) -> dict:
     results: dict = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(),
@@ -309,13 +371,16 @@ def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]
             for kind in kinds:
                 target = nquads if kind == "ceiling" else path
                 src = baseline if kind == "baseline" and baseline else SRC
-                first = kind == "load" and not nquads.exists()
-                runs[kind].append(measure(kind, target, size, src, keep=first,
-                                          budget=budget))
+                first = kind == "load" and "ceiling" in kinds and not nquads.exists()
+                runs[kind].append(measure(kind, target, size, src,
+                                          keep=first or (keep_store and kind == "load"),
+                                          budget=budget, min_free_gb=min_free_gb,
+                                          publish=publish))
                 print(size, kind, runs[kind][-1], file=sys.stderr, flush=True)
                 if first and runs[kind][-1].get("complete", True):
                     ceiling_input(size, WORK / f"store-load-{size}")
-                    shutil.rmtree(WORK / f"store-load-{size}")
+                    if not keep_store:
+                        shutil.rmtree(WORK / f"store-load-{size}")
         row = {"tracks": size, "json_mb": round(path.stat().st_size / 2**20, 1), "contenders": {}}
         for kind, measured in runs.items():
             row["contenders"][kind] = {
@@ -378,6 +443,19 @@ def write(results: dict) -> None:
         rss = (f"{c['load']['peak_rss_mb'] / row['json_mb']:.1f}x" if "load" in c else "-")
         lines.append(f"| {row['tracks']:,} | {ratio('load')} | {ratio('no-validation')} | "
                      f"{rss} |")
+    detailed = [(row["tracks"], KINDS[kind], c["runs"][-1]) for row in results["sizes"]
+                for kind, c in row["contenders"].items() if "cpu_seconds" in c["runs"][-1]]
+    if detailed:
+        lines += ["", "Run details, last run (CPU: user + system seconds of the measured process "
+                  "tree; publish: the snapshot `fairtracks-ld load` publishes before it returns, "
+                  "included in the seconds above when measured; temp: the largest temporary "
+                  "space held in TMPDIR; load average: 1 min, before / after):", "",
+                  "| tracks | contender | CPU s | publish s | peak temp MB | min free GB | "
+                  "load average |", "|---:|---|---:|---:|---:|---:|---|"]
+        lines += [f"| {tracks:,} | {kind} | {r['cpu_seconds']:,.0f} | "
+                  f"{r.get('publish_seconds', 0):.1f} | {r['peak_temp_mb']:,.0f} | "
+                  f"{r['min_free_gb']} | {r['load_average_before'][0]:.1f} / "
+                  f"{r['load_average_after'][0]:.1f} |" for tracks, kind, r in detailed]
     phased = [(row["tracks"], KINDS[kind], c["runs"][-1]["phases"])
               for row in results["sizes"] for kind, c in row["contenders"].items()
               if c["runs"][-1].get("phases")]
@@ -418,6 +496,14 @@ def main() -> None:
     parser.add_argument("--budget", type=float,
                         help="stop a run still going after this many seconds (reported as "
                              "incomplete, with its RSS over time)")
+    parser.add_argument("--keep-store", action="store_true",
+                        help="keep the store `load` wrote (bench/work/load-memory/store-load-N) "
+                             "and record `fairtracks-ld stats` of it (disk by part)")
+    parser.add_argument("--publish", action="store_true",
+                        help="the measured load also publishes a snapshot, as `fairtracks-ld "
+                             "load` does before it returns (timed apart as publish_seconds)")
+    parser.add_argument("--min-free-gb", type=float, default=8.0,
+                        help="stop a run when the disk has less free than this (default 8)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "TARGET", "STORE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -428,7 +514,8 @@ def main() -> None:
     sys.path.insert(0, str(SRC))
     WORK.mkdir(parents=True, exist_ok=True)
     kinds = args.kinds + (["baseline"] if args.baseline and "baseline" not in args.kinds else [])
-    bench(args.sizes, args.repeat, args.baseline, kinds, args.budget)
+    bench(args.sizes, args.repeat, args.baseline, kinds, args.budget, args.keep_store,
+          args.min_free_gb, args.publish)
     print((RESULTS / "load-memory.md").read_text())
 
 
