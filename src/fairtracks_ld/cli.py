@@ -120,10 +120,11 @@ def _output(path: str | None):
 def cmd_load(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from fairtracks_ld import load_output
+    from fairtracks_ld import heap, load_output
     from fairtracks_ld.load import load_sources
     from fairtracks_ld.sources import expand_sources
 
+    heap.limit_arenas()  # before the loader's threads start
     sources = expand_sources(args.paths)
     if not sources:
         raise UsageError("no documents found in " + " ".join(args.paths))

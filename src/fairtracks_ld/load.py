@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from fairtracks_ld import reserve
+from fairtracks_ld import heap, reserve
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.models import AUTO
 from fairtracks_ld.mapping.notes import Notes
@@ -145,6 +145,7 @@ def load_document(
             assert validator is not None
             validation = validator.written(store.ox, graph, mapped.prepared, source,
                                            reader=reader)
+            heap.trim()  # what the shape queries' threads freed, before the companion is written
             if not validation.valid and not allow_invalid:
                 raise RefusedDocument(source, "breaks the standard: " + validation.summary(),
                                       validation)

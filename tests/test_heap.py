@@ -1,0 +1,58 @@
+"""fairtracks_ld.heap: memory freed by a load's threads goes back to the system (glibc)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from fairtracks_ld import heap
+
+PROBE = """
+import threading
+from fairtracks_ld import heap
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) // 1024
+
+def churn():  # what a query thread leaves: many malloc'd blocks, freed, the heap's top kept
+    kept = [bytes(2000) for _ in range(150_000)]
+    last = bytes(100)  # allocated after them: the freed space below it cannot shrink the heap
+    del kept
+    churn.last = last
+
+thread = threading.Thread(target=churn)
+thread.start()
+thread.join()
+before = rss_mb()
+if TRIM:
+    heap.trim()
+print(before, rss_mb())
+"""
+
+
+def _probe(trim: bool) -> tuple[int, int]:
+    """RSS (MB) after a thread freed ~300 MB, and after `heap.trim` (or nothing)."""
+    out = subprocess.run([sys.executable, "-c", f"TRIM = {trim}\n" + PROBE],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+@pytest.mark.skipif(heap._glibc() is None, reason="glibc only")
+def test_without_trim_the_memory_stays():  # the control: what the trim test measures is trim's
+    before, after = _probe(trim=False)
+    assert after > before * 0.9, (before, after)
+
+
+@pytest.mark.skipif(heap._glibc() is None, reason="glibc only")
+def test_trim_gives_freed_memory_back():
+    before, after = _probe(trim=True)
+    # ~300 MB were freed by the thread; glibc returns some on its own, trim the arena's rest
+    assert before - after > 40 and after < before / 2, (before, after)
+
+
+def test_both_calls_are_harmless_where_they_do_nothing():
+    heap.limit_arenas()
+    heap.trim()
