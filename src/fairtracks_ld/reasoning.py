@@ -248,9 +248,6 @@ class _ChunkReader(io.RawIOBase):
         return size
 
 
-LOOKUP_BATCH = 200  # terms per ancestor query (see stored_ancestors)
-
-
 def _batched(lines: Iterable[str], size: int = 20_000) -> Iterator[str]:
     batch: list[str] = []
     for line in lines:
@@ -377,16 +374,14 @@ def read_annotations(store: TrackStore, graph: str) -> DocumentAnnotations:
 
 
 def stored_ancestors(store: TrackStore) -> Ancestors:
-    """Ancestor lookup against the closure graph (for writes, without recomputing anything).
-
-    Terms are looked up LOOKUP_BATCH at a time: a search index asks for every term of a field
-    at once, and an external store (Virtuoso, at 100k tracks) ran past its time limit on one
-    query of all of them."""
+    """Ancestor lookup against the closure graph (for writes, without recomputing anything)."""
     closure = str(ox.NamedNode(closure_graph(store)))
 
-    def lookup_some(terms: list[str]) -> dict[str, frozenset[str]]:
+    def lookup(terms: set[str]) -> dict[str, frozenset[str]]:
+        if not terms:
+            return {}
         replaced = replacements(store, terms)
-        wanted = set(terms) | {follow(t, replaced) for t in replaced}
+        wanted = terms | {follow(t, replaced) for t in replaced}
         found: dict[str, set[str]] = defaultdict(set)
         rows = store.ox.query(
             f"SELECT ?term ?anc WHERE {{ {values_clause('term', wanted)} "
@@ -395,13 +390,6 @@ def stored_ancestors(store: TrackStore) -> Ancestors:
         for row in rows:
             found[row[0].value].add(row[1].value)
         return {t: _with_replacement(t, found, replaced) for t in terms}
-
-    def lookup(terms: set[str]) -> dict[str, frozenset[str]]:
-        ordered = sorted(terms)
-        answers: dict[str, frozenset[str]] = {}
-        for start in range(0, len(ordered), LOOKUP_BATCH):
-            answers.update(lookup_some(ordered[start:start + LOOKUP_BATCH]))
-        return answers
 
     return lookup
 
