@@ -29,7 +29,7 @@ from fairtracks_ld.sparql.repeatable import repeatable
 from fairtracks_ld.web import resources, sparql, tombstone
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.executor import GRAPH_FORMATS, QueryRequest, execute
-from fairtracks_ld.web.negotiation import HTML, _best
+from fairtracks_ld.web.negotiation import HTML, best_offer
 from fairtracks_ld.web.request_parts import FORM
 
 _SPACE = r"[ \t\r\n]+"
@@ -79,7 +79,7 @@ class DirectAnswers:
         accept = environ.get("HTTP_ACCEPT", "")
         if method == "GET":
             query = _only_query(environ.get("QUERY_STRING", ""))
-            if query is None or sparql._wants_page(accept):
+            if query is None or sparql.wants_page(accept):
                 return None
         elif method == "POST" and body is not None and not environ.get("QUERY_STRING") and \
                 environ.get("CONTENT_TYPE") == FORM:
@@ -89,7 +89,7 @@ class DirectAnswers:
         if query is None or not _DESCRIBE.fullmatch(query) or "ancestor" in query or \
                 mentions_network(query) or not repeatable(query):
             return None  # what policy, virtual.rewrite or the cache might treat otherwise
-        result_type, graph_type = sparql._negotiated(accept, None)
+        result_type, graph_type = sparql.negotiated(accept, None)
         if graph_type is None:
             return None
         request = QueryRequest(query=query,
@@ -117,7 +117,7 @@ class DirectAnswers:
     def _dereference(self, environ: dict[str, Any]) -> Wire | None:
         """resources.resource for a described, not withdrawn IRI asked for as RDF (not HTML,
         not JSON-LD), with no parameters and no format suffix."""
-        media = _best(tuple(resources.OFFERS), environ.get("HTTP_ACCEPT", ""))
+        media = best_offer(tuple(resources.OFFERS), environ.get("HTTP_ACCEPT", ""))
         if media not in _DIRECT_MEDIA:
             return None
         store = self.snapshots.store()
@@ -138,7 +138,7 @@ class DirectAnswers:
         return "200 OK", [("Content-Type", _content_type(answer.media)),
                           ("Content-Length", str(len(answer.body))),
                           ("X-Cache", "hit" if hit else "miss"),
-                          ("Content-Location", resources._location(path, answer.media)),
+                          ("Content-Location", resources.content_location(path, answer.media)),
                           ("ETag", f'"{etag_of(snapshot, key)}"'), ("Vary", "Accept")
                           ], answer.body
 

@@ -47,11 +47,11 @@ def choose(offers: list[str], suffix_type: str | None = None) -> str | None:
     if wanted:
         media = FORMATS.get(wanted.lower(), wanted)
         return media if media in offers else None
-    return _best(tuple(offers), request.headers.get("Accept", ""))
+    return best_offer(tuple(offers), request.headers.get("Accept", ""))
 
 
 @lru_cache(maxsize=256)
-def _best(offers: tuple[str, ...], accept: str) -> str | None:
+def best_offer(offers: tuple[str, ...], accept: str) -> str | None:
     """The best of `offers` for an `Accept` header: clients send few distinct headers, so
     each is parsed once per process."""
     accepted = parse_accept_header(accept, MIMEAccept)

@@ -191,13 +191,13 @@ def resource(_rest: str) -> Response:
         response.headers["X-Cache"] = "hit" if hit else "miss"
         if answer.links:
             response.headers["Link"] = answer.links
-        response.headers["Content-Location"] = _location(path, answer.media)
+        response.headers["Content-Location"] = content_location(path, answer.media)
     response.set_etag(etag)
     response.headers["Vary"] = "Accept"
     return response
 
 
-def _location(path: str, media: str) -> str:
+def content_location(path: str, media: str) -> str:
     """The answer's own address: the path with the suffix of its media type."""
     suffix = _suffix_for(media)
     return path if path.endswith(suffix) else path + suffix

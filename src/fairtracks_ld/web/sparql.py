@@ -107,11 +107,11 @@ def _format_parameter(params: Fields) -> str | None:
 def _negotiate(wanted: str | None) -> tuple[str | None, str | None]:
     """(result type, graph type) for the request: the best media type for solutions and for
     graphs, None where it accepts none of them."""
-    return _negotiated(request.headers.get("Accept", ""), wanted)
+    return negotiated(request.headers.get("Accept", ""), wanted)
 
 
 @lru_cache(maxsize=256)
-def _negotiated(accept: str, wanted: str | None) -> tuple[str | None, str | None]:
+def negotiated(accept: str, wanted: str | None) -> tuple[str | None, str | None]:
     """Negotiation depends on the Accept header and `format=` only: clients send few distinct
     ones, so each is parsed once per process."""
     accepted = parse_accept_header(accept, MIMEAccept)
@@ -136,7 +136,7 @@ def _best(accepted: MIMEAccept, wanted: str | None, choices: dict, names: dict[s
 
 
 @lru_cache(maxsize=256)
-def _wants_page(accept: str) -> bool:
+def wants_page(accept: str) -> bool:
     """A browser's navigation: `text/html` named, and preferred to every format an answer can
     be sent in (a browser's `*/*;q=0.8` or `application/xml;q=0.9` count as less wanted)."""
     accepted = parse_accept_header(accept, MIMEAccept)
@@ -226,7 +226,7 @@ def endpoint() -> Response:
         if update is not None:
             return _update(update, arrived, params)
         if request.method in ("GET", "HEAD") and _format_parameter(params) is None and \
-                _wants_page(request.headers.get("Accept", "")):
+                wants_page(request.headers.get("Accept", "")):
             return _to_query_page(query)
         if query is None:
             from fairtracks_ld.web.description import service_description
