@@ -1,5 +1,5 @@
 """Compaction benchmark: what a load costs and how fast the store it publishes reads, with and
-without waiting for RocksDB's compactions before the snapshot (fairtracks_ld/compaction.py),
+without waiting for RocksDB's compactions before the snapshot (fairtracks_ld/store/compaction.py),
 against a full `fairtracks-ld optimize` afterwards.
 
 For each size, a generated corpus (`generate --tracks N --seed 1`) is loaded as bench/endpoint.py
@@ -73,8 +73,8 @@ def corpus(tracks: int) -> Path:
 
 
 def snapshot_facts(store: Path) -> dict:
-    from fairtracks_ld import compaction
-    from fairtracks_ld.snapshots import current_snapshot
+    from fairtracks_ld.store import compaction
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     snapshot = current_snapshot(store)
     assert snapshot is not None
@@ -86,7 +86,7 @@ def snapshot_facts(store: Path) -> dict:
 
 def probe(store: Path) -> dict[str, float]:
     """Read cost of the published snapshot, in a fresh process (see `--probe`)."""
-    from fairtracks_ld.snapshots import current_snapshot
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     out = subprocess.run([sys.executable, __file__, "--probe", str(current_snapshot(store))],
                          check=True, capture_output=True, text=True).stdout

@@ -40,7 +40,7 @@ Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 10000
 Writes bench/results/endpoint[-compacted][-loaded-by-<tree>]-<tracks>.json and .md (or
 --name NAME: NAME.json and .md). The store
 is as `load` leaves it unless --compact (fairtracks-ld's `load` waits for RocksDB's own
-compactions after a big write before it publishes: fairtracks_ld/compaction.py).
+compactions after a big write before it publishes: fairtracks_ld/store/compaction.py).
 """
 
 from __future__ import annotations
@@ -141,8 +141,8 @@ def compact() -> None:
     changes beyond what `load` leaves."""
     if (WORK / "store.compacted").exists():
         return
-    from fairtracks_ld.snapshots import publish
     from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.store.snapshots import publish
     from fairtracks_ld.writer_lock import writer_lock
 
     with writer_lock(WORK / "store"):
@@ -155,10 +155,10 @@ def compact() -> None:
 
 def dump_view(path: Path) -> None:
     """The store's current view (every triple a query sees by default: its default graph, see
-    fairtracks_ld.current_view) as N-Triples."""
+    fairtracks_ld.store.current_view) as N-Triples."""
     import pyoxigraph as ox
 
-    from fairtracks_ld.snapshots import current_snapshot
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     store = ox.Store.read_only(str(current_snapshot(WORK / "store")))
     triples = (quad.triple for quad in
@@ -493,7 +493,7 @@ SERVERS = {
     "oxigraph": "oxigraph serve-read-only, the current view in its default graph",
     "ours": "fairtracks-ld serve, defaults (granian, 2 worker processes, 2 query processes per "
             "worker): queries that name no graphs answered from the store's default graph (the "
-            "current view, see fairtracks_ld.current_view); per-snapshot cache on (warm: "
+            "current view, see fairtracks_ld.store.current_view); per-snapshot cache on (warm: "
             "dereferenced resources, DESCRIBE and every repeatable query's answer)",
     "ours_cold": "the same with FAIRTRACKS_LD_CACHE=0: no answer from a cache (cold)",
     "before": "with --before: fairtracks-ld serve from an earlier source tree (the commit named "

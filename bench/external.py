@@ -153,8 +153,8 @@ def query_times(store_path: Path, server, queries_per_kind: int) -> dict:
 
     from fairtracks_ld.publication.state import read_state
     from fairtracks_ld.publication.target import Endpoints, Target
-    from fairtracks_ld.snapshots import current_snapshot
     from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     view = read_state(Target(Endpoints(server.sparql_url)), BASE).default_graphs
     mix = query_mix(server.sparql_url, random.Random(1))

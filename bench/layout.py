@@ -93,7 +93,7 @@ def timed(run) -> float:
 
 
 def in_store(store_path: Path, old: bool) -> dict[str, dict]:
-    from fairtracks_ld.snapshots import current_snapshot
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     store = ox.Store.read_only(str(current_snapshot(store_path)))
     options = {"default_graph": old_view(store)} if old else {}

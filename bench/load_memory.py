@@ -116,7 +116,7 @@ def run_load(path: str, store_dir: str, validate: bool) -> dict:
     assert report.ok, [str(e) for e in report.failed]
     result = {"seconds": seconds}
     if os.environ.get(PUBLISH):  # as `fairtracks-ld load` does before it returns
-        from fairtracks_ld.snapshots import publish
+        from fairtracks_ld.store.snapshots import publish
 
         publish(store)
         result["publish_seconds"] = time.perf_counter() - start - seconds

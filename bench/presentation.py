@@ -37,8 +37,8 @@ def mistaken_document(tracks: int) -> dict:
 
 
 def run(sizes: list[int], repeat: int) -> list[dict]:
-    from fairtracks_ld.findings import group
     from fairtracks_ld.validation import Validator, documents, presentation
+    from fairtracks_ld.validation.findings import group
 
     validator = Validator()
     spent: list[tuple[float, float]] = []  # (wall, CPU) seconds

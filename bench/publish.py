@@ -37,8 +37,8 @@ from virtuoso import PASSWORD, virtuoso
 
 from fairtracks_ld.publication.plan import make_plan
 from fairtracks_ld.publication.virtuoso_bulk import _AsQuads
-from fairtracks_ld.snapshots import current_snapshot
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store.snapshots import current_snapshot
 
 
 def write_quads(store_path: Path, folder: Path) -> int:

@@ -118,7 +118,7 @@ def old_removal(store, graph: str, others: set[str]) -> None:
 def child(step: str, which: int, store_dir: str) -> None:
     import pyoxigraph as ox
 
-    from fairtracks_ld import current_view
+    from fairtracks_ld.store import current_view
 
     store = ox.Store(store_dir)
     view = SimpleNamespace(ox=store)  # what current_view reads of a TrackStore

@@ -189,7 +189,7 @@ def copy_folder(template: Path, target: Path) -> Path:
     left out: the copy's first writer allocates its own."""
     import shutil
 
-    from fairtracks_ld.reserve import RESERVE_NAME
+    from fairtracks_ld.store.reserve import RESERVE_NAME
 
     for path in template.iterdir():
         if path.is_dir():

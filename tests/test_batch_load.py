@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import BASE, write_json
 
-from fairtracks_ld.snapshots import current_snapshot
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store.snapshots import current_snapshot
 
 
 def run(store: Path, *args: str) -> subprocess.CompletedProcess:

@@ -156,7 +156,7 @@ def test_stats(loaded):
 
 
 def test_optimize_compacts_and_publishes_the_same_data(loaded):
-    from fairtracks_ld.snapshots import current_snapshot
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     before, snapshot = run(loaded, "dump", "--format", "nq").stdout, current_snapshot(loaded)
     result = run(loaded, "optimize")

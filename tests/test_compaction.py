@@ -16,10 +16,10 @@ import pyoxigraph as ox
 import pytest
 from conftest import BASE, write_json
 
-from fairtracks_ld.compaction import BYTES_ENV, table_files
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
-from fairtracks_ld.snapshots import current_snapshot
+from fairtracks_ld.store.compaction import BYTES_ENV, table_files
+from fairtracks_ld.store.snapshots import current_snapshot
 
 ALWAYS, NEVER = "0", str(10**15)  # thresholds in bytes: every write settles / none does
 

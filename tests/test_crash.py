@@ -21,7 +21,9 @@ from servers import free_port, serve
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.recovery import bulk_files, orphan_graphs
-from fairtracks_ld.reserve import (
+from fairtracks_ld.standard import example_documents
+from fairtracks_ld.store import REMOVE_BATCH, TrackStore
+from fairtracks_ld.store.reserve import (
     RESERVE_NAME,
     ensure,
     is_disk_full,
@@ -29,9 +31,7 @@ from fairtracks_ld.reserve import (
     reserve_path,
     reserve_size,
 )
-from fairtracks_ld.snapshots import current_snapshot
-from fairtracks_ld.standard import example_documents
-from fairtracks_ld.store import REMOVE_BATCH, TrackStore
+from fairtracks_ld.store.snapshots import current_snapshot
 from fairtracks_ld.writer_lock import writer_lock
 
 MASTER = str(example_documents()["master"])

@@ -13,9 +13,9 @@ import pytest
 from conftest import BASE, copy_folder
 
 from fairtracks_ld import reasoning
-from fairtracks_ld.snapshots import CURRENT, snapshot_dir
 from fairtracks_ld.standard import example_documents
 from fairtracks_ld.store import TrackStore, report_graph
+from fairtracks_ld.store.snapshots import CURRENT, snapshot_dir
 
 MASTER = str(example_documents()["master"])
 MINE = "http://example.org/my-own-graph"

@@ -22,7 +22,7 @@ import requests
 from bypass_corpus import allowed_queries, bypass_attempts
 from servers import EXAMPLES, cli, free_port, serve
 
-from fairtracks_ld.snapshots import SnapshotReader
+from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.executor import QueryError, QueryExecutor, QueryRequest
 
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"

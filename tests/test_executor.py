@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from servers import EXAMPLES, cli
 
-from fairtracks_ld.snapshots import SnapshotReader
+from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web import executor as executor_module
 from fairtracks_ld.web.executor import QueryError, QueryExecutor, QueryRequest
 

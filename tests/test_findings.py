@@ -9,8 +9,8 @@ import sys
 
 from conftest import BASE, write_json
 
-from fairtracks_ld import findings
-from fairtracks_ld.findings import Item
+from fairtracks_ld.validation import findings
+from fairtracks_ld.validation.findings import Item
 
 
 def unknown_prefix(index: int) -> Item:

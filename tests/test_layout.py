@@ -15,10 +15,10 @@ import requests
 from conftest import BASE, write_json
 from servers import cli, free_port, serve
 
-from fairtracks_ld import current_view, reasoning
+from fairtracks_ld import reasoning
 from fairtracks_ld.load import load_sources
 from fairtracks_ld.mapping import annotations
-from fairtracks_ld.store import StoreError, TrackStore
+from fairtracks_ld.store import StoreError, TrackStore, current_view
 from fairtracks_ld.withdrawal import withdraw
 
 OLD_LAYOUT = Path(__file__).parent / "data" / "old-layout.nq.gz"

@@ -27,8 +27,8 @@ from fairtracks_ld.publication.plan import make_plan
 from fairtracks_ld.publication.state import read_state
 from fairtracks_ld.publication.target import Endpoints, Target
 from fairtracks_ld.publication.virtuoso_bulk import _AsQuads
-from fairtracks_ld.snapshots import current_snapshot
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store.snapshots import current_snapshot
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 TINY = """format-version: 1.2

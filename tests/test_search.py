@@ -196,8 +196,8 @@ def test_page_rows_are_read_from_the_tracks_own_graphs(site):
 def test_segments_of_another_format_are_read_again(site, tmp_path, monkeypatch):
     from fairtracks_ld.search import segments
     from fairtracks_ld.search.reader import read_segment
-    from fairtracks_ld.snapshots import current_snapshot
     from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     store = TrackStore(current_snapshot(site["store"]), read_only=True)
     version = next(v for v in store.versions() if v.current)
@@ -481,8 +481,8 @@ def test_a_load_while_serving_becomes_searchable(site):
 
 def test_segments_kept_on_disk_rebuild_the_same_index(site, tmp_path, monkeypatch):
     from fairtracks_ld.search import index as facet_index
-    from fairtracks_ld.snapshots import current_snapshot
     from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     store = TrackStore(current_snapshot(site["store"]), read_only=True)
     first = facet_index.build_index(store, "first", tmp_path)

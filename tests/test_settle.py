@@ -15,9 +15,8 @@ import pyoxigraph as ox
 import pytest
 from conftest import BASE
 
-from fairtracks_ld import current_view
-from fairtracks_ld.snapshots import publish
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import TrackStore, current_view
+from fairtracks_ld.store.snapshots import publish
 
 NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 

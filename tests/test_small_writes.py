@@ -8,9 +8,8 @@ import json
 
 from test_memo import canonical
 
-from fairtracks_ld import current_view
 from fairtracks_ld.load import load_sources
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import TrackStore, current_view
 
 BASE = "http://localhost:8000/"
 

@@ -7,7 +7,7 @@ import pyoxigraph as ox
 import pytest
 
 from fairtracks_ld import licences, withdrawal
-from fairtracks_ld.snapshots import publish
+from fairtracks_ld.store.snapshots import publish
 from fairtracks_ld.submission import publish_document
 from fairtracks_ld.withdrawal import WithdrawalError, withdraw
 

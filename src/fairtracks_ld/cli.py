@@ -16,12 +16,11 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from fairtracks_ld import current_view, reserve
-from fairtracks_ld.disk import usage
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
 from fairtracks_ld.standard import VARIANTS
-from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore
+from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore, current_view, reserve
+from fairtracks_ld.store.disk import usage
 from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 from fairtracks_ld.writing import open_store
 
@@ -77,7 +76,7 @@ def _store(args: argparse.Namespace, sweep: bool = True) -> TrackStore:
 def _reader(args: argparse.Namespace) -> TrackStore:
     """The last published snapshot, read-only: readers never open the store a load may be
     writing. A store without one gets its first snapshot now (under the writer lock)."""
-    from fairtracks_ld.snapshots import current_snapshot
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     path = Path(args.store)
     if current_snapshot(path) is None:
@@ -95,7 +94,7 @@ def _reader(args: argparse.Namespace) -> TrackStore:
 
 def _publish(store: TrackStore) -> Path:
     """Make what was written visible to running servers (they read published snapshots)."""
-    from fairtracks_ld.snapshots import publish
+    from fairtracks_ld.store.snapshots import publish
 
     return publish(store)
 
@@ -287,8 +286,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def _snapshot_stats(store_path: Path) -> dict | None:
     """The published snapshot's table files and what the compaction wait before it did."""
-    from fairtracks_ld import compaction
-    from fairtracks_ld.snapshots import current_snapshot
+    from fairtracks_ld.store import compaction
+    from fairtracks_ld.store.snapshots import current_snapshot
 
     snapshot = current_snapshot(store_path)
     if snapshot is None:
@@ -530,11 +529,10 @@ def cmd_augment(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
-    from fairtracks_ld import findings
     from fairtracks_ld.augment import augment, fills
     from fairtracks_ld.mapping.models import FAIRTRACKS
     from fairtracks_ld.sources import DocumentError, read_source
-    from fairtracks_ld.validation import Validator, render_text
+    from fairtracks_ld.validation import Validator, findings, render_text
     from fairtracks_ld.validation.context import bundled_ontologies, store_ontologies
 
     stdin, output = args.path == "-", args.output or "-"

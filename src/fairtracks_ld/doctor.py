@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fairtracks_ld import current_view, reasoning, recovery
+from fairtracks_ld import reasoning, recovery
 from fairtracks_ld.mapping.namespaces import PREFIXES
-from fairtracks_ld.snapshots import current_snapshot, publish, snapshot_dir
-from fairtracks_ld.store import StoreError, TrackStore
+from fairtracks_ld.store import StoreError, TrackStore, current_view
+from fairtracks_ld.store.snapshots import current_snapshot, publish, snapshot_dir
 
 SEGMENTS = "search-segments"
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from fairtracks_ld import heap, reserve
+from fairtracks_ld import heap
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.models import AUTO
 from fairtracks_ld.mapping.notes import Notes
@@ -32,7 +32,7 @@ from fairtracks_ld.sources import (
     RefusedDocument,
 )
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant
-from fairtracks_ld.store import Conformance, TrackStore, VersionInfo
+from fairtracks_ld.store import Conformance, TrackStore, VersionInfo, reserve
 from fairtracks_ld.term_checks import document_notes
 from fairtracks_ld.writing import write_version
 

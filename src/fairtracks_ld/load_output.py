@@ -1,7 +1,7 @@
 """What `load` tells people (grouped lines and a summary) and machines (`--report FILE.json`).
 
 People get, per loaded document, one line and its findings grouped by kind
-(`fairtracks_ld.findings`); per refused or failed document, the error and its grouped
+(`fairtracks_ld.validation.findings`); per refused or failed document, the error and its grouped
 violations; then a summary: how many loaded, refused (breaks the standard) and failed (could not
 be read or written), with the reason for each one not loaded, and whether a snapshot was
 published. The JSON report holds every finding of every source.
@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fairtracks_ld import findings
 from fairtracks_ld.load import DocumentError, Loaded, LoadReport, RefusedDocument
 from fairtracks_ld.mapping.models import describe
 from fairtracks_ld.store import report_graph
+from fairtracks_ld.validation import findings
 
 REFUSED = "refused"
 FAILED = "failed"

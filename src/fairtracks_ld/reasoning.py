@@ -39,13 +39,13 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from fairtracks_ld import current_view
 from fairtracks_ld.mapping.annotations import (
     ANNOTATIONS,
     KIND_PREDICATES,
     DocumentAnnotations,
 )
 from fairtracks_ld.mapping.namespaces import FT, OWL, PROV, RDFS, XSD
+from fairtracks_ld.store import current_view
 
 if TYPE_CHECKING:
     from fairtracks_ld.store import TrackStore

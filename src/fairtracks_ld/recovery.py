@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fairtracks_ld import current_view, reasoning
+from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.namespaces import PREFIXES
-from fairtracks_ld.snapshots import CURRENT, current_snapshot, snapshot_dir
-from fairtracks_ld.store import TrackStore, remove_graph, report_graph
+from fairtracks_ld.store import TrackStore, current_view, remove_graph, report_graph
+from fairtracks_ld.store.snapshots import CURRENT, current_snapshot, snapshot_dir
 
 STAGING = "/staging/"
 

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
-from fairtracks_ld import current_view, reasoning
+from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.iris import IriMinter
 from fairtracks_ld.mapping.namespaces import FT, PREFIXES, PROV, RDF_TYPE, XSD
-from fairtracks_ld.store import TrackStore, report_graph
+from fairtracks_ld.store import TrackStore, current_view, report_graph
 
 WITHDRAWN = FT + "Withdrawn"
 REASON = FT + "withdrawal_reason"

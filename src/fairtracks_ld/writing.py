@@ -16,7 +16,7 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
-from fairtracks_ld import current_view, reasoning, reserve
+from fairtracks_ld import reasoning
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.annotations import DocumentAnnotations
 from fairtracks_ld.mapping.namespaces import PREFIXES
@@ -27,8 +27,10 @@ from fairtracks_ld.store import (
     TrackStore,
     VersionInfo,
     VersionRecord,
+    current_view,
     remove_graph,
     report_graph,
+    reserve,
 )
 
 

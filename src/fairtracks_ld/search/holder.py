@@ -8,7 +8,7 @@ import threading
 from contextlib import suppress
 
 from fairtracks_ld.search.index import FacetIndex, build_index
-from fairtracks_ld.snapshots import SnapshotReader, snapshot_dir
+from fairtracks_ld.store.snapshots import SnapshotReader, snapshot_dir
 
 
 class IndexHolder:

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from fairtracks_ld import findings
 from fairtracks_ld.mapping.iris import default_base_iri, local_id_of
 from fairtracks_ld.mapping.models import AUTO, ENSEMBL, detect, prepare_document
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
 from fairtracks_ld.sources import DEFAULT_LIMITS, DocumentError, DocumentReader, ReadLimits
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant, iter_props
-from fairtracks_ld.validation import presentation
+from fairtracks_ld.validation import findings, presentation
 from fairtracks_ld.validation.context import (
     OntologySource,
     add_context,
@@ -82,7 +81,7 @@ class Finding:
         return found
 
     def item(self) -> findings.Item:
-        """This finding (and those it causes) for grouping (`fairtracks_ld.findings`)."""
+        """This finding (and those it causes) for grouping (`fairtracks_ld.validation.findings`)."""
         return findings.Item(self.severity.lower(), self.pointer, self.message,
                              self.shape or (self.rules[0] if self.rules else ""), self.value,
                              tuple(f.item() for f in self.consequences))
@@ -123,7 +122,7 @@ class DocumentReport:
                 + (f"; … and {more} more" if more > 0 else ""))
 
     def items(self) -> list[findings.Item]:
-        """The findings for grouping (`fairtracks_ld.findings`): one kind per shape."""
+        """The findings for grouping (`fairtracks_ld.validation.findings`): one kind per shape."""
         return [f.item() for f in self.findings]
 
     def shacl_report(self, fmt: ox.RdfFormat = ox.RdfFormat.TURTLE) -> bytes:

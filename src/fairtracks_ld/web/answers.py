@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fairtracks_ld import findings
-from fairtracks_ld.validation import DocumentReport, Finding
+from fairtracks_ld.validation import DocumentReport, Finding, findings
 from fairtracks_ld.web.uploads import Upload
 
 _SPACES = re.compile(r"\s+")
@@ -76,7 +75,7 @@ def error(finding: Finding) -> dict[str, Any]:
 
 
 def groups(report: DocumentReport, shown: int = GROUP_POINTERS) -> list[dict[str, Any]]:
-    """The findings grouped by rule (`fairtracks_ld.findings.group`), most severe first: per
+    """The findings grouped by rule (`validation.findings.group`), most severe first: per
     group its severity, rule (the SHACL shape), count, message (the first one's; `alike` when
     all say the same), schema rules, hint, first pointers, and how many findings its findings
     cause."""

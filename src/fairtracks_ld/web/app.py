@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from fairtracks_ld.search.holder import IndexHolder
-from fairtracks_ld.snapshots import SnapshotReader
+from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.cache import SnapshotCache
 from fairtracks_ld.web.clients import networks
 from fairtracks_ld.web.executor import QueryExecutor

@@ -41,7 +41,7 @@ def _download(quads: Iterable[ox.Quad], name: str) -> Response:
 def dump_all() -> Response:
     """Every named graph of the store: current and earlier versions, ontologies, catalog; not
     the graphs of withdrawn documents (they stay in the store, see fairtracks_ld.withdrawal),
-    nor the default graph, the merge of the current ones (see fairtracks_ld.current_view)."""
+    nor the default graph, the merge of the current ones (see fairtracks_ld.store.current_view)."""
     store = current_app.extensions["snapshots"].store()
     hidden = hidden_graphs(store)
     quads = (quad for quad in store.ox.quads_for_pattern(None, None, None, None)

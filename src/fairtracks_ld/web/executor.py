@@ -50,9 +50,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from fairtracks_ld.snapshots import SnapshotReader
 from fairtracks_ld.sparql.policy import mentions_network
 from fairtracks_ld.sparql.single_pattern import single_pattern
+from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.admission import Admission, Refused
 from fairtracks_ld.web.isolation import start_process
 from fairtracks_ld.web.query_text import describes_constants

@@ -176,7 +176,7 @@ def _write(graph: str | None, created: bool = False) -> Response:
 
 def _apply(store: TrackStore, graph: str, payload: list[ox.Triple]) -> bool:
     """Write the graph and its catalog record, then publish; whether the graph existed."""
-    from fairtracks_ld.snapshots import publish
+    from fairtracks_ld.store.snapshots import publish
 
     reason = _managed(store, graph)
     if reason:

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from fairtracks_ld.snapshots import current_snapshot, publish
+from fairtracks_ld.store.snapshots import current_snapshot, publish
 from fairtracks_ld.web.settings import Settings
 from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 from fairtracks_ld.writing import open_store

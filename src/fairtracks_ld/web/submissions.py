@@ -32,8 +32,8 @@ from flask import Blueprint, Response, current_app, request, url_for
 
 from fairtracks_ld import licences
 from fairtracks_ld.load import DocumentError
-from fairtracks_ld.snapshots import publish
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store.snapshots import publish
 from fairtracks_ld.submission import collection_of, map_document, publish_document
 from fairtracks_ld.web.auth import audit, submitter
 from fairtracks_ld.web.errors import error_response

@@ -76,7 +76,7 @@ def _worker(conn: Connection, store_path: str, isolate: bool) -> None:
 
 def _apply_and_publish(conn: Connection, store_path: str, update: str, base_iri: str) -> None:
     """Apply one update and answer ("applied",) then ("done",) once published, or an error."""
-    from fairtracks_ld.snapshots import publish
+    from fairtracks_ld.store.snapshots import publish
 
     store = None
     try:

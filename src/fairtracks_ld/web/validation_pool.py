@@ -47,7 +47,7 @@ class ValidationRefused(Exception):
 
 def _worker(conn: Connection, store_path: str, niceness: int) -> None:
     """Validate jobs from the pipe, with one Validator per snapshot; warm up first."""
-    from fairtracks_ld.snapshots import SnapshotReader
+    from fairtracks_ld.store.snapshots import SnapshotReader
     from fairtracks_ld.validation import Validator
     from fairtracks_ld.validation.context import prepare
     from fairtracks_ld.web import validation_work

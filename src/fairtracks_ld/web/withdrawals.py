@@ -11,7 +11,7 @@ import json
 
 from flask import Blueprint, Response, current_app, request
 
-from fairtracks_ld.snapshots import publish
+from fairtracks_ld.store.snapshots import publish
 from fairtracks_ld.web.auth import audit, submitter
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.withdrawal import WithdrawalError, withdraw

@@ -23,11 +23,11 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from fairtracks_ld import current_view
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.mapping.namespaces import PREFIXES, XSD
 from fairtracks_ld.mapping.prepare import Prepared
+from fairtracks_ld.store import current_view
 
 DEFAULT_STORE_PATH = Path("var/store")
 REPORT_SUFFIX = "/validation-report"

@@ -16,9 +16,8 @@ import shutil
 import time
 from pathlib import Path
 
-from fairtracks_ld import compaction, current_view
 from fairtracks_ld.faults import checkpoint
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import TrackStore, compaction, current_view
 
 CURRENT = "current"
 OLD_VIEW_COPY = ".view"  # `<n>.view/`, `<n>.view.log`, …: view copies of an earlier layout

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from fairtracks_ld.snapshots import snapshot_dir
+from fairtracks_ld.store.snapshots import snapshot_dir
 
 SEGMENTS = "search-segments"
 
