@@ -67,7 +67,8 @@ def add_import(module: Path, line: str) -> None:
 
 def test_a_cycle_put_back_breaks_the_contracts(tmp_path):
     src = copy_sources(tmp_path / "src")
-    add_import(src / "fairtracks_ld" / "store" / "current_view.py", "from fairtracks_ld import reasoning")
+    add_import(src / "fairtracks_ld" / "store" / "current_view.py",
+               "from fairtracks_ld import reasoning")
     result = lint_imports(src, ROOT / "pyproject.toml")
     assert result.returncode != 0
     assert "Contracts: 1 kept, 2 broken." in result.stdout, result.stdout
