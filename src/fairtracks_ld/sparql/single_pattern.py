@@ -95,8 +95,11 @@ class _Reader:
             self.tokens.append(token)
 
     def kind_at(self, index: int) -> str | None:
-        self._read_to(index)
-        return self.tokens[index].kind if index < len(self.tokens) else None
+        if index >= len(self.tokens):
+            self._read_to(index)
+            if index >= len(self.tokens):
+                return None
+        return self.tokens[index].kind
 
     def peek_kind(self) -> str | None:
         return self.kind_at(self.index)
