@@ -14,8 +14,8 @@ answered in the web process), dereferencing a track as Turtle, and the ancestor-
 (GET, a query worker), each with the queries bench/endpoint.py sends.
 
 Usage: python bench/request_cpu.py [--tracks 20000] [--requests 1000] [--rounds 3]
-       [--before TREE]
-Writes bench/results/request-cpu-<tracks>.json and .md.
+       [--before TREE] [--name NAME]
+Writes bench/results/request-cpu-<tracks>.json and .md (or NAME.json and .md).
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path)
+    parser.add_argument("--name", help="the results' file name, without suffix (default: "
+                                       "request-cpu-<tracks>)")
     args = parser.parse_args()
     endpoint.WORK = endpoint.HERE / "work" / f"endpoint-{args.tracks}"
     endpoint.prepare(args.tracks)
@@ -134,7 +136,7 @@ def main() -> None:
         "median_of_rounds": medians,
         "rounds": rounds,
     }
-    name = f"request-cpu-{args.tracks}"
+    name = args.name or f"request-cpu-{args.tracks}"
     (endpoint.RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     (endpoint.RESULTS / f"{name}.md").write_text(markdown(report))
     print(markdown(report))

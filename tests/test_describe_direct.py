@@ -114,21 +114,51 @@ def test_a_plain_describe_is_answered_directly_as_flask_answers(doors, iris, acc
     assert post[0] == get[0] == "200 OK"
 
 
+SELECT = "SELECT ?p ?o WHERE { <" + BASE + TRACK + "> ?p ?o } ORDER BY ?p ?o"
+
+
+@pytest.mark.parametrize("query,accept", [
+    (f"BASE <{BASE}>\n{describe(BASE + TRACK)}", "text/turtle"),
+    (f"PREFIX ft: <{BASE}>\ndescribe <{BASE + TRACK}>", "text/turtle"),
+    (f"PREFIX ft: <{BASE}> DESCRIBE ft:{TRACK}", "text/turtle"),
+    (f"PREFIX rel: <relative/> {describe(BASE + TRACK)}", "text/turtle"),  # a relative PREFIX
+    (describe(TRACK), "text/turtle"),  # relative IRI
+    ("describe <" + BASE + TRACK + ">", "text/turtle"),
+    (describe(BASE + "rand/service"), "text/turtle"),
+    (describe(BASE + TRACK), "application/sparql-results+json"),  # 406 after it ran
+    (SELECT, "application/sparql-results+json"),
+    (SELECT, "text/csv"),
+    (SELECT, "application/sparql-results+xml, */*;q=0.1"),
+    (SELECT, "text/turtle"),  # 406 after it ran
+    (SELECT, ""),
+    ("SELECT * { ?s ?p ?o } LIMIT 1", "text/turtle"),
+    ("SELECT ?t WHERE { ?t ft:label_short \"no such label\" }", "application/json"),
+    ("ASK { ?s ?p ?o }", "application/sparql-results+json"),
+    (f"CONSTRUCT WHERE {{ <{BASE + TRACK}> ?p ?o }}", "application/n-triples"),
+    ("SELECT ?t { ?t ft:cell_type_ancestor ?c } LIMIT 3", "text/csv"),  # rewritten
+    ("SELECT (COUNT(*) AS ?n) { ?s ?p ?o . FILTER(RAND() < 2) }", "text/csv"),  # not repeatable
+    ("SELECT * WHERE { ?s ?p", "application/sparql-results+json"),  # 400, plain text
+    ("SELECT * WHERE { ?s ?p", "application/json"),  # 400, JSON
+])
+def test_a_plain_query_is_answered_directly_as_flask_answers(doors, query, accept):
+    headers = {"Accept": accept} if accept else {}
+    post = same(doors, "POST", "/sparql", "", urlencode({"query": query}).encode(), headers,
+                direct_taken=True)
+    get = same(doors, "GET", "/sparql", urlencode({"query": query}), b"", headers,
+               direct_taken=True)
+    assert post[0] == get[0]
+
+
 @pytest.mark.parametrize("query_string,body,accept", [
-    ("", urlencode({"query": f"BASE <{BASE}>\n{describe(BASE + TRACK)}"}), "text/turtle"),
-    ("", urlencode({"query": f"PREFIX ft: <{BASE}>\ndescribe <{BASE + TRACK}>"}), "text/turtle"),
-    ("", urlencode({"query": f"PREFIX ft: <{BASE}> DESCRIBE ft:{TRACK}"}), "text/turtle"),
-    ("", urlencode({"query": f"PREFIX rel: <relative/> {describe(BASE + TRACK)}"}),
-     "text/turtle"),  # a relative PREFIX IRI: not answered inline, a query worker answers
-    ("", urlencode({"query": describe(TRACK)}), "text/turtle"),  # relative IRI
-    ("", urlencode({"query": "describe <" + BASE + TRACK + ">"}), "text/turtle"),
     ("", urlencode({"query": describe(BASE + TRACK), "format": "nt"}), "text/turtle"),
     ("", urlencode({"query": describe(BASE + TRACK),
                     "default-graph-uri": BASE + COLLECTION}), "text/turtle"),
-    ("", urlencode({"query": describe(BASE + "rand/service")}), "text/turtle"),
-    ("", urlencode({"query": describe(BASE + TRACK)}), "application/sparql-results+json"),
     ("format=nt", urlencode({"query": describe(BASE + TRACK)}), "text/turtle"),
-    ("", urlencode({"query": "SELECT * { ?s ?p ?o } LIMIT 1"}), "text/turtle"),
+    ("", urlencode({"query": SELECT}), "image/png"),  # no result format accepted: 406
+    ("", urlencode({"query": "SELECT * { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"}),
+     "application/json"),  # refused by the SERVICE policy: 403
+    ("", urlencode({"update": "INSERT DATA { <x:a> <x:b> <x:c> }"}), "text/plain"),
+    ("", "query=", "text/turtle"),
 ])
 def test_other_queries_go_to_flask(doors, query_string, body, accept):
     same(doors, "POST", "/sparql", query_string, body.encode(), {"Accept": accept},
@@ -153,3 +183,17 @@ def test_with_the_cache_on_a_direct_answer_is_flasks_then_replayed_as_a_hit(door
         assert first == flask  # X-Cache: miss in both
         assert again[0] == first[0] and again[2] == first[2]
         assert again[1] == [(n, "hit" if n == "X-Cache" else v) for n, v in first[1]]
+
+
+def test_with_the_cache_on_a_direct_select_is_replayed_but_a_random_one_never(doors):
+    direct, _ = doors[True]
+    repeated = ("POST", "/sparql", "", urlencode({"query": SELECT}).encode(),
+                {"Accept": "text/csv"})
+    first, again = call(direct, *repeated), call(direct, *repeated)
+    assert dict(first[1])["X-Cache"] == "miss" and dict(again[1])["X-Cache"] == "hit"
+    assert again[2] == first[2]
+    random = ("POST", "/sparql", "", urlencode({"query": "SELECT (RAND() AS ?r) {}"}).encode(),
+              {"Accept": "text/csv"})
+    answers = {call(direct, *random)[2] for _ in range(3)}
+    assert len(answers) == 3  # evaluated every time
+    assert all("X-Cache" not in dict(call(direct, *random)[1]) for _ in range(2))

@@ -47,6 +47,9 @@ def test_one_pattern_read_from_an_index(query):
     "CONSTRUCT WHERE { ?s ?p ?o }",
     "DESCRIBE <http://e/t>",
     "SELECT * {}",
+    "SELECT ?s { ?s ?p ?o } ` trailing text that is not SPARQL",  # read to the end
+    "SELECT ?s { ?s ?p ?o } LIMIT 5 ;",
+    "PREFIX x: SELECT ?s { ?s ?p ?o }",  # a PREFIX without its IRI
 ])
 def test_anything_else_is_not(query):
     assert not single_pattern(query)

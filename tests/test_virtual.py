@@ -28,6 +28,15 @@ TECHNIQUE = f"({annotations.TRACK_PATHS[FT + 'technique_ancestor']})"
      f"SELECT * {{ ?s ?p ?o . ?t {CELL} ?c }}"),
     ("CONSTRUCT { ?t ft:cell_type_ancestor ?c } WHERE { ?t ft:cell_type_ancestor ?c }",
      f"CONSTRUCT {{ ?t ft:cell_type_ancestor ?c }} WHERE {{ ?t {CELL} ?c }}"),
+    # the stored links beside a track predicate, or a track predicate split across a prefix
+    ("SELECT * { ?e ft:own_technique_ancestor ?x . ?t ft:cell_type_ancestor ?c }",
+     f"SELECT * {{ ?e ft:own_technique_ancestor ?x . ?t {CELL} ?c }}"),
+    (f"PREFIX c: <{FT}cell_type_> SELECT * {{ ?t c:ancestor ?c }}",
+     f"PREFIX c: <{FT}cell_type_> SELECT * {{ ?t {CELL} ?c }}"),
+    (f"PREFIX own_c: <{FT}> SELECT * {{ ?t own_c:cell_type_ancestor ?c }}",
+     f"PREFIX own_c: <{FT}> SELECT * {{ ?t {CELL} ?c }}"),
+    (f"BASE <{FT}x> SELECT * {{ ?t <#cell_type_ancestor> ?c }}",
+     f"BASE <{FT}x> SELECT * {{ ?t {CELL} ?c }}"),
 ])
 def test_predicates_in_verb_position_become_paths(query, expected):
     assert rewrite(query) == expected
@@ -45,6 +54,19 @@ def test_predicates_in_verb_position_become_paths(query, expected):
     "SELECT ?t { ?t ft:cell_type ?c }",
 ])
 def test_other_uses_are_left_alone(query):
+    assert rewrite(query) == query
+
+
+def test_a_query_spelling_only_stored_links_is_not_read(monkeypatch):
+    """Text naming only the `own_…_ancestor` links (a rewritten query sent again, as clients
+    that know the paths do) is passed on as it is, without reading it into tokens."""
+    import fairtracks_ld.sparql.virtual as virtual
+
+    def fail(*args, **kwargs):
+        raise AssertionError("tokenized")
+
+    monkeypatch.setattr(virtual, "tokenize", fail)
+    query = f"SELECT ?t {{ ?t {CELL} ?c ; {TECHNIQUE} ?x }}"
     assert rewrite(query) == query
 
 

@@ -22,6 +22,8 @@ pattern as far as this module is concerned.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from fairtracks_ld.sparql.policy import mentions_network
 from fairtracks_ld.sparql.tokens import (
     IRI,
@@ -34,7 +36,7 @@ from fairtracks_ld.sparql.tokens import (
     WORD,
     LexError,
     Token,
-    tokenize,
+    scan,
 )
 
 _NAMES = (IRI, PNAME)
@@ -44,11 +46,13 @@ def single_pattern(query: str) -> bool:
     """True when the query is a SELECT of one triple pattern whose solutions are index keys."""
     if "\\" in query or mentions_network(query):
         return False
-    try:
-        tokens = tokenize(query)
+    try:  # tokens are read only as far as the query still looks like one pattern
+        return _one_pattern(_Reader(scan(query)))
     except LexError:
         return False
-    reader = _Reader(tokens)
+
+
+def _one_pattern(reader: _Reader) -> bool:
     reader.prologue()
     if not reader.word("select"):
         return False
@@ -71,18 +75,37 @@ def single_pattern(query: str) -> bool:
         if reader.peek_kind() != NUMBER or not reader.tokens[reader.index].text.isdigit():
             return False
         reader.index += 1
-    return reader.index == len(tokens) and len(set(variables)) == len(variables)
+    return reader.at_end() and len(set(variables)) == len(variables)
 
 
 class _Reader:
-    """A cursor over the tokens, each method consuming what it matches."""
+    """A cursor over the tokens, each method consuming what it matches; tokens are read from
+    the scanner as the cursor reaches them."""
 
-    def __init__(self, tokens: list[Token]) -> None:
-        self.tokens = tokens
+    def __init__(self, source: Iterator[Token]) -> None:
+        self.source = source
+        self.tokens: list[Token] = []
         self.index = 0
 
+    def _read_to(self, index: int) -> None:
+        while len(self.tokens) <= index:
+            token = next(self.source, None)
+            if token is None:
+                return
+            self.tokens.append(token)
+
+    def kind_at(self, index: int) -> str | None:
+        if index >= len(self.tokens):
+            self._read_to(index)
+            if index >= len(self.tokens):
+                return None
+        return self.tokens[index].kind
+
     def peek_kind(self) -> str | None:
-        return self.tokens[self.index].kind if self.index < len(self.tokens) else None
+        return self.kind_at(self.index)
+
+    def at_end(self) -> bool:
+        return self.peek_kind() is None
 
     def word(self, keyword: str) -> bool:
         if self.peek_kind() == WORD and self.tokens[self.index].keyword == keyword:
@@ -103,8 +126,7 @@ class _Reader:
                 self.index += 1
             elif self.word("prefix") and self.peek_kind() == PNAME and \
                     self.tokens[self.index].text.endswith(":") and \
-                    self.tokens[self.index + 1: self.index + 2] and \
-                    self.tokens[self.index + 1].kind == IRI:
+                    self.kind_at(self.index + 1) == IRI:
                 self.index += 2
             else:
                 self.index = start

@@ -20,7 +20,7 @@ keeps them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Literal, NamedTuple
 
 IRI = "iri"
@@ -111,9 +111,15 @@ def tokenize(text: str, *, base: str | None = None, prefixes: Mapping[str, str] 
              escapes: Escapes = "in_tokens") -> list[Token]:
     """The tokens of a query or update, without spaces and comments; raises LexError."""
     source = unescape(text) if escapes == "first" else text
-    tokens: list[Token] = []
+    return _resolve(list(scan(source)), base, dict(prefixes or {}))
+
+
+def scan(text: str) -> Iterator[Token]:
+    """The tokens of `text` as written (no escapes replaced, no IRI resolved), read as they are
+    asked for: a caller that stops at the first token it does not expect reads no further.
+    Raises LexError when it reaches text that is not a token."""
     position = 0
-    for match in _TOKEN.finditer(source):
+    for match in _TOKEN.finditer(text):
         if match.start() != position:  # every character belongs to some match: none skipped
             raise LexError("unreadable text", position)
         position = match.end()
@@ -122,8 +128,7 @@ def tokenize(text: str, *, base: str | None = None, prefixes: Mapping[str, str] 
             continue
         if kind == "error":
             raise LexError(f"unexpected character {match.group(kind)!r}", match.start(kind))
-        tokens.append(Token(kind, match.group(kind), match.start(kind)))
-    return _resolve(tokens, base, dict(prefixes or {}))
+        yield Token(kind, match.group(kind), match.start(kind))
 
 
 def _resolve(tokens: list[Token], base: str | None, prefixes: dict[str, str]) -> list[Token]:

@@ -15,6 +15,8 @@ form. A query that does not lex is passed on untouched, for the engine to report
 
 from __future__ import annotations
 
+import re
+
 from fairtracks_ld.mapping.annotations import TRACK_PATHS
 from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.sparql.tokens import (
@@ -32,11 +34,16 @@ from fairtracks_ld.sparql.tokens import (
 _TERMS = (VAR, IRI, PNAME, BNODE)
 _AFTER_VERB = {";", "/", "|", "^", "["}  # a verb (or path step) follows these
 _BEFORE_SUBJECT = {"{", ".", "}", ")"}  # a triple's subject follows these
+# The stored links the paths are made of (`ft:own_cell_type_ancestor`): text spelling only these
+# names no track predicate, so it is passed on without being read into tokens. Sound because no
+# track predicate's IRI contains `own_`, and a name's characters are kept verbatim in the IRI it
+# resolves to (escapes need a backslash, which is always read).
+_OWN_LINK = re.compile(r"own_\w*ancestor")
 
 
 def rewrite(query: str, base: str | None = None) -> str:
     """`query` with every track → ancestor predicate in verb position replaced by its path."""
-    if "ancestor" not in query and "\\" not in query:
+    if "\\" not in query and "ancestor" not in _OWN_LINK.sub("", query):
         return query
     try:
         tokens = tokenize(query, base=base, prefixes=PREFIXES, escapes="in_tokens")

@@ -1,14 +1,15 @@
-"""The two commonest linked-data requests answered in the front door, without Flask: `DESCRIBE`
-of constant IRIs at `/sparql` and dereferencing a resource as RDF.
+"""The commonest linked-data requests answered in the front door, without Flask: queries at
+`/sparql` whose only parameter is `query` (a `DESCRIBE` of constant IRIs evaluated here, any
+other query by query_direct) and dereferencing a resource as RDF.
 
 Routing, the request object, the response object and their hooks cost more CPU than reading
 the store for these requests (docs/scheduling.md). Here the answer is made from the WSGI environ
 with the same functions the Flask routes use (negotiation, cache keys and ETags, the inline
 query executor, `resources.describe` and `resources.rdf_body`) and sent with the same status,
 headers in the same order and the same body as the route would send. Only the plain shapes are
-taken; anything else (HEAD, `If-None-Match`, parameters besides `query`, a query that is not
-just `DESCRIBE <iri> …`, HTML or JSON-LD, an unknown or withdrawn IRI, any error) returns None
-and goes to Flask. tests/test_describe_direct.py compares both answers request by request.
+taken; anything else (HEAD, `If-None-Match`, parameters besides `query`, a browser asking for
+the query page, HTML or JSON-LD, an unknown or withdrawn IRI) returns None and goes to Flask.
+tests/test_describe_direct.py compares both answers request by request.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fairtracks_ld.web import resources, sparql, tombstone
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.executor import GRAPH_FORMATS, QueryRequest, execute
 from fairtracks_ld.web.negotiation import HTML, best_offer
+from fairtracks_ld.web.query_direct import DirectQueries
 from fairtracks_ld.web.request_parts import FORM
 
 _SPACE = r"[ \t\r\n]+"
@@ -48,7 +50,7 @@ Wire = tuple[str, list[tuple[str, str]], bytes]  # status, headers (CORS not yet
 
 
 class DirectAnswers:
-    """Answers plain DESCRIBE and dereferencing requests for a Flask app on local snapshots."""
+    """Answers plain queries and dereferencing requests for a Flask app on local snapshots."""
 
     def __init__(self, app: Any) -> None:
         self.snapshots = app.extensions["snapshots"]
@@ -56,6 +58,7 @@ class DirectAnswers:
         self.cache = app.extensions["cache"]
         settings = app.config["SETTINGS"]
         self.allowed = not settings.backend
+        self.queries = DirectQueries(app) if self.allowed else None
 
     def answer(self, environ: dict[str, Any], body: bytes | None) -> Wire | None:
         """The answer the application would send, or None to let it answer. `body`: a form
@@ -66,7 +69,7 @@ class DirectAnswers:
         method = environ["REQUEST_METHOD"]
         try:
             if path == "/sparql":
-                return self._describe(environ, method, body)
+                return self._query(environ, method, body)
             if method == "GET" and path.startswith(_DEREFERENCED) and "//" not in path and \
                     not environ.get("QUERY_STRING"):
                 return self._dereference(environ)
@@ -74,8 +77,9 @@ class DirectAnswers:
             return None
         return None
 
-    def _describe(self, environ: dict[str, Any], method: str, body: bytes | None) -> Wire | None:
-        """sparql.endpoint for `query=DESCRIBE <iri> …` by GET or form POST, nothing else."""
+    def _query(self, environ: dict[str, Any], method: str, body: bytes | None) -> Wire | None:
+        """sparql.endpoint for `query=…` (its only parameter) by GET or form POST: a plain
+        DESCRIBE here, any other query by query_direct."""
         accept = environ.get("HTTP_ACCEPT", "")
         if method == "GET":
             query = _only_query(environ.get("QUERY_STRING", ""))
@@ -86,18 +90,26 @@ class DirectAnswers:
             query = _only_query(body.decode("utf-8", "replace"))
         else:
             return None
-        if query is None or not _DESCRIBE.fullmatch(query) or "ancestor" in query or \
-                mentions_network(query) or not repeatable(query):
-            return None  # what policy, virtual.rewrite or the cache might treat otherwise
+        if not query:
+            return None
+        base_iri = _url(environ, "root") + "sparql"
+        if _DESCRIBE.fullmatch(query) and "ancestor" not in query and \
+                not mentions_network(query) and repeatable(query):
+            described = self._describe(query, accept, base_iri)
+            if described is not None:
+                return described
+        return self.queries.answer(environ, query, accept, base_iri)
+
+    def _describe(self, query: str, accept: str, base_iri: str) -> Wire | None:
+        """A DESCRIBE of constant IRIs (read by _DESCRIBE), evaluated here as an RDF answer;
+        None for anything else (an error, no RDF format accepted)."""
         result_type, graph_type = sparql.negotiated(accept, None)
         if graph_type is None:
             return None
-        request = QueryRequest(query=query,
+        request = QueryRequest(query=query,  # _DESCRIBE read it: constants only, inline
                                result_type=result_type or "application/sparql-results+json",
                                graph_type=graph_type, default_graphs=None, named_graphs=None,
-                               base_iri=_url(environ, "root") + "sparql")
-        if not self.executor.inline(request):
-            return None
+                               base_iri=base_iri, bounded=True)
         store = self.snapshots.store()  # one readlink: the query runs on this very store
         snapshot = os.path.basename(store.path)
         key = sparql.query_key(request)
@@ -105,7 +117,7 @@ class DirectAnswers:
             answer, hit = self.cache.answer(
                 snapshot, key, lambda: Answer(*execute(store, request, self.executor.max_bytes)),
                 max_share=sparql.CACHED_SHARE)
-        except Exception:  # a QueryError or any failure: the application answers with it
+        except Exception:  # a QueryError or any failure: query_direct answers with it
             return None
         if answer.media not in GRAPH_FORMATS:  # DESCRIBE's answer is a graph: never a 406
             return None

@@ -85,7 +85,8 @@ class FrontDoor:
         if direct is not None:
             status, headers, answer = direct
             headers.extend(CORS)
-            if key is not None:
+            if key is not None and status.startswith("200 ") and \
+                    any(n == "X-Cache" for n, _ in headers):  # as _keep keeps Flask's
                 replay = [(n, "hit") if n == "X-Cache" else (n, v) for n, v in headers]
                 self.cache.put(snapshot, key, Wire(status, replay, answer), WIRE_SHARE)
             start_response(status, headers)
