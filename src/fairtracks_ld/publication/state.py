@@ -81,6 +81,8 @@ def read_state(target: Target, base: str) -> State:
     targets: dict[str, str] = {}
     fingerprints: dict[str, str] = {}
     for row in rows:
+        if None in (row["s"], row["p"], row["o"]):  # Virtuoso, read while a publish writes
+            continue
         s, p, o = row["s"].value, row["p"].value, row["o"]
         if p == FINGERPRINT:
             fingerprints[s] = o.value
