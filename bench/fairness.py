@@ -1,7 +1,7 @@
 """Fairness benchmark: a track dereference while many clients run expensive SPARQL in a loop.
 
 Data: the store of bench/endpoint.py (`--tracks`, generated and loaded once under
-bench/work/endpoint/). Server: `fairtracks-ld serve` with its defaults (2 gunicorn workers, 2
+bench/work/endpoint-N/). Server: `fairtracks-ld serve` with its defaults (2 granian workers, 2
 query processes each, 30 s time limit) and the per-snapshot cache off (FAIRTRACKS_LD_CACHE=0), so
 every dereference does its full work.
 
@@ -32,6 +32,7 @@ import threading
 import time
 from urllib.parse import urlencode, urlsplit
 
+import endpoint
 from endpoint import (
     PREFIXES,
     RESULTS,
@@ -151,6 +152,7 @@ def main() -> None:
     parser.add_argument("--impatient", action="store_true",
                         help="also clients that ignore Retry-After (this branch only)")
     args = parser.parse_args()
+    endpoint.WORK = endpoint.HERE / "work" / f"endpoint-{args.tracks}"  # as endpoint.py's main
     prepare(args.tracks)
     load_before = os.getloadavg()[0]
     port = free_port()
@@ -185,7 +187,7 @@ def markdown(report: dict) -> str:
     lines = [
         "# Fairness benchmark",
         "",
-        f"{config['tracks']:,} generated tracks (bench/work/endpoint/ store). `fairtracks-ld "
+        f"{config['tracks']:,} generated tracks (bench/work/endpoint-N/ store). `fairtracks-ld "
         "serve` defaults, cache off. Heavy clients (each its own loopback address) loop over "
         "two expensive queries (facet counts over every track; a three-way cross join of the "
         "tracks that runs into the 30 s limit), honouring Retry-After (impatient ones retry "
