@@ -15,11 +15,12 @@ BASE_IRI ?= http://localhost:$(PORT)/
 .PHONY: install run demo test lint context docs lock bench bench-endpoint clean
 
 # A virtualenv with the locked dependency versions, then the project itself (editable).
+# pip says only errors (-qq): a machine's pip settings can otherwise print a warning per package.
 $(VENV)/.installed: requirements.lock pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install -qq --upgrade pip
+	$(BIN)/pip install -qq -r requirements.lock
+	$(BIN)/pip install -qq --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
