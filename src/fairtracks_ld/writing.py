@@ -94,7 +94,8 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
             conformance = check(target) if check is not None else None
             # (3)
             reasoning.ensure_current(store)
-            reasoning.write_companion(store, target, annotations=mapped.annotations)
+            reasoning.write_companion(store, target, annotations=mapped.annotations,
+                                      view_copy=copy)
             if conformance is not None:
                 write = store.ox.load if len(conformance.report) < current_view.SMALL_WRITE \
                     else store.ox.bulk_load
@@ -121,7 +122,8 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
                     remove_graph(store.ox, written)
             raise
         checkpoint("view-pending")  # catalogued: from here on, the next writer settles the view
-        current_view.settle(store, {graph: copy})
+        # the copy holds the companion's lines too (reasoning.write_companion)
+        current_view.settle(store, {graph: copy, reasoning.inferred_graph(graph): copy})
     checkpoint("catalog-updated")
     return store.version(graph)
 
@@ -129,21 +131,42 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
 def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
                   copy: current_view.ViewCopy, bulk: bool) -> None:
     """Write the mapped chunks into the graph `into`, keeping a copy for the view. Lenient:
-    the mapping has already checked every IRI it wrote with Oxigraph's rules."""
+    the mapping has already checked every IRI it wrote with Oxigraph's rules.
+
+    With `bulk`, consecutive chunks are gathered into loader calls of up to
+    `current_view.GATHER` bytes (a chunk larger than that is one call of its own): each call
+    ingests table files of its own, and RocksDB merges them as soon as a column family holds
+    two unmerged ones, so fewer, larger calls leave it less to merge (the header's and the
+    small arrays' chunks no longer cost a call or a transaction each)."""
     blank: list[ox.Quad] = []  # gathered across chunks: a bulk call costs I/O of its own
+    pending: list[bytes] = []  # named lines not written yet
     for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
         named, triples = copy.split(chunk)
         blank += (ox.Quad(t.subject, t.predicate, t.object, into) for t in triples)
-        if bulk and len(named) >= current_view.SMALL_WRITE:
-            store.ox.bulk_load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True,
-                               to_graph=into)
-        else:
-            store.ox.load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=into)
+        if bulk and sum(map(len, pending)) + len(named) > current_view.GATHER:
+            _load_named(store, pending, into, bulk)
+            pending = []
+        pending.append(named)
+        if not bulk:  # one transaction a chunk
+            _load_named(store, pending, into, bulk)
+            pending = []
         if len(blank) >= current_view.BLANK_BATCH:
             _extend(store, blank, bulk)
             blank = []
-        checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
+    _load_named(store, pending, into, bulk)
     _extend(store, blank, bulk)
+
+
+def _load_named(store: TrackStore, parts: list[bytes], into: ox.NamedNode, bulk: bool) -> None:
+    """Write N-Triples without blank nodes into `into`: with the bulk loader when `bulk`,
+    unless they are small (`current_view.SMALL_WRITE`), else in one transaction."""
+    text = b"".join(parts)
+    if not text:
+        return
+    big = bulk and len(text) >= current_view.SMALL_WRITE
+    write = store.ox.bulk_load if big else store.ox.load
+    write(text, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=into)
+    checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
 
 
 def _extend(store: TrackStore, quads: list[ox.Quad], bulk: bool) -> None:
