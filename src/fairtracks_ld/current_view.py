@@ -52,11 +52,12 @@ VIEW_ADDS = FT + "view_adds"  # catalog notes of a view change not settled yet
 VIEW_REMOVES = FT + "view_removes"
 BLANK_OBJECT = re.compile(rb' _:[^\s"<>]+ \.\s*$')  # an N-Triples line's blank object
 ADD_BLOCK = 32 * 2**20  # bytes of N-Triples per bulk call (~200k triples): a call is ~0.5 GB
-# A version's chunks are gathered into bulk calls of up to this many bytes (writing._write_chunks),
-# and a copy is added to the view in calls of at most this size, cut evenly (ViewCopy):
-# RocksDB (as Oxigraph sets it up) merges a column family's table files as soon as two are
-# unmerged, so every call beyond the first few costs a merge of what was written before.
-GATHER = 48 * 2**20
+# A version's chunks are gathered into bulk calls of up to this many bytes (a bigger chunk is a
+# call of its own; writing._write_chunks), and a copy is added to the view in as few calls of at
+# most this size as it takes, cut evenly (ViewCopy): RocksDB (as Oxigraph sets it up) merges a
+# column family's table files as soon as two are unmerged, so each extra call costs merging. The
+# size of a call is ADD_BLOCK's, so the memory a call takes is unchanged.
+GATHER = ADD_BLOCK
 REMOVE_BATCH = 20_000  # triples per deleting transaction (flushed after each)
 BLANK_BATCH = 50_000  # blank-node triples a `bulk_extend` call (Python objects: ~15 MB)
 # Text under this size is written in one transaction even where the bulk loader writes the rest:
