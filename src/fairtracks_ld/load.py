@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-import pyoxigraph as ox
-
 from fairtracks_ld import heap, reserve
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.models import AUTO
@@ -39,6 +37,8 @@ from fairtracks_ld.term_checks import document_notes
 from fairtracks_ld.writing import write_version
 
 if TYPE_CHECKING:
+    import pyoxigraph as ox
+
     from fairtracks_ld.validation import DocumentReport, Validator
 
 __all__ = ["STDIN", "DocumentError", "LoadReport", "Loaded", "RefusedDocument", "load_document",
