@@ -37,6 +37,8 @@ from fairtracks_ld.term_checks import document_notes
 from fairtracks_ld.writing import write_version
 
 if TYPE_CHECKING:
+    import pyoxigraph as ox
+
     from fairtracks_ld.validation import DocumentReport, Validator
 
 __all__ = ["STDIN", "DocumentError", "LoadReport", "Loaded", "RefusedDocument", "load_document",
@@ -140,11 +142,14 @@ def load_document(
         except RefusedDocument as error:
             raise _unmappable(error, reader, validator, model) from error.__cause__
 
-        def check(graph: str) -> Conformance | None:
+        def check(graph: str, mirror: ox.Store | None) -> Conformance | None:
+            """Validate the written graph: in its memory copy when the document is small
+            (writing.MIRROR_BYTES; the same graph, queried faster), else in the store."""
             nonlocal validation
             assert validator is not None
-            validation = validator.written(store.ox, graph, mapped.prepared, source,
-                                           reader=reader)
+            validation = validator.written(store.ox if mirror is None else mirror, graph,
+                                           mapped.prepared, source, reader=reader,
+                                           scratch=mirror is not None)
             heap.trim()  # what the shape queries' threads freed, before the companion is written
             if not validation.valid and not allow_invalid:
                 raise RefusedDocument(source, "breaks the standard: " + validation.summary(),

@@ -248,6 +248,12 @@ class _ChunkReader(io.RawIOBase):
         return size
 
 
+def _copied(chunks: Iterable[str], copy: current_view.ViewCopy) -> Iterator[str]:
+    for chunk in chunks:
+        copy.also(chunk)
+        yield chunk
+
+
 def _batched(lines: Iterable[str], size: int = 20_000) -> Iterator[str]:
     batch: list[str] = []
     for line in lines:
@@ -455,9 +461,11 @@ def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> I
 def write_companion(
     store: TrackStore, graph: str, ancestors: Ancestors | None = None,
     annotations: DocumentAnnotations | None = None, into: str | None = None,
+    view_copy: current_view.ViewCopy | None = None,
 ) -> None:
     """(Re)write `graph`'s companion graph (or the graph `into`) from the data in `graph` (or
-    its `annotations`); the view is not touched (see `replace_in_view`).
+    its `annotations`); the view is not touched (see `replace_in_view`), but the lines are
+    also given to `view_copy`, from which the settle adds them to the view.
 
     The graph always exists afterwards (empty for a document without annotated tracks), so a
     reload can MOVE it into place.
@@ -467,7 +475,10 @@ def write_companion(
         store.ox.remove_graph(ox.NamedNode(target))
     annotations = annotations or read_annotations(store, graph)
     lines = companion_lines(annotations, ancestors or stored_ancestors(store))
-    bulk_write(store, target, _batched(lines, 200))
+    text = _batched(lines, 200)
+    if view_copy is not None:
+        text = _copied(text, view_copy)
+    bulk_write(store, target, text)
     store.ox.add_graph(ox.NamedNode(target))
 
 

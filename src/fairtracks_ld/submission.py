@@ -74,7 +74,7 @@ def publish_document(store: TrackStore, document: Any, source: str, submitter: s
     if terms is not None:
         extra.append(licences.catalog_update(store.catalog, prepared.collection_iri, terms))
     conformance = _conformance(validation)
-    version = write_version(store, prepared, source, check=lambda _graph: conformance,
+    version = write_version(store, prepared, source, check=lambda _graph, _mirror: conformance,
                             catalog_extra=" ; ".join(extra))
     store.flush()
     return Published(version, collection, submitter)

@@ -52,6 +52,12 @@ VIEW_ADDS = FT + "view_adds"  # catalog notes of a view change not settled yet
 VIEW_REMOVES = FT + "view_removes"
 BLANK_OBJECT = re.compile(rb' _:[^\s"<>]+ \.\s*$')  # an N-Triples line's blank object
 ADD_BLOCK = 32 * 2**20  # bytes of N-Triples per bulk call (~200k triples): a call is ~0.5 GB
+# A version's chunks are gathered into bulk calls of up to this many bytes (a bigger chunk is a
+# call of its own; writing._write_chunks), and a copy is added to the view in as few calls of at
+# most this size as it takes, cut evenly (ViewCopy): RocksDB (as Oxigraph sets it up) merges a
+# column family's table files as soon as two are unmerged, so each extra call costs merging. The
+# size of a call is ADD_BLOCK's, so the memory a call takes is unchanged.
+GATHER = ADD_BLOCK
 REMOVE_BATCH = 20_000  # triples per deleting transaction (flushed after each)
 BLANK_BATCH = 50_000  # blank-node triples a `bulk_extend` call (Python objects: ~15 MB)
 # Text under this size is written in one transaction even where the bulk loader writes the rest:
@@ -134,19 +140,22 @@ def unsettled(store: TrackStore) -> tuple[list[str], list[str]]:
 def settle(store: TrackStore, copies: Mapping[str, ViewCopy] | None = None) -> int:
     """Apply the noted view changes in bounded steps, then drop the notes; returns how many
     sources were settled (0: nothing was pending). An entering source with a copy in `copies`
-    (kept while it was written) is added from that copy, else from Oxigraph's dump of it."""
+    (kept while it was written) is added from that copy, else from Oxigraph's dump of it; a
+    copy named for several sources (a version and its companion) is added once."""
     removing, adding = unsettled(store)
     if not removing and not adding:
         return 0
     others = sources(store)
     for graph in removing:
         _remove_unheld(store, graph, others, likely=adding)
+    added: list[ViewCopy] = []
     for graph in adding:
         copy = (copies or {}).get(graph)
-        if copy is not None:
-            copy.add_to_view(store)
-        else:
+        if copy is None:
             bulk_add(store, graph)
+        elif copy not in added:
+            copy.add_to_view(store)
+            added.append(copy)
     store.ox.update(f"DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{store.catalog}> "
                     f"<{VIEW_REMOVES}> ?r }} }} ; DELETE WHERE {{ GRAPH <{store.catalog}> "
                     f"{{ <{store.catalog}> <{VIEW_ADDS}> ?a }} }}")
@@ -260,6 +269,11 @@ class ViewCopy:
         self.blank.write(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
         return named, triples
 
+    def also(self, ntriples: str) -> None:
+        """Copy N-Triples lines without blank nodes written to another entering source (the
+        version's companion graph), so that the settle adds them in the same bulk calls."""
+        self.named.write(ntriples.encode())
+
     def _node(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
               ) -> ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple:
         return ox.BlankNode(self.token + term.value) if isinstance(term, ox.BlankNode) else term
@@ -269,7 +283,11 @@ class ViewCopy:
         for file in (self.named, self.blank):
             file.flush()
             file.seek(0)
-        _load_blocks(store, self.named, _load_named)  # no blank node: no split needed
+        total = self.named.seek(0, os.SEEK_END)
+        self.named.seek(0)
+        calls = -(-total // GATHER)  # as few calls as GATHER allows, of even size
+        _load_blocks(store, self.named, _load_named,  # no blank node: no split needed
+                     size=-(-total // calls) if calls else ADD_BLOCK)
         quads = ox.parse(self.blank, format=ox.RdfFormat.N_TRIPLES, lenient=True)
         while batch := list(islice(quads, BLANK_BATCH)):
             store.ox.bulk_extend(batch)  # N-Triples parse into the default graph
@@ -310,12 +328,13 @@ def bulk_add(store: TrackStore, graph: str) -> None:
 
 
 def _load_blocks(store: TrackStore, source: IO[bytes],
-                 load: Callable[[TrackStore, bytes], None] | None = None) -> None:
-    """Bulk-load N-Triples read from `source` into the default graph, ADD_BLOCK bytes (cut at
+                 load: Callable[[TrackStore, bytes], None] | None = None,
+                 size: int = ADD_BLOCK) -> None:
+    """Bulk-load N-Triples read from `source` into the default graph, `size` bytes (cut at
     line ends) a call, each by `load` (default `_load_view`)."""
     load = load or _load_view
     rest = b""
-    while chunk := source.read(ADD_BLOCK):
+    while chunk := source.read(size):
         block = rest + chunk
         cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
         if cut:

@@ -1,0 +1,63 @@
+"""A small document is validated in a memory copy of its graph written alongside the store's
+(writing.MIRROR_BYTES), and its chunks share bulk-loader calls (current_view.GATHER): the
+findings and the store are exactly those of validating in the store with a call per chunk, also
+when the copy is given up halfway through the document."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from test_memo import canonical
+
+from fairtracks_ld import writing
+from fairtracks_ld.load import load_sources
+from fairtracks_ld.store import TrackStore, current_view
+from fairtracks_ld.validation import Validator
+
+BASE = "http://localhost:8000/"
+
+
+def test_validating_in_the_memory_copy_finds_and_stores_what_the_store_does(
+        generated, tmp_path, monkeypatch):
+    documents = [copy.deepcopy(d) for d in generated[:3]]
+    broken = documents[1]["tracks"]
+    del broken[0]["file_url"]  # sh:minCount
+    broken[1]["experiment_ref"] = "gen:no-such-experiment"  # a reference to nothing
+    broken[3]["file_format"] = {"term_id": "not a term"}  # pattern, ontology lookups
+    broken[4]["raw_file_ids"] = ["geo:not-a-series"]  # a list (blank nodes), CURIE rules
+    sources = []
+    for index, document in enumerate(documents):
+        path = tmp_path / f"doc-{index}.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        sources.append(str(path))
+    in_memory: list[bool] = []
+    written = Validator.written
+
+    def spy(self, data, graph, prepared, source, *args, scratch=False, **kwargs):
+        in_memory.append(scratch)
+        return written(self, data, graph, prepared, source, *args, scratch=scratch, **kwargs)
+
+    monkeypatch.setattr(Validator, "written", spy)
+    outcomes = []
+    # the default; in the store with a call per chunk (as before); the copy given up midway
+    monkeypatch.setattr(current_view, "SMALL_WRITE", 0)  # every write bulk-loaded
+    settings = ((writing.MIRROR_BYTES, current_view.GATHER, True), (0, 1 << 16, False),
+                (20_000, 1 << 16, False))
+    for mirror, gather, copied in settings:
+        monkeypatch.setattr(writing, "MIRROR_BYTES", mirror)
+        monkeypatch.setattr(current_view, "GATHER", gather)
+        in_memory.clear()
+        store = TrackStore(tmp_path / f"store-{mirror}", base=BASE)
+        report = load_sources(store, sources, bulk=True, allow_invalid=True)
+        assert report.ok, report.not_loaded
+        findings = [sorted((f.pointer, f.severity, f.message, f.component or "")
+                           for f in loaded.validation.findings) for loaded in report.loaded]
+        outcomes.append((canonical(store), findings, [loaded.validation.valid
+                                                      for loaded in report.loaded]))
+        assert in_memory == [copied] * len(sources)
+    assert outcomes[0][2] == [True, False, True]
+    assert {f[0] for f in outcomes[0][1][1] if f[1] == "Violation"} == {
+        "/tracks/0/file_url", "/tracks/1/experiment_ref", "/tracks/3/file_format/term_id",
+        "/tracks/4/raw_file_ids/0"}
+    assert outcomes[0] == outcomes[1] == outcomes[2]
