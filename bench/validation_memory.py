@@ -15,7 +15,8 @@ context facts, which are streamed and small), giving freed memory back to the sy
 (`malloc_trim`) before each query, so each query's peak is what that query needs, not hidden in
 memory the write phase left resident (in a load, a 50k-track document's write phase leaves
 ~600 MB resident, more than any query there needs). The companion graph is then written into a
-scratch graph (removed afterwards) from the version graph's annotations, RSS sampled meanwhile.
+scratch graph from the version graph's annotations, RSS sampled meanwhile (the scratch graph is
+left in the store, uncatalogued: removing it in bounded transactions would take minutes).
 
 Usage: python bench/validation_memory.py [--tracks 50000] [--store DIR] [--workers N]
 Writes bench/results/validation-memory.json and .md (with --store: validation-memory-N.*).
@@ -30,6 +31,7 @@ import resource
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -148,7 +150,7 @@ class Sampler:
         return max(self.peak, rss_mb())
 
 
-def kept_child(store_dir: str, workers: int) -> None:
+def kept_child(store_dir: str, workers: int, parts: str) -> None:
     """Validation (context facts, shapes, findings: `Validator.written`, as a load runs it)
     and companion on a kept store's version graph, each shape query's memory recorded."""
     import concurrent.futures
@@ -158,7 +160,7 @@ def kept_child(store_dir: str, workers: int) -> None:
     from fairtracks_ld import heap, reasoning
     from fairtracks_ld.mapping.prepare import Prepared
     from fairtracks_ld.sources import DocumentReader
-    from fairtracks_ld.store import TrackStore, remove_graph
+    from fairtracks_ld.store import TrackStore
     from fairtracks_ld.validation import Validator, engine
 
     heap.limit_arenas()
@@ -198,59 +200,69 @@ def kept_child(store_dir: str, workers: int) -> None:
     heap.trim()
     result: dict = {"graph": graph, "open_seconds": round(time.perf_counter() - opened, 1),
                     "rss_open_mb": round(rss_mb(), 1)}
-    reset_hwm()
-    started, cpu = time.perf_counter(), time.process_time()
-    with DocumentReader(version.source) as reader:  # pointers of findings, as a load reads
-        report = validator.written(store.ox, graph, prepared, version.source, reader=reader)
-    result.update(seconds=round(time.perf_counter() - started, 1),
-                  cpu_seconds=round(time.process_time() - cpu, 1),
-                  results=len(report.findings), validation_peak_mb=round(hwm_mb(), 1),
-                  rss_after_validation_mb=round(rss_mb(), 1), queries=measured)
-    del report
-    heap.trim()
-    result["rss_trimmed_mb"] = round(rss_mb(), 1)
-    reset_hwm()
-    sampler = Sampler()
-    scratch = graph + "/bench-companion"
-    started, cpu = time.perf_counter(), time.process_time()
-    try:
-        reasoning.write_companion(store, graph, into=scratch)
-    finally:
-        companion_peak = sampler.stop()
-    seconds, cpu = round(time.perf_counter() - started, 1), round(time.process_time() - cpu, 1)
-    node = ox.NamedNode(scratch)
-    quads = sum(1 for _ in store.ox.quads_for_pattern(None, None, None, node))
-    remove_graph(store.ox, scratch)  # bounded (after the measurement)
-    result["companion"] = {"seconds": seconds, "cpu_seconds": cpu,
-                           "peak_mb": round(max(companion_peak, hwm_mb()), 1), "quads": quads}
+    if parts in ("both", "validation"):
+        reset_hwm()
+        started, cpu = time.perf_counter(), time.process_time()
+        with DocumentReader(version.source) as reader:  # pointers of findings, as a load
+            report = validator.written(store.ox, graph, prepared, version.source, reader=reader)
+        result.update(seconds=round(time.perf_counter() - started, 1),
+                      cpu_seconds=round(time.process_time() - cpu, 1),
+                      results=len(report.findings), validation_peak_mb=round(hwm_mb(), 1),
+                      rss_after_validation_mb=round(rss_mb(), 1), queries=measured)
+        del report
+        heap.trim()
+        result["rss_trimmed_mb"] = round(rss_mb(), 1)
+    if parts in ("both", "companion"):
+        reset_hwm()
+        sampler = Sampler()
+        scratch = f"{graph}/bench-companion-{uuid.uuid4().hex}"
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            reasoning.write_companion(store, graph, into=scratch)
+        finally:
+            companion_peak = sampler.stop()
+        seconds = round(time.perf_counter() - started, 1)
+        cpu = round(time.process_time() - cpu, 1)
+        node = ox.NamedNode(scratch)
+        quads = sum(1 for _ in store.ox.quads_for_pattern(None, None, None, node))
+        # left in the store (removing millions of quads in bounded transactions takes longer
+        # than the measurement): an uncatalogued graph, which a benchmark store can keep
+        result["companion"] = {"seconds": seconds, "cpu_seconds": cpu,
+                               "peak_mb": round(max(companion_peak, hwm_mb()), 1),
+                               "quads": quads, "rss_after_mb": round(rss_mb(), 1)}
     result["peak_rss_mb"] = peak_mb()
     print(json.dumps(result))
 
 
 def write_kept(result: dict, tracks: int, workers: int, name: str) -> None:
     """The report of a run on a kept store (`--store`)."""
-    queries = sorted(result["queries"], key=lambda q: -q["peak_added_mb"])
+    queries = sorted(result.get("queries", []), key=lambda q: -q["peak_added_mb"])
     (RESULTS / f"{name}.json").write_text(json.dumps({**result, "tracks": tracks,
                                                       "workers": workers,
                                                       "queries": queries}, indent=2) + "\n")
-    companion = result["companion"]
     lines = [f"# Memory of validation and companion on a kept {tracks:,}-track store "
              "(`bench/validation_memory.py --store`)", "",
              f"Uptime at start: `{result['uptime']}`; at end: `{result['uptime_after']}`. "
              f"Graph {result['graph']}. Store opened in {result['open_seconds']} s, RSS then "
              f"{result['rss_open_mb']:,.0f} MB (RocksDB's table readers and the process).", "",
-             "| part | s | CPU s | peak RSS MB | RSS after MB |", "|---|---:|---:|---:|---:|",
-             f"| shapes ({len(queries)} queries, {workers or 'default'} worker(s), "
-             f"{result['results']} findings) | {result['seconds']} | {result['cpu_seconds']} | "
-             f"{result['validation_peak_mb']:,.0f} | {result['rss_after_validation_mb']:,.0f} "
-             f"(trimmed {result['rss_trimmed_mb']:,.0f}) |",
-             f"| companion ({companion['quads']:,} quads) | {companion['seconds']} | "
-             f"{companion['cpu_seconds']} | {companion['peak_mb']:,.0f} | - |", "",
-             "The queries that raised the peak RSS most (peak added: the peak RSS during the "
-             "query minus the RSS before it; with one worker, freed memory is trimmed and the "
-             "kernel's peak reset before each query):", "",
-             "| peak added MB | peak during MB | rows | s | CPU s | query |",
-             "|---:|---:|---:|---:|---:|---|"]
+             "| part | s | CPU s | peak RSS MB | RSS after MB |", "|---|---:|---:|---:|---:|"]
+    if "seconds" in result:
+        lines.append(
+            f"| validation ({len(queries)} shape queries, {workers or 'default'} worker(s), "
+            f"{result['results']} findings) | {result['seconds']} | {result['cpu_seconds']} | "
+            f"{result['validation_peak_mb']:,.0f} | {result['rss_after_validation_mb']:,.0f} "
+            f"(trimmed {result['rss_trimmed_mb']:,.0f}) |")
+    if "companion" in result:
+        companion = result["companion"]
+        lines.append(f"| companion ({companion['quads']:,} quads) | {companion['seconds']} | "
+                     f"{companion['cpu_seconds']} | {companion['peak_mb']:,.0f} | "
+                     f"{companion.get('rss_after_mb', '-')} |")
+    if queries:
+        lines += ["", "The queries that raised the peak RSS most (peak added: the peak RSS "
+                  "during the query minus the RSS before it; with one worker, freed memory is "
+                  "trimmed and the kernel's peak reset before each query):", "",
+                  "| peak added MB | peak during MB | rows | s | CPU s | query |",
+                  "|---:|---:|---:|---:|---:|---|"]
     for q in queries[:15]:
         text = " ".join(line.strip() for line in q["query"].splitlines()
                         if not line.startswith("PREFIX"))
@@ -274,19 +286,23 @@ def main() -> None:
     parser.add_argument("--name", help="with --store: the report's name (default "
                                        "validation-memory-kept-TRACKS)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--kept-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--src", type=Path, default=load_memory.SRC,
+                        help="the sources to measure (e.g. another checkout's src/)")
+    parser.add_argument("--parts", choices=["both", "validation", "companion"], default="both",
+                        help="with --store: what to run")
+    parser.add_argument("--kept-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
     if args.kept_child:
-        kept_child(args.kept_child[0], int(args.kept_child[1]))
+        kept_child(args.kept_child[0], int(args.kept_child[1]), args.kept_child[2])
         return
     if args.store:
         started = uptime()
         done = subprocess.run([sys.executable, __file__, "--kept-child", str(args.store),
-                               str(args.workers)], capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(load_memory.SRC)})
+                               str(args.workers), args.parts], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(args.src.resolve())})
         if done.returncode != 0:
             raise SystemExit(done.stderr[-3000:])
         result = json.loads(done.stdout.strip().splitlines()[-1])
