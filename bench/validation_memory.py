@@ -187,6 +187,32 @@ def kept_child(store_dir: str, workers: int, parts: str) -> None:
         def __init__(self, *_args: object, **_kwargs: object) -> None:
             super().__init__(workers)
 
+    steps: list[dict] = []  # the other steps of a validation, and their memory
+
+    def watch(module: object, name: str) -> None:
+        original = getattr(module, name)
+
+        def watched(*args: object, **kwargs: object) -> object:
+            if workers == 1:
+                heap.trim()
+                reset_hwm()
+            before, started = rss_mb(), time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                steps.append({"step": name, "seconds": round(time.perf_counter() - started, 2),
+                              "rss_before_mb": round(before, 1),
+                              "peak_added_mb": round(hwm_mb() - before, 1),
+                              "rss_after_mb": round(rss_mb(), 1)})
+
+        setattr(module, name, watched)
+
+    from fairtracks_ld.validation import documents
+
+    for module, name in ((documents, "context_quads"), (engine, "_share"),
+                         (engine, "_empty_groups"), (engine, "_repeat_per_route"),
+                         (documents, "_listed_entities")):
+        watch(module, name)
     engine._rows = rows
     if workers:
         engine.ThreadPoolExecutor = Workers
@@ -208,7 +234,8 @@ def kept_child(store_dir: str, workers: int, parts: str) -> None:
         result.update(seconds=round(time.perf_counter() - started, 1),
                       cpu_seconds=round(time.process_time() - cpu, 1),
                       results=len(report.findings), validation_peak_mb=round(hwm_mb(), 1),
-                      rss_after_validation_mb=round(rss_mb(), 1), queries=measured)
+                      rss_after_validation_mb=round(rss_mb(), 1), queries=measured,
+                      steps=steps)
         del report
         heap.trim()
         result["rss_trimmed_mb"] = round(rss_mb(), 1)
@@ -257,6 +284,15 @@ def write_kept(result: dict, tracks: int, workers: int, name: str) -> None:
         lines.append(f"| companion ({companion['quads']:,} quads) | {companion['seconds']} | "
                      f"{companion['cpu_seconds']} | {companion['peak_mb']:,.0f} | "
                      f"{companion.get('rss_after_mb', '-')} |")
+    if result.get("steps"):
+        lines += ["", "Other steps of the validation (several calls of one step: its largest):",
+                  "", "| step | calls | s | peak added MB |", "|---|---:|---:|---:|"]
+        by_step: dict[str, list[dict]] = {}
+        for step in result["steps"]:
+            by_step.setdefault(step["step"], []).append(step)
+        lines += [f"| {name} | {len(calls)} | {sum(c['seconds'] for c in calls):.1f} | "
+                  f"{max(c['peak_added_mb'] for c in calls):,.1f} |"
+                  for name, calls in by_step.items()]
     if queries:
         lines += ["", "The queries that raised the peak RSS most (peak added: the peak RSS "
                   "during the query minus the RSS before it; with one worker, freed memory is "

@@ -39,6 +39,11 @@ RDF_TYPE = RDF + "type"
 _TEMPLATE = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
 _SMALL = 150_000  # focus sets this large are scanned from the path side (counts stop here)
 _VALUES_CAP = 450_000
+# triples of a path a hash anti-join (sh:minCount 1, `Query.factor` < 1) may hold at once: beyond
+# it the focus nodes are looked up one by one instead, in memory that does not grow with the
+# document (200k tracks: ft:term_id's 520k triples hashed added 176 MB to the peak RSS, 1M
+# tracks would add ~0.9 GB; bench/results/validation-memory-kept-200000.md)
+_HASHED = 250_000
 _ROUTES_ONE_BY_ONE = 2000  # nested results whose routes are counted focus node by node
 _CLOSED_UNION = 64  # sh:closed reads at most this many disallowed predicates one by one
 _EVERY = 12  # predicates to count: from this many, one grouped scan counts every predicate
@@ -141,6 +146,8 @@ class _Stats:
     def start_from_focus(self, query: Query) -> bool:
         if query.join is None or (query.scans or query.needs) is None:
             return False
+        if query.factor < 1 and self._values(query.scans or query.needs) > _HASHED:
+            return True  # the hash anti-join would hold every triple of the path at once
         return self.small_focus(query)
 
     def small_focus(self, query: Query, scanned: int | None = None) -> bool:
