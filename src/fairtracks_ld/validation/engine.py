@@ -42,7 +42,7 @@ _VALUES_CAP = 450_000
 # triples of a path a hash anti-join (sh:minCount 1, `Query.factor` < 1) may hold at once: beyond
 # it the focus nodes are looked up one by one instead, in memory that does not grow with the
 # document (200k tracks: ft:term_id's 520k triples hashed added 176 MB to the peak RSS, 1M
-# tracks would add ~0.9 GB; bench/results/validation-memory-kept-200000.md)
+# tracks would add ~0.9 GB; bench/results/validation-memory-kept-200000-main.md)
 _HASHED = 250_000
 _ROUTES_ONE_BY_ONE = 2000  # nested results whose routes are counted focus node by node
 _CLOSED_UNION = 64  # sh:closed reads at most this many disallowed predicates one by one
