@@ -107,6 +107,12 @@ def run_load(path: str, store_dir: str, validate: bool) -> dict:
     from fairtracks_ld.mapping import curies
     from fairtracks_ld.store import TrackStore
 
+    try:  # as `fairtracks-ld load` does (sources older than fairtracks_ld.heap have none)
+        from fairtracks_ld import heap
+    except ImportError:
+        pass
+    else:
+        heap.limit_arenas()
     curies.resolve("geo:GSE1")  # registry start-up is a one-off cost, not ingest
     store = TrackStore(store_dir, base=BASE)
     before = len(store.ox)

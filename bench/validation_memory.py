@@ -9,8 +9,17 @@ before it is the memory that query needed at once (Oxigraph's
 evaluation: hash tables of joins, MINUS, DISTINCT; and the solutions listed in Python). Its
 rows and seconds are kept too. The queries that add the most are listed.
 
-Usage: python bench/validation_memory.py [--tracks 50000]
-Writes bench/results/validation-memory.json and .md.
+With `--store DIR` (a store kept by `bench/load_memory.py --keep-store`) nothing is loaded:
+a fresh process opens the store and runs the shapes on the version graph it holds (without the
+context facts, which are streamed and small), giving freed memory back to the system
+(`malloc_trim`) before each query, so each query's peak is what that query needs, not hidden in
+memory the write phase left resident (in a load, a 50k-track document's write phase leaves
+~600 MB resident, more than any query there needs). The companion graph is then written into a
+scratch graph from the version graph's annotations, RSS sampled meanwhile (the scratch graph is
+left in the store, uncatalogued: removing it in bounded transactions would take minutes).
+
+Usage: python bench/validation_memory.py [--tracks 50000] [--store DIR] [--workers N]
+Writes bench/results/validation-memory.json and .md (with --store: validation-memory-N.*).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import resource
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -110,18 +120,237 @@ def write(result: dict, tracks: int) -> None:
     (RESULTS / "validation-memory.md").write_text("\n".join(lines) + "\n")
 
 
+def current_version(store):  # a TrackStore (imported in the child only)
+    """The one current document version of a kept benchmark store."""
+    versions = [v for v in store.versions() if v.current]
+    assert len(versions) == 1, versions
+    return versions[0]
+
+
+class Sampler:
+    """The process's RSS every 0.2 s in a thread (for the companion write, one bulk call
+    after another)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, rss_mb())
+            time.sleep(0.2)
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        return max(self.peak, rss_mb())
+
+
+def kept_child(store_dir: str, workers: int, parts: str) -> None:
+    """Validation (context facts, shapes, findings: `Validator.written`, as a load runs it)
+    and companion on a kept store's version graph, each shape query's memory recorded."""
+    import concurrent.futures
+
+    import pyoxigraph as ox
+
+    from fairtracks_ld import heap, reasoning
+    from fairtracks_ld.mapping.prepare import Prepared
+    from fairtracks_ld.sources import DocumentReader
+    from fairtracks_ld.store import TrackStore
+    from fairtracks_ld.validation import Validator, engine
+
+    heap.limit_arenas()
+    measured: list[dict] = []
+    original = engine._rows
+
+    def rows(store, query, sparql, options, compiled, deadline):
+        if workers == 1:
+            heap.trim()
+            reset_hwm()
+        before, cpu = rss_mb(), time.thread_time()
+        result = original(store, query, sparql, options, compiled, deadline)
+        (_, found), seconds = result
+        peak = hwm_mb()
+        measured.append({"query": sparql, "prebound": query.prebound is not None,
+                         "rows": len(found), "seconds": round(seconds, 2),
+                         "cpu_seconds": round(time.thread_time() - cpu, 2),
+                         "rss_before_mb": round(before, 1), "rss_after_mb": round(rss_mb(), 1),
+                         "peak_added_mb": round(peak - before, 1),
+                         "peak_mb": round(peak, 1)})
+        return result
+
+    class Workers(concurrent.futures.ThreadPoolExecutor):
+        def __init__(self, *_args: object, **_kwargs: object) -> None:
+            super().__init__(workers)
+
+    steps: list[dict] = []  # the other steps of a validation, and their memory
+
+    def watch(module: object, name: str) -> None:
+        original = getattr(module, name)
+
+        def watched(*args: object, **kwargs: object) -> object:
+            if workers == 1:
+                heap.trim()
+                reset_hwm()
+            before, started = rss_mb(), time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                steps.append({"step": name, "seconds": round(time.perf_counter() - started, 2),
+                              "rss_before_mb": round(before, 1),
+                              "peak_added_mb": round(hwm_mb() - before, 1),
+                              "rss_after_mb": round(rss_mb(), 1)})
+
+        setattr(module, name, watched)
+
+    from fairtracks_ld.validation import documents
+
+    for module, name in ((documents, "context_quads"), (engine, "_share"),
+                         (engine, "_empty_groups"), (engine, "_repeat_per_route"),
+                         (documents, "_listed_entities")):
+        watch(module, name)
+    engine._rows = rows
+    if workers:
+        engine.ThreadPoolExecutor = Workers
+    opened = time.perf_counter()
+    store = TrackStore(store_dir, base=load_memory.BASE)
+    version = current_version(store)
+    graph = version.graph
+    prepared = Prepared({}, version.collection, version.document, graph, version.doc_version,
+                        version.doc_date, version.variant)
+    validator = Validator(store)
+    heap.trim()
+    result: dict = {"graph": graph, "open_seconds": round(time.perf_counter() - opened, 1),
+                    "rss_open_mb": round(rss_mb(), 1)}
+    if parts in ("both", "validation"):
+        reset_hwm()
+        started, cpu = time.perf_counter(), time.process_time()
+        with DocumentReader(version.source) as reader:  # pointers of findings, as a load
+            report = validator.written(store.ox, graph, prepared, version.source, reader=reader)
+        result.update(seconds=round(time.perf_counter() - started, 1),
+                      cpu_seconds=round(time.process_time() - cpu, 1),
+                      results=len(report.findings), validation_peak_mb=round(hwm_mb(), 1),
+                      rss_after_validation_mb=round(rss_mb(), 1), queries=measured,
+                      steps=steps)
+        del report
+        heap.trim()
+        result["rss_trimmed_mb"] = round(rss_mb(), 1)
+    if parts in ("both", "companion"):
+        reset_hwm()
+        sampler = Sampler()
+        scratch = f"{graph}/bench-companion-{uuid.uuid4().hex}"
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            reasoning.write_companion(store, graph, into=scratch)
+        finally:
+            companion_peak = sampler.stop()
+        seconds = round(time.perf_counter() - started, 1)
+        cpu = round(time.process_time() - cpu, 1)
+        node = ox.NamedNode(scratch)
+        quads = sum(1 for _ in store.ox.quads_for_pattern(None, None, None, node))
+        # left in the store (removing millions of quads in bounded transactions takes longer
+        # than the measurement): an uncatalogued graph, which a benchmark store can keep
+        result["companion"] = {"seconds": seconds, "cpu_seconds": cpu,
+                               "peak_mb": round(max(companion_peak, hwm_mb()), 1),
+                               "quads": quads, "rss_after_mb": round(rss_mb(), 1)}
+    result["peak_rss_mb"] = peak_mb()
+    print(json.dumps(result))
+
+
+def write_kept(result: dict, tracks: int, workers: int, name: str) -> None:
+    """The report of a run on a kept store (`--store`)."""
+    queries = sorted(result.get("queries", []), key=lambda q: -q["peak_added_mb"])
+    (RESULTS / f"{name}.json").write_text(json.dumps({**result, "tracks": tracks,
+                                                      "workers": workers,
+                                                      "queries": queries}, indent=2) + "\n")
+    lines = [f"# Memory of validation and companion on a kept {tracks:,}-track store "
+             "(`bench/validation_memory.py --store`)", "",
+             f"Uptime at start: `{result['uptime']}`; at end: `{result['uptime_after']}`. "
+             f"Graph {result['graph']}. Store opened in {result['open_seconds']} s, RSS then "
+             f"{result['rss_open_mb']:,.0f} MB (RocksDB's table readers and the process).", "",
+             "| part | s | CPU s | peak RSS MB | RSS after MB |", "|---|---:|---:|---:|---:|"]
+    if "seconds" in result:
+        lines.append(
+            f"| validation ({len(queries)} shape queries, {workers or 'default'} worker(s), "
+            f"{result['results']} findings) | {result['seconds']} | {result['cpu_seconds']} | "
+            f"{result['validation_peak_mb']:,.0f} | {result['rss_after_validation_mb']:,.0f} "
+            f"(trimmed {result['rss_trimmed_mb']:,.0f}) |")
+    if "companion" in result:
+        companion = result["companion"]
+        lines.append(f"| companion ({companion['quads']:,} quads) | {companion['seconds']} | "
+                     f"{companion['cpu_seconds']} | {companion['peak_mb']:,.0f} | "
+                     f"{companion.get('rss_after_mb', '-')} |")
+    if result.get("steps"):
+        lines += ["", "Other steps of the validation (several calls of one step: its largest):",
+                  "", "| step | calls | s | peak added MB |", "|---|---:|---:|---:|"]
+        by_step: dict[str, list[dict]] = {}
+        for step in result["steps"]:
+            by_step.setdefault(step["step"], []).append(step)
+        lines += [f"| {name} | {len(calls)} | {sum(c['seconds'] for c in calls):.1f} | "
+                  f"{max(c['peak_added_mb'] for c in calls):,.1f} |"
+                  for name, calls in by_step.items()]
+    if queries:
+        lines += ["", "The queries that raised the peak RSS most (peak added: the peak RSS "
+                  "during the query minus the RSS before it; with one worker, freed memory is "
+                  "trimmed and the kernel's peak reset before each query):", "",
+                  "| peak added MB | peak during MB | rows | s | CPU s | query |",
+                  "|---:|---:|---:|---:|---:|---|"]
+    for q in queries[:15]:
+        text = " ".join(line.strip() for line in q["query"].splitlines()
+                        if not line.startswith("PREFIX"))
+        text = text.replace("|", "\\|")[:300]
+        lines.append(f"| {q['peak_added_mb']:,.1f} | {q['peak_mb']:,.0f} | {q['rows']:,} | "
+                     f"{q['seconds']} | {q['cpu_seconds']} | `{text}` |")
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tracks", type=int, default=50_000)
+    parser.add_argument("--store", type=Path,
+                        help="a store kept by load_memory.py --keep-store (nothing is loaded)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="with --store: the engine's threads (0: its own choice)")
+    parser.add_argument("--name", help="with --store: the report's name (default "
+                                       "validation-memory-kept-TRACKS)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--src", type=Path, default=load_memory.SRC,
+                        help="the sources to measure (e.g. another checkout's src/)")
+    parser.add_argument("--parts", choices=["both", "validation", "companion"], default="both",
+                        help="with --store: what to run")
+    parser.add_argument("--kept-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    if args.kept_child:
+        kept_child(args.kept_child[0], int(args.kept_child[1]), args.kept_child[2])
+        return
+    if args.store:
+        started = uptime()
+        done = subprocess.run([sys.executable, __file__, "--kept-child", str(args.store),
+                               str(args.workers), args.parts], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(args.src.resolve())})
+        if done.returncode != 0:
+            raise SystemExit(done.stderr[-3000:])
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result.update(uptime=started, uptime_after=uptime())
+        name = args.name or f"validation-memory-kept-{args.tracks}"
+        write_kept(result, args.tracks, args.workers, name)
+        print((RESULTS / f"{name}.md").read_text())
+        return
     load_memory.WORK.mkdir(parents=True, exist_ok=True)
     document = load_memory.document(args.tracks)
     store_dir = load_memory.fresh_store(f"validation-memory-{args.tracks}")
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    started = uptime()
     done = subprocess.run([sys.executable, __file__, "--child", str(document), str(store_dir)],
                           capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(load_memory.SRC)})
@@ -129,7 +358,7 @@ def main() -> None:
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["uptime"] = uptime
+    result["uptime"] = started
     write(result, args.tracks)
     print((RESULTS / "validation-memory.md").read_text())
 

@@ -330,4 +330,7 @@ def test_annotations_read_from_memory_equal_those_read_from_the_store(tmp_path, 
     for document in generated[:3]:
         prepared = prepare(document, store.base)
         write_version(store, prepared, "memory", bulk=True)
-        assert annotations_of(prepared.node).terms == read_annotations(store, prepared.graph).terms
+        stored: dict[str, set] = {}  # streamed: a carrier may come in parts
+        for carrier, pairs in read_annotations(store, prepared.graph).terms.items():
+            stored.setdefault(carrier, set()).update(pairs)
+        assert annotations_of(prepared.node).terms == stored

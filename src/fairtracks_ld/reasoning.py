@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from fairtracks_ld import heap
 from fairtracks_ld.mapping.annotations import (
     ANNOTATIONS,
     KIND_PREDICATES,
@@ -265,7 +266,7 @@ def _batched(lines: Iterable[str], size: int = 20_000) -> Iterator[str]:
         yield "".join(batch)
 
 
-BULK_CALL_BYTES = 64 << 20  # N-Triples text per bulk-loader call (~400k quads)
+BULK_CALL_BYTES = 16 << 20  # N-Triples text per bulk-loader call (~100k quads, ~80 MB)
 
 
 def bulk_write(store: TrackStore, graph: str | None, chunks: Iterator[str]) -> None:
@@ -274,7 +275,9 @@ def bulk_write(store: TrackStore, graph: str | None, chunks: Iterator[str]) -> N
 
     One loader call per `BULK_CALL_BYTES` of text: Oxigraph's bulk loader holds the quads of
     a call in memory while it sorts them (one call of a 1.9M-quad companion graph peaked at
-    2.1 GB), so calls of bounded size keep memory flat whatever the graph's size. Text under
+    2.1 GB; measured in a fresh process, a call of 64 MB of companion text added 318 MB to
+    the peak RSS, one of 16 MB 80 MB, at the same CPU per quad), so calls of bounded size
+    keep memory flat whatever the graph's size. Text under
     `current_view.SMALL_WRITE` (a small document's companion) is one transaction instead."""
     target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
     for part in _parts(chunks, BULK_CALL_BYTES):
@@ -364,19 +367,34 @@ Ancestors = Callable[[set[str]], dict[str, frozenset[str]]]
 
 
 def read_annotations(store: TrackStore, graph: str) -> DocumentAnnotations:
-    """Every term_id of a version graph, by the entity carrying it (links need no more)."""
+    """Every term_id of a version graph, by the entity carrying it (links need no more).
+
+    Streamed into a spooled table (`stream.SpooledTerms`, as the loader's): memory keeps the
+    distinct sets of (kind, term) pairs, not an entry per carrier (a dict of every carrier of a
+    200k-track graph held ~0.3 GB). Rows of one carrier mostly come together; a carrier whose
+    rows are apart is listed more than once, each time with some of its pairs, which links it
+    to the same ancestors in all (links are made per pair)."""
+    from fairtracks_ld.mapping.stream import SpooledTerms  # the mapper's, a heavy import
+
     g = str(ox.NamedNode(graph))
     branches = " UNION ".join(  # typed: a target node has ft:phenotype too, but carries none
         f'{{ ?node a ft:{owner.title()} ; {path}/ft:term_id ?term BIND("{kind}" AS ?kind) }}'
         for kind, (owner, path) in ANNOTATIONS.items()
     )
-    terms: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    spooled = SpooledTerms()
+    node, pairs = None, set()
     for row in store.ox.query(
         f"SELECT ?node ?kind ?term WHERE {{ GRAPH {g} {{ {branches} FILTER isIRI(?term) }} }}",
         prefixes=_PREFIXES,
     ):
-        terms[row[0].value].add((row[1].value, row[2].value))
-    return DocumentAnnotations({}, {}, dict(terms))
+        if row[0].value != node:
+            if node is not None:
+                spooled.add(node, frozenset(pairs))
+            node, pairs = row[0].value, set()
+        pairs.add((row[1].value, row[2].value))
+    if node is not None:
+        spooled.add(node, frozenset(pairs))
+    return DocumentAnnotations({}, {}, spooled)
 
 
 def stored_ancestors(store: TrackStore) -> Ancestors:
@@ -480,6 +498,7 @@ def write_companion(
         text = _copied(text, view_copy)
     bulk_write(store, target, text)
     store.ox.add_graph(ox.NamedNode(target))
+    heap.trim()  # what the bulk-loader calls freed, before the view settle's own calls
 
 
 # ---- applying changes instead of rewriting -----------------------------------------------------

@@ -39,6 +39,11 @@ RDF_TYPE = RDF + "type"
 _TEMPLATE = re.compile(r"\{[?$]([A-Za-z_][A-Za-z0-9_]*)\}")
 _SMALL = 150_000  # focus sets this large are scanned from the path side (counts stop here)
 _VALUES_CAP = 450_000
+# triples of a path a hash anti-join (sh:minCount 1, `Query.factor` < 1) may hold at once: beyond
+# it the focus nodes are looked up one by one instead, in memory that does not grow with the
+# document (200k tracks: ft:term_id's 520k triples hashed added 176 MB to the peak RSS, 1M
+# tracks would add ~0.9 GB; bench/results/validation-memory-kept-200000-main.md)
+_HASHED = 250_000
 _ROUTES_ONE_BY_ONE = 2000  # nested results whose routes are counted focus node by node
 _CLOSED_UNION = 64  # sh:closed reads at most this many disallowed predicates one by one
 _EVERY = 12  # predicates to count: from this many, one grouped scan counts every predicate
@@ -141,6 +146,8 @@ class _Stats:
     def start_from_focus(self, query: Query) -> bool:
         if query.join is None or (query.scans or query.needs) is None:
             return False
+        if query.factor < 1 and self._values(query.scans or query.needs) > _HASHED:
+            return True  # the hash anti-join would hold every triple of the path at once
         return self.small_focus(query)
 
     def small_focus(self, query: Query, scanned: int | None = None) -> bool:
@@ -353,14 +360,20 @@ def _runnable(store: ox.Store, compiled: Plan, empty: set[int], counts: dict[str
     return runnable
 
 
+_SHARE_BATCH = 50_000  # values written per transaction when a value set is materialised
+
+
 def _share(store: ox.Store, query: Query, select: str, graphs: list) -> None:
-    """Materialise the distinct values of a query's path (`select`: a form of them)."""
+    """Materialise the distinct values of a query's path (`select`: a form of them), in
+    transactions of `_SHARE_BATCH` values: one INSERT … WHERE update held every value of a
+    large document's set in one transaction (200k tracks: +245 MB)."""
     assert query.values is not None
-    position = select.index("SELECT DISTINCT ?value")
-    using = "".join(f"USING <{g.value}> " for g in graphs if isinstance(g, ox.NamedNode))
-    store.update(f"{select[:position]}INSERT {{ GRAPH <{VALUES_GRAPH}> {{ "
-                 f"<{VALUES_GRAPH}:{query.values.key}> <{VALUE}> ?value }} }} "
-                 f"{using}WHERE {{ {select[position:]} }}")
+    subject = ox.NamedNode(f"{VALUES_GRAPH}:{query.values.key}")
+    predicate, graph = ox.NamedNode(VALUE), ox.NamedNode(VALUES_GRAPH)
+    quads = (ox.Quad(subject, predicate, row["value"], graph)
+             for row in store.query(select, default_graph=graphs))
+    while batch := list(islice(quads, _SHARE_BATCH)):
+        store.extend(batch)
 
 
 def _empty_groups(store: ox.Store, compiled: Plan, options: dict, subclasses: bool) -> set[int]:
