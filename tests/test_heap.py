@@ -17,11 +17,13 @@ def rss_mb():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) // 1024
 
-def churn():  # what a query thread leaves: many malloc'd blocks, freed, the heap's top kept
-    kept = [bytes(2000) for _ in range(150_000)]
-    last = bytes(100)  # allocated after them: the freed space below it cannot shrink the heap
-    del kept
-    churn.last = last
+def churn():  # what a query thread leaves: many malloc'd blocks freed between a few kept ones
+    blocks = [bytes(2000) for _ in range(150_000)]  # malloc'd (over pymalloc's 512 bytes)
+    # Every 50th block stays, the last one included: ~290 MB are free in runs of ~100 KB that
+    # cannot merge into the heap's top, so glibc gives none of it back on its own (freeing in
+    # any order), only trim's madvise of the free pages inside the heap does.
+    churn.pins = blocks[::50] + [blocks[-1]]
+    del blocks
 
 thread = threading.Thread(target=churn)
 thread.start()
