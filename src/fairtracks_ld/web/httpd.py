@@ -21,12 +21,22 @@ over `http1_buffer_size`, 400 for a request it cannot parse.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Any
 
 LOG_FORMAT = "%(asctime)s [%(levelname)s] %(message)s"
 ACCESS_FORMAT = '%(addr)s [%(time)s] "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms'
 SHUTDOWN_SECONDS = 20  # a worker still busy this long after SIGTERM is killed
+
+
+class ThreadCountNotice(logging.Filter):
+    """Drops granian's warning that the blocking threads outnumber the cores: they are meant
+    to (most of them wait for a query or validation worker, not for the interpreter), and a
+    warning at every start would teach users to ignore the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Python threads, which seems quite high" not in record.getMessage()
 
 
 def log_config(log: str | None, access_log: str | None) -> dict[str, Any]:
@@ -44,9 +54,11 @@ def log_config(log: str | None, access_log: str | None) -> dict[str, Any]:
             "server": {"format": LOG_FORMAT},
             "access": {"format": "%(message)s"},
         },
+        "filters": {"thread_count": {"()": ThreadCountNotice}},
         "handlers": {"server": handler(log, "server"), "access": handler(access_log, "access")},
         "loggers": {
-            "_granian": {"handlers": ["server"], "level": "INFO", "propagate": False},
+            "_granian": {"handlers": ["server"], "level": "INFO", "propagate": False,
+                         "filters": ["thread_count"]},
             "fairtracks_ld": {"handlers": ["server"], "level": "INFO", "propagate": False},
             "granian.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
         },
