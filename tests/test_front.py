@@ -1,6 +1,7 @@
 """The server's front door (web/front.py) on a real server: a replayed answer is the answer the
 application sent (same status, headers and body, `X-Cache: hit`), follows a new snapshot, and
-paths that need percent-encoding still name their IRIs under granian (which decodes them)."""
+paths that need percent-encoding still name their IRIs under granian (which decodes them), a
+`%2F` inside a local id included."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from fairtracks_ld.web.front import raw_path
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
 DESCRIBE = f"DESCRIBE <{TRACK}>"
 ODD_COLLECTION, ODD_TRACK = "odd collection", "50% .. odd"
+SLASH_TRACK = "hub/ENCFF1/peaks"  # a local id with '/', minted as hub%2FENCFF1%2Fpeaks
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +29,7 @@ def site(tmp_path_factory, examples):
     odd = copy.deepcopy(examples["v1-current"])
     odd["collection_info"]["local_id"] = ODD_COLLECTION
     odd["tracks"][0]["local_id"] = ODD_TRACK
+    odd["tracks"][1]["local_id"] = SLASH_TRACK
     cli(folder / "store", base, "load", "--allow-invalid", *EXAMPLES,
         str(write_json(folder / "odd.json", odd)))
     with serve(folder / "store", port, workers=1) as url:
@@ -111,6 +114,22 @@ def test_iris_that_needed_percent_encoding_dereference(site):
     assert answer.headers["Content-Location"].endswith(iri.removeprefix(site["base"]) + ".ttl")
     needless = site["base"] + TRACK.replace("encode:", "encode%3A")  # an escape not needed
     assert requests.get(needless, headers={"Accept": "text/turtle"}, timeout=30).status_code == 200
+
+
+@pytest.mark.parametrize("accept", ["text/turtle", "text/html"])
+def test_a_local_id_with_a_slash_dereferences(site, accept):
+    """granian hands the path over decoded (`hub/ENCFF1/peaks`): the IRI is found again."""
+    iri = (site["base"] + "collection/" + quote(ODD_COLLECTION) + "/track/"
+           + quote(SLASH_TRACK, safe=":"))
+    assert "hub%2FENCFF1%2Fpeaks" in iri
+    answer = requests.get(iri, headers={"Accept": accept}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert iri in answer.text and "ENCFF1" in answer.text
+    turtle = requests.get(iri + ".ttl", timeout=30)  # with a format suffix too
+    assert turtle.status_code == 200 and turtle.headers["Content-Type"].startswith("text/turtle")
+    missing = requests.get(iri.replace("peaks", "nothing"), headers={"Accept": accept},
+                           timeout=30)
+    assert missing.status_code == 404
 
 
 def test_raw_path_mints_as_the_mapping_does():

@@ -12,7 +12,13 @@ from rdflib.compare import isomorphic
 
 from fairtracks_ld.mapping import curies
 from fairtracks_ld.mapping.export import export_document
-from fairtracks_ld.mapping.iris import IriMinter, decode_segment, encode_segment, local_id_of
+from fairtracks_ld.mapping.iris import (
+    IriMinter,
+    decode_segment,
+    encode_segment,
+    local_id_of,
+    slash_readings,
+)
 from fairtracks_ld.mapping.namespaces import FT, FTX, RDF
 from fairtracks_ld.mapping.prepare import MappingError, prepare
 from fairtracks_ld.mapping.to_rdf import quads_fast, quads_reference
@@ -240,3 +246,16 @@ def test_text_that_is_not_unicode_is_refused_before_writing(example):
     example["tracks"][0]["label_long"] = "broken \ud800 surrogate"
     with pytest.raises(MappingError, match="not valid Unicode"):
         prepare(example, BASE)
+
+
+def test_slash_readings_find_every_minted_iri_a_decoded_path_can_come_from():
+    minter = IriMinter("http://x/", "hub/one")
+    minted = [minter.entity_iri("track", "a/b"), minter.version_graph("d/e", "v/w"),
+              minter.collection_iri, minter.entity_iri("sample", "s")]
+    for iri in minted:
+        path = iri.removeprefix("http://x/")
+        decoded = "/".join(decode_segment(segment) for segment in path.split("/"))
+        assert path in slash_readings(decoded) or path == decoded
+    assert slash_readings("collection/plain/track/t") == ["collection/plain%2Ftrack%2Ft"]
+    assert slash_readings("graph/closure") == []
+    assert slash_readings("collection/" + "/".join("x" * 13)) == []  # too long to read again

@@ -90,6 +90,39 @@ class IriMinter:
         return f"{self.collection_iri}/{kind}/{encode_segment(local_id)}"
 
 
+SLASH_READING_SEGMENTS = 12  # longer decoded paths are not read again (a 404 stays cheap)
+
+
+def slash_readings(path: str) -> list[str]:
+    """The minted paths (below the base, no leading '/') in which some segment holds a `/`,
+    minted as `%2F`, that read as `path` once every `%2F` is decoded: what such an IRI's path
+    becomes after a server that decodes paths (granian, as the WSGI specification asks) has
+    handed it over. `path` itself is not among them. Each reading splits the segments after
+    `collection` by the pattern's keywords (`document`, `version`, an entity kind) in another
+    place; more than one names a resource only when ids contain those keywords."""
+    segments = [unquote(segment) for segment in path.strip("/").split("/")]
+    if segments[0] != "collection" or not 3 <= len(segments) <= SLASH_READING_SEGMENTS:
+        return []
+
+    def minted(*parts: list[str]) -> str:
+        return "/".join(encode_segment("/".join(part)) for part in parts)
+
+    rest = segments[1:]
+    readings: list[str] = []
+    for cut in range(1, len(rest) + 1):
+        collection, tail = rest[:cut], rest[cut:]
+        if not tail:
+            readings.append(minted(["collection"], collection))
+        elif len(tail) >= 2 and tail[0] in (*ENTITY_KINDS, "document"):
+            readings.append(minted(["collection"], collection, tail[:1], tail[1:]))
+        if len(tail) >= 4 and tail[0] == "document":
+            readings += [minted(["collection"], collection, ["document"], tail[1:at],
+                                ["version"], tail[at + 1:])
+                         for at in range(2, len(tail) - 1) if tail[at] == "version"]
+    direct = minted(*([segment] for segment in segments))
+    return [reading for reading in dict.fromkeys(readings) if reading != direct]
+
+
 def resolver_iri(base: str, curie: str) -> str:
     """Where this dataset resolves a global identifier: `{base}resolve/{curie}` (the server
     redirects to the object that declares it as its global_id)."""

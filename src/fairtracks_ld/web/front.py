@@ -6,8 +6,8 @@ answer.
   minted IRI). granian, like the WSGI spec, hands over the decoded PATH_INFO only, so the path is
   re-encoded segment by segment as IRIs are minted (mapping.iris.encode_segment) into `RAW_URI`,
   the key gunicorn sets: a minted IRI comes back exactly, and a path sent with needless escapes
-  (`encode%3AENC1`) finds the IRI it means. One case cannot come back: a `%2F` inside a segment
-  reads as `/` (docs/server.md).
+  (`encode%3AENC1`) finds the IRI it means. A `%2F` inside a segment reads as `/`: the resource
+  routes find such an IRI by the path's other readings (mapping.iris.slash_readings).
 - **Request line.** A request target longer than MAX_REQUEST_TARGET bytes is answered 414 in
   plain text (send long queries by POST).
 - **Replayed answers.** An answer the application took from or put in its per-snapshot cache

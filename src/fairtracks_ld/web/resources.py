@@ -25,6 +25,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.context import load_context
+from fairtracks_ld.mapping.iris import slash_readings
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
@@ -206,16 +207,7 @@ def content_location(path: str, media: str) -> str:
 def _render(store: TrackStore, path: str, negotiated: str | None) -> Answer | Response:
     """The resource's description in the `negotiated` format (unless the path ends with a
     format suffix), or an error answer."""
-    iri = store.base + path.lstrip("/")
-    suffix_type = None
-    triples = describe(store, iri)
-    if not triples:
-        for suffix, media in SUFFIXES.items():
-            if iri.endswith(suffix):
-                triples = describe(store, iri[: -len(suffix)])
-                if triples:
-                    iri, suffix_type = iri[: -len(suffix)], media
-                break
+    iri, triples, suffix_type = _find(store, path)
     stone = tombstone.find_with_suffix(store, iri, suffix_type)
     if stone is not None:  # withdrawn: 410 Gone with what it was, when and why
         return tombstone.answer(*stone)
@@ -233,6 +225,24 @@ def _render(store: TrackStore, path: str, negotiated: str | None) -> Answer | Re
     else:
         body = rdf_body(triples, media)
     return Answer(media, body, signposting.take_links())
+
+
+def _find(store: TrackStore, path: str) -> tuple[str, list[ox.Triple], str | None]:
+    """The IRI `path` names, its description and the media type of its format suffix (None:
+    no suffix). A path the server received decoded may have lost a `%2F` inside a local id,
+    so when it names nothing as it reads, its other readings are tried (`slash_readings`:
+    only on this miss path, so a found IRI costs nothing more). Nothing found: the path's
+    own IRI, no triples, no suffix."""
+    for candidate in (path.lstrip("/"), *slash_readings(path)):
+        iri = store.base + candidate
+        triples = describe(store, iri)
+        if triples:
+            return iri, triples, None
+        suffix, media = next(((s, m) for s, m in SUFFIXES.items() if iri.endswith(s)),
+                             ("", None))
+        if suffix and (triples := describe(store, iri[: -len(suffix)])):
+            return iri[: -len(suffix)], triples, media
+    return store.base + path.lstrip("/"), [], None
 
 
 def rdf_body(triples: list[ox.Triple], media: str) -> bytes:
