@@ -56,7 +56,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import zstandard
 
-from fairtracks_ld.mapping.annotations import ANNOTATIONS, own_predicate
+from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES, facet_of, own_predicate
 from fairtracks_ld.sparql import virtual
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ CATALOG = BASE + "graph/catalog"
 CLOSURE = BASE + "graph/closure"
 MEMBERS = BASE + "graph/members"
 IN_DOCUMENT = FT + "in_document"
-COMPANION = sorted(own_predicate(facet) for facet in ANNOTATIONS)
+COMPANION = sorted(own_predicate(facet_of(name)) for name in ANCESTOR_PREDICATES)  # G/inferred
 CLOSURE_PREDICATES = (FT + "subclass_of", FT + "descends_from")
 LYMPHOCYTE = "obo:CL_0000542"
 REPEATS = 5
@@ -457,6 +457,73 @@ def held_elsewhere(store: ox.Store, removed: list[bytes], document: str) -> set[
     return {line for line in removed if line.split(b" ", 1)[0] in shared}
 
 
+# ---- the report ----------------------------------------------------------------------------
+
+MILLION = 1_000_000
+
+
+def fit(small: dict, large: dict, value: Callable[[dict], float]) -> tuple[float, float]:
+    """Per track and at 1M tracks, from the straight line through the two runs."""
+    slope = (value(large) - value(small)) / (large["tracks"] - small["tracks"])
+    return slope, value(small) + slope * (MILLION - small["tracks"])
+
+
+def store_bytes(run: dict, layout: str, optimized: bool) -> float:
+    """Disk of a layout's store (b+files: with the version files), after the bulk write (the
+    product: as `load` left it, snapshots excluded) or after `optimize()`."""
+    if layout == "a (product)":
+        return run[layout]["disk bytes after optimize (store)" if optimized
+                           else "disk bytes as loaded (store)"]
+    extra = run["b version files"]["compressed bytes"] if layout == "b+files" else 0
+    entry = run[layout.removesuffix("+files")]
+    return entry["disk bytes after optimize" if optimized else "disk bytes after write"] + extra
+
+
+def write_cpu(run: dict, layout: str) -> float:
+    if layout == "a (product)":
+        return run[layout]["load (validation on), CLI"]["cpu s"]
+    return run[layout.removesuffix("+files")]["bulk write"]["cpu s"]
+
+
+LAYOUTS = ["a (product)", "a-rebuilt", "b", "b+files", "c"]
+
+
+def report(small: dict, large: dict) -> str:
+    n, m = f"{small['tracks']:,}", f"{large['tracks']:,}"
+    lines = [f"| layout | disk MB {n} / {m}, after write | after optimize | bytes / track "
+             "(slope, write / optimize) | projected GB at 1M (write / optimize) | write CPU s "
+             f"{n} / {m} | projected CPU s at 1M |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for layout in LAYOUTS:
+        cells = []
+        fits = [fit(small, large, lambda run, la=layout, o=o: store_bytes(run, la, o))
+                for o in (False, True)]
+        for optimized in (False, True):
+            cells.append(" / ".join(f"{store_bytes(run, layout, optimized) / 1e6:,.0f}"
+                                    for run in (small, large)))
+        _, cpu_million = fit(small, large, lambda run, la=layout: write_cpu(run, la))
+        lines.append(f"| {layout} | {cells[0]} | {cells[1]} | {fits[0][0]:,.0f} / "
+                     f"{fits[1][0]:,.0f} | {fits[0][1] / 1e9:.1f} / {fits[1][1] / 1e9:.1f} | "
+                     f"{write_cpu(small, layout)} / {write_cpu(large, layout)} | "
+                     f"{cpu_million:,.0f} |")
+    shown = [la for la in LAYOUTS if la != "b+files"]
+    lines += ["", f"Queries at {m} tracks, in process: CPU ms per query (median over the "
+              "sampled queries of the median of 5 warm runs; answers summed over them):", "",
+              "| query | " + " | ".join(shown) + " |", "|---|" + "---:|" * len(shown)]
+    for kind in large["a (product)"]["queries"]:
+        cells = [large[la]["queries"][kind] for la in shown]
+        lines.append(f"| {kind} | " + " | ".join(f"{c['cpu ms']} ({c['answers']})"
+                                                   for c in cells) + " |")
+    lines += ["", "Supersede of a 20k-track version (10% of its labels changed), CPU s by step:",
+              ""]
+    for layout in ("a-rebuilt", "b"):
+        for run in (small, large):
+            entry = run[layout]["supersede 20k-track version"]
+            steps = ", ".join(f"{k} {v['cpu s']}" for k, v in entry["steps"].items())
+            lines.append(f"- {layout}, {run['tracks']:,} tracks: **{entry['cpu s']} CPU s** "
+                         f"({steps}); {entry['check']}")
+    return "\n".join(lines) + "\n"
+
+
 # ---- the run --------------------------------------------------------------------------------
 
 def main() -> None:
@@ -464,7 +531,14 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=20_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/once-work"))
     parser.add_argument("--layouts", default="a-rebuilt,b,c")
+    parser.add_argument("--report", metavar="SMALL,LARGE", help="only write the markdown tables "
+                        "and the 1M projection (linear fit) from two runs' json")
     args = parser.parse_args()
+    if args.report:
+        small, large = (json.loads((RESULTS / f"layout-once-{n}.json").read_text())
+                        for n in args.report.split(","))
+        (RESULTS / f"layout-once-{large['tracks']}.tables.md").write_text(report(small, large))
+        return
     work: Path = args.work
     results: dict = {"tracks": args.tracks, "date": time.strftime("%Y-%m-%d %H:%M UTC",
                                                                   time.gmtime()),
