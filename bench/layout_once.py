@@ -33,7 +33,8 @@ from both.
 
 The product store is built by `fairtracks-ld load --bulk` into WORK/product-N unless a
 finished one is there (WORK/product-N/DONE; its `/usr/bin/time -v` record is read). Results:
-bench/results/layout-once-N.json (the markdown is written by hand from it and the fit).
+bench/results/layout-once-N.json; `--report 20000,100000` prints the tables and the 1M
+projection of bench/results/layout-once-100000.md (whose reading is written by hand).
 """
 
 from __future__ import annotations
@@ -493,7 +494,7 @@ def report(small: dict, large: dict) -> str:
     lines = [f"| layout | disk MB {n} / {m}, after write | after optimize | bytes / track "
              "(slope, write / optimize) | projected GB at 1M (write / optimize) | write CPU s "
              f"{n} / {m} | projected CPU s at 1M |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for layout in LAYOUTS:
+    for layout in [la for la in LAYOUTS if la.removesuffix("+files") in large]:
         cells = []
         fits = [fit(small, large, lambda run, la=layout, o=o: store_bytes(run, la, o))
                 for o in (False, True)]
@@ -505,7 +506,7 @@ def report(small: dict, large: dict) -> str:
                      f"{fits[1][0]:,.0f} | {fits[0][1] / 1e9:.1f} / {fits[1][1] / 1e9:.1f} | "
                      f"{write_cpu(small, layout)} / {write_cpu(large, layout)} | "
                      f"{cpu_million:,.0f} |")
-    shown = [la for la in LAYOUTS if la != "b+files"]
+    shown = [la for la in LAYOUTS if la != "b+files" and la in large]
     lines += ["", f"Queries at {m} tracks, in process: CPU ms per query (median over the "
               "sampled queries of the median of 5 warm runs; answers summed over them):", "",
               "| query | " + " | ".join(shown) + " |", "|---|" + "---:|" * len(shown)]
@@ -516,7 +517,7 @@ def report(small: dict, large: dict) -> str:
     lines += ["", "Supersede of a 20k-track version (10% of its labels changed), CPU s by step:",
               ""]
     for layout in ("a-rebuilt", "b"):
-        for run in (small, large):
+        for run in (run for run in (small, large) if layout in run):
             entry = run[layout]["supersede 20k-track version"]
             steps = ", ".join(f"{k} {v['cpu s']}" for k, v in entry["steps"].items())
             lines.append(f"- {layout}, {run['tracks']:,} tracks: **{entry['cpu s']} CPU s** "
@@ -531,44 +532,53 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=20_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/once-work"))
     parser.add_argument("--layouts", default="a-rebuilt,b,c")
+    parser.add_argument("--reuse-product", action="store_true", help="take the product's "
+                        "figures and version files from an earlier run (its json) and only "
+                        "build --layouts: runs building different layouts may go side by side")
     parser.add_argument("--report", metavar="SMALL,LARGE", help="only write the markdown tables "
                         "and the 1M projection (linear fit) from two runs' json")
     args = parser.parse_args()
     if args.report:
         small, large = (json.loads((RESULTS / f"layout-once-{n}.json").read_text())
                         for n in args.report.split(","))
-        (RESULTS / f"layout-once-{large['tracks']}.tables.md").write_text(report(small, large))
+        print(report(small, large))  # the tables of layout-once-N.md, its prose written by hand
         return
     work: Path = args.work
-    results: dict = {"tracks": args.tracks, "date": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                  time.gmtime()),
-                     "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short",
-                                               "HEAD"], capture_output=True, text=True).stdout
-                     .strip(), "loadavg start": loadavg(), "pyoxigraph": ox.__version__}
     out = RESULTS / f"layout-once-{args.tracks}.json"
+    reuse = args.reuse_product and out.exists()
+    results: dict = json.loads(out.read_text()) if reuse else {
+        "tracks": args.tracks, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                 capture_output=True, text=True).stdout.strip(),
+        "loadavg start": loadavg(), "pyoxigraph": ox.__version__}
+    mine: set[str] = set()
 
-    def save() -> None:
-        out.write_text(json.dumps(results, indent=2) + "\n")
+    def save() -> None:  # runs measuring other layouts may write the same file meanwhile
+        merged = json.loads(out.read_text()) if out.exists() else {}
+        merged.update(results if not reuse else {k: results[k] for k in mine})
+        out.write_text(json.dumps(merged, indent=2) + "\n")
 
-    results["a (product)"] = product(work, args.tracks)
     store_path = work / f"product-{args.tracks}" / "store"
-    results["a (product)"]["optimize"], _ = measured(lambda: optimize(store_path))
-    results["a (product)"]["disk bytes after optimize (store)"] = disk(store_path)
-    store = ox.Store(str(store_path))
-    roles = graphs_of(store)
-    results["graphs"] = {k: len(v) for k, v in roles.items()}
-    results["quads by role"] = quad_counts(store, roles)
-    mix = query_mix(store, random.Random(1))
-    results["a (product)"]["queries"] = queries(store, mix, "a", roles)
-    results["a (product)"]["loadavg"] = loadavg()
-    expected = graph_counts(store, roles, "a")
-    save()
     files = work / f"files-{args.tracks}"
-    if files.exists():
-        shutil.rmtree(files)
-    results["b version files"], sizes = measured(lambda: version_files(store, roles, files))
-    results["b version files"].update(sizes)
-    save()
+    if not reuse:
+        results["a (product)"] = product(work, args.tracks)
+        results["a (product)"]["optimize"], _ = measured(lambda: optimize(store_path))
+        results["a (product)"]["disk bytes after optimize (store)"] = disk(store_path)
+    store = ox.Store.read_only(str(store_path))  # read-only: runs may share it
+    roles = graphs_of(store)
+    mix = query_mix(store, random.Random(1))
+    expected = graph_counts(store, roles, "a")
+    if not reuse:
+        results["graphs"] = {k: len(v) for k, v in roles.items()}
+        results["quads by role"] = quad_counts(store, roles)
+        results["a (product)"]["queries"] = queries(store, mix, "a", roles)
+        results["a (product)"]["loadavg"] = loadavg()
+        save()
+        if files.exists():
+            shutil.rmtree(files)
+        results["b version files"], sizes = measured(lambda: version_files(store, roles, files))
+        results["b version files"].update(sizes)
+        save()
     for layout in args.layouts.split(","):
         source = work / f"{layout}-{args.tracks}.nq"
         entry: dict = {"loadavg start": loadavg()}
@@ -591,9 +601,8 @@ def main() -> None:
             entry["disk bytes after supersede + optimize"] = disk(path)
         entry["loadavg end"] = loadavg()
         results[layout] = entry
+        mine.add(layout)
         save()
-    results["loadavg end"] = loadavg()
-    save()
     print(json.dumps(results, indent=2))
 
 
