@@ -33,8 +33,11 @@ from both.
 
 The product store is built by `fairtracks-ld load --bulk` into WORK/product-N unless a
 finished one is there (WORK/product-N/DONE; its `/usr/bin/time -v` record is read). Results:
-bench/results/layout-once-N.json; `--report 20000,100000` prints the tables and the 1M
-projection of bench/results/layout-once-100000.md (whose reading is written by hand).
+bench/results/layout-once-N.json; `--reuse-product --layouts X` builds more layouts from an
+earlier run's product (runs may go side by side); `--reuse-product --extras` (after b) measures
+the ancestor queries by the closure join on b's store and a superseded version loaded from its
+file; `--report 20000,100000` prints the tables and the 1M projection of
+bench/results/layout-once-100000.md (whose reading is written by hand).
 """
 
 from __future__ import annotations
