@@ -52,6 +52,7 @@ import pyoxigraph as ox
 
 from fairtracks_ld.sparql.policy import mentions_network
 from fairtracks_ld.sparql.single_pattern import single_pattern
+from fairtracks_ld.store import PREFIXES
 from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.admission import Admission, Refused
 from fairtracks_ld.web.isolation import start_process
@@ -136,8 +137,6 @@ def execute(store, request: QueryRequest, max_bytes: int) -> tuple[str, bytes]:
         options["substitutions"] = request.substitutions
     if request.base_iri:
         options["base_iri"] = request.base_iri
-    from fairtracks_ld.store import PREFIXES
-
     try:
         result = store.ox.query(request.query, prefixes=PREFIXES, **options)
     except SyntaxError as error:
