@@ -133,7 +133,8 @@ class DirectAnswers:
         if media not in _DIRECT_MEDIA:
             return None
         store = self.snapshots.store()
-        path = urlsplit(environ["RAW_URI"]).path
+        raw = environ["RAW_URI"]
+        path = raw if "?" not in raw and "#" not in raw else urlsplit(raw).path
         snapshot = os.path.basename(store.path)
         key = ("resource", _url(environ, "host"), path, media, None)
         iri = store.base + path.lstrip("/")
