@@ -113,9 +113,10 @@ class DirectAnswers:
         store = self.snapshots.store()  # one readlink: the query runs on this very store
         snapshot = os.path.basename(store.path)
         key = sparql.query_key(request)
+        limit = self.executor.max_bytes
         try:
             answer, hit = self.cache.answer(
-                snapshot, key, lambda: Answer(*execute(store, request, self.executor.max_bytes)),
+                snapshot, key, lambda: Answer(*execute(store, request, limit, whole=True)),
                 max_share=sparql.CACHED_SHARE)
         except Exception:  # a QueryError or any failure: query_direct answers with it
             return None
