@@ -1,17 +1,21 @@
 """Where a cold request's CPU goes: the endpoint's request kinds, one request at a time.
 
 `fairtracks-ld serve` with the cache off (FAIRTRACKS_LD_CACHE=0) on bench/endpoint.py's store
-(built by it, as `load` leaves it unless `--compact` was given there); per kind, `--requests`
-sequential requests on one keep-alive connection after a warm-up, and the server's CPU per
-request read from /proc, split between the web (gunicorn) processes and the query worker
-processes. One request at a time, CPU time is much steadier than throughput on a shared machine.
-With `--before TREE` (a source tree, e.g. `git worktree add --detach /tmp/before main`) the same
-requests go to a second server running that tree's code, kind by kind and round by round in
-turn, so both see the same machine load; the median of the rounds is reported.
+(built by it, as `load` leaves it unless `--compact` was given there), and `oxigraph serve` on
+its copy of the current view, in the same run; per kind, `--requests` sequential requests on
+one keep-alive connection after a warm-up (a fifth as many for the heavy kinds, ancestor search
+and facet counts), and each server's CPU per request read from /proc, split between the web
+(granian) processes and the query worker processes. One request at a time, CPU time is much
+steadier than throughput on a shared machine. With `--before TREE` (a source tree, e.g.
+`git worktree add --detach /tmp/before main`) the same requests also go to a server running
+that tree's code. The servers take turns kind by kind and round by round, so all see the same
+machine load; the median of the rounds is reported, with oxigraph's CPU per request divided by
+each fairtracks-ld server's (the goal: >= 0.7).
 
-Kinds: a track by its label (SELECT, form POST, a query worker), DESCRIBE of a track (form POST,
-answered in the web process), dereferencing a track as Turtle, and the ancestor-aware first page
-(GET, a query worker), each with the queries bench/endpoint.py sends.
+Kinds, with the queries bench/endpoint.py sends: a track by its label (SELECT, form POST,
+answered in the web process), ancestor search and facet counts (query workers), DESCRIBE of a
+track (form POST, answered in the web process), dereferencing a track as Turtle (oxigraph: GET
+of the same DESCRIBE), and the ancestor-aware first page (GET, a query worker).
 
 Usage: python bench/request_cpu.py [--tracks 20000] [--requests 1000] [--rounds 3]
        [--before TREE] [--name NAME]
@@ -35,20 +39,22 @@ from urllib.parse import urlencode
 import endpoint
 from proctree import tree_stats
 
-KINDS = ("lookup by label", "describe track", "dereference track", "first page")
+KINDS = ("lookup by label", "ancestor search", "facet counts", "describe track",
+         "dereference track", "first page")
+HEAVY = ("ancestor search", "facet counts")  # a fifth as many requests
+OXIGRAPH = "oxigraph"
 
 
-def requests_for(kind: str, tracks: list[str], labels: list[str]) -> list[endpoint.Request]:
-    if kind == "lookup by label":
-        return endpoint.requests_of([f"SELECT ?track WHERE {{ ?track ft:label_short "
-                                     f"{endpoint.literal(label)} }}" for label in labels],
-                                    "/sparql")
-    if kind == "describe track":
-        return endpoint.requests_of([f"DESCRIBE <{t}>" for t in tracks], "/sparql")
+def requests_for(kind: str, mix: dict[str, list[str]], server: str) -> list[endpoint.Request]:
+    """The kind's requests for a server ("oxigraph": its /query endpoint, DESCRIBE for a
+    dereference); `mix`: endpoint.query_mix's queries."""
+    path = "/query" if server == OXIGRAPH else "/sparql"
     if kind == "dereference track":
-        return endpoint.dereferences(tracks, "ours")
-    return [("/sparql?" + urlencode({"query": endpoint.explicit(endpoint.FIRST_PAGE)}), None,
-             endpoint.JSON_RESULTS)]
+        return endpoint.dereferences(mix["_tracks"], server)
+    if kind == "first page":
+        return [(f"{path}?" + urlencode({"query": endpoint.explicit(endpoint.FIRST_PAGE)}),
+                 None, endpoint.JSON_RESULTS)]
+    return endpoint.requests_of(mix[kind], path)
 
 
 def cpu_by_role(root: int) -> dict[str, float]:
@@ -104,23 +110,23 @@ def main() -> None:
     endpoint.prepare(args.tracks)
     load_before = os.getloadavg()[0]
     trees = {"after": None, **({"before": args.before} if args.before else {})}
-    ports = {name: endpoint.free_port() for name in trees}
+    names = [*trees, OXIGRAPH]
+    ports = {name: endpoint.free_port() for name in names}
     rounds: dict[str, dict[str, list[dict[str, float]]]] = {
-        name: {kind: [] for kind in KINDS} for name in trees}
+        name: {kind: [] for kind in KINDS} for name in names}
     with ExitStack() as stack:
         meters = {name: stack.enter_context(endpoint.ours(ports[name], cache=False, source=tree))
                   for name, tree in trees.items()}
-        rows = endpoint.select(f"http://127.0.0.1:{ports['after']}/sparql",
-                               "SELECT ?t ?l WHERE { ?t a ft:Track ; ft:label_short ?l }")
-        sample = random.Random(1).sample(rows, 200)
-        tracks, labels = [r["t"] for r in sample], [r["l"] for r in sample]
+        meters[OXIGRAPH] = stack.enter_context(endpoint.oxigraph(ports[OXIGRAPH]))
+        mix = endpoint.query_mix(f"http://127.0.0.1:{ports['after']}/sparql", random.Random(1))
         for _ in range(args.rounds):
             for kind in KINDS:
-                requests = requests_for(kind, tracks, labels)
-                for name in trees:
+                count = args.requests // 5 if kind in HEAVY else args.requests
+                for name in names:
                     print(f"{name}: {kind}…", flush=True)
-                    rounds[name][kind].append(run_kind(ports[name], meters[name].root,
-                                                       requests, args.requests))
+                    rounds[name][kind].append(run_kind(
+                        ports[name], meters[name].root, requests_for(kind, mix, name), count,
+                        warmup=min(100, count)))
     medians = {name: {kind: {key: round(statistics.median(r[key] for r in results), 3)
                              for key in results[0]}
                       for kind, results in kinds.items()}
@@ -145,6 +151,7 @@ def main() -> None:
 def markdown(report: dict) -> str:
     config, medians = report["config"], report["median_of_rounds"]
     names = list(medians)
+    ours = [n for n in names if n != OXIGRAPH]
     lines = [
         "# CPU per cold request, one request at a time",
         "",
@@ -154,7 +161,8 @@ def markdown(report: dict) -> str:
         f"{config['rounds']} rounds, servers in turn; load average before / after: "
         f"{report['machine']['load_average_before']} / {report['machine']['load_average_after']}"
         f" on {report['machine']['cpus']} CPUs. Code: "
-        + ", ".join(f"{n} = {config[n]}" for n in names) + ".",
+        + ", ".join(f"{n} = {config[n]}" for n in ours) + "; oxigraph = `oxigraph serve-read-only`"
+        " on the optimised copy of the current view (heavy kinds: a fifth as many requests).",
         "",
         "| kind | " + " | ".join(f"{n}: web ms | query workers ms | total ms | median latency ms"
                                for n in names) + " |",
@@ -165,10 +173,18 @@ def markdown(report: dict) -> str:
             f"{medians[n][kind]['web']} | {medians[n][kind]['query workers']} | "
             f"{medians[n][kind]['total']} | {medians[n][kind]['median_ms']}" for n in names)
             + " |")
-    lines += ["", "web: gunicorn's processes (HTTP, Flask, the endpoint's own code, and the "
-              "evaluation of what is answered inline: DESCRIBE, dereferencing); query workers: "
-              "the processes evaluating other SPARQL. CPU time on a busy machine is inflated "
-              "by contention, for both servers alike.", ""]
+    lines += ["", "web: granian's processes (HTTP, the front door, Flask, the endpoint's own "
+              "code, and the evaluation of what is answered inline: DESCRIBE, dereferencing, "
+              "one-pattern lookups); query workers: the processes evaluating other SPARQL; "
+              "oxigraph: its one process. CPU time on a busy machine is inflated by "
+              "contention, for all servers alike.", "",
+              "| kind | " + " | ".join(f"oxigraph ÷ {n} (CPU per request)" for n in ours) + " |",
+              "| --- |" + " --- |" * len(ours)]
+    for kind in KINDS:
+        lines.append(f"| {kind} | " + " | ".join(
+            f"{medians[OXIGRAPH][kind]['total'] / medians[n][kind]['total']:.2f}"
+            if medians[n][kind]["total"] else "-" for n in ours) + " |")
+    lines.append("")
     return "\n".join(lines)
 
 

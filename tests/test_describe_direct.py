@@ -101,7 +101,8 @@ def test_other_dereferences_go_to_flask(doors, request_):
 
 @pytest.mark.parametrize("accept", [*RDF, "application/ld+json", "application/json", "*/*", ""])
 @pytest.mark.parametrize("iris", [[BASE + TRACK], [BASE + COLLECTION, BASE + TRACK],
-                                  [BASE + "collection/no/such"]])
+                                  [BASE + "collection/no/such"],
+                                  [BASE + "collection/caf\u00e9%41+x", "urn:load:service%2F"]])
 @pytest.mark.parametrize("prologue", ["", "PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>\n"
                                       "PREFIX : <http://y/>\r\n\tPREFIX obo: <http://x/>  "])
 def test_a_plain_describe_is_answered_directly_as_flask_answers(doors, iris, accept, prologue):

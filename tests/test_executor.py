@@ -152,3 +152,27 @@ def test_a_one_pattern_answer_past_the_small_cap_comes_whole_from_a_worker(store
             small.close()
     finally:
         executor.close()
+
+
+@pytest.mark.parametrize("query", [f"DESCRIBE <{TRACK}>", "SELECT * WHERE { ?s ?p ?o }",
+                                   "CONSTRUCT WHERE { ?s ?p ?o }"])
+def test_an_answer_written_whole_is_the_capped_answer_and_refused_past_the_limit(store, query):
+    snapshot = SnapshotReader(store).store()
+    capped = executor_module.execute(snapshot, request(query), 50_000_000)
+    assert executor_module.execute(snapshot, request(query), 50_000_000, whole=True) == capped
+    for whole in (False, True):
+        with pytest.raises(QueryError) as refused:
+            executor_module.execute(snapshot, request(query), len(capped[1]) - 1, whole=whole)
+        assert refused.value.status == 413
+        assert executor_module.execute(snapshot, request(query), len(capped[1]),
+                                       whole=whole) == capped
+
+
+def test_an_inline_describe_past_the_limit_is_refused(store):
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=20, max_bytes=100)
+    try:
+        with pytest.raises(QueryError) as refused:
+            executor.run(request(f"DESCRIBE <{TRACK}>"))
+        assert refused.value.status == 413
+    finally:
+        executor.close()

@@ -6,6 +6,7 @@ paths that need percent-encoding still name their IRIs under granian (which deco
 from __future__ import annotations
 
 import copy
+import random
 from urllib.parse import quote
 
 import pytest
@@ -13,6 +14,7 @@ import requests
 from conftest import write_json
 from servers import EXAMPLES, cli, free_port, serve
 
+from fairtracks_ld.mapping.iris import encode_segment
 from fairtracks_ld.web.front import raw_path
 
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
@@ -137,3 +139,12 @@ def test_raw_path_mints_as_the_mapping_does():
         "/collection/odd%20collection/track/50%25%20..%20odd"
     assert raw_path("/collection/x/track/..") == "/collection/x/track/%2E%2E"
     assert raw_path("/graph/a:b/c") == "/graph/a:b/c"
+
+
+def test_raw_path_of_a_plain_path_is_each_segment_encoded():
+    rng = random.Random(5)
+    pieces = ["a", "Z9", "_", "~", ":", "-", ".", "..", "/", "//", " ", "%", "é", "?", "#", "+"]
+    for _ in range(5000):
+        path = "/" + "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 10)))
+        assert raw_path(path) == "/".join(encode_segment(s) if s else ""
+                                          for s in path.split("/")), path

@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-import werkzeug.urls  # noqa: F401  registers the "werkzeug.url_quote" codec error handler
-from cachetools import LRUCache
 from flask import Request
 from werkzeug.utils import get_content_type
 
-from fairtracks_ld.sparql.policy import mentions_network
-from fairtracks_ld.sparql.repeatable import repeatable
 from fairtracks_ld.web import resources, sparql, tombstone
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.executor import GRAPH_FORMATS, QueryRequest, execute
+from fairtracks_ld.web.form_field import only_field
 from fairtracks_ld.web.negotiation import HTML, best_offer
 from fairtracks_ld.web.query_direct import DirectQueries
 from fairtracks_ld.web.request_parts import FORM
@@ -43,8 +39,8 @@ _DESCRIBE = re.compile(  # DESCRIBE of absolute IRIs after PREFIXes: no BASE, SE
 _DEREFERENCED = ("/collection/", "/graph/")
 _DIRECT_MEDIA = frozenset(media for media in resources.OFFERS
                           if media not in (HTML, "application/ld+json"))
-_roots: LRUCache = LRUCache(maxsize=64)  # (kind, environ values) → werkzeug's URL
-_lock = threading.Lock()
+_ROOTS_KEPT = 64
+_roots: dict[tuple, str] = {}  # (kind, environ values) → werkzeug's URL
 
 Wire = tuple[str, list[tuple[str, str]], bytes]  # status, headers (CORS not yet added), body
 
@@ -93,8 +89,7 @@ class DirectAnswers:
         if not query:
             return None
         base_iri = _url(environ, "root") + "sparql"
-        if _DESCRIBE.fullmatch(query) and "ancestor" not in query and \
-                not mentions_network(query) and repeatable(query):
+        if _DESCRIBE.fullmatch(query) and "ancestor" not in query:  # see _describe
             described = self._describe(query, accept, base_iri)
             if described is not None:
                 return described
@@ -102,7 +97,12 @@ class DirectAnswers:
 
     def _describe(self, query: str, accept: str, base_iri: str) -> Wire | None:
         """A DESCRIBE of constant IRIs (read by _DESCRIBE), evaluated here as an RDF answer;
-        None for anything else (an error, no RDF format accepted)."""
+        None for anything else (an error, no RDF format accepted).
+
+        The text _DESCRIBE matched is PREFIX declarations and `DESCRIBE` of absolute IRIs,
+        without escapes: it cannot hold SERVICE, LOAD or a function call, so the SERVICE policy
+        has nothing to refuse and the answer is repeatable (cached, with an ETag) however its
+        IRIs are spelled; the route's own checks (policy.check_query, repeatable) agree."""
         result_type, graph_type = sparql.negotiated(accept, None)
         if graph_type is None:
             return None
@@ -113,9 +113,10 @@ class DirectAnswers:
         store = self.snapshots.store()  # one readlink: the query runs on this very store
         snapshot = os.path.basename(store.path)
         key = sparql.query_key(request)
+        limit = self.executor.max_bytes
         try:
             answer, hit = self.cache.answer(
-                snapshot, key, lambda: Answer(*execute(store, request, self.executor.max_bytes)),
+                snapshot, key, lambda: Answer(*execute(store, request, limit, whole=True)),
                 max_share=sparql.CACHED_SHARE)
         except Exception:  # a QueryError or any failure: query_direct answers with it
             return None
@@ -133,7 +134,8 @@ class DirectAnswers:
         if media not in _DIRECT_MEDIA:
             return None
         store = self.snapshots.store()
-        path = urlsplit(environ["RAW_URI"]).path
+        raw = environ["RAW_URI"]
+        path = raw if "?" not in raw and "#" not in raw else urlsplit(raw).path
         snapshot = os.path.basename(store.path)
         key = ("resource", _url(environ, "host"), path, media, None)
         iri = store.base + path.lstrip("/")
@@ -158,12 +160,8 @@ class DirectAnswers:
 def _only_query(text: str) -> str | None:
     """The value of the only parameter, `query`, of a query string or form body; None for any
     other parameters, or escapes Werkzeug and urllib might read differently."""
-    if not text.startswith("query=") or "&" in text or ";" in text:
-        return None
-    pairs = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
-    if len(pairs) != 1 or "\ufffd" in pairs[0][1]:
-        return None
-    return pairs[0][1]
+    query = only_field(text, "query")
+    return None if query is None or "\ufffd" in query else query
 
 
 def _content_type(media: str) -> str:
@@ -173,14 +171,15 @@ def _content_type(media: str) -> str:
 
 def _url(environ: dict[str, Any], kind: str) -> str:
     """`request.url_root` ("root") or `request.host_url` ("host"), as request_parts caches
-    them: built by Werkzeug once per distinct set of the environ values they read."""
+    them: built by Werkzeug once per distinct set of the environ values they read (a dict's
+    get and set are atomic: no lock; emptied past _ROOTS_KEPT sets)."""
     key = (kind, environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"),
            environ.get("SERVER_NAME"), environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME"))
-    with _lock:
-        url = _roots.get(key)
+    url = _roots.get(key)
     if url is None:
         request = Request(environ)
         url = request.url_root if kind == "root" else request.host_url
-        with _lock:
-            _roots[key] = url
+        if len(_roots) >= _ROOTS_KEPT:
+            _roots.clear()
+        _roots[key] = url
     return url

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -41,6 +42,8 @@ CORS = [("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")]
 
 StartResponse = Callable[..., Any]
+_PLAIN_PATH = re.compile(  # "/" then segments encode_segment keeps as they are, or empty ones
+    r"(?:/(?:[A-Za-z0-9_~:-][A-Za-z0-9._~:-]*)?)*")
 
 
 class Wire(NamedTuple):
@@ -152,7 +155,10 @@ def _with_cors(start_response: StartResponse) -> StartResponse:
 
 
 def raw_path(path_info: str) -> str:
-    """The decoded path re-encoded as minted IRIs are (each segment by encode_segment)."""
+    """The decoded path re-encoded as minted IRIs are (each segment by encode_segment); a path
+    whose every segment needs no encoding (the common case) is itself."""
+    if _PLAIN_PATH.fullmatch(path_info):
+        return path_info
     return "/".join(encode_segment(segment) if segment else "" for segment in
                     path_info.split("/"))
 

@@ -38,6 +38,7 @@ from fairtracks_ld.web.request_parts import host_root
 blueprint = Blueprint("resources", __name__)
 
 OFFERS = [HTML, *RDF_TYPES]
+_SUFFIX_OF = {media: suffix for suffix, media in reversed(SUFFIXES.items())}  # the first one
 INCOMING_LIMIT = 500
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 LABEL_SHORT = ox.NamedNode(FT + "label_short")
@@ -254,7 +255,7 @@ def rdf_body(triples: list[ox.Triple], media: str) -> bytes:
 
 
 def _suffix_for(media: str) -> str:
-    return next(s for s, m in SUFFIXES.items() if m == media)
+    return _SUFFIX_OF[media]
 
 
 def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
