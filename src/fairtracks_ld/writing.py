@@ -109,6 +109,7 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
             # (2)
             conformance = check(target, mirror) if check is not None else None
             mirror = None  # freed before the companion is written
+            checkpoint("validated")
             # (3)
             reasoning.ensure_current(store)
             reasoning.write_companion(store, target, annotations=mapped.annotations,
