@@ -238,9 +238,19 @@ class Sampler:
             return {}
         bounds = [("write", 0.0, writes[-1])]
         validated = first("validated")  # a checkpoint of the loader since 2026-12-05 21:40
+        # `merging`: waiting until RocksDB takes ordinary writes again (since 2026-12-05 22:00),
+        # before validation and before the catalog update
+        merging = [t for t, stage in self.stages if stage == "merging"]
+        waited = next((t for t in reversed(merging) if ingested is not None and t <= ingested
+                       and (validated is None or t >= validated)), ingested)
         if ingested is not None and validated is not None:
-            bounds += [("validate", writes[-1], validated),
-                       ("companion + report", validated, ingested)]
+            before = next((t for t in merging if t <= validated), None)
+            if before is not None:
+                bounds += [("merge wait before validation", writes[-1], before)]
+            bounds += [("validate", before or writes[-1], validated),
+                       ("companion + report", validated, waited)]
+            if waited != ingested:
+                bounds += [("merge wait before the catalog update", waited, ingested)]
         elif ingested is not None:
             bounds += [("validate + companion", writes[-1], ingested)]
         if ingested is not None and pending is not None and settled is not None:
