@@ -166,12 +166,14 @@ class Sampler:
     them (`checkpoint STAGE` lines on its stderr, printed while FAIRTRACKS_LD_PAUSE_AT is set)."""
 
     def __init__(self, process: subprocess.Popen, interval: float = 0.5,
-                 document: Path | None = None, tmpdir: Path | None = None) -> None:
+                 document: Path | None = None, tmpdir: Path | None = None,
+                 store_dir: Path | None = None) -> None:
         self.process, self.interval, self.document = process, interval, document
-        self.tmpdir = tmpdir
+        self.tmpdir, self.store_dir = tmpdir, store_dir
         self.start = time.monotonic()
         self.series: list[tuple[float, float]] = []
         self.disk: list[tuple[float, float, float]] = []  # (time, temp MB, free GB), every 5 s
+        self.tables: list[tuple[float, int, float]] = []  # (time, store's .sst files, GB), 5 s
         self.read: list[tuple[float, float]] = []  # (time, fraction of the document read)
         self.stages: list[tuple[float, str]] = []
         self.errors: list[str] = []  # the rest of its stderr (the last lines)
@@ -188,6 +190,8 @@ class Sampler:
             if self.tmpdir is not None and len(self.series) % 10 == 1:
                 self.disk.append((now, round(temp_mb(self.process.pid, self.tmpdir), 1),
                                   round(shutil.disk_usage(WORK).free / 2**30, 2)))
+            if self.store_dir is not None and len(self.series) % 10 == 1:
+                self.tables.append((now, *table_files(self.store_dir)))
             if self.document is not None:
                 fraction = read_fraction(self.process.pid, self.document)
                 if fraction is not None:
@@ -220,9 +224,10 @@ class Sampler:
         return rows
 
     def phases(self) -> dict[str, dict[str, float]]:
-        """Peak RSS and seconds per phase: write (to the last chunk), then validation and
-        companion graph (to `ingested`), the catalog update (to `view-pending`), the view
-        settle (to `catalog-updated`) and the rest (term checks, flush)."""
+        """Peak RSS and seconds per phase: write (to the last chunk), then validation (to
+        `validated`) and companion graph and report (to `ingested`), the catalog update (to
+        `view-pending`), the view settle (to `catalog-updated`) and the rest (term checks,
+        flush)."""
         def first(name: str) -> float | None:
             return next((t for t, stage in self.stages if stage == name), None)
 
@@ -232,18 +237,43 @@ class Sampler:
         if not writes:
             return {}
         bounds = [("write", 0.0, writes[-1])]
+        validated = first("validated")  # a checkpoint of the loader since 2026-12-05 21:40
+        # `merging`: waiting until RocksDB takes ordinary writes again (since 2026-12-05 22:00),
+        # before validation and before the catalog update
+        merging = [t for t, stage in self.stages if stage == "merging"]
+        waited = next((t for t in reversed(merging) if ingested is not None and t <= ingested
+                       and (validated is None or t >= validated)), ingested)
+        if ingested is not None and validated is not None:
+            before = next((t for t in merging if t <= validated), None)
+            if before is not None:
+                bounds += [("merge wait before validation", writes[-1], before)]
+            bounds += [("validate", before or writes[-1], validated),
+                       ("companion + report", validated, waited)]
+            if waited != ingested:
+                bounds += [("merge wait before the catalog update", waited, ingested)]
+        elif ingested is not None:
+            bounds += [("validate + companion", writes[-1], ingested)]
         if ingested is not None and pending is not None and settled is not None:
-            bounds += [("validate + companion", writes[-1], ingested),
-                       ("catalog update", ingested, pending),
+            bounds += [("catalog update", ingested, pending),
                        ("view settle", pending, settled),
                        ("term checks + flush", settled, math.inf)]
         elif ingested is not None:
-            bounds += [("validate + companion", writes[-1], ingested),
-                       ("catalog + flush", ingested, math.inf)]
+            bounds += [("catalog + flush", ingested, math.inf)]
         return {name: {"peak_rss_mb": max((r for t, r in self.series if low <= t < high),
                                           default=0.0),
                        "seconds": round(min(high, self.series[-1][0]) - low, 1)}
                 for name, low, high in bounds}
+
+
+def table_files(store_dir: Path) -> tuple[int, float]:
+    """The store's RocksDB table files: how many, and their GB (what compaction works on)."""
+    sizes = []
+    for path in store_dir.glob("*.sst"):
+        try:
+            sizes.append(path.stat().st_size)
+        except OSError:  # compacted away meanwhile
+            continue
+    return len(sizes), round(sum(sizes) / 2**30, 2)
 
 
 def temp_mb(root: int, tmpdir: Path) -> float:
@@ -301,7 +331,7 @@ def measure(kind: str, target: Path, size: int, src: Path = SRC, keep: bool = Fa
     process = subprocess.Popen([sys.executable, __file__, "--child", kind, str(target),
                                 str(store_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=env, text=True)
-    sampler = Sampler(process, document=target.resolve(), tmpdir=tmpdir)
+    sampler = Sampler(process, document=target.resolve(), tmpdir=tmpdir, store_dir=store_dir)
     stopped = None
     deadline = time.monotonic() + budget if budget is not None else math.inf
     while not (reaped := os.wait4(process.pid, os.WNOHANG))[0]:
@@ -331,7 +361,9 @@ def measure(kind: str, target: Path, size: int, src: Path = SRC, keep: bool = Fa
               "load_average_before": load_before, "load_average_after": os.getloadavg(),
               "peak_temp_mb": max((t for _, t, _ in sampler.disk), default=0.0),
               "min_free_gb": min((f for _, _, f in sampler.disk), default=None),
-              "phases": sampler.phases(), "timeline": sampler.timeline()}
+              "phases": sampler.phases(), "timeline": sampler.timeline(),
+              "stages": [(t, stage) for t, stage in sampler.stages if stage != "bulk-write"],
+              "table_files": sampler.tables}
     if stopped:
         return {"complete": False, "stopped": stopped, "seconds": sampler.series[-1][0],
                 **common}

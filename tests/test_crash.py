@@ -126,7 +126,7 @@ def assert_recovers(store: Path, before: dict[str, set[str]], source: str,
     del loaded
 
 
-@pytest.mark.parametrize("stage", ["parse", "bulk-write", "ingested"])
+@pytest.mark.parametrize("stage", ["parse", "bulk-write", "validated", "merging", "ingested"])
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "plain"])
 def test_a_load_killed_at_any_stage_changes_nothing_and_is_swept(store, small, stage, bulk):
     before = state(store)

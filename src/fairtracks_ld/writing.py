@@ -86,6 +86,9 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     (4) one catalog update makes them visible, with `catalog_extra` (SPARQL update
     operations, e.g. who submitted it) in the same update. A reload of a catalogued version
     is written to a staging graph and moved into place together with the catalog change.
+    Before validation in the store and before the catalog update, the writer waits, as a
+    step of its own, until RocksDB takes ordinary writes again (`current_view.wait_for_writes`:
+    the bulk-loader calls may have left it merging).
     On any failure (or refusal) everything written is removed: the store is as it was. On a
     full disk the store's reserve is given up instead and nothing is removed (that needs disk
     space too): the catalog never named what was written, and the next writer sweeps it.
@@ -106,9 +109,12 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
             # (1)
             mirror = _write_chunks(store, mapped, ox.NamedNode(target), copy, bulk,
                                    ox.Store() if check is not None else None)
+            if bulk and check is not None and mirror is None:  # validated in the store
+                current_view.wait_for_writes(store)
             # (2)
             conformance = check(target, mirror) if check is not None else None
             mirror = None  # freed before the companion is written
+            checkpoint("validated")
             # (3)
             reasoning.ensure_current(store)
             reasoning.write_companion(store, target, annotations=mapped.annotations,
@@ -118,6 +124,7 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
                     else store.ox.bulk_load
                 write(conformance.report, format=ox.RdfFormat.TURTLE,
                       to_graph=ox.NamedNode(report))
+            current_view.wait_for_writes(store)  # so the catalog update does not wait
             checkpoint("ingested")
             # (4)
             move = ""

@@ -30,6 +30,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -66,6 +67,29 @@ BLANK_BATCH = 50_000  # blank-node triples a `bulk_extend` call (Python objects:
 # calls, 0.56 s with the tiny ones in transactions); a transaction holds it in memory (~25k
 # triples). The store holds the same triples either way.
 SMALL_WRITE = 4 << 20
+
+
+# A triple no source holds, written and deleted in one transaction by `wait_for_writes`
+PROBE = '<urn:fairtracks-ld:write-probe> <urn:fairtracks-ld:write-probe> "probe"'
+
+
+def wait_for_writes(store: TrackStore) -> float:
+    """Wait until RocksDB takes ordinary writes again after bulk-loader calls; returns the
+    seconds waited (a stage of its own: checkpoint `merging`).
+
+    Oxigraph's keys are hashes, so every bulk-loader call's table files overlap the earlier
+    ones and are ingested into level 0, and ingestion does not wait for compaction: after
+    many calls a column family holds dozens of level-0 files (58 after 80 calls on 1M quads,
+    bench/results/load-memory.md). RocksDB then stops every ordinary write (a transaction,
+    an update) until compaction has brought each column family under 36 level-0 files: the
+    next write waits behind gigabytes of merging (a 1M-track load sat 14+ min in its small
+    catalog update). This write of nothing (a triple added and removed in one transaction,
+    atomic: a kill leaves no trace) takes that wait where it is named and timed, before the
+    writes that need the store: validation's, the catalog update, the settle's last."""
+    checkpoint("merging")
+    started = time.monotonic()
+    store.ox.update(f"INSERT DATA {{ {PROBE} }} ; DELETE DATA {{ {PROBE} }}")
+    return time.monotonic() - started
 
 
 def sources(store: TrackStore) -> set[str]:
@@ -156,6 +180,7 @@ def settle(store: TrackStore, copies: Mapping[str, ViewCopy] | None = None) -> i
         elif copy not in added:
             copy.add_to_view(store)
             added.append(copy)
+    wait_for_writes(store)
     store.ox.update(f"DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{store.catalog}> "
                     f"<{VIEW_REMOVES}> ?r }} }} ; DELETE WHERE {{ GRAPH <{store.catalog}> "
                     f"{{ <{store.catalog}> <{VIEW_ADDS}> ?a }} }}")

@@ -248,6 +248,7 @@ class Validator:
         else:
             facts = context_quads([prepared], data, node, shapes, self.store, ontologies)
             data.extend(facts)
+            data.flush()  # out of RocksDB's write buffers (engine._share says why)
         try:
             report = validate(data, shapes, [node], scratch=True, time_limit=self.time_limit)
             if prepared.model == ENSEMBL:  # one small track: read whole
@@ -262,6 +263,8 @@ class Validator:
         finally:
             for quad in facts:
                 data.remove(quad)
+            if facts:
+                data.flush()
         document = resolver.document
         if document is None and reader is not None and (arrays := presentation.wanted(findings)):
             document = reader.pick(arrays, frozenset(ENTITY_ARRAYS))
