@@ -331,7 +331,7 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
         if reads_shapes:
             store.remove_graph(shapes_graph)
         if shared or reads_shapes:
-            store.flush()  # the removals' tombstones too (see _share)
+            store.flush()  # the value sets' writes and their removal (see _share)
     return report
 
 
@@ -368,10 +368,12 @@ _SHARE_BATCH = 50_000  # values written per transaction when a value set is mate
 def _share(store: ox.Store, query: Query, select: str, graphs: list) -> None:
     """Materialise the distinct values of a query's path (`select`: a form of them), in
     transactions of `_SHARE_BATCH` values: one INSERT … WHERE update held every value of a
-    large document's set in one transaction (200k tracks: +245 MB). Flushed afterwards: what
-    transactions write stays in RocksDB's write buffers (128 MB per column family) until a
-    buffer fills or is flushed, resident memory that grows with the document (500k values
-    written 50k a transaction: +420 MB RSS, ~0 once flushed; bench/results/load-memory.md)."""
+    large document's set in one transaction (200k tracks: +245 MB). What transactions write
+    stays in RocksDB's write buffers (128 MB per column family) until a buffer fills or is
+    flushed (500k values written 50k a transaction: +420 MB RSS, ~0 once flushed;
+    bench/results/load-memory.md), but a flush here, in a pool thread while the other
+    queries run, hung in RocksDB's condition wait in 4 of 6 runs of
+    tests/test_validation_mirror.py: the set is flushed once the pool is done (`_validate`)."""
     assert query.values is not None
     subject = ox.NamedNode(f"{VALUES_GRAPH}:{query.values.key}")
     predicate, graph = ox.NamedNode(VALUE), ox.NamedNode(VALUES_GRAPH)
@@ -379,7 +381,6 @@ def _share(store: ox.Store, query: Query, select: str, graphs: list) -> None:
              for row in store.query(select, default_graph=graphs))
     while batch := list(islice(quads, _SHARE_BATCH)):
         store.extend(batch)
-    store.flush()  # a transaction's writes stay in RocksDB's write buffers until flushed
 
 
 def _empty_groups(store: ox.Store, compiled: Plan, options: dict, subclasses: bool) -> set[int]:
