@@ -28,6 +28,7 @@ import pyoxigraph as ox
 import requests
 
 from fairtracks_ld.sparql.virtual import rewrite
+from fairtracks_ld.store.disk import footprint
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -50,16 +51,9 @@ QUERIES = {
 RUNS = 9
 
 
-def disk(path: Path) -> int:
-    seen, total = set(), 0
-    for root in (path, path.with_name(path.name + ".snapshots")):
-        for folder, _, names in os.walk(root):
-            for name in names:
-                info = Path(folder, name).lstat()
-                if (info.st_dev, info.st_ino) not in seen:
-                    seen.add((info.st_dev, info.st_ino))
-                    total += info.st_blocks * 512
-    return total
+def disk(store: Path) -> int:
+    """The store and its snapshots, each file once."""
+    return footprint(store, store.with_name(store.name + ".snapshots"))
 
 
 def cli(src: Path, store: Path, *args: str) -> float:

@@ -62,6 +62,7 @@ import zstandard
 
 from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES, facet_of, own_predicate
 from fairtracks_ld.sparql import virtual
+from fairtracks_ld.store.disk import footprint
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -90,21 +91,6 @@ def measured(run: Callable[[], object]) -> tuple[dict, object]:
     return {"cpu s": round(cpu() - c, 2), "wall s": round(time.perf_counter() - w, 2)}, value
 
 
-def disk(*paths: Path) -> int:
-    seen, total = set(), 0
-    for root in paths:
-        if root.is_file():
-            total += root.stat().st_blocks * 512
-            continue
-        for folder, _, names in os.walk(root):
-            for name in names:
-                info = Path(folder, name).lstat()
-                if (info.st_dev, info.st_ino) not in seen:
-                    seen.add((info.st_dev, info.st_ino))
-                    total += info.st_blocks * 512
-    return total
-
-
 def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -119,8 +105,8 @@ def product(work: Path, tracks: int) -> dict:
                        check=True)
     timing = time_record(folder / "load.time")
     return {"load (validation on), CLI": timing, "disk bytes as loaded (store)":
-            disk(folder / "store"), "disk bytes as loaded (store + snapshots)":
-            disk(folder / "store", folder / "store.snapshots"),
+            footprint(folder / "store"), "disk bytes as loaded (store + snapshots)":
+            footprint(folder / "store", folder / "store.snapshots"),
             "uptime": [(folder / f"uptime.{k}").read_text().strip() for k in ("start", "end")]}
 
 
@@ -223,7 +209,7 @@ def version_files(store: ox.Store, roles: dict[str, list[str]], folder: Path) ->
                 data = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name))
                 raw += len(data)
                 out.write(data)
-    return {"raw N-Triples bytes": raw, "compressed bytes": disk(folder)}
+    return {"raw N-Triples bytes": raw, "compressed bytes": footprint(folder)}
 
 
 def build(path: Path, source: Path) -> dict:
@@ -232,10 +218,11 @@ def build(path: Path, source: Path) -> dict:
     if path.exists():
         shutil.rmtree(path)
     write, _ = measured(lambda: bulk_into(path, source))
-    after_write = disk(path)
+    after_write = footprint(path)
     compaction, _ = measured(lambda: optimize(path))
     return {"bulk write": write, "disk bytes after write": after_write, "optimize": compaction,
-            "disk bytes after optimize": disk(path), "source N-Quads bytes": source.stat().st_size}
+            "disk bytes after optimize": footprint(path),
+            "source N-Quads bytes": source.stat().st_size}
 
 
 def bulk_into(path: Path, source: Path) -> None:
@@ -611,7 +598,7 @@ def main() -> None:
     if not reuse:
         results["a (product)"] = product(work, args.tracks)
         results["a (product)"]["optimize"], _ = measured(lambda: optimize(store_path))
-        results["a (product)"]["disk bytes after optimize (store)"] = disk(store_path)
+        results["a (product)"]["disk bytes after optimize (store)"] = footprint(store_path)
     store = ox.Store.read_only(str(store_path))  # read-only: runs may share it
     roles = graphs_of(store)
     mix = query_mix(store, random.Random(1))
@@ -651,7 +638,7 @@ def main() -> None:
         built = None  # closed
         if layout != "c":
             optimize(path)
-            entry["disk bytes after supersede + optimize"] = disk(path)
+            entry["disk bytes after supersede + optimize"] = footprint(path)
         entry["loadavg end"] = loadavg()
         results[layout] = entry
         mine.add(layout)

@@ -26,6 +26,20 @@ def _files(root: Path) -> Iterator[Path]:
             yield Path(folder, name)
 
 
+def footprint(*roots: Path) -> int:
+    """Bytes on disk of the files under `roots` (folders or files), each file counted once
+    however many hard links name it: what a store and its snapshots take together."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for root in roots:
+        for path in _files(root):
+            info = path.lstat()
+            if (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_blocks * 512
+    return total
+
+
 def usage(store_path: Path) -> dict[str, int]:
     """Bytes per part (each file counted once), and their total."""
     snapshots = snapshot_dir(store_path)
