@@ -84,6 +84,7 @@ def bundle_template(tmp_path_factory) -> Path:
     load_bundle(store)
     store.flush()
     del store
+    collect_stores()
     return path
 
 
@@ -179,8 +180,19 @@ def corpus_template(bundle_template, tmp_path_factory, generated, chosen) -> Pat
     report = load_sources(store, [*paths, str(write_json(folder / "chosen.json", chosen))])
     assert report.ok
     store.flush()
-    del store
+    del store, report
+    collect_stores()
     return folder / "store"
+
+
+def collect_stores() -> None:
+    """Collect what the last `del` of a store left in reference cycles, so RocksDB closes it
+    (waiting for its merges) before it is copied: a template kept alive by a cycle went on
+    merging, and a copy's backup then read a table file a merge had just deleted
+    (FileNotFoundError in a fresh-clone run)."""
+    import gc
+
+    gc.collect()
 
 
 def copy_folder(template: Path, target: Path) -> Path:
