@@ -79,13 +79,10 @@ def bundle_template(tmp_path_factory) -> Path:
     """
     from fairtracks_ld.ontology.install import load_bundle
 
-    path = tmp_path_factory.mktemp("bundle") / "store"
-    store = TrackStore(path, base=BASE)
+    folder = tmp_path_factory.mktemp("bundle")
+    store = TrackStore(folder / "build", base=BASE)
     load_bundle(store)
-    store.flush()
-    del store
-    collect_stores()
-    return path
+    return frozen(store, folder / "store")
 
 
 def copy_store(template: Path, target: Path) -> TrackStore:
@@ -175,24 +172,21 @@ def corpus_template(bundle_template, tmp_path_factory, generated, chosen) -> Pat
     from fairtracks_ld.load import load_sources
 
     folder = tmp_path_factory.mktemp("corpus")
-    store = copy_store(bundle_template, folder / "store")
+    store = copy_store(bundle_template, folder / "build")
     paths = [str(write_json(folder / f"g{i}.json", d)) for i, d in enumerate(generated)]
     report = load_sources(store, [*paths, str(write_json(folder / "chosen.json", chosen))])
     assert report.ok
+    return frozen(store, folder / "store")
+
+
+def frozen(store: TrackStore, target: Path) -> Path:
+    """An Oxigraph backup of `store` at `target` that no process has open: the template the
+    modules copy. Copying the built store itself raced with its own merges, which go on while
+    anything still references it (a fresh-clone run: a module's backup read a table file a
+    merge had just deleted, FileNotFoundError); a backup is a fixed set of hard links."""
     store.flush()
-    del store, report
-    collect_stores()
-    return folder / "store"
-
-
-def collect_stores() -> None:
-    """Collect what the last `del` of a store left in reference cycles, so RocksDB closes it
-    (waiting for its merges) before it is copied: a template kept alive by a cycle went on
-    merging, and a copy's backup then read a table file a merge had just deleted
-    (FileNotFoundError in a fresh-clone run)."""
-    import gc
-
-    gc.collect()
+    store.ox.backup(str(target))
+    return target
 
 
 def copy_folder(template: Path, target: Path) -> Path:
