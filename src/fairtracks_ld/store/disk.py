@@ -9,7 +9,7 @@ the store has since replaced.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from fairtracks_ld.store.snapshots import snapshot_dir
@@ -29,11 +29,18 @@ def _files(root: Path) -> Iterator[Path]:
 def footprint(*roots: Path) -> int:
     """Bytes on disk of the files under `roots` (folders or files), each file counted once
     however many hard links name it: what a store and its snapshots take together."""
-    seen: set[tuple[int, int]] = set()
+    return _bytes(roots, set())
+
+
+def _bytes(roots: Iterable[Path], seen: set[tuple[int, int]]) -> int:
+    """Bytes of the files under `roots` not in `seen` (device, inode), which it extends."""
     total = 0
     for root in roots:
         for path in _files(root):
-            info = path.lstat()
+            try:
+                info = path.lstat()
+            except FileNotFoundError:  # removed meanwhile (a pruned snapshot)
+                continue
             if (info.st_dev, info.st_ino) not in seen:
                 seen.add((info.st_dev, info.st_ino))
                 total += info.st_blocks * 512
@@ -54,18 +61,6 @@ def usage(store_path: Path) -> dict[str, int]:
             elif not entry.is_symlink():
                 parts["other"].append(entry)
     seen: set[tuple[int, int]] = set()
-    sizes: dict[str, int] = {}
-    for part, roots in parts.items():
-        total = 0
-        for root in roots:
-            for path in _files(root):
-                try:
-                    info = path.lstat()
-                except FileNotFoundError:  # removed meanwhile (a pruned snapshot)
-                    continue
-                if (info.st_dev, info.st_ino) not in seen:
-                    seen.add((info.st_dev, info.st_ino))
-                    total += info.st_blocks * 512
-        sizes[part] = total
+    sizes = {part: _bytes(roots, seen) for part, roots in parts.items()}
     sizes["total"] = sum(sizes.values())
     return sizes
