@@ -130,6 +130,16 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM): getrusage's ru_maxrss is kept across fork and exec,
+    so a child of a parent that had grown (ceiling_input loads the corpus in this parent) would
+    report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def child(kind: str, target: str, store_dir: str) -> None:
     """Entry point of a measured process: prints one JSON line with its own peak RSS and CPU
     seconds (all threads; the measured part's start-up included)."""
@@ -139,7 +149,7 @@ def child(kind: str, target: str, store_dir: str) -> None:
         result = run_ceiling(Path(target), Path(store_dir))
     else:
         result = run_pyld(files_of(Path(target)), Path(store_dir))
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     result["cpu_seconds"] = cpu_seconds()
     print(json.dumps(result))
 
@@ -216,6 +226,7 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = 
     }
     earlier = sources_of(before) if before else None
     for size in sizes:
+        started = uptime()
         folder = corpus(size)
         nquads = ceiling_input(folder)
         sample = min(size, pyld_sample)
@@ -238,7 +249,8 @@ def bench(sizes: list[int], repeat: int, pyld_sample: int, before: str | None = 
             if pyld_sample:
                 runs["pyld+rdflib"].append(measure("pyld+rdflib", str(sample_folder)))
         quads = runs["fairtracks-ld"][0]["quads"]
-        entry = {"tracks": size, "quads": quads, "pyld_sample_tracks": sample, "contenders": {}}
+        entry = {"tracks": size, "quads": quads, "pyld_sample_tracks": sample, "contenders": {},
+                 "before": before, "uptime": [started, uptime()]}
         for kind, measured in runs.items():
             seconds = median_of(measured, "seconds")
             tracks = measured[0].get("tracks", size)
@@ -305,7 +317,7 @@ def markdown(results: dict) -> str:
         for kind, c in entry["contenders"].items():
             note = f" (sample of {entry['pyld_sample_tracks']})" if kind == "pyld+rdflib" else ""
             if kind == BEFORE:
-                note = f" ({results.get('before')})"
+                note = f" ({entry.get('before', results.get('before'))})"
             lines.append(
                 f"| {entry['tracks']:,} | {entry['quads']:,} | {kind}{note} | "
                 f"{len(c['all_seconds'])} | {c['median_seconds']} | "
@@ -323,6 +335,10 @@ def markdown(results: dict) -> str:
                      f"{'-' if before is None else f'{before:.2f}x'} | "
                      f"{'-' if cpu is None else f'{cpu:.2f}x'} | "
                      f"{'-' if pyld is None else f'{pyld}x'} |")
+    measured = [e for e in results["sizes"] if e.get("uptime")]
+    if measured:  # sizes kept from earlier runs were measured at other times
+        lines += ["", *(f"- {e['tracks']:,} tracks: `uptime` at start `{e['uptime'][0]}`, "
+                        f"at end `{e['uptime'][1]}`" for e in measured)]
     lines += ["", "Goal (issue 14): load with validation at least 70% of the ceiling."]
     if results.get("notes"):
         lines += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]

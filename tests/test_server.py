@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -33,6 +36,19 @@ def server(tmp_path_factory, examples):
 
 
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
+
+
+def test_a_token_given_by_environment_leaves_the_server_processes_environment(server):
+    """granian puts a worker's whole environment into every request's environ (and workers
+    started later inherit it): the server's entry point keeps the token in its settings and
+    removes it from the environment before serving."""
+    code = ("import os, fairtracks_ld.web.wsgi as entry; "
+            "print(entry.settings.admin_token, 'FAIRTRACKS_LD_ADMIN_TOKEN' in os.environ)")
+    env = {**os.environ, "FAIRTRACKS_LD_ADMIN_TOKEN": "s3cret",
+           "FAIRTRACKS_LD_STORE": str(server["store"])}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["s3cret", "False"]
 
 
 @pytest.mark.parametrize(("accept", "media", "rdflib_format"), [

@@ -6,9 +6,21 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+SECRETS = ("FAIRTRACKS_LD_ADMIN_TOKEN", "FAIRTRACKS_LD_TARGET_TOKEN")
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"FAIRTRACKS_LD_{name}", default)
+
+
+def forget_secrets() -> None:
+    """Remove the tokens given by environment variable from this process's environment, once
+    its Settings hold them: granian hands a WSGI application the worker's whole environment in
+    every request's environ, where any code that shows the environ would show the token, and
+    processes started later (query and update workers) inherit it. (A token file is read on
+    each write and never enters the environment.)"""
+    for name in SECRETS:
+        os.environ.pop(name, None)
 
 
 @dataclass
