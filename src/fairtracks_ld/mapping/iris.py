@@ -149,8 +149,13 @@ def list_cell(owner: str, predicate: str, position: int) -> str:
     percent-encoded); an owner that has a fragment already gets `/{name}-list-{n}` added to it,
     a step below it as in a JSON Pointer. Nested objects' fragments are JSON Pointers of schema
     keys and indices, none ending in `-list-{digits}`, so no cell IRI is ever one of theirs."""
-    name = list_cell_name(predicate)
-    return f"{owner}{'/' if '#' in owner else '#'}{name}-list-{position}"
+    return f"{nested_prefix(owner)}{list_cell_name(predicate)}-list-{position}"
+
+
+def nested_prefix(owner: str) -> str:
+    """What the IRIs of a node's nested nodes (objects, list cells) start with: `{owner}#`, or
+    `{owner}/` for an owner that has a fragment (`…#sample_type/cell_type`)."""
+    return owner + ("/" if "#" in owner else "#")
 
 
 @lru_cache(maxsize=256)
