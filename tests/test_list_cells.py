@@ -170,3 +170,16 @@ def test_an_ensembl_record_reads_its_list(cells):
         assert not any(isinstance(q.subject, ox.BlankNode) for q in quads)
     record = track_record(quads, prepared.document_iri)
     assert record["location_logic_names"] == document["location"]["location_logic_names"]
+
+
+def test_describe_of_a_nested_object_holds_the_objects_nested_in_it(served):
+    """Under an IRI that has a fragment, nested nodes add a step to it (`…#sample_type` holds
+    `…#sample_type/cell_type`)."""
+    client, _, _ = served
+    found = json.loads(get(client, "/sparql", "application/sparql-results+json", query=(
+        "SELECT ?s ?c WHERE { ?s ?p ?c FILTER(isIRI(?c) && CONTAINS(STR(?s), '#') && "
+        "STRSTARTS(STR(?c), CONCAT(STR(?s), '/'))) } LIMIT 1")))["results"]["bindings"][0]
+    node, child = found["s"]["value"], found["c"]["value"]
+    body = get(client, "/sparql", "application/n-triples", query=f"DESCRIBE <{node}>")
+    assert {t.subject.value for t in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)} == \
+        {node, child}

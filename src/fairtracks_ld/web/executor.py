@@ -57,7 +57,7 @@ from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.admission import Admission, Refused
 from fairtracks_ld.web.isolation import start_process
 from fairtracks_ld.web.nested import with_nested
-from fairtracks_ld.web.query_text import describes_constants
+from fairtracks_ld.web.query_text import described_iris, describes_constants
 
 RESULT_FORMATS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -155,7 +155,8 @@ def execute(store, request: QueryRequest, max_bytes: int,
     if isinstance(result, ox.QueryTriples):
         media, syntax = request.graph_type, GRAPH_FORMATS[request.graph_type]
         if describes_constants(request.query):  # with the resources' nested nodes
-            triples = with_nested(store.ox, list(result),
+            described = described_iris(request.query, request.base_iri, PREFIXES)
+            triples = with_nested(store.ox, list(result), described,
                                   options.get("default_graph", [ox.DefaultGraph()]))
             body = ox.serialize(triples, format=syntax)
             if len(body) <= max_bytes:

@@ -17,22 +17,21 @@ import pyoxigraph as ox
 from fairtracks_ld.mapping.iris import nested_prefix
 
 
-def with_nested(store: ox.Store, triples: list[ox.Triple],
+def with_nested(store: ox.Store, triples: list[ox.Triple], described: list[str],
                 graphs: Iterable[ox.NamedNode | ox.DefaultGraph]) -> list[ox.Triple]:
-    """`triples` (a DESCRIBE's answer, read from `graphs`) and those of the described IRIs'
+    """`triples` (the DESCRIBE of the `described` IRIs, read from `graphs`) and those of their
     nested nodes (`nested_prefix`), and of the nested and blank nodes these lead to."""
-    described = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)}
-    if not described:
-        return triples
     prefixes = tuple(nested_prefix(iri) for iri in described)
-    prefetch = getattr(store, "prefetch_nodes", None)  # a backend: described with their
-    if prefetch is not None:  # nested nodes and lists in one query (backend.dataset)
-        prefetch(described)
+    if not prefixes:
+        return triples
     seen: set[ox.NamedNode | ox.BlankNode] = {t.subject for t in triples}
     frontier = deque(t.object for t in triples if isinstance(t.object, ox.NamedNode)
                      and t.object.value.startswith(prefixes) and t.object not in seen)
     if not frontier:
         return triples
+    prefetch = getattr(store, "prefetch_nodes", None)  # a backend: described with their
+    if prefetch is not None:  # nested nodes and lists in one query (backend.dataset)
+        prefetch(described)
     graphs = list(graphs)
     found = dict.fromkeys(triples)
     while frontier:
