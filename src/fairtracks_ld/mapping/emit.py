@@ -73,7 +73,7 @@ class CompiledContext:
                          if isinstance(v, str) and v.endswith(_GEN_DELIMS)}
         self.rules: dict[str, Rule] = {}
         self.classes: dict[str, str] = {}
-        self.list_cells: dict[str, str] = {}  # a list term's cell name → its predicate
+        self.cell_names: dict[str, str] = {}  # a list term's cell name → its predicate
 
     def expand(self, value: str) -> str:
         """IRI expansion of a key or type (JSON-LD 1.1 §5.2, vocabulary-relative): a term, a
@@ -119,8 +119,8 @@ class CompiledContext:
         is_list = definition.get("@container") == "@list"
         if is_list:  # cells are named after the predicate's local name: one list term a name
             name = list_cell_name(predicate)
-            if self.list_cells.setdefault(name, predicate) != predicate:
-                raise ValueError(f"list terms {predicate} and {self.list_cells[name]} would "
+            if self.cell_names.setdefault(name, predicate) != predicate:
+                raise ValueError(f"list terms {predicate} and {self.cell_names[name]} would "
                                  "give their cells the same IRIs")
         return Rule(f"<{predicate}>", coerce, is_list)
 
