@@ -166,6 +166,14 @@ def test_a_shape_outside_the_mapping_is_refused():
                                                                    "@language": "en"}})
     with pytest.raises(ValueError):
         writer.node({"@id": "http://example.org/s", "contact": {"name": "no @id"}})
+    # list cells are named by owner, predicate and position: two lists would share them
+    writer.node({"@id": "http://example.org/s", "raw_file_ids": ["a"]})
+    with pytest.raises(ValueError, match="two lists"):
+        writer.node({"@id": "http://example.org/s", "raw_file_ids": ["b"]})
+    clashing = CompiledContext({"a": {"@id": "http://example.org/x#items", "@container": "@list"},
+                                "b": {"@id": "http://example.org/y/items", "@container": "@list"}})
+    with pytest.raises(ValueError, match="same IRIs"):
+        Writer(clashing).node({"@id": "http://example.org/s", "a": ["1"], "b": ["2"]})
 
 
 def test_load_reports_every_key_an_unnameable_ensembl_track_lacks(tmp_path):
