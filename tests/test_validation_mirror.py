@@ -25,7 +25,7 @@ def test_validating_in_the_memory_copy_finds_and_stores_what_the_store_does(
     del broken[0]["file_url"]  # sh:minCount
     broken[1]["experiment_ref"] = "gen:no-such-experiment"  # a reference to nothing
     broken[3]["file_format"] = {"term_id": "not a term"}  # pattern, ontology lookups
-    broken[4]["raw_file_ids"] = ["geo:not-a-series"]  # a list (blank nodes), CURIE rules
+    broken[4]["raw_file_ids"] = ["geo:not-a-series"]  # a list (its cells hash IRIs), CURIE rules
     sources = []
     for index, document in enumerate(documents):
         path = tmp_path / f"doc-{index}.json"

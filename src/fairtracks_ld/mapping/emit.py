@@ -11,19 +11,20 @@ rdf:List): no `json.dumps` of the tree and no JSON-LD parse. A shape outside tha
 refused (ValueError), and tests/test_direct_mapping.py proves the result isomorphic to pyld's
 toRdf of the same JSON-LD.
 
-Blank nodes (list cells) are labelled `_:l<n>`; Oxigraph gives them fresh identities on every
-load, so labels only need to be unique within one text.
+No blank node is written: a list's cells are hash IRIs of the node that owns the list
+(`iris.list_cell`: `{node}#{property}-list-{n}`), the skolemised form (RDF 1.1 Concepts §3.5) of
+the blank nodes toRdf gives them, the same on every load of a document.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from c14n.Canonicalize import canonicalize  # RFC 8785 JSON, shipped with PyLD (as pyld uses it)
 
+from fairtracks_ld.mapping.iris import list_cell, list_cell_name
 from fairtracks_ld.mapping.namespaces import RDF, RDF_JSON, RDF_TYPE, XSD
 
 _TYPE = f"<{RDF_TYPE}>"
@@ -32,7 +33,6 @@ _BOOLEAN, _INTEGER, _DOUBLE = f"<{XSD}boolean>", f"<{XSD}integer>", f"<{XSD}doub
 _GEN_DELIMS = (":", "/", "?", "#", "[", "]", "@")
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 _DOUBLE_FORM = re.compile(r"(\d)0*E\+?(-)?0*(\d)")
-_labels = itertools.count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,7 @@ class CompiledContext:
                          if isinstance(v, str) and v.endswith(_GEN_DELIMS)}
         self.rules: dict[str, Rule] = {}
         self.classes: dict[str, str] = {}
+        self.cell_names: dict[str, str] = {}  # a list term's cell name → its predicate
 
     def expand(self, value: str) -> str:
         """IRI expansion of a key or type (JSON-LD 1.1 §5.2, vocabulary-relative): a term, a
@@ -114,8 +115,14 @@ class CompiledContext:
         coerce = definition.get("@type")
         if coerce is not None and coerce != "@id":
             coerce = f"<{self.expand(coerce)}>"
-        return Rule(f"<{self.expand(definition['@id'])}>", coerce,
-                    definition.get("@container") == "@list")
+        predicate = self.expand(definition["@id"])
+        is_list = definition.get("@container") == "@list"
+        if is_list:  # cells are named after the predicate's local name: one list term a name
+            name = list_cell_name(predicate)
+            if self.cell_names.setdefault(name, predicate) != predicate:
+                raise ValueError(f"list terms {predicate} and {self.cell_names[name]} would "
+                                 "give their cells the same IRIs")
+        return Rule(f"<{predicate}>", coerce, is_list)
 
     def class_iri(self, name: str) -> str:
         """A class in N-Triples form ("" for a class in `untyped`)."""
@@ -131,6 +138,7 @@ class Writer:
     def __init__(self, context: CompiledContext) -> None:
         self.context = context
         self.lines: list[str] = []
+        self.lists: set[tuple[str, str]] = set()  # (subject, predicate) of each list written
 
     def text(self) -> str:
         return "".join(self.lines)
@@ -169,7 +177,7 @@ class Writer:
                     append(f"{subject} {rule.predicate} {text(value)}^^{coerce} .\n")
             elif kind is list:
                 if rule.is_list:
-                    append(f"{subject} {rule.predicate} {self.list(value, rule)} .\n")
+                    append(f"{subject} {rule.predicate} {self.list(iri, value, rule)} .\n")
                 else:
                     for item in value:
                         append(f"{subject} {rule.predicate} {self.object(item, rule)} .\n")
@@ -177,11 +185,17 @@ class Writer:
                 append(f"{subject} {rule.predicate} {self.object(value, rule)} .\n")
         return subject
 
-    def list(self, items: list[Any], rule: Rule) -> str:
-        """An rdf:List of the items; its head (rdf:nil when empty)."""
+    def list(self, owner: str, items: list[Any], rule: Rule) -> str:
+        """An rdf:List of the items, `owner`'s value of the rule's predicate; its head (rdf:nil
+        when empty). Its cells are `iris.list_cell` IRIs, so an owner has one list a
+        predicate (a second would share its cells)."""
         if not items:
             return _NIL
-        cells = [f"_:l{next(_labels)}" for _ in items]
+        predicate = rule.predicate[1:-1]
+        if (owner, predicate) in self.lists:
+            raise ValueError(f"two lists of <{owner}> for <{predicate}>")
+        self.lists.add((owner, predicate))
+        cells = [f"<{list_cell(owner, predicate, n)}>" for n in range(1, len(items) + 1)]
         append = self.lines.append
         for index, item in enumerate(items):
             if isinstance(item, list):

@@ -30,7 +30,7 @@ class _Edges(GraphEdges):
 
     def value(self, obj: Term) -> Any:
         """A JSON value: an rdf:List as a list, a link as the local id it ends with."""
-        if isinstance(obj, ox.BlankNode):
+        if not isinstance(obj, ox.Literal) and self.is_list(obj):
             return self.rdf_list(obj)
         return local_id_of(obj.value) if isinstance(obj, ox.NamedNode) else python_value(obj)
 

@@ -52,6 +52,13 @@ class GraphEdges:
         for quad in quads:
             self.edges[quad.subject].append((quad.predicate.value, quad.object))
 
+    def is_list(self, term: Term) -> bool:
+        """Whether the term is an rdf:List: rdf:nil, or a cell (a blank node, or the hash IRI
+        the mapping names it with since lists are skolemised: both are read)."""
+        if isinstance(term, ox.NamedNode) and term.value == _RDF_NIL:
+            return True
+        return any(predicate == _RDF_FIRST for predicate, _ in self.edges.get(term, ()))
+
     def rdf_list(self, head: Term) -> list[Any]:
         items = []
         while not (isinstance(head, ox.NamedNode) and head.value == _RDF_NIL):

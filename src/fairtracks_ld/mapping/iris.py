@@ -7,6 +7,7 @@ Pattern (under a configurable base, default the local server's address):
     {base}collection/{collection}/document/{doc}/version/{version} its named graph, per version
     {base}collection/{collection}/{study|experiment|sample|track}/{local_id}
     {entity}#{json/pointer}                                        nested objects (contact, …)
+    {node}#{property}-list-{n}                                     cell n of a node's rdf:List
     {base}resolve/{curie}                                          a global_id's resolver
 
 FAIRtracks local_ids are "submitter-local (within investigation/hub)", so entities are scoped by
@@ -137,6 +138,30 @@ def local_id_of(iri: str) -> str:
 def fragment(node_iri: str, pointer: str) -> str:
     """IRI of a nested object: its JSON Pointer below the entity, as a fragment."""
     return f"{node_iri}#{_fragment_text(pointer)}"
+
+
+def list_cell(owner: str, predicate: str, position: int) -> str:
+    """IRI of cell `position` (from 1) of the rdf:List that is `owner`'s value of `predicate`:
+    the list's blank nodes skolemised (RDF 1.1 Concepts §3.5) into hash IRIs of their owner, so
+    dereferencing the owner returns them and every load of a document gives the same IRIs.
+
+    `{owner}#{name}-list-{n}`, `name` the predicate's local name (after its last `#` or `/`,
+    percent-encoded); an owner that has a fragment already gets `/{name}-list-{n}` added to it,
+    a step below it as in a JSON Pointer. Nested objects' fragments are JSON Pointers of schema
+    keys and indices, none ending in `-list-{digits}`, so no cell IRI is ever one of theirs."""
+    return f"{nested_prefix(owner)}{list_cell_name(predicate)}-list-{position}"
+
+
+def nested_prefix(owner: str) -> str:
+    """What the IRIs of a node's nested nodes (objects, list cells) start with: `{owner}#`, or
+    `{owner}/` for an owner that has a fragment (`…#sample_type/cell_type`)."""
+    return owner + ("/" if "#" in owner else "#")
+
+
+@lru_cache(maxsize=256)
+def list_cell_name(predicate: str) -> str:
+    """The part of a list cell's IRI that names its predicate: the local name, encoded."""
+    return quote(re.split("[#/]", predicate)[-1], safe="")
 
 
 @lru_cache(maxsize=1024)  # pointers repeat across entities: "checksum", "sample_type/cell_type"

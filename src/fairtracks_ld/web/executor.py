@@ -56,7 +56,8 @@ from fairtracks_ld.store import PREFIXES
 from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.admission import Admission, Refused
 from fairtracks_ld.web.isolation import start_process
-from fairtracks_ld.web.query_text import describes_constants
+from fairtracks_ld.web.nested import with_nested
+from fairtracks_ld.web.query_text import described_iris, describes_constants
 
 RESULT_FORMATS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -134,7 +135,10 @@ def execute(store, request: QueryRequest, max_bytes: int,
     bounded queries), so pyoxigraph writes it in one piece, in Rust, and its size is checked
     after; that saves 20 µs a DESCRIBE (5%) against writing through a Python buffer. Any other
     answer is written into a CappedBuffer, which stops it at `max_bytes` (a worker's answer, or
-    a one-pattern answer whose cap bounds the work too)."""
+    a one-pattern answer whose cap bounds the work too).
+
+    A DESCRIBE of constant IRIs answers with their nested nodes too (`nested.with_nested`: the
+    hash IRIs of nested objects and list cells), as dereferencing them does."""
     options: dict[str, Any] = {}
     if request.default_graphs is not None:  # the protocol's dataset overrides the query's
         options["default_graph"] = _graph_nodes(request.default_graphs)
@@ -150,6 +154,14 @@ def execute(store, request: QueryRequest, max_bytes: int,
         raise QueryError(400, f"SPARQL syntax error: {error}") from error
     if isinstance(result, ox.QueryTriples):
         media, syntax = request.graph_type, GRAPH_FORMATS[request.graph_type]
+        if describes_constants(request.query):  # with the resources' nested nodes
+            described = described_iris(request.query, request.base_iri, PREFIXES)
+            triples = with_nested(store.ox, list(result), described,
+                                  options.get("default_graph", [ox.DefaultGraph()]))
+            body = ox.serialize(triples, format=syntax)
+            if len(body) <= max_bytes:
+                return media, body
+            raise _too_large(max_bytes)
     else:
         media, syntax = request.result_type, RESULT_FORMATS[request.result_type]
     if whole:
@@ -163,8 +175,12 @@ def execute(store, request: QueryRequest, max_bytes: int,
             return media, b"".join(out.parts)
         except OverflowError:
             pass
-    raise AnswerTooLarge(413, f"the result is larger than the server's limit of "
-                              f"{max_bytes:,} bytes; narrow the query or add LIMIT")
+    raise _too_large(max_bytes)
+
+
+def _too_large(max_bytes: int) -> AnswerTooLarge:
+    return AnswerTooLarge(413, f"the result is larger than the server's limit of "
+                               f"{max_bytes:,} bytes; narrow the query or add LIMIT")
 
 
 def _graph_nodes(iris: list[str]) -> list[ox.NamedNode]:

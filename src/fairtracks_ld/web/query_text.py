@@ -10,6 +10,7 @@ which reports the syntax error; the answers here only have to be safe for it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from fairtracks_ld.sparql.tokens import IRI, PNAME, WORD, LexError, Token, tokenize
@@ -61,6 +62,19 @@ def describes_constants(query: str) -> bool:
     rest = tokens[index:]
     return (len(rest) >= 2 and rest[0].kind == WORD and rest[0].keyword == "describe"
             and all(token.kind in (IRI, PNAME) for token in rest[1:]))
+
+
+def described_iris(query: str, base: str | None, prefixes: Mapping[str, str]) -> list[str]:
+    """The IRIs a DESCRIBE of constants (`describes_constants`) names, resolved against the
+    query's BASE and PREFIXes, then `base` and `prefixes` (what pyoxigraph is given); those
+    that cannot be resolved are left out (Oxigraph refuses the query)."""
+    try:
+        tokens = tokenize(query, base=base, prefixes=prefixes)
+    except LexError:
+        return []
+    at = next((i for i, t in enumerate(tokens) if t.kind == WORD and t.keyword == "describe"),
+              len(tokens))
+    return [t.iri for t in tokens[at + 1:] if t.kind in (IRI, PNAME) and t.iri]
 
 
 def declares_dataset(query: str) -> bool:

@@ -26,7 +26,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.context import load_context
 from fairtracks_ld.mapping.iris import slash_readings
-from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
+from fairtracks_ld.mapping.namespaces import FT, RDF, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
 from fairtracks_ld.web import people, signposting, tombstone, view
@@ -42,6 +42,7 @@ _SUFFIX_OF = {media: suffix for suffix, media in reversed(SUFFIXES.items())}  # 
 INCOMING_LIMIT = 500
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 LABEL_SHORT = ox.NamedNode(FT + "label_short")
+RDF_FIRST = ox.NamedNode(RDF + "first")
 PREFIXES = {"ft": FT, "ftx": "https://w3id.org/fairtracks-ld/ext#",
             "xsd": "http://www.w3.org/2001/XMLSchema#", "obo": "http://purl.obolibrary.org/obo/",
             "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
@@ -121,9 +122,13 @@ def _respond(body: bytes, media: str, location: str) -> Response:
 
 def jsonld_compacted(triples: list[ox.Triple], iri: str) -> bytes:
     """JSON-LD framed on the resource and compacted with the project context, so nested
-    objects sit where FAIRtracks JSON has them and a track reads like FAIRtracks JSON."""
+    objects sit where FAIRtracks JSON has them and a track reads like FAIRtracks JSON (its
+    lists as arrays: their skolemised cells are blank nodes again for fromRdf)."""
     from pyld import jsonld
 
+    blank = {cell: ox.BlankNode() for cell in list_cells(triples)}  # fromRdf makes @list of
+    triples = [ox.Triple(blank.get(t.subject, t.subject), t.predicate,  # blank-node cells only
+                         blank.get(t.object, t.object)) for t in triples] if blank else triples
     nquads = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
     expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads", "useNativeTypes": True})
     compacted = jsonld.frame(expanded, {"@context": load_context(), "@id": iri},
@@ -268,11 +273,12 @@ def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
     edges: dict[object, list[ox.Triple]] = {}
     for triple in triples:
         edges.setdefault(triple.subject, []).append(triple)
+    cells = list_cells(triples)  # shown as the lists they make, not as nested objects
 
     def value(obj: object) -> dict[str, object]:
         if isinstance(obj, ox.Literal):
             return {"kind": "literal", "text": obj.value}
-        if isinstance(obj, ox.BlankNode):
+        if obj in cells or isinstance(obj, ox.BlankNode):
             return {"kind": "list", "items": [value(item) for item in _list_items(edges, obj)]}
         text = obj.value
         return {"kind": "iri", "href": text, "label": labels.get(text),
@@ -284,7 +290,7 @@ def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
 
     subject = ox.NamedNode(iri)
     nested = [(node.value.split("#", 1)[1], rows(node)) for node in edges
-              if isinstance(node, ox.NamedNode) and node != subject]
+              if isinstance(node, ox.NamedNode) and node != subject and node not in cells]
     types = [t.object.value for t in edges.get(subject, []) if t.predicate.value == RDF_TYPE]
     main = rows(subject)
     title = _title(main, iri)
@@ -348,10 +354,17 @@ def _ordered(rows: list[tuple[str, dict[str, object]]]) -> list[tuple[str, dict[
     return sorted(rows, key=lambda row: (row[0].endswith("_ancestor"), row[0]))
 
 
+def list_cells(triples: list[ox.Triple]) -> set[ox.NamedNode | ox.BlankNode]:
+    """The rdf:List cells among the triples' subjects: hash IRIs (lists are skolemised,
+    docs/mapping.md) or, in a store loaded before, blank nodes."""
+    return {t.subject for t in triples if t.predicate == RDF_FIRST}
+
+
 def _list_items(edges: dict[object, list[ox.Triple]], head: object) -> list[object]:
-    items = []
-    while isinstance(head, ox.BlankNode):
-        cell = {t.predicate.value.rsplit("#", 1)[-1]: t.object for t in edges.get(head, [])}
+    items, seen = [], set()
+    while head in edges and head not in seen:  # a cycle (written by an update) ends it too
+        seen.add(head)
+        cell = {t.predicate.value.rsplit("#", 1)[-1]: t.object for t in edges[head]}
         if "first" not in cell:
             break
         items.append(cell["first"])

@@ -50,7 +50,9 @@ MAX_NODES = 100_000  # described nodes kept per store
 MAX_ANSWERS = 50_000  # pattern answers kept per store (labels, incoming links, ...)
 # A node's quads with its nested nodes' (`{iri}#…`, in any graph, two levels deep: an
 # experiment's `#target` and `#target/sequence_feature`) and the lists hanging from
-# either (rdf:rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step)
+# either (rdf:rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step), their cells nested
+# IRIs (`{iri}#{name}-list-{n}`, docs/mapping.md) or, as loaded before lists were skolemised,
+# blank nodes
 WHOLE_LISTS_QUERY = """{{
   {{ GRAPH ?g {{ {s} ?p ?o }} BIND({s} AS ?s) }}
   UNION {{ GRAPH ?h {{ {s} ?l ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
@@ -59,11 +61,15 @@ WHOLE_LISTS_QUERY = """{{
                       ?n ?m ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
           GRAPH ?g {{ ?s ?p ?o }} }}
   UNION {{ GRAPH ?g {{ {s} ?l ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
-  UNION {{ GRAPH ?g {{ {s} ?l ?list FILTER(isBlank(?list)) ?list {rest}+ ?s . ?s ?p ?o }} }}
+  UNION {{ GRAPH ?g {{ {s} ?l ?list FILTER(isBlank(?list) ||
+                                          isIRI(?list) && STRSTARTS(STR(?list), {nested}))
+                      ?list {rest}+ ?s . ?s ?p ?o }} }}
   UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
                       ?n ?m ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
   UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
-                      ?n ?m ?list FILTER(isBlank(?list)) ?list {rest}+ ?s . ?s ?p ?o }} }}
+                      ?n ?m ?list FILTER(isBlank(?list) ||
+                                         isIRI(?list) && STRSTARTS(STR(?list), {nested}))
+                      ?list {rest}+ ?s . ?s ?p ?o }} }}
 }}"""  # one subject's group; several subjects' groups are joined by UNION in one SELECT
 # The same with each list's first two nodes only (`{rest}` for `{rest}+`): Virtuoso answers a
 # property path by a walk that grows with the store (at 5,000 tracks the rest+ branch alone cost
