@@ -35,12 +35,14 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.namespaces import FT
+from fairtracks_ld.store import records
 
 if TYPE_CHECKING:
     from fairtracks_ld.store import TrackStore
@@ -196,10 +198,15 @@ def _remove_unheld(store: TrackStore, graph: str, others: set[str],
     The triples one of the `likely` holders holds (the sources entering in the same change:
     a new version holds most of what its predecessor held) are skipped inside Oxigraph, by
     one query; only the others are looked up against every source, one by one (a 300k-triple
-    version 90 % shared with its successor: 5.3 s of CPU instead of 15.7)."""
+    version 90 % shared with its successor: 5.3 s of CPU instead of 15.7).
+
+    A graph with a record (records.py) is read from it instead of from the store."""
     node = ox.NamedNode(graph)
     holders = " ".join(f"<{g}>" for g in sorted(set(likely) & others))
-    if holders:
+    recorded = records.path_of(store, graph)
+    if recorded is not None:
+        triples = _unheld_in_record(store, recorded, holders)
+    elif holders:
         rows = store.ox.query(
             f"SELECT ?s ?p ?o WHERE {{ GRAPH {node} {{ ?s ?p ?o }} FILTER NOT EXISTS {{ "
             f"VALUES ?h {{ {holders} }} GRAPH ?h {{ ?s ?p ?o }} }} }}")
@@ -219,6 +226,36 @@ def _remove_unheld(store: TrackStore, graph: str, others: set[str],
             if isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode):
                 store.ox.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
         store.ox.flush()
+
+
+def _unheld_in_record(store: TrackStore, path: Path, holders: str) -> Iterator[ox.Triple]:
+    """The triples of a record, less those one of the `holders` (IRIs, space-separated) holds
+    when there are any: a block's lines without a blank node go to Oxigraph as the VALUES of
+    one query that keeps the unheld ones (no Python object per triple held); lines with a blank
+    node (which VALUES cannot hold), blocks with a `\\u` escape (which SPARQL decodes before
+    parsing, N-Triples inside a literal) and lines SPARQL refuses (leniently loaded IRIs) are
+    parsed and handed on whole: the caller checks each against every source anyway."""
+    for block in records.blocks(path):
+        named, blank = _split_blank(block)
+        if blank:
+            yield from _parsed(b"".join(blank))
+        if not named:
+            continue
+        if holders and b"\\u" not in named and b"\\U" not in named:
+            rows = b"(" + named[:-3].replace(b" .\n", b")\n(") + b")"
+            try:
+                found = store.ox.query(
+                    f"SELECT ?s ?p ?o WHERE {{ VALUES (?s ?p ?o) {{ {rows.decode()} }} "
+                    f"FILTER NOT EXISTS {{ VALUES ?h {{ {holders} }} GRAPH ?h {{ ?s ?p ?o }} }} }}")
+                yield from (ox.Triple(r[0], r[1], r[2]) for r in found)
+                continue
+            except SyntaxError:
+                pass
+        yield from _parsed(named)
+
+
+def _parsed(ntriples: bytes) -> Iterator[ox.Triple]:
+    return (q.triple for q in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES, lenient=True))
 
 
 def add_lines(store: TrackStore, lines: list[str]) -> None:
@@ -282,17 +319,19 @@ class ViewCopy:
                 tempfile.TemporaryFile(prefix="fairtracks-ld-view-blank-") as blank:
             yield cls(named, blank)
 
-    def split(self, ntriples: bytes) -> tuple[bytes, list[ox.Triple]]:
-        """The chunk's lines without a blank node, and its triples with one (renamed)."""
+    def split(self, ntriples: bytes) -> tuple[bytes, list[ox.Triple], bytes]:
+        """The chunk's lines without a blank node, and its triples with one (renamed), as
+        objects and as N-Triples (what the graph's record keeps)."""
         named, blank = _split_blank(ntriples)
         self.named.write(named)
         if not blank:
-            return named, []
+            return named, [], b""
         triples = [ox.Triple(self._node(q.subject), q.predicate, self._node(q.object))
                    for q in ox.parse(b"".join(blank), format=ox.RdfFormat.N_TRIPLES,
                                      lenient=True)]
-        self.blank.write(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
-        return named, triples
+        renamed = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        self.blank.write(renamed)
+        return named, triples, renamed
 
     def also(self, ntriples: str) -> None:
         """Copy N-Triples lines without blank nodes written to another entering source (the
