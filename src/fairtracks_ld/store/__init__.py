@@ -27,7 +27,7 @@ from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.mapping.namespaces import PREFIXES, XSD
 from fairtracks_ld.mapping.prepare import Prepared
-from fairtracks_ld.store import current_view
+from fairtracks_ld.store import current_view, records
 
 DEFAULT_STORE_PATH = Path("var/store")
 REPORT_SUFFIX = "/validation-report"
@@ -133,6 +133,30 @@ def remove_graph(store: ox.Store, graph: str, batch: int | None = None) -> None:
 def report_graph(graph: str) -> str:
     """The graph holding the validation report of a document version graph."""
     return graph + REPORT_SUFFIX
+
+
+class _InGraph:
+    """A writable stream turning the N-Triples written to it into N-Quads lines of `graph`
+    on `output` (Oxigraph's dump of one graph names no graph; its writes may cut lines)."""
+
+    def __init__(self, output: IO[bytes], graph: str) -> None:
+        self.output = output
+        self.graph = graph
+        self.rest = b""
+
+    def write(self, data: bytes) -> int:
+        block = self.rest + bytes(data)
+        end = block.rfind(b"\n") + 1
+        self.output.write(records.as_nquads(block[:end], self.graph))
+        self.rest = block[end:]
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to do: whole lines are written on at once, the rest by `close`."""
+
+    def close(self) -> None:
+        if self.rest:
+            self.output.write(records.as_nquads(self.rest, self.graph))
 
 
 class TrackStore:
@@ -253,15 +277,38 @@ class TrackStore:
         return self.ox.contains_named_graph(ox.NamedNode(graph))
 
     def dump(self, output: IO[bytes], fmt: ox.RdfFormat, graph: str | None = None) -> None:
-        """Stream the dataset (or one graph) without building it in memory."""
+        """Stream the dataset (or one graph) without building it in memory. In N-Triples and
+        N-Quads, a graph with a record (records.py) is copied from it: the same triples, blank
+        nodes included, without reading the store."""
         if graph is not None:
             if not self.has_graph(graph):
                 raise StoreError(f"no graph {graph} in the store")
+            recorded = records.path_of(self, graph) if fmt == ox.RdfFormat.N_TRIPLES else None
+            if recorded is not None:
+                for block in records.blocks(recorded):
+                    output.write(block)
+                return
             self.ox.dump(output, format=fmt, from_graph=ox.NamedNode(graph))
         elif not fmt.supports_datasets:
             raise StoreError(f"{fmt.name} holds one graph; name it with --graph or use nq/trig")
+        elif fmt == ox.RdfFormat.N_QUADS and self.path is not None and records.names(self):
+            self._dump_nquads(output)
         else:
             self.ox.dump(output, format=fmt)
+
+    def _dump_nquads(self, output: IO[bytes]) -> None:
+        """The dataset as N-Quads, graph by graph: the default graph and every graph without
+        a record from Oxigraph's dump, the others from their records."""
+        self.ox.dump(output, format=ox.RdfFormat.N_QUADS, from_graph=ox.DefaultGraph())
+        for node in self.ox.named_graphs():
+            recorded = records.path_of(self, node.value)
+            if recorded is not None:
+                for block in records.blocks(recorded):
+                    output.write(records.as_nquads(block, node.value))
+                continue
+            lines = _InGraph(output, node.value)
+            self.ox.dump(lines, format=ox.RdfFormat.N_TRIPLES, from_graph=node)
+            lines.close()
 
     # ---- writing -----------------------------------------------------------------------------
 
@@ -336,11 +383,15 @@ class TrackStore:
 
     def mark_modified(self) -> None:
         """Record (dcterms:modified of the catalog) that the store was changed outside the
-        loaders, e.g. by SPARQL Update, so whatever mirrors it cannot trust per-graph stamps."""
+        loaders, e.g. by SPARQL Update, so whatever mirrors it cannot trust per-graph stamps;
+        for the same reason the catalog stops naming records (any graph may differ from its
+        record now): their files are swept by the next writer, `doctor --repair` writes them
+        again from the graphs."""
         now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         cat = self.catalog
         self.ox.update(
             f"DELETE WHERE {{ GRAPH <{cat}> {{ <{cat}> dcterms:modified ?m }} }} ; "
+            f"DELETE WHERE {{ GRAPH <{cat}> {{ ?g <{records.RECORD}> ?r }} }} ; "
             f"INSERT DATA {{ GRAPH <{cat}> {{ <{cat}> dcterms:modified "
             f"{_lit(now, XSD + 'dateTime')} }} }}", prefixes=PREFIXES)
 

@@ -72,6 +72,9 @@ class Writer:
         self.triples += ntriples.count(b"\n")
         return self._out.write(ntriples)
 
+    def flush(self) -> None:
+        """Nothing to do before `commit` (Oxigraph's dump calls it)."""
+
     def commit(self) -> str:
         """Flush, fsync and rename into place; returns the name the catalog records."""
         self._out.close()
