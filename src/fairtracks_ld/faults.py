@@ -9,7 +9,8 @@ passed is also printed to stderr (`checkpoint STAGE`), so a test can tell how fa
 Stages, in the order a load passes them: `parse` (a source was read, before it is parsed),
 `staging` (a version already catalogued is being replaced: the slow path), `bulk-write` (the
 version graph is written, its companion and report are not), `validated` (the version graph is
-written and validated, the companion and report are not), `merging` (before validation in the
+written and validated, the companion and report are not), `recorded` (the version's records
+are in place, no catalog entry names them yet: store/records.py), `merging` (before validation in the
 store, before the catalog update and before the settle's last update: waiting until RocksDB takes
 ordinary writes again after bulk-loader calls), `ingested` (everything is written,
 the one catalog update that makes it visible comes next), `view-pending` (just after it, the
