@@ -93,16 +93,16 @@ def test_a_load_records_the_version_graph_and_its_companion_as_the_store_holds_t
     assert all(f.suffixes[-2:] == [".nt", ".zst"] for f in files if f.is_file())
 
 
-def test_dumps_read_from_records_equal_the_store(template, tmp_path):
-    path = template / "store"
-    store = TrackStore(path, base=BASE, read_only=True)
-    version, = store.versions()
+def test_dumps_read_from_records_equal_the_store(store):
+    path = store
+    opened = TrackStore(path, base=BASE, read_only=True)
+    version, = opened.versions()
     whole = io.BytesIO()
-    store.ox.dump(whole, ox.RdfFormat.N_QUADS)
+    opened.ox.dump(whole, ox.RdfFormat.N_QUADS)
     expected = quads(whole.getvalue(), ox.RdfFormat.N_QUADS)
     one = io.BytesIO()
-    store.ox.dump(one, ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(version.graph))
-    del store
+    opened.ox.dump(one, ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(version.graph))
+    del opened
     dumped = cli(path, "dump")
     assert dumped.returncode == 0, dumped.stderr.decode()
     assert quads(dumped.stdout, ox.RdfFormat.N_QUADS) == expected
@@ -177,3 +177,45 @@ def test_a_refused_load_leaves_no_record_and_a_withdrawn_version_keeps_its_own(
     assert not find(opened)
     del opened
     assert current_snapshot(store) is not None
+
+
+def files(path: Path) -> set[Path]:
+    return {p for p in records.folder(path).rglob("*") if p.is_file()}
+
+
+def assert_recorded_as_held(path: Path) -> None:
+    store = TrackStore(path, base=BASE, read_only=True)
+    graphs = {g.value for g in store.ox.named_graphs()}
+    for graph in records.names(store):
+        assert graph in graphs
+        assert quads(record_of(store, graph)) == graph_of(store, graph)
+    del store
+    doctor = cli(path, "doctor")
+    assert doctor.returncode == 0, doctor.stdout.decode()
+
+
+def test_a_reload_names_new_records_and_removes_the_former_ones(store, documents):
+    before = files(store)
+    again = cli(store, "load", str(documents[0]))
+    assert again.returncode == 0 and b"checkpoint" not in again.stderr
+    after = files(store)
+    assert len(after) == 2 and not after & before
+    assert_recorded_as_held(store)
+
+
+def test_an_ontology_refresh_writes_the_companion_records_again(store, documents):
+    loaded(store, documents[1])  # the first version's companion is dropped by the refresh
+    opened = TrackStore(store, base=BASE, read_only=True)
+    old, new = opened.versions()
+    named = records.names(opened)
+    del opened
+    refreshed = cli(store, "reason", "--full")
+    assert refreshed.returncode == 0, refreshed.stderr.decode()
+    opened = TrackStore(store, base=BASE, read_only=True)
+    now = records.names(opened)
+    del opened
+    assert reasoning.inferred_graph(old.graph) not in now
+    assert now[reasoning.inferred_graph(new.graph)] != named[reasoning.inferred_graph(new.graph)]
+    assert now[old.graph] == named[old.graph] and now[new.graph] == named[new.graph]
+    assert len(files(store)) == 3
+    assert_recorded_as_held(store)
