@@ -127,10 +127,12 @@ def record_bytes(store_path: Path) -> dict:
     store = TrackStore(store_path, base=BASE, read_only=True)
     root = records.folder(store_path)
     found = {"graph": 0, "companion": 0, "graph_triples": 0, "companion_triples": 0,
-             "blank_node_lines": 0}
+             "blank_node_lines": 0, "graph_triples_in_store": 0, "companion_triples_in_store": 0}
     for graph, name in records.names(store).items():
         kind = "companion" if graph.endswith("/inferred") else "graph"
         found[kind] += (root / name).stat().st_size
+        found[f"{kind}_triples_in_store"] += int(next(iter(store.ox.query(
+            f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")))["n"].value)
         for block in records.blocks(root / name):
             found[f"{kind}_triples"] += block.count(b"\n")
             found["blank_node_lines"] += sum(b"_:" in line for line in block.splitlines())
