@@ -135,30 +135,6 @@ def report_graph(graph: str) -> str:
     return graph + REPORT_SUFFIX
 
 
-class _InGraph:
-    """A writable stream turning the N-Triples written to it into N-Quads lines of `graph`
-    on `output` (Oxigraph's dump of one graph names no graph; its writes may cut lines)."""
-
-    def __init__(self, output: IO[bytes], graph: str) -> None:
-        self.output = output
-        self.graph = graph
-        self.rest = b""
-
-    def write(self, data: bytes) -> int:
-        block = self.rest + bytes(data)
-        end = block.rfind(b"\n") + 1
-        self.output.write(records.as_nquads(block[:end], self.graph))
-        self.rest = block[end:]
-        return len(data)
-
-    def flush(self) -> None:
-        """Nothing to do: whole lines are written on at once, the rest by `close`."""
-
-    def close(self) -> None:
-        if self.rest:
-            self.output.write(records.as_nquads(self.rest, self.graph))
-
-
 class TrackStore:
     """A fairtracks-ld dataset in an Oxigraph store on disk (or in memory when path is None)."""
 
@@ -306,9 +282,8 @@ class TrackStore:
                 for block in records.blocks(recorded):
                     output.write(records.as_nquads(block, node.value))
                 continue
-            lines = _InGraph(output, node.value)
-            self.ox.dump(lines, format=ox.RdfFormat.N_TRIPLES, from_graph=node)
-            lines.close()
+            self.ox.dump(records.AsQuads(output, node.value), format=ox.RdfFormat.N_TRIPLES,
+                         from_graph=node)
 
     # ---- writing -----------------------------------------------------------------------------
 

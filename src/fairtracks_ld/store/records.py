@@ -163,6 +163,28 @@ def as_nquads(block: bytes, graph: str) -> bytes:
     return block.replace(b" .\n", f" <{graph}> .\n".encode())
 
 
+class AsQuads:
+    """A file-like sink for N-Triples of one graph (Oxigraph's dump of it, a record) that
+    writes the same lines as N-Quads in graph `name` on `out` (see `as_nquads`; a write may cut
+    a line, whose start waits for the next). Counts the lines (the graph's triples)."""
+
+    def __init__(self, out: IO[bytes], name: str) -> None:
+        self.out, self.name = out, name
+        self.tail = b""
+        self.lines = 0
+
+    def write(self, chunk: bytes) -> int:
+        data = self.tail + bytes(chunk)
+        cut = data.rfind(b"\n") + 1
+        self.tail = data[cut:]
+        self.lines += data.count(b"\n", 0, cut)
+        self.out.write(as_nquads(data[:cut], self.name))
+        return len(chunk)
+
+    def flush(self) -> None:
+        """Nothing to do: whole lines are written on at once (Oxigraph's dump calls it)."""
+
+
 def triples(path: Path) -> int:
     """How many triples a record holds (its lines)."""
     return sum(block.count(b"\n") for block in blocks(path))
