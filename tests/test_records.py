@@ -219,3 +219,18 @@ def test_an_ontology_refresh_writes_the_companion_records_again(store, documents
     assert now[old.graph] == named[old.graph] and now[new.graph] == named[new.graph]
     assert len(files(store)) == 3
     assert_recorded_as_held(store)
+
+
+def test_a_value_a_document_repeats_is_recorded_once_as_the_graph_holds_it(tmp_path, example):
+    """`raw_file_ids` naming one file twice: the mapper writes the link twice, the graph (a set)
+    and the record hold it once, so the record's triple count is the graph's."""
+    document = copy.deepcopy(example)
+    ids = document["tracks"][0]["raw_file_ids"]
+    ids.append(ids[0])
+    path = tmp_path / "store"
+    loaded(path, write_json(tmp_path / "repeats.json", document))
+    store = TrackStore(path, base=BASE, read_only=True)
+    version, = store.versions()
+    assert records.triples(records.path_of(store, version.graph)) == len(
+        graph_of(store, version.graph))
+    del store

@@ -198,7 +198,7 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
     for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
         named, triples, renamed = copy.split(chunk)
         if record is not None:
-            record.write(named)
+            record.write_distinct(named)
             record.write(renamed)
         quads = [ox.Quad(t.subject, t.predicate, t.object, into) for t in triples]
         blank += quads
