@@ -54,22 +54,19 @@ def folder(store_path: Path | str) -> Path:
 class Writer:
     """One record being written: N-Triples compressed as they come into a temporary file in
     the records folder; `commit` makes it a record (fsync, rename) and returns its name,
-    `discard` removes it. Counts the triples (lines) written."""
+    `discard` removes it."""
 
     def __init__(self, root: Path, graph: str) -> None:
         digest = hashlib.sha256(graph.encode()).hexdigest()
         self.name = f"{digest[:2]}/{digest}-{uuid.uuid4().hex[:16]}{SUFFIX}"
-        self.root = root
         self.path = root / self.name
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.temporary = self.path.with_name(self.path.name + TEMPORARY)
         self._file = open(self.temporary, "wb")  # noqa: SIM115  # closed by commit or discard
         self._out = zstandard.ZstdCompressor(level=LEVEL).stream_writer(self._file, closefd=False)
-        self.triples = 0
 
     def write(self, ntriples: bytes) -> int:
         """Add N-Triples lines (whole lines); file-like, so Oxigraph's dump can write here."""
-        self.triples += ntriples.count(b"\n")
         return self._out.write(ntriples)
 
     def write_distinct(self, ntriples: bytes) -> int:
@@ -117,12 +114,6 @@ def naming(store: TrackStore, names: dict[str, str]) -> str:
                        for g in names)
     facts = " ".join(f"<{g}> <{RECORD}> {ox.Literal(n)} ." for g, n in names.items())
     return f"{drops} ; INSERT DATA {{ GRAPH <{cat}> {{ {facts} }} }}" if names else ""
-
-
-def forgetting(store: TrackStore, graphs: Iterable[str]) -> str:
-    """SPARQL update operations making the catalog name no record for `graphs`."""
-    return " ; ".join(f"DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{g}> <{RECORD}> ?r }} }}"
-                      for g in graphs)
 
 
 def names(store: TrackStore) -> dict[str, str]:
@@ -181,10 +172,10 @@ class AsQuads:
 
     def write(self, chunk: bytes) -> int:
         data = self.tail + bytes(chunk)
-        cut = data.rfind(b"\n") + 1
-        self.tail = data[cut:]
-        self.lines += data.count(b"\n", 0, cut)
-        self.out.write(as_nquads(data[:cut], self.name))
+        end = data.rfind(b"\n") + 1
+        self.tail = data[end:]
+        self.lines += data.count(b"\n", 0, end)
+        self.out.write(as_nquads(data[:end], self.name))
         return len(chunk)
 
     def flush(self) -> None:
@@ -220,10 +211,12 @@ def write_from_store(store: TrackStore, graph: str) -> str:
 def forget(store: TrackStore, graphs: Iterable[str]) -> None:
     """Make the catalog name no record for `graphs` (e.g. companions an ontology change
     dropped), then remove their files."""
+    graphs = list(graphs)
     paths = [p for g in graphs if (p := path_of(store, g)) is not None]
-    update = forgetting(store, graphs)
-    if update:
-        store.ox.update(update)
+    if graphs:
+        store.ox.update(" ; ".join(
+            f"DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{g}> <{RECORD}> ?r }} }}"
+            for g in graphs))
     for path in paths:
         path.unlink(missing_ok=True)
 
