@@ -232,10 +232,10 @@ def _remove_unheld(store: TrackStore, graph: str, others: set[str],
 
 def _unheld_in_record(store: TrackStore, path: Path, likely: list[str]) -> Iterator[ox.Triple]:
     """The triples of a record that none of the `likely` holders holds, each looked up in
-    them (a point lookup per holder, the last one that held a triple first): parsing the
-    record and looking up costs about half of what Oxigraph's query over the graph does (a
-    13k-triple version graph: 0.13 s of CPU instead of 0.26; bench/results/records.md).
-    Blank nodes keep their labels (the store's), so their triples are looked up too."""
+    them (a point lookup per holder, the last one that held a triple first): cheaper than
+    Oxigraph's query over the graph (the removal of a 20k-track version superseded by a
+    version 90 % the same: 29.8 s of CPU instead of 44.7; bench/results/records.md). Blank
+    nodes keep their labels (the store's), so their triples are looked up too."""
     holders = [ox.NamedNode(g) for g in likely]
     for block in records.blocks(path):
         for quad in ox.parse(block, format=ox.RdfFormat.N_TRIPLES, lenient=True):
