@@ -267,19 +267,18 @@ class TrackStore:
             self.ox.dump(output, format=fmt, from_graph=ox.NamedNode(graph))
         elif not fmt.supports_datasets:
             raise StoreError(f"{fmt.name} holds one graph; name it with --graph or use nq/trig")
-        elif fmt == ox.RdfFormat.N_QUADS and self.path is not None and records.names(self):
-            self._dump_nquads(output)
+        elif fmt == ox.RdfFormat.N_QUADS and (recorded := records.files(self)):
+            self._dump_nquads(output, recorded)
         else:
             self.ox.dump(output, format=fmt)
 
-    def _dump_nquads(self, output: IO[bytes]) -> None:
+    def _dump_nquads(self, output: IO[bytes], recorded: dict[str, Path]) -> None:
         """The dataset as N-Quads, graph by graph: the default graph and every graph without
-        a record from Oxigraph's dump, the others from their records."""
+        a record from Oxigraph's dump, the others copied from their `recorded` files."""
         self.ox.dump(output, format=ox.RdfFormat.N_QUADS, from_graph=ox.DefaultGraph())
         for node in self.ox.named_graphs():
-            recorded = records.path_of(self, node.value)
-            if recorded is not None:
-                for block in records.blocks(recorded):
+            if node.value in recorded:
+                for block in records.blocks(recorded[node.value]):
                     output.write(records.as_nquads(block, node.value))
                 continue
             self.ox.dump(records.AsQuads(output, node.value), format=ox.RdfFormat.N_TRIPLES,

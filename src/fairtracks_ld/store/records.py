@@ -123,6 +123,15 @@ def names(store: TrackStore) -> dict[str, str]:
     return {row["g"].value: row["r"].value for row in rows}
 
 
+def files(store: TrackStore) -> dict[str, Path]:
+    """Every record the catalog names whose file is there: graph → file (none for a store
+    without a folder of its own, in memory or behind an external endpoint)."""
+    if store.path is None:
+        return {}
+    root = folder(store.path)
+    return {g: root / name for g, name in names(store).items() if (root / name).is_file()}
+
+
 def path_of(store: TrackStore, graph: str) -> Path | None:
     """The file of `graph`'s record, if the catalog names one and it is there."""
     if store.path is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from pathlib import Path
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, stream_with_context
@@ -34,9 +35,8 @@ def _gzip(blocks: Iterable[bytes]) -> Iterator[bytes]:
     yield compressor.flush()
 
 
-def graph_nquads(store: TrackStore, graph: str) -> Iterator[bytes]:
-    """One named graph as N-Quads blocks: from its record when it has one, else the store."""
-    recorded = records.path_of(store, graph)
+def _graph_nquads(store: TrackStore, graph: str, recorded: Path | None) -> Iterator[bytes]:
+    """One named graph as N-Quads blocks: copied from its `recorded` file, else the store's."""
     if recorded is None:
         yield from _serialised(store.graph_quads(graph))
         return
@@ -44,8 +44,7 @@ def graph_nquads(store: TrackStore, graph: str) -> Iterator[bytes]:
         yield records.as_nquads(block, graph)
 
 
-def _download(graphs: Iterable[str], store: TrackStore, name: str) -> Response:
-    blocks = (block for graph in graphs for block in graph_nquads(store, graph))
+def _download(blocks: Iterable[bytes], name: str) -> Response:
     response = Response(stream_with_context(_gzip(blocks)),
                         mimetype="application/n-quads")
     response.headers["Content-Encoding"] = "identity"
@@ -58,11 +57,21 @@ def _download(graphs: Iterable[str], store: TrackStore, name: str) -> Response:
 def dump_all() -> Response:
     """Every named graph of the store: current and earlier versions, ontologies, catalog; not
     the graphs of withdrawn documents (they stay in the store, see fairtracks_ld.withdrawal),
-    nor the default graph, the merge of the current ones (see fairtracks_ld.store.current_view)."""
+    nor the default graph, the merge of the current ones (see fairtracks_ld.store.current_view).
+    A store with records (store/records.py) is dumped graph by graph, the recorded ones copied
+    from their files; one without (an external backend answers the whole dump itself, see
+    web/backend) by one pass over its quads."""
     store = current_app.extensions["snapshots"].store()
     hidden = hidden_graphs(store)
-    graphs = [g.value for g in store.ox.named_graphs() if g not in hidden]
-    return _download(graphs, store, "fairtracks-ld")
+    recorded = records.files(store)
+    if recorded:
+        return _download((block for graph in store.ox.named_graphs() if graph not in hidden
+                          for block in _graph_nquads(store, graph.value,
+                                                     recorded.get(graph.value))),
+                         "fairtracks-ld")
+    quads = (quad for quad in store.ox.quads_for_pattern(None, None, None, None)
+             if isinstance(quad.graph_name, ox.NamedNode) and quad.graph_name not in hidden)
+    return _download(_serialised(quads), "fairtracks-ld")
 
 
 @blueprint.route("/dumps/collection/<collection>.nq.gz")
@@ -73,4 +82,6 @@ def dump_collection(collection: str) -> Response:
               if v.current and local_id_of(v.collection) == collection]
     if not graphs:
         return error_response(404, f"404 Not Found: no collection {collection!r}")
-    return _download(graphs, store, collection)
+    recorded = records.files(store)
+    return _download((block for graph in graphs
+                      for block in _graph_nquads(store, graph, recorded.get(graph))), collection)
