@@ -22,7 +22,7 @@ from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.recovery import bulk_files, orphan_graphs
 from fairtracks_ld.standard import example_documents
-from fairtracks_ld.store import REMOVE_BATCH, TrackStore
+from fairtracks_ld.store import REMOVE_BATCH, TrackStore, records
 from fairtracks_ld.store.reserve import (
     RESERVE_NAME,
     ensure,
@@ -141,6 +141,34 @@ def test_a_load_killed_at_any_stage_changes_nothing_and_is_swept(store, small, s
         doctor = run(store, "doctor")
         assert doctor.returncode == 1 and "debris of an interrupted write" in doctor.stdout
     assert_recovers(store, before, small, *options)
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "plain"])
+def test_a_load_killed_after_writing_its_records_leaves_them_unnamed_and_swept(store, small,
+                                                                               bulk):
+    """Killed once the version's records are in place, before the catalog update names them:
+    no reader trusts them (the catalog names none), doctor counts them as debris, and the next
+    writer removes them; its own load writes records of its own."""
+    before = state(store)
+    opened = TrackStore(store, base=BASE)
+    kept = set(records.names(opened).values())
+    del opened
+    options = ["--bulk"] if bulk else []
+    process, _ = paused(store, "recorded", "load", *options, small)
+    kill(process)
+    opened = TrackStore(store, base=BASE)
+    left = records.unnamed(opened)
+    assert len(left) == 2 and all(p.suffixes[-2:] == [".nt", ".zst"] for p in left), left
+    assert set(records.names(opened).values()) == kept
+    del opened
+    doctor = run(store, "doctor")
+    assert doctor.returncode == 1 and "2 unnamed record file(s)" in doctor.stdout, doctor.stdout
+    assert_recovers(store, before, small, *options)
+    opened = TrackStore(store, base=BASE)
+    assert not records.unnamed(opened)
+    assert not any(p.exists() for p in left)
+    assert len(records.names(opened)) == 4  # both versions' graphs and companions
+    del opened
 
 
 def test_a_load_killed_mid_bulk_load_leaves_bulk_files_that_are_swept(store, tmp_path):

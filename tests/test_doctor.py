@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+import zstandard
 from conftest import BASE, copy_folder
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.standard import example_documents
-from fairtracks_ld.store import TrackStore, report_graph
+from fairtracks_ld.store import TrackStore, records, report_graph
 from fairtracks_ld.store.snapshots import CURRENT, snapshot_dir
 
 MASTER = str(example_documents()["master"])
@@ -106,6 +107,36 @@ def test_debris_is_swept_and_graphs_of_others_are_kept(store):
     assert MINE in graphs and orphan not in graphs
     del opened
     assert not list(store.glob("bulk-*.sst"))
+
+
+def test_a_lost_wrong_or_unnamed_record_is_found_and_repaired(store):
+    opened = TrackStore(store, base=BASE)
+    graph, = (v.graph for v in opened.versions())
+    companion = reasoning.inferred_graph(graph)
+    lost, wrong = records.path_of(opened, graph), records.path_of(opened, companion)
+    held = {str(q) for q in opened.graph_quads(graph)}
+    del opened
+    lost.unlink()
+    wrong.write_bytes(zstandard.ZstdCompressor().compress(b"".join(
+        list(records.blocks(wrong, size=64))[:1])))  # fewer triples than the graph
+    unnamed = records.folder(store) / "ab" / ("ab" * 32 + "-0123456789abcdef.nt.zst")
+    unnamed.parent.mkdir(exist_ok=True)
+    unnamed.write_bytes(b"a record no catalog entry names")
+    found = doctor(store)
+    assert found.returncode == 1
+    assert "1 version or companion graph(s) have no record" in found.stdout, found.stdout
+    assert f"the record of <{companion}> holds" in found.stdout
+    assert "1 unnamed record file(s)" in found.stdout
+    assert doctor(store, "--repair").returncode == 0
+    assert doctor(store).returncode == 0
+    assert not unnamed.exists()
+    opened = TrackStore(store, base=BASE, read_only=True)
+    for name in (graph, companion):
+        again = b"".join(records.blocks(records.path_of(opened, name)))
+        assert {str(q) for q in ox.parse(again, format=ox.RdfFormat.N_TRIPLES)} == {
+            str(ox.Triple(q.subject, q.predicate, q.object)) for q in opened.graph_quads(name)}
+    assert len(held) == records.triples(records.path_of(opened, graph))
+    del opened
 
 
 def test_a_missing_or_stale_snapshot_is_published(store):

@@ -26,8 +26,8 @@ from virtuoso import PASSWORD, virtuoso
 from fairtracks_ld.publication.plan import make_plan
 from fairtracks_ld.publication.state import read_state
 from fairtracks_ld.publication.target import Endpoints, Target
-from fairtracks_ld.publication.virtuoso_bulk import _AsQuads
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store.records import AsQuads
 from fairtracks_ld.store.snapshots import current_snapshot
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -230,7 +230,7 @@ def test_bulk_files_hold_each_graphs_quads_under_its_target_name(tmp_path):
     class Chunked(io.BytesIO):  # the sink sees the dump cut at every 7th byte
         def __init__(self) -> None:
             super().__init__()
-            self.sink = _AsQuads(self, name.value)
+            self.sink = AsQuads(self, name.value)
 
     out = Chunked()
     whole = io.BytesIO()

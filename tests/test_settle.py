@@ -71,7 +71,8 @@ def test_a_copy_kept_while_writing_gives_the_view_the_very_triples_of_the_graph(
     chunks = [chunks[0][:cut], chunks[0][cut:] + chunks[1]]
     with current_view.ViewCopy.spooled() as copy, current_view.ViewCopy.spooled() as other:
         for chunk in chunks:
-            named, blank = copy.split(chunk.encode())
+            named, blank, renamed = copy.split(chunk.encode())
+            assert [q.triple for q in ox.parse(renamed, format=ox.RdfFormat.N_TRIPLES)] == blank
             store.ox.load(named, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
             store.ox.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in blank)
         other.split(chunks[0].encode())  # another document's copy: its own blank nodes

@@ -2,14 +2,17 @@
 
 The invariants: the catalog names only graphs that exist, and each document's current version
 is a catalogued version; every current version has its inferred companion and every recorded
-validation report its graph; the current view (the default graph) holds every triple of its
+validation report its graph; every version graph and companion has its record (a file the
+catalog names, holding as many triples as the graph: store/records.py) and the catalog names no
+record of a graph the store lacks; the current view (the default graph) holds every triple of its
 sources; the class closure matches the loaded ontologies; no debris of an
 interrupted write (see recovery.py); the published snapshot `current` exists and shows the
 store's catalog; the search segments belong to versions of that snapshot.
 
-Repairs only ever recompute derived data (companions, closure, snapshot) or remove what nothing
-refers to (debris, stale segments). Data the catalog names but that is gone cannot be made up:
-those problems are reported with what to do (load the document again).
+Repairs only ever recompute derived data (companions, closure, records, snapshot) or remove what
+nothing refers to (debris such as unnamed record files, stale segments). Data the catalog names
+but that is gone cannot be made up: those problems are reported with what to do (load the
+document again).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from fairtracks_ld import reasoning, recovery
 from fairtracks_ld.mapping.namespaces import PREFIXES
-from fairtracks_ld.store import StoreError, TrackStore, current_view
+from fairtracks_ld.store import StoreError, TrackStore, current_view, records
 from fairtracks_ld.store.snapshots import current_snapshot, publish, snapshot_dir
 
 SEGMENTS = "search-segments"
@@ -53,6 +56,8 @@ def check(store: TrackStore, repair: bool = False) -> list[Finding]:
 def _findings(store: TrackStore) -> Iterator[tuple[Finding, object]]:
     yield from _catalog(store)
     yield from _view(store)
+    if store.path is not None:
+        yield from _records(store)
     debris = recovery.find(store)
     if debris:
         yield (Finding(f"debris of an interrupted write: {debris.describe()}",
@@ -112,6 +117,43 @@ def _view(store: TrackStore) -> Iterator[tuple[Finding, object]]:
         yield (Finding(f"the current view (the default graph) lacks {missing:,} triple(s) of "
                        "its sources", "add them from the sources"),
                lambda: current_view.rebuild(store))
+
+
+def _records(store: TrackStore) -> Iterator[tuple[Finding, object]]:
+    """Each version graph and companion against its record: named, there, as many triples."""
+    names = records.names(store)
+    root = records.folder(store.path)
+    graphs = {g.value for g in store.ox.named_graphs()}
+    recorded = [g for v in store.versions()
+                for g in (v.graph, reasoning.inferred_graph(v.graph)) if g in graphs]
+    missing = []
+    for graph in recorded:
+        if graph not in names or not (root / names[graph]).is_file():
+            missing.append(graph)
+            continue
+        held, kept = _triples(store, graph), records.triples(root / names[graph])
+        if held != kept:
+            yield (Finding(f"the record of <{graph}> holds {kept:,} triple(s), the graph "
+                           f"{held:,}", "write it again from the graph"),
+                   lambda graph=graph: records.write_from_store(store, graph))
+    if missing:
+        def write() -> None:
+            for graph in missing:
+                records.write_from_store(store, graph)
+
+        yield (Finding(f"{len(missing)} version or companion graph(s) have no record (a store "
+                       f"written before records, or a lost file), e.g. <{missing[0]}>",
+                       "write them from the graphs"), write)
+    gone = sorted(set(names) - set(recorded))
+    if gone:
+        yield (Finding(f"the catalog names the record of {len(gone)} graph(s) the store does not "
+                       f"hold as a version or companion, e.g. <{gone[0]}>", "forget them"),
+               lambda: records.forget(store, gone))
+
+
+def _triples(store: TrackStore, graph: str) -> int:
+    rows = store.ox.query(f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    return int(next(iter(rows))["n"].value)
 
 
 def _snapshots(store: TrackStore) -> Iterator[tuple[Finding, object]]:

@@ -9,15 +9,16 @@ passed is also printed to stderr (`checkpoint STAGE`), so a test can tell how fa
 Stages, in the order a load passes them: `parse` (a source was read, before it is parsed),
 `staging` (a version already catalogued is being replaced: the slow path), `bulk-write` (the
 version graph is written, its companion and report are not), `validated` (the version graph is
-written and validated, the companion and report are not), `merging` (before validation in the
-store, before the catalog update and before the settle's last update: waiting until RocksDB takes
-ordinary writes again after bulk-loader calls), `ingested` (everything is written,
-the one catalog update that makes it visible comes next), `view-pending` (just after it, the
-view change noted but not settled), `view-adding` (after each block the settle copies
-into the view), `catalog-updated` (the view settled too), `settle` (a big write's publish
-waits for RocksDB's compactions before it takes the snapshot, compaction.py), `publish` (the
-snapshot is copied, the `current` link not yet switched to it); and `removing`, after each
-bounded transaction that removes a refused or failed write's graph (or debris).
+written and validated, the companion and report are not), `recorded` (the version's records are
+in place, no catalog entry names them yet: store/records.py), `merging` (before validation in
+the store, before the catalog update and before the settle's last update: waiting until RocksDB
+takes ordinary writes again after bulk-loader calls), `ingested` (everything is written, the one
+catalog update that makes it visible comes next), `view-pending` (just after it, the view change
+noted but not settled), `view-adding` (after each block the settle copies into the view),
+`catalog-updated` (the view settled too), `settle` (a big write's publish waits for RocksDB's
+compactions before it takes the snapshot, compaction.py), `publish` (the snapshot is copied, the
+`current` link not yet switched to it); and `removing`, after each bounded transaction that
+removes a refused or failed write's graph (or debris).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ from fairtracks_ld.mapping.annotations import (
     DocumentAnnotations,
 )
 from fairtracks_ld.mapping.namespaces import FT, OWL, PROV, RDFS, XSD
-from fairtracks_ld.store import current_view
+from fairtracks_ld.store import current_view, records
 
 if TYPE_CHECKING:
     from fairtracks_ld.store import TrackStore
@@ -252,6 +252,12 @@ class _ChunkReader(io.RawIOBase):
 def _copied(chunks: Iterable[str], copy: current_view.ViewCopy) -> Iterator[str]:
     for chunk in chunks:
         copy.also(chunk)
+        yield chunk
+
+
+def _recorded_lines(chunks: Iterable[str], record: records.Writer) -> Iterator[str]:
+    for chunk in chunks:
+        record.write(chunk.encode())
         yield chunk
 
 
@@ -479,11 +485,11 @@ def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> I
 def write_companion(
     store: TrackStore, graph: str, ancestors: Ancestors | None = None,
     annotations: DocumentAnnotations | None = None, into: str | None = None,
-    view_copy: current_view.ViewCopy | None = None,
+    view_copy: current_view.ViewCopy | None = None, record: records.Writer | None = None,
 ) -> None:
     """(Re)write `graph`'s companion graph (or the graph `into`) from the data in `graph` (or
     its `annotations`); the view is not touched (see `replace_in_view`), but the lines are
-    also given to `view_copy`, from which the settle adds them to the view.
+    also given to `view_copy`, from which the settle adds them to the view, and to `record`.
 
     The graph always exists afterwards (empty for a document without annotated tracks), so a
     reload can MOVE it into place.
@@ -496,6 +502,8 @@ def write_companion(
     text = _batched(lines, 200)
     if view_copy is not None:
         text = _copied(text, view_copy)
+    if record is not None:
+        text = _recorded_lines(text, record)
     bulk_write(store, target, text)
     store.ox.add_graph(ox.NamedNode(target))
     heap.trim()  # what the bulk-loader calls freed, before the view settle's own calls
@@ -707,6 +715,7 @@ def refresh(
     counts = [len(removed), len(added)]
     middle = time.perf_counter()
     companions = 0
+    recorded = _forget_companion_records(store)
     for version in store.versions():
         companion = inferred_graph(version.graph)
         if not version.current:
@@ -722,6 +731,7 @@ def refresh(
         else:
             replace_in_view(store, companion, lambda staging, graph=version.graph:
                             write_companion(store, graph, state.ancestors(), into=staging))
+    _record_companions(store, recorded)
     _record(store, ontology_digest(store), reasoner if subclass_of is not None else FAST)
     store.flush()
     closure = state.closure
@@ -733,6 +743,23 @@ def refresh(
         seconds_closure=middle - started,
         seconds_companions=time.perf_counter() - middle,
     )
+
+
+def _forget_companion_records(store: TrackStore) -> list[str]:
+    """Before companions are rewritten in place: the catalog stops naming their records (so
+    an interrupted rewrite leaves none that readers would trust); returns the companions that
+    had one, for `_record_companions`."""
+    had = [g for g in records.names(store) if g.endswith(INFERRED_SUFFIX)]
+    records.forget(store, had)
+    return had
+
+
+def _record_companions(store: TrackStore, companions: Iterable[str]) -> None:
+    """Write again, from the store, the records of the companions that had one and still
+    exist (an ontology change drops the companions of versions no longer current)."""
+    for companion in companions:
+        if store.has_graph(companion):
+            records.write_from_store(store, companion)
 
 
 def _record(store: TrackStore, digest: str, reasoner: str) -> None:
@@ -755,6 +782,7 @@ def relink(store: TrackStore) -> int:
     redone. Current companions are swapped in the view too. Returns the companions written."""
     written = 0
     lookup = stored_ancestors(store)
+    recorded = _forget_companion_records(store)
     for version in store.versions():
         companion = inferred_graph(version.graph)
         if not store.has_graph(companion):
@@ -765,6 +793,7 @@ def relink(store: TrackStore) -> int:
                             write_companion(store, graph, lookup, into=staging))
         else:  # history: not in the view
             write_companion(store, version.graph, lookup)
+    _record_companions(store, recorded)
     closure = closure_graph(store)
     store.ox.update(
         f"""DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{closure}> ft:link_layout ?any }} }} ;

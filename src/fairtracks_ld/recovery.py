@@ -3,12 +3,13 @@
 A write never changes the current view before its catalog update, so a killed load leaves the
 store's view intact but may leave debris: graphs the catalog does not name (a version graph and
 its companions written before the catalog update, `…/staging/…` graphs of a replacement),
-`bulk-*.sst` files of an Oxigraph bulk load killed before it ingested them, and snapshot
-folders or links of a publish killed halfway. A write killed after its catalog update leaves
-its view change noted but unsettled (current_view.settle), which the sweep finishes. Only a
-process holding the writer lock may remove them (another writer could be producing them), so
-every write command sweeps right after taking the lock. Graphs outside the store's own naming
-scheme (e.g. written by SPARQL Update) are never touched.
+`bulk-*.sst` files of an Oxigraph bulk load killed before it ingested them, record files no
+catalog entry names (store/records.py: a write killed before its catalog update, a reload's
+former records) and snapshot folders or links of a publish killed halfway. A write killed after
+its catalog update leaves its view change noted but unsettled (current_view.settle), which the
+sweep finishes. Only a process holding the writer lock may remove them (another writer could be
+producing them), so every write command sweeps right after taking the lock. Graphs outside the
+store's own naming scheme (e.g. written by SPARQL Update) are never touched.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.namespaces import PREFIXES
-from fairtracks_ld.store import TrackStore, current_view, remove_graph, report_graph
+from fairtracks_ld.store import TrackStore, current_view, records, remove_graph, report_graph
 from fairtracks_ld.store.snapshots import CURRENT, current_snapshot, snapshot_dir
 
 STAGING = "/staging/"
@@ -28,21 +29,23 @@ STAGING = "/staging/"
 
 @dataclass
 class Debris:
-    """What an interrupted write left: graphs, bulk files and snapshot leftovers."""
+    """What an interrupted write left: graphs, bulk files, records and snapshot leftovers."""
 
     graphs: list[str] = field(default_factory=list)
     bulk_files: list[Path] = field(default_factory=list)
+    records: list[Path] = field(default_factory=list)  # files no catalog entry names
     snapshot_leftovers: list[Path] = field(default_factory=list)
     view_changes: int = 0  # sources of a noted view change not settled (current_view.settle)
     seconds: float = 0.0
 
     def __bool__(self) -> bool:
-        return bool(self.graphs or self.bulk_files or self.snapshot_leftovers
+        return bool(self.graphs or self.bulk_files or self.records or self.snapshot_leftovers
                     or self.view_changes)
 
     def describe(self) -> str:
         parts = [f"{len(self.graphs)} uncatalogued graph(s)" if self.graphs else "",
                  f"{len(self.bulk_files)} bulk file(s)" if self.bulk_files else "",
+                 f"{len(self.records)} unnamed record file(s)" if self.records else "",
                  f"{len(self.snapshot_leftovers)} unfinished snapshot(s)"
                  if self.snapshot_leftovers else "",
                  f"{self.view_changes} unsettled view change(s)" if self.view_changes else ""]
@@ -99,7 +102,8 @@ def find(store: TrackStore) -> Debris:
     path = Path(store.path) if store.path is not None else None
     removing, adding = current_view.unsettled(store)
     return Debris(orphan_graphs(store), bulk_files(path) if path else [],
-                  snapshot_leftovers(path) if path else [], len(removing) + len(adding))
+                  records.unnamed(store), snapshot_leftovers(path) if path else [],
+                  len(removing) + len(adding))
 
 
 def sweep(store: TrackStore) -> Debris:
@@ -110,7 +114,7 @@ def sweep(store: TrackStore) -> Debris:
         current_view.settle(store)
     for graph in debris.graphs:  # in bounded transactions: a killed sweep is swept again
         remove_graph(store.ox, graph)
-    for path in debris.bulk_files:
+    for path in debris.bulk_files + debris.records:
         path.unlink(missing_ok=True)
     for path in debris.snapshot_leftovers:
         if path.is_dir() and not path.is_symlink():

@@ -28,6 +28,7 @@ from fairtracks_ld.store import (
     VersionInfo,
     VersionRecord,
     current_view,
+    records,
     remove_graph,
     report_graph,
     reserve,
@@ -84,8 +85,11 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     `{graph}/validation-report`), or raises to refuse it; (3) the inferred companion graph
     (track → ancestor links) is bulk-written;
     (4) one catalog update makes them visible, with `catalog_extra` (SPARQL update
-    operations, e.g. who submitted it) in the same update. A reload of a catalogued version
-    is written to a staging graph and moved into place together with the catalog change.
+    operations, e.g. who submitted it) in the same update. An on-disk store also gets the
+    version's records (store/records.py): the graph's and the companion's N-Triples, as they
+    are written, compressed into files the catalog update names (committed just before it).
+    A reload of a catalogued version is written to a staging graph and moved into place
+    together with the catalog change.
     Before validation in the store and before the catalog update, the writer waits, as a
     step of its own, until RocksDB takes ordinary writes again (`current_view.wait_for_writes`:
     the bulk-loader calls may have left it merging).
@@ -104,11 +108,13 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
         checkpoint("staging")
     inferred = reasoning.inferred_graph(target)
     report = report_graph(target)
+    kept = _record_writers(store, graph)  # named for the graph, not its staging name
     with current_view.ViewCopy.spooled() as copy:  # what the settle adds to the view
         try:
             # (1)
             mirror = _write_chunks(store, mapped, ox.NamedNode(target), copy, bulk,
-                                   ox.Store() if check is not None else None)
+                                   ox.Store() if check is not None else None,
+                                   kept[graph] if kept else None)
             if bulk and check is not None and mirror is None:  # validated in the store
                 current_view.wait_for_writes(store)
             # (2)
@@ -118,12 +124,16 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
             # (3)
             reasoning.ensure_current(store)
             reasoning.write_companion(store, target, annotations=mapped.annotations,
-                                      view_copy=copy)
+                                      view_copy=copy, record=kept.get(
+                                          reasoning.inferred_graph(graph)))
             if conformance is not None:
                 write = store.ox.load if len(conformance.report) < current_view.SMALL_WRITE \
                     else store.ox.bulk_load
                 write(conformance.report, format=ox.RdfFormat.TURTLE,
                       to_graph=ox.NamedNode(report))
+            named = {g: writer.commit() for g, writer in kept.items()}
+            replaced = [p for g in named if (p := records.path_of(store, g)) is not None]
+            checkpoint("recorded")  # a kill from here on leaves records no catalog names
             current_view.wait_for_writes(store)  # so the catalog update does not wait
             checkpoint("ingested")
             # (4)
@@ -134,10 +144,14 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
                         f"MOVE SILENT <{report}> TO <{report_graph(graph)}> ;")
             record = VersionRecord.of(prepared, source)
             update = move + store.catalog_update(record, conformance)
+            if named:
+                update += " ; " + records.naming(store, named)
             if catalog_extra:
                 update += " ; " + catalog_extra
             store.ox.update(_view_change(store, record, update), prefixes=PREFIXES)
         except BaseException as error:
+            for writer in kept.values():  # records of a write that never became visible
+                writer.discard()
             if reserve.is_disk_full(error):
                 reserve.release(store.path)
                 raise
@@ -145,6 +159,8 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
                 if store.has_graph(written):
                     remove_graph(store.ox, written)
             raise
+        for path in replaced:  # a reload's former records: no catalog names them now
+            path.unlink(missing_ok=True)
         checkpoint("view-pending")  # catalogued: from here on, the next writer settles the view
         # the copy holds the companion's lines too (reasoning.write_companion)
         current_view.settle(store, {graph: copy, reasoning.inferred_graph(graph): copy})
@@ -152,13 +168,24 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     return store.version(graph)
 
 
+def _record_writers(store: TrackStore, graph: str) -> dict[str, records.Writer]:
+    """The records a version write keeps (graph → writer): its graph's and its companion's,
+    for an on-disk store; none in memory."""
+    if store.path is None:
+        return {}
+    root = records.folder(store.path)
+    return {g: records.Writer(root, g) for g in (graph, reasoning.inferred_graph(graph))}
+
+
 def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
                   copy: current_view.ViewCopy, bulk: bool,
-                  mirror: ox.Store | None = None) -> ox.Store | None:
-    """Write the mapped chunks into the graph `into`, keeping a copy for the view, and into
-    the graph `into` of the memory store `mirror` as long as they stay under `MIRROR_BYTES`
-    (returned, or None once dropped). Lenient: the mapping has already checked every IRI it
-    wrote with Oxigraph's rules.
+                  mirror: ox.Store | None = None,
+                  record: records.Writer | None = None) -> ox.Store | None:
+    """Write the mapped chunks into the graph `into`, keeping a copy for the view (and in
+    `record`, with the blank-node labels the graph gets), and into the graph `into` of the
+    memory store `mirror` as long as they stay under `MIRROR_BYTES` (returned, or None once
+    dropped). Lenient: the mapping has already checked every IRI it wrote with Oxigraph's
+    rules.
 
     With `bulk`, consecutive chunks are gathered into loader calls of up to
     `current_view.GATHER` bytes (a chunk larger than that is one call of its own): each call
@@ -169,7 +196,10 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
     pending: list[bytes] = []  # named lines not written yet
     mirrored = 0
     for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
-        named, triples = copy.split(chunk)
+        named, triples, renamed = copy.split(chunk)
+        if record is not None:
+            record.write_distinct(named)
+            record.write(renamed)
         quads = [ox.Quad(t.subject, t.predicate, t.object, into) for t in triples]
         blank += quads
         mirrored += len(named)

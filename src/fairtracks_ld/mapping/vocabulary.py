@@ -121,6 +121,9 @@ CATALOG_PROPERTIES = {
     "layout": ("storage layout", "How the store keeps its current view "
                "(\"current-view-in-default-graph\": merged into the default graph).",
                None),
+    "record": ("record", "The file (under the store's records/ folder) holding the exact "
+               "record of a document version graph or of its inferred companion: its "
+               "N-Triples, zstd-compressed.", None),
     "view_adds": ("view adds", "A source graph a noted change of the current view still has "
                   "to add to the default graph (settled right after the catalog update, or by "
                   "the next writer's sweep).", "Graph"),
@@ -280,7 +283,7 @@ def build_vocabulary() -> Graph:
     for name, (label, comment, rng) in CATALOG_PROPERTIES.items():
         kind = OWL.ObjectProperty if rng else OWL.DatatypeProperty
         domain = ({"Catalog"} if name in ("base_iri", "layout", "view_adds", "view_removes")
-                  else set() if name == "json_key" else {"DocumentVersion"})
+                  else set() if name in ("json_key", "record") else {"DocumentVersion"})
         _property(graph, onto, name, kind, label, comment, domain)
     for name, (label, comment, domains) in OWN_LINK_PROPERTIES.items():
         _property(graph, onto, name, OWL.ObjectProperty, label, comment, domains)

@@ -4,8 +4,9 @@ server also reads (listed in its DirsAllowed) and loaded by `ld_add` + `rdf_load
 
 Where the time goes (bench/results/publish.md): reading the quads out of the store costs about
 as much as Virtuoso's loading them, so the two overlap: each graph is written by Oxigraph's own
-N-Triples dump (no Python object per quad), turned into N-Quads of the graph's target name by a
-byte substitution, and each file is handed to a loader thread as soon as it is closed, which
+N-Triples dump, or copied from its record (store/records.py, `TrackStore.dump`) (no Python
+object per quad), turned into N-Quads of the graph's target name by a byte substitution
+(`records.AsQuads`), and each file is handed to a loader thread as soon as it is closed, which
 loads it while the next one is written. A graph never spans two files: Virtuoso scopes blank
 node labels to the file it reads."""
 
@@ -23,7 +24,7 @@ from typing import BinaryIO
 import pyoxigraph as ox
 
 from fairtracks_ld.publication.target import TargetError, secret
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import TrackStore, records
 
 ISQL = "isql-vt"
 USER_ENV = "FAIRTRACKS_LD_ISQL_USER"
@@ -37,29 +38,6 @@ UNUSED_GRAPH = "urn:fairtracks-ld:unused"  # ld_add's graph: N-Quads name their 
 
 def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-class _AsQuads:
-    """A file-like sink for Oxigraph's N-Triples dump of one graph that writes the same lines
-    as N-Quads in graph `name`: every N-Triples line ends with ` .\\n`, and no other ` .\\n`
-    occurs (a literal's line breaks are escaped), so the graph goes before each line's end.
-    Counts the lines (the graph's triples)."""
-
-    def __init__(self, out: BinaryIO, name: str) -> None:
-        self.out, self.end = out, f" <{name}> .\n".encode()
-        self.tail = b""
-        self.lines = 0
-
-    def write(self, chunk: bytes) -> int:
-        data = self.tail + bytes(chunk)
-        cut = data.rfind(b"\n") + 1
-        self.tail = data[cut:]
-        self.lines += data.count(b"\n", 0, cut)
-        self.out.write(data[:cut].replace(b" .\n", self.end))
-        return len(chunk)
-
-    def flush(self) -> None:
-        pass
 
 
 class VirtuosoBulkLoader:
@@ -97,7 +75,7 @@ class VirtuosoBulkLoader:
             self._path = self.folder / f"{PREFIX}{self.run}-{self.files:05d}.nq"
             self.files += 1
             self._file = open(self._path, "wb")  # noqa: SIM115 (closed in _close)
-        sink = _AsQuads(self._file, name)
+        sink = records.AsQuads(self._file, name)
         store.dump(sink, ox.RdfFormat.N_TRIPLES, graph)
         if self._file.tell() >= FILE_BYTES:
             self._close()

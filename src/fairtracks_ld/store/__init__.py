@@ -27,7 +27,7 @@ from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.mapping.namespaces import PREFIXES, XSD
 from fairtracks_ld.mapping.prepare import Prepared
-from fairtracks_ld.store import current_view
+from fairtracks_ld.store import current_view, records
 
 DEFAULT_STORE_PATH = Path("var/store")
 REPORT_SUFFIX = "/validation-report"
@@ -253,15 +253,36 @@ class TrackStore:
         return self.ox.contains_named_graph(ox.NamedNode(graph))
 
     def dump(self, output: IO[bytes], fmt: ox.RdfFormat, graph: str | None = None) -> None:
-        """Stream the dataset (or one graph) without building it in memory."""
+        """Stream the dataset (or one graph) without building it in memory. In N-Triples and
+        N-Quads, a graph with a record (records.py) is copied from it: the same triples, blank
+        nodes included, without reading the store."""
         if graph is not None:
             if not self.has_graph(graph):
                 raise StoreError(f"no graph {graph} in the store")
+            recorded = records.path_of(self, graph) if fmt == ox.RdfFormat.N_TRIPLES else None
+            if recorded is not None:
+                for block in records.blocks(recorded):
+                    output.write(block)
+                return
             self.ox.dump(output, format=fmt, from_graph=ox.NamedNode(graph))
         elif not fmt.supports_datasets:
             raise StoreError(f"{fmt.name} holds one graph; name it with --graph or use nq/trig")
+        elif fmt == ox.RdfFormat.N_QUADS and (recorded := records.files(self)):
+            self._dump_nquads(output, recorded)
         else:
             self.ox.dump(output, format=fmt)
+
+    def _dump_nquads(self, output: IO[bytes], recorded: dict[str, Path]) -> None:
+        """The dataset as N-Quads, graph by graph: the default graph and every graph without
+        a record from Oxigraph's dump, the others copied from their `recorded` files."""
+        self.ox.dump(output, format=ox.RdfFormat.N_QUADS, from_graph=ox.DefaultGraph())
+        for node in self.ox.named_graphs():
+            if node.value in recorded:
+                for block in records.blocks(recorded[node.value]):
+                    output.write(records.as_nquads(block, node.value))
+                continue
+            self.ox.dump(records.AsQuads(output, node.value), format=ox.RdfFormat.N_TRIPLES,
+                         from_graph=node)
 
     # ---- writing -----------------------------------------------------------------------------
 
@@ -336,11 +357,15 @@ class TrackStore:
 
     def mark_modified(self) -> None:
         """Record (dcterms:modified of the catalog) that the store was changed outside the
-        loaders, e.g. by SPARQL Update, so whatever mirrors it cannot trust per-graph stamps."""
+        loaders, e.g. by SPARQL Update, so whatever mirrors it cannot trust per-graph stamps;
+        for the same reason the catalog stops naming records (any graph may differ from its
+        record now): their files are swept by the next writer, `doctor --repair` writes them
+        again from the graphs."""
         now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         cat = self.catalog
         self.ox.update(
             f"DELETE WHERE {{ GRAPH <{cat}> {{ <{cat}> dcterms:modified ?m }} }} ; "
+            f"DELETE WHERE {{ GRAPH <{cat}> {{ ?g <{records.RECORD}> ?r }} }} ; "
             f"INSERT DATA {{ GRAPH <{cat}> {{ <{cat}> dcterms:modified "
             f"{_lit(now, XSD + 'dateTime')} }} }}", prefixes=PREFIXES)
 

@@ -1,5 +1,6 @@
-"""Disk use of a store by part, for `stats`: the store, its snapshots, the search segments, the
-rest (leftovers such as the view copies an earlier layout kept beside snapshots).
+"""Disk use of a store by part, for `stats`: the store, its records (records.py: a folder inside
+the store's, counted apart), its snapshots, the search segments, the rest (leftovers such as the
+view copies an earlier layout kept beside snapshots).
 
 Snapshots are Oxigraph backups made of hard links to the store's immutable files, so a file is
 counted once, in the first part that holds it (the store first): a snapshot costs only the files
@@ -12,6 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from fairtracks_ld.store import records
 from fairtracks_ld.store.snapshots import snapshot_dir
 
 SEGMENTS = "search-segments"
@@ -50,8 +52,8 @@ def _bytes(roots: Iterable[Path], seen: set[tuple[int, int]]) -> int:
 def usage(store_path: Path) -> dict[str, int]:
     """Bytes per part (each file counted once), and their total."""
     snapshots = snapshot_dir(store_path)
-    parts: dict[str, list[Path]] = {"store": [store_path], "snapshots": [], "search_segments": [],
-                                    "other": []}
+    parts: dict[str, list[Path]] = {"store": [store_path], "records": [records.folder(store_path)],
+                                    "snapshots": [], "search_segments": [], "other": []}
     if snapshots.is_dir():
         for entry in snapshots.iterdir():
             if entry.name.isdigit() and entry.is_dir() and not entry.is_symlink():
@@ -61,6 +63,8 @@ def usage(store_path: Path) -> dict[str, int]:
             elif not entry.is_symlink():
                 parts["other"].append(entry)
     seen: set[tuple[int, int]] = set()
-    sizes = {part: _bytes(roots, seen) for part, roots in parts.items()}
+    kept = _bytes(parts["records"], seen)  # before the store, whose folder holds them
+    sizes = {part: kept if part == "records" else _bytes(roots, seen)
+             for part, roots in parts.items()}
     sizes["total"] = sum(sizes.values())
     return sizes
