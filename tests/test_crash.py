@@ -20,9 +20,10 @@ from servers import free_port, serve
 
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
+from fairtracks_ld.graph_removal import REMOVE_BATCH
 from fairtracks_ld.recovery import bulk_files, orphan_graphs
 from fairtracks_ld.standard import example_documents
-from fairtracks_ld.store import REMOVE_BATCH, TrackStore, records
+from fairtracks_ld.store import TrackStore, records
 from fairtracks_ld.store.reserve import (
     RESERVE_NAME,
     ensure,

@@ -8,12 +8,16 @@ from __future__ import annotations
 import copy
 import json
 
+import pyoxigraph as ox
 from test_memo import canonical
 
 from fairtracks_ld import writing
+from fairtracks_ld.faults import PAUSE_AT
+from fairtracks_ld.graph_removal import REMOVE_BATCH
 from fairtracks_ld.load import load_sources
 from fairtracks_ld.store import TrackStore, current_view
 from fairtracks_ld.validation import Validator
+from fairtracks_ld.validation.compiler import VALUES_GRAPH
 
 BASE = "http://localhost:8000/"
 
@@ -61,3 +65,21 @@ def test_validating_in_the_memory_copy_finds_and_stores_what_the_store_does(
         "/tracks/0/file_url", "/tracks/1/experiment_ref", "/tracks/3/file_format/term_id",
         "/tracks/4/raw_file_ids/0"}
     assert outcomes[0] == outcomes[1] == outcomes[2]
+
+
+def test_validation_in_the_store_removes_its_value_sets_in_bounded_transactions(
+        generated, tmp_path, monkeypatch, capfd):
+    """Validation shares value sets through a scratch graph of the store it validates; removed
+    by Oxigraph's remove_graph (one transaction) they held ~1.7 GB of deletions at the end of a
+    1M-track document's validation. They now go in flushed transactions of REMOVE_BATCH quads
+    (graph_removal), each passing the `removing-scratch` checkpoint, and none is left."""
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(generated[0]), encoding="utf-8")
+    monkeypatch.setattr(writing, "MIRROR_BYTES", 0)  # validated in the store, as big documents
+    monkeypatch.setenv(REMOVE_BATCH, "40")
+    monkeypatch.setenv(PAUSE_AT, "none")  # every checkpoint passed is printed
+    store = TrackStore(tmp_path / "store", base=BASE)
+    report = load_sources(store, [str(path)], bulk=True, allow_invalid=True)
+    assert report.ok, report.not_loaded
+    assert capfd.readouterr().err.count("checkpoint removing-scratch") > 3
+    assert ox.NamedNode(VALUES_GRAPH) not in set(store.ox.named_graphs())

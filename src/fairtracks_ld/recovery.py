@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fairtracks_ld import reasoning
+from fairtracks_ld.graph_removal import remove_graph
 from fairtracks_ld.mapping.namespaces import PREFIXES
-from fairtracks_ld.store import TrackStore, current_view, records, remove_graph, report_graph
+from fairtracks_ld.store import TrackStore, current_view, records, report_graph
 from fairtracks_ld.store.snapshots import CURRENT, current_snapshot, snapshot_dir
 
 STAGING = "/staging/"

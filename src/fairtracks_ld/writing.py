@@ -18,6 +18,7 @@ import pyoxigraph as ox
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.faults import checkpoint
+from fairtracks_ld.graph_removal import remove_graph
 from fairtracks_ld.mapping.annotations import DocumentAnnotations
 from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.mapping.prepare import Prepared
@@ -29,7 +30,6 @@ from fairtracks_ld.store import (
     VersionRecord,
     current_view,
     records,
-    remove_graph,
     report_graph,
     reserve,
 )

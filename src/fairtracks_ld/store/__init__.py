@@ -12,18 +12,16 @@ a document version's write, which needs reasoning too, is writing.write_version.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import IO
 
 import pyoxigraph as ox
 
-from fairtracks_ld.faults import checkpoint
+from fairtracks_ld.graph_removal import remove_graph
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.mapping.namespaces import PREFIXES, XSD
 from fairtracks_ld.mapping.prepare import Prepared
@@ -31,7 +29,6 @@ from fairtracks_ld.store import current_view, records
 
 DEFAULT_STORE_PATH = Path("var/store")
 REPORT_SUFFIX = "/validation-report"
-REMOVE_BATCH = "FAIRTRACKS_LD_REMOVE_BATCH"  # quads per removal transaction (default 20,000)
 
 
 class StoreError(RuntimeError):
@@ -97,37 +94,6 @@ class VersionInfo:
 def _lit(value: str, datatype: str | None = None) -> str:
     literal = ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
     return str(literal)
-
-
-def remove_graph(store: ox.Store, graph: str, batch: int | None = None) -> None:
-    """Remove a graph in transactions of at most `batch` quads, so memory stays bounded
-    (Oxigraph's `remove_graph` is one transaction: 10.7M quads took over 3.2 GB).
-
-    Only for graphs nothing shows (uncatalogued: a refused or failed write, debris): an
-    interruption leaves part of such a graph, which the next sweep removes (see recovery.py).
-    Quads are read from one iterator and deleted with DELETE DATA (those with a blank node,
-    which DELETE DATA cannot name, one by one), and each transaction is flushed to disk.
-    """
-    size = batch or int(os.environ.get(REMOVE_BATCH) or 20_000)
-    node = ox.NamedNode(graph)
-    quads = store.quads_for_pattern(None, None, None, node)
-    while chunk := list(islice(quads, size)):
-        named, one_by_one = [], []
-        for quad in chunk:
-            blank = isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
-            (one_by_one if blank else named).append(quad)
-        try:
-            if named:
-                store.update(f"DELETE DATA {{ GRAPH {node} {{ "
-                             + "\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in named)
-                             + " } }")
-        except SyntaxError:  # a leniently loaded IRI SPARQL refuses
-            one_by_one = chunk
-        for quad in one_by_one:
-            store.remove(quad)
-        store.flush()  # else RocksDB's memtables keep every deletion (+0.5 GB per 1M quads)
-        checkpoint("removing")  # a kill here leaves part of the graph: debris, swept
-    store.remove_graph(node)  # the empty graph's name
 
 
 def report_graph(graph: str) -> str:
