@@ -10,7 +10,7 @@ without them `DESCRIBE <track>` would not hold the track's lists.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pyoxigraph as ox
 
@@ -25,15 +25,26 @@ def with_nested(store: ox.Store, triples: list[ox.Triple], described: list[str],
     if not prefixes:
         return triples
     seen: set[ox.NamedNode | ox.BlankNode] = {t.subject for t in triples}
-    frontier = deque(t.object for t in triples if isinstance(t.object, ox.NamedNode)
-                     and t.object.value.startswith(prefixes) and t.object not in seen)
+    frontier = [t.object for t in triples if isinstance(t.object, ox.NamedNode)
+                and t.object.value.startswith(prefixes) and t.object not in seen]
     if not frontier:
         return triples
     prefetch = getattr(store, "prefetch_nodes", None)  # a backend: described with their
     if prefetch is not None:  # nested nodes and lists in one query (backend.dataset)
         prefetch(described)
-    graphs = list(graphs)
     found = dict.fromkeys(triples)
+    found.update(dict.fromkeys(closure(store, frontier, prefixes, list(graphs), seen)))
+    return list(found)
+
+
+def closure(store: ox.Store, start: Iterable[ox.NamedNode | ox.BlankNode],
+            prefixes: tuple[str, ...], graphs: list[ox.NamedNode | ox.DefaultGraph],
+            seen: set[ox.NamedNode | ox.BlankNode] | None = None) -> Iterator[ox.Triple]:
+    """The triples of the `start` nodes in `graphs`, and of the blank nodes and nested nodes
+    (IRIs starting with one of `prefixes`) they lead to, each node read once (`seen`: nodes
+    already read)."""
+    seen = set() if seen is None else seen
+    frontier = deque(start)
     while frontier:
         node = frontier.popleft()
         if node in seen:
@@ -41,9 +52,9 @@ def with_nested(store: ox.Store, triples: list[ox.Triple], described: list[str],
         seen.add(node)
         for graph in graphs:
             for quad in store.quads_for_pattern(node, None, None, graph):
-                found[quad.triple] = None
+                yield quad.triple
                 obj = quad.object
-                if isinstance(obj, ox.BlankNode) or (isinstance(obj, ox.NamedNode)
-                                                     and obj.value.startswith(prefixes)):
+                kind = type(obj)
+                if kind is ox.BlankNode or (kind is ox.NamedNode
+                                            and obj.value.startswith(prefixes)):
                     frontier.append(obj)
-    return list(found)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import deque
 from itertools import chain, islice
 from urllib.parse import unquote, urlsplit
 
@@ -25,7 +24,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.context import load_context
-from fairtracks_ld.mapping.iris import slash_readings
+from fairtracks_ld.mapping.iris import nested_prefix, slash_readings
 from fairtracks_ld.mapping.namespaces import FT, RDF, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
@@ -33,6 +32,7 @@ from fairtracks_ld.web import people, signposting, tombstone, view
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
+from fairtracks_ld.web.nested import closure
 from fairtracks_ld.web.request_parts import host_root
 
 blueprint = Blueprint("resources", __name__)
@@ -56,23 +56,8 @@ def _raw_path() -> str:
 
 def describe(store: TrackStore, iri: str) -> list[ox.Triple]:
     """The resource's triples plus those of its nested nodes, in the current view."""
-    triples: list[ox.Triple] = []
-    seen: set[ox.NamedNode | ox.BlankNode] = set()
-    frontier: deque[ox.NamedNode | ox.BlankNode] = deque([ox.NamedNode(iri)])
-    nested = iri + "#"
-    quads, view_graph = store.ox.quads_for_pattern, ox.DefaultGraph()  # view.triples, inlined
-    while frontier:
-        node = frontier.popleft()
-        if node in seen:
-            continue
-        seen.add(node)
-        for quad in quads(node, None, None, view_graph):
-            triple = quad.triple
-            triples.append(triple)
-            obj = triple.object
-            kind = type(obj)
-            if kind is ox.BlankNode or (kind is ox.NamedNode and obj.value.startswith(nested)):
-                frontier.append(obj)
+    triples = list(closure(store.ox, [ox.NamedNode(iri)], (nested_prefix(iri),),
+                           [ox.DefaultGraph()]))
     return triples or catalog_entry(store, iri)
 
 
