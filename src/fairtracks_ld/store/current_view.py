@@ -387,15 +387,8 @@ def _load_blocks(store: TrackStore, source: IO[bytes],
     """Bulk-load N-Triples read from `source` into the default graph, `size` bytes (cut at
     line ends) a call, each by `load` (default `_load_view`)."""
     load = load or _load_view
-    rest = b""
-    while chunk := source.read(size):
-        block = rest + chunk
-        cut = block.rfind(b"\n") + 1  # N-Triples: one triple a line
-        if cut:
-            load(store, block[:cut])
-        rest = block[cut:]
-    if rest:
-        load(store, rest)
+    for block in records.cut(source, size):  # N-Triples: one triple a line
+        load(store, block)
 
 
 def _load_named(store: TrackStore, ntriples: bytes) -> None:

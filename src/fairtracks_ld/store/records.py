@@ -109,11 +109,15 @@ def _sync_folder(path: Path) -> None:
 def naming(store: TrackStore, names: dict[str, str]) -> str:
     """SPARQL update operations making the catalog name each graph's record (graph → name),
     replacing the name it had."""
-    cat = store.catalog
-    drops = " ; ".join(f"DELETE WHERE {{ GRAPH <{cat}> {{ <{g}> <{RECORD}> ?r }} }}"
-                       for g in names)
     facts = " ".join(f"<{g}> <{RECORD}> {ox.Literal(n)} ." for g, n in names.items())
-    return f"{drops} ; INSERT DATA {{ GRAPH <{cat}> {{ {facts} }} }}" if names else ""
+    return (f"{_unnaming(store, names)} ; INSERT DATA {{ GRAPH <{store.catalog}> {{ {facts} }} }}"
+            if names else "")
+
+
+def _unnaming(store: TrackStore, graphs: Iterable[str]) -> str:
+    """SPARQL update operations making the catalog name no record for `graphs`."""
+    return " ; ".join(f"DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{g}> <{RECORD}> ?r }} }}"
+                      for g in graphs)
 
 
 def names(store: TrackStore) -> dict[str, str]:
@@ -223,9 +227,7 @@ def forget(store: TrackStore, graphs: Iterable[str]) -> None:
     graphs = list(graphs)
     paths = [p for g in graphs if (p := path_of(store, g)) is not None]
     if graphs:
-        store.ox.update(" ; ".join(
-            f"DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{g}> <{RECORD}> ?r }} }}"
-            for g in graphs))
+        store.ox.update(_unnaming(store, graphs))
     for path in paths:
         path.unlink(missing_ok=True)
 
