@@ -9,6 +9,7 @@ import copy
 import gzip
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import requests
+import zstandard
 from conftest import BASE, copy_folder, write_json
 from servers import free_port, serve
 
@@ -131,6 +133,25 @@ def test_dumps_read_from_records_equal_the_store(store):
         answer = requests.get(base + "dumps/all.nq.gz", timeout=120)
     served = quads(gzip.decompress(answer.content), ox.RdfFormat.N_QUADS)
     assert served == {q for q in expected if isinstance(q.graph_name, ox.NamedNode)}
+
+
+def test_a_record_name_no_writer_gave_is_not_trusted(store, tmp_path):
+    """The catalog is a graph (editable by hand, or by a SPARQL Update before the update's
+    records are forgotten): a name pointing outside the records folder never makes a dump
+    read that file; the graph is read from the store instead."""
+    outside = tmp_path / "secret.nt.zst"
+    outside.write_bytes(zstandard.ZstdCompressor().compress(b"<urn:a> <urn:b> <urn:c> .\n"))
+    opened = TrackStore(store, base=BASE)
+    version, = opened.versions()
+    relative = os.path.relpath(outside, records.folder(store))
+    opened.ox.update(records.naming(opened, {version.graph: relative}))
+    assert records.path_of(opened, version.graph) is None
+    assert version.graph not in records.names(opened)
+    held = graph_of(opened, version.graph)
+    del opened
+    dumped = cli(store, "dump", "--format", "nt", "--graph", version.graph)
+    assert dumped.returncode == 0, dumped.stderr.decode()
+    assert quads(dumped.stdout) == held and b"urn:a" not in dumped.stdout
 
 
 def view(path: Path) -> tuple[set, int]:

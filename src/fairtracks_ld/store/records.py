@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -41,6 +42,9 @@ LEVEL = 3  # zstd level: a 20k-track version 237 MB → 9.7 MB (bench/results/la
 RECORD = FT + "record"
 BLOCK = 4 << 20  # bytes of N-Triples a reader hands on at a time, cut at line ends
 SNAPSHOTS = ".snapshots"  # store.snapshots.snapshot_dir: `<store>.snapshots/<n>`
+# the only names a Writer gives: a name the catalog got otherwise (edited by hand or by a SPARQL
+# Update) is not trusted, so no record can point outside the folder (`../…`)
+NAME = re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}-[0-9a-f]{16}" + re.escape(SUFFIX))
 
 
 def folder(store_path: Path | str) -> Path:
@@ -121,10 +125,10 @@ def _unnaming(store: TrackStore, graphs: Iterable[str]) -> str:
 
 
 def names(store: TrackStore) -> dict[str, str]:
-    """Every record the catalog names: graph → name."""
+    """Every record the catalog names (with a name a Writer gives, `NAME`): graph → name."""
     rows = store.ox.query(
         f"SELECT ?g ?r WHERE {{ GRAPH <{store.catalog}> {{ ?g <{RECORD}> ?r }} }}")
-    return {row["g"].value: row["r"].value for row in rows}
+    return {row["g"].value: row["r"].value for row in rows if NAME.fullmatch(row["r"].value)}
 
 
 def files(store: TrackStore) -> dict[str, Path]:
@@ -142,9 +146,9 @@ def path_of(store: TrackStore, graph: str) -> Path | None:
         return None
     rows = list(store.ox.query(
         f"SELECT ?r WHERE {{ GRAPH <{store.catalog}> {{ <{graph}> <{RECORD}> ?r }} }}"))
-    if not rows:
+    if not rows or not NAME.fullmatch(name := rows[0]["r"].value):
         return None
-    path = folder(store.path) / rows[0]["r"].value
+    path = folder(store.path) / name
     return path if path.is_file() else None
 
 
