@@ -131,7 +131,7 @@ def build_index(store: TrackStore, snapshot: str = "", folder: Path | None = Non
     Segments are kept in `folder` when given."""
     wanted = sorted((v.graph, v.loaded_at) for v in store.versions() if v.current)
     held = previous.versions if previous is not None else []
-    added = [key for key in wanted if key not in set(held)]
+    added = sorted(set(wanted) - set(held))
     with _LOCK:
         parts = _new_segments(store, folder, added)
     if folder is not None:
