@@ -96,6 +96,10 @@ def run_child(src: Path, *args: str) -> dict:
 # ---- in the child process (the sources under test on PYTHONPATH) ----------------------------
 
 
+def segments_folder(store: Path) -> Path:
+    return store.with_name(store.name + ".snapshots") / "search-segments"
+
+
 def child_load(store_path: str, document: str) -> dict:
     from fairtracks_ld.load import load_sources
     from fairtracks_ld.store import TrackStore
@@ -135,8 +139,7 @@ def child_run(store_path: str, documents: list[str], repeat: int) -> dict:
 
     incremental = "previous" in inspect.signature(facet_index.build_index).parameters
     store = TrackStore(store_path, base=BASE)
-    folder = Path(store_path).with_name(Path(store_path).name + ".segments")
-    shutil.rmtree(folder, ignore_errors=True)
+    folder = segments_folder(Path(store_path))  # where the writer (after) leaves them
     out: dict = {"incremental": incremental}
     if incremental:  # what the load now does before it returns
         _, out["writer_segment"] = timed(lambda: segments.prepare(
@@ -183,12 +186,13 @@ def measure(size: int, contenders: dict[str, Path], repeat: int) -> dict:
     for name, src in contenders.items():
         store = WORK / f"run-{size}-{name}"
         shutil.rmtree(store, ignore_errors=True)
+        shutil.rmtree(store.with_name(store.name + ".snapshots"), ignore_errors=True)
         shutil.copytree(base, store)
         print(f"{size} {name} …", flush=True)
         found[name] = run_child(src, "run", str(store), str(repeat), *map(str, documents))
         print(json.dumps(found[name]), flush=True)
         shutil.rmtree(store, ignore_errors=True)
-        shutil.rmtree(store.with_name(store.name + ".segments"), ignore_errors=True)
+        shutil.rmtree(store.with_name(store.name + ".snapshots"), ignore_errors=True)
     return found
 
 
@@ -211,9 +215,11 @@ def markdown(report: dict) -> str:
             for step in run["refresh"]:
                 cells += [f"{step['first']['cpu_s']} ({step['first']['wall_s']})",
                           f"{step['median_cpu_s']} ({step['median_wall_s']})"]
+            cells += ["-"] * (10 - len(cells))  # a run cut short (report["notes"])
             lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Seconds. A server runs this in each of its worker processes (2 by default) "
-              "on the request after a load's snapshot appears."]
+              "on the request after a load's snapshot appears.", "",
+              *report.get("notes", [])]
     return "\n".join(lines) + "\n"
 
 
