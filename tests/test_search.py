@@ -481,6 +481,7 @@ def test_a_load_while_serving_becomes_searchable(site):
 
 def test_segments_kept_on_disk_rebuild_the_same_index(site, tmp_path, monkeypatch):
     from fairtracks_ld.search import index as facet_index
+    from fairtracks_ld.search import segments
     from fairtracks_ld.store import TrackStore
     from fairtracks_ld.store.snapshots import current_snapshot
 
@@ -491,7 +492,7 @@ def test_segments_kept_on_disk_rebuild_the_same_index(site, tmp_path, monkeypatc
     def unread(*_):
         raise AssertionError("a graph was read again although its segment is on disk")
 
-    monkeypatch.setattr(facet_index, "read_segment", unread)
+    monkeypatch.setattr(segments, "read_segment", unread)
     second = facet_index.build_index(store, "second", tmp_path)
     assert second.tracks == first.tracks and second.text == first.text
     for name, facet in first.fields.items():

@@ -8,7 +8,8 @@ written in chunks into its version graph, which stays invisible until the catalo
 validation runs on that written graph (with the store's current view as context: uniqueness and
 references across documents) before the catalog update, and a refused document's graph is
 removed. With `allow_invalid` an invalid document is stored anyway, its report kept with it.
-Memory stays bounded whatever the size of a document or batch.
+Memory stays bounded whatever the size of a document or batch. The search segments of the
+versions written are made before `load_sources` returns (search.segments.prepare).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from fairtracks_ld.mapping.models import AUTO
 from fairtracks_ld.mapping.notes import Notes
 from fairtracks_ld.mapping.prepare import MappingError, Note
 from fairtracks_ld.mapping.stream import DocumentStream
+from fairtracks_ld.search import segments
 from fairtracks_ld.sources import (
     DEFAULT_LIMITS,
     STDIN,
@@ -118,6 +120,7 @@ def load_sources(
         if progress:
             progress(source)
     store.flush()
+    segments.prepare(store, [done.version for done in report.loaded])
     return report
 
 

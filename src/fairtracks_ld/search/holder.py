@@ -1,6 +1,7 @@
-"""One facet index per server process, for the current snapshot: rebuilt when a load publishes
-a new snapshot (only the new version graphs are read; segments are shared on disk with the other
-processes in `<store>.snapshots/search-segments/`), first built in the background at start."""
+"""One facet index per server process, for the current snapshot: when a load publishes a new
+snapshot, the next index is made from the previous one and the new versions' segments (made by
+the writer, or by the first process needing them, in `<store>.snapshots/search-segments/`);
+the first is built in the background at start."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import threading
 from contextlib import suppress
 
 from fairtracks_ld.search.index import FacetIndex, build_index
-from fairtracks_ld.store.snapshots import SnapshotReader, snapshot_dir
+from fairtracks_ld.search.segments import folder_of
+from fairtracks_ld.store.snapshots import SnapshotReader
 
 
 class IndexHolder:
@@ -16,7 +18,7 @@ class IndexHolder:
 
     def __init__(self, reader: SnapshotReader) -> None:
         self.reader = reader
-        self.folder = snapshot_dir(reader.store_path) / "search-segments"
+        self.folder = folder_of(reader.store_path)
         self._index: FacetIndex | None = None
         self._lock = threading.Lock()
 
@@ -28,7 +30,7 @@ class IndexHolder:
             return index
         with self._lock:
             if self._index is None or self._index.snapshot != key:
-                self._index = build_index(store, key, self.folder)
+                self._index = build_index(store, key, self.folder, self._index)
             return self._index
 
     def warm(self) -> None:

@@ -2,10 +2,12 @@
 combination the ids of every value it matches (ontology ancestors included).
 
 Built from per-graph segments (reader.py), which are kept across snapshots (segments.py): a
-version graph never changes, so after a load only the new graph is read. Ancestors come from
-the stored class closure through reasoning.stored_ancestors, the very lookup that writes the
-inferred `ft:own_*_ancestor` links on the entities carrying annotations, so the index and the
-SPARQL the page shows (the path from a track to those links) find the same tracks.
+version graph never changes, so after a load only the new graph is read, and its tracks are
+merged into the previous index's (merge.py) rather than every track sorted again. Ancestors
+come from the stored class closure through reasoning.stored_ancestors, the very lookup that
+writes the inferred `ft:own_*_ancestor` links on the entities carrying annotations, so the
+index and the SPARQL the page shows (the path from a track to those links) find the same
+tracks.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.ontology.iris import canonical_iri
 from fairtracks_ld.queries import LABEL_TIERS
-from fairtracks_ld.search import segments
+from fairtracks_ld.search import merge, segments
 from fairtracks_ld.search.fields import FIELDS, LICENCE, Field
 from fairtracks_ld.search.licence_facet import NOT_STATED, licence_classes
+from fairtracks_ld.search.lookups import Lookups, lookups_for
 from fairtracks_ld.search.reader import Segment, Values, read_segment
 from fairtracks_ld.store import TrackStore
 
@@ -51,6 +54,9 @@ class FieldIndex:
     direct: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     # a derived field (derived_index): per value, the values of its source field it stands for
     stands_for: dict[str, list[str]] = field(default_factory=dict)
+    # per combination, the values documents give (ancestors not included): what a refresh
+    # extends; numbered as the build met them, so only what they match is comparable
+    combos: list[Values] = field(default_factory=list)
 
     def combination_mask(self, values: np.ndarray) -> np.ndarray:
         """bool per combination: it matches any of `values` (value ids)."""
@@ -90,6 +96,8 @@ class FacetIndex:
     totals: dict[str, np.ndarray]  # field → tracks per value over the whole index
     graphs: list[str]  # the version graphs the tracks were read from
     track_graph: np.ndarray  # per track, its graph's position in `graphs`
+    versions: list[tuple[str, str]]  # (graph, load time) of each of `graphs`
+    lookups: Lookups  # the ontology answers a later snapshot's index may reuse
 
     def label(self, key: str) -> str:
         return self.labels.get(key, key)
@@ -101,87 +109,103 @@ class FacetIndex:
 
 # ---- building --------------------------------------------------------------------------------
 
-_SEGMENTS: dict[tuple[str, str], Segment] = {}
 _LOCK = threading.Lock()
 
 
-def _segments(store: TrackStore, folder: Path | None) -> list[tuple[str, Segment]]:
-    """The current versions' (graph, segment)s, each read once per (graph, load time): kept on
-    disk in `folder` for every process (loading them is fast, and memory holds only the index),
-    or in this process's memory without one."""
-    wanted = sorted((v.graph, v.loaded_at) for v in store.versions() if v.current)
+def _new_segments(store: TrackStore, folder: Path | None, wanted: list[tuple[str, str]]
+                  ) -> list[Segment]:
+    """The segments of versions (graph, load time) an earlier index did not hold: loaded from
+    `folder`, where the writer or another process left them, else read from the graph (and kept
+    there for the others); without a folder, read."""
     if folder is None:
-        for key in set(_SEGMENTS) - set(wanted):
-            del _SEGMENTS[key]
-        for key in wanted:
-            if key not in _SEGMENTS:
-                _SEGMENTS[key] = read_segment(store.ox, key[0])
-        return [(key[0], _SEGMENTS[key]) for key in wanted]
-    parts = []
-    for key in wanted:
-        with segments.claimed(folder, *key):
-            found = segments.load(folder, *key)
-            if found is None:
-                found = read_segment(store.ox, key[0])
-                segments.save(folder, *key, found)
-        parts.append((key[0], found))
-    segments.prune(folder, set(wanted))
-    return parts
+        return [read_segment(store.ox, graph) for graph, _ in wanted]
+    return [segments.obtain(store, folder, *key) for key in wanted]
 
 
-def build_index(store: TrackStore, snapshot: str = "", folder: Path | None = None
-                ) -> FacetIndex:
-    """The facet index of a store's current view (reads only what no earlier build read;
-    segments are kept in `folder` when given)."""
+def build_index(store: TrackStore, snapshot: str = "", folder: Path | None = None,
+                previous: FacetIndex | None = None) -> FacetIndex:
+    """The facet index of a store's current view. From `previous` (the index of an earlier
+    snapshot of the same store), only the versions it does not hold are read or loaded: their
+    tracks are merged into its kept ones (merge.py), its values' ontology answers reused while
+    the closure is the same (lookups.py); the result is the index a build from scratch gives.
+    Segments are kept in `folder` when given."""
+    wanted = sorted((v.graph, v.loaded_at) for v in store.versions() if v.current)
+    held = previous.versions if previous is not None else []
+    added = sorted(set(wanted) - set(held))
     with _LOCK:
-        found = _segments(store, folder)
-    graphs, parts = [g for g, _ in found], [s for _, s in found]
-    tracks = [t for s in parts for t in s.tracks]
-    order = np.array(sorted(range(len(tracks)), key=tracks.__getitem__), dtype=np.int64)
-    tracks = [tracks[i] for i in order]
-    fields = {f.name: _field_index(store, f, parts, order) for f in FIELDS}
+        parts = _new_segments(store, folder, added)
+    if folder is not None:
+        segments.prune(folder, set(wanted))
+    position = {key: number for number, key in enumerate(wanted)}
+    old_graph = np.array([position.get(key, -1) for key in held], dtype=np.int32)
+    kept = (np.flatnonzero(old_graph[previous.track_graph] >= 0) if previous is not None
+            else np.zeros(0, dtype=np.int64))
+    new_tracks = [t for s in parts for t in s.tracks]
+    new_graph = np.repeat(np.array([position[key] for key in added], dtype=np.int32),
+                          [len(s.tracks) for s in parts])
+    old_tracks = previous.tracks if previous is not None else []
+    kept_tracks = old_tracks if len(kept) == len(old_tracks) else [old_tracks[i] for i in kept]
+    kept_graph = old_graph[previous.track_graph[kept]] if previous is not None else new_graph[:0]
+    order = merge.merged_order(kept_tracks, kept_graph, new_tracks, new_graph)
+    tracks = merge.gather([kept_tracks, new_tracks], order)
+    track_graph = np.concatenate((kept_graph, new_graph))[order].astype(np.int32)
+    lookups = lookups_for(store, previous.lookups if previous is not None else None)
+    fields = {f.name: _field_index(store, f, lookups, parts, order,
+                                   previous.fields[f.name] if previous is not None else None,
+                                   kept)
+              for f in FIELDS}
     fields[LICENCE.name] = derived_index(LICENCE, fields["collection"], licence_classes(store),
                                          NOT_STATED)
-    texts = [t for s in parts for t in s.text]
-    lines = [texts[i] for i in order]
+    old_lines = merge.lines(previous.text, len(old_tracks)) if previous is not None else []
+    kept_lines = old_lines if len(kept) == len(old_lines) else [old_lines[i] for i in kept]
+    lines = merge.gather([kept_lines, [t for s in parts for t in s.text]], order)
     lengths = np.fromiter((len(line) + 1 for line in lines), dtype=np.int64, count=len(lines))
     line_starts = np.concatenate(([0], np.cumsum(lengths)))[:-1]
-    labels, names = _names(store, fields)
+    labels, names = _names(store, fields, lookups)
     totals = {name: f.counts(None) for name, f in fields.items()}
-    track_graph = np.repeat(np.arange(len(parts), dtype=np.int32),
-                            [len(s.tracks) for s in parts])[order]
     return FacetIndex(snapshot, tracks, fields, "\n".join(lines), line_starts, labels, names,
-                      totals, graphs, track_graph)
+                      totals, [g for g, _ in wanted], track_graph, wanted, lookups)
 
 
-def _field_index(store: TrackStore, field: Field, parts: list[Segment],
-                 order: np.ndarray) -> FieldIndex:
-    combos: dict[Values, int] = {frozenset(): 0}
-    columns = []
+def _field_index(store: TrackStore, field: Field, lookups: Lookups, parts: list[Segment],
+                 order: np.ndarray, previous: FieldIndex | None, kept: np.ndarray
+                 ) -> FieldIndex:
+    combos: dict[Values, int] = (dict.fromkeys(previous.combos) if previous is not None
+                                 else {frozenset(): 0})
+    for number, combo in enumerate(combos):
+        combos[combo] = number
+    columns = [previous.column[kept]] if previous is not None else []
     for segment in parts:
         column, local = segment.combos[field.name]
         remap = np.fromiter((combos.setdefault(c, len(combos)) for c in local), dtype=np.int32,
                             count=len(local))
         columns.append(remap[column])
     column = (np.concatenate(columns) if columns else np.zeros(0, dtype=np.int32))[order]
-    direct = {v for combo in combos for v in combo}
-    ancestors = (reasoning.stored_ancestors(store)(direct) if field.ontology
+    listed = list(combos)
+    used = np.bincount(column, minlength=len(listed)) > 0
+    used[0] = True  # the empty combination stays first, as in a build from scratch
+    if not used.all():  # combinations only tracks of superseded versions had: their values go
+        column = (np.cumsum(used) - 1)[column].astype(np.int32)
+        listed = [combo for combo, keep in zip(listed, used, strict=True) if keep]
+    direct = {v for combo in listed for v in combo}
+    ancestors = (lookups.ancestors(store, direct) if field.ontology
                  else {v: frozenset((v,)) for v in direct})
     keys = sorted({a for found in ancestors.values() for a in found})
     ids = {key: i for i, key in enumerate(keys)}
     starts, members = [0], []
-    for combo in combos:
+    for combo in listed:
         matched = sorted({ids[a] for v in combo for a in ancestors[v]})
         members.extend(matched)
         starts.append(len(members))
     hidden = np.array([canonical_iri(k) != k and canonical_iri(k) in ids for k in keys],
                       dtype=bool)
-    used = direct | {canonical_iri(v) for v in direct} if field.iris else direct
+    used_values = direct | {canonical_iri(v) for v in direct} if field.iris else direct
     index = FieldIndex(field, keys, ids, column, np.array(starts, dtype=np.int64),
                        np.array(members, dtype=np.int64), hidden,
-                       direct=np.array([k in used for k in keys], dtype=bool))
+                       direct=np.array([k in used_values for k in keys], dtype=bool),
+                       combos=listed)
     if field.ontology:
-        _tree(index, store)
+        _tree(index, store, lookups)
     return index
 
 
@@ -212,10 +236,10 @@ def derived_index(derived: Field, source: FieldIndex, value_of: Callable[[str], 
                       stands_for=stands_for)
 
 
-def _tree(index: FieldIndex, store: TrackStore) -> None:
+def _tree(index: FieldIndex, store: TrackStore, lookups: Lookups) -> None:
     """Parents and children among the field's listed values (nearest listed ancestors)."""
     listed = {k for k, h in zip(index.keys, index.hidden, strict=True) if not h}
-    ancestors = reasoning.stored_ancestors(store)(listed)
+    ancestors = lookups.ancestors(store, listed)
     strict = {k: {canonical_iri(a) for a in ancestors[k]} & listed - {k} for k in listed}
     strict = {k: {a for a in found if k not in strict[a]} for k, found in strict.items()}
     for key, found in strict.items():
@@ -236,31 +260,22 @@ def _term_labels(store: TrackStore, term: str) -> Iterator[str]:
                 yield label.object.value
 
 
-def _names(store: TrackStore, fields: dict[str, FieldIndex]
+def _names(store: TrackStore, fields: dict[str, FieldIndex], lookups: Lookups
            ) -> tuple[dict[str, str], list[tuple[str, str, str, str]]]:
     """Display labels of every value, and the names (labels, synonyms) term lookup searches."""
     labels: dict[str, str] = {}
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
     terms = sorted({k for f in fields.values() if f.field.ontology
                     for k, hidden in zip(f.keys, f.hidden, strict=True) if not hidden})
-    graphs = set(reasoning.ontology_graphs(store))
-    properties = [ox.NamedNode(p) for p in NAME_PROPERTIES]
-    batch = getattr(store.ox, "prefetch", None)  # a remote store (backend.dataset) answers the
-    if batch is not None:  # lookups below from a few batched queries instead of one each
-        batch(terms, properties)
-    for term in terms:  # index lookups: a VALUES query over the ontology graphs is 40x slower
-        node = ox.NamedNode(term)
-        for prop in properties:
-            for quad in store.ox.quads_for_pattern(node, prop, None, None):
-                if isinstance(quad.object, ox.Literal) and quad.graph_name in graphs:
-                    found[term].append((NAME_PROPERTIES[prop.value], quad.object.value))
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for term, named in lookups.ontology_names(store, terms, NAME_PROPERTIES).items():
+        found[term].extend(named)
     collections = fields["collection"].keys
     if collections:
         rows = store.query(f"SELECT ?c ?n WHERE {{ {reasoning.values_clause('c', collections)} "
                            "?c ft:short_name ?n }")
         for row in rows:
             found[row[0].value].append(("label", row[1].value))
-    if batch is not None:
+    if getattr(store.ox, "prefetch", None) is not None:  # a remote store: batched, as above
         store.ox.prefetch_term_labels([t for t in terms if t not in found],
                                       ox.NamedNode(FT + "term_id"),
                                       ox.NamedNode(FT + "term_label"))

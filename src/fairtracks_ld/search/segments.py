@@ -4,8 +4,10 @@ seconds. One `.npz` file per (version graph, load time, format), written atomica
 The format names what the reader reads (the fields and their paths), so after an upgrade that
 changes it, segments cached by an older version are read again, not loaded stale.
 
-The folder may be read-only (a read-only deployment): segments found there are used, new ones
-stay in memory. The locks that let one process read a graph while the others wait live in a
+The writer makes the segments of the versions it writes (`prepare`, called by the load and by
+submissions before they publish), so a server loads them and never reads a big graph on a
+request. The folder may be read-only (a read-only deployment): segments found there are used,
+new ones stay in memory. The locks that let one process read a graph while the others wait live in a
 per-user runtime folder ($XDG_RUNTIME_DIR or the temporary folder), never beside the segments."""
 
 from __future__ import annotations
@@ -24,11 +26,41 @@ import numpy as np
 
 from fairtracks_ld.mapping.annotations import ANNOTATIONS
 from fairtracks_ld.search.fields import FIELDS
-from fairtracks_ld.search.reader import Segment
+from fairtracks_ld.search.reader import Segment, read_segment
+from fairtracks_ld.store import TrackStore, VersionInfo
+from fairtracks_ld.store.snapshots import snapshot_dir
 
 GRACE_SECONDS = 600  # files of graphs no longer current are kept this long for other readers
 READER_VERSION = 2  # raise when reader.py reads the same fields differently
 FORMAT = hashlib.sha256(repr((READER_VERSION, FIELDS, ANNOTATIONS)).encode()).hexdigest()[:16]
+
+
+def folder_of(store_path: Path) -> Path:
+    """Where a store's segments are kept: beside its snapshots, for every process reading them."""
+    return snapshot_dir(Path(store_path)) / "search-segments"
+
+
+def obtain(store: TrackStore, folder: Path, graph: str, loaded_at: str) -> Segment:
+    """A version graph's segment: loaded from `folder`, else read from the graph and saved
+    there (one process reads it, the others wait for it and load it)."""
+    with claimed(folder, graph, loaded_at):
+        found = load(folder, graph, loaded_at)
+        if found is None:
+            found = read_segment(store.ox, graph)
+            save(folder, graph, loaded_at, found)
+        return found
+
+
+def prepare(store: TrackStore, versions: list[VersionInfo]) -> None:
+    """Make the segments of the current ones of versions just written, before the writer
+    publishes them: reading a 1M-track graph takes minutes, which a server's first search
+    would otherwise wait for."""
+    if store.path is None:
+        return
+    folder = folder_of(Path(store.path))
+    for version in versions:
+        if version.current:
+            obtain(store, folder, version.graph, version.loaded_at)
 
 
 def segment_name(graph: str, loaded_at: str) -> str:
