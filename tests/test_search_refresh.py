@@ -121,6 +121,22 @@ def test_the_writer_leaves_the_segment_of_what_it_wrote(bundle_template, generat
     assert len(saved.tracks) == len(generated[2]["tracks"])
 
 
+def test_the_writer_leaves_a_version_over_its_bound_to_the_servers(bundle_template, generated,
+                                                                  tmp_path):
+    store = copy_store(bundle_template, tmp_path / "store")
+    assert load_sources(store, [str(write_json(tmp_path / "d.json", generated[2]))]).ok
+    version, = (v for v in store.versions() if v.current)
+    folder = segments.folder_of(tmp_path / "store")
+    for saved in folder.glob("*.npz"):
+        saved.unlink()
+    tracks = segments.track_count(store, version.graph)
+    assert tracks == len(generated[2]["tracks"])
+    segments.prepare(store, [version], most_tracks=tracks - 1)
+    assert segments.load(folder, version.graph, version.loaded_at) is None
+    segments.prepare(store, [version], most_tracks=tracks)
+    assert segments.load(folder, version.graph, version.loaded_at) is not None
+
+
 def test_the_merge_orders_tracks_as_one_sort_of_all_of_them():
     rng = random.Random(5)
     names = [f"t{rng.randrange(400):03d}" for _ in range(600)]  # many IRIs in two versions

@@ -23,13 +23,16 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
+import pyoxigraph as ox
 
 from fairtracks_ld.mapping.annotations import ANNOTATIONS
+from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.search.fields import FIELDS
 from fairtracks_ld.search.reader import Segment, read_segment
 from fairtracks_ld.store import TrackStore, VersionInfo
 from fairtracks_ld.store.snapshots import snapshot_dir
 
+WRITER_MOST_TRACKS = 100_000  # larger versions: segment read by a server (see prepare)
 GRACE_SECONDS = 600  # files of graphs no longer current are kept this long for other readers
 READER_VERSION = 2  # raise when reader.py reads the same fields differently
 FORMAT = hashlib.sha256(repr((READER_VERSION, FIELDS, ANNOTATIONS)).encode()).hexdigest()[:16]
@@ -51,16 +54,26 @@ def obtain(store: TrackStore, folder: Path, graph: str, loaded_at: str) -> Segme
         return found
 
 
-def prepare(store: TrackStore, versions: list[VersionInfo]) -> None:
+def prepare(store: TrackStore, versions: list[VersionInfo],
+            most_tracks: int = WRITER_MOST_TRACKS) -> None:
     """Make the segments of the current ones of versions just written, before the writer
-    publishes them: reading a 1M-track graph takes minutes, which a server's first search
-    would otherwise wait for."""
+    publishes them: reading a big graph takes minutes, which a server's first search would
+    otherwise wait for. A version of more than `most_tracks` tracks is left to the first
+    server that needs it, as before: read_segment holds ~6 KB of Python objects per track
+    while it reads (119 MB at 20k tracks), which at 1M tracks would add gigabytes to a load
+    whose memory is otherwise bounded."""
     if store.path is None:
         return
     folder = folder_of(Path(store.path))
     for version in versions:
-        if version.current:
+        if version.current and track_count(store, version.graph) <= most_tracks:
             obtain(store, folder, version.graph, version.loaded_at)
+
+
+def track_count(store: TrackStore, graph: str) -> int:
+    """The tracks of a version graph (one index scan: ~1 s per million)."""
+    return sum(1 for _ in store.ox.quads_for_pattern(
+        None, ox.NamedNode(RDF_TYPE), ox.NamedNode(FT + "Track"), ox.NamedNode(graph)))
 
 
 def segment_name(graph: str, loaded_at: str) -> str:
