@@ -11,9 +11,10 @@ an ontology change or a relink, the closure) therefore goes through four steps i
 2. one small catalog update notes `<target> ft:replaced_by <staging>` (or `ft:nothing`, for a
    drop): from here on the staging graph is what the target holds, and the change is finished
    by whoever comes next;
-3. the target converges to it: its triples the staging graph lacks leave (the view first, unless
-   another source holds them), in flushed transactions of REMOVE_BATCH; the staging graph's
-   triples the target lacks enter (the view first), in bulk-loader calls of ADD_CALL bytes.
+3. the target converges to it: its triples the staging graph lacks leave (the view first,
+   unless another source holds them), in flushed transactions of 20,000 quads
+   (graph_removal.batch_size); the staging graph's triples the target lacks enter (the view
+   first), in bulk-loader calls of ADD_CALL bytes.
    Every step can be redone: a triple is looked up in both graphs each time;
 4. the note is dropped, then the staging graph is removed with the bounded remover (a kill
    there leaves an uncatalogued staging graph: debris, swept).
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from fairtracks_ld.faults import checkpoint
-from fairtracks_ld.graph_removal import remove_graph
+from fairtracks_ld.graph_removal import batch_size, remove_graph
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.store import current_view
 
@@ -120,7 +121,7 @@ def _converge(store: TrackStore, target: str, staging: str) -> None:
     into, source = ox.NamedNode(target), ox.NamedNode(staging)
     leaving = (q.triple for q in store.ox.quads_for_pattern(None, None, None, into)
                if ox.Quad(q.subject, q.predicate, q.object, source) not in store.ox)
-    while chunk := list(islice(leaving, current_view.REMOVE_BATCH)):
+    while chunk := list(islice(leaving, batch_size())):
         if others is not None:  # the view first: a kill in between leaves it in the target,
             current_view.remove_unheld(store, chunk, others)  # so the redo finds it again
         store.ox.update(f"DELETE DATA {{ GRAPH {into} {{ "
