@@ -4,7 +4,9 @@ Oxigraph has no rename: SPARQL's MOVE copies a graph and drops the old one in on
 whose write batch holds every quad (removing a graph alone in one transaction: 3M quads, +2.8 GB
 of peak RSS; graph_removal.py), and swapping a view source that way deleted and re-inserted
 its triples in the view in the same update. A graph rewritten from scratch (a companion after
-an ontology change or a relink, the closure) therefore goes through four steps instead:
+an ontology change or a relink, the closure; a reloaded version's graph, companion and report,
+whose notes go in the reload's catalog update: writing.py) therefore goes through four steps
+instead:
 
 1. its new content is written into a staging graph `{base}graph/staging/{id}`, which nothing
    names yet (a kill here leaves debris the next writer's sweep removes, recovery.py);
@@ -22,7 +24,9 @@ an ontology change or a relink, the closure) therefore goes through four steps i
 A writer killed after step 2 leaves the note: the next writer's sweep and `publish` (before any
 snapshot) finish it, so readers, who read published snapshots, see the old content or the new.
 Memory stays bounded by a transaction's or a bulk call's size, whatever the graph's.
-Only for graphs without blank nodes (companions, the closure): quads are compared as stored.
+Triples are compared as stored: a blank node of the staging graph is never one of the target's,
+so triples holding one (a validation report's) all leave and enter again, copied with their
+nodes (as MOVE did), in transactions of BLANK_BATCH.
 """
 
 from __future__ import annotations
@@ -75,10 +79,17 @@ def drop(store: TrackStore, target: str) -> None:
     _note(store, target, NOTHING)
 
 
+def noting(store: TrackStore, swaps: Iterable[tuple[str, str]]) -> str:
+    """The SPARQL update operation noting swaps (target, staging graph or NOTHING), to go in
+    the update that makes them the store's state (a reload's catalog update); `finish` then
+    carries them out."""
+    notes = " ".join(f"<{target}> <{REPLACED_BY}> <{staging}> ." for target, staging in swaps)
+    return f"INSERT DATA {{ GRAPH <{store.catalog}> {{ {notes} }} }}"
+
+
 def _note(store: TrackStore, target: str, staging: str) -> None:
     current_view.wait_for_writes(store)  # the fill's bulk calls may have left RocksDB merging
-    store.ox.update(f"INSERT DATA {{ GRAPH <{store.catalog}> {{ <{target}> <{REPLACED_BY}> "
-                    f"<{staging}> }} }}")
+    store.ox.update(noting(store, [(target, staging)]))
     checkpoint("swap-noted")  # from here on the next writer finishes it
     finish(store)
 
@@ -124,34 +135,57 @@ def _converge(store: TrackStore, target: str, staging: str) -> None:
     while chunk := list(islice(leaving, batch_size())):
         if others is not None:  # the view first: a kill in between leaves it in the target,
             current_view.remove_unheld(store, chunk, others)  # so the redo finds it again
-        store.ox.update(f"DELETE DATA {{ GRAPH {into} {{ "
-                        + " ".join(f"{t} ." for t in chunk) + " } }")
+        _delete(store, into, chunk)
         store.ox.flush()
         checkpoint("swap-removing")
-    entering = (f"{q.subject} {q.predicate} {q.object} .\n"
-                for q in store.ox.quads_for_pattern(None, None, None, source)
+    entering = (q.triple for q in store.ox.quads_for_pattern(None, None, None, source)
                 if ox.Quad(q.subject, q.predicate, q.object, into) not in store.ox)
-    for text in _calls(entering, ADD_CALL):
+    for text, blank in _calls(entering, ADD_CALL):
         for graph in ([ox.DefaultGraph()] if others is not None else []) + [into]:
             _load(store, text, graph)  # the view first, for the same reason
+            store.ox.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in blank)
         checkpoint("swap-adding")
 
 
-def _calls(lines: Iterable[str], limit: int) -> Iterator[bytes]:
-    """N-Triples lines gathered into texts of about `limit` bytes."""
+def _blank(triple: ox.Triple) -> bool:
+    return isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode)
+
+
+def _delete(store: TrackStore, graph: ox.NamedNode, triples: list[ox.Triple]) -> None:
+    """Delete triples from `graph` in one transaction (DELETE DATA cannot name a blank node:
+    those one by one)."""
+    named = [t for t in triples if not _blank(t)]
+    if named:
+        store.ox.update(f"DELETE DATA {{ GRAPH {graph} {{ "
+                        + " ".join(f"{t} ." for t in named) + " } }")
+    for triple in triples:
+        if _blank(triple):
+            store.ox.remove(ox.Quad(triple.subject, triple.predicate, triple.object, graph))
+
+
+def _calls(triples: Iterable[ox.Triple], limit: int) -> Iterator[tuple[bytes, list[ox.Triple]]]:
+    """Triples gathered into N-Triples texts of about `limit` bytes, with the triples holding a
+    blank node apart (up to BLANK_BATCH a call): a loader would rename their blank nodes, which
+    the target must share with the staging graph (and the view with its source)."""
     part: list[str] = []
+    blank: list[ox.Triple] = []
     size = 0
-    for line in lines:
-        part.append(line)
-        size += len(line)
-        if size >= limit:
-            yield "".join(part).encode()
-            part, size = [], 0
-    if part:
-        yield "".join(part).encode()
+    for triple in triples:
+        if _blank(triple):
+            blank.append(triple)
+        else:
+            part.append(f"{triple} .\n")
+            size += len(part[-1])
+        if size >= limit or len(blank) >= current_view.BLANK_BATCH:
+            yield "".join(part).encode(), blank
+            part, blank, size = [], [], 0
+    if part or blank:
+        yield "".join(part).encode(), blank
 
 
 def _load(store: TrackStore, text: bytes, graph: ox.NamedNode | ox.DefaultGraph) -> None:
     """Bulk-load N-Triples (small texts in one transaction: a bulk call has a fixed cost)."""
+    if not text:
+        return
     write = store.ox.load if len(text) < current_view.SMALL_WRITE else store.ox.bulk_load
     write(text, format=ox.RdfFormat.N_TRIPLES, to_graph=graph, lenient=True)
