@@ -281,6 +281,34 @@ def test_a_reload_killed_at_any_stage_is_the_old_or_the_new_version(
     assert run(store, "doctor").returncode == 0
 
 
+def test_a_withdrawal_killed_before_its_view_change_is_settled_is_finished_by_the_next_writer(
+        store, template, small, tmp_path):
+    """A withdrawal notes its view change in its catalog update and settles it in bounded
+    steps after (one update deleting a big version's view triples held them all in memory):
+    killed in between, the next writer settles it, to exactly the view of an uninterrupted
+    withdrawal."""
+    (tmp_path / "reference").mkdir()
+    reference = copy_folder(template, tmp_path / "reference")
+    for target in (store, reference):
+        assert run(target, "load", small).returncode == 0
+    withdrawal = ("withdraw", "gen-11-0", "--reason", "a test", "--by", "tests")
+    assert run(reference, *withdrawal).returncode == 0
+    process, _ = paused(store, "view-pending", *withdrawal)
+    kill(process)
+    doctor = run(store, "doctor")
+    assert doctor.returncode == 1 and "unsettled view change" in doctor.stdout, doctor.stdout
+    swept = run(store, "reason")  # any write command sweeps
+    assert "swept the debris" in swept.stderr, swept.stderr
+    assert run(reference, "reason").returncode == 0
+    settled, expected = state(store), state(reference)
+    assert settled["graphs"] == expected["graphs"]
+    assert named(settled["view"]) == named(expected["view"])
+    assert len(settled["view"]) == len(expected["view"])
+    stamp = "invalidatedAtTime"
+    assert ({q for q in lasting(settled["catalog"]) if stamp not in q}
+            == {q for q in lasting(expected["catalog"]) if stamp not in q})
+
+
 def test_a_kill_while_publishing_leaves_the_old_snapshot_current(store, small):
     snapshot = current_snapshot(store)
     process, _ = paused(store, "publish", "load", small)
