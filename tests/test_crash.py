@@ -13,17 +13,19 @@ import sys
 import time
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 import requests
 from conftest import BASE, copy_folder, write_json
 from servers import free_port, serve
 
+from fairtracks_ld import reasoning
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.graph_removal import REMOVE_BATCH
 from fairtracks_ld.recovery import bulk_files, orphan_graphs
 from fairtracks_ld.standard import example_documents
-from fairtracks_ld.store import TrackStore, records
+from fairtracks_ld.store import TrackStore, current_view, records
 from fairtracks_ld.store.reserve import (
     RESERVE_NAME,
     ensure,
@@ -194,24 +196,117 @@ def test_a_load_killed_mid_bulk_load_leaves_bulk_files_that_are_swept(store, tmp
     assert not bulk_files(store)
 
 
-def test_a_replacement_killed_during_the_catalog_update_changes_nothing(store, tmp_path):
-    """The replace path's one update MOVEs the staging graphs; killed in it, nothing moved."""
-    source = documents(tmp_path, 1500, 13)
-    assert run(store, "load", source).returncode == 0
+def sources_merge(path: Path) -> set[str]:
+    """Every triple of the view's sources, as the catalog names them now."""
+    store = TrackStore(path, base=BASE)
+    merged = {str(q.triple) for graph in current_view.sources(store)
+              for q in store.graph_quads(graph)}
+    del store
+    return merged
+
+
+def named(triples: set[str]) -> set[str]:
+    """Those without a blank node (a CONSTRUCT answer names its blank nodes afresh)."""
+    return {t for t in triples if "_:" not in t}
+
+
+def companion_triples(path: Path, graph: str) -> set[str]:
+    store = TrackStore(path, base=BASE)
+    found = {str(q.triple) for q in store.graph_quads(graph)}
+    del store
+    return found
+
+
+def lasting(catalog: set[str]) -> set[str]:
+    """A catalog's quads less what any rewrite renews: record names, load and closure stamps."""
+    return {q for q in catalog if f"<{records.RECORD}>" not in q and "generatedAtTime" not in q}
+
+
+@pytest.fixture(scope="module")
+def reloadable(template, tmp_path_factory) -> tuple[Path, str]:
+    """The master example and 1,400 tracks of a 1,500-track document loaded; returns the
+    folder and the same version with tracks 100-1,499 instead (a corrected document that kept
+    its doc_version): its reload removes some triples and adds others."""
+    folder = tmp_path_factory.mktemp("reloadable")
+    copy_folder(template, folder)
+    document = json.loads(Path(documents(folder, 1500, 13)).read_text(encoding="utf-8"))
+    tracks = document["tracks"]
+    document["tracks"] = tracks[:1400]
+    assert run(folder / "store", "load", str(write_json(folder / "first.json", document))
+               ).returncode == 0
+    document["tracks"] = tracks[100:]
+    return folder, str(write_json(folder / "corrected.json", document))
+
+
+@pytest.fixture(scope="module")
+def reloaded(reloadable, tmp_path_factory) -> tuple[dict[str, set[str]], list[str]]:
+    """The reloadable store after an uninterrupted reload, and the checkpoints it passed."""
+    store = copy_folder(reloadable[0], tmp_path_factory.mktemp("reloaded"))
+    done = run(store, "load", reloadable[1], env={PAUSE_AT: "none"})
+    assert done.returncode == 0, done.stderr
+    return state(store), [line.split()[1] for line in done.stderr.splitlines()
+                          if line.startswith("checkpoint ")]
+
+
+@pytest.mark.parametrize("stage", ["ingested", "view-pending", "swap-removing", "swap-adding",
+                                   "swap-switched", "swap-unstaging"])
+def test_a_reload_killed_at_any_stage_is_the_old_or_the_new_version(
+        reloadable, reloaded, tmp_path, stage):
+    """A reload of a loaded version is staged, noted in its catalog update and swapped in
+    (graph, companion, report; store/swap.py): killed before the update, the next writer
+    leaves exactly the old version; after it, exactly the new one; readers keep the snapshot
+    from before meanwhile."""
+    folder, corrected = reloadable
+    store = copy_folder(folder, tmp_path)
     before = state(store)
-    process, marker = paused(store, "ingested", "load", source)
-    marker.unlink()  # go on into the update …
-    time.sleep(1.0)  # … which moves ~70k quads (seconds) …
-    err = kill(process)  # … and die in it
-    assert "checkpoint staging" in err
-    assert "checkpoint catalog-updated" not in err, "the update ended before the kill"
-    after = state(store)
-    assert after["catalog"] == before["catalog"] and after["view"] == before["view"]
-    staging = [g for g in after["graphs"] if "/staging/" in g]
-    assert staging
+    after, passed = reloaded
+    assert stage in passed, passed
+    snapshot = current_snapshot(store)
+    process, _ = paused(store, stage, "load", corrected)
+    assert "checkpoint staging" in kill(process)  # the replace path
+    assert current_snapshot(store) == snapshot
+    doctor = run(store, "doctor")  # after the update: the version's swaps not all finished
+    assert doctor.returncode == 1
+    noted = "unfinished graph replacement" in doctor.stdout
+    assert noted == (stage != "ingested"), doctor.stdout
     swept = run(store, "reason")  # any write command sweeps
     assert "swept the debris" in swept.stderr, swept.stderr
-    assert state(store)["graphs"] == before["graphs"]
+    now = state(store)
+    merged = sources_merge(store)
+    assert named(now["view"]) == named(merged) and len(now["view"]) == len(merged)
+    expected = before if stage == "ingested" else after
+    assert now["graphs"] == expected["graphs"]  # no staging graph left
+    assert lasting(now["catalog"]) == lasting(expected["catalog"])
+    assert named(now["view"]) == named(expected["view"])
+    assert run(store, "doctor").returncode == 0
+
+
+def test_a_withdrawal_killed_before_its_view_change_is_settled_is_finished_by_the_next_writer(
+        store, template, small, tmp_path):
+    """A withdrawal notes its view change in its catalog update and settles it in bounded
+    steps after (one update deleting a big version's view triples held them all in memory):
+    killed in between, the next writer settles it, to exactly the view of an uninterrupted
+    withdrawal."""
+    (tmp_path / "reference").mkdir()
+    reference = copy_folder(template, tmp_path / "reference")
+    for target in (store, reference):
+        assert run(target, "load", small).returncode == 0
+    withdrawal = ("withdraw", "gen-11-0", "--reason", "a test", "--by", "tests")
+    assert run(reference, *withdrawal).returncode == 0
+    process, _ = paused(store, "view-pending", *withdrawal)
+    kill(process)
+    doctor = run(store, "doctor")
+    assert doctor.returncode == 1 and "unsettled view change" in doctor.stdout, doctor.stdout
+    swept = run(store, "reason")  # any write command sweeps
+    assert "swept the debris" in swept.stderr, swept.stderr
+    assert run(reference, "reason").returncode == 0
+    settled, expected = state(store), state(reference)
+    assert settled["graphs"] == expected["graphs"]
+    assert named(settled["view"]) == named(expected["view"])
+    assert len(settled["view"]) == len(expected["view"])
+    stamp = "invalidatedAtTime"
+    assert ({q for q in lasting(settled["catalog"]) if stamp not in q}
+            == {q for q in lasting(expected["catalog"]) if stamp not in q})
 
 
 def test_a_kill_while_publishing_leaves_the_old_snapshot_current(store, small):
@@ -442,3 +537,108 @@ def test_a_load_killed_before_its_view_change_is_settled_is_finished_by_the_next
     assert len(settled["view"]) == len(expected["view"])  # blank nodes differ between stores
     named = {t for t in expected["view"] if "_:" not in t}
     assert {t for t in settled["view"] if "_:" not in t} == named
+
+
+# ---- a companion rewritten (store/swap.py) -----------------------------------------------------
+
+BOGUS = "urn:fairtracks-ld:test:bogus-ancestor"
+
+
+@pytest.fixture(scope="module")
+def edited(template, tmp_path_factory) -> tuple[Path, str, str]:
+    """The master example, a superseded 300-track version (its companion is history) and its
+    successor, whose companion (and the view) lost one link and gained a bogus one, as a
+    hand edit would leave them: a full `reason` rewrites that companion from scratch, so its
+    swap has triples to remove and to add. Returns the folder, the companion, the kept link."""
+    folder = tmp_path_factory.mktemp("edited")
+    copy_folder(template, folder)
+    first = documents(folder, 300, 31)
+    newer = json.loads(Path(first).read_text(encoding="utf-8"))
+    newer["doc_info"]["doc_version"] += "-2"
+    second = str(write_json(folder / "second.json", newer))
+    for source in (first, second):
+        assert run(folder / "store", "load", source).returncode == 0
+    store = TrackStore(folder / "store", base=BASE)
+    graph = next(v.graph for v in store.versions() if v.source.endswith("second.json"))
+    companion = reasoning.inferred_graph(graph)
+    link = next(iter(store.graph_quads(companion))).triple
+    bogus = ox.Triple(link.subject, link.predicate, ox.NamedNode(BOGUS))
+    store.ox.update(f"DELETE DATA {{ GRAPH <{companion}> {{ {link} }} {link} }} ; "
+                    f"INSERT DATA {{ GRAPH <{companion}> {{ {bogus} }} {bogus} }}")
+    store.ox.flush()
+    del store
+    return folder, companion, str(link)
+
+
+@pytest.fixture(scope="module")
+def rewritten(edited, tmp_path_factory) -> tuple[dict[str, set[str]], list[str]]:
+    """The edited store after an uninterrupted `reason --full`, and the checkpoints it passed."""
+    folder = copy_folder(edited[0], tmp_path_factory.mktemp("rewritten"))
+    done = run(folder, "reason", "--full", env={PAUSE_AT: "none"})
+    assert done.returncode == 0, done.stderr
+    return state(folder), [line.split()[1] for line in done.stderr.splitlines()
+                           if line.startswith("checkpoint ")]
+
+
+@pytest.mark.parametrize("stage", ["swap-staged", "swap-noted", "swap-removing", "swap-adding",
+                                   "swap-switched", "swap-unstaging"])
+def test_a_companion_rewrite_killed_at_any_stage_is_the_old_or_the_new_one(
+        edited, rewritten, tmp_path, stage):
+    """`reason --full` killed while it swaps in the edited companion (the last swap of the
+    run, so the last pass of each stage): the published snapshot is untouched; the next
+    writer's sweep leaves exactly the old companion (killed before the catalog noted the swap)
+    or the new one (after), with the view exactly the merge of its sources either way."""
+    folder, companion, link = edited
+    store = copy_folder(folder, tmp_path)
+    old = companion_triples(store, companion)
+    after, passed = rewritten
+    nth = passed.count(stage)  # the edited companion's swap is the run's last
+    assert nth, passed
+    snapshot = current_snapshot(store)
+    process, _ = paused(store, f"{stage}#{nth}", "reason", "--full")
+    kill(process)
+    assert current_snapshot(store) == snapshot  # readers see the view from before
+    doctor = run(store, "doctor")
+    assert doctor.returncode == 1, doctor.stdout
+    noted = stage in ("swap-noted", "swap-removing", "swap-adding")
+    assert ("unfinished graph replacement" in doctor.stdout) == noted, doctor.stdout
+    assert ("uncatalogued graph" in doctor.stdout) == (not noted), doctor.stdout
+    swept = run(store, "reason")  # any write command sweeps (this one rewrites no companion)
+    assert "swept the debris" in swept.stderr, swept.stderr
+    now = state(store)
+    merged = sources_merge(store)
+    assert named(now["view"]) == named(merged) and len(now["view"]) == len(merged)
+    assert now["graphs"] == after["graphs"]  # no staging graph left, the history one dropped
+    assert lasting(now["catalog"]) == lasting(after["catalog"])  # no note left
+    if stage == "swap-staged":  # before the note: the old companion
+        assert companion_triples(store, companion) == old
+        assert f"<{BOGUS}>" in str(now["view"]) and link not in now["view"]
+    else:  # the new one
+        assert named(now["view"]) == named(after["view"])
+        assert f"<{BOGUS}>" not in str(now["view"]) and link in now["view"]
+    assert run(store, "doctor", "--repair").returncode == 0  # the records the rewrite forgot
+    assert run(store, "doctor").returncode == 0
+
+
+def test_a_stale_companion_dropped_midway_is_finished_by_the_next_writer(edited, tmp_path):
+    """`reason --full` drops the superseded version's companion (stale links) in bounded
+    transactions; killed after the first, the catalog's note makes the next writer's sweep
+    finish it (here a load's, which drops no companion itself): no half companion stays."""
+    folder, _, _ = edited
+    store = copy_folder(folder, tmp_path)
+    opened = TrackStore(store, base=BASE)
+    history = next(reasoning.inferred_graph(v.graph) for v in opened.versions()
+                   if not v.current)
+    del opened
+    os.environ[REMOVE_BATCH] = "40"
+    try:
+        process, _ = paused(store, "swap-removing", "reason", "--full")  # the drop's first
+    finally:
+        del os.environ[REMOVE_BATCH]
+    kill(process)
+    assert len(companion_triples(store, history)) > 0  # 40 of its links went
+    swept = run(store, "load", documents(tmp_path, 5, 32))  # a write that drops no companion
+    assert swept.returncode == 0, swept.stderr
+    assert "1 unfinished graph replacement" in swept.stderr, swept.stderr
+    assert history not in state(store)["graphs"]
+

@@ -71,7 +71,8 @@ def test_a_cycle_put_back_breaks_the_contracts(tmp_path):
                "from fairtracks_ld import reasoning")
     result = lint_imports(src, ROOT / "pyproject.toml")
     assert result.returncode != 0
-    assert "Contracts: 1 kept, 2 broken." in result.stdout, result.stdout
+    # all three: the chain back also leads the current view up to store.swap (reasoning's)
+    assert "Contracts: 0 kept, 3 broken." in result.stdout, result.stdout
     assert "fairtracks_ld.store.current_view -> fairtracks_ld.reasoning" in result.stdout
 
 

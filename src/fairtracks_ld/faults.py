@@ -1,7 +1,8 @@
 """A fault-injection seam, so the crash tests can kill the loader at a chosen stage.
 
 The writers call `checkpoint(stage)` at their stage boundaries. Normally that does nothing (one
-environment lookup). When `FAIRTRACKS_LD_PAUSE_AT` names the stage, the process writes its pid to
+environment lookup). When `FAIRTRACKS_LD_PAUSE_AT` names the stage (`STAGE`, or `STAGE#N`: its
+N-th pass, for a stage passed once per graph), the process writes its pid to
 the file `FAIRTRACKS_LD_PAUSE_FILE` and sleeps until that file is removed: the test SIGKILLs it
 there, or removes the file to let it go on. While `FAIRTRACKS_LD_PAUSE_AT` is set every stage
 passed is also printed to stderr (`checkpoint STAGE`), so a test can tell how far a process got.
@@ -19,6 +20,12 @@ noted but not settled), `view-adding` (after each block the settle copies into t
 compactions before it takes the snapshot, compaction.py), `publish` (the snapshot is copied, the
 `current` link not yet switched to it); and `removing`, after each bounded transaction that
 removes a refused or failed write's graph (or debris).
+
+A graph replaced (or dropped) by store/swap.py passes, per graph: `swap-staged` (its new content
+is in a staging graph nothing names), `swap-noted` (the catalog notes the swap: the next writer
+finishes it), `swap-removing` / `swap-adding` (after each transaction removing from it, each
+call adding to it, the view first), `swap-switched` (the note is dropped) and `swap-unstaging`
+(after each transaction removing the staging graph).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from pathlib import Path
 
 PAUSE_AT = "FAIRTRACKS_LD_PAUSE_AT"
 PAUSE_FILE = "FAIRTRACKS_LD_PAUSE_FILE"
+_passed: dict[str, int] = {}  # stage → passes so far (only counted while a test pauses)
 
 
 def checkpoint(stage: str) -> None:
@@ -38,7 +46,9 @@ def checkpoint(stage: str) -> None:
     if wanted is None:
         return
     print(f"checkpoint {stage}", file=sys.stderr, flush=True)
-    if wanted != stage:
+    _passed[stage] = _passed.get(stage, 0) + 1
+    name, _, nth = wanted.partition("#")
+    if name != stage or _passed[stage] != int(nth or 1):
         return
     marker = Path(os.environ.get(PAUSE_FILE, f"fairtracks-ld-paused-{os.getpid()}"))
     marker.write_text(f"{os.getpid()} {stage}\n")

@@ -20,6 +20,12 @@ from fairtracks_ld.faults import checkpoint
 REMOVE_BATCH = "FAIRTRACKS_LD_REMOVE_BATCH"  # quads per removal transaction (default 20,000)
 
 
+def batch_size() -> int:
+    """Quads per removal transaction: `FAIRTRACKS_LD_REMOVE_BATCH`, else 20,000 (also the
+    size of store/swap.py's removals)."""
+    return int(os.environ.get(REMOVE_BATCH) or 20_000)
+
+
 def remove_graph(store: ox.Store, graph: str, batch: int | None = None,
                  stage: str | None = "removing") -> None:
     """Remove a graph in transactions of at most `batch` quads, so memory stays bounded
@@ -32,7 +38,7 @@ def remove_graph(store: ox.Store, graph: str, batch: int | None = None,
     Quads are read from one iterator and deleted with DELETE DATA (those with a blank node,
     which DELETE DATA cannot name, one by one), and each transaction is flushed to disk.
     """
-    size = batch or int(os.environ.get(REMOVE_BATCH) or 20_000)
+    size = batch or batch_size()
     node = ox.NamedNode(graph)
     quads = store.quads_for_pattern(None, None, None, node)
     while chunk := list(islice(quads, size)):

@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -46,7 +45,7 @@ from fairtracks_ld.mapping.annotations import (
     DocumentAnnotations,
 )
 from fairtracks_ld.mapping.namespaces import FT, OWL, PROV, RDFS, XSD
-from fairtracks_ld.store import current_view, records
+from fairtracks_ld.store import current_view, records, swap
 
 if TYPE_CHECKING:
     from fairtracks_ld.store import TrackStore
@@ -487,16 +486,19 @@ def write_companion(
     annotations: DocumentAnnotations | None = None, into: str | None = None,
     view_copy: current_view.ViewCopy | None = None, record: records.Writer | None = None,
 ) -> None:
-    """(Re)write `graph`'s companion graph (or the graph `into`) from the data in `graph` (or
+    """Write `graph`'s companion graph (or the graph `into`) from the data in `graph` (or
     its `annotations`); the view is not touched (see `replace_in_view`), but the lines are
     also given to `view_copy`, from which the settle adds them to the view, and to `record`.
 
+    The target must not exist yet (a new version's companion, a staging graph): an existing
+    companion is rewritten by `replace_in_view`, whose swap (store/swap.py) replaces it in
+    bounded steps (Oxigraph's `remove_graph` of it was one transaction: GBs at 1M tracks).
     The graph always exists afterwards (empty for a document without annotated tracks), so a
     reload can MOVE it into place.
     """
     target = into or inferred_graph(graph)
     if store.has_graph(target):
-        store.ox.remove_graph(ox.NamedNode(target))
+        raise ValueError(f"<{target}> exists: rewrite it with replace_in_view")
     annotations = annotations or read_annotations(store, graph)
     lines = companion_lines(annotations, ancestors or stored_ancestors(store))
     text = _batched(lines, 200)
@@ -575,26 +577,19 @@ def apply_changes(store: TrackStore, graph: str, removed: list[str], added: list
 
 
 def replace_in_view(store: TrackStore, graph: str, fill: Callable[[str], None]) -> None:
-    """Rewrite the source `graph` from scratch: `fill` writes its new content into a staging
-    graph, then one update swaps it in, in the view too. A graph written for the first time
-    (nothing leaves the view) is written in place and bulk-added to the view instead: one
-    transaction would hold it all in memory (GBs for the closure), and `refresh` records its
-    digest last, so an interrupted first write is redone."""
+    """Rewrite `graph` (a source of the view, or a superseded version's companion) from
+    scratch: `fill` writes its new content into a staging graph, which replaces it, in the view
+    too, in bounded steps that the next writer finishes if this one is killed (store/swap.py;
+    one update MOVEing it in held the old and the new graph, twice each, in memory). A graph
+    written for the first time (nothing leaves the view) is written in place and bulk-added to
+    the view instead, and `refresh` records its digest last, so an interrupted first write is
+    redone."""
     if not store.has_graph(graph):
         fill(graph)
         store.ox.add_graph(ox.NamedNode(graph))
         current_view.bulk_add(store, graph)
         return
-    staging = f"{store.base}graph/staging/{uuid.uuid4().hex}"
-    try:
-        fill(staging)
-        store.ox.add_graph(ox.NamedNode(staging))
-        store.ox.update(current_view.change(
-            store, [graph], [graph], f"MOVE <{staging}> TO <{graph}>",
-            current_view.sources(store) - {graph}))
-    finally:
-        if store.has_graph(staging):
-            store.ox.remove_graph(ox.NamedNode(staging))
+    swap.replace(store, graph, fill)
 
 
 # ---- keeping it all current ------------------------------------------------------------------
@@ -720,7 +715,7 @@ def refresh(
         companion = inferred_graph(version.graph)
         if not version.current:
             if store.has_graph(companion):
-                store.ox.remove_graph(ox.NamedNode(companion))
+                swap.drop(store, companion)  # bounded; a kill leaves a note, finished next
             continue
         companions += 1
         if previous is not None and store.has_graph(companion):
@@ -787,12 +782,9 @@ def relink(store: TrackStore) -> int:
         companion = inferred_graph(version.graph)
         if not store.has_graph(companion):
             continue
-        written += 1
-        if version.current:
-            replace_in_view(store, companion, lambda staging, graph=version.graph:
-                            write_companion(store, graph, lookup, into=staging))
-        else:  # history: not in the view
-            write_companion(store, version.graph, lookup)
+        written += 1  # history (not current) is swapped too, outside the view
+        replace_in_view(store, companion, lambda staging, graph=version.graph:
+                        write_companion(store, graph, lookup, into=staging))
     _record_companions(store, recorded)
     closure = closure_graph(store)
     store.ox.update(

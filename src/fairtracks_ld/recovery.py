@@ -6,8 +6,9 @@ its companions written before the catalog update, `…/staging/…` graphs of a 
 `bulk-*.sst` files of an Oxigraph bulk load killed before it ingested them, record files no
 catalog entry names (store/records.py: a write killed before its catalog update, a reload's
 former records) and snapshot folders or links of a publish killed halfway. A write killed after
-its catalog update leaves its view change noted but unsettled (current_view.settle), which the
-sweep finishes. Only a process holding the writer lock may remove them (another writer could be
+its catalog update leaves its view change noted but unsettled (current_view.settle), and one
+killed while it replaced a graph (a companion, the closure) a noted swap (store/swap.py), which
+the sweep finishes. Only a process holding the writer lock may remove them (another writer could be
 producing them), so every write command sweeps right after taking the lock. Graphs outside the
 store's own naming scheme (e.g. written by SPARQL Update) are never touched.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from fairtracks_ld import reasoning
 from fairtracks_ld.graph_removal import remove_graph
 from fairtracks_ld.mapping.namespaces import PREFIXES
-from fairtracks_ld.store import TrackStore, current_view, records, report_graph
+from fairtracks_ld.store import TrackStore, current_view, records, report_graph, swap
 from fairtracks_ld.store.snapshots import CURRENT, current_snapshot, snapshot_dir
 
 STAGING = "/staging/"
@@ -37,11 +38,12 @@ class Debris:
     records: list[Path] = field(default_factory=list)  # files no catalog entry names
     snapshot_leftovers: list[Path] = field(default_factory=list)
     view_changes: int = 0  # sources of a noted view change not settled (current_view.settle)
+    swaps: int = 0  # noted graph replacements not finished (store/swap.py)
     seconds: float = 0.0
 
     def __bool__(self) -> bool:
         return bool(self.graphs or self.bulk_files or self.records or self.snapshot_leftovers
-                    or self.view_changes)
+                    or self.view_changes or self.swaps)
 
     def describe(self) -> str:
         parts = [f"{len(self.graphs)} uncatalogued graph(s)" if self.graphs else "",
@@ -49,14 +51,16 @@ class Debris:
                  f"{len(self.records)} unnamed record file(s)" if self.records else "",
                  f"{len(self.snapshot_leftovers)} unfinished snapshot(s)"
                  if self.snapshot_leftovers else "",
-                 f"{self.view_changes} unsettled view change(s)" if self.view_changes else ""]
+                 f"{self.view_changes} unsettled view change(s)" if self.view_changes else "",
+                 f"{self.swaps} unfinished graph replacement(s)" if self.swaps else ""]
         return ", ".join(p for p in parts if p)
 
 
 def expected_graphs(store: TrackStore) -> set[str]:
-    """Every graph the catalog accounts for: itself, the closure, the ontologies, and each
-    catalogued version with its inferred companion and its validation report."""
-    expected = {store.catalog, reasoning.closure_graph(store)}
+    """Every graph the catalog accounts for: itself, the closure, the ontologies, each
+    catalogued version with its inferred companion and its validation report, and the staging
+    graphs of noted swaps (store/swap.py), which their finish needs."""
+    expected = {store.catalog, reasoning.closure_graph(store), *swap.staged(store)}
     rows = store.ox.query(
         f"SELECT ?g ?kind WHERE {{ GRAPH <{store.catalog}> {{ ?g a ?kind "
         f"VALUES ?kind {{ ft:DocumentVersion ft:OntologyGraph }} }} }}", prefixes=PREFIXES)
@@ -104,7 +108,7 @@ def find(store: TrackStore) -> Debris:
     removing, adding = current_view.unsettled(store)
     return Debris(orphan_graphs(store), bulk_files(path) if path else [],
                   records.unnamed(store), snapshot_leftovers(path) if path else [],
-                  len(removing) + len(adding))
+                  len(removing) + len(adding), len(swap.pending(store)))
 
 
 def sweep(store: TrackStore) -> Debris:
@@ -113,6 +117,7 @@ def sweep(store: TrackStore) -> Debris:
     debris = find(store)
     if debris.view_changes:  # a write killed after its catalog update: finish its view change
         current_view.settle(store)
+    swap.finish(store)  # removes its staging graphs, which were not counted as debris
     for graph in debris.graphs:  # in bounded transactions: a killed sweep is swept again
         remove_graph(store.ox, graph)
     for path in debris.bulk_files + debris.records:

@@ -1,8 +1,10 @@
 """Withdrawal: a provider takes a document or a whole collection out of the published data.
 
-One update removes the documents' `ft:current_version` and their triples from the current view
-(the default graph), so the view, the dumps, the search index and the dataset description drop
-them, and records the withdrawal on
+One update removes the documents' `ft:current_version`, notes that their triples leave the
+current view (the default graph), which the settle then does in bounded steps (a kill leaves the
+note to the next writer; one update deleting a big version's view triples held them all in
+memory), so the view, the dumps, the search index and the dataset description drop them, and
+records the withdrawal on
 the withdrawn IRI (`ft:Withdrawn`: when, why, by whom, which versions were current). Nothing else
 is deleted: every version graph stays in the store, queryable with GRAPH, and the withdrawn IRIs
 answer 410 Gone with a tombstone (web/tombstone.py). Publishing the document again (a load or a
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 import pyoxigraph as ox
 
 from fairtracks_ld import reasoning
+from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.iris import IriMinter
 from fairtracks_ld.mapping.namespaces import FT, PREFIXES, PROV, RDF_TYPE, XSD
 from fairtracks_ld.store import TrackStore, current_view, report_graph
@@ -67,7 +70,8 @@ def target_iri(store: TrackStore, collection: str, document: str | None = None) 
 
 def withdraw(store: TrackStore, collection: str, document: str | None, reason: str,
              by: str) -> Withdrawal:
-    """Withdraw a document (or every document of a collection), in one catalog update."""
+    """Withdraw a document (or every document of a collection), in one catalog update; its
+    view change is settled after it (current_view.settle)."""
     reason = " ".join(reason.split())
     if not reason:
         raise ValueError("a withdrawal needs a reason")
@@ -85,14 +89,15 @@ def withdraw(store: TrackStore, collection: str, document: str | None, reason: s
     documents = " ".join(f"<{v.document}>" for v in current)
     graphs = " ; ".join(f"<{VERSION}> <{v.graph}>" for v in current)
     leaving = [g for v in current for g in (v.graph, reasoning.inferred_graph(v.graph))]
-    store.ox.update(current_view.change(
-        store, leaving, [], f"""{_forget(cat, target)} ;
+    store.ox.update(f"""{_forget(cat, target)} ;
         DELETE {{ GRAPH <{cat}> {{ ?doc ft:current_version ?g }} }}
         WHERE {{ VALUES ?doc {{ {documents} }} GRAPH <{cat}> {{ ?doc ft:current_version ?g }} }} ;
         INSERT DATA {{ GRAPH <{cat}> {{ <{target}> a <{WITHDRAWN}> ;
           <{AT}> {ox.Literal(at, datatype=ox.NamedNode(XSD + "dateTime"))} ;
-          <{REASON}> {ox.Literal(reason)} ; <{BY}> {ox.Literal(by)} ; {graphs} }} }}"""),
-        prefixes=PREFIXES)
+          <{REASON}> {ox.Literal(reason)} ; <{BY}> {ox.Literal(by)} ; {graphs} }} }} ;
+        {current_view.pending(store, leaving, [])}""", prefixes=PREFIXES)
+    checkpoint("view-pending")  # withdrawn: from here on, the next writer settles the view
+    current_view.settle(store)
     return Withdrawal(target, at, reason, by, tuple(v.graph for v in current))
 
 

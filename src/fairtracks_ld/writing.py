@@ -32,6 +32,7 @@ from fairtracks_ld.store import (
     records,
     report_graph,
     reserve,
+    swap,
 )
 
 
@@ -88,8 +89,10 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     operations, e.g. who submitted it) in the same update. An on-disk store also gets the
     version's records (store/records.py): the graph's and the companion's N-Triples, as they
     are written, compressed into files the catalog update names (committed just before it).
-    A reload of a catalogued version is written to a staging graph and moved into place
-    together with the catalog change.
+    A reload of a catalogued version is written to staging graphs, which the catalog update
+    notes as replacing the version's graph, companion and report; they are then swapped in
+    (the view too) in bounded steps that the next writer finishes if this one is killed
+    (store/swap.py; one update MOVEing them in held the old and the new graphs in memory).
     Before validation in the store and before the catalog update, the writer waits, as a
     step of its own, until RocksDB takes ordinary writes again (`current_view.wait_for_writes`:
     the bulk-loader calls may have left it merging).
@@ -137,17 +140,14 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
             current_view.wait_for_writes(store)  # so the catalog update does not wait
             checkpoint("ingested")
             # (4)
-            move = ""
-            if replacing:  # a missing report leaves none behind: MOVE of an empty graph drops
-                move = (f"MOVE <{target}> TO <{graph}> ; MOVE <{inferred}> TO "
-                        f"<{reasoning.inferred_graph(graph)}> ; "
-                        f"MOVE SILENT <{report}> TO <{report_graph(graph)}> ;")
             record = VersionRecord.of(prepared, source)
-            update = move + store.catalog_update(record, conformance)
+            update = store.catalog_update(record, conformance)
             if named:
                 update += " ; " + records.naming(store, named)
             if catalog_extra:
                 update += " ; " + catalog_extra
+            if replacing:  # after the catalog update, which deletes what it says of `graph`
+                update += " ; " + swap.noting(store, _swaps(store, graph, target))
             store.ox.update(_view_change(store, record, update), prefixes=PREFIXES)
         except BaseException as error:
             for writer in kept.values():  # records of a write that never became visible
@@ -162,10 +162,24 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
         for path in replaced:  # a reload's former records: no catalog names them now
             path.unlink(missing_ok=True)
         checkpoint("view-pending")  # catalogued: from here on, the next writer settles the view
+        swap.finish(store)  # a reload's staging graphs replace the version's
         # the copy holds the companion's lines too (reasoning.write_companion)
         current_view.settle(store, {graph: copy, reasoning.inferred_graph(graph): copy})
     checkpoint("catalog-updated")
     return store.version(graph)
+
+
+def _swaps(store: TrackStore, graph: str, staging: str) -> list[tuple[str, str]]:
+    """What a reload replaces (target, staging graph or swap.NOTHING): the version graph, its
+    companion and its report (a reload without one drops the former)."""
+    pairs = [(graph, staging),
+             (reasoning.inferred_graph(graph), reasoning.inferred_graph(staging))]
+    report, former = report_graph(staging), report_graph(graph)
+    if store.has_graph(report):
+        pairs.append((former, report))
+    elif store.has_graph(former):
+        pairs.append((former, swap.NOTHING))
+    return pairs
 
 
 def _record_writers(store: TrackStore, graph: str) -> dict[str, records.Writer]:
@@ -243,7 +257,7 @@ def _extend(store: TrackStore, quads: list[ox.Quad], bulk: bool) -> None:
 def _view_change(store: TrackStore, record: VersionRecord, between: str) -> str:
     """The catalog update `between` with the view change it causes: when the version becomes
     current, the document's previous current version leaves the view and the version
-    enters it (noted for `current_view.settle`; the same graph's reload, in the update)."""
+    enters it (noted for `current_view.settle`; the same graph reloaded: by its swaps)."""
     rows = list(store.ox.query(
         f"SELECT ?cur ?date WHERE {{ GRAPH <{store.catalog}> {{ <{record.document}> "
         f"ft:current_version ?cur OPTIONAL {{ ?cur ft:doc_date ?date }} }} }}",
@@ -254,11 +268,10 @@ def _view_change(store: TrackStore, record: VersionRecord, between: str) -> str:
     if newer:  # an older version: history only, the view does not change
         return between
     graph = record.graph
+    if current == graph:  # the same graph reloaded: its swaps bring the view along
+        return between
     leaving = [current, reasoning.inferred_graph(current)] if current else []
     entering = [graph, reasoning.inferred_graph(graph)]
-    if current == graph:  # the same graph reloaded: its old triples are gone after MOVE
-        others = current_view.sources(store) - set(entering)
-        return current_view.change(store, leaving, entering, between, others)
     return between + " ;\n" + current_view.pending(store, leaving, entering)
 
 

@@ -130,6 +130,9 @@ CATALOG_PROPERTIES = {
     "view_removes": ("view removes", "A source graph whose triples no current source holds a "
                      "noted change of the current view still has to remove from the default "
                      "graph.", "Graph"),
+    "replaced_by": ("replaced by", "A graph a noted swap still has to replace with this "
+                    "staging graph (ft:nothing: to remove), in bounded steps finished right "
+                    "after the note or by the next writer's sweep.", "Graph"),
     "json_key": ("JSON key", "The FAIRtracks JSON key a property maps.", None),
     "conforms": ("conforms", "Whether a document version met every rule of the shapes when it "
                  "was loaded (false: stored with --allow-invalid).", None),
@@ -283,7 +286,8 @@ def build_vocabulary() -> Graph:
     for name, (label, comment, rng) in CATALOG_PROPERTIES.items():
         kind = OWL.ObjectProperty if rng else OWL.DatatypeProperty
         domain = ({"Catalog"} if name in ("base_iri", "layout", "view_adds", "view_removes")
-                  else set() if name in ("json_key", "record") else {"DocumentVersion"})
+                  else set() if name in ("json_key", "record", "replaced_by")
+                  else {"DocumentVersion"})
         _property(graph, onto, name, kind, label, comment, domain)
     for name, (label, comment, domains) in OWN_LINK_PROPERTIES.items():
         _property(graph, onto, name, OWL.ObjectProperty, label, comment, domains)

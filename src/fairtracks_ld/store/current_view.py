@@ -216,18 +216,24 @@ def _remove_unheld(store: TrackStore, graph: str, others: set[str],
     else:
         triples = (q.triple for q in store.ox.quads_for_pattern(None, None, None, node))
     while chunk := list(islice(triples, REMOVE_BATCH)):
-        gone = [t for t in chunk
-                if not any(isinstance(h.graph_name, ox.NamedNode) and h.graph_name.value in others
-                           for h in store.ox.quads_for_pattern(t.subject, t.predicate, t.object,
-                                                               None))]
-        named = [t for t in gone if not isinstance(t.subject, ox.BlankNode)
-                 and not isinstance(t.object, ox.BlankNode)]
-        if named:
-            store.ox.update("DELETE DATA { " + " ".join(f"{t} ." for t in named) + " }")
-        for triple in gone:
-            if isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode):
-                store.ox.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
-        store.ox.flush()
+        remove_unheld(store, chunk, others)
+
+
+def remove_unheld(store: TrackStore, triples: list[ox.Triple], others: set[str]) -> None:
+    """Delete from the view those of `triples` that no source in `others` holds, in one
+    flushed transaction (blank-node triples, which DELETE DATA cannot name, one by one)."""
+    gone = [t for t in triples
+            if not any(isinstance(h.graph_name, ox.NamedNode) and h.graph_name.value in others
+                       for h in store.ox.quads_for_pattern(t.subject, t.predicate, t.object,
+                                                           None))]
+    named = [t for t in gone if not isinstance(t.subject, ox.BlankNode)
+             and not isinstance(t.object, ox.BlankNode)]
+    if named:
+        store.ox.update("DELETE DATA { " + " ".join(f"{t} ." for t in named) + " }")
+    for triple in gone:
+        if isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode):
+            store.ox.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
+    store.ox.flush()
 
 
 def _unheld_in_record(store: TrackStore, path: Path, likely: list[str]) -> Iterator[ox.Triple]:

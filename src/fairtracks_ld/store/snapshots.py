@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from fairtracks_ld.faults import checkpoint
-from fairtracks_ld.store import TrackStore, compaction, current_view
+from fairtracks_ld.store import TrackStore, compaction, current_view, swap
 
 CURRENT = "current"
 OLD_VIEW_COPY = ".view"  # `<n>.view/`, `<n>.view.log`, …: view copies of an earlier layout
@@ -34,6 +34,7 @@ def publish(store: TrackStore) -> Path:
     if store.path is None:
         raise ValueError("only on-disk stores can publish snapshots")
     current_view.settle(store)  # a write that failed midway: readers never get a half view
+    swap.finish(store)  # … nor half a replaced graph
     folder = snapshot_dir(Path(store.path))
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / str(time.time_ns())
