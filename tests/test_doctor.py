@@ -3,8 +3,10 @@ safe to repair is repaired by --repair (exit 0 after), the rest is left with adv
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import zstandard
 from conftest import BASE, copy_folder
 
 from fairtracks_ld import reasoning
+from fairtracks_ld.search.segments import GRACE_SECONDS
 from fairtracks_ld.standard import example_documents
 from fairtracks_ld.store import TrackStore, records, report_graph
 from fairtracks_ld.store.snapshots import CURRENT, snapshot_dir
@@ -153,13 +156,20 @@ def test_a_missing_or_stale_snapshot_is_published(store):
 
 def test_segments_of_unknown_versions_are_removed(store):
     segments = snapshot_dir(store) / "search-segments"
-    segments.mkdir()
+    segments.mkdir(exist_ok=True)  # holding the segments the writer made
     (segments / "0123456789abcdef0123456789abcdef.npz").write_bytes(b"old")
     (segments / "0123456789abcdef0123456789abcdef.npz.lock").write_bytes(b"")
+    recent = segments / "fedcba9876543210fedcba9876543210.npz"  # servers may still read it
+    assert doctor(store).returncode == 0  # within the grace period: not stale yet
+    past_grace = time.time() - GRACE_SECONDS - 60
+    for path in segments.iterdir():  # the current version's segment too: it stays
+        os.utime(path, (past_grace, past_grace))
+    recent.write_bytes(b"new")
     found = doctor(store)
     assert found.returncode == 1 and "2 search segment file(s)" in found.stdout
     assert doctor(store, "--repair").returncode == 0
-    assert not list(segments.iterdir())
+    left = {path.name for path in segments.iterdir()}
+    assert recent.name in left and not any(name.startswith("0123456789") for name in left)
 
 
 def test_doctor_of_no_store_is_one_line(tmp_path):

@@ -17,6 +17,7 @@ document again).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,7 +192,9 @@ def _catalog_quads(store: TrackStore) -> set[str]:
 
 def stale_segments(store_path: Path) -> list[Path]:
     """Files in the search-segment folder that belong to no current version of the current
-    snapshot (older versions, older formats, unfinished writes, lock files)."""
+    snapshot (older versions, older formats, unfinished writes, lock files), once past the
+    grace period in which servers still reading an older snapshot may want them (a reload
+    leaves the segment of the version it supersedes, which the writer made: not a problem)."""
     from fairtracks_ld.search import segments
 
     folder = snapshot_dir(store_path) / SEGMENTS
@@ -202,7 +205,9 @@ def stale_segments(store_path: Path) -> list[Path]:
     wanted = {segments.segment_name(v.graph, v.loaded_at) for v in snapshot.versions()
               if v.current}
     del snapshot
-    return sorted(p for p in folder.iterdir() if p.name not in wanted)
+    cutoff = time.time() - segments.GRACE_SECONDS
+    return sorted(p for p in folder.iterdir()
+                  if p.name not in wanted and p.stat().st_mtime < cutoff)
 
 
 def _segments(store: TrackStore) -> Iterator[tuple[Finding, object]]:
