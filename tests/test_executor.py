@@ -90,21 +90,34 @@ def test_a_query_running_past_the_grace_period_drops_priority(store):
 
 
 def test_after_a_lowered_query_the_next_runs_at_normal_priority(store):
-    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=20, grace=0.0)
+    """The query after a lowered one is answered by another thread, at the normal priority.
+
+    Which thread answers is read while nothing can change it: the idle thread before a query is
+    sent (it receives it), and the thread that answered a query that was never lowered (it
+    stays). Reading it just after a lowered answer raced with the worker, which may already
+    have started the next thread; and the server may lower a thread just after its answer (on a
+    busy machine), which then hands the next request over instead of ending at once."""
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=20, grace=60.0)
     try:
-        executor.run(request("ASK {}"))  # the worker has started
+        executor.run(request("ASK {}"))  # the worker has started; nothing is lowered yet
         worker = executor._idle.queue[0]
         pid = worker.process.pid
         base = _nice(pid, pid)
-        for _ in range(2):  # with no grace period each query is lowered at once
+        for _ in range(2):
+            lowered = worker.running.value  # idle: it receives the next query
+            assert _nice(pid, lowered) == base
+            executor.grace = 0.0  # this query is lowered at once
             media, body = executor.run(request(MEDIUM))
             assert media == "application/sparql-results+json" and b'"n"' in body
-            answered = worker.running.value
-            deadline = time.time() + 60  # a lowered (nice 10) thread may wait on a busy machine
-            while _nice(pid, answered) is not None or worker.running.value == answered:
-                assert time.time() < deadline, "the lowered thread did not end"
+            executor.grace = 60.0  # the next one is not, so its thread stays in view
+            assert executor.run(request("ASK {}"))[1]
+            following = worker.running.value
+            assert following != lowered  # the lowered thread answered nothing more
+            assert _nice(pid, following) == base
+            deadline = time.monotonic() + 60  # the lowered thread ends (at nice 19 it may wait)
+            while _nice(pid, lowered) is not None:
+                assert time.monotonic() < deadline, "the lowered thread did not end"
                 time.sleep(0.05)
-            assert _nice(pid, worker.running.value) == base  # the next query's thread
     finally:
         executor.close()
 
