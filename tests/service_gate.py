@@ -64,6 +64,9 @@ class Gate(ThreadingHTTPServer):
             self._open = True
             self._changed.notify_all()
 
+    def handle_error(self, request, client_address) -> None:
+        """A worker killed at its time limit left while held: nothing to answer."""
+
     def hold(self, tag: str) -> None:
         """Record `tag` and wait until it is released."""
         with self._changed:

@@ -24,30 +24,14 @@ from fairtracks_ld.web.admission import Admission, Refused
 
 
 @pytest.fixture(scope="module")
-def module_gate():
-    gate = Gate()
-    yield gate
-    gate.release_all()
-    gate.shutdown()
-
-
-@pytest.fixture
-def gate(module_gate):
-    """The module's gate, with nothing held or recorded."""
-    module_gate.reset()
-    yield module_gate
-    module_gate.release_all()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, module_gate):
+def server(tmp_path_factory, session_gate):
     folder = tmp_path_factory.mktemp("scheduling-queue")
     port = free_port()
     store = folder / "store"
     cli(store, f"http://127.0.0.1:{port}/", "load", "--allow-invalid", *EXAMPLES)
     env = {"FAIRTRACKS_LD_QUERY_WORKERS": "1", "FAIRTRACKS_LD_QUERY_QUEUE": "1",
            "FAIRTRACKS_LD_QUERIES_PER_CLIENT": "1", "FAIRTRACKS_LD_QUERY_CLIENT_QUEUE": "2"}
-    with serve(store, port, "--query-timeout", "60", "--allow-service", module_gate.endpoint,
+    with serve(store, port, "--query-timeout", "60", "--allow-service", session_gate.endpoint,
                env=env, workers=1) as url:
         yield url
 
