@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from service_gate import Gate
 
 from fairtracks_ld.standard import example_documents
 from fairtracks_ld.store import TrackStore
@@ -204,3 +205,21 @@ def copy_folder(template: Path, target: Path) -> Path:
         else:
             shutil.copy2(path, target / path.name)
     return target / "store"
+
+
+@pytest.fixture(scope="session")
+def session_gate():
+    """The gate of service_gate (servers that allow SERVICE to it are started with its
+    endpoint, so there is one for the whole run)."""
+    gate = Gate()
+    yield gate
+    gate.release_all()
+    gate.shutdown()
+
+
+@pytest.fixture
+def gate(session_gate):
+    """The gate, with nothing held or recorded; whatever the test left held is let go."""
+    session_gate.reset()
+    yield session_gate
+    session_gate.release_all()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from servers import EXAMPLES, cli
+from service_gate import Gate
 
 from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web import executor as executor_module
@@ -17,36 +18,53 @@ from fairtracks_ld.web.executor import QueryError, QueryExecutor, QueryRequest
 
 BASE = "http://127.0.0.1:9/"
 TRACK = BASE + "collection/encode_example/track/encode:ENCFF625ZYB"
-MEDIUM = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"  # well over a millisecond
-HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
 def request(query: str) -> QueryRequest:
     return QueryRequest(query, "application/sparql-results+json", "application/n-triples")
 
 
-def test_a_describe_is_answered_while_the_only_worker_is_busy(tmp_path):
-    store = tmp_path / "store"
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    store = tmp_path_factory.mktemp("executor") / "store"
     cli(store, BASE, "load", "--allow-invalid", *EXAMPLES)
-    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=4)
-    try:
-        outcome: dict[str, object] = {}
+    return store
 
-        def heavy() -> None:
+
+class Held:
+    """A query sent from another thread that holds the executor's only query worker at the
+    gate (service_gate) until the gate lets it go: busy without using the CPU, so the tests
+    never depend on how long a heavy query takes on a busy machine."""
+
+    def __init__(self, executor: QueryExecutor, gate: Gate) -> None:
+        self.outcome: dict[str, object] = {}
+
+        def run() -> None:
             try:
-                executor.run(request(HEAVY))
+                self.outcome["answer"] = executor.run(request(gate.query("held")))
             except QueryError as error:
-                outcome["status"] = error.status
+                self.outcome["status"] = error.status
 
-        thread = threading.Thread(target=heavy)
-        thread.start()
-        time.sleep(1)  # the worker is now busy with the heavy query
-        started = time.time()
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+        gate.wait_for(1)  # being evaluated in the worker
+
+    def answer(self, gate: Gate) -> tuple[str, bytes]:
+        """Let the query go; its answer."""
+        gate.release_all()
+        self.thread.join(60)
+        assert "answer" in self.outcome, self.outcome
+        return self.outcome["answer"]
+
+
+def test_a_describe_is_answered_while_the_only_worker_is_busy(store, gate):
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=30)
+    try:
+        busy = Held(executor, gate)
         media, body = executor.run(request(f"DESCRIBE <{TRACK}>"))
-        assert time.time() - started < 2  # did not queue behind the heavy query
+        assert not busy.outcome  # answered while the worker was held: it did not queue
         assert media == "application/n-triples" and f"<{TRACK}>".encode() in body
-        thread.join()
-        assert outcome["status"] == 503  # the heavy query still met the time limit
+        assert busy.answer(gate)[0] == "application/sparql-results+json"
     finally:
         executor.close()
 
@@ -60,78 +78,77 @@ def _nice(pid: int, thread: int) -> int | None:
     return int(stat.rsplit(")", 1)[1].split()[16])
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    store = tmp_path_factory.mktemp("executor") / "store"
-    cli(store, BASE, "load", "--allow-invalid", *EXAMPLES)
-    return store
-
-
-def test_a_query_running_past_the_grace_period_drops_priority(store):
-    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=3, niceness=7)
-    try:
-        executor.run(request("ASK {}"))  # the worker has started
-        worker = executor._idle.queue[0]
-        base = _nice(worker.process.pid, worker.process.pid)
-
-        def heavy() -> None:
-            with pytest.raises(QueryError):
-                executor.run(request(HEAVY))
-
-        thread = threading.Thread(target=heavy)
-        thread.start()
-        time.sleep(1)  # well past the 20 ms grace period
-        running = worker.running.value
-        assert _nice(worker.process.pid, running) == base + 7
-        assert _nice(worker.process.pid, worker.process.pid) == base  # the process's main thread
-        thread.join()
-    finally:
-        executor.close()
-
-
-def test_after_a_lowered_query_the_next_runs_at_normal_priority(store):
-    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=20, grace=0.0)
+def test_a_query_running_past_the_grace_period_drops_priority(store, gate):
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=30, niceness=7)
     try:
         executor.run(request("ASK {}"))  # the worker has started
         worker = executor._idle.queue[0]
         pid = worker.process.pid
         base = _nice(pid, pid)
-        for _ in range(2):  # with no grace period each query is lowered at once
-            media, body = executor.run(request(MEDIUM))
-            assert media == "application/sparql-results+json" and b'"n"' in body
-            answered = worker.running.value
-            deadline = time.time() + 60  # a lowered (nice 10) thread may wait on a busy machine
-            while _nice(pid, answered) is not None or worker.running.value == answered:
-                assert time.time() < deadline, "the lowered thread did not end"
-                time.sleep(0.05)
-            assert _nice(pid, worker.running.value) == base  # the next query's thread
+        busy = Held(executor, gate)
+        running = worker.running.value  # the thread evaluating the held query
+        deadline = time.monotonic() + 60  # lowered once 20 ms have passed: wait for it
+        while _nice(pid, running) != min(19, base + 7):
+            assert time.monotonic() < deadline, "the running query was not lowered"
+            time.sleep(0.01)
+        assert _nice(pid, pid) == base  # the process's main thread
+        assert busy.answer(gate)[0] == "application/sparql-results+json"
     finally:
         executor.close()
 
 
-def test_a_small_one_pattern_answer_is_written_while_the_only_worker_is_busy(store):
+def test_after_a_lowered_query_the_next_runs_at_normal_priority(store, gate):
+    """The query after a lowered one is answered by another thread, at the normal priority.
+
+    Nothing here depends on timing. The lowered query is held at the gate until its thread has
+    been lowered (a query that finished first, on a busy machine, was never lowered). Threads
+    are named while nothing can change them: the idle one between queries, the one evaluating
+    the held query (it can be another than the idle one: on a busy machine the server may lower
+    the idle thread before it has taken the request, and it hands the request over), and the one
+    that answered a query that was never lowered (it stays). Reading the thread just after a
+    lowered answer raced with the worker, which may already have started the next one; and a
+    thread lowered just after its answer hands the next request over instead of ending at once,
+    so the next query runs before the test waits for the lowered thread to end."""
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=30, grace=60.0)
+    try:
+        executor.run(request("ASK {}"))  # the worker has started; nothing is lowered yet
+        worker = executor._idle.queue[0]
+        pid = worker.process.pid
+        base = _nice(pid, pid)
+        for _ in range(2):
+            gate.reset()
+            assert _nice(pid, worker.running.value) == base  # the idle thread
+            executor.grace = 0.0  # this query is lowered at once
+            busy = Held(executor, gate)
+            lowered = worker.running.value  # evaluating the held query
+            deadline = time.monotonic() + 60
+            while _nice(pid, lowered) != min(19, base + 10):
+                assert time.monotonic() < deadline, "the held query was not lowered"
+                time.sleep(0.01)
+            assert busy.answer(gate)[0] == "application/sparql-results+json"
+            executor.grace = 60.0  # the next one is not lowered, so its thread stays in view
+            assert executor.run(request("ASK {}"))[1]
+            following = worker.running.value
+            assert following != lowered  # the lowered thread answered nothing more
+            assert _nice(pid, following) == base
+            while _nice(pid, lowered) is not None:  # and it ends
+                assert time.monotonic() < deadline, "the lowered thread did not end"
+                time.sleep(0.05)
+    finally:
+        executor.close()
+
+
+def test_a_small_one_pattern_answer_is_written_while_the_only_worker_is_busy(store, gate):
     """A lookup by a value is answered in the calling thread; one whose answer passes the small
     cap goes to the worker (and so waits), complete."""
-    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=4)
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=30)
     try:
         lookup = f"SELECT ?p ?o WHERE {{ <{TRACK}> ?p ?o }}"
         whole = executor.run(request(lookup))[1]
-        refused: list[int] = []
-
-        def heavy() -> None:
-            try:
-                executor.run(request(HEAVY))
-            except QueryError as error:
-                refused.append(error.status)
-
-        thread = threading.Thread(target=heavy)
-        thread.start()
-        time.sleep(1)  # the worker is now busy with the heavy query
-        started = time.time()
+        busy = Held(executor, gate)
         assert executor.run(request(lookup))[1] == whole
-        assert time.time() - started < 2  # did not queue behind the heavy query
-        thread.join()
-        assert refused == [503]
+        assert not busy.outcome  # answered while the worker was held: it did not queue
+        assert busy.answer(gate)[0] == "application/sparql-results+json"
     finally:
         executor.close()
 

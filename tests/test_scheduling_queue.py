@@ -1,8 +1,13 @@
 """A client's excess queries are queued, not refused, and the queue is fair across clients.
 
 The server has one worker process with one query worker, one waiting place, one query per
-client and two more queued per client. The admission rules themselves are also checked directly
-on `Admission`, with threads holding places, where the order of events is exact.
+client and two more queued per client. Its queries call a gate (service_gate) that holds each
+one in its query worker until the test lets it go, so what runs, waits or is refused depends on
+the order of events only, never on how fast a query runs on a busy machine. A request's
+arrival is not observable from outside, so a state is proven by the refusal it causes: a
+client's request answered 429 while its first query is held shows that its queue is full.
+The admission rules themselves are also checked directly on `Admission`, with threads holding
+places, where the order of events is exact.
 """
 
 from __future__ import annotations
@@ -12,76 +17,100 @@ import time
 
 import pytest
 from servers import EXAMPLES, cli, free_port, serve
+from service_gate import Gate
 from test_scheduling import Reply, query
 
 from fairtracks_ld.web.admission import Admission, Refused
 
-# about a second of work in a query worker: a bounded slice of a cross join
-MODERATE = ("SELECT (COUNT(*) AS ?n) WHERE { { SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . "
-            "?g ?h ?i } LIMIT 4000000 } }")
-
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, session_gate):
     folder = tmp_path_factory.mktemp("scheduling-queue")
     port = free_port()
     store = folder / "store"
     cli(store, f"http://127.0.0.1:{port}/", "load", "--allow-invalid", *EXAMPLES)
     env = {"FAIRTRACKS_LD_QUERY_WORKERS": "1", "FAIRTRACKS_LD_QUERY_QUEUE": "1",
            "FAIRTRACKS_LD_QUERIES_PER_CLIENT": "1", "FAIRTRACKS_LD_QUERY_CLIENT_QUEUE": "2"}
-    with serve(store, port, "--query-timeout", "60", env=env, workers=1) as url:
+    with serve(store, port, "--query-timeout", "60", "--allow-service", session_gate.endpoint,
+               env=env, workers=1) as url:
         yield url
 
 
 class Concurrent:
-    """Queries sent one after another without waiting for the answers; replies in order."""
+    """Gated queries in flight, each in its own thread, named by their gate tags."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, gate: Gate) -> None:
         self.base = base
+        self.gate = gate
         self.threads: list[threading.Thread] = []
-        self.replies: dict[int, Reply] = {}
-        self.finished: dict[int, float] = {}
+        self.replies: dict[str, Reply] = {}
+        self.answered: list[str] = []  # tags in the order their replies came
+        self._changed = threading.Condition()
 
-    def send(self, source: str, text: str = MODERATE) -> None:
-        index = len(self.threads)
+    def send(self, source: str, *tags: str) -> None:
+        for tag in tags:
+            def run(tag: str = tag) -> None:
+                reply = query(self.base, self.gate.query(tag), source=source)
+                with self._changed:
+                    self.replies[tag] = reply
+                    self.answered.append(tag)
+                    self._changed.notify_all()
 
-        def run() -> None:
-            self.replies[index] = query(self.base, text, source=source)
-            self.finished[index] = time.monotonic()
+            thread = threading.Thread(target=run)
+            thread.start()
+            self.threads.append(thread)
 
-        thread = threading.Thread(target=run)
-        thread.start()
-        self.threads.append(thread)
-        time.sleep(0.3)  # arrives before the next one
+    def first_answered(self, *tags: str) -> str:
+        """The first of `tags` to be answered (waiting for one)."""
+        with self._changed:
+            assert self._changed.wait_for(
+                lambda: any(t in self.answered for t in tags), 60), f"none of {tags} answered"
+            return next(t for t in self.answered if t in tags)
 
-    def wait(self) -> list[Reply]:
+    def wait(self) -> dict[str, Reply]:
         for thread in self.threads:
             thread.join(timeout=120)
-        return [self.replies[i] for i in range(len(self.threads))]
+        return self.replies
 
 
-def test_a_clients_third_and_fourth_queries_are_queued_and_answered(server):
-    sent = Concurrent(server)
-    for _ in range(3):  # one running, two queued (its share is one)
-        sent.send("127.0.0.2")
-    past = query(server, MODERATE, source="127.0.0.2")  # the client's queue is full
+def test_a_clients_third_and_fourth_queries_are_queued_and_answered(server, gate):
+    sent = Concurrent(server, gate)
+    sent.send("127.0.0.2", "a1")
+    gate.wait_for(1)  # running, and held: the client has used its share
+    sent.send("127.0.0.2", "a2", "a3", "a4")  # two are queued; the last to arrive is refused
+    refused = sent.first_answered("a2", "a3", "a4")  # nothing else can answer while a1 is held
+    past = sent.replies[refused]
     assert past.status == 429
     assert int(past.headers["Retry-After"]) >= 1
     assert b"127.0.0.2" in past.body and b"queued" in past.body
+    gate.release_all()
     replies = sent.wait()
-    assert [r.status for r in replies] == [200, 200, 200], [r.body for r in replies]
-    assert all(b'"n"' in r.body for r in replies)
+    queued = sorted({"a2", "a3", "a4"} - {refused})
+    assert [replies[t].status for t in ["a1", *queued]] == [200] * 3, \
+        [replies[t].body for t in ["a1", *queued]]
+    assert all(b'"s"' in replies[t].body for t in ["a1", *queued])
+    assert sorted(gate.reached) == ["a1", *queued]  # each ran once, in a query worker
 
 
-def test_a_queued_client_does_not_delay_anothers_first_query(server):
-    sent = Concurrent(server)
-    for _ in range(3):
-        sent.send("127.0.0.3")  # one running, two queued
-    sent.send("127.0.0.4")  # another client's first query: waits for the worker, ahead of them
+def test_a_queued_client_does_not_delay_anothers_first_query(server, gate):
+    sent = Concurrent(server, gate)
+    sent.send("127.0.0.3", "a1")
+    gate.wait_for(1)  # running, and held
+    sent.send("127.0.0.3", "a2", "a3", "a4")
+    assert sent.replies[sent.first_answered("a2", "a3", "a4")].status == 429  # two queued
+    sent.send("127.0.0.4", "b1")  # other clients' first queries: one takes the waiting place,
+    sent.send("127.0.0.5", "c1")  # and the other is refused at once (the queue is full)
+    busy = sent.first_answered("b1", "c1")
+    assert sent.replies[busy].status == 503
+    other = "c1" if busy == "b1" else "b1"
+    gate.release("a1")
+    assert gate.wait_for(2) == ["a1", other]  # the worker went to it, ahead of a's queue
+    gate.release_all()
     replies = sent.wait()
-    assert [r.status for r in replies] == [200] * 4
-    first_of_other = sent.finished[3]
-    assert first_of_other < sent.finished[1] < sent.finished[2]
+    assert replies[other].status == 200 and replies["a1"].status == 200
+    assert sorted(gate.reached[2:]) == sorted(t for t in ("a2", "a3", "a4")
+                                              if replies[t].status == 200)
+    assert len(gate.reached) == 4  # a's two queued queries ran after it
 
 
 # ---- the rules, on Admission itself ----------------------------------------------------------
@@ -100,18 +129,22 @@ class Holder:
                 with admission.admit(client):
                     log.append(client)
                     self.admitted.set()
-                    self.release.wait(10)
+                    self.release.wait(120)
             except Refused as refused:
                 self.refused = refused
                 self.admitted.set()
 
         self.thread = threading.Thread(target=run)
+        before = admission._queued  # requests in clients' queues (read for the test only)
         self.thread.start()
-        time.sleep(0.1)
+        deadline = time.monotonic() + 60
+        while not self.admitted.is_set() and admission._queued == before:  # arrived
+            assert time.monotonic() < deadline, "the request neither took a place nor queued"
+            time.sleep(0.001)
 
     def done(self) -> None:
         self.release.set()
-        self.thread.join(5)
+        self.thread.join(60)
 
 
 def test_excess_waits_for_an_idle_worker_and_queues_drain_fairly():
@@ -128,10 +161,10 @@ def test_excess_waits_for_an_idle_worker_and_queues_drain_fairly():
     a1.done()  # b1 holds the only slot now; no excess may take a place
     assert log == ["a", "b"]
     b1.done()  # the worker is idle: a's queued request has waited longest
-    a2.admitted.wait(5)
+    assert a2.admitted.wait(60)
     assert log == ["a", "b", "a"]
     a2.done()  # both hold nothing; a3 waited longer than b2, but a was served last: b's turn
-    b2.admitted.wait(5)
+    assert b2.admitted.wait(60)
     assert log[3] == "b"
     for holder in (b2, a3):
         holder.done()

@@ -78,18 +78,30 @@ class InFlight:
 
     def __init__(self) -> None:
         self.threads: list[threading.Thread] = []
-        self.replies: list[Reply] = []
-        self.sent: list[threading.Event] = []
+        self.replies: list[Reply] = []  # in the order they came
+        self._answered = threading.Condition()
 
     def post(self, base: str, body: bytes, source: str) -> None:
         """Start the POST; return once the server has the whole request (on a busy machine a
         thread can take longer than any fixed pause to get there)."""
         sent = threading.Event()
-        thread = threading.Thread(
-            target=lambda: self.replies.append(_post(base, body, source, sent)))
+
+        def run() -> None:
+            reply = _post(base, body, source, sent)
+            with self._answered:
+                self.replies.append(reply)
+                self._answered.notify_all()
+
+        thread = threading.Thread(target=run)
         thread.start()
         self.threads.append(thread)
         assert sent.wait(timeout=60), "the request was not sent"
+
+    def first(self) -> Reply:
+        """The first answer (waiting for it)."""
+        with self._answered:
+            assert self._answered.wait_for(lambda: self.replies, 300), "nothing was answered"
+            return self.replies[0]
 
     def running(self) -> int:
         return sum(thread.is_alive() for thread in self.threads)
@@ -115,10 +127,10 @@ def test_the_example_is_validated_in_a_worker(base, examples):
 def test_dereferencing_answers_while_every_validation_worker_is_busy(base):
     body = generated(3000)  # validated in about 0.7 s on a quiet machine
     flight = InFlight()
-    for source in ("127.0.0.3", "127.0.0.4"):  # one validating, one waiting for the worker
-        flight.post(base, body, source)
-    time.sleep(0.2)  # both sent: time for the server to admit the second
-    busy = _post(base, body, "127.0.0.5")  # the queue is full: refused at once
+    for source in ("127.0.0.3", "127.0.0.4", "127.0.0.5"):  # one validating, one waiting for
+        flight.post(base, body, source)  # the worker; the last to arrive finds the queue full
+    busy = flight.first()  # refused at once, while the others still validate (their order of
+    # arrival is not observable: a fixed pause for the second to be admitted was not enough)
     assert busy.status == 503 and int(busy.headers["Retry-After"]) >= 1
     assert "the server is busy" in json.loads(busy.body)["errors"][0]["description"]
     answered = 0
@@ -127,7 +139,7 @@ def test_dereferencing_answers_while_every_validation_worker_is_busy(base):
         assert track.status == 200 and b"ENCFF625ZYB" in track.body
         answered += 1
     assert flight.running(), "the validations ended before dereferencing was tried"
-    replies = flight.wait()
+    replies = flight.wait()[1:]
     assert sorted(r.status for r in replies) == [200, 200]
     assert all(json.loads(r.body)["file"] == "(inline0)" for r in replies)
 
