@@ -1,11 +1,11 @@
 """Removal benchmark: memory and time of removing one big invisible graph (a refused document's).
 
 Oxigraph's `Store.remove_graph` is one transaction, whose memory grows with the graph;
-`store.remove_graph` (fairtracks-ld) removes it in transactions of at most 20,000 quads, read from
-one iterator, as DELETE DATA. Each contender runs in a fresh process on a fresh on-disk store
-holding one graph of N track-like quads (IRIs, plain, language-tagged and typed literals);
-peak RSS is sampled from /proc every 0.1 s during the removal only (building the store is
-excluded: its RSS before the removal is reported as the base).
+`graph_removal.remove_graph` (fairtracks-ld) removes it in transactions of at most 20,000
+quads, read from one iterator, as DELETE DATA. Each contender runs in a fresh process on a fresh
+on-disk store holding one graph of N track-like quads (IRIs, plain, language-tagged and typed
+literals); peak RSS is sampled from /proc every 0.1 s during the removal only (building the
+store is excluded: its RSS before the removal is reported as the base).
 
 Usage: python bench/remove_graph.py [--quads 1000000] [--batches 20000 100000]
 Writes bench/results/remove-graph.json and bench/results/remove-graph.md.
@@ -38,7 +38,7 @@ def rss_mb() -> float:
 def child(kind: str, quads: int, batch: int) -> dict:
     import pyoxigraph as ox
 
-    from fairtracks_ld.store import remove_graph
+    from fairtracks_ld.graph_removal import remove_graph
 
     folder = tempfile.mkdtemp(dir=WORK)
     store = ox.Store(folder)
