@@ -368,7 +368,14 @@ def test_two_replicas_answer_alike_and_see_a_later_load(published, virtuoso_endp
              str(published / "later-bulk")], capture_output=True, text=True, timeout=600,
             env={**os.environ, "FAIRTRACKS_LD_ISQL_PASSWORD": virtuoso_endpoint.password})
         assert done.returncode == 0, done.stderr
-        time.sleep(1.5)
+
+        def sees_it(url: str) -> bool:
+            return _get(url + "collection/later", "text/turtle").status_code == 200 and \
+                neutral(_get(url + "search", "text/html").text, url) != search_before
+
+        deadline = time.monotonic() + 30  # polled, not a fixed pause: a busy machine is slow
+        while time.monotonic() < deadline and not all(sees_it(url) for url in (one, two)):
+            time.sleep(0.2)
         for url in (one, two):
             assert _get(url + "collection/later", "text/turtle").status_code == 200
             answer = requests.post(url + "sparql", data=count, timeout=60).json()
