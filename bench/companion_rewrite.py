@@ -31,21 +31,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from proctree import PeakRss
+
+from fairtracks_ld.mapping.namespaces import FT  # the catalog's own terms, so it is read
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work" / "companion-rewrite"
 RESULTS = HERE / "results"
 BASE = "http://localhost:8000/"
-FT = "https://w3id.org/fairtracks/terms#"
 PER_CARRIER = 20
-
-
-def rss_mb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def cpu_seconds() -> float:
@@ -78,23 +76,13 @@ def child(quads: int, scenario: str) -> dict:
         reasoning.bulk_write(store, target, links(quads, 0))
     store.ox.add_graph(ox.NamedNode(companion))
     store.flush()
-    base, peak, done = rss_mb(), [0.0], threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], rss_mb())
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    cpu, start = cpu_seconds(), time.perf_counter()
     shift = 0 if scenario == "same" else 1_000_000
-    reasoning.replace_in_view(store, companion, lambda staging, store=store: reasoning.bulk_write(
-        store, staging, links(quads, shift)))
-    store.flush()
-    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    done.set()
-    sampler.join()
+    with PeakRss() as memory:
+        cpu, start = cpu_seconds(), time.perf_counter()
+        reasoning.replace_in_view(store, companion, lambda staging, store=store:
+                                  reasoning.bulk_write(store, staging, links(quads, shift)))
+        store.flush()
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     expected = {line for chunk in links(min(quads, 2_000), shift) for line in chunk.splitlines()}
     held = {f"{q.subject} {q.predicate} {q.object} ." for q in store.ox.quads_for_pattern(
         ox.NamedNode(f"{BASE}collection/c/sample/s0"), None, None, ox.NamedNode(companion))}
@@ -104,9 +92,7 @@ def child(quads: int, scenario: str) -> dict:
     del store
     shutil.rmtree(folder, ignore_errors=True)
     return {"quads": quads, "scenario": scenario, "seconds": round(seconds, 1),
-            "cpu_seconds": round(cpu, 1), "base_rss_mb": round(base),
-            "peak_rss_mb": round(max(peak[0], base)), "growth_mb": round(max(peak[0], base) - base),
-            "correct": correct}
+            "cpu_seconds": round(cpu, 1), **memory.figures(), "correct": correct}
 
 
 def measure(src: str, quads: int, scenario: str) -> dict:

@@ -3,6 +3,9 @@ of a server or loader (and the worker processes it starts) are summed over. Linu
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 
@@ -27,3 +30,37 @@ def tree_stats(root: int) -> dict[int, list[str]]:
             tree[pid] = stats[pid]
         todo += children.get(pid, [])
     return tree
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class PeakRss:
+    """This process's resident memory before a step (`base`) and its highest value during it
+    (`peak`), sampled every 0.1 s in a thread while the `with` block runs."""
+
+    def __init__(self) -> None:
+        self.base = self.peak = 0.0
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, rss_mb())
+            time.sleep(0.1)
+
+    def __enter__(self) -> PeakRss:
+        self.base = self.peak = rss_mb()
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._sampler.join()
+
+    def figures(self) -> dict[str, int]:
+        """base_rss_mb, peak_rss_mb and growth_mb, as the benches report them."""
+        return {"base_rss_mb": round(self.base), "peak_rss_mb": round(self.peak),
+                "growth_mb": round(self.peak - self.base)}

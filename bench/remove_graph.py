@@ -21,18 +21,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from proctree import PeakRss
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 WORK = HERE / "work" / "remove-graph"
 RESULTS = HERE / "results"
-
-
-def rss_mb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def child(kind: str, quads: int, batch: int) -> dict:
@@ -57,30 +54,19 @@ def child(kind: str, quads: int, batch: int) -> dict:
 
     store.bulk_extend(made())
     store.flush()
-    base, peak, done = rss_mb(), [0.0], threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], rss_mb())
-            time.sleep(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    start = time.perf_counter()
-    if kind == "oxigraph":
-        store.remove_graph(graph)
-    else:
-        remove_graph(store, graph.value, batch)
-    store.flush()
-    seconds = time.perf_counter() - start
-    done.set()
-    sampler.join()
+    with PeakRss() as memory:
+        start = time.perf_counter()
+        if kind == "oxigraph":
+            store.remove_graph(graph)
+        else:
+            remove_graph(store, graph.value, batch)
+        store.flush()
+        seconds = time.perf_counter() - start
     left = len(store)
     del store
     shutil.rmtree(folder, ignore_errors=True)
     return {"kind": kind, "quads": quads, "batch": batch, "seconds": round(seconds, 1),
-            "base_rss_mb": round(base), "peak_rss_mb": round(max(peak[0], base)),
-            "growth_mb": round(max(peak[0], base) - base), "left": left}
+            **memory.figures(), "left": left}
 
 
 def measure(kind: str, quads: int, batch: int) -> dict:
