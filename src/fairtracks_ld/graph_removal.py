@@ -42,20 +42,32 @@ def remove_graph(store: ox.Store, graph: str, batch: int | None = None,
     node = ox.NamedNode(graph)
     quads = store.quads_for_pattern(None, None, None, node)
     while chunk := list(islice(quads, size)):
-        named, one_by_one = [], []
-        for quad in chunk:
-            blank = isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
-            (one_by_one if blank else named).append(quad)
-        try:
-            if named:
-                store.update(f"DELETE DATA {{ GRAPH {node} {{ "
-                             + "\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in named)
-                             + " } }")
-        except SyntaxError:  # a leniently loaded IRI SPARQL refuses
-            one_by_one = chunk
-        for quad in one_by_one:
-            store.remove(quad)
+        delete_triples(store, [q.triple for q in chunk], node)
         store.flush()  # else RocksDB's memtables keep every deletion (+0.5 GB per 1M quads)
         if stage is not None:
             checkpoint(stage)  # a kill here leaves part of the graph: debris, swept
     store.remove_graph(node)  # the empty graph's name
+
+
+def delete_triples(store: ox.Store, triples: list[ox.Triple],
+                   graph: ox.NamedNode | ox.DefaultGraph | None = None) -> None:
+    """Delete `triples` from `graph` (the default graph when None) in one DELETE DATA; those
+    holding a blank node, which DELETE DATA cannot name, one by one (all of them when SPARQL
+    refuses a leniently loaded IRI)."""
+    graph = graph or ox.DefaultGraph()
+    named = [t for t in triples if not holds_blank(t)]
+    one_by_one = [t for t in triples if holds_blank(t)]
+    if named:
+        text = " ".join(f"{t} ." for t in named)
+        try:
+            store.update(f"DELETE DATA {{ GRAPH {graph} {{ {text} }} }}"
+                         if isinstance(graph, ox.NamedNode) else f"DELETE DATA {{ {text} }}")
+        except SyntaxError:
+            one_by_one = triples
+    for triple in one_by_one:
+        store.remove(ox.Quad(triple.subject, triple.predicate, triple.object, graph))
+
+
+def holds_blank(triple: ox.Triple) -> bool:
+    """A blank node as subject or object: no SPARQL text can name the triple."""
+    return isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode)

@@ -41,6 +41,7 @@ from typing import IO, TYPE_CHECKING
 import pyoxigraph as ox
 
 from fairtracks_ld.faults import checkpoint
+from fairtracks_ld.graph_removal import delete_triples
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.store import records
 
@@ -226,13 +227,7 @@ def remove_unheld(store: TrackStore, triples: list[ox.Triple], others: set[str])
             if not any(isinstance(h.graph_name, ox.NamedNode) and h.graph_name.value in others
                        for h in store.ox.quads_for_pattern(t.subject, t.predicate, t.object,
                                                            None))]
-    named = [t for t in gone if not isinstance(t.subject, ox.BlankNode)
-             and not isinstance(t.object, ox.BlankNode)]
-    if named:
-        store.ox.update("DELETE DATA { " + " ".join(f"{t} ." for t in named) + " }")
-    for triple in gone:
-        if isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode):
-            store.ox.remove(ox.Quad(triple.subject, triple.predicate, triple.object))
+    delete_triples(store.ox, gone)
     store.ox.flush()
 
 

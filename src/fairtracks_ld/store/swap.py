@@ -39,7 +39,12 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from fairtracks_ld.faults import checkpoint
-from fairtracks_ld.graph_removal import batch_size, remove_graph
+from fairtracks_ld.graph_removal import (
+    batch_size,
+    delete_triples,
+    holds_blank,
+    remove_graph,
+)
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.store import current_view
 
@@ -135,7 +140,7 @@ def _converge(store: TrackStore, target: str, staging: str) -> None:
     while chunk := list(islice(leaving, batch_size())):
         if others is not None:  # the view first: a kill in between leaves it in the target,
             current_view.remove_unheld(store, chunk, others)  # so the redo finds it again
-        _delete(store, into, chunk)
+        delete_triples(store.ox, chunk, into)
         store.ox.flush()
         checkpoint("swap-removing")
     entering = (q.triple for q in store.ox.quads_for_pattern(None, None, None, source)
@@ -147,22 +152,6 @@ def _converge(store: TrackStore, target: str, staging: str) -> None:
         checkpoint("swap-adding")
 
 
-def _blank(triple: ox.Triple) -> bool:
-    return isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode)
-
-
-def _delete(store: TrackStore, graph: ox.NamedNode, triples: list[ox.Triple]) -> None:
-    """Delete triples from `graph` in one transaction (DELETE DATA cannot name a blank node:
-    those one by one)."""
-    named = [t for t in triples if not _blank(t)]
-    if named:
-        store.ox.update(f"DELETE DATA {{ GRAPH {graph} {{ "
-                        + " ".join(f"{t} ." for t in named) + " } }")
-    for triple in triples:
-        if _blank(triple):
-            store.ox.remove(ox.Quad(triple.subject, triple.predicate, triple.object, graph))
-
-
 def _calls(triples: Iterable[ox.Triple], limit: int) -> Iterator[tuple[bytes, list[ox.Triple]]]:
     """Triples gathered into N-Triples texts of about `limit` bytes, with the triples holding a
     blank node apart (up to BLANK_BATCH a call): a loader would rename their blank nodes, which
@@ -171,7 +160,7 @@ def _calls(triples: Iterable[ox.Triple], limit: int) -> Iterator[tuple[bytes, li
     blank: list[ox.Triple] = []
     size = 0
     for triple in triples:
-        if _blank(triple):
+        if holds_blank(triple):
             blank.append(triple)
         else:
             part.append(f"{triple} .\n")
