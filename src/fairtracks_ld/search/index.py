@@ -94,17 +94,21 @@ class FacetIndex:
     labels: dict[str, str]  # value key → display label
     names: list[tuple[str, str, str, str]]  # (lowercased name, field, key, how) for lookup
     totals: dict[str, np.ndarray]  # field → tracks per value over the whole index
-    graphs: list[str]  # the version graphs the tracks were read from
-    track_graph: np.ndarray  # per track, its graph's position in `graphs`
-    versions: list[tuple[str, str]]  # (graph, load time) of each of `graphs`
+    track_graph: np.ndarray  # per track, its version's position in `versions`
+    versions: list[tuple[str, str]]  # (graph, load time) of the versions the tracks are from
     lookups: Lookups  # the ontology answers a later snapshot's index may reuse
+
+    @property
+    def graphs(self) -> list[str]:
+        """The version graphs the tracks were read from."""
+        return [graph for graph, _ in self.versions]
 
     def label(self, key: str) -> str:
         return self.labels.get(key, key)
 
     def graphs_of(self, positions: np.ndarray) -> list[str]:
         """The version graphs holding these tracks: a query about them needs no other graph."""
-        return [self.graphs[g] for g in np.unique(self.track_graph[positions])]
+        return [self.versions[g][0] for g in np.unique(self.track_graph[positions])]
 
 
 # ---- building --------------------------------------------------------------------------------
@@ -164,7 +168,7 @@ def build_index(store: TrackStore, snapshot: str = "", folder: Path | None = Non
     labels, names = _names(store, fields, lookups)
     totals = {name: f.counts(None) for name, f in fields.items()}
     return FacetIndex(snapshot, tracks, fields, "\n".join(lines), line_starts, labels, names,
-                      totals, [g for g, _ in wanted], track_graph, wanted, lookups)
+                      totals, track_graph, wanted, lookups)
 
 
 def _field_index(store: TrackStore, field: Field, lookups: Lookups, parts: list[Segment],
