@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from itertools import pairwise
 from pathlib import Path
 
 from fairtracks_ld.faults import checkpoint
@@ -21,8 +22,7 @@ from fairtracks_ld.store import TrackStore, compaction, current_view, swap
 
 CURRENT = "current"
 OLD_VIEW_COPY = ".view"  # `<n>.view/`, `<n>.view.log`, …: view copies of an earlier layout
-KEEP = 3  # snapshots kept besides the current one, for readers still using them
-GRACE_SECONDS = 600  # an old snapshot is only removed once no reader can still be opening it
+GRACE_SECONDS = 600  # a replaced snapshot is only removed once no reader can still be opening it
 
 
 def snapshot_dir(store_path: Path) -> Path:
@@ -75,16 +75,32 @@ def collect_old_view_copies(folder: Path) -> int:
     return removed
 
 
+def collect_replaced(folder: Path, current: str) -> list[Path]:
+    """Remove the snapshots older than `current` that stopped being current over
+    GRACE_SECONDS ago; returns them.
+
+    Old snapshots pin the table files the store has compacted away since (11 GB beside a 20 GB
+    store after three loads of a million tracks), so none is kept for its own sake. A reader
+    that has a snapshot open loses nothing when its folder goes: Oxigraph opens every table
+    file of a store when it opens it (tests/test_snapshots.py checks this), and the files live
+    on while they are open. The grace covers a reader that read the link just before it
+    changed and is still opening the snapshot. A snapshot stopped being current when its
+    successor was published: the successor's folder was last written just before that."""
+    older = sorted((p for p in folder.iterdir()
+                    if p.is_dir() and p.name.isdigit() and int(p.name) < int(current)),
+                   key=lambda p: int(p.name))
+    now = time.time()
+    removed = []
+    for old, successor in pairwise([*older, folder / current]):
+        if now - successor.stat().st_mtime > GRACE_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old)
+    return removed
+
+
 def _prune(folder: Path, keep: str) -> None:
     collect_old_view_copies(folder)
-    snapshots = sorted(
-        (p for p in folder.iterdir() if p.is_dir() and p.name.isdigit() and p.name != keep),
-        key=lambda p: int(p.name),
-    )
-    now = time.time()
-    for old in snapshots[:-KEEP] if len(snapshots) > KEEP else []:
-        if now - old.stat().st_mtime > GRACE_SECONDS:
-            shutil.rmtree(old, ignore_errors=True)
+    collect_replaced(folder, keep)
 
 
 class SnapshotReader:
