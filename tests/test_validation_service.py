@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import pytest
 import requests
 from conftest import annotate
-from servers import cli, free_port, serve
+from servers import ANSWER_SECONDS, cli, free_port, serve
 from test_web_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 from fairtracks_ld.standard import example_documents
@@ -50,7 +50,7 @@ def invalid(examples) -> dict[str, Any]:
 
 
 def test_one_invalid_document_answers_like_the_fairtracks_validator(service, invalid):
-    response = requests.post(service, json=invalid, timeout=120)
+    response = requests.post(service, json=invalid, timeout=ANSWER_SECONDS)
     assert response.status_code == 200
     answer = response.json()
     assert answer["file"] == "(inline0)" and answer["validated"] is False
@@ -65,13 +65,13 @@ def test_one_invalid_document_answers_like_the_fairtracks_validator(service, inv
 
 
 def test_the_fixed_copy_is_valid(service, example):
-    answer = requests.post(service, json=example, timeout=120).json()
+    answer = requests.post(service, json=example, timeout=ANSWER_SECONDS).json()
     assert answer["validated"] is True and answer["errors"] == []
 
 
 def test_an_array_answers_per_document(service, invalid, example):
     answer = requests.post(service + "/array", json=[invalid, example, {"x": 1}],
-                           timeout=120).json()
+                           timeout=ANSWER_SECONDS).json()
     assert [a["file"] for a in answer] == ["(inline0)", "(inline1)", "(inline2)"]
     assert [a["validated"] for a in answer] == [False, True, False]
     assert answer[2]["errors"][0]["reason"] == "fatal"  # neither model: says which keys decide
@@ -85,19 +85,20 @@ def test_documents_of_one_request_are_checked_together(service, example):
     second["collection_info"]["local_id"] = second["studies"][0]["collection_ref"] = "fresh2"
     second["doc_info"]["local_id"] = second["collection_info"]["doc_ref"] = "fresh2-0"
     for alone in (first, second):
-        assert requests.post(service, json=alone, timeout=120).json()["validated"] is True
-    answer = requests.post(service + "/array", json=[first, second], timeout=120).json()
+        alone_answer = requests.post(service, json=alone, timeout=ANSWER_SECONDS).json()
+        assert alone_answer["validated"] is True
+    answer = requests.post(service + "/array", json=[first, second], timeout=ANSWER_SECONDS).json()
     assert {e["reason"] for a in answer for e in a["errors"]} == {"dup_pk"}
 
 
 def test_the_v2_draft_is_answered_as_unsupported(service, examples):
     draft = copy.deepcopy(examples["v1-current"])
     draft["document"] = draft.pop("doc_info")
-    [error] = requests.post(service, json=draft, timeout=120).json()["errors"]
+    [error] = requests.post(service, json=draft, timeout=ANSWER_SECONDS).json()["errors"]
     assert error["reason"] == "schema_unknown" and error["path"] == "/document"
     assert "v2 draft, which fairtracks-ld does not support" in error["message"]
     assert "whole FAIRtracks v1 document" in error["hint"]
-    [error] = requests.post(service, json={"tracks": []}, timeout=120).json()["errors"]
+    [error] = requests.post(service, json={"tracks": []}, timeout=ANSWER_SECONDS).json()["errors"]
     assert error["reason"] == "no_id"
 
 
@@ -132,7 +133,7 @@ def test_archives_answer_per_json_member(service, invalid, example, pack):
     body = pack({"./docs/bad.json": json.dumps(invalid).encode(),
                  "docs/good.json": json.dumps(example).encode(),
                  "docs/README.txt": b"not a document", "docs/.hidden.json": b"{"})
-    answer = requests.post(service + "/archive", data=body, timeout=120).json()
+    answer = requests.post(service + "/archive", data=body, timeout=ANSWER_SECONDS).json()
     verdicts = {a["file"]: a["validated"] for a in answer}
     assert verdicts == {"docs/bad.json": False, "docs/good.json": True}
 
@@ -142,7 +143,7 @@ def test_multipart_takes_documents_and_archives(service, invalid, example):
              ("file", ("more.zip", _zip({"good.json": json.dumps(example).encode()}),
                        "application/zip")),
              ("file", ("broken.json", b"[1,", "application/json"))]
-    answer = requests.post(service + "/multipart", files=files, timeout=120).json()
+    answer = requests.post(service + "/multipart", files=files, timeout=ANSWER_SECONDS).json()
     verdicts = {a["file"]: a["validated"] for a in answer}
     assert verdicts == {"bad.json": False, "more.zip::good.json": True, "broken.json": False}
     broken = next(a for a in answer if a["file"] == "broken.json")
@@ -193,7 +194,7 @@ def test_an_oversized_body_is_refused_with_413(service):
 
 def test_accept_turtle_gives_a_w3c_validation_report(service, invalid):
     response = requests.post(service, json=invalid, headers={"Accept": "text/turtle"},
-                             timeout=120)
+                             timeout=ANSWER_SECONDS)
     assert response.status_code == 200 and response.headers["Content-Type"].startswith(
         "text/turtle")
     graph = ox.Store()
@@ -208,7 +209,7 @@ def test_accept_turtle_gives_a_w3c_validation_report(service, invalid):
 
 def test_accept_jsonld_for_an_array_gives_one_report_per_document(service, invalid, example):
     response = requests.post(service + "/array", json=[invalid, example],
-                             headers={"Accept": "application/ld+json"}, timeout=120)
+                             headers={"Accept": "application/ld+json"}, timeout=ANSWER_SECONDS)
     graph = ox.Store()
     graph.load(response.content, format=ox.RdfFormat.JSON_LD)
     sources = {r["s"].value for r in graph.query(
