@@ -33,7 +33,7 @@ TOKEN = "scheduling-token"
 # a query's time limit: only one test lets it run out; for the others it is a hang guard (a query
 # held at the gate is answered 503 when it runs out, failing the test rather than hanging it)
 QUERY_SECONDS = 20
-UPDATE_SECONDS = 3
+UPDATE_SECONDS = 10  # the quick update after the stopped one starts a fresh update worker
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
 
 
