@@ -22,6 +22,12 @@ from fairtracks_ld.standard import example_documents
 
 EXAMPLES = [str(p) for p in example_documents().values()]
 STARTUP_SECONDS = 180  # generous: CI machines may be busy
+# A served validation's time limit counts from its arrival, so it includes a fresh validation
+# worker's start and warm-up at nice 10: behind other work that took over 120 s (10 s on a quiet
+# machine). The test servers' limit is only a hang guard (the limit itself is tested on a pool of
+# its own, in test_validation_pool), and a client waits a minute longer for the answer.
+VALIDATION_SECONDS = 600
+ANSWER_SECONDS = VALIDATION_SECONDS + 60
 
 
 def free_port() -> int:
@@ -85,10 +91,11 @@ def serve(store: Path, port: int, *args: str, env: dict[str, str] | None = None,
           workers: int = 2) -> Iterator[str]:
     """A real `fairtracks-ld serve` on 127.0.0.1:port; yields its base URL, stops it after."""
     base = f"http://127.0.0.1:{port}/"
+    env = {"FAIRTRACKS_LD_VALIDATE_TIMEOUT": str(VALIDATION_SECONDS), **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store), "serve", "--port",
          str(port), "--workers", str(workers), *args],
-        env=dict(os.environ, **(env or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.time() + STARTUP_SECONDS

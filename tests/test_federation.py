@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from servers import EXAMPLES, cli, free_port, oxigraph, serve
+from servers import EXAMPLES, STARTUP_SECONDS, cli, free_port, oxigraph, serve
 
 EX = "https://example.org/kg#"
 KNOWLEDGE_GRAPH = f"""\
@@ -61,7 +61,7 @@ def endpoints(tmp_path_factory) -> Iterator[dict[str, str]]:
 
 
 def _wait_for(url: str, process: subprocess.Popen) -> None:
-    deadline = time.time() + 30
+    deadline = time.time() + STARTUP_SECONDS
     while True:
         try:
             requests.get(url, params={"query": "ASK {}"}, timeout=5).raise_for_status()

@@ -1,9 +1,16 @@
 """Fair scheduling and the per-snapshot cache, against a real server on loopback.
 
 The server has one worker process with one query worker, one waiting place, one query per
-client and one more queued per client, so a few slow queries fill it (queueing a client's excess
+client and one more queued per client, so a few held queries fill it (queueing a client's excess
 is tested in test_scheduling_queue). Clients are told apart by their source address (any
 127.0.0.x reaches the loopback server); 127.0.0.9 is a trusted proxy whose X-Forwarded-For counts.
+
+The queries that fill it call a gate (service_gate) that holds each one in its query worker
+until the test lets it go: what runs, waits or is refused depends on the order of events only,
+never on how fast a query runs on a busy machine. A request's arrival is not observable from
+outside, so a full queue is proven by the refusal it causes, and "at once" means answered
+while the queries ahead of it are still held. The time limits are checked by what they answer
+to queries that nothing else would ever end.
 """
 
 from __future__ import annotations
@@ -18,21 +25,20 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from conftest import write_json
 from servers import EXAMPLES, cli, free_port, hostile_document, serve
+from service_gate import Gate
 
 from fairtracks_ld.web.cache import Answer, SnapshotCache
 
 TOKEN = "scheduling-token"
-QUERY_SECONDS = 4
-UPDATE_SECONDS = 3
+# a query's time limit: only one test lets it run out; for the others it is a hang guard (a query
+# held at the gate is answered 503 when it runs out, failing the test rather than hanging it)
+QUERY_SECONDS = 20
+UPDATE_SECONDS = 10  # the quick update after the stopped one starts a fresh update worker
 TRACK = "collection/encode_example/track/encode:ENCFF625ZYB"
-# a cross join over every triple, three times over: hours on even this small store
-SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-SLOW_UPDATE = ("INSERT { <urn:slow> <urn:count> ?n } WHERE { SELECT (COUNT(*) AS ?n) WHERE { "
-               "GRAPH ?x { ?a ?b ?c } GRAPH ?y { ?d ?e ?f } GRAPH ?z { ?g ?h ?i } } }")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, session_gate):
     folder = tmp_path_factory.mktemp("scheduling")
     port = free_port()
     store = folder / "store"
@@ -43,15 +49,16 @@ def server(tmp_path_factory):
            "FAIRTRACKS_LD_QUERY_CLIENT_QUEUE": "1",
            "FAIRTRACKS_LD_UPDATE_TIMEOUT": str(UPDATE_SECONDS)}
     with serve(store, port, "--query-timeout", str(QUERY_SECONDS), "--trusted-proxy",
-               "127.0.0.9", env=env, workers=1) as url:
+               "127.0.0.9", "--allow-service", session_gate.endpoint, env=env,
+               workers=1) as url:
         yield {"base": url, "store": store, "folder": folder, "iri": base}
 
 
 class Reply:
     """An answer; `headers` are looked up case-insensitively, as HTTP names are."""
 
-    def __init__(self, status: int, headers: Message, body: bytes, seconds: float):
-        self.status, self.headers, self.body, self.seconds = status, headers, body, seconds
+    def __init__(self, status: int, headers: Message, body: bytes):
+        self.status, self.headers, self.body = status, headers, body
 
 
 def send(base: str, path: str, *, source: str = "127.0.0.2", body: dict | None = None,
@@ -60,7 +67,6 @@ def send(base: str, path: str, *, source: str = "127.0.0.2", body: dict | None =
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60,
                                       source_address=(source, 0))
-    started = time.monotonic()
     try:
         if body is None:
             conn.request("GET", "/" + path, headers=headers or {})
@@ -68,8 +74,7 @@ def send(base: str, path: str, *, source: str = "127.0.0.2", body: dict | None =
             conn.request("POST", "/" + path, body=urlencode(body), headers={
                 "Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
         response = conn.getresponse()
-        data = response.read()
-        return Reply(response.status, response.headers, data, time.monotonic() - started)
+        return Reply(response.status, response.headers, response.read())
     finally:
         conn.close()
 
@@ -86,25 +91,47 @@ def query(base: str, text: str, **options) -> Reply:
                          **options.pop("headers", {})}, **options)
 
 
-class Background:
-    """Slow queries in flight, each from its own client; `wait()` gathers their replies."""
+class Concurrent:
+    """Gated queries in flight, each in its own thread, named by their gate tags."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, gate: Gate) -> None:
         self.base = base
+        self.gate = gate
         self.threads: list[threading.Thread] = []
-        self.replies: list[Reply] = []
+        self.replies: dict[str, Reply] = {}
+        self.answered: list[str] = []  # tags in the order their replies came
+        self.sent_at: dict[str, float] = {}  # when each query was sent (monotonic)
+        self.answered_at: dict[str, float] = {}  # and when its reply came
+        self._changed = threading.Condition()
 
-    def start(self, source: str, forwarded_for: str | None = None) -> None:
+    def send(self, source: str, *tags: str, forwarded_for: str | None = None) -> None:
         headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-        thread = threading.Thread(target=lambda: self.replies.append(
-            query(self.base, SLOW, source=source, headers=headers)))
-        thread.start()
-        self.threads.append(thread)
-        time.sleep(1.0)  # admitted before the next request arrives
+        for tag in tags:
+            self.sent_at[tag] = time.monotonic()
 
-    def wait(self) -> list[Reply]:
+            def run(tag: str = tag) -> None:
+                reply = query(self.base, self.gate.query(tag), source=source, headers=headers)
+                with self._changed:
+                    self.replies[tag] = reply
+                    self.answered.append(tag)
+                    self.answered_at[tag] = time.monotonic()
+                    self._changed.notify_all()
+
+            thread = threading.Thread(target=run)
+            thread.start()
+            self.threads.append(thread)
+
+    def first_answered(self, *tags: str) -> str:
+        """The first of `tags` to be answered (waiting for one)."""
+        with self._changed:
+            assert self._changed.wait_for(
+                lambda: any(t in self.answered for t in tags), 60), f"none of {tags} answered"
+            return next(t for t in self.answered if t in tags)
+
+    def wait(self) -> dict[str, Reply]:
         for thread in self.threads:
-            thread.join(timeout=QUERY_SECONDS * 4)
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in self.threads), "a query was not answered"
         return self.replies
 
 
@@ -116,72 +143,98 @@ def wait_until_idle(base: str) -> None:
         time.sleep(0.5)
 
 
-def test_a_full_queue_is_answered_503_at_once(server):
-    wait_until_idle(server["base"])
-    slow = Background(server["base"])
-    slow.start("127.0.0.2")  # running
-    slow.start("127.0.0.3")  # waiting
-    refused = query(server["base"], SLOW, source="127.0.0.4")
-    assert refused.status == 503
-    assert refused.seconds < 2.0
-    assert int(refused.headers["Retry-After"]) >= 1
-    assert b"busy" in refused.body and b"queue is full" in refused.body
-    running, waiting = slow.wait()
-    assert running.status == 503 and b"counted from its arrival" in running.body
-    # the waiting query's limit counted from its arrival, not from when a worker took it
-    assert waiting.status == 503
-    assert waiting.seconds < QUERY_SECONDS + 2.0
+def fill(server, gate: Gate) -> tuple[Concurrent, str]:
+    """The query worker held by "a" (127.0.0.2) and the waiting place taken by "b" (127.0.0.3)
+    or "c" (127.0.0.4), the other refused: (the queries, the tag refused)."""
+    sent = Concurrent(server["base"], gate)
+    sent.send("127.0.0.2", "a")
+    gate.wait_for(1)  # running, and held
+    sent.send("127.0.0.3", "b")  # their order of arrival is not observable: one of them waits,
+    sent.send("127.0.0.4", "c")  # the other finds the queue full
+    return sent, sent.first_answered("b", "c")
 
 
-def test_a_client_past_its_queue_gets_429(server):
+def test_a_full_queue_is_answered_503_at_once(server, gate):
     wait_until_idle(server["base"])
-    slow = Background(server["base"])
-    slow.start("127.0.0.2")  # running
-    slow.start("127.0.0.2")  # queued: its client's queue holds one
-    again = query(server["base"], SLOW, source="127.0.0.2")
-    assert again.status == 429
-    assert again.seconds < 2.0
+    sent, refused = fill(server, gate)
+    busy = sent.replies[refused]
+    assert busy.status == 503, busy.body
+    assert "a" not in sent.answered  # at once: while the queries ahead of it are held
+    assert int(busy.headers["Retry-After"]) >= 1
+    assert b"busy" in busy.body and b"queue is full" in busy.body
+    # the waiting query's limit counts from its arrival, not from when it gets the worker: it
+    # waits half its limit (the time under test, not a pause for something to happen), then
+    # gets the worker and is held there; its limit then ends it half a limit later, not a limit
+    waiting = "c" if refused == "b" else "b"
+    time.sleep(max(0.0, sent.sent_at[waiting] + QUERY_SECONDS / 2 - time.monotonic()))
+    gate.release("a")
+    replies = sent.wait()
+    assert replies["a"].status == 200, replies["a"].body
+    assert replies[waiting].status == 503, replies[waiting].body
+    assert b"counted from its arrival" in replies[waiting].body
+    took = sent.answered_at[waiting] - sent.sent_at[waiting]
+    assert took < QUERY_SECONDS * 1.25, f"answered {took:.1f} s after it was sent"
+
+
+def test_a_client_past_its_queue_gets_429(server, gate):
+    wait_until_idle(server["base"])
+    sent = Concurrent(server["base"], gate)
+    sent.send("127.0.0.2", "a1")
+    gate.wait_for(1)  # running, and held: the client has used its share
+    sent.send("127.0.0.2", "a2", "a3")  # one is queued: its client's queue holds one
+    refused = sent.first_answered("a2", "a3")
+    again = sent.replies[refused]
+    assert again.status == 429, again.body
     assert int(again.headers["Retry-After"]) >= 1
     assert b"too many queries from 127.0.0.2" in again.body and b"queued" in again.body
     # anyone else's X-Forwarded-For is ignored: this is still 127.0.0.2
-    forged = query(server["base"], SLOW, source="127.0.0.2",
+    forged = query(server["base"], gate.query("forged"), source="127.0.0.2",
                    headers={"X-Forwarded-For": "198.51.100.7"})
-    assert forged.status == 429 and b"127.0.0.2" in forged.body
-    # behind the trusted proxy, each forwarded client has its own share and queue
-    slow.start("127.0.0.9", forwarded_for="192.0.2.1")  # waiting for the query worker
-    slow.start("127.0.0.9", forwarded_for="192.0.2.1")  # queued
-    proxied = query(server["base"], SLOW, source="127.0.0.9",
-                    headers={"X-Forwarded-For": "192.0.2.1"})
-    assert proxied.status == 429 and b"192.0.2.1" in proxied.body
-    slow.wait()
+    assert forged.status == 429 and b"127.0.0.2" in forged.body, forged.body
+    # behind the trusted proxy, each forwarded client has its own share and queue: one of these
+    # waits for the query worker, one is queued, and the last to arrive is refused
+    sent.send("127.0.0.9", "p1", "p2", "p3", forwarded_for="192.0.2.1")
+    proxied = sent.replies[sent.first_answered("p1", "p2", "p3")]
+    assert proxied.status == 429 and b"192.0.2.1" in proxied.body, proxied.body
+    assert "a1" not in sent.answered  # all of it while the first query was held
+    gate.release_all()
+    replies = sent.wait()
+    assert sorted(reply.status for reply in replies.values()) == [200] * 4 + [429] * 2
 
 
-def test_cheap_requests_answer_while_every_query_worker_is_busy(server):
+def test_cheap_requests_answer_while_every_query_worker_is_busy(server, gate):
     wait_until_idle(server["base"])
-    slow = Background(server["base"])
-    slow.start("127.0.0.2")
-    slow.start("127.0.0.3")
+    sent, refused = fill(server, gate)
+    assert sent.replies[refused].status == 503  # the worker is held and the queue is full
     track = send(server["base"], TRACK, source="127.0.0.5", headers={"Accept": "text/turtle"})
-    assert track.status == 200 and track.seconds < 2.0
+    assert track.status == 200
     describe = send(server["base"], "sparql", source="127.0.0.5", headers={
         "Accept": "text/turtle"}, body={"query": f"DESCRIBE <{server['iri']}{TRACK}>"})
-    assert describe.status == 200 and describe.seconds < 2.0
+    assert describe.status == 200 and b"ENCFF625ZYB" in describe.body
     search = send(server["base"], "search", source="127.0.0.5")
-    assert search.status == 200 and search.seconds < 2.0
-    assert all(reply.status == 503 for reply in slow.wait())
+    assert search.status == 200
+    assert sent.answered == [refused]  # answered while the query worker was still held
+    gate.release_all()
+    replies = sent.wait()
+    assert sorted(reply.status for reply in replies.values()) == [200, 200, 503]
 
 
-def test_an_update_over_its_limit_is_stopped_and_writes_nothing(server):
+def test_an_update_over_its_limit_is_stopped_and_writes_nothing(server, gate):
+    """The update writes a triple, then waits at the gate until its time limit stops it: one
+    transaction, so the triple must not be there; the gate then lets the SERVICE call go, so
+    an update left running would write it."""
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    stopped = send(server["base"], "sparql", body={"update": SLOW_UPDATE}, headers=auth)
-    assert stopped.status == 503
+    held = (f"INSERT DATA {{ <urn:slow> <urn:p> 1 }} ; INSERT {{ <urn:slow> <urn:q> 2 }} WHERE "
+            f"{{ SERVICE <{gate.endpoint}> {{ ?s <urn:gate:update> ?o }} }}")
+    stopped = send(server["base"], "sparql", body={"update": held}, headers=auth)
+    assert stopped.status == 503, stopped.body
     assert b"nothing was written" in stopped.body
-    assert stopped.seconds < UPDATE_SECONDS + 5.0  # the first update also starts its worker
-    wait_until_idle(server["base"])
-    assert b"false" in query(server["base"], "ASK { <urn:slow> ?p ?o }").body
+    gate.release_all()
     quick = send(server["base"], "sparql", headers=auth, body={
         "update": "INSERT DATA { GRAPH <urn:g> { <urn:quick> <urn:p> 1 } }"})
-    assert quick.status == 204
+    assert quick.status == 204  # after the stopped update, had it still been writing
+    wait_until_idle(server["base"])
+    assert b"false" in query(server["base"], "ASK { <urn:slow> ?p ?o }").body
     assert b"true" in query(server["base"],
                             "ASK { GRAPH <urn:g> { <urn:quick> ?p ?o } }").body
 

@@ -17,8 +17,7 @@ import time
 
 import pytest
 from servers import EXAMPLES, cli, free_port, serve
-from service_gate import Gate
-from test_scheduling import Reply, query
+from test_scheduling import Concurrent
 
 from fairtracks_ld.web.admission import Admission, Refused
 
@@ -34,43 +33,6 @@ def server(tmp_path_factory, session_gate):
     with serve(store, port, "--query-timeout", "60", "--allow-service", session_gate.endpoint,
                env=env, workers=1) as url:
         yield url
-
-
-class Concurrent:
-    """Gated queries in flight, each in its own thread, named by their gate tags."""
-
-    def __init__(self, base: str, gate: Gate) -> None:
-        self.base = base
-        self.gate = gate
-        self.threads: list[threading.Thread] = []
-        self.replies: dict[str, Reply] = {}
-        self.answered: list[str] = []  # tags in the order their replies came
-        self._changed = threading.Condition()
-
-    def send(self, source: str, *tags: str) -> None:
-        for tag in tags:
-            def run(tag: str = tag) -> None:
-                reply = query(self.base, self.gate.query(tag), source=source)
-                with self._changed:
-                    self.replies[tag] = reply
-                    self.answered.append(tag)
-                    self._changed.notify_all()
-
-            thread = threading.Thread(target=run)
-            thread.start()
-            self.threads.append(thread)
-
-    def first_answered(self, *tags: str) -> str:
-        """The first of `tags` to be answered (waiting for one)."""
-        with self._changed:
-            assert self._changed.wait_for(
-                lambda: any(t in self.answered for t in tags), 60), f"none of {tags} answered"
-            return next(t for t in self.answered if t in tags)
-
-    def wait(self) -> dict[str, Reply]:
-        for thread in self.threads:
-            thread.join(timeout=120)
-        return self.replies
 
 
 def test_a_clients_third_and_fourth_queries_are_queued_and_answered(server, gate):

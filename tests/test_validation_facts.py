@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import requests
-from servers import cli, free_port, serve
+from servers import ANSWER_SECONDS, cli, free_port, serve
 
 from fairtracks_ld.standard import example_documents
 from fairtracks_ld.validation.context import (
@@ -110,12 +110,12 @@ def obsolete(answer: dict) -> list[dict]:
 
 def test_a_new_ontology_snapshot_is_seen_by_the_next_validation(service, example):
     url, store, base = service
-    first = requests.post(url, json=copy.deepcopy(example), timeout=120).json()
+    first = requests.post(url, json=copy.deepcopy(example), timeout=ANSWER_SECONDS).json()
     assert not any("obsolete" in w["description"].lower() for w in obsolete(first))
     folder = store.parent
     (folder / "mini-uberon.ttl").write_text(DEPRECATED, encoding="utf-8")
     cli(store, base, "ontologies", "add", str(folder / "mini-uberon.ttl"))  # a new snapshot
-    second = requests.post(url, json=copy.deepcopy(example), timeout=120).json()
+    second = requests.post(url, json=copy.deepcopy(example), timeout=ANSWER_SECONDS).json()
     found = [w for w in obsolete(second) if "obsolete" in w["description"].lower()
              or "deprecated" in w["description"].lower()]
     assert found, second["warnings"]

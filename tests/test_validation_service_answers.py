@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from servers import cli, free_port, serve
+from servers import ANSWER_SECONDS, cli, free_port, serve
 from test_web_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 from fairtracks_ld.ensembl_model import example_documents as ensembl_examples
@@ -44,7 +44,7 @@ def systematic() -> dict:
 
 
 def test_one_systematic_mistake_is_one_group_with_its_count(service, systematic):
-    answer = requests.post(service, json=systematic, timeout=300).json()
+    answer = requests.post(service, json=systematic, timeout=ANSWER_SECONDS).json()
     assert answer["validated"] is False
     assert len(answer["errors"]) == TRACKS  # the validator's per-finding list is kept
     [group] = [g for g in answer["groups"] if g["severity"] == "Violation"]
@@ -62,11 +62,12 @@ def test_groups_on_every_route(service, systematic):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("small.json", json.dumps(small))
+    wait = ANSWER_SECONDS
     answers = [
-        *requests.post(service + "/array", json=[small], timeout=120).json(),
-        *requests.post(service + "/archive", data=buffer.getvalue(), timeout=120).json(),
+        *requests.post(service + "/array", json=[small], timeout=wait).json(),
+        *requests.post(service + "/archive", data=buffer.getvalue(), timeout=wait).json(),
         *requests.post(service + "/multipart", files={"file": ("small.zip", buffer.getvalue())},
-                       timeout=120).json(),
+                       timeout=wait).json(),
     ]
     assert len(answers) == 3
     for answer in answers:
@@ -80,7 +81,7 @@ def test_a_dangling_reference_comes_under_its_cause(service, systematic):
     for track in document["tracks"]:
         track["file_url"] = "https://example.org/a.bed"
     del document["experiments"]
-    answer = requests.post(service, json=document, timeout=120).json()
+    answer = requests.post(service, json=document, timeout=ANSWER_SECONDS).json()
     [error] = answer["errors"]
     assert error["path"] == "/experiments"
     assert error["description"] == "Path: /experiments . Message: 'experiments' is required"
@@ -104,7 +105,7 @@ def test_an_ensembl_track_that_cannot_be_named_gets_every_error(service):
     document = json.loads(ensembl_examples()["mysql"].read_text())
     for key in ("track_type", "genome", "release"):
         del document[key]
-    answer = requests.post(service, json=document, timeout=120).json()
+    answer = requests.post(service, json=document, timeout=ANSWER_SECONDS).json()
     assert answer["validated"] is False
     assert sorted(e["path"] for e in answer["errors"]) == ["/genome", "/release", "/track_type"]
     [genome] = [e for e in answer["errors"] if e["path"] == "/genome"]
