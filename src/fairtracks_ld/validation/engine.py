@@ -310,14 +310,16 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
             for query, sparql in zip(runnable, chosen, strict=True):
                 if sparql is query.shared and query.values is not None:
                     shared.setdefault(query.values.key, query)
-            # the value sets are written while the queries that do not read them run (the
-            # shares are queued first: a query waiting for one waits for a running task)
-            sharing = {key: pool.submit(_share, store, query, stats.share_form(query), graphs)
-                       for key, query in shared.items()}
+            # the value sets are written before the queries, one after another in this thread,
+            # each flushed: written while the queries ran, they stayed in RocksDB's write
+            # buffers until the pool was done (a 1M-track document's ~1.5M values: its load's
+            # RSS rose 735 MB in 30 s as the queries started; bench/results/validation-peak.md);
+            # a flush in a pool thread beside the queries hung (see _share)
+            for query in shared.values():
+                _share(store, query, stats.share_form(query), graphs)
+                store.flush()
 
             def run(query: Query, sparql: str) -> tuple[tuple[list[str], list], float]:
-                if sparql is query.shared and query.values is not None:
-                    sharing[query.values.key].result()
                 return _rows(store, query, sparql, options, compiled, deadline)
 
             outcomes = list(pool.map(run, runnable, chosen))
@@ -364,6 +366,7 @@ def _runnable(store: ox.Store, compiled: Plan, empty: set[int], counts: dict[str
 
 
 _SHARE_BATCH = 50_000  # values written per transaction when a value set is materialised
+_SHARE_FLUSH = 200_000  # values of a set written between flushes of RocksDB's write buffers
 
 
 def _share(store: ox.Store, query: Query, select: str, graphs: list) -> None:
@@ -374,14 +377,19 @@ def _share(store: ox.Store, query: Query, select: str, graphs: list) -> None:
     flushed (500k values written 50k a transaction: +420 MB RSS, ~0 once flushed;
     bench/results/load-memory.md), but a flush here, in a pool thread while the other
     queries run, hung in RocksDB's condition wait in 4 of 6 runs of
-    tests/test_validation_mirror.py: the set is flushed once the pool is done (`_validate`)."""
+    tests/test_validation_mirror.py: `_validate` calls this in its own thread before any
+    query runs, and the buffers are flushed every `_SHARE_FLUSH` values and after each set."""
     assert query.values is not None
     subject = ox.NamedNode(f"{VALUES_GRAPH}:{query.values.key}")
     predicate, graph = ox.NamedNode(VALUE), ox.NamedNode(VALUES_GRAPH)
     quads = (ox.Quad(subject, predicate, row["value"], graph)
              for row in store.query(select, default_graph=graphs))
+    written = 0
     while batch := list(islice(quads, _SHARE_BATCH)):
         store.extend(batch)
+        written += len(batch)
+        if written % _SHARE_FLUSH == 0:
+            store.flush()
 
 
 def _empty_groups(store: ox.Store, compiled: Plan, options: dict, subclasses: bool) -> set[int]:
