@@ -15,6 +15,7 @@ from itertools import islice
 
 import pyoxigraph as ox
 
+from fairtracks_ld import heap
 from fairtracks_ld.graph_removal import remove_graph
 from fairtracks_ld.validation import prebound
 from fairtracks_ld.validation.compiler import (
@@ -49,6 +50,7 @@ _ROUTES_ONE_BY_ONE = 2000  # nested results whose routes are counted focus node 
 _CLOSED_UNION = 64  # sh:closed reads at most this many disallowed predicates one by one
 _EVERY = 12  # predicates to count: from this many, one grouped scan counts every predicate
 _THREADS = 4
+_TRIM_AFTER = 1.0  # seconds of a query after which the heap is trimmed
 TIME_LIMIT = 60.0  # seconds for the SPARQL of the shapes that runs per focus node
 SPARQL_COMPONENT = SH + "SPARQLConstraintComponent"
 
@@ -318,9 +320,13 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
             for query in shared.values():
                 _share(store, query, stats.share_form(query), graphs)
                 store.flush()
+            heap.trim()  # the buffers' memory, freed in this thread's malloc arena
 
             def run(query: Query, sparql: str) -> tuple[tuple[list[str], list], float]:
-                return _rows(store, query, sparql, options, compiled, deadline)
+                found = _rows(store, query, sparql, options, compiled, deadline)
+                if found[1] > _TRIM_AFTER:  # what a long query freed, kept by glibc in its
+                    heap.trim()             # thread's arena (a trim: ~10-200 ms)
+                return found
 
             outcomes = list(pool.map(run, runnable, chosen))
         for query, (rows, seconds) in zip(runnable, outcomes, strict=True):
