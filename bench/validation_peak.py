@@ -193,6 +193,7 @@ def report(runs: list[dict]) -> str:
             f"{run['open']['VmRSS']:,.0f} | {run['validation_peak_mb']:,.0f} | "
             f"{top['RssAnon']:,.0f} | {top['RssFile']:,.0f} | {run['findings']} | "
             f"`{run['uptime']}` |")
+    lines += [f"\nReading ({run['label']}): {run['reading']}" for run in runs if run.get("reading")]
     for run in runs:
         lines += ["", f"## {run['label']}: RSS over time (every ~60 s)", "",
                   "| s | CPU s | step | queries | value sets | values | RSS | anon | file |",

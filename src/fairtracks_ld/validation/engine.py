@@ -314,9 +314,10 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
                     shared.setdefault(query.values.key, query)
             # the value sets are written before the queries, one after another in this thread,
             # each flushed: written while the queries ran, they stayed in RocksDB's write
-            # buffers until the pool was done (a 1M-track document's ~1.5M values: its load's
-            # RSS rose 735 MB in 30 s as the queries started; bench/results/validation-peak.md);
-            # a flush in a pool thread beside the queries hung (see _share)
+            # buffers until the pool was done (a 1M-track document's 1.36M values: its load's
+            # RSS rose 735 MB in 30 s as the queries started, and validation peaked at 2,278 MB,
+            # 942 MB since; bench/results/load-memory.md); a flush in a pool thread beside the
+            # queries hung (see _share)
             for query in shared.values():
                 _share(store, query, stats.share_form(query), graphs)
                 store.flush()
