@@ -83,3 +83,41 @@ def test_validation_in_the_store_removes_its_value_sets_in_bounded_transactions(
     assert report.ok, report.not_loaded
     assert capfd.readouterr().err.count("checkpoint removing-scratch") > 3
     assert ox.NamedNode(VALUES_GRAPH) not in set(store.ox.named_graphs())
+
+
+def test_value_sets_reach_disk_before_the_shape_queries_run(generated, tmp_path, monkeypatch):
+    """What a transaction writes stays in RocksDB's write buffers until they are flushed, and a
+    query running meanwhile keeps the buffers of its start alive: at 1M tracks the value sets,
+    buffered while the shape queries ran, took the validation phase from 1.73 to 2.13 GB. Each
+    set is now written and flushed before any shape query starts. A flush starts a new
+    write-ahead log (a higher-numbered *.log file), which nothing else of a validation does."""
+    from fairtracks_ld.validation import engine
+
+    path = tmp_path / "doc.json"
+    path.write_text(json.dumps(generated[0]), encoding="utf-8")
+    monkeypatch.setattr(writing, "MIRROR_BYTES", 0)  # validated in the store, as big documents
+    folder = tmp_path / "store"
+
+    def newest_log() -> int:
+        return max(int(p.stem) for p in folder.glob("*.log"))
+
+    logs: list[int] = []  # the newest log right after each value set was written
+    queries: list[tuple[int, int]] = []  # (value sets written, newest log) as each query starts
+    share, rows = engine._share, engine._rows
+
+    def watched_share(*args, **kwargs):
+        share(*args, **kwargs)
+        logs.append(newest_log())
+
+    def watched_rows(*args, **kwargs):
+        queries.append((len(logs), newest_log()))
+        return rows(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_share", watched_share)
+    monkeypatch.setattr(engine, "_rows", watched_rows)
+    store = TrackStore(folder, base=BASE)
+    report = load_sources(store, [str(path)], bulk=True, allow_invalid=True)
+    assert report.ok, report.not_loaded
+    assert len(logs) > 1 and queries
+    assert logs == sorted(set(logs))  # a flush after each set
+    assert all(written == len(logs) and log > logs[-1] for written, log in queries)

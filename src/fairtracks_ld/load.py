@@ -150,6 +150,7 @@ def load_document(
             (writing.MIRROR_BYTES; the same graph, queried faster), else in the store."""
             nonlocal validation
             assert validator is not None
+            heap.trim()  # what the write phase's bulk-loader calls freed, before the shapes
             validation = validator.written(store.ox if mirror is None else mirror, graph,
                                            mapped.prepared, source, reader=reader,
                                            scratch=mirror is not None)

@@ -15,6 +15,7 @@ from itertools import islice
 
 import pyoxigraph as ox
 
+from fairtracks_ld import heap
 from fairtracks_ld.graph_removal import remove_graph
 from fairtracks_ld.validation import prebound
 from fairtracks_ld.validation.compiler import (
@@ -49,6 +50,7 @@ _ROUTES_ONE_BY_ONE = 2000  # nested results whose routes are counted focus node 
 _CLOSED_UNION = 64  # sh:closed reads at most this many disallowed predicates one by one
 _EVERY = 12  # predicates to count: from this many, one grouped scan counts every predicate
 _THREADS = 4
+_TRIM_AFTER = 1.0  # seconds of a query after which the heap is trimmed
 TIME_LIMIT = 60.0  # seconds for the SPARQL of the shapes that runs per focus node
 SPARQL_COMPONENT = SH + "SPARQLConstraintComponent"
 
@@ -310,15 +312,22 @@ def _validate(store: ox.Store, shapes: ShapesGraph, graphs: list | None,
             for query, sparql in zip(runnable, chosen, strict=True):
                 if sparql is query.shared and query.values is not None:
                     shared.setdefault(query.values.key, query)
-            # the value sets are written while the queries that do not read them run (the
-            # shares are queued first: a query waiting for one waits for a running task)
-            sharing = {key: pool.submit(_share, store, query, stats.share_form(query), graphs)
-                       for key, query in shared.items()}
+            # the value sets are written before the queries, one after another in this thread,
+            # each flushed: written while the queries ran, they stayed in RocksDB's write
+            # buffers until the pool was done (a 1M-track document's 1.36M values: its load's
+            # RSS rose 735 MB in 30 s as the queries started, and validation peaked at 2,278 MB,
+            # 942 MB since; bench/results/load-memory.md); a flush in a pool thread beside the
+            # queries hung (see _share)
+            for query in shared.values():
+                _share(store, query, stats.share_form(query), graphs)
+                store.flush()
+            heap.trim()  # the buffers' memory, freed in this thread's malloc arena
 
             def run(query: Query, sparql: str) -> tuple[tuple[list[str], list], float]:
-                if sparql is query.shared and query.values is not None:
-                    sharing[query.values.key].result()
-                return _rows(store, query, sparql, options, compiled, deadline)
+                found = _rows(store, query, sparql, options, compiled, deadline)
+                if found[1] > _TRIM_AFTER:  # what a long query freed, kept by glibc in its
+                    heap.trim()             # thread's arena (a trim: ~10-200 ms)
+                return found
 
             outcomes = list(pool.map(run, runnable, chosen))
         for query, (rows, seconds) in zip(runnable, outcomes, strict=True):
@@ -364,6 +373,7 @@ def _runnable(store: ox.Store, compiled: Plan, empty: set[int], counts: dict[str
 
 
 _SHARE_BATCH = 50_000  # values written per transaction when a value set is materialised
+_SHARE_FLUSH = 200_000  # values of a set written between flushes of RocksDB's write buffers
 
 
 def _share(store: ox.Store, query: Query, select: str, graphs: list) -> None:
@@ -374,14 +384,19 @@ def _share(store: ox.Store, query: Query, select: str, graphs: list) -> None:
     flushed (500k values written 50k a transaction: +420 MB RSS, ~0 once flushed;
     bench/results/load-memory.md), but a flush here, in a pool thread while the other
     queries run, hung in RocksDB's condition wait in 4 of 6 runs of
-    tests/test_validation_mirror.py: the set is flushed once the pool is done (`_validate`)."""
+    tests/test_validation_mirror.py: `_validate` calls this in its own thread before any
+    query runs, and the buffers are flushed every `_SHARE_FLUSH` values and after each set."""
     assert query.values is not None
     subject = ox.NamedNode(f"{VALUES_GRAPH}:{query.values.key}")
     predicate, graph = ox.NamedNode(VALUE), ox.NamedNode(VALUES_GRAPH)
     quads = (ox.Quad(subject, predicate, row["value"], graph)
              for row in store.query(select, default_graph=graphs))
+    written = 0
     while batch := list(islice(quads, _SHARE_BATCH)):
         store.extend(batch)
+        written += len(batch)
+        if written % _SHARE_FLUSH == 0:
+            store.flush()
 
 
 def _empty_groups(store: ox.Store, compiled: Plan, options: dict, subclasses: bool) -> set[int]:
