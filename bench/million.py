@@ -77,15 +77,21 @@ def cli(store: Path, *args: str | Path) -> subprocess.CompletedProcess:
 
 def pss_mb(root: int) -> float:
     """Proportional set size summed over a process tree: shared pages counted once in all."""
-    total = 0
+    return sum(pss_by_process(root).values())
+
+
+def pss_by_process(root: int) -> dict[str, float]:
+    """Each process of a tree (pid and command, shortened) → its PSS in MB."""
+    found = {}
     for pid in tree_stats(root):
         try:
             text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:  # exited meanwhile
             continue
-        total += next(int(line.split()[1]) for line in text.splitlines()
-                      if line.startswith("Pss:"))
-    return total / 1024
+        found[f"{pid} {command[:80]}"] = next(int(line.split()[1]) for line in text.splitlines()
+                                              if line.startswith("Pss:")) / 1024
+    return found
 
 
 @contextmanager
@@ -312,6 +318,8 @@ def bench(store: Path, repeat: int, new: int, replaced: int, seeds: tuple[int, i
     with server(store) as (url, process, ready):
         results["ready_seconds"] = ready
         results["pss_mb"] = {"idle": round(pss_mb(process.pid), 1)}
+        results["pss_mb_by_process_idle"] = {
+            k: round(v, 1) for k, v in pss_by_process(process.pid).items()}
         session = requests.Session()
         results["answers"] = answers(session, url, repeat)
         results["pss_mb"]["after requests"] = round(pss_mb(process.pid), 1)
@@ -327,6 +335,8 @@ def bench(store: Path, repeat: int, new: int, replaced: int, seeds: tuple[int, i
                                                  collection, changed, marker)
         results["answers after the loads"] = answers(session, url, repeat)
         results["pss_mb"]["after the loads"] = round(pss_mb(process.pid), 1)
+        results["pss_mb_by_process_after_the_loads"] = {
+            k: round(v, 1) for k, v in pss_by_process(process.pid).items()}
         results["server_processes"] = len(tree_stats(process.pid))
     stats = json.loads(cli(store, "stats").stdout)
     results["stats"] = {k: stats.get(k) for k in ("quads", "current_view_triples",

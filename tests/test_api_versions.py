@@ -96,7 +96,7 @@ def test_the_api_answers_the_current_version_and_no_other(site, first):
 
 def test_a_kept_export_is_read_not_made_again(site, first, tmp_path, monkeypatch):
     store = TrackStore(current_snapshot(site["store"]), read_only=True)
-    version = next(v for v in store.versions() if v.current)
+    version = store.versions()[-1]  # withdrawn or not: its export is the same
     made = exports.obtain(store, tmp_path, version)
     assert (tmp_path / exports.export_name(version.graph, version.loaded_at)).is_file()
 

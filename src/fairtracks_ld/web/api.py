@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,9 +43,7 @@ from fairtracks_ld.web.openapi import openapi
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 CACHED_HUBS = 8
-# (snapshot, collection) → the (graph, load time) of its versions, and the hub they make
-_CACHE: OrderedDict[tuple[str, str], tuple[list[tuple[str, str]], dict[str, list[dict]]]] = \
-    OrderedDict()
+_CACHE: OrderedDict[tuple[str, str], _Hub] = OrderedDict()  # (snapshot, collection) → hub
 _PARTS: dict[tuple[str, str], dict[str, list[dict]]] = {}  # the cached hubs' versions' parts
 _TERMS: dict[str, Descendants] = {}  # the current snapshot's only
 _LOCK = threading.Lock()
@@ -87,9 +86,31 @@ def _collections() -> dict[str, dict[str, str]]:
     return found
 
 
+@dataclass
+class _Hub:
+    """A hub as one snapshot has it: the (graph, load time) of its current versions, their
+    documents merged by category, and (once a search asked) its joined records."""
+
+    versions: list[tuple[str, str]]
+    content: dict[str, list[dict]]
+    joined: list[Record] | None = None
+
+
 def _hub(repository: str, hub: str) -> dict[str, list[dict]]:
-    """The hub's documents merged by category (cached per snapshot and hub; each version's
-    part cached per version, so a new snapshot reads only the versions it adds)."""
+    """The hub's documents merged by category."""
+    return _cached_hub(repository, hub).content
+
+
+def _joined(cached: _Hub) -> list[Record]:
+    """The hub's records (`records`), joined once per snapshot."""
+    if cached.joined is None:
+        cached.joined = records(cached.content)
+    return cached.joined
+
+
+def _cached_hub(repository: str, hub: str) -> _Hub:
+    """The hub (cached per snapshot and hub; each version's part cached per version, so a new
+    snapshot reads only the versions it adds)."""
     hubs = _collections()
     if repository not in hubs:
         raise ApiError(404, f"no repository {repository!r}; known: {', '.join(sorted(hubs))}")
@@ -102,7 +123,7 @@ def _hub(repository: str, hub: str) -> dict[str, list[dict]]:
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
-            return _CACHE[key][1]
+            return _CACHE[key]
     merged: dict[str, list[dict]] = {c: [] for c in CATEGORIES}
     held = []
     for version in store.versions():
@@ -113,14 +134,15 @@ def _hub(repository: str, hub: str) -> dict[str, list[dict]]:
                 if version.variant != ENSEMBL or category != "collection_info" \
                         or not merged[category]:
                     merged[category].extend(content)
+    made = _Hub(held, merged)
     with _LOCK:
-        _CACHE[key] = (held, merged)
+        _CACHE[key] = made
         while len(_CACHE) > CACHED_HUBS:
             _CACHE.popitem(last=False)
-        kept = {version for versions, _ in _CACHE.values() for version in versions}
+        kept = {version for cached in _CACHE.values() for version in cached.versions}
         for version in set(_PARTS) - kept:
             del _PARTS[version]
-    return merged
+    return made
 
 
 def _part(store: TrackStore, folder: Path, version: VersionInfo) -> dict[str, list[dict]]:
@@ -283,13 +305,13 @@ def attributes(repository: str, hub: str, category: str) -> Response:
 def values(repository: str, hub: str, category: str) -> Response:
     _category(category)
     path = _path(required=True)
-    content = _hub(repository, hub)
+    cached = _cached_hub(repository, hub)
     query = request.args.get("query")
     if query:
         test = _filter(query)
-        items = [r[category] for r in records(content) if test(r)]
+        items = [r[category] for r in _joined(cached) if test(r)]
     else:
-        items = content[category]
+        items = cached.content[category]
     text = request.args.get("filter", "").lower()
     found = {json.dumps(v) if not isinstance(v, str) else v
              for item in items for v in values_at(item, path)}
@@ -315,7 +337,7 @@ def search(repository: str, hub: str) -> Response:
     for category in wanted:
         _category(category)
     limit = _limit()
-    every = records(_hub(repository, hub))
+    every = _joined(_cached_hub(repository, hub))
     check_paths(named, every)
     found = [r for r in every if test(r)]
     if limit:
