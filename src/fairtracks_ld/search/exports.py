@@ -49,9 +49,12 @@ def exported(store: TrackStore, version: VersionInfo) -> Document:
     return export_document(records.graph_triples(store, version.graph), version.document)
 
 
-def obtain(store: TrackStore, folder: Path, version: VersionInfo) -> Document:
+def obtain(store: TrackStore, folder: Path | None, version: VersionInfo) -> Document:
     """A version's document: loaded from `folder`, else exported and saved there (one process
-    exports it, the others wait for it and load it)."""
+    exports it, the others wait for it and load it); without a folder (a server whose store is
+    a SPARQL backend: no shared disk), exported."""
+    if folder is None:
+        return exported(store, version)
     with segments.claimed(folder, export_name(version.graph, version.loaded_at)):
         found = load(folder, version)
         if found is None:

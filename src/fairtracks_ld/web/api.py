@@ -39,6 +39,7 @@ from fairtracks_ld.search.gsuite import gsuite
 from fairtracks_ld.search.trackfind_gsuite import trackfind_gsuite
 from fairtracks_ld.store import TrackStore, VersionInfo
 from fairtracks_ld.store.records import graph_triples
+from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.openapi import openapi
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -124,12 +125,14 @@ def _cached_hub(repository: str, hub: str) -> _Hub:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
+    # exports are shared on the snapshots' disk; a backend's server has none
+    folder = exports.folder_of(reader.store_path) if isinstance(reader, SnapshotReader) else None
     merged: dict[str, list[dict]] = {c: [] for c in CATEGORIES}
     held = []
     for version in store.versions():
         if version.current and version.collection == key[1]:
             held.append((version.graph, version.loaded_at))
-            part = _part(store, exports.folder_of(reader.store_path), version)
+            part = _part(store, folder, version)
             for category, content in part.items():
                 if version.variant != ENSEMBL or category != "collection_info" \
                         or not merged[category]:
@@ -145,7 +148,7 @@ def _cached_hub(repository: str, hub: str) -> _Hub:
     return made
 
 
-def _part(store: TrackStore, folder: Path, version: VersionInfo) -> dict[str, list[dict]]:
+def _part(store: TrackStore, folder: Path | None, version: VersionInfo) -> dict[str, list[dict]]:
     """A current version's share of its hub, by category: a document's objects (its export,
     made by the writer or another process: search.exports), or an Ensembl track with its
     release as the hub's collection_info (every track's graph describes it alike)."""
