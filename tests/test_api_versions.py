@@ -113,12 +113,13 @@ def test_exports_of_versions_no_longer_current_are_pruned(bundle_template, first
     copy_store(bundle_template, store_path)
     cli(store_path, BASE, "load", str(write_json(tmp_path / "v1.json", first)))
     folder = exports.folder_of(store_path)
+    past_grace = time.time() - GRACE_SECONDS - 60
+    for path in folder.iterdir():  # the current version's export, which stays
+        os.utime(path, (past_grace, past_grace))
     stale, fresh = folder / ("0" * 32 + ".json"), folder / ("f" * 32 + ".json")
     for path in (stale, fresh):
         path.write_text("{}")
-    past_grace = time.time() - GRACE_SECONDS - 60
-    for path in (*folder.iterdir(), stale):  # the current version's export too: it stays
-        os.utime(path, (past_grace, past_grace))
+    os.utime(stale, (past_grace, past_grace))
     doctor = cli(store_path, BASE, "doctor", "--repair")
     assert "1 API export file(s)" in doctor.stdout and not stale.exists() and fresh.exists()
 
