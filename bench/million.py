@@ -19,10 +19,13 @@ validation on, into a copy of a store holding the bundled ontologies, then publi
   TrackFind API (`/api/v1/search/...`); then a 20k-track document (`--seed 3`) loaded and
   replaced by a new version (a later `doc_date`, another `doc_version`, one track's
   `label_short` changed): the seconds until every surface answers the new label (and SPARQL no
-  longer the old one);
+  longer the old one); for each, the load's CPU seconds and the server tree's during the load
+  and from its return until every surface answered (`--seeds` other than 2 3 on a store an
+  earlier run changed, so the documents are new and the replacement genuine);
 - disk by part at the end (`fairtracks-ld stats`: store, snapshots, search segments).
 
 Usage: python bench/million.py [--store bench/work/load-memory/store-load-1000000] [--repeat 30]
+[--seeds 2 3]
 Writes bench/results/million.json and bench/results/million.md. The store is changed (two
 documents added): run it once per 1M load.
 """
@@ -35,6 +38,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -73,15 +77,21 @@ def cli(store: Path, *args: str | Path) -> subprocess.CompletedProcess:
 
 def pss_mb(root: int) -> float:
     """Proportional set size summed over a process tree: shared pages counted once in all."""
-    total = 0
+    return sum(pss_by_process(root).values())
+
+
+def pss_by_process(root: int) -> dict[str, float]:
+    """Each process of a tree (pid and command, shortened) → its PSS in MB."""
+    found = {}
     for pid in tree_stats(root):
         try:
             text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:  # exited meanwhile
             continue
-        total += next(int(line.split()[1]) for line in text.splitlines()
-                      if line.startswith("Pss:"))
-    return total / 1024
+        found[f"{pid} {command[:80]}"] = next(int(line.split()[1]) for line in text.splitlines()
+                                              if line.startswith("Pss:")) / 1024
+    return found
 
 
 @contextmanager
@@ -243,16 +253,29 @@ def checks(url: str, collection: dict, track: dict, label: str
     return {"sparql": by_sparql, "page": by_page, "search": by_search, "api": by_api}
 
 
-def freshness(url: str, store: Path, document: Path, collection: dict, track: dict,
-              label: str) -> dict:
+def cpu_seconds(root: int) -> float:
+    """User and system CPU seconds of a process tree's live processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(f[11]) + int(f[12]) for f in tree_stats(root).values()) / ticks
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def freshness(url: str, server_pid: int, store: Path, document: Path, collection: dict,
+              track: dict, label: str) -> dict:
     """`load --bulk` of `document` while the server runs; the seconds from its return until
-    each surface answers `track` with `label` (polled in turn, one request at a time)."""
+    each surface answers `track` with `label` (polled in turn, one request at a time), and the
+    CPU seconds of the load and of the server's process tree meanwhile."""
     pending = checks(url, collection, track, label)
     session = requests.Session()
     before = {name: check(session) for name, check in pending.items()}
-    started = time.monotonic()
+    started, server_started, load_cpu = time.monotonic(), cpu_seconds(server_pid), children_cpu()
     loaded = cli(store, "load", "--bulk", document)
-    returned = time.monotonic()
+    returned, server_returned = time.monotonic(), cpu_seconds(server_pid)
+    load_cpu = children_cpu() - load_cpu
     seen: dict[str, float | None] = {}
     while pending and time.monotonic() - returned < FRESHNESS_LIMIT:
         for name, check in list(pending.items()):
@@ -269,6 +292,9 @@ def freshness(url: str, store: Path, document: Path, collection: dict, track: di
               "load_seconds": round(returned - started, 1),
               "answered_before_load": before, "seconds_after_load": seen,
               "all_surfaces_s": None if pending else max(v for v in seen.values() if v is not None),
+              "load_cpu_s": round(load_cpu, 1),
+              "server_cpu_s_during_load": round(server_returned - server_started, 1),
+              "server_cpu_s_after_load": round(cpu_seconds(server_pid) - server_returned, 1),
               "load_output": loaded.stderr.strip().splitlines()[-3:]}
     print("freshness", result, flush=True)
     return result
@@ -281,31 +307,36 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def bench(store: Path, repeat: int, new: int, replaced: int) -> dict:
+def bench(store: Path, repeat: int, new: int, replaced: int, seeds: tuple[int, int]) -> dict:
     WORK.mkdir(parents=True, exist_ok=True)
-    small = generated(new, 2)
-    medium = generated(replaced, 3)
+    small = generated(new, seeds[0])
+    medium = generated(replaced, seeds[1])
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform()},
-                     "store": str(store), "uptime_start": uptime(), "repeat": repeat}
+                     "store": str(store), "uptime_start": uptime(), "repeat": repeat,
+                     "seeds": seeds}
     with server(store) as (url, process, ready):
         results["ready_seconds"] = ready
         results["pss_mb"] = {"idle": round(pss_mb(process.pid), 1)}
+        results["pss_mb_by_process_idle"] = {
+            k: round(v, 1) for k, v in pss_by_process(process.pid).items()}
         session = requests.Session()
         results["answers"] = answers(session, url, repeat)
         results["pss_mb"]["after requests"] = round(pss_mb(process.pid), 1)
         track, collection = track_of(small)
-        results["new document"] = freshness(url, store, small, collection, track,
-                                               track["label_short"])
+        results["new document"] = freshness(url, process.pid, store, small, collection, track,
+                                            track["label_short"])
         track, collection = track_of(medium)
-        results["new document to replace"] = freshness(url, store, medium, collection, track,
-                                                track["label_short"])
+        results["new document to replace"] = freshness(
+            url, process.pid, store, medium, collection, track, track["label_short"])
         marker = f"replaced {int(time.time())}"
         replacement, changed = new_version(medium, marker)
-        results["replaced document"] = freshness(url, store, replacement, collection,
-                                                     changed, marker)
+        results["replaced document"] = freshness(url, process.pid, store, replacement,
+                                                 collection, changed, marker)
         results["answers after the loads"] = answers(session, url, repeat)
         results["pss_mb"]["after the loads"] = round(pss_mb(process.pid), 1)
+        results["pss_mb_by_process_after_the_loads"] = {
+            k: round(v, 1) for k, v in pss_by_process(process.pid).items()}
         results["server_processes"] = len(tree_stats(process.pid))
     stats = json.loads(cli(store, "stats").stdout)
     results["stats"] = {k: stats.get(k) for k in ("quads", "current_view_triples",
@@ -340,15 +371,18 @@ def write(results: dict, name: str) -> None:
     lines += ["", "Freshness: seconds from `load` returning (the CLI, with its snapshot publish) "
               "until each surface answers the document's track with its label; polled in turn, "
               "one request at a time:", "",
-              "| document | load s | SPARQL | page | search | API | all surfaces |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "| document | load s | SPARQL | page | search | API | all surfaces | load CPU s | "
+              "server CPU s during load | server CPU s after |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for kind in ("new document", "new document to replace", "replaced document"):
         row = results[kind]
         seen = row["seconds_after_load"]
         lines.append(f"| {kind} ({row['tracks']:,} tracks) | {row['load_seconds']} | " + " | ".join(
             "never" if seen[s] is None else f"{seen[s]}" for s in ("sparql", "page", "search",
                                                                     "api"))
-            + f" | {row['all_surfaces_s']} |")
+            + f" | {row['all_surfaces_s']} | {row.get('load_cpu_s', '-')} | "
+              f"{row.get('server_cpu_s_during_load', '-')} | "
+              f"{row.get('server_cpu_s_after_load', '-')} |")
     lines += ["", "Serving memory, PSS summed over the server's process tree "
               f"({results['server_processes']} processes): "
               + ", ".join(f"{k} {v:,.0f} MB" for k, v in pss.items()) + ".", "",
@@ -364,12 +398,17 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=1000, help="tracks of the new document")
     parser.add_argument("--replaced", type=int, default=20_000,
                         help="tracks of the document loaded, then replaced")
+    parser.add_argument("--seeds", type=int, nargs=2, default=(2, 3), metavar=("NEW", "REPLACED"),
+                        help="generator seeds of the two documents (each seed its own collection):"
+                             " other seeds on a store an earlier run changed, so the documents"
+                             " are new and the replacement genuine")
     parser.add_argument("--results", default="million",
                         help="name of the results files (bench/results/NAME.json and .md)")
     args = parser.parse_args()
     global WORK
     WORK = WORK.with_name(f"{WORK.name}-{args.results}")
-    results = bench(args.store.resolve(), args.repeat, args.new, args.replaced)
+    results = bench(args.store.resolve(), args.repeat, args.new, args.replaced,
+                    tuple(args.seeds))
     write(results, args.results)
     print((RESULTS / f"{args.results}.md").read_text())
 

@@ -39,9 +39,10 @@ def site(tmp_path_factory):
     bare = TrackStore(data / "bare", base=f"http://127.0.0.1:{port}/")  # never published
     bare.flush()
     del bare
-    # as a store loaded before the writer made search segments: the server must read the
-    # version graphs itself, and may not write what it read beside the snapshots
+    # as a store loaded before the writer made search segments and API exports: the server
+    # must read the version graphs itself, and may not write what it read beside the snapshots
     shutil.rmtree(data / "store.snapshots" / "search-segments")
+    shutil.rmtree(data / "store.snapshots" / "exports")
     reason = _mount_read_only(data, mounted)
     if reason:
         pytest.skip(f"cannot bind-mount read-only here: {reason}")
@@ -86,6 +87,7 @@ def test_the_trackfind_api_searches_a_read_only_store(site):
                          params={"query": "tracks->local_id = 'ENCFF625ZYB'"},
                          timeout=120)
     assert found.status_code == 200, found.text
+    assert not (site["mounted"] / "store.snapshots" / "exports").exists()
 
 
 def test_write_commands_on_a_read_only_store_say_so_in_one_line(site):

@@ -807,7 +807,8 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", help="check the store's invariants (and --repair what is safe)",
         description="Check the catalog against the graphs, the current versions, companions "
                     "and reports, the closure, debris of interrupted writes, the published "
-                    "snapshot and the search segments. Exit 0 when healthy (or everything "
+                    "snapshot, the search segments and the API's exports. Exit 0 when "
+                    "healthy (or everything "
                     "was repaired), 1 when problems remain.")
     doctor.add_argument("--repair", action="store_true",
                         help="fix what is safe: recompute derived graphs, remove debris and "

@@ -7,18 +7,19 @@ catalog names, holding as many triples as the graph: store/records.py) and the c
 record of a graph the store lacks; the current view (the default graph) holds every triple of its
 sources; the class closure matches the loaded ontologies; no debris of an
 interrupted write (see recovery.py); the published snapshot `current` exists and shows the
-store's catalog; the search segments belong to versions of that snapshot.
+store's catalog; the search segments and the API's exports belong to versions of that
+snapshot.
 
 Repairs only ever recompute derived data (companions, closure, records, snapshot) or remove what
-nothing refers to (debris such as unnamed record files, stale segments). Data the catalog names
-but that is gone cannot be made up: those problems are reported with what to do (load the
-document again).
+nothing refers to (debris such as unnamed record files, stale segments and exports). Data the
+catalog names but that is gone cannot be made up: those problems are reported with what to do
+(load the document again).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,13 +198,27 @@ def stale_segments(store_path: Path) -> list[Path]:
     leaves the segment of the version it supersedes, which the writer made: not a problem)."""
     from fairtracks_ld.search import segments
 
-    folder = snapshot_dir(store_path) / SEGMENTS
+    return _stale(snapshot_dir(store_path) / SEGMENTS, store_path, segments.segment_name)
+
+
+def stale_exports(store_path: Path) -> list[Path]:
+    """Files in the API's export folder (search/exports.py) that belong to no current version
+    of the current snapshot, past the same grace period."""
+    from fairtracks_ld.search import exports
+
+    return _stale(exports.folder_of(store_path), store_path, exports.export_name)
+
+
+def _stale(folder: Path, store_path: Path, name_of: Callable[[str, str], str]) -> list[Path]:
+    """The files of `folder` no current version of the current snapshot names (`name_of`
+    its graph and load time), older than the grace period."""
+    from fairtracks_ld.search import segments
+
     current = current_snapshot(store_path)
     if not folder.is_dir() or current is None or not current.is_dir():
         return []
     snapshot = TrackStore(current, read_only=True)
-    wanted = {segments.segment_name(v.graph, v.loaded_at) for v in snapshot.versions()
-              if v.current}
+    wanted = {name_of(v.graph, v.loaded_at) for v in snapshot.versions() if v.current}
     del snapshot
     cutoff = time.time() - segments.GRACE_SECONDS
     return sorted(p for p in folder.iterdir()
@@ -211,14 +226,20 @@ def stale_segments(store_path: Path) -> list[Path]:
 
 
 def _segments(store: TrackStore) -> Iterator[tuple[Finding, object]]:
-    stale = stale_segments(Path(store.path))
-    if stale:
-        def remove() -> None:
-            for path in stale:
-                path.unlink(missing_ok=True)
+    for stale, kind in ((stale_segments(Path(store.path)), "search segment"),
+                        (stale_exports(Path(store.path)), "API export")):
+        if stale:
+            yield (Finding(f"{len(stale)} {kind} file(s) of versions no longer current "
+                           "(servers and writers prune them after a grace period)",
+                           "remove them"), _remover(stale))
 
-        yield Finding(f"{len(stale)} search segment file(s) of versions no longer current "
-                      "(servers prune them after a grace period)", "remove them"), remove
+
+def _remover(paths: list[Path]) -> Callable[[], None]:
+    def remove() -> None:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+    return remove
 
 
 def render(findings: list[Finding], repair: bool) -> str:

@@ -8,8 +8,9 @@ written in chunks into its version graph, which stays invisible until the catalo
 validation runs on that written graph (with the store's current view as context: uniqueness and
 references across documents) before the catalog update, and a refused document's graph is
 removed. With `allow_invalid` an invalid document is stored anyway, its report kept with it.
-Memory stays bounded whatever the size of a document or batch. The search segments of the
-versions written are made before `load_sources` returns (search.segments.prepare).
+Memory stays bounded whatever the size of a document or batch. The search segments and API
+exports of the versions written are made before `load_sources` returns (search.segments.prepare,
+search.exports.prepare).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fairtracks_ld.mapping.models import AUTO
 from fairtracks_ld.mapping.notes import Notes
 from fairtracks_ld.mapping.prepare import MappingError, Note
 from fairtracks_ld.mapping.stream import DocumentStream
-from fairtracks_ld.search import segments
+from fairtracks_ld.search import exports, segments
 from fairtracks_ld.sources import (
     DEFAULT_LIMITS,
     STDIN,
@@ -121,6 +122,7 @@ def load_sources(
             progress(source)
     store.flush()
     segments.prepare(store, [done.version for done in report.loaded])
+    exports.prepare(store, [done.version for done in report.loaded])
     return report
 
 

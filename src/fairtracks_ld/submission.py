@@ -20,7 +20,7 @@ from fairtracks_ld.mapping.iris import local_id_of
 from fairtracks_ld.mapping.models import AUTO, prepare_document
 from fairtracks_ld.mapping.namespaces import DCTERMS, PROV
 from fairtracks_ld.mapping.prepare import MappingError, Prepared
-from fairtracks_ld.search import segments
+from fairtracks_ld.search import exports, segments
 from fairtracks_ld.store import TrackStore, VersionInfo
 from fairtracks_ld.writing import write_version
 
@@ -79,4 +79,5 @@ def publish_document(store: TrackStore, document: Any, source: str, submitter: s
                             catalog_extra=" ; ".join(extra))
     store.flush()
     segments.prepare(store, [version])  # searchable as soon as it is published
+    exports.prepare(store, [version])  # and answered by the API
     return Published(version, collection, submitter)

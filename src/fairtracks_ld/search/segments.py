@@ -46,7 +46,7 @@ def folder_of(store_path: Path) -> Path:
 def obtain(store: TrackStore, folder: Path, graph: str, loaded_at: str) -> Segment:
     """A version graph's segment: loaded from `folder`, else read from the graph and saved
     there (one process reads it, the others wait for it and load it)."""
-    with claimed(folder, graph, loaded_at):
+    with claimed(folder, segment_name(graph, loaded_at)):
         found = load(folder, graph, loaded_at)
         if found is None:
             found = read_segment(store.ox, graph)
@@ -87,11 +87,11 @@ def _lock_folder() -> Path:
 
 
 @contextmanager
-def claimed(folder: Path, graph: str, loaded_at: str) -> Iterator[None]:
-    """Hold a graph's segment across processes: the server's workers start together, and one
-    reading the graph is enough; the others wait, then load what it saved. Without a writable
-    lock folder each process reads for itself."""
-    key = hashlib.sha256(f"{folder.resolve()}\0{segment_name(graph, loaded_at)}".encode())
+def claimed(folder: Path, name: str) -> Iterator[None]:
+    """Hold the file `name` of `folder` (a segment, an export) across processes: the server's
+    workers start together, and one reading the graph is enough; the others wait, then load
+    what it saved. Without a writable lock folder each process reads for itself."""
+    key = hashlib.sha256(f"{folder.resolve()}\0{name}".encode())
     try:
         locks = _lock_folder()
         locks.mkdir(parents=True, exist_ok=True)
@@ -151,9 +151,15 @@ def load(folder: Path, graph: str, loaded_at: str) -> Segment | None:
 
 def prune(folder: Path, keep: set[tuple[str, str]]) -> None:
     """Remove the files of graphs no longer current, once no other reader can want them."""
-    wanted = {segment_name(*key) for key in keep}
+    remove_stale([*folder.glob("*.npz"), *folder.glob("*.npz.lock")],  # .lock: older versions'
+                 {segment_name(*key) for key in keep})
+
+
+def remove_stale(paths: list[Path], wanted: set[str]) -> None:
+    """Remove the files whose name (less a `.lock`) is not `wanted`, once older than the grace
+    period (temporary files of a killed write among them)."""
     now = time.time()
-    for path in [*folder.glob("*.npz"), *folder.glob("*.npz.lock")]:  # .lock: older versions'
+    for path in paths:
         with suppress(OSError):  # gone meanwhile, or a read-only folder
             old = now - path.stat().st_mtime > GRACE_SECONDS
             if old and path.name.removesuffix(".lock") not in wanted:

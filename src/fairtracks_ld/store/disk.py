@@ -1,6 +1,7 @@
 """Disk use of a store by part, for `stats`: the store, its records (records.py: a folder inside
-the store's, counted apart), its snapshots, the search segments, the rest (leftovers such as the
-view copies an earlier layout kept beside snapshots).
+the store's, counted apart), its snapshots, the search segments, the API's exports
+(search/exports.py), the rest (leftovers such as the view copies an earlier layout kept beside
+snapshots).
 
 Snapshots are Oxigraph backups made of hard links to the store's immutable files, so a file is
 counted once, in the first part that holds it (the store first): a snapshot costs only the files
@@ -17,6 +18,7 @@ from fairtracks_ld.store import records
 from fairtracks_ld.store.snapshots import snapshot_dir
 
 SEGMENTS = "search-segments"
+EXPORTS = "exports"  # search.exports.FOLDER
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -53,13 +55,16 @@ def usage(store_path: Path) -> dict[str, int]:
     """Bytes per part (each file counted once), and their total."""
     snapshots = snapshot_dir(store_path)
     parts: dict[str, list[Path]] = {"store": [store_path], "records": [records.folder(store_path)],
-                                    "snapshots": [], "search_segments": [], "other": []}
+                                    "snapshots": [], "search_segments": [], "exports": [],
+                                    "other": []}
     if snapshots.is_dir():
         for entry in snapshots.iterdir():
             if entry.name.isdigit() and entry.is_dir() and not entry.is_symlink():
                 parts["snapshots"].append(entry)
             elif entry.name == SEGMENTS:
                 parts["search_segments"].append(entry)
+            elif entry.name == EXPORTS:
+                parts["exports"].append(entry)
             elif not entry.is_symlink():
                 parts["other"].append(entry)
     seen: set[tuple[int, int]] = set()

@@ -15,16 +15,17 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
 from fairtracks_ld.mapping.ensembl import MODEL as ENSEMBL  # the catalog's variant of a track
 from fairtracks_ld.mapping.ensembl_export import release_record, track_record
-from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import local_id_of
+from fairtracks_ld.search import exports
 from fairtracks_ld.search.descendants import Descendants
 from fairtracks_ld.search.filters import (
     CATEGORIES,
@@ -36,12 +37,15 @@ from fairtracks_ld.search.filters import (
 )
 from fairtracks_ld.search.gsuite import gsuite
 from fairtracks_ld.search.trackfind_gsuite import trackfind_gsuite
-from fairtracks_ld.store import VersionInfo
+from fairtracks_ld.store import TrackStore, VersionInfo
+from fairtracks_ld.store.records import graph_triples
+from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.openapi import openapi
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 CACHED_HUBS = 8
-_CACHE: OrderedDict[tuple[str, str], dict[str, list[dict]]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str], _Hub] = OrderedDict()  # (snapshot, collection) → hub
+_PARTS: dict[tuple[str, str], dict[str, list[dict]]] = {}  # the cached hubs' versions' parts
 _TERMS: dict[str, Descendants] = {}  # the current snapshot's only
 _LOCK = threading.Lock()
 Record = dict[str, Any]
@@ -83,44 +87,86 @@ def _collections() -> dict[str, dict[str, str]]:
     return found
 
 
+@dataclass
+class _Hub:
+    """A hub as one snapshot has it: the (graph, load time) of its current versions, their
+    documents merged by category, and (once a search asked) its joined records."""
+
+    versions: list[tuple[str, str]]
+    content: dict[str, list[dict]]
+    joined: list[Record] | None = None
+
+
 def _hub(repository: str, hub: str) -> dict[str, list[dict]]:
-    """The hub's documents merged by category (cached per snapshot and hub)."""
+    """The hub's documents merged by category."""
+    return _cached_hub(repository, hub).content
+
+
+def _joined(cached: _Hub) -> list[Record]:
+    """The hub's records (`records`), joined once per snapshot."""
+    if cached.joined is None:
+        cached.joined = records(cached.content)
+    return cached.joined
+
+
+def _cached_hub(repository: str, hub: str) -> _Hub:
+    """The hub (cached per snapshot and hub; each version's part cached per version, so a new
+    snapshot reads only the versions it adds)."""
     hubs = _collections()
     if repository not in hubs:
         raise ApiError(404, f"no repository {repository!r}; known: {', '.join(sorted(hubs))}")
     if hub not in hubs[repository]:
         raise ApiError(404, f"no hub {hub!r} in {repository}; known: "
                             f"{', '.join(sorted(hubs[repository]))}")
-    store = current_app.extensions["snapshots"].store()
+    reader = current_app.extensions["snapshots"]
+    store = reader.store()
     key = (str(store.path), hubs[repository][hub])
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
+    # exports are shared on the snapshots' disk; a backend's server has none
+    folder = exports.folder_of(reader.store_path) if isinstance(reader, SnapshotReader) else None
     merged: dict[str, list[dict]] = {c: [] for c in CATEGORIES}
+    held = []
     for version in store.versions():
-        if version.current and version.collection == key[1] and version.variant == ENSEMBL:
-            _add_ensembl_track(merged, list(store.graph_quads(version.graph)), version)
-        elif version.current and version.collection == key[1]:
-            document = export_document(store.graph_quads(version.graph), version.document)
-            for category in CATEGORIES:
-                content = document.get(category)
-                if content is not None:
-                    merged[category].extend(content if isinstance(content, list) else [content])
+        if version.current and version.collection == key[1]:
+            held.append((version.graph, version.loaded_at))
+            part = _part(store, folder, version)
+            for category, content in part.items():
+                if version.variant != ENSEMBL or category != "collection_info" \
+                        or not merged[category]:
+                    merged[category].extend(content)
+    made = _Hub(held, merged)
     with _LOCK:
-        _CACHE[key] = merged
+        _CACHE[key] = made
         while len(_CACHE) > CACHED_HUBS:
             _CACHE.popitem(last=False)
-    return merged
+        kept = {version for cached in _CACHE.values() for version in cached.versions}
+        for version in set(_PARTS) - kept:
+            del _PARTS[version]
+    return made
 
 
-def _add_ensembl_track(merged: dict[str, list[dict]], quads: list[ox.Quad],
-                       version: VersionInfo) -> None:
-    """An Ensembl track (one document) joins its release's hub: the track record, and the
+def _part(store: TrackStore, folder: Path | None, version: VersionInfo) -> dict[str, list[dict]]:
+    """A current version's share of its hub, by category: a document's objects (its export,
+    made by the writer or another process: search.exports), or an Ensembl track with its
     release as the hub's collection_info (every track's graph describes it alike)."""
-    merged["tracks"].append(track_record(quads, version.document))
-    if not merged["collection_info"]:
-        merged["collection_info"].append(release_record(quads, version.collection))
+    key = (version.graph, version.loaded_at)
+    with _LOCK:
+        if key in _PARTS:
+            return _PARTS[key]
+    if version.variant == ENSEMBL:
+        quads = list(graph_triples(store, version.graph))
+        part = {"tracks": [track_record(quads, version.document)],
+                "collection_info": [release_record(quads, version.collection)]}
+    else:
+        document = exports.obtain(store, folder, version)
+        part = {c: content if isinstance(content, list) else [content]
+                for c in CATEGORIES if (content := document.get(c)) is not None}
+    with _LOCK:
+        _PARTS[key] = part
+    return part
 
 
 def _descendants() -> Descendants:
@@ -262,13 +308,13 @@ def attributes(repository: str, hub: str, category: str) -> Response:
 def values(repository: str, hub: str, category: str) -> Response:
     _category(category)
     path = _path(required=True)
-    content = _hub(repository, hub)
+    cached = _cached_hub(repository, hub)
     query = request.args.get("query")
     if query:
         test = _filter(query)
-        items = [r[category] for r in records(content) if test(r)]
+        items = [r[category] for r in _joined(cached) if test(r)]
     else:
-        items = content[category]
+        items = cached.content[category]
     text = request.args.get("filter", "").lower()
     found = {json.dumps(v) if not isinstance(v, str) else v
              for item in items for v in values_at(item, path)}
@@ -294,7 +340,7 @@ def search(repository: str, hub: str) -> Response:
     for category in wanted:
         _category(category)
     limit = _limit()
-    every = records(_hub(repository, hub))
+    every = _joined(_cached_hub(repository, hub))
     check_paths(named, every)
     found = [r for r in every if test(r)]
     if limit:
