@@ -83,6 +83,19 @@ def test_a_dereference_as_rdf_is_answered_directly_as_flask_answers(doors, path,
     assert dict(headers)["Access-Control-Allow-Origin"] == "*"
 
 
+@pytest.mark.parametrize("accept", RDF)
+@pytest.mark.parametrize("path", ["graph/closure", "graph/catalog"])
+def test_a_graph_the_catalog_describes_is_answered_as_flask_answers(doors, path, accept):
+    """A graph's description comes from the catalog (resources.catalog_entry: triples, not the
+    quads a resource's description is read as)."""
+    direct, flask = doors[False]
+    request_ = ("GET", "/" + path, "", b"", {"Accept": accept})
+    ours = call(direct, *request_)
+    assert ours == call(flask, *request_)
+    if path == "graph/closure":
+        assert taken(direct, *request_) and ours[0] == "200 OK" and ours[2]
+
+
 @pytest.mark.parametrize("request_", [
     ("GET", "/" + TRACK, "", b"", {"Accept": "text/html"}),
     ("GET", "/" + TRACK, "", b"", {"Accept": "application/ld+json"}),

@@ -5,7 +5,8 @@ other query by query_direct) and dereferencing a resource as RDF.
 Routing, the request object, the response object and their hooks cost more CPU than reading
 the store for these requests (docs/scheduling.md). Here the answer is made from the WSGI environ
 with the same functions the Flask routes use (negotiation, cache keys and ETags, the inline
-query executor, `resources.describe` and `resources.rdf_body`) and sent with the same status,
+query executor, the resource's description (`resources.description`: `resources.describe`'s
+triples as the quads read) and `resources.rdf_body`) and sent with the same status,
 headers in the same order and the same body as the route would send. Only the plain shapes are
 taken; anything else (HEAD, `If-None-Match`, parameters besides `query`, a browser asking for
 the query page, HTML or JSON-LD, an unknown or withdrawn IRI) returns None and goes to Flask.
@@ -141,7 +142,7 @@ class DirectAnswers:
         iri = store.base + path.lstrip("/")
 
         def render() -> Answer | None:
-            triples = resources.describe(store, iri)
+            triples = resources.description(store, iri)
             if not triples or tombstone.find_with_suffix(store, iri, None) is not None:
                 return None
             return Answer(media, resources.rdf_body(triples, media))

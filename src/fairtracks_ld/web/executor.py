@@ -44,6 +44,7 @@ import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,8 @@ from fairtracks_ld.store import PREFIXES
 from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.admission import Admission, Refused
 from fairtracks_ld.web.isolation import start_process
-from fairtracks_ld.web.nested import with_nested
-from fairtracks_ld.web.query_text import described_iris, describes_constants
+from fairtracks_ld.web.nested import describe_one, with_nested
+from fairtracks_ld.web.query_text import described_iris, describes_constants, one_described
 
 RESULT_FORMATS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
@@ -73,6 +74,7 @@ GRAPH_FORMATS = {
     "application/n-quads": ox.RdfFormat.N_QUADS,
     "application/trig": ox.RdfFormat.TRIG,
 }
+_EMPTY = ox.Store()  # parses a query's prologue (_prologue_parses)
 SMALL_ANSWER = 128 * 1024  # bytes: a one-pattern answer up to this size is written inline
 
 
@@ -138,7 +140,21 @@ def execute(store, request: QueryRequest, max_bytes: int,
     a one-pattern answer whose cap bounds the work too).
 
     A DESCRIBE of constant IRIs answers with their nested nodes too (`nested.with_nested`: the
-    hash IRIs of nested objects and list cells), as dereferencing them does."""
+    hash IRIs of nested objects and list cells), as dereferencing them does. The DESCRIBE of
+    one IRI on the current view is read without a query (`_one_described`, nested.describe_one:
+    the same triples in the same order, parsing the query would cost more than reading them)."""
+    described_iri = _one_described(request)
+    if described_iri is not None:
+        media = request.graph_type
+        try:
+            triples = describe_one(store.ox, described_iri)
+        except ValueError:  # not an IRI after all: Oxigraph reports the error
+            pass
+        else:
+            body = ox.serialize(triples, format=GRAPH_FORMATS[media])
+            if len(body) <= max_bytes:
+                return media, body
+            raise _too_large(max_bytes)
     options: dict[str, Any] = {}
     if request.default_graphs is not None:  # the protocol's dataset overrides the query's
         options["default_graph"] = _graph_nodes(request.default_graphs)
@@ -176,6 +192,31 @@ def execute(store, request: QueryRequest, max_bytes: int,
         except OverflowError:
             pass
     raise _too_large(max_bytes)
+
+
+def _one_described(request: QueryRequest) -> str | None:
+    """The IRI of a `DESCRIBE <iri>` (after PREFIXes: query_text.one_described) on the current
+    view, or None for any other query or a request naming its dataset."""
+    if request.default_graphs is not None or request.named_graphs is not None or \
+            request.substitutions:
+        return None
+    found = one_described(request.query)
+    if found is None or not _prologue_parses(found[0], request.base_iri):
+        return None
+    return found[1]
+
+
+@lru_cache(maxsize=256)
+def _prologue_parses(prologue: str, base_iri: str | None) -> bool:
+    """Whether Oxigraph accepts the PREFIX declarations (a PREFIX IRI must be an IRI once
+    resolved against the base); clients send few distinct ones, so each is parsed once."""
+    if not prologue:
+        return True
+    try:
+        _EMPTY.query(prologue + "ASK {}", base_iri=base_iri)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _too_large(max_bytes: int) -> AnswerTooLarge:

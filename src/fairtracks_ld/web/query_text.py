@@ -18,6 +18,22 @@ from fairtracks_ld.sparql.tokens import IRI, PNAME, WORD, LexError, Token, token
 _PLAIN_DESCRIBE = re.compile(  # the commonest form, recognised without reading tokens
     r'[ \t\r\n]*DESCRIBE(?:[ \t\r\n]+<[^<>"{}|^`\\\x00-\x20]*>)+[ \t\r\n]*', re.IGNORECASE)
 
+_SPACE = r"[ \t\r\n]+"
+_ONE_DESCRIBE = re.compile(  # PREFIXes, then DESCRIBE of one absolute IRI: no BASE, no escapes
+    rf"[ \t\r\n]*((?:PREFIX{_SPACE}(?:[A-Za-z][A-Za-z0-9_-]*)?:(?:{_SPACE})?"
+    rf'<[^<>"{{}}|^`\\\x00-\x20]*>{_SPACE})*)'
+    rf'DESCRIBE{_SPACE}<([A-Za-z][A-Za-z0-9+.-]*:[^<>"{{}}|^`\\\x00-\x20]*)>[ \t\r\n]*',
+    re.IGNORECASE)
+
+
+def one_described(query: str) -> tuple[str, str] | None:
+    """(prologue, IRI) of a query that is only PREFIX declarations and `DESCRIBE` of one
+    absolute IRI (no BASE, no comments, no escapes), else None. The IRI resolves to itself
+    against any base (Oxigraph does not normalise an absolute IRI); the prologue may still be
+    refused by Oxigraph (e.g. a PREFIX IRI that is no IRI)."""
+    found = _ONE_DESCRIBE.fullmatch(query)
+    return None if found is None else (found[1], found[2])
+
 
 def _tokens(query: str) -> tuple[Token, ...] | None:
     """The query's tokens, None when it is not SPARQL tokens; short queries are cached, since

@@ -32,7 +32,7 @@ from fairtracks_ld.web import people, signposting, tombstone, view
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
-from fairtracks_ld.web.nested import closure
+from fairtracks_ld.web.nested import closure, closure_quads
 from fairtracks_ld.web.request_parts import host_root
 
 blueprint = Blueprint("resources", __name__)
@@ -56,9 +56,17 @@ def _raw_path() -> str:
 
 def describe(store: TrackStore, iri: str) -> list[ox.Triple]:
     """The resource's triples plus those of its nested nodes, in the current view."""
-    triples = list(closure(store.ox, [ox.NamedNode(iri)], (nested_prefix(iri),),
-                           [ox.DefaultGraph()]))
+    triples = closure(store.ox, [ox.NamedNode(iri)], (nested_prefix(iri),), [ox.DefaultGraph()])
     return triples or catalog_entry(store, iri)
+
+
+def description(store: TrackStore, iri: str) -> list[ox.Quad] | list[ox.Triple]:
+    """`describe` for writing it (rdf_body): its triples as the quads read from the current
+    view (the default graph), in the same order; `ox.serialize` writes the same bytes for
+    them, without a copy of every term into a triple first."""
+    quads = closure_quads(store.ox, [ox.NamedNode(iri)], (nested_prefix(iri),),
+                          [ox.DefaultGraph()])
+    return quads or catalog_entry(store, iri)
 
 
 def catalog_entry(store: TrackStore, iri: str) -> list[ox.Triple]:
@@ -236,8 +244,9 @@ def _find(store: TrackStore, path: str) -> tuple[str, list[ox.Triple], str | Non
     return store.base + path.lstrip("/"), [], None
 
 
-def rdf_body(triples: list[ox.Triple], media: str) -> bytes:
-    """A description in an RDF syntax but JSON-LD (compacted: jsonld_compacted)."""
+def rdf_body(triples: list[ox.Triple] | list[ox.Quad], media: str) -> bytes:
+    """A description in an RDF syntax but JSON-LD (compacted: jsonld_compacted); its triples
+    may be quads of the default graph (`description`), written as the same triples."""
     if media == "application/n-quads":
         return ox.serialize([ox.Quad(t.subject, t.predicate, t.object) for t in triples],
                             format=ox.RdfFormat.N_QUADS)
