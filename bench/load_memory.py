@@ -74,7 +74,9 @@ def template() -> Path:
 
 
 def ceiling_input(size: int, store_dir: Path) -> None:
-    """The quads a load wrote into `store_dir` (version graph and companion), as N-Quads."""
+    """The quads a load wrote into `store_dir`, as N-Quads: the version graph and its
+    companion, each also in the default graph, where the load adds them to the current view
+    (before 2026-12-06 the view's copy was left out, so the ceiling wrote half the quads)."""
     import pyoxigraph as ox
 
     nquads = WORK / f"doc-{size}.nq"
@@ -89,6 +91,9 @@ def ceiling_input(size: int, store_dir: Path) -> None:
             for name in (graph, graph + "/inferred"):
                 ox.serialize(store.quads_for_pattern(None, None, None, ox.NamedNode(name)), out,
                              format=ox.RdfFormat.N_QUADS)
+                ox.serialize((ox.Quad(q.subject, q.predicate, q.object) for q in
+                              store.quads_for_pattern(None, None, None, ox.NamedNode(name))),
+                             out, format=ox.RdfFormat.N_QUADS)
     partial.rename(nquads)
 
 
