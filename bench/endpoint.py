@@ -27,7 +27,10 @@ every 0.2 s per process (pid and start time) and each process keeps the most it 
 so the total cannot go down when a process exits (it misses at most a process's last 0.2 s). As
 a floor for the Python web stack, the DESCRIBE requests are also sent to a Flask app under the
 same HTTP server settings (granian) that answers each with a constant Turtle body
-(bench/floor_app.py): no server built on Flask can pass that throughput.
+(bench/floor_app.py): no server built on Flask can pass that throughput. As a floor for reading
+the store from Python, they also go to a bare WSGI app (bench/read_floor_app.py, no Flask) that
+reads the answer fairtracks-ld gives from the same snapshot through pyoxigraph and writes it:
+no Python server reading the store that way can pass that one.
 
 Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000] [--compact]
        [--before SOURCE_TREE]   (e.g. `git worktree add --detach /tmp/before main`: the same run
@@ -286,6 +289,23 @@ def floor(port: int, body: Path) -> AbstractContextManager[CpuMeter]:
                   f"http://127.0.0.1:{port}/", env={"FLOOR_BODY": str(body)})
 
 
+def read_floor(port: int, body: Path, mode: str = "read") -> AbstractContextManager[CpuMeter]:
+    """bench/read_floor_app.py in `mode` (`read`, `describe` or `constant`: its docstring)
+    under the same granian settings as `floor`, on the snapshot fairtracks-ld serves."""
+    from fairtracks_ld.store.snapshots import current_snapshot
+    from fairtracks_ld.web.serve import threads_for
+    from fairtracks_ld.web.settings import Settings
+
+    return server([sys.executable, "-m", "granian", "--interface", "wsgi", "--http", "1",
+                   "--no-ws", "--workers", "2", "--blocking-threads",
+                   str(threads_for(Settings())), "--host", "127.0.0.1", "--port", str(port),
+                   "--working-dir", str(HERE), "read_floor_app:app"],
+                  f"http://127.0.0.1:{port}/?query=ASK",
+                  env={"FLOOR_MODE": mode, "FLOOR_BODY": str(body),
+                       "FLOOR_STORE": str(current_snapshot(WORK / "store")),
+                       "FLOOR_BASE": BASE.rstrip("/")})
+
+
 # ---- load generation -------------------------------------------------------------------------
 
 
@@ -504,10 +524,16 @@ SERVERS = {
     "floor": "bench/floor_app.py under the same granian settings: a Flask route answering every "
              "DESCRIBE and dereference request with one constant Turtle answer (no store), the "
              "ceiling of any Flask server on this machine",
+    "read_floor": "bench/read_floor_app.py under the same granian settings: a bare WSGI app (no "
+                  "Flask, no fairtracks-ld code) reading the answer fairtracks-ld gives from the "
+                  "same snapshot, pattern by pattern as nested.describe_one does, and writing it "
+                  "with ox.serialize: the floor of any Python server reading the store through "
+                  "pyoxigraph",
 }
 DEREFERENCE = "dereference track"
 OURS = ("ours", "ours_cold", "other_cold", "before", "before_cold")  # the fairtracks-ld servers
 FLOOR_KINDS = ("describe track", DEREFERENCE)
+FLOORS = ("floor", "read_floor")  # measured for FLOOR_KINDS only
 
 
 def main() -> None:
@@ -555,7 +581,7 @@ def main() -> None:
         floor_body.write_bytes(answer)
     tracks = queries.pop("_tracks")
     order = ("oxigraph", "ours_cold", "other_cold", "before_cold", "ours", "before",
-             "floor")  # pairs close
+             "floor", "read_floor")  # pairs close
     names = [n for n in order if (args.before or not n.startswith("before"))
              and (args.other_store or n != "other_cold")]
     ports = {name: free_port() for name in names}
@@ -567,6 +593,7 @@ def main() -> None:
         "before_cold": lambda: ours(ports["before_cold"], cache=False, source=args.before),
         "other_cold": lambda: ours(ports["other_cold"], cache=False, store=args.other_store),
         "floor": lambda: floor(ports["floor"], floor_body),
+        "read_floor": lambda: read_floor(ports["read_floor"], floor_body),
     }
     results: dict[str, dict] = {}
     for name in names:
@@ -575,7 +602,7 @@ def main() -> None:
         mix = {kind: requests_of(q, path) for kind, q in queries.items()}
         mix["mixed (all four interleaved)"] = interleaved(mix)
         mix[DEREFERENCE] = dereferences(tracks, name)
-        kinds = {k: mix[k] for k in FLOOR_KINDS} if name == "floor" else mix
+        kinds = {k: mix[k] for k in FLOOR_KINDS} if name in FLOORS else mix
         with launches[name]() as meter:
             for kind, reqs in kinds.items():
                 print(f"{name}: {kind}…", flush=True)
@@ -583,7 +610,7 @@ def main() -> None:
                                                args.concurrency, args.seconds, meter)
             if name in OURS:
                 results[name]["one at a time"] = dereference(tracks, ports[name])
-            if name != "floor":
+            if name not in FLOORS:
                 results[name]["first page"] = first_page(f"http://127.0.0.1:{ports[name]}{path}")
     kinds = [k for k in results["oxigraph"] if k != "first page"]
     report = {
@@ -711,11 +738,14 @@ def markdown(report: dict) -> str:
         "(goal ≥ 0.70 cold, ≥ 1.0 warm for DESCRIBE and dereferencing). Non-200 answers are "
         "counted as errors in endpoint.json, which also lists one query of each kind.",
         "",
-        "Floor of the web stack (the constant-answer Flask app): "
-        + "; ".join(f"{k} {report['floor'][k].get('requests_per_s', 0)} req/s (ratio "
-                    f"{report['throughput_ratio']['floor'].get(k, 'n/a')} to oxigraph), "
-                    f"{report['floor'][k].get('server_cpu_ms_per_request', 'n/a')} ms CPU per "
-                    "request" for k in FLOOR_KINDS) + ".",
+        " ".join(f"{title}: " + "; ".join(
+            f"{k} {report[name][k].get('requests_per_s', 0)} req/s (ratio "
+            f"{report['throughput_ratio'][name].get(k, 'n/a')} to oxigraph), "
+            f"{report[name][k].get('server_cpu_ms_per_request', 'n/a')} ms CPU per request"
+            for k in FLOOR_KINDS) + "." for name, title in (
+                ("floor", "Floor of the web stack (the constant-answer Flask app)"),
+                ("read_floor", "Floor of reading the store from Python (the bare WSGI app "
+                               "reading and writing the same answer)")) if name in report),
         "",
         "Dereferencing a track as Turtle, one request at a time (goal: median < 10 ms): "
         + "; ".join(f"{titles[n]}: median {report[n]['one at a time']['median_ms']} ms, p95 "

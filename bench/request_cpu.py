@@ -17,8 +17,15 @@ answered in the web process), ancestor search and facet counts (query workers), 
 track (form POST, answered in the web process), dereferencing a track as Turtle (oxigraph: GET
 of the same DESCRIBE), and the ancestor-aware first page (GET, a query worker).
 
+With `--floors`, three bare WSGI apps under the same granian settings (bench/read_floor_app.py)
+take their turns too, for DESCRIBE and dereferencing only: a constant answer ("floor:
+constant"), the same answer read from the snapshot with as little Python as possible ("floor:
+read"), and Oxigraph's own DESCRIBE through pyoxigraph, evaluated and written in Rust ("floor:
+pyoxigraph DESCRIBE"): what a Python server reading the store through pyoxigraph must pay,
+whatever its own code.
+
 Usage: python bench/request_cpu.py [--tracks 20000] [--requests 1000] [--rounds 3]
-       [--before TREE] [--name NAME]
+       [--before TREE] [--floors] [--name NAME]
 Writes bench/results/request-cpu-<tracks>.json and .md (or NAME.json and .md).
 """
 
@@ -43,12 +50,15 @@ KINDS = ("lookup by label", "ancestor search", "facet counts", "describe track",
          "dereference track", "first page")
 HEAVY = ("ancestor search", "facet counts")  # a fifth as many requests
 OXIGRAPH = "oxigraph"
+FLOORS = {"floor: constant": "constant", "floor: read": "read",
+          "floor: pyoxigraph DESCRIBE": "describe"}  # read_floor_app's modes
+FLOOR_KINDS = ("describe track", "dereference track")
 
 
 def requests_for(kind: str, mix: dict[str, list[str]], server: str) -> list[endpoint.Request]:
     """The kind's requests for a server ("oxigraph": its /query endpoint, DESCRIBE for a
     dereference); `mix`: endpoint.query_mix's queries."""
-    path = "/query" if server == OXIGRAPH else "/sparql"
+    path = "/query" if server == OXIGRAPH else "/sparql"  # a floor takes any path
     if kind == "dereference track":
         return endpoint.dereferences(mix["_tracks"], server)
     if kind == "first page":
@@ -103,6 +113,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path)
+    parser.add_argument("--floors", action="store_true",
+                        help="also the bare WSGI floors (read_floor_app), DESCRIBE and "
+                             "dereferencing only")
     parser.add_argument("--name", help="the results' file name, without suffix (default: "
                                        "request-cpu-<tracks>)")
     args = parser.parse_args()
@@ -110,19 +123,29 @@ def main() -> None:
     endpoint.prepare(args.tracks)
     load_before = os.getloadavg()[0]
     trees = {"after": None, **({"before": args.before} if args.before else {})}
-    names = [*trees, OXIGRAPH]
+    floors = FLOORS if args.floors else {}
+    names = [*trees, OXIGRAPH, *floors]
     ports = {name: endpoint.free_port() for name in names}
     rounds: dict[str, dict[str, list[dict[str, float]]]] = {
-        name: {kind: [] for kind in KINDS} for name in names}
+        name: {kind: [] for kind in KINDS if name not in floors or kind in FLOOR_KINDS}
+        for name in names}
     with ExitStack() as stack:
         meters = {name: stack.enter_context(endpoint.ours(ports[name], cache=False, source=tree))
                   for name, tree in trees.items()}
         meters[OXIGRAPH] = stack.enter_context(endpoint.oxigraph(ports[OXIGRAPH]))
         mix = endpoint.query_mix(f"http://127.0.0.1:{ports['after']}/sparql", random.Random(1))
+        if floors:  # the constant floor's body: oxigraph's answer to the first DESCRIBE
+            _, body, _ = endpoint.request(f"http://127.0.0.1:{ports[OXIGRAPH]}/query",
+                                          endpoint.requests_of(mix["describe track"][:1],
+                                                               "")[0][1], "text/turtle")
+            (endpoint.WORK / "describe-answer.ttl").write_bytes(body)
+        for name, mode in floors.items():
+            meters[name] = stack.enter_context(endpoint.read_floor(
+                ports[name], endpoint.WORK / "describe-answer.ttl", mode))
         for _ in range(args.rounds):
             for kind in KINDS:
                 count = args.requests // 5 if kind in HEAVY else args.requests
-                for name in names:
+                for name in (n for n in names if kind in rounds[n]):
                     print(f"{name}: {kind}…", flush=True)
                     rounds[name][kind].append(run_kind(
                         ports[name], meters[name].root, requests_for(kind, mix, name), count,
@@ -150,7 +173,8 @@ def main() -> None:
 
 def markdown(report: dict) -> str:
     config, medians = report["config"], report["median_of_rounds"]
-    names = list(medians)
+    floors = [n for n in medians if n in FLOORS]
+    names = [n for n in medians if n not in floors]
     ours = [n for n in names if n != OXIGRAPH]
     lines = [
         "# CPU per cold request, one request at a time",
@@ -185,7 +209,28 @@ def markdown(report: dict) -> str:
             f"{medians[OXIGRAPH][kind]['total'] / medians[n][kind]['total']:.2f}"
             if medians[n][kind]["total"] else "-" for n in ours) + " |")
     lines.append("")
+    if floors:
+        lines += _floors_table(medians, floors)
     return "\n".join(lines)
+
+
+def _floors_table(medians: dict, floors: list[str]) -> list[str]:
+    """CPU per request of the bare WSGI floors (read_floor_app) beside oxigraph's."""
+    lines = ["Floors (bench/read_floor_app.py: bare WSGI apps, no Flask and no fairtracks-ld "
+             "code, under the same granian settings; `read` reads and writes the answer "
+             "fairtracks-ld gives, `pyoxigraph DESCRIBE` is Oxigraph's own DESCRIBE through "
+             "pyoxigraph, without the nested nodes), total CPU ms per request, and oxigraph's "
+             "CPU per request divided by each:", "",
+             "| kind | " + " | ".join(floors) + " | " + " | ".join(
+                 f"oxigraph ÷ {n}" for n in floors) + " |",
+             "| --- |" + " --- |" * (2 * len(floors))]
+    for kind in FLOOR_KINDS:
+        totals = [medians[n][kind]["total"] for n in floors]
+        lines.append(f"| {kind} | " + " | ".join(str(t) for t in totals) + " | " + " | ".join(
+            f"{medians[OXIGRAPH][kind]['total'] / t:.2f}" if t else "-" for t in totals)
+            + " |")
+    lines.append("")
+    return lines
 
 
 if __name__ == "__main__":
