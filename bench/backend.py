@@ -16,7 +16,10 @@ last three: fairtracks-ld only). Virtuoso directly answers the same query text w
 prefixes declared, over its default graph (the union of all its graphs). Both fairtracks-ld
 servers run with the answer cache off (FAIRTRACKS_LD_CACHE=0), so every request reaches the
 store or the backend. Reported per kind: median and p95 ms, requests/s (one client), ratios
-to the embedded server; `uptime` before and after. With `--before SRC` (a source tree holding
+to the embedded server; `uptime` before and after. CPU per request (the trusted figure on a
+shared machine, where wall times wait for the cores): user and system seconds of the server's
+process tree and of Virtuoso's process over each kind's timed requests, divided by their
+number. With `--before SRC` (a source tree holding
 `src/fairtracks_ld`, e.g. `git archive main src | tar -x -C SRC`), a second `serve --backend` runs
 that code on the same Virtuoso, side by side: its figures and the ratio after / before.
 
@@ -67,6 +70,7 @@ SAMPLING_SECONDS = 600  # the embedded server's time limit: plan() reads every t
 # which was answered 503 under load at 50,000 tracks with the default 30 s; requests take ms
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from proctree import tree_stats  # noqa: E402
 from servers import free_port  # noqa: E402  (the tests' helpers)
 from virtuoso import PASSWORD, virtuoso  # noqa: E402
 
@@ -102,9 +106,9 @@ def prepare(tracks: int) -> Path:
 
 @contextmanager
 def server(store: Path, *args: str, source: Path | None = None
-           ) -> Iterator[tuple[str, float]]:
-    """`fairtracks-ld serve` (cache off; the code of `source`'s src/ when given); yields its URL
-    and the seconds until its first `/search` answer (the facet index built)."""
+           ) -> Iterator[tuple[str, float, int]]:
+    """`fairtracks-ld serve` (cache off; the code of `source`'s src/ when given); yields its URL,
+    the seconds until its first `/search` answer (the facet index built) and its process id."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     started = time.monotonic()
@@ -123,7 +127,7 @@ def server(store: Path, *args: str, source: Path | None = None
                 if process.poll() is not None:
                     raise RuntimeError(f"serve {args} stopped") from None
                 time.sleep(0.2)
-        yield url, time.monotonic() - started
+        yield url, time.monotonic() - started, process.pid
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -184,6 +188,23 @@ def for_virtuoso(kind: str, requested: list[tuple]) -> list[tuple] | None:
     return requested
 
 
+def cpu_seconds(root: int) -> float:
+    """User and system CPU seconds of the process `root` and its live descendants."""
+    return sum(int(f[11]) + int(f[12]) for f in tree_stats(root).values()
+               ) / os.sysconf("SC_CLK_TCK")
+
+
+def process_of(marker: str) -> int:
+    """The id of the process whose command line holds `marker` (Virtuoso's ini file)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except OSError:
+            continue
+    raise RuntimeError(f"no process runs with {marker}")
+
+
 def timed(url: str, requested: list[tuple]) -> list[float]:
     session = requests.Session()
     times = []
@@ -197,11 +218,18 @@ def timed(url: str, requested: list[tuple]) -> list[float]:
     return times
 
 
-def figures(times: list[float]) -> dict:
+def figures(url: str, requested: list[tuple], server: int | None, engine: int) -> dict:
+    """Wall times of the requests and CPU per request of `server` (None: Virtuoso asked
+    directly) and of Virtuoso (`engine`)."""
+    before = (cpu_seconds(server) if server else 0.0, cpu_seconds(engine))
+    times = timed(url, requested)
+    after = (cpu_seconds(server) if server else 0.0, cpu_seconds(engine))
     ordered = sorted(times)
     return {"median_ms": statistics.median(times) * 1000,
             "p95_ms": ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000,
-            "per_s": len(times) / sum(times)}
+            "per_s": len(times) / sum(times),
+            "server_cpu_ms": (after[0] - before[0]) / len(times) * 1000,
+            "virtuoso_cpu_ms": (after[1] - before[1]) / len(times) * 1000}
 
 
 def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None = None) -> dict:
@@ -227,26 +255,28 @@ def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None 
         virtuoso_url = engine.sparql_url.removesuffix("sparql")
         if not queries:
             return {"tracks": tracks, "publish": publication, "kinds": {}}
+        engine_pid = process_of(str(folder / "virtuoso" / "virtuoso.ini"))
         with ExitStack() as running:
-            embedded, embedded_start = running.enter_context(
+            embedded, embedded_start, embedded_pid = running.enter_context(
                 server(folder / "store", "--query-timeout", str(SAMPLING_SECONDS)))
-            remote, remote_start = running.enter_context(
+            remote, remote_start, remote_pid = running.enter_context(
                 server(folder / "no-store", "--backend", engine.sparql_url))
             earlier = running.enter_context(server(
                 folder / "no-store-before", "--backend", engine.sparql_url, source=before)
-            )[0] if before else None
+            ) if before else None
             kinds = {}
             for kind, requested in plan(embedded, repeat, random.Random(1)).items():
                 direct = for_virtuoso(kind, requested)
-                targets = {"embedded": (embedded, requested), "backend": (remote, requested)}
+                targets = {"embedded": (embedded, requested, embedded_pid),
+                           "backend": (remote, requested, remote_pid)}
                 if earlier:
-                    targets["before"] = (earlier, requested)
+                    targets["before"] = (earlier[0], requested, earlier[2])
                 if direct is not None:
-                    targets["virtuoso"] = (virtuoso_url, direct)
+                    targets["virtuoso"] = (virtuoso_url, direct, None)
                 row = {}
-                for name, (url, asked) in targets.items():
+                for name, (url, asked, pid) in targets.items():
                     timed(url, asked[:3])  # warm-up: connections, first index pages
-                    row[name] = figures(timed(url, asked))
+                    row[name] = figures(url, asked, pid, engine_pid)
                 for name in ("backend", "virtuoso", "before"):
                     if name in row:
                         row[f"{name}_ratio"] = (row[name]["median_ms"] /
@@ -309,10 +339,35 @@ def markdown(report: dict) -> str:
                 line += (f" {cell(row, 'before')} | {row['before_ratio']:.2f} | "
                          f"{row['after_before']:.2f} |")
             lines.append(line)
-        lines.append("")
+        lines += ["", *cpu_table(scale["kinds"], side)]
     notes = report.get("notes", [])  # dated findings written beside the runs (kept)
     return "\n".join(lines + projection(report["scales"]) + (["## Notes", "", *notes]
                                                               if notes else []))
+
+
+def cpu_table(kinds: dict, side: bool) -> list[str]:
+    """CPU ms per request: the server's process tree + Virtuoso's (runs measured before these
+    figures existed have none)."""
+    if not all("server_cpu_ms" in f for row in kinds.values() for f in row.values()
+               if isinstance(f, dict)):
+        return []
+    names = ["embedded", "backend", "virtuoso"] + (["before"] if side else [])
+
+    def spent(row: dict, name: str) -> str:
+        if name not in row:
+            return "n/a"
+        f = row[name]
+        return (f"{f['virtuoso_cpu_ms']:.1f}" if name == "virtuoso" else
+                f"{f['server_cpu_ms']:.1f}" if name == "embedded" else
+                f"{f['server_cpu_ms']:.1f} + {f['virtuoso_cpu_ms']:.1f}")
+    lines = ["CPU ms per request (server's process tree + Virtuoso's; Virtuoso /sparql: "
+             "Virtuoso's alone):", "",
+             "| request | embedded | backend | Virtuoso /sparql |" +
+             (" backend before |" if side else ""), "|---|---:|---:|---:|" + ("---:|" if side
+                                                                              else "")]
+    lines += [f"| {kind} | " + " | ".join(spent(row, n) for n in names) + " |"
+              for kind, row in kinds.items()]
+    return [*lines, ""]
 
 
 def projection(scales: list[dict]) -> list[str]:
