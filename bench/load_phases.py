@@ -1,7 +1,8 @@
 """Where one document's load spends its CPU: process CPU and wall seconds per step.
 
-One generated document (`fairtracks-ld generate --tracks N --tracks-per-document N --seed 1`)
-is loaded with `--bulk` into a copy of a store holding the bundled ontologies, in this process,
+One generated document (`fairtracks-ld generate --tracks N --tracks-per-document N --seed 1`,
+made and kept by bench/load_memory.py) is loaded with `--bulk` into a copy of a store holding
+the bundled ontologies (load_memory's template), in this process,
 as `fairtracks-ld load` does (`load_sources`, malloc arenas limited), with and without
 validation. The steps are told apart by the loader's own checkpoints (faults.checkpoint) and by
 timing a few functions where they are called (the validation's context facts, shared value sets,
@@ -29,9 +30,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import load_memory
+from load_memory import document, template  # the same document and template store
+
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
-WORK = HERE / "work" / "load-phases"
+WORK = HERE / "work" / "load-phases"  # the stores loaded (the template's copies)
 RESULTS = HERE / "results"
 BASE = "http://localhost:8000/"
 # (module, function): the steps timed by wrapping, in the order they run
@@ -46,30 +50,6 @@ TIMED = [
     ("fairtracks_ld.search.segments", "prepare", "search segments"),
     ("fairtracks_ld.search.exports", "prepare", "API exports"),
 ]
-
-
-def cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", *args], check=True,
-                   capture_output=True, env={**os.environ, "PYTHONPATH": str(SRC)})
-
-
-def document(tracks: int) -> Path:
-    folder = WORK / f"doc-{tracks}"
-    if not (folder / ".complete").exists():
-        shutil.rmtree(folder, ignore_errors=True)
-        cli("generate", "--tracks", str(tracks), "--tracks-per-document", str(tracks), "--seed",
-            "1", "--out", str(folder))
-        (folder / ".complete").touch()
-    return next(folder.glob("*.json"))
-
-
-def template() -> Path:
-    store = WORK / "template"
-    if not (WORK / "template.complete").exists():
-        shutil.rmtree(store, ignore_errors=True)
-        cli("--store", str(store), "--base-iri", BASE, "ontologies", "load")
-        (WORK / "template.complete").touch()
-    return store
 
 
 def cpu() -> float:
@@ -219,6 +199,7 @@ def main() -> None:
         write(args.tracks, json.loads((RESULTS / f"load-phases-{args.tracks}.json").read_text()))
         return
     WORK.mkdir(parents=True, exist_ok=True)
+    load_memory.WORK.mkdir(parents=True, exist_ok=True)
     path = document(args.tracks)
     template()
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
