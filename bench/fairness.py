@@ -13,11 +13,18 @@ impatient clients follow, which ignore it and retry after 0.1 s. Meanwhile one m
 dereferences tracks as Turtle, one request at a time: its median and p95 against the same with
 no heavy clients (idle). Goal: p95 < 50 ms and median within 2x idle.
 
+With `--heavy lookups` the heavy clients send big one-triple-pattern SELECTs instead (every
+track; every track's label), which the server tries in its own thread up to
+executor.SMALL_ANSWER bytes before handing them to a query worker (results in
+fairness-lookups.{json,md}).
+
 `--baseline-src DIR` runs the same with the fairtracks_ld sources in DIR (e.g. /work/main/src
 before this change) for comparison.
 
 Usage: python bench/fairness.py [--tracks 20000] [--seconds 20] [--clients 8 32]
-Writes bench/results/fairness.json and bench/results/fairness.md.
+       [--heavy expensive|lookups]
+Writes bench/results/fairness.json and bench/results/fairness.md (fairness-lookups.* with
+`--heavy lookups`).
 """
 
 from __future__ import annotations
@@ -48,21 +55,32 @@ EXPENSIVE = [
     "?value } GROUP BY ?value ORDER BY DESC(?tracks)",
     "SELECT (COUNT(*) AS ?n) WHERE { ?a a ft:Track . ?b a ft:Track . ?c a ft:Track }",
 ]
+LOOKUPS = [  # one triple pattern each, answers of megabytes
+    "SELECT ?track WHERE { ?track a ft:Track }",
+    "SELECT ?track ?label WHERE { ?track ft:label_short ?label }",
+]
+HEAVY = {"expensive": EXPENSIVE, "lookups": LOOKUPS}
+HEAVY_TEXT = {
+    "expensive": "two expensive queries (facet counts over every track; a three-way cross join "
+                 "of the tracks that runs into the 30 s limit)",
+    "lookups": "two big one-pattern SELECTs (every track; every track's label: megabytes each, "
+               "tried in the server thread up to executor.SMALL_ANSWER, then by a query worker)",
+}
 
 
 IMPATIENT_RETRY = 0.1  # seconds an impatient client waits after a refusal
 
 
 def heavy_client(port: int, source: str, stop: threading.Event, counts: dict[str, int],
-                 lock: threading.Lock, patient: bool) -> None:
-    """Expensive queries in a loop from `source`, honouring Retry-After when `patient`."""
+                 lock: threading.Lock, patient: bool, queries: list[str]) -> None:
+    """Heavy queries in a loop from `source`, honouring Retry-After when `patient`."""
     rng = random.Random(source)
     while not stop.is_set():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120,
                                           source_address=(source, 0))
         try:
             conn.request("POST", "/sparql", body=urlencode(
-                {"query": PREFIXES + rng.choice(EXPENSIVE)}), headers={
+                {"query": PREFIXES + rng.choice(queries)}), headers={
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Accept": "application/sparql-results+json"})
             response = conn.getresponse()
@@ -103,10 +121,11 @@ def dereference_loop(port: int, paths: list[str], seconds: float) -> dict[str, f
 
 
 def scenario(port: int, paths: list[str], clients: int, seconds: float,
-             patient: bool = True) -> dict:
+             patient: bool = True, queries: list[str] = EXPENSIVE) -> dict:
     stop, lock, counts = threading.Event(), threading.Lock(), {}
     threads = [threading.Thread(target=heavy_client,
-                                args=(port, f"127.0.0.{10 + i}", stop, counts, lock, patient))
+                                args=(port, f"127.0.0.{10 + i}", stop, counts, lock, patient,
+                                      queries))
                for i in range(clients)]
     for thread in threads:
         thread.start()
@@ -120,19 +139,20 @@ def scenario(port: int, paths: list[str], clients: int, seconds: float,
 
 
 def run(port: int, paths: list[str], client_counts: list[int], seconds: float,
-        env: dict[str, str], impatient: bool = False) -> dict:
+        env: dict[str, str], impatient: bool = False, queries: list[str] = EXPENSIVE) -> dict:
     results = {}
     with ours(port, cache=False, env=env):
         dereference_loop(port, paths[:20], 2)  # warm-up
         results["idle"] = scenario(port, paths, 0, seconds)
         for clients in client_counts:
             print(f"{clients} heavy clients…", flush=True)
-            results[f"{clients} clients"] = scenario(port, paths, clients, seconds)
+            results[f"{clients} clients"] = scenario(port, paths, clients, seconds,
+                                                     queries=queries)
             time.sleep(5)  # let the last stopped queries drain
         for clients in client_counts if impatient else []:
             print(f"{clients} impatient heavy clients…", flush=True)
             results[f"{clients} impatient clients"] = scenario(port, paths, clients, seconds,
-                                                               patient=False)
+                                                               patient=False, queries=queries)
             time.sleep(5)
     idle = results["idle"]["dereference"]["median_ms"]
     for result in results.values():
@@ -151,7 +171,11 @@ def main() -> None:
     parser.add_argument("--baseline-src", help="fairtracks_ld sources to compare with")
     parser.add_argument("--impatient", action="store_true",
                         help="also clients that ignore Retry-After (this branch only)")
+    parser.add_argument("--heavy", choices=list(HEAVY), default="expensive",
+                        help="what the heavy clients send (default: expensive queries)")
     args = parser.parse_args()
+    queries = HEAVY[args.heavy]
+    name = "fairness" if args.heavy == "expensive" else f"fairness-{args.heavy}"
     endpoint.WORK = endpoint.HERE / "work" / f"endpoint-{args.tracks}"  # as endpoint.py's main
     prepare(args.tracks)
     load_before = os.getloadavg()[0]
@@ -164,21 +188,22 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "load_average_before": round(load_before, 2)},
         "config": {"tracks": args.tracks, "seconds": args.seconds, "clients": args.clients,
-                   "expensive_queries": [PREFIXES + q for q in EXPENSIVE]},
-        "this branch": run(free_port(), paths, args.clients, args.seconds, {}, args.impatient),
+                   "heavy": args.heavy, "expensive_queries": [PREFIXES + q for q in queries]},
+        "this branch": run(free_port(), paths, args.clients, args.seconds, {}, args.impatient,
+                           queries),
     }
-    earlier = RESULTS / "fairness.json"
+    earlier = RESULTS / f"{name}.json"
     if args.baseline_src:
         report["baseline"] = run(free_port(), paths, args.clients, args.seconds,
-                                 {"PYTHONPATH": args.baseline_src})
+                                 {"PYTHONPATH": args.baseline_src}, queries=queries)
         report["config"]["baseline_src"] = args.baseline_src
     elif earlier.exists() and "baseline" in (kept := json.loads(earlier.read_text())):
         report["baseline"] = kept["baseline"]  # it takes minutes: kept from the last run
         report["config"]["baseline_src"] = kept["config"]["baseline_src"] + " (earlier run)"
     report["machine"]["load_average_after"] = round(os.getloadavg()[0], 2)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fairness.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "fairness.md").write_text(markdown(report))
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(report))
     print(markdown(report))
 
 
@@ -189,9 +214,8 @@ def markdown(report: dict) -> str:
         "",
         f"{config['tracks']:,} generated tracks (bench/work/endpoint-N/ store). `fairtracks-ld "
         "serve` defaults, cache off. Heavy clients (each its own loopback address) loop over "
-        "two expensive queries (facet counts over every track; a three-way cross join of the "
-        "tracks that runs into the 30 s limit), honouring Retry-After (impatient ones retry "
-        f"after {IMPATIENT_RETRY:g} s instead); one more client "
+        f"{HEAVY_TEXT[config.get('heavy', 'expensive')]}, honouring Retry-After (impatient "
+        f"ones retry after {IMPATIENT_RETRY:g} s instead); one more client "
         f"dereferences tracks as Turtle one at a time for {config['seconds']:g} s. "
         f"{machine['cpus']} CPUs shared with the load generator and other work: load average "
         f"{machine['load_average_before']} before, {machine['load_average_after']} after. "
