@@ -153,6 +153,34 @@ def test_a_small_one_pattern_answer_is_written_while_the_only_worker_is_busy(sto
         executor.close()
 
 
+def test_a_one_pattern_query_with_many_solutions_goes_straight_to_a_worker(store, gate,
+                                                                           monkeypatch):
+    """Counted first: a lookup with more than SMALL_ROWS solutions is not written in the
+    calling thread at all; it is admitted like any other query and waits for the worker."""
+    monkeypatch.setattr(executor_module, "SMALL_ROWS", 3)
+    executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=30)
+    try:
+        few = f"SELECT ?o WHERE {{ <{TRACK}> a ?o }}"
+        many = f"SELECT ?p ?o WHERE {{ <{TRACK}> ?p ?o }}"
+        whole = executor.run(request(many))[1]
+        busy = Held(executor, gate)
+        assert executor.run(request(few))[0] == "application/sparql-results+json"
+        waiting: dict[str, bytes] = {}
+        thread = threading.Thread(target=lambda: waiting.update(body=executor.run(
+            request(many))[1]))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while executor.admission._admitted < 2:  # the held query and this one
+            assert time.monotonic() < deadline, "the lookup was not admitted"
+            time.sleep(0.01)
+        assert not waiting  # it waits for the held worker
+        busy.answer(gate)
+        thread.join(30)
+        assert waiting["body"] == whole
+    finally:
+        executor.close()
+
+
 def test_a_one_pattern_answer_past_the_small_cap_comes_whole_from_a_worker(store, monkeypatch):
     monkeypatch.setattr(executor_module, "SMALL_ANSWER", 200)
     executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=20)

@@ -2,14 +2,15 @@
 only those may be tried in the server thread, so anything that filters, joins, sorts, groups,
 names a dataset, can be read two ways or mentions the network must say no."""
 
+import pyoxigraph as ox
 import pytest
 
-from fairtracks_ld.sparql.single_pattern import single_pattern
+from fairtracks_ld.sparql.single_pattern import COUNTED, capped_count, single_pattern
 
 FT = "PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>\n"
 
 
-@pytest.mark.parametrize("query", [
+ONE_PATTERN = [
     FT + 'SELECT ?track WHERE { ?track ft:label_short "RRBS sig r1" }',
     "select * { ?s ?p ?o . } limit 10",
     "BASE <http://e/> SELECT ?s { ?s a <Track> }",
@@ -18,9 +19,36 @@ FT = "PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>\n"
     "SELECT ?s ?o { ?s <http://e/p#frag> ?o } # a comment",
     "SELECT ?s { ?s ?p 1.5 }",
     "SELECT ?s { <http://e/s> ?s true }",
-])
+]
+
+
+@pytest.mark.parametrize("query", ONE_PATTERN)
 def test_one_pattern_read_from_an_index(query):
     assert single_pattern(query)
+
+
+def _data() -> ox.Store:
+    """Solutions for every ONE_PATTERN query: 12 tracks sharing a label, typed, with values."""
+    store = ox.Store()
+    store.load("".join(
+        f'<http://e/t{n}> <https://w3id.org/fairtracks-ld/vocab#label_short> "RRBS sig r1" .\n'
+        f"<http://e/t{n}> a <http://e/Track> .\n"
+        f'<http://e/t{n}> <http://e/p#frag> "x"@en .\n'
+        f"<http://e/s> <http://e/p{n}> true .\n"
+        f"<http://e/t{n}> <http://e/q> 1.5, 1 .\n" for n in range(12)), ox.RdfFormat.TURTLE)
+    return store
+
+
+@pytest.mark.parametrize("query", ONE_PATTERN)
+@pytest.mark.parametrize("cap", [0, 5, 11, 12, 100])
+def test_capped_count_counts_the_solutions_up_to_the_cap(query, cap):
+    """The count a caller decides by is the query's own number of solutions (its LIMIT, BASE
+    and a trailing comment kept), or cap + 1 when there are more."""
+    data = _data()
+    solutions = len(list(data.query(query)))
+    assert solutions > 0
+    counted = data.query(capped_count(query, cap))
+    assert int(next(iter(counted))[COUNTED].value) == min(solutions, cap + 1)
 
 
 @pytest.mark.parametrize("query", [
@@ -53,3 +81,4 @@ def test_one_pattern_read_from_an_index(query):
 ])
 def test_anything_else_is_not(query):
     assert not single_pattern(query)
+    assert capped_count(query, 10) is None

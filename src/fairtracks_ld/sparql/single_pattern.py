@@ -18,6 +18,11 @@ subject an IRI, prefixed name or variable; predicate the same or `a`; object the
 `true`/`false`, or a string with an optional language tag or `^^` datatype. Anything else
 (DISTINCT, ORDER BY, OFFSET, FROM, GRAPH, FILTER, paths, blank nodes, expressions) is not one
 pattern as far as this module is concerned.
+
+`capped_count` tells, before any answer is written, how many solutions such a query has, up to a
+cap: Oxigraph counts index keys without decoding a term, about 13x cheaper than writing them
+(3,763 solutions at 100k tracks: 0.28 ms to count past 1,000, 10.6 ms to write as JSON), so a
+caller can send a big answer to where big answers go instead of writing part of it first.
 """
 
 from __future__ import annotations
@@ -40,20 +45,39 @@ from fairtracks_ld.sparql.tokens import (
 )
 
 _NAMES = (IRI, PNAME)
+COUNTED = "_one_pattern_rows"  # capped_count's variable, named unlike a client's
 
 
 def single_pattern(query: str) -> bool:
     """True when the query is a SELECT of one triple pattern whose solutions are index keys."""
+    return _select_at(query) is not None
+
+
+def capped_count(query: str, cap: int) -> str | None:
+    """A query counting the solutions of the one-pattern `query`, up to `cap` (it answers
+    `cap + 1` when there are more), or None when `query` is not one pattern. The query is kept
+    whole as a subquery (its prologue in front), so its LIMIT and BASE keep their meaning."""
+    at = _select_at(query)
+    if at is None:
+        return None
+    return (f"{query[:at]}SELECT (COUNT(*) AS ?{COUNTED}) WHERE {{ {{ SELECT * WHERE {{ {{ "
+            f"{query[at:]}\n}} }} LIMIT {cap + 1} }} }}")
+
+
+def _select_at(query: str) -> int | None:
+    """Where the SELECT of a one-pattern query starts (after its prologue), else None."""
     if "\\" in query or mentions_network(query):
-        return False
+        return None
+    reader = _Reader(scan(query))
     try:  # tokens are read only as far as the query still looks like one pattern
-        return _one_pattern(_Reader(scan(query)))
+        return reader.tokens[reader.start_of_select].start if _one_pattern(reader) else None
     except LexError:
-        return False
+        return None
 
 
 def _one_pattern(reader: _Reader) -> bool:
     reader.prologue()
+    reader.start_of_select = reader.index
     if not reader.word("select"):
         return False
     if not reader.punct("*"):
@@ -86,6 +110,7 @@ class _Reader:
         self.source = source
         self.tokens: list[Token] = []
         self.index = 0
+        self.start_of_select = 0  # the token after the prologue
 
     def _read_to(self, index: int) -> None:
         while len(self.tokens) <= index:
