@@ -156,7 +156,8 @@ def test_a_small_one_pattern_answer_is_written_while_the_only_worker_is_busy(sto
 def test_a_one_pattern_query_with_many_solutions_goes_straight_to_a_worker(store, gate,
                                                                            monkeypatch):
     """Counted first: a lookup with more than SMALL_ROWS solutions is not written in the
-    calling thread at all; it is admitted like any other query and waits for the worker."""
+    calling thread at all; it is admitted like any other query and waits for the worker (one
+    whose LIMIT is small enough is answered at once, uncounted)."""
     monkeypatch.setattr(executor_module, "SMALL_ROWS", 3)
     executor = QueryExecutor(SnapshotReader(store), workers=1, timeout=30)
     try:
@@ -165,6 +166,8 @@ def test_a_one_pattern_query_with_many_solutions_goes_straight_to_a_worker(store
         whole = executor.run(request(many))[1]
         busy = Held(executor, gate)
         assert executor.run(request(few))[0] == "application/sparql-results+json"
+        limited = executor.run(request(many + " LIMIT 3"))[1]  # bounded by its LIMIT
+        assert limited.count(b'"p":') == 3
         waiting: dict[str, bytes] = {}
         thread = threading.Thread(target=lambda: waiting.update(body=executor.run(
             request(many))[1]))

@@ -5,7 +5,7 @@ names a dataset, can be read two ways or mentions the network must say no."""
 import pyoxigraph as ox
 import pytest
 
-from fairtracks_ld.sparql.single_pattern import COUNTED, capped_count, single_pattern
+from fairtracks_ld.sparql.single_pattern import COUNTED, one_pattern, single_pattern
 
 FT = "PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#>\n"
 
@@ -47,7 +47,7 @@ def test_capped_count_counts_the_solutions_up_to_the_cap(query, cap):
     data = _data()
     solutions = len(list(data.query(query)))
     assert solutions > 0
-    counted = data.query(capped_count(query, cap))
+    counted = data.query(one_pattern(query).capped_count(cap))
     assert int(next(iter(counted))[COUNTED].value) == min(solutions, cap + 1)
 
 
@@ -81,4 +81,9 @@ def test_capped_count_counts_the_solutions_up_to_the_cap(query, cap):
 ])
 def test_anything_else_is_not(query):
     assert not single_pattern(query)
-    assert capped_count(query, 10) is None
+    assert one_pattern(query) is None
+
+
+def test_a_limit_is_read():
+    assert one_pattern("select * { ?s ?p ?o . } limit 10").limit == 10
+    assert one_pattern("SELECT * { ?s ?p ?o }").limit is None

@@ -19,15 +19,16 @@ subject an IRI, prefixed name or variable; predicate the same or `a`; object the
 (DISTINCT, ORDER BY, OFFSET, FROM, GRAPH, FILTER, paths, blank nodes, expressions) is not one
 pattern as far as this module is concerned.
 
-`capped_count` tells, before any answer is written, how many solutions such a query has, up to a
-cap: Oxigraph counts index keys without decoding a term, about 13x cheaper than writing them
-(3,763 solutions at 100k tracks: 0.28 ms to count past 1,000, 10.6 ms to write as JSON), so a
+`OnePattern.capped_count` tells, before any answer is written, how many solutions such a query has,
+up to a cap: Oxigraph counts index keys without decoding a term, about 13x cheaper than writing
+them (3,763 solutions at 100k tracks: 0.28 ms to count past 1,000, 10.6 ms to write as JSON), so a
 caller can send a big answer to where big answers go instead of writing part of it first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from fairtracks_ld.sparql.policy import mentions_network
 from fairtracks_ld.sparql.tokens import (
@@ -45,34 +46,43 @@ from fairtracks_ld.sparql.tokens import (
 )
 
 _NAMES = (IRI, PNAME)
-COUNTED = "_one_pattern_rows"  # capped_count's variable, named unlike a client's
+COUNTED = "_one_pattern_rows"  # OnePattern.capped_count's variable, named unlike a client's
+
+
+@dataclass(frozen=True)
+class OnePattern:
+    """A one-pattern query: its text, where its SELECT starts (after the prologue), and its
+    LIMIT if it has one."""
+
+    query: str
+    select_at: int
+    limit: int | None
+
+    def capped_count(self, cap: int) -> str:
+        """A query counting the solutions, up to `cap` (it answers `cap + 1` when there are
+        more). The query is kept whole as a subquery (its prologue in front), so its LIMIT and
+        BASE keep their meaning."""
+        at = self.select_at
+        return (f"{self.query[:at]}SELECT (COUNT(*) AS ?{COUNTED}) WHERE {{ {{ SELECT * WHERE "
+                f"{{ {{ {self.query[at:]}\n}} }} LIMIT {cap + 1} }} }}")
 
 
 def single_pattern(query: str) -> bool:
     """True when the query is a SELECT of one triple pattern whose solutions are index keys."""
-    return _select_at(query) is not None
+    return one_pattern(query) is not None
 
 
-def capped_count(query: str, cap: int) -> str | None:
-    """A query counting the solutions of the one-pattern `query`, up to `cap` (it answers
-    `cap + 1` when there are more), or None when `query` is not one pattern. The query is kept
-    whole as a subquery (its prologue in front), so its LIMIT and BASE keep their meaning."""
-    at = _select_at(query)
-    if at is None:
-        return None
-    return (f"{query[:at]}SELECT (COUNT(*) AS ?{COUNTED}) WHERE {{ {{ SELECT * WHERE {{ {{ "
-            f"{query[at:]}\n}} }} LIMIT {cap + 1} }} }}")
-
-
-def _select_at(query: str) -> int | None:
-    """Where the SELECT of a one-pattern query starts (after its prologue), else None."""
+def one_pattern(query: str) -> OnePattern | None:
+    """The query as a OnePattern, or None when it is anything else."""
     if "\\" in query or mentions_network(query):
         return None
     reader = _Reader(scan(query))
     try:  # tokens are read only as far as the query still looks like one pattern
-        return reader.tokens[reader.start_of_select].start if _one_pattern(reader) else None
+        if not _one_pattern(reader):
+            return None
     except LexError:
         return None
+    return OnePattern(query, reader.tokens[reader.start_of_select].start, reader.limit)
 
 
 def _one_pattern(reader: _Reader) -> bool:
@@ -98,6 +108,7 @@ def _one_pattern(reader: _Reader) -> bool:
     if reader.word("limit"):
         if reader.peek_kind() != NUMBER or not reader.tokens[reader.index].text.isdigit():
             return False
+        reader.limit = int(reader.tokens[reader.index].text)
         reader.index += 1
     return reader.at_end() and len(set(variables)) == len(variables)
 
@@ -111,6 +122,7 @@ class _Reader:
         self.tokens: list[Token] = []
         self.index = 0
         self.start_of_select = 0  # the token after the prologue
+        self.limit: int | None = None
 
     def _read_to(self, index: int) -> None:
         while len(self.tokens) <= index:

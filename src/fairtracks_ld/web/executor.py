@@ -13,14 +13,14 @@ than the query itself. It runs in the server thread on the same snapshot, as do
 the server's own bounded queries (`QueryRequest.bounded`, e.g. a page of search results).
 
 A SELECT of one triple pattern (sparql.single_pattern: a lookup by a value, say) is answered there
-too when it has at most SMALL_ROWS solutions, counted first (Oxigraph counts index keys without
-decoding a term: 0.28 ms to count past 1,000 of a 3,763-solution answer at 100k tracks, against
-10.6 ms to write it), with its answer capped at SMALL_ANSWER bytes: Oxigraph reads such a pattern
-as one index range in which every key is a solution, so the cap bounds the work as well. A query
-with more solutions, or a larger answer (dropped at the cap), goes to a worker like any other,
-under admission control and the time limit; counting first spares the big ones the ~3 ms of writing
-SMALL_ANSWER bytes only to throw them away. Neither kind can spell SERVICE, so the server thread
-never reaches the network for a query (see isolation).
+too when it has at most SMALL_ROWS solutions, by its LIMIT or counted first (Oxigraph counts index
+keys without decoding a term: 0.28 ms to count past 1,000 of a 3,763-solution answer at 100k
+tracks, against 10.6 ms to write it), with its answer capped at SMALL_ANSWER bytes: Oxigraph reads
+such a pattern as one index range in which every key is a solution, so the cap bounds the work as
+well. A query with more solutions, or a larger answer (dropped at the cap), goes to a worker like
+any other, under admission control and the time limit; counting first spares the big ones the ~3 ms
+of writing SMALL_ANSWER bytes only to throw them away. Neither kind can spell SERVICE, so the
+server thread never reaches the network for a query (see isolation).
 
 Every other query passes admission control (see admission) and has `timeout` seconds from its
 arrival, queueing included: a query still waiting for a worker when its time is up is answered
@@ -55,7 +55,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from fairtracks_ld.sparql.policy import mentions_network
-from fairtracks_ld.sparql.single_pattern import capped_count
+from fairtracks_ld.sparql.single_pattern import one_pattern
 from fairtracks_ld.store import PREFIXES
 from fairtracks_ld.store.snapshots import SnapshotReader
 from fairtracks_ld.web.admission import Admission, Refused
@@ -265,7 +265,7 @@ class _SnapshotQueries:
 
 
     def count(self, counting: str, request: QueryRequest) -> int:
-        """The answer of `counting` (single_pattern.capped_count of the request's query) on
+        """The answer of `counting` (OnePattern.capped_count of the request's query) on
         the current view; 0 when it cannot be run, so that the query itself says why."""
         with self.lock:
             store = self.reader.store()
@@ -416,13 +416,17 @@ class QueryExecutor:
 
     def _small(self, request: QueryRequest) -> bool:
         """Whether the request is one triple pattern over the current view with at most
-        SMALL_ROWS solutions, whose answer is tried in the calling thread up to SMALL_ANSWER
-        bytes."""
+        SMALL_ROWS solutions (its LIMIT says so, or they are counted), whose answer is tried in
+        the calling thread up to SMALL_ANSWER bytes."""
         if request.default_graphs is not None or request.named_graphs is not None \
                 or request.substitutions:
             return False
-        counting = capped_count(request.query, SMALL_ROWS)
-        return counting is not None and self._inline.count(counting, request) <= SMALL_ROWS
+        pattern = one_pattern(request.query)
+        if pattern is None:
+            return False
+        if pattern.limit is not None and pattern.limit <= SMALL_ROWS:
+            return True
+        return self._inline.count(pattern.capped_count(SMALL_ROWS), request) <= SMALL_ROWS
 
     def run(self, request: QueryRequest, client: str = "",
             arrived: float | None = None) -> tuple[str, bytes]:
