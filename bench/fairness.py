@@ -14,9 +14,8 @@ dereferences tracks as Turtle, one request at a time: its median and p95 against
 no heavy clients (idle). Goal: p95 < 50 ms and median within 2x idle.
 
 With `--heavy lookups` the heavy clients send big one-triple-pattern SELECTs instead (every
-track; every track's label), which the server tries in its own thread up to
-executor.SMALL_ANSWER bytes before handing them to a query worker (results in
-fairness-lookups.{json,md}).
+track; every track's label), which the server counts (up to executor.SMALL_ROWS solutions)
+and hands to a query worker (results in fairness-lookups.{json,md}).
 
 `--baseline-src DIR` runs the same with the fairtracks_ld sources in DIR (e.g. /work/main/src
 before this change) for comparison.
@@ -64,7 +63,8 @@ HEAVY_TEXT = {
     "expensive": "two expensive queries (facet counts over every track; a three-way cross join "
                  "of the tracks that runs into the 30 s limit)",
     "lookups": "two big one-pattern SELECTs (every track; every track's label: megabytes each, "
-               "tried in the server thread up to executor.SMALL_ANSWER, then by a query worker)",
+               "counted in the server thread up to executor.SMALL_ROWS solutions, then answered "
+               "by a query worker)",
 }
 
 
