@@ -22,6 +22,9 @@ BASE = "http://localhost:8000/"
 # 64 (inherited by the CLI and servers the tests start; the full-disk tests' tiny disks get an
 # eighth of their size, under this cap, as they would without it).
 os.environ.setdefault("FAIRTRACKS_LD_RESERVE_BYTES", str(2 * 1024 * 1024))
+# A big load's background compaction (store/optimizer.py) would publish a snapshot of its own at
+# some moment during the tests that follow the load: off, except where a test turns it on.
+os.environ.setdefault("FAIRTRACKS_LD_OPTIMIZE_SHARE", "0")
 # The load memo (fairtracks_ld.memo) of the suite's own processes lives in a folder of this run,
 # not in the user's ~/.cache: filled by the first tests, read by the rest.
 if "FAIRTRACKS_LD_MEMO" not in os.environ:

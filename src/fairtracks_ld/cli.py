@@ -7,19 +7,29 @@ import errno
 import getpass
 import gzip
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import pyoxigraph as ox
 
+from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.iris import BASE_IRI_ENV, DEFAULT_BASE_IRI
 from fairtracks_ld.standard import VARIANTS
-from fairtracks_ld.store import DEFAULT_STORE_PATH, StoreError, TrackStore, current_view, reserve
+from fairtracks_ld.store import (
+    DEFAULT_STORE_PATH,
+    StoreError,
+    TrackStore,
+    current_view,
+    optimizer,
+    reserve,
+)
 from fairtracks_ld.store.disk import usage
 from fairtracks_ld.writer_lock import StoreLocked, writer_lock
 from fairtracks_ld.writing import open_store
@@ -151,6 +161,11 @@ def cmd_load(args: argparse.Namespace) -> int:
                   f"servers ({error}); the next load or `serve` publishes them", file=sys.stderr)
     for line in load_output.summary_lines(report, snapshot):
         print(line, file=sys.stderr)
+    if snapshot is not None and optimizer.wanted(snapshot):
+        pid = optimizer.start(Path(args.store))
+        print(f"compacting the store in the background (process {pid}, log "
+              f"{optimizer.log_path(Path(args.store))}): queries read faster once it has "
+              "published; the next write stops it", file=sys.stderr)
     if args.report:
         load_output.write_report(args.report,
                                  load_output.report_json(report, str(args.store), snapshot))
@@ -310,14 +325,18 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     """Compact the store in full (Oxigraph's `optimize`, a RocksDB compaction of every index)
-    and publish it. A big load already waits for RocksDB's own compactions before it publishes
-    (compaction.py), which read as fast (bench/results/compaction.md); this remains for stores
-    written before that, or to squeeze a store before it is copied."""
+    and publish it. A big load starts this in the background (`--yield`, store/optimizer.py),
+    which the next writer stops; run it by hand for stores written before that, or to squeeze
+    a store before it is copied."""
     if not Path(args.store).is_dir():
         raise StoreError(f"no store at {args.store}")
     started = time.perf_counter()
     store = _store(args)
     before = usage(Path(args.store))["store"]
+    if args.yield_:
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC: compacting {args.store} (process "
+              f"{os.getpid()})", flush=True)
+    checkpoint("optimizing")
     store.ox.optimize()
     store.flush()
     after = usage(Path(args.store))["store"]
@@ -732,8 +751,12 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate", help="bring a store of an earlier layout to this one (any write does too)")
     migrate.set_defaults(func=cmd_migrate)
     optimize = commands.add_parser(
-        "optimize", help="compact every index in full, then publish (a big load already "
-                         "publishes a store as fast to read: docs/operations.md)")
+        "optimize", help="compact every index in full, then publish (a big load starts this in "
+                         "the background: docs/operations.md)")
+    optimize.add_argument(
+        "--yield", dest="yield_", action="store_true",
+        help="give way to any other writer: one that wants the store stops this compaction "
+             "(what a big load starts in the background)")
     optimize.set_defaults(func=cmd_optimize)
 
     generate = commands.add_parser("generate", help="write a generated FAIRtracks corpus",

@@ -18,8 +18,9 @@ catalog update that makes it visible comes next), `view-pending` (just after it,
 noted but not settled), `view-adding` (after each block the settle copies into the view),
 `catalog-updated` (the view settled too), `settle` (a big write's publish waits for RocksDB's
 compactions before it takes the snapshot, compaction.py), `publish` (the snapshot is copied, the
-`current` link not yet switched to it); and `removing`, after each bounded transaction that
-removes a refused or failed write's graph (or debris).
+`current` link not yet switched to it); `removing`, after each bounded transaction that
+removes a refused or failed write's graph (or debris); and `optimizing`, where `optimize` (a big
+load's background compaction, store/optimizer.py) holds the writer lock and starts compacting.
 
 A graph replaced (or dropped) by store/swap.py passes, per graph: `swap-staged` (its new content
 is in a staging graph nothing names), `swap-noted` (the catalog notes the swap: the next writer

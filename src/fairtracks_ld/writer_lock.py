@@ -21,8 +21,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fairtracks_ld.store import StoreError, TrackStore
+from fairtracks_ld.store import StoreError, TrackStore, optimizer
 from fairtracks_ld.writing import open_store
+
+PREEMPTED_WAIT = 30.0  # seconds a writer waits for a background optimizer it ended to exit
 
 
 class StoreLocked(StoreError):
@@ -34,12 +36,18 @@ def lock_path(store_path: Path | str) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-def holder(store_path: Path | str) -> str:
-    """Who holds (or last held) the lock, as the lock file says, in words."""
+def _holder_info(store_path: Path | str) -> dict:
+    """The lock file's description of who holds (or last held) the lock; {} if unreadable."""
     try:
         info = json.loads(lock_path(store_path).read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
-        info = {}
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def holder(store_path: Path | str) -> str:
+    """Who holds (or last held) the lock, as the lock file says, in words."""
+    info = _holder_info(store_path)
     if not info:
         return "another process"
     return (f"process {info.get('pid')} on {info.get('host')} "
@@ -48,11 +56,15 @@ def holder(store_path: Path | str) -> str:
 
 @contextmanager
 def writer_lock(store_path: Path | str, command: str | None = None,
-                wait: float = 0.0) -> Iterator[None]:
-    """Hold the writer lock of the store at `store_path`, waiting up to `wait` seconds for it."""
+                wait: float = 0.0, preempt: bool = True) -> Iterator[None]:
+    """Hold the writer lock of the store at `store_path`, waiting up to `wait` seconds for it.
+    A background optimizer holding it gives way at once (store/optimizer.py) unless the caller
+    does not `preempt` (another such optimizer, or a caller waiting for it to finish)."""
     path = lock_path(store_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    command = command or " ".join(["fairtracks-ld", *sys.argv[1:]])
+    preempt = preempt and not optimizer.yielding(command)
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -60,6 +72,9 @@ def writer_lock(store_path: Path | str, command: str | None = None,
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if preempt and optimizer.preempt(_holder_info(store_path)):
+                    preempt = False  # once: its lock is released when it has ended
+                    deadline = max(deadline, time.monotonic() + PREEMPTED_WAIT)
                 if time.monotonic() >= deadline:
                     waited = f" (waited {wait:g} s)" if wait else ""
                     raise StoreLocked(
@@ -67,8 +82,7 @@ def writer_lock(store_path: Path | str, command: str | None = None,
                         f"wait for it to finish, or retry with --wait SECONDS") from None
                 time.sleep(0.1)
         started = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-        info = {"pid": os.getpid(), "host": socket.gethostname(),
-                "command": command or " ".join(["fairtracks-ld", *sys.argv[1:]]),
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                 "started": started}
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, json.dumps(info).encode(), 0)
