@@ -5,6 +5,7 @@ once and loses nothing."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.standard import example_documents
 from fairtracks_ld.store import TrackStore
-from fairtracks_ld.store.optimizer import SHARE_ENV, log_path
+from fairtracks_ld.store.optimizer import SHARE_ENV, log_path, missing_room
 from fairtracks_ld.store.snapshots import current_snapshot
 
 BASE = "http://localhost:8000/"
@@ -81,3 +82,15 @@ def test_the_next_writer_stops_a_background_compaction_and_loses_nothing(tmp_pat
                    ["load", "--allow-invalid", str(EXAMPLES["v1-current"])]):
         assert run(control, *source, env={SHARE_ENV: "0"}).returncode == 0
     assert view(store) == view(control)
+
+
+def test_no_background_compaction_without_the_disk_it_may_need(tmp_path):
+    """A full compaction may write the store's size again before it frees the old files."""
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    free = shutil.disk_usage(tmp_path).free
+    with (snapshot / "000001.sst").open("wb") as table:  # sparse: sized, not written
+        table.truncate(free + 10**9)
+    assert missing_room(tmp_path, snapshot) >= 10**9
+    (snapshot / "000001.sst").unlink()
+    assert missing_room(tmp_path, snapshot) == 0

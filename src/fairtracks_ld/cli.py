@@ -162,25 +162,33 @@ def cmd_load(args: argparse.Namespace) -> int:
     for line in load_output.summary_lines(report, snapshot):
         print(line, file=sys.stderr)
     if snapshot is not None and optimizer.wanted(snapshot):
-        _compact_in_background(Path(args.store))
+        _compact_in_background(Path(args.store), snapshot)
     if args.report:
         load_output.write_report(args.report,
                                  load_output.report_json(report, str(args.store), snapshot))
     return EXIT_OK if report.ok and published else EXIT_FAILED
 
 
-def _compact_in_background(store: Path) -> None:
+def _compact_in_background(store: Path, snapshot: Path) -> None:
     """Start a big load's background compaction (store/optimizer.py) and say so; the load has
     succeeded whether or not it can be started."""
+    missing = optimizer.missing_room(store, snapshot)
+    if missing:
+        _not_compacted(f"it may need {missing / 1e9:.1f} GB more free disk than there is")
+        return
     try:
         pid = optimizer.start(store)
     except OSError as error:
-        print(f"note: the store was not compacted in the background ({error}); "
-              "`fairtracks-ld optimize` does it", file=sys.stderr)
+        _not_compacted(str(error))
         return
     print(f"compacting the store in the background (process {pid}, log "
           f"{optimizer.log_path(store)}): queries read faster once it has published; the "
           "next write stops it", file=sys.stderr)
+
+
+def _not_compacted(reason: str) -> None:
+    print(f"note: the store was not compacted in the background ({reason}); "
+          "`fairtracks-ld optimize` does it", file=sys.stderr)
 
 
 def _read_query(text: str) -> str:

@@ -25,6 +25,7 @@ current and is pruned by the next publish.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -51,8 +52,18 @@ def wanted(snapshot: Path) -> bool:
     waited = compaction.record(snapshot)
     if share <= 0 or not waited or not waited.get("waited"):
         return False
-    total = sum(path.stat().st_size for path in snapshot.glob("*.sst"))
+    total = table_bytes(snapshot)
     return total > 0 and waited["new_bytes"] >= share * total
+
+
+def table_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.glob("*.sst"))
+
+
+def missing_room(store_path: Path, snapshot: Path) -> int:
+    """The bytes of free disk a full compaction may need beyond what there is (0: enough). It
+    writes each level anew before it deletes the old one: up to the store's size again."""
+    return max(0, table_bytes(snapshot) - shutil.disk_usage(store_path).free)
 
 
 def start(store_path: Path) -> int:
