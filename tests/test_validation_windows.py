@@ -3,7 +3,8 @@
 valid document and for each rule that needs more than one window: references to entities of
 other windows (before and after) or of none, references to an entity of another class,
 local_ids taken in the store, ontology terms outside their required ancestor, the document
-node's counts, header rules and list items' pointers."""
+node's counts, header rules, list items' pointers, and a master document's rules (their
+targets walk from doc_info)."""
 
 from __future__ import annotations
 
@@ -63,8 +64,20 @@ def _structure(document: dict[str, Any], other: dict[str, Any]) -> None:
     document["studies"] = []  # the document node's count (minItems)
 
 
+def _master(document: dict[str, Any], other: dict[str, Any]) -> None:
+    """A master document: its rules' targets walk from doc_info/has_augmented_metadata."""
+    assert document["doc_info"]["has_augmented_metadata"] is True
+    del document["tracks"][0]["file_name"]  # required when augmented, first window
+    del document["tracks"][-1]["file_name"]  # and last
+
+
 CASES = {"valid": _valid, "references": _references, "store ids": _store_ids,
-         "ontology": _ontology, "structure": _structure}
+         "ontology": _ontology, "structure": _structure, "master": _master}
+MASTER = 3  # the first master document of the `generated` corpus (v1-current before it)
+
+
+def _document(generated: list[dict[str, Any]], case: str) -> dict[str, Any]:
+    return copy.deepcopy(generated[MASTER if case == "master" else 0])
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +116,7 @@ def _load(store: TrackStore, path: str) -> DocumentReport:
 def test_windows_give_the_report_of_the_whole_document(case, shared, generated, tmp_path,
                                                        monkeypatch):
     store, other = shared
-    document = copy.deepcopy(generated[0])
+    document = _document(generated, case)
     document["doc_info"]["doc_version"] = f"windows-{case}"
     CASES[case](document, other)
     path = str(write_json(tmp_path / "doc.json", document))
@@ -138,7 +151,7 @@ def test_the_cases_break_the_rules_they_name(shared, generated):
     store, other = shared
     found: dict[str, set[str]] = {}
     for case, change in CASES.items():
-        document = copy.deepcopy(generated[0])
+        document = _document(generated, case)
         change(document, other)
         report = Validator(store).document(document)
         found[case] = {f.pointer for f in report.violations}
@@ -152,6 +165,8 @@ def test_the_cases_break_the_rules_they_name(shared, generated):
             "/samples/5/sample_type/cell_type/term_id"} <= found["ontology"]
     assert {"/tracks/0/file_url", "/tracks/37/raw_file_ids/1", "/doc_info/doc_url",
             "/studies"} <= found["structure"]
+    master = len(generated[MASTER]["tracks"]) - 1
+    assert {"/tracks/0/file_name", f"/tracks/{master}/file_name"} <= found["master"]
 
 
 def test_a_duplicate_local_id_in_another_window_is_refused_as_before(
