@@ -19,7 +19,7 @@ from conftest import BASE, write_json
 from fairtracks_ld import writing
 from fairtracks_ld.load import DocumentError, load_document, load_sources
 from fairtracks_ld.mapping import stream
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import TrackStore, current_view
 from fairtracks_ld.validation import DocumentReport, Validator, Windows, findings
 from fairtracks_ld.validation.documents import Finding
 
@@ -123,6 +123,9 @@ def test_windows_give_the_report_of_the_whole_document(case, shared, generated, 
     whole = Validator(store).document(copy.deepcopy(document))
     monkeypatch.setattr(stream, "CHUNK_BYTES", 3000)  # chunks of a few entities
     monkeypatch.setattr(writing, "MIRROR_BYTES", WINDOW)
+    # chunks written to disk promptly: a reference to an earlier window's entity is found
+    # there while windows are validated, one to a later window's when all is written
+    monkeypatch.setattr(current_view, "GATHER", 1 << 14)
     windows: list[bool] = []  # each window validated, True for the last
     add, finish = Windows.add, Windows.finish
 

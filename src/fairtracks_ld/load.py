@@ -5,12 +5,12 @@ Each source is loaded all or nothing and stops only itself: one that breaks the 
 missing file, malformed or hostile JSON, an unexpected store error) has *failed*; either leaves the
 store as it was and the others still load. Each document is read and mapped entity by entity and
 written in chunks into its version graph, which stays invisible until the catalog names it;
-validation runs on that written graph (with the store's current view as context: uniqueness and
-references across documents) before the catalog update, and a refused document's graph is
-removed. With `allow_invalid` an invalid document is stored anyway, its report kept with it.
-Memory stays bounded whatever the size of a document or batch. The search segments and API
-exports of the versions written are made before `load_sources` returns (search.segments.prepare,
-search.exports.prepare).
+validation runs on that written graph (in a memory copy written alongside, a big document's in
+windows; with the store's current view as context: uniqueness and references across documents)
+before the catalog update, and a refused document's graph is removed. With `allow_invalid` an
+invalid document is stored anyway, its report kept with it. Memory stays bounded whatever the
+size of a document or batch. The search segments and API exports of the versions written are
+made before `load_sources` returns (search.segments.prepare, search.exports.prepare).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def load_document(
         except RefusedDocument as error:
             raise _unmappable(error, reader, validator, model) from error.__cause__
 
-        windows = _windows(validator, mapped.prepared, source, reader)
+        windows = _windows(validator, mapped.prepared, source, reader, store)
 
         def window(graph: str, data: ox.Store) -> None:
             """Validate one window of a big document (writing.MIRROR_BYTES)."""
@@ -163,7 +163,7 @@ def load_document(
             assert validator is not None and windows is not None
             heap.trim()  # what the write phase's bulk-loader calls freed, before the shapes
             if mirror is not None and windows.count:
-                validation = windows.finish(mirror, graph, store.ox)
+                validation = windows.finish(mirror, graph)
             else:
                 validation = validator.written(store.ox if mirror is None else mirror, graph,
                                                mapped.prepared, source, reader=reader,
@@ -187,13 +187,13 @@ def load_document(
 
 
 def _windows(validator: Validator | None, prepared: Prepared, source: str,
-             reader: DocumentReader) -> Windows | None:
+             reader: DocumentReader, store: TrackStore) -> Windows | None:
     """What validates a big document window by window (validation/windows.py)."""
     if validator is None:
         return None
     from fairtracks_ld.validation import Windows
 
-    return Windows(validator, prepared, source, reader)
+    return Windows(validator, prepared, source, reader, store.ox)
 
 
 def _unmappable(error: RefusedDocument, reader: DocumentReader, validator: Validator | None,

@@ -13,9 +13,9 @@ it are in one chunk, with the document's link to it. What keeps the report whole
   entity array held elsewhere is added, so that the document node's counts (`minItems` of an
   array) see the whole document; a result on one of the document's links to an entity, from
   the window holding that entity; a result on a node outside the document, once;
-- a reference result (`*_ref` naming no entity of its class) is kept only if the graph being
-  written has no such entity once it is all written: it may be in another window, before or
-  after;
+- a reference result (`*_ref` naming no entity of its class in the window) is dropped when the
+  graph being written has that entity (an earlier window's), else kept without its finding
+  until the whole graph is written, then looked up again (a later window's);
 - local_ids are unique within the document by the mapping (mapping/unique.py); uniqueness and
   references across documents, ontology ancestry and status, and CURIE prefixes come from
   context facts that depend only on what a window holds (context.py), added to each window.
@@ -72,13 +72,18 @@ class Windows:
     report (`finish`)."""
 
     def __init__(self, validator: Validator, prepared: Prepared, source: str,
-                 reader: DocumentReader) -> None:
+                 reader: DocumentReader, written: ox.Store) -> None:
+        """`written`: the store the document's graph is being written to, where references
+        to entities of other windows are looked up."""
         self.validator, self.prepared, self.source, self.reader = (validator, prepared, source,
                                                                    reader)
+        self.written = written
         self.document = ox.NamedNode(prepared.document_iri)
         self.header = (prepared.document_iri, prepared.collection_iri)
         self.entities = prepared.collection_iri + "/"
-        self.kept: list[tuple[ValidationResult, Finding]] = []
+        # the results kept, in order, with their findings; a reference to an entity not yet
+        # written has none until `finish` knows whether the entity is in the document
+        self.kept: list[tuple[ValidationResult, Finding | None]] = []
         self.pointers: dict[str, str | None] = {}  # entity → pointer, of those results name
         self.links: dict[ox.NamedNode, ox.NamedNode | ox.BlankNode] = {}  # first per array
         self.outside: set[tuple] = set()  # results on nodes outside the document
@@ -101,16 +106,20 @@ class Windows:
                     self.links[link] = quad.object
         self._validate(data, node, last=False)
 
-    def finish(self, data: ox.Store, graph: str, written: ox.Store) -> DocumentReport:
-        """Validate the last window and give the document's report; `written` holds the
-        whole graph (where references to other windows are looked up)."""
+    def finish(self, data: ox.Store, graph: str) -> DocumentReport:
+        """Validate the last window and give the document's report, now that the whole graph
+        is written."""
         node = ox.NamedNode(graph)
         for link, target in self.links.items():  # the document's arrays, for its counts
             if not any(True for _ in islice(data.quads_for_pattern(self.document, link, None,
                                                                    node), 1)):
                 data.add(ox.Quad(self.document, link, target, node))
         self._validate(data, node, last=True)
-        kept = [(r, f) for r, f in self.kept if not _resolved(r, written, node)]
+        on_disk = PointerResolver(self.written, self.prepared, None, node, self.pointers)
+        shapes = self.validator.shapes_for(self.prepared.model)
+        kept = [(r, f if f is not None else self.validator.finding(r, on_disk, self.written,
+                                                                   node, shapes))
+                for r, f in self.kept if f is not None or not self._resolved(r, node)]
         resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
         listed = [r for r, _ in kept if _listed(r.path)]
         if listed:  # list items' indexes, read from the source again
@@ -137,9 +146,13 @@ class Windows:
         report = validate(data, shapes, [node], scratch=True, time_limit=validator.time_limit)
         resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
         for result in report.results:
-            if self._owned(result, data, node, last):
+            if not self._owned(result, data, node, last):
+                continue
+            if _referenced_class(result) is None:
                 self.kept.append((result, validator.finding(result, resolver, data, node,
                                                             shapes)))
+            elif not self._resolved(result, node):  # perhaps in a later window
+                self.kept.append((result, None))
         self.count += 1
 
     def _owned(self, result: ValidationResult, data: ox.Store, node: ox.NamedNode,
@@ -162,6 +175,13 @@ class Windows:
         self.outside.add(identity)
         return True
 
+    def _resolved(self, result: ValidationResult, node: ox.NamedNode) -> bool:
+        """Whether a reference result names an entity of the document after all, written in
+        another window (one lookup in the written graph; once there, it stays)."""
+        cls = _referenced_class(result)
+        return cls is not None and any(True for _ in islice(
+            self.written.quads_for_pattern(result.value, _TYPE, cls, node), 1))
+
     def _entity(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> bool:
         """Whether `term` is a node of one of the document's entities (or a blank node)."""
         if isinstance(term, ox.BlankNode):
@@ -175,16 +195,13 @@ def _holds(data: ox.Store, subject: ox.NamedNode | ox.BlankNode, node: ox.NamedN
     return any(True for _ in islice(data.quads_for_pattern(subject, None, None, node), 1))
 
 
-def _resolved(result: ValidationResult, written: ox.Store, node: ox.NamedNode) -> bool:
-    """Whether a reference result names an entity of the document after all (in another
-    window): one lookup in the whole written graph."""
+def _referenced_class(result: ValidationResult) -> ox.NamedNode | None:
+    """The class a reference result's value should have (None: not a reference result)."""
     path = result.path
     if result.component != SPARQL_COMPONENT or path is None or path.kind != "iri" \
             or not isinstance(result.value, ox.NamedNode):
-        return False
-    cls = _referenced_classes().get(path.iri or "")
-    return cls is not None and any(True for _ in islice(
-        written.quads_for_pattern(result.value, _TYPE, cls, node), 1))
+        return None
+    return _referenced_classes().get(path.iri or "")
 
 
 def _listed(path: PropertyPath | None) -> bool:
