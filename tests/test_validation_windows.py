@@ -203,3 +203,29 @@ def test_a_finding_on_the_header_is_reported_once(shared, generated, tmp_path, m
     report = _load(store, path)
     header: list[Finding] = [f for f in report.findings if f.pointer == "/doc_info/doc_url"]
     assert header and len(header) == len({json.dumps(f.to_json()) for f in header})
+
+
+def test_a_document_with_members_after_its_arrays_is_validated_in_the_store(
+        shared, generated, tmp_path, monkeypatch):
+    """A member of the document's own after its entity arrays would be in one window only:
+    such a document drops its windows and is validated in the store, with the same report."""
+    store, other = shared
+    document = copy.deepcopy(generated[0])
+    document["doc_info"]["doc_version"] = "windows-late-member"
+    _references(document, other)
+    document["late_note"] = {"text": "after the arrays"}  # an extension member, mapped last
+    path = str(write_json(tmp_path / "late.json", document))
+    whole = Validator(store).document(copy.deepcopy(document))
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 3000)
+    monkeypatch.setattr(writing, "MIRROR_BYTES", WINDOW)
+    scratch: list[bool] = []
+    written = Validator.written
+
+    def spy(self, data, graph, prepared, source, *args, **kwargs):
+        scratch.append(kwargs.get("scratch", False))
+        return written(self, data, graph, prepared, source, *args, **kwargs)
+
+    monkeypatch.setattr(Validator, "written", spy)
+    windowed = _load(store, path)
+    assert scratch == [False]  # in the store
+    assert _seen(windowed) == _seen(whole) and _report(windowed) == _report(whole)
