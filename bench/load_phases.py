@@ -11,8 +11,9 @@ before the load returns). Process CPU includes every thread: Oxigraph's bulk loa
 RocksDB's compactions run beside the step that started them, so a step's CPU is what the process
 spent while it ran, not what it alone cost.
 
-Usage: python bench/load_phases.py [--tracks 50000] [--kinds load no-validation]
-Writes bench/results/load-phases-N.json and .md.
+Usage: python bench/load_phases.py [--tracks 50000] [--kinds load no-validation] [--keep]
+Writes bench/results/load-phases-N.json and .md (with --keep, the runs of the last json that are
+not measured again stay in them).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ BASE = "http://localhost:8000/"
 TIMED = [
     ("fairtracks_ld.validation.documents", "context_quads", "validation: context facts"),
     ("fairtracks_ld.validation.documents", "validate", "validation: shapes (the engine)"),
+    # a document over writing.MIRROR_BYTES: its windows, validated while it is written
+    ("fairtracks_ld.validation.windows", "add_context", "validation: context facts"),
+    ("fairtracks_ld.validation.windows", "validate", "validation: shapes (the engine)"),
     ("fairtracks_ld.validation.engine", "_empty_groups", "… of which shapes with no focus"),
     ("fairtracks_ld.validation.engine", "_share", "… of which shared value sets"),
     ("fairtracks_ld.reasoning", "write_companion", "companion (inferred links)"),
@@ -179,6 +183,7 @@ def write(tracks: int, results: dict) -> None:
     lines += ["", "Load average (1 min) before / after: " + "; ".join(
         f"{k} {r['load_average'][0]:.1f} / {r['load_average'][1]:.1f}"
         for k, r in results["runs"].items()), ""]
+    lines += [f"{note}\n" for note in results.get("notes", [])]  # readings, added by hand
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
 
 
@@ -188,6 +193,8 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", choices=["load", "no-validation"],
                         default=["load", "no-validation"])
     parser.add_argument("--child", nargs=2, metavar=("KIND", "DOCUMENT"), help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the last json's runs of the kinds not measured again")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the markdown from the json of the last run")
     args = parser.parse_args()
@@ -205,6 +212,11 @@ def main() -> None:
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "machine": f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
                "tracks": args.tracks, "runs": {}}
+    last = RESULTS / f"load-phases-{args.tracks}.json"
+    if args.keep and last.exists():
+        kept = json.loads(last.read_text())
+        results["runs"] = {k: v for k, v in kept["runs"].items() if k not in args.kinds}
+        results["notes"] = kept.get("notes", [])
     for kind in args.kinds:
         results["runs"][kind] = measure(kind, path)
         print(kind, results["runs"][kind]["cpu_seconds"], file=sys.stderr, flush=True)

@@ -1,7 +1,8 @@
 """A small document is validated in a memory copy of its graph written alongside the store's
-(writing.MIRROR_BYTES), and its chunks share bulk-loader calls (current_view.GATHER): the
-findings and the store are exactly those of validating in the store with a call per chunk, also
-when the copy is given up halfway through the document."""
+(writing.MIRROR_BYTES), a big one in windows of that size (tests/test_validation_windows.py),
+and its chunks share bulk-loader calls (current_view.GATHER): the findings and the store are
+exactly those of validating in the store with a call per chunk, also when the copy is given up
+halfway through the document (a document the windows do not apply to)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,18 @@ from fairtracks_ld.faults import PAUSE_AT
 from fairtracks_ld.graph_removal import REMOVE_BATCH
 from fairtracks_ld.load import load_sources
 from fairtracks_ld.store import TrackStore, current_view
-from fairtracks_ld.validation import Validator
+from fairtracks_ld.validation import Validator, Windows
 from fairtracks_ld.validation.compiler import VALUES_GRAPH
 
 BASE = "http://localhost:8000/"
+
+
+NEVER = property(lambda self: False)  # Windows.applies when they do not
+
+
+def in_the_store(monkeypatch) -> None:
+    """Validate documents past MIRROR_BYTES in the store, as when windows do not apply."""
+    monkeypatch.setattr(Windows, "applies", NEVER)
 
 
 def test_validating_in_the_memory_copy_finds_and_stores_what_the_store_does(
@@ -43,28 +52,40 @@ def test_validating_in_the_memory_copy_finds_and_stores_what_the_store_does(
         return written(self, data, graph, prepared, source, *args, scratch=scratch, **kwargs)
 
     monkeypatch.setattr(Validator, "written", spy)
+    windows: list[str] = []
+    add, applies = Windows.add, Windows.__dict__["applies"]
+
+    def spy_add(self, data, graph):
+        windows.append(graph)
+        return add(self, data, graph)
+
+    monkeypatch.setattr(Windows, "add", spy_add)
     outcomes = []
-    # the default; in the store with a call per chunk (as before); the copy given up midway
+    # the default; in the store with a call per chunk (as before); the copy given up midway;
+    # windows of the copy's size
     monkeypatch.setattr(current_view, "SMALL_WRITE", 0)  # every write bulk-loaded
-    settings = ((writing.MIRROR_BYTES, current_view.GATHER, True), (0, 1 << 16, False),
-                (20_000, 1 << 16, False))
-    for mirror, gather, copied in settings:
+    settings = ((writing.MIRROR_BYTES, current_view.GATHER, "copy"), (0, 1 << 16, "store"),
+                (20_000, 1 << 16, "store"), (20_000, 1 << 16, "windows"))
+    for mirror, gather, where in settings:
         monkeypatch.setattr(writing, "MIRROR_BYTES", mirror)
         monkeypatch.setattr(current_view, "GATHER", gather)
+        monkeypatch.setattr(Windows, "applies", NEVER if where == "store" else applies)
         in_memory.clear()
-        store = TrackStore(tmp_path / f"store-{mirror}", base=BASE)
+        windows.clear()
+        store = TrackStore(tmp_path / f"store-{mirror}-{where}", base=BASE)
         report = load_sources(store, sources, bulk=True, allow_invalid=True)
         assert report.ok, report.not_loaded
         findings = [sorted((f.pointer, f.severity, f.message, f.component or "")
                            for f in loaded.validation.findings) for loaded in report.loaded]
         outcomes.append((canonical(store), findings, [loaded.validation.valid
                                                       for loaded in report.loaded]))
-        assert in_memory == [copied] * len(sources)
+        assert in_memory == ([where == "copy"] * len(sources) if where != "windows" else [])
+        assert bool(windows) == (where == "windows")
     assert outcomes[0][2] == [True, False, True]
     assert {f[0] for f in outcomes[0][1][1] if f[1] == "Violation"} == {
         "/tracks/0/file_url", "/tracks/1/experiment_ref", "/tracks/3/file_format/term_id",
         "/tracks/4/raw_file_ids/0"}
-    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert outcomes[0] == outcomes[1] == outcomes[2] == outcomes[3]
 
 
 def test_validation_in_the_store_removes_its_value_sets_in_bounded_transactions(
@@ -75,7 +96,8 @@ def test_validation_in_the_store_removes_its_value_sets_in_bounded_transactions(
     (graph_removal), each passing the `removing-scratch` checkpoint, and none is left."""
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(generated[0]), encoding="utf-8")
-    monkeypatch.setattr(writing, "MIRROR_BYTES", 0)  # validated in the store, as big documents
+    monkeypatch.setattr(writing, "MIRROR_BYTES", 0)  # validated in the store
+    in_the_store(monkeypatch)
     monkeypatch.setenv(REMOVE_BATCH, "40")
     monkeypatch.setenv(PAUSE_AT, "none")  # every checkpoint passed is printed
     store = TrackStore(tmp_path / "store", base=BASE)
@@ -95,7 +117,8 @@ def test_value_sets_reach_disk_before_the_shape_queries_run(generated, tmp_path,
 
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(generated[0]), encoding="utf-8")
-    monkeypatch.setattr(writing, "MIRROR_BYTES", 0)  # validated in the store, as big documents
+    monkeypatch.setattr(writing, "MIRROR_BYTES", 0)  # validated in the store
+    in_the_store(monkeypatch)
     folder = tmp_path / "store"
 
     def newest_log() -> int:

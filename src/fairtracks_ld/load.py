@@ -5,12 +5,12 @@ Each source is loaded all or nothing and stops only itself: one that breaks the 
 missing file, malformed or hostile JSON, an unexpected store error) has *failed*; either leaves the
 store as it was and the others still load. Each document is read and mapped entity by entity and
 written in chunks into its version graph, which stays invisible until the catalog names it;
-validation runs on that written graph (with the store's current view as context: uniqueness and
-references across documents) before the catalog update, and a refused document's graph is
-removed. With `allow_invalid` an invalid document is stored anyway, its report kept with it.
-Memory stays bounded whatever the size of a document or batch. The search segments and API
-exports of the versions written are made before `load_sources` returns (search.segments.prepare,
-search.exports.prepare).
+validation runs on that written graph (in a memory copy written alongside, a big document's in
+windows; with the store's current view as context: uniqueness and references across documents)
+before the catalog update, and a refused document's graph is removed. With `allow_invalid` an
+invalid document is stored anyway, its report kept with it. Memory stays bounded whatever the
+size of a document or batch. The search segments and API exports of the versions written are
+made before `load_sources` returns (search.segments.prepare, search.exports.prepare).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fairtracks_ld import heap
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.models import AUTO
 from fairtracks_ld.mapping.notes import Notes
-from fairtracks_ld.mapping.prepare import MappingError, Note
+from fairtracks_ld.mapping.prepare import MappingError, Note, Prepared
 from fairtracks_ld.mapping.stream import DocumentStream
 from fairtracks_ld.search import exports, segments
 from fairtracks_ld.sources import (
@@ -42,7 +42,7 @@ from fairtracks_ld.writing import write_version
 if TYPE_CHECKING:
     import pyoxigraph as ox
 
-    from fairtracks_ld.validation import DocumentReport, Validator
+    from fairtracks_ld.validation import DocumentReport, Validator, Windows
 
 __all__ = ["STDIN", "DocumentError", "LoadReport", "Loaded", "RefusedDocument", "load_document",
            "load_sources"]
@@ -147,15 +147,27 @@ def load_document(
         except RefusedDocument as error:
             raise _unmappable(error, reader, validator, model) from error.__cause__
 
-        def check(graph: str, mirror: ox.Store | None) -> Conformance | None:
-            """Validate the written graph: in its memory copy when the document is small
-            (writing.MIRROR_BYTES; the same graph, queried faster), else in the store."""
-            nonlocal validation
-            assert validator is not None
+        windows = _windows(validator, mapped.prepared, source, reader, store)
+
+        def window(graph: str, data: ox.Store) -> None:
+            """Validate one window of a big document (writing.MIRROR_BYTES)."""
+            assert windows is not None
             heap.trim()  # what the write phase's bulk-loader calls freed, before the shapes
-            validation = validator.written(store.ox if mirror is None else mirror, graph,
-                                           mapped.prepared, source, reader=reader,
-                                           scratch=mirror is not None)
+            windows.add(data, graph)
+
+        def check(graph: str, mirror: ox.Store | None) -> Conformance | None:
+            """Validate the written graph: in its memory copy (writing.MIRROR_BYTES; the same
+            graph, queried faster; a big document's last window, after the others), else in
+            the store."""
+            nonlocal validation
+            assert validator is not None and windows is not None
+            heap.trim()  # what the write phase's bulk-loader calls freed, before the shapes
+            if mirror is not None and windows.count:
+                validation = windows.finish(mirror, graph)
+            else:
+                validation = validator.written(store.ox if mirror is None else mirror, graph,
+                                               mapped.prepared, source, reader=reader,
+                                               scratch=mirror is not None)
             heap.trim()  # what the shape queries' threads freed, before the companion is written
             if not validation.valid and not allow_invalid:
                 raise RefusedDocument(source, "breaks the standard: " + validation.summary(),
@@ -163,13 +175,25 @@ def load_document(
             return _conformance(validation)
 
         version = write_version(store, mapped, source, bulk=bulk,
-                                check=check if validator is not None else None)
+                                check=check if validator is not None else None,
+                                window=window if windows is not None and windows.applies
+                                else None)
     notes = mapped.prepared.notes  # compact (mapping.notes.Notes) for a streamed document
     try:
         notes.extend(document_notes(store, version.graph))
     except Exception as error:  # the document is stored; only the term checks failed
         notes.append(Note("", "warning", f"term checks failed: {_describe(error)}"))
     return Loaded(source, version, notes, validation)
+
+
+def _windows(validator: Validator | None, prepared: Prepared, source: str,
+             reader: DocumentReader, store: TrackStore) -> Windows | None:
+    """What validates a big document window by window (validation/windows.py)."""
+    if validator is None:
+        return None
+    from fairtracks_ld.validation import Windows
+
+    return Windows(validator, prepared, source, reader, store.ox)
 
 
 def _unmappable(error: RefusedDocument, reader: DocumentReader, validator: Validator | None,

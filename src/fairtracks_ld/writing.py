@@ -35,6 +35,8 @@ from fairtracks_ld.store import (
     swap,
 )
 
+Window = Callable[[str, ox.Store], None]  # validates one window (graph, memory store)
+
 
 class Mapped(Protocol):
     """A document mapped for writing: its header, its triples in chunks of N-Triples (loaded
@@ -64,15 +66,17 @@ def open_store(path: Path | str, base: str | None = None) -> TrackStore:
 # queries cost about a third of their CPU on the disk store (10k tracks: 1.8 s instead of 5.1 s;
 # a 20k-track load 24.6 s of CPU instead of 39.4), for ~0.8 s of copying per 10k tracks. The
 # copy holds ~2.3 bytes of memory per byte of text (up to ~450 MB; a 20k-track load peaked at
-# 896 MB RSS instead of 813); a larger document drops it and is validated on the disk store,
-# as before. Either store holds the same graph.
+# 896 MB RSS instead of 813). A larger document is validated in windows of this size: the copy
+# is validated when the next chunk would take it past the bound, then refilled with the header
+# chunk and the next chunks (`_Mirror`; validation/windows.py makes the windows' report the
+# whole document's). Either way it holds the same graph as the store.
 MIRROR_BYTES = 192 << 20
 
 
 def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
                   bulk: bool = False,
                   check: Callable[[str, ox.Store | None], Conformance | None] | None = None,
-                  catalog_extra: str = "") -> VersionInfo:
+                  catalog_extra: str = "", window: Window | None = None) -> VersionInfo:
     """Write one document version; it becomes visible only once all of it is written.
 
     Stages: (1) the mapped triples are written chunk by chunk into the version
@@ -80,8 +84,10 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     releases the GIL, else one transaction per chunk), invisible until the catalog names
     it, and spooled to temporary files from which the settle adds them to the view
     (`current_view.ViewCopy`), and, when there is a `check` and the document is small
-    (`MIRROR_BYTES`), to a memory store; (2) `check`, when given, validates the written graph
-    (in the memory store when there is one, its second argument, else in the store) and
+    (`MIRROR_BYTES`), to a memory store, or, given a `window`, to memory stores of that size
+    that `window` validates one after another; (2) `check`, when given, validates the written
+    graph (in the memory store when there is one, its second argument: the whole graph, or the
+    last window after `window` had the others; else in the store) and
     returns its conformance (recorded in the catalog, the W3C report in
     `{graph}/validation-report`), or raises to refuse it; (3) the inferred companion graph
     (track → ancestor links) is bulk-written;
@@ -116,7 +122,7 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
         try:
             # (1)
             mirror = _write_chunks(store, mapped, ox.NamedNode(target), copy, bulk,
-                                   ox.Store() if check is not None else None,
+                                   _Mirror(target, window) if check is not None else None,
                                    kept[graph] if kept else None)
             if bulk and check is not None and mirror is None:  # validated in the store
                 current_view.wait_for_writes(store)
@@ -193,13 +199,12 @@ def _record_writers(store: TrackStore, graph: str) -> dict[str, records.Writer]:
 
 def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
                   copy: current_view.ViewCopy, bulk: bool,
-                  mirror: ox.Store | None = None,
+                  mirror: _Mirror | None = None,
                   record: records.Writer | None = None) -> ox.Store | None:
     """Write the mapped chunks into the graph `into`, keeping a copy for the view (and in
-    `record`, with the blank-node labels the graph gets), and into the graph `into` of the
-    memory store `mirror` as long as they stay under `MIRROR_BYTES` (returned, or None once
-    dropped). Lenient: the mapping has already checked every IRI it wrote with Oxigraph's
-    rules.
+    `record`, with the blank-node labels the graph gets), and into the memory copy `mirror`
+    (its store returned: the whole graph or its last window; None once dropped). Lenient: the
+    mapping has already checked every IRI it wrote with Oxigraph's rules.
 
     With `bulk`, consecutive chunks are gathered into loader calls of up to
     `current_view.GATHER` bytes (a chunk larger than that is one call of its own): each call
@@ -208,7 +213,6 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
     small arrays' chunks no longer cost a call or a transaction each)."""
     blank: list[ox.Quad] = []  # gathered across chunks: a bulk call costs I/O of its own
     pending: list[bytes] = []  # named lines not written yet
-    mirrored = 0
     for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
         named, triples, renamed = copy.split(chunk)
         if record is not None:
@@ -216,12 +220,8 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
             record.write(renamed)
         quads = [ox.Quad(t.subject, t.predicate, t.object, into) for t in triples]
         blank += quads
-        mirrored += len(named)
-        if mirror is not None and mirrored > MIRROR_BYTES:
-            mirror = None  # too big to hold: validated in the store
         if mirror is not None:
-            mirror.load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=into)
-            mirror.extend(quads)  # the very blank nodes of the graph
+            mirror.add(getattr(chunk, "array", None), named, quads)
         if bulk and sum(map(len, pending)) + len(named) > current_view.GATHER:
             _load_named(store, pending, into, bulk)
             pending = []
@@ -234,7 +234,55 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
             blank = []
     _load_named(store, pending, into, bulk)
     _extend(store, blank, bulk)
-    return mirror
+    return mirror.store if mirror is not None else None
+
+
+class _Mirror:
+    """The memory copy of the graph being written (`store`, None once dropped): the whole
+    graph while it stays under `MIRROR_BYTES` of N-Triples; past that, windows of that size,
+    each handed to `window` when full and refilled with the header chunk (the document's own
+    members: the first chunk) and the next chunks. Each window holds whole entities (a chunk
+    of an entity array holds whole entities, with the document's links to them); a document
+    with members of its own after the header, or without a `window`, is not windowed: the
+    copy is dropped and the graph validated in the store."""
+
+    def __init__(self, graph: str, window: Window | None) -> None:
+        self.graph, self.into, self.window = graph, ox.NamedNode(graph), window
+        self.store: ox.Store | None = ox.Store()
+        self.size = 0  # bytes of N-Triples in `store`
+        self.header: tuple[bytes, list[ox.Quad]] | None = None
+        self.entities = False  # whether `store` holds a chunk of an entity array
+        self.windows = 0  # windows handed to `window`
+        self.windowable = True
+
+    def add(self, array: str | None, named: bytes, quads: list[ox.Quad]) -> None:
+        """Copy one chunk (`array`: the entity array it holds items of, None for the
+        document's own members)."""
+        if self.store is None:
+            return
+        if self.header is None:
+            self.header = (named, quads)
+        elif array is None:  # members of the document after the header: not in every window
+            self.windowable = False
+            if self.windows:
+                self.store = None
+                return
+        if self.size + len(named) > MIRROR_BYTES and self.entities:
+            if self.window is None or not self.windowable:
+                self.store = None  # too big to hold: validated in the store
+                return
+            self.window(self.graph, self.store)
+            self.windows += 1
+            self.store, self.size, self.entities = ox.Store(), 0, False
+            self._load(*self.header)
+        self._load(named, quads)
+        self.entities = self.entities or array is not None
+
+    def _load(self, named: bytes, quads: list[ox.Quad]) -> None:
+        assert self.store is not None
+        self.store.load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=self.into)
+        self.store.extend(quads)  # the very blank nodes of the graph
+        self.size += len(named)
 
 
 def _load_named(store: TrackStore, parts: list[bytes], into: ox.NamedNode, bulk: bool) -> None:

@@ -37,6 +37,20 @@ FORMAT = ox.RdfFormat.N_TRIPLES  # what `chunks` yields (loaded with `to_graph`)
 T = TypeVar("T")
 
 
+class Chunk(bytes):
+    """A chunk's N-Triples, saying whether it holds items of an entity array (`array`, its key)
+    or the document's own members (None): a big document is validated in windows, each holding
+    the header chunk and whole entities (writing.MIRROR_BYTES), which only this tells apart."""
+
+    array: str | None = None
+
+    @classmethod
+    def of(cls, text: bytes, array: str | None = None) -> Chunk:
+        chunk = cls(text)
+        chunk.array = array
+        return chunk
+
+
 def _ready(header: dict[str, Any]) -> bool:
     """Whether the header seen so far gives every IRI (so mapping can start in one pass)."""
     info = header.get("doc_info")
@@ -197,13 +211,13 @@ class DocumentStream:
             detect(dict.fromkeys(self.keys))
 
     def _chunk(self, context: CompiledContext, document: str, key: str,
-               nodes: list[dict[str, Any]]) -> bytes:
+               nodes: list[dict[str, Any]]) -> Chunk:
         shared = self._shared
         if self.companion:  # an entity is in one chunk only
             for node, terms in annotations_of({key: nodes}).terms.items():
                 self._terms.add(node, self._one(frozenset(
                     shared.setdefault(pair, pair) for pair in terms)))
-        return self._encode(context, {"@id": document, term_name(key): nodes})
+        return Chunk.of(self._encode(context, {"@id": document, term_name(key): nodes}), key)
 
     def _one(self, value: T) -> T:
         """One object for equal annotation sets and (kind, term) pairs, which repeat across

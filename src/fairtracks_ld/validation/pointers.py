@@ -28,16 +28,18 @@ class PointerResolver:
     """JSON Pointers for the nodes of one mapped document."""
 
     def __init__(self, data: ox.Store, prepared: Prepared, document: Any = None,
-                 graph: str | DataGraph | None = None) -> None:
+                 graph: str | DataGraph | None = None,
+                 entities: dict[str, str | None] | None = None) -> None:
         """`graph`: where the document is in `data` (an IRI, a graph, or by default its
-        version graph)."""
+        version graph); `entities`: the pointers of entities looked up so far, shared with
+        the resolvers of the document's other windows (validation/windows.py)."""
         self.document = document
         self.document_iri = prepared.document_iri
         self.collection_iri = prepared.collection_iri
         if not isinstance(graph, ox.NamedNode | ox.DefaultGraph):
             graph = ox.NamedNode(graph or prepared.graph)
         self.data, self.graph = data, graph
-        self._entities: dict[str, str | None] = {}  # only those results name
+        self._entities = entities if entities is not None else {}  # only those results name
         self.entries: dict[str, str] = {}
         entries = in_graph(graph, f"<{self.document_iri}> <{FT}doc_info>/"
                                   f"<{FT}doc_ontology_versions> ?e . ?e <{FT}ontology> ?o")

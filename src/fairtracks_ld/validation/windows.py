@@ -1,0 +1,210 @@
+"""A big document validated in bounded windows of memory stores, with the report that
+validating it whole gives.
+
+A load copies the chunks it writes into a memory store, whose queries cost about a third of
+the disk store's; a document past `writing.MIRROR_BYTES` of N-Triples is copied in windows of
+that size, each validated when full, then refilled. Each window holds the header chunk (the
+document node, doc_info, collection_info: what the shapes' targets walk from, what references
+to the collection or the document reach) and whole entities: an entity and the nodes nested in
+it are in one chunk, with the document's link to it. What keeps the report whole-document:
+
+- a result on an entity's node is kept from the window that holds the entity; on a node of the
+  header (in every window) from the last window, to which the document's first link to each
+  entity array held elsewhere is added, so that the document node's counts (`minItems` of an
+  array) see the whole document; a result on one of the document's links to an entity, from
+  the window holding that entity; a result on a node outside the document, once;
+- a reference result (`*_ref` naming no entity of its class in the window) is dropped when the
+  graph being written has that entity (an earlier window's), else kept without its finding
+  until the whole graph is written, then looked up again (a later window's);
+- local_ids are unique within the document by the mapping (mapping/unique.py); uniqueness and
+  references across documents, ontology ancestry and status, and CURIE prefixes come from
+  context facts that depend only on what a window holds (context.py), added to each window.
+
+This holds for the shipped shapes, whose rules were read for it (`applies`): no other
+cross-entity rule (no sh:class, no nested shapes, no rule reading through a reference).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from itertools import islice
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from fairtracks_ld.mapping.models import ENSEMBL
+from fairtracks_ld.mapping.namespaces import FT, RDF
+from fairtracks_ld.mapping.prepare import Prepared
+from fairtracks_ld.sources import DocumentReader
+from fairtracks_ld.standard import ENTITY_ARRAYS, iter_props
+from fairtracks_ld.validation import presentation
+from fairtracks_ld.validation.context import add_context
+from fairtracks_ld.validation.documents import (
+    RDF_FIRST,
+    DocumentReport,
+    Finding,
+    Validator,
+    _listed_entities,
+    _sorted,
+)
+from fairtracks_ld.validation.engine import SPARQL_COMPONENT, validate
+from fairtracks_ld.validation.pointers import PointerResolver
+from fairtracks_ld.validation.report import Report, ValidationResult
+from fairtracks_ld.validation.shapes import default_shapes
+
+if TYPE_CHECKING:
+    from fairtracks_ld.validation.shapes import PropertyPath
+
+_ARRAY_LINKS = tuple(ox.NamedNode(FT + key) for key in ENTITY_ARRAYS)
+_TYPE = ox.NamedNode(RDF + "type")
+
+
+@cache
+def _referenced_classes() -> dict[str, ox.NamedNode]:
+    """Each reference predicate → the class of what it names (`ft:experiment_ref` →
+    `ft:Experiment`)."""
+    return {FT + prop.key: ox.NamedNode(FT + prop.ref_target.capitalize())
+            for _, prop in iter_props() if prop.kind == "ref" and prop.ref_target}
+
+
+class Windows:
+    """One document's windows: each validated as it comes (`add`), the last one with the
+    report (`finish`)."""
+
+    def __init__(self, validator: Validator, prepared: Prepared, source: str,
+                 reader: DocumentReader, written: ox.Store) -> None:
+        """`written`: the store the document's graph is being written to, where references
+        to entities of other windows are looked up."""
+        self.validator, self.prepared, self.source, self.reader = (validator, prepared, source,
+                                                                   reader)
+        self.written = written
+        self.document = ox.NamedNode(prepared.document_iri)
+        self.header = (prepared.document_iri, prepared.collection_iri)
+        self.entities = prepared.collection_iri + "/"
+        # the results kept, in order, with their findings; a reference to an entity not yet
+        # written has none until `finish` knows whether the entity is in the document
+        self.kept: list[tuple[ValidationResult, Finding | None]] = []
+        self.pointers: dict[str, str | None] = {}  # entity → pointer, of those results name
+        self.links: dict[ox.NamedNode, ox.NamedNode | ox.BlankNode] = {}  # first per array
+        self.outside: set[tuple] = set()  # results on nodes outside the document
+        self.count = 0  # windows validated
+
+    @property
+    def applies(self) -> bool:
+        """Whether windows give the whole document's report: the shipped shapes, read for it
+        (see the module's docstring), on a FAIRtracks document."""
+        shapes = self.validator.shapes_for(self.prepared.model)
+        return self.prepared.model != ENSEMBL and shapes is default_shapes()
+
+    def add(self, data: ox.Store, graph: str) -> None:
+        """Validate a window that is not the last (`data`: a memory store holding it in
+        `graph`, which this may change)."""
+        node = ox.NamedNode(graph)
+        for link in _ARRAY_LINKS:
+            if link not in self.links:
+                for quad in islice(data.quads_for_pattern(self.document, link, None, node), 1):
+                    self.links[link] = quad.object
+        self._validate(data, node, last=False)
+
+    def finish(self, data: ox.Store, graph: str) -> DocumentReport:
+        """Validate the last window and give the document's report, now that the whole graph
+        is written."""
+        node = ox.NamedNode(graph)
+        for link, target in self.links.items():  # the document's arrays, for its counts
+            if not any(True for _ in islice(data.quads_for_pattern(self.document, link, None,
+                                                                   node), 1)):
+                data.add(ox.Quad(self.document, link, target, node))
+        self._validate(data, node, last=True)
+        on_disk = PointerResolver(self.written, self.prepared, None, node, self.pointers)
+        shapes = self.validator.shapes_for(self.prepared.model)
+        kept = [(r, f if f is not None else self.validator.finding(r, on_disk, self.written,
+                                                                   node, shapes))
+                for r, f in self.kept if f is not None or not self._resolved(r, node)]
+        resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
+        listed = [r for r, _ in kept if _listed(r.path)]
+        if listed:  # list items' indexes, read from the source again
+            resolver.document = _listed_entities(self.reader, resolver, listed)
+            for result, finding in kept:
+                if _listed(result.path):
+                    literal = result.value if isinstance(result.value, ox.Literal) else None
+                    finding.pointer = resolver.pointer(result.focus.value, result.path, literal)
+        findings = [f for _, f in kept]
+        document = resolver.document
+        if document is None and (arrays := presentation.wanted(findings)):
+            document = self.reader.pick(arrays, frozenset(ENTITY_ARRAYS))
+        variant = self.prepared.variant
+        findings = _sorted(presentation.present(_sorted(findings), document, variant))
+        return DocumentReport(self.source, findings, variant, self.prepared.graph,
+                              Report([r for r, _ in kept]))
+
+    def _validate(self, data: ox.Store, node: ox.NamedNode, last: bool) -> None:
+        """Run the shapes on one window with its context facts; keep the results it owns,
+        as findings (list items' pointers are completed by `finish`)."""
+        validator = self.validator
+        shapes = validator.shapes_for(self.prepared.model)
+        add_context([self.prepared], data, node, shapes, validator.store, validator.ontologies)
+        report = validate(data, shapes, [node], scratch=True, time_limit=validator.time_limit)
+        resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
+        for result in report.results:
+            if not self._owned(result, data, node, last):
+                continue
+            if _referenced_class(result) is None:
+                self.kept.append((result, validator.finding(result, resolver, data, node,
+                                                            shapes)))
+            elif not self._resolved(result, node):  # perhaps in a later window
+                self.kept.append((result, None))
+        self.count += 1
+
+    def _owned(self, result: ValidationResult, data: ox.Store, node: ox.NamedNode,
+               last: bool) -> bool:
+        """Whether a window's result is the one the whole document has (see the module's
+        docstring), and not a partial view of another window's."""
+        focus = result.focus
+        if focus == self.document:
+            value = result.value
+            if value is not None and self._entity(value):  # a link to an entity
+                return _holds(data, value, node)
+            return last
+        if isinstance(focus, ox.NamedNode) and focus.value.partition("#")[0] in self.header:
+            return last
+        if self._entity(focus):
+            return _holds(data, focus, node)
+        identity = (result.key(), str(result.source_shape), result.message)
+        if identity in self.outside:
+            return False
+        self.outside.add(identity)
+        return True
+
+    def _resolved(self, result: ValidationResult, node: ox.NamedNode) -> bool:
+        """Whether a reference result names an entity of the document after all, written in
+        another window (one lookup in the written graph; once there, it stays)."""
+        cls = _referenced_class(result)
+        return cls is not None and any(True for _ in islice(
+            self.written.quads_for_pattern(result.value, _TYPE, cls, node), 1))
+
+    def _entity(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> bool:
+        """Whether `term` is a node of one of the document's entities (or a blank node)."""
+        if isinstance(term, ox.BlankNode):
+            return True
+        return isinstance(term, ox.NamedNode) and term.value.startswith(self.entities) \
+            and term.value.partition("#")[0] not in self.header
+
+
+def _holds(data: ox.Store, subject: ox.NamedNode | ox.BlankNode, node: ox.NamedNode) -> bool:
+    """Whether the window holds triples of `subject` (an entity is in one window)."""
+    return any(True for _ in islice(data.quads_for_pattern(subject, None, None, node), 1))
+
+
+def _referenced_class(result: ValidationResult) -> ox.NamedNode | None:
+    """The class a reference result's value should have (None: not a reference result)."""
+    path = result.path
+    if result.component != SPARQL_COMPONENT or path is None or path.kind != "iri" \
+            or not isinstance(result.value, ox.NamedNode):
+        return None
+    return _referenced_classes().get(path.iri or "")
+
+
+def _listed(path: PropertyPath | None) -> bool:
+    """Whether a result's path ends in a list item (its index is read from the source)."""
+    return path is not None and any(item.kind == "iri" and item.iri == RDF_FIRST
+                                    for item in path.items)
