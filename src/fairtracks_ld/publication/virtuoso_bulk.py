@@ -145,6 +145,14 @@ class VirtuosoBulkLoader:
             detail = " ".join(failed[0].split())
             raise TargetError(f"Virtuoso's bulk loader refused a file: {detail}")
 
+    def sparql(self, *operations: str) -> None:
+        """SPARQL Update operations in one isql session, each committed row by row
+        (`log_enable(3)`: logged, so durable, but no transaction to outgrow its log; over HTTP
+        Virtuoso keeps such a mode for the connection's later requests)."""
+        if any(";" in operation for operation in operations):
+            raise TargetError("an update for isql holds a ';' (it ends isql statements)")
+        self._isql("log_enable(3, 1)", *(f"SPARQL {operation}" for operation in operations))
+
     def _isql(self, *statements: str) -> str:
         script = "".join(s + ";\n" for s in statements)
         host, _, port = self.address.rpartition(":")

@@ -37,6 +37,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
+from fairtracks_ld.publication.view import STAMP_QUERY, catalog_stamp, view_graph
 from fairtracks_ld.reasoning import closure_graph, inferred_graph
 from fairtracks_ld.sparql.tokens import WORD, LexError, tokenize
 from fairtracks_ld.store import TrackStore
@@ -87,14 +88,6 @@ VIEW_SOURCES = """
 SELECT ?g ?current WHERE {{ GRAPH <{catalog}> {{
   {{ ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g BIND(true AS ?current) }}
   UNION {{ ?g a <https://w3id.org/fairtracks-ld/vocab#OntologyGraph> }} }} }}"""
-STAMP_QUERY = """
-SELECT ?g ?at ?m WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
-  { ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g }
-  UNION { ?g a <https://w3id.org/fairtracks-ld/vocab#OntologyGraph> ;
-             <http://www.w3.org/ns/prov#generatedAtTime> ?at }
-  UNION { ?c <http://purl.org/dc/terms/modified> ?m } } }"""
-
-
 def query_form(text: str) -> str:
     """select, ask, construct or describe: the first such keyword (select when unreadable)."""
     try:
@@ -145,6 +138,13 @@ class RemoteOx:
         self._view: list[str] | None = None
         self.catalog = ""  # set by RemoteStore once it knows its base: the view is read there
         self.closure = ""
+        self.view_graph = ""  # the published view graph: never a named graph of the answers
+        self.merged = False  # whether it is in step with the catalog this store reads
+
+    def default_dataset(self) -> list[str]:
+        """The graphs a query's default graph is: the view graph when in step (one graph:
+        Virtuoso's joins cost ~1.3 ms more per graph listed), else the view's sources."""
+        return [self.view_graph] if self.merged else self.view()
 
     def view(self) -> list[str]:
         """The current view's source graphs (see the module's docstring), read once per store."""
@@ -165,10 +165,10 @@ class RemoteOx:
         if use_default_graph_as_union:
             default = None
         elif default_graph is None:  # before the catalog is known: the engine's dataset
-            default = self.view() if self.catalog else None
+            default = self.default_dataset() if self.catalog else None
         else:
             default = graph_iris(default_graph if isinstance(default_graph, list)
-                                 else [default_graph], self.view())
+                                 else [default_graph], self.default_dataset())
         named = [g.value for g in named_graphs] if named_graphs is not None else None
         if default is not None and named is None and names_graphs(sparql):
             named = self.catalog_graphs()
@@ -230,7 +230,7 @@ class RemoteOx:
             rows = self.endpoint.solutions(
                 f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {' '.join(f'<{s}>' for s in chunk)} }}"
                 f" VALUES ?p {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }}")
-            for row in rows:
+            for row in self._named(rows):
                 found[row["s"], row["p"], None, None].append(
                     ox.Quad(row["s"], row["p"], row["o"], row["g"]))
             for key, quads in found.items():
@@ -248,7 +248,7 @@ class RemoteOx:
             rows = self.endpoint.solutions(
                 f"SELECT ?n ?t ?l ?g WHERE {{ VALUES ?t {{ {' '.join(f'<{t}>' for t in chunk)} }}"
                 f" GRAPH ?g {{ ?n {term_id} ?t ; {term_label} ?l }} }} ORDER BY ?t ?n ?g")
-            for row in rows:
+            for row in self._named(rows):
                 listed = nodes[None, term_id, row["t"], None]
                 label_key = (row["n"], term_label, None, row["g"])
                 if not listed or label_key in labels:
@@ -267,10 +267,17 @@ class RemoteOx:
         rows = self.endpoint.solutions(
             f"SELECT * WHERE {{ GRAPH {shown['g']} {{ {shown['s']} {shown['p']} {shown['o']} "
             "} }")
+        if graph_name is None:
+            rows = self._named(rows)
         return [ox.Quad(row["s"] if subject is None else subject,
                         row["p"] if predicate is None else predicate,
                         row["o"] if obj is None else obj,
                         row["g"] if graph_name is None else graph_name) for row in rows]
+
+    def _named(self, rows: Iterable[ox.QuerySolution]) -> Iterator[ox.QuerySolution]:
+        """The rows of a `GRAPH ?g` answer but the view graph's (the embedded server's named
+        graphs are the sources; the view graph only merges them)."""
+        return (row for row in rows if row["g"].value != self.view_graph)
 
     def _catalogued_quads(self) -> Iterator[ox.Quad]:
         for graph in self.catalog_graphs():
@@ -346,7 +353,7 @@ class RemoteOx:
         rows = self.endpoint.solutions(
             "SELECT DISTINCT ?s ?p ?o ?g WHERE {\n" + "\nUNION ".join(blocks) + "\n}")
         found: dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]] = {s: set() for s in subjects}
-        for row in rows:
+        for row in self._named(rows):
             found.setdefault(row["s"], set()).add(ox.Quad(row["s"], row["p"], row["o"],
                                                          row["g"]))
         return found
@@ -367,7 +374,8 @@ class RemoteStore(TrackStore):
     """A read-only TrackStore whose quads live in the backend; `path` names the catalog state
     it was opened for (`backend/<stamp>`), which is what per-snapshot caches key on."""
 
-    def __init__(self, endpoint: Endpoint, stamp: str, base: str | None = None) -> None:
+    def __init__(self, endpoint: Endpoint, stamp: str, base: str | None = None,
+                 merged: bool = False) -> None:
         self.ox = RemoteOx(endpoint)  # type: ignore[assignment]
         self.path = Path("backend") / stamp
         self.read_only = True
@@ -375,27 +383,33 @@ class RemoteStore(TrackStore):
                                             default_base_iri())
         self.catalog = f"{self.base}graph/catalog"
         self.ox.catalog, self.ox.closure = self.catalog, closure_graph(self)
+        self.ox.view_graph, self.ox.merged = view_graph(self.base), merged
 
 
 class BackendReader:
     """The SnapshotReader of a server with a backend: the backend's catalog, re-read at most
     every `poll` seconds; a new `RemoteStore` when what it publishes changed."""
 
-    def __init__(self, endpoint: Endpoint, base: str | None = None, poll: float = 2.0) -> None:
+    def __init__(self, endpoint: Endpoint, base: str | None = None, poll: float = 2.0,
+                 view_graph: bool = True) -> None:
         self.endpoint = endpoint
         self.base = base
         self.poll = poll
+        self.view_graph = view_graph  # False: never the view graph, always the sources' list
         self.store_path = Path("backend")
         self._store: RemoteStore | None = None
         self._stamp = ""
+        self._merged = False  # whether the view graph is in step with the catalog stamped
         self._checked = 0.0
         self._lock = threading.Lock()
 
-    def stamp(self) -> str:
-        """A digest of the catalog's current versions, ontologies and modification time."""
-        rows = self.endpoint.solutions(STAMP_QUERY)
-        seen = sorted("|".join(str(row[v]) for v in ("g", "at", "m")) for row in rows)
-        return hashlib.sha1("\n".join(seen).encode()).hexdigest()[:16]
+    def stamp(self) -> tuple[str, bool]:
+        """A digest of the catalog's current versions, ontologies and modification time and of
+        the view graph's recorded stamp; and whether the view graph is in step (its recorded
+        stamp is this catalog's)."""
+        catalog, recorded = catalog_stamp(self.endpoint.solutions(STAMP_QUERY))
+        digest = hashlib.sha1(f"{catalog} {recorded}".encode()).hexdigest()[:16]
+        return digest, self.view_graph and recorded == catalog
 
     def store(self) -> RemoteStore:
         now = time.monotonic()
@@ -404,13 +418,13 @@ class BackendReader:
         with self._lock:
             if self._store is None or time.monotonic() - self._checked >= self.poll:
                 try:
-                    stamp = self.stamp()
+                    stamp, merged = self.stamp()
                 except BackendError:
                     if self._store is None:
                         raise
-                    stamp = self._stamp  # the backend is failing: the queries will say so
+                    stamp, merged = self._stamp, self._merged  # the queries will say it fails
                 if self._store is None or stamp != self._stamp:
-                    self._store = RemoteStore(self.endpoint, stamp, self.base)
-                    self._stamp = stamp
+                    self._store = RemoteStore(self.endpoint, stamp, self.base, merged)
+                    self._stamp, self._merged = stamp, merged
                 self._checked = time.monotonic()
             return self._store
