@@ -533,12 +533,12 @@ def test_long_lists_are_described_whole(virtuoso_endpoint, cells):
 
 def test_a_replica_reads_the_view_graph_when_in_step_and_the_sources_when_not(
         published, embedded, virtuoso_endpoint):
-    """A target loaded from a dump has no view graph: a replica sends the view's sources as
-    `default-graph-uri`s. Once `publish` has written the view graph and recorded it in step
-    with the catalog, the replica sends that one graph; when the record is out of step (here:
-    a stale stamp, and the view graph holding a triple no source holds) it goes back to the
-    sources. The answers are the embedded server's throughout, and `GRAPH ?g` never shows the
-    view graph."""
+    """Published with `--no-view-graph` (as a target loaded from a dump: no view graph), a
+    replica sends the view's sources as `default-graph-uri`s. Once `publish` has written the
+    view graph and recorded it in step with the catalog, the replica sends that one graph; when
+    the record is out of step (here: a stale stamp, and the view graph holding a triple no
+    source holds) it goes back to the sources. The answers are the embedded server's
+    throughout, and `GRAPH ?g` never shows the view graph."""
     view = view_graph(BASE)
     _SlowProxy.target = virtuoso_endpoint.sparql_url
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowProxy)
@@ -564,24 +564,32 @@ def test_a_replica_reads_the_view_graph_when_in_step_and_the_sources_when_not(
     def update(operation: str) -> None:
         requests.post(sparql, data={"query": operation}, timeout=60).raise_for_status()
 
+    def publish(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(published / "store"),
+             "publish", "--to", sparql, "--gsp", sparql.replace("/sparql", "/sparql-graph-crud"),
+             *args], capture_output=True, text=True, timeout=600,
+            env={**os.environ, "FAIRTRACKS_LD_BACKEND_POLL": "0.2"})
+        assert done.returncode == 0, done.stderr
+
+    def wait_until(sends_view: bool) -> None:
+        deadline = time.monotonic() + 30
+        while (datasets(server, compare=False)[0] == [view]) != sends_view:
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+
     try:
         with serve(published / "no-store", free_port(), "--backend",
                    f"http://127.0.0.1:{proxy.server_address[1]}/sparql",
                    env={"FAIRTRACKS_LD_BACKEND_POLL": "0.2", "FAIRTRACKS_LD_CACHE": "0"}
                    ) as server:
+            publish("--no-view-graph")  # the examples only (another test published more)
+            wait_until(sends_view=False)
             sources = datasets(server)[0]
             assert len(sources) > 1 and view not in sources
-            done = subprocess.run(
-                [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(published / "store"),
-                 "publish", "--to", sparql, "--gsp",
-                 sparql.replace("/sparql", "/sparql-graph-crud")],
-                capture_output=True, text=True, timeout=600,
-                env={**os.environ, "FAIRTRACKS_LD_BACKEND_POLL": "0.2"})
-            assert done.returncode == 0, done.stderr
-            deadline = time.monotonic() + 30
-            while datasets(server, compare=False)[0] != [view]:
-                assert time.monotonic() < deadline
-                time.sleep(0.3)
+            assert not Endpoint(sparql).solutions(f"ASK {{ GRAPH <{view}> {{ ?s ?p ?o }} }}")
+            publish()
+            wait_until(sends_view=True)
             assert all(sent == [view] for sent in datasets(server))
             for path in (TRACK, COLLECTION):
                 assert page_lines(_get(server + path, "text/html").text, server) == \
@@ -589,10 +597,7 @@ def test_a_replica_reads_the_view_graph_when_in_step_and_the_sources_when_not(
             update(f"DELETE WHERE {{ GRAPH <{record}> {{ ?r {stamp} ?s }} }} ; "
                    f"INSERT DATA {{ GRAPH <{record}> {{ <{record}> {stamp} \"stale\" }} "
                    f"GRAPH <{view}> {{ {stray} }} }}")
-            deadline = time.monotonic() + 30
-            while datasets(server, compare=False)[0] == [view]:
-                assert time.monotonic() < deadline
-                time.sleep(0.3)
+            wait_until(sends_view=False)
             assert all(sent == sources for sent in datasets(server))
     finally:
         proxy.shutdown()

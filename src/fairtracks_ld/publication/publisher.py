@@ -320,7 +320,7 @@ class Publisher:
         state.view, state.view_stamp = {}, None
         self._save(state)
         time.sleep(self.grace)
-        self._drop(self.view)
+        self._view_update([f"DROP SILENT GRAPH <{self.view}>"], "dropping the view graph")
 
     def _view_enters(self, change: ViewChange) -> None:
         """Add the entering sources' triples (from the graphs as now published)."""

@@ -158,6 +158,10 @@ class RemoteOx:
             self._view = sorted(found)
         return self._view
 
+    def know_view(self, sources: Iterable[str]) -> None:
+        """The view's sources as the catalog poll found them (the closure is added here)."""
+        self._view = sorted({*sources, self.closure})
+
     def query(self, sparql: str, *, default_graph=None, named_graphs=None, prefixes=None,
               use_default_graph_as_union: bool = False, substitutions=None, base_iri=None):
         text = prologue(prefixes, base_iri) + sparql + (
@@ -399,17 +403,21 @@ class BackendReader:
         self.store_path = Path("backend")
         self._store: RemoteStore | None = None
         self._stamp = ""
-        self._merged = False  # whether the view graph is in step with the catalog stamped
         self._checked = 0.0
         self._lock = threading.Lock()
 
-    def stamp(self) -> tuple[str, bool]:
+    def stamp(self) -> tuple[str, bool, list[str]]:
         """A digest of the catalog's current versions, ontologies and modification time and of
-        the view graph's recorded stamp; and whether the view graph is in step (its recorded
-        stamp is this catalog's)."""
-        catalog, recorded = catalog_stamp(self.endpoint.solutions(STAMP_QUERY))
+        the view graph's recorded stamp; whether the view graph is in step (its recorded stamp
+        is this catalog's); and the view's sources but the closure (read from the same rows:
+        current versions with their inferred graphs, ontologies)."""
+        rows = list(self.endpoint.solutions(STAMP_QUERY))
+        catalog, recorded = catalog_stamp(rows)
         digest = hashlib.sha1(f"{catalog} {recorded}".encode()).hexdigest()[:16]
-        return digest, self.view_graph and recorded == catalog
+        sources = {row["g"].value for row in rows if row["g"] is not None}
+        sources |= {inferred_graph(row["g"].value) for row in rows
+                    if row["g"] is not None and row["at"] is None}
+        return digest, self.view_graph and recorded == catalog, sorted(sources)
 
     def store(self) -> RemoteStore:
         now = time.monotonic()
@@ -418,13 +426,14 @@ class BackendReader:
         with self._lock:
             if self._store is None or time.monotonic() - self._checked >= self.poll:
                 try:
-                    stamp, merged = self.stamp()
+                    stamp, merged, sources = self.stamp()
                 except BackendError:
                     if self._store is None:
                         raise
-                    stamp, merged = self._stamp, self._merged  # the queries will say it fails
+                    stamp = self._stamp  # the backend is failing: the queries will say so
                 if self._store is None or stamp != self._stamp:
                     self._store = RemoteStore(self.endpoint, stamp, self.base, merged)
-                    self._stamp, self._merged = stamp, merged
+                    self._store.ox.know_view(sources)
+                    self._stamp = stamp
                 self._checked = time.monotonic()
             return self._store
