@@ -280,10 +280,11 @@ class Publisher:
     # ---- the view graph ---------------------------------------------------------------------
 
     def _view_update(self, operations: list[str], what: str) -> None:
-        """Changes of the view graph: with the bulk loader's isql, committed row by row (a big
+        """Changes of the view graph. With the bulk loader's isql, committed row by row (a big
         source in one transaction outgrows Virtuoso's transaction log), which is safe because
-        the record says the view graph is out of step while it changes; else by SPARQL
-        Update, one request per operation."""
+        the record says the view graph is out of step while it changes; else one SPARQL Update
+        request per operation, each one transaction (`DEFINE sql:log-enable` over HTTP left
+        Virtuoso writing later requests' graphs wrongly, even on a connection of its own)."""
         if not operations:
             return
         if self.loader is not None:
