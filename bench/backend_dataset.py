@@ -138,8 +138,7 @@ def measure(tracks: int) -> dict:
                 f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{MERGED}> {{ ?s ?p ?o }} }}")
             merged_triples = int(next(iter(counted))["n"].value)
             published = [view_graph(BASE)]
-            has_view = bool(next(iter(endpoint.solutions(
-                f"ASK {{ GRAPH <{published[0]}> {{ ?s ?p ?o }} }}"))))
+            has_view = bool(endpoint.solutions(f"ASK {{ GRAPH <{published[0]}> {{ ?s ?p ?o }} }}"))
             kinds = {}
             for kind, texts in asked.items():
                 kinds[kind] = {
