@@ -236,8 +236,8 @@ class RemoteOx:
                 (ox.NamedNode(s), p, None, None): [] for s in chunk for p in predicates}
             rows = self.endpoint.solutions(
                 f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {' '.join(f'<{s}>' for s in chunk)} }}"
-                f" VALUES ?p {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} {self._named()} }}")
-            for row in rows:
+                f" VALUES ?p {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }}")
+            for row in self._named(rows):
                 found[row["s"], row["p"], None, None].append(
                     ox.Quad(row["s"], row["p"], row["o"], row["g"]))
             for key, quads in found.items():
@@ -254,9 +254,8 @@ class RemoteOx:
             labels: dict[tuple, list[ox.Quad]] = {}
             rows = self.endpoint.solutions(
                 f"SELECT ?n ?t ?l ?g WHERE {{ VALUES ?t {{ {' '.join(f'<{t}>' for t in chunk)} }}"
-                f" GRAPH ?g {{ ?n {term_id} ?t ; {term_label} ?l }} {self._named()} }}"
-                " ORDER BY ?t ?n ?g")
-            for row in rows:
+                f" GRAPH ?g {{ ?n {term_id} ?t ; {term_label} ?l }} }} ORDER BY ?t ?n ?g")
+            for row in self._named(rows):
                 listed = nodes[None, term_id, row["t"], None]
                 label_key = (row["n"], term_label, None, row["g"])
                 if not listed or label_key in labels:
@@ -272,20 +271,20 @@ class RemoteOx:
         terms = {"s": subject, "p": predicate, "o": obj, "g": graph_name}
         shown = {name: str(term) if term is not None else f"?{name}"
                  for name, term in terms.items()}
-        unless = self._named() if graph_name is None else ""
         rows = self.endpoint.solutions(
             f"SELECT * WHERE {{ GRAPH {shown['g']} {{ {shown['s']} {shown['p']} {shown['o']} "
-            f"}} {unless} }}")
+            "} }")
+        if graph_name is None:
+            rows = self._named(rows)
         return [ox.Quad(row["s"] if subject is None else subject,
                         row["p"] if predicate is None else predicate,
                         row["o"] if obj is None else obj,
                         row["g"] if graph_name is None else graph_name) for row in rows]
 
-    def _named(self) -> str:
-        """The filter keeping the view graph out of a `GRAPH ?g` answer (the embedded
-        server's named graphs are the sources; the view graph only merges them); none before
-        the store knows its base."""
-        return f"FILTER(?g != <{self.view_graph}>)" if self.view_graph else ""
+    def _named(self, rows: Iterable[ox.QuerySolution]) -> Iterator[ox.QuerySolution]:
+        """The rows of a `GRAPH ?g` answer but the view graph's (the embedded server's named
+        graphs are the sources; the view graph only merges them)."""
+        return (row for row in rows if row["g"].value != self.view_graph)
 
     def _catalogued_quads(self) -> Iterator[ox.Quad]:
         for graph in self.catalog_graphs():
@@ -359,10 +358,9 @@ class RemoteOx:
         blocks = [describing.format(s=s, nested=json.dumps(s.value + "#"),
                                     rest=f"<{RDF_REST}>") for s in subjects]
         rows = self.endpoint.solutions(
-            "SELECT DISTINCT ?s ?p ?o ?g WHERE {\n" + "\nUNION ".join(blocks) +
-            f"\n{self._named()} }}")
+            "SELECT DISTINCT ?s ?p ?o ?g WHERE {\n" + "\nUNION ".join(blocks) + "\n}")
         found: dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]] = {s: set() for s in subjects}
-        for row in rows:
+        for row in self._named(rows):
             found.setdefault(row["s"], set()).add(ox.Quad(row["s"], row["p"], row["o"],
                                                          row["g"]))
         return found
