@@ -68,14 +68,13 @@ class Outcome:
 class ViewChange:
     """How the view graph moves to the plan's view: the sources whose triples leave it (gone
     or changed: their graphs still hold what the view graph took from them), those whose
-    triples enter it, those that stay unchanged (they keep the triples they share with a
-    leaving one), and the fingerprints it holds afterwards. `rebuild`: dropped and filled anew
-    (never built, or left out of step by an interrupted run)."""
+    triples enter it, and those that stay unchanged (they keep the triples they share with a
+    leaving one). `rebuild`: dropped and filled anew (never built, or left out of step by an
+    interrupted run)."""
 
     leaving: tuple[str, ...]
     entering: tuple[str, ...]
     staying: tuple[str, ...]
-    holds: dict[str, str]
     rebuild: bool = False
 
 
@@ -85,13 +84,13 @@ def view_change(plan: Plan, state: State, sent: set[str]) -> ViewChange | None:
     fingerprints = {g.iri: g.fingerprint for g in plan.graphs}
     holds = {g: fingerprints[g] for g in plan.default_graphs}
     if state.view_stamp is None:
-        return ViewChange((), tuple(holds), (), holds, rebuild=True)
+        return ViewChange((), tuple(holds), (), rebuild=True)
     leaving = tuple(g for g, fp in state.view.items() if holds.get(g) != fp or g in sent)
     entering = tuple(g for g, fp in holds.items() if state.view.get(g) != fp or g in sent)
     if not (leaving or entering):
         return None
     staying = tuple(g for g in holds if g not in entering)
-    return ViewChange(leaving, entering, staying, holds)
+    return ViewChange(leaving, entering, staying)
 
 
 class Publisher:

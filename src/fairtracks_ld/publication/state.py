@@ -1,8 +1,10 @@
 """What the target holds, recorded in the target itself: the publication graph
 `{base}graph/publication` says which graphs are complete there (with the fingerprint of the
-content they hold), which staging copies wait to replace a published graph, and which graphs
-form the current view. It is rewritten after every graph sent, so an interrupted publish is
-resumed from what is complete, and at the switch that makes a new publication visible."""
+content they hold), which staging copies wait to replace a published graph, which graphs
+form the current view, which of them the view graph holds (with their fingerprints) and, while
+it is in step, the catalog stamp it is the view of (publication/view.py). It is rewritten after
+every graph sent, so an interrupted publish is resumed from what is complete, and at the switch
+that makes a new publication visible."""
 
 from __future__ import annotations
 

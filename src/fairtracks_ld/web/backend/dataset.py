@@ -5,11 +5,15 @@ N-Quads loaded as they are, or `fairtracks-ld publish --to`): one graph per docu
 its inferred companion, the catalog graph, ontology graphs, the closure graph and validation
 reports. The server reads it through the same `TrackStore` methods as a local snapshot, so the
 catalog decides what is current exactly as it does locally. A local store keeps its current
-view merged in its default graph; the remote store has no such graph (`publish` sends named
-graphs only), so the view is the merge of its sources (`current_view.sources`: current versions,
-their inferred graphs, ontologies, closure), sent as `default-graph-uri`s: a query's default
-graph, and the `DefaultGraph` of `quads_for_pattern`, mean those graphs (each triple once). The
-engine's own default graph (Virtuoso: the union of all graphs) is never relied on.
+view merged in its default graph; `publish` keeps that merge as one named graph, the view graph
+(publication/view.py), and records the catalog stamp it is in step with. A query's default graph
+is the view graph alone when that stamp is the catalog's the server read (`RemoteOx.merged`),
+else the view's sources (`current_view.sources`: current versions, their inferred graphs,
+ontologies, closure) as `default-graph-uri`s (each triple once): a target loaded from a dump,
+published without it, or in the middle of a publication. The `DefaultGraph` of
+`quads_for_pattern` is read from the sources' quads. The engine's own default graph (Virtuoso:
+the union of all graphs) is never relied on, and the view graph is never a named graph of an
+answer (its rows are dropped from `GRAPH ?g` reads).
 
 A dataset named with `default-graph-uri` has, by the SPARQL protocol, no named graphs unless
 `named-graph-uri`s are sent too (Oxigraph holds to this, Virtuoso does not), while the embedded
