@@ -21,7 +21,11 @@ shared machine, where wall times wait for the cores): user and system seconds of
 process tree and of Virtuoso's process over each kind's timed requests, divided by their
 number. With `--before SRC` (a source tree holding
 `src/fairtracks_ld`, e.g. `git archive main src | tar -x -C SRC`), a second `serve --backend` runs
-that code on the same Virtuoso, side by side: its figures and the ratio after / before.
+that code on the same Virtuoso, side by side: its figures and the ratio after / before. With
+`--before-list`, the second `serve --backend` runs this code with the view graph off
+(FAIRTRACKS_LD_BACKEND_VIEW_GRAPH=0: the view's sources sent as the graph list, as before the view
+graph). The store is then published twice: `publish --no-view-graph`, then `publish`, which adds
+the view graph (its time, triples and Virtuoso's disk after each, checkpointed).
 
 Usage: python bench/backend.py [--tracks 10000 100000] [--repeat 30] [--before SRC]
 Writes bench/results/backend.json and bench/results/backend.md.
@@ -105,7 +109,7 @@ def prepare(tracks: int) -> Path:
 
 
 @contextmanager
-def server(store: Path, *args: str, source: Path | None = None
+def server(store: Path, *args: str, source: Path | None = None, env: dict | None = None
            ) -> Iterator[tuple[str, float, int]]:
     """`fairtracks-ld serve` (cache off; the code of `source`'s src/ when given); yields its URL,
     the seconds until its first `/search` answer (the facet index built) and its process id."""
@@ -114,7 +118,7 @@ def server(store: Path, *args: str, source: Path | None = None
     started = time.monotonic()
     process = subprocess.Popen(
         [BIN / "fairtracks-ld", "--store", store, "serve", "--port", str(port), *args],
-        env=dict(os.environ, FAIRTRACKS_LD_CACHE="0",
+        env=dict(os.environ, FAIRTRACKS_LD_CACHE="0", **(env or {}),
                  **({"PYTHONPATH": str(source / "src")} if source else {})),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
@@ -232,16 +236,38 @@ def figures(url: str, requested: list[tuple], server: int | None, engine: int) -
             "virtuoso_cpu_ms": (after[1] - before[1]) / len(times) * 1000}
 
 
-def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None = None) -> dict:
+def add_view_graph(folder: Path, engine, options: tuple) -> dict:
+    """`publish` again, with the view graph this time: its time (the whole run, and the view
+    graph's own part as the publisher reports it), triples and Virtuoso's disk growth."""
+    started = time.monotonic()
+    done = fairtracks(folder / "store", "publish", *options,
+                      env={"FAIRTRACKS_LD_ISQL_PASSWORD": PASSWORD})
+    seconds = time.monotonic() - started
+    print(done.stdout.strip(), flush=True)
+    engine.isql("checkpoint")
+    taken = re.search(r"view graph: (\d+) sources taken in in ([\d.]+) s", done.stderr)
+    answer = requests.post(engine.sparql_url, data={"query": (
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{BASE}graph/view> {{ ?s ?p ?o }} }}")},
+        headers={"Accept": JSON_RESULTS}, timeout=600)
+    answer.raise_for_status()
+    return {"seconds": seconds, "insert_seconds": float(taken[2]) if taken else None,
+            "sources": int(taken[1]) if taken else None,
+            "triples": int(answer.json()["results"]["bindings"][0]["n"]["value"]),
+            "virtuoso_bytes": disk(folder / "virtuoso")}
+
+
+def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None = None,
+            list_before: bool = False) -> dict:
     folder = prepare(tracks)
     shutil.rmtree(folder / "virtuoso", ignore_errors=True)  # a fresh database: a real load
     shutil.rmtree(folder / "bulk", ignore_errors=True)
     (folder / "bulk").mkdir()
     with virtuoso(folder / "virtuoso", extra_dirs=(folder / "bulk",)) as engine:
+        options = ("--to", engine.sparql_url, "--virtuoso-isql", f"127.0.0.1:{engine.sql_port}",
+                   "--bulk-dir", folder / "bulk", "-v")
         started = time.monotonic()
-        done = fairtracks(folder / "store", "publish", "--to", engine.sparql_url,
-                          "--virtuoso-isql", f"127.0.0.1:{engine.sql_port}",
-                          "--bulk-dir", folder / "bulk", "-v",
+        done = fairtracks(folder / "store", "publish", *options,
+                          *(("--no-view-graph",) if list_before else ()),
                           env={"FAIRTRACKS_LD_ISQL_PASSWORD": PASSWORD})
         published = time.monotonic() - started
         print(done.stdout.strip(), flush=True)
@@ -249,9 +275,13 @@ def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None 
         for role, count in re.findall(r"^sent <[^>]+> \((\w+), (\d+) triples\)$",
                                       done.stderr, re.MULTILINE):
             roles[role] = roles.get(role, 0) + int(count)
+        engine.isql("checkpoint")
         publication = {"seconds": published, "triples": sum(roles.values()), "by_role": roles,
                        "virtuoso_bytes": disk(folder / "virtuoso"),
                        "store_bytes": disk(folder / "store", folder / "store.snapshots")}
+        if list_before:
+            publication["view_graph"] = add_view_graph(folder, engine, options)
+            print(publication["view_graph"], flush=True)
         virtuoso_url = engine.sparql_url.removesuffix("sparql")
         if not queries:
             return {"tracks": tracks, "publish": publication, "kinds": {}}
@@ -259,11 +289,16 @@ def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None 
         with ExitStack() as running:
             embedded, embedded_start, embedded_pid = running.enter_context(
                 server(folder / "store", "--query-timeout", str(SAMPLING_SECONDS)))
+            # a long time limit: a replica's first facet index over the graph list asks queries
+            # that take minutes at 100,000 tracks (answered 504 under the default 30 s)
             remote, remote_start, remote_pid = running.enter_context(
-                server(folder / "no-store", "--backend", engine.sparql_url))
+                server(folder / "no-store", "--backend", engine.sparql_url,
+                       "--query-timeout", str(SAMPLING_SECONDS)))
             earlier = running.enter_context(server(
-                folder / "no-store-before", "--backend", engine.sparql_url, source=before)
-            ) if before else None
+                folder / "no-store-before", "--backend", engine.sparql_url,
+                "--query-timeout", str(SAMPLING_SECONDS), source=before,
+                env={"FAIRTRACKS_LD_BACKEND_VIEW_GRAPH": "0"} if list_before else None)
+            ) if before or list_before else None
             kinds = {}
             for kind, requested in plan(embedded, repeat, random.Random(1)).items():
                 direct = for_virtuoso(kind, requested)
@@ -286,8 +321,10 @@ def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None 
                 kinds[kind] = row
                 print(tracks, kind, {k: (round(v["median_ms"], 1) if isinstance(v, dict)
                                          else round(v, 2)) for k, v in row.items()}, flush=True)
-    return {"tracks": tracks, "publish": publication, "before": str(before or ""),
-            "first_search_s": {"embedded": embedded_start, "backend": remote_start},
+    return {"tracks": tracks, "publish": publication,
+            "before": str(before or ("list" if list_before else "")),
+            "first_search_s": {"embedded": embedded_start, "backend": remote_start,
+                               **({"before": earlier[1]} if earlier else {})},
             "kinds": kinds}
 
 
@@ -317,14 +354,28 @@ def markdown(report: dict) -> str:
                   f"database {pub['virtuoso_bytes'] / 1e9:.2f} GB "
                   f"({pub['virtuoso_bytes'] / scale['tracks'] / 1e3:.0f} kB per track), the "
                   f"store with its snapshots {pub['store_bytes'] / 1e9:.2f} GB.", ""]
+        view = pub.get("view_graph")
+        if view:
+            lines += [f"That publication without the view graph (`--no-view-graph`); `publish` "
+                      f"again then added it: {view['seconds']:.0f} s ({view['insert_seconds']:.0f}"
+                      f" s inserting its {view['sources']} sources), {view['triples']:,} triples,"
+                      f" Virtuoso's database {view['virtuoso_bytes'] / 1e9:.2f} GB (+"
+                      f"{(view['virtuoso_bytes'] - pub['virtuoso_bytes']) / 1e9:.2f} GB).", ""]
         if not scale["kinds"]:
             lines += ["Publication only (no query mix at this scale).", ""]
             continue
         side = bool(scale.get("before"))
+        first = scale["first_search_s"]
         lines += [f"Start to first `/search` answer (facet index built): embedded "
-                  f"{scale['first_search_s']['embedded']:.1f} s, backend "
-                  f"{scale['first_search_s']['backend']:.1f} s.", ""]
-        if side:
+                  f"{first['embedded']:.1f} s, backend {first['backend']:.1f} s"
+                  + (f", backend before {first['before']:.1f} s" if "before" in first else "")
+                  + ".", ""]
+        if scale.get("before") == "list":
+            lines += ["Backend before: the same code with the view graph off "
+                      "(FAIRTRACKS_LD_BACKEND_VIEW_GRAPH=0: the view's sources sent as the graph "
+                      "list), on the same Virtuoso; after / before = the backend's median / that "
+                      "one's (below 1: faster now).", ""]
+        elif side:
             lines += [f"Backend before: the same `serve --backend` with the code of "
                       f"{scale['before_label']}, on the same Virtuoso; after / before = the "
                       "backend's median / that one's (below 1: faster now).", ""]
@@ -407,6 +458,9 @@ def main() -> None:
                         help="a source tree whose `serve --backend` is measured side by side")
     parser.add_argument("--before-label", default="the tree given by --before",
                         help="how the results name that code (e.g. main at 0399bdf)")
+    parser.add_argument("--before-list", action="store_true",
+                        help="the second `serve --backend` runs this code with the view graph "
+                             "off (the sources' list), after publishing without, then with it")
     parser.add_argument("--publish-only", action="store_true",
                         help="publish into Virtuoso and measure that only (no query mix)")
     args = parser.parse_args()
@@ -417,7 +471,8 @@ def main() -> None:
     scales = []
     for tracks in args.tracks:
         before = uptime()
-        scale = measure(tracks, args.repeat, not args.publish_only, args.before)
+        scale = measure(tracks, args.repeat, not args.publish_only, args.before,
+                        args.before_list)
         scale.update(before_label=args.before_label, uptime_before=before,
                      when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      uptime_after=uptime())

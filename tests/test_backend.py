@@ -28,6 +28,7 @@ from servers import EXAMPLES, cli, free_port, oxigraph, serve
 from servers import oxigraph_serve as serve_oxigraph
 from virtuoso import virtuoso
 
+from fairtracks_ld.publication.view import view_graph
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
 from fairtracks_ld.web.backend.dataset import DESCRIBE_QUERY, RemoteOx
 from fairtracks_ld.web.backend.endpoint import Endpoint
@@ -420,11 +421,13 @@ class _SlowProxy(http.server.BaseHTTPRequestHandler):
 
     target = ""
     queries: ClassVar[list[str]] = []
+    forms: ClassVar[list[dict[str, list[str]]]] = []  # every request's form, in order
     release = threading.Event()
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.queries.extend(parse_qs(body.decode()).get("query", []))
+        self.forms.append(parse_qs(body.decode()))
         if b"slowmarker" in body:
             self.release.wait(60)
         answer = requests.post(self.target, data=body, timeout=60, headers={
@@ -526,3 +529,76 @@ def test_long_lists_are_described_whole(virtuoso_endpoint, cells):
     assert len(stored) == 2 + 1 + 4 * 2 + 3 * 2
     assert sum(map(len, first.values())) < len(stored)  # the first query walks two nodes
     assert described == stored
+
+
+def test_a_replica_reads_the_view_graph_when_in_step_and_the_sources_when_not(
+        published, embedded, virtuoso_endpoint):
+    """Published with `--no-view-graph` (as a target loaded from a dump: no view graph), a
+    replica sends the view's sources as `default-graph-uri`s. Once `publish` has written the
+    view graph and recorded it in step with the catalog, the replica sends that one graph; when
+    the record is out of step (here: a stale stamp, and the view graph holding a triple no
+    source holds) it goes back to the sources. The answers are the embedded server's
+    throughout, and `GRAPH ?g` never shows the view graph."""
+    view = view_graph(BASE)
+    _SlowProxy.target = virtuoso_endpoint.sparql_url
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    sparql = virtuoso_endpoint.sparql_url
+    record = f"{BASE}graph/publication"
+    stamp = "<https://w3id.org/fairtracks-ld/vocab#view_stamp>"
+    stray = "<urn:fairtracks-ld:test-stray> a <https://w3id.org/fairtracks-ld/vocab#Track>"
+
+    def datasets(server: str, compare: bool = True) -> list[list[str]]:
+        """Each of QUERIES asked of the replica (and compared with the embedded server's
+        answer); returns the `default-graph-uri`s the replica sent with each."""
+        sent = []
+        for query in QUERIES:
+            start = len(_SlowProxy.forms)
+            here = requests.post(server + "sparql", data={"query": query}, timeout=60)
+            there = requests.post(embedded + "sparql", data={"query": query}, timeout=60)
+            assert here.status_code == 200 and (here.content == there.content or not compare)
+            forwarded = [f for f in _SlowProxy.forms[start:] if query in f["query"][0]]
+            sent.append(forwarded[-1].get("default-graph-uri", []))
+        return sent
+
+    def update(operation: str) -> None:
+        requests.post(sparql, data={"query": operation}, timeout=60).raise_for_status()
+
+    def publish(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "fairtracks_ld.cli", "--store", str(published / "store"),
+             "publish", "--to", sparql, "--gsp", sparql.replace("/sparql", "/sparql-graph-crud"),
+             *args], capture_output=True, text=True, timeout=600,
+            env={**os.environ, "FAIRTRACKS_LD_BACKEND_POLL": "0.2"})
+        assert done.returncode == 0, done.stderr
+
+    def wait_until(sends_view: bool) -> None:
+        deadline = time.monotonic() + 30
+        while (datasets(server, compare=False)[0] == [view]) != sends_view:
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+
+    try:
+        with serve(published / "no-store", free_port(), "--backend",
+                   f"http://127.0.0.1:{proxy.server_address[1]}/sparql",
+                   env={"FAIRTRACKS_LD_BACKEND_POLL": "0.2", "FAIRTRACKS_LD_CACHE": "0"}
+                   ) as server:
+            publish("--no-view-graph")  # the examples only (another test published more)
+            wait_until(sends_view=False)
+            sources = datasets(server)[0]
+            assert len(sources) > 1 and view not in sources
+            assert not Endpoint(sparql).solutions(f"ASK {{ GRAPH <{view}> {{ ?s ?p ?o }} }}")
+            publish()
+            wait_until(sends_view=True)
+            assert all(sent == [view] for sent in datasets(server))
+            for path in (TRACK, COLLECTION):
+                assert page_lines(_get(server + path, "text/html").text, server) == \
+                    page_lines(_get(embedded + path, "text/html").text, embedded)
+            update(f"DELETE WHERE {{ GRAPH <{record}> {{ ?r {stamp} ?s }} }} ; "
+                   f"INSERT DATA {{ GRAPH <{record}> {{ <{record}> {stamp} \"stale\" }} "
+                   f"GRAPH <{view}> {{ {stray} }} }}")
+            wait_until(sends_view=False)
+            assert all(sent == sources for sent in datasets(server))
+    finally:
+        proxy.shutdown()
+        update(f"DELETE DATA {{ GRAPH <{view}> {{ {stray} }} }}")

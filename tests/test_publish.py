@@ -26,6 +26,7 @@ from virtuoso import PASSWORD, virtuoso
 from fairtracks_ld.publication.plan import make_plan
 from fairtracks_ld.publication.state import read_state
 from fairtracks_ld.publication.target import Endpoints, Target
+from fairtracks_ld.publication.view import STAMP_QUERY, catalog_stamp, view_graph
 from fairtracks_ld.store import TrackStore
 from fairtracks_ld.store.records import AsQuads
 from fairtracks_ld.store.snapshots import current_snapshot
@@ -148,6 +149,20 @@ def assert_mirrored(store: TrackStore, engine: Engine, history: bool = False) ->
     assert set(state.default_graphs) == set(plan.default_graphs)
     assert set(state.published) == plan.iris
     assert not state.staged
+    assert_view_graph(store, engine)
+
+
+def assert_view_graph(store: TrackStore, engine: Engine) -> set[str]:
+    """The target's view graph holds the local store's view (its default graph) as a set, and
+    the record says it is in step with the catalog as published; returns its triples."""
+    target = engine.target()
+    virtuoso_literals = engine.name == "virtuoso"
+    local = [q.triple for q in store.ox.quads_for_pattern(None, None, None, ox.DefaultGraph())]
+    remote = canonical(target.triples(view_graph(store.base)), virtuoso_literals)
+    assert remote == canonical(local, virtuoso_literals)
+    assert read_state(target, store.base).view_stamp == \
+        catalog_stamp(target.select(STAMP_QUERY))[0]
+    return remote
 
 
 def counts(output: str) -> dict[str, int]:
@@ -324,6 +339,34 @@ def test_an_ontology_change_sends_the_ontology_and_the_inferred_graphs(store_pat
     roles = re.findall(r"sent <[^>]+> \((\w+),", done.stderr)
     assert "ontology" in roles and "closure" in roles
     assert set(roles) <= {"ontology", "closure", "inferred"}
+    assert_mirrored(reader(store_path), engine)
+
+
+def test_a_triple_two_sources_hold_stays_in_the_view_graph_while_one_of_them_is_current(
+        store_path, engine, tmp_path):
+    """Two ontologies both declaring a term: a new release of one drops it, the other still
+    holds it, so the view graph keeps it (a set: once, while a source holds it)."""
+    shared = TINY.replace("ontology: tiny", "ontology: sharedone").replace("TINY", "SHARED")
+    two = shared.replace("ontology: sharedone", "ontology: sharedtwo") + \
+        "\n[Term]\nid: SHARED:0000002\nname: other thing\n"
+    for name, text in (("one", shared), ("two", two)):
+        (tmp_path / f"{name}.obo").write_text(text)
+        cli(store_path, BASE, "ontologies", "add", str(tmp_path / f"{name}.obo"))
+    held = '<http://purl.obolibrary.org/obo/SHARED_0000001> ' \
+        '<http://www.w3.org/2000/01/rdf-schema#label> "root thing"'
+    done = publish(store_path, engine)
+    assert done.returncode == 0, done.stderr
+    assert any(t.startswith(held) for t in assert_view_graph(reader(store_path), engine))
+    (tmp_path / "two.obo").write_text(two.replace("2020-01-01", "2020-02-01").replace(
+        "[Term]\nid: SHARED:0000001\nname: root thing\n", ""))
+    cli(store_path, BASE, "ontologies", "add", str(tmp_path / "two.obo"))
+    store = reader(store_path)
+    graph = next(o.graph for o in store.ontologies() if "sharedtwo" in o.graph)
+    assert not any(str(q.triple).startswith(held) for q in store.graph_quads(graph))
+    done = publish(store_path, engine, "-v")
+    assert done.returncode == 0, done.stderr
+    assert f"view graph: gave up <{graph}>" in done.stderr  # incrementally, not rebuilt
+    assert any(t.startswith(held) for t in assert_view_graph(reader(store_path), engine))
     assert_mirrored(reader(store_path), engine)
 
 

@@ -10,6 +10,14 @@ leaves the previous publication answerable:
    such request: it replaces each graph in one PUT instead, the catalog last);
 3. graphs no longer published (withdrawn, replaced, earlier versions without --history) are
    dropped.
+The view graph (`{base}graph/view`, publication/view.py), the merge of the view's sources, is
+kept in step around these steps, in the target by SPARQL Update, source by source (`ViewChange`):
+before anything is written its record leaves step (replicas go back to the sources' list) and
+the triples of the sources leaving it or changing are deleted from it unless a source that stays
+unchanged holds them too; after the switch the entering and changed sources' triples are added
+(each triple once: a set), and the record names the catalog stamp it is in step with. Both are
+done from the graphs the target holds, so blank nodes stay the target's own. A run interrupted
+while the view graph is out of step rebuilds it whole next time.
 A second run compares fingerprints again: only what changed is sent; after an interruption,
 what was completed is kept and the rest is sent.
 """
@@ -23,6 +31,8 @@ from dataclasses import dataclass, field
 from fairtracks_ld.publication.plan import Plan, PlannedGraph, triples
 from fairtracks_ld.publication.state import State, now, read_state
 from fairtracks_ld.publication.target import BlankNodesTooConnected, Target, graph_block
+from fairtracks_ld.publication.view import STAMP_QUERY, catalog_stamp
+from fairtracks_ld.publication.view import view_graph as view_graph_of
 from fairtracks_ld.publication.virtuoso_bulk import VirtuosoBulkLoader
 from fairtracks_ld.store import TrackStore
 
@@ -46,10 +56,41 @@ class Outcome:
     requests: int = 0
     big: list[tuple[str, int]] = field(default_factory=list)  # sent to Virtuoso by update,
     # over the PUT limit: graphs its bulk loader takes much faster (said after the run)
+    view: ViewChange | None = None  # what the view graph took in and gave up
 
     @property
     def changed(self) -> bool:
-        return bool(self.sent or self.dropped or self.catalog_updated or self.reused)
+        return bool(self.sent or self.dropped or self.catalog_updated or self.reused or
+                    self.view)
+
+
+@dataclass(frozen=True)
+class ViewChange:
+    """How the view graph moves to the plan's view: the sources whose triples leave it (gone
+    or changed: their graphs still hold what the view graph took from them), those whose
+    triples enter it, and those that stay unchanged (they keep the triples they share with a
+    leaving one). `rebuild`: dropped and filled anew (never built, or left out of step by an
+    interrupted run)."""
+
+    leaving: tuple[str, ...]
+    entering: tuple[str, ...]
+    staying: tuple[str, ...]
+    rebuild: bool = False
+
+
+def view_change(plan: Plan, state: State, sent: set[str]) -> ViewChange | None:
+    """The view graph's change for `plan` (None: it holds the plan's view already). A source
+    sent again counts as changed even with the same content: its blank nodes are new."""
+    fingerprints = {g.iri: g.fingerprint for g in plan.graphs}
+    holds = {g: fingerprints[g] for g in plan.default_graphs}
+    if state.view_stamp is None:
+        return ViewChange((), tuple(holds), (), rebuild=True)
+    leaving = tuple(g for g, fp in state.view.items() if holds.get(g) != fp or g in sent)
+    entering = tuple(g for g, fp in holds.items() if state.view.get(g) != fp or g in sent)
+    if not (leaving or entering):
+        return None
+    staying = tuple(g for g in holds if g not in entering)
+    return ViewChange(leaving, entering, staying)
 
 
 class Publisher:
@@ -58,13 +99,17 @@ class Publisher:
 
     def __init__(self, store: TrackStore, target: Target, method: str = "update",
                  batch: int = 2_000, report: Callable[[str], None] = lambda _: None,
-                 loader: VirtuosoBulkLoader | None = None) -> None:
+                 loader: VirtuosoBulkLoader | None = None, grace: float = 2.0,
+                 view_graph: bool = True) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}: {', '.join(METHODS)}")
         if (method == "virtuoso-bulk") != (loader is not None):
             raise ValueError("the virtuoso-bulk method, and only it, needs a bulk loader")
         self.store, self.target, self.method, self.batch = store, target, method, batch
         self.report, self.loader = report, loader
+        self.grace = grace  # seconds replicas may go on reading a view graph that left step
+        self.view = view_graph_of(store.base)
+        self.keeps_view = view_graph  # False: no view graph (replicas send the sources' list)
 
     def pending(self, plan: Plan, state: State, full: bool = False
                 ) -> tuple[list[PlannedGraph], list[str]]:
@@ -86,15 +131,22 @@ class Publisher:
         view_changed = (sorted(state.default_graphs) != sorted(plan.default_graphs)
                         or state.history != history)
         outcome.unchanged = len(plan.graphs) - len(send)
+        if self.keeps_view:
+            outcome.view = view_change(plan, state, {g.iri for g in send})
+        forget = not self.keeps_view and bool(state.view or state.view_stamp)
         if self.method == "gsp":  # refused before anything is written
             for graph in send:
                 refusal = self.target.too_big_to_put(graph.iri, self.store.graph_quads(graph.iri))
                 if refusal is not None:
                     raise refusal
-        if not (send or drop or catalog_changed or view_changed):
+        if not (send or drop or catalog_changed or view_changed or outcome.view or forget):
             outcome.seconds = time.perf_counter() - started
             outcome.requests = self.target.requests
             return outcome
+        if outcome.view is not None:
+            self._view_leaves(outcome.view, state)
+        if forget:
+            self._forget_view(state)
         if self.loader is not None:
             self._bulk_write(send, state, outcome)
         else:
@@ -107,7 +159,11 @@ class Publisher:
             state.published.pop(graph, None)
             state.staged.pop(graph, None)
             outcome.dropped.append(graph)
-        if drop:
+        if outcome.view is not None:
+            self._view_enters(outcome.view)
+        if self.keeps_view:
+            self._restamp(plan, state)
+        elif drop:
             self._save(state)
         outcome.seconds = time.perf_counter() - started
         outcome.requests = self.target.requests
@@ -219,6 +275,71 @@ class Publisher:
             f"DROP SILENT GRAPH <{state.graph}>",
             f"INSERT DATA {graph_block(state.graph, state.triples())}",
         ]), "switch (catalog and publication record)")
+
+    # ---- the view graph ---------------------------------------------------------------------
+
+    def _view_update(self, operations: list[str], what: str) -> None:
+        """Changes of the view graph. With the bulk loader's isql, committed row by row (a big
+        source in one transaction outgrows Virtuoso's transaction log), which is safe because
+        the record says the view graph is out of step while it changes; else one SPARQL Update
+        request per operation, each one transaction (`DEFINE sql:log-enable` over HTTP left
+        Virtuoso writing later requests' graphs wrongly, even on a connection of its own)."""
+        if not operations:
+            return
+        if self.loader is not None:
+            self.loader.sparql(*operations)
+            return
+        for operation in operations:
+            self.target.update(operation, what)
+
+    def _view_leaves(self, change: ViewChange, state: State) -> None:
+        """Take the view graph out of step (and give replicas `grace` seconds to notice), then
+        delete what the leaving sources held unless a staying source holds it too."""
+        started = time.perf_counter()
+        if state.view_stamp is not None:
+            state.view_stamp = None
+            self._save(state)
+            time.sleep(self.grace)
+        if change.rebuild:
+            self._view_update([f"DROP SILENT GRAPH <{self.view}>"], "dropping the view graph")
+            return
+        kept = " ".join(f"<{g}>" for g in change.staying)
+        unless = (f" FILTER NOT EXISTS {{ VALUES ?k {{ {kept} }} GRAPH ?k {{ ?s ?p ?o }} }}"
+                  if kept else "")
+        self._view_update([f"DELETE {{ GRAPH <{self.view}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH "
+                           f"<{graph}> {{ ?s ?p ?o }}{unless} }}" for graph in change.leaving],
+                          "the view graph giving up a source")
+        for graph in change.leaving:
+            self.report(f"view graph: gave up <{graph}>")
+        self.report(f"view graph: {len(change.leaving)} sources given up in "
+                    f"{time.perf_counter() - started:.1f} s")
+
+    def _forget_view(self, state: State) -> None:
+        """No view graph any more (`--no-view-graph`): replicas go back to the sources' list
+        first, then it is dropped."""
+        state.view, state.view_stamp = {}, None
+        self._save(state)
+        time.sleep(self.grace)
+        self._view_update([f"DROP SILENT GRAPH <{self.view}>"], "dropping the view graph")
+
+    def _view_enters(self, change: ViewChange) -> None:
+        """Add the entering sources' triples (from the graphs as now published)."""
+        started = time.perf_counter()
+        self._view_update([f"INSERT {{ GRAPH <{self.view}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH "
+                           f"<{graph}> {{ ?s ?p ?o }} }}" for graph in change.entering],
+                          "the view graph taking in a source")
+        for graph in change.entering:
+            self.report(f"view graph: took in <{graph}>")
+        self.report(f"view graph: {len(change.entering)} sources taken in in "
+                    f"{time.perf_counter() - started:.1f} s")
+
+    def _restamp(self, plan: Plan, state: State) -> None:
+        """Record the view graph in step with the catalog now published (the stamp read back
+        from the target, as replicas compute it)."""
+        stamp, _ = catalog_stamp(self.target.select(STAMP_QUERY))
+        state.view = {g.iri: g.fingerprint for g in plan.graphs if g.iri in plan.default_graphs}
+        state.view_stamp = stamp
+        self._save(state)
 
     def _drop(self, graph: str) -> None:
         if self.method == "gsp":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -22,6 +23,8 @@ from fairtracks_ld.publication.virtuoso_bulk import VirtuosoBulkLoader
 from fairtracks_ld.store import TrackStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+POLL_ENV = "FAIRTRACKS_LD_BACKEND_POLL"  # replicas' poll interval: how long the view graph
+# stays untouched after leaving step, so every replica has gone back to the sources' list
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(listed in its DirsAllowed); files are removed after loading")
     parser.add_argument("--history", action="store_true",
                         help="also publish every earlier version (with its report)")
+    parser.add_argument("--no-view-graph", action="store_true",
+                        help="keep no view graph (the merge of the current view as one graph, "
+                             "which replicas query instead of the list of its sources; it needs "
+                             "SPARQL Update and doubles the view's triples): drop it if there "
+                             "is one")
     parser.add_argument("--batch", type=int, default=2_000, metavar="TRIPLES",
                         help="triples per INSERT DATA request (default %(default)s)")
     parser.add_argument("--auth", choices=AUTH_KINDS, default="none",
@@ -101,7 +109,9 @@ def publish_command(store: TrackStore, args: argparse.Namespace) -> int:
     plan = make_plan(store, history=args.history)
     publisher = Publisher(store, target, method, args.batch,
                           report=(lambda line: print(line, file=sys.stderr))
-                          if args.verbose else (lambda _: None), loader=loader)
+                          if args.verbose else (lambda _: None), loader=loader,
+                          grace=float(os.environ.get(POLL_ENV, "2")),
+                          view_graph=not args.no_view_graph)
     if args.dry_run:
         try:
             send, drop = publisher.pending(plan, read_state(target, store.base), args.full)
@@ -144,5 +154,10 @@ def summary(outcome: Outcome, to: str, method: str) -> str:
     parts.append(f"{outcome.unchanged} unchanged")
     if outcome.catalog_updated:
         parts.append("catalog updated")
+    view = outcome.view
+    if view is not None:
+        parts.append(f"view graph rebuilt from {len(view.entering)} sources" if view.rebuild
+                     else f"view graph: {len(view.leaving)} sources out, "
+                          f"{len(view.entering)} in")
     return (f"published to {to} by {method}: {', '.join(parts)}; {outcome.requests} requests, "
             f"{outcome.seconds:.1f} s")

@@ -1,8 +1,10 @@
 """What the target holds, recorded in the target itself: the publication graph
 `{base}graph/publication` says which graphs are complete there (with the fingerprint of the
-content they hold), which staging copies wait to replace a published graph, and which graphs
-form the current view. It is rewritten after every graph sent, so an interrupted publish is
-resumed from what is complete, and at the switch that makes a new publication visible."""
+content they hold), which staging copies wait to replace a published graph, which graphs
+form the current view, which of them the view graph holds (with their fingerprints) and, while
+it is in step, the catalog stamp it is the view of (publication/view.py). It is rewritten after
+every graph sent, so an interrupted publish is resumed from what is complete, and at the switch
+that makes a new publication visible."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pyoxigraph as ox
 
 from fairtracks_ld.mapping.namespaces import FT, PROV, XSD
 from fairtracks_ld.publication.target import Target, TargetError
+from fairtracks_ld.publication.view import VIEW_FINGERPRINT, VIEW_GRAPH, VIEW_STAMP, view_graph
 
 PUBLICATION = FT + "Publication"
 FINGERPRINT = FT + "published_fingerprint"
@@ -40,6 +43,8 @@ class State:
     default_graphs: list[str] = field(default_factory=list)
     history: bool = False
     published_at: str | None = None
+    view: dict[str, str] = field(default_factory=dict)  # source in the view graph → fp held
+    view_stamp: str | None = None  # the catalog stamp the view graph is in step with, if any
 
     def staging_name(self, graph: str) -> str:
         """Where a new copy of a published graph waits for the switch (one per graph, so a
@@ -60,6 +65,13 @@ class State:
                 self.published_at, datatype=ox.NamedNode(XSD + "dateTime"))))
         out += [ox.Triple(node, ox.NamedNode(DEFAULT_GRAPH), ox.NamedNode(g))
                 for g in self.default_graphs]
+        if self.view or self.view_stamp:
+            out.append(ox.Triple(node, ox.NamedNode(VIEW_GRAPH),
+                                 ox.NamedNode(view_graph(self.base))))
+        if self.view_stamp:
+            out.append(ox.Triple(node, ox.NamedNode(VIEW_STAMP), ox.Literal(self.view_stamp)))
+        out += [ox.Triple(ox.NamedNode(g), ox.NamedNode(VIEW_FINGERPRINT), ox.Literal(fp))
+                for g, fp in self.view.items()]
         out += [ox.Triple(ox.NamedNode(g), ox.NamedNode(FINGERPRINT), ox.Literal(fp))
                 for g, fp in self.published.items()]
         for staging, (graph, fp) in self.staged.items():
@@ -94,6 +106,10 @@ def read_state(target: Target, base: str) -> State:
             state.history = o.value in ("true", "1")  # Virtuoso answers 1
         elif p == AT:
             state.published_at = o.value
+        elif p == VIEW_FINGERPRINT:
+            state.view[s] = o.value
+        elif p == VIEW_STAMP:
+            state.view_stamp = o.value
         elif p == BASE and o.value != base:
             raise TargetError(f"the target's publication graph <{graph}> was written for base "
                               f"IRI {o.value}, not {base}")

@@ -64,6 +64,10 @@ class Settings:
     backend: str | None = field(default_factory=lambda: _env("BACKEND", "") or None)
     backend_base: str | None = field(default_factory=lambda: _env("BACKEND_BASE", "") or None)
     backend_poll: float = field(default_factory=lambda: float(_env("BACKEND_POLL", "2")))
+    # whether queries go to the published view graph when it is in step (0: always the list of
+    # the view's sources, as before the view graph; for comparisons)
+    backend_view_graph: bool = field(default_factory=lambda: _env("BACKEND_VIEW_GRAPH", "1")
+                                     != "0")
     service_allow_list: tuple[str, ...] = field(default_factory=lambda: tuple(
         s for s in _env("SERVICE_ALLOW_LIST", "").split() if s))
     # a JSON file mapping genome names (hg38 …) to igv.js options (`reference`, `locus`), for

@@ -5,11 +5,15 @@ N-Quads loaded as they are, or `fairtracks-ld publish --to`): one graph per docu
 its inferred companion, the catalog graph, ontology graphs, the closure graph and validation
 reports. The server reads it through the same `TrackStore` methods as a local snapshot, so the
 catalog decides what is current exactly as it does locally. A local store keeps its current
-view merged in its default graph; the remote store has no such graph (`publish` sends named
-graphs only), so the view is the merge of its sources (`current_view.sources`: current versions,
-their inferred graphs, ontologies, closure), sent as `default-graph-uri`s: a query's default
-graph, and the `DefaultGraph` of `quads_for_pattern`, mean those graphs (each triple once). The
-engine's own default graph (Virtuoso: the union of all graphs) is never relied on.
+view merged in its default graph; `publish` keeps that merge as one named graph, the view graph
+(publication/view.py), and records the catalog stamp it is in step with. A query's default graph
+is the view graph alone when that stamp is the catalog's the server read (`RemoteOx.merged`),
+else the view's sources (`current_view.sources`: current versions, their inferred graphs,
+ontologies, closure) as `default-graph-uri`s (each triple once): a target loaded from a dump,
+published without it, or in the middle of a publication. The `DefaultGraph` of
+`quads_for_pattern` is read from the sources' quads. The engine's own default graph (Virtuoso:
+the union of all graphs) is never relied on, and the view graph is never a named graph of an
+answer (its rows are dropped from `GRAPH ?g` reads).
 
 A dataset named with `default-graph-uri` has, by the SPARQL protocol, no named graphs unless
 `named-graph-uri`s are sent too (Oxigraph holds to this, Virtuoso does not), while the embedded
@@ -37,6 +41,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
+from fairtracks_ld.publication.view import STAMP_QUERY, catalog_stamp, view_graph
 from fairtracks_ld.reasoning import closure_graph, inferred_graph
 from fairtracks_ld.sparql.tokens import WORD, LexError, tokenize
 from fairtracks_ld.store import TrackStore
@@ -52,13 +57,16 @@ MAX_ANSWERS = 50_000  # pattern answers kept per store (labels, incoming links, 
 # experiment's `#target` and `#target/sequence_feature`) and the lists hanging from
 # either (rdf:rest+, not rest*: Virtuoso 7 skips rest*'s zero-length step), their cells nested
 # IRIs (`{iri}#{name}-list-{n}`, docs/mapping.md) or, as loaded before lists were skolemised,
-# blank nodes
+# blank nodes. The second level's subjects are found in a subquery: written as one join, Virtuoso
+# planned it from `GRAPH ?g { ?s ?p ?o }` filtered by STRSTARTS (every quad read: 20-30 s per
+# track at 100,000 tracks), from the subquery 0.04 s.
 WHOLE_LISTS_QUERY = """{{
   {{ GRAPH ?g {{ {s} ?p ?o }} BIND({s} AS ?s) }}
   UNION {{ GRAPH ?h {{ {s} ?l ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
           GRAPH ?g {{ ?s ?p ?o }} }}
-  UNION {{ GRAPH ?h {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
-                      ?n ?m ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
+  UNION {{ {{ SELECT DISTINCT ?s WHERE {{ GRAPH ?h {{
+              {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
+              ?n ?m ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }} }} }}
           GRAPH ?g {{ ?s ?p ?o }} }}
   UNION {{ GRAPH ?g {{ {s} ?l ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
   UNION {{ GRAPH ?g {{ {s} ?l ?list FILTER(isBlank(?list) ||
@@ -87,14 +95,6 @@ VIEW_SOURCES = """
 SELECT ?g ?current WHERE {{ GRAPH <{catalog}> {{
   {{ ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g BIND(true AS ?current) }}
   UNION {{ ?g a <https://w3id.org/fairtracks-ld/vocab#OntologyGraph> }} }} }}"""
-STAMP_QUERY = """
-SELECT ?g ?at ?m WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
-  { ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g }
-  UNION { ?g a <https://w3id.org/fairtracks-ld/vocab#OntologyGraph> ;
-             <http://www.w3.org/ns/prov#generatedAtTime> ?at }
-  UNION { ?c <http://purl.org/dc/terms/modified> ?m } } }"""
-
-
 def query_form(text: str) -> str:
     """select, ask, construct or describe: the first such keyword (select when unreadable)."""
     try:
@@ -145,6 +145,13 @@ class RemoteOx:
         self._view: list[str] | None = None
         self.catalog = ""  # set by RemoteStore once it knows its base: the view is read there
         self.closure = ""
+        self.view_graph = ""  # the published view graph: never a named graph of the answers
+        self.merged = False  # whether it is in step with the catalog this store reads
+
+    def default_dataset(self) -> list[str]:
+        """The graphs a query's default graph is: the view graph when in step (one graph:
+        Virtuoso's joins cost ~1.3 ms more per graph listed), else the view's sources."""
+        return [self.view_graph] if self.merged else self.view()
 
     def view(self) -> list[str]:
         """The current view's source graphs (see the module's docstring), read once per store."""
@@ -158,6 +165,10 @@ class RemoteOx:
             self._view = sorted(found)
         return self._view
 
+    def know_view(self, sources: Iterable[str]) -> None:
+        """The view's sources as the catalog poll found them (the closure is added here)."""
+        self._view = sorted({*sources, self.closure})
+
     def query(self, sparql: str, *, default_graph=None, named_graphs=None, prefixes=None,
               use_default_graph_as_union: bool = False, substitutions=None, base_iri=None):
         text = prologue(prefixes, base_iri) + sparql + (
@@ -165,10 +176,10 @@ class RemoteOx:
         if use_default_graph_as_union:
             default = None
         elif default_graph is None:  # before the catalog is known: the engine's dataset
-            default = self.view() if self.catalog else None
+            default = self.default_dataset() if self.catalog else None
         else:
             default = graph_iris(default_graph if isinstance(default_graph, list)
-                                 else [default_graph], self.view())
+                                 else [default_graph], self.default_dataset())
         named = [g.value for g in named_graphs] if named_graphs is not None else None
         if default is not None and named is None and names_graphs(sparql):
             named = self.catalog_graphs()
@@ -230,7 +241,7 @@ class RemoteOx:
             rows = self.endpoint.solutions(
                 f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {' '.join(f'<{s}>' for s in chunk)} }}"
                 f" VALUES ?p {{ {names} }} GRAPH ?g {{ ?s ?p ?o }} }}")
-            for row in rows:
+            for row in self._named(rows):
                 found[row["s"], row["p"], None, None].append(
                     ox.Quad(row["s"], row["p"], row["o"], row["g"]))
             for key, quads in found.items():
@@ -248,7 +259,7 @@ class RemoteOx:
             rows = self.endpoint.solutions(
                 f"SELECT ?n ?t ?l ?g WHERE {{ VALUES ?t {{ {' '.join(f'<{t}>' for t in chunk)} }}"
                 f" GRAPH ?g {{ ?n {term_id} ?t ; {term_label} ?l }} }} ORDER BY ?t ?n ?g")
-            for row in rows:
+            for row in self._named(rows):
                 listed = nodes[None, term_id, row["t"], None]
                 label_key = (row["n"], term_label, None, row["g"])
                 if not listed or label_key in labels:
@@ -267,10 +278,17 @@ class RemoteOx:
         rows = self.endpoint.solutions(
             f"SELECT * WHERE {{ GRAPH {shown['g']} {{ {shown['s']} {shown['p']} {shown['o']} "
             "} }")
+        if graph_name is None:
+            rows = self._named(rows)
         return [ox.Quad(row["s"] if subject is None else subject,
                         row["p"] if predicate is None else predicate,
                         row["o"] if obj is None else obj,
                         row["g"] if graph_name is None else graph_name) for row in rows]
+
+    def _named(self, rows: Iterable[ox.QuerySolution]) -> Iterator[ox.QuerySolution]:
+        """The rows of a `GRAPH ?g` answer but the view graph's (the embedded server's named
+        graphs are the sources; the view graph only merges them)."""
+        return (row for row in rows if row["g"].value != self.view_graph)
 
     def _catalogued_quads(self) -> Iterator[ox.Quad]:
         for graph in self.catalog_graphs():
@@ -346,7 +364,7 @@ class RemoteOx:
         rows = self.endpoint.solutions(
             "SELECT DISTINCT ?s ?p ?o ?g WHERE {\n" + "\nUNION ".join(blocks) + "\n}")
         found: dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]] = {s: set() for s in subjects}
-        for row in rows:
+        for row in self._named(rows):
             found.setdefault(row["s"], set()).add(ox.Quad(row["s"], row["p"], row["o"],
                                                          row["g"]))
         return found
@@ -367,7 +385,8 @@ class RemoteStore(TrackStore):
     """A read-only TrackStore whose quads live in the backend; `path` names the catalog state
     it was opened for (`backend/<stamp>`), which is what per-snapshot caches key on."""
 
-    def __init__(self, endpoint: Endpoint, stamp: str, base: str | None = None) -> None:
+    def __init__(self, endpoint: Endpoint, stamp: str, base: str | None = None,
+                 merged: bool = False) -> None:
         self.ox = RemoteOx(endpoint)  # type: ignore[assignment]
         self.path = Path("backend") / stamp
         self.read_only = True
@@ -375,27 +394,37 @@ class RemoteStore(TrackStore):
                                             default_base_iri())
         self.catalog = f"{self.base}graph/catalog"
         self.ox.catalog, self.ox.closure = self.catalog, closure_graph(self)
+        self.ox.view_graph, self.ox.merged = view_graph(self.base), merged
 
 
 class BackendReader:
     """The SnapshotReader of a server with a backend: the backend's catalog, re-read at most
     every `poll` seconds; a new `RemoteStore` when what it publishes changed."""
 
-    def __init__(self, endpoint: Endpoint, base: str | None = None, poll: float = 2.0) -> None:
+    def __init__(self, endpoint: Endpoint, base: str | None = None, poll: float = 2.0,
+                 view_graph: bool = True) -> None:
         self.endpoint = endpoint
         self.base = base
         self.poll = poll
+        self.view_graph = view_graph  # False: never the view graph, always the sources' list
         self.store_path = Path("backend")
         self._store: RemoteStore | None = None
         self._stamp = ""
         self._checked = 0.0
         self._lock = threading.Lock()
 
-    def stamp(self) -> str:
-        """A digest of the catalog's current versions, ontologies and modification time."""
-        rows = self.endpoint.solutions(STAMP_QUERY)
-        seen = sorted("|".join(str(row[v]) for v in ("g", "at", "m")) for row in rows)
-        return hashlib.sha1("\n".join(seen).encode()).hexdigest()[:16]
+    def stamp(self) -> tuple[str, bool, list[str]]:
+        """A digest of the catalog's current versions, ontologies and modification time and of
+        the view graph's recorded stamp; whether the view graph is in step (its recorded stamp
+        is this catalog's); and the view's sources but the closure (read from the same rows:
+        current versions with their inferred graphs, ontologies)."""
+        rows = list(self.endpoint.solutions(STAMP_QUERY))
+        catalog, recorded = catalog_stamp(rows)
+        digest = hashlib.sha1(f"{catalog} {recorded}".encode()).hexdigest()[:16]
+        sources = {row["g"].value for row in rows if row["g"] is not None}
+        sources |= {inferred_graph(row["g"].value) for row in rows
+                    if row["g"] is not None and row["at"] is None}
+        return digest, self.view_graph and recorded == catalog, sorted(sources)
 
     def store(self) -> RemoteStore:
         now = time.monotonic()
@@ -404,13 +433,14 @@ class BackendReader:
         with self._lock:
             if self._store is None or time.monotonic() - self._checked >= self.poll:
                 try:
-                    stamp = self.stamp()
+                    stamp, merged, sources = self.stamp()
                 except BackendError:
                     if self._store is None:
                         raise
                     stamp = self._stamp  # the backend is failing: the queries will say so
                 if self._store is None or stamp != self._stamp:
-                    self._store = RemoteStore(self.endpoint, stamp, self.base)
+                    self._store = RemoteStore(self.endpoint, stamp, self.base, merged)
+                    self._store.ox.know_view(sources)
                     self._stamp = stamp
                 self._checked = time.monotonic()
             return self._store

@@ -80,7 +80,7 @@ class BackendExecutor:
         default = request.default_graphs
         if default is None and not (named is None and declares_dataset(request.query)):
             store = self.reader.store()
-            default = graph_iris(default_graphs(store), store.ox.view())
+            default = graph_iris(default_graphs(store), store.ox.default_dataset())
         if named is None and default is not None and names_graphs(request.query):
             named = self.reader.store().ox.catalog_graphs()  # GRAPH sees every graph
         if request.substitutions:

@@ -24,7 +24,8 @@ def install(app: Flask, settings: Settings) -> None:
     """Give `app` the backend's reader, index holder and executor, and its refusals."""
     endpoint = Endpoint(settings.backend or "", timeout=settings.query_timeout,
                         connections=settings.query_workers + settings.query_queue + 4)
-    reader = BackendReader(endpoint, settings.backend_base, settings.backend_poll)
+    reader = BackendReader(endpoint, settings.backend_base, settings.backend_poll,
+                           settings.backend_view_graph)
     app.extensions["snapshots"] = reader
     holder = IndexHolder(reader)  # type: ignore[arg-type]
     holder.folder = None  # segments stay in this process's memory: no shared disk
