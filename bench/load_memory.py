@@ -44,6 +44,9 @@ from pathlib import Path
 from proctree import tree_stats
 
 HERE = Path(__file__).resolve().parent
+# Measured: the loads themselves; the background compaction a big load starts (store/optimizer.py)
+# would run beside what is measured next.
+os.environ.setdefault("FAIRTRACKS_LD_OPTIMIZE_SHARE", "0")
 SRC = HERE.parent / "src"
 WORK = HERE / "work" / "load-memory"
 RESULTS = HERE / "results"
