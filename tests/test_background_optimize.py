@@ -16,6 +16,7 @@ from fairtracks_ld.standard import example_documents
 from fairtracks_ld.store import TrackStore
 from fairtracks_ld.store.optimizer import SHARE_ENV, log_path, missing_room
 from fairtracks_ld.store.snapshots import current_snapshot
+from fairtracks_ld.web.serve import _publish_first
 
 BASE = "http://localhost:8000/"
 EXAMPLES = example_documents()
@@ -94,3 +95,19 @@ def test_no_background_compaction_without_the_disk_it_may_need(tmp_path):
     assert missing_room(tmp_path, snapshot) >= 10**9
     (snapshot / "000001.sst").unlink()
     assert missing_room(tmp_path, snapshot) == 0
+
+
+def test_a_server_starting_lets_the_background_compaction_finish(tmp_path):
+    """`serve` publishes first only when it can: with the compaction holding the lock it serves
+    the snapshot there is, and the compaction goes on to publish its own."""
+    store, marker = tmp_path / "store", tmp_path / "paused"
+    paused = dict(BIG, **{PAUSE_AT: "optimizing", PAUSE_FILE: str(marker)})
+    assert run(store, "load", str(EXAMPLES["master"]), env=paused).returncode == 0
+    until(lambda: marker.exists() and marker.read_text().strip())
+    pid = int(marker.read_text().split()[0])
+    try:
+        _publish_first(store, BASE)
+        assert not ended(pid)
+    finally:
+        marker.unlink(missing_ok=True)
+    until(lambda: "optimized in" in log_path(store).read_text())

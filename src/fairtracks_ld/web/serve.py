@@ -58,9 +58,10 @@ def threads_for(settings: Settings) -> int:
 
 def _publish_first(store: Path, base_iri: str | None) -> None:
     """Publish a snapshot to serve (under the writer lock). A store being written, or one on a
-    read-only disk, is served from the snapshot it already has."""
+    read-only disk, is served from the snapshot it already has; so is one a big load's
+    background compaction holds (store/optimizer.py), which it lets finish and publish."""
     try:
-        with writer_lock(store):
+        with writer_lock(store, preempt=False):
             writable = open_store(store, base=base_iri)
             publish(writable)
             del writable
