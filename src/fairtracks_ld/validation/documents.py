@@ -258,7 +258,7 @@ class Validator:
             else:
                 resolver = PointerResolver(data, prepared, document, node)
                 if document is None and reader is not None:
-                    resolver.document = _listed_entities(reader, resolver, report.results)
+                    resolver.document = listed_entities(reader, resolver, report.results)
             findings = [self.finding(r, resolver, data, node, shapes) for r in report.results]
         finally:
             for quad in facts:
@@ -268,7 +268,7 @@ class Validator:
         document = resolver.document
         if document is None and reader is not None and (arrays := presentation.wanted(findings)):
             document = reader.pick(arrays, frozenset(ENTITY_ARRAYS))
-        findings = _sorted(presentation.present(_sorted(findings), document, prepared.variant))
+        findings = presented(findings, document, prepared.variant)
         return DocumentReport(source, findings, prepared.variant, prepared.graph, report)
 
     def batch(self, items: list[tuple[Prepared, Any, str]]) -> list[DocumentReport]:
@@ -304,8 +304,7 @@ class Validator:
         for (prepared, _, source), resolver, results in zip(items, resolvers, per_document,
                                                             strict=True):
             findings = [self.finding(r, resolver, dataset.store, graph, shapes) for r in results]
-            findings = _sorted(presentation.present(_sorted(findings), resolver.document,
-                                                      prepared.variant))
+            findings = presented(findings, resolver.document, prepared.variant)
             reports.append(DocumentReport(source, findings, prepared.variant, prepared.graph,
                                           Report(results)))
         return reports
@@ -369,6 +368,12 @@ def _scope(prepared: Prepared) -> str:
     """The IRI every node of a document starts with: its collection (FAIRtracks) or, for an
     Ensembl track, the track (tracks of one release share a collection)."""
     return prepared.document_iri if prepared.model == ENSEMBL else prepared.collection_iri
+
+
+def presented(found: list[Finding], document: Any, variant: str | None) -> list[Finding]:
+    """The findings as reports give them: sorted, grouped and worded (validation.presentation)
+    with the document's values at hand."""
+    return _sorted(presentation.present(_sorted(found), document, variant))
 
 
 def _sorted(found: list[Finding]) -> list[Finding]:
@@ -451,7 +456,7 @@ def mapping_failure(source: str, error: MappingError) -> DocumentReport:
 _LISTED_CAP = 10_000  # entities re-read for list-item pointers (the rest get "-")
 
 
-def _listed_entities(reader: DocumentReader, resolver: PointerResolver,
+def listed_entities(reader: DocumentReader, resolver: PointerResolver,
                      results: list[ValidationResult]) -> dict[str, Any] | None:
     """The parts of the source that list-item pointers need, read again in one pass: the
     header members whole, the entities with a result on a list item by their index."""

@@ -44,8 +44,8 @@ from fairtracks_ld.validation.documents import (
     DocumentReport,
     Finding,
     Validator,
-    _listed_entities,
-    _sorted,
+    listed_entities,
+    presented,
 )
 from fairtracks_ld.validation.engine import SPARQL_COMPONENT, validate
 from fairtracks_ld.validation.pointers import PointerResolver
@@ -123,7 +123,7 @@ class Windows:
         resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
         listed = [r for r, _ in kept if _listed(r.path)]
         if listed:  # list items' indexes, read from the source again
-            resolver.document = _listed_entities(self.reader, resolver, listed)
+            resolver.document = listed_entities(self.reader, resolver, listed)
             for result, finding in kept:
                 if _listed(result.path):
                     literal = result.value if isinstance(result.value, ox.Literal) else None
@@ -133,7 +133,7 @@ class Windows:
         if document is None and (arrays := presentation.wanted(findings)):
             document = self.reader.pick(arrays, frozenset(ENTITY_ARRAYS))
         variant = self.prepared.variant
-        findings = _sorted(presentation.present(_sorted(findings), document, variant))
+        findings = presented(findings, document, variant)
         return DocumentReport(self.source, findings, variant, self.prepared.graph,
                               Report([r for r, _ in kept]))
 
