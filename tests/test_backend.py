@@ -573,10 +573,14 @@ def test_a_replica_reads_the_view_graph_when_in_step_and_the_sources_when_not(
         assert done.returncode == 0, done.stderr
 
     def wait_until(sends_view: bool) -> None:
+        """Until the replica's processes send the view graph (or not): one has seen the change;
+        every other one sees it at its next request once its poll interval (0.2 s) has passed
+        since its last check, which may have come just before the change."""
         deadline = time.monotonic() + 30
         while (datasets(server, compare=False)[0] == [view]) != sends_view:
             assert time.monotonic() < deadline
             time.sleep(0.3)
+        time.sleep(0.5)
 
     try:
         with serve(published / "no-store", free_port(), "--backend",
