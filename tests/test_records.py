@@ -23,7 +23,9 @@ from servers import free_port, serve
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.generate import generate_documents
+from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.recovery import find
+from fairtracks_ld.search import reader
 from fairtracks_ld.store import TrackStore, current_view, records
 from fairtracks_ld.store.snapshots import current_snapshot
 
@@ -133,6 +135,26 @@ def test_dumps_read_from_records_equal_the_store(store):
         answer = requests.get(base + "dumps/all.nq.gz", timeout=120)
     served = quads(gzip.decompress(answer.content), ox.RdfFormat.N_QUADS)
     assert served == {q for q in expected if isinstance(q.graph_name, ox.NamedNode)}
+
+
+def test_a_segment_read_from_the_record_equals_one_read_from_the_store(template, monkeypatch):
+    opened = TrackStore(template / "store", base=BASE, read_only=True)
+    version, = opened.versions()
+    assert records.path_of(opened, version.graph) is not None
+    predicates = [FT + prop for prop in reader.PROPERTIES]
+    filtered = {ox.Triple(t.subject, t.predicate, t.object)
+                for t in records.graph_triples(opened, version.graph, predicates)}
+    assert filtered == {q.triple for q in opened.graph_quads(version.graph)
+                        if q.predicate.value in predicates}
+    from_record = reader.read_segment(opened, version.graph)
+    monkeypatch.setattr(records, "path_of", lambda store, graph: None)
+    from_store = reader.read_segment(opened, version.graph)
+    assert len(from_record.tracks) == TRACKS and from_record.tracks == from_store.tracks
+    assert from_record.text == from_store.text and all(from_record.text)
+    for field, (column, combinations) in from_store.combos.items():
+        got, got_combinations = from_record.combos[field]
+        assert [combinations[i] for i in column] == [got_combinations[i] for i in got]
+    assert all(column.any() for column, _ in from_store.combos.values())  # every field read
 
 
 def test_a_record_name_no_writer_gave_is_not_trusted(store, tmp_path):

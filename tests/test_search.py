@@ -201,7 +201,7 @@ def test_segments_of_another_format_are_read_again(site, tmp_path, monkeypatch):
 
     store = TrackStore(current_snapshot(site["store"]), read_only=True)
     version = next(v for v in store.versions() if v.current)
-    segment = read_segment(store.ox, version.graph)
+    segment = read_segment(store, version.graph)
     with monkeypatch.context() as older:
         older.setattr(segments, "FORMAT", "an older format")
         segments.save(tmp_path, version.graph, version.loaded_at, segment)

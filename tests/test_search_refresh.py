@@ -117,7 +117,7 @@ def test_the_writer_leaves_the_segment_of_what_it_wrote(bundle_template, generat
     saved = segments.load(segments.folder_of(tmp_path / "store"), version.graph,
                           version.loaded_at)
     assert saved is not None
-    assert saved.tracks == read_segment(store.ox, version.graph).tracks
+    assert saved.tracks == read_segment(store, version.graph).tracks
     assert len(saved.tracks) == len(generated[2]["tracks"])
 
 

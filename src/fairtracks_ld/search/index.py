@@ -122,7 +122,7 @@ def _new_segments(store: TrackStore, folder: Path | None, wanted: list[tuple[str
     `folder`, where the writer or another process left them, else read from the graph (and kept
     there for the others); without a folder, read."""
     if folder is None:
-        return [read_segment(store.ox, graph) for graph, _ in wanted]
+        return [read_segment(store, graph) for graph, _ in wanted]
     return [segments.obtain(store, folder, *key) for key in wanted]
 
 
