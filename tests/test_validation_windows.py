@@ -21,6 +21,7 @@ from fairtracks_ld.load import DocumentError, load_document, load_sources
 from fairtracks_ld.mapping import stream
 from fairtracks_ld.store import TrackStore, current_view
 from fairtracks_ld.validation import DocumentReport, Validator, Windows, findings
+from fairtracks_ld.validation import windows as windows_module
 from fairtracks_ld.validation.documents import Finding
 
 WINDOW = 60_000  # bytes of N-Triples per window: a few chunks of a few entities each
@@ -139,8 +140,13 @@ def test_windows_give_the_report_of_the_whole_document(case, shared, generated, 
 
     monkeypatch.setattr(Windows, "add", spy_add)
     monkeypatch.setattr(Windows, "finish", spy_finish)
+    deferred: list[bool] = []  # references to later windows' entities, spooled
+    defer = windows_module._Deferred.add
+    monkeypatch.setattr(windows_module._Deferred, "add",
+                        lambda self, *args: deferred.append(defer(self, *args)) or deferred[-1])
     windowed = _load(store, path)
     assert len(windows) > 3 and windows[-1] and not any(windows[:-1])
+    assert any(deferred)  # the experiments' sample_refs, and the `references` case's
     assert _seen(windowed) == _seen(whole)
     assert _report(windowed) == _report(whole)
     assert (windowed.valid, len(windowed.violations), len(windowed.warnings)) == (

@@ -14,8 +14,10 @@ it are in one chunk, with the document's link to it. What keeps the report whole
   array) see the whole document; a result on one of the document's links to an entity, from
   the window holding that entity; a result on a node outside the document, once;
 - a reference result (`*_ref` naming no entity of its class in the window) is dropped when the
-  graph being written has that entity (an earlier window's), else kept without its finding
-  until the whole graph is written, then looked up again (a later window's);
+  graph being written has that entity (an earlier window's), else deferred without its finding
+  until the whole graph is written, then looked up again (a later window's); deferred results
+  are spooled to a temporary file (`_Deferred`): a document whose experiments all come before
+  their samples defers one per experiment (~400k at 1M tracks, ~0.75 KB each in memory);
 - local_ids are unique within the document by the mapping (mapping/unique.py); uniqueness and
   references across documents, ontology ancestry and status, and CURIE prefixes come from
   context facts that depend only on what a window holds (context.py), added to each window.
@@ -26,9 +28,11 @@ cross-entity rule (no sh:class, no nested shapes, no rule reading through a refe
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from functools import cache
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -82,8 +86,10 @@ class Windows:
         self.header = (prepared.document_iri, prepared.collection_iri)
         self.entities = prepared.collection_iri + "/"
         # the results kept, in order, with their findings; a reference to an entity not yet
-        # written has none until `finish` knows whether the entity is in the document
+        # written has none until `finish` knows whether the entity is in the document (most
+        # such references are deferred instead, out of memory)
         self.kept: list[tuple[ValidationResult, Finding | None]] = []
+        self.deferred = _Deferred()
         self.pointers: dict[str, str | None] = {}  # entity → pointer, of those results name
         self.links: dict[ox.NamedNode, ox.NamedNode | ox.BlankNode] = {}  # first per array
         self.outside: set[tuple] = set()  # results on nodes outside the document
@@ -119,7 +125,8 @@ class Windows:
         shapes = self.validator.shapes_for(self.prepared.model)
         kept = [(r, f if f is not None else self.validator.finding(r, on_disk, self.written,
                                                                    node, shapes))
-                for r, f in self.kept if f is not None or not self._resolved(r, node)]
+                for r, f in self._in_order() if f is not None or not self._resolved(r, node)]
+        self.deferred.close()
         resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
         listed = [r for r, _ in kept if _listed(r.path)]
         if listed:  # list items' indexes, read from the source again
@@ -151,9 +158,23 @@ class Windows:
             if _referenced_class(result) is None:
                 self.kept.append((result, validator.finding(result, resolver, data, node,
                                                             shapes)))
-            elif not self._resolved(result, node):  # perhaps in a later window
+            elif not self._resolved(result, node) and \
+                    not self.deferred.add(result, len(self.kept)):  # perhaps in a later window
                 self.kept.append((result, None))
         self.count += 1
+
+    def _in_order(self) -> Iterator[tuple[ValidationResult, Finding | None]]:
+        """The kept results with the deferred ones back in their places."""
+        deferred = self.deferred.results()
+        waiting = next(deferred, None)
+        for index, item in enumerate(self.kept):
+            while waiting is not None and waiting[0] <= index:
+                yield waiting[1], None
+                waiting = next(deferred, None)
+            yield item
+        while waiting is not None:
+            yield waiting[1], None
+            waiting = next(deferred, None)
 
     def _owned(self, result: ValidationResult, data: ox.Store, node: ox.NamedNode,
                last: bool) -> bool:
@@ -188,6 +209,48 @@ class Windows:
             return True
         return isinstance(term, ox.NamedNode) and term.value.startswith(self.entities) \
             and term.value.partition("#")[0] not in self.header
+
+
+class _Deferred:
+    """Reference results deferred to `finish`, spooled to a temporary file: a line per result
+    (its place among the kept results, its kind, focus and value IRIs; an IRI holds no tab or
+    line break), what the results share (path, shape, message, …) once per kind."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[tuple, int] = {}
+        self.spool: IO[bytes] | None = None
+
+    def add(self, result: ValidationResult, position: int) -> bool:
+        """Defer `result`, which comes after the first `position` kept results; False when
+        it cannot be written as a line (a blank node): the caller keeps it."""
+        if not isinstance(result.focus, ox.NamedNode) or \
+                not isinstance(result.value, ox.NamedNode):
+            return False
+        kind = (result.path, result.component, result.severity, result.source_shape,
+                result.message)
+        number = self.kinds.setdefault(kind, len(self.kinds))
+        if self.spool is None:
+            self.spool = tempfile.TemporaryFile()  # noqa: SIM115  # closed by `close`
+        self.spool.write(f"{position}\t{number}\t{result.focus.value}\t"
+                         f"{result.value.value}\n".encode())
+        return True
+
+    def results(self) -> Iterator[tuple[int, ValidationResult]]:
+        """The deferred results with their places, in the order they were deferred."""
+        if self.spool is None:
+            return
+        kinds = list(self.kinds)
+        self.spool.seek(0)
+        for line in self.spool:
+            position, number, focus, value = line.decode().rstrip("\n").split("\t")
+            path, component, severity, shape, message = kinds[int(number)]
+            yield int(position), ValidationResult(ox.NamedNode(focus), path, ox.NamedNode(value),
+                                                  component, severity, shape, message)
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
 
 
 def _holds(data: ox.Store, subject: ox.NamedNode | ox.BlankNode, node: ox.NamedNode) -> bool:
