@@ -69,7 +69,9 @@ def open_store(path: Path | str, base: str | None = None) -> TrackStore:
 # 896 MB RSS instead of 813). A larger document is validated in windows of this size: the copy
 # is validated when the next chunk would take it past the bound, then refilled with the header
 # chunk and the next chunks (`_Mirror`; validation/windows.py makes the windows' report the
-# whole document's). Either way it holds the same graph as the store.
+# whole document's). Either way it holds the same graph as the store. The windows after the
+# first are half that size: they come when the write's own memory has grown with the graph
+# (a 1M-track load's write phase rose from ~1.1 to ~2.2 GB RSS with 192 MB windows).
 MIRROR_BYTES = 192 << 20
 
 
@@ -239,12 +241,13 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
 
 class _Mirror:
     """The memory copy of the graph being written (`store`, None once dropped): the whole
-    graph while it stays under `MIRROR_BYTES` of N-Triples; past that, windows of that size,
-    each handed to `window` when full and refilled with the header chunk (the document's own
-    members: the first chunk) and the next chunks. Each window holds whole entities (a chunk
-    of an entity array holds whole entities, with the document's links to them); a document
-    with members of its own after the header, or without a `window`, is not windowed: the
-    copy is dropped and the graph validated in the store."""
+    graph while it stays under `MIRROR_BYTES` of N-Triples; past that, windows (the first of
+    that size, the next of half of it), each handed to `window` when full and refilled with
+    the header chunk (the document's own members: the first chunk) and the next chunks. Each
+    window holds whole entities (a chunk of an entity array holds whole entities, with the
+    document's links to them); a document with members of its own after the header, or
+    without a `window`, is not windowed: the copy is dropped and the graph validated in the
+    store."""
 
     def __init__(self, graph: str, window: Window | None) -> None:
         self.graph, self.into, self.window = graph, ox.NamedNode(graph), window
@@ -267,7 +270,8 @@ class _Mirror:
             if self.windows:
                 self.store = None
                 return
-        if self.size + len(named) > MIRROR_BYTES and self.entities:
+        bound = MIRROR_BYTES // 2 if self.windows else MIRROR_BYTES
+        if self.size + len(named) > bound and self.entities:
             if self.window is None or not self.windowable:
                 self.store = None  # too big to hold: validated in the store
                 return
