@@ -23,9 +23,10 @@ from servers import free_port, serve
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.generate import generate_documents
+from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.recovery import find
-from fairtracks_ld.search import reader
+from fairtracks_ld.search import exports, reader
 from fairtracks_ld.store import TrackStore, current_view, records
 from fairtracks_ld.store.snapshots import current_snapshot
 
@@ -155,6 +156,16 @@ def test_a_segment_read_from_the_record_equals_one_read_from_the_store(template,
         got, got_combinations = from_record.combos[field]
         assert [combinations[i] for i in column] == [got_combinations[i] for i in got]
     assert all(column.any() for column, _ in from_store.combos.values())  # every field read
+
+
+def test_an_export_read_from_the_record_equals_one_from_the_store(template):
+    """The API's export parses the record without the lines it never reads (types, `_iri`
+    links): the same document as exporting the whole graph from the store."""
+    opened = TrackStore(template / "store", base=BASE, read_only=True)
+    version, = opened.versions()
+    document = exports.exported(opened, version)
+    assert len(document["tracks"]) == TRACKS
+    assert document == export_document(opened.graph_quads(version.graph), version.document)
 
 
 def test_a_record_name_no_writer_gave_is_not_trusted(store, tmp_path):

@@ -82,6 +82,12 @@ def _key_of(predicate: str) -> str | None:
     return "@schema" if term == SCHEMA_TERM else term
 
 
+def unread(predicate: str) -> bool:
+    """Whether the export never reads `predicate` (types, `<key>_iri` links: a quarter of a
+    generated version's triples), so a reader may leave its triples out."""
+    return predicate == RDF_TYPE or (predicate.startswith(FT) and predicate.endswith(IRI_SUFFIX))
+
+
 def _node(graph: GraphEdges, subject: Term, layout: Layout) -> dict[str, Any]:
     out: dict[str, Any] = {}
     grouped: dict[str, list[Term]] = defaultdict(list)

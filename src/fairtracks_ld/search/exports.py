@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fairtracks_ld.mapping.ensembl import MODEL as ENSEMBL  # an Ensembl track: no document
-from fairtracks_ld.mapping.export import export_document
+from fairtracks_ld.mapping.export import export_document, unread
 from fairtracks_ld.search import segments
 from fairtracks_ld.store import TrackStore, VersionInfo, records
 from fairtracks_ld.store.snapshots import snapshot_dir
@@ -50,7 +50,8 @@ def export_name(graph: str, loaded_at: str) -> str:
 def exported(store: TrackStore, version: VersionInfo) -> Document:
     """The version's document, exported from its graph (read from its record where there is
     one)."""
-    return export_document(records.graph_triples(store, version.graph), version.document)
+    return export_document(records.graph_triples(store, version.graph, unread=unread),
+                           version.document)
 
 
 def obtain(store: TrackStore, folder: Path | None, version: VersionInfo) -> Document:
