@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
@@ -545,9 +545,11 @@ def publish_to(published: Path, sparql: str, *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def as_text(quads) -> set[str]:
-    """Quads as N-Quads lines, times as Virtuoso writes them (see same_times)."""
-    return {same_times(str(q)) for q in quads}
+def as_text(quads: Iterable[ox.Quad], graphs: set[ox.NamedNode]) -> set[str]:
+    """The quads of the default graph or of `graphs` as N-Quads lines, times as Virtuoso
+    writes them (see same_times)."""
+    return {same_times(str(q)) for q in quads
+            if isinstance(q.graph_name, ox.DefaultGraph) or q.graph_name in graphs}
 
 
 def test_a_merged_replica_describes_with_the_sources_graphs_never_the_view_graph(
@@ -555,9 +557,11 @@ def test_a_merged_replica_describes_with_the_sources_graphs_never_the_view_graph
     """With the view graph in step, a replica reads a node's default-graph description from
     the view graph alone; its quads of every graph (a page's provenance: which document version
     states the track's type) are still those of the source graphs, as the local store's, never
-    the view graph's, whichever is asked first."""
+    the view graph's, whichever is asked first. (The local store's default graph is left out
+    of its answers for any graph: the dump loaded it into a graph of its own here.)"""
     publish_to(published, virtuoso_endpoint.sparql_url)
     local = TrackStore(current_snapshot(published / "store"), read_only=True)
+    graphs = set(local.ox.named_graphs())
     track = ox.NamedNode(BASE + TRACK)
     rdf_type = ox.NamedNode(RDF_TYPE)
     patterns = [(track, None, None, ox.DefaultGraph()), (track, None, None, None),
@@ -568,7 +572,10 @@ def test_a_merged_replica_describes_with_the_sources_graphs_never_the_view_graph
             found = list(remote.ox.quads_for_pattern(*pattern))
             assert view_graph(BASE) not in {q.graph_name.value for q in found
                                             if isinstance(q.graph_name, ox.NamedNode)}
-            assert as_text(found) == as_text(local.ox.quads_for_pattern(*pattern)), pattern
+            expected = local.ox.quads_for_pattern(*pattern)
+            if pattern[3] is None:
+                expected = (q for q in expected if q.graph_name in graphs)
+            assert as_text(found, graphs) == as_text(expected, graphs), pattern
         assert summary.version_graph(remote, track.value) == \
             summary.version_graph(local, track.value) is not None
 
