@@ -557,15 +557,17 @@ def test_a_merged_replica_describes_with_the_sources_graphs_never_the_view_graph
     """With the view graph in step, a replica reads a node's default-graph description from
     the view graph alone; its quads of every graph (a page's provenance: which document version
     states the track's type) are still those of the source graphs, as the local store's, never
-    the view graph's, whichever is asked first. (The local store's default graph is left out
-    of its answers for any graph: the dump loaded it into a graph of its own here.)"""
+    the view graph's, whichever is asked first; links to it alike. (The local store's default
+    graph is left out of its answers for any graph: the dump loaded it into a graph of its own
+    here.)"""
     publish_to(published, virtuoso_endpoint.sparql_url)
     local = TrackStore(current_snapshot(published / "store"), read_only=True)
     graphs = set(local.ox.named_graphs())
     track = ox.NamedNode(BASE + TRACK)
     rdf_type = ox.NamedNode(RDF_TYPE)
     patterns = [(track, None, None, ox.DefaultGraph()), (track, None, None, None),
-                (track, rdf_type, None, None), (track, rdf_type, None, ox.DefaultGraph())]
+                (track, rdf_type, None, None), (track, rdf_type, None, ox.DefaultGraph()),
+                (None, None, track, ox.DefaultGraph()), (None, None, track, None)]
     for order in (patterns, patterns[::-1]):
         remote = RemoteStore(Endpoint(virtuoso_endpoint.sparql_url), "test", BASE, merged=True)
         for pattern in order:

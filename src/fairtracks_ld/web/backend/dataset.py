@@ -233,12 +233,13 @@ class RemoteOx:
         so they are kept (a bounded number). Blank nodes cannot be asked for by label: an IRI's
         quads come with those of its nested nodes (`{iri}#…`) and lists (see `_describe`), kept
         for the describer to walk next; a described IRI's other patterns (a page's provenance
-        asks its rdf:type quads) are answered from its quads, without a round trip."""
+        asks its rdf:type quads) are answered from its quads, without a round trip. When
+        merged, the default graph's are read from the view graph (`_in_view`) unless every
+        graph's quads are at hand already."""
         if isinstance(graph_name, ox.DefaultGraph):  # the view: its sources' triples, once
             if self.merged and (self._view_nodes.answers(subject, predicate, obj) or
-                                (isinstance(subject, ox.NamedNode) and predicate is None and
-                                 obj is None)):
-                return self._view_described(subject, predicate, obj)
+                                not self._known(subject, predicate, obj)):
+                return self._in_view(subject, predicate, obj)
             view = {ox.NamedNode(g) for g in self.view()}
             triples = dict.fromkeys(q.triple for q in self.quads_for_pattern(
                 subject, predicate, obj, None) if q.graph_name in view)
@@ -384,12 +385,31 @@ class RemoteOx:
         self._describe_all([subject], in_view=False)
         return self._nodes.nodes[subject]
 
-    def _view_described(self, subject, predicate, obj) -> list[ox.Quad]:
-        """The default graph's quads of a node, read from the view graph alone (merged): what
-        the sources' quads give as triples, without the engine answering each twice."""
-        if not self._view_nodes.answers(subject, predicate, obj):
+    def _known(self, subject, predicate, obj) -> bool:
+        """Whether every graph's quads matching the pattern are at hand (described, asked
+        ahead by `prefetch`), or it is a full read (the catalogued graphs, as unmerged)."""
+        return self._nodes.answers(subject, predicate, obj) or \
+            (subject, predicate, obj, None) in self._answers or \
+            (subject is None and predicate is None and obj is None)
+
+    def _in_view(self, subject, predicate, obj) -> list[ox.Quad]:
+        """The default graph's quads matching a pattern, read from the view graph alone
+        (merged): the sources' triples, without the engine answering each quad twice, its
+        source's and the view graph's (`GRAPH ?g`); an IRI's with its nested nodes'."""
+        if self._view_nodes.answers(subject, predicate, obj):
+            return self._view_nodes.matching(subject, predicate, obj)
+        if isinstance(subject, ox.NamedNode) and predicate is None and obj is None:
             self._describe_all([subject], in_view=True)
-        return self._view_nodes.matching(subject, predicate, obj)
+            return self._view_nodes.matching(subject, predicate, obj)
+        if isinstance(subject, ox.BlankNode) or isinstance(obj, ox.BlankNode):
+            return []
+        key = (subject, predicate, obj, ox.DefaultGraph())
+        found = self._answers.get(key)
+        if found is None:
+            found = [ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in
+                     self._pattern(subject, predicate, obj, ox.NamedNode(self.view_graph))]
+            self._keep(key, found)
+        return found
 
     def _describe_all(self, subjects: list[ox.NamedNode], in_view: bool | None = None) -> None:
         """Describe `subjects` in the view graph (`in_view`; by default when merged: pages read
