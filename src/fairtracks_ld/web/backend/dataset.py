@@ -13,11 +13,11 @@ ontologies, closure) as `default-graph-uri`s (each triple once): a target loaded
 published without it, or in the middle of a publication. The `DefaultGraph` of
 `quads_for_pattern` is read from the sources' quads. The engine's own default graph (Virtuoso:
 the union of all graphs) is never relied on, and the view graph is never a named graph of an
-answer (its rows are dropped from `GRAPH ?g` reads). When in step, a node's description in the
-default graph (dereferencing, pages) is read from the view graph alone, not from every graph:
-`GRAPH ?g` there answers each quad twice (its source's and the view graph's), which made
-describing dearer than before the view graph; the sources' quads of a node (a page's provenance)
-are asked only where a page asks for them.
+answer (its rows are dropped from `GRAPH ?g` reads). When in step, what is read of the default
+graph (a node's description for dereferencing and pages, links to it) is asked of the view graph
+alone: `GRAPH ?g` there answers each quad twice (its source's and the view graph's), twice the
+rows to write, send and parse; a node's quads by graph (a page's provenance) are asked only
+where a page asks for them.
 
 A dataset named with `default-graph-uri` has, by the SPARQL protocol, no named graphs unless
 `named-graph-uri`s are sent too (Oxigraph holds to this, Virtuoso does not), while the embedded
@@ -143,27 +143,31 @@ def over_graph(describing: str, graph: str) -> str:
         "GRAPH ?h", f"GRAPH <{graph}>")
 
 
+Node = ox.NamedNode | ox.BlankNode
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | None
+
+
 class Described:
     """Described nodes' quads (a node with those of its nested nodes and lists, see
     `RemoteOx._describe`), bounded (MAX_NODES); `whole`: the nodes asked for, whose every
     pattern these quads answer (a nested node's may miss quads no walk led to)."""
 
     def __init__(self) -> None:
-        self.nodes: dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]] = {}
+        self.nodes: dict[Node, list[ox.Quad]] = {}
         self.whole: set[ox.NamedNode] = set()
 
-    def answers(self, subject, predicate, obj) -> bool:
+    def answers(self, subject: Term, predicate: Term, obj: Term) -> bool:
         return subject in self.nodes and ((predicate is None and obj is None) or
                                           subject in self.whole)
 
-    def matching(self, subject, predicate, obj, graph_name=None) -> list[ox.Quad]:
+    def matching(self, subject: Node, predicate: Term, obj: Term,
+                 graph_name: ox.NamedNode | None = None) -> list[ox.Quad]:
         return [q for q in self.nodes[subject]
                 if (predicate is None or q.predicate == predicate) and
                 (obj is None or q.object == obj) and
                 (graph_name is None or q.graph_name == graph_name)]
 
-    def keep(self, subjects: list[ox.NamedNode],
-             found: Mapping[ox.NamedNode | ox.BlankNode, set[ox.Quad]]) -> None:
+    def keep(self, subjects: list[ox.NamedNode], found: Mapping[Node, set[ox.Quad]]) -> None:
         if len(self.nodes) + len(found) > MAX_NODES:
             self.nodes.clear()
             self.whole.clear()
@@ -385,14 +389,14 @@ class RemoteOx:
         self._describe_all([subject], in_view=False)
         return self._nodes.nodes[subject]
 
-    def _known(self, subject, predicate, obj) -> bool:
+    def _known(self, subject: Term, predicate: Term, obj: Term) -> bool:
         """Whether every graph's quads matching the pattern are at hand (described, asked
         ahead by `prefetch`), or it is a full read (the catalogued graphs, as unmerged)."""
         return self._nodes.answers(subject, predicate, obj) or \
             (subject, predicate, obj, None) in self._answers or \
             (subject is None and predicate is None and obj is None)
 
-    def _in_view(self, subject, predicate, obj) -> list[ox.Quad]:
+    def _in_view(self, subject: Term, predicate: Term, obj: Term) -> list[ox.Quad]:
         """The default graph's quads matching a pattern, read from the view graph alone
         (merged): the sources' triples, without the engine answering each quad twice, its
         source's and the view graph's (`GRAPH ?g`); an IRI's with its nested nodes'."""
