@@ -25,7 +25,9 @@ that code on the same Virtuoso, side by side: its figures and the ratio after / 
 `--before-list`, the second `serve --backend` runs this code with the view graph off
 (FAIRTRACKS_LD_BACKEND_VIEW_GRAPH=0: the view's sources sent as the graph list, as before the view
 graph). The store is then published twice: `publish --no-view-graph`, then `publish`, which adds
-the view graph (its time, triples and Virtuoso's disk after each, checkpointed).
+the view graph (its time, triples and Virtuoso's disk after each, checkpointed). The replica
+timed first for a kind reads Virtuoso's pages of the sampled resources cold, the second warm:
+`--before-first` times the second replica first (run both orders to see the bias).
 
 Usage: python bench/backend.py [--tracks 10000 100000] [--repeat 30] [--before SRC]
 Writes bench/results/backend.json and bench/results/backend.md.
@@ -257,7 +259,7 @@ def add_view_graph(folder: Path, engine, options: tuple) -> dict:
 
 
 def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None = None,
-            list_before: bool = False) -> dict:
+            list_before: bool = False, before_first: bool = False) -> dict:
     folder = prepare(tracks)
     shutil.rmtree(folder / "virtuoso", ignore_errors=True)  # a fresh database: a real load
     shutil.rmtree(folder / "bulk", ignore_errors=True)
@@ -302,10 +304,12 @@ def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None 
             kinds = {}
             for kind, requested in plan(embedded, repeat, random.Random(1)).items():
                 direct = for_virtuoso(kind, requested)
-                targets = {"embedded": (embedded, requested, embedded_pid),
-                           "backend": (remote, requested, remote_pid)}
-                if earlier:
+                targets = {"embedded": (embedded, requested, embedded_pid)}
+                if earlier and before_first:  # the first replica asked reads Virtuoso cold
                     targets["before"] = (earlier[0], requested, earlier[2])
+                targets["backend"] = (remote, requested, remote_pid)
+                if earlier:
+                    targets.setdefault("before", (earlier[0], requested, earlier[2]))
                 if direct is not None:
                     targets["virtuoso"] = (virtuoso_url, direct, None)
                 row = {}
@@ -323,6 +327,7 @@ def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None 
                                          else round(v, 2)) for k, v in row.items()}, flush=True)
     return {"tracks": tracks, "publish": publication,
             "before": str(before or ("list" if list_before else "")),
+            "before_first": before_first,
             "first_search_s": {"embedded": embedded_start, "backend": remote_start,
                                **({"before": earlier[1]} if earlier else {})},
             "kinds": kinds}
@@ -379,6 +384,10 @@ def markdown(report: dict) -> str:
             lines += [f"Backend before: the same `serve --backend` with the code of "
                       f"{scale['before_label']}, on the same Virtuoso; after / before = the "
                       "backend's median / that one's (below 1: faster now).", ""]
+        if side:
+            order = "before, backend" if scale.get("before_first") else "backend, before"
+            lines += [f"Order per kind: embedded, {order}, Virtuoso /sparql (the first replica "
+                      "asked reads Virtuoso's pages cold).", ""]
         lines += ["| request | embedded | backend | ratio | Virtuoso /sparql | ratio |"
                   + (" backend before | ratio | after / before |" if side else ""),
                   "|---|---:|---:|---:|---:|---:|" + ("---:|---:|---:|" if side else "")]
@@ -461,6 +470,9 @@ def main() -> None:
     parser.add_argument("--before-list", action="store_true",
                         help="the second `serve --backend` runs this code with the view graph "
                              "off (the sources' list), after publishing without, then with it")
+    parser.add_argument("--before-first", action="store_true",
+                        help="time the second `serve --backend` before this one, kind by kind "
+                             "(the first replica asked pays Virtuoso's cold reads)")
     parser.add_argument("--publish-only", action="store_true",
                         help="publish into Virtuoso and measure that only (no query mix)")
     args = parser.parse_args()
@@ -472,7 +484,7 @@ def main() -> None:
     for tracks in args.tracks:
         before = uptime()
         scale = measure(tracks, args.repeat, not args.publish_only, args.before,
-                        args.before_list)
+                        args.before_list, args.before_first)
         scale.update(before_label=args.before_label, uptime_before=before,
                      when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      uptime_after=uptime())

@@ -13,7 +13,11 @@ ontologies, closure) as `default-graph-uri`s (each triple once): a target loaded
 published without it, or in the middle of a publication. The `DefaultGraph` of
 `quads_for_pattern` is read from the sources' quads. The engine's own default graph (Virtuoso:
 the union of all graphs) is never relied on, and the view graph is never a named graph of an
-answer (its rows are dropped from `GRAPH ?g` reads).
+answer (its rows are dropped from `GRAPH ?g` reads). When in step, what is read of the default
+graph (a node's description for dereferencing and pages, links to it) is asked of the view graph
+alone: `GRAPH ?g` there answers each quad twice (its source's and the view graph's), twice the
+rows to write, send and parse; a node's quads by graph (a page's provenance) are asked only
+where a page asks for them.
 
 A dataset named with `default-graph-uri` has, by the SPARQL protocol, no named graphs unless
 `named-graph-uri`s are sent too (Oxigraph holds to this, Virtuoso does not), while the embedded
@@ -133,13 +137,52 @@ def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
         yield items[start:start + size]
 
 
+def over_graph(describing: str, graph: str) -> str:
+    """A describing query read from one graph (the view graph) instead of any (`GRAPH ?g`)."""
+    return describing.replace("GRAPH ?g", f"GRAPH <{graph}>").replace(
+        "GRAPH ?h", f"GRAPH <{graph}>")
+
+
+Node = ox.NamedNode | ox.BlankNode
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | None
+
+
+class Described:
+    """Described nodes' quads (a node with those of its nested nodes and lists, see
+    `RemoteOx._describe`), bounded (MAX_NODES); `whole`: the nodes asked for, whose every
+    pattern these quads answer (a nested node's may miss quads no walk led to)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[Node, list[ox.Quad]] = {}
+        self.whole: set[ox.NamedNode] = set()
+
+    def answers(self, subject: Term, predicate: Term, obj: Term) -> bool:
+        return subject in self.nodes and ((predicate is None and obj is None) or
+                                          subject in self.whole)
+
+    def matching(self, subject: Node, predicate: Term, obj: Term,
+                 graph_name: ox.NamedNode | None = None) -> list[ox.Quad]:
+        return [q for q in self.nodes[subject]
+                if (predicate is None or q.predicate == predicate) and
+                (obj is None or q.object == obj) and
+                (graph_name is None or q.graph_name == graph_name)]
+
+    def keep(self, subjects: list[ox.NamedNode], found: Mapping[Node, set[ox.Quad]]) -> None:
+        if len(self.nodes) + len(found) > MAX_NODES:
+            self.nodes.clear()
+            self.whole.clear()
+        for node, quads in found.items():
+            self.nodes[node] = list(quads)
+        self.whole.update(subjects)
+
+
 class RemoteOx:
     """The read side of a pyoxigraph Store, answered by an external endpoint."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        self._nodes: dict[ox.NamedNode | ox.BlankNode, list[ox.Quad]] = {}  # see _describe
-        self._described: set[ox.NamedNode] = set()  # nodes of _nodes with all their quads
+        self._nodes = Described()  # every graph's quads, the view graph's left out
+        self._view_nodes = Described()  # the view graph's, as the default graph's (merged)
         self._answers: OrderedDict[tuple, list[ox.Quad]] = OrderedDict()
         self._catalog_graphs: list[str] | None = None
         self._view: list[str] | None = None
@@ -194,19 +237,20 @@ class RemoteOx:
         so they are kept (a bounded number). Blank nodes cannot be asked for by label: an IRI's
         quads come with those of its nested nodes (`{iri}#…`) and lists (see `_describe`), kept
         for the describer to walk next; a described IRI's other patterns (a page's provenance
-        asks its rdf:type quads) are answered from its quads, without a round trip."""
+        asks its rdf:type quads) are answered from its quads, without a round trip. When
+        merged, the default graph's are read from the view graph (`_in_view`) unless every
+        graph's quads are at hand already."""
         if isinstance(graph_name, ox.DefaultGraph):  # the view: its sources' triples, once
+            if self.merged and (self._view_nodes.answers(subject, predicate, obj) or
+                                not self._known(subject, predicate, obj)):
+                return self._in_view(subject, predicate, obj)
             view = {ox.NamedNode(g) for g in self.view()}
             triples = dict.fromkeys(q.triple for q in self.quads_for_pattern(
                 subject, predicate, obj, None) if q.graph_name in view)
             return [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
                     for t in triples]
-        if subject in self._nodes and ((predicate is None and obj is None) or
-                                       subject in self._described):
-            return [q for q in self._nodes[subject]
-                    if (predicate is None or q.predicate == predicate) and
-                    (obj is None or q.object == obj) and
-                    (graph_name is None or q.graph_name == graph_name)]
+        if self._nodes.answers(subject, predicate, obj):
+            return self._nodes.matching(subject, predicate, obj, graph_name)
         if isinstance(subject, ox.BlankNode) or isinstance(obj, ox.BlankNode):
             return []
         if isinstance(subject, ox.NamedNode) and predicate is None and obj is None and \
@@ -306,8 +350,9 @@ class RemoteOx:
     def prefetch_nodes(self, subjects: Iterable[str]) -> None:
         """Describe every subject not described yet in one query (a page describes the
         entities it links to: one round trip instead of one each)."""
+        kept = self._view_nodes if self.merged else self._nodes
         wanted = [ox.NamedNode(s) for s in dict.fromkeys(subjects)]
-        wanted = [s for s in wanted if s not in self._nodes]
+        wanted = [s for s in wanted if s not in kept.nodes]
         for chunk in range(0, len(wanted), DESCRIBE_BATCH):
             self._describe_all(wanted[chunk:chunk + DESCRIBE_BATCH])
 
@@ -341,32 +386,65 @@ class RemoteOx:
     def _describe(self, subject: ox.NamedNode) -> list[ox.Quad]:
         """The subject's quads, in one query with those of its nested nodes and their lists
         (which are kept in `_nodes`)."""
-        self._describe_all([subject])
-        return self._nodes[subject]
+        self._describe_all([subject], in_view=False)
+        return self._nodes.nodes[subject]
 
-    def _describe_all(self, subjects: list[ox.NamedNode]) -> None:
+    def _known(self, subject: Term, predicate: Term, obj: Term) -> bool:
+        """Whether every graph's quads matching the pattern are at hand (described, asked
+        ahead by `prefetch`), or it is a full read (the catalogued graphs, as unmerged)."""
+        return self._nodes.answers(subject, predicate, obj) or \
+            (subject, predicate, obj, None) in self._answers or \
+            (subject is None and predicate is None and obj is None)
+
+    def _in_view(self, subject: Term, predicate: Term, obj: Term) -> list[ox.Quad]:
+        """The default graph's quads matching a pattern, read from the view graph alone
+        (merged): the sources' triples, without the engine answering each quad twice, its
+        source's and the view graph's (`GRAPH ?g`); an IRI's with its nested nodes'."""
+        if self._view_nodes.answers(subject, predicate, obj):
+            return self._view_nodes.matching(subject, predicate, obj)
+        if isinstance(subject, ox.NamedNode) and predicate is None and obj is None:
+            self._describe_all([subject], in_view=True)
+            return self._view_nodes.matching(subject, predicate, obj)
+        if isinstance(subject, ox.BlankNode) or isinstance(obj, ox.BlankNode):
+            return []
+        key = (subject, predicate, obj, ox.DefaultGraph())
+        found = self._answers.get(key)
+        if found is None:
+            found = [ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in
+                     self._pattern(subject, predicate, obj, ox.NamedNode(self.view_graph))]
+            self._keep(key, found)
+        return found
+
+    def _describe_all(self, subjects: list[ox.NamedNode], in_view: bool | None = None) -> None:
+        """Describe `subjects` in the view graph (`in_view`; by default when merged: pages read
+        the default graph) or in every graph."""
+        in_view = self.merged if in_view is None else in_view
+        kept = self._view_nodes if in_view else self._nodes
+        subjects = [s for s in subjects if s not in kept.whole]
         if not subjects:
             return
-        found = self._described_quads(subjects, DESCRIBE_QUERY)
+        graph = self.view_graph if in_view else None
+        found = self._described_quads(subjects, DESCRIBE_QUERY, graph)
         if _lists_go_on(found):
-            found = self._described_quads(subjects, WHOLE_LISTS_QUERY)
-        if len(self._nodes) + len(found) > MAX_NODES:
-            self._nodes.clear()
-            self._described.clear()
-        for node, quads in found.items():
-            self._nodes[node] = list(quads)
-        self._described.update(subjects)  # GRAPH ?g { s ?p ?o }: every quad of theirs
+            found = self._described_quads(subjects, WHOLE_LISTS_QUERY, graph)
+        kept.keep(subjects, found)
 
-    def _described_quads(self, subjects: list[ox.NamedNode], describing: str
+    def _described_quads(self, subjects: list[ox.NamedNode], describing: str,
+                         graph: str | None = None
                          ) -> dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]]:
+        """The describing query's quads by subject: of every graph but the view graph, or of
+        `graph` alone as the default graph's."""
+        if graph is not None:
+            describing = over_graph(describing, graph)
         blocks = [describing.format(s=s, nested=json.dumps(s.value + "#"),
                                     rest=f"<{RDF_REST}>") for s in subjects]
         rows = self.endpoint.solutions(
-            "SELECT DISTINCT ?s ?p ?o ?g WHERE {\n" + "\nUNION ".join(blocks) + "\n}")
+            f"SELECT DISTINCT ?s ?p ?o{'' if graph else ' ?g'} WHERE {{\n" +
+            "\nUNION ".join(blocks) + "\n}")
         found: dict[ox.NamedNode | ox.BlankNode, set[ox.Quad]] = {s: set() for s in subjects}
-        for row in self._named(rows):
-            found.setdefault(row["s"], set()).add(ox.Quad(row["s"], row["p"], row["o"],
-                                                         row["g"]))
+        for row in (rows if graph else self._named(rows)):
+            found.setdefault(row["s"], set()).add(ox.Quad(
+                row["s"], row["p"], row["o"], ox.DefaultGraph() if graph else row["g"]))
         return found
 
     def contains_named_graph(self, graph: ox.NamedNode) -> bool:
