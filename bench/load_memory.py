@@ -38,6 +38,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
 
@@ -479,19 +480,21 @@ def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]
                 "complete": all(r.get("complete", True) for r in measured),
             }
         results["sizes"].append(row)
-        write(results)
+        write(results, sizes)
     return results
 
 
-def write(results: dict) -> None:
-    """Write the results, keeping the rows of sizes another run (maybe running alongside)
-    wrote since this one started."""
+def write(results: dict, measured: Iterable[int] = ()) -> None:
+    """Write the results: the rows of the sizes this run `measured`, and for every other size
+    the row the file holds now (another run alongside may have written it since this one
+    started)."""
     RESULTS.mkdir(exist_ok=True)
     previous = RESULTS / "load-memory.json"
     if previous.exists():
-        mine = {row["tracks"] for row in results["sizes"]}
+        mine = set(measured)
         kept = json.loads(previous.read_text())["sizes"]
-        results["sizes"] += [row for row in kept if row["tracks"] not in mine]
+        results["sizes"] = [row for row in results["sizes"] if row["tracks"] in mine] + [
+            row for row in kept if row["tracks"] not in mine]
     results["sizes"].sort(key=lambda r: r["tracks"])
     (RESULTS / "load-memory.json").write_text(json.dumps(results, indent=2) + "\n")
     machine = results["machine"]
