@@ -171,7 +171,8 @@ def graph_triples(store: TrackStore, graph: str, predicates: Collection[str] | N
     7.4), blank nodes keeping the store's labels; a line of a predicate left out is skipped
     before it is parsed. A record removed since its snapshot was taken (a replaced version)
     sends the reader to the store, as does a graph without a record."""
-    wanted = _PredicateTest(predicates, unread)
+    wanted = None if predicates is None and unread is None else _PredicateTest(predicates,
+                                                                               unread)
     path = path_of(store, graph)
     try:
         raw = open(path, "rb") if path is not None else None  # noqa: SIM115  # closed below
@@ -181,11 +182,11 @@ def graph_triples(store: TrackStore, graph: str, predicates: Collection[str] | N
         quads = store.graph_quads(graph) if predicates is None else (
             quad for predicate in predicates for quad in store.ox.quads_for_pattern(
                 None, ox.NamedNode(predicate), None, ox.NamedNode(graph)))
-        yield from (quad for quad in quads if unread is None or not unread(quad.predicate.value))
+        yield from (quad for quad in quads if wanted is None or wanted.wants(quad.predicate.value))
         return
     with raw:
         for block in _decompressed(raw, BLOCK):
-            if predicates is not None or unread is not None:
+            if wanted is not None:
                 block = wanted.lines_of(block)
             yield from ox.parse(block, format=ox.RdfFormat.N_TRIPLES, lenient=True)
 
@@ -200,8 +201,7 @@ class _PredicateTest:
         self.unread = unread
         self.decided: dict[bytes, bool] = {}
 
-    def wants(self, token: bytes) -> bool:
-        iri = token[1:-1].decode()
+    def wants(self, iri: str) -> bool:
         return (self.predicates is None or iri in self.predicates) and \
             (self.unread is None or not self.unread(iri))
 
@@ -214,7 +214,7 @@ class _PredicateTest:
                 continue
             wanted = decided.get(parts[1])
             if wanted is None:
-                wanted = decided[parts[1]] = self.wants(parts[1])
+                wanted = decided[parts[1]] = self.wants(parts[1][1:-1].decode())
             if wanted:
                 kept.append(line)
         return b"".join(kept)
