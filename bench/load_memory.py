@@ -21,6 +21,14 @@ compressed (`doc-N.nq.zst`), which the ceiling decompresses as it reads (in its 
 few per cent of its CPU, counted against it). A run measuring only some contenders keeps the
 others' earlier figures for that size.
 
+With --until-merged every contender, after its last write and with its store still open, waits
+until RocksDB's compactions have gone quiet (store.compaction.wait_for_merges, what `fairtracks-ld
+load` does before it publishes a big write), and its seconds and CPU include that work: both end
+in the same state. Without it a process's figures stop where it closes the store, which abandons
+the compactions still running, so work done after the last write (the load's search segment and
+API export) pays for merges beside it that the ceiling, exiting at once, never pays. Its results
+go to load-memory-merged.json/.md.
+
 Usage: python bench/load_memory.py [--sizes 10000 100000] [--repeat 1] [--baseline /work/main/src]
 Writes bench/results/load-memory.json and bench/results/load-memory.md.
 """
@@ -55,6 +63,8 @@ BASE = "http://localhost:8000/"
 CHUNK = 500_000
 TIMELINE_STEP = 300  # seconds between the timeline rows shown in the report
 PUBLISH = "LOAD_MEMORY_PUBLISH"  # set: the measured load also publishes a snapshot, as the CLI
+MERGED = "LOAD_MEMORY_UNTIL_MERGED"  # set: every contender waits for its merges (--until-merged)
+NAME = "load-memory"  # the results' file name (load-memory-merged with --until-merged)
 
 
 def cli(*args: str, src: Path = SRC) -> subprocess.CompletedProcess:
@@ -170,7 +180,7 @@ def run_load(path: str, store_dir: str, validate: bool) -> dict:
         result["seconds"] = time.perf_counter() - start
         print("checkpoint published", file=sys.stderr, flush=True)
     result["quads"] = len(store.ox) - before
-    return result
+    return until_merged(result, store_dir)
 
 
 def run_ceiling(nquads: str, store_dir: str) -> dict:
@@ -188,7 +198,22 @@ def run_ceiling(nquads: str, store_dir: str) -> dict:
         while chunk := list(islice(quads, CHUNK)):
             store.bulk_extend(chunk)
     store.flush()
-    return {"seconds": time.perf_counter() - start, "quads": len(store) - before}
+    return until_merged({"seconds": time.perf_counter() - start, "quads": len(store) - before},
+                        store_dir)
+
+
+def until_merged(result: dict, store_dir: str) -> dict:
+    """With MERGED set, wait (the store open in this process) until RocksDB's compactions have
+    gone quiet, and count that time in the result's seconds, less the quiet period that ends
+    the wait."""
+    if not os.environ.get(MERGED):
+        return result
+    from fairtracks_ld.store import compaction
+
+    waited = compaction.wait_for_merges(Path(store_dir), None)
+    merge = max(0.0, waited.seconds - (compaction.QUIET if waited.quiet else 0.0))
+    return {**result, "seconds": result["seconds"] + merge, "merge_seconds": round(merge, 2),
+            "merge_quiet": waited.quiet, "merge_cpu_seconds": waited.compaction_cpu_seconds}
 
 
 def child(kind: str, target: str, store_dir: str) -> None:
@@ -361,7 +386,7 @@ def read_fraction(pid: int, document: Path) -> float | None:
 
 def measure(kind: str, target: Path, size: int, src: Path = SRC, keep: bool = False,
             budget: float | None = None, min_free_gb: float = 0.0,
-            publish: bool = False) -> dict:
+            publish: bool = False, merged: bool = False) -> dict:
     """One measured run; with a `budget` (seconds) a run still going then is stopped and
     reported as incomplete, with its RSS over time; so is one that leaves less than
     `min_free_gb` free on the disk. Temporary files go to a folder of their own (TMPDIR), whose
@@ -371,7 +396,8 @@ def measure(kind: str, target: Path, size: int, src: Path = SRC, keep: bool = Fa
     shutil.rmtree(tmpdir, ignore_errors=True)
     tmpdir.mkdir()
     env = {**os.environ, "PYTHONPATH": str(src), "FAIRTRACKS_LD_PAUSE_AT": "never",
-           "TMPDIR": str(tmpdir), **({PUBLISH: "1"} if publish else {})}
+           "TMPDIR": str(tmpdir), **({PUBLISH: "1"} if publish else {}),
+           **({MERGED: "1"} if merged else {})}
     load_before = os.getloadavg()
     process = subprocess.Popen([sys.executable, __file__, "--child", kind, str(target),
                                 str(store_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -433,7 +459,7 @@ KINDS = {"load": "load --bulk", "no-validation": "load --bulk, no validation",
 
 def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str],
           budget: float | None = None, keep_store: bool = False, min_free_gb: float = 0.0,
-          publish: bool = False) -> dict:
+          publish: bool = False, merged: bool = False) -> dict:
     results: dict = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(),
@@ -441,7 +467,7 @@ def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]
         "repeat": repeat, "chunk_quads": CHUNK, "baseline": str(baseline) if baseline else None,
         "sizes": [],
     }
-    previous = RESULTS / "load-memory.json"
+    previous = RESULTS / f"{NAME}.json"
     earlier: dict[int, dict] = {}  # the sizes measured now, as measured before
     if previous.exists():  # other sizes measured before, and the notes, are kept
         kept = json.loads(previous.read_text())
@@ -462,7 +488,7 @@ def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]
                 runs[kind].append(measure(kind, target, size, src,
                                           keep=first or (keep_store and kind == "load"),
                                           budget=budget, min_free_gb=min_free_gb,
-                                          publish=publish))
+                                          publish=publish, merged=merged))
                 print(size, kind, runs[kind][-1], file=sys.stderr, flush=True)
                 if first and runs[kind][-1].get("complete", True):
                     ceiling_input(size, WORK / f"store-load-{size}")
@@ -484,19 +510,25 @@ def bench(sizes: list[int], repeat: int, baseline: Path | None, kinds: list[str]
     return results
 
 
+def median_cpu(contender: dict) -> float:
+    """The median CPU seconds of a contender's runs (steadier than seconds on a shared
+    machine)."""
+    return statistics.median(r["cpu_seconds"] for r in contender["runs"] if "cpu_seconds" in r)
+
+
 def write(results: dict, measured: Iterable[int] = ()) -> None:
     """Write the results: the rows of the sizes this run `measured`, and for every other size
     the row the file holds now (another run alongside may have written it since this one
     started)."""
     RESULTS.mkdir(exist_ok=True)
-    previous = RESULTS / "load-memory.json"
+    previous = RESULTS / f"{NAME}.json"
     if previous.exists():
         mine = set(measured)
         kept = json.loads(previous.read_text())["sizes"]
         results["sizes"] = [row for row in results["sizes"] if row["tracks"] in mine] + [
             row for row in kept if row["tracks"] not in mine]
     results["sizes"].sort(key=lambda r: r["tracks"])
-    (RESULTS / "load-memory.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{NAME}.json").write_text(json.dumps(results, indent=2) + "\n")
     machine = results["machine"]
     lines = [
         "# Load memory benchmark (`bench/load_memory.py`)", "",
@@ -506,7 +538,10 @@ def write(results: dict, measured: Iterable[int] = ()) -> None:
         "measurement in a fresh process, peak RSS the larger of the kernel's (rusage of the "
         "child) and the process tree's sampled from /proc every 0.5 s. "
         f"Medians of {results['repeat']} interleaved run(s). The ceiling is Oxigraph's "
-        f"`bulk_extend` of the same quads in calls of {results['chunk_quads']:,} quads.", "",
+        f"`bulk_extend` of the same quads in calls of {results['chunk_quads']:,} quads."
+        + (" Every contender, after its last write, waited until RocksDB's compactions had gone "
+           "quiet (as `fairtracks-ld load` does before it publishes a big write); its seconds "
+           "and CPU include them." if NAME.endswith("merged") else ""), "",
         "| tracks | JSON MB | contender | quads written | median s | quads/s | peak RSS MB |",
         "|---:|---:|---|---:|---:|---:|---:|",
     ]
@@ -521,7 +556,8 @@ def write(results: dict, measured: Iterable[int] = ()) -> None:
                          f"{c['quads']:,} | {c['median_seconds']:.1f} | "
                          f"{c['quads'] / c['median_seconds']:,.0f} | {c['peak_rss_mb']:,.0f} |")
     lines += ["", "| tracks | load / ceiling (speed) | no validation / ceiling | "
-              "load peak RSS / JSON size |", "|---:|---:|---:|---:|"]
+              "load / ceiling (CPU) | no validation / ceiling (CPU) | load peak RSS / JSON size |",
+              "|---:|---:|---:|---:|---:|---:|"]
     for row in results["sizes"]:
         c = row["contenders"]
         ceiling = c["ceiling"]["median_seconds"] if "ceiling" in c else None
@@ -531,9 +567,14 @@ def write(results: dict, measured: Iterable[int] = ()) -> None:
         def ratio(kind: str, c: dict = c, ceiling: float | None = ceiling) -> str:
             return f"{ceiling / c[kind]['median_seconds']:.2f}x" if ceiling and kind in c else "-"
 
+        def cpu_ratio(kind: str, c: dict = c) -> str:
+            if "ceiling" not in c or kind not in c or "cpu_seconds" not in c[kind]["runs"][-1]:
+                return "-"
+            return f"{median_cpu(c['ceiling']) / median_cpu(c[kind]):.2f}x"
+
         rss = (f"{c['load']['peak_rss_mb'] / row['json_mb']:.1f}x" if "load" in c else "-")
         lines.append(f"| {row['tracks']:,} | {ratio('load')} | {ratio('no-validation')} | "
-                     f"{rss} |")
+                     f"{cpu_ratio('load')} | {cpu_ratio('no-validation')} | {rss} |")
     detailed = [(row["tracks"], KINDS[kind], c["runs"][-1]) for row in results["sizes"]
                 for kind, c in row["contenders"].items() if "cpu_seconds" in c["runs"][-1]]
     if detailed:
@@ -569,11 +610,11 @@ def write(results: dict, measured: Iterable[int] = ()) -> None:
                   for r in timeline[::max(1, round(TIMELINE_STEP / 30))]]
     if results.get("notes"):
         lines += ["", "## Notes", "", *(f"- {note}" for note in results["notes"])]
-    (RESULTS / "load-memory.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{NAME}.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
-    global SRC
+    global SRC, NAME
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=1)
@@ -593,6 +634,9 @@ def main() -> None:
     parser.add_argument("--publish", action="store_true",
                         help="the measured load also publishes a snapshot, as `fairtracks-ld "
                              "load` does before it returns (timed apart as publish_seconds)")
+    parser.add_argument("--until-merged", action="store_true",
+                        help="every contender waits for RocksDB's compactions to go quiet after "
+                             "its last write, counted in its figures (see the docstring)")
     parser.add_argument("--min-free-gb", type=float, default=8.0,
                         help="stop a run when the disk has less free than this (default 8)")
     parser.add_argument("--ceiling-from", type=Path, metavar="STORE",
@@ -605,6 +649,7 @@ def main() -> None:
         child(*args.child)
         return
     SRC = args.src.resolve()
+    NAME = "load-memory-merged" if args.until_merged else NAME
     sys.path.insert(0, str(SRC))
     WORK.mkdir(parents=True, exist_ok=True)
     kinds = args.kinds + (["baseline"] if args.baseline and "baseline" not in args.kinds else [])
@@ -613,8 +658,8 @@ def main() -> None:
         if not (WORK / f"doc-{size}.nq.zst").exists():
             ceiling_input_from_records(size, args.ceiling_from)
     bench(args.sizes, args.repeat, args.baseline, kinds, args.budget, args.keep_store,
-          args.min_free_gb, args.publish)
-    print((RESULTS / "load-memory.md").read_text())
+          args.min_free_gb, args.publish, args.until_merged)
+    print((RESULTS / f"{NAME}.md").read_text())
 
 
 if __name__ == "__main__":
