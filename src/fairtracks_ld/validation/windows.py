@@ -28,10 +28,12 @@ cross-entity rule (no sh:class, no nested shapes, no rule reading through a refe
 
 from __future__ import annotations
 
+import heapq
 import tempfile
 from collections.abc import Iterator
 from functools import cache
 from itertools import islice
+from operator import itemgetter
 from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -164,17 +166,12 @@ class Windows:
         self.count += 1
 
     def _in_order(self) -> Iterator[tuple[ValidationResult, Finding | None]]:
-        """The kept results with the deferred ones back in their places."""
-        deferred = self.deferred.results()
-        waiting = next(deferred, None)
-        for index, item in enumerate(self.kept):
-            while waiting is not None and waiting[0] <= index:
-                yield waiting[1], None
-                waiting = next(deferred, None)
-            yield item
-        while waiting is not None:
-            yield waiting[1], None
-            waiting = next(deferred, None)
+        """The kept results with the deferred ones back in their places (a result deferred
+        at `position` comes before the kept result of that index; merge keeps ties in order)."""
+        kept = ((index, 1, item) for index, item in enumerate(self.kept))
+        deferred = ((position, 0, (result, None))
+                    for position, result in self.deferred.results())
+        return (item for *_, item in heapq.merge(deferred, kept, key=itemgetter(0, 1)))
 
     def _owned(self, result: ValidationResult, data: ox.Store, node: ox.NamedNode,
                last: bool) -> bool:
