@@ -1,5 +1,6 @@
 """Replaced snapshots are collected once no reader can still be opening them
-(snapshots.collect_replaced), and removing a snapshot's folder does not harm a reader that has it
+(snapshots.collect_replaced), by the next publish or by the server's reader once the grace has
+passed after the last one, and removing a snapshot's folder does not harm a reader that has it
 open, which is what makes collecting them safe."""
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import time
 import pyoxigraph as ox
 import pytest
 
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import TrackStore, snapshots
 from fairtracks_ld.store.snapshots import (
     GRACE_SECONDS,
+    SnapshotReader,
     collect_replaced,
     current_snapshot,
     publish,
@@ -68,6 +70,45 @@ def test_publish_collects_what_past_publishes_replaced(published):
     fourth = publish(store)
     kept = sorted(p.name for p in snapshot_dir(store.path).iterdir() if p.name.isdigit())
     assert kept == [third.name, fourth.name]
+
+
+def _snapshots(store: TrackStore) -> list[str]:
+    return sorted(p.name for p in snapshot_dir(store.path).iterdir() if p.name.isdigit())
+
+
+def _until(condition, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_the_servers_reader_collects_what_the_last_publish_replaced(published, monkeypatch):
+    """No publish follows the last one: the server's reader removes its predecessors once the
+    grace has passed (a timer at start), then those of a snapshot it switches to."""
+    store, (_, _, third) = published
+    monkeypatch.setattr(snapshots, "GRACE_SECONDS", 0.5)
+    reader = SnapshotReader(store.path, collects=True)
+    assert reader.store().path == third
+    assert _until(lambda: _snapshots(store) == [third.name])
+    _add(store, 40)
+    fourth = publish(store)  # replaces the third a moment ago: kept by this publish
+    assert _snapshots(store) == [third.name, fourth.name]
+    assert reader.store().path == fourth  # the reader switches: a timer again
+    assert _until(lambda: _snapshots(store) == [fourth.name])
+    assert [row["o"].value for row in reader.store().ox.query(
+        f"SELECT ?o {{ <{EX}s39> ?p ?o }}")] == ["39"]
+
+
+def test_other_readers_collect_nothing(published, monkeypatch):
+    store, (first, second, third) = published
+    monkeypatch.setattr(snapshots, "GRACE_SECONDS", 0.2)
+    reader = SnapshotReader(store.path)  # a command-line reader, a query worker's
+    reader.store()
+    time.sleep(1.5)
+    assert _snapshots(store) == [first.name, second.name, third.name]
 
 
 def _open_files(folder) -> set[str]:

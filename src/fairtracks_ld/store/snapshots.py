@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -103,14 +104,42 @@ def _prune(folder: Path, keep: str) -> None:
     collect_replaced(folder, keep)
 
 
-class SnapshotReader:
-    """A read-only view that follows the current snapshot (one per server process)."""
+def collect(store_path: Path) -> list[Path]:
+    """What a publish collects, for a process that outlives the last publish: the writer
+    collects only when it publishes, so the snapshot a load's publish replaced (and the one
+    before, when the background compaction published right after it) stayed until the next
+    write, pinning every table file compacted since. Nothing on a read-only disk."""
+    current = current_snapshot(store_path)
+    if current is None:
+        return []
+    try:
+        return collect_replaced(current.parent, current.name)
+    except OSError:  # a read-only disk, or another process collecting the same folder
+        return []
 
-    def __init__(self, store_path: Path) -> None:
+
+def _collect_later(store_path: Path) -> None:
+    """`collect` once the grace has passed for the snapshot current now (a daemon timer)."""
+    timer = threading.Timer(GRACE_SECONDS + 1, collect, args=(store_path,))
+    timer.daemon = True
+    timer.start()
+
+
+class SnapshotReader:
+    """A read-only view that follows the current snapshot (one per server process).
+
+    `collects`: the server's reader also removes the snapshots the current one replaced, once
+    no reader can still be opening them (a timer at start and after each switch), so they do
+    not outlive the last write."""
+
+    def __init__(self, store_path: Path, collects: bool = False) -> None:
         self.store_path = Path(store_path)
         self._link = str(snapshot_dir(self.store_path) / CURRENT)
         self._opened: str | None = None  # the link's target when `_store` was opened
         self._store: TrackStore | None = None
+        self._collects = collects
+        if collects:
+            _collect_later(self.store_path)
 
     def store(self) -> TrackStore:
         """The store of the current snapshot, reopened if a newer one was published (one
@@ -122,6 +151,8 @@ class SnapshotReader:
                 f"no published snapshot of {self.store_path}; run a load or `fairtracks-ld serve`"
             ) from None
         if target != self._opened or self._store is None:
+            if self._collects and self._opened is not None:
+                _collect_later(self.store_path)
             self._store = TrackStore(Path(self._link).parent / target, read_only=True)
             self._opened = target
         return self._store

@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         install(app, settings)
     else:
-        app.extensions["snapshots"] = SnapshotReader(settings.store)
+        app.extensions["snapshots"] = SnapshotReader(settings.store, collects=True)
         app.extensions["search_index"] = IndexHolder(SnapshotReader(settings.store))
         app.extensions["executor"] = QueryExecutor(
             app.extensions["snapshots"], workers=settings.query_workers,
