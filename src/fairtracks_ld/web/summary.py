@@ -137,7 +137,7 @@ def summarise(store: TrackStore, iri: str, triples: list[ox.Triple], describe: D
     seen = {iri}
     frontier: list[tuple[ox.NamedNode, list[ox.Triple]]] = [(subject, triples)]
     for _ in range(MAX_HOPS):
-        _ask_ahead(store, "prefetch_nodes", [
+        ask_ahead(store, "prefetch_nodes", [
             t.value for node, described in frontier for ref in REFS
             for t in values(described, node, ref)
             if isinstance(t, ox.NamedNode) and t.value not in seen])
@@ -318,7 +318,7 @@ _ANCESTORS: WeakKeyDictionary[TrackStore, dict[str, list[tuple[str, str, str]]]]
 
 def ontology_context(store: TrackStore, found: list[Annotation]) -> list[Context]:
     cache = _ANCESTORS.get(store, {}) if store.read_only else {}
-    _ask_ahead(store, "prefetch_ancestry",
+    ask_ahead(store, "prefetch_ancestry",
                [t for t in (canonical_iri(a.term) for a in found) if t not in cache],
                ox.NamedNode(reasoning.DESCENDS_FROM),
                ox.NamedNode(reasoning.closure_graph(store)))
@@ -350,7 +350,7 @@ def ancestors_of(store: TrackStore, term: str) -> list[tuple[str, str, str]]:
     return cache[term]
 
 
-def _ask_ahead(store: TrackStore, batch: str, *args: object) -> None:
+def ask_ahead(store: TrackStore, batch: str, *args: object) -> None:
     """A store answered by a SPARQL backend (backend.dataset.RemoteOx) fetches in one round
     trip what the page is about to ask of it one pattern at a time; a local store has no such
     method and needs none."""
