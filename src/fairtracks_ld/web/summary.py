@@ -343,8 +343,7 @@ def ancestors_of(store: TrackStore, term: str) -> list[tuple[str, str, str]]:
     for quad in store.ox.quads_for_pattern(ox.NamedNode(term), descends, None, closure):
         ancestor = canonical_iri(quad.object.value)
         if ancestor != term and ancestor not in depth:
-            depth[ancestor] = sum(1 for _ in store.ox.quads_for_pattern(
-                ox.NamedNode(ancestor), descends, None, closure))
+            depth[ancestor] = _count(store, ox.NamedNode(ancestor), descends, closure)
     ordered = sorted(depth, key=lambda a: (-depth[a], a))
     cache[term] = [(a, iri_to_curie(a), _label(store, a)) for a in ordered]
     return cache[term]
@@ -357,6 +356,16 @@ def ask_ahead(store: TrackStore, batch: str, *args: object) -> None:
     method = getattr(store.ox, batch, None)
     if method is not None and args and args[0]:
         method(*args)
+
+
+def _count(store: TrackStore, subject: ox.NamedNode, predicate: ox.NamedNode,
+           graph: ox.NamedNode) -> int:
+    """How many quads match: counted by a backend (backend.dataset.RemoteOx.count) without
+    reading them, read locally."""
+    count = getattr(store.ox, "count", None)
+    if count is not None:
+        return count(subject, predicate, graph)
+    return sum(1 for _ in store.ox.quads_for_pattern(subject, predicate, None, graph))
 
 
 def _label(store: TrackStore, iri: str) -> str:

@@ -192,6 +192,7 @@ class RemoteOx:
         self._nodes = Described()  # every graph's quads, the view graph's left out
         self._view_nodes = Described()  # the view graph's, as the default graph's (merged)
         self._answers: OrderedDict[tuple, list[ox.Quad]] = OrderedDict()
+        self._counts: dict[tuple, int] = {}  # (subject, predicate, graph): quads counted
         self._catalog_graphs: list[str] | None = None
         self._view: list[str] | None = None
         self.catalog = ""  # set by RemoteStore once it knows its base: the view is read there
@@ -409,30 +410,43 @@ class RemoteOx:
 
     def prefetch_ancestry(self, terms: Iterable[str], predicate: ox.NamedNode,
                           graph: ox.NamedNode) -> None:
-        """Ahead of `quads_for_pattern(term, predicate, None, graph)` for every term, and for
-        every object found, in one query, then the labels of all of them in one more: an
-        ontology term's ancestors, each with its own ancestors (how specific it is) and label,
-        as a page's ontology context reads them."""
+        """Ahead of `quads_for_pattern(term, predicate, None, graph)` for every term, and of
+        `count(object, predicate, graph)` for every object found, in one query, then the
+        labels of all of them in one more: an ontology term's ancestors, how many ancestors
+        each has of its own (how specific it is) and their labels, as a page's ontology
+        context reads them. (The ancestors' own ancestors, asked as rows, were ten times
+        the rows and cost Virtuoso four times the CPU: 515 rows, 8.5 ms, for four terms.)"""
         keys = [(ox.NamedNode(t), predicate, None, graph) for t in dict.fromkeys(terms)]
         keys = [k for k in keys if k not in self._answers]
-        found: dict[tuple, set[ox.Quad]] = {}
+        found: dict[tuple, list[ox.Quad]] = {}
         for chunk in range(0, len(keys), 200):
             values = " ".join(str(k[0]) for k in keys[chunk:chunk + 200])
             rows = self.endpoint.solutions(
-                f"SELECT ?t ?a ?b WHERE {{ VALUES ?t {{ {values} }} GRAPH {graph} {{ "
-                f"?t {predicate} ?a OPTIONAL {{ ?a {predicate} ?b }} }} }}")
+                f"SELECT ?t ?a (COUNT(?b) AS ?n) WHERE {{ VALUES ?t {{ {values} }} "
+                f"GRAPH {graph} {{ ?t {predicate} ?a OPTIONAL {{ ?a {predicate} ?b }} }} }} "
+                "GROUP BY ?t ?a")
             for key in keys[chunk:chunk + 200]:
-                found.setdefault(key, set())
+                found.setdefault(key, [])
+            if len(self._counts) > MAX_ANSWERS:
+                self._counts.clear()
             for row in rows:
-                found.setdefault((row["t"], predicate, None, graph), set()).add(
+                found.setdefault((row["t"], predicate, None, graph), []).append(
                     ox.Quad(row["t"], predicate, row["a"], graph))
-                upper = found.setdefault((row["a"], predicate, None, graph), set())
-                if row["b"] is not None:
-                    upper.add(ox.Quad(row["a"], predicate, row["b"], graph))
+                self._counts[row["a"], predicate, graph] = int(row["n"].value)
         for key, quads in found.items():
-            self._keep(key, list(quads))
-        ancestors = {k[0].value for k in found if isinstance(k[0], ox.NamedNode)}
-        self.prefetch(ancestors, [ox.NamedNode(RDFS_LABEL)])
+            self._keep(key, quads)
+        ancestors = {q.object.value for quads in found.values() for q in quads
+                     if isinstance(q.object, ox.NamedNode)}
+        self.prefetch(ancestors | {k[0].value for k in found}, [ox.NamedNode(RDFS_LABEL)])
+
+    def count(self, subject: ox.NamedNode, predicate: ox.NamedNode,
+              graph: ox.NamedNode) -> int:
+        """How many quads match (subject, predicate, any, graph): as counted ahead by
+        `prefetch_ancestry`, else read."""
+        counted = self._counts.get((subject, predicate, graph))
+        if counted is None:
+            return len(list(self.quads_for_pattern(subject, predicate, None, graph)))
+        return counted
 
     def _describe(self, subject: ox.NamedNode) -> list[ox.Quad]:
         """The subject's quads, in one query with those of its nested nodes and their lists
