@@ -144,7 +144,7 @@ def _incoming_rows(store: TrackStore, links_in: list[tuple[ox.NamedNode, ox.Name
 
 def _labels(store: TrackStore, iris: set[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
-    batch = getattr(store.ox, "prefetch", None)  # a backend (backend.dataset): one query
+    batch = getattr(store.ox, "prefetch_view", None)  # a backend (backend.dataset): one query
     if batch is not None:
         batch(iris, [RDFS_LABEL, LABEL_SHORT])  # the short label for links in
     for iri in iris:

@@ -300,6 +300,31 @@ class RemoteOx:
             for key, quads in found.items():
                 self._keep(key, quads)
 
+    def prefetch_view(self, subjects: Iterable[str], predicates: list[ox.NamedNode]) -> None:
+        """`prefetch` for reads of the default graph (a page's labels): when merged, asked of
+        the view graph alone, so each triple comes once (`GRAPH ?g` answers it twice, its
+        source's and the view graph's copy); a described node's are at hand already."""
+        if not self.merged:
+            self.prefetch(subjects, predicates)
+            return
+        view = ox.DefaultGraph()
+        nodes = [ox.NamedNode(s) for s in subjects]
+        nodes = [s for s in nodes if s not in self._view_nodes.whole and any(
+            not self._known(s, p, None) and (s, p, None, view) not in self._answers
+            for p in predicates)]
+        names = " ".join(str(p) for p in predicates)
+        for chunk in _chunks(sorted(str(s) for s in nodes)):
+            found: dict[tuple, list[ox.Quad]] = {
+                (ox.NamedNode(s[1:-1]), p, None, view): [] for s in chunk for p in predicates}
+            rows = self.endpoint.solutions(
+                f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {' '.join(chunk)} }} VALUES ?p "
+                f"{{ {names} }} GRAPH <{self.view_graph}> {{ ?s ?p ?o }} }}")
+            for row in rows:
+                found[row["s"], row["p"], None, view].append(
+                    ox.Quad(row["s"], row["p"], row["o"], view))
+            for key, quads in found.items():
+                self._keep(key, quads)
+
     def prefetch_term_labels(self, terms: Iterable[str], term_id: ox.NamedNode,
                              term_label: ox.NamedNode) -> None:
         """Ahead of `quads_for_pattern(None, term_id, <term>)` and of each node's
@@ -437,7 +462,7 @@ class RemoteOx:
             self._keep(key, quads)
         ancestors = {q.object.value for quads in found.values() for q in quads
                      if isinstance(q.object, ox.NamedNode)}
-        self.prefetch(ancestors | {k[0].value for k in found}, [ox.NamedNode(RDFS_LABEL)])
+        self.prefetch_view(ancestors | {k[0].value for k in found}, [ox.NamedNode(RDFS_LABEL)])
 
     def count(self, subject: ox.NamedNode, predicate: ox.NamedNode,
               graph: ox.NamedNode) -> int:
