@@ -63,7 +63,8 @@ MAX_ANSWERS = 50_000  # pattern answers kept per store (labels, incoming links, 
 # IRIs (`{iri}#{name}-list-{n}`, docs/mapping.md) or, as loaded before lists were skolemised,
 # blank nodes. The second level's subjects are found in a subquery: written as one join, Virtuoso
 # planned it from `GRAPH ?g { ?s ?p ?o }` filtered by STRSTARTS (every quad read: 20-30 s per
-# track at 100,000 tracks), from the subquery 0.04 s.
+# track at 100,000 tracks), from the subquery 0.04 s. So are a nested node's blank nodes: as one
+# join, 6-8 s of Virtuoso's CPU for most studies at 20,000 tracks (4 nested nodes, none blank).
 WHOLE_LISTS_QUERY = """{{
   {{ GRAPH ?g {{ {s} ?p ?o }} BIND({s} AS ?s) }}
   UNION {{ GRAPH ?h {{ {s} ?l ?s FILTER(isIRI(?s) && STRSTARTS(STR(?s), {nested})) }}
@@ -76,8 +77,10 @@ WHOLE_LISTS_QUERY = """{{
   UNION {{ GRAPH ?g {{ {s} ?l ?list FILTER(isBlank(?list) ||
                                           isIRI(?list) && STRSTARTS(STR(?list), {nested}))
                       ?list {rest}+ ?s . ?s ?p ?o }} }}
-  UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
-                      ?n ?m ?s FILTER(isBlank(?s)) ?s ?p ?o }} }}
+  UNION {{ {{ SELECT DISTINCT ?s WHERE {{ GRAPH ?h {{
+              {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
+              ?n ?m ?s FILTER(isBlank(?s)) }} }} }}
+          GRAPH ?g {{ ?s ?p ?o }} }}
   UNION {{ GRAPH ?g {{ {s} ?l ?n FILTER(isIRI(?n) && STRSTARTS(STR(?n), {nested}))
                       ?n ?m ?list FILTER(isBlank(?list) ||
                                          isIRI(?list) && STRSTARTS(STR(?list), {nested}))
