@@ -208,7 +208,7 @@ def _render(store: TrackStore, path: str, negotiated: str | None) -> Answer | Re
     format suffix), or an error answer."""
     if negotiated == HTML:  # a backend: the page's first questions in one round trip
         summary.ask_ahead(store, "prefetch_page", store.base + path.lstrip("/"),
-                  [FT + ref for ref in summary.REFS], summary.MAX_HOPS)
+                          [FT + ref for ref in summary.REFS], summary.MAX_HOPS)
     iri, triples, suffix_type = _find(store, path)
     stone = tombstone.find_with_suffix(store, iri, suffix_type)
     if stone is not None:  # withdrawn: 410 Gone with what it was, when and why

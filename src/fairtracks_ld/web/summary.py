@@ -319,9 +319,9 @@ _ANCESTORS: WeakKeyDictionary[TrackStore, dict[str, list[tuple[str, str, str]]]]
 def ontology_context(store: TrackStore, found: list[Annotation]) -> list[Context]:
     cache = _ANCESTORS.get(store, {}) if store.read_only else {}
     ask_ahead(store, "prefetch_ancestry",
-               [t for t in (canonical_iri(a.term) for a in found) if t not in cache],
-               ox.NamedNode(reasoning.DESCENDS_FROM),
-               ox.NamedNode(reasoning.closure_graph(store)))
+              [t for t in (canonical_iri(a.term) for a in found) if t not in cache],
+              ox.NamedNode(reasoning.DESCENDS_FROM),
+              ox.NamedNode(reasoning.closure_graph(store)))
     contexts, done = [], set()
     for annotation in found:
         term = canonical_iri(annotation.term)

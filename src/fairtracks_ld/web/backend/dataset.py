@@ -316,12 +316,12 @@ class RemoteOx:
             not self._known(s, p, None) and (s, p, None, view) not in self._answers
             for p in predicates)]
         names = " ".join(str(p) for p in predicates)
-        for chunk in _chunks(sorted(str(s) for s in nodes)):
+        for chunk in _chunks(sorted(s.value for s in nodes)):
             found: dict[tuple, list[ox.Quad]] = {
-                (ox.NamedNode(s[1:-1]), p, None, view): [] for s in chunk for p in predicates}
+                (ox.NamedNode(s), p, None, view): [] for s in chunk for p in predicates}
             rows = self.endpoint.solutions(
-                f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {' '.join(chunk)} }} VALUES ?p "
-                f"{{ {names} }} GRAPH <{self.view_graph}> {{ ?s ?p ?o }} }}")
+                f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {' '.join(f'<{s}>' for s in chunk)} }}"
+                f" VALUES ?p {{ {names} }} GRAPH <{self.view_graph}> {{ ?s ?p ?o }} }}")
             for row in rows:
                 found[row["s"], row["p"], None, view].append(
                     ox.Quad(row["s"], row["p"], row["o"], view))
