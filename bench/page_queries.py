@@ -4,11 +4,13 @@ A scale's store (bench/backend.py's `prepare`) is published into a fresh private
 the view graph; `serve --backend` (answer cache off, its facet index built first) reaches it
 through a forwarding proxy that logs every query it sends. Pages: `--pages` tracks sampled with a
 fixed seed, then one experiment, sample, study and collection. Each query a page sent is then
-asked alone of Virtuoso `--repeat` times (once when it took over a second): Virtuoso's CPU per
-query (user + system of its process, a mean: 10 ms ticks), its wall time, the answer's bytes and
-rows, and the time pyoxigraph takes to read it (as the server does). With `--before SRC` (a
+asked alone of Virtuoso in `--repeat` rounds (every query once a round; a query that took over
+a second, once): Virtuoso's CPU per query (user + system of its process, a mean: 10 ms ticks),
+its wall time, the answer's bytes and rows, and the time pyoxigraph takes to read it (as the
+server does). With `--before SRC` (a
 source tree as for bench/backend.py) the same pages are asked of that code's `serve --backend`
-first, on the same Virtuoso, and the HTML of each page is compared byte for byte.
+too, on the same Virtuoso, page by page in turn, and the HTML of each page is compared byte for
+byte.
 
 The catalog's answers (current versions, withdrawals, a version's record) are asked once per
 catalog state: the first track page pays them, so per-page figures leave it out.
@@ -28,6 +30,7 @@ import shutil
 import statistics
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import parse_qsl
@@ -112,14 +115,14 @@ def sample(sparql: str, tracks: int, rng: random.Random) -> list[str]:
                                                 ("Experiment", "Sample", "Study", "Collection")]
 
 
-def pages(folder: Path, proxy: str, engine: int, iris: list[str],
-          source: Path | None) -> list[dict]:
-    """Each page's wall time, CPU (server, Virtuoso), HTML and the queries it sent."""
-    found = []
-    with server(folder / "no-store-pages", "--backend", proxy, "--query-timeout", "600",
-                source=source) as (url, _, pid):
-        session = requests.Session()
-        for iri in iris:
+def pages(servers: dict[str, tuple[str, int]], engine: int, iris: list[str]
+          ) -> dict[str, list[dict]]:
+    """Each code's pages, asked in turn (each page of one code, then the same page of the
+    next): their wall time, CPU (server, Virtuoso), HTML and the queries they sent."""
+    found: dict[str, list[dict]] = {code: [] for code in servers}
+    session = requests.Session()
+    for iri in iris:
+        for code, (url, pid) in servers.items():
             start = len(Proxy.log)
             cpu = (cpu_seconds(pid), cpu_seconds(engine))
             started = time.perf_counter()
@@ -127,33 +130,41 @@ def pages(folder: Path, proxy: str, engine: int, iris: list[str],
                                  timeout=600)
             wall = time.perf_counter() - started
             answer.raise_for_status()
-            found.append({"iri": iri, "wall_ms": wall * 1000,
-                          "server_cpu_ms": (cpu_seconds(pid) - cpu[0]) * 1000,
-                          "virtuoso_cpu_ms": (cpu_seconds(engine) - cpu[1]) * 1000,
-                          "html": answer.text, "queries": [
-                              q for q in Proxy.log[start:]
-                              if "SELECT ?g ?at ?m" not in dict(q["form"])["query"]]})
+            found[code].append({
+                "iri": iri, "wall_ms": wall * 1000,
+                "server_cpu_ms": (cpu_seconds(pid) - cpu[0]) * 1000,
+                "virtuoso_cpu_ms": (cpu_seconds(engine) - cpu[1]) * 1000, "html": answer.text,
+                "queries": [q for q in Proxy.log[start:]
+                            if "SELECT ?g ?at ?m" not in dict(q["form"])["query"]]})
     return found
 
 
-def replay(sparql: str, engine: int, query: dict, repeat: int) -> None:
-    """The query asked alone of Virtuoso: its CPU, wall, rows and the time to read it."""
-    cpu, walls = [], []
-    for _ in range(repeat if query["wall_ms"] < 1000 else 1):
-        before = cpu_seconds(engine)
-        started = time.perf_counter()
-        answer = requests.post(sparql, data=query["form"], headers={"Accept": query["accept"]},
-                               timeout=600)
-        walls.append(time.perf_counter() - started)
-        cpu.append(cpu_seconds(engine) - before)
-    media = answer.headers.get("Content-Type", "").split(";")[0]
-    started = time.perf_counter()
-    parsed = parse_results(media, answer.content)
-    rows = sum(1 for _ in parsed) if hasattr(parsed, "variables") else 1
-    query.update(kind=kind_of(dict(query["form"])["query"]),
-                 replay_cpu_ms=statistics.mean(cpu) * 1000,
-                 replay_wall_ms=statistics.median(walls) * 1000, rows=rows,
-                 parse_ms=(time.perf_counter() - started) * 1000)
+def replay(sparql: str, engine: int, queries: list[dict], repeat: int) -> None:
+    """Each query asked alone of Virtuoso, in rounds (every query once per round, so a change
+    in the machine's load weighs on all alike; a query that took over a second, in the first
+    round only): its CPU, wall, rows and the time to read its answer."""
+    cpu: dict[int, list[float]] = {n: [] for n in range(len(queries))}
+    walls: dict[int, list[float]] = {n: [] for n in range(len(queries))}
+    for turn in range(repeat):
+        for n, query in enumerate(queries):
+            if turn and query["wall_ms"] >= 1000:
+                continue
+            before = cpu_seconds(engine)
+            started = time.perf_counter()
+            answer = requests.post(sparql, data=query["form"],
+                                   headers={"Accept": query["accept"]}, timeout=600)
+            walls[n].append(time.perf_counter() - started)
+            cpu[n].append(cpu_seconds(engine) - before)
+            if turn == 0:
+                media = answer.headers.get("Content-Type", "").split(";")[0]
+                started = time.perf_counter()
+                parsed = parse_results(media, answer.content)
+                rows = sum(1 for _ in parsed) if hasattr(parsed, "variables") else 1
+                query.update(kind=kind_of(dict(query["form"])["query"]), rows=rows,
+                             parse_ms=(time.perf_counter() - started) * 1000)
+    for n, query in enumerate(queries):
+        query.update(replay_cpu_ms=statistics.mean(cpu[n]) * 1000,
+                     replay_wall_ms=statistics.median(walls[n]) * 1000)
 
 
 def summary(found: list[dict]) -> dict:
@@ -211,7 +222,7 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=20_000)
     parser.add_argument("--pages", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--before", type=Path, help="a source tree asked first, side by side")
+    parser.add_argument("--before", type=Path, help="a source tree also asked, side by side")
     parser.add_argument("--before-label", default="before")
     args = parser.parse_args()
     folder = prepare(args.tracks)
@@ -231,16 +242,19 @@ def main() -> None:
         threading.Thread(target=proxy.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{proxy.server_address[1]}/sparql"
         iris = sample(engine.sparql_url, args.pages, random.Random(1))
-        runs = {}
-        for code, source in ((args.before_label, args.before), ("this code", None)):
-            if code == args.before_label and source is None:
-                continue
-            runs[code] = pages(folder, url, pid, iris, source)
+        codes = {args.before_label: args.before} if args.before else {}
+        codes["this code"] = None
+        with ExitStack() as running:
+            servers = {}
+            for code, source in codes.items():
+                address, _, server_pid = running.enter_context(server(
+                    folder / f"no-store-pages-{len(servers)}", "--backend", url,
+                    "--query-timeout", "600", source=source))
+                servers[code] = (address, server_pid)
+            runs = pages(servers, pid, iris)
         proxy.shutdown()
-        for found in runs.values():
-            for page in found:
-                for query in page["queries"]:
-                    replay(engine.sparql_url, pid, query, args.repeat)
+        replay(engine.sparql_url, pid, [q for found in runs.values() for page in found
+                                        for q in page["queries"]], args.repeat)
     report["codes"] = {code: summary(found) for code, found in runs.items()}
     if len(runs) == 2:
         before, after = runs.values()
