@@ -19,9 +19,12 @@ store or the backend. Reported per kind: median and p95 ms, requests/s (one clie
 to the embedded server; `uptime` before and after. CPU per request (the trusted figure on a
 shared machine, where wall times wait for the cores): user and system seconds of the server's
 process tree and of Virtuoso's process over each kind's timed requests, divided by their
-number. With `--before SRC` (a source tree holding
-`src/fairtracks_ld`, e.g. `git archive main src | tar -x -C SRC`), a second `serve --backend` runs
-that code on the same Virtuoso, side by side: its figures and the ratio after / before. With
+number. With `--before SRC` (a source tree holding `src/fairtracks_ld` and the data folders
+beside it, e.g. `git archive main src context ontologies queries shapes standard | tar -x -C
+SRC`), a second `serve --backend` runs that code on the same Virtuoso, side by side: its figures
+and the ratio after / before. `--kinds` times only the kinds whose names contain one of the
+words given (e.g. `--kinds "page: track"`); such a run is kept beside the scale's full run, not
+in its place. With
 `--before-list`, the second `serve --backend` runs this code with the view graph off
 (FAIRTRACKS_LD_BACKEND_VIEW_GRAPH=0: the view's sources sent as the graph list, as before the view
 graph). The store is then published twice: `publish --no-view-graph`, then `publish`, which adds
@@ -259,7 +262,8 @@ def add_view_graph(folder: Path, engine, options: tuple) -> dict:
 
 
 def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None = None,
-            list_before: bool = False, before_first: bool = False) -> dict:
+            list_before: bool = False, before_first: bool = False,
+            only: list[str] | None = None) -> dict:
     folder = prepare(tracks)
     shutil.rmtree(folder / "virtuoso", ignore_errors=True)  # a fresh database: a real load
     shutil.rmtree(folder / "bulk", ignore_errors=True)
@@ -303,6 +307,8 @@ def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None 
             ) if before or list_before else None
             kinds = {}
             for kind, requested in plan(embedded, repeat, random.Random(1)).items():
+                if only and not any(word in kind for word in only):
+                    continue
                 direct = for_virtuoso(kind, requested)
                 targets = {"embedded": (embedded, requested, embedded_pid)}
                 if earlier and before_first:  # the first replica asked reads Virtuoso cold
@@ -350,7 +356,9 @@ def markdown(report: dict) -> str:
              "slower). Script: bench/backend.py.", ""]
     for scale in report["scales"]:
         pub = scale["publish"]
-        lines += [f"## {scale['tracks']:,} tracks", "",
+        only = scale.get("only")
+        lines += [f"## {scale['tracks']:,} tracks" + (f" ({', '.join(only)} only)" if only
+                                                      else ""), "",
                   f"Measured {scale['when']}; `uptime` before: {scale['uptime_before']}; after: "
                   f"{scale['uptime_after']}.", "",
                   f"`publish --method virtuoso-bulk` into a fresh Virtuoso: {pub['seconds']:.0f} s "
@@ -473,25 +481,28 @@ def main() -> None:
     parser.add_argument("--before-first", action="store_true",
                         help="time the second `serve --backend` before this one, kind by kind "
                              "(the first replica asked pays Virtuoso's cold reads)")
+    parser.add_argument("--kinds", nargs="+",
+                        help="time only the kinds whose names contain one of these words")
     parser.add_argument("--publish-only", action="store_true",
                         help="publish into Virtuoso and measure that only (no query mix)")
     args = parser.parse_args()
     path = RESULTS / "backend.json"
     report = json.loads(path.read_text()) if path.exists() else {}
-    kept = [s for s in report.get("scales", []) if s["tracks"] not in args.tracks and
-            isinstance(s["tracks"], int) and "publish" in s]  # other scales' earlier runs
+    ran = {(tracks, tuple(args.kinds or ())) for tracks in args.tracks}
+    kept = [s for s in report.get("scales", []) if (s["tracks"], tuple(s.get("only") or ()))
+            not in ran and isinstance(s["tracks"], int) and "publish" in s]  # other runs
     scales = []
     for tracks in args.tracks:
         before = uptime()
         scale = measure(tracks, args.repeat, not args.publish_only, args.before,
-                        args.before_list, args.before_first)
-        scale.update(before_label=args.before_label, uptime_before=before,
+                        args.before_list, args.before_first, args.kinds)
+        scale.update(before_label=args.before_label, uptime_before=before, only=args.kinds,
                      when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                      uptime_after=uptime())
         scales.append(scale)
     report = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "repeat": args.repeat, "notes": report.get("notes", []),
-              "scales": sorted(kept + scales, key=lambda s: s["tracks"])}
+              "scales": sorted(kept + scales, key=lambda s: (s["tracks"], bool(s.get("only"))))}
     RESULTS.mkdir(exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / "backend.md").write_text(markdown(report) + "\n")

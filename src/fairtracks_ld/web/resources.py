@@ -28,7 +28,7 @@ from fairtracks_ld.mapping.iris import nested_prefix, slash_readings
 from fairtracks_ld.mapping.namespaces import FT, RDF, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
-from fairtracks_ld.web import people, signposting, tombstone, view
+from fairtracks_ld.web import people, signposting, summary, tombstone, view
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.errors import error_response
 from fairtracks_ld.web.negotiation import HTML, RDF_TYPES, SUFFIXES, choose, not_acceptable
@@ -144,7 +144,7 @@ def _incoming_rows(store: TrackStore, links_in: list[tuple[ox.NamedNode, ox.Name
 
 def _labels(store: TrackStore, iris: set[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
-    batch = getattr(store.ox, "prefetch", None)  # a backend (backend.dataset): one query
+    batch = getattr(store.ox, "prefetch_view", None)  # a backend (backend.dataset): one query
     if batch is not None:
         batch(iris, [RDFS_LABEL, LABEL_SHORT])  # the short label for links in
     for iri in iris:
@@ -206,6 +206,9 @@ def content_location(path: str, media: str) -> str:
 def _render(store: TrackStore, path: str, negotiated: str | None) -> Answer | Response:
     """The resource's description in the `negotiated` format (unless the path ends with a
     format suffix), or an error answer."""
+    if negotiated == HTML:  # a backend: the page's first questions in one round trip
+        summary.ask_ahead(store, "prefetch_page", store.base + path.lstrip("/"),
+                          [FT + ref for ref in summary.REFS], summary.MAX_HOPS)
     iri, triples, suffix_type = _find(store, path)
     stone = tombstone.find_with_suffix(store, iri, suffix_type)
     if stone is not None:  # withdrawn: 410 Gone with what it was, when and why

@@ -137,7 +137,7 @@ def summarise(store: TrackStore, iri: str, triples: list[ox.Triple], describe: D
     seen = {iri}
     frontier: list[tuple[ox.NamedNode, list[ox.Triple]]] = [(subject, triples)]
     for _ in range(MAX_HOPS):
-        _ask_ahead(store, "prefetch_nodes", [
+        ask_ahead(store, "prefetch_nodes", [
             t.value for node, described in frontier for ref in REFS
             for t in values(described, node, ref)
             if isinstance(t, ox.NamedNode) and t.value not in seen])
@@ -318,10 +318,10 @@ _ANCESTORS: WeakKeyDictionary[TrackStore, dict[str, list[tuple[str, str, str]]]]
 
 def ontology_context(store: TrackStore, found: list[Annotation]) -> list[Context]:
     cache = _ANCESTORS.get(store, {}) if store.read_only else {}
-    _ask_ahead(store, "prefetch_ancestry",
-               [t for t in (canonical_iri(a.term) for a in found) if t not in cache],
-               ox.NamedNode(reasoning.DESCENDS_FROM),
-               ox.NamedNode(reasoning.closure_graph(store)))
+    ask_ahead(store, "prefetch_ancestry",
+              [t for t in (canonical_iri(a.term) for a in found) if t not in cache],
+              ox.NamedNode(reasoning.DESCENDS_FROM),
+              ox.NamedNode(reasoning.closure_graph(store)))
     contexts, done = [], set()
     for annotation in found:
         term = canonical_iri(annotation.term)
@@ -343,20 +343,29 @@ def ancestors_of(store: TrackStore, term: str) -> list[tuple[str, str, str]]:
     for quad in store.ox.quads_for_pattern(ox.NamedNode(term), descends, None, closure):
         ancestor = canonical_iri(quad.object.value)
         if ancestor != term and ancestor not in depth:
-            depth[ancestor] = sum(1 for _ in store.ox.quads_for_pattern(
-                ox.NamedNode(ancestor), descends, None, closure))
+            depth[ancestor] = _count(store, ox.NamedNode(ancestor), descends, closure)
     ordered = sorted(depth, key=lambda a: (-depth[a], a))
     cache[term] = [(a, iri_to_curie(a), _label(store, a)) for a in ordered]
     return cache[term]
 
 
-def _ask_ahead(store: TrackStore, batch: str, *args: object) -> None:
+def ask_ahead(store: TrackStore, batch: str, *args: object) -> None:
     """A store answered by a SPARQL backend (backend.dataset.RemoteOx) fetches in one round
     trip what the page is about to ask of it one pattern at a time; a local store has no such
     method and needs none."""
     method = getattr(store.ox, batch, None)
     if method is not None and args and args[0]:
         method(*args)
+
+
+def _count(store: TrackStore, subject: ox.NamedNode, predicate: ox.NamedNode,
+           graph: ox.NamedNode) -> int:
+    """How many quads match: counted by a backend (backend.dataset.RemoteOx.count) without
+    reading them, read locally."""
+    count = getattr(store.ox, "count", None)
+    if count is not None:
+        return count(subject, predicate, graph)
+    return sum(1 for _ in store.ox.quads_for_pattern(subject, predicate, None, graph))
 
 
 def _label(store: TrackStore, iri: str) -> str:
