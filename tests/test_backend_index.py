@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import copy_store, write_json
+from conftest import B_CELL, BASE, annotate, term, write_json
 from servers import oxigraph
 from servers import oxigraph_serve as serve_oxigraph
-from test_search_refresh import assert_same
+from test_search_refresh import EXTRA, SPECIAL, assert_same
 from virtuoso import virtuoso
 
 from fairtracks_ld.load import load_sources
+from fairtracks_ld.ontology.install import add_ontology
 from fairtracks_ld.search.index import build_index
 from fairtracks_ld.search.reader import Segment, read_segment
 from fairtracks_ld.store import TrackStore
@@ -32,11 +33,17 @@ ROW_LIMIT = 10  # the cutting Virtuoso's ResultSetMaxRows: a version graph has 4
 
 
 @pytest.fixture(scope="module")
-def local(bundle_template, generated, tmp_path_factory) -> Iterator[tuple[TrackStore, Path]]:
-    """A store of the ontology bundle and the generated documents, and its N-Quads dump."""
+def local(generated, tmp_path_factory) -> Iterator[tuple[TrackStore, Path]]:
+    """A store of a small ontology and the generated documents, a sample of one a B cell (the
+    ontology names its ancestor: the index reads the name there), and its N-Quads dump (the
+    shipped bundle's would be 450 MB)."""
     folder = tmp_path_factory.mktemp("replica-index")
-    store = copy_store(bundle_template, folder / "store")
-    paths = [str(write_json(folder / f"document-{n}.json", d)) for n, d in enumerate(generated)]
+    store = TrackStore(folder / "store", base=BASE)
+    (folder / "extra.ttl").write_text(EXTRA)
+    add_ontology(store, str(folder / "extra.ttl"))
+    documents = [annotate(generated[0], samples={0: {"cell_type": term(B_CELL, "B cell")}}),
+                 *generated[1:]]
+    paths = [str(write_json(folder / f"document-{n}.json", d)) for n, d in enumerate(documents)]
     assert load_sources(store, paths).ok
     (folder / "dump").mkdir()
     with open(folder / "dump" / "all.nq", "wb") as output:
@@ -82,6 +89,7 @@ def test_a_replica_builds_the_index_the_local_store_builds(local, engine, reques
     built = build_index(remote, "remote")
     here = build_index(local[0], "local")
     assert built.graphs == here.graphs and len(built.tracks) == len(here.tracks) > 100
+    assert ("special cell", "sample_type", SPECIAL, "label") in built.names
     # Virtuoso writes an xsd:dateTime back without its fractional seconds' trailing zeros
     assert_same(dataclasses.replace(built, versions=here.versions), here)
 
