@@ -305,7 +305,8 @@ class RemoteOx:
                  graphs: Iterable[ox.NamedNode]) -> dict[str, list[ox.Quad]]:
         """Each subject's quads of `predicates` in `graphs` (the ontologies: the names the
         facet index gives terms), in batches of 500 subjects, a `UNION` branch per predicate:
-        `VALUES ?p` over `GRAPH ?g` cost Virtuoso 1.3 s of CPU a batch, this 0.08 s."""
+        `VALUES ?p` over `GRAPH ?g` cost one Virtuoso 1.3 s of CPU a batch (another 0.1 s:
+        its plan varies), this 0.08 s in both."""
         listed = ", ".join(sorted(str(g) for g in graphs))
         found: dict[str, list[ox.Quad]] = {}
         if not listed:
