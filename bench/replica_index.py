@@ -131,7 +131,8 @@ def markdown(report: dict) -> str:
                               f"{r['virtuoso_cpu_s']:.1f}" for r in found)
             lines.append(f"- {name}: {shown}")
         lines.append("")
-    return "\n".join(lines)
+    notes = report.get("notes", [])  # dated findings written beside the runs (kept)
+    return "\n".join(lines + (["## Notes", "", *notes] if notes else []))
 
 
 def main() -> None:
@@ -152,6 +153,7 @@ def main() -> None:
         kept.append(scale)
         report = {"machine": f"{os.uname().machine}, {os.cpu_count()} cores",
                   "rounds": args.rounds, "before_label": args.before_label,
+                  "notes": report.get("notes", []),
                   "scales": sorted(kept, key=lambda s: s["tracks"])}
         RESULTS.mkdir(exist_ok=True)
         path.write_text(json.dumps(report, indent=2) + "\n")
