@@ -132,7 +132,8 @@ def markdown(report: dict) -> str:
             lines.append(f"- {name}: {shown}")
         lines.append("")
     notes = report.get("notes", [])  # dated findings written beside the runs (kept)
-    return "\n".join(lines + (["## Notes", "", *notes] if notes else []))
+    return "\n".join(lines + (["## Notes", "", *[line for note in notes for line in (note, "")]]
+                              if notes else []))
 
 
 def main() -> None:
