@@ -394,6 +394,8 @@ class RemoteOx:
         error SR353), so they are checked: their triples, together, distinct and `count`."""
         query = f"CONSTRUCT {{ {template} }} WHERE {{ {where} }}"
         page = PAGE_TRIPLES
+        if count == 0:
+            return
         if count <= page:
             found = self.endpoint.quads(query)
             if len(found) == count:
