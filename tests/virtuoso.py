@@ -62,7 +62,7 @@ MaxKeepAlives = 10
 KeepAliveTimeout = 10
 Charset = UTF-8
 [SPARQL]
-ResultSetMaxRows = 1000000
+ResultSetMaxRows = {max_rows}
 MaxQueryCostEstimationTime = 0
 MaxQueryExecutionTime = 60
 DefaultQuery = select distinct ?Concept where {{[] a ?Concept}} LIMIT 100
@@ -105,8 +105,10 @@ def available() -> bool:
 
 
 @contextmanager
-def virtuoso(folder: Path, extra_dirs: tuple[Path, ...] = ()) -> Iterator[Virtuoso]:
-    """Start Virtuoso in `folder` (created), yield it once its SPARQL endpoint answers, stop it."""
+def virtuoso(folder: Path, extra_dirs: tuple[Path, ...] = (),
+             max_rows: int = 1_000_000) -> Iterator[Virtuoso]:
+    """Start Virtuoso in `folder` (created), yield it once its SPARQL endpoint answers, stop it.
+    `max_rows`: its ResultSetMaxRows, past which it cuts an answer short without saying so."""
     if not available():
         pytest.fail("Virtuoso is missing: install the Debian package virtuoso-opensource "
                     "(.ci/run does)", pytrace=False)
@@ -114,7 +116,8 @@ def virtuoso(folder: Path, extra_dirs: tuple[Path, ...] = ()) -> Iterator[Virtuo
     server = Virtuoso(folder, free_port(), free_port())
     dirs = ", ".join(str(d) for d in extra_dirs) or str(folder)
     (folder / "virtuoso.ini").write_text(INI.format(
-        folder=folder, sql_port=server.sql_port, http_port=server.http_port, extra_dirs=dirs))
+        folder=folder, sql_port=server.sql_port, http_port=server.http_port, extra_dirs=dirs,
+        max_rows=max_rows))
     process = subprocess.Popen([VIRTUOSO, "+foreground", "+configfile",
                                 str(folder / "virtuoso.ini")], cwd=folder,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -49,14 +49,15 @@ class Lookups:
         if missing:
             graphs = set(reasoning.ontology_graphs(store))
             nodes = [ox.NamedNode(p) for p in properties]
-            batch = getattr(store.ox, "prefetch", None)  # a remote store (backend.dataset)
-            if batch is not None:  # answers the lookups below from a few batched queries
-                batch(missing, nodes)
+            batch = getattr(store.ox, "quads_in", None)  # a remote store (backend.dataset):
+            asked = batch(missing, nodes, graphs) if batch is not None else None  # batched
             for term in missing:  # index lookups: a VALUES query over the ontology graphs is
                 node = ox.NamedNode(term)  # 40x slower
                 self.names[term] = [
                     (properties[prop.value], quad.object.value) for prop in nodes
-                    for quad in store.ox.quads_for_pattern(node, prop, None, None)
+                    for quad in (store.ox.quads_for_pattern(node, prop, None, None)
+                                 if asked is None else
+                                 (q for q in asked.get(term, ()) if q.predicate == prop))
                     if isinstance(quad.object, ox.Literal) and quad.graph_name in graphs]
         return {t: self.names[t] for t in terms if self.names[t]}
 

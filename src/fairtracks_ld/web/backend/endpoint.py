@@ -45,17 +45,22 @@ VIRTUOSO_BOOLEAN = re.compile(
     rb'(?<="datatype": "http://www.w3.org/2001/XMLSchema#boolean", "value": ")([01])"')
 
 
-# the spaces at either end of a literal's text (`<literal/>`, empty, has none)
-EDGE_SPACES = re.compile(rb"(<literal(?:\s[^>]*[^/])?>)([ \t\n\r]+)|([ \t\n\r]+)(</literal>)")
+# a literal whose text starts or ends with spaces (`<literal/>`, empty, has none); the search
+# starts only at `<literal`: a pattern starting at any run of spaces tried every one of the
+# answer's (1 s of the 20k-track facet index's 4 s of Python, on IRI-only answers)
+EDGE_SPACES = re.compile(rb"(<literal(?:\s[^>]*[^/])?>)([ \t\n\r][^<]*|[^<]*[ \t\n\r])(</literal>)")
+SPACES = b" \t\n\r"
 
 
 def keep_spaces(body: bytes) -> bytes:
     """XML results whose literals keep their leading and trailing spaces when read."""
     def referenced(found: re.Match[bytes]) -> bytes:
-        opening, leading, trailing, closing = found.groups()
-        spaces = leading if opening else trailing
-        refs = b"".join(b"&#%d;" % char for char in spaces)
-        return opening + refs if opening else refs + closing
+        opening, text, closing = found.groups()
+        inner = text.strip(SPACES)
+        leading = text[:len(text) - len(text.lstrip(SPACES))]
+        trailing = text[len(leading) + len(inner):]
+        return (opening + b"".join(b"&#%d;" % char for char in leading) + inner +
+                b"".join(b"&#%d;" % char for char in trailing) + closing)
     return EDGE_SPACES.sub(referenced, body)
 
 
@@ -123,9 +128,17 @@ class Endpoint:
                 named_graphs: Iterable[str] | None = None,
                 timeout: float | None = None) -> list[ox.Triple]:
         """A CONSTRUCT or DESCRIBE answer, parsed."""
+        return [quad.triple for quad in self.quads(query, default_graphs, named_graphs,
+                                                   timeout)]
+
+    def quads(self, query: str, default_graphs: Iterable[str] | None = None,
+              named_graphs: Iterable[str] | None = None,
+              timeout: float | None = None) -> list[ox.Quad]:
+        """A CONSTRUCT or DESCRIBE answer, parsed, as quads of the default graph: what the
+        parser gives (a reader of many triples makes no second object of each)."""
         media, body = self.post(query, f"{GRAPH_TYPE}, text/turtle;q=0.5", default_graphs,
                                 named_graphs, timeout)
-        return parse_triples(media, body)
+        return parse_quads(media, body)
 
     def reachable(self) -> str | None:
         """None when the endpoint answers a trivial query, else why not."""
@@ -163,12 +176,12 @@ def parse_results(media: str, body: bytes) -> ox.QuerySolutions | ox.QueryBoolea
     return parsed
 
 
-def parse_triples(media: str, body: bytes) -> list[ox.Triple]:
+def parse_quads(media: str, body: bytes) -> list[ox.Quad]:
     fmt = GRAPH_PARSERS.get(media)
     if fmt is None:
         raise BackendError(502, f"the SPARQL backend answered {media or 'no media type'}, "
                                 "not RDF")
     try:
-        return [quad.triple for quad in ox.parse(body, format=fmt)]
+        return list(ox.parse(body, format=fmt))
     except SyntaxError as failure:
         raise BackendError(502, f"the SPARQL backend's RDF cannot be read: {failure}") from None
