@@ -495,6 +495,34 @@ def test_a_backend_page_asks_a_few_queries_not_one_per_pattern(published, virtuo
     assert len(asked) <= 7, f"{len(asked)}: " + "\n\n".join(asked)
 
 
+def test_a_replicas_workers_read_each_version_for_the_index_once(published, virtuoso_endpoint,
+                                                                 tmp_path):
+    """The facet index's segments are shared by a replica's worker processes, in a folder
+    `serve --backend` makes (in TMPDIR) and removes when it stops: each version graph's
+    properties are read from the backend once, not once per worker."""
+    publish_to(published, virtuoso_endpoint.sparql_url)
+    _SlowProxy.target = virtuoso_endpoint.sparql_url
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    before = len(_SlowProxy.queries)
+    try:
+        with serve(published / "no-store", free_port(), "--backend",
+                   f"http://127.0.0.1:{proxy.server_address[1]}/sparql", workers=2,
+                   env={"TMPDIR": str(tmp_path)}) as server:
+            for _ in range(8):  # both workers' indexes: each warms at start, /search waits
+                _get(server + "search", "text/html")
+            made = list(tmp_path.glob("fairtracks-ld-replica-segments-*"))
+            saved = [f for folder in made for f in folder.glob("*.npz")]
+            reads = [q for q in _SlowProxy.queries[before:]
+                     if q.startswith("CONSTRUCT") and "VALUES ?p" in q]
+    finally:
+        proxy.shutdown()
+    versions = {re.search(r"GRAPH (<[^>]+>)", q).group(1) for q in reads}
+    assert versions and len(reads) == len(versions), reads  # one read per version graph
+    assert len(made) == 1 and len(saved) == len(versions)
+    assert not made[0].exists()  # removed with the server
+
+
 def skolemised_list(owner: str, items: str) -> str:
     """Turtle of a list as the mapping writes it (docs/mapping.md): cells named after `owner`."""
     prefix = owner + ("/" if "#" in owner else "#")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 from typing import Any
 
@@ -66,18 +67,23 @@ def log_config(log: str | None, access_log: str | None) -> dict[str, Any]:
 
 
 def run(host: str, port: int, workers: int, threads: int, log: str | None = None,
-        access_log: str | None = None) -> None:
-    """Serve `fairtracks_ld.web.wsgi:app` until SIGTERM / SIGINT."""
+        access_log: str | None = None, remove_at_exit: str | None = None) -> None:
+    """Serve `fairtracks_ld.web.wsgi:app` until SIGTERM / SIGINT, then remove the folder
+    `serve` made for the workers (`remove_at_exit`: a backend replica's shared segments)."""
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
 
-    Granian(
-        "fairtracks_ld.web.wsgi:app", address=host, port=port, interface=Interfaces.WSGI,
-        workers=workers, blocking_threads=threads, http=HTTPModes.http1, websockets=False,
-        log_dictconfig=log_config(log, access_log), log_access=bool(access_log),
-        log_access_format=ACCESS_FORMAT, respawn_failed_workers=True,
-        workers_kill_timeout=SHUTDOWN_SECONDS,
-    ).serve()
+    try:
+        Granian(
+            "fairtracks_ld.web.wsgi:app", address=host, port=port, interface=Interfaces.WSGI,
+            workers=workers, blocking_threads=threads, http=HTTPModes.http1, websockets=False,
+            log_dictconfig=log_config(log, access_log), log_access=bool(access_log),
+            log_access_format=ACCESS_FORMAT, respawn_failed_workers=True,
+            workers_kill_timeout=SHUTDOWN_SECONDS,
+        ).serve()
+    finally:
+        if remove_at_exit:
+            shutil.rmtree(remove_at_exit, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from fairtracks_ld.store.snapshots import current_snapshot, publish
@@ -25,16 +26,20 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
           threads: int | None = None, extra_env: dict[str, str] | None = None,
           access_log: str | None = None, backend: str | None = None,
           log: str | None = None) -> None:
-    """Publish a snapshot if none exists (with a `backend`: check that it answers), then
-    replace this process with the HTTP server (httpd).
+    """Publish a snapshot if none exists (with a `backend`: check that it answers, and make
+    the folder its worker processes share the facet index's segments in, removed when the
+    server stops), then replace this process with the HTTP server (httpd).
 
     `access_log`: a file, or "-" for stdout; none by default, since writing a line per request
     costs CPU on every request; `log`: the server's log (startup, writes, unexpected errors),
     a file, by default stdout."""
+    segments = None
     if backend:
         _check_backend(backend, base_iri)
+        segments = tempfile.mkdtemp(prefix="fairtracks-ld-replica-segments-")  # 0700, new
         extra_env = dict(extra_env or {}, FAIRTRACKS_LD_BACKEND=backend,
-                         FAIRTRACKS_LD_BACKEND_BASE=base_iri or "")
+                         FAIRTRACKS_LD_BACKEND_BASE=base_iri or "",
+                         FAIRTRACKS_LD_BACKEND_SEGMENTS=segments)
     elif current_snapshot(store) is None or base_iri:
         _publish_first(store, base_iri)
     env = dict(os.environ, FAIRTRACKS_LD_STORE=str(store), **(extra_env or {}))
@@ -43,7 +48,7 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
         threads = threads_for(Settings())
     print(f"fairtracks-ld serving {backend or store} at http://{host}:{port}/", flush=True)
     options = {"host": host, "port": port, "workers": workers, "threads": threads,
-               "log": log, "access_log": access_log}
+               "log": log, "access_log": access_log, "remove_at_exit": segments}
     os.execve(sys.executable, [sys.executable, "-m", "fairtracks_ld.web.httpd",
                                json.dumps(options)], env)
 

@@ -64,6 +64,11 @@ class Settings:
     backend: str | None = field(default_factory=lambda: _env("BACKEND", "") or None)
     backend_base: str | None = field(default_factory=lambda: _env("BACKEND_BASE", "") or None)
     backend_poll: float = field(default_factory=lambda: float(_env("BACKEND_POLL", "2")))
+    # the folder a replica's worker processes share its facet index's segments in (made by
+    # `serve --backend` for the server's lifetime; unset: each process keeps its own in memory)
+    backend_segments: Path | None = field(
+        default_factory=lambda: Path(_env("BACKEND_SEGMENTS", "")) if _env("BACKEND_SEGMENTS", "")
+        else None)
     # whether queries go to the published view graph when it is in step (0: always the list of
     # the view's sources, as before the view graph; for comparisons)
     backend_view_graph: bool = field(default_factory=lambda: _env("BACKEND_VIEW_GRAPH", "1")

@@ -1,7 +1,8 @@
 """A Flask application reading from a backend instead of local snapshots: the backend's reader
 and executor take the places of the snapshot reader and the query workers, the facet index is
-built from the backend (in memory, per process), the backend's failures are answered 502/504,
-and every write is refused, since the backend is written by `fairtracks-ld publish --to`."""
+built from the backend (once per replica: its processes share the segments), the backend's
+failures are answered 502/504, and every write is refused, since the backend is written by
+`fairtracks-ld publish --to`."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def install(app: Flask, settings: Settings) -> None:
                            settings.backend_view_graph)
     app.extensions["snapshots"] = reader
     holder = IndexHolder(reader)  # type: ignore[arg-type]
-    holder.folder = None  # segments stay in this process's memory: no shared disk
+    holder.folder = settings.backend_segments  # shared by the replica's worker processes:
+    # each version's segment is read from the backend by one of them, loaded by the others
     app.extensions["search_index"] = holder
     app.extensions["executor"] = BackendExecutor(
         reader, endpoint, workers=settings.query_workers, timeout=settings.query_timeout,
