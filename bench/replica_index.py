@@ -6,13 +6,17 @@ the code of SRC (e.g. `git archive main | tar -x -C SRC`).
 
 Data per scale as bench/backend.py prepares it (generate --seed 1, bundled ontologies, load
 --bulk), published into a fresh private Virtuoso with `publish --method virtuoso-bulk` (view
-graph included). Each server runs with one worker process (`--workers 1`: each worker builds its
-own index, so the figures are one build's), the answer cache off; the servers start one at a
+graph included). Each server runs with one worker process (`--workers 1`: the figures are one
+build's) unless `--workers N` (`serve`'s default is 2: a replica's workers share the segments,
+each version read from the backend by one of them; every worker builds its own index in
+memory, so the CPU figures are then read once the server and Virtuoso have gone quiet, and
+`quiet s` is when), the answer cache off; the servers start one at a
 time, in an order that turns round each round (the first to read Virtuoso's pages reads them
 cold). Reported per server: the median and every run.
 
 Usage: python bench/replica_index.py [--tracks 20000 100000] [--rounds 3] [--before SRC]
-Writes bench/results/replica-index.json and bench/results/replica-index.md.
+       [--workers 1] [--name replica-index]
+Writes bench/results/<name>.json and .md (replica-index by default).
 """
 
 from __future__ import annotations
@@ -55,20 +59,37 @@ def peak_mb(root: int) -> float:
     return max(peaks) / 1024
 
 
-def start(folder: Path, name: str, url: str, engine: int, before: Path | None) -> dict:
-    """One server's start: seconds to the first `/search`, CPU seconds, peak memory."""
+def quiet(pid: int, engine: int, window: float = 3.0) -> float:
+    """Wait until the server's tree and Virtuoso have used under 0.1 CPU s over `window`
+    seconds (every worker's index built); returns the seconds waited, the window excluded."""
+    started = time.monotonic()
+    last = cpu_seconds(pid) + cpu_seconds(engine)
+    while True:
+        time.sleep(window)
+        now = cpu_seconds(pid) + cpu_seconds(engine)
+        if now - last < 0.1:
+            return time.monotonic() - started - window
+        last = now
+
+
+def start(folder: Path, name: str, url: str, engine: int, before: Path | None,
+          workers: int = 1) -> dict:
+    """One server's start: seconds to the first `/search` (and, with several workers, until
+    every worker's index is built), CPU seconds, peak memory."""
     store = folder / "store" if name == "embedded" else folder / f"no-store-{name}"
-    args = ("--workers", "1", "--query-timeout", "1800",
+    args = ("--workers", str(workers), "--query-timeout", "1800",
             *(("--backend", url) if name != "embedded" else ()))
     engine_before = cpu_seconds(engine)
     with server(store, *args, source=before if name == "before" else None) as (_, seconds,
                                                                               pid):
-        return {"seconds": seconds, "server_cpu_s": cpu_seconds(pid),
+        waited = quiet(pid, engine) if workers > 1 else 0.0
+        return {"seconds": seconds, "quiet_s": seconds + waited,
+                "server_cpu_s": cpu_seconds(pid),
                 "virtuoso_cpu_s": cpu_seconds(engine) - engine_before,
                 "peak_mb": peak_mb(pid)}
 
 
-def measure(tracks: int, rounds: int, before: Path | None) -> dict:
+def measure(tracks: int, rounds: int, before: Path | None, workers: int = 1) -> dict:
     folder = prepare(tracks)
     shutil.rmtree(folder / "virtuoso", ignore_errors=True)
     shutil.rmtree(folder / "bulk", ignore_errors=True)
@@ -86,7 +107,7 @@ def measure(tracks: int, rounds: int, before: Path | None) -> dict:
         for number in range(rounds):
             order = names[number % len(names):] + names[:number % len(names)]
             for name in order:
-                found = start(folder, name, engine.sparql_url, engine_pid, before)
+                found = start(folder, name, engine.sparql_url, engine_pid, before, workers)
                 runs[name].append(found)
                 print(tracks, number, name, {k: round(v, 1) for k, v in found.items()},
                       flush=True)
@@ -103,7 +124,8 @@ def markdown(report: dict) -> str:
     lines = ["# A replica's start: its facet index built from Virtuoso", "",
              f"Measured on {report['machine']} shared with other jobs; script "
              "bench/replica_index.py (its docstring says how). Per server: median over "
-             f"{report['rounds']} starts, one worker process each. `after`: this code; "
+             f"{report['rounds']} starts, {report.get('workers', 1)} worker process(es) each. "
+             "`after`: this code; "
              f"`before`: {report['before_label']}. CPU: user + system seconds of the server's "
              "process tree from its start to its first `/search` answer, and Virtuoso's over "
              "the same time.", ""]
@@ -112,11 +134,12 @@ def markdown(report: dict) -> str:
         lines += [f"## {scale['tracks']:,} tracks", "",
                   f"Measured {scale['when']}; `uptime` before: {scale['uptime_before']}; "
                   f"after: {scale['uptime_after']}. Published in {scale['publish_s']:.0f} s.",
-                  "", "| server | first `/search` s | server CPU s | Virtuoso CPU s | "
-                  "CPU s in all | peak MB |", "|---|---:|---:|---:|---:|---:|"]
+                  "", "| server | first `/search` s | quiet s | server CPU s | Virtuoso CPU s | "
+                  "CPU s in all | peak MB |", "|---|---:|---:|---:|---:|---:|---:|"]
         for name, found in runs.items():
             total = [r["server_cpu_s"] + r["virtuoso_cpu_s"] for r in found]
-            lines.append(f"| {name} | {median(found, 'seconds'):.1f} | "
+            quiet_s = statistics.median(r.get("quiet_s", r["seconds"]) for r in found)
+            lines.append(f"| {name} | {median(found, 'seconds'):.1f} | {quiet_s:.1f} | "
                          f"{median(found, 'server_cpu_s'):.1f} | "
                          f"{median(found, 'virtuoso_cpu_s'):.1f} | "
                          f"{statistics.median(total):.1f} | {median(found, 'peak_mb'):.0f} |")
@@ -142,23 +165,27 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--before", type=Path, help="a source tree started as `before`")
     parser.add_argument("--before-label", default="the tree given by --before")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes per server (serve's default is 2)")
+    parser.add_argument("--name", default="replica-index", help="the results' file name")
     args = parser.parse_args()
-    path = RESULTS / "replica-index.json"
+    path = RESULTS / f"{args.name}.json"
     report = json.loads(path.read_text()) if path.exists() else {}
     kept = [s for s in report.get("scales", []) if s["tracks"] not in args.tracks]
     for tracks in args.tracks:
         before = uptime()
-        scale = measure(tracks, args.rounds, args.before)
+        scale = measure(tracks, args.rounds, args.before, args.workers)
         scale.update(uptime_before=before, uptime_after=uptime(),
                      when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
         kept.append(scale)
         report = {"machine": f"{os.uname().machine}, {os.cpu_count()} cores",
                   "rounds": args.rounds, "before_label": args.before_label,
+                  "workers": args.workers,
                   "notes": report.get("notes", []),
                   "scales": sorted(kept, key=lambda s: s["tracks"])}
         RESULTS.mkdir(exist_ok=True)
         path.write_text(json.dumps(report, indent=2) + "\n")
-        (RESULTS / "replica-index.md").write_text(markdown(report) + "\n")
+        (RESULTS / f"{args.name}.md").write_text(markdown(report) + "\n")
     print(markdown(report))
 
 
