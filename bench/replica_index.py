@@ -127,8 +127,9 @@ def markdown(report: dict) -> str:
              f"{report['rounds']} starts, {report.get('workers', 1)} worker process(es) each. "
              "`after`: this code; "
              f"`before`: {report['before_label']}. CPU: user + system seconds of the server's "
-             "process tree from its start to its first `/search` answer, and Virtuoso's over "
-             "the same time.", ""]
+             "process tree from its start to its first `/search` answer (with several workers: "
+             "until it and Virtuoso have gone quiet, `quiet s`), and Virtuoso's over the same "
+             "time.", ""]
     for scale in report["scales"]:
         runs = scale["runs"]
         lines += [f"## {scale['tracks']:,} tracks", "",
