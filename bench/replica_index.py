@@ -1,8 +1,10 @@
 """A replica's start: seconds from `serve --backend` to its first `/search` answer (the facet
 index built from Virtuoso over SPARQL), the CPU seconds it took the replica's process tree and
 Virtuoso, and the replica's peak memory; beside the embedded server's start on the same store
-(which loads the segments the writer made) and, with `--before SRC`, the same replica running
-the code of SRC (e.g. `git archive main | tar -x -C SRC`).
+(which loads the segments the writer made), the same replica restarted with `--segments DIR`
+(`restarted`: the folder kept from an earlier start, so its segments are loaded, not read from
+Virtuoso) and, with `--before SRC`, the same replica running the code of SRC (e.g. `git archive
+main | tar -x -C SRC`).
 
 Data per scale as bench/backend.py prepares it (generate --seed 1, bundled ontologies, load
 --bulk), published into a fresh private Virtuoso with `publish --method virtuoso-bulk` (view
@@ -78,7 +80,8 @@ def start(folder: Path, name: str, url: str, engine: int, before: Path | None,
     every worker's index is built), CPU seconds, peak memory."""
     store = folder / "store" if name == "embedded" else folder / f"no-store-{name}"
     args = ("--workers", str(workers), "--query-timeout", "1800",
-            *(("--backend", url) if name != "embedded" else ()))
+            *(("--backend", url) if name != "embedded" else ()),
+            *(("--segments", str(folder / "kept-segments")) if name == "restarted" else ()))
     engine_before = cpu_seconds(engine)
     with server(store, *args, source=before if name == "before" else None) as (_, seconds,
                                                                               pid):
@@ -102,8 +105,10 @@ def measure(tracks: int, rounds: int, before: Path | None, workers: int = 1) -> 
         published = time.monotonic() - started
         engine.isql("checkpoint")
         engine_pid = process_of(str(folder / "virtuoso" / "virtuoso.ini"))
-        names = ["embedded", "after", *(["before"] if before else [])]
+        names = ["embedded", "after", "restarted", *(["before"] if before else [])]
         runs: dict[str, list[dict]] = {name: [] for name in names}
+        shutil.rmtree(folder / "kept-segments", ignore_errors=True)
+        start(folder, "restarted", engine.sparql_url, engine_pid, before, workers)  # fills it
         for number in range(rounds):
             order = names[number % len(names):] + names[:number % len(names)]
             for name in order:
@@ -111,8 +116,8 @@ def measure(tracks: int, rounds: int, before: Path | None, workers: int = 1) -> 
                 runs[name].append(found)
                 print(tracks, number, name, {k: round(v, 1) for k, v in found.items()},
                       flush=True)
-    shutil.rmtree(folder / "virtuoso", ignore_errors=True)
-    shutil.rmtree(folder / "bulk", ignore_errors=True)
+    for made in ("virtuoso", "bulk", "kept-segments"):
+        shutil.rmtree(folder / made, ignore_errors=True)
     return {"tracks": tracks, "publish_s": published, "runs": runs}
 
 
@@ -125,7 +130,8 @@ def markdown(report: dict) -> str:
              f"Measured on {report['machine']} shared with other jobs; script "
              "bench/replica_index.py (its docstring says how). Per server: median over "
              f"{report['rounds']} starts, {report.get('workers', 1)} worker process(es) each. "
-             "`after`: this code; "
+             "`after`: this code; `restarted`: this code with `--segments`, a folder an "
+             "earlier start filled; "
              f"`before`: {report['before_label']}. CPU: user + system seconds of the server's "
              "process tree from its start to its first `/search` answer (with several workers: "
              "until it and Virtuoso have gone quiet, `quiet s`), and Virtuoso's over the same "

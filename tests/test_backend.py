@@ -523,6 +523,52 @@ def test_a_replicas_workers_read_each_version_for_the_index_once(published, virt
     assert not made[0].exists()  # removed with the server
 
 
+
+def test_a_restarted_replica_loads_the_segments_it_kept(published, virtuoso_endpoint,
+                                                         tmp_path):
+    """With `--segments DIR` the folder outlives the server: a second start loads every
+    version's segment from it and reads no version graph from the backend again."""
+    publish_to(published, virtuoso_endpoint.sparql_url)
+    _SlowProxy.target = virtuoso_endpoint.sparql_url
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    kept = tmp_path / "kept"
+    reads = []
+    try:
+        for _ in range(2):
+            before = len(_SlowProxy.queries)
+            with serve(published / "no-store", free_port(), "--backend",
+                       f"http://127.0.0.1:{proxy.server_address[1]}/sparql", "--segments",
+                       str(kept), workers=1) as server:
+                page = _get(server + "search", "text/html").text
+                reads.append([q for q in _SlowProxy.queries[before:]
+                              if q.startswith("CONSTRUCT") and "VALUES ?p" in q])
+            assert "ENCFF" in page
+    finally:
+        proxy.shutdown()
+    assert reads[0] and reads[1] == []  # the second start read no version graph
+    assert kept.stat().st_mode & 0o777 == 0o700 and list(kept.glob("*.npz"))
+
+
+@pytest.mark.parametrize("case", ["group-writable", "a file"])
+def test_a_segments_folder_others_can_write_is_refused_in_one_line(published, virtuoso_endpoint,
+                                                                    tmp_path, case):
+    folder = tmp_path / "shared"
+    if case == "a file":
+        folder.write_text("")
+    else:
+        folder.mkdir(mode=0o700)
+        folder.chmod(0o770)
+    done = subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store",
+                           str(published / "no-store"), "serve", "--port", str(free_port()),
+                           "--backend", virtuoso_endpoint.sparql_url, "--segments",
+                           str(folder)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    reason = ("others can write it (chmod go-w, or 700)" if case == "group-writable" else
+              "not a folder (or a symbolic link)")
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot use {folder} for segments: {reason}"]
+
 def skolemised_list(owner: str, items: str) -> str:
     """Turtle of a list as the mapping writes it (docs/mapping.md): cells named after `owner`."""
     prefix = owner + ("/" if "#" in owner else "#")

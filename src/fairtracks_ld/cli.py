@@ -509,12 +509,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         networks(args.trusted_proxy)  # ValueError names an entry that is not an address
         extra["FAIRTRACKS_LD_TRUSTED_PROXIES"] = " ".join(args.trusted_proxy)
-    from fairtracks_ld.web.serve import BackendUnreachable
+    from fairtracks_ld.web.serve import BackendUnreachable, UnsafeFolder
 
     try:
         serve(args.store, args.host, args.port, args.base_iri, workers=args.workers,
-              extra_env=extra, access_log=args.access_log, backend=args.backend, log=args.log)
-    except BackendUnreachable as failure:
+              extra_env=extra, access_log=args.access_log, backend=args.backend, log=args.log,
+              segments=args.segments)
+    except (BackendUnreachable, UnsafeFolder) as failure:
         print(f"error: {failure}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK  # not reached: serve replaces this process with the HTTP server
@@ -882,6 +883,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--backend", metavar="ENDPOINT",
                        help="answer from this SPARQL 1.1 endpoint (e.g. Virtuoso) instead of "
                             "the store: read-only, stateless replicas (see docs/backends.md)")
+    serve.add_argument("--segments", metavar="DIR", type=Path,
+                       help="with --backend: keep the search index's segments in DIR (made "
+                            "0700 if missing; refused if others can write it), so a restarted "
+                            "replica loads them instead of reading every version again; by "
+                            "default a temporary folder removed when the server stops")
     serve.set_defaults(func=cmd_serve)
     _add_publish_command(commands)
     return parser

@@ -64,8 +64,9 @@ class Settings:
     backend: str | None = field(default_factory=lambda: _env("BACKEND", "") or None)
     backend_base: str | None = field(default_factory=lambda: _env("BACKEND_BASE", "") or None)
     backend_poll: float = field(default_factory=lambda: float(_env("BACKEND_POLL", "2")))
-    # the folder a replica's worker processes share its facet index's segments in (made by
-    # `serve --backend` for the server's lifetime; unset: each process keeps its own in memory)
+    # the folder a replica's worker processes share its facet index's segments in (`serve
+    # --segments`, or made by `serve --backend` for the server's lifetime; unset: each process
+    # keeps its own in memory)
     backend_segments: Path | None = field(
         default_factory=lambda: Path(_env("BACKEND_SEGMENTS", "")) if _env("BACKEND_SEGMENTS", "")
         else None)
