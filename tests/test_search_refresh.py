@@ -161,3 +161,51 @@ def test_a_copy_of_an_index_is_not_changed_by_a_refresh(writes):
     build_index(store, "again", None, before)
     assert (before.tracks, before.text) == kept[:2]
     assert all((f.column == kept[2][n]).all() for n, f in before.fields.items())
+
+
+class _CountingOx:
+    """A real store's pyoxigraph handle that notes the terms each term query names."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.asked = inner, []
+
+    def query(self, text: str, **options):
+        if "VALUES ?term {" in text:
+            values = text.partition("VALUES ?term {")[2].partition("}")[0]
+            self.asked.append(set(values.replace("<", " ").replace(">", " ").split()))
+        return self.inner.query(text, **options)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+def test_ancestor_lookups_answer_each_batch_as_the_store_asking_new_terms_only(
+        bundle_template, tmp_path):
+    """The index's lookups give every batch of terms what reasoning.stored_ancestors gives it
+    (obsolete terms and their replacements included), and a batch with one new term asks the
+    store about that term alone."""
+    from fairtracks_ld import reasoning
+    from fairtracks_ld.search.lookups import Lookups
+
+    store = copy_store(bundle_template, tmp_path / "store")
+    obsolete = reasoning.replacements(store)
+    replacing = sorted({new for new in obsolete.values() if new})
+    classes = sorted(row["c"].value for row in store.ox.query(
+        "SELECT DISTINCT ?c WHERE { GRAPH ?g { ?c a <http://www.w3.org/2002/07/owl#Class> } "
+        "FILTER isIRI(?c) } LIMIT 3000"))
+    assert len(obsolete) > 20 and replacing and len(classes) > 1000
+    pool = sorted(obsolete)[:300] + replacing[:300] + classes
+    chosen = random.Random(7)
+    lookups = Lookups(("test",))
+    batch: set[str] = set()
+    for _ in range(12):
+        batch = set(chosen.sample(pool, 200)) | set(chosen.sample(sorted(batch or pool), 20))
+        assert lookups.ancestors(store, batch) == reasoning.stored_ancestors(store)(batch)
+    counting = _CountingOx(store.ox)
+    store.ox = counting
+    new = next(t for t in classes if t not in lookups.descends)
+    grown = batch | {new}
+    answer = lookups.ancestors(store, grown)
+    assert counting.asked == [{new}, {new}]  # obsolete?, then its ancestors: nothing more
+    store.ox = counting.inner
+    assert answer == reasoning.stored_ancestors(store)(grown)

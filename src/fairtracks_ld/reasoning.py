@@ -411,28 +411,36 @@ def stored_ancestors(store: TrackStore) -> Ancestors:
             return {}
         replaced = replacements(store, terms)
         wanted = terms | {follow(t, replaced) for t in replaced}
-        found: dict[str, set[str]] = defaultdict(set)
-        rows = store.ox.query(
-            f"SELECT ?term ?anc WHERE {{ {values_clause('term', wanted)} "
-            f"GRAPH {closure} {{ ?term ft:descends_from ?anc }} }}", prefixes=_PREFIXES,
-        )
-        for row in rows:
-            found[row[0].value].add(row[1].value)
-        return {t: _with_replacement(t, found, replaced) for t in terms}
+        found = closure_ancestors(store, wanted, closure)
+        return {t: with_replacement(t, found, replaced) for t in terms}
 
     return lookup
+
+
+def closure_ancestors(store: TrackStore, terms: set[str], closure: str | None = None
+                      ) -> dict[str, set[str]]:
+    """Each term's `ft:descends_from` ancestors in the closure graph (absent: none stored)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    closure = closure or str(ox.NamedNode(closure_graph(store)))
+    rows = store.ox.query(
+        f"SELECT ?term ?anc WHERE {{ {values_clause('term', terms)} "
+        f"GRAPH {closure} {{ ?term ft:descends_from ?anc }} }}", prefixes=_PREFIXES,
+    )
+    for row in rows:
+        found[row[0].value].add(row[1].value)
+    return found
 
 
 def memory_ancestors(closure: Closure, replaced: Mapping[str, str | None]) -> Ancestors:
     """Ancestor lookup against a closure computed in this process (for recomputation)."""
 
     def lookup(terms: set[str]) -> dict[str, frozenset[str]]:
-        return {t: _with_replacement(t, closure.descends_from, replaced) for t in terms}
+        return {t: with_replacement(t, closure.descends_from, replaced) for t in terms}
 
     return lookup
 
 
-def _with_replacement(
+def with_replacement(
     term: str, table: Mapping[str, Iterable[str]], replaced: Mapping[str, str | None]
 ) -> frozenset[str]:
     """A term's ancestors, and those of what replaces it when obsolete; at least itself."""

@@ -1,13 +1,16 @@
 """The per-value work of an index build that depends only on the ontologies (the ancestors of a
 field's values, the names ontologies give a term), remembered from one snapshot's index to the
 next while the closure stays the same: at a million tracks it cost about as much as merging the
-tracks, and a load rarely brings a value the previous index did not have.
+tracks.
 
 The closure is named by what the catalog records of it (the ontology digest it was computed
 from, the reasoner that computed it) and by the ontology graphs loaded; a change of any of them
-starts afresh. Ancestors are remembered per batch of terms as asked, not per term: a lookup
-follows an obsolete term's replacement only as far as the batch's own terms lead, so the same
-term can have other ancestors in another batch, and a refresh must give what a full build gives.
+starts afresh. A batch's answer depends on the batch: a lookup follows an obsolete term's
+replacement only as far as the batch's own terms lead, so the same term can have other ancestors
+in another batch, and a refresh must give what a full build gives. So what the store says of
+each term (obsolete or not, replaced by what, its ancestors in the closure) is kept per term and
+asked once, and each batch's answer is made from it as reasoning.stored_ancestors makes it: a
+load bringing a new value (a field's batch changes) asks the store about the new terms only.
 """
 
 from __future__ import annotations
@@ -30,17 +33,37 @@ class Lookups:
     closure: tuple[str | None, ...]
     batches: dict[frozenset[str], dict[str, frozenset[str]]] = field(default_factory=dict)
     names: dict[str, Names] = field(default_factory=dict)
+    # per term, what a batch's answer is made of: whether it is obsolete (and what replaces
+    # it) and its ancestors in the closure graph, each asked of the store once
+    asked_obsolete: set[str] = field(default_factory=set)
+    replaced: dict[str, str | None] = field(default_factory=dict)
+    descends: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def ancestors(self, store: TrackStore, terms: set[str]) -> dict[str, frozenset[str]]:
-        """reasoning.stored_ancestors(store)(terms), asked of the store once per batch."""
+        """reasoning.stored_ancestors(store)(terms), the store asked about new terms only."""
         key = frozenset(terms)
         found = self.batches.get(key)
         if found is None:
-            found = reasoning.stored_ancestors(store)(set(terms))
+            found = self._batch(store, terms)
             if len(self.batches) >= BATCHES_KEPT:
                 del self.batches[next(iter(self.batches))]
             self.batches[key] = found
         return found
+
+    def _batch(self, store: TrackStore, terms: set[str]) -> dict[str, frozenset[str]]:
+        if not terms:
+            return {}
+        new = terms - self.asked_obsolete
+        if new:
+            self.replaced.update(reasoning.replacements(store, new))
+            self.asked_obsolete |= new
+        replaced = {t: self.replaced[t] for t in terms if t in self.replaced}  # as the batch's
+        wanted = terms | {reasoning.follow(t, replaced) for t in replaced}  # own replacements
+        missing = wanted - self.descends.keys()
+        if missing:
+            found = reasoning.closure_ancestors(store, missing)
+            self.descends.update((t, frozenset(found.get(t, ()))) for t in missing)
+        return {t: reasoning.with_replacement(t, self.descends, replaced) for t in terms}
 
     def ontology_names(self, store: TrackStore, terms: list[str],
                        properties: dict[str, str]) -> dict[str, Names]:
