@@ -6,6 +6,7 @@ kept on disk is read, not made again; old ones are pruned by the writer and by d
 from __future__ import annotations
 
 import copy
+import json
 import os
 import time
 
@@ -105,6 +106,19 @@ def test_a_kept_export_is_read_not_made_again(site, first, tmp_path, monkeypatch
 
     monkeypatch.setattr(exports, "exported", export_again)
     assert exports.obtain(store, tmp_path, version) == made
+
+
+def test_an_export_is_kept_compressed_and_a_damaged_one_made_again(site, tmp_path):
+    store = TrackStore(current_snapshot(site["store"]), read_only=True)
+    version = store.versions()[-1]
+    made = exports.obtain(store, tmp_path, version)
+    kept = tmp_path / exports.export_name(version.graph, version.loaded_at)
+    packed = kept.read_bytes()
+    assert packed[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame
+    assert len(packed) < len(json.dumps(made, separators=(",", ":"))) / 3
+    kept.write_bytes(packed[: len(packed) // 2])  # cut short: a disk that failed mid-write
+    assert exports.obtain(store, tmp_path, version) == made
+    assert kept.read_bytes() == packed
 
 
 def test_exports_of_versions_no_longer_current_are_pruned(bundle_template, first, generated,
