@@ -22,10 +22,12 @@ validation on, into a copy of a store holding the bundled ontologies, then publi
   longer the old one); for each, the load's CPU seconds and the server tree's during the load
   and from its return until every surface answered (`--seeds` other than 2 3 on a store an
   earlier run changed, so the documents are new and the replacement genuine);
-- disk by part at the end (`fairtracks-ld stats`: store, snapshots, search segments).
+- disk by part at the end (`fairtracks-ld stats`: store, snapshots, search segments), and with
+  `--collected` again once the snapshots the loads replaced are collected, as a server running
+  on collects them 10 minutes after each switch.
 
 Usage: python bench/million.py [--store bench/work/load-memory/store-load-1000000] [--repeat 30]
-[--seeds 2 3]
+[--seeds 2 3] [--about "what the store is"] [--collected]
 Writes bench/results/million.json and bench/results/million.md. The store is changed (two
 documents added): run it once per 1M load.
 """
@@ -53,11 +55,15 @@ from urllib.parse import quote, urlencode, urlsplit
 import requests
 from proctree import tree_stats
 
+from fairtracks_ld.store import snapshots
+
 HERE = Path(__file__).resolve().parent
 # Measured: the loads themselves; the background compaction a big load starts (store/optimizer.py)
 # would run beside what is measured next.
 os.environ.setdefault("FAIRTRACKS_LD_OPTIMIZE_SHARE", "0")
 WORK = HERE / "work" / "million"
+ABOUT = ("the 1M-track document of `bench/load_memory.py --sizes 1000000 --keep-store "
+         "--publish`")
 RESULTS = HERE / "results"
 STORE = HERE / "work" / "load-memory" / "store-load-1000000"
 BASE = "http://localhost:8000/"  # as bench/load_memory.py loaded it
@@ -356,8 +362,8 @@ def write(results: dict, name: str) -> None:
     lines = [
         "# Serving a million tracks (`bench/million.py`)", "",
         f"Store: {results['stats']['quads']:,} quads ({results['stats']['current_view_triples']:,} "
-        f"in the current view), the 1M-track document of `bench/load_memory.py --sizes 1000000 "
-        "--keep-store --publish` plus the documents loaded below. `fairtracks-ld serve` on "
+        f"in the current view), {results.get('about', ABOUT)} plus the documents loaded "
+        "below. `fairtracks-ld serve` on "
         "loopback, answer cache off (FAIRTRACKS_LD_CACHE=0), requests one at a time (GET). "
         f"Machine: {results['machine']['cpus']} CPUs shared with other jobs; uptime at start "
         f"`{results['uptime_start']}`, at end `{results['uptime_end']}`.", "",
@@ -391,6 +397,11 @@ def write(results: dict, name: str) -> None:
               + ", ".join(f"{k} {v:,.0f} MB" for k, v in pss.items()) + ".", "",
               "Disk by part at the end (`fairtracks-ld stats`, GB): "
               + ", ".join(f"{k} {v / 1e9:.2f}" for k, v in disk.items()) + "."]
+    if "disk_bytes_collected" in results:  # what a server running on leaves (see main)
+        lines += ["", "The same once the snapshots the loads replaced are collected (a server "
+                  "does so 10 minutes after each switch; the benchmark's ran for less), GB: "
+                  + ", ".join(f"{k} {v / 1e9:.2f}"
+                              for k, v in results["disk_bytes_collected"].items()) + "."]
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
@@ -405,6 +416,10 @@ def main() -> None:
                         help="generator seeds of the two documents (each seed its own collection):"
                              " other seeds on a store an earlier run changed, so the documents"
                              " are new and the replacement genuine")
+    parser.add_argument("--about", default=ABOUT, help="what the store is (for the results)")
+    parser.add_argument("--collected", action="store_true",
+                        help="also report disk use once the replaced snapshots are collected "
+                             "(waits out their grace, as a server running on would)")
     parser.add_argument("--results", default="million",
                         help="name of the results files (bench/results/NAME.json and .md)")
     args = parser.parse_args()
@@ -412,6 +427,12 @@ def main() -> None:
     WORK = WORK.with_name(f"{WORK.name}-{args.results}")
     results = bench(args.store.resolve(), args.repeat, args.new, args.replaced,
                     tuple(args.seeds))
+    results["about"] = args.about
+    if args.collected:
+        published = snapshots.current_snapshot(args.store.resolve()).stat().st_mtime
+        time.sleep(max(0.0, snapshots.GRACE_SECONDS + 1 - (time.time() - published)))
+        snapshots.collect(args.store.resolve())
+        results["disk_bytes_collected"] = json.loads(cli(args.store, "stats").stdout)["disk_bytes"]
     write(results, args.results)
     print((RESULTS / f"{args.results}.md").read_text())
 
