@@ -489,7 +489,11 @@ def main() -> None:
                              "give it e.g. 1000000)")
     parser.add_argument("--publish-only", action="store_true",
                         help="publish into Virtuoso and measure that only (no query mix)")
+    parser.add_argument("--base-iri", default=BASE,
+                        help="the base IRI the scale's store was loaded with, when it was not "
+                             "prepared by this script (e.g. the default http://localhost:8000/)")
     args = parser.parse_args()
+    globals()["BASE"] = args.base_iri  # read by the helpers below at call time
     path = RESULTS / "backend.json"
     report = json.loads(path.read_text()) if path.exists() else {}
     ran = {(tracks, tuple(args.kinds or ())) for tracks in args.tracks}
