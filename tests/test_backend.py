@@ -550,6 +550,17 @@ def test_a_restarted_replica_loads_the_segments_it_kept(published, virtuoso_endp
     assert kept.stat().st_mode & 0o777 == 0o700 and list(kept.glob("*.npz"))
 
 
+def test_segments_without_a_backend_is_a_usage_error(published, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store",
+                           str(published / "no-store"), "serve", "--port", str(free_port()),
+                           "--segments", str(tmp_path / "kept")], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and not (tmp_path / "kept").exists()
+    assert done.stderr.strip().splitlines() == [
+        "error: --segments is for a replica (--backend): a store's server keeps its segments "
+        "beside its snapshots"]
+
+
 @pytest.mark.parametrize("case", ["group-writable", "a file"])
 def test_a_segments_folder_others_can_write_is_refused_in_one_line(published, virtuoso_endpoint,
                                                                     tmp_path, case):

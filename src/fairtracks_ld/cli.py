@@ -509,6 +509,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         networks(args.trusted_proxy)  # ValueError names an entry that is not an address
         extra["FAIRTRACKS_LD_TRUSTED_PROXIES"] = " ".join(args.trusted_proxy)
+    if args.segments is not None and not args.backend:
+        raise UsageError("--segments is for a replica (--backend): a store's server keeps its "
+                         "segments beside its snapshots")
     from fairtracks_ld.web.serve import BackendUnreachable, UnsafeFolder
 
     try:

@@ -404,27 +404,25 @@ def read_annotations(store: TrackStore, graph: str) -> DocumentAnnotations:
 
 def stored_ancestors(store: TrackStore) -> Ancestors:
     """Ancestor lookup against the closure graph (for writes, without recomputing anything)."""
-    closure = str(ox.NamedNode(closure_graph(store)))
 
     def lookup(terms: set[str]) -> dict[str, frozenset[str]]:
         if not terms:
             return {}
         replaced = replacements(store, terms)
         wanted = terms | {follow(t, replaced) for t in replaced}
-        found = closure_ancestors(store, wanted, closure)
+        found = closure_ancestors(store, wanted)
         return {t: with_replacement(t, found, replaced) for t in terms}
 
     return lookup
 
 
-def closure_ancestors(store: TrackStore, terms: set[str], closure: str | None = None
-                      ) -> dict[str, set[str]]:
+def closure_ancestors(store: TrackStore, terms: set[str]) -> dict[str, set[str]]:
     """Each term's `ft:descends_from` ancestors in the closure graph (absent: none stored)."""
     found: dict[str, set[str]] = defaultdict(set)
-    closure = closure or str(ox.NamedNode(closure_graph(store)))
     rows = store.ox.query(
         f"SELECT ?term ?anc WHERE {{ {values_clause('term', terms)} "
-        f"GRAPH {closure} {{ ?term ft:descends_from ?anc }} }}", prefixes=_PREFIXES,
+        f"GRAPH {ox.NamedNode(closure_graph(store))} {{ ?term ft:descends_from ?anc }} }}",
+        prefixes=_PREFIXES,
     )
     for row in rows:
         found[row[0].value].add(row[1].value)

@@ -45,9 +45,6 @@ def serve(store: Path, host: str, port: int, base_iri: str | None, workers: int 
         extra_env = dict(extra_env or {}, FAIRTRACKS_LD_BACKEND=backend,
                          FAIRTRACKS_LD_BACKEND_BASE=base_iri or "",
                          FAIRTRACKS_LD_BACKEND_SEGMENTS=temporary or str(segments))
-    elif segments is not None:
-        raise UnsafeFolder("--segments is for a replica (--backend): a store's server keeps "
-                           "its segments beside its snapshots")
     elif current_snapshot(store) is None or base_iri:
         _publish_first(store, base_iri)
     env = dict(os.environ, FAIRTRACKS_LD_STORE=str(store), **(extra_env or {}))
