@@ -38,6 +38,8 @@ Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 10000
        [--loader SOURCE_TREE]   (the store is loaded by that tree's code, in its own work folder,
        and served by this one: the store as an earlier `load` left it; results go to
        endpoint-loaded-by-<tree>-<tracks>)
+       [--store STORE --base-iri IRI]   (measure a store loaded elsewhere, e.g. the 1M store
+       bench/million.py uses; only its Oxigraph copy is made, in bench/work/endpoint-given-<tracks>)
        [--other-store STORE]    (also serve that store, same corpus, cold, in the same run: e.g.
        the store --loader built, so two stores are compared under the same machine load)
 Writes bench/results/endpoint[-compacted][-loaded-by-<tree>]-<tracks>.json and .md (or
@@ -91,6 +93,7 @@ def explicit(query: str) -> str:
     return virtual.rewrite(PREFIXES + query)
 
 
+STORE = WORK / "store"  # the measured store: see main()
 LOADER: Path | None = None  # --loader: the source tree whose `load` builds the store
 
 
@@ -101,13 +104,17 @@ def run(*args: str | Path, env: dict[str, str] | None = None) -> None:
 
 def fairtracks(*args: str | Path) -> None:
     """A command on the benchmark's store, with --loader's code when given."""
-    run(BIN / "fairtracks-ld", "--store", WORK / "store", "--base-iri", BASE, *args,
+    run(BIN / "fairtracks-ld", "--store", STORE, "--base-iri", BASE, *args,
         env={"PYTHONPATH": str(LOADER / "src")} if LOADER else None)
 
 
-def prepare(tracks: int) -> None:
-    """Corpus, store (with ontologies) and the Oxigraph copy of its current view, once."""
+def prepare(tracks: int, given: Path | None = None) -> None:
+    """Corpus, store (with ontologies) and the Oxigraph copy of its current view, once; with a
+    `given` store (loaded elsewhere, e.g. bench/million.py's 1M store), only the copy."""
     WORK.mkdir(parents=True, exist_ok=True)
+    if given is not None:
+        _copy_view()
+        return
     corpus, marker = WORK / "corpus", WORK / "corpus" / ".complete"  # holds the track count
     if not marker.exists() or marker.read_text() != str(tracks):
         shutil.rmtree(corpus, ignore_errors=True)
@@ -124,9 +131,14 @@ def prepare(tracks: int) -> None:
         (WORK / "store.compacted").unlink(missing_ok=True)
         print("loading the corpus and the ontologies (a few minutes)…", flush=True)
         fairtracks("load", "--bulk", corpus)
-        background_optimize_done(WORK / "store")  # before the next write would stop it
+        background_optimize_done(STORE)  # before the next write would stop it
         fairtracks("ontologies", "load")
         (WORK / "store.complete").touch()
+    _copy_view()
+
+
+def _copy_view() -> None:
+    """The Oxigraph store holding the store's current view in its default graph, once."""
     if not (WORK / "oxigraph" / ".complete").exists():
         shutil.rmtree(WORK / "oxigraph", ignore_errors=True)
         shutil.rmtree(WORK / "view", ignore_errors=True)
@@ -158,8 +170,8 @@ def compact() -> None:
     from fairtracks_ld.store.snapshots import publish
     from fairtracks_ld.writer_lock import writer_lock
 
-    with writer_lock(WORK / "store"):
-        store = TrackStore(WORK / "store", base=BASE)
+    with writer_lock(STORE):
+        store = TrackStore(STORE, base=BASE)
         store.ox.optimize()
         publish(store)
         del store
@@ -173,7 +185,7 @@ def dump_view(path: Path) -> None:
 
     from fairtracks_ld.store.snapshots import current_snapshot
 
-    store = ox.Store.read_only(str(current_snapshot(WORK / "store")))
+    store = ox.Store.read_only(str(current_snapshot(STORE)))
     triples = (quad.triple for quad in
                store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
     with path.open("wb") as out:
@@ -274,7 +286,7 @@ def ours(port: int, cache: bool = True, source: Path | None = None,
     tree (its `src/` first on the path: e.g. a git worktree of an earlier commit)."""
     code = {"PYTHONPATH": str(source / "src")} if source else {}
     return server([sys.executable, "-m", "fairtracks_ld.cli", "--store",
-                   str(store or WORK / "store"),
+                   str(store or STORE),
                    "serve", "--port", str(port)],
                   f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D",
                   env={"FAIRTRACKS_LD_CACHE": "1" if cache else "0", **code, **(env or {})})
@@ -312,7 +324,7 @@ def read_floor(port: int, body: Path, mode: str = "read") -> AbstractContextMana
                    "--working-dir", str(HERE), "read_floor_app:app"],
                   f"http://127.0.0.1:{port}/?query=ASK",
                   env={"FLOOR_MODE": mode, "FLOOR_BODY": str(body),
-                       "FLOOR_STORE": str(current_snapshot(WORK / "store")),
+                       "FLOOR_STORE": str(current_snapshot(STORE)),
                        "FLOOR_BASE": BASE.rstrip("/")})
 
 
@@ -547,6 +559,7 @@ FLOORS = ("floor", "read_floor")  # measured for FLOOR_KINDS only
 
 
 def main() -> None:
+    global WORK, LOADER, BASE, STORE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=4)
@@ -566,15 +579,23 @@ def main() -> None:
     parser.add_argument("--before", type=Path,
                         help="also measure fairtracks-ld from this source tree (e.g. `git "
                              "worktree add /tmp/before main`), warm and cold, in the same run")
+    parser.add_argument("--store", type=Path,
+                        help="measure this store, loaded elsewhere (its Oxigraph copy is made in "
+                             "bench/work/endpoint-given-<tracks>/), e.g. bench/million.py's")
+    parser.add_argument("--base-iri", default=BASE,
+                        help="the base IRI a --store was loaded with (e.g. the default "
+                             "http://localhost:8000/)")
     parser.add_argument("--name",
                         help="the results' file name, without suffix (default: endpoint-"
                              "[compacted-][loaded-by-TREE-]<tracks>[-vs-other-store])")
     args = parser.parse_args()
-    global WORK, LOADER
+    BASE = args.base_iri
     LOADER = args.loader.resolve() if args.loader else None
     loaded_by = f"loaded-by-{LOADER.name}-" if LOADER else ""
-    WORK = HERE / "work" / f"endpoint-{loaded_by}{args.tracks}"
-    prepare(args.tracks)
+    given = "given-" if args.store else ""
+    WORK = HERE / "work" / f"endpoint-{given}{loaded_by}{args.tracks}"
+    STORE = args.store.resolve() if args.store else WORK / "store"
+    prepare(args.tracks, args.store)
     if args.compact:
         compact()
     if args.prepare_only:

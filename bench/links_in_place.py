@@ -1,0 +1,123 @@
+"""Carrier links or the closure join, at the scale of a given store: what the stored links buy.
+
+bench/inferred_links.py chose the carrier links (option c) at 10,000 tracks, on bulk-built copies.
+This asks the same question of a store already loaded at full scale (e.g. the 1M store of
+bench/million.py), in place: today's layout holds both the carrier links (`ft:own_*_ancestor`)
+and the class closure (`ft:descends_from`) in its default graph, so the same snapshot answers
+option c (through the links) and option b (the closure join, no links), with the same answers.
+Per facet: the ancestor-aware first page (100 tracks) and the count of tracks, medians of warm
+runs in the store (read-only snapshot, no server). Also the links' share of the view's
+triples, the store's size on disk, and the share of it the links take if a quad's bytes are
+spread evenly (a projection, not a measurement of a copy without links).
+
+    python bench/links_in_place.py --store bench/work/backend/generated-1000000/store
+Writes bench/results/links-in-place-<tracks>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "src"))
+from inferred_links import FACETS, FT, PREFIX, TITLES, queries  # noqa: E402
+
+from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES  # noqa: E402
+from fairtracks_ld.store.snapshots import current_snapshot  # noqa: E402
+
+OPTIONS = ("b", "c")
+RUNS = {"first page": 7, "count": 3}
+# inferred_links.py's choice at 10,000 tracks (a broad class per facet, ~15% of the tracks)
+TERMS = {"cell_type": "http://purl.obolibrary.org/obo/CL_0000542",
+         "sample_type": "http://purl.obolibrary.org/obo/CL_0000542",
+         "phenotype": "http://purl.obolibrary.org/obo/NCIT_C14165",
+         "technique": "http://purl.obolibrary.org/obo/OBI_0001146",
+         "target": "http://purl.obolibrary.org/obo/SO_0000234",
+         "file_format": "http://edamontology.org/format_3613"}
+
+
+def timed(store: ox.Store, sparql: str, runs: int) -> tuple[float, int, float]:
+    """Median ms of warm runs, the answer (rows, or the count), the first (cold) run's ms."""
+    times, answer = [], 0
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        rows = list(store.query(PREFIX + sparql))
+        times.append((time.perf_counter() - started) * 1000)
+        answer = int(rows[0][0].value) if "COUNT" in sparql else len(rows)
+    return round(statistics.median(times[1:]), 2), answer, round(times[0], 2)
+
+
+def count(store: ox.Store, sparql: str) -> int:
+    return int(next(iter(store.query(sparql, prefixes={"ft": FT})))[0].value)
+
+
+def disk(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, required=True)
+    args = parser.parse_args()
+    snapshot = current_snapshot(args.store.resolve())
+    store = ox.Store.read_only(str(snapshot))
+    tracks = count(store, "SELECT (COUNT(*) AS ?n) WHERE { ?t a ft:Track }")
+    own = " ".join(f"<{FT}own_{name}>" for name in ANCESTOR_PREDICATES)
+    results: dict = {
+        "store": str(args.store), "tracks": tracks,
+        "loadavg start": [round(x, 1) for x in os.getloadavg()],
+        "view triples": count(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"),
+        "link triples": count(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?p {{ {own} }} "
+                                     "?s ?p ?o }"),
+        "store bytes": disk(args.store), "terms": TERMS,
+    }
+    for option in OPTIONS:
+        found = {}
+        for facet in FACETS:
+            for name, sparql in queries(option, facet, f"<{TERMS[facet]}>").items():
+                if name in RUNS:
+                    ms, answer, cold = timed(store, sparql, RUNS[name])
+                    found[f"{facet} {name}"] = {"ms": ms, "answer": answer, "cold ms": cold}
+                    print(option, facet, name, ms, answer, cold, flush=True)
+        results[option] = found
+    results["loadavg end"] = [round(x, 1) for x in os.getloadavg()]
+    name = f"links-in-place-{tracks}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+def markdown(results: dict) -> str:
+    share = results["link triples"] / results["view triples"]
+    lines = [f"# Carrier links or the closure join at {results['tracks']:,} tracks "
+             "(`bench/links_in_place.py`)", "",
+             f"Store: `{results['store']}` (read-only snapshot, in process, no server). Load "
+             f"average at start {results['loadavg start']}, end {results['loadavg end']} "
+             "(2 cores).", "",
+             f"- view triples {results['view triples']:,}, of which carrier links "
+             f"{results['link triples']:,} ({share:.1%}); each is also in its version's "
+             "companion graph (6 indexes beside the view's 3)",
+             f"- store on disk {results['store bytes'] / 1e9:.1f} GB",
+             "", "| query (ms, warm median; answer; first run) | "
+             + " | ".join(TITLES[o] for o in OPTIONS) + " | b / c |",
+             "|---|" + "---:|" * (len(OPTIONS) + 1)]
+    for key in results["b"]:
+        b, c = results["b"][key], results["c"][key]
+        ratio = f"{b['ms'] / c['ms']:.1f}x" if c["ms"] else "-"
+        lines.append(f"| {key} | " + " | ".join(
+            f"{r['ms']} ({r['answer']:,}; {r['cold ms']})" for r in (b, c)) + f" | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
