@@ -58,3 +58,44 @@ def test_trim_gives_freed_memory_back():
 def test_both_calls_are_harmless_where_they_do_nothing():
     heap.limit_arenas()
     heap.trim()
+
+
+def test_no_cycle_collection_pauses_the_collector_until_the_last_phase_ends():
+    import gc
+    import threading
+
+    assert gc.isenabled()
+    inside, release = threading.Event(), threading.Event()
+
+    def phase() -> None:
+        with heap.no_cycle_collection():
+            inside.set()
+            release.wait(10)
+
+    other = threading.Thread(target=phase)
+    with heap.no_cycle_collection():
+        assert not gc.isenabled()
+        other.start()
+        assert inside.wait(10)
+        with heap.no_cycle_collection():  # re-entrant
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # the other thread's phase is still running
+    release.set()
+    other.join(10)
+    assert gc.isenabled()
+
+
+def test_no_cycle_collection_restores_the_collector_on_error_and_keeps_it_off_if_it_was():
+    import gc
+
+    with pytest.raises(RuntimeError), heap.no_cycle_collection():
+        raise RuntimeError("a failed phase")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with heap.no_cycle_collection():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()

@@ -23,6 +23,7 @@ from typing import Any
 
 import zstandard
 
+from fairtracks_ld import heap
 from fairtracks_ld.mapping.ensembl import MODEL as ENSEMBL  # an Ensembl track: no document
 from fairtracks_ld.mapping.export import export_document, unread
 from fairtracks_ld.search import segments
@@ -53,9 +54,10 @@ def export_name(graph: str, loaded_at: str) -> str:
 
 def exported(store: TrackStore, version: VersionInfo) -> Document:
     """The version's document, exported from its graph (read from its record where there is
-    one)."""
-    return export_document(records.graph_triples(store, version.graph, unread=unread),
-                           version.document)
+    one): thousands of dicts and tuples a second, no cycles."""
+    with heap.no_cycle_collection():
+        return export_document(records.graph_triples(store, version.graph, unread=unread),
+                               version.document)
 
 
 def obtain(store: TrackStore, folder: Path | None, version: VersionInfo) -> Document:

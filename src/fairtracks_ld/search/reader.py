@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyoxigraph as ox
 
+from fairtracks_ld import heap
 from fairtracks_ld.mapping.annotations import ANNOTATIONS
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.search.fields import FIELDS, TO_SAMPLE, Field
@@ -160,7 +161,13 @@ def _column(tracks: list[str], values: dict[str, set[str]]) -> tuple[np.ndarray,
 
 
 def read_segment(store: TrackStore, graph: str) -> Segment:
-    """Every track of `graph` with its values for each search field."""
+    """Every track of `graph` with its values for each search field (objects by the million,
+    no cycles: heap.no_cycle_collection)."""
+    with heap.no_cycle_collection():
+        return _read_segment(store, graph)
+
+
+def _read_segment(store: TrackStore, graph: str) -> Segment:
     links = _Links(graph_triples(store, graph, [FT + prop for prop in PROPERTIES]))
     tracks = sorted(q.subject.value for q in store.ox.quads_for_pattern(
         None, ox.NamedNode(RDF_TYPE), ox.NamedNode(FT + "Track"), ox.NamedNode(graph)))

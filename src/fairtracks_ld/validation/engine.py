@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import re
@@ -234,15 +233,12 @@ def validate(
         store, counts = _store(data)
     scratch = owned if scratch is None else scratch
     shapes = shapes or default_shapes()
-    collecting = gc.isenabled()
-    gc.disable()  # results allocate many small objects; cyclic GC over a caller's big
-    try:          # document (held in memory) would cost seconds and free nothing
+    # results allocate many small objects; cyclic GC over a caller's big document (held in
+    # memory) would cost seconds and free nothing
+    with heap.no_cycle_collection():
         return _validate(store, shapes, graphs, timings, scratch,
                          math.inf if time_limit is None else time.monotonic() + time_limit,
                          counts)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _store(data: Iterable[ox.Quad | ox.Triple]) -> tuple[ox.Store, dict[str, int]]:

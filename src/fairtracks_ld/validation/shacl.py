@@ -11,7 +11,6 @@ Literals are checked as written (`literals`), before Oxigraph stores them in can
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from fairtracks_ld import heap
 from fairtracks_ld.validation.engine import validate
 from fairtracks_ld.validation.literals import decode, encode_quads
 from fairtracks_ld.validation.report import Report
@@ -120,13 +120,9 @@ def validate_files(data: Sequence[Path | str], shapes: Sequence[Path | str],
 
 def validate_rdf(data: Iterable[ox.Quad | ox.Triple], shapes: ShapesGraph) -> Report:
     """Validate parsed data (its literals checked as written) against shapes."""
-    collecting = gc.isenabled()
-    gc.disable()  # the checks allocate an object per quad: collections would only rescan them
-    try:
+    # the checks allocate an object per quad: collections would only rescan them
+    with heap.no_cycle_collection():
         report = validate(encode_quads(data), shapes)
-    finally:
-        if collecting:
-            gc.enable()
     report.results = [replace(r, focus=decode(r.focus), value=decode(r.value))
                       for r in report.results]
     return report
