@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from fairtracks_ld.publication.plan import make_plan
 from fairtracks_ld.publication.state import read_state
 from fairtracks_ld.publication.target import Endpoints, Target
 from fairtracks_ld.publication.view import STAMP_QUERY, catalog_stamp, view_graph
+from fairtracks_ld.publication.virtuoso_bulk import VirtuosoBulkLoader
 from fairtracks_ld.store import TrackStore
 from fairtracks_ld.store.records import AsQuads
 from fairtracks_ld.store.snapshots import current_snapshot
@@ -256,6 +258,45 @@ def test_bulk_files_hold_each_graphs_quads_under_its_target_name(tmp_path):
     assert out.sink.lines == len(quads)
     found = {str(q) for q in ox.parse(out.getvalue(), format=ox.RdfFormat.N_QUADS)}
     assert found == expected
+
+
+@pytest.mark.parametrize("engine", ["virtuoso"], indirect=True)
+def test_the_bulk_loader_writes_no_further_ahead_of_virtuoso_than_its_bound(
+        store_path, engine, monkeypatch):
+    """Virtuoso loads more slowly than the store writes: the files waiting in the bulk folder
+    stay within the loader's bound (here 2 files of one graph each, where an unbounded writer
+    would leave one per graph), and every graph is loaded whole."""
+    monkeypatch.setenv("FAIRTRACKS_LD_ISQL_PASSWORD", PASSWORD)
+    folder = Path(engine.bulk[-1])
+    store = reader(store_path)
+    graphs = [v.graph for v in store.versions()] * 3  # 1 byte a file: a file per graph
+    names = [f"urn:test:bounded:{i}" for i in range(len(graphs))]
+    loader = VirtuosoBulkLoader(engine.bulk[engine.bulk.index("--virtuoso-isql") + 1], folder,
+                                file_bytes=1, waiting=2)
+    most, done = 0, threading.Event()
+
+    def watch() -> None:
+        nonlocal most
+        while not done.is_set():
+            most = max(most, sum(1 for f in folder.iterdir() if f.suffix == ".nq"))
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        sent = [loader.add(store, graph, name) for graph, name in zip(graphs, names, strict=True)]
+        loader.load()
+    finally:
+        done.set()
+        watcher.join()
+    try:
+        assert 1 <= most <= 2, most
+        for name, triples in zip(names, sent, strict=True):
+            found = engine.target().select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{name}> "
+                                           "{ ?s ?p ?o } }")
+            assert int(found[0]["n"].value) == triples > 0
+    finally:
+        engine.target().update(" ; ".join(f"DROP SILENT GRAPH <{name}>" for name in names))
 
 
 @pytest.mark.parametrize("engine", ["virtuoso"], indirect=True)

@@ -8,7 +8,14 @@ N-Triples dump, or copied from its record (store/records.py, `TrackStore.dump`) 
 object per quad), turned into N-Quads of the graph's target name by a byte substitution
 (`records.AsQuads`), and each file is handed to a loader thread as soon as it is closed, which
 loads it while the next one is written. A graph never spans two files: Virtuoso scopes blank
-node labels to the file it reads."""
+node labels to the file it reads.
+
+Virtuoso loads more slowly than the store writes, so the files written and not yet loaded are
+bounded (`WAITING_FILES`): the writer waits for the loader rather than filling the disk. Without
+the bound, publishing a million tracks left ~19 GB of N-Quads waiting in the folder at its peak
+(bench/results/backend.json); with it, at most WAITING_FILES files of FILE_BYTES (a graph
+bigger than that is one file of its own size). The writer only waits when it is that far ahead
+of Virtuoso, which then has files enough to keep loading, so the publish is not slower."""
 
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ PREFIX = "fairtracks-ld-"
 CONNECTED = "Connected to OpenLink Virtuoso"  # isql's line once logged in
 BAD_LOGIN = 3  # isql's exit status when every login was refused
 FILE_BYTES = 32 << 20  # a file is closed (and loaded) once a graph takes it past this size
+WAITING_FILES = 4  # files written and not loaded yet, at most (the one being written included)
 UNUSED_GRAPH = "urn:fairtracks-ld:unused"  # ld_add's graph: N-Quads name their own
 
 
@@ -44,8 +52,11 @@ class VirtuosoBulkLoader:
     """Loads graphs through Virtuoso's bulk loader (`address` is isql's HOST:PORT): `add`
     each graph, then `load` waits for the loader, checkpoints and checks every file loaded."""
 
-    def __init__(self, address: str, folder: Path, timeout: float = 3600.0) -> None:
+    def __init__(self, address: str, folder: Path, timeout: float = 3600.0,
+                 file_bytes: int = FILE_BYTES, waiting: int = WAITING_FILES) -> None:
         self.address, self.folder, self.timeout = address, folder.resolve(), timeout
+        self.file_bytes = file_bytes
+        self._room = threading.Semaphore(waiting)  # taken per file, given back once loaded
         self.user = os.environ.get(USER_ENV, "dba")
         password = secret(PASSWORD_ENV)
         if password is None:
@@ -72,12 +83,16 @@ class VirtuosoBulkLoader:
         if self._error is not None:
             raise self._error
         if self._file is None:
+            self._room.acquire()  # wait while WAITING_FILES files are still to be loaded
+            if self._error is not None:  # the loader failed while this writer waited
+                self._room.release()
+                raise self._error
             self._path = self.folder / f"{PREFIX}{self.run}-{self.files:05d}.nq"
             self.files += 1
             self._file = open(self._path, "wb")  # noqa: SIM115 (closed in _close)
         sink = records.AsQuads(self._file, name)
         store.dump(sink, ox.RdfFormat.N_TRIPLES, graph)
-        if self._file.tell() >= FILE_BYTES:
+        if self._file.tell() >= self.file_bytes:
             self._close()
         return sink.lines
 
@@ -112,6 +127,7 @@ class VirtuosoBulkLoader:
             finally:
                 for path in files:
                     path.unlink(missing_ok=True)
+                    self._room.release()
 
     def _finish(self) -> None:
         """Close the last file and wait for the loader thread to load every file."""
