@@ -24,7 +24,8 @@ beside it, e.g. `git archive main src context ontologies queries shapes standard
 SRC`), a second `serve --backend` runs that code on the same Virtuoso, side by side: its figures
 and the ratio after / before. `--kinds` times only the kinds whose names contain one of the
 words given (e.g. `--kinds "page: track"`); such a run is kept beside the scale's full run, not
-in its place. With
+in its place. `--reuse-publication` queries the database an earlier run published (kept with
+its figures) instead of publishing again: at a million tracks a publish takes half an hour. With
 `--before-list`, the second `serve --backend` runs this code with the view graph off
 (FAIRTRACKS_LD_BACKEND_VIEW_GRAPH=0: the view's sources sent as the graph list, as before the view
 graph). The store is then published twice: `publish --no-view-graph`, then `publish`, which adds
@@ -75,6 +76,7 @@ def explicit(query: str) -> str:
     only the stored links (sparql/virtual.py)."""
     return virtual.rewrite(PREFIXES + query)
 FIXED_ROLES = ("ontology", "closure")  # graphs whose size does not grow with the tracks
+PUBLISHED = "published.json"  # beside a Virtuoso database: what its publish measured
 SAMPLING_SECONDS = 600  # the embedded server's time limit: plan() reads every track from it,
 # which was answered 503 under load at 50,000 tracks with the default 30 s; requests take ms
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -263,14 +265,23 @@ def add_view_graph(folder: Path, engine, options: tuple) -> dict:
 
 def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None = None,
             list_before: bool = False, before_first: bool = False,
-            only: list[str] | None = None, buffers: int = 170_000) -> dict:
+            only: list[str] | None = None, buffers: int = 170_000,
+            reuse: bool = False) -> dict:
     folder = prepare(tracks)
-    shutil.rmtree(folder / "virtuoso", ignore_errors=True)  # a fresh database: a real load
+    record = folder / "virtuoso" / PUBLISHED
+    reuse = reuse and record.exists() and not list_before
+    if not reuse:
+        shutil.rmtree(folder / "virtuoso", ignore_errors=True)  # a fresh database: a real load
     shutil.rmtree(folder / "bulk", ignore_errors=True)
     (folder / "bulk").mkdir()
     with virtuoso(folder / "virtuoso", extra_dirs=(folder / "bulk",), buffers=buffers) as engine:
         options = ("--to", engine.sparql_url, "--virtuoso-isql", f"127.0.0.1:{engine.sql_port}",
                    "--bulk-dir", folder / "bulk", "-v")
+        if reuse:
+            publication = json.loads(record.read_text())
+            publication["reused"] = True
+            return _queries(folder, engine, tracks, repeat, publication, queries, before,
+                            list_before, before_first, only)
         started = time.monotonic()
         done = fairtracks(folder / "store", "publish", *options,
                           *(("--no-view-graph",) if list_before else ()),
@@ -288,49 +299,58 @@ def measure(tracks: int, repeat: int, queries: bool = True, before: Path | None 
         if list_before:
             publication["view_graph"] = add_view_graph(folder, engine, options)
             print(publication["view_graph"], flush=True)
-        virtuoso_url = engine.sparql_url.removesuffix("sparql")
-        if not queries:
-            return {"tracks": tracks, "publish": publication, "kinds": {}}
-        engine_pid = process_of(str(folder / "virtuoso" / "virtuoso.ini"))
-        with ExitStack() as running:
-            embedded, embedded_start, embedded_pid = running.enter_context(
-                server(folder / "store", "--query-timeout", str(SAMPLING_SECONDS)))
-            # a long time limit: a replica's first facet index over the graph list asks queries
-            # that take minutes at 100,000 tracks (answered 504 under the default 30 s)
-            remote, remote_start, remote_pid = running.enter_context(
-                server(folder / "no-store", "--backend", engine.sparql_url,
-                       "--query-timeout", str(SAMPLING_SECONDS)))
-            earlier = running.enter_context(server(
-                folder / "no-store-before", "--backend", engine.sparql_url,
-                "--query-timeout", str(SAMPLING_SECONDS), source=before,
-                env={"FAIRTRACKS_LD_BACKEND_VIEW_GRAPH": "0"} if list_before else None)
-            ) if before or list_before else None
-            kinds = {}
-            for kind, requested in plan(embedded, repeat, random.Random(1)).items():
-                if only and not any(word in kind for word in only):
-                    continue
-                direct = for_virtuoso(kind, requested)
-                targets = {"embedded": (embedded, requested, embedded_pid)}
-                if earlier and before_first:  # the first replica asked reads Virtuoso cold
-                    targets["before"] = (earlier[0], requested, earlier[2])
-                targets["backend"] = (remote, requested, remote_pid)
-                if earlier:
-                    targets.setdefault("before", (earlier[0], requested, earlier[2]))
-                if direct is not None:
-                    targets["virtuoso"] = (virtuoso_url, direct, None)
-                row = {}
-                for name, (url, asked, pid) in targets.items():
-                    timed(url, asked[:3])  # warm-up: connections, first index pages
-                    row[name] = figures(url, asked, pid, engine_pid)
-                for name in ("backend", "virtuoso", "before"):
-                    if name in row:
-                        row[f"{name}_ratio"] = (row[name]["median_ms"] /
-                                                row["embedded"]["median_ms"])
-                if earlier:
-                    row["after_before"] = row["backend"]["median_ms"] / row["before"]["median_ms"]
-                kinds[kind] = row
-                print(tracks, kind, {k: (round(v["median_ms"], 1) if isinstance(v, dict)
-                                         else round(v, 2)) for k, v in row.items()}, flush=True)
+        record.write_text(json.dumps(publication, indent=2) + "\n")
+        return _queries(folder, engine, tracks, repeat, publication, queries, before,
+                        list_before, before_first, only)
+
+
+def _queries(folder: Path, engine, tracks: int, repeat: int, publication: dict, queries: bool,
+             before: Path | None, list_before: bool, before_first: bool,
+             only: list[str] | None) -> dict:
+    """The query mix on the published Virtuoso `engine` (see the module's docstring)."""
+    virtuoso_url = engine.sparql_url.removesuffix("sparql")
+    if not queries:
+        return {"tracks": tracks, "publish": publication, "kinds": {}}
+    engine_pid = process_of(str(folder / "virtuoso" / "virtuoso.ini"))
+    with ExitStack() as running:
+        embedded, embedded_start, embedded_pid = running.enter_context(
+            server(folder / "store", "--query-timeout", str(SAMPLING_SECONDS)))
+        # a long time limit: a replica's first facet index over the graph list asks queries
+        # that take minutes at 100,000 tracks (answered 504 under the default 30 s)
+        remote, remote_start, remote_pid = running.enter_context(
+            server(folder / "no-store", "--backend", engine.sparql_url,
+                   "--query-timeout", str(SAMPLING_SECONDS)))
+        earlier = running.enter_context(server(
+            folder / "no-store-before", "--backend", engine.sparql_url,
+            "--query-timeout", str(SAMPLING_SECONDS), source=before,
+            env={"FAIRTRACKS_LD_BACKEND_VIEW_GRAPH": "0"} if list_before else None)
+        ) if before or list_before else None
+        kinds = {}
+        for kind, requested in plan(embedded, repeat, random.Random(1)).items():
+            if only and not any(word in kind for word in only):
+                continue
+            direct = for_virtuoso(kind, requested)
+            targets = {"embedded": (embedded, requested, embedded_pid)}
+            if earlier and before_first:  # the first replica asked reads Virtuoso cold
+                targets["before"] = (earlier[0], requested, earlier[2])
+            targets["backend"] = (remote, requested, remote_pid)
+            if earlier:
+                targets.setdefault("before", (earlier[0], requested, earlier[2]))
+            if direct is not None:
+                targets["virtuoso"] = (virtuoso_url, direct, None)
+            row = {}
+            for name, (url, asked, pid) in targets.items():
+                timed(url, asked[:3])  # warm-up: connections, first index pages
+                row[name] = figures(url, asked, pid, engine_pid)
+            for name in ("backend", "virtuoso", "before"):
+                if name in row:
+                    row[f"{name}_ratio"] = (row[name]["median_ms"] /
+                                            row["embedded"]["median_ms"])
+            if earlier:
+                row["after_before"] = row["backend"]["median_ms"] / row["before"]["median_ms"]
+            kinds[kind] = row
+            print(tracks, kind, {k: (round(v["median_ms"], 1) if isinstance(v, dict)
+                                     else round(v, 2)) for k, v in row.items()}, flush=True)
     return {"tracks": tracks, "publish": publication,
             "before": str(before or ("list" if list_before else "")),
             "before_first": before_first,
@@ -489,6 +509,9 @@ def main() -> None:
                              "give it e.g. 1000000)")
     parser.add_argument("--publish-only", action="store_true",
                         help="publish into Virtuoso and measure that only (no query mix)")
+    parser.add_argument("--reuse-publication", action="store_true",
+                        help="query the Virtuoso database an earlier run published (its figures "
+                             f"kept in virtuoso/{PUBLISHED}) instead of publishing again")
     parser.add_argument("--base-iri", default=BASE,
                         help="the base IRI the scale's store was loaded with, when it was not "
                              "prepared by this script (e.g. the default http://localhost:8000/)")
@@ -504,7 +527,7 @@ def main() -> None:
         before = uptime()
         scale = measure(tracks, args.repeat, not args.publish_only, args.before,
                         args.before_list, args.before_first, args.kinds,
-                        args.virtuoso_buffers)
+                        args.virtuoso_buffers, args.reuse_publication)
         scale.update(before_label=args.before_label, uptime_before=before, only=args.kinds,
                      virtuoso_buffers=args.virtuoso_buffers,
                      when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
