@@ -4,7 +4,8 @@ bench/inferred_links.py chose the carrier links (option c) at 10,000 tracks, on 
 This asks the same question of a store already loaded at full scale (e.g. the 1M store of
 bench/million.py), in place: today's layout holds both the carrier links (`ft:own_*_ancestor`)
 and the class closure (`ft:descends_from`) in its default graph, so the same snapshot answers
-option c (through the links) and option b (the closure join, no links), with the same answers.
+option c (through the links) and option b (the closure join, no links), with the same answers,
+each written as one path with alternatives, as the endpoint writes them (`pattern`).
 Per facet: the ancestor-aware first page (100 tracks) and the count of tracks, medians of warm
 runs in the store (read-only snapshot, no server). Also the links' share of the view's
 triples, the store's size on disk, and the share of it the links take if a quad's bytes are
@@ -30,9 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
-from inferred_links import FACETS, FT, PREFIX, TITLES, queries  # noqa: E402
+from inferred_links import FACETS, FT, PREFIX, TITLES, TO, carriers  # noqa: E402
 
 from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES  # noqa: E402
+from fairtracks_ld.sparql import virtual  # noqa: E402
 from fairtracks_ld.store.snapshots import current_snapshot  # noqa: E402
 
 OPTIONS = ("b", "c")
@@ -44,6 +46,27 @@ TERMS = {"cell_type": "http://purl.obolibrary.org/obo/CL_0000542",
          "technique": "http://purl.obolibrary.org/obo/OBI_0001146",
          "target": "http://purl.obolibrary.org/obo/SO_0000234",
          "file_format": "http://edamontology.org/format_3613"}
+
+
+def pattern(option: str, facet: str, term: str) -> str:
+    """The group pattern binding ?track to each track under `term`, as one path with
+    alternatives (as the endpoint writes it, sparql/virtual.py), never a UNION per path: at 1M
+    tracks a union's branch that matches nothing (experiments carry no phenotype, but their
+    pattern matches every sample carrier) costs seconds, and Oxigraph answers such a union under
+    LIMIT in a millisecond or in seconds from run to run. c: through the carrier links (the
+    endpoint's own rewrite); b: the closure join over the annotations' paths."""
+    if option == "c":
+        rewritten = virtual.rewrite(PREFIX + f"SELECT * {{ ?track ft:{facet}_ancestor {term} }}")
+        return rewritten[rewritten.index("{") + 1:rewritten.rindex("}")]
+    paths = [f"{TO[owner]}/{path}" if TO[owner] else path
+             for owner, found in carriers(facet).items() for path in found]
+    return f"?t ft:descends_from {term} . ?track ({'|'.join(paths)})/ft:term_id ?t"
+
+
+def queries(option: str, facet: str, term: str) -> dict[str, str]:
+    body = pattern(option, facet, term)
+    return {"first page": f"SELECT ?track WHERE {{ {body} }} LIMIT 100",
+            "count": f"SELECT (COUNT(DISTINCT ?track) AS ?n) WHERE {{ {body} }}"}
 
 
 def timed(store: ox.Store, sparql: str, runs: int) -> tuple[float, int, float]:
