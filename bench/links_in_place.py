@@ -7,7 +7,9 @@ and the class closure (`ft:descends_from`) in its default graph, so the same sna
 option c (through the links) and option b (the closure join, no links), with the same answers,
 each written as one path with alternatives, as the endpoint writes them (`pattern`).
 Per facet: the ancestor-aware first page (100 tracks) and the count of tracks, medians of warm
-runs in the store (read-only snapshot, no server). Also the links' share of the view's
+runs in the store (read-only snapshot, no server); and bench/endpoint.py's two heavy kinds
+(ancestor search, facet counts) for 20 sampled cell-type classes, both ways (one warm run each,
+summed). Also the links' share of the view's
 triples, the store's size on disk, and the share of it the links take if a quad's bytes are
 spread evenly (a projection, not a measurement of a copy without links).
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -48,7 +51,7 @@ TERMS = {"cell_type": "http://purl.obolibrary.org/obo/CL_0000542",
          "file_format": "http://edamontology.org/format_3613"}
 
 
-def pattern(option: str, facet: str, term: str) -> str:
+def pattern(option: str, facet: str, term: str, node: str = "?t") -> str:
     """The group pattern binding ?track to each track under `term`, as one path with
     alternatives (as the endpoint writes it, sparql/virtual.py), never a UNION per path: at 1M
     tracks a union's branch that matches nothing (experiments carry no phenotype, but their
@@ -60,13 +63,33 @@ def pattern(option: str, facet: str, term: str) -> str:
         return rewritten[rewritten.index("{") + 1:rewritten.rindex("}")]
     paths = [f"{TO[owner]}/{path}" if TO[owner] else path
              for owner, found in carriers(facet).items() for path in found]
-    return f"?t ft:descends_from {term} . ?track ({'|'.join(paths)})/ft:term_id ?t"
+    return f"{node} ft:descends_from {term} . ?track ({'|'.join(paths)})/ft:term_id {node}"
 
 
 def queries(option: str, facet: str, term: str) -> dict[str, str]:
     body = pattern(option, facet, term)
     return {"first page": f"SELECT ?track WHERE {{ {body} }} LIMIT 100",
             "count": f"SELECT (COUNT(DISTINCT ?track) AS ?n) WHERE {{ {body} }}"}
+
+
+def endpoint_kinds(option: str, term: str) -> dict[str, str]:
+    """bench/endpoint.py's two heavy kinds for one cell-type class, written with `option`."""
+    body = pattern(option, "cell_type", term)
+    value = pattern(option, "technique", "?value", node="?u")
+    return {"ancestor search": f"SELECT ?track ?label WHERE {{ {body} . ?track ft:label_short "
+                               "?label } ORDER BY ?label LIMIT 50",
+            "facet counts": f"SELECT ?value (COUNT(DISTINCT ?track) AS ?tracks) WHERE {{ {body} . "
+                            f"{value} }} GROUP BY ?value ORDER BY DESC(?tracks)"}
+
+
+def sampled_terms(store: ox.Store, tracks: int) -> list[str]:
+    """Cell-type classes chosen as bench/endpoint.py chooses them (those selecting 0.5-10 % of
+    the tracks, 20 of them; not the same 20: its generator draws tracks first)."""
+    rows = store.query(virtual.rewrite(PREFIX + "SELECT ?c (COUNT(?t) AS ?n) WHERE { ?t "
+                                                "ft:cell_type_ancestor ?c } GROUP BY ?c"))
+    counts = {row["c"].value: int(row["n"].value) for row in rows}
+    terms = sorted(c for c, n in counts.items() if tracks // 200 <= n <= tracks // 10)
+    return random.Random(1).sample(terms, min(20, len(terms)))
 
 
 def timed(store: ox.Store, sparql: str, runs: int) -> tuple[float, int, float]:
@@ -76,7 +99,7 @@ def timed(store: ox.Store, sparql: str, runs: int) -> tuple[float, int, float]:
         started = time.perf_counter()
         rows = list(store.query(PREFIX + sparql))
         times.append((time.perf_counter() - started) * 1000)
-        answer = int(rows[0][0].value) if "COUNT" in sparql else len(rows)
+        answer = int(rows[0][0].value) if sparql.startswith("SELECT (COUNT") else len(rows)
     return round(statistics.median(times[1:]), 2), answer, round(times[0], 2)
 
 
@@ -113,6 +136,16 @@ def main() -> None:
                     found[f"{facet} {name}"] = {"ms": ms, "answer": answer, "cold ms": cold}
                     print(option, facet, name, ms, answer, cold, flush=True)
         results[option] = found
+    sampled = sampled_terms(store, tracks)
+    results["endpoint terms"] = sampled
+    for option in OPTIONS:
+        for kind in ("ancestor search", "facet counts"):
+            spent = []
+            for term in sampled:
+                spent.append(timed(store, endpoint_kinds(option, f"<{term}>")[kind], 1)[0])
+            results[option][f"endpoint {kind}, 20 classes, total"] = {
+                "ms": round(sum(spent), 1), "answer": len(spent), "cold ms": 0.0}
+            print(option, kind, round(sum(spent)), flush=True)
     results["loadavg end"] = [round(x, 1) for x in os.getloadavg()]
     name = f"links-in-place-{tracks}"
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
