@@ -56,9 +56,10 @@ def no_cycle_collection() -> Iterator[None]:
     """Run a phase that allocates many objects and makes no reference cycles (parsing a
     record into tuples, building an export's dicts, query rows) without the cyclic collector:
     each collection it triggers rescans every object the process holds, so the phase's cost
-    grows with the heap and frees nothing (a 20k-track document's export: 4.6 CPU s with it,
-    3.2 without; in a load, a quarter of the export's and segment's time). Re-entrant and
-    shared by threads: the collector is on again once the last phase ends, if it was on."""
+    grows with the heap and frees nothing (a 20k-track version's export: 4.26 CPU s with it,
+    3.23 without, its search segment 2.17 and 1.85: bench/results/cycle-collection.md).
+    Re-entrant and shared by threads: the collector is on again once the last phase ends, if
+    it was on."""
     global _paused, _resume
     with _pausing:
         if _paused == 0:

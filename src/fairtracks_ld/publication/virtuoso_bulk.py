@@ -15,7 +15,8 @@ bounded (`WAITING_FILES`): the writer waits for the loader rather than filling t
 the bound, publishing a million tracks left ~19 GB of N-Quads waiting in the folder at its peak
 (bench/results/backend.json); with it, at most WAITING_FILES files of FILE_BYTES (a graph
 bigger than that is one file of its own size). The writer only waits when it is that far ahead
-of Virtuoso, which then has files enough to keep loading, so the publish is not slower."""
+of Virtuoso, which then still has files to load, so the bound should not slow a publish (not
+yet timed at 1M)."""
 
 from __future__ import annotations
 
