@@ -118,25 +118,29 @@ def test_an_earlier_layout_migrates_on_the_first_write_and_readers_are_told(tmp_
     assert current_view.stale(store) == 0
     assert int(next(iter(store.query(
         "SELECT (COUNT(*) AS ?n) WHERE { ?t a ft:Track }")))["n"].value) == 8
-    assert_links_on_carriers(store)
+    assert_no_stored_links(store)
 
 
-def assert_links_on_carriers(store: TrackStore) -> None:
-    """Inferred links sit on the entities carrying annotations, none on every track, and the
-    track predicates' paths reach them; the view holds exactly its sources."""
+def assert_no_stored_links(store: TrackStore) -> None:
+    """No ancestor link is stored, on tracks or on the entities carrying annotations, and no
+    version has a companion graph; the track predicates' paths answer through the closure;
+    the view holds exactly its sources."""
     assert not current_view.links_outdated(store)
-    for name in annotations.ANCESTOR_PREDICATES:
-        assert not any(True for _ in store.ox.quads_for_pattern(
-            None, ox.NamedNode(FT + name), None, None)), name
-    assert answers(store, "?t", "ft:own_file_format_ancestor", "?f") > 0
+    assert not any(g.value.endswith(reasoning.INFERRED_SUFFIX) for g in store.ox.named_graphs())
+    assert not store.query(f"ASK {{ GRAPH ?g {{ ?s ?p ?o FILTER(STRENDS(STR(?p), \"_ancestor\") "
+                           f"&& STRSTARTS(STR(?p), \"{FT}\")) }} }}", all_graphs=True)
+    assert not store.query(f"ASK {{ ?s ?p ?o FILTER(STRENDS(STR(?p), \"_ancestor\") "
+                           f"&& STRSTARTS(STR(?p), \"{FT}\")) }}")
+    assert answers(store, "?t", annotations.TRACK_PATHS[FT + "file_format_ancestor"], "?f") > 0
     assert answers(store, "?t", annotations.TRACK_PATHS[FT + "sample_type_ancestor"], "?c") > 0
     assert current_view.stale(store) == 0
     assert len(distinct_source_triples(store)) == current_view.size(store)
 
 
-def per_track_links(path: Path, example: dict, tmp_path: Path) -> None:
-    """A store as the layout before carrier links left it: every track linked to every ancestor
-    of its annotations, in its companion and the view, and no ft:link_layout record."""
+def stored_links(path: Path, example: dict, tmp_path: Path, layout: str | None) -> None:
+    """A store as a layout with stored ancestor links left it: every track linked to every
+    ancestor of its annotations, in its companion and the view, and the closure's
+    ft:link_layout `layout` (None: no record, as before carrier links)."""
     assert cli(path, BASE, "load", str(write_json(tmp_path / "doc.json", example))
                ).returncode == 0
     store = TrackStore(path, base=BASE)
@@ -149,13 +153,18 @@ def per_track_links(path: Path, example: dict, tmp_path: Path) -> None:
             GRAPH <{companion}> {{ ?s ?p ?o FILTER STRSTARTS(STR(?p), "{FT}own_") }} }} ;
             DELETE WHERE {{ GRAPH <{store.catalog}> {{ ?closure ft:link_layout ?l }} }}""",
                         prefixes={"ft": FT})
+    if layout is not None:
+        store.ox.update(f"""INSERT DATA {{ GRAPH <{store.catalog}> {{
+            <{reasoning.closure_graph(store)}> ft:link_layout {ox.Literal(layout)} }} }}""",
+                        prefixes={"ft": FT})
     assert current_view.links_outdated(store)
     store.ox.flush()
 
 
-def test_per_track_links_move_to_their_carriers_with_migrate(tmp_path, example):
+@pytest.mark.parametrize("layout", [None, "carrier"])
+def test_stored_links_are_dropped_by_migrate(tmp_path, example, layout):
     path = tmp_path / "store"
-    per_track_links(path, example, tmp_path)
+    stored_links(path, example, tmp_path, layout)
     snapshot = tmp_path / "snapshot"
     ox.Store.read_only(str(path)).backup(str(snapshot))
     with pytest.raises(StoreError, match="migrate"):  # a reader would miss the links: told
@@ -166,20 +175,20 @@ def test_per_track_links_move_to_their_carriers_with_migrate(tmp_path, example):
     result = cli(path, BASE, "migrate")
     assert result.returncode == 0, result.stderr
     store = TrackStore(path, base=BASE, read_only=True)
-    assert_links_on_carriers(store)
+    assert_no_stored_links(store)
     after = annotations.TRACK_PATHS[FT + "sample_type_ancestor"]
-    assert answers(store, "?t", after, "?c") == before  # the same answers, stored leaner
+    assert answers(store, "?t", after, "?c") == before  # the same answers, none stored
     assert cli(path, BASE, "doctor").returncode == 0
 
 
-def test_a_write_to_a_store_with_per_track_links_migrates_it_first(tmp_path, example):
+def test_a_write_to_a_store_with_stored_links_migrates_it_first(tmp_path, example):
     path = tmp_path / "store"
-    per_track_links(path, example, tmp_path)
+    stored_links(path, example, tmp_path, "carrier")
     other = copy.deepcopy(example)
     other["doc_info"]["doc_version"] = "v2"
     assert cli(path, BASE, "load", str(write_json(tmp_path / "v2.json", other))
                ).returncode == 0
-    assert_links_on_carriers(TrackStore(path, base=BASE, read_only=True))
+    assert_no_stored_links(TrackStore(path, base=BASE, read_only=True))
 
 
 def test_stats_show_disk_use_by_part(tmp_path, example):

@@ -1,11 +1,11 @@
-"""Materialised reasoning: the class closure, per-track ancestor links, keeping them current."""
+"""Materialised reasoning: the class closure, ancestor-aware track predicates answered through it
+(nothing stored per track), keeping it current."""
 
 from __future__ import annotations
 
 import copy
 import random
 
-import pyoxigraph as ox
 import pytest
 from conftest import (
     B_CELL,
@@ -23,7 +23,7 @@ from conftest import (
 from fairtracks_ld import reasoning
 from fairtracks_ld.load import load_sources
 from fairtracks_ld.mapping import annotations
-from fairtracks_ld.mapping.vocabulary import OWN_LINK_PROPERTIES, REASONING_PROPERTIES
+from fairtracks_ld.mapping.vocabulary import REASONING_PROPERTIES
 from fairtracks_ld.ontology.install import add_ontology
 from fairtracks_ld.store import TrackStore
 
@@ -33,7 +33,7 @@ BRAIN = OBO + "UBERON_0000955"
 CHIP_SEQ = OBO + "OBI_0000716"
 PLANNED_PROCESS, EXECUTED_PLANNED_PROCESS = OBO + "OBI_0000011", OBO + "COB_0000035"
 
-# The same question as the inferred links, asked with property paths over the ontologies: every
+# The same question as the track predicates, asked with property paths over the ontologies: every
 # annotation of a track (by where it sits), then is_a, part_of, hierarchical parents, equivalence.
 HIERARCHY = ("(rdfs:subClassOf|rdfs:subClassOf/owl:someValuesFrom|skos:broader"
              "|owl:equivalentClass|^owl:equivalentClass)*")
@@ -58,7 +58,7 @@ PREFIXES = "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
 
 
 def tracks(store: TrackStore, predicate: str, ancestor: str) -> set[str]:
-    """Tracks linked to `ancestor` by a track predicate: the path to their carriers' links."""
+    """Tracks linked to `ancestor` by a track predicate: its path through the closure."""
     path = annotations.TRACK_PATHS[FT + predicate]
     rows = store.query(f"SELECT DISTINCT ?t WHERE {{ ?t {path} <{ancestor}> }}")
     return {row["t"].value for row in rows}
@@ -120,14 +120,12 @@ def test_the_closure_is_recorded_against_the_loaded_ontologies(loaded):
 
 
 def test_every_inferred_predicate_is_in_the_vocabulary():
-    inferred = {*annotations.ANCESTOR_PREDICATES, "subclass_of", "descends_from", "link_layout"}
+    inferred = {*annotations.ANCESTOR_PREDICATES, "subclass_of", "descends_from", "found_under",
+                "link_layout"}
     assert inferred <= set(REASONING_PROPERTIES)
-    stored = {annotations.own_predicate(name.removesuffix("_ancestor")).removeprefix(FT)
-              for name in annotations.ANCESTOR_PREDICATES}
-    assert stored == set(OWN_LINK_PROPERTIES)
 
 
-# ---- track links -----------------------------------------------------------------------------
+# ---- track predicates --------------------------------------------------------------------------
 
 
 def test_lymphocyte_finds_tracks_annotated_b_cell(loaded, chosen):
@@ -177,12 +175,13 @@ def test_links_are_exactly_what_the_property_paths_give(loaded, path_ancestors, 
     assert expected or predicate == "abnormal_cell_type_ancestor"
 
 
-def test_links_are_few_per_track(loaded):
-    versions = [v.graph for v in loaded.versions() if v.current]
-    n_tracks = sum(1 for v in versions for _ in loaded.ox.quads_for_pattern(
-        None, None, ox.NamedNode(FT + "Track"), ox.NamedNode(v)))
-    n_links = sum(len(list(loaded.graph_quads(reasoning.inferred_graph(v)))) for v in versions)
-    assert 20 < n_links / n_tracks < 150
+def test_no_link_is_stored(loaded):
+    """The view is the merge of the versions, ontologies and closure: no companion graph, and no
+    ancestor link on a track or on the entity carrying an annotation."""
+    graphs = {g.value for g in loaded.ox.named_graphs()}
+    assert not any(reasoning.inferred_graph(v.graph) in graphs for v in loaded.versions())
+    assert not loaded.query(f"ASK {{ ?s ?p ?o FILTER(STRSTARTS(STR(?p), \"{FT}own_\") "
+                            f"|| STRENDS(STR(?p), \"_ancestor\")) }}")
 
 
 def test_a_new_version_replaces_the_old_links(bundle_template, tmp_path, chosen):
@@ -199,11 +198,10 @@ def test_a_new_version_replaces_the_old_links(bundle_template, tmp_path, chosen)
     assert not moved & tracks(store, "cell_type_ancestor", B_CELL)
     assert moved <= tracks(store, "cell_type_ancestor", T_CELL)
     track = sorted(moved)[0]
-    rows = store.query(f"SELECT ?a WHERE {{ <{track}> ft:experiment_ref/ft:sample_ref/"
-                       "ft:own_cell_type_ancestor ?a }")
-    links = [row["a"].value for row in rows]
+    path = annotations.TRACK_PATHS[FT + "cell_type_ancestor"]
+    links = [row["a"].value for row in store.query(f"SELECT ?a WHERE {{ <{track}> {path} ?a }}")]
     assert len(links) == len(set(links))  # no leftovers of the old version, no duplicates
-    # reloading the current version replaces its links in place, through a staging graph
+    # reloading the current version replaces it in place, through a staging graph
     before = len(store.ox)
     assert load_sources(store, [str(second)]).ok
     assert len(store.ox) == before
@@ -225,7 +223,7 @@ name: B cell
 """
 
 
-def test_adding_or_reloading_an_ontology_recomputes_closure_and_links(tmp_path, chosen):
+def test_adding_or_reloading_an_ontology_recomputes_the_closure(tmp_path, chosen):
     store = TrackStore(tmp_path / "store", base=BASE)
     assert load_sources(store, [str(write_json(tmp_path / "doc.json", chosen))]).ok
     favourite = OBO + "FAV_0000001"
@@ -315,22 +313,3 @@ def test_doc_ontology_versions_differences_are_reported(bundle_template, tmp_pat
     cl = notes["http:~1~1purl.obolibrary.org~1obo~1cl.owl"]
     assert cl.level == "info"  # the same 2022-12-15 release, as cl-basic
     assert "http:~1~1purl.obolibrary.org~1obo~1obi.owl" not in notes  # identical
-
-
-def test_annotations_read_from_memory_equal_those_read_from_the_store(tmp_path, generated):
-    """The write path reads annotations from the prepared tree; the store must agree on every
-    carrier's terms (all that links are written from)."""
-    from fairtracks_ld.mapping.annotations import annotations_of
-    from fairtracks_ld.mapping.prepare import prepare
-    from fairtracks_ld.reasoning import read_annotations
-    from fairtracks_ld.store import TrackStore
-    from fairtracks_ld.writing import write_version
-
-    store = TrackStore(tmp_path / "s", base="http://localhost:8000/")
-    for document in generated[:3]:
-        prepared = prepare(document, store.base)
-        write_version(store, prepared, "memory", bulk=True)
-        stored: dict[str, set] = {}  # streamed: a carrier may come in parts
-        for carrier, pairs in read_annotations(store, prepared.graph).terms.items():
-            stored.setdefault(carrier, set()).update(pairs)
-        assert annotations_of(prepared.node).terms == stored

@@ -17,6 +17,7 @@ from servers import cli, free_port, serve
 from test_web_browser import browser  # noqa: F401  (a module fixture)
 
 from fairtracks_ld.ensembl_model import example_documents as ensembl_examples
+from fairtracks_ld.mapping.annotations import track_path
 from fairtracks_ld.mapping.iris import local_id_of
 from fairtracks_ld.ontology.iris import EFO_IRI_PREFIX, EFO_PURL_PREFIX
 
@@ -396,7 +397,7 @@ def test_find_a_term_by_synonym_and_see_its_tracks(page, site, chosen):
     expected = get(site, "search/facets.json", sample_type=B_CELL).json()["total"]
     assert total(page) == expected < everything
     assert expected >= len(track_iris(chosen, sample=0))
-    assert ("ft:experiment_ref/ft:sample_ref/ft:own_sample_type_ancestor "
+    assert (f"{track_path('sample_type', prefixed=True)} "
             "<http://purl.obolibrary.org/obo/CL_0000236>") in \
         page.locator("#search-sparql").inner_text()
     assert "VALUES ?track" in page.locator("#rows-sparql").inner_text()

@@ -1,6 +1,6 @@
 """The track → ancestor predicates rewritten into their paths before a query runs: only in verb
 position of a graph pattern, never in templates, expressions, VALUES or as subjects/objects; the
-rewritten query answers over a real store what the per-track links answered."""
+rewritten query answers over a real store through the class closure, nothing stored per track."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ TECHNIQUE = f"({annotations.TRACK_PATHS[FT + 'technique_ancestor']})"
      f"SELECT * {{ ?s ?p ?o . ?t {CELL} ?c }}"),
     ("CONSTRUCT { ?t ft:cell_type_ancestor ?c } WHERE { ?t ft:cell_type_ancestor ?c }",
      f"CONSTRUCT {{ ?t ft:cell_type_ancestor ?c }} WHERE {{ ?t {CELL} ?c }}"),
-    # the stored links beside a track predicate, or a track predicate split across a prefix
+    # a name that is no track predicate beside one, or a track predicate split across a prefix
     ("SELECT * { ?e ft:own_technique_ancestor ?x . ?t ft:cell_type_ancestor ?c }",
      f"SELECT * {{ ?e ft:own_technique_ancestor ?x . ?t {CELL} ?c }}"),
     (f"PREFIX c: <{FT}cell_type_> SELECT * {{ ?t c:ancestor ?c }}",
@@ -57,9 +57,10 @@ def test_other_uses_are_left_alone(query):
     assert rewrite(query) == query
 
 
-def test_a_query_spelling_only_stored_links_is_not_read(monkeypatch):
-    """Text naming only the `own_…_ancestor` links (a rewritten query sent again, as clients
-    that know the paths do) is passed on as it is, without reading it into tokens."""
+def test_a_query_naming_no_track_predicate_is_not_read(monkeypatch):
+    """Text that cannot name a track predicate (no "ancestor", no escape: a rewritten query sent
+    again, as clients that know the paths do) is passed on as it is, without reading it into
+    tokens."""
     import fairtracks_ld.sparql.virtual as virtual
 
     def fail(*args, **kwargs):
@@ -70,16 +71,34 @@ def test_a_query_spelling_only_stored_links_is_not_read(monkeypatch):
     assert rewrite(query) == query
 
 
-def test_the_rewritten_query_answers_what_per_track_links_answered():
+def test_the_rewritten_query_answers_through_the_closure():
+    """Two tracks of one experiment and sample: the sample's cell type C (below L in the
+    closure), its phenotype P and the target's phenotype P, a file format no loaded ontology
+    knows, and an obsolete technique O whose replacement is below R (`ft:found_under`)."""
     store = ox.Store()
     store.update(f"""PREFIX ft: <{FT}> INSERT DATA {{
-        <http://x/t1> a ft:Track ; ft:experiment_ref <http://x/e> .
+        <http://x/t1> a ft:Track ; ft:experiment_ref <http://x/e> ;
+                      ft:file_format [ ft:term_id <http://x/unknown> ] .
         <http://x/t2> a ft:Track ; ft:experiment_ref <http://x/e> .
-        <http://x/e> ft:sample_ref <http://x/s> ; ft:own_phenotype_ancestor <http://x/P> .
-        <http://x/s> ft:own_cell_type_ancestor <http://x/C> , <http://x/L> ;
-                     ft:own_phenotype_ancestor <http://x/P> . }}""")
-    query = f"PREFIX ft: <{FT}> SELECT ?t {{ ?t ft:cell_type_ancestor <http://x/L> }} ORDER BY ?t"
-    assert [row[0].value for row in store.query(rewrite(query))] == ["http://x/t1", "http://x/t2"]
+        <http://x/e> ft:sample_ref <http://x/s> ;
+                     ft:target [ ft:phenotype [ ft:term_id <http://x/P> ] ] ;
+                     ft:technique [ ft:term_id <http://x/O> ] .
+        <http://x/s> ft:sample_type [ ft:cell_type [ ft:term_id <http://x/C> ] ] ;
+                     ft:phenotype [ ft:term_id <http://x/P> ] .
+        <http://x/C> ft:descends_from <http://x/C> , <http://x/L> .
+        <http://x/P> ft:descends_from <http://x/P> .
+        <http://x/O> ft:descends_from <http://x/O> ; ft:found_under <http://x/R> . }}""")
+
+    def tracks(predicate: str, term: str) -> list[str]:
+        query = f"PREFIX ft: <{FT}> SELECT ?t {{ ?t ft:{predicate} <http://x/{term}> }} ORDER BY ?t"
+        return [row[0].value for row in store.query(rewrite(query))]
+
+    assert tracks("cell_type_ancestor", "L") == ["http://x/t1", "http://x/t2"]
+    assert tracks("cell_type_ancestor", "C") == ["http://x/t1", "http://x/t2"]
+    assert tracks("phenotype_ancestor", "P") == ["http://x/t1", "http://x/t2"]  # each once
+    assert tracks("technique_ancestor", "R") == tracks("technique_ancestor", "O") == [
+        "http://x/t1", "http://x/t2"]
+    assert tracks("file_format_ancestor", "unknown") == ["http://x/t1"]  # itself only
+    assert not tracks("cell_type_ancestor", "P")
+    query = f"PREFIX ft: <{FT}> SELECT ?t {{ ?t ft:cell_type_ancestor <http://x/L> }}"
     assert not list(store.query(query))  # nothing stored under the track predicate
-    both_ways = f"PREFIX ft: <{FT}> SELECT ?t {{ ?t ft:phenotype_ancestor <http://x/P> }}"
-    assert len(list(store.query(rewrite(both_ways)))) == 2  # each track once

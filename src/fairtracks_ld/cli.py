@@ -474,11 +474,11 @@ def cmd_reason(args: argparse.Namespace) -> int:
             print(f"warning: {len(found.unsatisfiable)} unsatisfiable classes, e.g. "
                   f"{sorted(found.unsatisfiable)[0]}", file=sys.stderr)
     report = refresh(store, None if args.full else current_state(store), subclass_of, reasoner)
-    print(f"closure: {report.classes} classes, {report.subclass_of} ft:subclass_of and "
-          f"{report.descends_from} ft:descends_from links ({report.seconds_closure:.1f} s)")
-    print(f"inferred track links: {report.companions} current versions "
-          f"({report.seconds_companions:.1f} s); {report.removed} links removed, "
-          f"{report.added} added{' (rewritten from scratch)' if args.full else ''}")
+    print(f"closure: {report.classes} classes, {report.subclass_of} ft:subclass_of, "
+          f"{report.descends_from} ft:descends_from and {report.found_under} ft:found_under "
+          f"links ({report.seconds:.1f} s); "
+          + ("rewritten from scratch" if args.full and not report.removed else
+             f"{report.removed} links removed, {report.added} added"))
     _publish(store)
     return EXIT_OK
 
@@ -851,8 +851,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser(
         "doctor", help="check the store's invariants (and --repair what is safe)",
-        description="Check the catalog against the graphs, the current versions, companions "
-                    "and reports, the closure, debris of interrupted writes, the published "
+        description="Check the catalog against the graphs, the current versions, reports "
+                    "and records, the closure, debris of interrupted writes, the published "
                     "snapshot, the search segments and the API's exports. Exit 0 when "
                     "healthy (or everything "
                     "was repaired), 1 when problems remain.")
@@ -936,10 +936,9 @@ def _add_search_commands(commands: argparse._SubParsersAction) -> None:
                         help="table format: print the first N rows (and how many there are)")
     search.set_defaults(func=cmd_search)
     reason = commands.add_parser(
-        "reason", help="recompute the class closure and the tracks' ancestor links",
-        description="Recompute the inferred graphs (done automatically after loads and "
-                    "ontology changes) and write what differs; --full rewrites them from "
-                    "scratch (slow on large stores: Oxigraph deletes slowly).",
+        "reason", help="recompute the class closure ancestor-aware answers join",
+        description="Recompute the class closure (done automatically after ontology "
+                    "changes) and write what differs; --full rewrites it from scratch.",
     )
     reason.add_argument("--full", action="store_true", help="rewrite instead of comparing")
     reason.add_argument("--owl-reasoner", choices=["hermit", "pellet"],

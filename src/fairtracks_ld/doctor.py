@@ -1,16 +1,16 @@
 """`fairtracks-ld doctor`: check the store's invariants, and repair what is safe to repair.
 
 The invariants: the catalog names only graphs that exist, and each document's current version
-is a catalogued version; every current version has its inferred companion and every recorded
-validation report its graph; every version graph and companion has its record (a file the
-catalog names, holding as many triples as the graph: store/records.py) and the catalog names no
-record of a graph the store lacks; the current view (the default graph) holds every triple of its
-sources; the class closure matches the loaded ontologies; no debris of an
+is a catalogued version; no version keeps a companion graph of stored ancestor links (an
+earlier layout) and every recorded validation report has its graph; every version graph has its
+record (a file the catalog names, holding as many triples as the graph: store/records.py) and
+the catalog names no record of a graph the store lacks; the current view (the default graph)
+holds every triple of its sources; the class closure matches the loaded ontologies; no debris of an
 interrupted write (see recovery.py); the published snapshot `current` exists and shows the
 store's catalog; the search segments and the API's exports belong to versions of that
 snapshot.
 
-Repairs only ever recompute derived data (companions, closure, records, snapshot) or remove what
+Repairs only ever recompute derived data (closure, records, snapshot) or remove what
 nothing refers to (debris such as unnamed record files, stale segments and exports). Data the
 catalog names but that is gone cannot be made up: those problems are reported with what to do
 (load the document again).
@@ -87,14 +87,12 @@ def _catalog(store: TrackStore) -> Iterator[tuple[Finding, object]]:
             yield Finding(f"document <{row['doc'].value}> has current version <{row['g'].value}>, "
                           "which the catalog does not record",
                           advice="load the document again"), None
-    for version in versions:
-        companion = reasoning.inferred_graph(version.graph)
-        if version.current and version.graph in graphs and companion not in graphs:
-            yield (Finding(f"current version <{version.graph}> has no inferred companion "
-                           f"<{companion}>", "recompute it from the version graph"),
-                   lambda graph=version.graph, companion=companion: reasoning.replace_in_view(
-                       store, companion, lambda staging: reasoning.write_companion(
-                           store, graph, into=staging)))
+    companions = [c for v in versions if (c := reasoning.inferred_graph(v.graph)) in graphs]
+    if companions:
+        yield (Finding(f"{len(companions)} version(s) keep a companion graph of stored ancestor "
+                       f"links, an earlier layout, e.g. <{companions[0]}>",
+                       "drop them (ancestor-aware answers join the class closure)"),
+               lambda: reasoning.drop_companions(store))
     rows = store.ox.query(
         f"SELECT ?g ?r WHERE {{ GRAPH <{store.catalog}> {{ ?g ft:validation_report ?r }} }}",
         prefixes=PREFIXES)
@@ -109,7 +107,7 @@ def _catalog(store: TrackStore) -> Iterator[tuple[Finding, object]]:
                           "such graph", advice="run `fairtracks-ld ontologies load`"), None
     if ontologies and reasoning.recorded_digest(store) != reasoning.ontology_digest(store):
         yield (Finding("the class closure does not match the loaded ontologies",
-                       "recompute the closure and the companions"),
+                       "recompute the closure"),
                lambda: reasoning.refresh(store))
 
 
@@ -122,12 +120,11 @@ def _view(store: TrackStore) -> Iterator[tuple[Finding, object]]:
 
 
 def _records(store: TrackStore) -> Iterator[tuple[Finding, object]]:
-    """Each version graph and companion against its record: named, there, as many triples."""
+    """Each version graph against its record: named, there, as many triples."""
     names = records.names(store)
     root = records.folder(store.path)
     graphs = {g.value for g in store.ox.named_graphs()}
-    recorded = [g for v in store.versions()
-                for g in (v.graph, reasoning.inferred_graph(v.graph)) if g in graphs]
+    recorded = [v.graph for v in store.versions() if v.graph in graphs]
     missing = []
     for graph in recorded:
         if graph not in names or not (root / names[graph]).is_file():
@@ -143,13 +140,13 @@ def _records(store: TrackStore) -> Iterator[tuple[Finding, object]]:
             for graph in missing:
                 records.write_from_store(store, graph)
 
-        yield (Finding(f"{len(missing)} version or companion graph(s) have no record (a store "
+        yield (Finding(f"{len(missing)} version graph(s) have no record (a store "
                        f"written before records, or a lost file), e.g. <{missing[0]}>",
                        "write them from the graphs"), write)
     gone = sorted(set(names) - set(recorded))
     if gone:
         yield (Finding(f"the catalog names the record of {len(gone)} graph(s) the store does not "
-                       f"hold as a version or companion, e.g. <{gone[0]}>", "forget them"),
+                       f"hold as a version, e.g. <{gone[0]}>", "forget them"),
                lambda: records.forget(store, gone))
 
 

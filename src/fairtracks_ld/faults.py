@@ -7,20 +7,20 @@ the file `FAIRTRACKS_LD_PAUSE_FILE` and sleeps until that file is removed: the t
 there, or removes the file to let it go on. While `FAIRTRACKS_LD_PAUSE_AT` is set every stage
 passed is also printed to stderr (`checkpoint STAGE`), so a test can tell how far a process got.
 
-Stages, in the order a load passes them: `parse` (a source was read, before it is parsed),
-`staging` (a version already catalogued is being replaced: the slow path), `bulk-write` (the
-version graph is written, its companion and report are not), `validated` (the version graph is
-written and validated, the companion and report are not), `recorded` (the version's records are
-in place, no catalog entry names them yet: store/records.py), `merging` (before validation in
-the store, before the catalog update and before the settle's last update: waiting until RocksDB
-takes ordinary writes again after bulk-loader calls), `ingested` (everything is written, the one
-catalog update that makes it visible comes next), `view-pending` (just after it, the view change
-noted but not settled), `view-adding` (after each block the settle copies into the view),
-`catalog-updated` (the view settled too), `settle` (a big write's publish waits for RocksDB's
-compactions before it takes the snapshot, compaction.py), `publish` (the snapshot is copied, the
-`current` link not yet switched to it); `removing`, after each bounded transaction that
-removes a refused or failed write's graph (or debris); and `optimizing`, where `optimize` (a big
-load's background compaction, store/optimizer.py) holds the writer lock and starts compacting.
+Stages, in the order a load passes them: `parse` (a source was read, before it is parsed), `staging`
+(a version already catalogued is being replaced: the slow path), `bulk-write` (the version graph is
+written, its report is not), `validated` (the version graph is written and validated, its report is
+not), `recorded` (the version's records are in place, no catalog entry names them yet:
+store/records.py), `merging` (before validation in the store, before the catalog update and before
+the settle's last update: waiting until RocksDB takes ordinary writes again after bulk-loader
+calls), `ingested` (everything is written, the one catalog update that makes it visible comes next),
+`view-pending` (just after it, the view change noted but not settled), `view-adding` (after each
+block the settle copies into the view), `catalog-updated` (the view settled too), `settle` (a big
+write's publish waits for RocksDB's compactions before it takes the snapshot, compaction.py),
+`publish` (the snapshot is copied, the `current` link not yet switched to it); `removing`, after
+each bounded transaction that removes a refused or failed write's graph (or debris); and
+`optimizing`, where `optimize` (a big load's background compaction, store/optimizer.py) holds the
+writer lock and starts compacting.
 
 A graph replaced (or dropped) by store/swap.py passes, per graph: `swap-staged` (its new content
 is in a staging graph nothing names), `swap-noted` (the catalog notes the swap: the next writer

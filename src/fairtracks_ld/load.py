@@ -168,7 +168,7 @@ def load_document(
                 validation = validator.written(store.ox if mirror is None else mirror, graph,
                                                mapped.prepared, source, reader=reader,
                                                scratch=mirror is not None)
-            heap.trim()  # what the shape queries' threads freed, before the companion is written
+            heap.trim()  # what the shape queries' threads freed, before the report is written
             if not validation.valid and not allow_invalid:
                 raise RefusedDocument(source, "breaks the standard: " + validation.summary(),
                                       validation)

@@ -10,7 +10,10 @@ Kinds: `class` (an ontology class, given as IRI, CURIE such as `CL:0000236` or `
 an exact label or synonym, any case), `facet` (one of the track → ancestor predicates) and
 `string` (a literal); `(class, optional)` marks an optional one. Values reach the query only
 through Oxigraph's `substitutions=` (SEP-0007), never by editing the query text, so a value can
-never change what the query does.
+never change what the query does; the one exception is a facet used as a predicate, which is a
+property path, not a value: the track predicate it names (one of a closed set, never the given
+text) is written in (`virtual.bind_predicate`). Queries run as `/sparql` runs them, track
+predicates rewritten into their paths (`virtual.rewrite`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.namespaces import FT, OWL, RDFS
 from fairtracks_ld.ontology.iris import canonical_iri, curie_to_iri, iri_to_curie
 from fairtracks_ld.paths import data_dir
+from fairtracks_ld.sparql import virtual
 from fairtracks_ld.store import TrackStore
 
 KINDS = ("class", "facet", "string")
@@ -232,16 +236,16 @@ def _effective(store: TrackStore, given: str, iri: str, how: str) -> Resolved:
 
 def resolve_facet(value: str) -> str:
     """A facet name (`cell_type`, `tissue`, `ft:tissue_ancestor`, or the IRI) → the IRI of its
-    stored link on the carrier (`ft:own_tissue_ancestor`, annotations.own_predicate)."""
+    track predicate (`ft:tissue_ancestor`, a path: annotations.TRACK_PATHS)."""
     name = value.strip()
     for prefix in (FT, "ft:"):
         name = name.removeprefix(prefix)
-    name = name.replace("-", "_").removesuffix("_ancestor").removeprefix("own_")
+    name = name.replace("-", "_").removesuffix("_ancestor")
     name = FACET_ALIASES.get(name, name)
     if f"{name}_ancestor" not in annotations.ANCESTOR_PREDICATES:
         known = ", ".join(n.removesuffix("_ancestor") for n in annotations.ANCESTOR_PREDICATES)
         raise QueryError(f"unknown facet {value!r}; known facets: {known}")
-    return annotations.own_predicate(name)
+    return f"{FT}{name}_ancestor"
 
 
 # ---- binding and running ---------------------------------------------------------------------
@@ -290,7 +294,12 @@ def run(
 ) -> tuple[ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, Bound]:
     """Bind the parameters and run the query over the store's current view."""
     bound = bind(store, query, values)
-    return store.query(query.text, substitutions=bound.substitutions), bound
+    text = query.text
+    for param in query.params:
+        if param.kind == "facet" and param.name in values:
+            text = virtual.bind_predicate(
+                text, param.name, bound.substitutions[ox.Variable(param.name)].value)
+    return store.query(virtual.rewrite(text), substitutions=bound.substitutions), bound
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, str]:

@@ -1,28 +1,24 @@
-"""Materialised reasoning, Ubergraph-style: class closures and ancestor links on annotations.
+"""Materialised reasoning, Ubergraph-style: the class closure ancestor-aware answers join.
 
 Ancestor-aware search ("lymphocyte" finds tracks annotated "B cell", "brain" finds tracks from
-"cerebellum") should be one index lookup, not a property path walked at query time. So the store
-keeps two kinds of inferred graphs, both recomputed whenever their inputs change:
+"cerebellum") joins an annotation's term to the **closure graph** `{base}graph/closure`:
+`ft:subclass_of` (reflexive-transitive closure of rdfs:subClassOf between named classes) and
+`ft:descends_from` (the same over is_a, part_of and skos:broader, plus an obsolete class's
+IAO:0100001 replacement), with owl:equivalentClass counted both ways. It is computed in Python
+from edges fetched by SPARQL (cycles are collapsed into strongly connected components first),
+because SPARQL property paths over ~50k classes take far too long to materialise, and
+recomputed whenever the ontologies change.
 
-- the **closure graph** `{base}graph/closure`: `ft:subclass_of` (reflexive-transitive closure of
-  rdfs:subClassOf between named classes) and `ft:descends_from` (the same over is_a, part_of and
-  skos:broader), with owl:equivalentClass counted both ways. It is computed in Python from edges
-  fetched by SPARQL (cycles are collapsed into strongly connected components first), because
-  SPARQL property paths over ~50k classes take far too long to materialise.
-- per document version graph G, a **companion graph** `G/inferred` linking each entity that
-  carries an annotation (sample, experiment or track) to every ancestor of its term
-  (`ft:own_cell_type_ancestor`, `ft:own_technique_ancestor`, …). It is written before the
-  catalog makes G current, so a version is never visible without its links.
+Nothing is stored per track or per annotated entity: the user-facing track predicates
+(`ft:cell_type_ancestor`, …, ANCESTOR_PREDICATES in mapping.annotations) are property paths from
+the track to its annotations' terms and on through `ft:descends_from` (`track_path`), which
+`sparql.virtual` writes into the queries the endpoint receives. Links stored on each annotated
+entity (earlier layouts) cost a third of the view's triples at a million tracks, a companion
+graph per version and a rewrite of every companion after an ontology change, for ancestor-aware
+counts 2-16x faster and the same first pages (bench/results/links-in-place-1021000.md).
 
-Links sit on the carrier, not on every track (bench/results/inferred-links-*.md): a sample is
-shared by about four tracks, an experiment by two and a half, so this stores about a third of
-the per-track links, while "tracks under lymphocyte" stays an index lookup followed by two
-reference hops (`track_path`). The user-facing track predicates (`ft:cell_type_ancestor`, …,
-ANCESTOR_PREDICATES; both in mapping.annotations) are those paths; `sparql.virtual` rewrites
-them in queries the endpoint receives, so they keep working without being stored.
-
-Both are written with Oxigraph's bulk loader (N-Triples bytes, streamed), several times faster than
-transactional writes.
+The closure is written with Oxigraph's bulk loader (N-Triples bytes, streamed), several times
+faster than transactional writes.
 """
 
 from __future__ import annotations
@@ -38,12 +34,6 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from fairtracks_ld import heap
-from fairtracks_ld.mapping.annotations import (
-    ANNOTATIONS,
-    KIND_PREDICATES,
-    DocumentAnnotations,
-)
 from fairtracks_ld.mapping.namespaces import FT, OWL, PROV, RDFS, XSD
 from fairtracks_ld.store import current_view, records, swap
 
@@ -58,6 +48,7 @@ SUBCLASS_OF = FT + "subclass_of"
 SUBCLASS_REASONER = FT + "subclass_reasoner"
 FAST = "fast"  # the reasoner name recorded for the fast closure
 DESCENDS_FROM = FT + "descends_from"
+FOUND_UNDER = FT + "found_under"
 INFERRED_SUFFIX = current_view.INFERRED_SUFFIX
 CLOSURE_PATH = current_view.CLOSURE_PATH
 LINK_LAYOUT = current_view.LINK_LAYOUT
@@ -70,7 +61,8 @@ def closure_graph(store: TrackStore) -> str:
 
 
 def inferred_graph(graph: str) -> str:
-    """The companion graph of a document version graph."""
+    """The companion graph an earlier layout wrote beside a document version graph (its
+    stored ancestor links; `drop_companions` removes them)."""
     return graph + INFERRED_SUFFIX
 
 
@@ -200,21 +192,36 @@ Table = dict[str, frozenset[str]]  # class → ancestors (reflexive)
 
 @dataclass(frozen=True)
 class Closure:
-    """ft:subclass_of and ft:descends_from, class → ancestors (reflexive)."""
+    """ft:subclass_of and ft:descends_from, class → ancestors (reflexive), and ft:found_under:
+    an obsolete class → what its replacement descends from (and the replacement), where it
+    does not descend itself, so that an annotation naming it is found under them too."""
 
     subclass_of: Table
     descends_from: Table
+    found_under: Table
 
     @classmethod
-    def of(cls, edges: Edges, subclass_of: Table | None = None) -> Closure:
+    def of(cls, edges: Edges, replaced: Mapping[str, str | None],
+           subclass_of: Table | None = None) -> Closure:
         """The fast closure; `subclass_of` replaces its first half (a full OWL reasoner's)."""
         both_ways = edges.equivalent | {(b, a) for a, b in edges.equivalent}
+        descends_from = transitive_closure(
+            edges.classes, edges.is_a | edges.part_of | edges.broader | both_ways)
         return cls(
             subclass_of=subclass_table(edges) if subclass_of is None else subclass_of,
-            descends_from=transitive_closure(
-                edges.classes, edges.is_a | edges.part_of | edges.broader | both_ways
-            ),
+            descends_from=descends_from,
+            found_under=found_under(descends_from, replaced),
         )
+
+
+def found_under(descends_from: Table, replaced: Mapping[str, str | None]) -> Table:
+    """Obsolete class → its replacement's ancestors it lacks (`with_replacement`'s extra)."""
+    table: Table = {}
+    for term in replaced:
+        extra = with_replacement(term, descends_from, replaced) - descends_from.get(term, {term})
+        if extra - {term}:
+            table[term] = frozenset(extra - {term})
+    return table
 
 
 def subclass_table(edges: Edges) -> Table:
@@ -223,7 +230,7 @@ def subclass_table(edges: Edges) -> Table:
     return transitive_closure(edges.classes, edges.is_a | both_ways)
 
 
-# ---- writing inferred graphs -----------------------------------------------------------------
+# ---- writing the closure graph -----------------------------------------------------------------
 
 
 class _ChunkReader(io.RawIOBase):
@@ -248,18 +255,6 @@ class _ChunkReader(io.RawIOBase):
         return size
 
 
-def _copied(chunks: Iterable[str], copy: current_view.ViewCopy) -> Iterator[str]:
-    for chunk in chunks:
-        copy.also(chunk)
-        yield chunk
-
-
-def _recorded_lines(chunks: Iterable[str], record: records.Writer) -> Iterator[str]:
-    for chunk in chunks:
-        record.write(chunk.encode())
-        yield chunk
-
-
 def _batched(lines: Iterable[str], size: int = 20_000) -> Iterator[str]:
     batch: list[str] = []
     for line in lines:
@@ -279,11 +274,11 @@ def bulk_write(store: TrackStore, graph: str | None, chunks: Iterator[str]) -> N
     from the store: already valid).
 
     One loader call per `BULK_CALL_BYTES` of text: Oxigraph's bulk loader holds the quads of
-    a call in memory while it sorts them (one call of a 1.9M-quad companion graph peaked at
-    2.1 GB; measured in a fresh process, a call of 64 MB of companion text added 318 MB to
-    the peak RSS, one of 16 MB 80 MB, at the same CPU per quad), so calls of bounded size
-    keep memory flat whatever the graph's size. Text under
-    `current_view.SMALL_WRITE` (a small document's companion) is one transaction instead."""
+    a call in memory while it sorts them (one call of a 1.9M-quad graph peaked at 2.1 GB;
+    measured in a fresh process, a call of 64 MB of N-Triples added 318 MB to the peak RSS,
+    one of 16 MB 80 MB, at the same CPU per quad), so calls of bounded size keep memory flat
+    whatever the graph's size. Text under `current_view.SMALL_WRITE` is one transaction
+    instead."""
     target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
     for part in _parts(chunks, BULK_CALL_BYTES):
         if sum(map(len, part)) < current_view.SMALL_WRITE:  # one transaction costs less
@@ -310,7 +305,8 @@ def _parts(chunks: Iterator[str], limit: int) -> Iterator[list[str]]:
 
 def closure_lines(closure: Closure) -> Iterator[str]:
     for predicate, table in ((SUBCLASS_OF, closure.subclass_of),
-                             (DESCENDS_FROM, closure.descends_from)):
+                             (DESCENDS_FROM, closure.descends_from),
+                             (FOUND_UNDER, closure.found_under)):
         link = f"> <{predicate}> <"
         for term, ancestors in table.items():
             head = f"<{term}{link}"
@@ -366,40 +362,9 @@ def values_clause(name: str, iris: Iterable[str]) -> str:
     return f"VALUES ?{name} {{ {' '.join(str(ox.NamedNode(i)) for i in sorted(set(iris)))} }}"
 
 
-# ---- companion graphs: carrier → ancestor links ----------------------------------------------
+# ---- ancestors of annotation terms (the search index's lookups) --------------------------------
 
 Ancestors = Callable[[set[str]], dict[str, frozenset[str]]]
-
-
-def read_annotations(store: TrackStore, graph: str) -> DocumentAnnotations:
-    """Every term_id of a version graph, by the entity carrying it (links need no more).
-
-    Streamed into a spooled table (`stream.SpooledTerms`, as the loader's): memory keeps the
-    distinct sets of (kind, term) pairs, not an entry per carrier (a dict of every carrier of a
-    200k-track graph held ~0.3 GB). Rows of one carrier mostly come together; a carrier whose
-    rows are apart is listed more than once, each time with some of its pairs, which links it
-    to the same ancestors in all (links are made per pair)."""
-    from fairtracks_ld.mapping.stream import SpooledTerms  # the mapper's, a heavy import
-
-    g = str(ox.NamedNode(graph))
-    branches = " UNION ".join(  # typed: a target node has ft:phenotype too, but carries none
-        f'{{ ?node a ft:{owner.title()} ; {path}/ft:term_id ?term BIND("{kind}" AS ?kind) }}'
-        for kind, (owner, path) in ANNOTATIONS.items()
-    )
-    spooled = SpooledTerms()
-    node, pairs = None, set()
-    for row in store.ox.query(
-        f"SELECT ?node ?kind ?term WHERE {{ GRAPH {g} {{ {branches} FILTER isIRI(?term) }} }}",
-        prefixes=_PREFIXES,
-    ):
-        if row[0].value != node:
-            if node is not None:
-                spooled.add(node, frozenset(pairs))
-            node, pairs = row[0].value, set()
-        pairs.add((row[1].value, row[2].value))
-    if node is not None:
-        spooled.add(node, frozenset(pairs))
-    return DocumentAnnotations({}, {}, spooled)
 
 
 def stored_ancestors(store: TrackStore) -> Ancestors:
@@ -429,15 +394,6 @@ def closure_ancestors(store: TrackStore, terms: set[str]) -> dict[str, set[str]]
     return found
 
 
-def memory_ancestors(closure: Closure, replaced: Mapping[str, str | None]) -> Ancestors:
-    """Ancestor lookup against a closure computed in this process (for recomputation)."""
-
-    def lookup(terms: set[str]) -> dict[str, frozenset[str]]:
-        return {t: with_replacement(t, closure.descends_from, replaced) for t in terms}
-
-    return lookup
-
-
 def with_replacement(
     term: str, table: Mapping[str, Iterable[str]], replaced: Mapping[str, str | None]
 ) -> frozenset[str]:
@@ -449,79 +405,11 @@ def with_replacement(
     return frozenset(ancestors)
 
 
-def carrier_pairs(annotations: DocumentAnnotations) -> Iterator[tuple[str, frozenset]]:
-    """Each entity carrying annotations (sample, experiment, track) with its (kind, term)s."""
-    for entity, pairs in annotations.terms.items():
-        if pairs:
-            yield entity, frozenset(pairs)
-
-
-def links(pairs: Iterable[tuple[str, str]], table: Mapping[str, frozenset[str]]) -> set:
-    """(own predicate, ancestor) links of a carrier with these annotations."""
-    return {
-        (predicate, ancestor)
-        for kind, term in pairs
-        for predicate in KIND_PREDICATES[kind]
-        for ancestor in table.get(term, (term,))
-    }
-
-
-TEMPLATES_KEPT = 20_000  # companion templates cached (a 200k-track load held 1-2 GB of them)
-
-
-def companion_lines(annotations: DocumentAnnotations, ancestors: Ancestors) -> Iterator[str]:
-    """N-Triples text linking each carrier to every ancestor of its annotations, one by one.
-
-    The (predicate, ancestor) part is built once per distinct combination of annotations and
-    stamped with each carrier's IRI, so a large document costs little Python time per entity.
-    """
-    table = ancestors(annotations.all_terms())
-    templates: dict[frozenset, str] = {}
-    for entity, pairs in carrier_pairs(annotations):
-        template = templates.get(pairs)
-        if template is None:
-            if len(templates) >= TEMPLATES_KEPT:  # distinct combinations grow with the
-                templates.clear()                 # document (~6 KB each): memory stays bounded
-            template = templates[pairs] = "".join(
-                f"\x00> <{p}> <{a}> .\n" for p, a in sorted(links(pairs, table)))
-        yield template.replace("\x00", f"<{entity}")
-
-
-def write_companion(
-    store: TrackStore, graph: str, ancestors: Ancestors | None = None,
-    annotations: DocumentAnnotations | None = None, into: str | None = None,
-    view_copy: current_view.ViewCopy | None = None, record: records.Writer | None = None,
-) -> None:
-    """Write `graph`'s companion graph (or the graph `into`) from the data in `graph` (or
-    its `annotations`); the view is not touched (see `replace_in_view`), but the lines are
-    also given to `view_copy`, from which the settle adds them to the view, and to `record`.
-
-    The target must not exist yet (a new version's companion, a staging graph): an existing
-    companion is rewritten by `replace_in_view`, whose swap (store/swap.py) replaces it in
-    bounded steps (Oxigraph's `remove_graph` of it was one transaction: GBs at 1M tracks).
-    The graph always exists afterwards (empty for a document without annotated tracks), so a
-    reload can MOVE it into place.
-    """
-    target = into or inferred_graph(graph)
-    if store.has_graph(target):
-        raise ValueError(f"<{target}> exists: rewrite it with replace_in_view")
-    annotations = annotations or read_annotations(store, graph)
-    lines = companion_lines(annotations, ancestors or stored_ancestors(store))
-    text = _batched(lines, 200)
-    if view_copy is not None:
-        text = _copied(text, view_copy)
-    if record is not None:
-        text = _recorded_lines(text, record)
-    bulk_write(store, target, text)
-    store.ox.add_graph(ox.NamedNode(target))
-    heap.trim()  # what the bulk-loader calls freed, before the view settle's own calls
-
-
 # ---- applying changes instead of rewriting -----------------------------------------------------
 # Deleting is by far the slowest thing Oxigraph does (a whole graph of 1M quads takes tens of
 # seconds; bulk-writing it takes a few), so a recomputation after an ontology change writes only
-# the difference between what the inferred graphs hold (computed again from the ontologies as
-# they were) and what they must hold now.
+# the difference between what the closure graph holds (computed again from the ontologies as
+# they were) and what it must hold now.
 
 
 def closure_changes(old: Closure, new: Closure) -> tuple[list[str], list[str]]:
@@ -529,35 +417,13 @@ def closure_changes(old: Closure, new: Closure) -> tuple[list[str], list[str]]:
     removed: list[str] = []
     added: list[str] = []
     for predicate, before, after in ((SUBCLASS_OF, old.subclass_of, new.subclass_of),
-                                     (DESCENDS_FROM, old.descends_from, new.descends_from)):
+                                     (DESCENDS_FROM, old.descends_from, new.descends_from),
+                                     (FOUND_UNDER, old.found_under, new.found_under)):
         for term in before.keys() | after.keys():
             was, now = before.get(term, frozenset()), after.get(term, frozenset())
             if was != now:
                 removed.extend(f"<{term}> <{predicate}> <{a}> .\n" for a in was - now)
                 added.extend(f"<{term}> <{predicate}> <{a}> .\n" for a in now - was)
-    return removed, added
-
-
-def companion_changes(
-    store: TrackStore, graph: str, old: Ancestors, new: Ancestors
-) -> tuple[list[str], list[str]]:
-    """Lines to remove from and add to `graph`'s companion when the ancestors change."""
-    g = str(ox.NamedNode(graph))
-    terms = {row[0].value for row in store.ox.query(
-        f"SELECT DISTINCT ?term WHERE {{ GRAPH {g} {{ ?node ft:term_id ?term }} }}",
-        prefixes=_PREFIXES,
-    )}
-    before, after = old(terms), new(terms)
-    changed = {t for t in terms if before[t] != after[t]}
-    removed: list[str] = []
-    added: list[str] = []
-    if not changed:
-        return removed, added
-    for entity, pairs in carrier_pairs(read_annotations(store, graph)):
-        if any(term in changed for _, term in pairs):
-            was, now = links(pairs, before), links(pairs, after)
-            removed.extend(f"<{entity}> <{p}> <{a}> .\n" for p, a in was - now)
-            added.extend(f"<{entity}> <{p}> <{a}> .\n" for p, a in now - was)
     return removed, added
 
 
@@ -583,13 +449,12 @@ def apply_changes(store: TrackStore, graph: str, removed: list[str], added: list
 
 
 def replace_in_view(store: TrackStore, graph: str, fill: Callable[[str], None]) -> None:
-    """Rewrite `graph` (a source of the view, or a superseded version's companion) from
-    scratch: `fill` writes its new content into a staging graph, which replaces it, in the view
-    too, in bounded steps that the next writer finishes if this one is killed (store/swap.py;
-    one update MOVEing it in held the old and the new graph, twice each, in memory). A graph
-    written for the first time (nothing leaves the view) is written in place and bulk-added to
-    the view instead, and `refresh` records its digest last, so an interrupted first write is
-    redone."""
+    """Rewrite `graph` (a source of the view: the closure) from scratch: `fill` writes its new
+    content into a staging graph, which replaces it, in the view too, in bounded steps that the next
+    writer finishes if this one is killed (store/swap.py; one update MOVEing it in held the old and
+    the new graph, twice each, in memory). A graph written for the first time (nothing leaves the
+    view) is written in place and bulk-added to the view instead, and `refresh` records its digest
+    last, so an interrupted first write is redone."""
     if not store.has_graph(graph):
         fill(graph)
         store.ox.add_graph(ox.NamedNode(graph))
@@ -601,22 +466,8 @@ def replace_in_view(store: TrackStore, graph: str, fill: Callable[[str], None]) 
 # ---- keeping it all current ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class State:
-    """What the inferred graphs are computed from: the closure and the replacements."""
-
-    closure: Closure
-    replaced: dict[str, str | None]
-
-    def ancestors(self) -> Ancestors:
-        return memory_ancestors(self.closure, self.replaced)
-
-    def with_subclass_of(self, table: Table) -> State:
-        return State(replace(self.closure, subclass_of=table), self.replaced)
-
-
-def compute_state(store: TrackStore, subclass_of: Table | None = None) -> State:
-    return State(Closure.of(fetch_edges(store), subclass_of), replacements(store))
+def compute_closure(store: TrackStore, subclass_of: Table | None = None) -> Closure:
+    return Closure.of(fetch_edges(store), replacements(store), subclass_of)
 
 
 def stored_subclass_of(store: TrackStore) -> Table:
@@ -630,14 +481,14 @@ def stored_subclass_of(store: TrackStore) -> Table:
     return {term: frozenset(ancestors) for term, ancestors in found.items()}
 
 
-def current_state(store: TrackStore) -> State | None:
-    """The state the stored inferred graphs reflect, if they are current (else None).
+def current_state(store: TrackStore) -> Closure | None:
+    """The closure the stored closure graph holds, if it is current (else None).
 
     Called before an ontology change, so that afterwards only the difference is written.
     """
     if store.read_only or recorded_digest(store) != ontology_digest(store):
         return None
-    return compute_state(store)
+    return compute_closure(store)
 
 
 @dataclass(frozen=True)
@@ -647,11 +498,10 @@ class RefreshReport:
     classes: int
     subclass_of: int
     descends_from: int
-    companions: int
+    found_under: int
     removed: int
     added: int
-    seconds_closure: float
-    seconds_companions: float
+    seconds: float
 
 
 def ontology_digest(store: TrackStore) -> str:
@@ -685,82 +535,42 @@ def ensure_current(store: TrackStore) -> RefreshReport | None:
 
 
 def refresh(
-    store: TrackStore, previous: State | None = None,
+    store: TrackStore, previous: Closure | None = None,
     subclass_of: Table | None = None, reasoner: str = FAST,
 ) -> RefreshReport:
-    """Recompute the closure, then the companion of every current version.
+    """Recompute the closure graph.
 
-    With `previous` (the state the stored graphs were computed from, see `current_state`) only
-    the difference is written; without it everything is rewritten from scratch. Companions of
-    versions that are no longer current are dropped (they would be stale). The catalog's digest
-    is written last, so an interrupted refresh is redone by the next write.
+    With `previous` (the closure the stored graph was computed from, see `current_state`) only
+    the difference is written; without it the graph is rewritten from scratch. The catalog's
+    digest is written last, so an interrupted refresh is redone by the next write.
 
     `subclass_of`, computed by `reasoner` (a full OWL reasoner, see `ontology.owl_reasoner`),
     replaces the fast ft:subclass_of; the catalog records who computed it, and the next refresh
-    without it returns to the fast closure. Companions use ft:descends_from only, so they do not
-    depend on it.
+    without it returns to the fast closure. Ancestor-aware answers join ft:descends_from and
+    ft:found_under only, so they do not depend on it.
     """
     started = time.perf_counter()
-    state = compute_state(store, subclass_of)
+    closure = compute_closure(store, subclass_of)
     target = closure_graph(store)
     removed: list[str] = []
     added: list[str] = []
     if previous is not None and store.has_graph(target):
         if subclass_of is not None or recorded_reasoner(store) != FAST:
-            previous = previous.with_subclass_of(stored_subclass_of(store))
-        removed, added = closure_changes(previous.closure, state.closure)
+            previous = replace(previous, subclass_of=stored_subclass_of(store))
+        removed, added = closure_changes(previous, closure)
         apply_changes(store, target, removed, added)
     else:
         replace_in_view(store, target,
-                        lambda staging: bulk_write(store, staging, closure_lines(state.closure)))
-    counts = [len(removed), len(added)]
-    middle = time.perf_counter()
-    companions = 0
-    recorded = _forget_companion_records(store)
-    for version in store.versions():
-        companion = inferred_graph(version.graph)
-        if not version.current:
-            if store.has_graph(companion):
-                swap.drop(store, companion)  # bounded; a kill leaves a note, finished next
-            continue
-        companions += 1
-        if previous is not None and store.has_graph(companion):
-            removed, added = companion_changes(store, version.graph, previous.ancestors(),
-                                               state.ancestors())
-            apply_changes(store, companion, removed, added)
-            counts = [counts[0] + len(removed), counts[1] + len(added)]
-        else:
-            replace_in_view(store, companion, lambda staging, graph=version.graph:
-                            write_companion(store, graph, state.ancestors(), into=staging))
-    _record_companions(store, recorded)
+                        lambda staging: bulk_write(store, staging, closure_lines(closure)))
     _record(store, ontology_digest(store), reasoner if subclass_of is not None else FAST)
     store.flush()
-    closure = state.closure
     return RefreshReport(
         classes=len(closure.descends_from),
         subclass_of=sum(map(len, closure.subclass_of.values())),
         descends_from=sum(map(len, closure.descends_from.values())),
-        companions=companions, removed=counts[0], added=counts[1],
-        seconds_closure=middle - started,
-        seconds_companions=time.perf_counter() - middle,
+        found_under=sum(map(len, closure.found_under.values())),
+        removed=len(removed), added=len(added), seconds=time.perf_counter() - started,
     )
-
-
-def _forget_companion_records(store: TrackStore) -> list[str]:
-    """Before companions are rewritten in place: the catalog stops naming their records (so
-    an interrupted rewrite leaves none that readers would trust); returns the companions that
-    had one, for `_record_companions`."""
-    had = [g for g in records.names(store) if g.endswith(INFERRED_SUFFIX)]
-    records.forget(store, had)
-    return had
-
-
-def _record_companions(store: TrackStore, companions: Iterable[str]) -> None:
-    """Write again, from the store, the records of the companions that had one and still
-    exist (an ontology change drops the companions of versions no longer current)."""
-    for companion in companions:
-        if store.has_graph(companion):
-            records.write_from_store(store, companion)
 
 
 def _record(store: TrackStore, digest: str, reasoner: str) -> None:
@@ -777,25 +587,16 @@ def _record(store: TrackStore, digest: str, reasoner: str) -> None:
     )
 
 
-def relink(store: TrackStore) -> int:
-    """Rewrite every companion from its version graph against the stored closure (a store whose
-    links sat on every track), then record the link layout, last: an interrupted run is
-    redone. Current companions are swapped in the view too. Returns the companions written."""
-    written = 0
-    lookup = stored_ancestors(store)
-    recorded = _forget_companion_records(store)
-    for version in store.versions():
-        companion = inferred_graph(version.graph)
-        if not store.has_graph(companion):
-            continue
-        written += 1  # history (not current) is swapped too, outside the view
-        replace_in_view(store, companion, lambda staging, graph=version.graph:
-                        write_companion(store, graph, lookup, into=staging))
-    _record_companions(store, recorded)
-    closure = closure_graph(store)
-    store.ox.update(
-        f"""DELETE WHERE {{ GRAPH <{store.catalog}> {{ <{closure}> ft:link_layout ?any }} }} ;
-        INSERT DATA {{ GRAPH <{store.catalog}> {{
-          <{closure}> ft:link_layout {ox.Literal(LINK_LAYOUT)} }} }}""", prefixes=_PREFIXES)
-    store.flush()
-    return written
+def drop_companions(store: TrackStore) -> int:
+    """Bring a store whose versions have companion graphs of stored ancestor links (earlier
+    layouts) to this one: each companion is dropped in the bounded steps of a swap (its links
+    leave the view; a kill midway leaves a note the next writer finishes), the catalog forgets
+    their records, then the closure is rewritten with ft:found_under and the layout recorded,
+    last, so an interrupted run is redone. Returns the companions dropped."""
+    dropped = [v.graph + INFERRED_SUFFIX for v in store.versions()
+               if store.has_graph(v.graph + INFERRED_SUFFIX)]
+    records.forget(store, [g for g in records.names(store) if g.endswith(INFERRED_SUFFIX)])
+    for companion in dropped:
+        swap.drop(store, companion)
+    refresh(store)
+    return len(dropped)

@@ -1,16 +1,16 @@
 """What an interrupted write leaves behind, and sweeping it away under the writer lock.
 
 A write never changes the current view before its catalog update, so a killed load leaves the
-store's view intact but may leave debris: graphs the catalog does not name (a version graph and
-its companions written before the catalog update, `…/staging/…` graphs of a replacement),
-`bulk-*.sst` files of an Oxigraph bulk load killed before it ingested them, record files no
-catalog entry names (store/records.py: a write killed before its catalog update, a reload's
-former records) and snapshot folders or links of a publish killed halfway. A write killed after
-its catalog update leaves its view change noted but unsettled (current_view.settle), and one
-killed while it replaced a graph (a companion, the closure) a noted swap (store/swap.py), which
-the sweep finishes. Only a process holding the writer lock may remove them (another writer could be
-producing them), so every write command sweeps right after taking the lock. Graphs outside the
-store's own naming scheme (e.g. written by SPARQL Update) are never touched.
+store's view intact but may leave debris: graphs the catalog does not name (a version graph and its
+report written before the catalog update, `…/staging/…` graphs of a replacement), `bulk-*.sst` files
+of an Oxigraph bulk load killed before it ingested them, record files no catalog entry names
+(store/records.py: a write killed before its catalog update, a reload's former records) and snapshot
+folders or links of a publish killed halfway. A write killed after its catalog update leaves its
+view change noted but unsettled (current_view.settle), and one killed while it replaced a graph (a
+reloaded version, the closure) a noted swap (store/swap.py), which the sweep finishes. Only a
+process holding the writer lock may remove them (another writer could be producing them), so every
+write command sweeps right after taking the lock. Graphs outside the store's own naming scheme (e.g.
+written by SPARQL Update) are never touched.
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ class Debris:
 
 def expected_graphs(store: TrackStore) -> set[str]:
     """Every graph the catalog accounts for: itself, the closure, the ontologies, each
-    catalogued version with its inferred companion and its validation report, and the staging
-    graphs of noted swaps (store/swap.py), which their finish needs."""
+    catalogued version with its validation report (and, in a store of an earlier layout, its
+    companion of stored links, which reasoning.drop_companions removes with its view triples),
+    and the staging graphs of noted swaps (store/swap.py), which their finish needs."""
     expected = {store.catalog, reasoning.closure_graph(store), *swap.staged(store)}
     rows = store.ox.query(
         f"SELECT ?g ?kind WHERE {{ GRAPH <{store.catalog}> {{ ?g a ?kind "
@@ -73,7 +74,7 @@ def expected_graphs(store: TrackStore) -> set[str]:
 
 
 def ours(store: TrackStore, graph: str) -> bool:
-    """Whether a graph name follows the store's own scheme (versions, companions, staging)."""
+    """Whether a graph name follows the store's own scheme (versions and their reports, staging)."""
     return (graph.startswith(store.base + "graph" + STAGING)
             or (graph.startswith(store.base + "collection/") and "/version/" in graph))
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 
 import pyoxigraph as ox
 
-from fairtracks_ld import reasoning
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.iris import IriMinter
 from fairtracks_ld.mapping.namespaces import FT, PREFIXES, PROV, RDF_TYPE, XSD
@@ -88,7 +87,7 @@ def withdraw(store: TrackStore, collection: str, document: str | None, reason: s
     cat, at = store.catalog, _now()
     documents = " ".join(f"<{v.document}>" for v in current)
     graphs = " ; ".join(f"<{VERSION}> <{v.graph}>" for v in current)
-    leaving = [g for v in current for g in (v.graph, reasoning.inferred_graph(v.graph))]
+    leaving = [v.graph for v in current]
     store.ox.update(f"""{_forget(cat, target)} ;
         DELETE {{ GRAPH <{cat}> {{ ?doc ft:current_version ?g }} }}
         WHERE {{ VALUES ?doc {{ {documents} }} GRAPH <{cat}> {{ ?doc ft:current_version ?g }} }} ;
@@ -128,7 +127,7 @@ def withdrawals(store: TrackStore) -> list[Withdrawal]:
 
 def hidden_graphs(store: TrackStore) -> frozenset[ox.NamedNode]:
     """Every graph of the withdrawn documents that are not current again (all their versions
-    and those versions' companions), for dumps that must leave them out."""
+    and those versions' reports), for dumps that must leave them out."""
     withdrawn = withdrawals(store)
     if not withdrawn:
         return frozenset()
@@ -138,7 +137,5 @@ def hidden_graphs(store: TrackStore) -> frozenset[ox.NamedNode]:
         if version.document in current_documents:
             continue
         if any(w.covers(version.document) for w in withdrawn):
-            hidden.update(ox.NamedNode(g) for g in (
-                version.graph, reasoning.inferred_graph(version.graph),
-                report_graph(version.graph)))
+            hidden.update(ox.NamedNode(g) for g in (version.graph, report_graph(version.graph)))
     return frozenset(hidden)

@@ -1,9 +1,9 @@
-"""Writing a document version: the store, its current view and its inferred links together.
+"""Writing a document version: the store, its current view and the class closure together.
 
 store.py keeps the graphs and the catalog; current_view.py keeps the view, and reasoning.py the
-inferred graphs, on top of it. A document version's write needs all three (its graph, its
-companion links, its catalog record and view change, in that order), so it lives here, above
-them; so does opening a store for writing, which brings an earlier layout up to date, links
+class closure, on top of it. A document version's write needs all three (its graph, a current
+closure, its catalog record and view change, in that order), so it lives here, above them; so
+does opening a store for writing, which brings an earlier layout up to date, stored links
 included (docs/architecture.md).
 """
 
@@ -19,7 +19,6 @@ import pyoxigraph as ox
 from fairtracks_ld import reasoning
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.graph_removal import remove_graph
-from fairtracks_ld.mapping.annotations import DocumentAnnotations
 from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.mapping.prepare import Prepared
 from fairtracks_ld.mapping.stream import WholeDocument
@@ -39,23 +38,21 @@ Window = Callable[[str, ox.Store], None]  # validates one window (graph, memory 
 
 
 class Mapped(Protocol):
-    """A document mapped for writing: its header, its triples in chunks of N-Triples (loaded
-    into the graph being written), and what the companion graph needs (complete once chunks
-    are read)."""
+    """A document mapped for writing: its header and its triples in chunks of N-Triples
+    (loaded into the graph being written)."""
 
     prepared: Prepared
-    annotations: DocumentAnnotations
 
     def chunks(self) -> Iterator[bytes]: ...
 
 
 def open_store(path: Path | str, base: str | None = None) -> TrackStore:
     """The store at `path` opened for writing, in this layout: TrackStore migrates an earlier
-    view; inferred links of an earlier layout (on every track) are moved to their carriers
-    here, as reasoning sits above the store. Every writer opens the store this way."""
+    view; the stored ancestor links of an earlier layout (companion graphs) are dropped here,
+    as reasoning sits above the store. Every writer opens the store this way."""
     store = TrackStore(path, base=base)
     if current_view.links_outdated(store):
-        reasoning.relink(store)
+        reasoning.drop_companions(store)
     if store.path is not None:
         reserve.ensure(store.path)  # given up when a write fills the disk (reserve.py)
     return store
@@ -91,14 +88,14 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     graph (in the memory store when there is one, its second argument: the whole graph, or the
     last window after `window` had the others; else in the store) and
     returns its conformance (recorded in the catalog, the W3C report in
-    `{graph}/validation-report`), or raises to refuse it; (3) the inferred companion graph
-    (track → ancestor links) is bulk-written;
+    `{graph}/validation-report`), or raises to refuse it; (3) the class closure is brought up
+    to date if an ontology change left it behind, and the report is written;
     (4) one catalog update makes them visible, with `catalog_extra` (SPARQL update
     operations, e.g. who submitted it) in the same update. An on-disk store also gets the
-    version's records (store/records.py): the graph's and the companion's N-Triples, as they
-    are written, compressed into files the catalog update names (committed just before it).
+    version's record (store/records.py): the graph's N-Triples, as they are written,
+    compressed into a file the catalog update names (committed just before it).
     A reload of a catalogued version is written to staging graphs, which the catalog update
-    notes as replacing the version's graph, companion and report; they are then swapped in
+    notes as replacing the version's graph and report; they are then swapped in
     (the view too) in bounded steps that the next writer finishes if this one is killed
     (store/swap.py; one update MOVEing them in held the old and the new graphs in memory).
     Before validation in the store and before the catalog update, the writer waits, as a
@@ -117,7 +114,6 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
     if replacing:
         checkpoint("staging")
-    inferred = reasoning.inferred_graph(target)
     report = report_graph(target)
     kept = _record_writers(store, graph)  # named for the graph, not its staging name
     with current_view.ViewCopy.spooled() as copy:  # what the settle adds to the view
@@ -130,13 +126,10 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
                 current_view.wait_for_writes(store)
             # (2)
             conformance = check(target, mirror) if check is not None else None
-            mirror = None  # freed before the companion is written
+            mirror = None
             checkpoint("validated")
             # (3)
             reasoning.ensure_current(store)
-            reasoning.write_companion(store, target, annotations=mapped.annotations,
-                                      view_copy=copy, record=kept.get(
-                                          reasoning.inferred_graph(graph)))
             if conformance is not None:
                 write = store.ox.load if len(conformance.report) < current_view.SMALL_WRITE \
                     else store.ox.bulk_load
@@ -163,7 +156,7 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
             if reserve.is_disk_full(error):
                 reserve.release(store.path)
                 raise
-            for written in (target, inferred, report):
+            for written in (target, report):
                 if store.has_graph(written):
                     remove_graph(store.ox, written)
             raise
@@ -171,17 +164,15 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
             path.unlink(missing_ok=True)
         checkpoint("view-pending")  # catalogued: from here on, the next writer settles the view
         swap.finish(store)  # a reload's staging graphs replace the version's
-        # the copy holds the companion's lines too (reasoning.write_companion)
-        current_view.settle(store, {graph: copy, reasoning.inferred_graph(graph): copy})
+        current_view.settle(store, {graph: copy})
     checkpoint("catalog-updated")
     return store.version(graph)
 
 
 def _swaps(store: TrackStore, graph: str, staging: str) -> list[tuple[str, str]]:
-    """What a reload replaces (target, staging graph or swap.NOTHING): the version graph, its
-    companion and its report (a reload without one drops the former)."""
-    pairs = [(graph, staging),
-             (reasoning.inferred_graph(graph), reasoning.inferred_graph(staging))]
+    """What a reload replaces (target, staging graph or swap.NOTHING): the version graph and
+    its report (a reload without one drops the former)."""
+    pairs = [(graph, staging)]
     report, former = report_graph(staging), report_graph(graph)
     if store.has_graph(report):
         pairs.append((former, report))
@@ -191,12 +182,11 @@ def _swaps(store: TrackStore, graph: str, staging: str) -> list[tuple[str, str]]
 
 
 def _record_writers(store: TrackStore, graph: str) -> dict[str, records.Writer]:
-    """The records a version write keeps (graph → writer): its graph's and its companion's,
-    for an on-disk store; none in memory."""
+    """The records a version write keeps (graph → writer): its graph's, for an on-disk
+    store; none in memory."""
     if store.path is None:
         return {}
-    root = records.folder(store.path)
-    return {g: records.Writer(root, g) for g in (graph, reasoning.inferred_graph(graph))}
+    return {graph: records.Writer(records.folder(store.path), graph)}
 
 
 def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
@@ -322,13 +312,12 @@ def _view_change(store: TrackStore, record: VersionRecord, between: str) -> str:
     graph = record.graph
     if current == graph:  # the same graph reloaded: its swaps bring the view along
         return between
-    leaving = [current, reasoning.inferred_graph(current)] if current else []
-    entering = [graph, reasoning.inferred_graph(graph)]
-    return between + " ;\n" + current_view.pending(store, leaving, entering)
+    leaving = [current] if current else []
+    return between + " ;\n" + current_view.pending(store, leaving, [graph])
 
 
 def _drop_uncatalogued(store: TrackStore, graph: str) -> None:
     """Remove what a killed write of `graph` left (normally swept already)."""
-    for leftover in (graph, reasoning.inferred_graph(graph), report_graph(graph)):
+    for leftover in (graph, report_graph(graph)):
         if store.has_graph(leftover):
             remove_graph(store.ox, leftover)

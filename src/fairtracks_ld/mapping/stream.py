@@ -7,23 +7,20 @@ chunks of about `chunk_bytes` of JSON-LD, each written as N-Triples (`emit`, by 
 context), which the store loads one by one into the version graph. When the header does not
 come before the arrays (or doc_version is missing, so the version is a content hash), a first
 pass reads the header and hashes the rest, and a second pass maps. Memory holds one chunk, a
-compact index of local_ids per array (`unique.SeenIds`) and the notes; the annotations the
-companion graph needs are spooled to a temporary file (`SpooledTerms`). A document without
+compact index of local_ids per array (`unique.SeenIds`) and the notes. A document without
 entity arrays (an Ensembl track, a FAIRtracks stub) is mapped whole.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Iterator
 from queue import Empty, Full, Queue
 from threading import Event, Thread
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 
-from fairtracks_ld.mapping.annotations import DocumentAnnotations, annotations_of
 from fairtracks_ld.mapping.context import IRI_SUFFIX, load_context, term_name
 from fairtracks_ld.mapping.emit import CompiledContext, Writer, compile_context
 from fairtracks_ld.mapping.models import AUTO, ENSEMBL, FAIRTRACKS, detect, prepare_document
@@ -93,29 +90,22 @@ class _Items(LazyArray):
 
 class DocumentStream:
     """A source being mapped: `prepared` (IRIs, graph, version, notes so far; its node is the
-    header's) up front, `chunks()` the N-Triples (`FORMAT`) to load into its graph,
-    `annotations` filled as chunks are made (unless `companion` is False: what the companion
-    graph of a load needs, and a validation does not)."""
+    header's) up front, `chunks()` the N-Triples (`FORMAT`) to load into its graph."""
 
     def __init__(self, reader: DocumentReader | MemoryReader, base: str,
                  variant: Variant | None = None, model: str = AUTO,
-                 chunk_bytes: int | None = None, ahead: int = 0,
-                 companion: bool = True, links: bool = True) -> None:
+                 chunk_bytes: int | None = None, ahead: int = 0, links: bool = True) -> None:
         self.reader = reader
-        self.companion = companion  # False: no `annotations` (validation needs none)
         self.links = links  # False: no `<key>_iri` link triples nor rdf:type of ontology
         # annotations (the validation service: the shipped shapes read neither)
         self.ahead = ahead
         self.chunk_bytes = chunk_bytes or CHUNK_BYTES
         self.model = model
         self.keys: list[str] = []
-        self._terms = SpooledTerms()
-        self.annotations = DocumentAnnotations({}, {}, self._terms)
         self._whole: Prepared | None = None
         self._mapper: Mapper | None = None
         self._members: Iterator[tuple[str, Any]] = iter(())
         self._skip: set[str] = set()
-        self._shared: dict[Any, Any] = {}
         self.prepared = self._start(base, variant)
 
     def _start(self, base: str, variant: Variant | None) -> Prepared:
@@ -179,9 +169,7 @@ class DocumentStream:
 
     def _chunks(self) -> Iterator[bytes]:
         if self._whole is not None:
-            whole = WholeDocument(self._whole)
-            self.annotations = whole.annotations
-            yield from whole.chunks()
+            yield from WholeDocument(self._whole).chunks()
             return
         mapper = self._mapper
         assert mapper is not None
@@ -212,17 +200,7 @@ class DocumentStream:
 
     def _chunk(self, context: CompiledContext, document: str, key: str,
                nodes: list[dict[str, Any]]) -> Chunk:
-        shared = self._shared
-        if self.companion:  # an entity is in one chunk only
-            for node, terms in annotations_of({key: nodes}).terms.items():
-                self._terms.add(node, self._one(frozenset(
-                    shared.setdefault(pair, pair) for pair in terms)))
         return Chunk.of(self._encode(context, {"@id": document, term_name(key): nodes}), key)
-
-    def _one(self, value: T) -> T:
-        """One object for equal annotation sets and (kind, term) pairs, which repeat across
-        entities: the spooled table keeps each distinct set once."""
-        return self._shared.setdefault(value, value)
 
     def _encode(self, context: CompiledContext, node: dict[str, Any]) -> bytes:
         """A JSON-LD node (and the nodes in it) as N-Triples."""
@@ -234,52 +212,11 @@ class DocumentStream:
             raise self.reader.error(error.message) from None
 
 
-class SpooledTerms:
-    """Each annotated entity (track, experiment, sample) → its (kind, term) pairs, what the
-    companion graph is made from, spooled to an unnamed temporary file as it is mapped: memory
-    holds the distinct sets of pairs (few: they repeat across entities), not an entry per
-    entity (an IRI and a dict slot, ~150 bytes a track). Read back, in order, by `items`."""
-
-    def __init__(self) -> None:
-        self.file: IO[bytes] | None = None
-        self.index: dict[frozenset[tuple[str, str]], int] = {}
-        self.distinct: list[frozenset[tuple[str, str]]] = []
-        self.count = 0
-
-    def __len__(self) -> int:
-        return self.count
-
-    def add(self, entity: str, pairs: frozenset[tuple[str, str]]) -> None:
-        number = self.index.get(pairs)
-        if number is None:
-            number = self.index[pairs] = len(self.distinct)
-            self.distinct.append(pairs)
-        if self.file is None:
-            self.file = tempfile.TemporaryFile(prefix="fairtracks-ld-terms-")  # noqa: SIM115
-        self.file.write(f"{number} {entity}\n".encode("utf-8", "surrogatepass"))
-        self.count += 1
-
-    def values(self) -> Iterator[frozenset[tuple[str, str]]]:
-        """The distinct sets of pairs (each once)."""
-        return iter(self.distinct)
-
-    def items(self) -> Iterator[tuple[str, frozenset[tuple[str, str]]]]:
-        if self.file is None:
-            return
-        self.file.flush()
-        self.file.seek(0)
-        for line in self.file:  # an IRI holds no space or line break
-            number, _, entity = line.decode("utf-8", "surrogatepass").rstrip("\n").partition(" ")
-            yield entity, self.distinct[int(number)]
-        self.file.seek(0, 2)
-
-
 class WholeDocument:
     """A document mapped whole (a `Prepared`), written as one chunk of N-Triples."""
 
     def __init__(self, prepared: Prepared) -> None:
         self.prepared = prepared
-        self.annotations = annotations_of(prepared.node)
 
     def chunks(self) -> Iterator[bytes]:
         yield self.prepared.ntriples()

@@ -14,7 +14,6 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
 
 from fairtracks_ld import __version__
-from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.context import (
     IRI_SUFFIX,
     MAP_ENTRY_TERMS,
@@ -122,8 +121,7 @@ CATALOG_PROPERTIES = {
                "(\"current-view-in-default-graph\": merged into the default graph).",
                None),
     "record": ("record", "The file (under the store's records/ folder) holding the exact "
-               "record of a document version graph or of its inferred companion: its "
-               "N-Triples, zstd-compressed.", None),
+               "record of a document version graph: its N-Triples, zstd-compressed.", None),
     "view_adds": ("view adds", "A source graph a noted change of the current view still has "
                   "to add to the default graph (settled right after the catalog update, or by "
                   "the next writer's sweep).", "Graph"),
@@ -144,21 +142,16 @@ CATALOG_PROPERTIES = {
                           "sh:ValidationReport of a document version, made when it was loaded.",
                           "DocumentVersion"),
 }
-# Inferred links (fairtracks_ld.reasoning), materialised Ubergraph-style so that ancestor-aware
-# search is an index lookup: the class closure lives in {base}graph/closure, the links of each
-# current document version G in the companion graph G/inferred, on the entity that carries the
-# annotation (ft:own_*_ancestor). The track predicates (ft:*_ancestor) are not stored: they are
-# the path from a track to its carrier's own link, which the endpoint answers. All are
-# reflexive: a class descends from itself, and a term no loaded ontology knows still links its
-# carrier to itself.
+# Ancestor-aware predicates (fairtracks_ld.reasoning): the class closure lives in
+# {base}graph/closure, materialised Ubergraph-style; the track predicates (ft:*_ancestor) are not
+# stored: they are the path from a track to its annotations' terms and on through the closure,
+# which the endpoint answers. All are reflexive: a class descends from itself, and a term no
+# loaded ontology knows is found under itself.
 _TRACK_LINK = ("Links a track to {what} and to every ancestor of it (reflexive, via "
                "ft:descends_from), so searching for a class finds tracks annotated with any "
                "class below it. Not stored: the SPARQL endpoint answers it as the property path "
-               "from the track to the entity carrying the annotation and its ft:own_…_ancestor "
-               "link (docs/ontologies.md), a path any SPARQL engine evaluates.")
-_OWN_LINK = ("Links the {carriers} carrying {what} annotation to that annotation's term and to "
-             "every ancestor of it (reflexive, via ft:descends_from). Inferred, in the companion "
-             "graph of its document version; a track reaches it by ft:{facet}_ancestor.")
+               "from the track to the annotation's ft:term_id and on through ft:descends_from or "
+               "ft:found_under (docs/ontologies.md), a path any SPARQL engine evaluates.")
 REASONING_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "subclass_of": ("subclass of (closure)", "Reflexive-transitive closure of rdfs:subClassOf "
                     "between named classes of the loaded ontologies, owl:equivalentClass counted "
@@ -168,6 +161,11 @@ REASONING_PROPERTIES: dict[str, tuple[str, str, str]] = {
                       "restriction on BFO:0000050) and hierarchical parents (skos:broader), "
                       "owl:equivalentClass counted both ways. Inferred, in the closure graph.",
                       "owl:Class"),
+    "found_under": ("found under (closure)", "Links an obsolete class (owl:deprecated) to its "
+                    "replacement (IAO:0100001, followed to the end of a chain) and to every "
+                    "class the replacement descends from that the obsolete class does not, so "
+                    "a track annotated with the obsolete class is found under them too. "
+                    "Inferred, in the closure graph.", "owl:Class"),
     "cell_type_ancestor": ("cell type or ancestor", _TRACK_LINK.format(
         what="the cell type of its sample"), "Track"),
     "abnormal_cell_type_ancestor": ("abnormal cell type or ancestor", _TRACK_LINK.format(
@@ -190,31 +188,17 @@ REASONING_PROPERTIES: dict[str, tuple[str, str, str]] = {
              "experiment targets"), "Track"),
     "file_format_ancestor": ("file format or ancestor", _TRACK_LINK.format(
         what="its file format"), "Track"),
-    "link_layout": ("inferred link layout", "Where the inferred ancestor links sit, in the "
-                    "catalog: \"carrier\" (on the sample, experiment or track carrying the "
-                    "annotation; stores of earlier versions, with links on every track, are "
-                    "rewritten by `fairtracks-ld migrate`).", "InferredGraph"),
+    "link_layout": ("inferred link layout", "Where ancestor-aware answers come from, in the "
+                    "catalog: \"closure\" (the annotation's term joined to the class closure; "
+                    "stores of earlier versions, with stored links in a companion graph per "
+                    "version, drop them on `fairtracks-ld migrate`).", "InferredGraph"),
     "ontology_digest": ("ontology digest", "Fingerprint of the ontologies (graph, version IRI, "
                         "load time) the closure was computed from, in the catalog; when it no "
-                        "longer matches, the inferred graphs are recomputed.", "InferredGraph"),
+                        "longer matches, the closure is recomputed.", "InferredGraph"),
     "subclass_reasoner": ("subclass reasoner", "Who computed the closure's subclass_of links, "
                           "in the catalog: \"fast\" (the default materialised closure) or a "
                           "full OWL reasoner (\"hermit\", \"pellet\") run by `fairtracks-ld "
                           "reason --owl-reasoner`.", "InferredGraph"),
-}
-_OWN_WHAT = {"cell_type": "a cell type", "abnormal_cell_type": "an abnormal cell type",
-             "cell_line": "a cell line", "tissue": "an organism part",
-             "sample_type": "a cell type, abnormal cell type, cell line or organism part",
-             "biospecimen_class": "a biospecimen class", "phenotype": "a phenotype",
-             "technique": "a technique", "target": "a target (sequence feature, gene product "
-             "type or macromolecular structure)", "file_format": "a file format"}
-OWN_LINK_PROPERTIES: dict[str, tuple[str, str, set[str]]] = {
-    f"own_{facet}": (f"own {label} (on the carrier)", _OWN_LINK.format(
-        carriers=" or ".join(annotations.carriers(facet.removesuffix("_ancestor"))),
-        what=_OWN_WHAT[facet.removesuffix("_ancestor")], facet=facet.removesuffix("_ancestor")),
-        {owner.title() for owner in annotations.carriers(facet.removesuffix("_ancestor"))})
-    for facet, (label, _, _) in (
-        (name, REASONING_PROPERTIES[name]) for name in annotations.ANCESTOR_PREDICATES)
 }
 
 
@@ -289,9 +273,6 @@ def build_vocabulary() -> Graph:
                   else set() if name in ("json_key", "record", "replaced_by")
                   else {"DocumentVersion"})
         _property(graph, onto, name, kind, label, comment, domain)
-    for name, (label, comment, domains) in OWN_LINK_PROPERTIES.items():
-        _property(graph, onto, name, OWL.ObjectProperty, label, comment, domains)
-        graph.add((FT_NS[name], _SDO.rangeIncludes, OWL.Class))
     for name, (label, comment, domain) in REASONING_PROPERTIES.items():
         literal = name in ("ontology_digest", "subclass_reasoner", "link_layout")
         _property(graph, onto, name, OWL.DatatypeProperty if literal else OWL.ObjectProperty,

@@ -4,7 +4,7 @@ graph's content may have changed: read only through the store's public methods (
 
 Fingerprints are cheap where the catalog already says when a graph was written (a version graph
 and its validation report are never changed after their load; an ontology graph changes only by
-a new load), derived from the closure's catalog record for the inferred graphs (rewritten in
+a new load), derived from the closure's catalog record for the closure graph (rewritten in
 place when the ontologies change), and a content hash for everything else (the catalog itself,
 any graph the layout adds). After a SPARQL Update the catalog carries `dcterms:modified`, which
 then enters every fingerprint: such a store is republished whole once.
@@ -30,7 +30,7 @@ class PlannedGraph:
     """One graph to hold in the target, with what it is (for messages) and its fingerprint."""
 
     iri: str
-    role: str  # version, report, inferred, ontology, closure, catalog, other
+    role: str  # version, report, ontology, closure, catalog, other
     fingerprint: str
 
 
@@ -76,7 +76,6 @@ def make_plan(store: TrackStore, history: bool = False) -> Plan:
         stamp = version.loaded_at
         known[version.graph] = ("version", stamp)
         known[report_graph(version.graph)] = ("report", stamp)
-        known[reasoning.inferred_graph(version.graph)] = ("inferred", f"{stamp} {closure_stamp}")
     for ontology in store.ontologies():
         known[ontology.graph] = ("ontology", ontology.loaded_at)
     known[closure] = ("closure", closure_stamp)
@@ -85,8 +84,7 @@ def make_plan(store: TrackStore, history: bool = False) -> Plan:
     wanted = list(default)
     for version in store.versions():
         if version.current or history:
-            wanted += [version.graph, report_graph(version.graph),
-                       reasoning.inferred_graph(version.graph)]
+            wanted += [version.graph, report_graph(version.graph)]
     graphs: dict[str, PlannedGraph] = {}
     for iri in wanted:
         if iri in graphs or iri in hidden or iri == store.catalog or _empty(store, iri):

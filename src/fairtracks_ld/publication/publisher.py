@@ -39,7 +39,7 @@ from fairtracks_ld.store import TrackStore
 METHODS = ("update", "gsp", "virtuoso-bulk")
 # the bulk loader's order: what is loaded last is waited for after the last graph is written, so
 # the big graphs (the closure at any scale, versions growing with the tracks) go first
-BULK_ORDER = {role: rank for rank, role in enumerate(("closure", "version", "inferred", "other"))}
+BULK_ORDER = {role: rank for rank, role in enumerate(("closure", "version", "other"))}
 
 
 @dataclass

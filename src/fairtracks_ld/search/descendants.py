@@ -1,8 +1,8 @@
 """Each ontology term's descendants in one store snapshot, for the API's `UNDER` filter.
 
-A value is under a term when the term is among the value's ancestors as reasoning links an
-annotation's carrier to its ancestors (the `ft:own_*_ancestor` links a track reaches, which the
-search page counts), so the API and the page agree: the closure's `ft:descends_from` read backwards
+A value is under a term when the term is among the value's ancestors as the track predicates
+reach them through the closure (`ft:cell_type_ancestor`, …, which the search page counts), so
+the API and the page agree: the closure's `ft:descends_from` read backwards
 (EFO's two IRI forms are equivalent classes there), plus the obsolete terms whose replacement
 (followed to its end, as reasoning.effective_term does) is below. A snapshot never changes, so each
 term is worked out once per snapshot.

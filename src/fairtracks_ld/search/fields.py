@@ -2,7 +2,7 @@
 
 Ontology fields reuse the annotation kinds of mapping.annotations, so a filter on "T cell" means
 exactly what `?track ft:sample_type_ancestor <T cell>` means: in SPARQL, the path from the track to
-the sample carrying the annotation and its inferred `ft:own_sample_type_ancestor` link. Literal
+its sample's annotations' terms and on through the class closure (`ft:descends_from`). Literal
 fields hold plain strings (assembly name, species name, …); the collection field holds collection
 IRIs. A field may read several paths (their values together): a FAIRtracks track's species is its
 sample's, an Ensembl track carries its own; a FAIRtracks track's collection is its study's, an
@@ -37,7 +37,7 @@ class Field:
 
     def sparql_path(self) -> str:
         """The property path from ?track to a value, in `ft:` terms."""
-        if self.ontology:  # stored on the carrier, any SPARQL engine follows it
+        if self.ontology:  # through the closure: any SPARQL engine follows it
             return track_path(self.name, prefixed=True)
         chains = ["/".join(f"ft:{step}" for step in path) for path in self.paths]
         return chains[0] if len(chains) == 1 else f"({'|'.join(chains)})"

@@ -4,10 +4,9 @@ combination the ids of every value it matches (ontology ancestors included).
 Built from per-graph segments (reader.py), which are kept across snapshots (segments.py): a
 version graph never changes, so after a load only the new graph is read, and its tracks are
 merged into the previous index's (merge.py) rather than every track sorted again. Ancestors
-come from the stored class closure through reasoning.stored_ancestors, the very lookup that
-writes the inferred `ft:own_*_ancestor` links on the entities carrying annotations, so the
-index and the SPARQL the page shows (the path from a track to those links) find the same
-tracks.
+come from the stored class closure through reasoning.stored_ancestors (ft:descends_from, and
+an obsolete term's replacement as ft:found_under gives it), so the index and the SPARQL the page
+shows (the path from a track through the closure) find the same tracks.
 """
 
 from __future__ import annotations

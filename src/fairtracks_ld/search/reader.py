@@ -1,7 +1,7 @@
 """Read one document version graph into a segment: per track, the raw values of every field.
 
-Oxigraph answers the multi-join SPARQL that reasoning.read_annotations uses at a few thousand
-tracks a second; reading the triples of the few properties the fields follow and joining in
+Oxigraph answers a multi-join SPARQL reading each track's annotations at a few thousand tracks a
+second; reading the triples of the few properties the fields follow and joining in
 Python is several times faster, and a version graph never changes, so its segment is read once
 per process. The triples come from the graph's record where it has one (records.graph_triples:
 Oxigraph decodes a stored term at ~7 µs, whether Python or its own serializer asks; parsing the

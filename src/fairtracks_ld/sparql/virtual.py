@@ -1,10 +1,10 @@
 """The track → ancestor predicates, answered without being stored.
 
-Inferred ancestor links sit on the entity that carries an annotation (reasoning: a sample's
-`ft:own_cell_type_ancestor`, an experiment's `ft:own_technique_ancestor`, …). The track
-predicates users know (`?track ft:cell_type_ancestor <lymphocyte>`) are the property paths from a
-track to those links; this module rewrites each such predicate of a query into its path before
-the query runs, so existing queries, the named queries' shapes and federated clients keep working.
+The track predicates users know (`?track ft:cell_type_ancestor <lymphocyte>`) are property paths
+from a track to its annotations' terms and on through the class closure (reasoning,
+`annotations.track_path`): nothing is stored per track. This module rewrites each such predicate
+of a query into its path before the query runs, so queries, the named queries and federated
+clients keep working.
 
 Only predicates in verb position of a graph pattern are rewritten, read from the query's tokens:
 after `;`, `/`, `|`, `^` or `[`, inside a path group, or right after a triple's subject. Names
@@ -14,8 +14,6 @@ form. A query that does not lex is passed on untouched, for the engine to report
 """
 
 from __future__ import annotations
-
-import re
 
 from fairtracks_ld.mapping.annotations import TRACK_PATHS
 from fairtracks_ld.mapping.namespaces import PREFIXES
@@ -34,16 +32,13 @@ from fairtracks_ld.sparql.tokens import (
 _TERMS = (VAR, IRI, PNAME, BNODE)
 _AFTER_VERB = {";", "/", "|", "^", "["}  # a verb (or path step) follows these
 _BEFORE_SUBJECT = {"{", ".", "}", ")"}  # a triple's subject follows these
-# The stored links the paths are made of (`ft:own_cell_type_ancestor`): text spelling only these
-# names no track predicate, so it is passed on without being read into tokens. Sound because no
-# track predicate's IRI contains `own_`, and a name's characters are kept verbatim in the IRI it
-# resolves to (escapes need a backslash, which is always read).
-_OWN_LINK = re.compile(r"own_\w*ancestor")
 
 
 def rewrite(query: str, base: str | None = None) -> str:
     """`query` with every track → ancestor predicate in verb position replaced by its path."""
-    if "\\" not in query and "ancestor" not in _OWN_LINK.sub("", query):
+    # a track predicate's IRI contains "ancestor", and a name's characters are kept verbatim in
+    # the IRI it resolves to (escapes need a backslash): text without either names none
+    if "\\" not in query and "ancestor" not in query:
         return query
     try:
         tokens = tokenize(query, base=base, prefixes=PREFIXES, escapes="in_tokens")
@@ -97,3 +92,20 @@ def _template(tokens: list[Token]) -> set[int]:
                         return set(range(index + 1, end + 1))
             return set(range(len(tokens)))
     return set()
+
+
+def bind_predicate(query: str, variable: str, iri: str) -> str:
+    """`query` with the variable `?variable` (or `$variable`) in verb position replaced by `<iri>`,
+    a track predicate: a named query's facet parameter. Its path cannot be a variable's value,
+    so the predicate is written in (from the closed set of TRACK_PATHS, never user text) for
+    `rewrite` to expand; other uses of the variable (a projection) keep taking its value."""
+    if iri not in TRACK_PATHS:
+        raise ValueError(f"<{iri}> is no track predicate")
+    tokens = tokenize(query, prefixes=PREFIXES, escapes="in_tokens")
+    template = _template(tokens)
+    edits = [(token.start, token.start + len(token.text)) for index, token in enumerate(tokens)
+             if token.kind == VAR and token.text[1:] == variable and index not in template
+             and _verb(tokens, index)]
+    for start, end in reversed(edits):
+        query = query[:start] + f"<{iri}>" + query[end:]
+    return query

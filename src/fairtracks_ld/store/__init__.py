@@ -2,12 +2,12 @@
 
 Every loaded document version lives in its own named graph. A catalog graph records, per version
 graph, its document, collection, doc_version, doc_date, source, variant and load time, and which
-version of each document is current. The current view (current versions with their inferred
-companions, the ontologies, the class closure) is stored once more, merged, in the default graph
-(see current_view), updated in the same SPARQL update as the catalog: queries see it by default,
-each triple once; every version stays queryable with GRAPH. A version only becomes visible when
-the catalog names it, so a failed load never shows half a document. This is the low-level store:
-a document version's write, which needs reasoning too, is writing.write_version.
+version of each document is current. The current view (current versions, the ontologies, the class
+closure) is stored once more, merged, in the default graph (see current_view), updated in the same
+SPARQL update as the catalog: queries see it by default, each triple once; every version stays
+queryable with GRAPH. A version only becomes visible when the catalog names it, so a failed load
+never shows half a document. This is the low-level store: a document version's write, which needs
+reasoning too, is writing.write_version.
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ class TrackStore:
 
     def default_graphs(self) -> list[ox.NamedNode | ox.DefaultGraph]:
         """A query's default graph: the current view, merged into the store's default graph
-        (current versions with their companions, the ontologies and their closure)."""
+        (current versions, the ontologies and their closure)."""
         return [ox.DefaultGraph()]
 
     def view_sources(self) -> set[str]:
@@ -206,7 +206,7 @@ class TrackStore:
 
     def query(self, sparql: str, all_graphs: bool = False, **options) -> ox.QuerySolutions:
         """Run SPARQL over the current view (or over every named graph's union with
-        all_graphs: every version, current or not, and every companion)."""
+        all_graphs: every version, current or not, and every report)."""
         if all_graphs:  # Oxigraph's union would count the view (the default graph) too
             return self.ox.query(sparql, default_graph=list(self.ox.named_graphs()),
                                  prefixes=PREFIXES, **options)

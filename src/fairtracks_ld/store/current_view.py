@@ -1,8 +1,8 @@
 """The current view, stored once in the default graph: an RDF set kept up to date by every write.
 
-The view is the RDF merge of its *sources*: the current document versions and their inferred
-companions, the ontologies and the class closure (each a named graph, which stays the record of
-what that source holds). Its triples are held in the default graph (3 indexes, a set by
+The view is the RDF merge of its *sources*: the current document versions, the ontologies and
+the class closure (each a named graph, which stays the record of what that source holds). Its
+triples are held in the default graph (3 indexes, a set by
 construction: a triple held by two sources is stored, and answered, once), so a query needs no
 graph list, no copy and no build: it is answerable the moment the write returns.
 
@@ -49,9 +49,9 @@ if TYPE_CHECKING:
     from fairtracks_ld.store import TrackStore
 
 LAYOUT = "current-view-in-default-graph"  # the catalog's ft:layout since this module
-INFERRED_SUFFIX = "/inferred"
+INFERRED_SUFFIX = "/inferred"  # a version's companion graph of stored links, in earlier layouts
 CLOSURE_PATH = "graph/closure"
-LINK_LAYOUT = "carrier"  # the closure record's ft:link_layout: inferred links on their carriers
+LINK_LAYOUT = "closure"  # the closure record's ft:link_layout: no stored links, the closure join
 VIEW_ADDS = FT + "view_adds"  # catalog notes of a view change not settled yet
 VIEW_REMOVES = FT + "view_removes"
 BLANK_OBJECT = re.compile(rb' _:[^\s"<>]+ \.\s*$')  # an N-Triples line's blank object
@@ -98,15 +98,10 @@ def wait_for_writes(store: TrackStore) -> float:
 def sources(store: TrackStore) -> set[str]:
     """The named graphs the view is the merge of, as the catalog says now."""
     rows = store.ox.query(
-        f"""SELECT ?g ?current WHERE {{ GRAPH <{store.catalog}> {{
-              {{ ?doc <{FT}current_version> ?g BIND(true AS ?current) }}
+        f"""SELECT ?g WHERE {{ GRAPH <{store.catalog}> {{
+              {{ ?doc <{FT}current_version> ?g }}
               UNION {{ ?g a <{FT}OntologyGraph> }} }} }}""")
-    found = {store.base + CLOSURE_PATH}
-    for row in rows:
-        found.add(row["g"].value)
-        if row["current"] is not None:
-            found.add(row["g"].value + INFERRED_SUFFIX)
-    return found
+    return {store.base + CLOSURE_PATH} | {row["g"].value for row in rows}
 
 
 def held_elsewhere(store: TrackStore, leaving: Iterable[str], others: set[str]) -> set[ox.Triple]:
@@ -168,7 +163,7 @@ def settle(store: TrackStore, copies: Mapping[str, ViewCopy] | None = None) -> i
     """Apply the noted view changes in bounded steps, then drop the notes; returns how many
     sources were settled (0: nothing was pending). An entering source with a copy in `copies`
     (kept while it was written) is added from that copy, else from Oxigraph's dump of it; a
-    copy named for several sources (a version and its companion) is added once."""
+    copy named for several sources is added once."""
     removing, adding = unsettled(store)
     if not removing and not adding:
         return 0
@@ -324,11 +319,6 @@ class ViewCopy:
         self.blank.write(renamed)
         return named, triples, renamed
 
-    def also(self, ntriples: str) -> None:
-        """Copy N-Triples lines without blank nodes written to another entering source (the
-        version's companion graph), so that the settle adds them in the same bulk calls."""
-        self.named.write(ntriples.encode())
-
     def _node(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
               ) -> ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple:
         return ox.BlankNode(self.token + term.value) if isinstance(term, ox.BlankNode) else term
@@ -458,16 +448,16 @@ def marked(store: TrackStore) -> bool:
 def needs_migration(store: TrackStore) -> bool:
     """Whether the store predates this layout and holds something to migrate: a catalog without
     ft:layout naming versions or ontologies (its view was a list of graphs, the default graph
-    held only what SPARQL Update wrote there), or inferred links of an earlier fairtracks-ld
-    (one per track and ancestor, see `links_outdated`)."""
+    held only what SPARQL Update wrote there), or the stored ancestor links of an earlier
+    fairtracks-ld (see `links_outdated`)."""
     return (not marked(store) and bool(store.ox.query(
         f"ASK {{ GRAPH <{store.catalog}> {{ ?g a ?kind VALUES ?kind {{ <{FT}DocumentVersion> "
         f"<{FT}OntologyGraph> }} }} }}"))) or links_outdated(store)
 
 
 def links_outdated(store: TrackStore) -> bool:
-    """Whether the companions hold per-track links (written before links sat on the entity
-    carrying the annotation): the closure's catalog record lacks ft:link_layout "carrier"."""
+    """Whether the store has the stored ancestor links of an earlier layout (a companion graph
+    per version): the closure's catalog record lacks ft:link_layout "closure"."""
     closure = store.base + CLOSURE_PATH
     return bool(store.ox.query(
         f"ASK {{ GRAPH <{store.catalog}> {{ <{closure}> a <{FT}InferredGraph> "
@@ -477,9 +467,9 @@ def links_outdated(store: TrackStore) -> bool:
 def migrate(store: TrackStore) -> int:
     """Bring a store of an earlier layout to this one: its view is added to the default graph
     (what SPARQL Update wrote there stays, as before, part of the view), then the catalog
-    records the layout, last, so an interrupted migration is run again. Per-track inferred
-    links are rewritten on their carriers by whoever opens the store for writing
-    (writing.open_store): reasoning builds on this module. Returns the view's triple count."""
+    records the layout, last, so an interrupted migration is run again. Stored ancestor links
+    are dropped by whoever opens the store for writing (writing.open_store): reasoning builds
+    on this module. Returns the view's triple count."""
     if not marked(store):
         rebuild(store)
         store.ox.update(

@@ -1,7 +1,7 @@
-"""Records: each document version graph and its companion kept as a zstd-compressed N-Triples
-file, the exact record of what the graph holds, read instead of the store where that pays
-(dumps, the view's removal of a leaving version) and, later, instead of the named graph itself
-(issue 18: the current view stored once, docs/store.md "Records").
+"""Records: each document version graph kept as a zstd-compressed N-Triples file, the exact record
+of what the graph holds, read instead of the store where that pays (dumps, the view's removal of a
+leaving version) and, later, instead of the named graph itself (issue 18: the current view stored
+once, docs/store.md "Records").
 
 A record is written while its graph is written, from the same N-Triples and with the graph's
 very blank-node labels (the writer names them; Oxigraph's loaders would rename them), under a
@@ -274,8 +274,7 @@ def triples(path: Path) -> int:
 def write_from_store(store: TrackStore, graph: str) -> str:
     """Write `graph`'s record from what the store holds (Oxigraph's dump keeps blank-node
     labels) and make the catalog name it, its former file removed; returns its name. For
-    stores written before records (`doctor --repair`) and graphs rewritten in place (an
-    ontology change's companions)."""
+    stores written before records (`doctor --repair`)."""
     assert store.path is not None
     root = folder(store.path)
     before = path_of(store, graph)
@@ -293,8 +292,8 @@ def write_from_store(store: TrackStore, graph: str) -> str:
 
 
 def forget(store: TrackStore, graphs: Iterable[str]) -> None:
-    """Make the catalog name no record for `graphs` (e.g. companions an ontology change
-    dropped), then remove their files."""
+    """Make the catalog name no record for `graphs` (e.g. the companions of an
+    earlier layout, dropped), then remove their files."""
     graphs = list(graphs)
     paths = [p for g in graphs if (p := path_of(store, g)) is not None]
     if graphs:

@@ -1,12 +1,11 @@
 """Replacing (or dropping) a catalogued graph in bounded steps that the next writer can finish.
 
-Oxigraph has no rename: SPARQL's MOVE copies a graph and drops the old one in one transaction,
-whose write batch holds every quad (removing a graph alone in one transaction: 3M quads, +2.8 GB
-of peak RSS; graph_removal.py), and swapping a view source that way deleted and re-inserted
-its triples in the view in the same update. A graph rewritten from scratch (a companion after
-an ontology change or a relink, the closure; a reloaded version's graph, companion and report,
-whose notes go in the reload's catalog update: writing.py) therefore goes through four steps
-instead:
+Oxigraph has no rename: SPARQL's MOVE copies a graph and drops the old one in one transaction, whose
+write batch holds every quad (removing a graph alone in one transaction: 3M quads, +2.8 GB of peak
+RSS; graph_removal.py), and swapping a view source that way deleted and re-inserted its triples in
+the view in the same update. A graph rewritten from scratch (the closure; a reloaded version's graph
+and report, whose notes go in the reload's catalog update: writing.py) therefore goes through four
+steps instead:
 
 1. its new content is written into a staging graph `{base}graph/staging/{id}`, which nothing
    names yet (a kill here leaves debris the next writer's sweep removes, recovery.py);
@@ -78,8 +77,8 @@ def replace(store: TrackStore, target: str, fill: Callable[[str], None]) -> None
 
 
 def drop(store: TrackStore, target: str) -> None:
-    """Remove `target` (e.g. a superseded version's stale companion) in the bounded steps of
-    this module: a kill midway leaves a note the next writer finishes, never half a graph."""
+    """Remove `target` (e.g. a companion of stored links of an earlier layout) in the bounded steps
+    of this module: a kill midway leaves a note the next writer finishes, never half a graph."""
     finish(store)
     _note(store, target, NOTHING)
 
@@ -119,7 +118,7 @@ def finish(store: TrackStore) -> int:
         if staging == NOTHING:
             remove_graph(store.ox, target)  # its name only: it is empty now
         else:
-            store.ox.add_graph(ox.NamedNode(target))  # an empty companion still exists
+            store.ox.add_graph(ox.NamedNode(target))  # an empty graph still exists
         current_view.wait_for_writes(store)
         store.ox.update(f"DELETE DATA {{ GRAPH <{store.catalog}> {{ <{target}> <{REPLACED_BY}> "
                         f"<{staging}> }} }}")
@@ -131,9 +130,13 @@ def finish(store: TrackStore) -> int:
 
 def _converge(store: TrackStore, target: str, staging: str) -> None:
     """Make `target` hold exactly the triples of `staging` (none for NOTHING), the view too
-    when `target` is one of its sources; each step can be redone after a kill."""
+    when `target` is one of its sources (or a current version's companion of stored links, a
+    source in earlier layouts, which reasoning.drop_companions drops); each step can be redone
+    after a kill."""
     sources = current_view.sources(store)
-    others = sources - {target} if target in sources else None
+    in_view = target in sources or (target.endswith(current_view.INFERRED_SUFFIX) and target
+                                    .removesuffix(current_view.INFERRED_SUFFIX) in sources)
+    others = sources - {target} if in_view else None
     into, source = ox.NamedNode(target), ox.NamedNode(staging)
     leaving = (q.triple for q in store.ox.quads_for_pattern(None, None, None, into)
                if ox.Quad(q.subject, q.predicate, q.object, source) not in store.ox)

@@ -192,7 +192,7 @@ class Validator:
         data = ox.Store() if scratch is None else scratch
         try:
             mapped = DocumentStream(MemoryReader(source, document), self.base,
-                                    chunk_bytes=SCRATCH_CHUNK_BYTES, ahead=2, companion=False,
+                                    chunk_bytes=SCRATCH_CHUNK_BYTES, ahead=2,
                                     links=self.fixed_shapes)
             for chunk in mapped.chunks():
                 data.load(chunk, format=ox.RdfFormat.N_TRIPLES, lenient=True)
@@ -433,8 +433,7 @@ def _validate_source(validator: Validator, source: str, variant: Variant | None,
 
     with tempfile.TemporaryDirectory(prefix="fairtracks-ld-validate-") as folder, \
             DocumentReader(source, limits) as reader:
-        mapped = DocumentStream(reader, validator.base, variant, model, ahead=2,  # as load --bulk
-                                companion=False)
+        mapped = DocumentStream(reader, validator.base, variant, model, ahead=2)  # as load --bulk
         data = ox.Store(folder)
         try:
             graph = mapped.prepared.graph

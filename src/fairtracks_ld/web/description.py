@@ -47,7 +47,7 @@ def service_description() -> Response:
         _t("_:dataset", RDF_TYPE, SD + "Dataset"),
         _t("_:dataset", DCTERMS + "description", ox.Literal(
             "The default graph is the merge (each triple once) of the current version of every "
-            "document, the ontologies and the inferred graphs; every version is also a named "
+            "document, the ontologies and their class closure; every version is also a named "
             "graph.")),
         _t("_:dataset", VOID + "sparqlEndpoint", endpoint),
     ]

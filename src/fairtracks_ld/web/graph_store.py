@@ -8,11 +8,11 @@ one process at a time, so a busy store answers 503), and publish a snapshot so t
 visible at once.
 
 The graphs fairtracks-ld manages itself are refused for writing: document version graphs, their
-inferred and validation-report companions, ontology graphs, the catalog, the closure and anything
-else under `<base>graph/`; so is the default view, which is computed from the catalog. Those change
-by loading documents or ontologies. Every graph written here is recorded in the catalog
-(`ft:GraphStoreGraph`, with `dcterms:modified`). Such graphs are never part of the default view,
-so a write leaves the view as it was.
+validation reports, ontology graphs, the catalog, the closure and anything else under
+`<base>graph/`; so is the default view, which is computed from the catalog. Those change by loading
+documents or ontologies. Every graph written here is recorded in the catalog (`ft:GraphStoreGraph`,
+with `dcterms:modified`). Such graphs are never part of the default view, so a write leaves the view
+as it was.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
 
-from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.namespaces import PREFIXES
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
 from fairtracks_ld.web.auth import audit, authenticate
@@ -136,7 +135,6 @@ def _managed(store: TrackStore, graph: str) -> str | None:
         return f"{graph} is an ontology graph"
     versions = {v.graph for v in store.versions()}
     for suffix, kind in (("", "a document version graph"),
-                         (reasoning.INFERRED_SUFFIX, "the inferred graph of a document version"),
                          (REPORT_SUFFIX, "the validation report of a document version")):
         if graph.endswith(suffix) and graph.removesuffix(suffix) in versions:
             return f"{graph} is {kind}"

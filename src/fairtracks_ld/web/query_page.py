@@ -3,7 +3,8 @@
 The page opens one YASGUI tab per example query of `queries/*.rq`, named after the file, against
 this server's `/sparql`. A parameterised query gets its parameters bound to the example its
 header names (a CURIE, a facet or a quoted string) by a `VALUES` line in the innermost group
-that uses them, so every tab runs as it is and shows where to change the value.
+that uses them (a facet used as a predicate is written in: it is a path, not a value), so every
+tab runs as it is and shows where to change the value.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask import Blueprint, render_template, url_for
 
 from fairtracks_ld.ontology.iris import curie_to_iri
 from fairtracks_ld.queries import NamedQuery, Param, list_queries, resolve_facet
+from fairtracks_ld.sparql import virtual
 from fairtracks_ld.sparql.tokens import VAR, WORD, LexError, Token, tokenize
 
 blueprint = Blueprint("query_page", __name__)
@@ -95,7 +97,11 @@ def bind_examples(text: str, values: dict[str, str]) -> str:
 
 def example(query: NamedQuery) -> Example:
     values = {p.name: v for p in query.params if (v := example_value(p)) is not None}
-    return Example(query.name, query.description, bind_examples(query.text, values))
+    text = query.text
+    for param in query.params:  # a facet used as a predicate is a path, not a value
+        if param.kind == "facet" and param.name in values:
+            text = virtual.bind_predicate(text, param.name, values[param.name][1:-1])
+    return Example(query.name, query.description, bind_examples(text, values))
 
 
 @cache

@@ -27,6 +27,7 @@ from fairtracks_ld.mapping.context import load_context
 from fairtracks_ld.mapping.iris import nested_prefix, slash_readings
 from fairtracks_ld.mapping.namespaces import FT, RDF, RDF_TYPE
 from fairtracks_ld.paths import CONTEXT_FILE, data_dir
+from fairtracks_ld.reasoning import DESCENDS_FROM, FOUND_UNDER
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
 from fairtracks_ld.web import people, signposting, summary, tombstone, view
 from fairtracks_ld.web.cache import Answer, etag_of
@@ -70,7 +71,7 @@ def description(store: TrackStore, iri: str) -> list[ox.Quad] | list[ox.Triple]:
 
 
 def catalog_entry(store: TrackStore, iri: str) -> list[ox.Triple]:
-    """Graphs (document versions, ontologies, inferred graphs, the catalog itself) are
+    """Graphs (document versions, ontologies, the closure, the catalog itself) are
     described by the catalog, which is not part of the data's default view."""
     catalog = ox.NamedNode(store.catalog)
     return [ox.Triple(q.subject, q.predicate, q.object)
@@ -303,37 +304,38 @@ def render_page(store: TrackStore, iri: str, triples: list[ox.Triple],
 
 def track_links(store: TrackStore, iri: str, triples: list[ox.Triple]) -> list[ox.Triple]:
     """A track's ancestor links (`ft:cell_type_ancestor`, …), listed on its page: not stored,
-    read along the paths to the links of the entities carrying its annotations
-    (`annotations.track_path`: track → experiment → sample, then the carrier's own link),
-    walked pattern by pattern — index lookups locally; through a backend the carriers are
-    described in one query per hop (which the page's summary reads next anyway), where the
-    paths as one SPARQL query over the view's graphs cost Virtuoso 100-600 ms."""
+    read along their paths (`annotations.track_path`: track → experiment → sample → the
+    annotation's term, then the class closure), walked pattern by pattern, level by level —
+    index lookups locally; through a backend each level's nodes are described in one query
+    (the page's summary reads the entities on the way next anyway), where the paths as one
+    SPARQL query over the view's graphs cost Virtuoso 100-600 ms."""
     subject = ox.NamedNode(iri)
     if ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(FT + "Track")) not in triples:
         return []
-    describe_ahead = getattr(store.ox, "prefetch_nodes", None)  # a backend: one query a hop
+    describe_ahead = getattr(store.ox, "prefetch_nodes", None)  # a backend: one query a level
+    routes = {kind: (*annotations.CARRIER_STEPS[owner], *path.replace("ft:", "").split("/"),
+                     "term_id") for kind, (owner, path) in annotations.ANNOTATIONS.items()}
     walked: dict[tuple[str, ...], list[ox.NamedNode]] = {(): [subject]}
-    for steps in sorted(annotations.CARRIER_STEPS.values(), key=len):
-        for depth in range(1, len(steps) + 1):
-            if steps[:depth] in walked:
-                continue
-            reached = list(dict.fromkeys(
-                t.object for node in walked[steps[:depth - 1]]
-                for t in view.triples(store, node, ox.NamedNode(FT + steps[depth - 1]))
+    for depth in range(1, max(map(len, routes.values())) + 1):
+        steps = sorted({r[:depth] for r in routes.values() if len(r) >= depth})
+        if describe_ahead is not None and depth > 1:
+            read = [n for p in steps for n in walked[p[:-1]]]
+            describe_ahead([*(n.value for n in read), *_linked(store, read)])
+        for prefix in steps:
+            walked[prefix] = list(dict.fromkeys(
+                t.object for node in walked[prefix[:-1]]
+                for t in view.triples(store, node, ox.NamedNode(FT + prefix[-1]))
                 if isinstance(t.object, ox.NamedNode)))
-            if describe_ahead is not None and reached:  # with every entity linked from
-                # the same nodes, which the page's summary describes next
-                linked = _linked(store, walked[steps[:depth - 1]])
-                describe_ahead([*(node.value for node in reached), *linked])
-            walked[steps[:depth]] = reached
-    carriers = {owner: walked[steps] for owner, steps in annotations.CARRIER_STEPS.items()}
+    terms = {term for route in routes.values() for term in walked[route]}
+    if describe_ahead is not None and terms:
+        describe_ahead(t.value for t in terms)
+    upward = (ox.NamedNode(DESCENDS_FROM), ox.NamedNode(FOUND_UNDER))
     found = []
-    for name in annotations.ANCESTOR_PREDICATES:
-        facet = annotations.facet_of(name)
-        link = ox.NamedNode(annotations.own_predicate(facet))
-        ancestors = dict.fromkeys(t.object for owner in annotations.carriers(facet)
-                                  for node in carriers[owner]
-                                  for t in view.triples(store, node, link))
+    for name, kinds in annotations.ANCESTOR_PREDICATES.items():
+        ancestors = dict.fromkeys(
+            ancestor for kind in kinds for term in walked[routes[kind]]
+            for ancestor in (term, *(t.object for link in upward
+                                     for t in view.triples(store, term, link))))
         found += [ox.Triple(subject, ox.NamedNode(FT + name), ancestor)
                   for ancestor in ancestors]
     return found

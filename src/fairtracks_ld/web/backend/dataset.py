@@ -1,30 +1,27 @@
 """The backend contract, in one place: what the remote store holds and what the server reads.
 
 The remote store holds the graphs of a local store, named as they are there (`fairtracks-ld dump`
-N-Quads loaded as they are, or `fairtracks-ld publish --to`): one graph per document version and
-its inferred companion, the catalog graph, ontology graphs, the closure graph and validation
-reports. The server reads it through the same `TrackStore` methods as a local snapshot, so the
-catalog decides what is current exactly as it does locally. A local store keeps its current
-view merged in its default graph; `publish` keeps that merge as one named graph, the view graph
-(publication/view.py), and records the catalog stamp it is in step with. A query's default graph
-is the view graph alone when that stamp is the catalog's the server read (`RemoteOx.merged`),
-else the view's sources (`current_view.sources`: current versions, their inferred graphs,
-ontologies, closure) as `default-graph-uri`s (each triple once): a target loaded from a dump,
-published without it, or in the middle of a publication. The `DefaultGraph` of
-`quads_for_pattern` is read from the sources' quads. The engine's own default graph (Virtuoso:
-the union of all graphs) is never relied on, and the view graph is never a named graph of an
-answer (its rows are dropped from `GRAPH ?g` reads). When in step, what is read of the default
-graph (a node's description for dereferencing and pages, links to it) is asked of the view graph
-alone: `GRAPH ?g` there answers each quad twice (its source's and the view graph's), twice the
-rows to write, send and parse; a node's quads by graph (a page's provenance) are asked only
-where a page asks for them.
+N-Quads loaded as they are, or `fairtracks-ld publish --to`): one graph per document version, the
+catalog graph, ontology graphs, the closure graph and validation reports. The server reads it
+through the same `TrackStore` methods as a local snapshot, so the catalog decides what is current
+exactly as it does locally. A local store keeps its current view merged in its default graph;
+`publish` keeps that merge as one named graph, the view graph (publication/view.py), and records the
+catalog stamp it is in step with. A query's default graph is the view graph alone when that stamp is
+the catalog's the server read (`RemoteOx.merged`), else the view's sources (`current_view.sources`:
+current versions, ontologies, closure) as `default-graph-uri`s (each triple once): a target loaded
+from a dump, published without it, or in the middle of a publication. The `DefaultGraph` of
+`quads_for_pattern` is read from the sources' quads. The engine's own default graph (Virtuoso: the
+union of all graphs) is never relied on, and the view graph is never a named graph of an answer (its
+rows are dropped from `GRAPH ?g` reads). When in step, what is read of the default graph (a node's
+description for dereferencing and pages, links to it) is asked of the view graph alone: `GRAPH ?g`
+there answers each quad twice (its source's and the view graph's), twice the rows to write, send and
+parse; a node's quads by graph (a page's provenance) are asked only where a page asks for them.
 
 A dataset named with `default-graph-uri` has, by the SPARQL protocol, no named graphs unless
 `named-graph-uri`s are sent too (Oxigraph holds to this, Virtuoso does not), while the embedded
 server's queries see every graph in GRAPH patterns. So a query that reads named graphs (GRAPH)
 is sent with the graphs the catalog knows as `named-graph-uri`s: every IRI it mentions (document
-versions, their validation reports, ontologies, the closure, itself) and each version's inferred
-graph (`catalog_graphs`).
+versions, their validation reports, ontologies, the closure, itself: `catalog_graphs`).
 
 `RemoteOx` answers the few pyoxigraph `Store` reads the web layer uses (`query`,
 `quads_for_pattern`, `contains_named_graph`) with SPARQL over HTTP, and `BackendReader` plays the
@@ -46,7 +43,7 @@ import pyoxigraph as ox
 
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.publication.view import STAMP_QUERY, catalog_stamp, view_graph
-from fairtracks_ld.reasoning import closure_graph, inferred_graph
+from fairtracks_ld.reasoning import closure_graph
 from fairtracks_ld.sparql.tokens import WORD, LexError, tokenize
 from fairtracks_ld.store import TrackStore
 from fairtracks_ld.web.backend.endpoint import BackendError, Endpoint
@@ -105,12 +102,11 @@ UNION {{ GRAPH <{catalog}> {{ ?s ?p {s} }} BIND({s} AS ?o) BIND(<{catalog}> AS ?
 UNION {{ GRAPH ?g {{ {s} {type} ?o }} BIND({s} AS ?s) BIND({type} AS ?p) BIND("type" AS ?k) }}"""
 FORMS = ("select", "ask", "construct", "describe")
 CATALOG_GRAPHS = """
-SELECT DISTINCT ?g ?v WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
-  { ?g ?p ?o } UNION { ?s ?p ?g FILTER(isIRI(?g)) }
-  UNION { ?v a <https://w3id.org/fairtracks-ld/vocab#DocumentVersion> } } }"""
+SELECT DISTINCT ?g WHERE { GRAPH ?c { ?c a <https://w3id.org/fairtracks-ld/vocab#Catalog> .
+  { ?g ?p ?o } UNION { ?s ?p ?g FILTER(isIRI(?g)) } } }"""
 VIEW_SOURCES = """
-SELECT ?g ?current WHERE {{ GRAPH <{catalog}> {{
-  {{ ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g BIND(true AS ?current) }}
+SELECT ?g WHERE {{ GRAPH <{catalog}> {{
+  {{ ?doc <https://w3id.org/fairtracks-ld/vocab#current_version> ?g }}
   UNION {{ ?g a <https://w3id.org/fairtracks-ld/vocab#OntologyGraph> }} }} }}"""
 def query_form(text: str) -> str:
     """select, ask, construct or describe: the first such keyword (select when unreadable)."""
@@ -214,12 +210,7 @@ class RemoteOx:
         """The current view's source graphs (see the module's docstring), read once per store."""
         if self._view is None:
             rows = self.endpoint.solutions(VIEW_SOURCES.format(catalog=self.catalog))
-            found = {self.closure}
-            for row in rows:
-                found.add(row["g"].value)
-                if row["current"] is not None:
-                    found.add(inferred_graph(row["g"].value))
-            self._view = sorted(found)
+            self._view = sorted({self.closure} | {row["g"].value for row in rows})
         return self._view
 
     def know_view(self, sources: Iterable[str]) -> None:
@@ -462,9 +453,8 @@ class RemoteOx:
         """Every graph the catalog knows (see the module's docstring), read once per store."""
         if self._catalog_graphs is None:
             rows = list(self.endpoint.solutions(CATALOG_GRAPHS))
-            graphs = {row["g"].value for row in rows if row["g"] is not None}
-            graphs |= {inferred_graph(row["v"].value) for row in rows if row["v"] is not None}
-            self._catalog_graphs = sorted(graphs)
+            self._catalog_graphs = sorted({row["g"].value for row in rows
+                                           if row["g"] is not None})
         return self._catalog_graphs
 
     def prefetch_nodes(self, subjects: Iterable[str]) -> None:
@@ -693,13 +683,11 @@ class BackendReader:
         """A digest of the catalog's current versions, ontologies and modification time and of
         the view graph's recorded stamp; whether the view graph is in step (its recorded stamp
         is this catalog's); and the view's sources but the closure (read from the same rows:
-        current versions with their inferred graphs, ontologies)."""
+        current versions, ontologies)."""
         rows = list(self.endpoint.solutions(STAMP_QUERY))
         catalog, recorded = catalog_stamp(rows)
         digest = hashlib.sha1(f"{catalog} {recorded}".encode()).hexdigest()[:16]
         sources = {row["g"].value for row in rows if row["g"] is not None}
-        sources |= {inferred_graph(row["g"].value) for row in rows
-                    if row["g"] is not None and row["at"] is None}
         return digest, self.view_graph and recorded == catalog, sorted(sources)
 
     def store(self) -> RemoteStore:
