@@ -2,7 +2,7 @@
 Virtuoso open source, and Virtuoso's own /sparql; how publishing into Virtuoso scales.
 
 Data per scale: `fairtracks-ld generate --tracks N --seed 1`, the bundled ontologies (`ontologies
-load`, so the inferred ft:*_ancestor links exist) and `load --bulk`; cached under
+load`, so the class closure the ft:*_ancestor paths join exists) and `load --bulk`; cached under
 bench/work/backend/generated-N/. The store is published into a fresh private Virtuoso
 (tests/virtuoso.py) with `fairtracks-ld publish --method virtuoso-bulk` (its bulk loader, the way
 for big graphs): wall time, triples, Virtuoso's disk after the checkpoint, the store's disk.
@@ -72,8 +72,9 @@ JSON_RESULTS = "application/sparql-results+json"
 
 def explicit(query: str) -> str:
     """The query as every contender runs it: the track → ancestor predicates (`ft:*_ancestor`)
-    written as the paths fairtracks-ld's endpoint rewrites them to, since a peer store holds
-    only the stored links (sparql/virtual.py)."""
+    written as the paths fairtracks-ld's endpoint rewrites them to, since a peer store knows no
+    such predicate: it holds the annotations and the class closure the paths join
+    (sparql/virtual.py)."""
     return virtual.rewrite(PREFIXES + query)
 FIXED_ROLES = ("ontology", "closure")  # graphs whose size does not grow with the tracks
 PUBLISHED = "published.json"  # beside a Virtuoso database: what its publish measured

@@ -1,16 +1,17 @@
 """Endpoint benchmark: fairtracks-ld's /sparql vs `oxigraph serve`, same data, same queries.
 
 Data: `fairtracks-ld generate --tracks 100000 --seed 1`, `load --bulk`, the bundled ontologies
-(so the inferred ft:*_ancestor links exist); the store's current view (its default graph, every
-triple a query sees by default) is copied into an Oxigraph store's default graph.
+(so the class closure the ft:*_ancestor paths join exists); the store's current view (its
+default graph, every triple a query sees by default) is copied into an Oxigraph store's default
+graph.
 Everything is cached under bench/work/endpoint-<tracks>/.
 
 Load: Python threads on loopback, one keep-alive HTTP connection each, each from its own loopback
 address (127.0.0.20 and up: separate clients, as far as per-client limits go), the same
 concurrency for both servers, one server measured at a time. Query mix (same text to both,
 form POST, JSON results): a track by its label; an ancestor-aware search (tracks whose cell
-type is a class or below it, via ft:cell_type_ancestor; a technique filter if the store has no
-ancestor links); facet counts (techniques among those tracks); DESCRIBE of a track; and all
+type is a class or below it, via ft:cell_type_ancestor; a technique filter if that answers
+nothing); facet counts (techniques among those tracks); DESCRIBE of a track; and all
 four interleaved.
 Then dereferencing tracks as Turtle under the same load (for oxigraph: GET of the same DESCRIBE),
 and one request at a time (latency); and the ancestor-aware first page (100 tracks under
@@ -88,8 +89,9 @@ JSON_RESULTS = "application/sparql-results+json"
 
 def explicit(query: str) -> str:
     """The query as every contender runs it: the track → ancestor predicates (`ft:*_ancestor`)
-    written as the paths fairtracks-ld's endpoint rewrites them to, since a peer store holds
-    only the stored links (sparql/virtual.py)."""
+    written as the paths fairtracks-ld's endpoint rewrites them to, since a peer store knows no
+    such predicate: it holds the annotations and the class closure the paths join
+    (sparql/virtual.py)."""
     return virtual.rewrite(PREFIXES + query)
 
 
@@ -715,7 +717,7 @@ def markdown(report: dict) -> str:
     lines = [
         "# Endpoint benchmark",
         "",
-        f"{config['tracks']:,} generated tracks (+ bundled ontologies, inferred ancestor links); "
+        f"{config['tracks']:,} generated tracks (+ bundled ontologies and their class closure); "
         f"{config['concurrency']} concurrent keep-alive clients (Python threads) on loopback, "
         f"{config['seconds_per_kind']:g} s per query kind after a 3 s warm-up, one server at a "
         f"time; {report['machine']['cpus']} CPUs shared by servers and load generator, Python "

@@ -4,7 +4,7 @@ For each corpus size, side by side in one run, each measurement in a fresh proce
 is its own) and repeated; medians (wall and CPU seconds) and ratios are reported:
 
 - fairtracks-ld: `load --bulk` end to end from the JSON files on disk (read, map, write the
-  triples, validate, companion graph, catalog), into an on-disk store;
+  triples, validate, validation report and records, catalog), into an on-disk store;
 - fairtracks-ld (before): the same with the sources of an earlier commit (`--before REF`,
   extracted with `git archive`), so a change is measured against what it replaced in one run;
 - fairtracks-ld (no memo): with `--without-memo`, the same with `FAIRTRACKS_LD_MEMO=off`, as

@@ -16,18 +16,26 @@ queries on each:
   it), plus, per current version, its N-Triples (graph + companion) compressed with zstd on
   disk (`b+files`), the exact record a dump, a removal or a supersede reads. `GRAPH <version>`
   is answered by a rewrite: the subjects of the version's document, their triples in the
-  default graph, minus the companion predicates (`GRAPH <version/inferred>`: only those).
+  default graph, minus the companion predicates (`GRAPH <version/inferred>`: only those; the
+  carrier links `ft:own_*_ancestor` of the earlier layout).
 - **c (union)**: the named graphs only, queried with Oxigraph's union default graph.
 
 Queries (in process, pyoxigraph, CPU seconds of this process per query, medians of repeats):
 the endpoint's kinds (bench/endpoint.py: lookup by label, ancestor search, facet counts,
-DESCRIBE; written as the endpoint rewrites them, sparql/virtual.py), the ancestor-aware first
-page under lymphocyte, and `GRAPH <a current version> { ?s ?p ?o }` (first 100 rows, COUNT),
-whose answers b's rewrite must reproduce exactly (checked for every current version and its
-companion). Then, on b, the supersede of a 20k-track version by one differing in 10% of its
-track labels (the superseded version kept as a named graph), against the same write on
-a-rebuilt (new version graph + companion, then the view brought up to date), validation excluded
-from both.
+DESCRIBE; written as the endpoint rewrites them, sparql/virtual.py: the track predicates as
+their paths through the class closure), the ancestor-aware first page under lymphocyte, and
+`GRAPH <a current version> { ?s ?p ?o }` (first 100 rows, COUNT), whose answers b's rewrite
+must reproduce exactly (checked for every current version and its companion). Then, on b, the
+supersede of a 20k-track version by one differing in 10% of its track labels (the superseded
+version kept as a named graph), against the same write on a-rebuilt (new version graph +
+companion, then the view brought up to date), validation excluded from both.
+
+Companions: this spike was run when every load wrote a companion graph of carrier links per
+version (bench/results/layout-once-*.md). A product built by the current code has none (its
+loads store no ancestor links): the companion role, the companion part of b's records and of
+its rewrite, and the supersede's companion write are then empty (counted 0, checked equal). A
+product of the earlier layout (a finished WORK/product-N from then) still has them, handled as
+they were.
 
     python bench/layout_once.py --tracks 20000 [--work /tmp/once-work]
 
@@ -35,9 +43,11 @@ The product store is built by `fairtracks-ld load --bulk` into WORK/product-N un
 finished one is there (WORK/product-N/DONE; its `/usr/bin/time -v` record is read). Results:
 bench/results/layout-once-N.json; `--reuse-product --layouts X` builds more layouts from an
 earlier run's product (runs may go side by side); `--reuse-product --extras` (after b) measures
-the ancestor queries by the closure join on b's store and a superseded version loaded from its
-file; `--report 20000,100000` prints the tables and the 1M projection of
-bench/results/layout-once-100000.md (whose reading is written by hand).
+a superseded version loaded from its file (the extras' other part, the ancestor queries by the
+closure join compared with the carrier links, is gone: the endpoint writes the closure join
+itself, so every layout's queries above are measured that way); `--report 20000,100000` prints
+the tables and the 1M projection of bench/results/layout-once-100000.md (whose reading is
+written by hand).
 """
 
 from __future__ import annotations
@@ -60,7 +70,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import zstandard
 
-from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES, facet_of, own_predicate
+from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES, facet_of
 from fairtracks_ld.sparql import virtual
 from fairtracks_ld.store.disk import footprint
 
@@ -73,8 +83,16 @@ CATALOG = BASE + "graph/catalog"
 CLOSURE = BASE + "graph/closure"
 MEMBERS = BASE + "graph/members"
 IN_DOCUMENT = FT + "in_document"
+
+
+def own_predicate(facet: str) -> str:
+    """The carrier link of a facet the earlier layout stored (`cell_type`): carrier → every
+    ancestor of its annotation, in the companion graph of its version."""
+    return f"{FT}own_{facet}_ancestor"
+
+
 COMPANION = sorted(own_predicate(facet_of(name)) for name in ANCESTOR_PREDICATES)  # G/inferred
-CLOSURE_PREDICATES = (FT + "subclass_of", FT + "descends_from")
+CLOSURE_PREDICATES = (FT + "subclass_of", FT + "descends_from", FT + "found_under")
 LYMPHOCYTE = "obo:CL_0000542"
 REPEATS = 5
 SAMPLES = 20
@@ -375,7 +393,8 @@ def supersede(store: ox.Store, layout: str, roles: dict[str, list[str]], files: 
     b: keep the old version as a named graph (from its file), delete from the view the triples
     the new one lacks (unless another current document's subject holds them), add those it
     brings, swap the catalog's current_version, write the new version's file. a-rebuilt: the
-    product's write: new version graph + companion, then the same view change."""
+    product's write: new version graph (+ companion, earlier layout: empty otherwise), then the
+    same view change."""
     graph, document = roles["documents"][0].split(" ")
     new = graph + "-v2"
     steps: dict[str, dict] = {}
@@ -450,30 +469,10 @@ def held_elsewhere(store: ox.Store, removed: list[bytes], document: str) -> set[
 
 # ---- extras: the levers the report names ---------------------------------------------------
 
-JOIN_PATHS = {  # a carrier's own link, answered from the closure instead of stored
-    own_predicate("cell_type"): f"<{FT}sample_type>/<{FT}cell_type>/<{FT}term_id>/"
-                                f"<{FT}descends_from>",
-    own_predicate("technique"): f"<{FT}technique>/<{FT}term_id>/<{FT}descends_from>",
-}
-
-
-def closure_join(sparql: str) -> str:
-    for link, path in JOIN_PATHS.items():
-        sparql = sparql.replace(f"<{link}>", f"({path})")
-    return sparql
-
-
-def extras(work: Path, tracks: int, mix: dict[str, list[str]]) -> dict:
-    """(1) The mix's ancestor queries by the closure join (no companion links used) on b's
-    store, answers against the links'; (2) a superseded version kept only as its zstd file,
-    loaded into a memory store on demand for `GRAPH <it>`."""
-    store = ox.Store.read_only(str(work / f"b-{tracks}"))
+def extras(work: Path, tracks: int) -> dict:
+    """A superseded version kept only as its zstd file, loaded into a memory store on demand
+    for `GRAPH <it>`."""
     found: dict = {}
-    for name in ("ancestor search", "facet counts", "first page under lymphocyte"):
-        texts = [explicit(t) for t in mix[name]]
-        found[f"{name}: links"] = timed_queries(store, texts, False)
-        found[f"{name}: closure join"] = timed_queries(store, [closure_join(t) for t in texts],
-                                                       False)
     path = sorted((work / f"files-{tracks}").glob("*.nt.zst"))[0]
 
     def on_demand() -> ox.Store:
@@ -569,7 +568,7 @@ def main() -> None:
                         "figures and version files from an earlier run (its json) and only "
                         "build --layouts: runs building different layouts may go side by side")
     parser.add_argument("--extras", action="store_true", help="with --reuse-product, after b: "
-                        "the closure join on b's store and a superseded version from its file")
+                        "a superseded version from its file")
     parser.add_argument("--report", metavar="SMALL,LARGE", help="only write the markdown tables "
                         "and the 1M projection (linear fit) from two runs' json")
     args = parser.parse_args()
@@ -604,7 +603,7 @@ def main() -> None:
     mix = query_mix(store, random.Random(1))
     expected = graph_counts(store, roles, "a")
     if args.extras:
-        results["extras"] = extras(work, args.tracks, mix)
+        results["extras"] = extras(work, args.tracks)
         mine.add("extras")
         save()
         return

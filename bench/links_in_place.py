@@ -2,10 +2,15 @@
 
 bench/inferred_links.py chose the carrier links (option c) at 10,000 tracks, on bulk-built copies.
 This asks the same question of a store already loaded at full scale (e.g. the 1M store of
-bench/million.py), in place: today's layout holds both the carrier links (`ft:own_*_ancestor`)
-and the class closure (`ft:descends_from`) in its default graph, so the same snapshot answers
-option c (through the links) and option b (the closure join, no links), with the same answers,
-each written as one path with alternatives, as the endpoint writes them (`pattern`).
+bench/million.py), in place. The store must be of the EARLIER layout (written before
+fairtracks-ld stopped storing ancestor links, and not migrated since: a migration drops the
+links), e.g. bench/work/backend/generated-1000000/store: it holds both the carrier links
+(`ft:own_*_ancestor`) and the class closure (`ft:descends_from`) in its default graph, so the
+same snapshot answers option c (through the links) and option b (the closure join, no links),
+with the same answers, each written as one path with alternatives (`pattern`): c as the
+endpoint of that layout wrote it (`carrier_path`), b as the endpoint writes it now
+(`annotations.track_path`, which `sparql.virtual.rewrite` puts in a query). On a store of the
+current layout option c finds nothing and the script stops.
 Per facet: the ancestor-aware first page (100 tracks) and the count of tracks, medians of warm
 runs in the store (read-only snapshot, no server); and bench/endpoint.py's two heavy kinds
 (ancestor search, facet counts) for 20 sampled cell-type classes, both ways (one warm run each,
@@ -34,10 +39,14 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
-from inferred_links import FACETS, FT, PREFIX, TITLES, TO, carriers  # noqa: E402
+from inferred_links import FACETS, FT, PREFIX, TITLES  # noqa: E402
 
-from fairtracks_ld.mapping.annotations import ANCESTOR_PREDICATES  # noqa: E402
-from fairtracks_ld.sparql import virtual  # noqa: E402
+from fairtracks_ld.mapping import annotations  # noqa: E402
+from fairtracks_ld.mapping.annotations import (  # noqa: E402
+    ANCESTOR_PREDICATES,
+    ANNOTATIONS,
+    CARRIER_STEPS,
+)
 from fairtracks_ld.store.snapshots import current_snapshot  # noqa: E402
 
 OPTIONS = ("b", "c")
@@ -51,19 +60,35 @@ TERMS = {"cell_type": "http://purl.obolibrary.org/obo/CL_0000542",
          "file_format": "http://edamontology.org/format_3613"}
 
 
-def pattern(option: str, facet: str, term: str, node: str = "?t") -> str:
-    """The group pattern binding ?track to each track under `term`, as one path with
-    alternatives (as the endpoint writes it, sparql/virtual.py), never a UNION per path: at 1M
-    tracks a union's branch that matches nothing (experiments carry no phenotype, but their
-    pattern matches every sample carrier) costs seconds, and Oxigraph answers such a union under
-    LIMIT in a millisecond or in seconds from run to run. c: through the carrier links (the
-    endpoint's own rewrite); b: the closure join over the annotations' paths."""
-    if option == "c":
-        rewritten = virtual.rewrite(PREFIX + f"SELECT * {{ ?track ft:{facet}_ancestor {term} }}")
-        return rewritten[rewritten.index("{") + 1:rewritten.rindex("}")]
-    paths = [f"{TO[owner]}/{path}" if TO[owner] else path
-             for owner, found in carriers(facet).items() for path in found]
-    return f"{node} ft:descends_from {term} . ?track ({'|'.join(paths)})/ft:term_id {node}"
+def carrier_path(facet: str) -> str:
+    """The path from a track to its carriers' stored links of a facet (full IRIs), as the
+    earlier layout's endpoint wrote `ft:{facet}_ancestor`: the entities carrying the facet's
+    annotations (sample, experiment, track), each reached by its references and on by its
+    `ft:own_{facet}_ancestor` link; steps every route starts with are walked once: a/(b|c/b),
+    not (a/b|a/c/b). E.g. `ft:experiment_ref/(ft:sample_ref/ft:own_phenotype_ancestor|
+    ft:own_phenotype_ancestor)`."""
+    owners = {ANNOTATIONS[kind][0] for kind in ANCESTOR_PREDICATES[f"{facet}_ancestor"]}
+    routes = [[*CARRIER_STEPS[owner], f"own_{facet}_ancestor"]
+              for owner in CARRIER_STEPS if owner in owners]
+    shared = 0
+    while all(len(r) > shared + 1 and r[shared] == routes[0][shared] for r in routes):
+        shared += 1
+    rests = ["/".join(f"<{FT}{step}>" for step in route[shared:]) for route in routes]
+    rest = rests[0] if len(rests) == 1 else "(" + "|".join(rests) + ")"
+    return "/".join([*(f"<{FT}{step}>" for step in routes[0][:shared]), rest])
+
+
+def pattern(option: str, facet: str, term: str) -> str:
+    """The group pattern binding ?track to each track under `term` (or binding `term`, a
+    variable), as one path with alternatives, as the endpoint writes it (sparql/virtual.py),
+    never a UNION per path: at 1M tracks a union's branch that matches nothing (experiments
+    carry no phenotype, but their pattern matches every sample carrier) costs seconds, and
+    Oxigraph answers such a union under LIMIT in a millisecond or in seconds from run to run.
+    c: through the carrier links (the earlier layout's path); b: the closure join, from the
+    track to its annotations' terms and on through ft:descends_from (or ft:found_under, which
+    a store of the earlier layout does not hold: the same answers)."""
+    path = carrier_path(facet) if option == "c" else annotations.track_path(facet)
+    return f"?track {path} {term}"
 
 
 def queries(option: str, facet: str, term: str) -> dict[str, str]:
@@ -75,7 +100,7 @@ def queries(option: str, facet: str, term: str) -> dict[str, str]:
 def endpoint_kinds(option: str, term: str) -> dict[str, str]:
     """bench/endpoint.py's two heavy kinds for one cell-type class, written with `option`."""
     body = pattern(option, "cell_type", term)
-    value = pattern(option, "technique", "?value", node="?u")
+    value = pattern(option, "technique", "?value")
     return {"ancestor search": f"SELECT ?track ?label WHERE {{ {body} . ?track ft:label_short "
                                "?label } ORDER BY ?label LIMIT 50",
             "facet counts": f"SELECT ?value (COUNT(DISTINCT ?track) AS ?tracks) WHERE {{ {body} . "
@@ -84,9 +109,10 @@ def endpoint_kinds(option: str, term: str) -> dict[str, str]:
 
 def sampled_terms(store: ox.Store, tracks: int) -> list[str]:
     """Cell-type classes chosen as bench/endpoint.py chooses them (those selecting 0.5-10 % of
-    the tracks, 20 of them; not the same 20: its generator draws tracks first)."""
-    rows = store.query(virtual.rewrite(PREFIX + "SELECT ?c (COUNT(?t) AS ?n) WHERE { ?t "
-                                                "ft:cell_type_ancestor ?c } GROUP BY ?c"))
+    the tracks, 20 of them; not the same 20: its generator draws tracks first), counted by
+    option b's path (the endpoint's)."""
+    rows = store.query(f"SELECT ?c (COUNT(?t) AS ?n) WHERE {{ ?t "
+                       f"{annotations.track_path('cell_type')} ?c }} GROUP BY ?c")
     counts = {row["c"].value: int(row["n"].value) for row in rows}
     terms = sorted(c for c, n in counts.items() if tracks // 200 <= n <= tracks // 10)
     return random.Random(1).sample(terms, min(20, len(terms)))
@@ -127,6 +153,9 @@ def main() -> None:
                                      "?s ?p ?o }"),
         "store bytes": disk(args.store), "terms": TERMS,
     }
+    if not results["link triples"]:
+        raise SystemExit(f"{args.store} holds no carrier links (ft:own_*_ancestor): option c "
+                         "needs a store of the earlier layout, not migrated since")
     for option in OPTIONS:
         found = {}
         for facet in FACETS:

@@ -6,8 +6,8 @@ the bundled ontologies (load_memory's template), in this process,
 as `fairtracks-ld load` does (`load_sources`, malloc arenas limited), with and without
 validation. The steps are told apart by the loader's own checkpoints (faults.checkpoint) and by
 timing a few functions where they are called (the validation's context facts, shared value sets,
-shape queries; the companion; the view's settle; the search segments and API exports made
-before the load returns). Process CPU includes every thread: Oxigraph's bulk loader and
+shape queries; the view's settle; the search segments and API exports made before the load
+returns). Process CPU includes every thread: Oxigraph's bulk loader and
 RocksDB's compactions run beside the step that started them, so a step's CPU is what the process
 spent while it ran, not what it alone cost.
 
@@ -51,7 +51,6 @@ TIMED = [
     ("fairtracks_ld.validation.windows", "validate", "validation: shapes (the engine)"),
     ("fairtracks_ld.validation.engine", "_empty_groups", "… of which shapes with no focus"),
     ("fairtracks_ld.validation.engine", "_share", "… of which shared value sets"),
-    ("fairtracks_ld.reasoning", "write_companion", "companion (inferred links)"),
     ("fairtracks_ld.store.current_view", "settle", "view: settle (add to default graph)"),
     ("fairtracks_ld.load", "document_notes", "term checks"),
     ("fairtracks_ld.search.segments", "prepare", "search segments"),

@@ -36,8 +36,8 @@ from backend import BASE, BIN, RESULTS, prepare, uptime  # the same stores as th
 from virtuoso import PASSWORD, virtuoso
 
 from fairtracks_ld.publication.plan import make_plan
-from fairtracks_ld.publication.virtuoso_bulk import _AsQuads
 from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store.records import AsQuads
 from fairtracks_ld.store.snapshots import current_snapshot
 
 
@@ -50,7 +50,7 @@ def write_quads(store_path: Path, folder: Path) -> int:
         if out is None:
             out = open(folder / f"bare-{index:05d}.nq", "wb")  # noqa: SIM115
             index += 1
-        sink = _AsQuads(out, graph.iri)
+        sink = AsQuads(out, graph.iri)
         store.dump(sink, ox.RdfFormat.N_TRIPLES, graph.iri)
         count += sink.lines
         if out.tell() >= 32 << 20:

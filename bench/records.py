@@ -129,6 +129,8 @@ def record_bytes(store_path: Path) -> dict:
     found = {"graph": 0, "companion": 0, "graph_triples": 0, "companion_triples": 0,
              "blank_node_lines": 0, "graph_triples_in_store": 0, "companion_triples_in_store": 0}
     for graph, name in records.names(store).items():
+        # a companion of stored ancestor links: a store written by an earlier layout (a load
+        # of this tree writes version graphs only, so its companion counts stay 0)
         kind = "companion" if graph.endswith("/inferred") else "graph"
         found[kind] += (root / name).stat().st_size
         found[f"{kind}_triples_in_store"] += int(next(iter(store.ox.query(

@@ -1,5 +1,5 @@
-"""Faceted search: the in-memory facet index vs SPARQL facet counts (inferred links, and
-rdfs:subClassOf* property paths).
+"""Faceted search: the in-memory facet index vs SPARQL facet counts (track predicates through
+the class closure, and rdfs:subClassOf* property paths).
 
 The search: three ancestor-aware filters, sample type = leukocyte (CL:0000738), technique =
 ChIP-seq assay (OBI:0000716), target = histone modification (SO:0001700), and the value counts
@@ -11,9 +11,10 @@ warm (the server answers with the same functions, minus HTTP):
   page's track IRIs; then, separately, the SPARQL that fetches the page's 25 table rows (FROM
   the version graphs holding those tracks, as the server runs it);
 - inferred: one SPARQL query for the matches and one per field for its counts, filters and
-  counts on the inferred `ft:*_ancestor` links;
+  counts on the track predicates `ft:*_ancestor` (not stored: rewritten into their paths to the
+  annotation's term and on through the inferred class closure, sparql/virtual.py);
 - paths: the same queries with each ontology filter and roll-up done by `rdfs:subClassOf*` from
-  the annotation's term (is_a only: the inferred links also follow part_of, so counts differ).
+  the annotation's term (is_a only: the closure also follows part_of, so counts differ).
 
 Index segments are kept under bench/work/search-segments-<store folder>/ (never in the
 store): the first build reads every version graph (unless an earlier run left them), the second
@@ -268,7 +269,7 @@ def markdown(report: dict) -> str:
         f"| facet index (in memory) | {index['search_and_counts_median_ms']} ms "
         f"(max {index['search_and_counts_max_ms']} ms) | 1x |",
     ]
-    for name, side in (("SPARQL, inferred links", inferred),
+    for name, side in (("SPARQL, track predicates (closure)", inferred),
                        ("SPARQL, rdfs:subClassOf* paths", paths)):
         ms, text = total(side)
         bound = "> " if text.startswith(">") else ""
@@ -297,7 +298,7 @@ def markdown(report: dict) -> str:
     for name in inferred["queries"]:
         lines.append(f"| {name} | {show(inferred['queries'][name])} | "
                      f"{show(paths['queries'][name])} |")
-    lines += ["", "The path-based counts follow is_a only; the inferred links (and the index) "
+    lines += ["", "The path-based counts follow is_a only; the closure (and the index) "
               "also follow part_of and skos:broader, so their counts can be larger.", ""]
     return "\n".join(lines)
 

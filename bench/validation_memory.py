@@ -14,9 +14,7 @@ a fresh process opens the store and runs the shapes on the version graph it hold
 context facts, which are streamed and small), giving freed memory back to the system
 (`malloc_trim`) before each query, so each query's peak is what that query needs, not hidden in
 memory the write phase left resident (in a load, a 50k-track document's write phase leaves
-~600 MB resident, more than any query there needs). The companion graph is then written into a
-scratch graph from the version graph's annotations, RSS sampled meanwhile (the scratch graph is
-left in the store, uncatalogued: removing it in bounded transactions would take minutes).
+~600 MB resident, more than any query there needs).
 
 Usage: python bench/validation_memory.py [--tracks 50000] [--store DIR] [--workers N]
 Writes bench/results/validation-memory.json and .md (with --store: validation-memory-N.*).
@@ -31,7 +29,6 @@ import resource
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -127,37 +124,12 @@ def current_version(store):  # a TrackStore (imported in the child only)
     return versions[0]
 
 
-class Sampler:
-    """The process's RSS every 0.2 s in a thread (for the companion write, one bulk call
-    after another)."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.peak = 0.0
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.done.is_set():
-            self.peak = max(self.peak, rss_mb())
-            time.sleep(0.2)
-
-    def stop(self) -> float:
-        self.done.set()
-        self.thread.join()
-        return max(self.peak, rss_mb())
-
-
-def kept_child(store_dir: str, workers: int, parts: str) -> None:
+def kept_child(store_dir: str, workers: int) -> None:
     """Validation (context facts, shapes, findings: `Validator.written`, as a load runs it)
-    and companion on a kept store's version graph, each shape query's memory recorded."""
+    on a kept store's version graph, each shape query's memory recorded."""
     import concurrent.futures
 
-    import pyoxigraph as ox
-
-    from fairtracks_ld import heap, reasoning
+    from fairtracks_ld import heap
     from fairtracks_ld.mapping.prepare import Prepared
     from fairtracks_ld.sources import DocumentReader
     from fairtracks_ld.store import TrackStore
@@ -226,37 +198,18 @@ def kept_child(store_dir: str, workers: int, parts: str) -> None:
     heap.trim()
     result: dict = {"graph": graph, "open_seconds": round(time.perf_counter() - opened, 1),
                     "rss_open_mb": round(rss_mb(), 1)}
-    if parts in ("both", "validation"):
-        reset_hwm()
-        started, cpu = time.perf_counter(), time.process_time()
-        with DocumentReader(version.source) as reader:  # pointers of findings, as a load
-            report = validator.written(store.ox, graph, prepared, version.source, reader=reader)
-        result.update(seconds=round(time.perf_counter() - started, 1),
-                      cpu_seconds=round(time.process_time() - cpu, 1),
-                      results=len(report.findings), validation_peak_mb=round(hwm_mb(), 1),
-                      rss_after_validation_mb=round(rss_mb(), 1), queries=measured,
-                      steps=steps)
-        del report
-        heap.trim()
-        result["rss_trimmed_mb"] = round(rss_mb(), 1)
-    if parts in ("both", "companion"):
-        reset_hwm()
-        sampler = Sampler()
-        scratch = f"{graph}/bench-companion-{uuid.uuid4().hex}"
-        started, cpu = time.perf_counter(), time.process_time()
-        try:
-            reasoning.write_companion(store, graph, into=scratch)
-        finally:
-            companion_peak = sampler.stop()
-        seconds = round(time.perf_counter() - started, 1)
-        cpu = round(time.process_time() - cpu, 1)
-        node = ox.NamedNode(scratch)
-        quads = sum(1 for _ in store.ox.quads_for_pattern(None, None, None, node))
-        # left in the store (removing millions of quads in bounded transactions takes longer
-        # than the measurement): an uncatalogued graph, which a benchmark store can keep
-        result["companion"] = {"seconds": seconds, "cpu_seconds": cpu,
-                               "peak_mb": round(max(companion_peak, hwm_mb()), 1),
-                               "quads": quads, "rss_after_mb": round(rss_mb(), 1)}
+    reset_hwm()
+    started, cpu = time.perf_counter(), time.process_time()
+    with DocumentReader(version.source) as reader:  # pointers of findings, as a load
+        report = validator.written(store.ox, graph, prepared, version.source, reader=reader)
+    result.update(seconds=round(time.perf_counter() - started, 1),
+                  cpu_seconds=round(time.process_time() - cpu, 1),
+                  results=len(report.findings), validation_peak_mb=round(hwm_mb(), 1),
+                  rss_after_validation_mb=round(rss_mb(), 1), queries=measured,
+                  steps=steps)
+    del report
+    heap.trim()
+    result["rss_trimmed_mb"] = round(rss_mb(), 1)
     result["peak_rss_mb"] = peak_mb()
     print(json.dumps(result))
 
@@ -267,23 +220,17 @@ def write_kept(result: dict, tracks: int, workers: int, name: str) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps({**result, "tracks": tracks,
                                                       "workers": workers,
                                                       "queries": queries}, indent=2) + "\n")
-    lines = [f"# Memory of validation and companion on a kept {tracks:,}-track store "
+    lines = [f"# Memory of validation on a kept {tracks:,}-track store "
              "(`bench/validation_memory.py --store`)", "",
              f"Uptime at start: `{result['uptime']}`; at end: `{result['uptime_after']}`. "
              f"Graph {result['graph']}. Store opened in {result['open_seconds']} s, RSS then "
              f"{result['rss_open_mb']:,.0f} MB (RocksDB's table readers and the process).", "",
              "| part | s | CPU s | peak RSS MB | RSS after MB |", "|---|---:|---:|---:|---:|"]
-    if "seconds" in result:
-        lines.append(
-            f"| validation ({len(queries)} shape queries, {workers or 'default'} worker(s), "
-            f"{result['results']} findings) | {result['seconds']} | {result['cpu_seconds']} | "
-            f"{result['validation_peak_mb']:,.0f} | {result['rss_after_validation_mb']:,.0f} "
-            f"(trimmed {result['rss_trimmed_mb']:,.0f}) |")
-    if "companion" in result:
-        companion = result["companion"]
-        lines.append(f"| companion ({companion['quads']:,} quads) | {companion['seconds']} | "
-                     f"{companion['cpu_seconds']} | {companion['peak_mb']:,.0f} | "
-                     f"{companion.get('rss_after_mb', '-')} |")
+    lines.append(
+        f"| validation ({len(queries)} shape queries, {workers or 'default'} worker(s), "
+        f"{result['results']} findings) | {result['seconds']} | {result['cpu_seconds']} | "
+        f"{result['validation_peak_mb']:,.0f} | {result['rss_after_validation_mb']:,.0f} "
+        f"(trimmed {result['rss_trimmed_mb']:,.0f}) |")
     if result.get("steps"):
         lines += ["", "Other steps of the validation (several calls of one step: its largest):",
                   "", "| step | calls | s | peak added MB |", "|---|---:|---:|---:|"]
@@ -324,20 +271,18 @@ def main() -> None:
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--src", type=Path, default=load_memory.SRC,
                         help="the sources to measure (e.g. another checkout's src/)")
-    parser.add_argument("--parts", choices=["both", "validation", "companion"], default="both",
-                        help="with --store: what to run")
-    parser.add_argument("--kept-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--kept-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
     if args.kept_child:
-        kept_child(args.kept_child[0], int(args.kept_child[1]), args.kept_child[2])
+        kept_child(args.kept_child[0], int(args.kept_child[1]))
         return
     if args.store:
         started = uptime()
         done = subprocess.run([sys.executable, __file__, "--kept-child", str(args.store),
-                               str(args.workers), args.parts], capture_output=True, text=True,
+                               str(args.workers)], capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(args.src.resolve())})
         if done.returncode != 0:
             raise SystemExit(done.stderr[-3000:])

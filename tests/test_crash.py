@@ -23,6 +23,8 @@ from fairtracks_ld import reasoning
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.graph_removal import REMOVE_BATCH
+from fairtracks_ld.mapping import annotations
+from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.recovery import bulk_files, orphan_graphs
 from fairtracks_ld.standard import example_documents
 from fairtracks_ld.store import TrackStore, current_view, records
@@ -139,7 +141,7 @@ def test_a_load_killed_at_any_stage_changes_nothing_and_is_swept(store, small, s
     debris = set(state(store)["graphs"]) - before["graphs"]
     if stage == "parse":
         assert not debris
-    else:  # the version graph (and its companions) is there, uncatalogued
+    else:  # the version graph (and maybe its report) is there, uncatalogued
         assert any(g.endswith(tuple("0123456789abcdef")) for g in debris), debris
         doctor = run(store, "doctor")
         assert doctor.returncode == 1 and "debris of an interrupted write" in doctor.stdout
@@ -161,16 +163,16 @@ def test_a_load_killed_after_writing_its_records_leaves_them_unnamed_and_swept(s
     kill(process)
     opened = TrackStore(store, base=BASE)
     left = records.unnamed(opened)
-    assert len(left) == 2 and all(p.suffixes[-2:] == [".nt", ".zst"] for p in left), left
+    assert len(left) == 1 and all(p.suffixes[-2:] == [".nt", ".zst"] for p in left), left
     assert set(records.names(opened).values()) == kept
     del opened
     doctor = run(store, "doctor")
-    assert doctor.returncode == 1 and "2 unnamed record file(s)" in doctor.stdout, doctor.stdout
+    assert doctor.returncode == 1 and "1 unnamed record file(s)" in doctor.stdout, doctor.stdout
     assert_recovers(store, before, small, *options)
     opened = TrackStore(store, base=BASE)
     assert not records.unnamed(opened)
     assert not any(p.exists() for p in left)
-    assert len(records.names(opened)) == 4  # both versions' graphs and companions
+    assert len(records.names(opened)) == 2  # both versions' graphs
     del opened
 
 
@@ -210,7 +212,7 @@ def named(triples: set[str]) -> set[str]:
     return {t for t in triples if "_:" not in t}
 
 
-def companion_triples(path: Path, graph: str) -> set[str]:
+def graph_triples(path: Path, graph: str) -> set[str]:
     store = TrackStore(path, base=BASE)
     found = {str(q.triple) for q in store.graph_quads(graph)}
     del store
@@ -253,7 +255,7 @@ def reloaded(reloadable, tmp_path_factory) -> tuple[dict[str, set[str]], list[st
 def test_a_reload_killed_at_any_stage_is_the_old_or_the_new_version(
         reloadable, reloaded, tmp_path, stage):
     """A reload of a loaded version is staged, noted in its catalog update and swapped in
-    (graph, companion, report; store/swap.py): killed before the update, the next writer
+    (graph and report; store/swap.py): killed before the update, the next writer
     leaves exactly the old version; after it, exactly the new one; readers keep the snapshot
     from before meanwhile."""
     folder, corrected = reloadable
@@ -539,35 +541,47 @@ def test_a_load_killed_before_its_view_change_is_settled_is_finished_by_the_next
     assert {t for t in settled["view"] if "_:" not in t} == named
 
 
-# ---- a companion rewritten (store/swap.py) -----------------------------------------------------
+# ---- the closure rewritten (store/swap.py) ----------------------------------------------------
 
 BOGUS = "urn:fairtracks-ld:test:bogus-ancestor"
+OBO = "http://purl.obolibrary.org/obo/"
+TINY = """format-version: 1.2
+data-version: 2020-01-01
+ontology: tiny
+
+[Term]
+id: TINY:0000001
+name: root thing
+
+[Term]
+id: TINY:0000002
+name: child thing
+is_a: TINY:0000001
+"""
 
 
 @pytest.fixture(scope="module")
-def edited(template, tmp_path_factory) -> tuple[Path, str, str]:
-    """The master example, a superseded 300-track version (its companion is history) and its
-    successor, whose companion (and the view) lost one link and gained a bogus one, as a
-    hand edit would leave them: a full `reason` rewrites that companion from scratch, so its
-    swap has triples to remove and to add. Returns the folder, the companion, the kept link."""
+def edited(template, tmp_path_factory) -> tuple[Path, str]:
+    """The master example and a tiny ontology, whose closure graph (and the view) lost one
+    ft:descends_from link and gained a bogus one, as a hand edit would leave them: a full
+    `reason` rewrites the closure from scratch (the one graph it rewrites), so its swap has
+    triples to remove and to add. Returns the folder and the lost link."""
     folder = tmp_path_factory.mktemp("edited")
     copy_folder(template, folder)
-    first = documents(folder, 300, 31)
-    newer = json.loads(Path(first).read_text(encoding="utf-8"))
-    newer["doc_info"]["doc_version"] += "-2"
-    second = str(write_json(folder / "second.json", newer))
-    for source in (first, second):
-        assert run(folder / "store", "load", source).returncode == 0
+    (folder / "tiny.obo").write_text(TINY, encoding="utf-8")
+    added = run(folder / "store", "ontologies", "add", str(folder / "tiny.obo"))
+    assert added.returncode == 0, added.stderr
     store = TrackStore(folder / "store", base=BASE)
-    graph = next(v.graph for v in store.versions() if v.source.endswith("second.json"))
-    companion = reasoning.inferred_graph(graph)
-    link = next(iter(store.graph_quads(companion))).triple
+    closure = reasoning.closure_graph(store)
+    link = ox.Triple(ox.NamedNode(OBO + "TINY_0000002"), ox.NamedNode(reasoning.DESCENDS_FROM),
+                     ox.NamedNode(OBO + "TINY_0000001"))
+    assert link in {q.triple for q in store.graph_quads(closure)}
     bogus = ox.Triple(link.subject, link.predicate, ox.NamedNode(BOGUS))
-    store.ox.update(f"DELETE DATA {{ GRAPH <{companion}> {{ {link} }} {link} }} ; "
-                    f"INSERT DATA {{ GRAPH <{companion}> {{ {bogus} }} {bogus} }}")
+    store.ox.update(f"DELETE DATA {{ GRAPH <{closure}> {{ {link} }} {link} }} ; "
+                    f"INSERT DATA {{ GRAPH <{closure}> {{ {bogus} }} {bogus} }}")
     store.ox.flush()
     del store
-    return folder, companion, str(link)
+    return folder, str(link)
 
 
 @pytest.fixture(scope="module")
@@ -582,20 +596,20 @@ def rewritten(edited, tmp_path_factory) -> tuple[dict[str, set[str]], list[str]]
 
 @pytest.mark.parametrize("stage", ["swap-staged", "swap-noted", "swap-removing", "swap-adding",
                                    "swap-switched", "swap-unstaging"])
-def test_a_companion_rewrite_killed_at_any_stage_is_the_old_or_the_new_one(
+def test_a_closure_rewrite_killed_at_any_stage_is_the_old_or_the_new_one(
         edited, rewritten, tmp_path, stage):
-    """`reason --full` killed while it swaps in the edited companion (the last swap of the
-    run, so the last pass of each stage): the published snapshot is untouched; the next
-    writer's sweep leaves exactly the old companion (killed before the catalog noted the swap)
-    or the new one (after), with the view exactly the merge of its sources either way."""
-    folder, companion, link = edited
+    """`reason --full` killed while it swaps in the closure computed afresh: the published
+    snapshot is untouched; the next writer's sweep leaves exactly the old closure (killed
+    before the catalog noted the swap) or the new one (after), with the view exactly the
+    merge of its sources either way."""
+    folder, link = edited
     store = copy_folder(folder, tmp_path)
-    old = companion_triples(store, companion)
+    closure = BASE + current_view.CLOSURE_PATH
+    old = graph_triples(store, closure)
     after, passed = rewritten
-    nth = passed.count(stage)  # the edited companion's swap is the run's last
-    assert nth, passed
+    assert passed.count(stage) == 1, passed  # the closure's swap is the run's only one
     snapshot = current_snapshot(store)
-    process, _ = paused(store, f"{stage}#{nth}", "reason", "--full")
+    process, _ = paused(store, stage, "reason", "--full")
     kill(process)
     assert current_snapshot(store) == snapshot  # readers see the view from before
     doctor = run(store, "doctor")
@@ -603,42 +617,123 @@ def test_a_companion_rewrite_killed_at_any_stage_is_the_old_or_the_new_one(
     noted = stage in ("swap-noted", "swap-removing", "swap-adding")
     assert ("unfinished graph replacement" in doctor.stdout) == noted, doctor.stdout
     assert ("uncatalogued graph" in doctor.stdout) == (not noted), doctor.stdout
-    swept = run(store, "reason")  # any write command sweeps (this one rewrites no companion)
+    swept = run(store, "reason")  # any write command sweeps (this one rewrites nothing)
     assert "swept the debris" in swept.stderr, swept.stderr
     now = state(store)
     merged = sources_merge(store)
     assert named(now["view"]) == named(merged) and len(now["view"]) == len(merged)
-    assert now["graphs"] == after["graphs"]  # no staging graph left, the history one dropped
+    assert now["graphs"] == after["graphs"]  # no staging graph left
     assert lasting(now["catalog"]) == lasting(after["catalog"])  # no note left
-    if stage == "swap-staged":  # before the note: the old companion
-        assert companion_triples(store, companion) == old
+    if stage == "swap-staged":  # before the note: the old closure
+        assert graph_triples(store, closure) == old
         assert f"<{BOGUS}>" in str(now["view"]) and link not in now["view"]
     else:  # the new one
+        assert graph_triples(store, closure) == {t for t in old if BOGUS not in t} | {link}
         assert named(now["view"]) == named(after["view"])
         assert f"<{BOGUS}>" not in str(now["view"]) and link in now["view"]
-    assert run(store, "doctor", "--repair").returncode == 0  # the records the rewrite forgot
     assert run(store, "doctor").returncode == 0
 
 
-def test_a_stale_companion_dropped_midway_is_finished_by_the_next_writer(edited, tmp_path):
-    """`reason --full` drops the superseded version's companion (stale links) in bounded
-    transactions; killed after the first, the catalog's note makes the next writer's sweep
-    finish it (here a load's, which drops no companion itself): no half companion stays."""
-    folder, _, _ = edited
-    store = copy_folder(folder, tmp_path)
-    opened = TrackStore(store, base=BASE)
-    history = next(reasoning.inferred_graph(v.graph) for v in opened.versions()
-                   if not v.current)
-    del opened
-    os.environ[REMOVE_BATCH] = "40"
-    try:
-        process, _ = paused(store, "swap-removing", "reason", "--full")  # the drop's first
-    finally:
-        del os.environ[REMOVE_BATCH]
-    kill(process)
-    assert len(companion_triples(store, history)) > 0  # 40 of its links went
-    swept = run(store, "load", documents(tmp_path, 5, 32))  # a write that drops no companion
-    assert swept.returncode == 0, swept.stderr
-    assert "1 unfinished graph replacement" in swept.stderr, swept.stderr
-    assert history not in state(store)["graphs"]
+# ---- companions of stored links dropped by the migration (store/swap.py) ----------------------
 
+
+@pytest.fixture(scope="module")
+def linked(template, tmp_path_factory) -> Path:
+    """A store as the layout with links on their carriers left it: the master example, a
+    superseded 300-track version and its successor, each with a recorded companion graph linking
+    every annotated entity to its terms (no ontology: a term is its own only ancestor), the
+    current versions' links in the view too, and the closure's ft:link_layout "carrier"."""
+    folder = tmp_path_factory.mktemp("linked")
+    copy_folder(template, folder)
+    first = documents(folder, 300, 31)
+    newer = json.loads(Path(first).read_text(encoding="utf-8"))
+    newer["doc_info"]["doc_version"] += "-2"
+    second = str(write_json(folder / "second.json", newer))
+    for source in (first, second):
+        assert run(folder / "store", "load", source).returncode == 0
+    store = TrackStore(folder / "store", base=BASE)
+    for version in store.versions():
+        companion = reasoning.inferred_graph(version.graph)
+        for kind, (_, path) in annotations.ANNOTATIONS.items():
+            link = f"?c <{FT}own_{kind}_ancestor> ?a"
+            in_view = link if version.current else ""
+            store.ox.update(f"""INSERT {{ GRAPH <{companion}> {{ {link} }} {in_view} }}
+                WHERE {{ GRAPH <{version.graph}> {{ ?c {path}/ft:term_id ?a }} }}""",
+                            prefixes={"ft": FT})
+        records.write_from_store(store, companion)
+    store.ox.update(f"""DELETE WHERE {{ GRAPH <{store.catalog}> {{
+            <{reasoning.closure_graph(store)}> ft:link_layout ?layout }} }} ;
+        INSERT DATA {{ GRAPH <{store.catalog}> {{
+            <{reasoning.closure_graph(store)}> ft:link_layout "carrier" }} }}""",
+                    prefixes={"ft": FT})
+    assert current_view.links_outdated(store)
+    store.ox.flush()
+    del store
+    return folder
+
+
+@pytest.fixture(scope="module")
+def migrated(linked, tmp_path_factory) -> dict[str, set[str]]:
+    """The linked store after an uninterrupted `migrate`."""
+    folder = copy_folder(linked, tmp_path_factory.mktemp("migrated"))
+    done = run(folder, "migrate")
+    assert done.returncode == 0, done.stderr
+    return state(folder)
+
+
+def companions(path: Path) -> dict[str, int]:
+    """The companion graphs the store holds, with their sizes."""
+    store = TrackStore(path, base=BASE)
+    found = {g.value: len(list(store.graph_quads(g.value))) for g in store.ox.named_graphs()
+             if g.value.endswith(reasoning.INFERRED_SUFFIX)}
+    del store
+    return found
+
+
+def own_links(path: Path) -> set[str]:
+    """The view's stored ancestor links (an earlier layout's)."""
+    return {t for t in state(path)["view"] if f"<{FT}own_" in t}
+
+
+@pytest.mark.parametrize("stage", ["swap-noted", "swap-removing", "swap-switched"])
+def test_a_migration_killed_while_it_drops_a_companion_is_finished_by_the_next_writer(
+        linked, migrated, tmp_path, monkeypatch, stage):
+    """`migrate` drops each version's companion of stored links in the bounded steps of a swap
+    (the master example's first, whose links leave the view) and records the layout last:
+    killed once the first drop is noted, after its first 10 quads went, or just after it, the
+    store still has the earlier layout, so the next writer (here a `reason`) drops what is
+    left: no companion, none of their links in the view or the records, exactly the store an
+    uninterrupted migration gives."""
+    store = copy_folder(linked, tmp_path)
+    held, links = companions(store), own_links(store)
+    assert len(held) == 3 and all(held.values()) and links
+    snapshot = current_snapshot(store)
+    monkeypatch.setenv(REMOVE_BATCH, "10")
+    process, _ = paused(store, stage, "migrate")
+    kill(process)
+    monkeypatch.delenv(REMOVE_BATCH)
+    assert current_snapshot(store) == snapshot
+    left = companions(store)
+    if stage == "swap-switched":  # the first companion is gone, the others whole
+        assert len(left) == 2 and all(held[g] == n for g, n in left.items())
+    elif stage == "swap-removing":  # the first companion lost 10 quads, the view them too
+        assert sorted(held[g] - n for g, n in left.items()) == [0, 0, 10]
+        assert len(links) - len(own_links(store)) == 10
+    else:  # noted, nothing removed yet
+        assert left == held
+    swept = run(store, "reason")
+    assert swept.returncode == 0, swept.stderr
+    now = state(store)
+    merged = sources_merge(store)
+    assert named(now["view"]) == named(merged) and len(now["view"]) == len(merged)
+    assert not any(g.endswith(reasoning.INFERRED_SUFFIX) for g in now["graphs"])
+    assert not own_links(store)
+    assert now["graphs"] == migrated["graphs"]
+    assert lasting(now["catalog"]) == lasting(migrated["catalog"])
+    assert named(now["view"]) == named(migrated["view"])
+    opened = TrackStore(store, base=BASE)
+    assert not current_view.links_outdated(opened)
+    assert set(records.names(opened)) == {v.graph for v in opened.versions()}
+    assert not records.unnamed(opened)
+    del opened
+    assert run(store, "doctor").returncode == 0

@@ -3,6 +3,7 @@ safe to repair is repaired by --repair (exit 0 after), the rest is left with adv
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,9 +14,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import zstandard
-from conftest import BASE, copy_folder
+from conftest import BASE, copy_folder, write_json
 
 from fairtracks_ld import reasoning
+from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.search.segments import GRACE_SECONDS
 from fairtracks_ld.standard import example_documents
 from fairtracks_ld.store import TrackStore, records, report_graph
@@ -62,13 +64,31 @@ def test_a_fresh_store_is_healthy(store):
     assert result.stdout.startswith("healthy")
 
 
-def test_a_missing_companion_is_recomputed(store):
-    damage(store, lambda s, g: s.ox.remove_graph(ox.NamedNode(reasoning.inferred_graph(g))))
+def test_a_leftover_companion_of_stored_links_is_found_and_dropped(store):
+    """A companion graph of an earlier layout's stored ancestor links that outlived the
+    migration (its layout already recorded): doctor names it and --repair drops it, its links
+    leaving the view with it (the track predicates answer through the closure instead)."""
+    link = ox.Triple(ox.NamedNode(BASE + "track"), ox.NamedNode(FT + "cell_type_ancestor"),
+                     ox.NamedNode(BASE + "term"))
+
+    def leave(s: TrackStore, graph: str) -> None:
+        companion = ox.NamedNode(reasoning.inferred_graph(graph))
+        s.ox.extend([ox.Quad(link.subject, link.predicate, link.object, companion),
+                     ox.Quad(link.subject, link.predicate, link.object, ox.DefaultGraph())])
+
+    damage(store, leave)
     found = doctor(store)
-    assert found.returncode == 1 and "has no inferred companion" in found.stdout
+    assert found.returncode == 1
+    assert "1 version(s) keep a companion graph of stored ancestor links" in found.stdout, \
+        found.stdout
     repaired = doctor(store, "--repair")
-    assert repaired.returncode == 0 and "repaired:" in repaired.stdout
+    assert repaired.returncode == 0 and "repaired:" in repaired.stdout, repaired.stdout
     assert doctor(store).returncode == 0
+    opened = TrackStore(store, base=BASE, read_only=True)
+    graph, = (v.graph for v in opened.versions())
+    assert not opened.has_graph(reasoning.inferred_graph(graph))
+    assert ox.Quad(link.subject, link.predicate, link.object, ox.DefaultGraph()) not in opened.ox
+    del opened
 
 
 @pytest.mark.parametrize(("change", "expected"), [
@@ -91,7 +111,7 @@ def test_debris_is_swept_and_graphs_of_others_are_kept(store):
     orphan = f"{BASE}collection/x/document/y/version/z"
 
     def plant(s: TrackStore, _: str) -> None:
-        for graph in (orphan, orphan + "/inferred", f"{BASE}graph/staging/abc", MINE):
+        for graph in (orphan, report_graph(orphan), f"{BASE}graph/staging/abc", MINE):
             s.ox.add(ox.Quad(ox.NamedNode(BASE + "s"), ox.NamedNode(BASE + "p"),
                              ox.Literal("o"), ox.NamedNode(graph)))
 
@@ -112,12 +132,26 @@ def test_debris_is_swept_and_graphs_of_others_are_kept(store):
     assert not list(store.glob("bulk-*.sst"))
 
 
-def test_a_lost_wrong_or_unnamed_record_is_found_and_repaired(store):
+@pytest.fixture
+def two_versions(store, tmp_path) -> Path:
+    """The store with a second version of the example loaded: two version graphs, each with
+    its record (the first one history)."""
+    document = json.loads(Path(MASTER).read_text(encoding="utf-8"))
+    document["doc_info"]["doc_version"] += "-2"
+    second = write_json(tmp_path / "second.json", document)
+    loaded = subprocess.run([sys.executable, "-m", "fairtracks_ld.cli", "--store", str(store),
+                             "--base-iri", BASE, "load", str(second)],
+                            capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr
+    return store
+
+
+def test_a_lost_wrong_or_unnamed_record_is_found_and_repaired(two_versions):
+    store = two_versions
     opened = TrackStore(store, base=BASE)
-    graph, = (v.graph for v in opened.versions())
-    companion = reasoning.inferred_graph(graph)
-    lost, wrong = records.path_of(opened, graph), records.path_of(opened, companion)
-    held = {str(q) for q in opened.graph_quads(graph)}
+    old, new = opened.versions()
+    lost, wrong = records.path_of(opened, old.graph), records.path_of(opened, new.graph)
+    held = {str(q) for q in opened.graph_quads(old.graph)}
     del opened
     lost.unlink()
     wrong.write_bytes(zstandard.ZstdCompressor().compress(b"".join(
@@ -127,19 +161,43 @@ def test_a_lost_wrong_or_unnamed_record_is_found_and_repaired(store):
     unnamed.write_bytes(b"a record no catalog entry names")
     found = doctor(store)
     assert found.returncode == 1
-    assert "1 version or companion graph(s) have no record" in found.stdout, found.stdout
-    assert f"the record of <{companion}> holds" in found.stdout
+    assert "1 version graph(s) have no record" in found.stdout, found.stdout
+    assert f"the record of <{new.graph}> holds" in found.stdout
     assert "1 unnamed record file(s)" in found.stdout
     assert doctor(store, "--repair").returncode == 0
     assert doctor(store).returncode == 0
     assert not unnamed.exists()
     opened = TrackStore(store, base=BASE, read_only=True)
-    for name in (graph, companion):
+    for name in (old.graph, new.graph):
         again = b"".join(records.blocks(records.path_of(opened, name)))
         assert {str(q) for q in ox.parse(again, format=ox.RdfFormat.N_TRIPLES)} == {
             str(ox.Triple(q.subject, q.predicate, q.object)) for q in opened.graph_quads(name)}
-    assert len(held) == records.triples(records.path_of(opened, graph))
+    assert len(held) == records.triples(records.path_of(opened, old.graph))
     del opened
+
+
+def test_a_record_of_a_graph_the_store_does_not_hold_as_a_version_is_forgotten(store):
+    """A catalog naming the record of a graph that is no version (e.g. a companion of an earlier
+    layout, dropped by hand): doctor names it and --repair forgets it, its file removed."""
+    opened = TrackStore(store, base=BASE)
+    graph, = (v.graph for v in opened.versions())
+    stray = reasoning.inferred_graph(graph)
+    opened.ox.add(ox.Quad(ox.NamedNode(BASE + "s"), ox.NamedNode(BASE + "p"), ox.Literal("o"),
+                          ox.NamedNode(stray)))
+    name = records.write_from_store(opened, stray)
+    opened.ox.remove_graph(ox.NamedNode(stray))
+    opened.flush()
+    del opened
+    found = doctor(store)
+    assert found.returncode == 1
+    assert ("the catalog names the record of 1 graph(s) the store does not hold as a version, "
+            f"e.g. <{stray}>") in found.stdout, found.stdout
+    assert doctor(store, "--repair").returncode == 0
+    assert doctor(store).returncode == 0
+    opened = TrackStore(store, base=BASE, read_only=True)
+    assert set(records.names(opened)) == {graph}
+    del opened
+    assert not (records.folder(store) / name).exists()
 
 
 def test_a_missing_or_stale_snapshot_is_published(store):

@@ -3,8 +3,9 @@
 The status codes follow the spec's examples (section 5): 201 Created for a graph a PUT or POST
 creates, 204 for a replace, merge or delete, 404 for a missing graph, 400 for RDF that does not
 parse, 415 for a content type the store cannot read; plus this server's own rules: writes need the
-admin token, managed graphs (document versions and their companions, the catalog, the default
-view) are refused, and a busy writer answers 503 with Retry-After.
+admin token, managed graphs (document versions, their validation reports and any name under them,
+the catalog, the closure, the default view) are refused, and a busy writer answers 503 with
+Retry-After.
 """
 
 from __future__ import annotations
@@ -199,7 +200,11 @@ def test_unknown_content_types_are_415_and_unacceptable_accept_406(server):
 
 def test_graphs_the_tool_manages_are_refused_with_a_reason(server):
     version = _version_graph(server)
-    for graph in (version, version + "/inferred", version + "/validation-report"):
+    closure = server["base"] + "graph/closure"
+    # a name under a version graph is the store's own (staging, an earlier layout's companion,
+    # which doctor --repair drops): a graph written there would be swept or dropped
+    for graph in (version, version + "/validation-report", version + "/inferred",
+                  version + "/notes", closure):
         answer = _put(server, TURTLE, graph=graph)
         assert answer.status_code == 403, graph
         assert "load a document" in answer.text

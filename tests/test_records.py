@@ -1,7 +1,8 @@
-"""Records (store/records.py): each document version graph and its companion kept as a zstd
-N-Triples file the catalog names, on a real store loaded by the real CLI: the record holds the
-very graph (blank nodes included), dumps read it, a supersede removes from the view exactly what
-reading the store removes, a refused load leaves none, a withdrawn version keeps its own."""
+"""Records (store/records.py): each document version graph kept as a zstd N-Triples file the
+catalog names, on a real store loaded by the real CLI: the record holds the very graph (blank
+nodes included), dumps read it, a supersede removes from the view exactly what reading the store
+removes, a refused load leaves none, a withdrawn version keeps its own, an ontology refresh
+leaves them all."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ import zstandard
 from conftest import BASE, copy_folder, write_json
 from servers import free_port, serve
 
-from fairtracks_ld import reasoning
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.mapping.export import export_document
 from fairtracks_ld.mapping.namespaces import FT
@@ -105,13 +105,13 @@ def test_a_record_written_from_the_store_keeps_its_blank_nodes(store):
     assert sum(isinstance(q.subject, ox.BlankNode) for q in kept) == 4
 
 
-def test_a_load_records_the_version_graph_and_its_companion_as_the_store_holds_them(template):
+def test_a_load_records_the_version_graph_as_the_store_holds_it(template):
+    """The version graph only: its validation report and the closure are derived, not records."""
     store = TrackStore(template / "store", base=BASE, read_only=True)
     version, = store.versions()
-    for graph in (version.graph, reasoning.inferred_graph(version.graph)):
-        held, kept = graph_of(store, graph), quads(record_of(store, graph))
-        assert held and kept == held
-    assert set(records.names(store)) == {version.graph, reasoning.inferred_graph(version.graph)}
+    held, kept = graph_of(store, version.graph), quads(record_of(store, version.graph))
+    assert held and kept == held
+    assert set(records.names(store)) == {version.graph}
     files = list(records.folder(store.path).rglob("*"))
     assert all(f.suffixes[-2:] == [".nt", ".zst"] for f in files if f.is_file())
 
@@ -226,7 +226,7 @@ def test_a_supersede_removes_from_the_view_what_reading_the_store_removes(
     old, new = opened.versions()
     assert not old.current and new.current
     assert records.path_of(opened, old.graph) is not None  # history keeps its record
-    assert len(records.names(opened)) == 4
+    assert len(records.names(opened)) == 2  # the two versions' graphs
     del opened
 
 
@@ -271,25 +271,24 @@ def test_a_reload_names_new_records_and_removes_the_former_ones(store, documents
     again = cli(store, "load", str(documents[0]))
     assert again.returncode == 0 and b"checkpoint" not in again.stderr
     after = files(store)
-    assert len(after) == 2 and not after & before
+    assert len(after) == 1 and not after & before
     assert_recorded_as_held(store)
 
 
-def test_an_ontology_refresh_writes_the_companion_records_again(store, documents):
-    loaded(store, documents[1])  # the first version's companion is dropped by the refresh
+def test_an_ontology_refresh_leaves_the_version_records_as_they_were(store, documents):
+    """A closure rewritten from scratch changes no version graph (nothing derived from the
+    ontologies is stored per version), so every record stays, under the same name."""
+    loaded(store, documents[1])
     opened = TrackStore(store, base=BASE, read_only=True)
-    old, new = opened.versions()
     named = records.names(opened)
+    kept = files(store)
     del opened
     refreshed = cli(store, "reason", "--full")
     assert refreshed.returncode == 0, refreshed.stderr.decode()
     opened = TrackStore(store, base=BASE, read_only=True)
-    now = records.names(opened)
+    assert records.names(opened) == named and len(named) == 2
     del opened
-    assert reasoning.inferred_graph(old.graph) not in now
-    assert now[reasoning.inferred_graph(new.graph)] != named[reasoning.inferred_graph(new.graph)]
-    assert now[old.graph] == named[old.graph] and now[new.graph] == named[new.graph]
-    assert len(files(store)) == 3
+    assert files(store) == kept
     assert_recorded_as_held(store)
 
 

@@ -1,6 +1,6 @@
-"""Small writes of a bulk load (a document's header and small arrays, a small companion graph,
-the validation report) go through one transaction instead of a bulk-loader call each
-(current_view.SMALL_WRITE): the store ends up holding exactly what bulk-loading them gives."""
+"""Small writes of a bulk load (a document's header and small arrays, the validation report) go
+through one transaction instead of a bulk-loader call each (current_view.SMALL_WRITE): the store
+ends up holding exactly what bulk-loading them gives."""
 
 from __future__ import annotations
 

@@ -134,10 +134,13 @@ def _managed(store: TrackStore, graph: str) -> str | None:
     if graph in {o.graph for o in store.ontologies()}:
         return f"{graph} is an ontology graph"
     versions = {v.graph for v in store.versions()}
-    for suffix, kind in (("", "a document version graph"),
-                         (REPORT_SUFFIX, "the validation report of a document version")):
-        if graph.endswith(suffix) and graph.removesuffix(suffix) in versions:
-            return f"{graph} is {kind}"
+    if graph in versions:
+        return f"{graph} is a document version graph"
+    if graph.removesuffix(REPORT_SUFFIX) in versions:
+        return f"{graph} is the validation report of a document version"
+    owner = next((v for v in versions if graph.startswith(v + "/")), None)
+    if owner is not None:  # the store's own names (staging, an earlier layout's companion)
+        return f"{graph} is named under the document version graph <{owner}>"
     return None
 
 
