@@ -62,35 +62,21 @@ def track_path(facet: str, prefixed: bool = False) -> str:
     `ft:found_under` for an obsolete term's replacement, or none for a term no loaded ontology
     knows (it is found under itself only).
 
-    Each alternative route runs to the end, closure included: an engine answers an alternative
-    once per pair it reaches (Oxigraph removes the duplicates), while steps after it would
-    answer a track once per annotation reaching the ancestor (a sample's cell type and organism
-    part both below "material entity")."""
+    A facet reached by several routes (sample type: cell type, cell line, …) is an alternative
+    of whole routes, closure included: an engine answers an alternative once per pair (Oxigraph
+    removes the duplicates), while a step after the alternative would answer a track once per
+    annotation reaching the ancestor (a cell type and an organism part both below "material
+    anatomical entity": 695,600 rows for 614,746 tracks at 1M). Shared first steps are not
+    factored out (`a/(b/c|d/c)`): at 1M Oxigraph took 200 s instead of 3.6 to count that form."""
     def name(local: str) -> str:
         return f"ft:{local}" if prefixed else f"<{FT}{local}>"
 
     closure = f"({name('descends_from')}|{name('found_under')})?"
-    routes = [[*map(name, CARRIER_STEPS[ANNOTATIONS[kind][0]]),
-               *map(name, ANNOTATIONS[kind][1].replace("ft:", "").split("/")),
-               name("term_id"), closure] for kind in ANCESTOR_PREDICATES[f"{facet}_ancestor"]]
-    return _alternatives(routes)
-
-
-def _alternatives(routes: list[list[str]]) -> str:
-    """Routes (lists of path steps) as one path, the steps they start with walked once:
-    a/(b/c|d/c), not (a/b/c|a/d/c). Routes are distinct and none is a prefix of another."""
-    if len(routes) == 1:
-        return "/".join(routes[0])
-    shared = 0
-    while all(len(r) > shared + 1 and r[shared] == routes[0][shared] for r in routes):
-        shared += 1
-    rests: dict[str, list[list[str]]] = {}  # regroup by the next step, in order
-    for route in routes:
-        rests.setdefault(route[shared], []).append(route[shared + 1:])
-    parts = [step if rest == [[]] else f"{step}/{_alternatives(rest)}"
-             for step, rest in rests.items()]
-    body = parts[0] if len(parts) == 1 else "(" + "|".join(parts) + ")"
-    return "/".join([*routes[0][:shared], body])
+    routes = ["/".join([*map(name, CARRIER_STEPS[ANNOTATIONS[kind][0]]),
+                        *map(name, ANNOTATIONS[kind][1].replace("ft:", "").split("/")),
+                        name("term_id"), closure])
+              for kind in ANCESTOR_PREDICATES[f"{facet}_ancestor"]]
+    return routes[0] if len(routes) == 1 else "(" + "|".join(routes) + ")"
 
 
 TRACK_PATHS: dict[str, str] = {  # user-facing track predicate IRI → its path
