@@ -164,7 +164,8 @@ def path_ancestors(loaded) -> dict[str, set[str]]:
 
 
 @pytest.mark.parametrize("predicate", sorted(PATHS))
-def test_track_predicates_answer_exactly_what_the_property_paths_give(loaded, path_ancestors, predicate):
+def test_track_predicates_answer_exactly_what_the_property_paths_give(loaded, path_ancestors,
+                                                                       predicate):
     alternatives = "|".join(f"{path}/ft:term_id" for path in PATHS[predicate])
     rows = loaded.query(f"SELECT DISTINCT ?t ?term WHERE {{ ?t a ft:Track ; ({alternatives}) "
                         "?term }")

@@ -15,7 +15,6 @@ from conftest import BASE, write_json
 
 from fairtracks_ld.load import DocumentError, load_document, load_sources
 from fairtracks_ld.mapping import stream, unique
-from fairtracks_ld.mapping.annotations import annotations_of
 from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
 from fairtracks_ld.mapping.notes import Note, Notes
 from fairtracks_ld.mapping.prepare import prepare
@@ -64,10 +63,6 @@ def test_chunks_make_the_graph_of_the_whole_mapping(tmp_path, generated):
     mapped, quads = streamed(write_json(tmp_path / "d.json", document))
     assert mapped.prepared.graph == prepared.graph
     assert quads == whole(document)
-    whole_terms = annotations_of(prepared.node).terms
-    assert dict(mapped.annotations.terms.items()) == {k: frozenset(v)
-                                                      for k, v in whole_terms.items()}
-    assert set(mapped.annotations.terms.values()) == {frozenset(v) for v in whole_terms.values()}
 
 
 def test_without_links_only_the_iri_links_and_annotation_classes_are_left_out(tmp_path,
