@@ -306,26 +306,30 @@ def track_links(store: TrackStore, iri: str, triples: list[ox.Triple]) -> list[o
     """A track's ancestor links (`ft:cell_type_ancestor`, …), listed on its page: not stored,
     read along their paths (`annotations.track_path`: track → experiment → sample → the
     annotation's term, then the class closure), walked pattern by pattern, level by level —
-    index lookups locally; through a backend each level's nodes are described in one query
-    (the page's summary reads the entities on the way next anyway), where the paths as one
-    SPARQL query over the view's graphs cost Virtuoso 100-600 ms."""
+    index lookups locally; through a backend the entities reached by a reference and then the
+    terms are described in one query each (an entity's description holds its nested annotation
+    nodes, read whole: a backend answers a nested node's single pattern with a query of its own;
+    the page's summary reads all of them next anyway), where the paths as one SPARQL
+    query over the view's graphs cost Virtuoso 100-600 ms."""
     subject = ox.NamedNode(iri)
     if ox.Triple(subject, ox.NamedNode(RDF_TYPE), ox.NamedNode(FT + "Track")) not in triples:
         return []
-    describe_ahead = getattr(store.ox, "prefetch_nodes", None)  # a backend: one query a level
+    describe_ahead = getattr(store.ox, "prefetch_nodes", None)  # a backend: batched queries
     routes = {kind: (*annotations.CARRIER_STEPS[owner], *path.replace("ft:", "").split("/"),
                      "term_id") for kind, (owner, path) in annotations.ANNOTATIONS.items()}
     walked: dict[tuple[str, ...], list[ox.NamedNode]] = {(): [subject]}
     for depth in range(1, max(map(len, routes.values())) + 1):
-        steps = sorted({r[:depth] for r in routes.values() if len(r) >= depth})
-        if describe_ahead is not None and depth > 1:
-            read = [n for p in steps for n in walked[p[:-1]]]
-            describe_ahead([*(n.value for n in read), *_linked(store, read)])
-        for prefix in steps:
-            walked[prefix] = list(dict.fromkeys(
+        for prefix in sorted({r[:depth] for r in routes.values() if len(r) >= depth}):
+            step = ox.NamedNode(FT + prefix[-1])
+            walked[prefix] = reached = list(dict.fromkeys(
                 t.object for node in walked[prefix[:-1]]
-                for t in view.triples(store, node, ox.NamedNode(FT + prefix[-1]))
-                if isinstance(t.object, ox.NamedNode)))
+                for t in view.triples(store, node)  # a node's whole description: a backend
+                if t.predicate == step and isinstance(t.object, ox.NamedNode)))  # has it
+            if describe_ahead is not None and reached and prefix[-1].endswith("_ref"):
+                # an entity's description holds its nested annotation nodes; with it, every
+                # entity linked from the same nodes, which the page's summary describes next
+                describe_ahead([*(node.value for node in reached),
+                                *_linked(store, walked[prefix[:-1]])])
     terms = {term for route in routes.values() for term in walked[route]}
     if describe_ahead is not None and terms:
         describe_ahead(t.value for t in terms)
