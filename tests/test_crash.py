@@ -18,6 +18,7 @@ import pytest
 import requests
 from conftest import BASE, copy_folder, write_json
 from servers import free_port, serve
+from test_ontology_store import TINY  # a root and its child
 
 from fairtracks_ld import reasoning
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
@@ -545,19 +546,6 @@ def test_a_load_killed_before_its_view_change_is_settled_is_finished_by_the_next
 
 BOGUS = "urn:fairtracks-ld:test:bogus-ancestor"
 OBO = "http://purl.obolibrary.org/obo/"
-TINY = """format-version: 1.2
-data-version: 2020-01-01
-ontology: tiny
-
-[Term]
-id: TINY:0000001
-name: root thing
-
-[Term]
-id: TINY:0000002
-name: child thing
-is_a: TINY:0000001
-"""
 
 
 @pytest.fixture(scope="module")
@@ -568,7 +556,8 @@ def edited(template, tmp_path_factory) -> tuple[Path, str]:
     triples to remove and to add. Returns the folder and the lost link."""
     folder = tmp_path_factory.mktemp("edited")
     copy_folder(template, folder)
-    (folder / "tiny.obo").write_text(TINY, encoding="utf-8")
+    (folder / "tiny.obo").write_text(TINY.format(version="2020-01-01", label="child thing"),
+                                     encoding="utf-8")
     added = run(folder / "store", "ontologies", "add", str(folder / "tiny.obo"))
     assert added.returncode == 0, added.stderr
     store = TrackStore(folder / "store", base=BASE)
