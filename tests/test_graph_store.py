@@ -201,10 +201,11 @@ def test_unknown_content_types_are_415_and_unacceptable_accept_406(server):
 def test_graphs_the_tool_manages_are_refused_with_a_reason(server):
     version = _version_graph(server)
     closure = server["base"] + "graph/closure"
-    # a name under a version graph is the store's own (staging, an earlier layout's companion,
-    # which doctor --repair drops): a graph written there would be swept or dropped
+    # a name in the store's scheme for versions (staging, an earlier layout's companion, which
+    # doctor --repair drops, any `…/version/…`): a graph written there would be swept or dropped
     for graph in (version, version + "/validation-report", version + "/inferred",
-                  version + "/notes", closure):
+                  version + "/notes", version + "#notes",
+                  server["base"] + "collection/x/document/y/version/z", closure):
         answer = _put(server, TURTLE, graph=graph)
         assert answer.status_code == 403, graph
         assert "load a document" in answer.text

@@ -8,7 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 from fairtracks_ld.mapping import annotations
-from fairtracks_ld.sparql.virtual import rewrite
+from fairtracks_ld.sparql.virtual import bind_predicate, rewrite
 
 FT = "https://w3id.org/fairtracks-ld/vocab#"
 CELL = f"({annotations.TRACK_PATHS[FT + 'cell_type_ancestor']})"
@@ -102,3 +102,15 @@ def test_the_rewritten_query_answers_through_the_closure():
     assert not tracks("cell_type_ancestor", "P")
     query = f"PREFIX ft: <{FT}> SELECT ?t {{ ?t ft:cell_type_ancestor <http://x/L> }}"
     assert not list(store.query(query))  # nothing stored under the track predicate
+
+
+def test_a_facet_variable_is_written_in_only_as_a_predicate():
+    """A named query's facet parameter: the track predicate replaces the variable in verb
+    position (then `rewrite` expands it); a projection keeps the variable; anything but a
+    track predicate is refused."""
+    query = "SELECT ?facet ?c { ?t ?facet ?c . ?t ft:label ?facet }"
+    bound = bind_predicate(query, "facet", FT + "cell_type_ancestor")
+    assert bound == f"SELECT ?facet ?c {{ ?t <{FT}cell_type_ancestor> ?c . ?t ft:label ?facet }}"
+    assert CELL in rewrite(bound)
+    with pytest.raises(ValueError, match="no track predicate"):
+        bind_predicate(query, "facet", FT + "label")

@@ -141,6 +141,10 @@ def test_every_example_is_valid_sparql_with_its_parameters_bound():
     by_name = {e.name: e.query for e in examples()}
     assert "VALUES ?term { <http://purl.obolibrary.org/obo/CL_0000542> }" in by_name[
         "tracks-by-cell-type"]
+    # a facet is a path, not a value: written in where it is a predicate, bound where projected
+    facet = "https://w3id.org/fairtracks-ld/vocab#cell_type_ancestor"
+    assert f"?track <{facet}> ?class" in by_name["facet-counts"]
+    assert f"VALUES ?facet {{ <{facet}> }}" in by_name["facet-counts"]
 
 
 def test_query_page_runs_an_example_offline(page, site):

@@ -294,12 +294,19 @@ def run(
 ) -> tuple[ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, Bound]:
     """Bind the parameters and run the query over the store's current view."""
     bound = bind(store, query, values)
+    facets = {name.value: term.value for name, term in bound.substitutions.items()}
+    return store.query(virtual.rewrite(with_facets(query, facets)),
+                       substitutions=bound.substitutions), bound
+
+
+def with_facets(query: NamedQuery, iris: dict[str, str]) -> str:
+    """The query's text with each facet parameter given in `iris` (name → track predicate IRI)
+    written in where it is a predicate: a path, not a value (`virtual.bind_predicate`)."""
     text = query.text
     for param in query.params:
-        if param.kind == "facet" and param.name in values:
-            text = virtual.bind_predicate(
-                text, param.name, bound.substitutions[ox.Variable(param.name)].value)
-    return store.query(virtual.rewrite(text), substitutions=bound.substitutions), bound
+        if param.kind == "facet" and param.name in iris:
+            text = virtual.bind_predicate(text, param.name, iris[param.name])
+    return text
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, str]:

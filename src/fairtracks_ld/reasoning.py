@@ -3,15 +3,16 @@
 Ancestor-aware search ("lymphocyte" finds tracks annotated "B cell", "brain" finds tracks from
 "cerebellum") joins an annotation's term to the **closure graph** `{base}graph/closure`:
 `ft:subclass_of` (reflexive-transitive closure of rdfs:subClassOf between named classes) and
-`ft:descends_from` (the same over is_a, part_of and skos:broader, plus an obsolete class's
-IAO:0100001 replacement), with owl:equivalentClass counted both ways. It is computed in Python
+`ft:descends_from` (the same over is_a, part_of and skos:broader), with owl:equivalentClass
+counted both ways, and `ft:found_under` (an obsolete class → its IAO:0100001 replacement and what
+that descends from). It is computed in Python
 from edges fetched by SPARQL (cycles are collapsed into strongly connected components first),
 because SPARQL property paths over ~50k classes take far too long to materialise, and
 recomputed whenever the ontologies change.
 
 Nothing is stored per track or per annotated entity: the user-facing track predicates
 (`ft:cell_type_ancestor`, …, ANCESTOR_PREDICATES in mapping.annotations) are property paths from
-the track to its annotations' terms and on through `ft:descends_from` (`track_path`), which
+the track to its annotations' terms and on through the closure (`track_path`), which
 `sparql.virtual` writes into the queries the endpoint receives. Links stored on each annotated
 entity (earlier layouts) cost a third of the view's triples at a million tracks, a companion
 graph per version and a rewrite of every companion after an ontology change, for ancestor-aware
@@ -218,9 +219,9 @@ def found_under(descends_from: Table, replaced: Mapping[str, str | None]) -> Tab
     """Obsolete class → its replacement's ancestors it lacks (`with_replacement`'s extra)."""
     table: Table = {}
     for term in replaced:
-        extra = with_replacement(term, descends_from, replaced) - descends_from.get(term, {term})
-        if extra - {term}:
-            table[term] = frozenset(extra - {term})
+        own = {term, *descends_from.get(term, ())}
+        if extra := with_replacement(term, descends_from, replaced) - own:
+            table[term] = extra
     return table
 
 

@@ -24,6 +24,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
 
 from fairtracks_ld.mapping.namespaces import PREFIXES
+from fairtracks_ld.recovery import ours
 from fairtracks_ld.store import REPORT_SUFFIX, TrackStore
 from fairtracks_ld.web.auth import audit, authenticate
 from fairtracks_ld.web.executor import CappedBuffer
@@ -138,9 +139,8 @@ def _managed(store: TrackStore, graph: str) -> str | None:
         return f"{graph} is a document version graph"
     if graph.removesuffix(REPORT_SUFFIX) in versions:
         return f"{graph} is the validation report of a document version"
-    owner = next((v for v in versions if graph.startswith(v + "/")), None)
-    if owner is not None:  # the store's own names (staging, an earlier layout's companion)
-        return f"{graph} is named under the document version graph <{owner}>"
+    if ours(store, graph):  # what a write's sweep would take for its debris (recovery.py)
+        return f"{graph} is named as the store names document versions and their graphs"
     return None
 
 

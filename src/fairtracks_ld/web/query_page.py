@@ -16,8 +16,7 @@ from functools import cache
 from flask import Blueprint, render_template, url_for
 
 from fairtracks_ld.ontology.iris import curie_to_iri
-from fairtracks_ld.queries import NamedQuery, Param, list_queries, resolve_facet
-from fairtracks_ld.sparql import virtual
+from fairtracks_ld.queries import NamedQuery, Param, list_queries, resolve_facet, with_facets
 from fairtracks_ld.sparql.tokens import VAR, WORD, LexError, Token, tokenize
 
 blueprint = Blueprint("query_page", __name__)
@@ -97,11 +96,9 @@ def bind_examples(text: str, values: dict[str, str]) -> str:
 
 def example(query: NamedQuery) -> Example:
     values = {p.name: v for p in query.params if (v := example_value(p)) is not None}
-    text = query.text
-    for param in query.params:  # a facet used as a predicate is a path, not a value
-        if param.kind == "facet" and param.name in values:
-            text = virtual.bind_predicate(text, param.name, values[param.name][1:-1])
-    return Example(query.name, query.description, bind_examples(text, values))
+    facets = {name: value[1:-1] for name, value in values.items()}  # `<iri>` → the IRI
+    return Example(query.name, query.description,
+                   bind_examples(with_facets(query, facets), values))
 
 
 @cache
