@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    endpoint.WORK = endpoint.HERE / "work" / f"endpoint-{args.tracks}"
+    endpoint.use_work(endpoint.HERE / "work" / f"endpoint-{args.tracks}")
     endpoint.prepare(args.tracks)
     from fairtracks_ld.store import TrackStore
     from fairtracks_ld.store.snapshots import current_snapshot

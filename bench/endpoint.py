@@ -110,6 +110,13 @@ def fairtracks(*args: str | Path) -> None:
         env={"PYTHONPATH": str(LOADER / "src")} if LOADER else None)
 
 
+def use_work(folder: Path, store: Path | None = None) -> None:
+    """Measure in `folder` (its corpus, Oxigraph copy, answers) the store `store`, by default
+    the folder's own: every script sharing this module's servers and preparation calls it."""
+    global WORK, STORE
+    WORK, STORE = folder, store or folder / "store"
+
+
 def prepare(tracks: int, given: Path | None = None) -> None:
     """Corpus, store (with ontologies) and the Oxigraph copy of its current view, once; with a
     `given` store (loaded elsewhere, e.g. bench/million.py's 1M store), only the copy."""
@@ -559,7 +566,7 @@ FLOORS = ("floor", "read_floor")  # measured for FLOOR_KINDS only
 
 
 def main() -> None:
-    global WORK, LOADER, BASE, STORE
+    global LOADER, BASE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=4)
@@ -593,8 +600,8 @@ def main() -> None:
     LOADER = args.loader.resolve() if args.loader else None
     loaded_by = f"loaded-by-{LOADER.name}-" if LOADER else ""
     given = "given-" if args.store else ""
-    WORK = HERE / "work" / f"endpoint-{given}{loaded_by}{args.tracks}"
-    STORE = args.store.resolve() if args.store else WORK / "store"
+    use_work(HERE / "work" / f"endpoint-{given}{loaded_by}{args.tracks}",
+             args.store.resolve() if args.store else None)
     prepare(args.tracks, args.store)
     if args.compact:
         compact()

@@ -176,7 +176,7 @@ def main() -> None:
     args = parser.parse_args()
     queries = HEAVY[args.heavy]
     name = "fairness" if args.heavy == "expensive" else f"fairness-{args.heavy}"
-    endpoint.WORK = endpoint.HERE / "work" / f"endpoint-{args.tracks}"  # as endpoint.py's main
+    endpoint.use_work(endpoint.HERE / "work" / f"endpoint-{args.tracks}")
     prepare(args.tracks)
     load_before = os.getloadavg()[0]
     port = free_port()

@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--name", help="the results' file name, without suffix (default: "
                                        "request-cpu-<tracks>)")
     args = parser.parse_args()
-    endpoint.WORK = endpoint.HERE / "work" / f"endpoint-{args.tracks}"
+    endpoint.use_work(endpoint.HERE / "work" / f"endpoint-{args.tracks}")
     endpoint.prepare(args.tracks)
     load_before = os.getloadavg()[0]
     trees = {"after": None, **({"before": args.before} if args.before else {})}
