@@ -78,7 +78,7 @@ from fairtracks_ld.sparql import virtual
 from fairtracks_ld.writer_lock import writer_lock
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE / "work" / "endpoint"  # one folder per track count: see main()
+WORK = HERE / "work" / "endpoint"  # one folder per track count: see use_work
 RESULTS = HERE / "results"
 BASE = "http://127.0.0.1:8000/"  # minted IRIs; the server answers for them on any port
 BIN = Path(sys.executable).parent
@@ -95,7 +95,7 @@ def explicit(query: str) -> str:
     return virtual.rewrite(PREFIXES + query)
 
 
-STORE = WORK / "store"  # the measured store: see main()
+STORE = WORK / "store"  # the measured store: see use_work
 LOADER: Path | None = None  # --loader: the source tree whose `load` builds the store
 
 
