@@ -107,18 +107,31 @@ def ceiling_input(size: int, store_dir: Path) -> None:
     """The quads a load wrote into `store_dir`, as N-Quads: the version graph (and its
     companion, written by loads of the earlier layout only: nothing for a current store), each
     also in the default graph, where the load adds them to the current view (before 2026-12-06
-    the view's copy was left out, so the ceiling wrote half the quads)."""
+    the view's copy was left out, so the ceiling wrote half the quads); for a version stored
+    once (since 2026-12-07), its triples in the default graph and its member quads."""
     import pyoxigraph as ox
 
+    from fairtracks_ld.store import TrackStore, members
+
     nquads = WORK / f"doc-{size}.nq"
-    store = ox.Store.read_only(str(store_dir))
+    opened = TrackStore(str(store_dir), base=BASE, read_only=True)
+    store = opened.ox
     catalog = f"{BASE}graph/catalog"
     current = "https://w3id.org/fairtracks-ld/vocab#current_version"
     graphs = [row["g"].value for row in store.query(
         f"SELECT ?g WHERE {{ GRAPH <{catalog}> {{ ?doc <{current}> ?g }} }}")]
+    once = members.stored_once(opened)
     partial = nquads.with_suffix(".partial")
     with partial.open("wb") as out:
         for graph in graphs:
+            if graph in once:
+                ox.serialize((ox.Quad(q.subject, q.predicate, q.object)
+                              for q in opened.graph_quads(graph)), out,
+                             format=ox.RdfFormat.N_QUADS)
+                ox.serialize(store.quads_for_pattern(None, None, ox.NamedNode(graph),
+                                                     ox.NamedNode(members.graph(opened))),
+                             out, format=ox.RdfFormat.N_QUADS)
+                continue
             for name in (graph, graph + "/inferred"):
                 ox.serialize(store.quads_for_pattern(None, None, None, ox.NamedNode(name)), out,
                              format=ox.RdfFormat.N_QUADS)
@@ -131,11 +144,11 @@ def ceiling_input(size: int, store_dir: Path) -> None:
 def ceiling_input_from_records(size: int, store_dir: Path) -> Path:
     """`doc-N.nq.zst`: the quads the load of the biggest current version of `store_dir` wrote
     (its graph, and companion if it has one, each also in the default graph, as
-    `ceiling_input`), from their records, without the 25 GB of N-Quads a 1M-track document
-    makes on disk."""
+    `ceiling_input`; stored once: its lines in the default graph and its member quads), from
+    their records, without the 25 GB of N-Quads a 1M-track document makes on disk."""
     import zstandard
 
-    from fairtracks_ld.store import TrackStore, records
+    from fairtracks_ld.store import TrackStore, members, records
     from fairtracks_ld.store.records import as_nquads, blocks
 
     store = TrackStore(str(store_dir), base=BASE)
@@ -144,6 +157,15 @@ def ceiling_input_from_records(size: int, store_dir: Path) -> Path:
     target = WORK / f"doc-{size}.nq.zst"
     partial = target.with_suffix(".partial")
     with open(partial, "wb") as raw, zstandard.ZstdCompressor(level=3).stream_writer(raw) as out:
+        if biggest.graph in members.stored_once(store):
+            lines = members.Lines(store, biggest.graph, biggest.collection)
+            path = records.path_of(store, biggest.graph)
+            assert path is not None, f"no record of {biggest.graph}"
+            for block in blocks(path):  # what the load wrote: the view's lines, the members
+                out.write(block)
+                out.write(lines.of(block))
+            partial.rename(target)
+            return target
         for graph in (biggest.graph, biggest.graph + "/inferred"):
             path = records.path_of(store, graph)
             if path is None and graph != biggest.graph:

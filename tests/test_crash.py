@@ -1,7 +1,11 @@
 """Crash safety: a real `fairtracks-ld load` is SIGKILLed at every stage of a write (the stages
-of faults.py, and mid Oxigraph bulk load); the store must open with exactly the view and catalog
-it had before, the next write command must sweep the debris, and a re-run must take the fast
-path. Also the writer lock, readers during a load, and a full disk."""
+of faults.py, and mid Oxigraph bulk load); the store must open with exactly the catalog it had
+before and, once the next write command swept the debris, exactly the view, and a re-run must
+take the fast path. Both layouts of a new version are killed: stored once (a new collection:
+written straight into the view, noted in the catalog, store/members.py), where the view holds
+part of it until the sweep takes it back, and in a named graph (a version of a collection with a
+current version), where the view is unchanged right after the kill. Also the writer lock, readers
+during a load, and a full disk."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -20,7 +25,7 @@ from conftest import BASE, copy_folder, write_json
 from servers import free_port, serve
 from test_ontology_store import TINY  # a root and its child
 
-from fairtracks_ld import reasoning
+from fairtracks_ld import reasoning, recovery
 from fairtracks_ld.faults import PAUSE_AT, PAUSE_FILE
 from fairtracks_ld.generate import generate_documents
 from fairtracks_ld.graph_removal import REMOVE_BATCH
@@ -28,7 +33,7 @@ from fairtracks_ld.mapping import annotations
 from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.recovery import bulk_files, orphan_graphs
 from fairtracks_ld.standard import example_documents
-from fairtracks_ld.store import TrackStore, current_view, records
+from fairtracks_ld.store import TrackStore, current_view, members, records
 from fairtracks_ld.store.reserve import (
     RESERVE_NAME,
     ensure,
@@ -39,6 +44,7 @@ from fairtracks_ld.store.reserve import (
 )
 from fairtracks_ld.store.snapshots import current_snapshot
 from fairtracks_ld.writer_lock import writer_lock
+from fairtracks_ld.writing import open_store
 
 MASTER = str(example_documents()["master"])
 
@@ -76,15 +82,58 @@ def kill(process: subprocess.Popen) -> str:
 
 
 def state(path: Path) -> dict[str, set[str]]:
-    """The primary store's catalog quads, default-view triples and graph names."""
+    """The primary store's catalog quads, default-view triples, graph names and member quads
+    (store/members.py: the versions stored once)."""
     store = TrackStore(path, base=BASE)
     found = {
         "catalog": {str(q) for q in store.graph_quads(store.catalog)},
         "view": {str(t) for t in store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")},
         "graphs": {g.value for g in store.ox.named_graphs()},
+        "members": {str(q) for q in store.ox.quads_for_pattern(
+            None, None, None, ox.NamedNode(members.graph(store)))},
     }
     del store
     return found
+
+
+def unfinished(path: Path) -> list[str]:
+    """The versions a killed write left noted as written stored once (or being restored)."""
+    store = TrackStore(path, base=BASE)
+    found = members.unfinished(store)
+    del store
+    return found
+
+
+def sweep(path: Path) -> None:
+    """What the next writer does first: sweep the debris, under the writer lock."""
+    store = open_store(path, base=BASE)
+    with writer_lock(path):
+        recovery.sweep(store)
+    store.flush()
+    del store
+
+
+def restore_all(path: Path) -> None:
+    """Give every version stored once its named graph back (members.restore, as a supersede
+    does first), and publish: every version in a named graph, as in the earlier layout."""
+    store = open_store(path, base=BASE)
+    with writer_lock(path):
+        for version in members.stored_once(store):
+            members.restore(store, version)
+        assert not members.stored_once(store)
+    store.flush()
+    del store
+    assert run(path, "doctor", "--repair").returncode == 0
+
+
+def pending_note(path: Path, version: str, note: str = members.PENDING) -> str:
+    """The catalog note of a version being written stored once (or, `members.RESTORING`,
+    getting its named graph back), as `state` shows it."""
+    store = TrackStore(path, base=BASE)
+    note = str(ox.Quad(ox.NamedNode(store.catalog), ox.NamedNode(note),
+                       ox.NamedNode(version), ox.NamedNode(store.catalog)))
+    del store
+    return note
 
 
 def documents(tmp: Path, tracks: int, seed: int) -> str:
@@ -112,11 +161,78 @@ def store(template, tmp_path) -> Path:
     return copy_folder(template, tmp_path)
 
 
+@pytest.fixture(scope="module")
+def next_versions(small, tmp_path_factory) -> list[str]:
+    """The next two versions of `small`'s document (each of a later date)."""
+    folder = tmp_path_factory.mktemp("next")
+    document = json.loads(Path(small).read_text(encoding="utf-8"))
+    found = []
+    for number, date in ((2, "2030-01-01T00:00:00Z"), (3, "2030-06-01T00:00:00Z")):
+        document["doc_info"]["doc_version"] = f"next-{number}"
+        document["doc_info"]["doc_date"] = date
+        found.append(str(write_json(folder / f"next-{number}.json", document)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def superseded(template, small, next_versions, tmp_path_factory) -> Path:
+    """The template and two versions of `small`'s document: the first written stored once, its
+    named graph restored when the second superseded it; the second written in a named graph
+    (its collection had a current version), as every version was in the earlier layout."""
+    folder = tmp_path_factory.mktemp("superseded")
+    copy_folder(template, folder)
+    for source in (small, next_versions[0]):
+        done = run(folder / "store", "load", source)
+        assert done.returncode == 0, done.stderr
+    store = TrackStore(folder / "store", base=BASE)
+    versions = store.versions()
+    assert len(versions) == 3 and len(members.stored_once(store)) == 1  # the master example's
+    assert all(store.has_graph(v.graph) for v in versions
+               if v.graph not in members.stored_once(store))
+    del store
+    return folder
+
+
+@dataclass
+class Killed:
+    """A private store and the document a test kills the load of."""
+
+    store: Path
+    source: str
+    once: bool  # whether the load writes it stored once (store/members.py)
+    versions: int  # the versions the store holds once it is loaded
+
+
+@pytest.fixture(params=["once", "named"])
+def killed(request, template, superseded, small, next_versions, tmp_path) -> Killed:
+    """Both layouts of a load: `once`, a new collection (`small` on the template), written
+    stored once, straight into the view, noted in the catalog first; `named`, a third version
+    of a document whose current version keeps a named graph, written into a named graph that
+    nothing sees before the catalog update."""
+    if request.param == "once":
+        return Killed(copy_folder(template, tmp_path), small, True, 2)
+    return Killed(copy_folder(superseded, tmp_path), next_versions[1], False, 4)
+
+
 def assert_recovers(store: Path, before: dict[str, set[str]], source: str,
-                    *load_args: str) -> None:
-    """After a kill: the view is the pre-load one; a re-run sweeps and takes the fast path."""
+                    *load_args: str, versions: int = 2) -> None:
+    """After a kill: the catalog is the pre-load one, and so is the view; a load written
+    stored once has also its note in the catalog and part of it in the view, which the next
+    writer's sweep takes back, to exactly the pre-load store. A re-run sweeps what is left and
+    takes the fast path."""
     snapshot = current_snapshot(store)
     after = state(store)
+    noted = unfinished(store)
+    if noted:  # written stored once: the sweep takes it back
+        version, = noted
+        assert after["catalog"] == before["catalog"] | {pending_note(store, version)}
+        sweep(store)
+        after = state(store)
+        assert after == before  # no graph, member quad, note or view triple of it left
+        assert not unfinished(store)
+        opened = TrackStore(store, base=BASE)
+        assert not recovery.find(opened)
+        del opened
     assert after["catalog"] == before["catalog"]
     assert after["view"] == before["view"]
     rerun = run(store, "load", *load_args, source, env={PAUSE_AT: "none"})
@@ -127,59 +243,96 @@ def assert_recovers(store: Path, before: dict[str, set[str]], source: str,
     healthy = run(store, "doctor")
     assert healthy.returncode == 0, healthy.stdout
     loaded = TrackStore(store, base=BASE)
-    assert not orphan_graphs(loaded)
-    assert len(loaded.versions()) == 2
+    assert not orphan_graphs(loaded) and not members.unfinished(loaded)
+    assert len(loaded.versions()) == versions
     del loaded
+
+
+def assert_debris(store: Path, before: dict[str, set[str]], once: bool) -> None:
+    """Right after a kill past `parse`: a load written stored once left its note, part of its
+    triples in the view and member quads (no graph); one written in a named graph left that
+    graph, uncatalogued, and the view as it was. Doctor names it either way."""
+    now = state(store)
+    debris = now["graphs"] - before["graphs"]
+    if once:  # no version graph; its report, if the kill came after it was written
+        assert all(g.endswith("/validation-report") for g in debris), debris
+        assert len(unfinished(store)) == 1
+        assert named(before["view"]) < named(now["view"])  # no reader sees it: snapshots
+        assert before["members"] < now["members"]
+    else:  # the version graph (and maybe its report) is there, uncatalogued
+        assert not unfinished(store)
+        assert any(g.endswith(tuple("0123456789abcdef")) for g in debris), debris
+        assert now["view"] == before["view"] and now["members"] == before["members"]
+    doctor = run(store, "doctor")
+    assert doctor.returncode == 1 and "debris of an interrupted write" in doctor.stdout
+    assert ("1 unfinished version(s) stored once" in doctor.stdout) == once, doctor.stdout
 
 
 @pytest.mark.parametrize("stage", ["parse", "bulk-write", "validated", "merging", "ingested"])
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "plain"])
-def test_a_load_killed_at_any_stage_changes_nothing_and_is_swept(store, small, stage, bulk):
+def test_a_load_killed_at_any_stage_changes_nothing_and_is_swept(killed, stage, bulk):
+    store = killed.store
     before = state(store)
+    snapshot = current_snapshot(store)
     options = ["--bulk"] if bulk else []
-    process, _ = paused(store, stage, "load", *options, small)
+    process, _ = paused(store, stage, "load", *options, killed.source)
     kill(process)
-    debris = set(state(store)["graphs"]) - before["graphs"]
+    assert current_snapshot(store) == snapshot  # readers see the pre-load view meanwhile
     if stage == "parse":
-        assert not debris
-    else:  # the version graph (and maybe its report) is there, uncatalogued
-        assert any(g.endswith(tuple("0123456789abcdef")) for g in debris), debris
-        doctor = run(store, "doctor")
-        assert doctor.returncode == 1 and "debris of an interrupted write" in doctor.stdout
-    assert_recovers(store, before, small, *options)
+        assert state(store) == before and not unfinished(store)
+    else:
+        assert_debris(store, before, killed.once)
+    assert_recovers(store, before, killed.source, *options, versions=killed.versions)
 
 
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "plain"])
-def test_a_load_killed_after_writing_its_records_leaves_them_unnamed_and_swept(store, small,
-                                                                               bulk):
+def test_a_load_killed_after_writing_its_records_leaves_them_unnamed_and_swept(killed, bulk):
     """Killed once the version's records are in place, before the catalog update names them:
     no reader trusts them (the catalog names none), doctor counts them as debris, and the next
-    writer removes them; its own load writes records of its own."""
+    writer removes them (written stored once: after taking the version back from the view);
+    its own load writes records of its own."""
+    store = killed.store
     before = state(store)
     opened = TrackStore(store, base=BASE)
     kept = set(records.names(opened).values())
     del opened
     options = ["--bulk"] if bulk else []
-    process, _ = paused(store, "recorded", "load", *options, small)
+    process, _ = paused(store, "recorded", "load", *options, killed.source)
     kill(process)
     opened = TrackStore(store, base=BASE)
     left = records.unnamed(opened)
     assert len(left) == 1 and all(p.suffixes[-2:] == [".nt", ".zst"] for p in left), left
     assert set(records.names(opened).values()) == kept
     del opened
+    assert_debris(store, before, killed.once)
     doctor = run(store, "doctor")
     assert doctor.returncode == 1 and "1 unnamed record file(s)" in doctor.stdout, doctor.stdout
-    assert_recovers(store, before, small, *options)
+    assert_recovers(store, before, killed.source, *options, versions=killed.versions)
     opened = TrackStore(store, base=BASE)
     assert not records.unnamed(opened)
     assert not any(p.exists() for p in left)
-    assert len(records.names(opened)) == 2  # both versions' graphs
+    assert len(records.names(opened)) == killed.versions  # every version's record
     del opened
 
 
-def test_a_load_killed_mid_bulk_load_leaves_bulk_files_that_are_swept(store, tmp_path):
-    """A real kill while Oxigraph writes its bulk-*.sst files (polled for, no checkpoint)."""
-    big = documents(tmp_path, 2000, 12)
+@pytest.fixture(scope="module")
+def big_next(next_versions, tmp_path_factory) -> str:
+    """A 2,000-track next version of `small`'s document (a later date than `next_versions`)."""
+    document, = generate_documents(tracks=2000, seed=11, tracks_per_document=2000)
+    document["doc_info"]["doc_version"] = "next-big"
+    document["doc_info"]["doc_date"] = "2031-01-01T00:00:00Z"
+    return str(write_json(tmp_path_factory.mktemp("big") / "big.json", document))
+
+
+@pytest.mark.parametrize("once", [True, False], ids=["once", "named"])
+def test_a_load_killed_mid_bulk_load_leaves_bulk_files_that_are_swept(
+        template, superseded, big_next, tmp_path, once):
+    """A real kill while Oxigraph writes its bulk-*.sst files (polled for, no checkpoint): of a
+    new collection (written stored once) or of a next version (in a named graph)."""
+    if once:
+        store, big = copy_folder(template, tmp_path), documents(tmp_path, 2000, 12)
+    else:
+        store, big = copy_folder(superseded, tmp_path), big_next
     before = state(store)
     process = subprocess.Popen(command(store, "load", "--bulk", big),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -191,9 +344,17 @@ def test_a_load_killed_mid_bulk_load_leaves_bulk_files_that_are_swept(store, tmp
     left = bulk_files(store)
     assert left and all(p.name.startswith("bulk-") for p in left)
     after = state(store)
+    noted = unfinished(store)
+    assert bool(noted) == once
+    if once:  # its note is the catalog's one change; the sweep takes back what is in the view
+        assert after["catalog"] == before["catalog"] | {pending_note(store, noted[0])}
+        sweep(store)
+        after = state(store)
+        assert after == before and not bulk_files(store)
     assert after["catalog"] == before["catalog"] and after["view"] == before["view"]
     swept = run(store, "load", "--bulk", big, env={PAUSE_AT: "none"})
-    assert "swept the debris of an interrupted write" in swept.stderr
+    if not once:  # (once: swept above)
+        assert "swept the debris of an interrupted write" in swept.stderr
     assert swept.returncode == 0, swept.stderr
     assert "checkpoint staging" not in swept.stderr
     assert not bulk_files(store)
@@ -229,7 +390,9 @@ def lasting(catalog: set[str]) -> set[str]:
 def reloadable(template, tmp_path_factory) -> tuple[Path, str]:
     """The master example and 1,400 tracks of a 1,500-track document loaded; returns the
     folder and the same version with tracks 100-1,499 instead (a corrected document that kept
-    its doc_version): its reload removes some triples and adds others."""
+    its doc_version): its reload removes some triples and adds others. Every version keeps a
+    named graph (restored: the 1,400-track one was written stored once), so the reload is
+    staged and swapped in as in the earlier layout."""
     folder = tmp_path_factory.mktemp("reloadable")
     copy_folder(template, folder)
     document = json.loads(Path(documents(folder, 1500, 13)).read_text(encoding="utf-8"))
@@ -237,6 +400,7 @@ def reloadable(template, tmp_path_factory) -> tuple[Path, str]:
     document["tracks"] = tracks[:1400]
     assert run(folder / "store", "load", str(write_json(folder / "first.json", document))
                ).returncode == 0
+    restore_all(folder / "store")  # a reload of a version stored once: test_a_reload_killed_…
     document["tracks"] = tracks[100:]
     return folder, str(write_json(folder / "corrected.json", document))
 
@@ -281,6 +445,68 @@ def test_a_reload_killed_at_any_stage_is_the_old_or_the_new_version(
     assert now["graphs"] == expected["graphs"]  # no staging graph left
     assert lasting(now["catalog"]) == lasting(expected["catalog"])
     assert named(now["view"]) == named(expected["view"])
+    assert run(store, "doctor").returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["supersede", "reload"])
+def test_a_write_killed_while_it_restores_a_version_stored_once_is_finished_by_the_next_writer(
+        template, small, next_versions, tmp_path, kind):
+    """A supersede (the document's next version) or a reload (the same version, corrected) of
+    a version stored once first gives it its named graph back from its record (members.restore,
+    noted `ft:restoring`). Killed there, readers keep their snapshot and the catalog and the
+    view are the old version's; the next writer's sweep finishes the restore: the old version,
+    in its named graph (its record's triples), no member quad, mark or note of it left. A
+    re-run then makes it the new version, exactly as an uninterrupted write does."""
+    if kind == "supersede":
+        source = next_versions[0]
+    else:
+        document = json.loads(Path(small).read_text(encoding="utf-8"))
+        del document["tracks"][:50]
+        source = str(write_json(tmp_path / "corrected.json", document))
+    (tmp_path / "store-folder").mkdir()
+    (tmp_path / "reference").mkdir()
+    store = copy_folder(template, tmp_path / "store-folder")
+    reference = copy_folder(template, tmp_path / "reference")
+    for target in (store, reference):
+        assert run(target, "load", small).returncode == 0
+    assert run(reference, "load", source).returncode == 0
+    opened = TrackStore(store, base=BASE)
+    version, = members.stored_once(opened) - {v.graph for v in opened.versions()
+                                              if "encode_example" in v.graph}
+    kept = {str(q.triple) for block in records.blocks(records.path_of(opened, version))
+            for q in ox.parse(block, format=ox.RdfFormat.N_TRIPLES)}
+    del opened
+    before, snapshot = state(store), current_snapshot(store)
+    process, _ = paused(store, "restoring", "load", source)
+    kill(process)
+    assert current_snapshot(store) == snapshot
+    assert unfinished(store) == [version]
+    now = state(store)
+    assert now["catalog"] == before["catalog"] | {pending_note(store, version,
+                                                               members.RESTORING)}
+    assert now["view"] == before["view"]
+    doctor = run(store, "doctor")
+    assert doctor.returncode == 1 and "1 unfinished version(s) stored once" in doctor.stdout
+    sweep(store)
+    now = state(store)
+    assert not unfinished(store)
+    assert now["catalog"] == before["catalog"] and now["view"] == before["view"]
+    assert now["graphs"] == before["graphs"] | {version}
+    assert graph_triples(store, version) == kept
+    assert now["members"] == {q for q in before["members"] if f"<{version}>" not in q}
+    opened = TrackStore(store, base=BASE)
+    assert version not in members.stored_once(opened) and not recovery.find(opened)
+    del opened
+    rerun = run(store, "load", source, env={PAUSE_AT: "none"})
+    assert rerun.returncode == 0, rerun.stderr
+    assert "checkpoint restoring" not in rerun.stderr  # restored already
+    assert run(reference, "reason").returncode == 0  # the same last command on both
+    assert run(store, "reason").returncode == 0
+    done, expected = state(store), state(reference)
+    assert done["graphs"] == expected["graphs"] and done["members"] == expected["members"]
+    assert lasting(done["catalog"]) == lasting(expected["catalog"])
+    assert named(done["view"]) == named(expected["view"])
+    assert len(done["view"]) == len(expected["view"])
     assert run(store, "doctor").returncode == 0
 
 
@@ -422,28 +648,93 @@ def everything(path: Path) -> set[str]:
     return quads
 
 
+@pytest.fixture(scope="module")
+def restored(template, tmp_path_factory) -> Path:
+    """The template with the master example's named graph given back (members.restore): the
+    earlier layout, in which the next version of its document is written into a named graph."""
+    folder = tmp_path_factory.mktemp("restored")
+    copy_folder(template, folder)
+    restore_all(folder / "store")
+    return folder
+
+
+def refused_store(once: bool, template: Path, restored: Path, examples,
+                  tmp_path: Path) -> tuple[Path, Path]:
+    """A private store and a document the standard refuses: `once`, a generated document of a
+    new collection with a wrong term (written stored once, taken back from the view and the
+    members graph); else the v1-current example, whose CURIE slip is refused, the next version
+    of the master example's document, kept in a named graph (removed from it)."""
+    if once:
+        bad, = generate_documents(tracks=30, seed=22, tracks_per_document=30)
+        bad["tracks"][0]["file_format"]["term_id"] = "http://purl.obolibrary.org/obo/CL_0000236"
+        return copy_folder(template, tmp_path), write_json(tmp_path / "bad.json", bad)
+    return (copy_folder(restored, tmp_path),
+            write_json(tmp_path / "bad.json", examples["v1-current"]))
+
+
+@pytest.mark.parametrize("once", [True, False], ids=["once", "named"])
 def test_a_refused_document_is_removed_in_bounded_transactions_leaving_the_store_as_it_was(
-        store, tmp_path, examples):
+        template, restored, tmp_path, examples, once):
+    store, bad = refused_store(once, template, restored, examples, tmp_path)
     before = everything(store)
-    bad = write_json(tmp_path / "bad.json", examples["v1-current"])  # its CURIE slip
     result = run(store, "load", "--bulk", str(bad), env={REMOVE_BATCH: "40", PAUSE_AT: "none"})
     assert result.returncode == 1 and "breaks the standard" in result.stdout + result.stderr
-    assert result.stderr.count("checkpoint removing") > 3  # several transactions of 40 quads
+    if once:  # taken back from the view, then its member quads
+        assert result.stderr.count("checkpoint unwriting\n") > 3, result.stderr
+        assert result.stderr.count("checkpoint removing-members\n") > 1, result.stderr
+    else:  # several transactions of 40 quads
+        assert result.stderr.count("checkpoint removing\n") > 3, result.stderr
+    assert everything(store) == before
+    opened = TrackStore(store, base=BASE)
+    assert not recovery.find(opened)
+    del opened
+
+
+def test_a_refused_next_version_leaves_the_version_stored_once_as_it_was(store, tmp_path,
+                                                                          examples):
+    """The v1-current example (refused: its CURIE slip) is the next version of the master
+    example's document, which the template stores once. A refused version makes nothing leave
+    the view, so the store must be exactly as it was: the master example still stored once (no
+    named graph, its member quads and mark kept), not only the same view and catalog."""
+    before, seen = everything(store), state(store)
+    bad = write_json(tmp_path / "bad.json", examples["v1-current"])
+    result = run(store, "load", str(bad))
+    assert result.returncode == 1 and "breaks the standard" in result.stdout + result.stderr
+    now = state(store)
+    assert now["catalog"] == seen["catalog"] and now["view"] == seen["view"]
+    assert now["graphs"] == seen["graphs"], "the refused load restored a named graph"
+    assert now["members"] == seen["members"]
     assert everything(store) == before
 
 
-def test_a_removal_killed_halfway_is_swept_by_the_next_write(store, tmp_path, examples,
-                                                               monkeypatch):
+@pytest.mark.parametrize(("once", "stage"), [(True, "unwriting"), (True, "removing-members"),
+                                             (False, "removing")],
+                         ids=["once-unwriting", "once-removing-members", "named-removing"])
+def test_a_removal_killed_halfway_is_swept_by_the_next_write(template, restored, tmp_path,
+                                                               examples, monkeypatch, once,
+                                                               stage):
+    store, bad = refused_store(once, template, restored, examples, tmp_path)
     before, seen = everything(store), state(store)
-    bad = write_json(tmp_path / "bad.json", examples["v1-current"])
     monkeypatch.setenv(REMOVE_BATCH, "40")
-    process, _ = paused(store, "removing", "load", str(bad))
-    kill(process)  # after the first 40 quads of the refused version graph went
+    process, _ = paused(store, stage, "load", str(bad))
+    kill(process)  # after the first 40 quads of the refused version went
     left = state(store)
-    assert left["catalog"] == seen["catalog"] and left["view"] == seen["view"]
-    debris = left["graphs"] - seen["graphs"]
-    assert debris and all(g.startswith(BASE + "collection/") for g in debris), debris
-    assert not everything(store) <= before  # part of the refused graph is still there
+    noted = unfinished(store)
+    if once:  # its note stays; part of it in the view (unwriting) or the members graph
+        assert len(noted) == 1
+        assert left["catalog"] == seen["catalog"] | {pending_note(store, noted[0])}
+        assert left["graphs"] == seen["graphs"]
+        if stage == "unwriting":
+            assert named(seen["view"]) < named(left["view"])
+        else:  # out of the view: the member quads go last
+            assert left["view"] == seen["view"]
+        assert seen["members"] < left["members"]
+    else:
+        assert not noted
+        assert left["catalog"] == seen["catalog"] and left["view"] == seen["view"]
+        debris = left["graphs"] - seen["graphs"]
+        assert debris and all(g.startswith(BASE + "collection/") for g in debris), debris
+    assert not everything(store) <= before  # part of the refused version is still there
     doctor = run(store, "doctor")
     assert doctor.returncode == 1 and "debris of an interrupted write" in doctor.stdout
     again = run(store, "load", str(bad), env={PAUSE_AT: "none"})  # sweeps first, then refuses
@@ -469,13 +760,19 @@ def tiny_disk(request, tmp_path) -> Path:
     subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
-def test_a_full_disk_is_one_sentence_and_changes_nothing(tiny_disk, tmp_path):
+@pytest.mark.parametrize("once", [True, False], ids=["once", "named"])
+def test_a_full_disk_is_one_sentence_and_changes_nothing(tiny_disk, tmp_path, once):
+    """The load that fills the disk writes a new collection (stored once) or the next version
+    of a document already loaded (in a named graph)."""
     store = tiny_disk / "store"
     assert run(store, "load", MASTER).returncode == 0
+    big, after_it = documents(tmp_path, 3000, 14), documents(tmp_path, 20, 15)
+    if not once:  # an earlier version of `big`'s document, in a named graph
+        assert run(store, "load", documents(tmp_path, 20, 14)).returncode == 0
+        restore_all(store)
     assert reserve_path(store).is_file()  # the writer keeps its reserve
     before = state(store)
     snapshot = current_snapshot(store)
-    big, after_it = documents(tmp_path, 3000, 14), documents(tmp_path, 20, 15)
     result = run(store, "load", "--bulk", big, after_it)  # the batch stops at the full disk
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
@@ -488,14 +785,25 @@ def test_a_full_disk_is_one_sentence_and_changes_nothing(tiny_disk, tmp_path):
     assert not reserve_path(store).exists()  # given up, so the store opens again
     assert current_snapshot(store) == snapshot
     after = state(store)
-    assert after["catalog"] == before["catalog"] and after["view"] == before["view"]
+    noted = unfinished(store)
+    assert bool(noted) == once
+    if noted:  # written stored once: its note and its temporary record, for the next writer
+        assert after["catalog"] == before["catalog"] | {pending_note(store, noted[0])}
+        opened = TrackStore(store, base=BASE)
+        assert any(p.name.endswith(records.TEMPORARY) for p in records.unnamed(opened))
+        del opened
+    else:
+        assert after["catalog"] == before["catalog"] and after["view"] == before["view"]
     # space returns: the next write sweeps what the failed load left and keeps a reserve again
     subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_disk)], check=True)
     again = run(store, "doctor", "--repair")
     assert again.returncode == 0, again.stdout + again.stderr
     assert reserve_path(store).is_file()
-    assert not bulk_files(store)
-    assert state(store) == before  # the debris graphs are gone too
+    assert not bulk_files(store) and not unfinished(store)
+    assert state(store) == before  # the debris graphs (or what was written once) are gone too
+    opened = TrackStore(store, base=BASE)
+    assert not records.unnamed(opened)
+    del opened
 
 
 def test_the_reserve_waits_for_space_and_is_not_counted_as_debris(tmp_path):
@@ -640,6 +948,7 @@ def linked(template, tmp_path_factory) -> Path:
     second = str(write_json(folder / "second.json", newer))
     for source in (first, second):
         assert run(folder / "store", "load", source).returncode == 0
+    restore_all(folder / "store")  # that layout had every version in a named graph
     store = TrackStore(folder / "store", base=BASE)
     for version in store.versions():
         companion = reasoning.inferred_graph(version.graph)
@@ -691,8 +1000,9 @@ def test_a_migration_killed_while_it_drops_a_companion_is_finished_by_the_next_w
     (the master example's first, whose links leave the view) and records the layout last:
     killed once the first drop is noted, after its first 10 quads went, or just after it, the
     store still has the earlier layout, so the next writer (here a `reason`) drops what is
-    left: no companion, none of their links in the view or the records, exactly the store an
-    uninterrupted migration gives."""
+    left: no companion, none of their links in the view or the records, the view and catalog
+    of an uninterrupted migration; a re-run of `migrate` (which also stores once the current
+    versions that could be) gives exactly its store."""
     store = copy_folder(linked, tmp_path)
     held, links = companions(store), own_links(store)
     assert len(held) == 3 and all(held.values()) and links
@@ -717,12 +1027,22 @@ def test_a_migration_killed_while_it_drops_a_companion_is_finished_by_the_next_w
     assert named(now["view"]) == named(merged) and len(now["view"]) == len(merged)
     assert not any(g.endswith(reasoning.INFERRED_SUFFIX) for g in now["graphs"])
     assert not own_links(store)
-    assert now["graphs"] == migrated["graphs"]
     assert lasting(now["catalog"]) == lasting(migrated["catalog"])
     assert named(now["view"]) == named(migrated["view"])
     opened = TrackStore(store, base=BASE)
     assert not current_view.links_outdated(opened)
     assert set(records.names(opened)) == {v.graph for v in opened.versions()}
     assert not records.unnamed(opened)
+    # what `migrate` alone does after the drops: it stores once each current version that
+    # could be (store/members.py), so the sweep leaves those in their named graphs
+    converted = {v.graph for v in opened.versions()} & (migrated["graphs"] ^ now["graphs"])
     del opened
+    assert now["graphs"] - converted == migrated["graphs"] - {BASE + members.MEMBERS_PATH}
+    assert run(store, "doctor").returncode == 0
+    again = run(store, "migrate")  # a re-run: exactly the store an uninterrupted one gives
+    assert again.returncode == 0, again.stderr
+    now = state(store)
+    assert now["graphs"] == migrated["graphs"] and now["members"] == migrated["members"]
+    assert lasting(now["catalog"]) == lasting(migrated["catalog"])
+    assert named(now["view"]) == named(migrated["view"])
     assert run(store, "doctor").returncode == 0

@@ -88,7 +88,7 @@ def test_a_copy_kept_while_writing_gives_the_view_the_very_triples_of_the_graph(
 
 
 def test_blank_node_lines_are_told_apart_from_literals_that_look_like_them():
-    named, blank = current_view._split_blank(source_lines(2))
+    named, blank = current_view.split_blank(source_lines(2))
     assert len(blank) == 6 and all(b"_:b" in line.split(b" ")[0] + line[-12:] for line in blank)
     assert named.count(b"\n") == 4 and b'_:b0 ." .' in named and b"_:z" not in named
 

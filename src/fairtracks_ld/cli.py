@@ -220,12 +220,19 @@ def _short(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    from fairtracks_ld.sparql import graph_rewrite
+    from fairtracks_ld.store import members
+
     sparql = _read_query(args.query)
     store = _reader(args)
     try:
+        if not args.all_graphs:  # GRAPH over versions stored once (store/members.py)
+            sparql, _, _ = members.rewrite_query(sparql, store)
         result = store.query(sparql, all_graphs=args.all_graphs)
     except SyntaxError as error:
         raise UsageError(f"SPARQL syntax error: {error}") from error
+    except graph_rewrite.GraphRewriteRefused as error:
+        raise UsageError(str(error)) from error
     with _output(args.output) as out:
         if isinstance(result, ox.QuerySolutions):
             if args.format == "table":
@@ -331,14 +338,21 @@ def _snapshot_stats(store_path: Path) -> dict | None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    """Opening the store for writing migrates it (writing.open_store); say what it holds now."""
+    """Opening the store for writing migrates an earlier view (writing.open_store); then each
+    current version that could be stored once loses its named graph (store/members.py); say
+    what the store holds now."""
+    from fairtracks_ld.store import members
+
     if not Path(args.store).is_dir():
         raise StoreError(f"no store at {args.store}")
     started = time.perf_counter()
     store = _store(args)
+    converted = sum(members.store_once(store, version, collection)
+                    for version, collection in members.convertible(store))
     _publish(store)
     print(f"{args.store}: layout {current_view.LAYOUT}, {current_view.size(store):,} triples in "
-          f"the current view ({time.perf_counter() - started:.1f} s)")
+          f"the current view, {len(members.stored_once(store)):,} version(s) stored once "
+          f"({converted:,} converted now; {time.perf_counter() - started:.1f} s)")
     return EXIT_OK
 
 
@@ -771,7 +785,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="summarise the store and its disk use by part")
     stats.set_defaults(func=cmd_stats)
     migrate = commands.add_parser(
-        "migrate", help="bring a store of an earlier layout to this one (any write does too)")
+        "migrate", help="bring a store of an earlier layout to this one (any write does too) and "
+                        "store each current version once that can be (docs/store.md)")
     migrate.set_defaults(func=cmd_migrate)
     optimize = commands.add_parser(
         "optimize", help="compact every index in full, then publish (a big load starts this in "

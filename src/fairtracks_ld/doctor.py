@@ -25,7 +25,7 @@ from pathlib import Path
 
 from fairtracks_ld import reasoning, recovery
 from fairtracks_ld.mapping.namespaces import PREFIXES
-from fairtracks_ld.store import StoreError, TrackStore, current_view, records
+from fairtracks_ld.store import StoreError, TrackStore, current_view, members, records
 from fairtracks_ld.store.snapshots import current_snapshot, publish, snapshot_dir
 
 SEGMENTS = "search-segments"
@@ -71,7 +71,7 @@ def _findings(store: TrackStore) -> Iterator[tuple[Finding, object]]:
 
 
 def _catalog(store: TrackStore) -> Iterator[tuple[Finding, object]]:
-    graphs = {g.value for g in store.ox.named_graphs()}
+    graphs = set(store.graph_names())  # versions stored once too
     versions = store.versions()
     catalogued = {v.graph for v in versions}
     for version in versions:
@@ -125,6 +125,12 @@ def _records(store: TrackStore) -> Iterator[tuple[Finding, object]]:
     root = records.folder(store.path)
     graphs = {g.value for g in store.ox.named_graphs()}
     recorded = [v.graph for v in store.versions() if v.graph in graphs]
+    once = sorted(members.stored_once(store))
+    for graph in once:  # its record is its only exact copy
+        if graph not in names or not (root / names[graph]).is_file():
+            yield Finding(f"version <{graph}> is stored once (its triples only in the current "
+                          "view) and has lost its record file", advice="load the document "
+                          "again; dumps and its history read the view meanwhile"), None
     missing = []
     for graph in recorded:
         if graph not in names or not (root / names[graph]).is_file():
@@ -143,7 +149,7 @@ def _records(store: TrackStore) -> Iterator[tuple[Finding, object]]:
         yield (Finding(f"{len(missing)} version graph(s) have no record (a store "
                        f"written before records, or a lost file), e.g. <{missing[0]}>",
                        "write them from the graphs"), write)
-    gone = sorted(set(names) - set(recorded))
+    gone = sorted(set(names) - set(recorded) - set(once))
     if gone:
         yield (Finding(f"the catalog names the record of {len(gone)} graph(s) the store does not "
                        f"hold as a version, e.g. <{gone[0]}>", "forget them"),

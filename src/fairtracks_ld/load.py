@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+import pyoxigraph as ox
+
 from fairtracks_ld import heap
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.models import AUTO
@@ -37,11 +39,9 @@ from fairtracks_ld.sources import (
 from fairtracks_ld.standard import ENTITY_ARRAYS, Variant
 from fairtracks_ld.store import Conformance, TrackStore, VersionInfo, reserve
 from fairtracks_ld.term_checks import document_notes
-from fairtracks_ld.writing import write_version
+from fairtracks_ld.writing import stores_once, write_version
 
 if TYPE_CHECKING:
-    import pyoxigraph as ox
-
     from fairtracks_ld.validation import DocumentReport, Validator, Windows
 
 __all__ = ["STDIN", "DocumentError", "LoadReport", "Loaded", "RefusedDocument", "load_document",
@@ -147,7 +147,8 @@ def load_document(
         except RefusedDocument as error:
             raise _unmappable(error, reader, validator, model) from error.__cause__
 
-        windows = _windows(validator, mapped.prepared, source, reader, store)
+        once = stores_once(store, mapped.prepared)
+        windows = _windows(validator, mapped.prepared, source, reader, store, once)
 
         def window(graph: str, data: ox.Store) -> None:
             """Validate one window of a big document (writing.MIRROR_BYTES)."""
@@ -177,7 +178,7 @@ def load_document(
         version = write_version(store, mapped, source, bulk=bulk,
                                 check=check if validator is not None else None,
                                 window=window if windows is not None and windows.applies
-                                else None)
+                                else None, once=once)
     notes = mapped.prepared.notes  # compact (mapping.notes.Notes) for a streamed document
     try:
         notes.extend(document_notes(store, version.graph))
@@ -187,13 +188,16 @@ def load_document(
 
 
 def _windows(validator: Validator | None, prepared: Prepared, source: str,
-             reader: DocumentReader, store: TrackStore) -> Windows | None:
-    """What validates a big document window by window (validation/windows.py)."""
+             reader: DocumentReader, store: TrackStore, once: bool) -> Windows | None:
+    """What validates a big document window by window (validation/windows.py), looking the
+    entities written so far up in the version graph, or in the view for a version stored
+    `once`."""
     if validator is None:
         return None
     from fairtracks_ld.validation import Windows
 
-    return Windows(validator, prepared, source, reader, store.ox)
+    return Windows(validator, prepared, source, reader, store.ox,
+                   ox.DefaultGraph() if once else None)
 
 
 def _unmappable(error: RefusedDocument, reader: DocumentReader, validator: Validator | None,

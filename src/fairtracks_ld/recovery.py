@@ -23,7 +23,7 @@ from pathlib import Path
 from fairtracks_ld import reasoning
 from fairtracks_ld.graph_removal import remove_graph
 from fairtracks_ld.mapping.namespaces import PREFIXES
-from fairtracks_ld.store import TrackStore, current_view, records, report_graph, swap
+from fairtracks_ld.store import TrackStore, current_view, members, records, report_graph, swap
 from fairtracks_ld.store.snapshots import CURRENT, current_snapshot, snapshot_dir
 
 STAGING = "/staging/"
@@ -39,11 +39,12 @@ class Debris:
     snapshot_leftovers: list[Path] = field(default_factory=list)
     view_changes: int = 0  # sources of a noted view change not settled (current_view.settle)
     swaps: int = 0  # noted graph replacements not finished (store/swap.py)
+    stored_once: int = 0  # versions stored once taken back or restored (store/members.py)
     seconds: float = 0.0
 
     def __bool__(self) -> bool:
         return bool(self.graphs or self.bulk_files or self.records or self.snapshot_leftovers
-                    or self.view_changes or self.swaps)
+                    or self.view_changes or self.swaps or self.stored_once)
 
     def describe(self) -> str:
         parts = [f"{len(self.graphs)} uncatalogued graph(s)" if self.graphs else "",
@@ -52,7 +53,9 @@ class Debris:
                  f"{len(self.snapshot_leftovers)} unfinished snapshot(s)"
                  if self.snapshot_leftovers else "",
                  f"{self.view_changes} unsettled view change(s)" if self.view_changes else "",
-                 f"{self.swaps} unfinished graph replacement(s)" if self.swaps else ""]
+                 f"{self.swaps} unfinished graph replacement(s)" if self.swaps else "",
+                 f"{self.stored_once} unfinished version(s) stored once"
+                 if self.stored_once else ""]
         return ", ".join(p for p in parts if p)
 
 
@@ -109,13 +112,16 @@ def find(store: TrackStore) -> Debris:
     removing, adding = current_view.unsettled(store)
     return Debris(orphan_graphs(store), bulk_files(path) if path else [],
                   records.unnamed(store), snapshot_leftovers(path) if path else [],
-                  len(removing) + len(adding), len(swap.pending(store)))
+                  len(removing) + len(adding), len(swap.pending(store)),
+                  len(members.unfinished(store)))
 
 
 def sweep(store: TrackStore) -> Debris:
     """Remove what interrupted writes left (the caller holds the writer lock)."""
     started = time.perf_counter()
     debris = find(store)
+    if debris.stored_once:  # reads the temporary records that the files below remove
+        members.sweep(store)
     if debris.view_changes:  # a write killed after its catalog update: finish its view change
         current_view.settle(store)
     swap.finish(store)  # removes its staging graphs, which were not counted as debris

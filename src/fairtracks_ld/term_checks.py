@@ -22,7 +22,7 @@ from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.namespaces import FT, OWL, RDFS
 from fairtracks_ld.mapping.prepare import Note
 from fairtracks_ld.standard import ENTITY_ARRAYS
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import TrackStore, members
 
 _PREFIXES = {"ft": FT, "owl": OWL, "rdfs": RDFS}
 _ARRAY_OF_KIND = {kind: array for array, kind in ENTITY_ARRAYS.items()}
@@ -39,22 +39,20 @@ def document_notes(store: TrackStore, graph: str) -> list[Note]:
 
 def obsolete_annotations(store: TrackStore, graph: str) -> list[Note]:
     """One warning per annotation that uses an obsolete term, naming its replacement."""
-    g = str(ox.NamedNode(graph))
+    uses_term = members.in_graph(store, graph, "?node ft:term_id ?term", "?node")
     terms = [row[0].value for row in store.ox.query(
-        f"SELECT DISTINCT ?term WHERE {{ GRAPH {g} {{ ?node ft:term_id ?term }} }}",
-        prefixes=_PREFIXES,
-    )]
+        f"SELECT DISTINCT ?term WHERE {{ {uses_term} }}", prefixes=_PREFIXES)]
     replaced = reasoning.replacements(store, terms) if terms else {}
     if not replaced:
         return []
     labels = _labels(store, {*replaced, *(r for r in replaced.values() if r)})
     rows = store.ox.query(
         f"""SELECT ?node ?term WHERE {{ {reasoning.values_clause("term", replaced)}
-              GRAPH {g} {{ ?node ft:term_id ?term }} }}""",
+              {uses_term} }}""",
         prefixes=_PREFIXES,
     )
     uses = [(row["node"].value, row["term"].value) for row in rows]
-    positions = _positions(store, g, {node.partition("#")[0] for node, _ in uses})
+    positions = _positions(store, graph, {node.partition("#")[0] for node, _ in uses})
     notes = []
     for node, term in uses:
         effective = reasoning.follow(term, replaced)
@@ -69,7 +67,7 @@ def _positions(store: TrackStore, graph: str, entities: set[str]) -> dict[str, s
     """Entity → its index in its array (ft:position), to point into the document."""
     rows = store.ox.query(
         f"""SELECT ?entity ?pos WHERE {{ {reasoning.values_clause("entity", entities)}
-              GRAPH {graph} {{ ?entity ft:position ?pos }} }}""",
+              {members.in_graph(store, graph, "?entity ft:position ?pos", "?entity")} }}""",
         prefixes=_PREFIXES,
     )
     return {row[0].value: row[1].value for row in rows}
@@ -141,12 +139,11 @@ def loaded_ontologies(store: TrackStore) -> dict[str, LoadedOntology]:
 
 def ontology_version_notes(store: TrackStore, graph: str) -> list[Note]:
     """Compare a document's doc_ontology_versions with the loaded ontologies."""
-    g = str(ox.NamedNode(graph))
+    entries = members.in_graph(store, graph, "?info ft:doc_ontology_versions ?entry . "
+                               "?entry ft:ontology ?ontology ; ft:ontology_version ?version",
+                               "?info")
     rows = store.ox.query(
-        f"""SELECT ?ontology ?version WHERE {{ GRAPH {g} {{
-              ?info ft:doc_ontology_versions ?entry .
-              ?entry ft:ontology ?ontology ; ft:ontology_version ?version }} }}
-            ORDER BY STR(?ontology)""",
+        f"""SELECT ?ontology ?version WHERE {{ {entries} }} ORDER BY STR(?ontology)""",
         prefixes=_PREFIXES,
     )
     rows = [(row["ontology"].value, row["version"].value) for row in rows]

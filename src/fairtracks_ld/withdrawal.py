@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from fairtracks_ld.faults import checkpoint
 from fairtracks_ld.mapping.iris import IriMinter
 from fairtracks_ld.mapping.namespaces import FT, PREFIXES, PROV, RDF_TYPE, XSD
-from fairtracks_ld.store import TrackStore, current_view, report_graph
+from fairtracks_ld.store import TrackStore, current_view, members, report_graph
 
 WITHDRAWN = FT + "Withdrawn"
 REASON = FT + "withdrawal_reason"
@@ -84,6 +84,9 @@ def withdraw(store: TrackStore, collection: str, document: str | None, reason: s
             raise WithdrawalError(410, f"{target} is already withdrawn")
         raise WithdrawalError(404, f"no {'document' if document else 'collection'} {target} "
                                    "in the store")
+    for version in current:  # history keeps named graphs (store/members.py)
+        if members.is_stored_once(store, version.graph):
+            members.restore(store, version.graph)
     cat, at = store.catalog, _now()
     documents = " ".join(f"<{v.document}>" for v in current)
     graphs = " ; ".join(f"<{VERSION}> <{v.graph}>" for v in current)

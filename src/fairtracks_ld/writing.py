@@ -28,6 +28,7 @@ from fairtracks_ld.store import (
     VersionInfo,
     VersionRecord,
     current_view,
+    members,
     records,
     report_graph,
     reserve,
@@ -75,7 +76,8 @@ MIRROR_BYTES = 192 << 20
 def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
                   bulk: bool = False,
                   check: Callable[[str, ox.Store | None], Conformance | None] | None = None,
-                  catalog_extra: str = "", window: Window | None = None) -> VersionInfo:
+                  catalog_extra: str = "", window: Window | None = None,
+                  once: bool | None = None) -> VersionInfo:
     """Write one document version; it becomes visible only once all of it is written.
 
     Stages: (1) the mapped triples are written chunk by chunk into the version
@@ -104,6 +106,17 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     On any failure (or refusal) everything written is removed: the store is as it was. On a
     full disk the store's reserve is given up instead and nothing is removed (that needs disk
     space too): the catalog never named what was written, and the next writer sweeps it.
+
+    A new version of a collection no current version describes is **stored once**
+    (`once`, default `stores_once`; store/members.py): its triples go straight into the
+    default graph with its member quads, not into a named graph, the catalog update marks it,
+    and there is no view change to settle. Noted before its first triple, it is taken back
+    from its record's temporary file (synced before each store write) if it fails or is
+    killed before its catalog update. A chunk with a subject outside its collection, or a
+    validation that needs the graph in the store, gives it its named graph after all
+    (`_named_after_all`). A version stored once that a write replaces (its document's next
+    version, a reload, another document of its collection) first gets its named graph back
+    (`members.restore`), once this one is validated: history keeps named graphs.
     """
     mapped = WholeDocument(document) if isinstance(document, Prepared) else document
     prepared = mapped.prepared
@@ -111,17 +124,24 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
     replacing = store.catalogued(graph)  # an uncatalogued graph is a killed load's debris
     if not replacing:
         _drop_uncatalogued(store, graph)
+    once = stores_once(store, prepared) if once is None else once
     target = f"{graph}/staging/{uuid.uuid4().hex}" if replacing else graph
     if replacing:
         checkpoint("staging")
     report = report_graph(target)
     kept = _record_writers(store, graph)  # named for the graph, not its staging name
+    lines = members.Lines(store, graph, prepared.collection_iri) if once else None
     with current_view.ViewCopy.spooled() as copy:  # what the settle adds to the view
         try:
+            if once:  # noted until the catalog update: the view holds what it writes
+                members.note_pending(store, graph)
             # (1)
             mirror = _write_chunks(store, mapped, ox.NamedNode(target), copy, bulk,
                                    _Mirror(target, window) if check is not None else None,
-                                   kept[graph] if kept else None)
+                                   kept[graph] if kept else None, lines)
+            if lines is not None and (not lines.fits or (check is not None and mirror is None)):
+                _named_after_all(store, graph, kept[graph])
+                lines = None
             if bulk and check is not None and mirror is None:  # validated in the store
                 current_view.wait_for_writes(store)
             # (2)
@@ -135,6 +155,8 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
                     else store.ox.bulk_load
                 write(conformance.report, format=ox.RdfFormat.TURTLE,
                       to_graph=ox.NamedNode(report))
+            for kept_once in members.stored_once_in(store, prepared.collection_iri):
+                members.restore(store, kept_once)  # valid: the version it keeps is history
             named = {g: writer.commit() for g, writer in kept.items()}
             replaced = [p for g in named if (p := records.path_of(store, g)) is not None]
             checkpoint("recorded")  # a kill from here on leaves records no catalog names
@@ -149,13 +171,26 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
                 update += " ; " + catalog_extra
             if replacing:  # after the catalog update, which deletes what it says of `graph`
                 update += " ; " + swap.noting(store, _swaps(store, graph, target))
-            store.ox.update(_view_change(store, record, update), prefixes=PREFIXES)
+            if lines is not None:  # already in the view: no view change to note
+                store.ox.update(update + " ; " + members.mark(store, graph), prefixes=PREFIXES)
+            else:
+                if once:  # written into the view, then given a named graph after all
+                    update += " ; " + members.unnote(store, graph)
+                store.ox.update(_view_change(store, record, update), prefixes=PREFIXES)
         except BaseException as error:
-            for writer in kept.values():  # records of a write that never became visible
-                writer.discard()
             if reserve.is_disk_full(error):
+                for writer in kept.values():  # stored once: the sweep reads it back
+                    if once:
+                        writer.close()
+                    else:
+                        writer.discard()
                 reserve.release(store.path)
                 raise
+            if once:  # taken back from the view before its record goes
+                kept[graph].sync()
+                members.unwrite(store, graph, records.unfinished_blocks(store, graph))
+            for writer in kept.values():  # records of a write that never became visible
+                writer.discard()
             for written in (target, report):
                 if store.has_graph(written):
                     remove_graph(store.ox, written)
@@ -167,6 +202,29 @@ def write_version(store: TrackStore, document: Prepared | Mapped, source: str,
         current_view.settle(store, {graph: copy})
     checkpoint("catalog-updated")
     return store.version(graph)
+
+
+def stores_once(store: TrackStore, prepared: Prepared) -> bool:
+    """Whether a new version is written stored once (store/members.py): a FAIRtracks document,
+    an on-disk store, and no current version describing its collection."""
+    return not store.catalogued(prepared.graph) and members.candidate(
+        store, prepared.collection_iri, prepared.model)
+
+
+def _named_after_all(store: TrackStore, graph: str, record: records.Writer) -> None:
+    """A version begun stored once that keeps a named graph after all: the graph is written
+    from the record so far (its triples are in the view already, as after a settle) and its
+    member quads go; its note stays until its catalog update (a failure takes the view's
+    triples back)."""
+    record.sync()
+    node = ox.NamedNode(graph)
+    for block in records.unfinished_blocks(store, graph, current_view.ADD_BLOCK):
+        named, blank = current_view.split_blank(block)
+        store.ox.bulk_load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=node)
+        if blank:  # the labels the view got: the record keeps them
+            store.ox.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, node) for t in ox.parse(
+                b"".join(blank), format=ox.RdfFormat.N_TRIPLES, lenient=True))
+    members.remove_members(store, graph)
 
 
 def _swaps(store: TrackStore, graph: str, staging: str) -> list[tuple[str, str]]:
@@ -192,11 +250,14 @@ def _record_writers(store: TrackStore, graph: str) -> dict[str, records.Writer]:
 def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
                   copy: current_view.ViewCopy, bulk: bool,
                   mirror: _Mirror | None = None,
-                  record: records.Writer | None = None) -> ox.Store | None:
+                  record: records.Writer | None = None,
+                  once: members.Lines | None = None) -> ox.Store | None:
     """Write the mapped chunks into the graph `into`, keeping a copy for the view (and in
     `record`, with the blank-node labels the graph gets), and into the memory copy `mirror`
     (its store returned: the whole graph or its last window; None once dropped). Lenient: the
-    mapping has already checked every IRI it wrote with Oxigraph's rules.
+    mapping has already checked every IRI it wrote with Oxigraph's rules. A version stored
+    `once` is written into the default graph instead, with its member quads, and no copy is
+    kept (nothing to settle); its record is synced before each store write.
 
     With `bulk`, consecutive chunks are gathered into loader calls of up to
     `current_view.GATHER` bytes (a chunk larger than that is one call of its own): each call
@@ -205,26 +266,38 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
     small arrays' chunks no longer cost a call or a transaction each)."""
     blank: list[ox.Quad] = []  # gathered across chunks: a bulk call costs I/O of its own
     pending: list[bytes] = []  # named lines not written yet
+    target: ox.NamedNode | ox.DefaultGraph = ox.DefaultGraph() if once else into
+    write = _load_once if once else _load_named
+
+    def flush(parts: list[bytes]) -> None:
+        if record is not None and once is not None:
+            record.sync()  # every line the store gets is in the file first
+        write(store, parts, target, bulk)
+
     for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
-        named, triples, renamed = copy.split(chunk)
+        named, triples, renamed = copy.split(chunk, keep=once is None)
         if record is not None:
             record.write_distinct(named)
             record.write(renamed)
-        quads = [ox.Quad(t.subject, t.predicate, t.object, into) for t in triples]
-        blank += quads
+        stored = named
+        if once is not None:
+            once.fits = once.fits and not triples
+            stored += once.of(named)
+        blank += [ox.Quad(t.subject, t.predicate, t.object, target) for t in triples]
         if mirror is not None:
-            mirror.add(getattr(chunk, "array", None), named, quads)
-        if bulk and sum(map(len, pending)) + len(named) > current_view.GATHER:
-            _load_named(store, pending, into, bulk)
+            mirror.add(getattr(chunk, "array", None), named,
+                       [ox.Quad(t.subject, t.predicate, t.object, into) for t in triples])
+        if bulk and sum(map(len, pending)) + len(stored) > current_view.GATHER:
+            flush(pending)
             pending = []
-        pending.append(named)
+        pending.append(stored)
         if not bulk:  # one transaction a chunk
-            _load_named(store, pending, into, bulk)
+            flush(pending)
             pending = []
         if len(blank) >= current_view.BLANK_BATCH:
             _extend(store, blank, bulk)
             blank = []
-    _load_named(store, pending, into, bulk)
+    flush(pending)
     _extend(store, blank, bulk)
     return mirror.store if mirror is not None else None
 
@@ -289,6 +362,19 @@ def _load_named(store: TrackStore, parts: list[bytes], into: ox.NamedNode, bulk:
     write = store.ox.bulk_load if big else store.ox.load
     write(text, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=into)
     checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
+
+
+def _load_once(store: TrackStore, parts: list[bytes], into: ox.DefaultGraph,
+               bulk: bool) -> None:
+    """Write N-Quads without blank nodes (a version's lines, in the default graph, and its
+    member quads) as `_load_named` writes N-Triples."""
+    text = b"".join(parts)
+    if not text:
+        return
+    big = bulk and len(text) >= current_view.SMALL_WRITE
+    write = store.ox.bulk_load if big else store.ox.load
+    write(text, format=ox.RdfFormat.N_QUADS, lenient=True)
+    checkpoint("bulk-write")  # a kill here leaves part of the version: its note, swept
 
 
 def _extend(store: TrackStore, quads: list[ox.Quad], bulk: bool) -> None:

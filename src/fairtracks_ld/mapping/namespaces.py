@@ -2,6 +2,9 @@
 
 FT = "https://w3id.org/fairtracks-ld/vocab#"
 FTX = "https://w3id.org/fairtracks-ld/ext#"  # properties beyond the standard, kept losslessly
+# a version stored once (store/members.py): the members graph says which subjects it describes
+DESCRIBED_IN = FT + "described_in"
+STORED_ONCE = FT + "VersionStoredOnce"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

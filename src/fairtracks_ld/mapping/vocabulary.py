@@ -55,6 +55,10 @@ CLASS_TEXT: dict[str, tuple[str, str]] = {
     "GraphStoreGraph": ("Graph Store graph", "A named graph written through the SPARQL 1.1 Graph "
                         "Store HTTP Protocol (/rdf-graph-store), as recorded in the store's "
                         "catalog; not part of the default view."),
+    "VersionStoredOnce": ("Version stored once", "A current document version whose triples are "
+                          "held by the current view alone, with no named graph of its own: the "
+                          "members graph ({base}graph/members) lists the subjects it describes, "
+                          "and GRAPH <version> is answered through them."),
     "InferredGraph": ("Inferred graph", "A graph the store computes rather than loads: the class "
                       "closure of the loaded ontologies ({base}graph/closure), recomputed when "
                       "they change."),
@@ -122,6 +126,9 @@ CATALOG_PROPERTIES = {
                None),
     "record": ("record", "The file (under the store's records/ folder) holding the exact "
                "record of a document version graph: its N-Triples, zstd-compressed.", None),
+    "described_in": ("described in", "Links a subject to the version stored once that "
+                     "describes it (in the members graph, {base}graph/members).",
+                     "DocumentVersion"),
     "view_adds": ("view adds", "A source graph a noted change of the current view still has "
                   "to add to the default graph (settled right after the catalog update, or by "
                   "the next writer's sweep).", "Graph"),
@@ -270,7 +277,7 @@ def build_vocabulary() -> Graph:
     for name, (label, comment, rng) in CATALOG_PROPERTIES.items():
         kind = OWL.ObjectProperty if rng else OWL.DatatypeProperty
         domain = ({"Catalog"} if name in ("base_iri", "layout", "view_adds", "view_removes")
-                  else set() if name in ("json_key", "record", "replaced_by")
+                  else set() if name in ("json_key", "record", "replaced_by", "described_in")
                   else {"DocumentVersion"})
         _property(graph, onto, name, kind, label, comment, domain)
     for name, (label, comment, domain) in REASONING_PROPERTIES.items():

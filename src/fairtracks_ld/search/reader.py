@@ -20,9 +20,9 @@ import pyoxigraph as ox
 
 from fairtracks_ld import heap
 from fairtracks_ld.mapping.annotations import ANNOTATIONS
-from fairtracks_ld.mapping.namespaces import FT, RDF_TYPE
+from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.search.fields import FIELDS, TO_SAMPLE, Field
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import TrackStore, members
 from fairtracks_ld.store.records import graph_triples
 
 Values = frozenset[str]
@@ -169,8 +169,7 @@ def read_segment(store: TrackStore, graph: str) -> Segment:
 
 def _read_segment(store: TrackStore, graph: str) -> Segment:
     links = _Links(graph_triples(store, graph, [FT + prop for prop in PROPERTIES]))
-    tracks = sorted(q.subject.value for q in store.ox.quads_for_pattern(
-        None, ox.NamedNode(RDF_TYPE), ox.NamedNode(FT + "Track"), ox.NamedNode(graph)))
+    tracks = sorted(s.value for s in members.typed(store, graph, FT + "Track"))
     combos: dict[str, tuple[np.ndarray, list[Values]]] = {}
     for field in FIELDS:
         combos[field.name] = _column(tracks, _field_values(links, field))

@@ -75,7 +75,8 @@ def search_query(search: Search, index: FacetIndex | None = None) -> str:
 def rows_query(tracks: list[str], graphs: list[str]) -> str:
     """The table columns of these tracks (IRIs from the index), one row per track, read FROM
     the version graphs that hold them (index.graphs_of): every column is in a track's own
-    document, and a dataset of a few graphs keeps the query fast whatever the store's size."""
+    document, and a dataset of a few graphs keeps the query fast whatever the store's size.
+    No `graphs`: read from the view (versions stored once have no named graph)."""
     values = " ".join(str(ox.NamedNode(t)) for t in tracks)
     picked = " ".join(f"(SAMPLE(?{c}) AS ?{c}_)" for c in COLUMNS)
     sources = "".join(f"FROM {ox.NamedNode(g)}\n" for g in graphs)

@@ -12,6 +12,7 @@ reasoning too, is writing.write_version.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from fairtracks_ld.graph_removal import remove_graph
 from fairtracks_ld.mapping.iris import default_base_iri, normalise_base
 from fairtracks_ld.mapping.namespaces import PREFIXES, XSD
 from fairtracks_ld.mapping.prepare import Prepared
-from fairtracks_ld.store import current_view, records
+from fairtracks_ld.store import current_view, members, records
 
 DEFAULT_STORE_PATH = Path("var/store")
 REPORT_SUFFIX = "/validation-report"
@@ -206,17 +207,34 @@ class TrackStore:
 
     def query(self, sparql: str, all_graphs: bool = False, **options) -> ox.QuerySolutions:
         """Run SPARQL over the current view (or over every named graph's union with
-        all_graphs: every version, current or not, and every report)."""
+        all_graphs: every version, current or not, and every report; with versions stored
+        once, whose triples only the view holds, the view too)."""
         if all_graphs:  # Oxigraph's union would count the view (the default graph) too
-            return self.ox.query(sparql, default_graph=list(self.ox.named_graphs()),
-                                 prefixes=PREFIXES, **options)
+            graphs: list[ox.NamedNode | ox.DefaultGraph] = list(self.ox.named_graphs())
+            if members.stored_once(self):
+                graphs.append(ox.DefaultGraph())
+            return self.ox.query(sparql, default_graph=graphs, prefixes=PREFIXES, **options)
         return self.ox.query(sparql, prefixes=PREFIXES, **options)
 
     def graph_quads(self, graph: str) -> Iterator[ox.Quad]:
-        return self.ox.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+        """A named graph's quads, or a version stored once's (members.quads)."""
+        node = ox.NamedNode(graph)
+        if not self.ox.contains_named_graph(node) and members.is_stored_once(self, graph):
+            return members.quads(self, graph)
+        return self.ox.quads_for_pattern(None, None, None, node)
 
     def has_graph(self, graph: str) -> bool:
-        return self.ox.contains_named_graph(ox.NamedNode(graph))
+        """Whether the store holds `graph`: a named graph, or a version stored once."""
+        return self.ox.contains_named_graph(ox.NamedNode(graph)) or \
+            members.is_stored_once(self, graph)
+
+    def stored_once_version(self, subject: str) -> str | None:
+        """The version stored once describing `subject` (members.version_of), if any."""
+        return members.version_of(self, subject)
+
+    def graph_names(self) -> list[str]:
+        """Every graph the store holds: its named graphs and its versions stored once."""
+        return [g.value for g in self.ox.named_graphs()] + sorted(members.stored_once(self))
 
     def dump(self, output: IO[bytes], fmt: ox.RdfFormat, graph: str | None = None) -> None:
         """Stream the dataset (or one graph) without building it in memory. In N-Triples and
@@ -230,11 +248,17 @@ class TrackStore:
                 for block in records.blocks(recorded):
                     output.write(block)
                 return
+            if not self.ox.contains_named_graph(ox.NamedNode(graph)):  # stored once
+                ox.serialize((q.triple for q in self.graph_quads(graph)), output, fmt)
+                return
             self.ox.dump(output, format=fmt, from_graph=ox.NamedNode(graph))
         elif not fmt.supports_datasets:
             raise StoreError(f"{fmt.name} holds one graph; name it with --graph or use nq/trig")
         elif fmt == ox.RdfFormat.N_QUADS and (recorded := records.files(self)):
             self._dump_nquads(output, recorded)
+        elif once := sorted(members.stored_once(self)):
+            ox.serialize(itertools.chain(self.ox, *(self.graph_quads(g) for g in once)),
+                         output, fmt)
         else:
             self.ox.dump(output, format=fmt)
 
@@ -242,10 +266,14 @@ class TrackStore:
         """The dataset as N-Quads, graph by graph: the default graph and every graph without
         a record from Oxigraph's dump, the others copied from their `recorded` files."""
         self.ox.dump(output, format=ox.RdfFormat.N_QUADS, from_graph=ox.DefaultGraph())
-        for node in self.ox.named_graphs():
+        once = [ox.NamedNode(g) for g in sorted(members.stored_once(self))]
+        for node in itertools.chain(self.ox.named_graphs(), once):
             if node.value in recorded:
                 for block in records.blocks(recorded[node.value]):
                     output.write(records.as_nquads(block, node.value))
+                continue
+            if node in once:
+                ox.serialize(self.graph_quads(node.value), output, ox.RdfFormat.N_QUADS)
                 continue
             self.ox.dump(records.AsQuads(output, node.value), format=ox.RdfFormat.N_TRIPLES,
                          from_graph=node)
@@ -326,12 +354,15 @@ class TrackStore:
         loaders, e.g. by SPARQL Update, so whatever mirrors it cannot trust per-graph stamps;
         for the same reason the catalog stops naming records (any graph may differ from its
         record now): their files are swept by the next writer, `doctor --repair` writes them
-        again from the graphs."""
+        again from the graphs. A version stored once keeps its record, its only exact copy
+        (what it was loaded as; `GRAPH <version>` answers the view, updates included)."""
         now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         cat = self.catalog
         self.ox.update(
             f"DELETE WHERE {{ GRAPH <{cat}> {{ <{cat}> dcterms:modified ?m }} }} ; "
-            f"DELETE WHERE {{ GRAPH <{cat}> {{ ?g <{records.RECORD}> ?r }} }} ; "
+            f"DELETE {{ GRAPH <{cat}> {{ ?g <{records.RECORD}> ?r }} }} WHERE {{ GRAPH <{cat}> "
+            f"{{ ?g <{records.RECORD}> ?r }} FILTER NOT EXISTS {{ GRAPH <{members.graph(self)}> "
+            f"{{ ?g a <{members.STORED_ONCE}> }} }} }} ; "
             f"INSERT DATA {{ GRAPH <{cat}> {{ <{cat}> dcterms:modified "
             f"{_lit(now, XSD + 'dateTime')} }} }}", prefixes=PREFIXES)
 

@@ -305,11 +305,13 @@ class ViewCopy:
                 tempfile.TemporaryFile(prefix="fairtracks-ld-view-blank-") as blank:
             yield cls(named, blank)
 
-    def split(self, ntriples: bytes) -> tuple[bytes, list[ox.Triple], bytes]:
+    def split(self, ntriples: bytes, keep: bool = True) -> tuple[bytes, list[ox.Triple], bytes]:
         """The chunk's lines without a blank node, and its triples with one (renamed), as
-        objects and as N-Triples (what the graph's record keeps)."""
-        named, blank = _split_blank(ntriples)
-        self.named.write(named)
+        objects and as N-Triples (what the graph's record keeps); the first are copied only
+        when `keep` (a version stored once is written into the view itself)."""
+        named, blank = split_blank(ntriples)
+        if keep:
+            self.named.write(named)
         if not blank:
             return named, [], b""
         triples = [ox.Triple(self._node(q.subject), q.predicate, self._node(q.object))
@@ -393,7 +395,7 @@ def _load_view(store: TrackStore, ntriples: bytes) -> None:
     """Bulk-load N-Triples lines into the default graph. Oxigraph's loaders give blank nodes
     fresh ids, so the lines with one (a few per cent) go through `ox.parse`, which keeps
     them, and `bulk_extend`: the view must hold the very blank nodes of its source."""
-    named, blank = _split_blank(ntriples)
+    named, blank = split_blank(ntriples)
     if named:
         store.ox.bulk_load(named, format=ox.RdfFormat.N_TRIPLES, lenient=True,
                            to_graph=ox.DefaultGraph())
@@ -403,7 +405,7 @@ def _load_view(store: TrackStore, ntriples: bytes) -> None:
     checkpoint("view-adding")  # a kill here leaves part of the copy, which settle completes
 
 
-def _split_blank(ntriples: bytes) -> tuple[bytes, list[bytes]]:
+def split_blank(ntriples: bytes) -> tuple[bytes, list[bytes]]:
     """N-Triples lines (as Oxigraph writes them) without and with a blank node: a line whose
     subject is one starts with `_:`, one whose object is one ends with ` _:id .`; only lines
     holding `_:` are looked at."""

@@ -82,6 +82,23 @@ class Writer:
     def flush(self) -> None:
         """Nothing to do before `commit` (Oxigraph's dump calls it)."""
 
+    def sync(self) -> None:
+        """Hand what was written so far to the file, decodable (a zstd block end): a version
+        written stored once writes into the view before its catalog update, so a kill must
+        leave in the file every line the store got (`unfinished_blocks`). Nothing to do once
+        committed."""
+        if self._file.closed:
+            return
+        self._out.flush(zstandard.FLUSH_BLOCK)
+        self._file.flush()
+
+    def close(self) -> None:
+        """Close the temporary file and leave it (a write stopped by a full disk: the next
+        writer's sweep reads it back, then removes it)."""
+        if not self._file.closed:
+            self._out.close()
+            self._file.close()
+
     def commit(self) -> str:
         """Flush, fsync and rename into place; returns the name the catalog records."""
         self._out.close()
@@ -158,6 +175,35 @@ def blocks(path: Path, size: int = BLOCK) -> Iterator[bytes]:
         yield from _decompressed(raw, size)
 
 
+def unfinished_blocks(store: TrackStore, graph: str, size: int = BLOCK) -> Iterator[bytes]:
+    """The lines of `graph`'s records that no catalog entry names (a write killed or failed
+    before its catalog update: temporary files, or files committed just before it), as far
+    as they were synced; a frame cut by the kill ends them at its last whole line."""
+    if store.path is None:
+        return
+    digest = hashlib.sha256(graph.encode()).hexdigest()
+    root = folder(store.path)
+    named = {root / name for name in names(store).values()}
+    found = (root / digest[:2]).glob(f"{digest}-*{SUFFIX}*")
+    for path in sorted(p for p in found if p not in named
+                       and p.name.endswith((SUFFIX, SUFFIX + TEMPORARY))):
+        with open(path, "rb") as raw, \
+                zstandard.ZstdDecompressor().stream_reader(raw) as source:
+            rest = b""
+            while True:
+                try:
+                    data = source.read(size)
+                except zstandard.ZstdError:
+                    data = b""
+                if not data:
+                    break
+                data = rest + data
+                end = data.rfind(b"\n") + 1
+                rest = data[end:]
+                if end:
+                    yield data[:end]
+
+
 def _decompressed(raw: IO[bytes], size: int) -> Iterator[bytes]:
     with zstandard.ZstdDecompressor().stream_reader(raw) as source:
         yield from cut(source, size)
@@ -183,8 +229,9 @@ def graph_triples(store: TrackStore, graph: str, predicates: Collection[str] | N
         raw = open(path, "rb") if path is not None else None  # noqa: SIM115  # closed below
     except FileNotFoundError:
         raw = None
-    if raw is None:
-        quads = store.graph_quads(graph) if predicates is None else (
+    if raw is None:  # a version stored once without its record: TrackStore.graph_quads
+        named = store.ox.contains_named_graph(ox.NamedNode(graph))
+        quads = store.graph_quads(graph) if predicates is None or not named else (
             quad for predicate in predicates for quad in store.ox.quads_for_pattern(
                 None, ox.NamedNode(predicate), None, ox.NamedNode(graph)))
         yield from (quad for quad in quads if wanted is None or wanted.wants(quad.predicate.value))

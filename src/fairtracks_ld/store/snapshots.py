@@ -19,7 +19,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from fairtracks_ld.faults import checkpoint
-from fairtracks_ld.store import TrackStore, compaction, current_view, swap
+from fairtracks_ld.store import TrackStore, compaction, current_view, members, swap
 
 CURRENT = "current"
 OLD_VIEW_COPY = ".view"  # `<n>.view/`, `<n>.view.log`, …: view copies of an earlier layout
@@ -34,6 +34,7 @@ def publish(store: TrackStore) -> Path:
     """Snapshot the store and make the snapshot current; returns its folder."""
     if store.path is None:
         raise ValueError("only on-disk stores can publish snapshots")
+    members.sweep(store)  # … nor a version stored once that never became visible
     current_view.settle(store)  # a write that failed midway: readers never get a half view
     swap.finish(store)  # … nor half a replaced graph
     folder = snapshot_dir(Path(store.path))

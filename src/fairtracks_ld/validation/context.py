@@ -441,7 +441,7 @@ def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store
                 f"VALUES ?c {{ {_values(UNIQUE_CLASSES)} }} }}"):
             cls, identifier = classes[row[0].value], row[1]
             for quad in store.ox.quads_for_pattern(None, local_id, identifier, None):
-                source = _graph_iri(quad.graph_name)
+                source = _source(store, quad)
                 if source in others and any(True for _ in store.ox.quads_for_pattern(
                         quad.subject, rdf_type, cls, quad.graph_name)):
                     found[(quad.subject.value, cls.value, source)] = identifier
@@ -453,7 +453,7 @@ def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store
         if target in looked:
             continue
         for quad in store.ox.quads_for_pattern(target, rdf_type, None, None):
-            source = _graph_iri(quad.graph_name)
+            source = _source(store, quad)
             if source in others:
                 looked.add(target)
                 ids = [q.object for q in store.ox.quads_for_pattern(
@@ -469,6 +469,17 @@ def stored_entities(store: TrackStore, batch: Sequence[Prepared], data: ox.Store
         if identifier is not None:
             lines.append(_nt(node, FT + "local_id", str(identifier)))
     return lines
+
+
+def _source(store: TrackStore, quad: ox.Quad) -> str:
+    """The version a quad comes from: its named graph, or for a triple of the view, the
+    version stored once that describes its subject ("" for none: the view's copy of a version
+    with a named graph, found in that graph too)."""
+    if isinstance(quad.graph_name, ox.NamedNode):
+        return quad.graph_name.value
+    subject = quad.subject
+    return (store.stored_once_version(subject.value) or "") if isinstance(
+        subject, ox.NamedNode) else ""
 
 
 def _fewer_in_store(store: TrackStore, data: ox.Store, graph: DataGraph) -> bool:
@@ -491,7 +502,7 @@ def _shared_ids_from_store(store: TrackStore, data: ox.Store, graph: DataGraph,
     local_id, rdf_type = ox.NamedNode(FT + "local_id"), ox.NamedNode(RDF + "type")
     classes = [ox.NamedNode(cls) for cls in UNIQUE_CLASSES]
     for quad in store.ox.quads_for_pattern(None, local_id, None, None):
-        source = _graph_iri(quad.graph_name)
+        source = _source(store, quad)
         if source not in others:
             continue
         for own in data.quads_for_pattern(None, local_id, quad.object, graph):

@@ -54,6 +54,7 @@ from fairtracks_ld.validation.documents import (
     presented,
 )
 from fairtracks_ld.validation.engine import SPARQL_COMPONENT, validate
+from fairtracks_ld.validation.graphs import DataGraph
 from fairtracks_ld.validation.pointers import PointerResolver
 from fairtracks_ld.validation.report import Report, ValidationResult
 from fairtracks_ld.validation.shapes import default_shapes
@@ -78,12 +79,14 @@ class Windows:
     report (`finish`)."""
 
     def __init__(self, validator: Validator, prepared: Prepared, source: str,
-                 reader: DocumentReader, written: ox.Store) -> None:
+                 reader: DocumentReader, written: ox.Store,
+                 written_graph: DataGraph | None = None) -> None:
         """`written`: the store the document's graph is being written to, where references
-        to entities of other windows are looked up."""
+        to entities of other windows are looked up, in `written_graph` (default: the version
+        graph; the default graph for a version written stored once, store/members.py)."""
         self.validator, self.prepared, self.source, self.reader = (validator, prepared, source,
                                                                    reader)
-        self.written = written
+        self.written, self.written_graph = written, written_graph
         self.document = ox.NamedNode(prepared.document_iri)
         self.header = (prepared.document_iri, prepared.collection_iri)
         self.entities = prepared.collection_iri + "/"
@@ -123,10 +126,11 @@ class Windows:
                                                                    node), 1)):
                 data.add(ox.Quad(self.document, link, target, node))
         self._validate(data, node, last=True)
-        on_disk = PointerResolver(self.written, self.prepared, None, node, self.pointers)
+        written = self.written_graph or node
+        on_disk = PointerResolver(self.written, self.prepared, None, written, self.pointers)
         shapes = self.validator.shapes_for(self.prepared.model)
         kept = [(r, f if f is not None else self.validator.finding(r, on_disk, self.written,
-                                                                   node, shapes))
+                                                                   written, shapes))
                 for r, f in self._in_order() if f is not None or not self._resolved(r, node)]
         self.deferred.close()
         resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
@@ -198,7 +202,8 @@ class Windows:
         another window (one lookup in the written graph; once there, it stays)."""
         cls = _referenced_class(result)
         return cls is not None and any(True for _ in islice(
-            self.written.quads_for_pattern(result.value, _TYPE, cls, node), 1))
+            self.written.quads_for_pattern(result.value, _TYPE, cls,
+                                           self.written_graph or node), 1))
 
     def _entity(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> bool:
         """Whether `term` is a node of one of the document's entities (or a blank node)."""

@@ -65,9 +65,9 @@ def dump_all() -> Response:
     hidden = hidden_graphs(store)
     recorded = records.files(store)
     if recorded:
-        return _download((block for graph in store.ox.named_graphs() if graph not in hidden
-                          for block in _graph_nquads(store, graph.value,
-                                                     recorded.get(graph.value))),
+        return _download((block for graph in store.graph_names()  # versions stored once too
+                          if ox.NamedNode(graph) not in hidden
+                          for block in _graph_nquads(store, graph, recorded.get(graph))),
                          "fairtracks-ld")
     quads = (quad for quad in store.ox.quads_for_pattern(None, None, None, None)
              if isinstance(quad.graph_name, ox.NamedNode) and quad.graph_name not in hidden)

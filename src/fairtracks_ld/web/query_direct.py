@@ -24,8 +24,10 @@ from typing import Any
 from werkzeug.utils import get_content_type
 
 from fairtracks_ld.sparql import virtual
+from fairtracks_ld.sparql.graph_rewrite import GraphRewriteRefused
 from fairtracks_ld.sparql.policy import PolicyError, check_query
 from fairtracks_ld.sparql.repeatable import repeatable
+from fairtracks_ld.store import members
 from fairtracks_ld.web import sparql
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.clients import client_of
@@ -58,6 +60,10 @@ class DirectQueries:
         except PolicyError:
             return None
         query = virtual.rewrite(query, base=base_iri)
+        try:  # GRAPH over versions stored once
+            query, _, _ = members.rewrite_query(query, self.snapshots.store(), base=base_iri)
+        except GraphRewriteRefused:
+            return None  # Flask answers it (400)
         result_type, graph_type = sparql.negotiated(accept, None)
         if result_type is None and graph_type is None:
             return None

@@ -29,6 +29,7 @@ from fairtracks_ld.search.gsuite import gsuite
 from fairtracks_ld.search.index import FacetIndex
 from fairtracks_ld.search.rollup import rolled_up, used_values
 from fairtracks_ld.search.sparql import COLUMNS, rows_query, search_query
+from fairtracks_ld.store import members
 from fairtracks_ld.web.executor import QueryError, QueryRequest
 from fairtracks_ld.web.licence_headers import collection_terms
 
@@ -65,11 +66,15 @@ def search_url(search: Search, endpoint: str = "search.page", **changes: Any) ->
 
 
 def page_rows_query(ix: FacetIndex, positions: np.ndarray) -> str:
-    """The rows query of these index positions (their tracks, FROM their graphs); no tracks,
-    no query."""
+    """The rows query of these index positions (their tracks, FROM their graphs, unless one
+    is a version stored once: then from the view, which holds its triples); no tracks, no
+    query."""
     if not len(positions):
         return ""
-    return rows_query([ix.tracks[i] for i in positions], ix.graphs_of(positions))
+    graphs = ix.graphs_of(positions)
+    if set(graphs) & members.stored_once(current_app.extensions["snapshots"].store()):
+        graphs = []
+    return rows_query([ix.tracks[i] for i in positions], graphs)
 
 
 def fetch_rows(ix: FacetIndex, positions: np.ndarray) -> list[dict[str, str | None]]:

@@ -23,11 +23,13 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from fairtracks_ld.sparql import virtual
+from fairtracks_ld.sparql import graph_rewrite, virtual
 from fairtracks_ld.sparql.extensions import ExtensionError, check_standard
+from fairtracks_ld.sparql.graph_rewrite import GraphRewriteRefused
 from fairtracks_ld.sparql.policy import PolicyError, check_query, check_update
 from fairtracks_ld.sparql.repeatable import repeatable
 from fairtracks_ld.sparql.update_dataset import UpdateDatasetError, with_update_dataset
+from fairtracks_ld.store import members
 from fairtracks_ld.web.auth import audit, authenticate
 from fairtracks_ld.web.cache import Answer, etag_of
 from fairtracks_ld.web.clients import client_of
@@ -240,6 +242,11 @@ def endpoint() -> Response:
         wanted = _format_parameter(params)
         _check_format_parameter(wanted)
         query = virtual.rewrite(query, base=base_iri)  # track → ancestor predicates
+        defaults, named = _graphs(params, "default-graph-uri"), _graphs(params, "named-graph-uri")
+        if not settings.backend:  # GRAPH over versions stored once (a backend has their graphs)
+            query, defaults, named = members.rewrite_query(
+                query, current_app.extensions["snapshots"].store(), defaults, named,
+                base=base_iri)
         result_type, graph_type = _negotiate(wanted)
         if result_type is None and graph_type is None:
             return error(406, "none of the accepted media types can carry SPARQL results; use "
@@ -248,8 +255,8 @@ def endpoint() -> Response:
             query=query,
             result_type=result_type or "application/sparql-results+json",
             graph_type=graph_type or "text/turtle",
-            default_graphs=_graphs(params, "default-graph-uri"),
-            named_graphs=_graphs(params, "named-graph-uri"),
+            default_graphs=defaults,
+            named_graphs=named,
             base_iri=base_iri,
         )
         executor = current_app.extensions["executor"]
@@ -267,6 +274,8 @@ def endpoint() -> Response:
         return error(403, refused.message)
     except ExtensionError as refused:
         return error(400, refused.message)
+    except GraphRewriteRefused as refused:
+        return error(400, str(refused))
     return _answer(media, body, result_type, graph_type)
 
 
@@ -331,7 +340,10 @@ def _update(update: str, arrived: float, params: Fields) -> Response:
         update = with_update_dataset(update, params.all("using-graph-uri"),
                                      params.all("using-named-graph-uri"))
         check_update(update, settings.service_allow_list, base=_base_iri())
-    except UpdateDatasetError as failure:
+        store = current_app.extensions["snapshots"].store()
+        graph_rewrite.check_update(update, members.stored_once(store), members.graph(store),
+                                   base=_base_iri())
+    except (UpdateDatasetError, GraphRewriteRefused) as failure:
         return error(400, str(failure))
     except PolicyError as failure:
         return error(403, failure.message)

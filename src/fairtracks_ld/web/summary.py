@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from fairtracks_ld import reasoning
 from fairtracks_ld.mapping.namespaces import DCTERMS, FT, PROV, RDF_TYPE
 from fairtracks_ld.ontology.iris import canonical_iri, iri_to_curie
-from fairtracks_ld.store import TrackStore
+from fairtracks_ld.store import TrackStore, members
 from fairtracks_ld.web import view
 
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
@@ -279,7 +279,8 @@ def version_graph(store: TrackStore, iri: str) -> str | None:
     for quad in store.ox.quads_for_pattern(ox.NamedNode(iri), ox.NamedNode(RDF_TYPE), None, None):
         if quad.graph_name in graphs:
             return quad.graph_name.value
-    return None
+    version = members.version_of(store, iri)  # a version stored once: no named graph
+    return version if version is not None and ox.NamedNode(version) in graphs else None
 
 
 def provenance(store: TrackStore, iri: str) -> Provenance | None:
