@@ -99,13 +99,19 @@ def test_a_new_collection_is_stored_once(tmp_path, documents):
     assert not members.unfinished(store)
 
 
-def test_a_version_leaving_the_view_gets_its_named_graph_back(tmp_path, documents):
-    path = tmp_path / "store"
+def loaded_once(path: Path, documents: dict[str, Path]) -> tuple[str, set[ox.Triple]]:
+    """The first document loaded (stored once): its version and its record's triples."""
     load(path, documents["first"])
     store = TrackStore(path, base=BASE)
     first = current(store)
     kept = record_triples(store, first)
     del store
+    return first, kept
+
+
+def test_a_version_leaving_the_view_gets_its_named_graph_back(tmp_path, documents):
+    path = tmp_path / "store"
+    first, kept = loaded_once(path, documents)
     load(path, documents["second"])
     store = TrackStore(path, base=BASE)
     second = current(store)
@@ -181,11 +187,7 @@ def test_a_load_killed_while_writing_once_is_taken_back_by_the_next_writer(tmp_p
 
 def test_a_restore_killed_halfway_is_finished_by_the_next_writer(tmp_path, documents):
     path = tmp_path / "store"
-    load(path, documents["first"])
-    store = TrackStore(path, base=BASE)
-    first = current(store)
-    kept = record_triples(store, first)
-    del store
+    first, kept = loaded_once(path, documents)
     process, _ = paused(path, "restoring", "load", str(documents["second"]))
     kill(process)
     store = open_store(path, base=BASE)
