@@ -101,7 +101,9 @@ def test_a_leftover_companion_of_stored_links_is_found_and_dropped(store):
         f"INSERT DATA {{ GRAPH <{s.catalog}> {{ <{BASE}doc> ft:current_version <{BASE}nowhere> "
         "} }", prefixes={"ft": "https://w3id.org/fairtracks-ld/vocab#"}),
      "which the catalog does not record"),
-], ids=["version-graph", "report-graph", "current-version"])
+    (lambda s, g: records.path_of(s, g).unlink(),  # stored once: its only exact copy
+     "is stored once (its triples only in the current view) and has lost its record file"),
+], ids=["version-graph", "report-graph", "current-version", "record-of-a-version-stored-once"])
 def test_lost_data_is_reported_with_advice_and_not_made_up(store, change, expected):
     damage(store, change)
     found = doctor(store, "--repair")
