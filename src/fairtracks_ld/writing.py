@@ -267,12 +267,11 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
     blank: list[ox.Quad] = []  # gathered across chunks: a bulk call costs I/O of its own
     pending: list[bytes] = []  # named lines not written yet
     target: ox.NamedNode | ox.DefaultGraph = ox.DefaultGraph() if once else into
-    write = _load_once if once else _load_named
 
     def flush(parts: list[bytes]) -> None:
         if record is not None and once is not None:
             record.sync()  # every line the store gets is in the file first
-        write(store, parts, target, bulk)
+        _load_named(store, parts, None if once else into, bulk)
 
     for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
         named, triples, renamed = copy.split(chunk, keep=once is None)
@@ -352,29 +351,23 @@ class _Mirror:
         self.size += len(named)
 
 
-def _load_named(store: TrackStore, parts: list[bytes], into: ox.NamedNode, bulk: bool) -> None:
-    """Write N-Triples without blank nodes into `into`: with the bulk loader when `bulk`,
-    unless they are small (`current_view.SMALL_WRITE`), else in one transaction."""
+def _load_named(store: TrackStore, parts: list[bytes], into: ox.NamedNode | None,
+                bulk: bool) -> None:
+    """Write N-Triples without blank nodes into `into` (None: N-Quads lines naming their own
+    graph, as a version stored once writes its lines and member quads): with the bulk loader
+    when `bulk`, unless they are small (`current_view.SMALL_WRITE`), else in one
+    transaction."""
     text = b"".join(parts)
     if not text:
         return
     big = bulk and len(text) >= current_view.SMALL_WRITE
     write = store.ox.bulk_load if big else store.ox.load
-    write(text, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=into)
-    checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph
-
-
-def _load_once(store: TrackStore, parts: list[bytes], into: ox.DefaultGraph,
-               bulk: bool) -> None:
-    """Write N-Quads without blank nodes (a version's lines, in the default graph, and its
-    member quads) as `_load_named` writes N-Triples."""
-    text = b"".join(parts)
-    if not text:
-        return
-    big = bulk and len(text) >= current_view.SMALL_WRITE
-    write = store.ox.bulk_load if big else store.ox.load
-    write(text, format=ox.RdfFormat.N_QUADS, lenient=True)
-    checkpoint("bulk-write")  # a kill here leaves part of the version: its note, swept
+    if into is None:
+        write(text, format=ox.RdfFormat.N_QUADS, lenient=True)
+    else:
+        write(text, format=ox.RdfFormat.N_TRIPLES, lenient=True, to_graph=into)
+    checkpoint("bulk-write")  # a kill here leaves a partly written, invisible graph (or the
+    # lines of a version stored once: its note, swept)
 
 
 def _extend(store: TrackStore, quads: list[ox.Quad], bulk: bool) -> None:

@@ -76,24 +76,24 @@ def version_of(store: TrackStore, subject: str) -> str | None:
     return None
 
 
-def in_graph(store: TrackStore, graph: str, pattern: str, anchor: str) -> str:
-    """`GRAPH <graph> { pattern }` for the store's own queries, which also reach versions
+def in_graph(store: TrackStore, version: str, pattern: str, anchor: str) -> str:
+    """`GRAPH <version> { pattern }` for the store's own queries, which also reach versions
     stored once: for such a version, `pattern` over the view with its `anchor` (a variable or
     IRI every other subject of the pattern is reached from) required to be a member. Exact for
     a version's nodes: no other source describes its collection's subjects."""
-    if graph in stored_once(store):
-        return (f"{{ {pattern} GRAPH <{store.base + MEMBERS_PATH}> {{ {anchor} "
-                f"<{DESCRIBED_IN}> <{graph}> }} }}")
-    return f"GRAPH <{graph}> {{ {pattern} }}"
+    if version in stored_once(store):
+        return (f"{{ {pattern} GRAPH <{graph(store)}> {{ {anchor} "
+                f"<{DESCRIBED_IN}> <{version}> }} }}")
+    return f"GRAPH <{version}> {{ {pattern} }}"
 
 
-def typed(store: TrackStore, graph: str, cls: str) -> Iterator[ox.NamedNode | ox.BlankNode]:
-    """The subjects of `graph` typed `cls`: from its named graph, or for a version stored once,
-    the view's subjects of that type that are its members."""
-    node, rdf_type, kind = ox.NamedNode(graph), ox.NamedNode(RDF + "type"), ox.NamedNode(cls)
-    if store.ox.contains_named_graph(node) or not is_stored_once(store, graph):
+def typed(store: TrackStore, version: str, cls: str) -> Iterator[ox.NamedNode | ox.BlankNode]:
+    """The subjects of `version` typed `cls`: from its named graph, or for a version stored
+    once, the view's subjects of that type that are its members."""
+    node, rdf_type, kind = ox.NamedNode(version), ox.NamedNode(RDF + "type"), ox.NamedNode(cls)
+    if store.ox.contains_named_graph(node) or not is_stored_once(store, version):
         return (q.subject for q in store.ox.quads_for_pattern(None, rdf_type, kind, node))
-    described, members = ox.NamedNode(DESCRIBED_IN), ox.NamedNode(store.base + MEMBERS_PATH)
+    described, members = ox.NamedNode(DESCRIBED_IN), ox.NamedNode(graph(store))
     return (q.subject for q in store.ox.quads_for_pattern(None, rdf_type, kind, ox.DefaultGraph())
             if ox.Quad(q.subject, described, node, members) in store.ox)
 

@@ -189,19 +189,22 @@ def unfinished_blocks(store: TrackStore, graph: str, size: int = BLOCK) -> Itera
                        and p.name.endswith((SUFFIX, SUFFIX + TEMPORARY))):
         with open(path, "rb") as raw, \
                 zstandard.ZstdDecompressor().stream_reader(raw) as source:
-            rest = b""
-            while True:
-                try:
-                    data = source.read(size)
-                except zstandard.ZstdError:
-                    data = b""
-                if not data:
-                    break
-                data = rest + data
-                end = data.rfind(b"\n") + 1
-                rest = data[end:]
-                if end:
-                    yield data[:end]
+            for block in cut(_UpToDamage(source), size):
+                if whole := block[:block.rfind(b"\n") + 1]:  # a cut frame's last line goes
+                    yield whole
+
+
+class _UpToDamage:
+    """A zstd stream read up to where a kill cut it (then it ends)."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self.source = source
+
+    def read(self, size: int) -> bytes:
+        try:
+            return self.source.read(size)
+        except zstandard.ZstdError:
+            return b""
 
 
 def _decompressed(raw: IO[bytes], size: int) -> Iterator[bytes]:
