@@ -20,6 +20,7 @@ from fairtracks_ld.sparql import graph_rewrite
 from fairtracks_ld.sparql.graph_rewrite import (
     GraphRewriteRefused,
     check_update,
+    described_in,
     rewrite,
     rewrite_dataset,
 )
@@ -104,9 +105,9 @@ def _stores() -> tuple[ox.Store, ox.Store]:
         if version in STORED:
             quads.append(ox.Quad(ox.NamedNode(version), ox.NamedNode(PFX_RDF + "type"),
                                  ox.NamedNode(STORED_ONCE), members))
-            for subject in {triple.subject for triple in found}:
-                quads.append(ox.Quad(subject, ox.NamedNode(DESCRIBED_IN), ox.NamedNode(version),
-                                     members))
+            for entity in {triple.subject.value.split("#")[0] for triple in found}:
+                quads.append(ox.Quad(ox.NamedNode(entity), ox.NamedNode(DESCRIBED_IN),
+                                     ox.NamedNode(version), members))  # one an entity
     quads += [ox.Quad(*triple, ox.DefaultGraph()) for triple in _triples(ONTOLOGY)]
     quads += [ox.Quad(*triple, ox.NamedNode(REPORT)) for triple in _triples(REPORT_TRIPLES)]
     for store in (a, b):
@@ -423,7 +424,7 @@ def test_service_and_real_graphs_are_copied_as_written():
     assert rewritten.startswith(f"SELECT * {{ GRAPH {G3} {{ ?s ?p ?o }} SERVICE "
                                 "<http://example.org/sparql> { GRAPH ?g { ?s ?q ?x } } ")
     assert "SERVICE SILENT <http://example.org/sparql> { ?s ?r ?y }" in rewritten
-    assert f"?s a ft:Track . GRAPH <{MEMBERS}> {{ ?s <{DESCRIBED_IN}> <{V1}> }}" in rewritten
+    assert f"?s a ft:Track . {described_in('?s', f'<{V1}>', MEMBERS, '?_vge')}" in rewritten
 
 
 def test_fresh_variables_avoid_the_querys_own():
@@ -906,6 +907,13 @@ def test_broken_rewrites_are_caught(monkeypatch):
                                   star_kept)]:
         with monkeypatch.context() as patch:
             patch.setattr(graph_rewrite._Rewriter, method, broken)
+            counts[name] = _mismatches()
+    for name, broken_entity in [
+            ("a nested node's entity not cut at #", lambda term: f"IRI(STR({term}))"),
+            ("a blank node's entity left unbound",
+             lambda term: f'IRI(STRBEFORE(CONCAT(STR({term}), "#"), "#"))')]:
+        with monkeypatch.context() as patch:
+            patch.setattr(graph_rewrite, "entity", broken_entity)
             counts[name] = _mismatches()
     del mark
     print(counts)

@@ -118,12 +118,13 @@ def test_a_load_records_the_version_graph_as_the_store_holds_it(template):
 
 def held_once(store: TrackStore, version: str) -> set[ox.Quad]:
     """What the store holds of a version stored once, read from the store (not its record): the
-    view's triples about the subjects the members graph lists for it."""
+    view's triples about the nodes of the entities the members graph lists for it."""
     node = ox.NamedNode(version)
-    listed = store.ox.quads_for_pattern(None, ox.NamedNode(members.DESCRIBED_IN), node,
-                                        ox.NamedNode(members.graph(store)))
-    return {ox.Quad(q.subject, q.predicate, q.object, node) for m in listed
-            for q in store.ox.quads_for_pattern(m.subject, None, None, ox.DefaultGraph())}
+    listed = {m.subject.value for m in store.ox.quads_for_pattern(
+        None, ox.NamedNode(members.DESCRIBED_IN), node, ox.NamedNode(members.graph(store)))}
+    return {ox.Quad(q.subject, q.predicate, q.object, node)
+            for q in store.ox.quads_for_pattern(None, None, None, ox.DefaultGraph())
+            if isinstance(q.subject, ox.NamedNode) and members.entity(q.subject.value) in listed}
 
 
 def test_dumps_read_from_records_equal_the_store(store):

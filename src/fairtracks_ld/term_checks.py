@@ -40,8 +40,12 @@ def document_notes(store: TrackStore, graph: str) -> list[Note]:
 def obsolete_annotations(store: TrackStore, graph: str) -> list[Note]:
     """One warning per annotation that uses an obsolete term, naming its replacement."""
     uses_term = members.in_graph(store, graph, "?node ft:term_id ?term", "?node")
+    # the terms looked up: a version stored once's are read over the whole view, a superset
+    # the index answers at once (its uses below are its own; a filter per node costs 13 s at
+    # 1M tracks)
+    used = "?node ft:term_id ?term" if members.is_stored_once(store, graph) else uses_term
     terms = [row[0].value for row in store.ox.query(
-        f"SELECT DISTINCT ?term WHERE {{ {uses_term} }}", prefixes=_PREFIXES)]
+        f"SELECT DISTINCT ?term WHERE {{ {used} }}", prefixes=_PREFIXES)]
     replaced = reasoning.replacements(store, terms) if terms else {}
     if not replaced:
         return []

@@ -126,8 +126,9 @@ CATALOG_PROPERTIES = {
                None),
     "record": ("record", "The file (under the store's records/ folder) holding the exact "
                "record of a document version graph: its N-Triples, zstd-compressed.", None),
-    "described_in": ("described in", "Links a subject to the version stored once that "
-                     "describes it (in the members graph, {base}graph/members).",
+    "described_in": ("described in", "Links an entity to the version stored once that "
+                     "describes it and its nested nodes (IRIs `entity#...`), in the members "
+                     "graph, {base}graph/members.",
                      "DocumentVersion"),
     "view_adds": ("view adds", "A source graph a noted change of the current view still has "
                   "to add to the default graph (settled right after the catalog update, or by "

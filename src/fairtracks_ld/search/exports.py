@@ -84,7 +84,7 @@ def prepare(store: TrackStore, versions: list[VersionInfo],
     folder = folder_of(Path(store.path))
     for version in versions:
         if (version.current and version.variant != ENSEMBL
-                and segments.track_count(store, version.graph) <= most_tracks):
+                and segments.track_count(store, version.graph, most_tracks + 1) <= most_tracks):
             obtain(store, folder, version)
     prune(folder, {(v.graph, v.loaded_at) for v in store.versions() if v.current})
 
