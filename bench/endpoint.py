@@ -33,7 +33,13 @@ the store from Python, they also go to a bare WSGI app (bench/read_floor_app.py,
 reads the answer fairtracks-ld gives from the same snapshot through pyoxigraph and writes it:
 no Python server reading the store that way can pass that one.
 
+With --rounds N (N > 1) every server is started at once and each of N rounds measures each
+query kind on each server in turn, the servers' order rotated a round: a ratio then compares
+windows seconds apart, not minutes, and the report gives medians of the rounds (each round's
+ratios are in the JSON). The servers not being measured are idle.
+
 Usage: python bench/endpoint.py [--concurrency 4] [--seconds 10] [--tracks 100000] [--compact]
+       [--rounds 3] [--client wrk]   (DESCRIBE and dereferencing sent by wrk, Debian `wrk`)
        [--before SOURCE_TREE]   (e.g. `git worktree add --detach /tmp/before main`: the same run
        also measures that tree's code, warm and cold, as `before` / `before_cold`)
        [--loader SOURCE_TREE]   (the store is loaded by that tree's code, in its own work folder,
@@ -68,7 +74,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -418,6 +424,55 @@ def measure(base: str, requests: list[Request], concurrency: int, seconds: float
     return result
 
 
+WRK_SCRIPT = """
+local requests = {%s}
+local counter = 0
+request = function()
+  counter = counter + 1
+  local r = requests[(counter %% #requests) + 1]
+  local headers = {["Accept"] = r[3]}
+  if r[2] then headers["Content-Type"] = "application/x-www-form-urlencoded" end
+  return wrk.format(r[2] and "POST" or "GET", r[1], headers, r[2])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("FIGURES %%d %%d %%d %%d\\n", summary.requests,
+    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50),
+    latency:percentile(95)))
+end
+"""
+
+
+def measure_wrk(base: str, requests: list[Request], concurrency: int, seconds: float,
+                warmup: float = 3.0) -> dict[str, float]:
+    """The requests sent by wrk (C, one event-loop thread, `concurrency` keep-alive
+    connections, round-robin through `requests`) after a `warmup` run of its own: a load
+    generator that spends a fraction of the Python clients' CPU per request, so that on 2
+    cores the server, not the client, is what is measured (all connections come from
+    127.0.0.1). Every answered request counts, warm-up included, for CPU per request."""
+    def lua(text: str | bytes | None) -> str:
+        if text is None:
+            return "nil"
+        text = text.decode() if isinstance(text, bytes) else text
+        assert "]==]" not in text
+        return f"[==[{text}]==]"
+
+    script = WORK / "wrk-requests.lua"
+    script.write_text(WRK_SCRIPT % ", ".join(
+        f"{{{lua(path)}, {lua(body)}, {lua(accept)}}}" for path, body, accept in requests))
+    figures = []
+    for duration in (warmup, seconds):
+        out = subprocess.run(["wrk", "-t", "1", "-c", str(concurrency), "-d",
+                              f"{duration:g}s", "-s", str(script), base],
+                             capture_output=True, text=True, check=True).stdout
+        line = next(line for line in out.splitlines() if line.startswith("FIGURES "))
+        figures.append([int(value) for value in line.split()[1:]])
+    (warm, _, _, _), (count, errors, median_us, p95_us) = figures
+    return {"requests": count - errors, "errors": errors, "median_ms": round(median_us / 1000, 2),
+            "p95_ms": round(p95_us / 1000, 2),
+            "requests_per_s": round((count - errors) / seconds, 1), "answered": warm + count}
+
+
 def summary(latencies: list[float], seconds: float | None, errors: int = 0) -> dict[str, float]:
     ordered = sorted(latencies)
     if not ordered:
@@ -571,6 +626,14 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--client", choices=("python", "wrk"), default="python",
+                        help="the load generator of DESCRIBE and dereferencing: Python threads, "
+                             "or wrk (Debian package `wrk`; see measure_wrk)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with more than one: every server runs at once, and each round "
+                             "measures each query kind on each server in turn (the order "
+                             "rotated a round); figures are medians of the rounds, ratios "
+                             "medians of each round's ratio (see the docstring)")
     parser.add_argument("--prepare-only", action="store_true",
                         help="build the corpus and both stores, measure nothing")
     parser.add_argument("--compact", action="store_true",
@@ -633,35 +696,46 @@ def main() -> None:
         "floor": lambda: floor(ports["floor"], floor_body),
         "read_floor": lambda: read_floor(ports["read_floor"], floor_body),
     }
-    results: dict[str, dict] = {}
+    mixes = {}
     for name in names:
-        results[name] = {}
-        path = "/query" if name == "oxigraph" else "/sparql"
-        mix = {kind: requests_of(q, path) for kind, q in queries.items()}
+        mix = {kind: requests_of(q, "/query" if name == "oxigraph" else "/sparql")
+               for kind, q in queries.items()}
         mix["mixed (all four interleaved)"] = interleaved(mix)
         mix[DEREFERENCE] = dereferences(tracks, name)
-        kinds = {k: mix[k] for k in FLOOR_KINDS} if name in FLOORS else mix
-        with launches[name]() as meter:
-            for kind, reqs in kinds.items():
-                print(f"{name}: {kind}…", flush=True)
-                results[name][kind] = measured(f"http://127.0.0.1:{ports[name]}", reqs,
-                                               args.concurrency, args.seconds, meter)
-            if name in OURS:
-                results[name]["one at a time"] = dereference(tracks, ports[name])
-            if name not in FLOORS:
-                results[name]["first page"] = first_page(f"http://127.0.0.1:{ports[name]}{path}")
+        mixes[name] = {k: mix[k] for k in FLOOR_KINDS} if name in FLOORS else mix
+    if args.rounds > 1:
+        results = in_rounds(names, launches, mixes, ports, tracks, args.rounds,
+                            args.concurrency, args.seconds, args.client)
+    else:
+        results = {}
+        for name in names:
+            with launches[name]() as meter:
+                results[name] = {kind: measured(f"http://127.0.0.1:{ports[name]}", reqs,
+                                                args.concurrency, args.seconds, meter,
+                                                client_of(kind, args.client))
+                                 for kind, reqs in announced(name, mixes[name])}
+                results[name].update(one_request_at_a_time(name, tracks, ports[name]))
     kinds = [k for k in results["oxigraph"] if k != "first page"]
     report = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count(), "load_average_before": round(load_before, 2),
                     "load_average_after": round(os.getloadavg()[0], 2)},
         "config": {"tracks": args.tracks, "concurrency": args.concurrency,
-                   "seconds_per_kind": args.seconds,
+                   "seconds_per_kind": args.seconds, "rounds": args.rounds,
+                   "client": args.client,
                    **{n: t for n, t in SERVERS.items() if n in names}},
         "queries": {kind: explicit(q[0]) for kind, q in queries.items()},
         **results,
         "throughput_ratio": {n: ratios(results, n, kinds) for n in names if n != "oxigraph"},
     }
+    if args.rounds > 1:  # each round's ratio, measured minutes apart at most; their median
+        report["throughput_ratio"] = {n: {k: round(statistics.median(
+            ratios(r, n, [k])[k] for r in results["_rounds"]), 3) for k in kinds
+            if k in results[n]} for n in names if n != "oxigraph"}
+        report["round_ratios"] = {n: {k: [ratios(r, n, [k])[k] for r in results["_rounds"]]
+                                      for k in kinds if k in results[n]}
+                                  for n in names if n != "oxigraph"}
+        del report["_rounds"]
     report["config"]["compacted"] = (WORK / "store.compacted").exists()
     report["config"]["code"] = commit_of(HERE.parent)
     if args.before:
@@ -678,6 +752,65 @@ def main() -> None:
     print(markdown(report))
 
 
+def client_of(kind: str, client: str) -> str:
+    """The load generator of a query kind: `--client wrk` sends DESCRIBE and dereferencing
+    (cheap requests, which the server answers inline, with no per-client admission) by wrk;
+    the SPARQL kinds stay with the Python clients, each from its own address."""
+    return client if kind in FLOOR_KINDS else "python"
+
+
+def announced(name: str, mix: dict[str, list[Request]]) -> Iterator[tuple[str, list[Request]]]:
+    for kind, reqs in mix.items():
+        print(f"{name}: {kind}…", flush=True)
+        yield kind, reqs
+
+
+def one_request_at_a_time(name: str, tracks: list[str], port: int) -> dict[str, dict]:
+    """Dereferencing (fairtracks-ld servers) and the first page (SPARQL servers), one request
+    at a time: latency, not throughput."""
+    found = {}
+    if name in OURS:
+        found["one at a time"] = dereference(tracks, port)
+    if name not in FLOORS:
+        path = "/query" if name == "oxigraph" else "/sparql"
+        found["first page"] = first_page(f"http://127.0.0.1:{port}{path}")
+    return found
+
+
+def in_rounds(names: list[str], launches: dict, mixes: dict[str, dict[str, list[Request]]],
+              ports: dict[str, int], tracks: list[str], rounds: int, concurrency: int,
+              seconds: float, client: str) -> dict[str, dict]:
+    """Every server started at once; each round measures each kind on each server in turn,
+    the servers' order rotated a round, so a ratio compares windows seconds apart rather than
+    minutes (on a noisy shared machine, figures drift over a run). Per server and kind: the
+    round with the median requests/s, with `rounds_requests_per_s`; `_rounds`: each round's
+    results, for per-round ratios."""
+    per_round: list[dict[str, dict]] = []
+    with ExitStack() as stack:
+        meters = {name: stack.enter_context(launches[name]()) for name in names}
+        for number in range(rounds):
+            order = names[number % len(names):] + names[:number % len(names)]
+            found: dict[str, dict] = {name: {} for name in names}
+            for kind in mixes["oxigraph"]:
+                for name in order:
+                    if kind in mixes[name]:
+                        print(f"round {number + 1}: {name}: {kind}…", flush=True)
+                        found[name][kind] = measured(f"http://127.0.0.1:{ports[name]}",
+                                                     mixes[name][kind], concurrency, seconds,
+                                                     meters[name], client_of(kind, client))
+            per_round.append(found)
+        results: dict[str, dict] = {"_rounds": per_round}
+        for name in names:
+            results[name] = {}
+            for kind in mixes[name]:
+                runs = sorted((r[name][kind] for r in per_round),
+                              key=lambda run: run.get("requests_per_s", 0.0))
+                results[name][kind] = {**runs[len(runs) // 2], "rounds_requests_per_s": [
+                    r[name][kind].get("requests_per_s", 0.0) for r in per_round]}
+            results[name].update(one_request_at_a_time(name, tracks, ports[name]))
+    return results
+
+
 def commit_of(tree: Path) -> str:
     """The short commit a source tree is at, with `+changes` when its files differ from it."""
     def git(*args: str) -> str:
@@ -689,10 +822,12 @@ def commit_of(tree: Path) -> str:
 
 
 def measured(base: str, requests: list[Request], concurrency: int, seconds: float,
-             meter: CpuMeter) -> dict[str, float]:
-    """measure(), plus the server's CPU milliseconds per answered request."""
+             meter: CpuMeter, client: str = "python") -> dict[str, float]:
+    """measure() (or measure_wrk() with `client` "wrk"), plus the server's CPU milliseconds
+    per answered request."""
     before = meter.seconds()
-    result = measure(base, requests, concurrency, seconds)
+    sender = measure_wrk if client == "wrk" else measure
+    result = sender(base, requests, concurrency, seconds)
     used = meter.seconds() - before
     assert used >= 0, f"CPU time went down by {-used} s: the accounting is broken"
     answered = result.pop("answered")
@@ -727,7 +862,15 @@ def markdown(report: dict) -> str:
         f"{config['tracks']:,} generated tracks (+ bundled ontologies and their class closure); "
         f"{config['concurrency']} concurrent keep-alive clients (Python threads) on loopback, "
         f"{config['seconds_per_kind']:g} s per query kind after a 3 s warm-up, one server at a "
-        f"time; {report['machine']['cpus']} CPUs shared by servers and load generator, Python "
+        "time" + (f", in {config['rounds']} interleaved rounds (every server up at once, each "
+                  "kind measured on each server in turn, the order rotated a round; each figure "
+                  "is the median round's, each ratio the median of the rounds' ratios)"
+                  if config.get("rounds", 1) > 1 else "")
+        + ("; DESCRIBE and dereferencing sent by wrk (`--client wrk`: one C event-loop thread "
+           "with as many keep-alive connections, all from 127.0.0.1, so the server, not a "
+           "Python client, is the bottleneck), the SPARQL kinds by the Python clients"
+           if config.get("client") == "wrk" else "")
+        + f"; {report['machine']['cpus']} CPUs shared by servers and load generator, Python "
         f"{report['machine']['python']}. Load average (1 min) before / after the run: "
         f"{report['machine']['load_average_before']} / {report['machine']['load_average_after']}"
         " (anything above ~1 is other work on the machine: the figures are then noisy).",

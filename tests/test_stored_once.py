@@ -261,3 +261,44 @@ def test_a_conversion_killed_while_it_drops_the_graph_is_finished(tmp_path, docu
     store = TrackStore(path, base=BASE)
     assert members.stored_once(store) == {version} and not members.unfinished(store)
     assert not store.ox.contains_named_graph(ox.NamedNode(version))
+
+
+def test_a_conversion_killed_while_it_writes_members_is_taken_back(tmp_path, documents,
+                                                                     monkeypatch):
+    path = tmp_path / "store"
+    monkeypatch.setenv(members.SWITCH, "0")
+    load(path, documents["first"])
+    monkeypatch.delenv(members.SWITCH)
+    before = dataset(path)
+    process, _ = paused(path, "members-writing", "migrate")
+    kill(process)
+    store = TrackStore(path, base=BASE)
+    version = current(store)
+    assert members.unfinished(store) == [version] and not members.stored_once(store)
+    assert store.ox.contains_named_graph(ox.NamedNode(version))  # it still answers
+    del store
+    with writer_lock(path):
+        store = open_store(path, base=BASE)
+        assert members.sweep(store) == 1
+        del store
+    gc.collect()
+    assert dataset(path) == before  # its member quads and its note taken back
+
+
+def test_optimize_stores_once_a_version_that_superseded_another(tmp_path, documents):
+    path = tmp_path / "store"
+    first, _ = loaded_once(path, documents)
+    load(path, documents["second"])  # a supersede: written with a named graph
+    store = TrackStore(path, base=BASE)
+    second = current(store)
+    kept = record_triples(store, second)
+    assert not members.stored_once(store)
+    del store
+    optimized = run(path, "optimize")
+    assert optimized.returncode == 0, optimized.stderr
+    assert "1 version(s) now stored once" in optimized.stdout
+    store = TrackStore(path, base=BASE)
+    assert members.stored_once(store) == {second} and not members.unfinished(store)
+    assert not store.ox.contains_named_graph(ox.NamedNode(second))
+    assert {q.triple for q in store.graph_quads(second)} == kept
+    assert store.ox.contains_named_graph(ox.NamedNode(first))  # history keeps its graph

@@ -357,10 +357,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    """Compact the store in full (Oxigraph's `optimize`, a RocksDB compaction of every index)
-    and publish it. A big load starts this in the background (`--yield`, store/optimizer.py),
-    which the next writer stops; run it by hand for stores written before that, or to squeeze
-    a store before it is copied."""
+    """Store once each current version that can be (one superseding another kept a named
+    graph: store/members.py), compact the store in full (Oxigraph's `optimize`, a RocksDB
+    compaction of every index) and publish it. A big load starts this in the background
+    (`--yield`, store/optimizer.py), which the next writer stops; run it by hand for stores
+    written before that, or to squeeze a store before it is copied."""
+    from fairtracks_ld.store import members
+
     if not Path(args.store).is_dir():
         raise StoreError(f"no store at {args.store}")
     started = time.perf_counter()
@@ -369,6 +372,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if args.yield_:
         print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC: compacting {args.store} (process "
               f"{os.getpid()})", flush=True)
+    converted = sum(members.store_once(store, version, collection)
+                    for version, collection in members.convertible(store))
+    if converted:
+        print(f"{converted:,} version(s) now stored once", flush=True)
     checkpoint("optimizing")
     store.ox.optimize()
     store.flush()
@@ -789,8 +796,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "store each current version once that can be (docs/store.md)")
     migrate.set_defaults(func=cmd_migrate)
     optimize = commands.add_parser(
-        "optimize", help="compact every index in full, then publish (a big load starts this in "
-                         "the background: docs/operations.md)")
+        "optimize", help="store each current version once that can be, compact every index in "
+                         "full, then publish (a big load starts this in the background: "
+                         "docs/operations.md)")
     optimize.add_argument(
         "--yield", dest="yield_", action="store_true",
         help="give way to any other writer: one that wants the store stops this compaction "

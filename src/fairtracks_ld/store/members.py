@@ -149,6 +149,7 @@ def quads(store: TrackStore, version: str) -> Iterator[ox.Quad]:
 SWITCH = "FAIRTRACKS_LD_STORE_ONCE"  # "0": no version is stored once
 PENDING = FT + "once_pending"  # catalog note: a version being written stored once, not catalogued
 RESTORING = FT + "restoring"  # catalog note: a version stored once getting its named graph back
+CONVERTING = FT + "converting"  # catalog note: a version whose member quads are being written
 DROPPING = FT + "dropping"  # catalog note: a version converted to stored once losing its graph
 BULK_BLOCK = 32 << 20  # bytes of N-Triples a bulk-loader call of `restore`
 _SUBJECT = re.compile(rb"^<([^>]*)>", re.MULTILINE)
@@ -211,8 +212,7 @@ def mark(store: TrackStore, version: str) -> str:
 def note_pending(store: TrackStore, version: str) -> None:
     """Note, before its first triple is written, that `version` is written stored once: a kill
     before its catalog update then leaves the note, and the sweep removes what was written."""
-    store.ox.update(f"INSERT DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> <{PENDING}> "
-                    f"<{version}> }} }}")
+    store.ox.update(_note(store, "INSERT", PENDING, version))
 
 
 def remove_members(store: TrackStore, version: str) -> None:
@@ -260,8 +260,7 @@ def unwrite(store: TrackStore, version: str, lines: Iterable[bytes]) -> None:
 
 def unnote(store: TrackStore, version: str) -> str:
     """The SPARQL update dropping the note that `version` is being written stored once."""
-    return (f"DELETE DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> <{PENDING}> "
-            f"<{version}> }} }}")
+    return _note(store, "DELETE", PENDING, version)
 
 
 def restore(store: TrackStore, version: str) -> None:
@@ -271,8 +270,7 @@ def restore(store: TrackStore, version: str) -> None:
     mark goes (from then on the named graph answers), then the member quads, then the note: a
     kill anywhere leaves the note, and the sweep runs the restore again (each step can be
     redone)."""
-    store.ox.update(f"INSERT DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> "
-                    f"<{RESTORING}> <{version}> }} }}")
+    store.ox.update(_note(store, "INSERT", RESTORING, version))
     _restore(store, version)
 
 
@@ -292,8 +290,7 @@ def _restore(store: TrackStore, version: str) -> None:
     store.ox.update(f"DELETE DATA {{ GRAPH <{graph(store)}> {{ <{version}> a <{STORED_ONCE}> }} "
                     f"}}")
     remove_members(store, version)
-    store.ox.update(f"DELETE DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> "
-                    f"<{RESTORING}> <{version}> }} }}")
+    store.ox.update(_note(store, "DELETE", RESTORING, version))
 
 
 def convertible(store: TrackStore) -> list[tuple[str, str]]:
@@ -311,33 +308,48 @@ def convertible(store: TrackStore) -> list[tuple[str, str]]:
 
 
 def store_once(store: TrackStore, version: str, collection: str) -> bool:
-    """Convert a current version with a named graph (`convertible`) to one stored once: its
-    member quads are written from its record, one update marks it and notes the drop
-    (`ft:dropping`), its named graph is removed in bounded transactions, then the note goes (a
-    kill leaves the note: the sweep finishes the drop). False, with nothing changed, for a
-    version with a subject outside its collection."""
+    """Convert a current version with a named graph (`convertible`) to one stored once: noted
+    (`ft:converting`), its member quads are written from its record, one update marks it and
+    turns the note into `ft:dropping`, its named graph is removed in bounded transactions, then
+    the note goes. A kill leaves a note: the sweep takes the member quads back (converting:
+    the named graph still answers) or finishes the drop. False, with nothing changed, for a
+    version with a subject outside its collection. `migrate` and `optimize` (which the
+    background optimizer runs after a big load, so a superseding version is stored once soon
+    after) convert."""
     path = records.path_of(store, version)
     if path is None:
         return False
+    store.ox.update(_note(store, "INSERT", CONVERTING, version))
     lines = Lines(store, version, collection)
     for block in records.blocks(path, BULK_BLOCK):
         quads = lines.of(block)
         if not lines.fits:
-            remove_members(store, version)
+            _unconvert(store, version)
             return False
         store.ox.bulk_load(quads, format=ox.RdfFormat.N_QUADS, lenient=True)
         checkpoint("members-writing")
     store.ox.update(f"INSERT DATA {{ GRAPH <{graph(store)}> {{ <{version}> a <{STORED_ONCE}> }} "
-                    f"}} ; INSERT DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> "
-                    f"<{DROPPING}> <{version}> }} }}")
+                    f"}} ; {_note(store, 'INSERT', DROPPING, version)} ; "
+                    f"{_note(store, 'DELETE', CONVERTING, version)}")
     _drop(store, version)
     return True
 
 
+def _note(store: TrackStore, operation: str, note: str, version: str) -> str:
+    """The SPARQL update adding (`INSERT`) or dropping (`DELETE`) a catalog note."""
+    return (f"{operation} DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> <{note}> "
+            f"<{version}> }} }}")
+
+
+def _unconvert(store: TrackStore, version: str) -> None:
+    """Take back a conversion that did not reach its mark: its member quads, then its note."""
+    remove_members(store, version)
+    store.ox.update(_note(store, "DELETE", CONVERTING, version))
+
+
 def _drop(store: TrackStore, version: str) -> None:
     remove_graph(store.ox, version, stage="dropping")
-    store.ox.update(f"DELETE DATA {{ GRAPH <{store.catalog}> {{ <{store.catalog}> "
-                    f"<{DROPPING}> <{version}> }} }}")
+    store.ox.update(_note(store, "DELETE", DROPPING, version))
 
 
 def _noted(store: TrackStore, note: str) -> list[str]:
@@ -347,22 +359,25 @@ def _noted(store: TrackStore, note: str) -> list[str]:
 
 def unfinished(store: TrackStore) -> list[str]:
     """Versions a killed write left noted: written stored once before their catalog update,
-    or getting their named graph back."""
-    return _noted(store, PENDING) + _noted(store, RESTORING) + _noted(store, DROPPING)
+    getting their named graph back, or being converted to stored once."""
+    return (_noted(store, PENDING) + _noted(store, RESTORING) + _noted(store, CONVERTING)
+            + _noted(store, DROPPING))
 
 
 def sweep(store: TrackStore) -> int:
     """Finish what a killed write left of versions stored once: a write killed before its
     catalog update (its note `ft:once_pending`: its triples and members are taken back, read
     from its record's temporary file), a restore killed halfway (`ft:restoring`: run again)
-    and a conversion killed while it dropped the named graph (`ft:dropping`: finished).
-    Returns how many versions it touched."""
+    and a conversion killed while it wrote its member quads (`ft:converting`: taken back) or
+    dropped the named graph (`ft:dropping`: finished). Returns how many versions it touched."""
     pending, restoring = _noted(store, PENDING), _noted(store, RESTORING)
-    dropping = _noted(store, DROPPING)
+    converting, dropping = _noted(store, CONVERTING), _noted(store, DROPPING)
     for version in pending:
         unwrite(store, version, records.unfinished_blocks(store, version))
     for version in restoring:
         _restore(store, version)
+    for version in converting:
+        _unconvert(store, version)
     for version in dropping:
         _drop(store, version)
-    return len(pending) + len(restoring) + len(dropping)
+    return len(pending) + len(restoring) + len(converting) + len(dropping)
