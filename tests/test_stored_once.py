@@ -217,13 +217,19 @@ def test_a_restore_killed_halfway_is_finished_by_the_next_writer(tmp_path, docum
     assert not list(marks)
 
 
+def loaded_named(path: Path, documents: dict[str, Path], monkeypatch) -> None:
+    """The first document loaded with a named graph (FAIRTRACKS_LD_STORE_ONCE=0), as earlier
+    layouts wrote every version."""
+    monkeypatch.setenv(members.SWITCH, "0")
+    load(path, documents["first"])
+    monkeypatch.delenv(members.SWITCH)
+
+
 def test_migrate_stores_once_what_kept_a_named_graph(tmp_path, documents, monkeypatch):
     """A store written with named graphs (FAIRTRACKS_LD_STORE_ONCE=0, or a supersede) is
     converted by `migrate`: same view, same version triples, no named graph left."""
     path = tmp_path / "store"
-    monkeypatch.setenv(members.SWITCH, "0")
-    load(path, documents["first"])
-    monkeypatch.delenv(members.SWITCH)
+    loaded_named(path, documents, monkeypatch)
     load(path, documents["second"])  # a supersede: written with a named graph
     store = TrackStore(path, base=BASE)
     second = current(store)
@@ -247,9 +253,7 @@ def test_migrate_stores_once_what_kept_a_named_graph(tmp_path, documents, monkey
 def test_a_conversion_killed_while_it_drops_the_graph_is_finished(tmp_path, documents,
                                                                   monkeypatch):
     path = tmp_path / "store"
-    monkeypatch.setenv(members.SWITCH, "0")
-    load(path, documents["first"])
-    monkeypatch.delenv(members.SWITCH)
+    loaded_named(path, documents, monkeypatch)
     monkeypatch.setenv("FAIRTRACKS_LD_REMOVE_BATCH", "50")
     process, _ = paused(path, "dropping", "migrate")
     kill(process)
@@ -266,9 +270,7 @@ def test_a_conversion_killed_while_it_drops_the_graph_is_finished(tmp_path, docu
 def test_a_conversion_killed_while_it_writes_members_is_taken_back(tmp_path, documents,
                                                                      monkeypatch):
     path = tmp_path / "store"
-    monkeypatch.setenv(members.SWITCH, "0")
-    load(path, documents["first"])
-    monkeypatch.delenv(members.SWITCH)
+    loaded_named(path, documents, monkeypatch)
     before = dataset(path)
     process, _ = paused(path, "members-writing", "migrate")
     kill(process)
