@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -263,42 +265,81 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
     `current_view.GATHER` bytes (a chunk larger than that is one call of its own): each call
     ingests table files of its own, and RocksDB merges them as soon as a column family holds
     two unmerged ones, so fewer, larger calls leave it less to merge (the header's and the
-    small arrays' chunks no longer cost a call or a transaction each)."""
-    blank: list[ox.Quad] = []  # gathered across chunks: a bulk call costs I/O of its own
-    pending: list[bytes] = []  # named lines not written yet
+    small arrays' chunks no longer cost a call or a transaction each). The calls run in a
+    writer thread (`_Writes`), one at a time, while this one maps, copies and validates the
+    next chunks; every call has returned when this does, or raises."""
     target: ox.NamedNode | ox.DefaultGraph = ox.DefaultGraph() if once else into
 
     def flush(parts: list[bytes]) -> None:
         if record is not None and once is not None:
             record.sync()  # every line the store gets is in the file first
-        _load_named(store, parts, None if once else into, bulk)
+        writes.submit(partial(_load_named, store, parts, None if once else into, bulk))
 
-    for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
-        named, triples, renamed = copy.split(chunk, keep=once is None)
-        if record is not None:
-            record.write_distinct(named)
-            record.write(renamed)
-        stored = named
-        if once is not None:
-            once.fits = once.fits and not triples
-            stored += once.of(named)
-        blank += [ox.Quad(t.subject, t.predicate, t.object, target) for t in triples]
-        if mirror is not None:
-            mirror.add(getattr(chunk, "array", None), named,
-                       [ox.Quad(t.subject, t.predicate, t.object, into) for t in triples])
-        if bulk and sum(map(len, pending)) + len(stored) > current_view.GATHER:
-            flush(pending)
-            pending = []
-        pending.append(stored)
-        if not bulk:  # one transaction a chunk
-            flush(pending)
-            pending = []
-        if len(blank) >= current_view.BLANK_BATCH:
-            _extend(store, blank, bulk)
-            blank = []
-    flush(pending)
-    _extend(store, blank, bulk)
+    blank: list[ox.Quad] = []  # gathered across chunks: a bulk call costs I/O of its own
+    pending: list[bytes] = []  # named lines not written yet
+    with _Writes(background=bulk) as writes:
+        for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
+            named, triples, renamed = copy.split(chunk, keep=once is None)
+            if record is not None:
+                record.write_distinct(named)
+                record.write(renamed)
+            stored = named
+            if once is not None:
+                once.fits = once.fits and not triples
+                stored += once.of(named)
+            blank += [ox.Quad(t.subject, t.predicate, t.object, target) for t in triples]
+            if mirror is not None:
+                mirror.add(getattr(chunk, "array", None), named,
+                           [ox.Quad(t.subject, t.predicate, t.object, into) for t in triples])
+            if bulk and sum(map(len, pending)) + len(stored) > current_view.GATHER:
+                flush(pending)
+                pending = []
+            pending.append(stored)
+            if not bulk:  # one transaction a chunk
+                flush(pending)
+                pending = []
+            if len(blank) >= current_view.BLANK_BATCH:
+                writes.submit(partial(_extend, store, blank, bulk))
+                blank = []
+        flush(pending)
+        writes.submit(partial(_extend, store, blank, bulk))
     return mirror.store if mirror is not None else None
+
+
+class _Writes:
+    """Store writes run one at a time in a writer thread (`background`; else at once): the
+    bulk loader releases the GIL, so the caller maps, copies and validates the next chunks
+    meanwhile. A write's error is raised by the next `submit` or on leaving; leaving waits for
+    the write in flight, also when the caller fails (what a failed write takes back must not
+    be written after it)."""
+
+    def __init__(self, background: bool) -> None:
+        self.executor = ThreadPoolExecutor(1, "fairtracks-ld-write") if background else None
+        self.pending: Future[None] | None = None
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self.wait()
+        if self.executor is None:
+            write()
+        else:
+            self.pending = self.executor.submit(write)
+
+    def wait(self) -> None:
+        """Wait for the write in flight; raise its error."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _Writes:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self.wait()
+        finally:
+            if self.executor is not None:
+                self.executor.shutdown(wait=True)  # a failing caller's write, finished first
 
 
 class _Mirror:
