@@ -19,6 +19,7 @@ from conftest import BASE, write_json
 from fairtracks_ld import writing
 from fairtracks_ld.load import DocumentError, load_document, load_sources
 from fairtracks_ld.mapping import stream
+from fairtracks_ld.mapping.namespaces import FT
 from fairtracks_ld.store import TrackStore, current_view
 from fairtracks_ld.validation import DocumentReport, Validator, Windows, findings
 from fairtracks_ld.validation import windows as windows_module
@@ -153,6 +154,31 @@ def test_windows_give_the_report_of_the_whole_document(case, shared, generated, 
         whole.valid, len(whole.violations), len(whole.warnings))
     assert findings.render(windowed.items()) == findings.render(whole.items())
     assert windowed.valid == (case == "valid")
+
+
+def test_a_reference_to_an_earlier_window_is_accepted_in_its_own(shared, generated, tmp_path,
+                                                                 monkeypatch):
+    """A track's experiment_ref naming an experiment an earlier window wrote is accepted in
+    the track's window (it gets a record of the written entity), not reported there and
+    looked up afterwards: a 100k-track document's windows reported every track's."""
+    store, _ = shared
+    document = _document(generated, "valid")
+    document["doc_info"]["doc_version"] = "windows-earlier"
+    path = str(write_json(tmp_path / "doc.json", document))
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 3000)
+    monkeypatch.setattr(writing, "MIRROR_BYTES", WINDOW)
+    monkeypatch.setattr(current_view, "GATHER", 1 << 14)
+    looked: list[str] = []  # the reference predicates of the results looked up
+    resolved = Windows._resolved
+
+    def spy(self, result, node):
+        looked.append(result.path.iri)
+        return resolved(self, result, node)
+
+    monkeypatch.setattr(Windows, "_resolved", spy)
+    assert _load(store, path).valid
+    assert looked  # the experiments' sample_refs name samples of later windows
+    assert FT + "experiment_ref" not in looked
 
 
 def test_the_cases_break_the_rules_they_name(shared, generated):

@@ -146,12 +146,16 @@ def unique(rdf_class: str) -> str:
 
 
 def reference(rdf_class: str) -> str:
-    """The referenced IRI is no entity of the class, in the document or in the store."""
+    """The referenced IRI is no entity of the class, in the document or in the store. (The
+    record's class is tested in an EXISTS of its own: in one group with the record's entity,
+    Oxigraph scanned every record of the class for each reference, 14.5 s against 0.04 s for
+    12,500 references among 10,000 records.)"""
     cls = iri(rdf_class)
     return f"""SELECT DISTINCT $this ?value WHERE {{
   $this $PATH ?value .
   FILTER NOT EXISTS {{ ?value a {cls} }}
-  FILTER NOT EXISTS {{ ?record fts:entity ?value ; fts:entityClass {cls} }}
+  FILTER NOT EXISTS {{ ?record fts:entity ?value
+    FILTER EXISTS {{ ?record fts:entityClass {cls} }} }}
 }}"""
 
 

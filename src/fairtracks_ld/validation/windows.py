@@ -58,6 +58,7 @@ from fairtracks_ld.validation.graphs import DataGraph
 from fairtracks_ld.validation.pointers import PointerResolver
 from fairtracks_ld.validation.report import Report, ValidationResult
 from fairtracks_ld.validation.shapes import default_shapes
+from fairtracks_ld.validation.vocab import ENTITY, ENTITY_CLASS
 
 if TYPE_CHECKING:
     from fairtracks_ld.validation.shapes import PropertyPath
@@ -156,6 +157,7 @@ class Windows:
         validator = self.validator
         shapes = validator.shapes_for(self.prepared.model)
         add_context([self.prepared], data, node, shapes, validator.store, validator.ontologies)
+        self._add_written(data, node)
         report = validate(data, shapes, [node], scratch=True, time_limit=validator.time_limit)
         resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
         for result in report.results:
@@ -168,6 +170,28 @@ class Windows:
                     not self.deferred.add(result, len(self.kept)):  # perhaps in a later window
                 self.kept.append((result, None))
         self.count += 1
+
+    def _add_written(self, data: ox.Store, node: ox.NamedNode) -> None:
+        """Add to the window a record (`fts:entity`, `fts:entityClass`) of each entity of the
+        document it references that an earlier window wrote: the reference rules accept it,
+        as they accept another document's stored entity, instead of reporting the reference
+        for `_resolved` to drop (a track window of a 100k-track document reported each of its
+        tracks' experiment_ref). One lookup per distinct target, as `_resolved` would make;
+        what a write still in flight holds is looked up by `_resolved` as before."""
+        classes = set(_referenced_classes().values())
+        written = self.written_graph or node
+        lines = []
+        for row in data.query(
+                f"SELECT DISTINCT ?t WHERE {{ GRAPH {node} {{ ?s ?p ?t "
+                f"FILTER(isIRI(?t)) FILTER NOT EXISTS {{ ?t a ?c }} }} "
+                f"VALUES ?p {{ {' '.join(map(str, _referenced_classes_by_predicate()))} }} }}"):
+            target = row[0]
+            for quad in self.written.quads_for_pattern(target, _TYPE, None, written):
+                if quad.object in classes:
+                    lines.append(f"_:w{len(lines)} <{ENTITY}> {target} ; "
+                                 f"<{ENTITY_CLASS}> {quad.object} .\n")
+        if lines:
+            data.load("".join(lines).encode(), format=ox.RdfFormat.TURTLE, to_graph=node)
 
     def _in_order(self) -> Iterator[tuple[ValidationResult, Finding | None]]:
         """The kept results with the deferred ones back in their places (a result deferred
@@ -258,6 +282,12 @@ class _Deferred:
 def _holds(data: ox.Store, subject: ox.NamedNode | ox.BlankNode, node: ox.NamedNode) -> bool:
     """Whether the window holds triples of `subject` (an entity is in one window)."""
     return any(True for _ in islice(data.quads_for_pattern(subject, None, None, node), 1))
+
+
+@cache
+def _referenced_classes_by_predicate() -> tuple[ox.NamedNode, ...]:
+    """The reference predicates (`ft:experiment_ref`, …)."""
+    return tuple(ox.NamedNode(iri) for iri in _referenced_classes())
 
 
 def _referenced_class(result: ValidationResult) -> ox.NamedNode | None:
