@@ -281,7 +281,7 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
         for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
             named, triples, renamed = copy.split(chunk, keep=once is None)
             if record is not None:
-                record.write_distinct(named)
+                record.write(named)  # each triple once (mapping/emit.py)
                 record.write(renamed)
             stored = named
             if once is not None:

@@ -133,7 +133,8 @@ class CompiledContext:
 
 
 class Writer:
-    """N-Triples lines of JSON-LD node objects, appended to `lines`."""
+    """N-Triples lines of JSON-LD node objects, appended to `lines`: each triple of a node
+    once, so that a chunk's lines are its graph's triples, which records keep as they come."""
 
     def __init__(self, context: CompiledContext) -> None:
         self.context = context
@@ -157,7 +158,7 @@ class Writer:
                 if key == "@id":
                     continue
                 if key == "@type":
-                    for name in value if isinstance(value, list) else (value,):
+                    for name in dict.fromkeys(value) if isinstance(value, list) else (value,):
                         if cls := self.context.class_iri(name):
                             append(f"{subject} {_TYPE} {cls} .\n")
                     continue
@@ -178,9 +179,9 @@ class Writer:
             elif kind is list:
                 if rule.is_list:
                     append(f"{subject} {rule.predicate} {self.list(iri, value, rule)} .\n")
-                else:
-                    for item in value:
-                        append(f"{subject} {rule.predicate} {self.object(item, rule)} .\n")
+                else:  # a value the array repeats, once: the graph, a set, holds it once
+                    for term in dict.fromkeys(self.object(item, rule) for item in value):
+                        append(f"{subject} {rule.predicate} {term} .\n")
             else:
                 append(f"{subject} {rule.predicate} {self.object(value, rule)} .\n")
         return subject

@@ -73,12 +73,6 @@ class Writer:
         """Add N-Triples lines (whole lines); file-like, so Oxigraph's dump can write here."""
         return self._out.write(ntriples)
 
-    def write_distinct(self, ntriples: bytes) -> int:
-        """Add N-Triples lines, each once: the mapper writes a triple twice when a document
-        repeats a value (`raw_file_ids` naming a file twice), which the graph, a set, holds
-        once; so does the record, as long as the repeats come in one chunk (an entity's)."""
-        return self.write(b"".join(dict.fromkeys(ntriples.splitlines(keepends=True))))
-
     def flush(self) -> None:
         """Nothing to do before `commit` (Oxigraph's dump calls it)."""
 
