@@ -135,8 +135,9 @@ def load_document(
     why it was not loaded (a RefusedDocument when it breaks the standard), and then nothing of
     it is left in the store.
 
-    With `bulk`, Oxigraph's bulk loader writes each chunk while a worker thread already reads
-    and maps the next (the loader releases the GIL), so mapping costs little extra. An invalid
+    With `bulk`, Oxigraph's bulk loader writes chunks in a writer thread while this one
+    copies and validates the next and a worker thread reads and maps ahead (the loader
+    releases the GIL), so mapping costs little extra. An invalid
     document is refused unless `allow_invalid`.
     """
     validation: DocumentReport | None = None

@@ -13,9 +13,11 @@ it are in one chunk, with the document's link to it. What keeps the report whole
   entity array held elsewhere is added, so that the document node's counts (`minItems` of an
   array) see the whole document; a result on one of the document's links to an entity, from
   the window holding that entity; a result on a node outside the document, once;
-- a reference result (`*_ref` naming no entity of its class in the window) is dropped when the
-  graph being written has that entity (an earlier window's), else deferred without its finding
-  until the whole graph is written, then looked up again (a later window's); deferred results
+- a reference to an entity an earlier window wrote is accepted in the window, which gets a
+  record of it (`_add_written`); a reference result (`*_ref` naming no entity of its class in
+  the window) is dropped when the graph being written has that entity after all (a write
+  still in flight), else deferred without its finding until the whole graph is written, then
+  looked up again (a later window's); deferred results
   are spooled to a temporary file (`_Deferred`): a document whose experiments all come before
   their samples defers one per experiment (~400k at 1M tracks, ~0.75 KB each in memory);
 - local_ids are unique within the document by the mapping (mapping/unique.py); uniqueness and
