@@ -179,8 +179,11 @@ def ceiling_input_from_records(size: int, store_dir: Path) -> Path:
 
 
 def fresh_store(name: str) -> Path:
+    """A copy of the template named `name`, with no snapshots left by an earlier run (`stats`
+    would count them)."""
     store_dir = WORK / f"store-{name}"
     shutil.rmtree(store_dir, ignore_errors=True)
+    shutil.rmtree(WORK / f"store-{name}.snapshots", ignore_errors=True)
     shutil.copytree(template(), store_dir)
     return store_dir
 
