@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import heapq
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from itertools import islice
 from operator import itemgetter
@@ -134,7 +134,8 @@ class Windows:
         shapes = self.validator.shapes_for(self.prepared.model)
         kept = [(r, f if f is not None else self.validator.finding(r, on_disk, self.written,
                                                                    written, shapes))
-                for r, f in self._in_order() if f is not None or not self._resolved(r, node)]
+                for r, f in self._in_order(written)
+                if f is not None or not self._resolved(r, node)]
         self.deferred.close()
         resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
         listed = [r for r, _ in kept if _listed(r.path)]
@@ -180,28 +181,36 @@ class Windows:
         for `_resolved` to drop (a track window of a 100k-track document reported each of its
         tracks' experiment_ref). One lookup per distinct target, as `_resolved` would make;
         what a write still in flight holds is looked up by `_resolved` as before."""
-        classes = set(_referenced_classes().values())
+        classes = _referenced_classes()
         written = self.written_graph or node
         lines = []
-        for row in data.query(
-                f"SELECT DISTINCT ?t WHERE {{ GRAPH {node} {{ ?s ?p ?t "
+        for target, predicate in data.query(
+                f"SELECT DISTINCT ?t ?p WHERE {{ GRAPH {node} {{ ?s ?p ?t "
                 f"FILTER(isIRI(?t)) FILTER NOT EXISTS {{ ?t a ?c }} }} "
                 f"VALUES ?p {{ {' '.join(map(str, _referenced_classes_by_predicate()))} }} }}"):
-            target = row[0]
-            for quad in self.written.quads_for_pattern(target, _TYPE, None, written):
-                if quad.object in classes:
-                    lines.append(f"_:w{len(lines)} <{ENTITY}> {target} ; "
-                                 f"<{ENTITY_CLASS}> {quad.object} .\n")
+            cls = classes[predicate.value]
+            if ox.Quad(target, _TYPE, cls, written) in self.written:  # a point lookup
+                lines.append(f"_:w{len(lines)} <{ENTITY}> {target} ; <{ENTITY_CLASS}> {cls} .\n")
         if lines:
             data.load("".join(lines).encode(), format=ox.RdfFormat.TURTLE, to_graph=node)
 
-    def _in_order(self) -> Iterator[tuple[ValidationResult, Finding | None]]:
+    def _in_order(self, written: DataGraph) -> Iterator[tuple[ValidationResult,
+                                                              Finding | None]]:
         """The kept results with the deferred ones back in their places (a result deferred
         at `position` comes before the kept result of that index; merge keeps ties in order)."""
         kept = ((index, 1, item) for index, item in enumerate(self.kept))
         deferred = ((position, 0, (result, None))
-                    for position, result in self.deferred.results())
+                    for position, result in self.deferred.results(
+                        lambda value, path: self._written_since(value, path, written)))
         return (item for *_, item in heapq.merge(deferred, kept, key=itemgetter(0, 1)))
+
+    def _written_since(self, value: str, path: PropertyPath | None,
+                       written: DataGraph) -> bool:
+        """Whether a deferred reference names an entity of its class that the whole graph,
+        now written, has (read before its result is made: most are)."""
+        cls = _referenced_classes().get(path.iri or "") if path is not None else None
+        return cls is not None and ox.Quad(ox.NamedNode(value), _TYPE, cls,
+                                           written) in self.written
 
     def _owned(self, result: ValidationResult, data: ox.Store, node: ox.NamedNode,
                last: bool) -> bool:
@@ -227,9 +236,8 @@ class Windows:
         """Whether a reference result names an entity of the document after all, written in
         another window (one lookup in the written graph; once there, it stays)."""
         cls = _referenced_class(result)
-        return cls is not None and any(True for _ in islice(
-            self.written.quads_for_pattern(result.value, _TYPE, cls,
-                                           self.written_graph or node), 1))
+        return cls is not None and ox.Quad(result.value, _TYPE, cls,
+                                           self.written_graph or node) in self.written
 
     def _entity(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> bool:
         """Whether `term` is a node of one of the document's entities (or a blank node)."""
@@ -263,8 +271,10 @@ class _Deferred:
                          f"{result.value.value}\n".encode())
         return True
 
-    def results(self) -> Iterator[tuple[int, ValidationResult]]:
-        """The deferred results with their places, in the order they were deferred."""
+    def results(self, dropped: Callable[[str, PropertyPath | None], bool]
+                ) -> Iterator[tuple[int, ValidationResult]]:
+        """The deferred results with their places, in the order they were deferred, less
+        those `dropped` (value, path) says to drop."""
         if self.spool is None:
             return
         kinds = list(self.kinds)
@@ -272,6 +282,8 @@ class _Deferred:
         for line in self.spool:
             position, number, focus, value = line.decode().rstrip("\n").split("\t")
             path, component, severity, shape, message = kinds[int(number)]
+            if dropped(value, path):
+                continue
             yield int(position), ValidationResult(ox.NamedNode(focus), path, ox.NamedNode(value),
                                                   component, severity, shape, message)
 
