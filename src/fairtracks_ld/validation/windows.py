@@ -13,8 +13,8 @@ it are in one chunk, with the document's link to it. What keeps the report whole
   entity array held elsewhere is added, so that the document node's counts (`minItems` of an
   array) see the whole document; a result on one of the document's links to an entity, from
   the window holding that entity; a result on a node outside the document, once;
-- a reference to an entity an earlier window wrote is accepted in the window, which gets a
-  record of it (`_add_written`); a reference result (`*_ref` naming no entity of its class in
+- a reference to an entity an earlier window held is accepted in the window, which gets a
+  record of it (`_add_held`); a reference result (`*_ref` naming no entity of its class in
   the window) is dropped when the graph being written has that entity after all (a write
   still in flight), else deferred without its finding until the whole graph is written, then
   looked up again (a later window's); deferred results
@@ -30,6 +30,7 @@ cross-entity rule (no sh:class, no nested shapes, no rule reading through a refe
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import tempfile
 from collections.abc import Callable, Iterator
@@ -101,6 +102,9 @@ class Windows:
         self.pointers: dict[str, str | None] = {}  # entity → pointer, of those results name
         self.links: dict[ox.NamedNode, ox.NamedNode | ox.BlankNode] = {}  # first per array
         self.outside: set[tuple] = set()  # results on nodes outside the document
+        # the entities earlier windows held, of the classes references name: 16-byte digests of
+        # (class, IRI), about 80 bytes each in the set (`_add_held`)
+        self.held: set[bytes] = set()
         self.count = 0  # windows validated
 
     @property
@@ -160,7 +164,7 @@ class Windows:
         validator = self.validator
         shapes = validator.shapes_for(self.prepared.model)
         add_context([self.prepared], data, node, shapes, validator.store, validator.ontologies)
-        self._add_written(data, node)
+        self._add_held(data, node)
         report = validate(data, shapes, [node], scratch=True, time_limit=validator.time_limit)
         resolver = PointerResolver(data, self.prepared, None, node, self.pointers)
         for result in report.results:
@@ -172,27 +176,36 @@ class Windows:
             elif not self._resolved(result, node) and \
                     not self.deferred.add(result, len(self.kept)):  # perhaps in a later window
                 self.kept.append((result, None))
+        self._hold(data, node)
         self.count += 1
 
-    def _add_written(self, data: ox.Store, node: ox.NamedNode) -> None:
+    def _add_held(self, data: ox.Store, node: ox.NamedNode) -> None:
         """Add to the window a record (`fts:entity`, `fts:entityClass`) of each entity of the
-        document it references that an earlier window wrote: the reference rules accept it,
+        document it references that an earlier window held: the reference rules accept it,
         as they accept another document's stored entity, instead of reporting the reference
-        for `_resolved` to drop (a track window of a 100k-track document reported each of its
-        tracks' experiment_ref). One lookup per distinct target, as `_resolved` would make;
-        what a write still in flight holds is looked up by `_resolved` as before."""
+        for `_resolved` to look up and drop (a track window of a 100k-track document reported
+        each of its tracks' experiment_ref). Read from memory (`held`): a lookup on disk
+        cost ~60 µs while the load's writes went on."""
         classes = _referenced_classes()
-        written = self.written_graph or node
         lines = []
         for target, predicate in data.query(
                 f"SELECT DISTINCT ?t ?p WHERE {{ GRAPH {node} {{ ?s ?p ?t "
                 f"FILTER(isIRI(?t)) FILTER NOT EXISTS {{ ?t a ?c }} }} "
                 f"VALUES ?p {{ {' '.join(map(str, _referenced_classes_by_predicate()))} }} }}"):
             cls = classes[predicate.value]
-            if ox.Quad(target, _TYPE, cls, written) in self.written:  # a point lookup
+            if _held_key(cls.value, target.value) in self.held:
                 lines.append(f"_:w{len(lines)} <{ENTITY}> {target} ; <{ENTITY_CLASS}> {cls} .\n")
         if lines:
             data.load("".join(lines).encode(), format=ox.RdfFormat.TURTLE, to_graph=node)
+
+    def _hold(self, data: ox.Store, node: ox.NamedNode) -> None:
+        """Note the entities of the classes references name that this window holds (all
+        written to the graph: a later window's references to them are the document's)."""
+        classes = " ".join(map(str, set(_referenced_classes().values())))
+        for entity, cls in data.query(
+                f"SELECT ?e ?c WHERE {{ GRAPH {node} {{ ?e a ?c }} VALUES ?c {{ {classes} }} }}"):
+            if isinstance(entity, ox.NamedNode):
+                self.held.add(_held_key(cls.value, entity.value))
 
     def _in_order(self, written: DataGraph) -> Iterator[tuple[ValidationResult,
                                                               Finding | None]]:
@@ -296,6 +309,11 @@ class _Deferred:
 def _holds(data: ox.Store, subject: ox.NamedNode | ox.BlankNode, node: ox.NamedNode) -> bool:
     """Whether the window holds triples of `subject` (an entity is in one window)."""
     return any(True for _ in islice(data.quads_for_pattern(subject, None, None, node), 1))
+
+
+def _held_key(cls: str, iri: str) -> bytes:
+    """What `Windows.held` keeps of an entity (a digest: no two of a document's meet)."""
+    return hashlib.blake2b(f"{cls}\t{iri}".encode(), digest_size=16).digest()
 
 
 @cache
