@@ -222,8 +222,7 @@ class Windows:
         """Whether a deferred reference names an entity of its class that the whole graph,
         now written, has (read before its result is made: most are)."""
         cls = _referenced_classes().get(path.iri or "") if path is not None else None
-        return cls is not None and ox.Quad(ox.NamedNode(value), _TYPE, cls,
-                                           written) in self.written
+        return cls is not None and self._has(ox.NamedNode(value), cls, written)
 
     def _owned(self, result: ValidationResult, data: ox.Store, node: ox.NamedNode,
                last: bool) -> bool:
@@ -249,8 +248,11 @@ class Windows:
         """Whether a reference result names an entity of the document after all, written in
         another window (one lookup in the written graph; once there, it stays)."""
         cls = _referenced_class(result)
-        return cls is not None and ox.Quad(result.value, _TYPE, cls,
-                                           self.written_graph or node) in self.written
+        return cls is not None and self._has(result.value, cls, self.written_graph or node)
+
+    def _has(self, entity: ox.NamedNode, cls: ox.NamedNode, written: DataGraph) -> bool:
+        """Whether the graph being written has `entity` of class `cls` (a point lookup)."""
+        return ox.Quad(entity, _TYPE, cls, written) in self.written
 
     def _entity(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> bool:
         """Whether `term` is a node of one of the document's entities (or a blank node)."""
