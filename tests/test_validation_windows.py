@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from typing import Any
 
 import pyoxigraph as ox
@@ -179,6 +180,38 @@ def test_a_reference_to_an_earlier_window_is_accepted_in_its_own(shared, generat
     assert _load(store, path).valid
     assert deferred  # the experiments' sample_refs name samples of later windows
     assert FT + "experiment_ref" not in deferred
+
+
+def test_windows_are_validated_in_a_thread_of_their_own_and_a_failing_one_takes_all_back(
+        shared, generated, tmp_path, monkeypatch):
+    """With --bulk a window's copy and shapes run in the window thread while the loading
+    thread records and writes the next chunks; an error there fails the load, which waits
+    for that thread and leaves the store as it was (nothing of the document, no record)."""
+    store, _ = shared
+    document = _document(generated, "valid")
+    document["doc_info"]["doc_version"] = "windows-failing"
+    path = str(write_json(tmp_path / "doc.json", document))
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 3000)
+    monkeypatch.setattr(writing, "MIRROR_BYTES", WINDOW)
+    threads: list[str] = []
+    add = Windows.add
+
+    def failing(self, data, graph):
+        threads.append(threading.current_thread().name)
+        if len(threads) == 3:
+            raise RuntimeError("window three failed")
+        return add(self, data, graph)
+
+    monkeypatch.setattr(Windows, "add", failing)
+    def files() -> list[str]:
+        return sorted(str(p) for p in (store.path / "records").rglob("*") if p.is_file())
+
+    before = (len(store.ox), files())
+    report = load_sources(store, [path], bulk=True)
+    assert [str(e) for e in report.not_loaded] == [
+        f"{path}: could not be stored: window three failed"]
+    assert len(threads) == 3 and all(t.startswith("fairtracks-ld-window") for t in threads)
+    assert (len(store.ox), files()) == before
 
 
 def test_the_cases_break_the_rules_they_name(shared, generated):

@@ -135,10 +135,11 @@ def load_document(
     why it was not loaded (a RefusedDocument when it breaks the standard), and then nothing of
     it is left in the store.
 
-    With `bulk`, Oxigraph's bulk loader writes chunks in a writer thread while this one
-    copies and validates the next and a worker thread reads and maps ahead (the loader
-    releases the GIL), so mapping costs little extra. An invalid
-    document is refused unless `allow_invalid`.
+    With `bulk`, Oxigraph's bulk loader writes chunks in a writer thread and a window thread
+    copies them into memory and validates the windows, while this one copies and records the
+    next and a worker thread reads and maps ahead (the loader and the shapes' queries release
+    the GIL), so mapping costs little extra. An invalid document is refused unless
+    `allow_invalid`.
     """
     validation: DocumentReport | None = None
     with DocumentReader(source, limits) as reader:

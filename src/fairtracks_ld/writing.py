@@ -266,8 +266,9 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
     ingests table files of its own, and RocksDB merges them as soon as a column family holds
     two unmerged ones, so fewer, larger calls leave it less to merge (the header's and the
     small arrays' chunks no longer cost a call or a transaction each). The calls run in a
-    writer thread (`_Writes`), one at a time, while this one maps, copies and validates the
-    next chunks; every call has returned when this does, or raises."""
+    writer thread, and the memory copy with its windows' validation in a window thread
+    (`_Serial`, each one at a time), while this one copies and records the next chunks;
+    every call has returned when this does, or raises."""
     target: ox.NamedNode | ox.DefaultGraph = ox.DefaultGraph() if once else into
 
     def flush(parts: list[bytes]) -> None:
@@ -277,7 +278,8 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
 
     blank: list[ox.Quad] = []  # gathered across chunks: a bulk call costs I/O of its own
     pending: list[bytes] = []  # named lines not written yet
-    with _Writes(background=bulk) as writes:
+    with _Serial("write", background=bulk) as writes, \
+            _Serial("window", background=bulk) as copies:
         for chunk in mapped.chunks():  # N-Triples (fairtracks_ld.mapping.stream.FORMAT)
             named, triples, renamed = copy.split(chunk, keep=once is None)
             if record is not None:
@@ -289,8 +291,9 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
                 stored += once.of(named)
             blank += [ox.Quad(t.subject, t.predicate, t.object, target) for t in triples]
             if mirror is not None:
-                mirror.add(getattr(chunk, "array", None), named,
-                           [ox.Quad(t.subject, t.predicate, t.object, into) for t in triples])
+                copies.submit(partial(
+                    mirror.add, getattr(chunk, "array", None), named,
+                    [ox.Quad(t.subject, t.predicate, t.object, into) for t in triples]))
             if bulk and sum(map(len, pending)) + len(stored) > current_view.GATHER:
                 flush(pending)
                 pending = []
@@ -306,31 +309,32 @@ def _write_chunks(store: TrackStore, mapped: Mapped, into: ox.NamedNode,
     return mirror.store if mirror is not None else None
 
 
-class _Writes:
-    """Store writes run one at a time in a writer thread (`background`; else at once): the
-    bulk loader releases the GIL, so the caller maps, copies and validates the next chunks
-    meanwhile. A write's error is raised by the next `submit` or on leaving; leaving waits for
-    the write in flight, also when the caller fails (what a failed write takes back must not
-    be written after it)."""
+class _Serial:
+    """Steps of one kind (the store writes; the memory copy and its windows) run one at a
+    time in a thread of their own (`background`; else at once): the bulk loader and the
+    shapes' queries release the GIL, so the caller copies and records the next chunks
+    meanwhile, one step ahead at most (memory stays bounded). A step's error is raised by the
+    next `submit` or on leaving; leaving waits for the step in flight, also when the caller
+    fails (what a failed write takes back must not be written after it)."""
 
-    def __init__(self, background: bool) -> None:
-        self.executor = ThreadPoolExecutor(1, "fairtracks-ld-write") if background else None
+    def __init__(self, kind: str, background: bool) -> None:
+        self.executor = ThreadPoolExecutor(1, f"fairtracks-ld-{kind}") if background else None
         self.pending: Future[None] | None = None
 
-    def submit(self, write: Callable[[], None]) -> None:
+    def submit(self, step: Callable[[], None]) -> None:
         self.wait()
         if self.executor is None:
-            write()
+            step()
         else:
-            self.pending = self.executor.submit(write)
+            self.pending = self.executor.submit(step)
 
     def wait(self) -> None:
-        """Wait for the write in flight; raise its error."""
+        """Wait for the step in flight; raise its error."""
         pending, self.pending = self.pending, None
         if pending is not None:
             pending.result()
 
-    def __enter__(self) -> _Writes:
+    def __enter__(self) -> _Serial:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
