@@ -157,17 +157,23 @@ def test_windows_give_the_report_of_the_whole_document(case, shared, generated, 
     assert windowed.valid == (case == "valid")
 
 
+def _valid_in_small_windows(generated: list[dict[str, Any]], version: str, tmp_path,
+                            monkeypatch) -> str:
+    """The valid document as a new version (its file), loaded in windows of a few chunks."""
+    document = _document(generated, "valid")
+    document["doc_info"]["doc_version"] = version
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 3000)
+    monkeypatch.setattr(writing, "MIRROR_BYTES", WINDOW)
+    return str(write_json(tmp_path / "doc.json", document))
+
+
 def test_a_reference_to_an_earlier_window_is_accepted_in_its_own(shared, generated, tmp_path,
                                                                  monkeypatch):
     """A track's experiment_ref naming an experiment an earlier window wrote is accepted in
     the track's window (it gets a record of the written entity), not reported there and
     deferred: a 100k-track document's windows reported every track's."""
     store, _ = shared
-    document = _document(generated, "valid")
-    document["doc_info"]["doc_version"] = "windows-earlier"
-    path = str(write_json(tmp_path / "doc.json", document))
-    monkeypatch.setattr(stream, "CHUNK_BYTES", 3000)
-    monkeypatch.setattr(writing, "MIRROR_BYTES", WINDOW)
+    path = _valid_in_small_windows(generated, "windows-earlier", tmp_path, monkeypatch)
     monkeypatch.setattr(current_view, "GATHER", 1 << 14)
     deferred: list[str] = []  # the reference predicates of the results deferred
     defer = windows_module._Deferred.add
@@ -188,11 +194,7 @@ def test_windows_are_validated_in_a_thread_of_their_own_and_a_failing_one_takes_
     thread records and writes the next chunks; an error there fails the load, which waits
     for that thread and leaves the store as it was (nothing of the document, no record)."""
     store, _ = shared
-    document = _document(generated, "valid")
-    document["doc_info"]["doc_version"] = "windows-failing"
-    path = str(write_json(tmp_path / "doc.json", document))
-    monkeypatch.setattr(stream, "CHUNK_BYTES", 3000)
-    monkeypatch.setattr(writing, "MIRROR_BYTES", WINDOW)
+    path = _valid_in_small_windows(generated, "windows-failing", tmp_path, monkeypatch)
     threads: list[str] = []
     add = Windows.add
 
