@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections import Counter
 from dataclasses import replace
 
@@ -817,7 +816,6 @@ def _fuzz_results() -> tuple[list[str], Counter[str], int]:
 
 
 def test_fuzz_answers_as_named_graphs():
-    started = time.perf_counter()
     failures, refusals, invalid = _fuzz_results()
     print(f"fuzz: {FUZZ_COUNT} queries, {invalid} invalid, refused {dict(refusals)}")
     assert not failures, f"{len(failures)} mismatches; first:\n{failures[0]}"
@@ -831,7 +829,6 @@ def test_fuzz_answers_as_named_graphs():
                              "GRAPH ?var or GRAPH <version stored once> inside another named "
                              "graph's GRAPH"}, refusals
     assert sum(refusals.values()) + invalid < FUZZ_COUNT // 2
-    assert time.perf_counter() - started < 30
 
 
 @pytest.mark.parametrize(("defaults", "named"), [(None, [V1, V3]), (None, [V2, REPORT]),
@@ -921,13 +918,17 @@ def test_broken_rewrites_are_caught(monkeypatch):
     assert _mismatches() == 0
 
 
-def test_fast_path_costs_microseconds():
+def test_a_query_that_cannot_name_a_graph_is_returned_without_being_read(monkeypatch):
+    """The fast path: no `graph` or `from` in the text, no lexing (its cost is the bench's
+    to measure, not a test's)."""
     plain = ("PREFIX ft: <https://w3id.org/fairtracks-ld/vocab#> SELECT ?t ?l WHERE { "
              "?t a ft:Track ; ft:label ?l ; ft:cell_type ?c . ?c rdfs:label 'lymphocyte' } "
              "ORDER BY ?l LIMIT 20")
-    rounds = 2000
-    started = time.perf_counter()
-    for _ in range(rounds):
-        rewrite(plain, STORED, MEMBERS)
-    per_call = (time.perf_counter() - started) / rounds
-    assert per_call < 20e-6, per_call
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the query was lexed")
+
+    monkeypatch.setattr(graph_rewrite, "tokenize", unread)
+    assert rewrite(plain, STORED, MEMBERS) is plain
+    with pytest.raises(AssertionError, match="lexed"):
+        rewrite(plain.replace("LIMIT 20", "FROM <urn:x> LIMIT 20"), STORED, MEMBERS)
